@@ -1,0 +1,58 @@
+"""The contract between a platform adapter and the collection runner.
+
+An adapter knows one platform's client library and nothing about the store; the
+runner (`collector.runner`) knows the store and nothing about platforms. They
+meet here: an adapter yields `Page`s, each with the cursor that covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from tesoro.collector.models import Cursor, Page, Platform
+
+__all__ = [
+    "AuthFailed",
+    "Collector",
+    "CollectorError",
+    "RateLimited",
+    "TransientError",
+]
+
+
+@runtime_checkable
+class Collector(Protocol):
+    """Fetches everything new on one source since `cursor`.
+
+    `pages(None)` starts from scratch. Pages come in the order they must be
+    saved; the cursor of the last page is where the next run starts. An adapter
+    that is interrupted mid-stream must be able to resume from any page's cursor.
+    Malformed items are logged and skipped by the adapter; errors that stop the
+    whole run are raised as the `CollectorError` subclasses below.
+    """
+
+    platform: Platform
+
+    def pages(self, cursor: Cursor | None) -> Iterator[Page]: ...
+
+
+class CollectorError(Exception):
+    """Base of every error an adapter raises to the runner."""
+
+
+class RateLimited(CollectorError):
+    """The platform said to wait; `retry_at` comes from its rate-limit headers."""
+
+    def __init__(self, message: str, *, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class TransientError(CollectorError):
+    """A 5xx, a timeout or a dropped connection: worth retrying with backoff."""
+
+
+class AuthFailed(CollectorError):
+    """Credentials were refused: retrying will not help until someone fixes them."""

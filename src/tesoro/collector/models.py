@@ -1,0 +1,122 @@
+"""The normalized shapes every collector produces.
+
+Each platform speaks its own JSON; the rest of Tesoro only ever sees these
+plain, immutable records. Keeping them free of ORM and client-library types
+means a collector can be tested without a database, and the store can be
+tested without a network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Cursor",
+    "MediaType",
+    "NormalizedAuthor",
+    "NormalizedMedia",
+    "NormalizedPost",
+    "Page",
+    "Platform",
+    "PostMetrics",
+]
+
+
+class Platform(StrEnum):
+    """Where a post came from. `file` marks imports from JSONL/CSV backfills."""
+
+    X = "x"
+    REDDIT = "reddit"
+    BLUESKY = "bluesky"
+    MASTODON = "mastodon"
+    INSTAGRAM = "instagram"
+    TIKTOK = "tiktok"
+    FACEBOOK = "facebook"
+    YOUTUBE = "youtube"
+    FILE = "file"
+
+
+class MediaType(StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    GIF = "gif"
+
+
+# A source's position in a platform's stream. Opaque to the store (saved as JSON);
+# each adapter decides what it holds (since_id, an in-progress next_token, ...).
+Cursor = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedAuthor:
+    platform: Platform
+    external_id: str
+    handle: str
+    display_name: str | None = None
+    followers: int | None = None
+    following: int | None = None
+    verified: bool = False
+    profile_url: str | None = None
+    avatar_url: str | None = None
+    bio: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedMedia:
+    type: MediaType
+    url: str
+    preview_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    size_bytes: int | None = None
+    alt_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostMetrics:
+    """Public interaction counts as the platform reported them when collected."""
+
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+    views: int | None = None
+
+    @property
+    def interactions(self) -> int:
+        return self.likes + self.reposts + self.replies + self.quotes
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedPost:
+    platform: Platform
+    external_id: str
+    text: str
+    created_at: datetime
+    author: NormalizedAuthor
+    lang: str | None = None
+    url: str | None = None
+    title: str | None = None
+    media: tuple[NormalizedMedia, ...] = ()
+    metrics: PostMetrics = field(default_factory=PostMetrics)
+    reply_to_id: str | None = None
+    quote_of_id: str | None = None
+    conversation_id: str | None = None
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One unit of collected work: the posts and the cursor that covers them.
+
+    The runner stores `posts` and saves `cursor` in one transaction, so a crash
+    between two pages neither loses nor duplicates anything.
+    """
+
+    posts: tuple[NormalizedPost, ...]
+    cursor: Cursor

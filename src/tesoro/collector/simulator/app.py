@@ -1,0 +1,59 @@
+"""The simulator's ASGI app: every platform's routes on one Starlette application.
+
+Routes do not collide (see PLATFORM_APIS.md), so one server on one port serves
+X, Reddit, Bluesky, Mastodon and Slack. `/_sim/*` are control routes for the
+demo and for tests run in another process.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from tesoro.collector.simulator.faults import Fault
+from tesoro.collector.simulator.state import SimState
+
+__all__ = ["PLATFORM_MODULES", "create_app"]
+
+# Each module exposes `routes(state: SimState) -> list[BaseRoute]`.
+PLATFORM_MODULES: tuple[str, ...] = ("x", "reddit", "bluesky", "mastodon", "slack")
+
+
+def _control_routes(state: SimState) -> list[BaseRoute]:
+    async def grow(request: Request) -> JSONResponse:
+        n = int(request.query_params.get("n", "1"))
+        added = state.world.grow(n)
+        return JSONResponse({"added": len(added), "total": len(state.world)})
+
+    async def inject(request: Request) -> JSONResponse:
+        route = request.query_params["route"]
+        fault = Fault(request.query_params["fault"])
+        times = int(request.query_params.get("times", "1"))
+        state.faults.inject(route, fault, times=times)
+        return JSONResponse({"ok": True})
+
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse({"total": len(state.world), "calls": dict(state.faults.calls)})
+
+    return [
+        Route("/_sim/grow", grow, methods=["POST"]),
+        Route("/_sim/faults", inject, methods=["POST"]),
+        Route("/_sim/stats", stats, methods=["GET"]),
+    ]
+
+
+def create_app(state: SimState | None = None) -> Starlette:
+    state = state or SimState()
+    routes: list[BaseRoute] = _control_routes(state)
+    for name in PLATFORM_MODULES:
+        module = importlib.import_module(f"tesoro.collector.simulator.{name}")
+        routes.extend(module.routes(state))
+    app = Starlette(routes=routes)
+    # Reddit's client does not follow redirects: never redirect on a missing slash.
+    app.router.redirect_slashes = False
+    app.state.sim = state
+    return app

@@ -1,0 +1,47 @@
+"""Per-route fault injection for the simulator.
+
+A test says `faults.inject("x.search", Fault.RATE_LIMIT, times=2)` and the next
+two calls to that route answer with the platform's own 429 shape and headers.
+Route names are `<platform>.<endpoint>`, listed by each platform module.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from enum import StrEnum
+
+__all__ = ["Fault", "FaultInjector"]
+
+
+class Fault(StrEnum):
+    RATE_LIMIT = "429"
+    SERVER_ERROR = "500"
+    TIMEOUT = "timeout"  # the server holds the request longer than any client timeout, then closes
+    MALFORMED = "malformed"  # 200 with a body that is not valid JSON
+    EMPTY = "empty"  # a valid but empty page
+    AUTH = "401"
+
+
+class FaultInjector:
+    """A queue of pending faults per route; thread-safe."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, deque[Fault]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def inject(self, route: str, fault: Fault, *, times: int = 1) -> None:
+        with self._lock:
+            self._pending[route].extend([fault] * times)
+
+    def take(self, route: str) -> Fault | None:
+        """Count a call to `route` and return the fault it must answer with, if any."""
+        with self._lock:
+            self.calls[route] += 1
+            queue = self._pending.get(route)
+            return queue.popleft() if queue else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
