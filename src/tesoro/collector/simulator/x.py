@@ -1,11 +1,364 @@
-"""x routes for the simulator (in progress)."""
+"""X (Twitter) API v2 recent search, as `tweepy.Client` sees it.
+
+Serves `GET /2/tweets/search/recent` with X's real JSON: `data` / `includes` /
+`meta`, field selection through `tweet.fields` / `user.fields` / `media.fields`
+(X returns only `id`, `text` and `edit_history_tweet_ids` unless asked, so the
+collector must ask), `expansions`, newest-first paging with an opaque
+`next_token`, `since_id` / `until_id`, X's error bodies and the
+`x-rate-limit-*` headers on every answer. Faults are injected under the route
+name `"x.search"`.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tesoro.collector.simulator.common import fault_response, loose_match
 from tesoro.collector.simulator.state import SimState
+from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
+
+__all__ = ["PATH", "RATE_LIMIT", "ROUTE", "routes", "tweet_time"]
+
+ROUTE = "x.search"
+PATH = "/2/tweets/search/recent"
+# App-only recent search: 450 requests per 15-minute window.
+RATE_LIMIT = 450
+RATE_WINDOW_S = 15 * 60
+# How far ahead an injected 429 says the window resets; short so a demo recovers quickly.
+RATE_LIMIT_RESET_S = 2
+
+_DEFAULT_TWEET_FIELDS = frozenset({"id", "text", "edit_history_tweet_ids"})
+_DEFAULT_USER_FIELDS = frozenset({"id", "name", "username"})
+_DEFAULT_MEDIA_FIELDS = frozenset({"media_key", "type"})
+_MEDIA_TYPES = {"photo": "photo", "video": "video", "gif": "animated_gif"}
+_TOKEN_PREFIX = "b26v89c19zqg8o3f"
+
+_UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+_TOO_MANY = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
+_OPERATOR = re.compile(r"(?:^|\s)-\S+|\b[a-z_]+:\S+", re.IGNORECASE)
+_LANG = re.compile(r"(?<!-)\blang:([a-z]{2,3})\b", re.IGNORECASE)
+_HASHTAG = re.compile(r"#(\w+)")
+_MENTION = re.compile(r"@(\w{1,15})")
+
+
+class _BadRequest(Exception):
+    """A parameter X would refuse; carries the parameter name and X's message."""
+
+    def __init__(self, parameter: str, value: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+        self.message = message
+
+
+class _RateWindow:
+    """Counts calls per 15-minute window so every answer carries truthful-looking headers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._window_start = 0
+        self._used = 0
+
+    def count(self) -> dict[str, str]:
+        now = int(time.time())
+        with self._lock:
+            if now >= self._window_start + RATE_WINDOW_S:
+                self._window_start, self._used = now, 0
+            self._used += 1
+            remaining = max(RATE_LIMIT - self._used, 0)
+            reset = self._window_start + RATE_WINDOW_S
+        return {
+            "x-rate-limit-limit": str(RATE_LIMIT),
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(reset),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """The parsed query string of one search call."""
+
+    query: str
+    langs: frozenset[str]
+    max_results: int
+    since_id: int | None
+    until_id: int | None
+    below_id: int | None  # from next_token: only ids strictly below this one
+    start_time: datetime | None
+    end_time: datetime | None
+    tweet_fields: frozenset[str]
+    user_fields: frozenset[str]
+    media_fields: frozenset[str]
+    expansions: frozenset[str]
+
+
+def tweet_time(moment: datetime) -> str:
+    """X's timestamp format: UTC with milliseconds and a `Z`."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _encode_token(post_id: int) -> str:
+    return _TOKEN_PREFIX + _base36(post_id)
+
+
+def _decode_token(token: str) -> int:
+    if not token.startswith(_TOKEN_PREFIX):
+        raise _BadRequest("next_token", token, f"The `next_token` query parameter value [{token}] is invalid")
+    try:
+        return int(token[len(_TOKEN_PREFIX) :], 36)
+    except ValueError:
+        raise _BadRequest("next_token", token, "The `next_token` query parameter value is invalid") from None
+
+
+def _base36(value: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        value, rest = divmod(value, 36)
+        out = digits[rest] + out
+        if value == 0:
+            return out
+
+
+def _id_param(params: Any, name: str) -> int | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise _BadRequest(name, raw, f"The `{name}` query parameter value [{raw}] is not valid")
+    return int(raw)
+
+
+def _time_param(params: Any, name: str) -> datetime | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise _BadRequest(name, raw, f"Invalid '{name}':'{raw}'. '{name}' must be ISO 8601") from None
+
+
+def _csv(params: Any, name: str) -> frozenset[str]:
+    return frozenset(part for part in params.get(name, "").split(",") if part)
+
+
+def _parse(params: Any) -> _Search:
+    query = params.get("query", "")
+    if not query.strip():
+        raise _BadRequest("query", "", "The `query` query parameter can not be empty")
+    raw_max = params.get("max_results", "10")
+    if not raw_max.isdigit() or not 10 <= int(raw_max) <= 100:
+        raise _BadRequest(
+            "max_results", raw_max, f"The `max_results` query parameter value [{raw_max}] is not between 10 and 100"
+        )
+    token = params.get("next_token") or params.get("pagination_token")
+    return _Search(
+        query=query,
+        langs=frozenset(m.casefold() for m in _LANG.findall(query)),
+        max_results=int(raw_max),
+        since_id=_id_param(params, "since_id"),
+        until_id=_id_param(params, "until_id"),
+        below_id=_decode_token(token) if token else None,
+        start_time=_time_param(params, "start_time"),
+        end_time=_time_param(params, "end_time"),
+        tweet_fields=_DEFAULT_TWEET_FIELDS | _csv(params, "tweet.fields"),
+        user_fields=_DEFAULT_USER_FIELDS | _csv(params, "user.fields"),
+        media_fields=_DEFAULT_MEDIA_FIELDS | _csv(params, "media.fields"),
+        expansions=_csv(params, "expansions"),
+    )
+
+
+def _matches(search: _Search, post: SimPost) -> bool:
+    """X-like filtering: ids and times exactly, words loosely (operators are not words)."""
+    if search.since_id is not None and post.id <= search.since_id:
+        return False
+    if search.until_id is not None and post.id >= search.until_id:
+        return False
+    if search.below_id is not None and post.id >= search.below_id:
+        return False
+    if search.start_time is not None and post.created_at < search.start_time:
+        return False
+    if search.end_time is not None and post.created_at >= search.end_time:
+        return False
+    if search.langs and post.lang.casefold() not in search.langs:
+        return False
+    return loose_match(_OPERATOR.sub(" ", search.query), post.text)
+
+
+def _entities(text: str) -> dict[str, Any]:
+    entities: dict[str, Any] = {}
+    hashtags = [{"start": m.start(), "end": m.end(), "tag": m.group(1)} for m in _HASHTAG.finditer(text)]
+    mentions = [{"start": m.start(), "end": m.end(), "username": m.group(1)} for m in _MENTION.finditer(text)]
+    if hashtags:
+        entities["hashtags"] = hashtags
+    if mentions:
+        entities["mentions"] = mentions
+    return entities
+
+
+def _tweet(post: SimPost) -> dict[str, Any]:
+    """Every field X can return for a tweet; `_select` trims it to what was asked."""
+    tweet: dict[str, Any] = {
+        "id": str(post.id),
+        "text": post.text,
+        "edit_history_tweet_ids": [str(post.id)],
+        "author_id": str(post.author.id),
+        "created_at": tweet_time(post.created_at),
+        "lang": post.lang,
+        "conversation_id": str(post.reply_to or post.id),
+        "possibly_sensitive": False,
+        "reply_settings": "everyone",
+        "public_metrics": {
+            "retweet_count": post.reposts,
+            "reply_count": post.replies,
+            "like_count": post.likes,
+            "quote_count": post.quotes,
+            "bookmark_count": 0,
+            "impression_count": post.views or 0,
+        },
+    }
+    entities = _entities(post.text)
+    if entities:
+        tweet["entities"] = entities
+    if post.media:
+        tweet["attachments"] = {"media_keys": [m.key for m in post.media]}
+    if post.reply_to is not None:
+        tweet["referenced_tweets"] = [{"type": "replied_to", "id": str(post.reply_to)}]
+    return tweet
+
+
+def _user(author: SimAuthor) -> dict[str, Any]:
+    return {
+        "id": str(author.id),
+        "name": author.name,
+        "username": author.handle,
+        "verified": author.verified,
+        "verified_type": "blue" if author.verified else "none",
+        "description": author.bio,
+        "created_at": "2015-03-02T10:00:00.000Z",
+        "profile_image_url": f"https://pbs.twimg.com/profile_images/{author.id}/avatar_normal.jpg",
+        "public_metrics": {
+            "followers_count": author.followers,
+            "following_count": author.following,
+            "tweet_count": 0,
+            "listed_count": 0,
+        },
+    }
+
+
+def _media(media: SimMedia) -> dict[str, Any]:
+    """X's media object: photos have `url`; videos and GIFs have `variants` and a preview."""
+    item: dict[str, Any] = {
+        "media_key": media.key,
+        "type": _MEDIA_TYPES.get(media.type, media.type),
+        "width": media.width,
+        "height": media.height,
+    }
+    if media.alt_text:
+        item["alt_text"] = media.alt_text
+    if media.type == "photo":
+        item["url"] = media.url
+        return item
+    item["preview_image_url"] = media.preview_url
+    if media.type == "video":
+        item["duration_ms"] = media.duration_ms or 0
+        item["variants"] = [
+            {"content_type": "application/x-mpegURL", "url": media.url + ".m3u8"},
+            {"bit_rate": 832000, "content_type": "video/mp4", "url": media.url + "?tag=low"},
+            {"bit_rate": 2176000, "content_type": "video/mp4", "url": media.url},
+        ]
+    else:
+        item["variants"] = [{"bit_rate": 0, "content_type": "video/mp4", "url": media.url}]
+    return item
+
+
+def _select(obj: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    return {key: value for key, value in obj.items() if key in fields}
+
+
+def _includes(search: _Search, posts: Sequence[SimPost]) -> dict[str, Any]:
+    includes: dict[str, Any] = {}
+    if "author_id" in search.expansions:
+        authors = {p.author.id: p.author for p in posts}
+        includes["users"] = [_select(_user(a), search.user_fields) for a in authors.values()]
+    if "attachments.media_keys" in search.expansions:
+        media = {m.key: m for p in posts for m in p.media}
+        if media:
+            includes["media"] = [_select(_media(m), search.media_fields) for m in media.values()]
+    return includes
+
+
+def _body(search: _Search, page: Sequence[SimPost], more: bool) -> dict[str, Any]:
+    if not page:
+        return {"meta": {"result_count": 0}}
+    meta: dict[str, Any] = {
+        "newest_id": str(page[0].id),
+        "oldest_id": str(page[-1].id),
+        "result_count": len(page),
+    }
+    if more:
+        meta["next_token"] = _encode_token(page[-1].id)
+    body: dict[str, Any] = {"data": [_select(_tweet(p), search.tweet_fields) for p in page], "meta": meta}
+    includes = _includes(search, page)
+    if includes:
+        body["includes"] = includes
+    return body
+
+
+def _search(posts: Iterable[SimPost], search: _Search) -> dict[str, Any]:
+    hits = sorted((p for p in posts if _matches(search, p)), key=lambda p: p.id, reverse=True)
+    page = hits[: search.max_results]
+    return _body(search, page, more=len(hits) > len(page))
+
+
+def _bad_request(error: _BadRequest) -> dict[str, Any]:
+    return {
+        "errors": [{"parameters": {error.parameter: [error.value]}, "message": error.message}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request",
+    }
 
 
 def routes(state: SimState) -> list[BaseRoute]:
-    return []
+    """The X routes, bound to `state`."""
+    window = _RateWindow()
+
+    async def search_recent(request: Request) -> Response:
+        headers = window.count()
+        if request.headers.get("authorization") != f"Bearer {state.credentials.x_bearer}":
+            return JSONResponse(_UNAUTHORIZED, status_code=401, headers=headers)
+        faulted = await fault_response(
+            state,
+            ROUTE,
+            rate_limit_headers={
+                **headers,
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(int(time.time()) + RATE_LIMIT_RESET_S),
+            },
+            rate_limit_body=_TOO_MANY,
+            auth_body=_UNAUTHORIZED,
+            empty_body={"meta": {"result_count": 0}},
+        )
+        if faulted is not None:
+            if faulted.status_code != 429:
+                faulted.headers.update(headers)
+            return faulted
+        try:
+            search = _parse(request.query_params)
+        except _BadRequest as error:
+            return JSONResponse(_bad_request(error), status_code=400, headers=headers)
+        return JSONResponse(_search(state.world.posts("x"), search), headers=headers)
+
+    return [Route(PATH, search_recent, methods=["GET"])]

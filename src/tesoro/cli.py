@@ -1,0 +1,178 @@
+"""The `tesoro` command line.
+
+Commands stay thin: they load settings, open the store and call the functions
+that do the work, so everything a command does can also be done (and tested)
+from Python.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tesoro.settings import ConfigError, Settings, load_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="tesoro",
+    help="Tesoro: hear what people say about your brand and find the treasure in what they post.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console(stderr=True)
+out = Console()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
+                 show_default=False),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from exc
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+def _starter_config() -> str:
+    return resources.files("tesoro").joinpath("data/tesoro.example.toml").read_text(encoding="utf-8")
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter settings file.")] = Path("tesoro.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter settings file with every key documented."""
+    if path.exists() and not force:
+        console.print(f"[red]error:[/red] {path} already exists (use --force to overwrite)")
+        raise typer.Exit(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_starter_config(), encoding="utf-8")
+    out.print(f"Wrote {path}. Edit the brands, products, queries and sources, then run: tesoro -c {path} serve")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or migrate the database schema to the latest version."""
+    from tesoro.store.engine import make_engine
+    from tesoro.store.migrate import current_revision, head_revision, upgrade
+
+    settings = _settings(config)
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    out.print(f"database {engine.url.render_as_string(hide_password=True)}: {before or 'empty'} -> {head_revision()}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="JSONL or CSV file of posts.", exists=True, dir_okay=False)],
+    config: ConfigOption = None,
+    brand: Annotated[str | None, typer.Option(help="Attach the imported posts to this configured brand.")] = None,
+    show_bad: Annotated[int, typer.Option(help="How many bad rows to list (all are counted).")] = 20,
+) -> None:
+    """Import posts from a JSONL or CSV file; bad rows are reported, good rows are kept."""
+    from tesoro.collector.importer import import_file
+    from tesoro.runtime import open_store
+    from tesoro.store.catalog import brand_by_name
+    from tesoro.store.engine import session_scope
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    brand_id = None
+    if brand is not None:
+        with session_scope(engine) as session:
+            row = brand_by_name(session, brand)
+            if row is None:
+                console.print(f"[red]error:[/red] no brand named {brand!r} in the settings")
+                raise typer.Exit(2)
+            brand_id = row.id
+    size = file.stat().st_size
+    with Progress(
+        TextColumn("[bold]importing[/bold] {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal and os.environ.get("TESORO_PROGRESS") != "1",
+    ) as progress:
+        task = progress.add_task(file.name, total=size)
+        report = import_file(engine, file, brand_id=brand_id,
+                             on_progress=lambda offset: progress.update(task, completed=offset))
+    out.print(f"{file}: {report.inserted} new, {report.updated} updated, {len(report.bad_rows)} bad rows")
+    for bad in report.bad_rows[:show_bad]:
+        out.print(f"  line {bad.line}: {bad.reason}", highlight=False, markup=False)
+    if len(report.bad_rows) > show_bad:
+        out.print(f"  ... and {len(report.bad_rows) - show_bad} more (use --show-bad N to list them)")
+    if report.bad_rows and report.good_rows == 0:
+        raise typer.Exit(1)
+
+
+@app.command()
+def sources(config: ConfigOption = None) -> None:
+    """Show every source with its health, last error and last success."""
+    from tesoro.runtime import open_store
+    from tesoro.store.engine import session_scope
+    from tesoro.store.sources import list_sources
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    table = Table("source", "platform", "health", "posts", "last success", "last error")
+    with session_scope(engine) as session:
+        for s in list_sources(session):
+            table.add_row(
+                s.name if s.enabled else f"{s.name} (disabled)",
+                s.platform,
+                s.health,
+                str(s.posts_collected),
+                s.last_success_at.isoformat(timespec="seconds") if s.last_success_at else "-",
+                (s.last_error or "")[:80],
+            )
+    out.print(table)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+) -> None:
+    """Run the API and web UI (and, in the embedded mode, the collection scheduler)."""
+    import uvicorn
+
+    from tesoro.api.app import create_app
+    from tesoro.runtime import open_store
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    bind_host = host or settings.server.host
+    bind_port = settings.server.port if port is None else port
+    out.print(f"Tesoro serving on http://{bind_host}:{bind_port}  (API docs at /docs)")
+    uvicorn.run(create_app(settings, engine), host=bind_host, port=bind_port, log_level="warning")
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    sys.exit(app())

@@ -1,0 +1,88 @@
+"""Repository functions that mirror the settings' brands, products, queries and sources into the store.
+
+The TOML file is the source of truth for configuration; the store keeps rows for
+them so that posts, scores and cursors can reference them. Syncing is by name
+and idempotent. A source removed from the file is disabled, not deleted, so its
+cursor and history survive being commented out for a while.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from tesoro.settings import Settings
+from tesoro.store.tables import Brand, ListeningQuery, Product, Source
+
+__all__ = ["brand_by_name", "list_brands", "list_products", "sync_catalog"]
+
+
+def sync_catalog(session: Session, settings: Settings) -> None:
+    brands = {b.name: b for b in session.execute(select(Brand)).scalars()}
+    for conf in settings.brands:
+        brand = brands.get(conf.name) or Brand(name=conf.name)
+        brand.description = conf.description
+        brand.handles = dict(conf.handles)
+        brand.hashtags = list(conf.hashtags)
+        brand.competitors = list(conf.competitors)
+        session.add(brand)
+        brands[conf.name] = brand
+    session.flush()
+
+    products = {p.name: p for p in session.execute(select(Product)).scalars()}
+    for pconf in settings.products:
+        product = products.get(pconf.name) or Product(name=pconf.name, brand_id=0)
+        product.brand_id = _id(brands[pconf.brand])
+        product.aliases = list(pconf.aliases)
+        product.description = pconf.description
+        product.line = pconf.line
+        product.url = pconf.url
+        session.add(product)
+
+    queries = {q.name: q for q in session.execute(select(ListeningQuery)).scalars()}
+    for qconf in settings.queries:
+        query = queries.get(qconf.name) or ListeningQuery(name=qconf.name, brand_id=0, query=qconf.query)
+        query.brand_id = _id(brands[qconf.brand])
+        query.query = qconf.query
+        session.add(query)
+        queries[qconf.name] = query
+    session.flush()
+
+    sources = {s.name: s for s in session.execute(select(Source)).scalars()}
+    configured = set()
+    for sconf in settings.sources:
+        configured.add(sconf.name)
+        source = sources.get(sconf.name) or Source(name=sconf.name, platform=sconf.platform)
+        if source.platform != sconf.platform:
+            # Same name, another platform: the old cursor means nothing there.
+            source.cursor = None
+        source.platform = sconf.platform
+        source.interval_s = sconf.interval
+        source.enabled = sconf.enabled
+        source.query_id = _id(queries[sconf.query]) if sconf.query else None
+        session.add(source)
+    for name, source in sources.items():
+        if name not in configured:
+            source.enabled = False
+            session.add(source)
+    session.flush()
+
+
+def _id(row: Brand | ListeningQuery) -> int:
+    assert row.id is not None, "row must be flushed before its id is used"
+    return row.id
+
+
+def brand_by_name(session: Session, name: str) -> Brand | None:
+    return session.execute(select(Brand).where(Brand.name == name)).scalar_one_or_none()
+
+
+def list_brands(session: Session) -> list[Brand]:
+    return list(session.execute(select(Brand).order_by(col(Brand.name))).scalars())
+
+
+def list_products(session: Session, *, brand_id: int | None = None) -> list[Product]:
+    stmt = select(Product).order_by(col(Product.name))
+    if brand_id is not None:
+        stmt = stmt.where(Product.brand_id == brand_id)
+    return list(session.execute(stmt).scalars())

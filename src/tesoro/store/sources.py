@@ -1,0 +1,85 @@
+"""Repository functions for collection sources: cursors and health.
+
+A cursor is saved in the same transaction as the posts it covers (the caller's
+session), so a crash between pages neither loses nor duplicates posts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from tesoro.store.tables import Source, SourceHealth
+
+__all__ = [
+    "get_source",
+    "list_sources",
+    "record_failure",
+    "record_rate_limit",
+    "record_success",
+    "save_cursor",
+]
+
+# After this many failed runs in a row a degraded source is reported as failing.
+FAILING_AFTER = 3
+
+
+def get_source(session: Session, name: str) -> Source | None:
+    return session.execute(select(Source).where(Source.name == name)).scalar_one_or_none()
+
+
+def list_sources(session: Session, *, enabled_only: bool = False) -> list[Source]:
+    stmt = select(Source).order_by(col(Source.name))
+    if enabled_only:
+        stmt = stmt.where(col(Source.enabled).is_(True))
+    return list(session.execute(stmt).scalars())
+
+
+def save_cursor(session: Session, *, source_id: int, cursor: dict[str, Any] | None, collected: int) -> None:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise LookupError(f"source {source_id} does not exist")
+    source.cursor = cursor
+    source.posts_collected += collected
+    session.add(source)
+
+
+def record_success(session: Session, *, source_id: int, at: datetime) -> None:
+    source = _require(session, source_id)
+    source.health = SourceHealth.OK.value
+    source.last_run_at = at
+    source.last_success_at = at
+    source.last_error = None
+    source.consecutive_failures = 0
+    source.next_allowed_at = None
+    session.add(source)
+
+
+def record_failure(session: Session, *, source_id: int, at: datetime, error: str, retry_at: datetime | None = None) -> None:
+    source = _require(session, source_id)
+    source.consecutive_failures += 1
+    source.health = (SourceHealth.FAILING if source.consecutive_failures >= FAILING_AFTER else SourceHealth.DEGRADED).value
+    source.last_run_at = at
+    source.last_error = error[:2000]
+    source.next_allowed_at = retry_at
+    session.add(source)
+
+
+def record_rate_limit(session: Session, *, source_id: int, at: datetime, retry_at: datetime, error: str) -> None:
+    """A 429 is not the source's fault: degraded until the platform's reset, never 'failing'."""
+    source = _require(session, source_id)
+    source.health = SourceHealth.DEGRADED.value
+    source.last_run_at = at
+    source.last_error = error[:2000]
+    source.next_allowed_at = retry_at
+    session.add(source)
+
+
+def _require(session: Session, source_id: int) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise LookupError(f"source {source_id} does not exist")
+    return source
