@@ -122,9 +122,10 @@ def import_(
         task = progress.add_task(file.name, total=size)
         report = import_file(engine, file, brand_id=brand_id,
                              on_progress=lambda offset: progress.update(task, completed=offset))
-    out.print(f"{file}: {report.inserted} new, {report.updated} updated, {len(report.bad_rows)} bad rows")
+    out.print(f"{file}: {report.inserted} new, {report.updated} updated, {len(report.bad_rows)} bad rows",
+              soft_wrap=True, highlight=False)
     for bad in report.bad_rows[:show_bad]:
-        out.print(f"  line {bad.line}: {bad.reason}", highlight=False, markup=False)
+        out.print(f"  line {bad.line}: {bad.reason}", highlight=False, markup=False, soft_wrap=True)
     if len(report.bad_rows) > show_bad:
         out.print(f"  ... and {len(report.bad_rows) - show_bad} more (use --show-bad N to list them)")
     if report.bad_rows and report.good_rows == 0:

@@ -25,7 +25,7 @@ __all__ = ["UpsertResult", "content_hash", "count_posts", "get_post", "list_post
 
 # Rows per statement: keeps every statement under SQLite's 32,766 bound-parameter limit.
 _CHUNK = 400
-_METRIC_COLUMNS = ("likes", "reposts", "replies", "quotes", "views", "text", "title", "updated_at")
+_METRIC_COLUMNS = ("likes", "reposts", "replies", "quotes", "views", "text", "title", "content_hash", "updated_at")
 _AUTHOR_UPDATE = ("handle", "display_name", "followers", "following", "verified", "profile_url", "avatar_url",
                   "bio", "updated_at")
 

@@ -1,11 +1,539 @@
-"""reddit routes for the simulator (in progress)."""
+"""Reddit's OAuth API as praw/prawcore see it, rendered from the simulator's world.
+
+Routes (exact paths, trailing slashes included, because prawcore never follows a
+redirect):
+
+| route | fault name |
+| --- | --- |
+| `POST /api/v1/access_token` | `reddit.token` |
+| `GET /r/{sub}/search/` | `reddit.search` |
+| `GET /r/{sub}/new` | `reddit.new` |
+| `GET /r/{sub}/comments/` | `reddit.comments` |
+
+How the world is rendered:
+
+- A Reddit `SimPost` without `reply_to` is a submission (`t3`) in `SimPost.subreddit`
+  (the world's first subreddit when unset). One with `reply_to` is a comment (`t1`):
+  `parent_id` is the post it answers and `link_id` the submission at the root of that
+  chain (when the parent is not in the world, the parent is taken to be a submission).
+  A comment lives in its submission's subreddit.
+- Ids are base36 of `SimPost.id`, so "newer" is "larger id", as on Reddit.
+- `{sub}` may be `all` (every subreddit) or a multireddit `a+b`. Search honours
+  `restrict_sr` like Reddit: without it, a search on any subreddit covers the whole site.
+  An unknown subreddit answers 404 as Reddit does for a banned or missing one.
+- Media: a video becomes a `v.redd.it` post (`is_video`, `media.reddit_video`), several
+  images a gallery (`is_gallery`, `media_metadata`), one image or GIF an `i.redd.it` link
+  post with `preview.images` (a GIF also carries `variants.gif`/`variants.mp4`).
+- Listings are newest first, paged with `after`/`before` fullnames; `limit` is clamped to
+  1..100 (25 by default).
+
+Every API answer carries `x-ratelimit-remaining`, `-used` and `-reset` together (prawcore
+reads all three once it sees the first). The budget is deliberately generous: prawcore
+paces its requests against it with real sleeps, and tests should only ever wait when they
+inject a 429 on purpose.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import re
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tesoro.collector.simulator.common import fault_response, loose_match
 from tesoro.collector.simulator.state import SimState
+from tesoro.collector.simulator.world import SimMedia, SimPost
+
+__all__ = ["RATE_LIMIT_BUDGET", "RATE_LIMIT_WINDOW_S", "ROUTES", "base36", "routes"]
+
+ROUTES: tuple[str, ...] = ("reddit.token", "reddit.search", "reddit.new", "reddit.comments")
+
+# Reddit allows ~1000 requests per 10-minute window; the simulator reports far more
+# so that prawcore's pacing (it sleeps when the budget runs thin) never slows a test.
+RATE_LIMIT_BUDGET = 100_000
+RATE_LIMIT_WINDOW_S = 600
+
+TOKEN_TTL_S = 86_400
+_DEFAULT_LIMIT = 25
+_MAX_LIMIT = 100
+_WWW_AUTHENTICATE = 'Bearer realm="reddit", error="invalid_token"'
+_TIME_FILTERS: dict[str, int] = {
+    "hour": 3_600,
+    "day": 86_400,
+    "week": 7 * 86_400,
+    "month": 31 * 86_400,
+    "year": 366 * 86_400,
+}
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(number: int) -> str:
+    """Reddit's id format: lowercase base36 (Python parses it back with `int(s, 36)`)."""
+    if number < 0:
+        raise ValueError("Reddit ids are never negative")
+    out = ""
+    while True:
+        number, digit = divmod(number, 36)
+        out = _DIGITS[digit] + out
+        if number == 0:
+            return out
+
+
+@dataclass
+class _RateWindow:
+    """Counts calls in fixed, clock-aligned windows, like Reddit's 10-minute buckets."""
+
+    budget: int = RATE_LIMIT_BUDGET
+    window_s: int = RATE_LIMIT_WINDOW_S
+    _window_start: int = 0
+    _used: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def headers(self, *, exhausted: bool = False) -> dict[str, str]:
+        now = int(time.time())
+        start = now - now % self.window_s
+        with self._lock:
+            if start != self._window_start:
+                self._window_start, self._used = start, 0
+            self._used += 1
+            used = self.budget if exhausted else self._used
+        remaining = max(self.budget - used, 0)
+        return {
+            "x-ratelimit-remaining": f"{remaining:.1f}",
+            "x-ratelimit-used": str(used),
+            "x-ratelimit-reset": str(start + self.window_s - now),
+        }
+
+
+@dataclass
+class _TokenBook:
+    """The bearer tokens this simulator has issued (and so accepts)."""
+
+    _tokens: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def issue(self) -> str:
+        token = "sim-reddit-" + secrets.token_urlsafe(12)
+        with self._lock:
+            self._tokens.add(token)
+        return token
+
+    def valid(self, authorization: str | None) -> bool:
+        if not authorization:
+            return False
+        scheme, _, token = authorization.partition(" ")
+        with self._lock:
+            return scheme.casefold() == "bearer" and token.strip() in self._tokens
+
+
+@dataclass(frozen=True, slots=True)
+class _Thing:
+    """One post rendered as a Listing child, with the id used for ordering and paging."""
+
+    post_id: int
+    kind: str  # t1 | t3
+    subreddit: str
+    data: dict[str, Any]
+
+    @property
+    def fullname(self) -> str:
+        return f"{self.kind}_{base36(self.post_id)}"
+
+    def child(self) -> dict[str, Any]:
+        return {"kind": self.kind, "data": self.data}
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _slug(title: str) -> str:
+    words = re.findall(r"[a-z0-9]+", title.casefold())
+    return "_".join(words)[:50].rstrip("_") or "post"
+
+
+def _image_source(url: str, width: int, height: int) -> dict[str, Any]:
+    return {"url": url, "width": width, "height": height}
+
+
+def _preview(media: SimMedia, *, gif: bool = False) -> dict[str, Any]:
+    image: dict[str, Any] = {
+        "source": _image_source(media.preview_url if gif else media.url, media.width, media.height),
+        "resolutions": [_image_source(media.preview_url, 108, max(1, media.height * 108 // max(media.width, 1)))],
+        "variants": {},
+        "id": media.key,
+    }
+    if gif:
+        image["variants"] = {
+            "gif": {"source": _image_source(media.url, media.width, media.height), "resolutions": []},
+            "mp4": {"source": _image_source(media.url + ".mp4", media.width, media.height), "resolutions": []},
+        }
+    return {"images": [image], "enabled": True}
+
+
+def _reddit_video(media: SimMedia) -> dict[str, Any]:
+    return {
+        "reddit_video": {
+            "fallback_url": media.url,
+            "width": media.width,
+            "height": media.height,
+            "duration": round((media.duration_ms or 0) / 1000),
+            "hls_url": f"https://v.redd.it/{media.key}/HLSPlaylist.m3u8",
+            "dash_url": f"https://v.redd.it/{media.key}/DASHPlaylist.mpd",
+            "scrubber_media_url": media.preview_url,
+            "bitrate_kbps": 2400,
+            "is_gif": False,
+            "transcoding_status": "completed",
+        }
+    }
+
+
+def _gallery(media: Sequence[SimMedia]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    items: list[dict[str, Any]] = []
+    for number, item in enumerate(media, start=1):
+        source: dict[str, Any] = {"x": item.width, "y": item.height}
+        if item.type == "gif":
+            source |= {"gif": item.url, "mp4": item.url + ".mp4"}
+        else:
+            source["u"] = item.url
+        metadata[item.key] = {
+            "status": "valid",
+            "e": "AnimatedImage" if item.type == "gif" else "Image",
+            "m": "image/gif" if item.type == "gif" else "image/jpg",
+            "s": source,
+            "p": [{"u": item.preview_url, "x": 108, "y": max(1, item.height * 108 // max(item.width, 1))}],
+            "id": item.key,
+        }
+        entry: dict[str, Any] = {"media_id": item.key, "id": number}
+        if item.alt_text:
+            entry["caption"] = item.alt_text
+        items.append(entry)
+    return {"is_gallery": True, "gallery_data": {"items": items}, "media_metadata": metadata}
+
+
+def _media_fields(post_id: str, media: Sequence[SimMedia], permalink: str) -> dict[str, Any]:
+    """The fields that say what a submission links to: itself, an image, a gallery or a video."""
+    video = next((m for m in media if m.type == "video"), None)
+    if video is not None:
+        return {
+            "is_self": False,
+            "is_video": True,
+            "post_hint": "hosted:video",
+            "url": f"https://v.redd.it/{video.key}",
+            "domain": "v.redd.it",
+            "media": _reddit_video(video),
+            "secure_media": _reddit_video(video),
+            "preview": {
+                "images": [
+                    {"source": _image_source(video.preview_url, video.width, video.height), "resolutions": [],
+                     "variants": {}, "id": video.key}
+                ],
+                "enabled": False,
+            },
+            "thumbnail": video.preview_url,
+        }
+    if len(media) > 1:
+        return {
+            "is_self": False,
+            "is_video": False,
+            "url": f"https://www.reddit.com/gallery/{post_id}",
+            "domain": "reddit.com",
+            "media": None,
+            "thumbnail": media[0].preview_url,
+            **_gallery(media),
+        }
+    if media:
+        image = media[0]
+        return {
+            "is_self": False,
+            "is_video": False,
+            "post_hint": "image",
+            "url": image.url,
+            "domain": "i.redd.it",
+            "media": None,
+            "preview": _preview(image, gif=image.type == "gif"),
+            "thumbnail": image.preview_url,
+        }
+    return {
+        "is_self": True,
+        "is_video": False,
+        "url": "https://www.reddit.com" + permalink,
+        "media": None,
+        "thumbnail": "self",
+    }
+
+
+def _author_fields(post: SimPost) -> dict[str, Any]:
+    return {
+        "author": post.author.handle,
+        "author_fullname": f"t2_{base36(post.author.id)}",
+        "author_premium": False,
+        "author_flair_text": None,
+    }
+
+
+def _submission(post: SimPost, subreddit: str) -> dict[str, Any]:
+    rid = base36(post.id)
+    title = post.title or post.text
+    selftext = post.text if post.title else ""
+    permalink = f"/r/{subreddit}/comments/{rid}/{_slug(title)}/"
+    data: dict[str, Any] = {
+        "id": rid,
+        "name": f"t3_{rid}",
+        "title": title,
+        "selftext": selftext,
+        "subreddit": subreddit,
+        "subreddit_name_prefixed": f"r/{subreddit}",
+        "subreddit_id": f"t5_{base36(sum(map(ord, subreddit.casefold())))}",
+        "created_utc": post.created_at.timestamp(),
+        "score": post.likes,
+        "ups": post.likes,
+        "upvote_ratio": 0.97,
+        "num_comments": post.replies,
+        "num_crossposts": post.reposts,
+        "permalink": permalink,
+        "domain": f"self.{subreddit}",
+        "over_18": False,
+        "spoiler": False,
+        "stickied": False,
+        "locked": False,
+        "link_flair_text": None,
+        "total_awards_received": 0,
+        **_author_fields(post),
+    }
+    data.update(_media_fields(rid, post.media, permalink))
+    return data
+
+
+def _comment(post: SimPost, subreddit: str, parent_fullname: str, link: SimPost | None, link_id: str) -> dict[str, Any]:
+    rid = base36(post.id)
+    link_title = (link.title or link.text) if link is not None else ""
+    link_permalink = f"/r/{subreddit}/comments/{link_id[3:]}/{_slug(link_title)}/"
+    return {
+        "id": rid,
+        "name": f"t1_{rid}",
+        "body": post.text,
+        "subreddit": subreddit,
+        "subreddit_name_prefixed": f"r/{subreddit}",
+        "link_id": link_id,
+        "parent_id": parent_fullname,
+        "link_title": link_title,
+        "link_permalink": "https://www.reddit.com" + link_permalink,
+        "link_author": link.author.handle if link is not None else "[deleted]",
+        "created_utc": post.created_at.timestamp(),
+        "score": post.likes,
+        "ups": post.likes,
+        "controversiality": 0,
+        "permalink": f"{link_permalink}{rid}/",
+        "replies": "",
+        "stickied": False,
+        "total_awards_received": 0,
+        **_author_fields(post),
+    }
+
+
+def _render(posts: Sequence[SimPost], default_subreddit: str) -> list[_Thing]:
+    """Every Reddit post of the world as a submission or a comment, oldest first."""
+    by_id = {p.id: p for p in posts}
+    things: list[_Thing] = []
+    for post in posts:
+        if post.reply_to is None:
+            subreddit = post.subreddit or default_subreddit
+            things.append(_Thing(post.id, "t3", subreddit, _submission(post, subreddit)))
+            continue
+        parent = by_id.get(post.reply_to)
+        root: SimPost | None = parent
+        while root is not None and root.reply_to is not None:
+            root = by_id.get(root.reply_to)
+        link_id = f"t3_{base36(root.id)}" if root is not None else f"t3_{base36(post.reply_to)}"
+        parent_fullname = f"t1_{base36(post.reply_to)}" if parent is not None and parent.reply_to else link_id
+        subreddit = (root.subreddit if root is not None else None) or post.subreddit or default_subreddit
+        things.append(_Thing(post.id, "t1", subreddit, _comment(post, subreddit, parent_fullname, root, link_id)))
+    return things
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def _listing(children: Sequence[_Thing], after: str | None, before: str | None) -> dict[str, Any]:
+    return {
+        "kind": "Listing",
+        "data": {
+            "after": after,
+            "before": before,
+            "dist": len(children),
+            "modhash": None,
+            "geo_filter": "",
+            "children": [thing.child() for thing in children],
+        },
+    }
+
+
+def _fullname_id(fullname: str | None) -> int | None:
+    if not fullname:
+        return None
+    _, _, rid = fullname.rpartition("_")
+    try:
+        return int(rid, 36)
+    except ValueError:
+        return None
+
+
+def _limit(raw: str | None) -> int:
+    try:
+        return min(max(int(raw or _DEFAULT_LIMIT), 1), _MAX_LIMIT)
+    except ValueError:
+        return _DEFAULT_LIMIT
+
+
+def _page(things: Sequence[_Thing], params: Any) -> dict[str, Any]:
+    """Newest first; `after` walks to older things, `before` to newer ones, as on Reddit."""
+    newest_first = sorted(things, key=lambda t: t.post_id, reverse=True)
+    limit = _limit(params.get("limit"))
+    after_id = _fullname_id(params.get("after"))
+    before_id = _fullname_id(params.get("before"))
+    if before_id is not None and after_id is None:
+        newer = [t for t in newest_first if t.post_id > before_id]
+        page = newer[-limit:]
+        more_newer = len(newer) > limit
+        older_exists = any(t.post_id <= before_id for t in newest_first)
+        return _listing(
+            page,
+            page[-1].fullname if page and older_exists else None,
+            page[0].fullname if page and more_newer else None,
+        )
+    if after_id is not None:
+        newest_first = [t for t in newest_first if t.post_id < after_id]
+    page = newest_first[:limit]
+    more = len(newest_first) > limit
+    return _listing(
+        page,
+        page[-1].fullname if page and more else None,
+        page[0].fullname if page and after_id is not None else None,
+    )
+
+
+def _within(things: Iterable[_Thing], params: Any, now: float) -> list[_Thing]:
+    horizon = _TIME_FILTERS.get(str(params.get("t", "all")))
+    if horizon is None:
+        return list(things)
+    return [t for t in things if float(t.data["created_utc"]) >= now - horizon]
+
+
+def _search_text(thing: _Thing) -> str:
+    data = thing.data
+    return f"{data.get('title', '')}\n{data.get('selftext', '')}"
+
+
+# --------------------------------------------------------------------------- routes
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message, "error": status}, status_code=status, headers=headers)
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.casefold().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else None
 
 
 def routes(state: SimState) -> list[BaseRoute]:
-    return []
+    """Reddit's token endpoint and the three listings the collector reads."""
+    window = _RateWindow()
+    tokens = _TokenBook()
+
+    async def injected(route: str, empty: dict[str, Any]) -> Response | None:
+        reset = window.headers(exhausted=True)
+        response = await fault_response(
+            state,
+            route,
+            rate_limit_headers={**reset, "retry-after": reset["x-ratelimit-reset"]},
+            rate_limit_body={"message": "Too Many Requests", "error": 429},
+            auth_body={"message": "Unauthorized", "error": 401},
+            empty_body=empty,
+        )
+        if response is not None and response.status_code == 401 and route != "reddit.token":
+            response.headers["www-authenticate"] = _WWW_AUTHENTICATE
+        return response
+
+    async def access_token(request: Request) -> Response:
+        fault = await injected("reddit.token", {})
+        if fault is not None:
+            return fault
+        creds = state.credentials
+        if _basic_credentials(request.headers.get("authorization")) != (
+            creds.reddit_client_id,
+            creds.reddit_client_secret,
+        ):
+            return _error(401, "Unauthorized")
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        grant = form.get("grant_type", [""])[0]
+        if grant == "password" and not (form.get("username", [""])[0] and form.get("password", [""])[0]):
+            return JSONResponse({"error": "invalid_grant"})
+        if grant not in {"client_credentials", "password", "refresh_token", "https://oauth.reddit.com/grants/installed_client"}:
+            return JSONResponse({"error": "unsupported_grant_type"})
+        return JSONResponse(
+            {"access_token": tokens.issue(), "token_type": "bearer", "expires_in": TOKEN_TTL_S, "scope": "*"}
+        )
+
+    def subreddit_scope(name: str) -> set[str] | None:
+        """The subreddits `name` covers (None: all of them), or raise KeyError if unknown."""
+        wanted = {part.casefold() for part in name.split("+") if part}
+        if wanted & {"all", "popular"}:
+            return None
+        known = {s.casefold() for s in state.world.spec.subreddits}
+        known |= {p.subreddit.casefold() for p in state.world.posts("reddit") if p.subreddit}
+        if not wanted or not wanted <= known:
+            raise KeyError(name)
+        return wanted
+
+    def things(kind: str, scope: set[str] | None) -> list[_Thing]:
+        rendered = _render(state.world.posts("reddit"), state.world.spec.subreddits[0])
+        return [t for t in rendered if t.kind == kind and (scope is None or t.subreddit.casefold() in scope)]
+
+    def listing_route(route: str, kind: str, *, search: bool) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            fault = await injected(route, _listing([], None, None))
+            if fault is not None:
+                return fault
+            if not tokens.valid(request.headers.get("authorization")):
+                return _error(401, "Unauthorized", {"www-authenticate": _WWW_AUTHENTICATE})
+            params = request.query_params
+            try:
+                scope = subreddit_scope(request.path_params["sub"])
+            except KeyError:
+                return _error(404, "Not Found", window.headers())
+            if search and params.get("restrict_sr", "").casefold() not in {"1", "true", "on"}:
+                scope = None
+            chosen = things(kind, scope)
+            if search:
+                query = params.get("q", "")
+                chosen = [t for t in _within(chosen, params, time.time()) if loose_match(query, _search_text(t))]
+            return JSONResponse(_page(chosen, params), headers=window.headers())
+
+        return endpoint
+
+    return [
+        Route("/api/v1/access_token", access_token, methods=["POST"]),
+        Route("/r/{sub}/search/", listing_route("reddit.search", "t3", search=True), methods=["GET"]),
+        Route("/r/{sub}/new", listing_route("reddit.new", "t3", search=False), methods=["GET"]),
+        Route("/r/{sub}/comments/", listing_route("reddit.comments", "t1", search=False), methods=["GET"]),
+    ]

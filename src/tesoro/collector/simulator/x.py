@@ -27,7 +27,7 @@ from tesoro.collector.simulator.common import fault_response, loose_match
 from tesoro.collector.simulator.state import SimState
 from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
 
-__all__ = ["PATH", "RATE_LIMIT", "ROUTE", "routes", "tweet_time"]
+__all__ = ["PATH", "RATE_LIMIT", "ROUTE", "routes", "tweet_time", "x_escape"]
 
 ROUTE = "x.search"
 PATH = "/2/tweets/search/recent"
@@ -100,6 +100,11 @@ class _Search:
     user_fields: frozenset[str]
     media_fields: frozenset[str]
     expansions: frozenset[str]
+
+
+def x_escape(text: str) -> str:
+    """X escapes `&`, `<` and `>` in tweet text (and nothing else); clients must undo it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def tweet_time(moment: datetime) -> str:
@@ -211,7 +216,7 @@ def _tweet(post: SimPost) -> dict[str, Any]:
     """Every field X can return for a tweet; `_select` trims it to what was asked."""
     tweet: dict[str, Any] = {
         "id": str(post.id),
-        "text": post.text,
+        "text": x_escape(post.text),
         "edit_history_tweet_ids": [str(post.id)],
         "author_id": str(post.author.id),
         "created_at": tweet_time(post.created_at),

@@ -1,0 +1,5 @@
+"""`python -m tesoro` runs the CLI."""
+
+from tesoro.cli import app
+
+app()

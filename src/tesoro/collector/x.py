@@ -1,0 +1,370 @@
+"""X (Twitter) adapter: API v2 recent search through `tweepy.Client`.
+
+Incremental and crash-safe. X pages newest first, so a run starts at the top
+and walks down to the previous run's newest id (`since_id`). The newest id of
+the run only becomes the next `since_id` once the run's last page is saved;
+until then every page's cursor carries the `next_token` to resume from:
+
+    idle:     {"since_id": S}
+    mid-run:  {"since_id": S, "run_newest_id": N, "next_token": T}
+    run done: {"since_id": N}
+
+tweepy's host is hard-coded and it passes no timeout to requests, so a
+transport adapter mounted on the client's session points it at `base_url` (the
+simulator, or a gateway) and gives every request a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+import tweepy
+from requests.adapters import HTTPAdapter
+from requests.utils import should_bypass_proxies
+
+from tesoro.collector import query as tesoro_query
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.models import (
+    Cursor,
+    MediaType,
+    NormalizedAuthor,
+    NormalizedMedia,
+    NormalizedPost,
+    Page,
+    Platform,
+    PostMetrics,
+)
+
+__all__ = ["X_API", "XCollector", "normalize_tweet"]
+
+log = logging.getLogger(__name__)
+
+X_API = "https://api.twitter.com"
+TWEET_FIELDS = (
+    "attachments",
+    "author_id",
+    "conversation_id",
+    "created_at",
+    "entities",
+    "lang",
+    "public_metrics",
+    "referenced_tweets",
+)
+USER_FIELDS = ("description", "profile_image_url", "public_metrics", "username", "verified")
+MEDIA_FIELDS = ("alt_text", "duration_ms", "height", "preview_image_url", "type", "url", "variants", "width")
+EXPANSIONS = ("author_id", "attachments.media_keys")
+# When a 429 carries no reset header, wait a full window rather than hammer the API.
+_DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)
+_MEDIA_TYPES = {"photo": MediaType.PHOTO, "video": MediaType.VIDEO, "animated_gif": MediaType.GIF}
+
+
+class _XTransport(HTTPAdapter):
+    """Rewrites `https://api.twitter.com/...` to `base_url` and enforces a timeout.
+
+    Mounted on the tweepy session for the X prefix only, so any other URL the
+    session might fetch is untouched.
+    """
+
+    def __init__(self, *, base_url: str, timeout_s: float) -> None:
+        super().__init__()
+        self._base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        url = request.url or ""
+        if self._base_url != X_API and url.startswith(X_API + "/"):
+            request.url = self._base_url + url[len(X_API) :]
+            # Proxies were chosen for api.twitter.com; re-decide them for the real target.
+            if proxies and should_bypass_proxies(request.url, no_proxy=proxies.get("no_proxy")):
+                proxies = {}
+        return super().send(
+            request,
+            stream=stream,
+            timeout=self._timeout_s if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Position:
+    """Where a run stands; the decoded form of the cursor."""
+
+    since_id: str | None = None
+    run_newest_id: str | None = None
+    next_token: str | None = None
+
+    @classmethod
+    def from_cursor(cls, cursor: Cursor | None) -> _Position:
+        if not cursor:
+            return cls()
+        token = cursor.get("next_token")
+        return cls(
+            since_id=_id_or_none(cursor.get("since_id")),
+            run_newest_id=_id_or_none(cursor.get("run_newest_id")) if token else None,
+            next_token=str(token) if token else None,
+        )
+
+    def to_cursor(self) -> Cursor:
+        if self.next_token is None:
+            return {"since_id": self.since_id}
+        return {"since_id": self.since_id, "run_newest_id": self.run_newest_id, "next_token": self.next_token}
+
+    def after(self, meta: Mapping[str, Any], page_newest: str | None) -> _Position:
+        """The position once a page with `meta` (and newest valid id `page_newest`) is saved."""
+        newest = _max_id(self.run_newest_id, _id_or_none(meta.get("newest_id")) or page_newest)
+        token = meta.get("next_token")
+        if isinstance(token, str) and token:
+            return _Position(self.since_id, newest, token)
+        return _Position(newest or self.since_id)
+
+
+class XCollector:
+    """Collects tweets matching a Tesoro query from X's recent search (last 7 days)."""
+
+    platform: Platform = Platform.X
+
+    def __init__(
+        self,
+        *,
+        query: str,
+        bearer_token: str,
+        base_url: str = X_API,
+        page_size: int = 100,
+        max_pages: int | None = None,
+        timeout_s: float = 15.0,
+    ) -> None:
+        if not 10 <= page_size <= 100:
+            raise ValueError(f"page_size must be between 10 and 100 for X, got {page_size}")
+        if max_pages is not None and max_pages < 1:
+            raise ValueError(f"max_pages must be at least 1, got {max_pages}")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        self.query = tesoro_query.to_x(tesoro_query.parse(query))
+        self.page_size = page_size
+        self.max_pages = max_pages
+        # return_type=dict: tweepy's Tweet model raises on a malformed tweet and
+        # would lose the whole page; we validate tweet by tweet instead.
+        self._client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
+        self._client.session.mount(X_API + "/", _XTransport(base_url=base_url, timeout_s=timeout_s))
+
+    def pages(self, cursor: Cursor | None) -> Iterator[Page]:
+        """Everything newer than the cursor's `since_id`, newest first, one API page per `Page`."""
+        position = _Position.from_cursor(cursor)
+        fetched = 0
+        while True:
+            body = self._search(position)
+            posts, page_newest = _normalize_page(body)
+            position = position.after(_mapping(body.get("meta")), page_newest)
+            fetched += 1
+            yield Page(posts, position.to_cursor())
+            if position.next_token is None or (self.max_pages is not None and fetched >= self.max_pages):
+                return
+
+    def _search(self, position: _Position) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "max_results": self.page_size,
+            "tweet_fields": list(TWEET_FIELDS),
+            "user_fields": list(USER_FIELDS),
+            "media_fields": list(MEDIA_FIELDS),
+            "expansions": list(EXPANSIONS),
+        }
+        if position.since_id is not None:
+            params["since_id"] = position.since_id
+        if position.next_token is not None:
+            params["next_token"] = position.next_token
+        body = _call_x(lambda: self._client.search_recent_tweets(self.query, **params))
+        if not isinstance(body, dict):
+            raise TransientError(f"X answered with a {type(body).__name__}, not a JSON object")
+        return body
+
+
+def _call_x(call: Callable[[], Any]) -> Any:
+    """Runs one tweepy call and translates its failures into the runner's vocabulary."""
+    try:
+        return call()
+    except tweepy.TooManyRequests as exc:
+        raise RateLimited(f"X rate limit: {exc}", retry_at=_reset_at(exc)) from exc
+    except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+        raise AuthFailed(f"X refused the bearer token: {exc}") from exc
+    except tweepy.TwitterServerError as exc:
+        raise TransientError(f"X server error: {exc}") from exc
+    except tweepy.HTTPException as exc:  # 400 (a query X refuses), 404: fixing config is needed
+        raise CollectorError(f"X refused the request: {exc}") from exc
+    except requests.RequestException as exc:  # timeouts, dropped connections, invalid JSON
+        raise TransientError(f"X request failed: {type(exc).__name__}: {exc}") from exc
+    except ValueError as exc:  # JSON decoding errors not wrapped by requests
+        raise TransientError(f"X sent an unreadable body: {exc}") from exc
+
+
+def _reset_at(exc: tweepy.TooManyRequests) -> datetime:
+    reset = getattr(exc, "reset_time", None)
+    if isinstance(reset, int):
+        return datetime.fromtimestamp(reset, tz=UTC)
+    return datetime.now(UTC) + _DEFAULT_RATE_LIMIT_WAIT
+
+
+def _normalize_page(body: Mapping[str, Any]) -> tuple[tuple[NormalizedPost, ...], str | None]:
+    """The page's valid posts, and the newest tweet id seen (even on a skipped tweet)."""
+    includes = _mapping(body.get("includes"))
+    users = {u["id"]: u for u in _dicts(includes.get("users")) if isinstance(u.get("id"), str)}
+    media = {m["media_key"]: m for m in _dicts(includes.get("media")) if isinstance(m.get("media_key"), str)}
+    posts: list[NormalizedPost] = []
+    newest: str | None = None
+    for tweet in _dicts(body.get("data")):
+        newest = _max_id(newest, _id_or_none(tweet.get("id")))
+        post = normalize_tweet(tweet, users=users, media=media)
+        if post is not None:
+            posts.append(post)
+    return tuple(posts), newest
+
+
+def normalize_tweet(
+    tweet: Mapping[str, Any], *, users: Mapping[str, Mapping[str, Any]], media: Mapping[str, Mapping[str, Any]]
+) -> NormalizedPost | None:
+    """One v2 tweet (with its expanded users and media) as a NormalizedPost; None if malformed."""
+    tweet_id = _id_or_none(tweet.get("id"))
+    text = tweet.get("text")
+    user = users.get(str(tweet.get("author_id")))
+    created_at = _parse_time(tweet.get("created_at"))
+    if tweet_id is None or not isinstance(text, str) or user is None or created_at is None:
+        log.warning("skipping malformed tweet %r (id, text, author or created_at missing)", tweet.get("id"))
+        return None
+    author = _author(user)
+    if author is None:
+        log.warning("skipping tweet %s: its author has no id or username", tweet_id)
+        return None
+    metrics = _mapping(tweet.get("public_metrics"))
+    entities = _mapping(tweet.get("entities"))
+    references = {_str(r.get("type")): _id_or_none(r.get("id")) for r in _dicts(tweet.get("referenced_tweets"))}
+    keys = [k for k in _list(_mapping(tweet.get("attachments")).get("media_keys")) if isinstance(k, str)]
+    lang = _str(tweet.get("lang"))
+    return NormalizedPost(
+        platform=Platform.X,
+        external_id=tweet_id,
+        text=unescape_x(text),
+        created_at=created_at,
+        author=author,
+        lang=None if lang in (None, "und", "") else lang,
+        url=f"https://x.com/{author.handle}/status/{tweet_id}",
+        media=tuple(m for m in (_media(media[k]) for k in keys if k in media) if m is not None),
+        metrics=PostMetrics(
+            likes=_int(metrics.get("like_count")) or 0,
+            reposts=_int(metrics.get("retweet_count")) or 0,
+            replies=_int(metrics.get("reply_count")) or 0,
+            quotes=_int(metrics.get("quote_count")) or 0,
+            views=_int(metrics.get("impression_count")),
+        ),
+        reply_to_id=references.get("replied_to"),
+        quote_of_id=references.get("quoted"),
+        conversation_id=_id_or_none(tweet.get("conversation_id")),
+        hashtags=tuple(t for t in (_str(h.get("tag")) for h in _dicts(entities.get("hashtags"))) if t),
+        mentions=tuple(u for u in (_str(m.get("username")) for m in _dicts(entities.get("mentions"))) if u),
+    )
+
+
+def unescape_x(text: str) -> str:
+    """X escapes exactly `&`, `<` and `>` in tweet text; undo only those (`&amp;` last)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _author(user: Mapping[str, Any]) -> NormalizedAuthor | None:
+    user_id, username = _str(user.get("id")), _str(user.get("username"))
+    if not user_id or not username:
+        return None
+    metrics = _mapping(user.get("public_metrics"))
+    return NormalizedAuthor(
+        platform=Platform.X,
+        external_id=user_id,
+        handle=username,
+        display_name=_str(user.get("name")),
+        followers=_int(metrics.get("followers_count")),
+        following=_int(metrics.get("following_count")),
+        verified=user.get("verified") is True,
+        profile_url=f"https://x.com/{username}",
+        avatar_url=_str(user.get("profile_image_url")),
+        bio=_str(user.get("description")) or None,
+    )
+
+
+def _media(item: Mapping[str, Any]) -> NormalizedMedia | None:
+    """Photos carry `url`; videos and GIFs carry mp4 `variants` (take the highest bit rate)."""
+    media_type = _MEDIA_TYPES.get(str(item.get("type")))
+    if media_type is None:
+        return None
+    preview = _str(item.get("preview_image_url"))
+    url = _str(item.get("url")) if media_type is MediaType.PHOTO else _best_variant(item) or preview
+    if not url:
+        return None
+    return NormalizedMedia(
+        type=media_type,
+        url=url,
+        preview_url=preview,
+        width=_int(item.get("width")),
+        height=_int(item.get("height")),
+        duration_ms=_int(item.get("duration_ms")),
+        alt_text=_str(item.get("alt_text")),
+    )
+
+
+def _best_variant(item: Mapping[str, Any]) -> str | None:
+    mp4s = [v for v in _dicts(item.get("variants")) if v.get("content_type") == "video/mp4" and _str(v.get("url"))]
+    if not mp4s:
+        return None
+    return _str(max(mp4s, key=lambda v: _int(v.get("bit_rate")) or 0).get("url"))
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _id_or_none(value: Any) -> str | None:
+    """X ids are decimal strings (too big for JavaScript numbers); accept ints from old cursors."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    return text if text.isdigit() else None
+
+
+def _max_id(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return a if int(a) >= int(b) else b
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in _list(value) if isinstance(item, dict)]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
