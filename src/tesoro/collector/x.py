@@ -60,6 +60,7 @@ MEDIA_FIELDS = ("alt_text", "duration_ms", "height", "preview_image_url", "type"
 EXPANSIONS = ("author_id", "attachments.media_keys")
 # When a 429 carries no reset header, wait a full window rather than hammer the API.
 _DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)
+_NO_RETWEETS = " -is:retweet"
 _MEDIA_TYPES = {"photo": MediaType.PHOTO, "video": MediaType.VIDEO, "animated_gif": MediaType.GIF}
 
 
@@ -147,6 +148,8 @@ class XCollector:
         page_size: int = 100,
         max_pages: int | None = None,
         timeout_s: float = 15.0,
+        include_retweets: bool = False,
+        max_query_length: int = 512,
     ) -> None:
         if not 10 <= page_size <= 100:
             raise ValueError(f"page_size must be between 10 and 100 for X, got {page_size}")
@@ -154,7 +157,7 @@ class XCollector:
             raise ValueError(f"max_pages must be at least 1, got {max_pages}")
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
-        self.query = tesoro_query.to_x(tesoro_query.parse(query))
+        self.query = _compile(query, include_retweets=include_retweets, max_length=max_query_length)
         self.page_size = page_size
         self.max_pages = max_pages
         # return_type=dict: tweepy's Tweet model raises on a malformed tweet and
@@ -191,6 +194,15 @@ class XCollector:
         if not isinstance(body, dict):
             raise TransientError(f"X answered with a {type(body).__name__}, not a JSON object")
         return body
+
+
+def _compile(query: str, *, include_retweets: bool, max_length: int) -> str:
+    """The X query for a Tesoro query; retweets repeat someone else's words, so they are left out."""
+    if include_retweets:
+        return tesoro_query.to_x(tesoro_query.parse(query), max_length=max_length)
+    # Parenthesised: X binds AND tighter than OR, and the suffix must apply to the whole query.
+    budget = max_length - len(_NO_RETWEETS) - 2
+    return f"({tesoro_query.to_x(tesoro_query.parse(query), max_length=budget)}){_NO_RETWEETS}"
 
 
 def _call_x(call: Callable[[], Any]) -> Any:
@@ -234,7 +246,10 @@ def _normalize_page(body: Mapping[str, Any]) -> tuple[tuple[NormalizedPost, ...]
 
 
 def normalize_tweet(
-    tweet: Mapping[str, Any], *, users: Mapping[str, Mapping[str, Any]], media: Mapping[str, Mapping[str, Any]]
+    tweet: Mapping[str, Any],
+    *,
+    users: Mapping[str, Mapping[str, Any]],
+    media: Mapping[str, Mapping[str, Any]],
 ) -> NormalizedPost | None:
     """One v2 tweet (with its expanded users and media) as a NormalizedPost; None if malformed."""
     tweet_id = _id_or_none(tweet.get("id"))
@@ -250,7 +265,9 @@ def normalize_tweet(
         return None
     metrics = _mapping(tweet.get("public_metrics"))
     entities = _mapping(tweet.get("entities"))
-    references = {_str(r.get("type")): _id_or_none(r.get("id")) for r in _dicts(tweet.get("referenced_tweets"))}
+    references = {
+        _str(r.get("type")): _id_or_none(r.get("id")) for r in _dicts(tweet.get("referenced_tweets"))
+    }
     keys = [k for k in _list(_mapping(tweet.get("attachments")).get("media_keys")) if isinstance(k, str)]
     lang = _str(tweet.get("lang"))
     return NormalizedPost(
@@ -322,7 +339,9 @@ def _media(item: Mapping[str, Any]) -> NormalizedMedia | None:
 
 
 def _best_variant(item: Mapping[str, Any]) -> str | None:
-    mp4s = [v for v in _dicts(item.get("variants")) if v.get("content_type") == "video/mp4" and _str(v.get("url"))]
+    mp4s = [
+        v for v in _dicts(item.get("variants")) if v.get("content_type") == "video/mp4" and _str(v.get("url"))
+    ]
     if not mp4s:
         return None
     return _str(max(mp4s, key=lambda v: _int(v.get("bit_rate")) or 0).get("url"))

@@ -23,8 +23,8 @@ from tesoro.store.tables import Author, Media, Post
 
 __all__ = ["UpsertResult", "content_hash", "count_posts", "get_post", "list_posts", "media_for", "upsert_posts"]
 
-# Rows per statement: keeps every statement under SQLite's 32,766 bound-parameter limit.
-_CHUNK = 400
+# Posts per existence check and upsert batch.
+_CHUNK = 1000
 _METRIC_COLUMNS = ("likes", "reposts", "replies", "quotes", "views", "text", "title", "content_hash", "updated_at")
 _AUTHOR_UPDATE = ("handle", "display_name", "followers", "following", "verified", "profile_url", "avatar_url",
                   "bio", "updated_at")
@@ -53,6 +53,20 @@ def _insert(session: Session, table: Any) -> Any:
     raise RuntimeError(f"unsupported database dialect {dialect!r}")
 
 
+def _upsert_statement(session: Session, table: Any, update: tuple[str, ...]) -> Any:
+    """`INSERT ... ON CONFLICT (platform, external_id) DO UPDATE ... RETURNING id, platform, external_id`.
+
+    Executed with a list of parameter sets, SQLAlchemy batches it into multi-row
+    statements itself ("insertmanyvalues") and compiles it once, which is far
+    cheaper than building a literal multi-row VALUES clause per chunk.
+    """
+    stmt = _insert(session, table)
+    return stmt.on_conflict_do_update(
+        index_elements=["platform", "external_id"],
+        set_={name: getattr(stmt.excluded, name) for name in update},
+    ).returning(table.c.id, table.c.platform, table.c.external_id)
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -79,14 +93,9 @@ def _upsert_authors(session: Session, authors: Iterable[NormalizedAuthor], now: 
     unique = {(a.platform.value, a.external_id): a for a in authors}
     ids: dict[tuple[str, str], int] = {}
     rows = [_author_row(a, now) for a in unique.values()]
-    for chunk in _chunks(rows, _CHUNK):
-        stmt = _insert(session, Author).values(list(chunk))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "external_id"],
-            set_={name: getattr(stmt.excluded, name) for name in _AUTHOR_UPDATE},
-        ).returning(Author.__table__.c.id, Author.__table__.c.platform, Author.__table__.c.external_id)
-        for author_id, platform, external_id in session.execute(stmt):
-            ids[(platform, external_id)] = author_id
+    stmt = _upsert_statement(session, Author.__table__, _AUTHOR_UPDATE)
+    for author_id, platform, external_id in session.connection().execute(stmt, rows):
+        ids[(platform, external_id)] = author_id
     return ids
 
 
@@ -157,12 +166,9 @@ def upsert_posts(
             _post_row(post, author_ids[(post.author.platform.value, post.author.external_id)], source_id, brand_id, now)
             for _, post in chunk
         ]
-        stmt = _insert(session, Post).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "external_id"],
-            set_={name: getattr(stmt.excluded, name) for name in _METRIC_COLUMNS},
-        ).returning(Post.__table__.c.id, Post.__table__.c.platform, Post.__table__.c.external_id)
-        post_ids = {(platform, external_id): post_id for post_id, platform, external_id in session.execute(stmt)}
+        stmt = _upsert_statement(session, Post.__table__, _METRIC_COLUMNS)
+        post_ids = {(platform, external_id): post_id
+                    for post_id, platform, external_id in session.connection().execute(stmt, rows)}
         _insert_media(session, [(post_ids[key], post) for key, post in chunk])
         result += UpsertResult(inserted=len(chunk) - len(existing), updated=len(existing))
     return result
@@ -184,8 +190,8 @@ def _insert_media(session: Session, items: Sequence[tuple[int, NormalizedPost]])
         for post_id, post in items
         for m in post.media
     ]
-    for chunk in _chunks(rows, _CHUNK):
-        session.execute(_insert(session, Media).values(list(chunk)).on_conflict_do_nothing())
+    if rows:
+        session.connection().execute(_insert(session, Media.__table__).on_conflict_do_nothing(), rows)
 
 
 def get_post(session: Session, *, platform: str, external_id: str) -> Post | None:

@@ -1,11 +1,584 @@
-"""bluesky routes for the simulator (in progress)."""
+"""Bluesky's XRPC API under `/bsky/xrpc`, as `atproto.Client` sees it.
+
+Serves session creation and refresh, `app.bsky.actor.getProfile(s)` and
+`app.bsky.feed.searchPosts` with Bluesky's JSON: PostView with its record,
+facets, embed views and counts; offset cursors (what the search service hands
+out, so new posts arriving between two pages shift the results, which the
+collector has to cope with); `ratelimit-*` headers on every answer.
+
+Post rkeys are TIDs (13 base32-sortable characters) built from the global,
+increasing post id, so — as on the real network — comparing rkeys orders posts
+by creation. Fault route names: `bluesky.login`, `bluesky.search`,
+`bluesky.profiles`.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tesoro.collector.simulator.common import fault_response, loose_match
 from tesoro.collector.simulator.state import SimState
+from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
+
+__all__ = [
+    "PREFIX",
+    "author_did",
+    "author_handle",
+    "decode_tid",
+    "encode_tid",
+    "post_uri",
+    "routes",
+]
+
+PREFIX = "/bsky/xrpc"
+RATE_LIMIT = 3000
+RATE_WINDOW_S = 300
+RATE_LIMIT_RESET_S = 2
+ACCESS_TTL = timedelta(hours=2)
+REFRESH_TTL = timedelta(days=60)
+
+_S32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as TIDs use
+_B32 = "abcdefghijklmnopqrstuvwxyz234567"  # did:plc identifiers
+_TID_EPOCH_US = 1_700_000_000_000_000  # makes the rkeys look like 2023-era TIDs
+_HASHTAG = re.compile(r"#(\w+)")
+_MENTION = re.compile(r"@([\w.-]+\w)")
+_OPERATOR = re.compile(r"(?:^|\s)-\S+|\b[a-z_]+:\S+", re.IGNORECASE)
+
+_RATE_LIMITED = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
+_AUTH_REQUIRED = {"error": "AuthenticationRequired", "message": "Authentication Required"}
+_BAD_LOGIN = {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}
+_INVALID_TOKEN = {"error": "InvalidToken", "message": "Token could not be verified"}
+
+
+def encode_tid(post_id: int) -> str:
+    """A TID for a post id: microseconds-since-epoch << 10, in 13 base32-sortable characters."""
+    value = (_TID_EPOCH_US + post_id) << 10
+    out = ""
+    for _ in range(13):
+        value, rest = divmod(value, 32)
+        out = _S32[rest] + out
+    return out
+
+
+def decode_tid(rkey: str) -> int:
+    """The post id behind `encode_tid`; ValueError for anything that is not one."""
+    if len(rkey) != 13 or any(c not in _S32 for c in rkey):
+        raise ValueError(f"not a TID: {rkey!r}")
+    value = 0
+    for char in rkey:
+        value = value * 32 + _S32.index(char)
+    return (value >> 10) - _TID_EPOCH_US
+
+
+def _b32_id(number: int, width: int = 24) -> str:
+    out = ""
+    for _ in range(width):
+        number, rest = divmod(number, 32)
+        out = _B32[rest] + out
+    return out
+
+
+def author_did(author: SimAuthor) -> str:
+    return _did_for_name(f"sim-author-{author.id}")
+
+
+def author_handle(author: SimAuthor) -> str:
+    """Bluesky handles are domain names: lower-case, no underscores."""
+    return f"{author.handle.lower().replace('_', '-')}.bsky.social"
+
+
+def post_uri(post: SimPost) -> str:
+    return f"at://{author_did(post.author)}/app.bsky.feed.post/{encode_tid(post.id)}"
+
+
+def _did_for_name(name: str) -> str:
+    return f"did:plc:{_b32_id(int.from_bytes(hashlib.sha256(name.encode()).digest()[:15], 'big'))}"
+
+
+def _cid(seed: str) -> str:
+    digest = base64.b32encode(hashlib.sha256(seed.encode()).digest()).decode().lower().rstrip("=")
+    return "bafyrei" + digest[:52]
+
+
+def _bsky_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _jwt(claims: dict[str, Any]) -> str:
+    """An unsigned-in-spirit JWT: the client only decodes it to read `exp`."""
+    header = _b64url(json.dumps({"typ": "at+jwt", "alg": "ES256K"}).encode())
+    payload = _b64url(json.dumps(claims).encode())
+    return f"{header}.{payload}.{_b64url(secrets.token_bytes(32))}"
+
+
+class _RateWindow:
+    """Counts calls per 5-minute window so every answer carries Bluesky's headers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._window_start = 0
+        self._used = 0
+
+    def count(self) -> dict[str, str]:
+        now = int(time.time())
+        with self._lock:
+            if now >= self._window_start + RATE_WINDOW_S:
+                self._window_start, self._used = now, 0
+            self._used += 1
+            remaining = max(RATE_LIMIT - self._used, 0)
+            reset = self._window_start + RATE_WINDOW_S
+        return {
+            "ratelimit-limit": str(RATE_LIMIT),
+            "ratelimit-remaining": str(remaining),
+            "ratelimit-reset": str(reset),
+            "ratelimit-policy": f"{RATE_LIMIT};w={RATE_WINDOW_S}",
+        }
+
+    @staticmethod
+    def exhausted() -> dict[str, str]:
+        return {
+            "ratelimit-limit": str(RATE_LIMIT),
+            "ratelimit-remaining": "0",
+            "ratelimit-reset": str(int(time.time()) + RATE_LIMIT_RESET_S),
+            "ratelimit-policy": f"{RATE_LIMIT};w={RATE_WINDOW_S}",
+        }
+
+
+class _Sessions:
+    """Tokens this simulator issued; anything else is refused like a forged token."""
+
+    def __init__(self, handle: str) -> None:
+        self.handle = handle
+        self.did = _did_for_name(handle)
+        self._lock = threading.Lock()
+        self._access: set[str] = set()
+        self._refresh: set[str] = set()
+
+    def create(self) -> dict[str, Any]:
+        now = int(time.time())
+        access = _jwt(
+            {
+                "scope": "com.atproto.access",
+                "sub": self.did,
+                "iat": now,
+                "exp": now + int(ACCESS_TTL.total_seconds()),
+                "aud": "did:web:sim.bsky",
+            }
+        )
+        refresh = _jwt(
+            {
+                "scope": "com.atproto.refresh",
+                "sub": self.did,
+                "iat": now,
+                "jti": secrets.token_hex(8),
+                "exp": now + int(REFRESH_TTL.total_seconds()),
+                "aud": "did:web:sim.bsky",
+            }
+        )
+        with self._lock:
+            self._access.add(access)
+            self._refresh.add(refresh)
+        return {
+            "accessJwt": access,
+            "refreshJwt": refresh,
+            "did": self.did,
+            "handle": self.handle,
+            "active": True,
+        }
+
+    def check_access(self, request: Request) -> Response | None:
+        """None when the bearer token is a live access token, else Bluesky's error answer."""
+        token = _bearer(request)
+        if token is None:
+            return JSONResponse(_AUTH_REQUIRED, status_code=401)
+        with self._lock:
+            known = token in self._access
+        return None if known else JSONResponse(_INVALID_TOKEN, status_code=400)
+
+    def use_refresh(self, request: Request) -> bool:
+        token = _bearer(request)
+        with self._lock:
+            if token is None or token not in self._refresh:
+                return False
+            self._refresh.discard(token)
+            return True
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[len("Bearer ") :] if header.startswith("Bearer ") else None
+
+
+def _invalid(message: str) -> JSONResponse:
+    return JSONResponse({"error": "InvalidRequest", "message": message}, status_code=400)
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    q: str
+    limit: int
+    offset: int
+    sort: str
+    lang: str | None
+    tags: frozenset[str]
+    author: str | None
+
+
+def _parse_search(params: Any) -> _Search | Response:
+    q = params.get("q", "")
+    if not q.strip():
+        return _invalid('Error: Params must have the property "q"')
+    raw_limit = params.get("limit", "25")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        return _invalid("Error: limit must be between 1 and 100")
+    raw_cursor = params.get("cursor") or "0"
+    if not raw_cursor.isdigit():
+        return _invalid("Error: malformed cursor")
+    sort = params.get("sort", "latest")
+    if sort not in ("latest", "top"):
+        return _invalid("Error: sort must be one of latest, top")
+    return _Search(
+        q=q,
+        limit=int(raw_limit),
+        offset=int(raw_cursor),
+        sort=sort,
+        lang=params.get("lang"),
+        tags=frozenset(t.casefold().lstrip("#") for t in params.getlist("tag")),
+        author=params.get("author"),
+    )
+
+
+def _all_tags(post: SimPost) -> set[str]:
+    return {t.casefold() for t in post.hashtags} | {t.casefold() for t in _HASHTAG.findall(post.text)}
+
+
+def _matches(search: _Search, post: SimPost) -> bool:
+    if search.lang and post.lang.casefold() != search.lang.casefold():
+        return False
+    if search.tags and not search.tags <= _all_tags(post):
+        return False
+    if search.author and search.author not in (author_did(post.author), author_handle(post.author)):
+        return False
+    return loose_match(_OPERATOR.sub(" ", search.q), post.text)
+
+
+def _byte_span(text: str, start: int, end: int) -> dict[str, int]:
+    """Facet indexes are UTF-8 byte offsets, not character offsets."""
+    return {"byteStart": len(text[:start].encode()), "byteEnd": len(text[:end].encode())}
+
+
+def _facets(text: str) -> list[dict[str, Any]]:
+    facets = [
+        {
+            "index": _byte_span(text, m.start(), m.end()),
+            "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": m.group(1)}],
+        }
+        for m in _HASHTAG.finditer(text)
+    ]
+    facets += [
+        {
+            "index": _byte_span(text, m.start(), m.end()),
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": _did_for_name(m.group(1))}],
+        }
+        for m in _MENTION.finditer(text)
+    ]
+    return facets
+
+
+def _blob(media: SimMedia, mime: str) -> dict[str, Any]:
+    return {
+        "$type": "blob",
+        "ref": {"$link": _cid(media.url)},
+        "mimeType": mime,
+        "size": media.size_bytes or 0,
+    }
+
+
+def _aspect(media: SimMedia) -> dict[str, int]:
+    return {"width": media.width, "height": media.height}
+
+
+def _embeds(post: SimPost) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(record embed, embed view): a video if there is one, else up to 4 images, else a GIF link card."""
+    videos = [m for m in post.media if m.type == "video"]
+    images = [m for m in post.media if m.type == "photo"][:4]
+    gifs = [m for m in post.media if m.type == "gif"]
+    if videos:
+        video = videos[0]
+        record: dict[str, Any] = {
+            "$type": "app.bsky.embed.video",
+            "video": _blob(video, "video/mp4"),
+            "alt": video.alt_text or "",
+            "aspectRatio": _aspect(video),
+        }
+        view: dict[str, Any] = {
+            "$type": "app.bsky.embed.video#view",
+            "cid": _cid(video.url),
+            "playlist": video.url,
+            "thumbnail": video.preview_url,
+            "alt": video.alt_text or "",
+            "aspectRatio": _aspect(video),
+        }
+        return record, view
+    if images:
+        record = {
+            "$type": "app.bsky.embed.images",
+            "images": [
+                {"alt": m.alt_text or "", "image": _blob(m, "image/jpeg"), "aspectRatio": _aspect(m)}
+                for m in images
+            ],
+        }
+        view = {
+            "$type": "app.bsky.embed.images#view",
+            "images": [
+                {
+                    "thumb": m.preview_url,
+                    "fullsize": m.url,
+                    "alt": m.alt_text or "",
+                    "aspectRatio": _aspect(m),
+                }
+                for m in images
+            ],
+        }
+        return record, view
+    if gifs:
+        gif = gifs[0]
+        external = {"uri": gif.url, "title": "GIF", "description": gif.alt_text or ""}
+        return (
+            {"$type": "app.bsky.embed.external", "external": external},
+            {"$type": "app.bsky.embed.external#view", "external": {**external, "thumb": gif.preview_url}},
+        )
+    return None
+
+
+def _strong_ref(post: SimPost) -> dict[str, str]:
+    return {"uri": post_uri(post), "cid": _cid(post_uri(post))}
+
+
+def _reply(post: SimPost, lookup: Callable[[int], SimPost | None]) -> dict[str, Any] | None:
+    if post.reply_to is None:
+        return None
+    parent = lookup(post.reply_to)
+    if parent is None:  # a parent on another platform or before the world began: still a valid-looking ref
+        ref = {
+            "uri": f"at://{_did_for_name(str(post.reply_to))}/app.bsky.feed.post/{encode_tid(post.reply_to)}",
+            "cid": _cid(str(post.reply_to)),
+        }
+        return {"root": ref, "parent": ref}
+    root = parent
+    for _ in range(50):  # walk up to the thread's root; bounded in case of a cycle
+        up = lookup(root.reply_to) if root.reply_to is not None else None
+        if up is None:
+            break
+        root = up
+    return {"root": _strong_ref(root), "parent": _strong_ref(parent)}
+
+
+def _record(post: SimPost, lookup: Callable[[int], SimPost | None]) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "$type": "app.bsky.feed.post",
+        "text": post.text,
+        "createdAt": _bsky_time(post.created_at),
+        "langs": [post.lang],
+    }
+    facets = _facets(post.text)
+    if facets:
+        record["facets"] = facets
+    in_text = {t.casefold() for t in _HASHTAG.findall(post.text)}
+    extra_tags = [t for t in post.hashtags if t.casefold() not in in_text]
+    if extra_tags:
+        record["tags"] = extra_tags
+    reply = _reply(post, lookup)
+    if reply is not None:
+        record["reply"] = reply
+    embeds = _embeds(post)
+    if embeds is not None:
+        record["embed"] = embeds[0]
+    return record
+
+
+def _profile_basic(author: SimAuthor, *, did: str | None = None, handle: str | None = None) -> dict[str, Any]:
+    did = did or author_did(author)
+    return {
+        "did": did,
+        "handle": handle or author_handle(author),
+        "displayName": author.name,
+        "avatar": f"https://cdn.bsky.app/img/avatar/plain/{did}/{_cid(did)}@jpeg",
+        "labels": [],
+        "createdAt": "2023-04-12T09:00:00.000Z",
+    }
+
+
+def _profile_detailed(
+    author: SimAuthor, *, did: str | None = None, handle: str | None = None
+) -> dict[str, Any]:
+    return {
+        **_profile_basic(author, did=did, handle=handle),
+        "description": author.bio,
+        "followersCount": author.followers,
+        "followsCount": author.following,
+        "postsCount": 0,
+        "indexedAt": "2024-01-01T00:00:00.000Z",
+    }
+
+
+def _post_view(post: SimPost, lookup: Callable[[int], SimPost | None]) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "uri": post_uri(post),
+        "cid": _cid(post_uri(post)),
+        "author": _profile_basic(post.author),
+        "record": _record(post, lookup),
+        "replyCount": post.replies,
+        "repostCount": post.reposts,
+        "likeCount": post.likes,
+        "quoteCount": post.quotes,
+        "indexedAt": _bsky_time(post.created_at + timedelta(milliseconds=350)),
+        "labels": [],
+    }
+    embeds = _embeds(post)
+    if embeds is not None:
+        view["embed"] = embeds[1]
+    return view
+
+
+def _search(posts: Sequence[SimPost], search: _Search) -> dict[str, Any]:
+    by_id = {p.id: p for p in posts}
+    hits = [p for p in posts if _matches(search, p)]
+    if search.sort == "top":
+        hits.sort(key=lambda p: (p.likes + p.reposts, p.id), reverse=True)
+    else:
+        hits.sort(key=lambda p: p.id, reverse=True)
+    page = hits[search.offset : search.offset + search.limit]
+    body: dict[str, Any] = {"posts": [_post_view(p, by_id.get) for p in page], "hitsTotal": len(hits)}
+    if search.offset + len(page) < len(hits):
+        body["cursor"] = str(search.offset + len(page))
+    return body
+
+
+def _find_author(posts: Iterable[SimPost], actor: str) -> SimAuthor | None:
+    for post in posts:
+        if actor in (author_did(post.author), author_handle(post.author)):
+            return post.author
+    return None
 
 
 def routes(state: SimState) -> list[BaseRoute]:
-    return []
+    """The Bluesky routes, bound to `state`."""
+    window = _RateWindow()
+    sessions = _Sessions(state.credentials.bluesky_handle)
+    account = SimAuthor(0, state.credentials.bluesky_handle, "Tesoro listener", 0, 0)
+
+    def answer(body: object, headers: dict[str, str], status: int = 200) -> JSONResponse:
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def faulted(route: str, headers: dict[str, str]) -> Response | None:
+        response = await fault_response(
+            state,
+            route,
+            rate_limit_headers=window.exhausted(),
+            rate_limit_body=_RATE_LIMITED,
+            auth_body=_AUTH_REQUIRED,
+            empty_body={"posts": [], "profiles": []},
+        )
+        if response is not None and response.status_code != 429:
+            response.headers.update(headers)
+        return response
+
+    async def create_session(request: Request) -> Response:
+        headers = window.count()
+        fault = await faulted("bluesky.login", headers)
+        if fault is not None:
+            return fault
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return answer({"error": "InvalidRequest", "message": "Input must be JSON"}, headers, 400)
+        identifier = body.get("identifier") if isinstance(body, dict) else None
+        password = body.get("password") if isinstance(body, dict) else None
+        if (
+            identifier not in (sessions.handle, sessions.did)
+            or password != state.credentials.bluesky_password
+        ):
+            return answer(_BAD_LOGIN, headers, 401)
+        return answer(sessions.create(), headers)
+
+    async def refresh_session(request: Request) -> Response:
+        headers = window.count()
+        if not sessions.use_refresh(request):
+            return answer({"error": "ExpiredToken", "message": "Token has been revoked"}, headers, 400)
+        return answer(sessions.create(), headers)
+
+    def profile_of(actor: str) -> dict[str, Any] | None:
+        if actor in (sessions.handle, sessions.did):
+            return _profile_detailed(account, did=sessions.did, handle=sessions.handle)
+        author = _find_author(state.world.posts("bluesky"), actor)
+        return _profile_detailed(author) if author else None
+
+    async def get_profile(request: Request) -> Response:
+        headers = window.count()
+        refused = sessions.check_access(request)
+        if refused is not None:
+            refused.headers.update(headers)
+            return refused
+        profile = profile_of(request.query_params.get("actor", ""))
+        if profile is None:
+            return answer({"error": "InvalidRequest", "message": "Profile not found"}, headers, 400)
+        return answer(profile, headers)
+
+    async def get_profiles(request: Request) -> Response:
+        headers = window.count()
+        refused = sessions.check_access(request)
+        if refused is not None:
+            refused.headers.update(headers)
+            return refused
+        fault = await faulted("bluesky.profiles", headers)
+        if fault is not None:
+            return fault
+        actors = request.query_params.getlist("actors")
+        if not 1 <= len(actors) <= 25:
+            return answer(
+                {"error": "InvalidRequest", "message": "actors must hold 1 to 25 items"}, headers, 400
+            )
+        profiles = [p for p in (profile_of(a) for a in actors) if p is not None]
+        return answer({"profiles": profiles}, headers)
+
+    async def search_posts(request: Request) -> Response:
+        headers = window.count()
+        refused = sessions.check_access(request)
+        if refused is not None:
+            refused.headers.update(headers)
+            return refused
+        fault = await faulted("bluesky.search", headers)
+        if fault is not None:
+            return fault
+        search = _parse_search(request.query_params)
+        if isinstance(search, Response):
+            search.headers.update(headers)
+            return search
+        return answer(_search(state.world.posts("bluesky"), search), headers)
+
+    return [
+        Route(f"{PREFIX}/com.atproto.server.createSession", create_session, methods=["POST"]),
+        Route(f"{PREFIX}/com.atproto.server.refreshSession", refresh_session, methods=["POST"]),
+        Route(f"{PREFIX}/app.bsky.actor.getProfile", get_profile, methods=["GET"]),
+        Route(f"{PREFIX}/app.bsky.actor.getProfiles", get_profiles, methods=["GET"]),
+        Route(f"{PREFIX}/app.bsky.feed.searchPosts", search_posts, methods=["GET"]),
+    ]

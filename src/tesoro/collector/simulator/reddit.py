@@ -167,14 +167,19 @@ def _image_source(url: str, width: int, height: int) -> dict[str, Any]:
 def _preview(media: SimMedia, *, gif: bool = False) -> dict[str, Any]:
     image: dict[str, Any] = {
         "source": _image_source(media.preview_url if gif else media.url, media.width, media.height),
-        "resolutions": [_image_source(media.preview_url, 108, max(1, media.height * 108 // max(media.width, 1)))],
+        "resolutions": [
+            _image_source(media.preview_url, 108, max(1, media.height * 108 // max(media.width, 1)))
+        ],
         "variants": {},
         "id": media.key,
     }
     if gif:
         image["variants"] = {
             "gif": {"source": _image_source(media.url, media.width, media.height), "resolutions": []},
-            "mp4": {"source": _image_source(media.url + ".mp4", media.width, media.height), "resolutions": []},
+            "mp4": {
+                "source": _image_source(media.url + ".mp4", media.width, media.height),
+                "resolutions": [],
+            },
         }
     return {"images": [image], "enabled": True}
 
@@ -234,8 +239,12 @@ def _media_fields(post_id: str, media: Sequence[SimMedia], permalink: str) -> di
             "secure_media": _reddit_video(video),
             "preview": {
                 "images": [
-                    {"source": _image_source(video.preview_url, video.width, video.height), "resolutions": [],
-                     "variants": {}, "id": video.key}
+                    {
+                        "source": _image_source(video.preview_url, video.width, video.height),
+                        "resolutions": [],
+                        "variants": {},
+                        "id": video.key,
+                    }
                 ],
                 "enabled": False,
             },
@@ -314,7 +323,9 @@ def _submission(post: SimPost, subreddit: str) -> dict[str, Any]:
     return data
 
 
-def _comment(post: SimPost, subreddit: str, parent_fullname: str, link: SimPost | None, link_id: str) -> dict[str, Any]:
+def _comment(
+    post: SimPost, subreddit: str, parent_fullname: str, link: SimPost | None, link_id: str
+) -> dict[str, Any]:
     rid = base36(post.id)
     link_title = (link.title or link.text) if link is not None else ""
     link_permalink = f"/r/{subreddit}/comments/{link_id[3:]}/{_slug(link_title)}/"
@@ -357,7 +368,9 @@ def _render(posts: Sequence[SimPost], default_subreddit: str) -> list[_Thing]:
         link_id = f"t3_{base36(root.id)}" if root is not None else f"t3_{base36(post.reply_to)}"
         parent_fullname = f"t1_{base36(post.reply_to)}" if parent is not None and parent.reply_to else link_id
         subreddit = (root.subreddit if root is not None else None) or post.subreddit or default_subreddit
-        things.append(_Thing(post.id, "t1", subreddit, _comment(post, subreddit, parent_fullname, root, link_id)))
+        things.append(
+            _Thing(post.id, "t1", subreddit, _comment(post, subreddit, parent_fullname, root, link_id))
+        )
     return things
 
 
@@ -488,7 +501,12 @@ def routes(state: SimState) -> list[BaseRoute]:
         grant = form.get("grant_type", [""])[0]
         if grant == "password" and not (form.get("username", [""])[0] and form.get("password", [""])[0]):
             return JSONResponse({"error": "invalid_grant"})
-        if grant not in {"client_credentials", "password", "refresh_token", "https://oauth.reddit.com/grants/installed_client"}:
+        if grant not in {
+            "client_credentials",
+            "password",
+            "refresh_token",
+            "https://oauth.reddit.com/grants/installed_client",
+        }:
             return JSONResponse({"error": "unsupported_grant_type"})
         return JSONResponse(
             {"access_token": tokens.issue(), "token_type": "bearer", "expires_in": TOKEN_TTL_S, "scope": "*"}
@@ -526,7 +544,9 @@ def routes(state: SimState) -> list[BaseRoute]:
             chosen = things(kind, scope)
             if search:
                 query = params.get("q", "")
-                chosen = [t for t in _within(chosen, params, time.time()) if loose_match(query, _search_text(t))]
+                chosen = [
+                    t for t in _within(chosen, params, time.time()) if loose_match(query, _search_text(t))
+                ]
             return JSONResponse(_page(chosen, params), headers=window.headers())
 
         return endpoint

@@ -44,7 +44,12 @@ _MEDIA_TYPES = {"photo": "photo", "video": "video", "gif": "animated_gif"}
 _TOKEN_PREFIX = "b26v89c19zqg8o3f"
 
 _UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
-_TOO_MANY = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
+_TOO_MANY = {
+    "title": "Too Many Requests",
+    "detail": "Too Many Requests",
+    "type": "about:blank",
+    "status": 429,
+}
 _OPERATOR = re.compile(r"(?:^|\s)-\S+|\b[a-z_]+:\S+", re.IGNORECASE)
 _LANG = re.compile(r"(?<!-)\blang:([a-z]{2,3})\b", re.IGNORECASE)
 _HASHTAG = re.compile(r"#(\w+)")
@@ -165,7 +170,9 @@ def _parse(params: Any) -> _Search:
     raw_max = params.get("max_results", "10")
     if not raw_max.isdigit() or not 10 <= int(raw_max) <= 100:
         raise _BadRequest(
-            "max_results", raw_max, f"The `max_results` query parameter value [{raw_max}] is not between 10 and 100"
+            "max_results",
+            raw_max,
+            f"The `max_results` query parameter value [{raw_max}] is not between 10 and 100",
         )
     token = params.get("next_token") or params.get("pagination_token")
     return _Search(

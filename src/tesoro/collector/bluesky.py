@@ -1,0 +1,586 @@
+"""Bluesky adapter: `app.bsky.feed.searchPosts` through `atproto.Client`.
+
+Bluesky's search has no `since_id`, and its cursors are positions in a result
+list that shifts as new posts arrive. So the adapter orders posts itself: a
+post's key is its rkey (a TID, which sorts by creation time) then its uri, and
+a run walks the `sort=latest` results down until it meets the newest post of
+the previous run.
+
+A Tesoro query with OR may compile into several Bluesky searches (one per
+language or tag set). They are merged like sorted lists: each round fetches the
+current page of every unfinished search, emits the posts that every search has
+already covered (deduplicated by uri), and advances only the searches whose
+page was fully emitted. The cursor therefore stays small and exact:
+
+    idle:    {"newest_uri": W}
+    mid-run: {"newest_uri": W, "run_newest_uri": R, "floor_uri": F, "plan": P,
+              "streams": [{"cursor": C, "done": false}, ...]}
+
+`floor_uri`: every post ordered at or above it has been emitted in this run.
+`cursor`: the search cursor of the page holding the stream's first post not yet
+emitted. `plan`: a fingerprint of the compiled searches; a mid-run cursor from a
+different query restarts the run from W instead of mixing streams.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from atproto import Client, Request, models
+from atproto import exceptions as at_exc
+
+from tesoro.collector import query as tesoro_query
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.models import (
+    Cursor,
+    MediaType,
+    NormalizedAuthor,
+    NormalizedMedia,
+    NormalizedPost,
+    Page,
+    Platform,
+    PostMetrics,
+)
+
+__all__ = ["BSKY_API", "BlueskyCollector", "PostKey", "normalize_post_view", "post_key"]
+
+log = logging.getLogger(__name__)
+
+BSKY_API = "https://bsky.social"
+_PROFILE_BATCH = 25  # app.bsky.actor.getProfiles accepts at most 25 actors
+_PROFILE_CACHE_MAX = 10_000
+_DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=5)
+# Errors that mean "your session is not valid", whatever the status code.
+_AUTH_ERRORS = frozenset({"AuthenticationRequired", "ExpiredToken", "InvalidToken", "AccountTakedown"})
+_S32 = "234567abcdefghijklmnopqrstuvwxyz"
+_POST_URI = re.compile(r"^at://(?P<did>[^/]+)/app\.bsky\.feed\.post/(?P<rkey>[^/]+)$")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PostKey:
+    """A total order of posts: creation (the rkey TID), then uri to break ties between authors."""
+
+    tid: int
+    uri: str
+
+
+def post_key(uri: str) -> PostKey | None:
+    """The key of a post uri; None when the uri is not a post or its rkey is not a TID."""
+    match = _POST_URI.match(uri)
+    if match is None:
+        return None
+    rkey = match["rkey"]
+    if len(rkey) != 13 or any(c not in _S32 for c in rkey):
+        return None
+    value = 0
+    for char in rkey:
+        value = value * 32 + _S32.index(char)
+    return PostKey(value, uri)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    cursor: str | None = None  # None: the first page
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Position:
+    newest_uri: str | None = None
+    run_newest_uri: str | None = None
+    floor_uri: str | None = None
+    streams: tuple[_Stream, ...] | None = None  # None: idle, between runs
+    plan: str | None = None
+
+    @classmethod
+    def from_cursor(cls, cursor: Cursor | None, *, plan: str, n_streams: int) -> _Position:
+        if not cursor:
+            return cls()
+        newest = _uri_or_none(cursor.get("newest_uri"))
+        raw = cursor.get("streams")
+        if cursor.get("plan") != plan or not isinstance(raw, list) or len(raw) != n_streams:
+            return cls(newest)  # idle, or a run of another query: start a fresh run from W
+        streams = tuple(
+            _Stream(s.get("cursor") if isinstance(s.get("cursor"), str) else None, s.get("done") is True)
+            for s in (item if isinstance(item, dict) else {} for item in raw)
+        )
+        return cls(
+            newest,
+            _uri_or_none(cursor.get("run_newest_uri")),
+            _uri_or_none(cursor.get("floor_uri")),
+            streams,
+            plan,
+        )
+
+    def to_cursor(self) -> Cursor:
+        if self.streams is None:
+            return {"newest_uri": self.newest_uri}
+        return {
+            "newest_uri": self.newest_uri,
+            "run_newest_uri": self.run_newest_uri,
+            "floor_uri": self.floor_uri,
+            "plan": self.plan,
+            "streams": [{"cursor": s.cursor, "done": s.done} for s in self.streams],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """One search page, reduced to what the merge needs."""
+
+    posts: tuple[tuple[PostKey, dict[str, Any]], ...]  # newer than the previous run
+    bottom: PostKey | None  # the lowest key on the page, previous-run posts included
+    next_cursor: str | None
+    exhausted: bool  # this search has nothing newer than the previous run past this page
+
+
+@dataclass(frozen=True, slots=True)
+class _Round:
+    """What one merge round emits and where it leaves the run."""
+
+    emitted: tuple[tuple[PostKey, dict[str, Any]], ...]
+    position: _Position
+
+
+class BlueskyCollector:
+    """Collects Bluesky posts matching a Tesoro query through searchPosts (sort=latest)."""
+
+    platform: Platform = Platform.BLUESKY
+
+    def __init__(
+        self,
+        *,
+        query: str,
+        handle: str,
+        password: str,
+        base_url: str = BSKY_API,
+        page_size: int = 100,
+        max_pages: int | None = None,
+        timeout_s: float = 15.0,
+        fetch_profiles: bool = True,
+    ) -> None:
+        if not 1 <= page_size <= 100:
+            raise ValueError(f"page_size must be between 1 and 100 for Bluesky, got {page_size}")
+        if max_pages is not None and max_pages < 1:
+            raise ValueError(f"max_pages must be at least 1, got {max_pages}")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        self.searches = tuple(tesoro_query.to_bluesky(tesoro_query.parse(query)))
+        if not self.searches:
+            raise ValueError(f"the query {query!r} compiles to no Bluesky search")
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.fetch_profiles = fetch_profiles
+        self._plan = _plan_fingerprint(self.searches)
+        self._handle = handle
+        self._password = password
+        self._client = Client(base_url=base_url, request=Request(timeout=timeout_s))
+        self._logged_in = False
+        self._profiles: dict[str, dict[str, Any]] = {}
+
+    def pages(self, cursor: Cursor | None) -> Iterator[Page]:
+        """One `Page` per merge round, until every search reached the previous run's newest post."""
+        position = _Position.from_cursor(cursor, plan=self._plan, n_streams=len(self.searches))
+        if position.streams is None:
+            position = replace(position, streams=(_Stream(),) * len(self.searches), plan=self._plan)
+        cache: dict[tuple[int, str | None], _Fetched] = {}
+        rounds = 0
+        while True:
+            fetched = {
+                i: self._fetch(i, s.cursor, position, cache)
+                for i, s in enumerate(position.streams or ())
+                if not s.done
+            }
+            merged = _merge(position, fetched)
+            position = merged.position
+            rounds += 1
+            yield Page(self._normalize(merged.emitted), position.to_cursor())
+            if position.streams is None or (self.max_pages is not None and rounds >= self.max_pages):
+                return
+
+    def _fetch(
+        self,
+        index: int,
+        cursor: str | None,
+        position: _Position,
+        cache: dict[tuple[int, str | None], _Fetched],
+    ) -> _Fetched:
+        """A search page (from this call's cache when a stream waits on the same page)."""
+        if (index, cursor) not in cache:
+            body = self._search(self.searches[index], cursor)
+            cache[(index, cursor)] = _reduce_page(body, newest=_key_or_none(position.newest_uri))
+        return cache[(index, cursor)]
+
+    def _search(self, search: tesoro_query.BlueskyQuery, cursor: str | None) -> dict[str, Any]:
+        self._ensure_login()
+        params = models.AppBskyFeedSearchPosts.Params(
+            q=search.q,
+            limit=self.page_size,
+            cursor=cursor,
+            sort="latest",
+            lang=search.lang or None,
+            tag=list(search.tags) or None,
+        )
+        response = self._call(lambda: self._client.invoke_query("app.bsky.feed.searchPosts", params=params))
+        return _json_object(response.content, "searchPosts")
+
+    def _ensure_login(self) -> None:
+        """Log in once per collector; atproto refreshes the session itself afterwards."""
+        if not self._logged_in:
+            self._call(lambda: self._client.login(self._handle, self._password), login=True)
+            self._logged_in = True
+
+    def _call(self, call: Callable[[], _T], *, login: bool = False) -> _T:
+        try:
+            return _call_bsky(call, login=login)
+        except AuthFailed:
+            self._logged_in = False  # the next run logs in afresh instead of reusing a dead session
+            raise
+
+    def _normalize(self, emitted: Sequence[tuple[PostKey, dict[str, Any]]]) -> tuple[NormalizedPost, ...]:
+        if self.fetch_profiles:
+            self._load_profiles({_str(_mapping(view.get("author")).get("did")) or "" for _, view in emitted})
+        posts = []
+        for _, view in emitted:
+            did = _str(_mapping(view.get("author")).get("did")) or ""
+            post = normalize_post_view(view, profile=self._profiles.get(did))
+            if post is not None:
+                posts.append(post)
+        return tuple(posts)
+
+    def _load_profiles(self, dids: set[str]) -> None:
+        """Follower counts are not in a PostView: fetch them, 25 authors per call, cached."""
+        missing = sorted(d for d in dids if d and d not in self._profiles)
+        if len(self._profiles) + len(missing) > _PROFILE_CACHE_MAX:
+            self._profiles.clear()
+        for start in range(0, len(missing), _PROFILE_BATCH):
+            batch = missing[start : start + _PROFILE_BATCH]
+            response = self._call(partial(self._get_profiles, batch))
+            for profile in _dicts(_json_object(response.content, "getProfiles").get("profiles")):
+                did = _str(profile.get("did"))
+                if did:
+                    self._profiles[did] = profile
+
+    def _get_profiles(self, actors: list[str]) -> Any:
+        params = models.AppBskyActorGetProfiles.Params(actors=actors)
+        return self._client.invoke_query("app.bsky.actor.getProfiles", params=params)
+
+
+def _call_bsky(call: Callable[[], _T], *, login: bool) -> _T:
+    """Runs one atproto call and translates its failures into the runner's vocabulary."""
+    try:
+        return call()
+    except at_exc.RateLimitExceededError as exc:
+        raise RateLimited(f"Bluesky rate limit: {exc}", retry_at=_retry_at(exc)) from exc
+    except (at_exc.UnauthorizedError, at_exc.LoginRequiredError) as exc:
+        raise AuthFailed(f"Bluesky refused the credentials: {exc}") from exc
+    except at_exc.BadRequestError as exc:
+        if login or _error_name(exc) in _AUTH_ERRORS:
+            raise AuthFailed(f"Bluesky refused the session: {exc}") from exc
+        raise CollectorError(f"Bluesky refused the request: {exc}") from exc
+    except at_exc.NetworkError as exc:  # timeouts, dropped connections, 502
+        raise TransientError(f"Bluesky request failed: {type(exc).__name__}: {exc}") from exc
+    except at_exc.RequestException as exc:
+        status = exc.response.status_code if exc.response is not None else 0
+        if status >= 500:
+            raise TransientError(f"Bluesky server error: {exc}") from exc
+        raise CollectorError(f"Bluesky refused the request: {exc}") from exc
+    except httpx.TransportError as exc:  # what atproto does not wrap (protocol errors, ...)
+        raise TransientError(f"Bluesky request failed: {type(exc).__name__}: {exc}") from exc
+    except ValueError as exc:  # a body that is not valid JSON
+        raise TransientError(f"Bluesky sent an unreadable body: {exc}") from exc
+
+
+def _retry_at(exc: Any) -> datetime:
+    reset_at = getattr(exc, "reset_at", None)
+    if isinstance(reset_at, datetime):
+        return reset_at
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int | float):
+        return datetime.now(UTC) + timedelta(seconds=retry_after)
+    return datetime.now(UTC) + _DEFAULT_RATE_LIMIT_WAIT
+
+
+def _error_name(exc: Any) -> str | None:
+    content = getattr(getattr(exc, "response", None), "content", None)
+    name = content.get("error") if isinstance(content, dict) else getattr(content, "error", None)
+    return name if isinstance(name, str) else None
+
+
+def _plan_fingerprint(searches: Sequence[tesoro_query.BlueskyQuery]) -> str:
+    spec = [[s.q, s.lang, sorted(s.tags)] for s in searches]
+    return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]
+
+
+def _json_object(content: Any, what: str) -> dict[str, Any]:
+    if not isinstance(content, dict):
+        raise TransientError(f"Bluesky {what} answered with {type(content).__name__}, not a JSON object")
+    return content
+
+
+def _reduce_page(body: Mapping[str, Any], *, newest: PostKey | None) -> _Fetched:
+    """Keys the page's posts; a post at or below `newest` (the previous run's) ends the search."""
+    keyed: list[tuple[PostKey, dict[str, Any]]] = []
+    raw = _dicts(body.get("posts"))
+    for view in raw:
+        key = _key_or_none(view.get("uri"))
+        if key is None:
+            log.warning("skipping Bluesky post with an unusable uri %r", view.get("uri"))
+            continue
+        keyed.append((key, view))
+    fresh = tuple((k, v) for k, v in keyed if newest is None or k > newest)
+    next_cursor = _str(body.get("cursor")) or None
+    return _Fetched(
+        posts=fresh,
+        bottom=min((k for k, _ in keyed), default=None),
+        next_cursor=next_cursor,
+        exhausted=not raw or next_cursor is None or len(fresh) < len(keyed),
+    )
+
+
+def _merge(position: _Position, fetched: Mapping[int, _Fetched]) -> _Round:
+    """One round of the k-way merge: emit what every live search has covered, advance who is through."""
+    floor = _key_or_none(position.floor_uri)
+    live_bottoms = [f.bottom for f in fetched.values() if not f.exhausted and f.bottom is not None]
+    boundary = max(live_bottoms) if live_bottoms else None  # None: everything fetched is covered
+    pending = {i: [kv for kv in f.posts if floor is None or kv[0] < floor] for i, f in fetched.items()}
+    emitted: dict[str, tuple[PostKey, dict[str, Any]]] = {}
+    for posts in pending.values():
+        for key, view in posts:
+            if boundary is None or key >= boundary:
+                emitted[key.uri] = (key, view)
+    streams = list(position.streams or ())
+    for i, f in fetched.items():
+        lowest = min((k for k, _ in pending[i]), default=None)
+        if lowest is None or boundary is None or lowest >= boundary:
+            streams[i] = _Stream(done=True) if f.exhausted else _Stream(f.next_cursor)
+    ordered = tuple(sorted(emitted.values(), key=lambda kv: kv[0], reverse=True))
+    run_newest = max([k for k, _ in ordered] + _keys(position.run_newest_uri), default=None)
+    if all(s.done for s in streams):
+        newest = max([*_keys(position.newest_uri), *([run_newest] if run_newest else [])], default=None)
+        return _Round(ordered, _Position(newest.uri if newest else None))
+    new_floor = boundary if floor is None or boundary is None else min(floor, boundary)
+    return _Round(
+        ordered,
+        _Position(
+            newest_uri=position.newest_uri,
+            run_newest_uri=run_newest.uri if run_newest else None,
+            floor_uri=new_floor.uri if new_floor else position.floor_uri,
+            streams=tuple(streams),
+            plan=position.plan,
+        ),
+    )
+
+
+def normalize_post_view(
+    view: Mapping[str, Any], *, profile: Mapping[str, Any] | None = None
+) -> NormalizedPost | None:
+    """A PostView (plus the author's full profile, when fetched) as a NormalizedPost; None if malformed."""
+    uri = _str(view.get("uri")) or ""
+    match = _POST_URI.match(uri)
+    record = _mapping(view.get("record"))
+    text = record.get("text")
+    author = _author(_mapping(view.get("author")), profile or {})
+    created_at = _parse_time(record.get("createdAt")) or _parse_time(view.get("indexedAt"))
+    if match is None or not isinstance(text, str) or author is None or created_at is None:
+        log.warning("skipping malformed Bluesky post %r (uri, text, author or createdAt missing)", uri)
+        return None
+    langs = [lang for lang in _list(record.get("langs")) if isinstance(lang, str) and lang]
+    reply = _mapping(record.get("reply"))
+    return NormalizedPost(
+        platform=Platform.BLUESKY,
+        external_id=uri,
+        text=text,
+        created_at=created_at,
+        author=author,
+        lang=langs[0] if langs else None,
+        url=f"https://bsky.app/profile/{author.handle}/post/{match['rkey']}",
+        media=_media(_mapping(view.get("embed")), _mapping(record.get("embed"))),
+        metrics=PostMetrics(
+            likes=_int(view.get("likeCount")) or 0,
+            reposts=_int(view.get("repostCount")) or 0,
+            replies=_int(view.get("replyCount")) or 0,
+            quotes=_int(view.get("quoteCount")) or 0,
+        ),
+        reply_to_id=_str(_mapping(reply.get("parent")).get("uri")),
+        quote_of_id=_quoted_uri(_mapping(view.get("embed"))),
+        conversation_id=_str(_mapping(reply.get("root")).get("uri")) or uri,
+        hashtags=_hashtags(record),
+        mentions=_mentions(record, text),
+    )
+
+
+def _author(basic: Mapping[str, Any], profile: Mapping[str, Any]) -> NormalizedAuthor | None:
+    did, handle = _str(basic.get("did")), _str(basic.get("handle"))
+    if not did or not handle:
+        return None
+    return NormalizedAuthor(
+        platform=Platform.BLUESKY,
+        external_id=did,
+        handle=handle,
+        display_name=_str(basic.get("displayName")) or None,
+        followers=_int(profile.get("followersCount")),
+        following=_int(profile.get("followsCount")),
+        verified=_mapping(basic.get("verification")).get("verifiedStatus") == "valid",
+        profile_url=f"https://bsky.app/profile/{handle}",
+        avatar_url=_str(basic.get("avatar")),
+        bio=_str(profile.get("description")) or None,
+    )
+
+
+def _media(view: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[NormalizedMedia, ...]:
+    """Media from the embed view (URLs) and the record embed (blob sizes); quotes-with-media unwrapped."""
+    kind = _str(view.get("$type")) or ""
+    if kind == "app.bsky.embed.recordWithMedia#view":
+        return _media(_mapping(view.get("media")), _mapping(record.get("media")))
+    if kind == "app.bsky.embed.images#view":
+        blobs = _dicts(record.get("images"))
+        return tuple(
+            m
+            for m in (
+                _image(img, blobs[i] if i < len(blobs) else {})
+                for i, img in enumerate(_dicts(view.get("images")))
+            )
+            if m
+        )
+    if kind == "app.bsky.embed.video#view":
+        video = _video(view, _mapping(record.get("video")))
+        return (video,) if video else ()
+    if kind == "app.bsky.embed.external#view":
+        gif = _gif(_mapping(view.get("external")))
+        return (gif,) if gif else ()
+    return ()
+
+
+def _image(view: Mapping[str, Any], record: Mapping[str, Any]) -> NormalizedMedia | None:
+    url = _str(view.get("fullsize"))
+    if not url:
+        return None
+    aspect = _mapping(view.get("aspectRatio"))
+    return NormalizedMedia(
+        type=MediaType.PHOTO,
+        url=url,
+        preview_url=_str(view.get("thumb")),
+        width=_int(aspect.get("width")),
+        height=_int(aspect.get("height")),
+        size_bytes=_int(_mapping(record.get("image")).get("size")) or None,
+        alt_text=_str(view.get("alt")) or None,
+    )
+
+
+def _video(view: Mapping[str, Any], blob: Mapping[str, Any]) -> NormalizedMedia | None:
+    url = _str(view.get("playlist"))
+    if not url:
+        return None
+    aspect = _mapping(view.get("aspectRatio"))
+    return NormalizedMedia(
+        type=MediaType.VIDEO,
+        url=url,
+        preview_url=_str(view.get("thumbnail")),
+        width=_int(aspect.get("width")),
+        height=_int(aspect.get("height")),
+        size_bytes=_int(blob.get("size")) or None,
+        alt_text=_str(view.get("alt")) or None,
+    )
+
+
+def _gif(external: Mapping[str, Any]) -> NormalizedMedia | None:
+    """Bluesky GIFs are link cards to a .gif (Tenor and friends); other link cards are not media."""
+    url = _str(external.get("uri")) or ""
+    if not urlsplit(url).path.lower().endswith(".gif"):
+        return None
+    return NormalizedMedia(
+        type=MediaType.GIF,
+        url=url,
+        preview_url=_str(external.get("thumb")),
+        alt_text=_str(external.get("description")) or None,
+    )
+
+
+def _quoted_uri(view: Mapping[str, Any]) -> str | None:
+    kind = _str(view.get("$type")) or ""
+    if kind == "app.bsky.embed.record#view":
+        return _str(_mapping(view.get("record")).get("uri"))
+    if kind == "app.bsky.embed.recordWithMedia#view":
+        return _quoted_uri(_mapping(view.get("record")))
+    return None
+
+
+def _features(record: Mapping[str, Any], kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [
+        (_mapping(facet.get("index")), feature)
+        for facet in _dicts(record.get("facets"))
+        for feature in _dicts(facet.get("features"))
+        if feature.get("$type") == kind
+    ]
+
+
+def _hashtags(record: Mapping[str, Any]) -> tuple[str, ...]:
+    tags = [_str(f.get("tag")) for _, f in _features(record, "app.bsky.richtext.facet#tag")]
+    tags += [t for t in _list(record.get("tags")) if isinstance(t, str)]
+    return tuple(dict.fromkeys(t for t in tags if t))
+
+
+def _mentions(record: Mapping[str, Any], text: str) -> tuple[str, ...]:
+    """Mention facets carry a DID; the handle is the facet's slice of the text (UTF-8 byte offsets)."""
+    raw = text.encode()
+    handles = []
+    for index, _ in _features(record, "app.bsky.richtext.facet#mention"):
+        start, end = _int(index.get("byteStart")), _int(index.get("byteEnd"))
+        if start is not None and end is not None and 0 <= start < end <= len(raw):
+            handles.append(raw[start:end].decode(errors="replace").lstrip("@"))
+    return tuple(dict.fromkeys(h for h in handles if h))
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _key_or_none(value: Any) -> PostKey | None:
+    return post_key(value) if isinstance(value, str) else None
+
+
+def _keys(uri: str | None) -> list[PostKey]:
+    key = _key_or_none(uri)
+    return [key] if key else []
+
+
+def _uri_or_none(value: Any) -> str | None:
+    return value if _key_or_none(value) else None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in _list(value) if isinstance(item, dict)]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

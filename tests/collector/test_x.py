@@ -1,0 +1,248 @@
+"""XCollector driving the real tweepy.Client against the simulator's X API v2."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
+from tesoro.collector.models import Cursor, MediaType, NormalizedPost, Page, Platform
+from tesoro.collector.simulator import x as sim_x
+from tesoro.collector.simulator.faults import Fault
+from tesoro.collector.simulator.server import SimulatorServer
+from tesoro.collector.simulator.state import SimState
+from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
+from tesoro.collector.x import XCollector, normalize_tweet
+
+WHEN = datetime(2025, 5, 1, 12, 30, 15, 123000, tzinfo=UTC)
+ALICE = SimAuthor(42, "alice_trails", "Alice Trails", followers=12_500, following=310, verified=True, bio="Runs.")
+
+
+def make_collector(sim: SimulatorServer, **overrides: object) -> XCollector:
+    options: dict[str, object] = {
+        "query": "andes",
+        "bearer_token": sim.state.credentials.x_bearer,
+        "base_url": sim.base_url,
+        "page_size": 10,
+        "timeout_s": 5.0,
+    }
+    options.update(overrides)
+    return XCollector(**options)  # type: ignore[arg-type]
+
+
+def drain(collector: XCollector, cursor: Cursor | None) -> list[Page]:
+    return list(collector.pages(cursor))
+
+
+def ids(pages: list[Page]) -> list[str]:
+    return [post.external_id for page in pages for post in page.posts]
+
+
+def add_post(state: SimState, text: str, **fields: object) -> SimPost:
+    values: dict[str, object] = {"lang": "en", "author": ALICE, "kind": "review", "created_at": WHEN}
+    values.update(fields)
+    post = SimPost(id=state.world.next_id(), platform="x", text=text, **values)  # type: ignore[arg-type]
+    state.world.add(post)
+    return post
+
+
+def newest_first(state: SimState) -> list[str]:
+    return [str(p.id) for p in sorted(state.world.posts("x"), key=lambda p: p.id, reverse=True)]
+
+
+@pytest.fixture
+def world25(sim: SimulatorServer) -> Iterator[SimulatorServer]:
+    sim.state.world.grow(25, platforms=("x",))
+    yield sim
+
+
+def test_is_a_collector_and_compiles_the_query(sim: SimulatorServer) -> None:
+    collector = make_collector(sim, query='cumbre OR "nube jacket"')
+    assert isinstance(collector, Collector)
+    assert collector.platform is Platform.X
+    assert collector.query == '(cumbre OR "nube jacket") -is:retweet'
+    assert make_collector(sim, include_retweets=True).query == "andes"
+
+
+def test_refuses_page_sizes_x_does_not_accept(sim: SimulatorServer) -> None:
+    with pytest.raises(ValueError, match="between 10 and 100"):
+        make_collector(sim, page_size=5)
+
+
+def test_pages_newest_first_with_resumable_cursors(world25: SimulatorServer) -> None:
+    pages = drain(make_collector(world25), None)
+
+    expected = newest_first(world25.state)
+    assert [len(p.posts) for p in pages] == [10, 10, 5]
+    assert ids(pages) == expected
+    for page in pages[:-1]:
+        assert page.cursor["since_id"] is None
+        assert page.cursor["run_newest_id"] == expected[0]
+        assert page.cursor["next_token"]
+    assert pages[-1].cursor == {"since_id": expected[0]}
+
+
+def test_second_run_fetches_only_new_posts(world25: SimulatorServer) -> None:
+    collector = make_collector(world25)
+    first = drain(collector, None)
+    added = world25.state.world.grow(12, platforms=("x",))
+
+    second = drain(collector, first[-1].cursor)
+
+    assert sorted(ids(second)) == sorted(str(p.id) for p in added)
+    assert second[-1].cursor == {"since_id": str(added[-1].id)}
+    third = drain(collector, second[-1].cursor)
+    assert [p.posts for p in third] == [()]
+    assert third[-1].cursor == second[-1].cursor
+
+
+def test_resume_from_a_mid_run_cursor_loses_and_repeats_nothing(world25: SimulatorServer) -> None:
+    state = world25.state
+    before = newest_first(state)
+    interrupted = list(make_collector(world25, max_pages=1).pages(None))
+    assert ids(interrupted) == before[:10]
+    late = state.world.grow(3, platforms=("x",))  # arrive while the run is interrupted
+
+    # A new process resumes from the saved cursor: exactly the rest of the run...
+    resumed = drain(make_collector(world25), interrupted[-1].cursor)
+    assert ids(resumed) == before[10:]
+    assert resumed[-1].cursor == {"since_id": before[0]}
+    # ...and the posts that arrived meanwhile come with the next run, once.
+    assert ids(drain(make_collector(world25), resumed[-1].cursor)) == [str(p.id) for p in reversed(late)]
+
+
+def test_rate_limit_raises_with_the_reset_time_and_keeps_the_cursor(world25: SimulatorServer) -> None:
+    collector = make_collector(world25)
+    pages = collector.pages(None)
+    first = next(pages)
+    world25.state.faults.inject("x.search", Fault.RATE_LIMIT)
+
+    asked_at = time.time()
+    with pytest.raises(RateLimited) as caught:
+        next(pages)
+
+    reset = caught.value.retry_at.timestamp()
+    assert asked_at + 1 <= reset <= time.time() + sim_x.RATE_LIMIT_RESET_S
+    assert caught.value.retry_at.tzinfo is not None
+    assert ids(drain(collector, first.cursor)) == newest_first(world25.state)[10:]
+
+
+@pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.MALFORMED])
+def test_server_errors_and_broken_json_are_transient(world25: SimulatorServer, fault: Fault) -> None:
+    world25.state.faults.inject("x.search", fault)
+    collector = make_collector(world25)
+
+    with pytest.raises(TransientError):
+        drain(collector, None)
+    assert len(ids(drain(collector, None))) == 25  # the runner's retry succeeds
+
+
+def test_timeout_is_transient_and_quick(world25: SimulatorServer) -> None:
+    world25.state.faults.inject("x.search", Fault.TIMEOUT)
+    collector = make_collector(world25, timeout_s=0.3)
+
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="Timeout"):
+        drain(collector, None)
+    assert time.monotonic() - started < world25.state.timeout_hold_s
+
+
+def test_connection_refused_is_transient() -> None:
+    collector = XCollector(query="andes", bearer_token="t", base_url="http://127.0.0.1:9", timeout_s=1)
+    with pytest.raises(TransientError):
+        drain(collector, None)
+
+
+def test_wrong_token_and_revoked_token_fail_auth(world25: SimulatorServer) -> None:
+    with pytest.raises(AuthFailed):
+        drain(make_collector(world25, bearer_token="wrong"), None)
+    world25.state.faults.inject("x.search", Fault.AUTH)
+    with pytest.raises(AuthFailed):
+        drain(make_collector(world25), None)
+
+
+def test_empty_page_keeps_the_cursor(world25: SimulatorServer) -> None:
+    collector = make_collector(world25)
+    cursor = drain(collector, None)[-1].cursor
+    world25.state.faults.inject("x.search", Fault.EMPTY)
+
+    assert [(p.posts, p.cursor) for p in drain(collector, cursor)] == [((), cursor)]
+
+
+def test_normalizes_author_media_metrics_and_references(sim: SimulatorServer) -> None:
+    photo = SimMedia("3_1", "photo", "https://pbs.twimg.com/media/a.jpg", "https://pbs.twimg.com/media/a_s.jpg",
+                     1200, 800, alt_text="Trail shoes on a rock")
+    video = SimMedia("7_2", "video", "https://video.twimg.com/v.mp4", "https://pbs.twimg.com/v.jpg", 1280, 720,
+                     duration_ms=15_500)
+    gif = SimMedia("16_3", "gif", "https://video.twimg.com/g.mp4", "https://pbs.twimg.com/g.jpg", 480, 270)
+    parent = add_post(sim.state, "First andes run")
+    post = add_post(sim.state, "Andes loves #Cumbre and @nube_fan", media=(photo, video, gif), likes=10, reposts=3,
+                    replies=2, quotes=1, views=4_321, reply_to=parent.id, lang="es")
+
+    got = {p.external_id: p for p in ids_and_posts(make_collector(sim))}[str(post.id)]
+
+    assert got.platform is Platform.X
+    assert got.text == "Andes loves #Cumbre and @nube_fan"
+    assert got.created_at == WHEN
+    assert got.lang == "es"
+    assert got.url == f"https://x.com/alice_trails/status/{post.id}"
+    assert (got.author.external_id, got.author.handle, got.author.display_name) == ("42", "alice_trails", "Alice Trails")
+    assert (got.author.followers, got.author.following, got.author.verified) == (12_500, 310, True)
+    assert got.author.avatar_url and got.author.avatar_url.startswith("https://pbs.twimg.com/")
+    assert got.author.bio == "Runs."
+    assert [(m.type, m.url, m.preview_url) for m in got.media] == [
+        (MediaType.PHOTO, photo.url, None),
+        (MediaType.VIDEO, video.url, video.preview_url),  # the highest-bit-rate mp4 variant
+        (MediaType.GIF, gif.url, gif.preview_url),
+    ]
+    assert (got.media[0].width, got.media[0].height, got.media[0].alt_text) == (1200, 800, "Trail shoes on a rock")
+    assert got.media[1].duration_ms == 15_500
+    assert (got.metrics.likes, got.metrics.reposts, got.metrics.replies, got.metrics.quotes) == (10, 3, 2, 1)
+    assert got.metrics.views == 4_321
+    assert (got.reply_to_id, got.conversation_id, got.quote_of_id) == (str(parent.id), str(parent.id), None)
+    assert got.hashtags == ("Cumbre",)
+    assert got.mentions == ("nube_fan",)
+
+
+def ids_and_posts(collector: XCollector) -> list[NormalizedPost]:
+    return [post for page in collector.pages(None) for post in page.posts]
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script> andes", "andes &amp; <b>bold</b> & co"])
+def test_hostile_text_is_kept_as_plain_text(sim: SimulatorServer, text: str) -> None:
+    add_post(sim.state, text)
+    (post,) = ids_and_posts(make_collector(sim))
+    assert post.text == text
+
+
+def test_malformed_tweets_are_skipped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    users = {"1": {"id": "1", "username": "u"}}
+    good = {"id": "5", "text": "hi", "author_id": "1", "created_at": "2025-01-01T00:00:00.000Z"}
+    assert normalize_tweet(good, users=users, media={}) is not None
+    with caplog.at_level(logging.WARNING, logger="tesoro.collector.x"):
+        for broken in ({**good, "id": None}, {**good, "text": 7}, {**good, "author_id": "9"}, {**good, "created_at": "x"}):
+            assert normalize_tweet(broken, users=users, media={}) is None
+    assert len(caplog.records) == 4
+
+
+def test_simulator_speaks_x_defaults_errors_and_rate_limit_headers(sim: SimulatorServer) -> None:
+    add_post(sim.state, "andes")
+    url = sim.base_url + sim_x.PATH
+    auth = {"Authorization": f"Bearer {sim.state.credentials.x_bearer}"}
+    session = requests.Session()
+    session.trust_env = False
+
+    ok = session.get(url, params={"query": "andes"}, headers=auth, timeout=5)
+    too_small = session.get(url, params={"query": "andes", "max_results": "5"}, headers=auth, timeout=5)
+    anonymous = session.get(url, params={"query": "andes"}, timeout=5)
+
+    assert set(ok.json()["data"][0]) == {"id", "text", "edit_history_tweet_ids"}  # only what X sends unasked
+    assert too_small.status_code == 400 and too_small.json()["title"] == "Invalid Request"
+    assert anonymous.status_code == 401 and anonymous.json()["title"] == "Unauthorized"
+    for response in (ok, too_small, anonymous):
+        assert {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= set(response.headers)
