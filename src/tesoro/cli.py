@@ -155,6 +155,25 @@ def sources(config: ConfigOption = None) -> None:
     out.print(table)
 
 
+def _serve(settings: Settings, engine: object, host: str, port: int, environ: dict[str, str]) -> None:
+    import uvicorn
+
+    from tesoro.api.app import create_app
+    from tesoro.jobs import build_scheduler
+
+    scheduler = None
+    if settings.server.run_scheduler and any(s.enabled for s in settings.sources):
+        scheduler = build_scheduler(engine, settings, environ)  # type: ignore[arg-type]
+        scheduler.start()
+        out.print(f"collecting from {sum(s.enabled for s in settings.sources)} sources on a schedule")
+    out.print(f"Tesoro serving on http://{host}:{port}  (API docs at /docs)")
+    try:
+        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning")  # type: ignore[arg-type]
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
 @app.command()
 def serve(
     config: ConfigOption = None,
@@ -162,17 +181,76 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
 ) -> None:
     """Run the API and web UI (and, in the embedded mode, the collection scheduler)."""
-    import uvicorn
-
-    from tesoro.api.app import create_app
     from tesoro.runtime import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
-    bind_host = host or settings.server.host
-    bind_port = settings.server.port if port is None else port
-    out.print(f"Tesoro serving on http://{bind_host}:{bind_port}  (API docs at /docs)")
-    uvicorn.run(create_app(settings, engine), host=bind_host, port=bind_port, log_level="warning")
+    _serve(settings, engine, host or settings.server.host, settings.server.port if port is None else port,
+           dict(os.environ))
+
+
+@app.command()
+def collect(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass over the sources, then exit.")] = False,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+) -> None:
+    """Collect new posts from the configured sources (`--once` for a single pass)."""
+    from tesoro.jobs import build_scheduler, collect_once
+    from tesoro.runtime import open_store
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    if source is not None and source not in {s.name for s in settings.sources}:
+        console.print(f"[red]error:[/red] no source named {source!r}")
+        raise typer.Exit(2)
+    if not once:
+        out.print("collecting on a schedule; Ctrl-C to stop")
+        build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
+        return
+    table = Table("source", "status", "new", "updated", "not matching", "retries", "error")
+    results = collect_once(engine, settings, dict(os.environ), only=source)
+    for r in results:
+        table.add_row(r.source, r.status, str(r.inserted), str(r.updated), str(r.filtered_out), str(r.retries),
+                      (r.error or "")[:60])
+    out.print(table)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def scheduler(config: ConfigOption = None) -> None:
+    """Run only the collection scheduler (the scaled-out mode's single scheduler process)."""
+    from tesoro.jobs import build_scheduler
+    from tesoro.runtime import open_store
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    out.print(f"scheduling {sum(s.enabled for s in settings.sources)} sources; Ctrl-C to stop")
+    build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database.")] = Path("data/demo"),
+    port: Annotated[int, typer.Option(help="Port of the web UI and API.")] = 8000,
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+) -> None:
+    """Run Tesoro against the local platform simulator: watch posts arrive live."""
+    from tesoro.demo import demo_environment, demo_settings, start_simulator
+    from tesoro.runtime import open_store
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    simulator = start_simulator()
+    try:
+        settings = demo_settings(data_dir, simulator.base_url)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        out.print(f"platform simulator on {simulator.base_url} (X, Reddit, Bluesky, Mastodon, Slack)")
+        engine = open_store(settings)
+        _serve(settings, engine, host, port, demo_environment(os.environ, simulator.state.credentials))
+    finally:
+        simulator.stop()
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

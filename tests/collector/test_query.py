@@ -565,7 +565,8 @@ def ref_marked(text: str, sigil: str) -> list[str]:
     found = []
     for i, ch in enumerate(text):
         before = text[i - 1] if i else " "
-        if ch != sigil or is_word_char(before) or before in "&@":
+        # "&#39;" is an HTML entity, not a hashtag; "@a@b" is one mention, not two.
+        if ch != sigil or is_word_char(before) or before == {"#": "&", "@": "@"}[sigil]:
             continue
         j, seen_at = i + 1, False
         while j < len(text):

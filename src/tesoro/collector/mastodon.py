@@ -1,0 +1,529 @@
+"""Mastodon adapter: hashtag timelines and full-text search through Mastodon.py.
+
+Mastodon has no Boolean search, so `query.to_mastodon` reduces the Tesoro query to
+hashtag timelines and searches that together cover every match; each is a
+*stream* here, read one after the other, and the runner's local re-check removes
+the extras. A status found by several streams is emitted once per run.
+
+Incremental and crash-safe
+--------------------------
+Every stream pages newest first, bounded below by the newest status it stored
+last time (`since_id` for a timeline, `min_id` for search: both are "newer than"
+filters applied by the server) and walking down with `max_id`. That walk is a
+*pass*; a stream's cursor says where it stands::
+
+    idle:     {"newest": M}
+    mid-pass: {"newest": M, "pass": {"newest": N, "max_id": P, "floor": F}}
+    done:     {"newest": N}
+
+`M` is the newest status id stored before the pass (None before the first run),
+`N` the newest id of this pass, `P` the oldest id handed out so far (the next page
+is everything older than `P` and newer than `M`), and `F` (first pass only) the
+epoch time below which the initial backfill stops. `N` replaces `M` only when a
+page comes back empty (or reaches `M` or `F`), so a crash or a retry resumes at
+`P` with nothing lost or repeated; statuses published meanwhile sit above `N`
+and belong to the next pass. `max_pages` ends a run mid-pass; the next run
+finishes that pass first.
+
+The whole cursor is `{"v": 1, "streams": {"tag:<name>" | "search:<q>": stream}}`.
+Status ids are compared as (length, string), which orders Mastodon's numeric
+snowflakes and the fixed-width flake ids of other Fediverse servers alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlparse
+
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+    MastodonVersionError,
+)
+
+from tesoro.collector import query as tesoro_query
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.models import (
+    Cursor,
+    MediaType,
+    NormalizedAuthor,
+    NormalizedMedia,
+    NormalizedPost,
+    Page,
+    Platform,
+    PostMetrics,
+)
+
+__all__ = ["MAX_PAGE_SIZE", "MastodonCollector", "html_to_text", "normalize_status"]
+
+log = logging.getLogger(__name__)
+
+CURSOR_VERSION = 1
+MAX_PAGE_SIZE = 40  # Mastodon's own cap for timelines and search
+USER_AGENT = "tesoro/0.1 (social listening)"
+# When a 429 says nothing usable about its reset, wait out Mastodon's 5-minute window.
+_DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=5)
+_MEDIA_TYPES = {"image": MediaType.PHOTO, "video": MediaType.VIDEO, "gifv": MediaType.GIF}
+
+# --------------------------------------------------------------------------- HTML -> text
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the text of an HTML fragment: tags dropped, entities decoded, breaks kept.
+
+    Content of <script>/<style> is dropped too: a hostile server could send them, and
+    their text was never meant to be read.
+    """
+
+    _PARAGRAPHS = frozenset({"p", "div", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"})
+    _LINES = frozenset({"br", "li", "tr"})
+    _HIDDEN = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        elif tag in self._LINES:
+            self.parts.append("\n")
+        elif tag in self._PARAGRAPHS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self._hidden = max(self._hidden - 1, 0)
+        elif tag in self._PARAGRAPHS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of a status's HTML `content` (or an account's `note`).
+
+    The result is text, not markup: `&lt;script&gt;` becomes the characters `<script>`,
+    which the UI must escape again like any other post text. Mastodon's hidden link
+    parts (`<span class="invisible">https://</span>`) are kept, so links come out whole.
+    """
+    parser = _TextExtractor()
+    parser.feed(fragment)
+    parser.close()
+    text = "".join(parser.parts).replace("\r\n", "\n").replace("\xa0", " ")
+    lines = [line.strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# --------------------------------------------------------------------------- cursor
+
+
+def _order(status_id: str) -> tuple[int, str]:
+    return (len(status_id), status_id)
+
+
+def _newer(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return a if _order(a) >= _order(b) else b
+
+
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    """One timeline's or search's position: see the module docstring for the states."""
+
+    newest: str | None = None
+    pass_newest: str | None = None
+    max_id: str | None = None
+    floor: float | None = None
+
+    @property
+    def in_pass(self) -> bool:
+        return self.max_id is not None
+
+    def finished(self) -> _Stream:
+        return _Stream(_newer(self.newest, self.pass_newest))
+
+    def to_json(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"newest": self.newest}
+        if self.in_pass:
+            state["pass"] = {"newest": self.pass_newest, "max_id": self.max_id, "floor": self.floor}
+        return state
+
+    @classmethod
+    def from_json(cls, value: Any) -> _Stream:
+        if not isinstance(value, Mapping):
+            return cls()
+        newest = _id(value.get("newest"))
+        running = value.get("pass")
+        if not isinstance(running, Mapping) or _id(running.get("max_id")) is None:
+            return cls(newest)
+        floor = running.get("floor")
+        return cls(
+            newest,
+            _id(running.get("newest")),
+            _id(running.get("max_id")),
+            float(floor) if isinstance(floor, int | float) and not isinstance(floor, bool) else None,
+        )
+
+
+# Fetches one page of a stream: (newer_than, older_than, limit) -> statuses, newest first.
+_Fetch = Callable[[str | None, str | None, int], Sequence[Mapping[str, Any]]]
+
+
+# --------------------------------------------------------------------------- collector
+
+
+class MastodonCollector:
+    """Collects statuses matching a Tesoro query from one Mastodon server.
+
+    `base_url` is the server's root (`https://mastodon.social`; for the simulator
+    `{sim.base_url}/mastodon`). `page_size` above Mastodon's cap of 40 is lowered to
+    40 so the same source settings work for every platform.
+    """
+
+    platform: Platform = Platform.MASTODON
+
+    def __init__(
+        self,
+        *,
+        query: str,
+        access_token: str,
+        base_url: str,
+        page_size: int = MAX_PAGE_SIZE,
+        max_pages: int | None = None,
+        backfill: timedelta | None = timedelta(days=7),
+        timeout_s: float = 20.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {page_size}")
+        if max_pages is not None and max_pages < 1:
+            raise ValueError(f"max_pages must be at least 1, got {max_pages}")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        self.plan = tesoro_query.to_mastodon(tesoro_query.parse(query))
+        self.page_size = min(page_size, MAX_PAGE_SIZE)
+        self.max_pages = max_pages
+        self.backfill = backfill
+        self._clock = clock
+        self._api = Mastodon(
+            api_base_url=base_url.rstrip("/"),
+            access_token=access_token,
+            ratelimit_method="throw",
+            request_timeout=timeout_s,
+            user_agent=USER_AGENT,
+        )
+
+    def pages(self, cursor: Cursor | None) -> Iterator[Page]:
+        """Each stream in turn, newest first from where its cursor stands."""
+        streams = self._decode(cursor)
+        # Search parameters need the server's version; asking first makes an unreachable
+        # server fail here, loudly, instead of as a "too old for min_id" error later.
+        self._call(lambda: self._api.retrieve_mastodon_version(fail_hard=True))
+        seen: set[str] = set()
+        for key, fetch in self._fetchers().items():
+            for posts, state in self._walk(fetch, streams[key], seen):
+                streams[key] = state
+                yield Page(
+                    posts, {"v": CURSOR_VERSION, "streams": {k: s.to_json() for k, s in streams.items()}}
+                )
+
+    def _fetchers(self) -> dict[str, _Fetch]:
+        fetchers: dict[str, _Fetch] = {}
+        for tag in self.plan.hashtags:
+            fetchers[f"tag:{tag.casefold()}"] = self._tag_fetcher(tag)
+        for q in self.plan.search:
+            fetchers[f"search:{q}"] = self._search_fetcher(q)
+        return fetchers
+
+    def _decode(self, cursor: Cursor | None) -> dict[str, _Stream]:
+        saved = (cursor or {}).get("streams")
+        saved = saved if isinstance(saved, Mapping) else {}
+        return {key: _Stream.from_json(saved.get(key)) for key in self._fetchers()}
+
+    def _tag_fetcher(self, tag: str) -> _Fetch:
+        def fetch(newer_than: str | None, older_than: str | None, limit: int) -> Sequence[Mapping[str, Any]]:
+            statuses = self._call(
+                lambda: self._api.timeline_hashtag(tag, since_id=newer_than, max_id=older_than, limit=limit)
+            )
+            if not isinstance(statuses, list):
+                raise TransientError(f"Mastodon's #{tag} timeline is not a list: {str(statuses)[:200]!r}")
+            return statuses
+
+        return fetch
+
+    def _search_fetcher(self, q: str) -> _Fetch:
+        def fetch(newer_than: str | None, older_than: str | None, limit: int) -> Sequence[Mapping[str, Any]]:
+            result = self._call(
+                lambda: self._api.search_v2(
+                    q,
+                    resolve=False,
+                    result_type="statuses",
+                    min_id=newer_than,
+                    max_id=older_than,
+                    limit=limit,
+                )
+            )
+            statuses = result.get("statuses") if isinstance(result, Mapping) else None
+            if not isinstance(statuses, list):
+                raise TransientError(
+                    f"Mastodon search answered without a statuses list: {str(result)[:200]!r}"
+                )
+            return statuses
+
+        return fetch
+
+    def _walk(
+        self, fetch: _Fetch, state: _Stream, seen: set[str]
+    ) -> Iterator[tuple[tuple[NormalizedPost, ...], _Stream]]:
+        """Pages of one stream from `state` until the pass ends or `max_pages` is spent."""
+        if not state.in_pass and state.newest is None and self.backfill is not None:
+            state = replace(state, floor=(self._clock() - self.backfill).timestamp())
+        fetched = 0
+        while True:
+            statuses = [
+                s for s in fetch(state.newest, state.max_id, self.page_size) if isinstance(s, Mapping)
+            ]
+            fetched += 1
+            fresh, reached = _fresh(statuses, state)
+            ids = [i for i in (_id(s.get("id")) for s in fresh) if i is not None]
+            state = replace(state, pass_newest=state.pass_newest or max(ids, key=_order, default=None))
+            posts = _normalize_new(fresh, seen)
+            oldest = min(
+                (i for i in (_id(s.get("id")) for s in statuses) if i is not None), key=_order, default=None
+            )
+            if reached or oldest is None:
+                yield posts, state.finished()
+                return
+            state = replace(state, max_id=oldest)
+            yield posts, state
+            if self.max_pages is not None and fetched >= self.max_pages:
+                return
+
+    def _call(self, call: Callable[[], Any]) -> Any:
+        """Runs one Mastodon.py call and translates its failures into the runner's vocabulary."""
+        try:
+            return call()
+        except MastodonVersionError as exc:
+            # Raised by the version check with the real failure (network, 5xx, 401...) as cause.
+            cause = exc.__cause__
+            raise (
+                _translate(cause, self._api) if isinstance(cause, MastodonError) else _config(exc)
+            ) from exc
+        except MastodonError as exc:
+            raise _translate(exc, self._api) from exc
+
+
+def _fresh(statuses: Sequence[Mapping[str, Any]], state: _Stream) -> tuple[list[Mapping[str, Any]], bool]:
+    """The statuses above the stored mark and the backfill floor, and whether the page
+    reached either (the server already filters by the mark; this guards against one that
+    does not)."""
+    fresh: list[Mapping[str, Any]] = []
+    reached = False
+    for status in statuses:
+        status_id = _id(status.get("id"))
+        if status_id is None:
+            continue
+        created = _time(status.get("created_at"))
+        below_mark = state.newest is not None and _order(status_id) <= _order(state.newest)
+        below_floor = state.floor is not None and created is not None and created.timestamp() < state.floor
+        if below_mark or below_floor:
+            reached = True
+        else:
+            fresh.append(status)
+    return fresh, reached
+
+
+def _normalize_new(statuses: Sequence[Mapping[str, Any]], seen: set[str]) -> tuple[NormalizedPost, ...]:
+    posts: list[NormalizedPost] = []
+    for status in statuses:
+        try:
+            post = normalize_status(status)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("skipping malformed Mastodon status %r: %s", status.get("id"), exc)
+            continue
+        if post is None or post.external_id in seen:
+            continue
+        seen.add(post.external_id)
+        posts.append(post)
+    return tuple(posts)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _translate(exc: MastodonError, api: Mastodon) -> CollectorError:
+    if isinstance(exc, MastodonRatelimitError):
+        return RateLimited(f"Mastodon rate limit: {exc}", retry_at=_reset_at(api))
+    if isinstance(exc, MastodonUnauthorizedError):
+        return AuthFailed(f"Mastodon refused the access token: {exc}")
+    if isinstance(exc, MastodonNetworkError | MastodonServerError):
+        return TransientError(f"Mastodon request failed: {exc}")
+    if isinstance(exc, MastodonAPIError):
+        return _api_error(exc, api)
+    return _config(exc)
+
+
+def _api_error(exc: MastodonAPIError, api: Mastodon) -> CollectorError:
+    """Other API errors carry the HTTP status as their second argument; an unreadable body
+    (invalid JSON) carries none and is worth a retry."""
+    status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+    if status is None or status == 408:
+        return TransientError(f"Mastodon sent an unreadable answer: {exc}")
+    if status == 403:
+        return AuthFailed(f"Mastodon refused the request: {exc}")
+    if status == 429:
+        return RateLimited(f"Mastodon rate limit: {exc}", retry_at=_reset_at(api))
+    return _config(exc)
+
+
+def _config(exc: Exception) -> CollectorError:
+    return CollectorError(f"Mastodon refused the request (check base_url and the query): {exc}")
+
+
+def _reset_at(api: Mastodon) -> datetime:
+    now = datetime.now(UTC)
+    reset = getattr(api, "ratelimit_reset", None)
+    if isinstance(reset, int | float) and reset > now.timestamp():
+        return datetime.fromtimestamp(reset, UTC)
+    return now + _DEFAULT_RATE_LIMIT_WAIT
+
+
+# --------------------------------------------------------------------------- normalization
+
+
+def normalize_status(status: Mapping[str, Any]) -> NormalizedPost | None:
+    """One Status as a NormalizedPost; None for a boost or a status missing essentials.
+
+    The content warning (`spoiler_text`) becomes the title and leads the text, as a
+    Reddit title does, so the local re-check sees it.
+    """
+    if status.get("reblog"):
+        return None
+    status_id = _id(status.get("id"))
+    created_at = _time(status.get("created_at"))
+    author = _author(_mapping(status.get("account")))
+    if status_id is None or created_at is None or author is None:
+        log.warning("skipping Mastodon status %r: id, created_at or account missing", status.get("id"))
+        return None
+    body = html_to_text(_str(status.get("content")) or "")
+    warning = (_str(status.get("spoiler_text")) or "").strip() or None
+    return NormalizedPost(
+        platform=Platform.MASTODON,
+        external_id=status_id,
+        text=f"{warning}\n\n{body}".strip() if warning else body,
+        created_at=created_at,
+        author=author,
+        lang=_str(status.get("language")) or None,
+        url=_str(status.get("url")) or _str(status.get("uri")),
+        title=warning,
+        media=tuple(m for m in map(_attachment, _mappings(status.get("media_attachments"))) if m is not None),
+        metrics=PostMetrics(
+            likes=_int(status.get("favourites_count")),
+            reposts=_int(status.get("reblogs_count")),
+            replies=_int(status.get("replies_count")),
+            quotes=_int(status.get("quotes_count")),
+        ),
+        reply_to_id=_id(status.get("in_reply_to_id")),
+        hashtags=tuple(t for t in (_str(tag.get("name")) for tag in _mappings(status.get("tags"))) if t),
+        mentions=tuple(m for m in (_str(men.get("acct")) for men in _mappings(status.get("mentions"))) if m),
+    )
+
+
+def _author(account: Mapping[str, Any]) -> NormalizedAuthor | None:
+    """Handles are fully qualified (`user@server`) so one person is one handle everywhere."""
+    account_id = _id(account.get("id"))
+    acct = _str(account.get("acct")) or _str(account.get("username"))
+    if account_id is None or not acct:
+        return None
+    profile_url = _str(account.get("url"))
+    host = urlparse(profile_url).hostname if profile_url else None
+    handle = acct if "@" in acct or not host else f"{acct}@{host}"
+    return NormalizedAuthor(
+        platform=Platform.MASTODON,
+        external_id=account_id,
+        handle=handle,
+        display_name=_str(account.get("display_name")) or None,
+        followers=_opt_int(account.get("followers_count")),
+        following=_opt_int(account.get("following_count")),
+        profile_url=profile_url,
+        avatar_url=_str(account.get("avatar")),
+        bio=html_to_text(_str(account.get("note")) or "") or None,
+    )
+
+
+def _attachment(item: Mapping[str, Any]) -> NormalizedMedia | None:
+    media_type = _MEDIA_TYPES.get(str(item.get("type")))
+    url = _str(item.get("url")) or _str(item.get("remote_url"))
+    if media_type is None or not url:
+        return None
+    original = _mapping(_mapping(item.get("meta")).get("original"))
+    duration = original.get("duration")
+    seconds = (
+        float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None
+    )
+    return NormalizedMedia(
+        type=media_type,
+        url=url,
+        preview_url=_str(item.get("preview_url")),
+        width=_opt_int(original.get("width")),
+        height=_opt_int(original.get("height")),
+        duration_ms=round(seconds * 1000) if seconds is not None else None,
+        alt_text=_str(item.get("description")) or None,
+    )
+
+
+def _id(value: Any) -> str | None:
+    """Ids arrive as strings (Mastodon.py wraps them in a str subclass); old cursors may hold ints."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text if text and text.isalnum() else None
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        return _time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _opt_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def _int(value: Any) -> int:
+    return _opt_int(value) or 0

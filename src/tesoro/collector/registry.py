@@ -1,0 +1,88 @@
+"""Builds the right adapter for a configured source, with its secrets read from the environment.
+
+This is the only place that knows which settings keys feed which client, so the
+adapters stay free of settings and the settings stay free of client libraries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tesoro.collector.base import Collector
+from tesoro.collector.models import NormalizedPost
+from tesoro.collector.query import compile_matcher, parse
+from tesoro.collector.runner import PostFilter
+from tesoro.settings import ConfigError, Settings, SourceSettings
+
+__all__ = ["build_collector", "build_filter"]
+
+# Credentials each platform needs: the key under [sources.credentials] (without `_env`).
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "x": ("bearer_token",),
+    "reddit": ("client_id", "client_secret"),
+    "bluesky": ("handle", "password"),
+    "mastodon": ("access_token",),
+    "file": (),
+}
+
+
+def _secrets(source: SourceSettings, settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name in REQUIRED_CREDENTIALS[source.platform]:
+        env_name = source.credentials.get(f"{name}_env")
+        if env_name is None:
+            raise ConfigError(
+                f"source {source.name!r}",
+                [(f"credentials.{name}_env", f"missing: a {source.platform} source needs the env var holding {name}")],
+            )
+        values[name] = settings.secret(env_name, environ)
+    return values
+
+
+def build_collector(settings: Settings, source: SourceSettings, environ: Mapping[str, str]) -> Collector:
+    """The adapter for `source`; raises `ConfigError` naming the env var when a secret is missing."""
+    secrets = _secrets(source, settings, environ)
+    query = settings.query(source.query).query if source.query else ""
+    common = {"page_size": source.page_size, "max_pages": source.max_pages, "timeout_s": source.timeout_s}
+    if source.platform == "x":
+        from tesoro.collector.x import XCollector
+
+        extra = {"base_url": source.base_url} if source.base_url else {}
+        return XCollector(query=query, bearer_token=secrets["bearer_token"], page_size=max(10, source.page_size),
+                          max_pages=source.max_pages, timeout_s=source.timeout_s, **extra)
+    if source.platform == "reddit":
+        from tesoro.collector.reddit import RedditCollector
+
+        return RedditCollector(query=query, client_id=secrets["client_id"], client_secret=secrets["client_secret"],
+                               subreddits=source.subreddits or ("all",), include_comments=source.include_comments,
+                               base_url=source.base_url, **common)  # type: ignore[arg-type]
+    if source.platform == "bluesky":
+        from tesoro.collector.bluesky import BlueskyCollector
+
+        extra = {"base_url": source.base_url} if source.base_url else {}
+        return BlueskyCollector(query=query, handle=secrets["handle"], password=secrets["password"],
+                                **common, **extra)  # type: ignore[arg-type]
+    if source.platform == "mastodon":
+        from tesoro.collector.mastodon import MastodonCollector
+
+        if not source.base_url:
+            raise ConfigError(f"source {source.name!r}", [("base_url", "a mastodon source needs its instance URL")])
+        return MastodonCollector(query=query, access_token=secrets["access_token"], base_url=source.base_url,
+                                 **common)  # type: ignore[arg-type]
+    from tesoro.collector.files import FileCollector
+
+    assert source.path is not None
+    return FileCollector(path=settings.resolved(source.path), page_size=1000)
+
+
+def build_filter(settings: Settings, source: SourceSettings) -> PostFilter | None:
+    """The local re-check of the source's listening query (None for file sources: they are curated)."""
+    if source.query is None:
+        return None
+    matcher = compile_matcher(parse(settings.query(source.query).query))
+
+    def keep(post: NormalizedPost) -> bool:
+        text = f"{post.title}\n{post.text}" if post.title else post.text
+        return matcher.matches(text, post.lang)
+
+    return keep

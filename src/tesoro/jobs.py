@@ -1,0 +1,89 @@
+"""The scheduled jobs. Thin on purpose: they only decide *when*; the work is in collector/scoring/curator.
+
+Embedded mode: a `BackgroundScheduler` inside `tesoro serve`. Scaled-out mode: a
+single `tesoro scheduler` process with a `BlockingScheduler`. Either way there is
+one job per enabled source at its interval, coalesced (missed runs collapse into
+one), never two at once for the same source, with jitter so sources spread out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from tesoro.collector.registry import build_collector, build_filter
+from tesoro.collector.runner import RetryPolicy, RunResult, run_source
+from tesoro.settings import ConfigError, Settings
+from tesoro.store.catalog import brand_by_name
+from tesoro.store.engine import session_scope
+from tesoro.store.sources import get_source, record_failure
+
+__all__ = ["build_scheduler", "collect_once", "collect_source"]
+
+log = logging.getLogger(__name__)
+
+
+def collect_source(
+    engine: Engine, settings: Settings, name: str, environ: Mapping[str, str], *, retry: RetryPolicy = RetryPolicy()
+) -> RunResult:
+    """One pass over one source. Configuration problems mark the source failing instead of raising."""
+    source = settings.source(name)
+    brand_id = None
+    with session_scope(engine) as session:
+        if source.query is not None:
+            brand = brand_by_name(session, settings.query(source.query).brand)
+            brand_id = brand.id if brand else None
+    try:
+        collector = build_collector(settings, source, environ)
+        keep = build_filter(settings, source)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        with session_scope(engine) as session:
+            row = get_source(session, name)
+            if row is not None and row.id is not None:
+                record_failure(session, source_id=row.id, at=datetime.now(UTC), error=str(exc))
+        log.error("%s: %s", name, exc)
+        return RunResult(name, "failed", error=str(exc))
+    result = run_source(engine, source_name=name, collector=collector, keep=keep, brand_id=brand_id, retry=retry)
+    log.info("%s: %s, %d new, %d updated, %d not matching the query", name, result.status, result.inserted,
+             result.updated, result.filtered_out)
+    return result
+
+
+def collect_once(
+    engine: Engine, settings: Settings, environ: Mapping[str, str], *, only: str | None = None
+) -> list[RunResult]:
+    """`tesoro collect --once`: every enabled source (or just `only`) one time, in order."""
+    names = [only] if only else [s.name for s in settings.sources if s.enabled]
+    if only is not None:
+        settings.source(only)  # a clear KeyError for an unknown name
+    return [collect_source(engine, settings, name, environ) for name in names]
+
+
+def build_scheduler(
+    engine: Engine, settings: Settings, environ: Mapping[str, str], *, blocking: bool = False
+) -> BaseScheduler:
+    """A scheduler with one collection job per enabled source; the caller starts it."""
+    scheduler: BaseScheduler = BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
+    for source in settings.sources:
+        if not source.enabled:
+            continue
+        scheduler.add_job(
+            collect_source,
+            IntervalTrigger(seconds=source.interval, jitter=max(1, min(60, source.interval // 10))),
+            args=(engine, settings, source.name, environ),
+            id=f"collect:{source.name}",
+            name=f"collect {source.name}",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),  # first run straight away, then every interval
+            misfire_grace_time=source.interval,
+            replace_existing=True,
+        )
+    return scheduler
