@@ -642,13 +642,14 @@ def _mastodon_node(query: MastodonQuery) -> Node:
 
 def _platform_nodes(node: Node) -> list[Node]:
     """Each compiler's output read back in the query language (all four are subsets of it)."""
-    found: list[Node] = []
-    for compile_one in (
+    compilers: list[Callable[[], Node]] = [
         lambda: parse(to_x(node)),
         lambda: parse(to_reddit(node)),
         lambda: _either([_bluesky_node(call) for call in to_bluesky(node)]),
         lambda: _mastodon_node(to_mastodon(node)),
-    ):
+    ]
+    found: list[Node] = []
+    for compile_one in compilers:
         with contextlib.suppress(QueryCompileError):
             found.append(compile_one())
     return found

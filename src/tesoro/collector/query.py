@@ -622,7 +622,6 @@ class _Post:
 
 
 _Check: TypeAlias = Callable[[_Post], bool]
-_NO_STRINGS: frozenset[str] = frozenset()
 
 
 class Matcher:
@@ -1002,9 +1001,9 @@ def to_x(node: Node, *, max_length: int = 512) -> str:
     * X accounts are ``[A-Za-z0-9_]{1,15}``; other handles are searched as a phrase.
     * Terms that are not plain words (``e-commerce``, ``$nke``, ``10:30``) are quoted so X cannot
       read them as operators (cashtags, fields).
-    * X applies its own tokenisation and diacritic rules, and matches operators against the
-      quoted post of a quote post too; the local re-check settles these differences.  For
-      maximum recall with accents, write both spellings: ``(canción OR cancion)``.
+    * X applies its own tokenisation and diacritic rules (and may match the text of a quoted
+      post); the local re-check settles these differences.  For maximum recall with accents,
+      write both spellings: ``(canción OR cancion)``.
     * Queries are limited to 512 characters on self-serve recent search (1,024 for full archive,
       4,096 on Enterprise: pass ``max_length``); longer ones raise :class:`QueryCompileError`.
       Operators the collector appends (``-is:retweet``) count towards that limit.
@@ -1189,7 +1188,7 @@ def to_mastodon(node: Node) -> MastodonQuery:
 
     Mastodon has no boolean search API.  Public hashtag timelines are the dependable way to
     collect, and full-text search only covers posts whose authors opted in to being indexed
-    (Mastodon 4.2 and later, on servers with search enabled).  So the query is reduced to a
+    (Mastodon 4.2 and later, on servers running a search backend).  So the query is reduced to a
     *cover*: positive terms, one of which every match contains.  Each ``#tag`` becomes a
     hashtag timeline; each single-word term becomes both a hashtag timeline (a bare term also
     matches inside a hashtag, and that is where most Mastodon mentions live) and a search;
