@@ -70,7 +70,9 @@ def test_is_a_collector_and_compiles_or_into_several_searches(sim: SimulatorServ
 
 
 def test_rkeys_order_posts_like_ids() -> None:
-    keys = [post_key(f"at://did:plc:x/app.bsky.feed.post/{sim_bsky.encode_tid(i)}") for i in (5, 6, 1_000_123)]
+    keys = [
+        post_key(f"at://did:plc:x/app.bsky.feed.post/{sim_bsky.encode_tid(i)}") for i in (5, 6, 1_000_123)
+    ]
     assert keys == sorted(keys)  # type: ignore[type-var]
     assert sim_bsky.decode_tid(sim_bsky.encode_tid(1_000_123)) == 1_000_123
     assert post_key("at://did:plc:x/app.bsky.feed.post/custom-key") is None
@@ -122,14 +124,16 @@ def test_resume_from_any_mid_run_cursor_of_an_or_query(sim: SimulatorServer) -> 
     for i in range(9):
         add_post(sim.state, ["Cumbre day", "Nube day", "Cumbre and Nube day"][i % 3])
     grow(sim.state, 3)  # generated posts name one product each; some match neither
-    pages = drain(make_collector(sim, query="cumbre OR nube", page_size=2), None)
+    pages = drain(make_collector(sim, query="cumbre OR nube", page_size=3), None)
 
     everything = uris(pages)
     assert len(everything) == len(set(everything))  # posts matching both searches come once
-    matching = [p for p in sim.state.world.posts("bluesky") if "cumbre" in p.text.lower() or "nube" in p.text.lower()]
+    matching = [
+        p for p in sim.state.world.posts("bluesky") if "cumbre" in p.text.lower() or "nube" in p.text.lower()
+    ]
     assert sorted(everything) == sorted(sim_bsky.post_uri(p) for p in matching)
     for k, page in enumerate(pages[:-1]):
-        resumed = drain(make_collector(sim, query="cumbre OR nube", page_size=2), page.cursor)
+        resumed = drain(make_collector(sim, query="cumbre OR nube", page_size=3), page.cursor)
         assert uris(resumed) == uris(pages[k + 1 :])
 
 
@@ -165,12 +169,15 @@ def test_rate_limit_raises_with_the_reset_time(sim: SimulatorServer) -> None:
     assert len(uris(drain(collector, first.cursor))) == 15
 
 
-@pytest.mark.parametrize(("route", "fault"), [
-    ("bluesky.search", Fault.SERVER_ERROR),
-    ("bluesky.search", Fault.MALFORMED),
-    ("bluesky.profiles", Fault.SERVER_ERROR),
-    ("bluesky.login", Fault.SERVER_ERROR),
-])
+@pytest.mark.parametrize(
+    ("route", "fault"),
+    [
+        ("bluesky.search", Fault.SERVER_ERROR),
+        ("bluesky.search", Fault.MALFORMED),
+        ("bluesky.profiles", Fault.SERVER_ERROR),
+        ("bluesky.login", Fault.SERVER_ERROR),
+    ],
+)
 def test_server_errors_and_broken_json_are_transient(sim: SimulatorServer, route: str, fault: Fault) -> None:
     grow(sim.state, 5)
     sim.state.faults.inject(route, fault)
@@ -210,17 +217,60 @@ def test_rate_limited_login(sim: SimulatorServer) -> None:
 
 
 def test_normalizes_author_media_metrics_and_references(sim: SimulatorServer) -> None:
-    photo = SimMedia("p1", "photo", "https://cdn.example/full.jpg", "https://cdn.example/thumb.jpg", 1200, 800,
-                     size_bytes=345_678, alt_text="Shoes on a rock")
+    photo = SimMedia(
+        "p1",
+        "photo",
+        "https://cdn.example/full.jpg",
+        "https://cdn.example/thumb.jpg",
+        1200,
+        800,
+        size_bytes=345_678,
+        alt_text="Shoes on a rock",
+    )
     root = add_post(sim.state, "andes root")
     parent = add_post(sim.state, "andes parent", reply_to=root.id)
-    post = add_post(sim.state, "Añoranza andes #Cumbre con @nube.bsky.social", media=(photo,), likes=10,
-                    reposts=3, replies=2, quotes=1, reply_to=parent.id, lang="es", hashtags=("Cumbre", "trail"))
-    video_post = add_post(sim.state, "andes video", media=(
-        SimMedia("v1", "video", "https://video.example/v.m3u8", "https://video.example/v.jpg", 1280, 720,
-                 duration_ms=9_000, size_bytes=2_000_000),))
-    gif_post = add_post(sim.state, "andes gif", media=(
-        SimMedia("g1", "gif", "https://media.tenor.com/abc/run.gif", "https://media.tenor.com/abc/run.png", 480, 270),))
+    post = add_post(
+        sim.state,
+        "Añoranza andes #Cumbre con @nube.bsky.social",
+        media=(photo,),
+        likes=10,
+        reposts=3,
+        replies=2,
+        quotes=1,
+        reply_to=parent.id,
+        lang="es",
+        hashtags=("Cumbre", "trail"),
+    )
+    video_post = add_post(
+        sim.state,
+        "andes video",
+        media=(
+            SimMedia(
+                "v1",
+                "video",
+                "https://video.example/v.m3u8",
+                "https://video.example/v.jpg",
+                1280,
+                720,
+                duration_ms=9_000,
+                size_bytes=2_000_000,
+            ),
+        ),
+    )
+    gif_post = add_post(
+        sim.state,
+        "andes gif",
+        media=(
+            SimMedia(
+                "g1",
+                "gif",
+                "https://media.tenor.com/abc/run.gif",
+                "https://media.tenor.com/abc/run.png",
+                480,
+                270,
+            ),
+        ),
+    )
 
     got = {p.external_id: p for p in posts_of(drain(make_collector(sim), None))}
     main = got[sim_bsky.post_uri(post)]
@@ -234,11 +284,21 @@ def test_normalizes_author_media_metrics_and_references(sim: SimulatorServer) ->
     author = main.author
     assert (author.external_id, author.handle) == (sim_bsky.author_did(ALICE), "alice-trails.bsky.social")
     assert (author.display_name, author.followers, author.following, author.bio) == (
-        "Alice Trails", 12_500, 310, "Runs.")
+        "Alice Trails",
+        12_500,
+        310,
+        "Runs.",
+    )
     assert author.avatar_url and author.avatar_url.startswith("https://cdn.bsky.app/")
-    assert [(m.type, m.url, m.preview_url, m.width, m.height, m.size_bytes, m.alt_text) for m in main.media] == [
-        (MediaType.PHOTO, photo.url, photo.preview_url, 1200, 800, 345_678, "Shoes on a rock")]
-    assert (main.metrics.likes, main.metrics.reposts, main.metrics.replies, main.metrics.quotes) == (10, 3, 2, 1)
+    assert [
+        (m.type, m.url, m.preview_url, m.width, m.height, m.size_bytes, m.alt_text) for m in main.media
+    ] == [(MediaType.PHOTO, photo.url, photo.preview_url, 1200, 800, 345_678, "Shoes on a rock")]
+    assert (main.metrics.likes, main.metrics.reposts, main.metrics.replies, main.metrics.quotes) == (
+        10,
+        3,
+        2,
+        1,
+    )
     assert main.metrics.views is None
     assert main.reply_to_id == sim_bsky.post_uri(parent)
     assert main.conversation_id == sim_bsky.post_uri(root)
@@ -246,7 +306,11 @@ def test_normalizes_author_media_metrics_and_references(sim: SimulatorServer) ->
     assert main.mentions == ("nube.bsky.social",)
     (video,) = got[sim_bsky.post_uri(video_post)].media
     assert (video.type, video.url, video.preview_url, video.size_bytes) == (
-        MediaType.VIDEO, "https://video.example/v.m3u8", "https://video.example/v.jpg", 2_000_000)
+        MediaType.VIDEO,
+        "https://video.example/v.m3u8",
+        "https://video.example/v.jpg",
+        2_000_000,
+    )
     (gif,) = got[sim_bsky.post_uri(gif_post)].media
     assert (gif.type, gif.url) == (MediaType.GIF, "https://media.tenor.com/abc/run.gif")
 

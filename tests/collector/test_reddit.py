@@ -14,11 +14,13 @@ import requests
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
 from tesoro.collector.models import Cursor, MediaType, NormalizedPost, Page, Platform
 from tesoro.collector.reddit import RedditCollector
+from tesoro.collector.simulator.common import loose_match
 from tesoro.collector.simulator.faults import Fault
 from tesoro.collector.simulator.reddit import base36
 from tesoro.collector.simulator.server import SimulatorServer
 from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost, World
 
+QUERY = "andes OR cumbre"
 ANA = SimAuthor(id=4242, handle="ana_runs", name="Ana", followers=900, following=80)
 
 
@@ -30,7 +32,7 @@ def _no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def make(sim: SimulatorServer, **overrides: Any) -> RedditCollector:
     settings: dict[str, Any] = {
-        "query": "andes OR cumbre",
+        "query": QUERY,
         "client_id": "sim-reddit-id",
         "client_secret": "sim-reddit-secret",
         "user_agent": "tesoro-tests/0.1",
@@ -58,6 +60,16 @@ def newest_first(posts: list[SimPost]) -> list[str]:
     return [fullname(p) for p in sorted(posts, key=lambda p: p.id, reverse=True)]
 
 
+def found(posts: list[SimPost]) -> list[str]:
+    """The submissions Reddit's (the simulator's) search returns for QUERY, newest first."""
+    hits = [
+        p
+        for p in posts
+        if p.reply_to is None and loose_match(QUERY, f"{p.title}\n{p.text}" if p.title else p.text)
+    ]
+    return newest_first(hits)
+
+
 def add(world: World, text: str, **fields: Any) -> SimPost:
     values: dict[str, Any] = {
         "id": world.next_id(),
@@ -83,21 +95,27 @@ def only(pages: list[Page]) -> Iterator[NormalizedPost]:
 
 def test_pages_newest_first_then_collects_only_new_posts(sim: SimulatorServer) -> None:
     world = sim.state.world
-    first = world.grow(12, platforms=["reddit"])
+    first = world.grow(20, platforms=["reddit"])
+    expected = found(first)
+    assert len(expected) > 10  # enough for three pages of five
     collector = make(sim)
 
     pages = run(collector)
-    assert [len(p.posts) for p in pages] == [5, 5, 2]
-    assert ids(pages) == newest_first(first)
-    assert "pass" in pages[0].cursor["submissions"] and "pass" in pages[1].cursor["submissions"]
+    assert [len(p.posts) for p in pages] == [5] * (len(expected) // 5) + [len(expected) % 5] * bool(
+        len(expected) % 5
+    )
+    assert ids(pages) == expected
+    assert all("pass" in page.cursor["submissions"] for page in pages[:-1])
+    newest = next(p for p in reversed(first) if fullname(p) == expected[0])
     assert pages[-1].cursor["submissions"] == {
-        "newest": {"fullname": newest_first(first)[0], "created_utc": first[-1].created_at.timestamp()}
+        "newest": {"fullname": expected[0], "created_utc": newest.created_at.timestamp()}
     }
 
-    later = world.grow(3, platforms=["reddit"])
+    later = world.grow(6, platforms=["reddit"])
+    assert found(later)
     second = run(collector, pages[-1].cursor)
-    assert ids(second) == newest_first(later)
-    assert second[-1].cursor["submissions"]["newest"]["fullname"] == newest_first(later)[0]
+    assert ids(second) == found(later)
+    assert second[-1].cursor["submissions"]["newest"]["fullname"] == found(later)[0]
 
     idle = run(collector, second[-1].cursor)
     assert ids(idle) == [] and idle[-1].cursor == second[-1].cursor
@@ -105,28 +123,29 @@ def test_pages_newest_first_then_collects_only_new_posts(sim: SimulatorServer) -
 
 def test_resuming_a_mid_run_cursor_yields_exactly_the_rest(sim: SimulatorServer) -> None:
     world = sim.state.world
-    before = world.grow(12, platforms=["reddit"])
+    before = world.grow(20, platforms=["reddit"])
     collector = make(sim)
     stream = collector.pages(None)
     page_one = next(stream)  # the process "crashes" after saving the first page
     stream.close()
-    arrived_meanwhile = world.grow(2, platforms=["reddit"])
+    arrived_meanwhile = world.grow(6, platforms=["reddit"])
+    assert found(arrived_meanwhile)
 
     rest = run(collector, page_one.cursor)
-    assert ids([page_one]) + ids(rest) == newest_first(before)
+    assert ids([page_one]) + ids(rest) == found(before)
 
     # What arrived during the interrupted run sits above its marker: the next run takes it, once.
     after = run(collector, rest[-1].cursor)
-    assert ids(after) == newest_first(arrived_meanwhile)
+    assert ids(after) == found(arrived_meanwhile)
 
 
 def test_max_pages_leaves_the_pass_open_for_the_next_run(sim: SimulatorServer) -> None:
-    posts = sim.state.world.grow(12, platforms=["reddit"])
+    posts = sim.state.world.grow(20, platforms=["reddit"])
     collector = make(sim, max_pages=2)
     first = run(collector)
     assert len(first) == 2 and "pass" in first[-1].cursor["submissions"]
     second = run(collector, first[-1].cursor)
-    assert ids(first) + ids(second) == newest_first(posts)
+    assert ids(first) + ids(second) == found(posts)
     assert "pass" not in second[-1].cursor["submissions"]
 
 
@@ -145,7 +164,7 @@ def test_an_empty_page_loses_nothing(sim: SimulatorServer) -> None:
     collector = make(sim)
     empty = run(collector)
     assert ids(empty) == [] and empty[-1].cursor["submissions"] == {"newest": None}
-    assert ids(run(collector, empty[-1].cursor)) == newest_first(posts)
+    assert ids(run(collector, empty[-1].cursor)) == found(posts)
 
 
 # --------------------------------------------------------------------------- scope
@@ -216,7 +235,7 @@ def test_server_errors_beyond_prawcores_own_retries_are_transient(sim: Simulator
     posts = sim.state.world.grow(3, platforms=["reddit"])
     faults = sim.state.faults
     faults.inject("reddit.search", Fault.SERVER_ERROR, times=2)  # prawcore retries twice by itself
-    assert ids(run(make(sim))) == newest_first(posts)
+    assert ids(run(make(sim))) == found(posts)
     faults.inject("reddit.search", Fault.SERVER_ERROR, times=3)
     with pytest.raises(TransientError):
         run(make(sim))
@@ -230,7 +249,7 @@ def test_malformed_json_is_transient(sim: SimulatorServer) -> None:
 
 
 def test_a_failure_mid_run_resumes_from_the_last_saved_page(sim: SimulatorServer) -> None:
-    posts = sim.state.world.grow(12, platforms=["reddit"])
+    posts = sim.state.world.grow(20, platforms=["reddit"])
     collector = make(sim)
     stream = collector.pages(None)
     page = next(stream)
@@ -239,7 +258,7 @@ def test_a_failure_mid_run_resumes_from_the_last_saved_page(sim: SimulatorServer
     with pytest.raises(TransientError):
         next(stream)
     seen += ids(run(collector, saved))  # the runner's retry
-    assert seen == newest_first(posts)
+    assert seen == found(posts)
 
 
 def test_bad_credentials_fail_authentication(sim: SimulatorServer) -> None:
@@ -281,7 +300,9 @@ def test_submission_normalization(sim: SimulatorServer) -> None:
         replies=14,
         reposts=2,
     )
-    video = add(world, "Cumbre in action", title="Video!", media=(media("vid1", "video", duration_ms=12_000),))
+    video = add(
+        world, "Cumbre in action", title="Video!", media=(media("vid1", "video", duration_ms=12_000),)
+    )
     gallery = add(
         world,
         "Cumbre gallery",

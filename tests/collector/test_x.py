@@ -13,6 +13,7 @@ import requests
 from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
 from tesoro.collector.models import Cursor, MediaType, NormalizedPost, Page, Platform
 from tesoro.collector.simulator import x as sim_x
+from tesoro.collector.simulator.common import loose_match
 from tesoro.collector.simulator.faults import Fault
 from tesoro.collector.simulator.server import SimulatorServer
 from tesoro.collector.simulator.state import SimState
@@ -20,7 +21,9 @@ from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
 from tesoro.collector.x import XCollector, normalize_tweet
 
 WHEN = datetime(2025, 5, 1, 12, 30, 15, 123000, tzinfo=UTC)
-ALICE = SimAuthor(42, "alice_trails", "Alice Trails", followers=12_500, following=310, verified=True, bio="Runs.")
+ALICE = SimAuthor(
+    42, "alice_trails", "Alice Trails", followers=12_500, following=310, verified=True, bio="Runs."
+)
 
 
 def make_collector(sim: SimulatorServer, **overrides: object) -> XCollector:
@@ -51,13 +54,17 @@ def add_post(state: SimState, text: str, **fields: object) -> SimPost:
     return post
 
 
-def newest_first(state: SimState) -> list[str]:
-    return [str(p.id) for p in sorted(state.world.posts("x"), key=lambda p: p.id, reverse=True)]
+def matching(state: SimState, *, after: int = 0) -> list[str]:
+    """What X answers for "andes", newest first: the simulator's search is a loose word match."""
+    hits = [p for p in state.world.posts("x") if p.id > after and loose_match("andes", p.text)]
+    return [str(p.id) for p in sorted(hits, key=lambda p: p.id, reverse=True)]
 
 
 @pytest.fixture
 def world25(sim: SimulatorServer) -> Iterator[SimulatorServer]:
-    sim.state.world.grow(25, platforms=("x",))
+    """A generated world with more than two pages of matches (and posts that do not match)."""
+    sim.state.world.grow(50, platforms=("x",))
+    assert 20 < len(matching(sim.state)) < 50
     yield sim
 
 
@@ -77,8 +84,9 @@ def test_refuses_page_sizes_x_does_not_accept(sim: SimulatorServer) -> None:
 def test_pages_newest_first_with_resumable_cursors(world25: SimulatorServer) -> None:
     pages = drain(make_collector(world25), None)
 
-    expected = newest_first(world25.state)
-    assert [len(p.posts) for p in pages] == [10, 10, 5]
+    expected = matching(world25.state)
+    assert [len(p.posts) for p in pages[:-1]] == [10] * (len(pages) - 1)
+    assert len(pages) == -(-len(expected) // 10)
     assert ids(pages) == expected
     for page in pages[:-1]:
         assert page.cursor["since_id"] is None
@@ -90,12 +98,15 @@ def test_pages_newest_first_with_resumable_cursors(world25: SimulatorServer) -> 
 def test_second_run_fetches_only_new_posts(world25: SimulatorServer) -> None:
     collector = make_collector(world25)
     first = drain(collector, None)
-    added = world25.state.world.grow(12, platforms=("x",))
+    last = int(first[-1].cursor["since_id"])
+    world25.state.world.grow(20, platforms=("x",))
+    added = matching(world25.state, after=last)
+    assert added
 
     second = drain(collector, first[-1].cursor)
 
-    assert sorted(ids(second)) == sorted(str(p.id) for p in added)
-    assert second[-1].cursor == {"since_id": str(added[-1].id)}
+    assert ids(second) == added
+    assert second[-1].cursor == {"since_id": added[0]}
     third = drain(collector, second[-1].cursor)
     assert [p.posts for p in third] == [()]
     assert third[-1].cursor == second[-1].cursor
@@ -103,17 +114,19 @@ def test_second_run_fetches_only_new_posts(world25: SimulatorServer) -> None:
 
 def test_resume_from_a_mid_run_cursor_loses_and_repeats_nothing(world25: SimulatorServer) -> None:
     state = world25.state
-    before = newest_first(state)
+    before = matching(state)
     interrupted = list(make_collector(world25, max_pages=1).pages(None))
     assert ids(interrupted) == before[:10]
-    late = state.world.grow(3, platforms=("x",))  # arrive while the run is interrupted
+    state.world.grow(6, platforms=("x",))  # arrive while the run is interrupted
+    late = matching(state, after=int(before[0]))
+    assert late
 
     # A new process resumes from the saved cursor: exactly the rest of the run...
     resumed = drain(make_collector(world25), interrupted[-1].cursor)
     assert ids(resumed) == before[10:]
     assert resumed[-1].cursor == {"since_id": before[0]}
     # ...and the posts that arrived meanwhile come with the next run, once.
-    assert ids(drain(make_collector(world25), resumed[-1].cursor)) == [str(p.id) for p in reversed(late)]
+    assert ids(drain(make_collector(world25), resumed[-1].cursor)) == late
 
 
 def test_rate_limit_raises_with_the_reset_time_and_keeps_the_cursor(world25: SimulatorServer) -> None:
@@ -129,7 +142,7 @@ def test_rate_limit_raises_with_the_reset_time_and_keeps_the_cursor(world25: Sim
     reset = caught.value.retry_at.timestamp()
     assert asked_at + 1 <= reset <= time.time() + sim_x.RATE_LIMIT_RESET_S
     assert caught.value.retry_at.tzinfo is not None
-    assert ids(drain(collector, first.cursor)) == newest_first(world25.state)[10:]
+    assert ids(drain(collector, first.cursor)) == matching(world25.state)[10:]
 
 
 @pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.MALFORMED])
@@ -139,7 +152,7 @@ def test_server_errors_and_broken_json_are_transient(world25: SimulatorServer, f
 
     with pytest.raises(TransientError):
         drain(collector, None)
-    assert len(ids(drain(collector, None))) == 25  # the runner's retry succeeds
+    assert ids(drain(collector, None)) == matching(world25.state)  # the runner's retry succeeds
 
 
 def test_timeout_is_transient_and_quick(world25: SimulatorServer) -> None:
@@ -175,14 +188,38 @@ def test_empty_page_keeps_the_cursor(world25: SimulatorServer) -> None:
 
 
 def test_normalizes_author_media_metrics_and_references(sim: SimulatorServer) -> None:
-    photo = SimMedia("3_1", "photo", "https://pbs.twimg.com/media/a.jpg", "https://pbs.twimg.com/media/a_s.jpg",
-                     1200, 800, alt_text="Trail shoes on a rock")
-    video = SimMedia("7_2", "video", "https://video.twimg.com/v.mp4", "https://pbs.twimg.com/v.jpg", 1280, 720,
-                     duration_ms=15_500)
+    photo = SimMedia(
+        "3_1",
+        "photo",
+        "https://pbs.twimg.com/media/a.jpg",
+        "https://pbs.twimg.com/media/a_s.jpg",
+        1200,
+        800,
+        alt_text="Trail shoes on a rock",
+    )
+    video = SimMedia(
+        "7_2",
+        "video",
+        "https://video.twimg.com/v.mp4",
+        "https://pbs.twimg.com/v.jpg",
+        1280,
+        720,
+        duration_ms=15_500,
+    )
     gif = SimMedia("16_3", "gif", "https://video.twimg.com/g.mp4", "https://pbs.twimg.com/g.jpg", 480, 270)
     parent = add_post(sim.state, "First andes run")
-    post = add_post(sim.state, "Andes loves #Cumbre and @nube_fan", media=(photo, video, gif), likes=10, reposts=3,
-                    replies=2, quotes=1, views=4_321, reply_to=parent.id, lang="es")
+    post = add_post(
+        sim.state,
+        "Andes loves #Cumbre and @nube_fan",
+        media=(photo, video, gif),
+        likes=10,
+        reposts=3,
+        replies=2,
+        quotes=1,
+        views=4_321,
+        reply_to=parent.id,
+        lang="es",
+    )
 
     got = {p.external_id: p for p in ids_and_posts(make_collector(sim))}[str(post.id)]
 
@@ -191,7 +228,11 @@ def test_normalizes_author_media_metrics_and_references(sim: SimulatorServer) ->
     assert got.created_at == WHEN
     assert got.lang == "es"
     assert got.url == f"https://x.com/alice_trails/status/{post.id}"
-    assert (got.author.external_id, got.author.handle, got.author.display_name) == ("42", "alice_trails", "Alice Trails")
+    assert (got.author.external_id, got.author.handle, got.author.display_name) == (
+        "42",
+        "alice_trails",
+        "Alice Trails",
+    )
     assert (got.author.followers, got.author.following, got.author.verified) == (12_500, 310, True)
     assert got.author.avatar_url and got.author.avatar_url.startswith("https://pbs.twimg.com/")
     assert got.author.bio == "Runs."
@@ -200,7 +241,11 @@ def test_normalizes_author_media_metrics_and_references(sim: SimulatorServer) ->
         (MediaType.VIDEO, video.url, video.preview_url),  # the highest-bit-rate mp4 variant
         (MediaType.GIF, gif.url, gif.preview_url),
     ]
-    assert (got.media[0].width, got.media[0].height, got.media[0].alt_text) == (1200, 800, "Trail shoes on a rock")
+    assert (got.media[0].width, got.media[0].height, got.media[0].alt_text) == (
+        1200,
+        800,
+        "Trail shoes on a rock",
+    )
     assert got.media[1].duration_ms == 15_500
     assert (got.metrics.likes, got.metrics.reposts, got.metrics.replies, got.metrics.quotes) == (10, 3, 2, 1)
     assert got.metrics.views == 4_321
@@ -225,7 +270,12 @@ def test_malformed_tweets_are_skipped_and_logged(caplog: pytest.LogCaptureFixtur
     good = {"id": "5", "text": "hi", "author_id": "1", "created_at": "2025-01-01T00:00:00.000Z"}
     assert normalize_tweet(good, users=users, media={}) is not None
     with caplog.at_level(logging.WARNING, logger="tesoro.collector.x"):
-        for broken in ({**good, "id": None}, {**good, "text": 7}, {**good, "author_id": "9"}, {**good, "created_at": "x"}):
+        for broken in (
+            {**good, "id": None},
+            {**good, "text": 7},
+            {**good, "author_id": "9"},
+            {**good, "created_at": "x"},
+        ):
             assert normalize_tweet(broken, users=users, media={}) is None
     assert len(caplog.records) == 4
 

@@ -83,7 +83,10 @@ class _TextExtractor(HTMLParser):
     """Collects the text of an HTML fragment: tags dropped, entities decoded, breaks kept.
 
     Content of <script>/<style> is dropped too: a hostile server could send them, and
-    their text was never meant to be read.
+    their text was never meant to be read. A mention link (`<a class="u-url mention"
+    href="https://server/@user">@user</a>`) is written as `@user@server`: Mastodon shows
+    only `@user`, but the fully qualified form is what tells two people apart and what
+    a `@user@server` query matches.
     """
 
     _PARAGRAPHS = frozenset({"p", "div", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"})
@@ -94,10 +97,16 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._hidden = 0
+        self._anchors: list[bool] = []  # per open <a>: is its text replaced?
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._HIDDEN:
             self._hidden += 1
+        elif tag == "a":
+            mention = _qualified_mention(dict(attrs))
+            if mention and not self._hidden:
+                self.parts.append(mention)
+            self._anchors.append(mention is not None)
         elif tag in self._LINES:
             self.parts.append("\n")
         elif tag in self._PARAGRAPHS:
@@ -106,12 +115,27 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self._HIDDEN:
             self._hidden = max(self._hidden - 1, 0)
+        elif tag == "a":
+            if self._anchors:
+                self._anchors.pop()
         elif tag in self._PARAGRAPHS:
             self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden:
+        if not self._hidden and not any(self._anchors):
             self.parts.append(data)
+
+
+def _qualified_mention(attrs: Mapping[str, str | None]) -> str | None:
+    """`@user@server` for a Mastodon mention link, None for any other link."""
+    classes = (attrs.get("class") or "").split()
+    if "mention" not in classes or "hashtag" in classes:
+        return None
+    href = urlparse(attrs.get("href") or "")
+    user = href.path.strip("/")
+    if not href.hostname or not user.startswith("@") or "/" in user or len(user) < 2:
+        return None
+    return f"{user}@{href.hostname}"
 
 
 def html_to_text(fragment: str) -> str:

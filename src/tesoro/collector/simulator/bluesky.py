@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tesoro.collector.simulator.common import fault_response, loose_match
+from tesoro.collector.simulator.generator import bluesky_did
 from tesoro.collector.simulator.state import SimState
 from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
 
@@ -93,7 +94,8 @@ def _b32_id(number: int, width: int = 24) -> str:
 
 
 def author_did(author: SimAuthor) -> str:
-    return _did_for_name(f"sim-author-{author.id}")
+    """The author's DID; the generator uses the same function so media URLs name their owner."""
+    return bluesky_did(author.id)
 
 
 def author_handle(author: SimAuthor) -> str:

@@ -51,7 +51,7 @@ from tesoro.collector.simulator.common import fault_response, loose_match
 from tesoro.collector.simulator.state import SimState
 from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
 
-__all__ = ["INSTANCE_DOMAIN", "MASTODON_VERSION", "ROUTES", "routes", "status_html"]
+__all__ = ["INSTANCE_DOMAIN", "MASTODON_VERSION", "ROUTES", "routes", "status_html", "status_tags"]
 
 ROUTES: tuple[str, ...] = ("mastodon.instance", "mastodon.tag", "mastodon.search")
 INSTANCE_DOMAIN = "mastodon.tesoro.test"
@@ -134,7 +134,7 @@ def status_html(text: str) -> str:
     )
 
 
-def _tags(post: SimPost) -> list[str]:
+def status_tags(post: SimPost) -> list[str]:
     found = [m.group("tag") for m in _TOKEN.finditer(post.text) if m.group("tag")]
     seen: dict[str, str] = {}
     for tag in [*found, *(t.lstrip("#") for t in post.hashtags)]:
@@ -255,7 +255,7 @@ def _status(post: SimPost, parents: dict[int, SimPost]) -> dict[str, Any]:
         "account": _account(post.author),
         "media_attachments": [_attachment(m) for m in post.media],
         "mentions": _mentions(post.text),
-        "tags": [{"name": tag, "url": f"https://{INSTANCE_DOMAIN}/tags/{tag}"} for tag in _tags(post)],
+        "tags": [{"name": tag, "url": f"https://{INSTANCE_DOMAIN}/tags/{tag}"} for tag in status_tags(post)],
         "emojis": [],
         "card": None,
         "poll": None,
@@ -444,7 +444,7 @@ def routes(state: SimState) -> list[BaseRoute]:
             return denied
         tag = request.path_params["tag"].lstrip("#").casefold()
         posts, by_id = statuses()
-        tagged = [p for p in posts if tag in _tags(p)]
+        tagged = [p for p in posts if tag in status_tags(p)]
         if _truthy(request.query_params.get("only_media")):
             tagged = [p for p in tagged if p.media]
         window_posts = _id_window(tagged, request.query_params, limit=_limit(request.query_params))
