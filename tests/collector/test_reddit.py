@@ -16,7 +16,7 @@ from tesoro.collector.models import Cursor, MediaType, NormalizedPost, Page, Pla
 from tesoro.collector.reddit import RedditCollector
 from tesoro.collector.simulator.common import loose_match
 from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.reddit import base36
+from tesoro.collector.simulator.reddit import INJECTED_RESET_S, base36
 from tesoro.collector.simulator.server import SimulatorServer
 from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost, World
 
@@ -60,6 +60,10 @@ def newest_first(posts: list[SimPost]) -> list[str]:
     return [fullname(p) for p in sorted(posts, key=lambda p: p.id, reverse=True)]
 
 
+def chunk_sizes(total: int, size: int) -> list[int]:
+    return [min(size, total - start) for start in range(0, total, size)]
+
+
 def found(posts: list[SimPost]) -> list[str]:
     """The submissions Reddit's (the simulator's) search returns for QUERY, newest first."""
     hits = [
@@ -101,9 +105,7 @@ def test_pages_newest_first_then_collects_only_new_posts(sim: SimulatorServer) -
     collector = make(sim)
 
     pages = run(collector)
-    assert [len(p.posts) for p in pages] == [5] * (len(expected) // 5) + [len(expected) % 5] * bool(
-        len(expected) % 5
-    )
+    assert [len(p.posts) for p in pages] == chunk_sizes(len(expected), 5)
     assert ids(pages) == expected
     assert all("pass" in page.cursor["submissions"] for page in pages[:-1])
     newest = next(p for p in reversed(first) if fullname(p) == expected[0])
@@ -127,7 +129,6 @@ def test_resuming_a_mid_run_cursor_yields_exactly_the_rest(sim: SimulatorServer)
     collector = make(sim)
     stream = collector.pages(None)
     page_one = next(stream)  # the process "crashes" after saving the first page
-    stream.close()
     arrived_meanwhile = world.grow(6, platforms=["reddit"])
     assert found(arrived_meanwhile)
 
@@ -222,13 +223,14 @@ def test_unknown_subreddit_is_a_configuration_error(sim: SimulatorServer) -> Non
 # --------------------------------------------------------------------------- failures
 
 
-def test_429_is_rate_limited_until_the_window_resets(sim: SimulatorServer) -> None:
+def test_429_is_rate_limited_until_the_simulators_reset(sim: SimulatorServer) -> None:
     sim.state.world.grow(3, platforms=["reddit"])
     sim.state.faults.inject("reddit.search", Fault.RATE_LIMIT)
     before = datetime.now(UTC)
     with pytest.raises(RateLimited) as caught:
         run(make(sim))
-    assert before < caught.value.retry_at <= before + timedelta(seconds=601)
+    expected = before + timedelta(seconds=INJECTED_RESET_S)
+    assert expected - timedelta(seconds=1) <= caught.value.retry_at <= expected + timedelta(seconds=2)
 
 
 def test_server_errors_beyond_prawcores_own_retries_are_transient(sim: SimulatorServer) -> None:

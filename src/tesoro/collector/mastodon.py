@@ -46,6 +46,7 @@ from mastodon.errors import (
     MastodonAPIError,
     MastodonError,
     MastodonNetworkError,
+    MastodonNotFoundError,
     MastodonRatelimitError,
     MastodonServerError,
     MastodonUnauthorizedError,
@@ -256,9 +257,7 @@ class MastodonCollector:
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
         """Each stream in turn, newest first from where its cursor stands."""
         streams = self._decode(cursor)
-        # Search parameters need the server's version; asking first makes an unreachable
-        # server fail here, loudly, instead of as a "too old for min_id" error later.
-        self._call(lambda: self._api.retrieve_mastodon_version(fail_hard=True))
+        self._learn_version()
         seen: set[str] = set()
         for key, fetch in self._fetchers().items():
             for posts, state in self._walk(fetch, streams[key], seen):
@@ -266,6 +265,20 @@ class MastodonCollector:
                 yield Page(
                     posts, {"v": CURSOR_VERSION, "streams": {k: s.to_json() for k, s in streams.items()}}
                 )
+
+    def _learn_version(self) -> None:
+        """Ask the server's version up front (Mastodon.py caches it).
+
+        Search's `min_id`/`max_id` need Mastodon 2.8+, and Mastodon.py silently assumes
+        1.0.0 when it cannot ask, which would surface later as a misleading version error;
+        asking first makes an unreachable or refusing server fail here with its real cause.
+        A server without the v2 instance document (before Mastodon 4.0) is fine.
+        """
+        try:
+            self._api.retrieve_mastodon_version(fail_hard=True)
+        except MastodonVersionError as exc:  # it wraps every failure, with the real one as cause
+            if not (isinstance(exc.__cause__, MastodonNotFoundError) and self._api.mastodon_major > 1):
+                raise _failure(exc, self._api) from exc
 
     def _fetchers(self) -> dict[str, _Fetch]:
         fetchers: dict[str, _Fetch] = {}
@@ -325,12 +338,10 @@ class MastodonCollector:
             ]
             fetched += 1
             fresh, reached = _fresh(statuses, state)
-            ids = [i for i in (_id(s.get("id")) for s in fresh) if i is not None]
-            state = replace(state, pass_newest=state.pass_newest or max(ids, key=_order, default=None))
+            newest = max(_ids(fresh), key=_order, default=None)
+            state = replace(state, pass_newest=state.pass_newest or newest)
             posts = _normalize_new(fresh, seen)
-            oldest = min(
-                (i for i in (_id(s.get("id")) for s in statuses) if i is not None), key=_order, default=None
-            )
+            oldest = min(_ids(statuses), key=_order, default=None)
             if reached or oldest is None:
                 yield posts, state.finished()
                 return
@@ -343,14 +354,8 @@ class MastodonCollector:
         """Runs one Mastodon.py call and translates its failures into the runner's vocabulary."""
         try:
             return call()
-        except MastodonVersionError as exc:
-            # Raised by the version check with the real failure (network, 5xx, 401...) as cause.
-            cause = exc.__cause__
-            raise (
-                _translate(cause, self._api) if isinstance(cause, MastodonError) else _config(exc)
-            ) from exc
         except MastodonError as exc:
-            raise _translate(exc, self._api) from exc
+            raise _failure(exc, self._api) from exc
 
 
 def _fresh(statuses: Sequence[Mapping[str, Any]], state: _Stream) -> tuple[list[Mapping[str, Any]], bool]:
@@ -373,6 +378,10 @@ def _fresh(statuses: Sequence[Mapping[str, Any]], state: _Stream) -> tuple[list[
     return fresh, reached
 
 
+def _ids(statuses: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [i for i in (_id(s.get("id")) for s in statuses) if i is not None]
+
+
 def _normalize_new(statuses: Sequence[Mapping[str, Any]], seen: set[str]) -> tuple[NormalizedPost, ...]:
     posts: list[NormalizedPost] = []
     for status in statuses:
@@ -391,7 +400,12 @@ def _normalize_new(statuses: Sequence[Mapping[str, Any]], seen: set[str]) -> tup
 # --------------------------------------------------------------------------- errors
 
 
-def _translate(exc: MastodonError, api: Mastodon) -> CollectorError:
+def _failure(exc: MastodonError, api: Mastodon) -> CollectorError:
+    """The runner's error for a Mastodon.py error (see `collector.base`)."""
+    if isinstance(exc, MastodonVersionError):
+        # Raised by the version check with the real failure (network, 5xx, 401...) as cause.
+        cause = exc.__cause__
+        return _failure(cause, api) if isinstance(cause, MastodonError) else _config(exc)
     if isinstance(exc, MastodonRatelimitError):
         return RateLimited(f"Mastodon rate limit: {exc}", retry_at=_reset_at(api))
     if isinstance(exc, MastodonUnauthorizedError):

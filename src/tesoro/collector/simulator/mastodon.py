@@ -28,7 +28,7 @@ How the world is rendered:
 - Timelines and search need `Authorization: Bearer <credentials.mastodon_token>`; the
   instance documents are public. Every answer carries `X-RateLimit-Limit/Remaining/Reset`
   (Reset an ISO date) over 5-minute windows; the simulator only answers 429 when a test
-  injects it, so clients in "throw" mode never stall.
+  injects it, and then says the window resets in `INJECTED_RESET_S` seconds.
 """
 
 from __future__ import annotations
@@ -51,7 +51,15 @@ from tesoro.collector.simulator.common import fault_response, loose_match
 from tesoro.collector.simulator.state import SimState
 from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
 
-__all__ = ["INSTANCE_DOMAIN", "MASTODON_VERSION", "ROUTES", "routes", "status_html", "status_tags"]
+__all__ = [
+    "INJECTED_RESET_S",
+    "INSTANCE_DOMAIN",
+    "MASTODON_VERSION",
+    "ROUTES",
+    "routes",
+    "status_html",
+    "status_tags",
+]
 
 ROUTES: tuple[str, ...] = ("mastodon.instance", "mastodon.tag", "mastodon.search")
 INSTANCE_DOMAIN = "mastodon.tesoro.test"
@@ -60,6 +68,8 @@ PREFIX = "/mastodon"
 
 RATE_LIMIT = 300
 RATE_WINDOW_S = 300
+# How soon an injected 429 says the window resets; short so the demo recovers quickly.
+INJECTED_RESET_S = 5
 _DEFAULT_LIMIT = 20
 _MAX_LIMIT = 40
 _BLURHASH = "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$"
@@ -335,20 +345,30 @@ class _RateWindow:
     _used: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def headers(self, *, exhausted: bool = False) -> dict[str, str]:
+    def count(self) -> dict[str, str]:
+        """Record one answered call and return the headers that report it."""
         now = int(time.time())
         start = now - now % RATE_WINDOW_S
         with self._lock:
             if start != self._window_start:
                 self._window_start, self._used = start, 0
             self._used += 1
-            used = RATE_LIMIT if exhausted else self._used
-        reset = datetime.fromtimestamp(start + RATE_WINDOW_S, UTC)
-        return {
-            "X-RateLimit-Limit": str(RATE_LIMIT),
-            "X-RateLimit-Remaining": str(max(RATE_LIMIT - used, 0)),
-            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        }
+            used = self._used
+        return _rate_headers(max(RATE_LIMIT - used, 0), start + RATE_WINDOW_S)
+
+    @staticmethod
+    def exhausted() -> dict[str, str]:
+        """The headers of an injected 429: nothing left, reset `INJECTED_RESET_S` seconds ahead."""
+        return _rate_headers(0, int(time.time()) + INJECTED_RESET_S)
+
+
+def _rate_headers(remaining: int, reset_epoch: int) -> dict[str, str]:
+    reset = datetime.fromtimestamp(reset_epoch, UTC)
+    return {
+        "X-RateLimit-Limit": str(RATE_LIMIT),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
 
 
 def _int_param(params: Any, name: str) -> int | None:
@@ -409,7 +429,7 @@ def routes(state: SimState) -> list[BaseRoute]:
         return await fault_response(
             state,
             route,
-            rate_limit_headers=window.headers(exhausted=True),
+            rate_limit_headers=window.exhausted(),
             rate_limit_body={"error": "Too many requests"},
             auth_body={"error": "The access token is invalid"},
             empty_body=empty,
@@ -419,9 +439,9 @@ def routes(state: SimState) -> list[BaseRoute]:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if not header:
-            return _error(401, "This method requires an authenticated user", window.headers())
+            return _error(401, "This method requires an authenticated user", window.count())
         if scheme.casefold() != "bearer" or token.strip() != state.credentials.mastodon_token:
-            return _error(401, "The access token is invalid", window.headers())
+            return _error(401, "The access token is invalid", window.count())
         return None
 
     def statuses() -> tuple[list[SimPost], dict[int, SimPost]]:
@@ -431,7 +451,7 @@ def routes(state: SimState) -> list[BaseRoute]:
     def instance(document: dict[str, Any]) -> Any:
         async def endpoint(request: Request) -> Response:
             fault = await injected("mastodon.instance", {})
-            return fault or JSONResponse(document, headers=window.headers())
+            return fault or JSONResponse(document, headers=window.count())
 
         return endpoint
 
@@ -449,7 +469,7 @@ def routes(state: SimState) -> list[BaseRoute]:
             tagged = [p for p in tagged if p.media]
         window_posts = _id_window(tagged, request.query_params, limit=_limit(request.query_params))
         page = [_status(p, by_id) for p in window_posts]
-        return JSONResponse(page, headers={**window.headers(), **_link_header(request, page)})
+        return JSONResponse(page, headers={**window.count(), **_link_header(request, page)})
 
     async def search(request: Request) -> Response:
         empty: dict[str, list[Any]] = {"accounts": [], "statuses": [], "hashtags": []}
@@ -461,15 +481,13 @@ def routes(state: SimState) -> list[BaseRoute]:
             return denied
         params = request.query_params
         if params.get("type") not in {None, "statuses"}:
-            return JSONResponse(empty, headers=window.headers())
+            return JSONResponse(empty, headers=window.count())
         query = params.get("q", "")
         posts, by_id = statuses()
         offset = _int_param(params, "offset") or 0
         matched = _id_window([p for p in posts if loose_match(query, p.text)], params, limit=None)
         page = matched[offset : offset + _limit(params)]
-        return JSONResponse(
-            {**empty, "statuses": [_status(p, by_id) for p in page]}, headers=window.headers()
-        )
+        return JSONResponse({**empty, "statuses": [_status(p, by_id) for p in page]}, headers=window.count())
 
     return [
         Route(f"{PREFIX}/api/v1/instance/", instance(_instance_v1()), methods=["GET"]),

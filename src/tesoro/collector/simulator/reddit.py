@@ -30,7 +30,9 @@ How the world is rendered:
 Every API answer carries `x-ratelimit-remaining`, `-used` and `-reset` together (prawcore
 reads all three once it sees the first). The budget is deliberately generous: prawcore
 paces its requests against it with real sleeps, and tests should only ever wait when they
-inject a 429 on purpose.
+inject a 429 on purpose. An injected 429 reports an exhausted budget and says to come
+back (`retry-after`, `x-ratelimit-reset`) in `INJECTED_RESET_S` seconds, so the demo
+recovers quickly.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from tesoro.collector.simulator.common import fault_response, loose_match
 from tesoro.collector.simulator.state import SimState
 from tesoro.collector.simulator.world import SimMedia, SimPost
 
-__all__ = ["RATE_LIMIT_BUDGET", "RATE_LIMIT_WINDOW_S", "ROUTES", "base36", "routes"]
+__all__ = ["INJECTED_RESET_S", "RATE_LIMIT_BUDGET", "RATE_LIMIT_WINDOW_S", "ROUTES", "base36", "routes"]
 
 ROUTES: tuple[str, ...] = ("reddit.token", "reddit.search", "reddit.new", "reddit.comments")
 
@@ -61,6 +63,8 @@ ROUTES: tuple[str, ...] = ("reddit.token", "reddit.search", "reddit.new", "reddi
 # so that prawcore's pacing (it sleeps when the budget runs thin) never slows a test.
 RATE_LIMIT_BUDGET = 100_000
 RATE_LIMIT_WINDOW_S = 600
+# How soon an injected 429 says to come back; short so the demo recovers quickly.
+INJECTED_RESET_S = 5
 
 TOKEN_TTL_S = 86_400
 _DEFAULT_LIMIT = 25
@@ -98,19 +102,28 @@ class _RateWindow:
     _used: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def headers(self, *, exhausted: bool = False) -> dict[str, str]:
+    def count(self) -> dict[str, str]:
+        """Record one answered call and return the headers that report it."""
         now = int(time.time())
         start = now - now % self.window_s
         with self._lock:
             if start != self._window_start:
                 self._window_start, self._used = start, 0
             self._used += 1
-            used = self.budget if exhausted else self._used
-        remaining = max(self.budget - used, 0)
+            used = self._used
         return {
-            "x-ratelimit-remaining": f"{remaining:.1f}",
+            "x-ratelimit-remaining": f"{max(self.budget - used, 0):.1f}",
             "x-ratelimit-used": str(used),
             "x-ratelimit-reset": str(start + self.window_s - now),
+        }
+
+    def exhausted(self) -> dict[str, str]:
+        """The headers of an injected 429: nothing left, back in `INJECTED_RESET_S` seconds."""
+        return {
+            "x-ratelimit-remaining": "0.0",
+            "x-ratelimit-used": str(self.budget),
+            "x-ratelimit-reset": str(INJECTED_RESET_S),
+            "retry-after": str(INJECTED_RESET_S),
         }
 
 
@@ -474,11 +487,10 @@ def routes(state: SimState) -> list[BaseRoute]:
     tokens = _TokenBook()
 
     async def injected(route: str, empty: dict[str, Any]) -> Response | None:
-        reset = window.headers(exhausted=True)
         response = await fault_response(
             state,
             route,
-            rate_limit_headers={**reset, "retry-after": reset["x-ratelimit-reset"]},
+            rate_limit_headers=window.exhausted(),
             rate_limit_body={"message": "Too Many Requests", "error": 429},
             auth_body={"message": "Unauthorized", "error": 401},
             empty_body=empty,
@@ -538,7 +550,7 @@ def routes(state: SimState) -> list[BaseRoute]:
             try:
                 scope = subreddit_scope(request.path_params["sub"])
             except KeyError:
-                return _error(404, "Not Found", window.headers())
+                return _error(404, "Not Found", window.count())
             if search and params.get("restrict_sr", "").casefold() not in {"1", "true", "on"}:
                 scope = None
             chosen = things(kind, scope)
@@ -547,7 +559,7 @@ def routes(state: SimState) -> list[BaseRoute]:
                 chosen = [
                     t for t in _within(chosen, params, time.time()) if loose_match(query, _search_text(t))
                 ]
-            return JSONResponse(_page(chosen, params), headers=window.headers())
+            return JSONResponse(_page(chosen, params), headers=window.count())
 
         return endpoint
 
