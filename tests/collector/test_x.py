@@ -64,21 +64,21 @@ def matching(state: SimState, *, after: int = 0) -> list[str]:
 def world25(sim: SimulatorServer) -> Iterator[SimulatorServer]:
     """A generated world with more than two pages of matches (and posts that do not match)."""
     sim.state.world.grow(50, platforms=("x",))
-    assert 20 < len(matching(sim.state)) < 50
+    assert len(matching(sim.state)) > 20
     yield sim
 
 
-def test_is_a_collector_and_compiles_the_query(sim: SimulatorServer) -> None:
-    collector = make_collector(sim, query='cumbre OR "nube jacket"')
+def test_is_a_collector_and_compiles_the_query() -> None:
+    collector = XCollector(query='cumbre OR "nube jacket"', bearer_token="t")
     assert isinstance(collector, Collector)
     assert collector.platform is Platform.X
     assert collector.query == '(cumbre OR "nube jacket") -is:retweet'
-    assert make_collector(sim, include_retweets=True).query == "andes"
+    assert XCollector(query="andes", bearer_token="t", include_retweets=True).query == "andes"
 
 
-def test_refuses_page_sizes_x_does_not_accept(sim: SimulatorServer) -> None:
+def test_refuses_page_sizes_x_does_not_accept() -> None:
     with pytest.raises(ValueError, match="between 10 and 100"):
-        make_collector(sim, page_size=5)
+        XCollector(query="andes", bearer_token="t", page_size=5)
 
 
 def test_pages_newest_first_with_resumable_cursors(world25: SimulatorServer) -> None:
@@ -127,6 +127,16 @@ def test_resume_from_a_mid_run_cursor_loses_and_repeats_nothing(world25: Simulat
     assert resumed[-1].cursor == {"since_id": before[0]}
     # ...and the posts that arrived meanwhile come with the next run, once.
     assert ids(drain(make_collector(world25), resumed[-1].cursor)) == late
+
+
+def test_a_refused_next_token_restarts_the_run_from_since_id(world25: SimulatorServer) -> None:
+    since = matching(world25.state)[15]
+    stale = {"since_id": since, "run_newest_id": matching(world25.state)[0], "next_token": "expired"}
+
+    pages = drain(make_collector(world25), stale)
+
+    assert ids(pages) == matching(world25.state, after=int(since))
+    assert pages[-1].cursor == {"since_id": matching(world25.state)[0]}
 
 
 def test_rate_limit_raises_with_the_reset_time_and_keeps_the_cursor(world25: SimulatorServer) -> None:

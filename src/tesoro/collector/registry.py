@@ -43,32 +43,36 @@ def build_collector(settings: Settings, source: SourceSettings, environ: Mapping
     """The adapter for `source`; raises `ConfigError` naming the env var when a secret is missing."""
     secrets = _secrets(source, settings, environ)
     query = settings.query(source.query).query if source.query else ""
-    common = {"page_size": source.page_size, "max_pages": source.max_pages, "timeout_s": source.timeout_s}
     if source.platform == "x":
         from tesoro.collector.x import XCollector
 
-        extra = {"base_url": source.base_url} if source.base_url else {}
+        from tesoro.collector.x import X_API
+
         return XCollector(query=query, bearer_token=secrets["bearer_token"], page_size=max(10, source.page_size),
-                          max_pages=source.max_pages, timeout_s=source.timeout_s, **extra)
+                          max_pages=source.max_pages, timeout_s=source.timeout_s, base_url=source.base_url or X_API)
     if source.platform == "reddit":
         from tesoro.collector.reddit import RedditCollector
 
         return RedditCollector(query=query, client_id=secrets["client_id"], client_secret=secrets["client_secret"],
                                subreddits=source.subreddits or ("all",), include_comments=source.include_comments,
-                               base_url=source.base_url, **common)  # type: ignore[arg-type]
+                               base_url=source.base_url, page_size=source.page_size, max_pages=source.max_pages,
+                               timeout_s=source.timeout_s)
     if source.platform == "bluesky":
         from tesoro.collector.bluesky import BlueskyCollector
 
-        extra = {"base_url": source.base_url} if source.base_url else {}
+        from tesoro.collector.bluesky import BSKY_API
+
         return BlueskyCollector(query=query, handle=secrets["handle"], password=secrets["password"],
-                                **common, **extra)  # type: ignore[arg-type]
+                                base_url=source.base_url or BSKY_API, page_size=source.page_size,
+                                max_pages=source.max_pages, timeout_s=source.timeout_s)
     if source.platform == "mastodon":
         from tesoro.collector.mastodon import MastodonCollector
 
         if not source.base_url:
             raise ConfigError(f"source {source.name!r}", [("base_url", "a mastodon source needs its instance URL")])
         return MastodonCollector(query=query, access_token=secrets["access_token"], base_url=source.base_url,
-                                 **common)  # type: ignore[arg-type]
+                                 page_size=min(40, source.page_size), max_pages=source.max_pages,
+                                 timeout_s=source.timeout_s)
     from tesoro.collector.files import FileCollector
 
     assert source.path is not None

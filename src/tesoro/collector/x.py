@@ -64,6 +64,14 @@ _NO_RETWEETS = " -is:retweet"
 _MEDIA_TYPES = {"photo": MediaType.PHOTO, "video": MediaType.VIDEO, "animated_gif": MediaType.GIF}
 
 
+class _RefusedParameters(CollectorError):
+    """A 400: X refused some parameters (named in `parameters`); retrying as is will not help."""
+
+    def __init__(self, message: str, parameters: frozenset[str]) -> None:
+        super().__init__(message)
+        self.parameters = parameters
+
+
 class _XTransport(HTTPAdapter):
     """Rewrites `https://api.twitter.com/...` to `base_url` and enforces a timeout.
 
@@ -170,7 +178,16 @@ class XCollector:
         position = _Position.from_cursor(cursor)
         fetched = 0
         while True:
-            body = self._search(position)
+            try:
+                body = self._search(position)
+            except _RefusedParameters as exc:
+                if position.next_token is None or "next_token" not in exc.parameters:
+                    raise
+                # An expired or foreign next_token would fail this source forever: start the run
+                # again from since_id instead (posts already saved are updated, not duplicated).
+                log.warning("X refused the saved next_token; restarting the run above %s", position.since_id)
+                position = _Position(position.since_id)
+                continue
             posts, page_newest = _normalize_page(body)
             position = position.after(_mapping(body.get("meta")), page_newest)
             fetched += 1
@@ -215,12 +232,20 @@ def _call_x(call: Callable[[], Any]) -> Any:
         raise AuthFailed(f"X refused the bearer token: {exc}") from exc
     except tweepy.TwitterServerError as exc:
         raise TransientError(f"X server error: {exc}") from exc
-    except tweepy.HTTPException as exc:  # 400 (a query X refuses), 404: fixing config is needed
+    except tweepy.BadRequest as exc:
+        raise _RefusedParameters(f"X refused the request: {exc}", _parameters(exc)) from exc
+    except tweepy.HTTPException as exc:  # 404 and other refusals: the configuration needs fixing
         raise CollectorError(f"X refused the request: {exc}") from exc
     except requests.RequestException as exc:  # timeouts, dropped connections, invalid JSON
         raise TransientError(f"X request failed: {type(exc).__name__}: {exc}") from exc
     except ValueError as exc:  # JSON decoding errors not wrapped by requests
         raise TransientError(f"X sent an unreadable body: {exc}") from exc
+
+
+def _parameters(exc: tweepy.BadRequest) -> frozenset[str]:
+    """The parameter names X's 400 body blames (`errors[].parameters`)."""
+    errors = getattr(exc, "api_errors", None)
+    return frozenset(name for error in _dicts(errors) for name in _mapping(error.get("parameters")))
 
 
 def _reset_at(exc: tweepy.TooManyRequests) -> datetime:

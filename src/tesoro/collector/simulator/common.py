@@ -53,9 +53,8 @@ def loose_match(query: str, text: str) -> bool:
     Operators, quotes and negations are ignored on purpose; Tesoro re-checks every
     match locally, and the simulator should exercise that re-check.
     """
-    words = {w.casefold().lstrip("#@") for w in _WORD.findall(query)}
-    words -= {"and", "or", "not", ""}
-    words = {w for w in words if not w.startswith(("lang:", "-"))}
+    kept = " ".join(t for t in query.split() if not t.startswith("-") and ":" not in t)
+    words = {w.casefold().lstrip("#@") for w in _WORD.findall(kept)} - {"and", "or", "not", ""}
     if not words:
         return True
     haystack = text.casefold()

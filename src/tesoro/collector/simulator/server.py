@@ -16,18 +16,42 @@ __all__ = ["SimulatorServer"]
 
 
 class SimulatorServer:
-    """`with SimulatorServer() as sim: sim.base_url` — a live simulator for tests and the demo."""
+    """`with SimulatorServer() as sim: sim.base_url` — a live simulator for tests and the demo.
 
-    def __init__(self, state: SimState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    With `grow_every_s`, a daemon thread adds `grow_n` posts per platform to the world at
+    that interval while the server runs, so the demo's collectors see new mentions arrive
+    the way a live feed would. Tests leave it off and grow the world explicitly.
+    """
+
+    def __init__(
+        self,
+        state: SimState | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        grow_every_s: float | None = None,
+        grow_n: int = 3,
+    ) -> None:
+        if grow_every_s is not None and grow_every_s <= 0:
+            raise ValueError(f"grow_every_s must be positive, got {grow_every_s}")
+        if grow_n < 1:
+            raise ValueError(f"grow_n must be at least 1, got {grow_n}")
+        self.grow_every_s = grow_every_s
+        self.grow_n = grow_n
+        # Set by stop(); the grower waits on it, so stopping never waits out a whole interval.
+        self._stop_growing = threading.Event()
+        self._grower: threading.Thread | None = None
         self.state = state or SimState()
         self.host = host
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
         config = uvicorn.Config(create_app(self.state), log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -40,9 +64,22 @@ class SimulatorServer:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the platform simulator did not start")
             time.sleep(0.01)
+        if self.grow_every_s is not None:
+            self._grower = threading.Thread(target=self._grow_forever, name="simulator-growth", daemon=True)
+            self._grower.start()
         return self
 
+    def _grow_forever(self) -> None:
+        """Grow the world every `grow_every_s` seconds until stop()."""
+        assert self.grow_every_s is not None
+        while not self._stop_growing.wait(self.grow_every_s):
+            self.state.world.grow(self.grow_n)
+
     def stop(self) -> None:
+        self._stop_growing.set()
+        if self._grower is not None:
+            self._grower.join(timeout=10)
+            self._grower = None
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()

@@ -1,11 +1,264 @@
-"""slack routes for the simulator (in progress)."""
+"""Slack's `chat.postMessage` and incoming webhooks, as `slack_sdk` sees them.
+
+slack_sdk talks to Slack through urllib, which HTTP mocks cannot intercept, so Tesoro's
+alert sender is tested against these routes with the real `WebClient` and
+`WebhookClient`:
+
+| route | fault name |
+| --- | --- |
+| `POST /slack/api/chat.postMessage` | `slack.post` |
+| `POST /slack/hooks/{a}/{b}/{c}` | `slack.webhook` |
+
+What they do, as Slack does:
+
+- `chat.postMessage` takes the bot token from `Authorization: Bearer` (or a `token`
+  field in a form body) and answers every failure with HTTP 200 and
+  `{"ok": false, "error": ...}`, which slack_sdk turns into `SlackApiError`:
+  `not_authed` (no token), `invalid_auth` (wrong token), `invalid_json`,
+  `invalid_blocks`, `channel_not_found` (no channel), `no_text` (no text, blocks or
+  attachments). The body is JSON (slack_sdk's choice for this method) or a form,
+  parsed with `urllib.parse.parse_qs` so the simulator needs no python-multipart; in a
+  form, `blocks` and `attachments` are JSON strings, as Slack expects. A success is
+  `{"ok": true, "channel": <id>, "ts": <unique, increasing>, "message": {...}}`.
+- A webhook URL is valid only when `{a}/{b}/{c}` equals
+  `credentials.slack_webhook_path`; otherwise 404 `no_service`. A good post answers
+  the plain text `ok`; a bad payload 400 `invalid_payload`, a missing text 400 `no_text`.
+- Faults: a 429 carries `Retry-After: 0` (so `RateLimitErrorRetryHandler` retries at
+  once) and Slack's `{"ok": false, "error": "ratelimited"}`; 5xx, timeouts, malformed
+  bodies come from `common.fault_response`. A faulted call records nothing.
+
+Every accepted message is recorded with `SimState.record_slack` as a dict:
+`route` ("chat.postMessage" or "webhook"), `channel` (the id answered, or the payload's
+legacy `channel` for a webhook, else None), `text`, `blocks`, `attachments`,
+`thread_ts`, `ts` (None for webhooks, which answer no ts) and `payload` (all fields
+received, token removed).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import hashlib
+import json
+import re
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tesoro.collector.simulator.common import fault_response
 from tesoro.collector.simulator.state import SimState
+
+__all__ = ["POST_ROUTE", "WEBHOOK_ROUTE", "channel_id", "routes"]
+
+POST_ROUTE = "slack.post"
+WEBHOOK_ROUTE = "slack.webhook"
+
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
+_BOT_ID = "B0SIMBOT01"
+_APP_ID = "A0SIMAPP01"
+_TEAM_ID = "T0SIMTEAM1"
+_RATE_LIMITED = {"ok": False, "error": "ratelimited"}
+_INVALID_AUTH = {"ok": False, "error": "invalid_auth"}
+
+
+class _PayloadError(Exception):
+    """A request body Slack would refuse; carries Slack's error code."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def channel_id(channel: str) -> str:
+    """The id Slack answers for a channel: ids pass through, names get a stable made-up id."""
+    if _CHANNEL_ID.match(channel):
+        return channel
+    digest = hashlib.sha1(channel.lstrip("#").casefold().encode()).digest()
+    return "C" + base64.b32encode(digest).decode()[:10]
+
+
+def _form(body: bytes) -> dict[str, Any]:
+    """A form body as a flat dict (the last value wins, as in Slack's own parsing)."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as exc:
+        raise _PayloadError("invalid_form_data") from exc
+    return {key: values[-1] for key, values in fields.items()}
+
+
+def _json_object(raw: bytes | str, code: str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _PayloadError(code) from exc
+    if not isinstance(data, dict):
+        raise _PayloadError(code)
+    return data
+
+
+def _is_json(request: Request, body: bytes) -> bool:
+    content_type = request.headers.get("content-type", "").casefold()
+    if "json" in content_type:
+        return True
+    return not content_type and body.lstrip().startswith(b"{")
+
+
+def _decode_nested(payload: dict[str, Any]) -> dict[str, Any]:
+    """In a form body, `blocks` and `attachments` arrive as JSON strings."""
+    for key in ("blocks", "attachments"):
+        value = payload.get(key)
+        if isinstance(value, str):
+            if not value.strip():
+                payload.pop(key)
+                continue
+            try:
+                payload[key] = json.loads(value)
+            except ValueError as exc:
+                raise _PayloadError(f"invalid_{key}") from exc
+        if key in payload and not isinstance(payload[key], list):
+            raise _PayloadError(f"invalid_{key}")
+    return payload
+
+
+def _has_content(payload: dict[str, Any]) -> bool:
+    return bool(payload.get("text") or payload.get("blocks") or payload.get("attachments"))
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.casefold() == "bearer" and token.strip() else None
+
+
+def _as_text(response: Response) -> Response:
+    """Webhooks answer in plain text: turn a fault's JSON string body (`"rate_limited"`) into text."""
+    if response.media_type != "application/json":
+        return response
+    try:
+        body = json.loads(bytes(response.body))
+    except ValueError:
+        return response  # the MALFORMED fault: leave it broken on purpose
+    if not isinstance(body, str):
+        return response
+    headers = {
+        k: v for k, v in response.headers.items() if k.casefold() not in ("content-length", "content-type")
+    }
+    return PlainTextResponse(body, status_code=response.status_code, headers=headers)
 
 
 def routes(state: SimState) -> list[BaseRoute]:
-    return []
+    """The two Slack routes, sharing `state` (credentials, faults, the recorded inbox)."""
+    ts_lock = threading.Lock()
+    last_ts = [0.0]
+
+    def next_ts() -> str:
+        # Slack's ts is unique per channel and increasing; one counter for all is simpler and stricter.
+        with ts_lock:
+            last_ts[0] = max(time.time(), last_ts[0] + 0.000001)
+            return f"{last_ts[0]:.6f}"
+
+    async def post_message(request: Request) -> Response:
+        faulted = await fault_response(
+            state,
+            POST_ROUTE,
+            rate_limit_headers={"Retry-After": "0"},
+            rate_limit_body=_RATE_LIMITED,
+            auth_body=_INVALID_AUTH,
+            empty_body={"ok": True},
+        )
+        if faulted is not None:
+            return faulted
+        body = await request.body()
+        try:
+            payload = _json_object(body, "invalid_json") if _is_json(request, body) else _form(body)
+            body_token = payload.pop("token", None)
+            token = _bearer(request) or body_token
+            if not token:
+                return JSONResponse({"ok": False, "error": "not_authed"})
+            if token != state.credentials.slack_bot_token:
+                return JSONResponse(_INVALID_AUTH)
+            payload = _decode_nested(payload)
+        except _PayloadError as exc:
+            return JSONResponse({"ok": False, "error": exc.code})
+        channel = payload.get("channel")
+        if not isinstance(channel, str) or not channel.strip():
+            return JSONResponse({"ok": False, "error": "channel_not_found"})
+        if not _has_content(payload):
+            return JSONResponse({"ok": False, "error": "no_text"})
+        answered_channel = channel_id(channel.strip())
+        ts = next_ts()
+        message: dict[str, Any] = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": payload.get("text") or "",
+            "ts": ts,
+            "bot_id": _BOT_ID,
+            "app_id": _APP_ID,
+            "team": _TEAM_ID,
+            "username": payload.get("username") or "Tesoro",
+        }
+        for key in ("blocks", "attachments", "thread_ts"):
+            if payload.get(key):
+                message[key] = payload[key]
+        state.record_slack(
+            {
+                "route": "chat.postMessage",
+                "channel": answered_channel,
+                "text": payload.get("text"),
+                "blocks": payload.get("blocks"),
+                "attachments": payload.get("attachments"),
+                "thread_ts": payload.get("thread_ts"),
+                "ts": ts,
+                "payload": payload,
+            }
+        )
+        return JSONResponse({"ok": True, "channel": answered_channel, "ts": ts, "message": message})
+
+    async def webhook(request: Request) -> Response:
+        faulted = await fault_response(
+            state,
+            WEBHOOK_ROUTE,
+            rate_limit_headers={"Retry-After": "0"},
+            rate_limit_body="rate_limited",
+            auth_body="invalid_token",
+            empty_body="ok",
+        )
+        if faulted is not None:
+            return _as_text(faulted)
+        path = "/".join(request.path_params[part] for part in ("a", "b", "c"))
+        if path != state.credentials.slack_webhook_path:
+            return PlainTextResponse("no_service", status_code=404)
+        body = await request.body()
+        try:
+            if _is_json(request, body):
+                payload = _json_object(body, "invalid_payload")
+            else:  # the legacy form: payload=<json>
+                payload = _json_object(_form(body).get("payload", ""), "invalid_payload")
+            payload = _decode_nested(payload)
+        except _PayloadError:
+            return PlainTextResponse("invalid_payload", status_code=400)
+        if not _has_content(payload):
+            return PlainTextResponse("no_text", status_code=400)
+        channel = payload.get("channel")
+        state.record_slack(
+            {
+                "route": "webhook",
+                "channel": channel if isinstance(channel, str) else None,
+                "text": payload.get("text"),
+                "blocks": payload.get("blocks"),
+                "attachments": payload.get("attachments"),
+                "thread_ts": payload.get("thread_ts"),
+                "ts": None,
+                "payload": payload,
+            }
+        )
+        return PlainTextResponse("ok")
+
+    return [
+        Route("/slack/api/chat.postMessage", post_message, methods=["POST"]),
+        Route("/slack/hooks/{a}/{b}/{c}", webhook, methods=["POST"]),
+    ]
