@@ -2278,10 +2278,14 @@ _MEMORIES_LOCK = threading.Lock()
 
 
 def _memory(rng: random.Random) -> _Memory:
-    memory = _MEMORIES.get(rng)
-    if memory is None:
-        with _MEMORIES_LOCK:
-            memory = _MEMORIES.setdefault(rng, _Memory())
+    """The replies memory of one world, keyed by its rng (which lives exactly as long as the world)."""
+    try:
+        memory = _MEMORIES.get(rng)
+        if memory is None:
+            with _MEMORIES_LOCK:
+                memory = _MEMORIES.setdefault(rng, _Memory())
+    except TypeError:  # an rng that cannot be weakly referenced: no memory, hence no replies
+        memory = _Memory()
     return memory
 
 
