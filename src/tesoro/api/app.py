@@ -6,6 +6,7 @@ routes are added by their own modules as they land.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Query
@@ -19,6 +20,13 @@ from tesoro.store.posts import count_posts, list_posts
 from tesoro.store.sources import list_sources
 
 __all__ = ["create_app"]
+
+
+def _iso(value: datetime | None) -> str | None:
+    """ISO 8601 with an explicit UTC offset (SQLite returns stored UTC times without one)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
@@ -49,7 +57,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                     "text": p.text,
                     "lang": p.lang,
                     "url": p.url,
-                    "created_at": p.created_at.isoformat(),
+                    "created_at": _iso(p.created_at),
                     "likes": p.likes,
                     "reposts": p.reposts,
                     "replies": p.replies,
@@ -69,8 +77,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                     "enabled": s.enabled,
                     "health": s.health,
                     "last_error": s.last_error,
-                    "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
-                    "next_allowed_at": s.next_allowed_at.isoformat() if s.next_allowed_at else None,
+                    "last_success_at": _iso(s.last_success_at),
+                    "last_run_at": _iso(s.last_run_at),
+                    "consecutive_failures": s.consecutive_failures,
+                    "next_allowed_at": _iso(s.next_allowed_at),
                     "posts_collected": s.posts_collected,
                 }
                 for s in list_sources(session)
