@@ -1,0 +1,59 @@
+"""`tesoro demo` starts a server that answers on localhost and shows posts arriving live."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _total(port: int) -> int | None:
+    try:
+        return int(httpx.get(f"http://127.0.0.1:{port}/api/posts?limit=1", timeout=2).json()["total"])
+    except (httpx.TransportError, ValueError, KeyError):
+        return None
+
+
+@pytest.mark.timeout(120)
+def test_demo_collects_new_posts_within_one_interval(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tesoro", "demo", "--data-dir", str(tmp_path), "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+    def wait_until(predicate: object, seconds: float) -> int:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            total = _total(port)
+            if total is not None and predicate(total):  # type: ignore[operator]
+                return total
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.5)
+        raise AssertionError("the demo did not reach the expected state in time")
+
+    try:
+        first = wait_until(lambda n: n > 0, 60)
+        # The slowest demo source runs every 20 s (plus up to 2 s of jitter) and the world grows every 5 s.
+        later = wait_until(lambda n: n > first, 30)
+        assert later > first
+        sources = httpx.get(f"http://127.0.0.1:{port}/api/sources", timeout=2).json()
+        assert {s["platform"] for s in sources} == {"x", "reddit", "bluesky", "mastodon"}
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
