@@ -175,3 +175,21 @@ def test_kill_9_mid_collection_then_restart_loses_and_duplicates_nothing(sim: Si
     final = _stored(crashed_db)
     assert len(final) == len(set(final)), "no duplicates"
     assert sorted(final) == sorted(expected), "nothing lost: same posts as the uninterrupted run"
+
+
+def test_file_source_reads_new_rows_incrementally(tmp_path: Path) -> None:
+    from tesoro.settings import load_settings
+
+    export = tmp_path / "export.jsonl"
+    export.write_text('{"id": "1", "text": "a", "created_at": "2026-11-01T00:00:00Z", "author_handle": "ana"}\n'
+                      "{broken\n")
+    config = tmp_path / "t.toml"
+    config.write_text('[database]\npath = "t.db"\n[[sources]]\nname = "dump"\nplatform = "file"\n'
+                      'path = "export.jsonl"\ninterval = "1h"\n')
+    settings = load_settings(config, environ={})
+    engine = open_store(settings)
+    assert [r.inserted for r in collect_once(engine, settings, {})] == [1]
+    with export.open("a") as handle:
+        handle.write('{"id": "2", "text": "b", "created_at": "2026-11-02T00:00:00Z", "author_handle": "bo"}\n')
+    again = collect_once(engine, settings, {})
+    assert [(r.status, r.inserted, r.updated) for r in again] == [("ok", 1, 0)], "only the appended row"
