@@ -37,7 +37,9 @@ def write_rows(path: Path, rows: int, bad_every: int, seed: int = 5) -> int:
                 "author_followers": rng.randrange(50_000),
                 "likes": rng.randrange(500),
                 "reposts": rng.randrange(50),
-                "media": [{"type": "photo", "url": f"https://pbs.twimg.com/media/{i}.jpg"}] if i % 3 == 0 else [],
+                "media": [{"type": "photo", "url": f"https://pbs.twimg.com/media/{i}.jpg"}]
+                if i % 3 == 0
+                else [],
             }
             handle.write(json.dumps(row) + "\n")
     return bad
@@ -60,8 +62,10 @@ def main() -> None:
             start = time.perf_counter()
             report = import_file(engine, data)
             seconds = time.perf_counter() - start
-            print(f"| {run} | {args.rows} | {seconds:.1f} | {args.rows / seconds:,.0f} | {report.inserted} "
-                  f"| {report.updated} | {len(report.bad_rows)} |")
+            print(
+                f"| {run} | {args.rows} | {seconds:.1f} | {args.rows / seconds:,.0f} | {report.inserted} "
+                f"| {report.updated} | {len(report.bad_rows)} |"
+            )
         engine.dispose()
 
 

@@ -49,8 +49,10 @@ def test_bad_config_exits_2_with_the_key(tmp_path: Path) -> None:
 def test_import_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
     config = tmp_path / "t.toml"
     config.write_text('[database]\npath = "store.db"\n')
-    rows = [{"id": str(i), "text": f"post {i}", "created_at": "2026-11-01T00:00:00Z", "author_handle": "ana"}
-            for i in range(30)]
+    rows = [
+        {"id": str(i), "text": f"post {i}", "created_at": "2026-11-01T00:00:00Z", "author_handle": "ana"}
+        for i in range(30)
+    ]
     data = tmp_path / "posts.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n")
     first = runner.invoke(app, ["import", str(data), "-c", str(config)])
@@ -94,7 +96,9 @@ def test_serve_answers_on_localhost(tmp_path: Path) -> None:
     env = {**os.environ, "NO_PROXY": "127.0.0.1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "tesoro", "serve", "-c", str(config), "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 45

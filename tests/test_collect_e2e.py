@@ -52,9 +52,9 @@ def test_collect_once_from_every_platform_then_only_new_posts(sim: SimulatorServ
     third = collect_once(engine, settings, environ)
     assert sum(r.inserted for r in third) > 0
     with session_scope(engine) as session:
-        assert sum(count_posts(session, platform=p) for p in per_platform) == sum(per_platform.values()) + sum(
-            r.inserted for r in third
-        )
+        assert sum(count_posts(session, platform=p) for p in per_platform) == sum(
+            per_platform.values()
+        ) + sum(r.inserted for r in third)
 
 
 def test_a_rate_limited_source_does_not_block_the_others(sim: SimulatorServer, tmp_path: Path) -> None:
@@ -62,7 +62,9 @@ def test_a_rate_limited_source_does_not_block_the_others(sim: SimulatorServer, t
     settings = demo_settings(tmp_path, sim.base_url)
     engine = open_store(settings)
     sim.state.faults.inject("x.search", Fault.RATE_LIMIT)
-    results = {r.source: r for r in collect_once(engine, settings, demo_environment({}, sim.state.credentials))}
+    results = {
+        r.source: r for r in collect_once(engine, settings, demo_environment({}, sim.state.credentials))
+    }
     assert results["demo-x"].status == "rate_limited"
     assert all(results[name].status == "ok" for name in ("demo-reddit", "demo-bluesky", "demo-mastodon"))
     with session_scope(engine) as session:
@@ -71,7 +73,9 @@ def test_a_rate_limited_source_does_not_block_the_others(sim: SimulatorServer, t
     assert health["demo-bluesky"] == ("ok", None)
 
 
-def test_missing_secret_marks_the_source_failing_with_the_variable_name(sim: SimulatorServer, tmp_path: Path) -> None:
+def test_missing_secret_marks_the_source_failing_with_the_variable_name(
+    sim: SimulatorServer, tmp_path: Path
+) -> None:
     settings = demo_settings(tmp_path, sim.base_url)
     engine = open_store(settings)
     environ = demo_environment({}, sim.state.credentials)
@@ -86,7 +90,12 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
     engine = open_store(settings)
     scheduler = build_scheduler(engine, settings, {})
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"collect:demo-x", "collect:demo-reddit", "collect:demo-bluesky", "collect:demo-mastodon"}
+    assert set(jobs) == {
+        "collect:demo-x",
+        "collect:demo-reddit",
+        "collect:demo-bluesky",
+        "collect:demo-mastodon",
+    }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
     assert jobs["collect:demo-x"].trigger.interval.total_seconds() == 15
@@ -130,8 +139,12 @@ def _collect_process(config: Path, sim: SimulatorServer) -> subprocess.Popen[byt
         "CRASH_MASTODON_TOKEN": sim.state.credentials.mastodon_token,
         "NO_PROXY": "127.0.0.1,localhost",
     }
-    return subprocess.Popen([sys.executable, "-m", "tesoro", "collect", "--once", "-c", str(config)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tesoro", "collect", "--once", "-c", str(config)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _stored(db: Path) -> list[tuple[str, str]]:
@@ -145,7 +158,9 @@ def _stored(db: Path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.timeout(180)
-def test_kill_9_mid_collection_then_restart_loses_and_duplicates_nothing(sim: SimulatorServer, tmp_path: Path) -> None:
+def test_kill_9_mid_collection_then_restart_loses_and_duplicates_nothing(
+    sim: SimulatorServer, tmp_path: Path
+) -> None:
     sim.state.world.grow(600)
     crashed_db, clean_db = tmp_path / "crashed.db", tmp_path / "clean.db"
     crashed_cfg, clean_cfg = tmp_path / "crashed.toml", tmp_path / "clean.toml"
@@ -181,15 +196,20 @@ def test_file_source_reads_new_rows_incrementally(tmp_path: Path) -> None:
     from tesoro.settings import load_settings
 
     export = tmp_path / "export.jsonl"
-    export.write_text('{"id": "1", "text": "a", "created_at": "2026-11-01T00:00:00Z", "author_handle": "ana"}\n'
-                      "{broken\n")
+    export.write_text(
+        '{"id": "1", "text": "a", "created_at": "2026-11-01T00:00:00Z", "author_handle": "ana"}\n{broken\n'
+    )
     config = tmp_path / "t.toml"
-    config.write_text('[database]\npath = "t.db"\n[[sources]]\nname = "dump"\nplatform = "file"\n'
-                      'path = "export.jsonl"\ninterval = "1h"\n')
+    config.write_text(
+        '[database]\npath = "t.db"\n[[sources]]\nname = "dump"\nplatform = "file"\n'
+        'path = "export.jsonl"\ninterval = "1h"\n'
+    )
     settings = load_settings(config, environ={})
     engine = open_store(settings)
     assert [r.inserted for r in collect_once(engine, settings, {})] == [1]
     with export.open("a") as handle:
-        handle.write('{"id": "2", "text": "b", "created_at": "2026-11-02T00:00:00Z", "author_handle": "bo"}\n')
+        handle.write(
+            '{"id": "2", "text": "b", "created_at": "2026-11-02T00:00:00Z", "author_handle": "bo"}\n'
+        )
     again = collect_once(engine, settings, {})
     assert [(r.status, r.inserted, r.updated) for r in again] == [("ok", 1, 0)], "only the appended row"

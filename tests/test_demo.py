@@ -33,7 +33,9 @@ def test_demo_collects_new_posts_within_one_interval(tmp_path: Path) -> None:
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
     process = subprocess.Popen(
         [sys.executable, "-m", "tesoro", "demo", "--data-dir", str(tmp_path), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
     def wait_until(predicate: object, seconds: float) -> int:

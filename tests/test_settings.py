@@ -46,7 +46,9 @@ def test_example_file_loads_and_documents_every_source_platform() -> None:
     settings = load_settings(EXAMPLE, environ={})
     assert {s.platform for s in settings.sources} == {"x", "reddit", "bluesky", "mastodon", "file"}
     assert settings.source("x-mentions").interval == 300
-    assert settings.database_url.endswith("/config/data/tesoro.db") or "data/tesoro.db" in settings.database_url
+    assert (
+        settings.database_url.endswith("/config/data/tesoro.db") or "data/tesoro.db" in settings.database_url
+    )
 
 
 def test_minimal_file_and_defaults(tmp_path: Path) -> None:
@@ -63,8 +65,11 @@ def test_no_file_means_embedded_defaults() -> None:
 
 
 def test_env_overrides_file(tmp_path: Path) -> None:
-    env = {"TESORO_DATABASE_URL": "postgresql://u@db:5432/t", "TESORO_SERVER__PORT": "9001",
-           "TESORO_LOG_LEVEL": "DEBUG"}
+    env = {
+        "TESORO_DATABASE_URL": "postgresql://u@db:5432/t",
+        "TESORO_SERVER__PORT": "9001",
+        "TESORO_LOG_LEVEL": "DEBUG",
+    }
     settings = load_settings(write(tmp_path, MINIMAL), environ=env)
     assert settings.database_url == "postgresql+psycopg://u@db:5432/t"
     assert settings.server.port == 9001
@@ -125,8 +130,10 @@ def test_interval_too_short(tmp_path: Path) -> None:
 
 
 def test_inline_secret_is_refused(tmp_path: Path) -> None:
-    text = MINIMAL.replace('credentials = { bearer_token_env = "ACME_X_TOKEN" }',
-                           'credentials = { bearer_token = "AAAA-real-secret" }')
+    text = MINIMAL.replace(
+        'credentials = { bearer_token_env = "ACME_X_TOKEN" }',
+        'credentials = { bearer_token = "AAAA-real-secret" }',
+    )
     error = problems_of(tmp_path, text)
     assert error.problems[0][0] == "sources[0].credentials.bearer_token"
     assert "bearer_token_env" in error.problems[0][1]
@@ -180,13 +187,15 @@ def test_bad_name_slug(tmp_path: Path) -> None:
     assert error.problems[0][0] == "sources[0].name"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("5m", 300), ("2h", 7200), ("1d", 86400), (600, 600)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("5m", 300), ("2h", 7200), ("1d", 86400), (600, 600)]
+)
 def test_parse_interval(text: str | int, seconds: int) -> None:
     assert parse_interval(text) == seconds
 
 
 def test_secret_lookup_names_the_variable(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, MINIMAL), environ={})
-    with pytest.raises(ConfigError, match="ACME_X_TOKEN.*export"):
+    with pytest.raises(ConfigError, match=r"ACME_X_TOKEN.*export"):
         settings.secret("ACME_X_TOKEN", {})
     assert settings.secret("ACME_X_TOKEN", {"ACME_X_TOKEN": "t"}) == "t"

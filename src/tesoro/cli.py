@@ -39,8 +39,12 @@ out = Console()
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
-                 show_default=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
+        show_default=False,
+    ),
 ]
 
 
@@ -62,7 +66,9 @@ def _starter_config() -> str:
 
 @app.command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the starter settings file.")] = Path("tesoro.toml"),
+    path: Annotated[Path, typer.Argument(help="Where to write the starter settings file.")] = Path(
+        "tesoro.toml"
+    ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a starter settings file with every key documented."""
@@ -71,7 +77,9 @@ def init(
         raise typer.Exit(1)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_starter_config(), encoding="utf-8")
-    out.print(f"Wrote {path}. Edit the brands, products, queries and sources, then run: tesoro -c {path} serve")
+    out.print(
+        f"Wrote {path}. Edit the brands, products, queries and sources, then run: tesoro -c {path} serve"
+    )
 
 
 @db_app.command("upgrade")
@@ -84,14 +92,17 @@ def db_upgrade(config: ConfigOption = None) -> None:
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
     upgrade(engine)
-    out.print(f"database {engine.url.render_as_string(hide_password=True)}: {before or 'empty'} -> {head_revision()}")
+    url = engine.url.render_as_string(hide_password=True)
+    out.print(f"database {url}: {before or 'empty'} -> {head_revision()}")
 
 
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="JSONL or CSV file of posts.", exists=True, dir_okay=False)],
     config: ConfigOption = None,
-    brand: Annotated[str | None, typer.Option(help="Attach the imported posts to this configured brand.")] = None,
+    brand: Annotated[
+        str | None, typer.Option(help="Attach the imported posts to this configured brand.")
+    ] = None,
     show_bad: Annotated[int, typer.Option(help="How many bad rows to list (all are counted).")] = 20,
 ) -> None:
     """Import posts from a JSONL or CSV file; bad rows are reported, good rows are kept."""
@@ -120,10 +131,17 @@ def import_(
         disable=not console.is_terminal and os.environ.get("TESORO_PROGRESS") != "1",
     ) as progress:
         task = progress.add_task(file.name, total=size)
-        report = import_file(engine, file, brand_id=brand_id,
-                             on_progress=lambda offset: progress.update(task, completed=offset))
-    out.print(f"{file}: {report.inserted} new, {report.updated} updated, {len(report.bad_rows)} bad rows",
-              soft_wrap=True, highlight=False)
+        report = import_file(
+            engine,
+            file,
+            brand_id=brand_id,
+            on_progress=lambda offset: progress.update(task, completed=offset),
+        )
+    out.print(
+        f"{file}: {report.inserted} new, {report.updated} updated, {len(report.bad_rows)} bad rows",
+        soft_wrap=True,
+        highlight=False,
+    )
     for bad in report.bad_rows[:show_bad]:
         out.print(f"  line {bad.line}: {bad.reason}", highlight=False, markup=False, soft_wrap=True)
     if len(report.bad_rows) > show_bad:
@@ -185,8 +203,13 @@ def serve(
 
     settings = _settings(config)
     engine = open_store(settings)
-    _serve(settings, engine, host or settings.server.host, settings.server.port if port is None else port,
-           dict(os.environ))
+    _serve(
+        settings,
+        engine,
+        host or settings.server.host,
+        settings.server.port if port is None else port,
+        dict(os.environ),
+    )
 
 
 @app.command()
@@ -211,8 +234,15 @@ def collect(
     table = Table("source", "status", "new", "updated", "not matching", "retries", "error")
     results = collect_once(engine, settings, dict(os.environ), only=source)
     for r in results:
-        table.add_row(r.source, r.status, str(r.inserted), str(r.updated), str(r.filtered_out), str(r.retries),
-                      (r.error or "")[:60])
+        table.add_row(
+            r.source,
+            r.status,
+            str(r.inserted),
+            str(r.updated),
+            str(r.filtered_out),
+            str(r.retries),
+            (r.error or "")[:60],
+        )
     out.print(table)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
@@ -244,7 +274,9 @@ def demo(
     simulator = start_simulator()
     try:
         settings = demo_settings(data_dir, simulator.base_url)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         logging.getLogger("alembic").setLevel(logging.WARNING)
         out.print(f"platform simulator on {simulator.base_url} (X, Reddit, Bluesky, Mastodon, Slack)")
         engine = open_store(settings)

@@ -44,7 +44,9 @@ def demo_environment(base: Mapping[str, str], credentials: Credentials) -> dict[
     }
 
 
-def start_simulator(*, initial_posts: int = 50, grow_every_s: float = 5.0, grow_n: int = 2) -> SimulatorServer:
+def start_simulator(
+    *, initial_posts: int = 50, grow_every_s: float = 5.0, grow_n: int = 2
+) -> SimulatorServer:
     """A running simulator whose world already has some history and keeps growing."""
     state = SimState(world=World(spec=WorldSpec()))
     state.world.grow(initial_posts)

@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 
 
 def collect_source(
-    engine: Engine, settings: Settings, name: str, environ: Mapping[str, str], *, retry: RetryPolicy = RetryPolicy()
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    environ: Mapping[str, str],
+    *,
+    retry: RetryPolicy = RetryPolicy(),
 ) -> RunResult:
     """One pass over one source. Configuration problems mark the source failing instead of raising."""
     source = settings.source(name)
@@ -50,9 +55,17 @@ def collect_source(
                 record_failure(session, source_id=row.id, at=datetime.now(UTC), error=str(exc))
         log.error("%s: %s", name, exc)
         return RunResult(name, "failed", error=str(exc))
-    result = run_source(engine, source_name=name, collector=collector, keep=keep, brand_id=brand_id, retry=retry)
-    log.info("%s: %s, %d new, %d updated, %d not matching the query", name, result.status, result.inserted,
-             result.updated, result.filtered_out)
+    result = run_source(
+        engine, source_name=name, collector=collector, keep=keep, brand_id=brand_id, retry=retry
+    )
+    log.info(
+        "%s: %s, %d new, %d updated, %d not matching the query",
+        name,
+        result.status,
+        result.inserted,
+        result.updated,
+        result.filtered_out,
+    )
     return result
 
 
@@ -70,7 +83,9 @@ def build_scheduler(
     engine: Engine, settings: Settings, environ: Mapping[str, str], *, blocking: bool = False
 ) -> BaseScheduler:
     """A scheduler with one collection job per enabled source; the caller starts it."""
-    scheduler: BaseScheduler = BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
+    scheduler: BaseScheduler = (
+        BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
+    )
     for source in settings.sources:
         if not source.enabled:
             continue

@@ -18,8 +18,9 @@ def open_store(settings: Settings, *, migrate: bool = True) -> Engine:
     Migrating here keeps the embedded default a one-command start; in the scaled-out
     mode operators run `tesoro db upgrade` once and the upgrade here is a no-op.
     """
-    engine = make_engine(settings.database_url, echo=settings.database.echo,
-                         busy_timeout_ms=settings.database.busy_timeout_ms)
+    engine = make_engine(
+        settings.database_url, echo=settings.database.echo, busy_timeout_ms=settings.database.busy_timeout_ms
+    )
     if migrate:
         upgrade(engine)
     with session_scope(engine) as session:

@@ -60,7 +60,9 @@ def parse_interval(value: str | int | float) -> int:
     else:
         match = _INTERVAL.match(value)
         if not match:
-            raise ValueError(f"{value!r} is not a duration: use a number of seconds or '30s', '5m', '2h', '1d'")
+            raise ValueError(
+                f"{value!r} is not a duration: use a number of seconds or '30s', '5m', '2h', '1d'"
+            )
         seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2) or "s"]
     if seconds < 10:
         raise ValueError("must be at least 10 seconds, or the platforms will rate-limit every run")
@@ -75,7 +77,9 @@ class _Section(BaseModel):
 
 def _slug(value: str) -> str:
     if not _SLUG.match(value):
-        raise ValueError(f"{value!r} must be lower-case letters, digits, '-', '_' or '.', starting with a letter or digit")
+        raise ValueError(
+            f"{value!r} must be lower-case letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
     return value
 
 
@@ -193,7 +197,7 @@ class SourceSettings(_Section):
             if not key.endswith("_env"):
                 raise ValueError(
                     f"credentials.{key}: secrets are referenced by environment-variable name; "
-                    f"write `{key}_env = \"SOME_VAR\"` and export SOME_VAR"
+                    f'write `{key}_env = "SOME_VAR"` and export SOME_VAR'
                 )
             if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", env_name):
                 raise ValueError(f"credentials.{key}: {env_name!r} is not an environment-variable name")
@@ -209,8 +213,13 @@ class SourceSettings(_Section):
 
 
 AlertKind = Literal[
-    "new_mention", "negative_influencer", "volume_spike", "negative_spike", "new_treasure",
-    "rights_granted", "source_failing",
+    "new_mention",
+    "negative_influencer",
+    "volume_spike",
+    "negative_spike",
+    "new_treasure",
+    "rights_granted",
+    "source_failing",
 ]
 
 
@@ -262,13 +271,19 @@ class Settings(_Section):
         _unique(problems, "alerts", [a.name for a in self.alerts])
         for i, product in enumerate(self.products):
             if product.brand not in brands:
-                problems.append(f"products[{i}].brand: unknown brand {product.brand!r} (known: {sorted(brands)})")
+                problems.append(
+                    f"products[{i}].brand: unknown brand {product.brand!r} (known: {sorted(brands)})"
+                )
         for i, query in enumerate(self.queries):
             if query.brand not in brands:
-                problems.append(f"queries[{i}].brand: unknown brand {query.brand!r} (known: {sorted(brands)})")
+                problems.append(
+                    f"queries[{i}].brand: unknown brand {query.brand!r} (known: {sorted(brands)})"
+                )
         for i, source in enumerate(self.sources):
             if source.query is not None and source.query not in queries:
-                problems.append(f"sources[{i}].query: unknown query {source.query!r} (known: {sorted(queries)})")
+                problems.append(
+                    f"sources[{i}].query: unknown query {source.query!r} (known: {sorted(queries)})"
+                )
         for i, rule in enumerate(self.alerts):
             if rule.brand is not None and rule.brand not in brands:
                 problems.append(f"alerts[{i}].brand: unknown brand {rule.brand!r}")
@@ -321,7 +336,9 @@ def _find_inline_secrets(data: Any, path: str = "") -> list[tuple[str, str]]:
         for key, value in data.items():
             where = f"{path}.{key}" if path else str(key)
             if isinstance(value, str) and _SECRET_KEY.search(str(key)) and not str(key).endswith("_env"):
-                found.append((where, f"secrets may not be written in the file; use `{key}_env = \"ENV_VAR_NAME\"`"))
+                found.append(
+                    (where, f'secrets may not be written in the file; use `{key}_env = "ENV_VAR_NAME"`')
+                )
             found.extend(_find_inline_secrets(value, where))
     elif isinstance(data, list):
         for i, item in enumerate(data):
@@ -382,7 +399,9 @@ def load_settings(path: Path | str | None = None, *, environ: Mapping[str, str] 
         file = Path(chosen).expanduser()
         source_name = str(file)
         if not file.exists():
-            raise ConfigError(source_name, [("", "file not found (run `tesoro init` to write a starter config)")])
+            raise ConfigError(
+                source_name, [("", "file not found (run `tesoro init` to write a starter config)")]
+            )
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

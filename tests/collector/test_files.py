@@ -14,20 +14,33 @@ from tesoro.collector.models import MediaType, Platform
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts, get_post, media_for
 
-GOOD = {"id": "1", "text": "Unboxing my #Cumbre today", "created_at": "2026-11-01T10:00:00Z",
-        "author_handle": "@ana", "platform": "x", "likes": 5}
+GOOD = {
+    "id": "1",
+    "text": "Unboxing my #Cumbre today",
+    "created_at": "2026-11-01T10:00:00Z",
+    "author_handle": "@ana",
+    "platform": "x",
+    "likes": 5,
+}
 
 
 def jsonl(tmp_path: Path, rows: list[object], name: str = "posts.jsonl") -> Path:
     path = tmp_path / name
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8"
+    )
     return path
 
 
 def test_parse_row_flat_and_nested_author() -> None:
     flat = parse_row(GOOD)
-    nested = parse_row({**GOOD, "author_handle": None,
-                        "author": {"handle": "ana", "id": "42", "followers": 10, "name": "Ana"}})
+    nested = parse_row(
+        {
+            **GOOD,
+            "author_handle": None,
+            "author": {"handle": "ana", "id": "42", "followers": 10, "name": "Ana"},
+        }
+    )
     assert flat.platform is Platform.X and flat.author.handle == "ana" and flat.metrics.likes == 5
     assert flat.hashtags == ("Cumbre",)
     assert nested.author.external_id == "42" and nested.author.followers == 10
@@ -35,7 +48,9 @@ def test_parse_row_flat_and_nested_author() -> None:
 
 
 def test_parse_row_media_forms() -> None:
-    listed = parse_row({**GOOD, "media": [{"type": "video", "url": "https://v.redd.it/a.mp4", "duration_ms": 3000}]})
+    listed = parse_row(
+        {**GOOD, "media": [{"type": "video", "url": "https://v.redd.it/a.mp4", "duration_ms": 3000}]}
+    )
     flat = parse_row({**GOOD, "media_type": "photo", "media_url": "https://i.redd.it/a.jpg"})
     assert listed.media[0].type is MediaType.VIDEO and listed.media[0].duration_ms == 3000
     assert flat.media[0].url == "https://i.redd.it/a.jpg"
@@ -66,14 +81,17 @@ def test_parse_row_refuses_bad_rows(change: dict[str, object], reason: str) -> N
 
 
 def test_import_reports_bad_rows_by_line_and_keeps_good_ones(tmp_path: Path, engine: Engine) -> None:
-    path = jsonl(tmp_path, [
-        GOOD,
-        "{not json",
-        {**GOOD, "id": "2", "created_at": "not a date"},
-        "[1, 2, 3]",
-        "",
-        {**GOOD, "id": "3", "text": "<script>alert(1)</script>"},
-    ])
+    path = jsonl(
+        tmp_path,
+        [
+            GOOD,
+            "{not json",
+            {**GOOD, "id": "2", "created_at": "not a date"},
+            "[1, 2, 3]",
+            "",
+            {**GOOD, "id": "3", "text": "<script>alert(1)</script>"},
+        ],
+    )
     report = import_file(engine, path)
     assert report.inserted == 2
     assert [b.line for b in report.bad_rows] == [2, 3, 4]

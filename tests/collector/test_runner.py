@@ -33,7 +33,9 @@ class Scripted:
 
     platform = Platform.X
 
-    def __init__(self, pages: int, per_page: int = 3, errors: dict[int, list[Exception]] | None = None) -> None:
+    def __init__(
+        self, pages: int, per_page: int = 3, errors: dict[int, list[Exception]] | None = None
+    ) -> None:
         self.pages_total = pages
         self.per_page = per_page
         self.errors = errors or {}
@@ -52,11 +54,15 @@ class Scripted:
 
 @pytest.fixture
 def store(sqlite_engine: Engine) -> Engine:
-    settings = Settings.model_validate({
-        "brands": [{"name": "Andes"}],
-        "queries": [{"name": "q", "brand": "Andes", "query": "cumbre"}],
-        "sources": [{"name": "s", "platform": "x", "query": "q", "credentials": {"bearer_token_env": "T"}}],
-    })
+    settings = Settings.model_validate(
+        {
+            "brands": [{"name": "Andes"}],
+            "queries": [{"name": "q", "brand": "Andes", "query": "cumbre"}],
+            "sources": [
+                {"name": "s", "platform": "x", "query": "q", "credentials": {"bearer_token_env": "T"}}
+            ],
+        }
+    )
     with session_scope(sqlite_engine) as session:
         sync_catalog(session, settings)
     return sqlite_engine
@@ -64,8 +70,15 @@ def store(sqlite_engine: Engine) -> Engine:
 
 def run(engine: Engine, collector: Scripted, **kwargs: Any) -> tuple[RunResult, list[float]]:
     sleeps: list[float] = []
-    result = run_source(engine, source_name="s", collector=collector, clock=lambda: NOW, sleep=sleeps.append,
-                        rng=random.Random(1), **kwargs)
+    result = run_source(
+        engine,
+        source_name="s",
+        collector=collector,
+        clock=lambda: NOW,
+        sleep=sleeps.append,
+        rng=random.Random(1),
+        **kwargs,
+    )
     return result, sleeps
 
 

@@ -25,8 +25,15 @@ def author(handle: str = "ana", followers: int = 100, platform: Platform = Platf
     return NormalizedAuthor(platform, external_id=f"id-{handle}", handle=handle, followers=followers)
 
 
-def post(external_id: str, *, likes: int = 0, platform: Platform = Platform.X, text: str | None = None,
-         who: NormalizedAuthor | None = None, minutes: int = 0) -> NormalizedPost:
+def post(
+    external_id: str,
+    *,
+    likes: int = 0,
+    platform: Platform = Platform.X,
+    text: str | None = None,
+    who: NormalizedAuthor | None = None,
+    minutes: int = 0,
+) -> NormalizedPost:
     return NormalizedPost(
         platform=platform,
         external_id=external_id,
@@ -34,7 +41,11 @@ def post(external_id: str, *, likes: int = 0, platform: Platform = Platform.X, t
         created_at=T0 + timedelta(minutes=minutes),
         author=who or author(platform=platform),
         metrics=PostMetrics(likes=likes, reposts=1),
-        media=(NormalizedMedia(MediaType.PHOTO, f"https://pbs.twimg.com/media/{external_id}.jpg", alt_text="shoe"),),
+        media=(
+            NormalizedMedia(
+                MediaType.PHOTO, f"https://pbs.twimg.com/media/{external_id}.jpg", alt_text="shoe"
+            ),
+        ),
         hashtags=("cumbre",),
     )
 

@@ -44,8 +44,13 @@ log = logging.getLogger(__name__)
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
 _MENTION = re.compile(r"(?<![\w@])@(\w[\w.]*)", re.UNICODE)
 _MAX_TEXT = 40_000
-_MEDIA_TYPES = {"photo": MediaType.PHOTO, "image": MediaType.PHOTO, "video": MediaType.VIDEO,
-                "gif": MediaType.GIF, "animated_gif": MediaType.GIF}
+_MEDIA_TYPES = {
+    "photo": MediaType.PHOTO,
+    "image": MediaType.PHOTO,
+    "video": MediaType.VIDEO,
+    "gif": MediaType.GIF,
+    "animated_gif": MediaType.GIF,
+}
 
 
 class RowError(ValueError):

@@ -40,8 +40,9 @@ def import_file(
 ) -> ImportReport:
     """Store every good row of `path`; bad rows are collected in the report with line and reason."""
     report = ImportReport()
-    collector = FileCollector(path=path, page_size=page_size, on_bad_row=report.bad_rows.append,
-                              on_progress=on_progress)
+    collector = FileCollector(
+        path=path, page_size=page_size, on_bad_row=report.bad_rows.append, on_progress=on_progress
+    )
     for page in collector.pages(None):
         with session_scope(engine) as session:
             result = upsert_posts(session, page.posts, brand_id=brand_id)

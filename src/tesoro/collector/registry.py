@@ -33,7 +33,12 @@ def _secrets(source: SourceSettings, settings: Settings, environ: Mapping[str, s
         if env_name is None:
             raise ConfigError(
                 f"source {source.name!r}",
-                [(f"credentials.{name}_env", f"missing: a {source.platform} source needs the env var holding {name}")],
+                [
+                    (
+                        f"credentials.{name}_env",
+                        f"missing: a {source.platform} source needs the env var holding {name}",
+                    )
+                ],
             )
         values[name] = settings.secret(env_name, environ)
     return values
@@ -44,35 +49,57 @@ def build_collector(settings: Settings, source: SourceSettings, environ: Mapping
     secrets = _secrets(source, settings, environ)
     query = settings.query(source.query).query if source.query else ""
     if source.platform == "x":
-        from tesoro.collector.x import XCollector
+        from tesoro.collector.x import X_API, XCollector
 
-        from tesoro.collector.x import X_API
-
-        return XCollector(query=query, bearer_token=secrets["bearer_token"], page_size=max(10, source.page_size),
-                          max_pages=source.max_pages, timeout_s=source.timeout_s, base_url=source.base_url or X_API)
+        return XCollector(
+            query=query,
+            bearer_token=secrets["bearer_token"],
+            page_size=max(10, source.page_size),
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
+            base_url=source.base_url or X_API,
+        )
     if source.platform == "reddit":
         from tesoro.collector.reddit import RedditCollector
 
-        return RedditCollector(query=query, client_id=secrets["client_id"], client_secret=secrets["client_secret"],
-                               subreddits=source.subreddits or ("all",), include_comments=source.include_comments,
-                               base_url=source.base_url, page_size=source.page_size, max_pages=source.max_pages,
-                               timeout_s=source.timeout_s)
+        return RedditCollector(
+            query=query,
+            client_id=secrets["client_id"],
+            client_secret=secrets["client_secret"],
+            subreddits=source.subreddits or ("all",),
+            include_comments=source.include_comments,
+            base_url=source.base_url,
+            page_size=source.page_size,
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
+        )
     if source.platform == "bluesky":
-        from tesoro.collector.bluesky import BlueskyCollector
+        from tesoro.collector.bluesky import BSKY_API, BlueskyCollector
 
-        from tesoro.collector.bluesky import BSKY_API
-
-        return BlueskyCollector(query=query, handle=secrets["handle"], password=secrets["password"],
-                                base_url=source.base_url or BSKY_API, page_size=source.page_size,
-                                max_pages=source.max_pages, timeout_s=source.timeout_s)
+        return BlueskyCollector(
+            query=query,
+            handle=secrets["handle"],
+            password=secrets["password"],
+            base_url=source.base_url or BSKY_API,
+            page_size=source.page_size,
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
+        )
     if source.platform == "mastodon":
         from tesoro.collector.mastodon import MastodonCollector
 
         if not source.base_url:
-            raise ConfigError(f"source {source.name!r}", [("base_url", "a mastodon source needs its instance URL")])
-        return MastodonCollector(query=query, access_token=secrets["access_token"], base_url=source.base_url,
-                                 page_size=min(40, source.page_size), max_pages=source.max_pages,
-                                 timeout_s=source.timeout_s)
+            raise ConfigError(
+                f"source {source.name!r}", [("base_url", "a mastodon source needs its instance URL")]
+            )
+        return MastodonCollector(
+            query=query,
+            access_token=secrets["access_token"],
+            base_url=source.base_url,
+            page_size=min(40, source.page_size),
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
+        )
     from tesoro.collector.files import FileCollector
 
     assert source.path is not None

@@ -100,9 +100,13 @@ def run_source(
                 filtered += len(page.posts) - len(posts)
         except RateLimited as exc:
             with session_scope(engine) as session:
-                record_rate_limit(session, source_id=source_id, at=clock(), retry_at=exc.retry_at, error=str(exc))
+                record_rate_limit(
+                    session, source_id=source_id, at=clock(), retry_at=exc.retry_at, error=str(exc)
+                )
             log.warning("%s: rate-limited until %s", source_name, exc.retry_at.isoformat())
-            return RunResult(source_name, "rate_limited", pages, inserted, updated, filtered, retries, str(exc))
+            return RunResult(
+                source_name, "rate_limited", pages, inserted, updated, filtered, retries, str(exc)
+            )
         except TransientError as exc:
             retries += 1
             if retries < retry.attempts:
@@ -110,15 +114,34 @@ def run_source(
                 log.info("%s: %s; retry %d in %.1fs", source_name, exc, retries, delay)
                 sleep(delay)
                 continue
-            return _failed(engine, source_id, source_name, clock, f"gave up after {retries} tries: {exc}",
-                           (pages, inserted, updated, filtered, retries), retry_in=retry.max_delay_s)
+            return _failed(
+                engine,
+                source_id,
+                source_name,
+                clock,
+                f"gave up after {retries} tries: {exc}",
+                (pages, inserted, updated, filtered, retries),
+                retry_in=retry.max_delay_s,
+            )
         except AuthFailed as exc:
-            return _failed(engine, source_id, source_name, clock, f"authentication failed: {exc}",
-                           (pages, inserted, updated, filtered, retries))
+            return _failed(
+                engine,
+                source_id,
+                source_name,
+                clock,
+                f"authentication failed: {exc}",
+                (pages, inserted, updated, filtered, retries),
+            )
         except Exception as exc:  # an adapter bug must not take the scheduler down
             log.exception("%s: unexpected error", source_name)
-            return _failed(engine, source_id, source_name, clock, f"{type(exc).__name__}: {exc}",
-                           (pages, inserted, updated, filtered, retries))
+            return _failed(
+                engine,
+                source_id,
+                source_name,
+                clock,
+                f"{type(exc).__name__}: {exc}",
+                (pages, inserted, updated, filtered, retries),
+            )
         break
     with session_scope(engine) as session:
         record_success(session, source_id=source_id, at=clock())

@@ -8,8 +8,7 @@ cursor and history survive being commented out for a while.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from tesoro.settings import Settings
 from tesoro.store.tables import Brand, ListeningQuery, Product, Source
@@ -18,18 +17,19 @@ __all__ = ["brand_by_name", "list_brands", "list_products", "sync_catalog"]
 
 
 def sync_catalog(session: Session, settings: Settings) -> None:
-    brands = {b.name: b for b in session.execute(select(Brand)).scalars()}
+    brands = {b.name: b for b in session.exec(select(Brand))}
     for conf in settings.brands:
         brand = brands.get(conf.name) or Brand(name=conf.name)
         brand.description = conf.description
-        brand.handles = dict(conf.handles)
+        # A comprehension, not dict(): dict[PlatformName, str] is not a dict[str, str] to the type checker.
+        brand.handles = {platform: handle for platform, handle in conf.handles.items()}
         brand.hashtags = list(conf.hashtags)
         brand.competitors = list(conf.competitors)
         session.add(brand)
         brands[conf.name] = brand
     session.flush()
 
-    products = {p.name: p for p in session.execute(select(Product)).scalars()}
+    products = {p.name: p for p in session.exec(select(Product))}
     for pconf in settings.products:
         product = products.get(pconf.name) or Product(name=pconf.name, brand_id=0)
         product.brand_id = _id(brands[pconf.brand])
@@ -39,7 +39,7 @@ def sync_catalog(session: Session, settings: Settings) -> None:
         product.url = pconf.url
         session.add(product)
 
-    queries = {q.name: q for q in session.execute(select(ListeningQuery)).scalars()}
+    queries = {q.name: q for q in session.exec(select(ListeningQuery))}
     for qconf in settings.queries:
         query = queries.get(qconf.name) or ListeningQuery(name=qconf.name, brand_id=0, query=qconf.query)
         query.brand_id = _id(brands[qconf.brand])
@@ -48,7 +48,7 @@ def sync_catalog(session: Session, settings: Settings) -> None:
         queries[qconf.name] = query
     session.flush()
 
-    sources = {s.name: s for s in session.execute(select(Source)).scalars()}
+    sources = {s.name: s for s in session.exec(select(Source))}
     configured = set()
     for sconf in settings.sources:
         configured.add(sconf.name)
@@ -74,15 +74,15 @@ def _id(row: Brand | ListeningQuery) -> int:
 
 
 def brand_by_name(session: Session, name: str) -> Brand | None:
-    return session.execute(select(Brand).where(Brand.name == name)).scalar_one_or_none()
+    return session.exec(select(Brand).where(col(Brand.name) == name)).one_or_none()
 
 
 def list_brands(session: Session) -> list[Brand]:
-    return list(session.execute(select(Brand).order_by(col(Brand.name))).scalars())
+    return list(session.exec(select(Brand).order_by(col(Brand.name))))
 
 
 def list_products(session: Session, *, brand_id: int | None = None) -> list[Product]:
     stmt = select(Product).order_by(col(Product.name))
     if brand_id is not None:
-        stmt = stmt.where(Product.brand_id == brand_id)
-    return list(session.execute(stmt).scalars())
+        stmt = stmt.where(col(Product.brand_id) == brand_id)
+    return list(session.exec(stmt))

@@ -24,7 +24,9 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 5000) ->
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:

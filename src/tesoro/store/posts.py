@@ -14,20 +14,48 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Table, func, tuple_
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col, select
 
 from tesoro.collector.models import NormalizedAuthor, NormalizedPost
 from tesoro.store.tables import Author, Media, Post
 
-__all__ = ["UpsertResult", "content_hash", "count_posts", "get_post", "list_posts", "media_for", "upsert_posts"]
+__all__ = [
+    "UpsertResult",
+    "content_hash",
+    "count_posts",
+    "get_post",
+    "list_posts",
+    "media_for",
+    "upsert_posts",
+]
 
 # Posts per existence check and upsert batch.
 _CHUNK = 1000
-_METRIC_COLUMNS = ("likes", "reposts", "replies", "quotes", "views", "text", "title", "content_hash", "updated_at")
-_AUTHOR_UPDATE = ("handle", "display_name", "followers", "following", "verified", "profile_url", "avatar_url",
-                  "bio", "updated_at")
+_METRIC_COLUMNS = (
+    "likes",
+    "reposts",
+    "replies",
+    "quotes",
+    "views",
+    "text",
+    "title",
+    "content_hash",
+    "updated_at",
+)
+_AUTHOR_UPDATE = (
+    "handle",
+    "display_name",
+    "followers",
+    "following",
+    "verified",
+    "profile_url",
+    "avatar_url",
+    "bio",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +72,14 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(" ".join(text.casefold().split()).encode("utf-8")).hexdigest()
 
 
-def _insert(session: Session, table: Any) -> Any:
+def _table(model: type[SQLModel]) -> Table:
+    """The Core `Table` a SQLModel table class is mapped to (typed, unlike `Model.__table__`)."""
+    table = sa_inspect(model).local_table
+    assert isinstance(table, Table), f"{model.__name__} is not mapped to a table"
+    return table
+
+
+def _insert(session: Session, table: Table) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -53,7 +88,7 @@ def _insert(session: Session, table: Any) -> Any:
     raise RuntimeError(f"unsupported database dialect {dialect!r}")
 
 
-def _upsert_statement(session: Session, table: Any, update: tuple[str, ...]) -> Any:
+def _upsert_statement(session: Session, table: Table, update: tuple[str, ...]) -> Any:
     """`INSERT ... ON CONFLICT (platform, external_id) DO UPDATE ... RETURNING id, platform, external_id`.
 
     Executed with a list of parameter sets, SQLAlchemy batches it into multi-row
@@ -89,11 +124,13 @@ def _author_row(author: NormalizedAuthor, now: datetime) -> dict[str, Any]:
     }
 
 
-def _upsert_authors(session: Session, authors: Iterable[NormalizedAuthor], now: datetime) -> dict[tuple[str, str], int]:
+def _upsert_authors(
+    session: Session, authors: Iterable[NormalizedAuthor], now: datetime
+) -> dict[tuple[str, str], int]:
     unique = {(a.platform.value, a.external_id): a for a in authors}
     ids: dict[tuple[str, str], int] = {}
     rows = [_author_row(a, now) for a in unique.values()]
-    stmt = _upsert_statement(session, Author.__table__, _AUTHOR_UPDATE)
+    stmt = _upsert_statement(session, _table(Author), _AUTHOR_UPDATE)
     for author_id, platform, external_id in session.connection().execute(stmt, rows):
         ids[(platform, external_id)] = author_id
     return ids
@@ -135,8 +172,10 @@ def _post_row(
 def _existing_keys(session: Session, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
     if not keys:
         return set()
-    stmt = select(Post.platform, Post.external_id).where(tuple_(col(Post.platform), col(Post.external_id)).in_(keys))
-    return {(platform, external_id) for platform, external_id in session.execute(stmt)}
+    stmt = select(col(Post.platform), col(Post.external_id)).where(
+        tuple_(col(Post.platform), col(Post.external_id)).in_(keys)
+    )
+    return {(platform, external_id) for platform, external_id in session.exec(stmt)}
 
 
 def upsert_posts(
@@ -163,12 +202,20 @@ def upsert_posts(
     for chunk in _chunks(items, _CHUNK):
         existing = _existing_keys(session, [key for key, _ in chunk])
         rows = [
-            _post_row(post, author_ids[(post.author.platform.value, post.author.external_id)], source_id, brand_id, now)
+            _post_row(
+                post,
+                author_ids[(post.author.platform.value, post.author.external_id)],
+                source_id,
+                brand_id,
+                now,
+            )
             for _, post in chunk
         ]
-        stmt = _upsert_statement(session, Post.__table__, _METRIC_COLUMNS)
-        post_ids = {(platform, external_id): post_id
-                    for post_id, platform, external_id in session.connection().execute(stmt, rows)}
+        stmt = _upsert_statement(session, _table(Post), _METRIC_COLUMNS)
+        post_ids = {
+            (platform, external_id): post_id
+            for post_id, platform, external_id in session.connection().execute(stmt, rows)
+        }
         _insert_media(session, [(post_ids[key], post) for key, post in chunk])
         result += UpsertResult(inserted=len(chunk) - len(existing), updated=len(existing))
     return result
@@ -191,21 +238,21 @@ def _insert_media(session: Session, items: Sequence[tuple[int, NormalizedPost]])
         for m in post.media
     ]
     if rows:
-        session.connection().execute(_insert(session, Media.__table__).on_conflict_do_nothing(), rows)
+        session.connection().execute(_insert(session, _table(Media)).on_conflict_do_nothing(), rows)
 
 
 def get_post(session: Session, *, platform: str, external_id: str) -> Post | None:
-    stmt = select(Post).where(Post.platform == platform, Post.external_id == external_id)
-    return session.execute(stmt).scalar_one_or_none()
+    stmt = select(Post).where(col(Post.platform) == platform, col(Post.external_id) == external_id)
+    return session.exec(stmt).one_or_none()
 
 
 def count_posts(session: Session, *, platform: str | None = None, source_id: int | None = None) -> int:
     stmt = select(func.count()).select_from(Post)
     if platform is not None:
-        stmt = stmt.where(Post.platform == platform)
+        stmt = stmt.where(col(Post.platform) == platform)
     if source_id is not None:
-        stmt = stmt.where(Post.source_id == source_id)
-    return int(session.execute(stmt).scalar_one())
+        stmt = stmt.where(col(Post.source_id) == source_id)
+    return int(session.exec(stmt).one())
 
 
 def list_posts(
@@ -218,9 +265,10 @@ def list_posts(
     """Newest first; the library and queue views with their filters live in the curator's repository."""
     stmt = select(Post).order_by(col(Post.created_at).desc(), col(Post.id).desc()).limit(limit).offset(offset)
     if platform is not None:
-        stmt = stmt.where(Post.platform == platform)
-    return list(session.execute(stmt).scalars())
+        stmt = stmt.where(col(Post.platform) == platform)
+    return list(session.exec(stmt))
 
 
 def media_for(session: Session, *, post_id: int) -> list[Media]:
-    return list(session.execute(select(Media).where(Media.post_id == post_id).order_by(col(Media.id))).scalars())
+    stmt = select(Media).where(col(Media.post_id) == post_id).order_by(col(Media.id))
+    return list(session.exec(stmt))

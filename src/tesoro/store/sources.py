@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from tesoro.store.tables import Source, SourceHealth
 
@@ -28,14 +27,14 @@ FAILING_AFTER = 3
 
 
 def get_source(session: Session, name: str) -> Source | None:
-    return session.execute(select(Source).where(Source.name == name)).scalar_one_or_none()
+    return session.exec(select(Source).where(col(Source.name) == name)).one_or_none()
 
 
 def list_sources(session: Session, *, enabled_only: bool = False) -> list[Source]:
     stmt = select(Source).order_by(col(Source.name))
     if enabled_only:
         stmt = stmt.where(col(Source.enabled).is_(True))
-    return list(session.execute(stmt).scalars())
+    return list(session.exec(stmt))
 
 
 def save_cursor(session: Session, *, source_id: int, cursor: dict[str, Any] | None, collected: int) -> None:
@@ -58,17 +57,23 @@ def record_success(session: Session, *, source_id: int, at: datetime) -> None:
     session.add(source)
 
 
-def record_failure(session: Session, *, source_id: int, at: datetime, error: str, retry_at: datetime | None = None) -> None:
+def record_failure(
+    session: Session, *, source_id: int, at: datetime, error: str, retry_at: datetime | None = None
+) -> None:
     source = _require(session, source_id)
     source.consecutive_failures += 1
-    source.health = (SourceHealth.FAILING if source.consecutive_failures >= FAILING_AFTER else SourceHealth.DEGRADED).value
+    source.health = (
+        SourceHealth.FAILING if source.consecutive_failures >= FAILING_AFTER else SourceHealth.DEGRADED
+    ).value
     source.last_run_at = at
     source.last_error = error[:2000]
     source.next_allowed_at = retry_at
     session.add(source)
 
 
-def record_rate_limit(session: Session, *, source_id: int, at: datetime, retry_at: datetime, error: str) -> None:
+def record_rate_limit(
+    session: Session, *, source_id: int, at: datetime, retry_at: datetime, error: str
+) -> None:
     """A 429 is not the source's fault: degraded until the platform's reset, never 'failing'."""
     source = _require(session, source_id)
     source.health = SourceHealth.DEGRADED.value

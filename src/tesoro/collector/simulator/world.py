@@ -111,7 +111,9 @@ class World:
 
             self.generator = generate_post
 
-    def grow(self, n: int, *, platforms: Sequence[str] = PLATFORMS, now: datetime | None = None) -> list[SimPost]:
+    def grow(
+        self, n: int, *, platforms: Sequence[str] = PLATFORMS, now: datetime | None = None
+    ) -> list[SimPost]:
         """Add `n` new posts to each of `platforms`; returns them in id order."""
         assert self.generator is not None
         added: list[SimPost] = []
