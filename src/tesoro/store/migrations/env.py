@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from tesoro.store import tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from tesoro.store.schema import load_all_tables
 from tesoro.store.engine import make_engine
 
+load_all_tables()  # registers every table module's tables on SQLModel.metadata
 config = context.config
 target_metadata = SQLModel.metadata
 

@@ -1,0 +1,213 @@
+"""Repository functions for score sets: what is left to score, and saving results.
+
+A post can carry several score sets, one per `model_version`; "unscored" always
+means "no row for this version", so changing the model makes every post pending
+again without deleting the old scores (the curator can compare versions).
+Reads return plain frozen records with exactly what scoring needs (post, author
+counts, media types) in two queries per batch, never one query per post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlmodel import Session, SQLModel, col
+
+from tesoro.store.posts import _insert
+from tesoro.store.tables import Author, Media, Post, Score
+
+__all__ = [
+    "PostToScore",
+    "count_unscored",
+    "duplicate_accounts",
+    "engagement_samples",
+    "posts_after",
+    "save_scores",
+    "scores_for",
+    "unscored_posts",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PostToScore:
+    id: int
+    platform: str
+    text: str
+    title: str | None
+    lang: str | None
+    brand_id: int | None
+    likes: int
+    reposts: int
+    replies: int
+    quotes: int
+    views: int | None
+    hashtags: tuple[str, ...]
+    content_hash: str | None
+    author_id: int
+    followers: int | None
+    following: int | None
+    media_types: tuple[str, ...] = ()
+
+
+_COLUMNS = (
+    col(Post.id),
+    col(Post.platform),
+    col(Post.text),
+    col(Post.title),
+    col(Post.lang),
+    col(Post.brand_id),
+    col(Post.likes),
+    col(Post.reposts),
+    col(Post.replies),
+    col(Post.quotes),
+    col(Post.views),
+    col(Post.hashtags),
+    col(Post.content_hash),
+    col(Post.author_id),
+    col(Author.followers),
+    col(Author.following),
+)
+
+
+def _records(session: Session, stmt: Any) -> list[PostToScore]:
+    rows = session.execute(stmt).all()
+    ids = [row[0] for row in rows]
+    media: dict[int, list[str]] = {}
+    if ids:
+        for post_id, kind in session.execute(
+            select(col(Media.post_id), col(Media.type))
+            .where(col(Media.post_id).in_(ids))
+            .order_by(col(Media.id))
+        ):
+            media.setdefault(post_id, []).append(kind)
+    return [
+        PostToScore(
+            id=r[0],
+            platform=r[1],
+            text=r[2],
+            title=r[3],
+            lang=r[4],
+            brand_id=r[5],
+            likes=r[6] or 0,
+            reposts=r[7] or 0,
+            replies=r[8] or 0,
+            quotes=r[9] or 0,
+            views=r[10],
+            hashtags=tuple(r[11] or ()),
+            content_hash=r[12],
+            author_id=r[13],
+            followers=r[14],
+            following=r[15],
+            media_types=tuple(media.get(r[0], ())),
+        )
+        for r in rows
+    ]
+
+
+def _unscored_filter(model_version: str) -> Any:
+    return ~exists().where(
+        and_(col(Score.post_id) == col(Post.id), col(Score.model_version) == model_version)
+    )
+
+
+def unscored_posts(
+    session: Session, *, model_version: str, limit: int, after_id: int = 0
+) -> list[PostToScore]:
+    """Posts with no score set for `model_version`, oldest id first (keyset pagination via `after_id`)."""
+    stmt = (
+        select(*_COLUMNS)
+        .join(Author, col(Author.id) == col(Post.author_id))
+        .where(col(Post.id) > after_id, _unscored_filter(model_version))
+        .order_by(col(Post.id))
+        .limit(limit)
+    )
+    return _records(session, stmt)
+
+
+def posts_after(session: Session, *, after_id: int, limit: int) -> list[PostToScore]:
+    """Every post after `after_id` in id order, scored or not (for re-scoring)."""
+    stmt = (
+        select(*_COLUMNS)
+        .join(Author, col(Author.id) == col(Post.author_id))
+        .where(col(Post.id) > after_id)
+        .order_by(col(Post.id))
+        .limit(limit)
+    )
+    return _records(session, stmt)
+
+
+def count_unscored(session: Session, *, model_version: str) -> int:
+    stmt = select(func.count()).select_from(Post).where(_unscored_filter(model_version))
+    return int(session.execute(stmt).scalar_one())
+
+
+def duplicate_accounts(session: Session, *, content_hashes: Iterable[str]) -> dict[str, int]:
+    """For each content hash, how many distinct accounts posted that exact text (spam signal)."""
+    hashes = sorted(set(content_hashes))
+    out: dict[str, int] = {}
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        stmt = (
+            select(col(Post.content_hash), func.count(func.distinct(col(Post.author_id))))
+            .where(col(Post.content_hash).in_(chunk))
+            .group_by(col(Post.content_hash))
+        )
+        out.update({h: int(n) for h, n in session.execute(stmt) if h is not None})
+    return out
+
+
+def engagement_samples(
+    session: Session, *, platform: str, limit: int = 5000
+) -> list[tuple[int, int | None, int | None]]:
+    """(interactions, followers, views) of the platform's most recent posts, for deriving its median rate."""
+    interactions = col(Post.likes) + col(Post.reposts) + col(Post.replies) + col(Post.quotes)
+    stmt = (
+        select(interactions, col(Author.followers), col(Post.views))
+        .join(Author, col(Author.id) == col(Post.author_id))
+        .where(col(Post.platform) == platform)
+        .order_by(col(Post.created_at).desc())
+        .limit(limit)
+    )
+    return [(int(i or 0), f, v) for i, f, v in session.execute(stmt)]
+
+
+_UPDATE = (
+    "sentiment",
+    "sentiment_probs",
+    "relevance",
+    "product_id",
+    "product_confidence",
+    "content_types",
+    "language",
+    "safety",
+    "spam",
+    "engagement_rate",
+    "engagement_vs_median",
+    "embedding",
+    "scored_at",
+)
+
+
+def save_scores(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert score sets; a row for an existing (post_id, model_version) replaces it (re-scoring)."""
+    if not rows:
+        return 0
+    now = datetime.now(UTC)
+    prepared = [{**row, "scored_at": row.get("scored_at") or now} for row in rows]
+    stmt = _insert(session, SQLModel.metadata.tables["score"])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["post_id", "model_version"],
+        set_={name: getattr(stmt.excluded, name) for name in _UPDATE},
+    )
+    session.connection().execute(stmt, prepared)
+    return len(prepared)
+
+
+def scores_for(session: Session, *, post_id: int) -> list[Score]:
+    """Every score set of one post, oldest first."""
+    stmt = select(Score).where(col(Score.post_id) == post_id).order_by(col(Score.id))
+    return list(session.execute(stmt).scalars())
