@@ -261,6 +261,22 @@ def scheduler(config: ConfigOption = None) -> None:
 
 
 @app.command()
+def worker(
+    config: ConfigOption = None,
+    burst: Annotated[bool, typer.Option("--burst", help="Exit when the queue is empty.")] = False,
+) -> None:
+    """Run an RQ worker (the scaled-out mode): collect what the scheduler enqueues on Redis."""
+    from tesoro.worker import run_worker
+
+    settings = _settings(config)
+    if settings.queue.backend != "rq":
+        console.print("[red]error:[/red] queue.backend is 'inline'; set it to 'rq' to use workers")
+        raise typer.Exit(2)
+    out.print(f"worker on queue {settings.queue.name!r} at {settings.queue.redis_url}")
+    run_worker(settings, burst=burst)
+
+
+@app.command()
 def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database.")] = Path("data/demo"),
     port: Annotated[int, typer.Option(help="Port of the web UI and API.")] = 8000,

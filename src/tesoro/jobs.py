@@ -9,7 +9,7 @@ one), never two at once for the same source, with jitter so sources spread out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -82,17 +82,30 @@ def collect_once(
 def build_scheduler(
     engine: Engine, settings: Settings, environ: Mapping[str, str], *, blocking: bool = False
 ) -> BaseScheduler:
-    """A scheduler with one collection job per enabled source; the caller starts it."""
+    """A scheduler with one collection job per enabled source; the caller starts it.
+
+    With `queue.backend = "rq"` each job only enqueues the collection on Redis and
+    RQ workers (`tesoro worker`) do the work; otherwise the job collects in-process.
+    """
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
     )
+    if settings.queue.backend == "rq":
+        from tesoro.worker import enqueue_collect, make_queue
+
+        queue = make_queue(settings)
+        func: Callable[..., object] = enqueue_collect
+        args_for: Callable[[str], tuple[object, ...]] = lambda name: (queue, settings, name)  # noqa: E731
+    else:
+        func = collect_source
+        args_for = lambda name: (engine, settings, name, environ)  # noqa: E731
     for source in settings.sources:
         if not source.enabled:
             continue
         scheduler.add_job(
-            collect_source,
+            func,
             IntervalTrigger(seconds=source.interval, jitter=max(1, min(60, source.interval // 10))),
-            args=(engine, settings, source.name, environ),
+            args=args_for(source.name),
             id=f"collect:{source.name}",
             name=f"collect {source.name}",
             coalesce=True,

@@ -26,6 +26,7 @@ __all__ = [
     "DatabaseSettings",
     "ProductSettings",
     "QuerySettings",
+    "QueueSettings",
     "ServerSettings",
     "Settings",
     "SourceSettings",
@@ -112,6 +113,22 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     run_scheduler: bool = True
+
+
+class QueueSettings(_Section):
+    """Where scheduled work runs: in the scheduler's process, or on RQ workers through Redis."""
+
+    backend: Literal["inline", "rq"] = "inline"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    name: str = Field("tesoro", min_length=1)
+    job_timeout_s: Annotated[int, Field(ge=10)] = 900
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
 
 
 class ModelSettings(_Section):
@@ -250,6 +267,7 @@ class Settings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     brands: list[BrandSettings] = Field(default_factory=list)
     products: list[ProductSettings] = Field(default_factory=list)
@@ -258,6 +276,8 @@ class Settings(_Section):
     alerts: list[AlertRuleSettings] = Field(default_factory=list)
     # Where relative paths are resolved from: the config file's folder (set by load_settings).
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    # The file these settings were read from (workers of the scaled-out mode load the same file).
+    source_file: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
@@ -414,6 +434,8 @@ def load_settings(path: Path | str | None = None, *, environ: Mapping[str, str] 
             raise ConfigError(source_name, secrets)
     merged = _merge(data, _env_overrides(env))
     merged.setdefault("base_dir", base_dir)
+    if chosen:
+        merged.setdefault("source_file", Path(chosen).expanduser().resolve())
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:

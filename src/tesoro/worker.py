@@ -1,0 +1,105 @@
+"""The scaled-out mode: the scheduler enqueues collection jobs on Redis, RQ workers run them.
+
+Why RQ: Tesoro's jobs are plain Python functions that already carry their own
+retry, cursor and health bookkeeping in the store, so the queue only has to hand
+a function call to a free worker. RQ does exactly that on the Redis the
+deployment already runs, with no broker of its own to operate (Celery) and no
+extra middleware layer (Dramatiq); its jobs are inspectable with `rq info`.
+
+A job carries only the settings file's path and the source's name: every worker
+loads the same settings file and secrets from its own environment, so nothing
+secret ever sits in Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from rq import Queue, SimpleWorker, Worker
+from rq.job import Job, JobStatus
+from sqlalchemy.engine import Engine
+
+from tesoro.settings import Settings, load_settings
+
+__all__ = ["collect_task", "enqueue_collect", "job_id", "make_queue", "run_worker"]
+
+log = logging.getLogger(__name__)
+
+# One engine per database URL per worker process: opening a pool per job would be wasteful.
+_ENGINES: dict[str, Engine] = {}
+
+
+def job_id(source_name: str) -> str:
+    return f"tesoro-collect-{source_name}"
+
+
+def make_queue(settings: Settings, connection: Redis | None = None) -> Queue:
+    redis = connection or Redis.from_url(settings.queue.redis_url)
+    return Queue(settings.queue.name, connection=redis, default_timeout=settings.queue.job_timeout_s)
+
+
+def enqueue_collect(queue: Queue, settings: Settings, source_name: str) -> Job | None:
+    """Queue one collection of `source_name`, unless one is already waiting or running.
+
+    This is the scaled-out twin of APScheduler's `max_instances=1`: a slow source
+    never piles up copies of itself in the queue.
+    """
+    if settings.source_file is None:
+        raise ValueError(
+            "the scaled-out mode needs a settings file (-c or TESORO_CONFIG) that workers can read"
+        )
+    existing = (
+        Job.fetch(job_id(source_name), connection=queue.connection) if _exists(queue, source_name) else None
+    )
+    if existing is not None and existing.get_status() in (
+        JobStatus.QUEUED,
+        JobStatus.STARTED,
+        JobStatus.DEFERRED,
+    ):
+        log.info("%s: a collection is already queued or running; not queueing another", source_name)
+        return None
+    if existing is not None:
+        existing.delete()
+    return queue.enqueue(
+        collect_task,
+        str(settings.source_file),
+        source_name,
+        job_id=job_id(source_name),
+        result_ttl=3600,
+        failure_ttl=86400,
+        description=f"collect {source_name}",
+    )
+
+
+def _exists(queue: Queue, source_name: str) -> bool:
+    return bool(Job.exists(job_id(source_name), connection=queue.connection))
+
+
+def collect_task(config_path: str, source_name: str) -> dict[str, Any]:
+    """What a worker runs: one pass over one source, with this worker's settings and secrets."""
+    from tesoro.jobs import collect_source
+    from tesoro.runtime import open_store
+
+    settings = load_settings(Path(config_path))
+    engine = _ENGINES.get(settings.database_url)
+    if engine is None:
+        engine = _ENGINES[settings.database_url] = open_store(settings)
+    result = collect_source(engine, settings, source_name, dict(os.environ))
+    return {
+        "source": result.source,
+        "status": result.status,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "error": result.error,
+    }
+
+
+def run_worker(settings: Settings, *, burst: bool = False, forking: bool = True) -> None:
+    """Process queued jobs until stopped (or, with `burst`, until the queue is empty)."""
+    queue = make_queue(settings)
+    worker_class = Worker if forking else SimpleWorker
+    worker_class([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
