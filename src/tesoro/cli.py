@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tesoro.settings import ConfigError, Settings, load_settings
+from tesoro.clikit import ConfigOption, console, load_or_exit, out
+from tesoro.settings import Settings
 
 __all__ = ["app"]
 
@@ -34,30 +34,17 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-console = Console(stderr=True)
-out = Console()
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
-        show_default=False,
-    ),
-]
+def _mount_feature_apps() -> None:
+    """Each feature area keeps its commands beside its code; the CLI only mounts them."""
+    from tesoro.scoring.commands import scoring_app
+
+    app.add_typer(scoring_app)  # score, rescore, eval, train
 
 
-def _settings(config: Path | None) -> Settings:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-        raise typer.Exit(2) from exc
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.log_level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    return settings
+_mount_feature_apps()
+
+_settings = load_or_exit
 
 
 def _starter_config() -> str:

@@ -1,0 +1,240 @@
+"""`tesoro score | rescore | eval | train`: the scoring commands, as a typer app to mount on the CLI.
+
+Mount with `app.add_typer(scoring_app)` (no name: the commands join the top level).
+Like every command, these only load settings, open the store and call the
+functions that do the work, so everything here can be done from Python too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from tesoro.clikit import ConfigOption, console, load_or_exit, out
+from tesoro.scoring.encoder import ModelLoadError
+from tesoro.settings import Settings
+
+__all__ = ["scoring_app"]
+
+scoring_app = typer.Typer(no_args_is_help=True)
+
+
+class Task(StrEnum):
+    sentiment = "sentiment"
+    product = "product"
+    offensive = "offensive"
+
+
+class TrainTask(StrEnum):
+    sentiment = "sentiment"
+    offensive = "offensive"
+
+
+_settings = load_or_exit
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+    return typer.Exit(1)
+
+
+@scoring_app.command()
+def score(
+    config: ConfigOption = None,
+    model_version: Annotated[
+        str | None, typer.Option(help="Version name; default: derived from the models.")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Posts per batch.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Score at most this many posts.")] = None,
+) -> None:
+    """Score every post that has no score set for the current model version."""
+    from rich.progress import Progress
+
+    from tesoro.runtime import open_store
+    from tesoro.scoring.pipeline import load_models, score_pending
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    try:
+        models = load_models(settings, model_version=model_version)
+    except ModelLoadError as exc:
+        raise _fail(exc) from exc
+    started = time.perf_counter()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("scoring", total=None)
+        n = score_pending(
+            engine,
+            settings,
+            batch_size=batch_size,
+            limit=limit,
+            models=models,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    elapsed = time.perf_counter() - started
+    rate = f" ({n / elapsed:.0f} posts/s)" if n and elapsed > 0 else ""
+    out.print(f"scored {n} posts with model version {models.version}{rate}")
+
+
+@scoring_app.command()
+def rescore(
+    model_version: Annotated[
+        str, typer.Option("--model-version", help="Version to (re)write, e.g. after a model change.")
+    ],
+    config: ConfigOption = None,
+    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Score every post again under --model-version (that version's rows are replaced, others kept)."""
+    from rich.progress import Progress
+
+    from tesoro.runtime import open_store
+    from tesoro.scoring.pipeline import load_models
+    from tesoro.scoring.pipeline import rescore as rescore_all
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    try:
+        models = load_models(settings, model_version=model_version)
+    except ModelLoadError as exc:
+        raise _fail(exc) from exc
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("re-scoring", total=None)
+        n = rescore_all(
+            engine,
+            settings,
+            model_version=model_version,
+            batch_size=batch_size,
+            models=models,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    out.print(f"re-scored {n} posts as {model_version}")
+
+
+@scoring_app.command("eval")
+def eval_(
+    task: Annotated[Task, typer.Option("--task", help="What to evaluate.")],
+    data: Annotated[
+        Path, typer.Option("--data", exists=True, dir_okay=False, help="JSONL with `text` and `label`.")
+    ],
+    config: ConfigOption = None,
+    model: Annotated[str | None, typer.Option(help="Sentiment backend (default: the bundled head).")] = None,
+) -> None:
+    """Print the official metric (and macro-F1, accuracy) of a model on a labelled JSONL file.
+
+    sentiment: labels negative/neutral/positive, official metric macro-averaged recall.
+    offensive: labels offensive/not-offensive, macro-F1. product: labels are configured
+    product names (or "none"), accuracy.
+    """
+    from tesoro.scoring.metrics import evaluate
+    from tesoro.scoring.training import read_jsonl
+
+    settings = _settings(config)
+    records = read_jsonl(data)
+    bad = [i for i, r in enumerate(records, 1) if not isinstance(r.get("text"), str) or "label" not in r]
+    if bad:
+        raise _fail(ValueError(f"{data}: lines {bad[:5]} lack a `text` string or a `label`"))
+    texts = [r["text"] for r in records]
+    gold = [str(r["label"]) for r in records]
+    try:
+        predicted = _predict(task, texts, settings, model)
+    except ModelLoadError as exc:
+        raise _fail(exc) from exc
+    report = evaluate(gold, predicted)
+    official = {Task.sentiment: "macro_recall", Task.offensive: "macro_f1", Task.product: "accuracy"}[task]
+    table = Table("metric", "value", title=f"{task.value} on {data.name} ({len(records)} examples)")
+    for key in ("macro_recall", "macro_f1", "accuracy"):
+        name = f"{key} (official)" if key == official else key
+        table.add_row(name, f"{100 * report[key]:.1f}")
+    out.print(table)
+
+
+def _predict(task: Task, texts: list[str], settings: Settings, model: str | None) -> list[str]:
+    from tesoro.scoring.encoder import load_encoder
+
+    conf = settings.models
+    encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
+    if task is Task.sentiment:
+        from tesoro.scoring.sentiment import SENTIMENT_LABELS, load_sentiment
+
+        sentiment = load_sentiment(
+            model or getattr(conf, "sentiment", None), device=conf.device, encoder_dim=encoder.dim
+        )
+        emb = encoder.encode(texts) if sentiment.uses_embeddings else np.zeros((len(texts), 0), np.float32)
+        return [SENTIMENT_LABELS[i] for i in sentiment.predict_proba(texts, emb).argmax(axis=1)]
+    if task is Task.offensive:
+        from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
+        from tesoro.scoring.training import OFFENSIVE_LABELS
+
+        head = load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim)
+        probs = head.predict_proba(encoder.encode(texts), texts)[:, head.labels.index("offensive")]
+        return [OFFENSIVE_LABELS[int(p >= 0.5)] for p in probs]
+    from tesoro.scoring.products import ProductMatcher, ProductRef
+
+    products = [
+        ProductRef(id=i, name=p.name, aliases=tuple(p.aliases), description=p.description)
+        for i, p in enumerate(settings.products)
+    ]
+    if not products:
+        raise ModelLoadError("--task product needs products in the settings file ([[products]])")
+    matcher = ProductMatcher(products, encoder)
+    names = {p.id: p.name for p in products}
+    return [
+        names[m.product_id] if m.product_id is not None else "none"
+        for m in matcher.match(texts, encoder.encode(texts))
+    ]
+
+
+@scoring_app.command()
+def train(
+    task: Annotated[TrainTask, typer.Argument(help="Which head to train.")] = TrainTask.sentiment,
+    data_dir: Annotated[
+        Path,
+        typer.Option("--data-dir", exists=True, file_okay=False, help="Folder with the labelled data sets."),
+    ] = Path("../shared/data"),
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Weights file (.npz); default: the bundled one.")
+    ] = None,
+    config: ConfigOption = None,
+    semeval_limit: Annotated[
+        int, typer.Option(help="SemEval tweets to sample (0 = all; CPU time).")
+    ] = 30_000,
+    cache_dir: Annotated[Path | None, typer.Option(help="Cache embeddings here between runs.")] = None,
+) -> None:
+    """Reproduce a bundled head from the labelled data (uses a GPU when settings say `device = "cuda"`)."""
+    from tesoro.scoring.encoder import load_encoder
+    from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD
+    from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD
+    from tesoro.scoring.training import train_offensive, train_sentiment
+
+    settings = _settings(config)
+    conf = settings.models
+    try:
+        encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
+    except ModelLoadError as exc:
+        raise _fail(exc) from exc
+    started = time.perf_counter()
+    if task is TrainTask.sentiment:
+        target = out_path or DEFAULT_SENTIMENT_HEAD
+        meta = train_sentiment(
+            data_dir,
+            target,
+            encoder=encoder,
+            semeval_limit=semeval_limit or None,
+            cache_dir=cache_dir,
+            on_progress=console.print,
+        )
+    else:
+        target = out_path or DEFAULT_OFFENSIVE_HEAD
+        meta = train_offensive(
+            data_dir, target, encoder=encoder, cache_dir=cache_dir, on_progress=console.print
+        )
+    out.print(json.dumps(meta["validation"], indent=2))
+    out.print(
+        f"wrote {target} ({target.stat().st_size / 1024:.0f} KiB) in {time.perf_counter() - started:.0f} s"
+    )

@@ -1,0 +1,288 @@
+"""Small classification heads on top of the frozen sentence encoder.
+
+A head is a one-hidden-layer MLP over the normalized sentence embedding. It is
+why the shipped weights are a few hundred kilobytes instead of a second copy of
+a transformer: the encoder already runs once per post for the product and
+relevance heads, so sentiment and offensiveness cost one extra matrix product.
+
+An optional lexical part adds, per class, the sum of learned weights of hashed word
+and character n-grams (a linear "bag of n-grams" model). MiniLM was trained on
+English, so on Spanish tweets its embedding carries little sentiment; n-grams such
+as "odio", "genial" or "jajaja" carry a lot, cost microseconds and need no encoder.
+
+Heads are stored as `.npz` (plain arrays, loaded with `allow_pickle=False`, so a
+weights file can never execute code) with a JSON sidecar that records the label
+order, the encoder they were trained on, the training data and the metrics.
+Inference is numpy only; torch is needed only to train.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tesoro.scoring.encoder import ModelLoadError
+
+__all__ = [
+    "DEFAULT_OFFENSIVE_HEAD",
+    "WEIGHTS_DIR",
+    "Head",
+    "TrainConfig",
+    "hashed_ngrams",
+    "load_head",
+    "save_head",
+    "train_head",
+]
+
+FloatArray = npt.NDArray[np.float32]
+_KEYS = ("w1", "b1", "w2", "b2", "labels")
+# Shipped weights live inside the package (package-data `scoring/weights/*`).
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_OFFENSIVE_HEAD = WEIGHTS_DIR / "offensive_head.npz"
+_GELU_C = np.float32(np.sqrt(2.0 / np.pi))
+_URL = re.compile(r"https?://\S+|www\.\S+|\{link\}")
+_MENTION = re.compile(r"@\w+")
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
+
+
+def hashed_ngrams(text: str, buckets: int) -> npt.NDArray[np.int64]:
+    """Bucket ids of the text's word 1-2-grams and character 3-4-grams (crc32: stable across processes).
+
+    Links and @handles are replaced by placeholders so that they do not become features.
+    """
+    cleaned = _MENTION.sub(" @user ", _URL.sub(" http ", text.casefold()))
+    words = _TOKEN.findall(cleaned)
+    feats = [f"w:{w}" for w in words]
+    feats += [f"b:{a} {b}" for a, b in pairwise(words)]
+    for word in words:
+        padded = f"<{word}>"
+        for n in (3, 4):
+            feats += [f"c:{padded[i : i + n]}" for i in range(max(len(padded) - n + 1, 0))]
+    if not feats:
+        return np.zeros(0, dtype=np.int64)
+    return np.array([zlib.crc32(f.encode("utf-8")) % buckets for f in feats], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Head:
+    """Weights of `softmax(gelu(x @ w1 + b1) @ w2 + b2)` and the label of each output."""
+
+    w1: FloatArray
+    b1: FloatArray
+    w2: FloatArray
+    b2: FloatArray
+    labels: tuple[str, ...]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    lexical: FloatArray | None = None  # (buckets, classes) n-gram weights, or None
+
+    @property
+    def input_dim(self) -> int:
+        return int(self.w1.shape[0])
+
+    def predict_proba(self, x: FloatArray, texts: Sequence[str] | None = None) -> FloatArray:
+        """Class probabilities, one row per embedding, columns in `labels` order.
+
+        A head with a lexical part needs the texts the embeddings came from.
+        """
+        if x.shape[0] == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        hidden = x @ self.w1 + self.b1
+        # GELU, tanh form: the same as the training module's nn.GELU(approximate="tanh"), no torch needed.
+        hidden = 0.5 * hidden * (1.0 + np.tanh(_GELU_C * (hidden + 0.044715 * hidden**3)))
+        logits = hidden @ self.w2 + self.b2
+        if self.lexical is not None:
+            if texts is None or len(texts) != x.shape[0]:
+                raise ValueError("this head has a lexical part: pass the texts with the embeddings")
+            logits = logits + self._lexical_logits(texts)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        probs: FloatArray = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+        return probs
+
+    def _lexical_logits(self, texts: Sequence[str]) -> FloatArray:
+        assert self.lexical is not None
+        out = np.zeros((len(texts), self.lexical.shape[1]), dtype=np.float32)
+        for i, text in enumerate(texts):
+            ids = hashed_ngrams(text, self.lexical.shape[0])
+            if len(ids):
+                out[i] = self.lexical[ids].sum(axis=0) / np.sqrt(len(ids))
+        return out
+
+    def predict(self, x: FloatArray, texts: Sequence[str] | None = None) -> list[str]:
+        return [self.labels[i] for i in self.predict_proba(x, texts).argmax(axis=1)]
+
+
+def save_head(head: Head, path: Path, meta: Mapping[str, Any]) -> None:
+    """Write `path` (.npz) and `path`.json.
+
+    Weights are stored as float16 to halve the size; the rounding is far below the head's error.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        arrays: dict[str, Any] = {
+            "w1": head.w1.astype(np.float16),
+            "b1": head.b1.astype(np.float16),
+            "w2": head.w2.astype(np.float16),
+            "b2": head.b2.astype(np.float16),
+            "labels": np.array(head.labels),
+        }
+        if head.lexical is not None:
+            arrays["lexical"] = head.lexical.astype(np.float16)
+        np.savez_compressed(fh, **arrays)
+    meta_path = path.with_suffix(".json")
+    meta_path.write_text(json.dumps(dict(meta), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
+    """Load a head written by `save_head`; any damage is a `ModelLoadError` that names the file."""
+    if not path.is_file():
+        raise ModelLoadError(f"head weights {path} not found (run `tesoro train` to create them)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [key for key in _KEYS if key not in data.files]
+            if missing:
+                raise ModelLoadError(f"head weights {path} are incomplete: missing {missing}")
+            arrays = {key: data[key] for key in _KEYS}
+            lexical = data["lexical"].astype(np.float32) if "lexical" in data.files else None
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise ModelLoadError(f"head weights {path} are corrupt or not an .npz file: {exc}") from exc
+    w1, b1, w2, b2 = (arrays[key].astype(np.float32) for key in ("w1", "b1", "w2", "b2"))
+    labels = tuple(str(label) for label in arrays["labels"].tolist())
+    if (
+        w1.ndim != 2
+        or w2.ndim != 2
+        or w1.shape[1] != b1.shape[0]
+        or w1.shape[1] != w2.shape[0]
+        or w2.shape[1] != b2.shape[0]
+        or w2.shape[1] != len(labels)
+        or (lexical is not None and (lexical.ndim != 2 or lexical.shape[1] != len(labels)))
+    ):
+        raise ModelLoadError(f"head weights {path} have inconsistent shapes")
+    if not all(np.isfinite(a).all() for a in (w1, b1, w2, b2, *([] if lexical is None else [lexical]))):
+        raise ModelLoadError(f"head weights {path} contain NaN or infinite values")
+    if expected_dim is not None and w1.shape[0] != expected_dim:
+        raise ModelLoadError(
+            f"head {path} expects {w1.shape[0]}-dimensional embeddings but the encoder gives {expected_dim}; "
+            "retrain it for this encoder (`tesoro train`)"
+        )
+    meta: dict[str, Any] = {}
+    meta_path = path.with_suffix(".json")
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"head metadata {meta_path} is not valid JSON: {exc}") from exc
+    return Head(w1, b1, w2, b2, labels, meta, lexical)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    hidden: int = 256
+    epochs: int = 30
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    dropout: float = 0.2
+    batch_size: int = 256
+    seed: int = 13
+    lexical_buckets: int = 2**16  # hashed n-gram buckets (2**16: ~0.4 MB in float16); 0: embedding only
+    lexical_weight_decay: float = 1e-6
+
+
+def train_head(
+    x: FloatArray,
+    y: Sequence[int],
+    labels: Sequence[str],
+    *,
+    weights: npt.NDArray[np.float64] | None = None,
+    texts: Sequence[str] | None = None,
+    config: TrainConfig = TrainConfig(),
+) -> Head:
+    """Fit the MLP with a sample-weighted cross-entropy (weights balance classes and data sets).
+
+    Full-batch-ish Adam over cached embeddings: tens of thousands of rows train in seconds on
+    two CPU cores, so the cost of `tesoro train` is the encoder pass, not this.
+    """
+    import torch
+    from torch import nn
+
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    features = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    targets = torch.tensor(list(y), dtype=torch.long)
+    w = (
+        torch.ones(len(targets))
+        if weights is None
+        else torch.from_numpy(np.asarray(weights, dtype=np.float32))
+    )
+    w = w * (len(w) / w.sum())
+    model = nn.Sequential(
+        nn.Dropout(config.dropout / 2),
+        nn.Linear(features.shape[1], config.hidden),
+        nn.GELU(approximate="tanh"),
+        nn.Dropout(config.dropout),
+        nn.Linear(config.hidden, len(labels)),
+    )
+    groups: list[dict[str, Any]] = [{"params": list(model.parameters()), "weight_decay": config.weight_decay}]
+    bag: nn.EmbeddingBag | None = None
+    flat = offsets = scale = torch.zeros(0)
+    if config.lexical_buckets:
+        if texts is None:
+            raise ValueError("lexical_buckets needs the training texts")
+        ids = [hashed_ngrams(text, config.lexical_buckets) for text in texts]
+        lengths = torch.tensor([len(i) for i in ids], dtype=torch.long)
+        flat = torch.from_numpy(np.concatenate(ids) if ids else np.zeros(0, np.int64))
+        offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+        scale = 1.0 / lengths.clamp(min=1).float().sqrt()
+        bag = nn.EmbeddingBag(config.lexical_buckets, len(labels), mode="sum")
+        nn.init.zeros_(bag.weight)
+        groups.append({"params": list(bag.parameters()), "weight_decay": config.lexical_weight_decay})
+    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+
+    def lexical_logits(idx: Any) -> Any:
+        assert bag is not None
+        starts, ends = offsets[idx], offsets[idx + 1]
+        pieces = [flat[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        batch_offsets = torch.tensor(
+            [0, *np.cumsum([len(p) for p in pieces])[:-1].tolist()], dtype=torch.long
+        )
+        return bag(torch.cat(pieces), batch_offsets) * scale[idx].unsqueeze(1)
+
+    steps = config.epochs * ((len(targets) + config.batch_size - 1) // config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(steps, 1))
+    loss_fn = nn.CrossEntropyLoss(reduction="none")
+    model.train()
+    for _ in range(config.epochs):
+        order = torch.randperm(len(targets), generator=generator)
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start : start + config.batch_size]
+            optimizer.zero_grad()
+            logits = model(features[idx])
+            if bag is not None:
+                logits = logits + lexical_logits(idx)
+            loss = (loss_fn(logits, targets[idx]) * w[idx]).mean()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    model.eval()
+    first, second = model[1], model[4]
+    assert isinstance(first, nn.Linear) and isinstance(second, nn.Linear)
+    return Head(
+        w1=first.weight.detach().numpy().T.copy(),
+        b1=first.bias.detach().numpy().copy(),
+        w2=second.weight.detach().numpy().T.copy(),
+        b2=second.bias.detach().numpy().copy(),
+        labels=tuple(labels),
+        lexical=None if bag is None else bag.weight.detach().numpy().copy(),
+    )

@@ -1,0 +1,324 @@
+"""Batch scoring: every post gets one versioned score set.
+
+Per batch: read unscored posts (one query + one for media), embed each distinct
+text once (exact duplicates and retweet floods are common in listening data),
+then run every head on those shared embeddings: sentiment, offensive, product,
+relevance. The cheap rule-based scorers (language, content type, lexicon
+safety, spam, engagement) run per post. Results are written in one multi-row
+upsert per batch, in its own transaction, so an interrupted run resumes where
+it stopped.
+
+`model_version` names the models that produced a score set. It defaults to a
+digest of the encoder name, the head weights and this module's revision, so
+changing any of them makes every post "unscored" for the new version while old
+rows stay for comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tesoro.scoring.content_type import classify_content
+from tesoro.scoring.encoder import Encoder, load_encoder
+from tesoro.scoring.engagement import derive_median, engagement_rate, vs_median
+from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
+from tesoro.scoring.language import detect_language
+from tesoro.scoring.products import ProductMatcher, ProductRef
+from tesoro.scoring.relevance import BrandProfile, RelevanceScorer
+from tesoro.scoring.safety import lexicon_safety, spam_score
+from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, SentimentModel, load_sentiment
+from tesoro.settings import Settings
+from tesoro.store.catalog import list_brands, list_products
+from tesoro.store.engine import session_scope
+from tesoro.store.posts import count_posts
+from tesoro.store.scores import (
+    PostToScore,
+    count_unscored,
+    duplicate_accounts,
+    engagement_samples,
+    posts_after,
+    save_scores,
+    unscored_posts,
+)
+from tesoro.store.tables import ListeningQuery
+
+__all__ = [
+    "DEFAULT_OFFENSIVE_HEAD",
+    "PIPELINE_REVISION",
+    "Scorer",
+    "ScoringModels",
+    "default_model_version",
+    "load_models",
+    "rescore",
+    "score_pending",
+]
+
+# Bump when the rule-based scorers change in a way that should trigger re-scoring.
+PIPELINE_REVISION = "1"
+_DERIVED_PLATFORMS = ("reddit", "bluesky", "mastodon")
+
+FloatArray = npt.NDArray[np.float32]
+ProgressCallback = Callable[[int, int], None]  # (scored so far, total to score)
+
+
+@dataclass(frozen=True)
+class ScoringModels:
+    """The loaded models a run uses; cheap to pass around, expensive to build (load once)."""
+
+    encoder: Encoder
+    sentiment: SentimentModel
+    offensive: Head | None
+    version: str
+
+
+def default_model_version(encoder_name: str, sentiment_name: str | None) -> str:
+    """A short, stable name for this combination of models and code revision."""
+    digest = hashlib.sha1(f"{encoder_name}\0{sentiment_name or 'bundled'}\0{PIPELINE_REVISION}".encode())
+    for path in (DEFAULT_SENTIMENT_HEAD, DEFAULT_OFFENSIVE_HEAD):
+        if path.is_file() and (sentiment_name in (None, "bundled") or path == DEFAULT_OFFENSIVE_HEAD):
+            digest.update(path.read_bytes())
+    short = re.sub(r"[^a-z0-9]+", "-", encoder_name.casefold().rsplit("/", 1)[-1]).strip("-")[:24]
+    return f"{short}.{digest.hexdigest()[:10]}"
+
+
+def load_models(
+    settings: Settings, *, sentiment: str | None = None, model_version: str | None = None
+) -> ScoringModels:
+    """Load the encoder, sentiment backend and offensive head named by settings (once per process).
+
+    `sentiment` overrides `settings.models.sentiment` when that key exists: the bundled head,
+    a `.npz` head file, or a transformers text-classification model.
+    """
+    conf = settings.models
+    sentiment_name = sentiment or getattr(conf, "sentiment", None)
+    encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
+    sentiment_model = load_sentiment(sentiment_name, device=conf.device, encoder_dim=encoder.dim)
+    offensive = (
+        load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim)
+        if DEFAULT_OFFENSIVE_HEAD.is_file()
+        else None
+    )
+    version = model_version or default_model_version(conf.encoder, sentiment_name)
+    return ScoringModels(encoder, sentiment_model, offensive, version)
+
+
+class Scorer:
+    """Scores batches of posts against the brands and products in the store."""
+
+    def __init__(
+        self,
+        models: ScoringModels,
+        products: Sequence[ProductRef],
+        brands: Sequence[BrandProfile],
+        derived_medians: dict[str, float | None] | None = None,
+    ) -> None:
+        self.models = models
+        self.products = ProductMatcher(products, models.encoder)
+        self.relevance = RelevanceScorer(brands, models.encoder)
+        self.derived_medians = dict(derived_medians or {})
+
+    @classmethod
+    def from_store(cls, session: Session, models: ScoringModels) -> Scorer:
+        products = [
+            ProductRef(
+                id=p.id or 0,
+                name=p.name,
+                aliases=tuple(p.aliases),
+                description=p.description,
+                brand_id=p.brand_id,
+            )
+            for p in list_products(session)
+        ]
+        queries: dict[int, list[str]] = {}
+        for q in session.execute(select(ListeningQuery)).scalars():
+            queries.setdefault(q.brand_id, []).append(q.query)
+        brands = [
+            BrandProfile(
+                id=b.id or 0,
+                name=b.name,
+                description=b.description,
+                handles=tuple(b.handles.values()),
+                hashtags=tuple(b.hashtags),
+                product_texts=tuple(p.profile for p in products if p.brand_id == b.id),
+                product_aliases=tuple(
+                    a for p in products if p.brand_id == b.id for a in (p.name, *p.aliases)
+                ),
+                queries=tuple(queries.get(b.id or 0, ())),
+            )
+            for b in list_brands(session)
+        ]
+        medians: dict[str, float | None] = {}
+        for platform in _DERIVED_PLATFORMS:
+            samples = engagement_samples(session, platform=platform)
+            medians[platform] = derive_median(
+                engagement_rate(likes=i, reposts=0, replies=0, quotes=0, followers=f, views=v)
+                for i, f, v in samples
+            )
+        return cls(models, products, brands, medians)
+
+    def score_batch(
+        self, posts: Sequence[PostToScore], dup_accounts: dict[str, int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Score rows ready for `save_scores`, one per post."""
+        if not posts:
+            return []
+        texts = [f"{p.title}\n{p.text}" if p.title else p.text for p in posts]
+        unique: dict[str, int] = {}
+        index = [unique.setdefault(text, len(unique)) for text in texts]
+        unique_texts = list(unique)
+        unique_emb = self.models.encoder.encode(unique_texts)
+        sentiment = self.models.sentiment.predict_proba(unique_texts, unique_emb)
+        offensive = (
+            self.models.offensive.predict_proba(unique_emb, unique_texts)[:, -1]
+            if self.models.offensive is not None
+            else np.zeros(len(unique_texts), dtype=np.float32)
+        )
+        emb = unique_emb[index]
+        matches = self.products.match(texts, emb, brand_ids=[p.brand_id for p in posts])
+        dups = dup_accounts or {}
+        rows: list[dict[str, Any]] = []
+        for i, post in enumerate(posts):
+            u = index[i]
+            probs = sentiment[u]
+            lexicon = lexicon_safety(texts[i])
+            safety = lexicon.as_dict()
+            safety["offensive"] = round(max(safety["offensive"], float(offensive[u])), 4)
+            spam = spam_score(
+                post.text,
+                followers=post.followers,
+                following=post.following,
+                duplicate_accounts=dups.get(post.content_hash or "", 1),
+                hashtags=len(post.hashtags),
+            )
+            language = detect_language(post.text, post.lang)
+            match = matches[i]
+            rate = engagement_rate(
+                likes=post.likes,
+                reposts=post.reposts,
+                replies=post.replies,
+                quotes=post.quotes,
+                followers=post.followers,
+                views=post.views,
+            )
+            rows.append(
+                {
+                    "post_id": post.id,
+                    "model_version": self.models.version,
+                    "sentiment": SENTIMENT_LABELS[int(probs.argmax())],
+                    "sentiment_probs": {
+                        label: round(float(p), 4) for label, p in zip(SENTIMENT_LABELS, probs, strict=True)
+                    },
+                    "relevance": self.relevance.score(
+                        texts[i],
+                        emb[i],
+                        brand_id=post.brand_id,
+                        lang=language,
+                        spam=spam.score,
+                        product_confidence=match.confidence,
+                    ),
+                    "product_id": match.product_id,
+                    "product_confidence": match.confidence if match.product_id is not None else None,
+                    "content_types": classify_content(post.text, post.media_types, title=post.title),
+                    "language": language,
+                    "safety": safety,
+                    "spam": spam.score,
+                    "engagement_rate": rate,
+                    "engagement_vs_median": vs_median(rate, post.platform, self.derived_medians),
+                    "embedding": emb[i].astype(np.float32).tobytes(),
+                }
+            )
+        return rows
+
+
+def _run(
+    engine: Engine,
+    models: ScoringModels,
+    fetch: Callable[[Session, int, int], list[PostToScore]],
+    total: int,
+    batch_size: int,
+    on_progress: ProgressCallback | None,
+) -> int:
+    """Score batches until `fetch` returns nothing or `total` posts are done; one transaction per batch."""
+    with session_scope(engine) as session:
+        scorer = Scorer.from_store(session, models)
+    done = 0
+    after_id = 0
+    while done < total:
+        with session_scope(engine) as session:
+            batch = fetch(session, after_id, min(batch_size, total - done))
+            if not batch:
+                break
+            dups = duplicate_accounts(
+                session, content_hashes=[p.content_hash for p in batch if p.content_hash]
+            )
+            save_scores(session, scorer.score_batch(batch, dups))
+        after_id = batch[-1].id
+        done += len(batch)
+        if on_progress is not None:
+            on_progress(done, max(total, done))
+    return done
+
+
+def score_pending(
+    engine: Engine,
+    settings: Settings,
+    *,
+    model_version: str | None = None,
+    batch_size: int | None = None,
+    limit: int | None = None,
+    models: ScoringModels | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """Score every post (at most `limit`) that has no score set for the model version; returns how many."""
+    loaded = models or load_models(settings, model_version=model_version)
+    with session_scope(engine) as session:
+        total = count_unscored(session, model_version=loaded.version)
+    if limit is not None:
+        total = min(total, limit)
+    return _run(
+        engine,
+        loaded,
+        lambda session, after_id, n: unscored_posts(
+            session, model_version=loaded.version, limit=n, after_id=after_id
+        ),
+        total,
+        batch_size or max(settings.models.batch_size, 256),
+        on_progress,
+    )
+
+
+def rescore(
+    engine: Engine,
+    settings: Settings,
+    *,
+    model_version: str,
+    batch_size: int | None = None,
+    models: ScoringModels | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """Score every post again under `model_version`, replacing that version's rows (other versions stay)."""
+    if not model_version:
+        raise ValueError("rescore needs a model version name")
+    loaded = models or load_models(settings, model_version=model_version)
+    if loaded.version != model_version:
+        loaded = ScoringModels(loaded.encoder, loaded.sentiment, loaded.offensive, model_version)
+    with session_scope(engine) as session:
+        total = count_posts(session)
+    return _run(
+        engine,
+        loaded,
+        lambda session, after_id, n: posts_after(session, after_id=after_id, limit=n),
+        total,
+        batch_size or max(settings.models.batch_size, 256),
+        on_progress,
+    )

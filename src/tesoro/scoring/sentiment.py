@@ -1,0 +1,162 @@
+"""Sentiment (negative / neutral / positive, with probabilities).
+
+Two interchangeable backends behind one small interface:
+
+* `HeadSentiment` (default): the MLP head shipped in `scoring/weights/`, run on the
+  embeddings the pipeline already computed for every post, so sentiment costs
+  almost nothing on top of the shared encoder pass.
+* `TransformersSentiment`: any Hugging Face text-classification model (a local
+  folder, or an id already in the local cache), for teams that prefer e.g. a
+  multilingual fine-tuned model and accept paying a second transformer pass.
+
+Both return probabilities in `SENTIMENT_LABELS` order, so the rest of Tesoro
+never knows which one ran.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from tesoro.scoring.encoder import ModelLoadError, resolve_model_path
+from tesoro.scoring.heads import WEIGHTS_DIR, Head, load_head
+
+__all__ = [
+    "DEFAULT_SENTIMENT_HEAD",
+    "SENTIMENT_LABELS",
+    "HeadSentiment",
+    "SentimentModel",
+    "TransformersSentiment",
+    "load_sentiment",
+]
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+DEFAULT_SENTIMENT_HEAD = WEIGHTS_DIR / "sentiment_head.npz"
+_BUNDLED = frozenset({"", "bundled", "head", "default"})
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class SentimentModel(Protocol):
+    """What the pipeline needs: probabilities per post, from its text and/or its embedding."""
+
+    name: str
+    uses_embeddings: bool
+
+    def predict_proba(self, texts: Sequence[str], embeddings: FloatArray) -> FloatArray:
+        """Rows sum to 1; columns are SENTIMENT_LABELS."""
+        ...
+
+
+class HeadSentiment:
+    """The bundled head over the shared sentence embedding."""
+
+    uses_embeddings = True
+
+    def __init__(self, head: Head, name: str = "bundled") -> None:
+        order = [head.labels.index(label) if label in head.labels else -1 for label in SENTIMENT_LABELS]
+        if -1 in order:
+            raise ModelLoadError(
+                f"sentiment head {name!r} has labels {head.labels}, expected {SENTIMENT_LABELS}"
+            )
+        self._head = head
+        self._order = order
+        self.name = name
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self._head.meta)
+
+    def predict_proba(self, texts: Sequence[str], embeddings: FloatArray) -> FloatArray:
+        return self._head.predict_proba(embeddings, texts)[:, self._order]
+
+
+# Map a model's own label names onto ours ("LABEL_0" style names fall back to index order).
+_LABEL_PATTERNS = {
+    "negative": re.compile(r"neg|^0$|1 star|2 stars"),
+    "neutral": re.compile(r"neu|^1$|3 stars"),
+    "positive": re.compile(r"pos|^2$|4 stars|5 stars"),
+}
+
+
+class TransformersSentiment:
+    """A Hugging Face sequence-classification model, loaded from local files only."""
+
+    uses_embeddings = False
+
+    def __init__(
+        self, name: str, device: str = "cpu", *, batch_size: int = 32, max_length: int = 128
+    ) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.name = name
+        self.device = device
+        self.batch_size = batch_size
+        self.max_length = max_length
+        path = resolve_model_path(name)
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            self._model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
+        except Exception as exc:  # OSError, ValueError, safetensors errors: all mean "cannot use this"
+            raise ModelLoadError(
+                f"could not load sentiment model {name!r}: {type(exc).__name__}: {exc}. "
+                "Give a local folder or a Hugging Face id already in the local cache."
+            ) from exc
+        self._model.to(device).eval()
+        self._columns = self._map_labels(dict(self._model.config.id2label))
+
+    def _map_labels(self, id2label: dict[int, str]) -> list[list[int]]:
+        """For each of our labels, the model outputs that add up to it."""
+        n = len(id2label)
+        names = {i: str(label).casefold() for i, label in id2label.items()}
+        generic = all(re.fullmatch(r"label_\d+", label) for label in names.values())
+        if generic:
+            if n != 3:
+                raise ModelLoadError(f"sentiment model {self.name!r} has {n} unnamed labels; expected 3")
+            return [[0], [1], [2]]
+        columns = [
+            [i for i, label in names.items() if pattern.search(label)] for pattern in _LABEL_PATTERNS.values()
+        ]
+        if not columns[0] or not columns[2]:
+            raise ModelLoadError(
+                f"sentiment model {self.name!r} labels {sorted(names.values())} do not name negative/positive"
+            )
+        return columns
+
+    def predict_proba(self, texts: Sequence[str], embeddings: FloatArray) -> FloatArray:
+        import torch
+
+        out = np.zeros((len(texts), len(SENTIMENT_LABELS)), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            encoded = self._tokenizer(
+                batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            ).to(self.device)
+            with torch.inference_mode():
+                probs = torch.softmax(self._model(**encoded).logits.float(), dim=-1).cpu().numpy()
+            for j, cols in enumerate(self._columns):
+                if cols:
+                    out[start : start + len(batch), j] = probs[:, cols].sum(axis=1)
+        totals = out.sum(axis=1, keepdims=True)
+        result: FloatArray = np.divide(out, totals, out=np.full_like(out, 1 / 3), where=totals > 0)
+        return result
+
+
+def load_sentiment(
+    name: str | None = None, *, device: str = "cpu", encoder_dim: int | None = None
+) -> SentimentModel:
+    """The configured sentiment backend.
+
+    `None`/"bundled" is the shipped head; a path to an `.npz` is another head (e.g. one
+    retrained with `tesoro train sentiment`); anything else is a transformers model.
+    """
+    if name is None or name.strip().casefold() in _BUNDLED:
+        return HeadSentiment(load_head(DEFAULT_SENTIMENT_HEAD, expected_dim=encoder_dim))
+    if name.endswith(".npz"):
+        return HeadSentiment(load_head(Path(name).expanduser(), expected_dim=encoder_dim), name=name)
+    return TransformersSentiment(name, device)
