@@ -95,9 +95,11 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "collect:demo-reddit",
         "collect:demo-bluesky",
         "collect:demo-mastodon",
+        "score",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
+    assert jobs["score"].trigger.interval.total_seconds() == 60
     assert jobs["collect:demo-x"].trigger.interval.total_seconds() == 15
     assert jobs["collect:demo-x"].trigger.jitter >= 1
 

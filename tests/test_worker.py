@@ -17,7 +17,7 @@ from tesoro.runtime import open_store
 from tesoro.settings import Settings, load_settings
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
-from tesoro.worker import enqueue_collect, job_id, make_queue
+from tesoro.worker import enqueue_collect, enqueue_score, job_id, make_queue
 
 pytestmark = pytest.mark.redis
 
@@ -67,9 +67,17 @@ credentials = {{ bearer_token_env = "SCALED_X_TOKEN" }}
 """)
     monkeypatch.setenv("SCALED_X_TOKEN", sim.state.credentials.x_bearer)
     loaded = load_settings(config, environ={})
+    had_clean_groups = bool(redis.exists("rq:clean_groups"))
     yield loaded
+    if not had_clean_groups:
+        redis.delete("rq:clean_groups")  # RQ's bookkeeping key, created by our workers
     for key in redis.scan_iter(f"*{name}*"):
         redis.delete(key)
+    redis.srem("rq:queues", f"rq:queue:{name}")
+    for worker_set in redis.scan_iter("rq:workers*"):
+        for member in redis.smembers(worker_set):
+            if name.encode() in member:
+                redis.srem(worker_set, member)
 
 
 def test_enqueued_collection_runs_on_a_worker(settings: Settings, sim: SimulatorServer, redis: Redis) -> None:
@@ -84,28 +92,32 @@ def test_enqueued_collection_runs_on_a_worker(settings: Settings, sim: Simulator
     with session_scope(engine) as session:
         assert count_posts(session) == 0, "the scheduler only enqueues"
 
-    SimpleWorker([queue], connection=redis).work(burst=True, with_scheduler=False)
-    finished = Job.fetch(job_id(source), connection=redis)
+    SimpleWorker([queue], connection=redis, name=f"{queue.name}-worker").work(burst=True, with_scheduler=False)
+    finished = Job.fetch(job_id(queue.name, f"collect-{source}"), connection=redis)
     assert finished.is_finished, finished.latest_result()
     assert finished.return_value()["status"] == "ok"
     with session_scope(engine) as session:
         stored = count_posts(session)
     assert stored > 0 and stored == finished.return_value()["inserted"]
-    stored_job = b"".join(redis.hgetall(f"rq:job:{job_id(source)}").values())
+    stored_job = b"".join(redis.hgetall(f"rq:job:{job_id(queue.name, f'collect-{source}')}").values())
     assert sim.state.credentials.x_bearer.encode() not in stored_job, "no secret travels through Redis"
 
     sim.state.world.grow(5)
     again = enqueue_collect(queue, settings, source)
     assert again is not None, "a finished job does not block the next run"
-    SimpleWorker([queue], connection=redis).work(burst=True, with_scheduler=False)
-    assert Job.fetch(job_id(source), connection=redis).return_value()["inserted"] > 0
+    SimpleWorker([queue], connection=redis, name=f"{queue.name}-worker").work(burst=True, with_scheduler=False)
+    assert Job.fetch(job_id(queue.name, f"collect-{source}"), connection=redis).return_value()["inserted"] > 0
 
 
 def test_scheduler_in_rq_mode_enqueues(settings: Settings, redis: Redis) -> None:
     from tesoro.jobs import build_scheduler
 
     scheduler = build_scheduler(open_store(settings), settings, {})
-    (job,) = scheduler.get_jobs()
-    assert job.func is enqueue_collect
-    job.func(*job.args)
-    assert make_queue(settings, redis).count == 1
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {f"collect:{settings.sources[0].name}", "score"}
+    collect, score = jobs[f"collect:{settings.sources[0].name}"], jobs["score"]
+    assert collect.func is enqueue_collect and score.func is enqueue_score
+    collect.func(*collect.args)
+    score.func(*score.args)
+    score.func(*score.args)
+    assert make_queue(settings, redis).count == 2, "one collection and one (not two) scoring pass queued"

@@ -25,7 +25,7 @@ from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
 from tesoro.store.sources import get_source, record_failure
 
-__all__ = ["build_scheduler", "collect_once", "collect_source"]
+__all__ = ["build_scheduler", "collect_once", "collect_source", "score_job"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,16 @@ def collect_once(
     return [collect_source(engine, settings, name, environ) for name in names]
 
 
+def score_job(engine: Engine, settings: Settings) -> int:
+    """Score what the collectors brought in since the last run (models load once per process)."""
+    from tesoro.scoring.pipeline import score_pending
+
+    scored = score_pending(engine, settings)
+    if scored:
+        log.info("scored %d posts", scored)
+    return scored
+
+
 def build_scheduler(
     engine: Engine, settings: Settings, environ: Mapping[str, str], *, blocking: bool = False
 ) -> BaseScheduler:
@@ -112,6 +122,24 @@ def build_scheduler(
             max_instances=1,
             next_run_time=datetime.now(UTC),  # first run straight away, then every interval
             misfire_grace_time=source.interval,
+            replace_existing=True,
+        )
+    if settings.models.score_interval:
+        if settings.queue.backend == "rq":
+            from tesoro.worker import enqueue_score
+
+            score_func: Callable[..., object] = enqueue_score
+            score_args: tuple[object, ...] = (queue, settings)
+        else:
+            score_func, score_args = score_job, (engine, settings)
+        scheduler.add_job(
+            score_func,
+            IntervalTrigger(seconds=settings.models.score_interval),
+            args=score_args,
+            id="score",
+            name="score new posts",
+            coalesce=True,
+            max_instances=1,
             replace_existing=True,
         )
     return scheduler

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,15 @@ from sqlalchemy.engine import Engine
 
 from tesoro.settings import Settings, load_settings
 
-__all__ = ["collect_task", "enqueue_collect", "job_id", "make_queue", "run_worker"]
+__all__ = [
+    "collect_task",
+    "enqueue_collect",
+    "enqueue_score",
+    "job_id",
+    "make_queue",
+    "run_worker",
+    "score_task",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +42,9 @@ log = logging.getLogger(__name__)
 _ENGINES: dict[str, Engine] = {}
 
 
-def job_id(source_name: str) -> str:
-    return f"tesoro-collect-{source_name}"
+def job_id(queue_name: str, task: str) -> str:
+    """Job ids are per queue, so deployments sharing one Redis never see each other's jobs."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{queue_name}-{task}")
 
 
 def make_queue(settings: Settings, connection: Redis | None = None) -> Queue:
@@ -53,7 +63,9 @@ def enqueue_collect(queue: Queue, settings: Settings, source_name: str) -> Job |
             "the scaled-out mode needs a settings file (-c or TESORO_CONFIG) that workers can read"
         )
     existing = (
-        Job.fetch(job_id(source_name), connection=queue.connection) if _exists(queue, source_name) else None
+        Job.fetch(job_id(queue.name, f"collect-{source_name}"), connection=queue.connection)
+        if _exists(queue, source_name)
+        else None
     )
     if existing is not None and existing.get_status() in (
         JobStatus.QUEUED,
@@ -68,7 +80,7 @@ def enqueue_collect(queue: Queue, settings: Settings, source_name: str) -> Job |
         collect_task,
         str(settings.source_file),
         source_name,
-        job_id=job_id(source_name),
+        job_id=job_id(queue.name, f"collect-{source_name}"),
         result_ttl=3600,
         failure_ttl=86400,
         description=f"collect {source_name}",
@@ -76,19 +88,54 @@ def enqueue_collect(queue: Queue, settings: Settings, source_name: str) -> Job |
 
 
 def _exists(queue: Queue, source_name: str) -> bool:
-    return bool(Job.exists(job_id(source_name), connection=queue.connection))
+    return bool(Job.exists(job_id(queue.name, f"collect-{source_name}"), connection=queue.connection))
+
+
+def enqueue_score(queue: Queue, settings: Settings) -> Job | None:
+    """Queue a scoring pass unless one is already waiting or running."""
+    if settings.source_file is None:
+        raise ValueError(
+            "the scaled-out mode needs a settings file (-c or TESORO_CONFIG) that workers can read"
+        )
+    score_id = job_id(queue.name, "score")
+    if Job.exists(score_id, connection=queue.connection):
+        existing = Job.fetch(score_id, connection=queue.connection)
+        if existing.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED):
+            return None
+        existing.delete()
+    return queue.enqueue(
+        score_task,
+        str(settings.source_file),
+        job_id=score_id,
+        result_ttl=3600,
+        failure_ttl=86400,
+        description="score new posts",
+    )
+
+
+def score_task(config_path: str) -> int:
+    """What a worker runs to score: the same pipeline as the embedded mode."""
+    from tesoro.scoring.pipeline import score_pending
+
+    settings = load_settings(Path(config_path))
+    return score_pending(_engine(settings), settings)
+
+
+def _engine(settings: Settings) -> Engine:
+    from tesoro.runtime import open_store
+
+    engine = _ENGINES.get(settings.database_url)
+    if engine is None:
+        engine = _ENGINES[settings.database_url] = open_store(settings)
+    return engine
 
 
 def collect_task(config_path: str, source_name: str) -> dict[str, Any]:
     """What a worker runs: one pass over one source, with this worker's settings and secrets."""
     from tesoro.jobs import collect_source
-    from tesoro.runtime import open_store
 
     settings = load_settings(Path(config_path))
-    engine = _ENGINES.get(settings.database_url)
-    if engine is None:
-        engine = _ENGINES[settings.database_url] = open_store(settings)
-    result = collect_source(engine, settings, source_name, dict(os.environ))
+    result = collect_source(_engine(settings), settings, source_name, dict(os.environ))
     return {
         "source": result.source,
         "status": result.status,
