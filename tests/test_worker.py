@@ -92,7 +92,9 @@ def test_enqueued_collection_runs_on_a_worker(settings: Settings, sim: Simulator
     with session_scope(engine) as session:
         assert count_posts(session) == 0, "the scheduler only enqueues"
 
-    SimpleWorker([queue], connection=redis, name=f"{queue.name}-worker").work(burst=True, with_scheduler=False)
+    SimpleWorker([queue], connection=redis, name=f"{queue.name}-worker").work(
+        burst=True, with_scheduler=False
+    )
     finished = Job.fetch(job_id(queue.name, f"collect-{source}"), connection=redis)
     assert finished.is_finished, finished.latest_result()
     assert finished.return_value()["status"] == "ok"
@@ -105,7 +107,9 @@ def test_enqueued_collection_runs_on_a_worker(settings: Settings, sim: Simulator
     sim.state.world.grow(5)
     again = enqueue_collect(queue, settings, source)
     assert again is not None, "a finished job does not block the next run"
-    SimpleWorker([queue], connection=redis, name=f"{queue.name}-worker").work(burst=True, with_scheduler=False)
+    SimpleWorker([queue], connection=redis, name=f"{queue.name}-worker").work(
+        burst=True, with_scheduler=False
+    )
     assert Job.fetch(job_id(queue.name, f"collect-{source}"), connection=redis).return_value()["inserted"] > 0
 
 

