@@ -33,7 +33,7 @@ from tesoro.store.tables import Post
 def test_collect_once_from_every_platform_then_only_new_posts(sim: SimulatorServer, tmp_path: Path) -> None:
     sim.state.world.grow(40)
     settings = demo_settings(tmp_path, sim.base_url)
-    environ = demo_environment({}, sim.state.credentials)
+    environ = demo_environment({}, sim.state.credentials, sim.base_url)
     engine = open_store(settings)
 
     first = collect_once(engine, settings, environ)
@@ -63,7 +63,8 @@ def test_a_rate_limited_source_does_not_block_the_others(sim: SimulatorServer, t
     engine = open_store(settings)
     sim.state.faults.inject("x.search", Fault.RATE_LIMIT)
     results = {
-        r.source: r for r in collect_once(engine, settings, demo_environment({}, sim.state.credentials))
+        r.source: r
+        for r in collect_once(engine, settings, demo_environment({}, sim.state.credentials, sim.base_url))
     }
     assert results["demo-x"].status == "rate_limited"
     assert all(results[name].status == "ok" for name in ("demo-reddit", "demo-bluesky", "demo-mastodon"))
@@ -78,7 +79,7 @@ def test_missing_secret_marks_the_source_failing_with_the_variable_name(
 ) -> None:
     settings = demo_settings(tmp_path, sim.base_url)
     engine = open_store(settings)
-    environ = demo_environment({}, sim.state.credentials)
+    environ = demo_environment({}, sim.state.credentials, sim.base_url)
     del environ["TESORO_DEMO_X_BEARER"]
     results = {r.source: r for r in collect_once(engine, settings, environ, only="demo-x")}
     assert results["demo-x"].status == "failed"
@@ -96,6 +97,8 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "collect:demo-bluesky",
         "collect:demo-mastodon",
         "score",
+        "alerts:evaluate",
+        "alerts:deliver",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1

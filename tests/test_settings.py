@@ -199,3 +199,14 @@ def test_secret_lookup_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"ACME_X_TOKEN.*export"):
         settings.secret("ACME_X_TOKEN", {})
     assert settings.secret("ACME_X_TOKEN", {"ACME_X_TOKEN": "t"}) == "t"
+
+
+def test_secret_env_vars_with_the_prefix_are_not_overrides(tmp_path: Path) -> None:
+    env = {"TESORO_X_BEARER_TOKEN": "secret", "TESORO_SLACK_WEBHOOK_URL": "https://hooks.example/x"}
+    settings = load_settings(write(tmp_path, MINIMAL), environ=env)
+    assert settings.server.port == 8000
+
+
+def test_override_of_a_section_key_typo_still_fails(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"server\.prot"):
+        load_settings(write(tmp_path, MINIMAL), environ={"TESORO_SERVER__PROT": "1"})

@@ -37,9 +37,11 @@ app.add_typer(db_app, name="db")
 
 def _mount_feature_apps() -> None:
     """Each feature area keeps its commands beside its code; the CLI only mounts them."""
+    from tesoro.alerts.commands import alerts_app
     from tesoro.scoring.commands import scoring_app
 
     app.add_typer(scoring_app)  # score, rescore, eval, train
+    app.add_typer(alerts_app, name="alerts")
 
 
 _mount_feature_apps()
@@ -167,7 +169,8 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
     from tesoro.jobs import build_scheduler
 
     scheduler = None
-    if settings.server.run_scheduler and any(s.enabled for s in settings.sources):
+    if settings.server.run_scheduler:
+        # Even with no sources the scheduler runs: scoring and alert rules (editable over HTTP) need it.
         scheduler = build_scheduler(engine, settings, environ)  # type: ignore[arg-type]
         scheduler.start()
         out.print(f"collecting from {sum(s.enabled for s in settings.sources)} sources on a schedule")
@@ -283,7 +286,13 @@ def demo(
         logging.getLogger("alembic").setLevel(logging.WARNING)
         out.print(f"platform simulator on {simulator.base_url} (X, Reddit, Bluesky, Mastodon, Slack)")
         engine = open_store(settings)
-        _serve(settings, engine, host, port, demo_environment(os.environ, simulator.state.credentials))
+        _serve(
+            settings,
+            engine,
+            host,
+            port,
+            demo_environment(os.environ, simulator.state.credentials, simulator.base_url),
+        )
     finally:
         simulator.stop()
 

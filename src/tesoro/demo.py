@@ -30,7 +30,7 @@ def demo_settings(data_dir: Path, simulator_url: str) -> Settings:
     return Settings.model_validate(raw)
 
 
-def demo_environment(base: Mapping[str, str], credentials: Credentials) -> dict[str, str]:
+def demo_environment(base: Mapping[str, str], credentials: Credentials, simulator_url: str) -> dict[str, str]:
     """The env vars the demo settings name, holding the simulator's credentials."""
     return {
         **base,
@@ -40,6 +40,7 @@ def demo_environment(base: Mapping[str, str], credentials: Credentials) -> dict[
         "TESORO_DEMO_BSKY_HANDLE": credentials.bluesky_handle,
         "TESORO_DEMO_BSKY_PASSWORD": credentials.bluesky_password,
         "TESORO_DEMO_MASTODON_TOKEN": credentials.mastodon_token,
+        "DEMO_SLACK_WEBHOOK_URL": f"{simulator_url}/slack/hooks/{credentials.slack_webhook_path}",
         "NO_PROXY": "127.0.0.1,localhost",
     }
 

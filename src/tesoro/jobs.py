@@ -89,6 +89,26 @@ def score_job(engine: Engine, settings: Settings) -> int:
     return scored
 
 
+def _add_alert_jobs(
+    scheduler: BaseScheduler, engine: Engine, settings: Settings, environ: Mapping[str, str]
+) -> None:
+    """Alert evaluation and delivery are light; they run in the scheduler's process in both modes."""
+    from tesoro.alerts.jobs import alert_jobs
+
+    for job in alert_jobs(engine, settings, environ):
+        scheduler.add_job(
+            job.func,
+            IntervalTrigger(seconds=job.interval_s, jitter=3),
+            id=job.id,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+            misfire_grace_time=job.interval_s,
+            replace_existing=True,
+        )
+
+
 def build_scheduler(
     engine: Engine, settings: Settings, environ: Mapping[str, str], *, blocking: bool = False
 ) -> BaseScheduler:
@@ -124,6 +144,7 @@ def build_scheduler(
             misfire_grace_time=source.interval,
             replace_existing=True,
         )
+    _add_alert_jobs(scheduler, engine, settings, environ)
     if settings.models.score_interval:
         if settings.queue.backend == "rq":
             from tesoro.worker import enqueue_score

@@ -1,0 +1,195 @@
+"""`tesoro alerts ...`: the alerts commands, as a typer app to mount on the CLI.
+
+Mount with `app.add_typer(alerts_app, name="alerts")`. Like every command, these only
+load settings, open the store and call the functions that do the work.
+
+    tesoro alerts test [--rule NAME] [--message TEXT]   send a test message on the rule's channels
+    tesoro alerts evaluate [--rule NAME]                run the rules once (new alerts go pending)
+    tesoro alerts deliver                               deliver what is due in the outbox, once
+    tesoro alerts rules                                 every rule: kind, origin, last check
+    tesoro alerts log [--rule NAME] [--status S] [-n N] the delivery log and what is still pending
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tesoro.settings import ConfigError, Settings, load_settings
+
+__all__ = ["alerts_app"]
+
+alerts_app = typer.Typer(help="Slack alerts: test the channels, evaluate rules, deliver, read the log.")
+console = Console(stderr=True)
+out = Console()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
+        show_default=False,
+    ),
+]
+RuleOption = Annotated[str | None, typer.Option("--rule", "-r", help="Only this rule.")]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from exc
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
+
+
+@alerts_app.command("test")
+def test(
+    config: ConfigOption = None,
+    rule: RuleOption = None,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="Text of the test message.")] = None,
+) -> None:
+    """Send a test message on a rule's channels (or the shared [slack] set-up) and say how it went."""
+    from tesoro.alerts.delivery import send_test
+    from tesoro.runtime import open_store
+
+    settings = _settings(config)
+    conf = None
+    if rule is not None:
+        conf = next((a for a in settings.alerts if a.name == rule), None)
+        if conf is None:
+            console.print(f"[red]error:[/red] no alert rule named {rule!r} in the settings")
+            raise typer.Exit(2)
+    engine = open_store(settings)
+    results = send_test(settings, conf, environ=dict(os.environ), note=message, engine=engine)
+    if not results:
+        console.print(
+            "[red]error:[/red] no channel configured: set [slack] webhook_url_env, or bot_token_env with "
+            "default_channel, or a rule's webhook_url_env / json_webhook_url_env"
+        )
+        raise typer.Exit(1)
+    table = Table("channel", "status", "detail")
+    for key, result in results:
+        table.add_row(key, result.status, result.error or result.response or "")
+    out.print(table)
+    if not all(r.ok for _, r in results):
+        raise typer.Exit(1)
+
+
+@alerts_app.command("evaluate")
+def evaluate(config: ConfigOption = None, rule: RuleOption = None) -> None:
+    """Run the alert rules once; new alerts are stored as pending for `tesoro alerts deliver`."""
+    from tesoro.alerts.rules import evaluate_rules
+    from tesoro.runtime import open_store
+
+    settings = _settings(config)
+    report = evaluate_rules(open_store(settings), settings, only=rule)
+    table = Table("rule", "kind", "candidates", "new alerts", "suppressed", "error")
+    for o in report.outcomes:
+        table.add_row(o.rule, o.kind, str(o.candidates), str(o.alerts), str(o.suppressed), o.error or "")
+    out.print(table)
+    if any(o.error for o in report.outcomes):
+        raise typer.Exit(1)
+
+
+@alerts_app.command("deliver")
+def deliver(config: ConfigOption = None) -> None:
+    """Deliver the pending alerts that are due, once (the scheduler does this every 30 seconds)."""
+    from tesoro.alerts.delivery import deliver_pending
+    from tesoro.runtime import open_store
+
+    settings = _settings(config)
+    report = deliver_pending(open_store(settings), settings, environ=dict(os.environ))
+    out.print(
+        f"{report.claimed} due: {report.delivered} delivered, {report.pending} still pending; "
+        f"{report.messages} messages ({report.digests} digests), {report.failed_messages} failed",
+        highlight=False,
+    )
+    for error in dict.fromkeys(report.errors):
+        out.print(f"  {error}", highlight=False, markup=False, soft_wrap=True)
+    if report.failed_messages:
+        raise typer.Exit(1)
+
+
+@alerts_app.command("rules")
+def rules(config: ConfigOption = None) -> None:
+    """Every alert rule: kind, where it comes from, and its last evaluation."""
+    from tesoro.runtime import open_store
+    from tesoro.store.alerts import list_rules, sync_rules
+    from tesoro.store.engine import session_scope
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    table = Table("rule", "kind", "enabled", "origin", "last evaluated", "last check")
+    with session_scope(engine) as session:
+        sync_rules(session, settings, now=datetime.now(UTC))
+        for row in list_rules(session):
+            check = row.state.get("last_check") or {}
+            table.add_row(
+                row.name,
+                row.kind,
+                "yes" if row.enabled else "no",
+                row.origin + (" (edited)" if row.edited else ""),
+                _when(row.last_evaluated_at),
+                str(check.get("reason") or ""),
+            )
+    out.print(table)
+
+
+@alerts_app.command("log")
+def log(
+    config: ConfigOption = None,
+    rule: RuleOption = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only deliveries with this status: delivered, failed, rate_limited.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many lines.", min=1)] = 20,
+) -> None:
+    """The delivery log (newest first) and how many alerts are pending or delivered."""
+    from tesoro.runtime import open_store
+    from tesoro.store.alerts import alert_status_counts, list_alerts, list_deliveries
+    from tesoro.store.engine import session_scope
+
+    settings = _settings(config)
+    engine = open_store(settings)
+    table = Table("when", "rule", "channel", "kind", "alerts", "status", "retries", "detail")
+    with session_scope(engine) as session:
+        for d in list_deliveries(session, rule=rule, status=status, limit=limit):
+            table.add_row(
+                _when(d.attempt_at),
+                d.rule,
+                d.channel,
+                d.kind,
+                str(d.alert_count),
+                d.status,
+                str(d.retries),
+                (d.error or d.response or "")[:80],
+            )
+        counts = alert_status_counts(session, rule=rule)
+        pending = list_alerts(session, status="pending", rule=rule, limit=5)
+    out.print(table)
+    out.print(
+        f"alerts: {counts.get('pending', 0)} pending, {counts.get('delivered', 0)} delivered", highlight=False
+    )
+    for alert in pending:
+        out.print(
+            f"  pending #{alert.id} {alert.rule} {alert.subject}: next try {_when(alert.next_attempt_at)}"
+            f"{'; ' + alert.last_error[:100] if alert.last_error else ''}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
