@@ -82,6 +82,18 @@ def test_import_unknown_brand(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no brand named 'Nobody'" in result.output
 
 
+def _viewer_key(db: Path) -> str:
+    from tesoro.store.engine import make_engine, session_scope
+    from tesoro.store.keys import create_key
+
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with session_scope(engine) as session:
+            return create_key(session, name="test", role="viewer").token
+    finally:
+        engine.dispose()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -112,7 +124,13 @@ def test_serve_answers_on_localhost(tmp_path: Path) -> None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=0.2)  # a short pause that also notices an early exit
         assert response.status_code == 200 and response.json()["status"] == "ok"
-        assert httpx.get(f"http://127.0.0.1:{port}/api/posts").json() == {"total": 0, "items": []}
+        # The API needs a key (issue 7); make one in the store the server uses.
+        assert httpx.get(f"http://127.0.0.1:{port}/api/posts").status_code == 401
+        headers = {"X-API-Key": _viewer_key(tmp_path / "store.db")}
+        assert httpx.get(f"http://127.0.0.1:{port}/api/posts", headers=headers).json() == {
+            "total": 0,
+            "items": [],
+        }
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -38,10 +38,12 @@ app.add_typer(db_app, name="db")
 def _mount_feature_apps() -> None:
     """Each feature area keeps its commands beside its code; the CLI only mounts them."""
     from tesoro.alerts.commands import alerts_app
+    from tesoro.api.commands import keys_app
     from tesoro.scoring.commands import scoring_app
 
     app.add_typer(scoring_app)  # score, rescore, eval, train
     app.add_typer(alerts_app, name="alerts")
+    app.add_typer(keys_app, name="keys")
 
 
 _mount_feature_apps()
@@ -286,6 +288,9 @@ def demo(
         logging.getLogger("alembic").setLevel(logging.WARNING)
         out.print(f"platform simulator on {simulator.base_url} (X, Reddit, Bluesky, Mastodon, Slack)")
         engine = open_store(settings)
+        from tesoro.api.commands import demo_key
+
+        out.print(f"web UI: http://{host}:{port}/login  (demo key: {demo_key(engine)})")
         _serve(
             settings,
             engine,

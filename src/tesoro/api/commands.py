@@ -1,0 +1,122 @@
+"""`tesoro keys ...`: create, list and revoke API keys from the command line.
+
+The first admin key has to come from somewhere that needs no key, and that is
+the operator's shell: `tesoro keys create --role admin --name ops`. The token
+is printed once, on stdout alone (so `$(tesoro keys create ...)` captures it),
+and never again: only its hash is stored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from tesoro.settings import ConfigError, Settings, load_settings
+from tesoro.store.keys import Role, create_key, list_keys, revoke_key
+
+__all__ = ["demo_key", "keys_app"]
+
+keys_app = typer.Typer(
+    help="API keys: create (shown once), list, revoke.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_err = Console(stderr=True)
+_out = Console()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
+        show_default=False,
+    ),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from exc
+
+
+def demo_key(engine: Engine) -> str:
+    """An admin key for `tesoro demo` to print at start, so the demo's web UI can be opened at once."""
+    from tesoro.store.engine import session_scope
+
+    with session_scope(engine) as session:
+        return create_key(session, name="demo", role=Role.ADMIN, created_by="demo").token
+
+
+@keys_app.command("create")
+def create(
+    role: Annotated[Role, typer.Option(help="admin, coordinator, viewer or gallery.", case_sensitive=False)],
+    name: Annotated[str, typer.Option(help="Who or what uses the key (shown in lists and the audit log).")],
+    config: ConfigOption = None,
+) -> None:
+    """Create a key and print its token once; store it now, it cannot be shown again."""
+    from tesoro.runtime import open_store
+    from tesoro.store.engine import session_scope
+
+    engine = open_store(_settings(config))
+    try:
+        with session_scope(engine) as session:
+            created = create_key(session, name=name, role=role, created_by="cli")
+            key_id = created.key.key_id
+    except ValueError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    _err.print(f"created {role.value} key {key_id} ({name}); the token below is shown only once:")
+    print(created.token)
+
+
+@keys_app.command("list")
+def list_(
+    config: ConfigOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+) -> None:
+    """List keys: id, name, role, created, last used, revoked (never their secrets)."""
+    from tesoro.runtime import open_store
+    from tesoro.store.engine import session_scope
+
+    engine = open_store(_settings(config))
+    table = Table("key id", "name", "role", "created", "last used", "revoked")
+    with session_scope(engine) as session:
+        for key in list_keys(session, include_revoked=all_):
+            table.add_row(
+                key.key_id,
+                key.name,
+                key.role,
+                key.created_at.isoformat(timespec="seconds") if key.created_at else "-",
+                key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "-",
+                key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-",
+            )
+    _out.print(table)
+
+
+@keys_app.command("revoke")
+def revoke(
+    key_id: Annotated[
+        str, typer.Argument(help="The key id (the part after tso_ in the token, or from list).")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a key at once; its web sessions end too."""
+    from tesoro.runtime import open_store
+    from tesoro.store.engine import session_scope
+
+    engine = open_store(_settings(config))
+    with session_scope(engine) as session:
+        row = revoke_key(session, key_id=key_id.removeprefix("tso_").split("_")[0])
+        if row is None:
+            _err.print(f"[red]error:[/red] no key {key_id!r}")
+            raise typer.Exit(1)
+        _out.print(f"revoked {row.key_id} ({row.name}, {row.role})")

@@ -1,0 +1,84 @@
+/* A post as a card, shared by the queue and the library. Text goes in with textContent only. */
+(function () {
+  "use strict";
+  var T = window.Tesoro;
+  var el = T.el, t = T.t;
+
+  function media(post) {
+    var items = post.media || [];
+    if (!items.length) return null;
+    var box = el("div", { class: "media" });
+    items.slice(0, 4).forEach(function (m) {
+      var src = m.type === "photo" ? m.url || m.preview_url : m.preview_url;
+      if (m.blocked || !T.safeUrl(src)) {
+        box.appendChild(el("span", { class: "media-blocked", text: t("queue.media_blocked") }));
+        return;
+      }
+      var img = el("img", { src: src, alt: m.alt_text || "", loading: "lazy", referrerpolicy: "no-referrer" });
+      var wrap = el("a", { href: m.url || src, target: "_blank", rel: "noopener noreferrer nofollow ugc",
+        class: m.type === "photo" ? "thumb" : "thumb play" }, [img]);
+      box.appendChild(wrap);
+    });
+    return box;
+  }
+
+  function explanation(post) {
+    if (!("explanation" in post)) return null;
+    var details = el("details", { class: "why" }, [el("summary", { text: t("queue.why") })]);
+    if (!post.scored) {
+      details.appendChild(el("p", { class: "muted", text: t("queue.not_scored") }));
+      return details;
+    }
+    var list = el("ul");
+    post.explanation.forEach(function (part) {
+      var value = part.value === null || part.value === undefined ? "" : T.fmtNumber(part.value, 2);
+      list.appendChild(el("li", {}, [
+        el("strong", { text: t("explain." + part.key) }), " ", value ? el("span", { class: "num", text: value }) : null,
+        part.detail ? el("span", { class: "muted", text: " · " + part.detail }) : null
+      ]));
+    });
+    details.appendChild(list);
+    return details;
+  }
+
+  function duplicates(post) {
+    if (!post.duplicates || !post.duplicates.length) return null;
+    var list = el("ul", { class: "dups" });
+    post.duplicates.forEach(function (d) {
+      var label = d.platform + " @" + d.handle;
+      list.appendChild(el("li", {}, [T.safeUrl(d.url)
+        ? el("a", { href: d.url, target: "_blank", rel: "noopener noreferrer nofollow", text: label })
+        : el("span", { text: label })]));
+    });
+    return el("div", { class: "dup-box" }, [el("span", { class: "muted", text: t("queue.duplicates") + ": " }), list]);
+  }
+
+  function card(post, options) {
+    var opts = options || {};
+    var author = post.author || {};
+    var header = el("header", { class: "meta" }, [
+      el("span", { class: "platform", text: post.platform }),
+      el("a", { href: "/ui/authors/" + encodeURIComponent(author.id), class: "author",
+        text: (author.display_name || author.handle) + " @" + author.handle }),
+      el("time", { datetime: post.created_at, text: T.fmtDate(post.created_at) }),
+      el("span", { class: "badge state state-" + post.queue_state, text: t("state." + post.queue_state) }),
+      el("span", { class: "badge rights rights-" + post.rights_status, text: t("rights." + post.rights_status) }),
+      post.product ? el("span", { class: "badge product", text: post.product.name }) : null,
+      post.treasure_score !== null && post.treasure_score !== undefined
+        ? el("span", { class: "score", title: t("queue.treasure"), text: "★ " + T.fmtNumber(post.treasure_score, 2) })
+        : null,
+      T.safeUrl(post.url) ? el("a", { href: post.url, target: "_blank", rel: "noopener noreferrer nofollow ugc",
+        class: "open", text: t("common.open_post") }) : null
+    ]);
+    var body = [header];
+    if (post.title) body.push(el("h3", { class: "title", text: post.title }));
+    body.push(el("p", { class: "text", text: post.text }));
+    body.push(media(post));
+    body.push(explanation(post));
+    body.push(duplicates(post));
+    if (opts.footer) body.push(opts.footer);
+    return el("article", { class: "card", "data-id": post.id, tabindex: "-1", role: opts.role || null }, body);
+  }
+
+  window.Tesoro.postCard = card;
+})();

@@ -1,0 +1,190 @@
+/* The review queue: j/k move, a approve, r reject, f feature, p assign a product. */
+(function () {
+  "use strict";
+  var T = window.Tesoro;
+  var el = T.el, t = T.t;
+  var list = document.getElementById("queue-list");
+  var count = document.getElementById("queue-count");
+  var filter = document.getElementById("state-filter");
+  var dialog = document.getElementById("product-dialog");
+  var productSelect = document.getElementById("product-select");
+  var canReview = !!T.data.can_review;
+  var items = [];
+  var index = 0;
+  var products = null;
+  var busy = false;
+
+  function footer(post, i) {
+    if (!canReview) return null;
+    var rights = el("select", { "aria-label": t("queue.rights"), class: "rights-select",
+      onchange: function (e) { setRights(i, e.target.value); } });
+    ["none", "requested", "granted", "declined", "expired"].forEach(function (value) {
+      var option = el("option", { value: value, text: t("rights." + value) });
+      if (value === post.rights_status) option.selected = true;
+      rights.appendChild(option);
+    });
+    function button(label, key, handler) {
+      return el("button", { type: "button", onclick: function () { select(i); handler(); } }, [
+        el("kbd", { text: key }), " ", label]);
+    }
+    return el("footer", { class: "actions" }, [
+      button(t("queue.approve"), "a", function () { act("approve"); }),
+      button(t("queue.reject"), "r", function () { act("reject"); }),
+      button(t("queue.feature"), "f", function () { act("feature"); }),
+      button(t("queue.product"), "p", pickProduct),
+      el("label", {}, [t("queue.rights") + " ", rights])
+    ]);
+  }
+
+  function render() {
+    T.clear(list);
+    if (!items.length) {
+      list.appendChild(el("p", { class: "muted empty", text: t("queue.empty") }));
+      return;
+    }
+    items.forEach(function (post, i) {
+      var node = T.postCard(post, { footer: footer(post, i), role: "option" });
+      node.addEventListener("click", function (e) {
+        if (e.target.closest("a, button, select, summary")) return;
+        select(i);
+      });
+      list.appendChild(node);
+    });
+    select(Math.min(index, items.length - 1));
+  }
+
+  function select(i) {
+    if (!items.length) return;
+    index = Math.max(0, Math.min(i, items.length - 1));
+    var cards = list.querySelectorAll("article.card");
+    cards.forEach(function (node, n) {
+      node.classList.toggle("selected", n === index);
+      node.setAttribute("aria-selected", n === index ? "true" : "false");
+    });
+    var current = cards[index];
+    if (current) {
+      current.focus({ preventScroll: true });
+      current.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function replaceCard(i) {
+    var old = list.querySelectorAll("article.card")[i];
+    if (!old) return;
+    var node = T.postCard(items[i], { footer: footer(items[i], i), role: "option" });
+    node.addEventListener("click", function (e) {
+      if (e.target.closest("a, button, select, summary")) return;
+      select(i);
+    });
+    old.replaceWith(node);
+  }
+
+  function load() {
+    var state = filter.value || "new";
+    T.api("GET", "/api/review/queue?limit=100&state=" + encodeURIComponent(state))
+      .then(function (page) {
+        items = page.items;
+        index = 0;
+        count.textContent = t("queue.count", { count: T.fmtNumber(page.total) });
+        render();
+      })
+      .catch(function (err) {
+        T.clear(list);
+        list.appendChild(el("p", { class: "error", text: t("common.error", { error: err.message }) }));
+      });
+  }
+
+  function act(action) {
+    if (!items.length || busy) return;
+    if (!canReview) { T.toast(t("queue.read_only"), "warn"); return; }
+    var i = index;
+    var post = items[i];
+    busy = true;
+    T.api("POST", "/api/review/posts/" + post.id + "/decision", { action: action })
+      .then(function (result) {
+        post.queue_state = result.to_state;
+        replaceCard(i);
+        T.toast(t("queue.done." + action), "ok");
+        select(i + 1);
+      })
+      .catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); })
+      .then(function () { busy = false; });
+  }
+
+  function setRights(i, status) {
+    var post = items[i];
+    T.api("POST", "/api/review/posts/" + post.id + "/rights", { status: status })
+      .then(function (result) {
+        post.rights_status = result.rights_status;
+        replaceCard(i);
+        T.toast(t("queue.done.rights"), "ok");
+      })
+      .catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); });
+  }
+
+  function loadProducts() {
+    if (products) return Promise.resolve(products);
+    return T.api("GET", "/api/review/products").then(function (rows) { products = rows; return rows; });
+  }
+
+  function pickProduct() {
+    if (!items.length) return;
+    if (!canReview) { T.toast(t("queue.read_only"), "warn"); return; }
+    var post = items[index];
+    loadProducts().then(function (rows) {
+      T.clear(productSelect);
+      productSelect.appendChild(el("option", { value: "", text: t("queue.no_product") }));
+      rows.filter(function (p) { return post.brand_id === null || p.brand_id === post.brand_id; })
+        .forEach(function (p) {
+          var option = el("option", { value: String(p.id), text: p.name });
+          if (post.product && post.product.id === p.id) option.selected = true;
+          productSelect.appendChild(option);
+        });
+      if (productSelect.selectedIndex < 0) productSelect.selectedIndex = 0;
+      dialog.returnValue = "";
+      dialog.showModal();
+      productSelect.focus();
+    }).catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); });
+  }
+
+  productSelect.addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); dialog.close("save"); }
+  });
+  productSelect.addEventListener("dblclick", function () { dialog.close("save"); });
+  dialog.addEventListener("close", function () {
+    if (dialog.returnValue !== "save") { select(index); return; }
+    var i = index;
+    var post = items[i];
+    var value = productSelect.value;
+    T.api("POST", "/api/review/posts/" + post.id + "/product", { product_id: value ? Number(value) : null })
+      .then(function (result) {
+        var chosen = (products || []).filter(function (p) { return p.id === result.product_id; })[0];
+        post.product = chosen ? { id: chosen.id, name: chosen.name } : null;
+        replaceCard(i);
+        select(i);
+        T.toast(t("queue.done.product"), "ok");
+      })
+      .catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); });
+  });
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || dialog.open) return;
+    var tag = e.target && e.target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    var handlers = {
+      j: function () { select(index + 1); },
+      k: function () { select(index - 1); },
+      a: function () { act("approve"); },
+      r: function () { act("reject"); },
+      f: function () { act("feature"); },
+      p: pickProduct
+    };
+    var handler = handlers[e.key];
+    if (!handler) return;
+    e.preventDefault();
+    handler();
+  });
+
+  filter.addEventListener("change", function () { filter.blur(); load(); });
+  load();
+})();

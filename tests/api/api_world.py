@@ -1,0 +1,190 @@
+"""The API tests' world: settings with two brands and products, seeded posts, a key per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from tesoro.collector.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform
+from tesoro.settings import Settings
+from tesoro.store.catalog import sync_catalog
+from tesoro.store.engine import session_scope
+from tesoro.store.keys import Role, create_key
+from tesoro.store.posts import upsert_posts
+from tesoro.store.tables import Brand, Post, Product
+
+HOSTILE_IMG = "<img src=x onerror=alert(1)>"
+HOSTILE_SCRIPT = "<script>alert(1)</script>"
+HOSTILE_TEXT = f"{HOSTILE_IMG} {HOSTILE_SCRIPT} loved the Cumbre"
+SHOP_ORIGIN = "https://shop.example.com"
+BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def make_settings(tmp_path: Path, **gallery: Any) -> Settings:
+    return Settings.model_validate(
+        {
+            "data_dir": str(tmp_path),
+            "base_dir": tmp_path,
+            "brands": [{"name": "Andes Outdoor"}, {"name": "Other Brand"}],
+            "products": [
+                {"name": "Cumbre Trail Runner", "brand": "Andes Outdoor"},
+                {"name": "Nube Rain Jacket", "brand": "Andes Outdoor"},
+                {"name": "Other Thing", "brand": "Other Brand"},
+            ],
+            "gallery": {"allowed_origins": [SHOP_ORIGIN], **gallery},
+        }
+    )
+
+
+@dataclass
+class Seeded:
+    """What the seed made: post ids by name, the brands' and products' ids, and a token per role."""
+
+    posts: dict[str, int] = field(default_factory=dict)
+    brands: dict[str, int] = field(default_factory=dict)
+    products: dict[str, int] = field(default_factory=dict)
+    tokens: dict[Role, str] = field(default_factory=dict)
+
+    def headers(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def _post(
+    name: str,
+    text: str,
+    *,
+    platform: Platform = Platform.X,
+    minutes: int = 0,
+    media: tuple[NormalizedMedia, ...] = (),
+    url: str | None = None,
+    author: str = "ana",
+    display: str | None = "Ana Trail",
+) -> NormalizedPost:
+    return NormalizedPost(
+        platform=platform,
+        external_id=name,
+        text=text,
+        created_at=BASE_TIME - timedelta(minutes=minutes),
+        author=NormalizedAuthor(
+            platform=platform,
+            external_id=f"{platform.value}-{author}",
+            handle=author,
+            display_name=display,
+            followers=12345,
+            profile_url=f"https://x.com/{author}",
+        ),
+        url=url if url is not None else f"https://x.com/{author}/status/{name}",
+        media=media,
+        lang="en",
+    )
+
+
+PHOTO = NormalizedMedia(
+    MediaType.PHOTO, "https://pbs.twimg.com/media/photo1.jpg", alt_text="a shoe on a trail"
+)
+EVIL_PHOTO = NormalizedMedia(MediaType.PHOTO, "https://evil.example.net/track.gif")
+VIDEO = NormalizedMedia(
+    MediaType.VIDEO, "https://video.twimg.com/v/clip.mp4", preview_url="https://pbs.twimg.com/media/clip.jpg"
+)
+
+# name -> (post, queue_state, rights_status, brand, product, treasure_score)
+PLAN: list[tuple[NormalizedPost, str, str, str, str | None, float | None]] = [
+    (
+        _post("gal-photo", "Great grip on the Cumbre", minutes=5, media=(PHOTO, EVIL_PHOTO)),
+        "approved",
+        "granted",
+        "Andes Outdoor",
+        "Cumbre Trail Runner",
+        0.7,
+    ),
+    (
+        _post("gal-video", "Nube kept me dry", minutes=10, media=(VIDEO,), author="bea", display="Bea"),
+        "featured",
+        "granted",
+        "Andes Outdoor",
+        "Nube Rain Jacket",
+        0.5,
+    ),
+    (
+        _post(
+            "gal-hostile",
+            HOSTILE_TEXT,
+            minutes=15,
+            url="javascript:alert(1)",
+            author="mallory",
+            display=HOSTILE_IMG,
+        ),
+        "approved",
+        "granted",
+        "Andes Outdoor",
+        None,
+        0.4,
+    ),
+    (
+        _post("no-rights", "Approved but no rights", minutes=20),
+        "approved",
+        "requested",
+        "Andes Outdoor",
+        None,
+        0.9,
+    ),
+    (_post("still-new", "New but granted", minutes=25), "new", "granted", "Andes Outdoor", None, None),
+    (_post("was-rejected", "Rejected", minutes=30), "rejected", "granted", "Andes Outdoor", None, None),
+    (_post("other-brand", "Other brand post", minutes=35), "approved", "granted", "Other Brand", None, None),
+    (_post("q-high", "Best treasure in the queue", minutes=40), "new", "none", "Andes Outdoor", None, 0.95),
+    (_post("q-mid", "Middle of the queue", minutes=45), "new", "none", "Andes Outdoor", None, 0.6),
+    (
+        _post("q-hostile", HOSTILE_TEXT, minutes=50, author="mallory", display=HOSTILE_IMG),
+        "new",
+        "none",
+        "Andes Outdoor",
+        None,
+        0.3,
+    ),
+    (_post("dup-x", "Same words on two platforms", minutes=55), "new", "none", "Andes Outdoor", None, 0.2),
+    (
+        _post(
+            "dup-bsky",
+            "Same  words on TWO platforms",
+            platform=Platform.BLUESKY,
+            minutes=60,
+            author="ana.bsky.social",
+            url="https://bsky.app/profile/ana/post/1",
+        ),
+        "new",
+        "none",
+        "Andes Outdoor",
+        None,
+        0.1,
+    ),
+]
+
+
+def seed(engine: Engine, settings: Settings) -> Seeded:
+    out = Seeded()
+    with session_scope(engine) as session:
+        sync_catalog(session, settings)
+        session.flush()
+        out.brands = {b.name: b.id for b in session.exec(select(Brand)) if b.id is not None}
+        out.products = {p.name: p.id for p in session.exec(select(Product)) if p.id is not None}
+    for post, state, rights, brand, product, score in PLAN:
+        with session_scope(engine) as session:
+            upsert_posts(session, [post], brand_id=out.brands[brand])
+            row = session.exec(select(Post).where(col(Post.external_id) == post.external_id)).one()
+            row.queue_state = state
+            row.rights_status = rights
+            row.product_id = out.products[product] if product else None
+            row.treasure_score = score
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            out.posts[post.external_id] = row.id
+    with session_scope(engine) as session:
+        for role in Role:
+            out.tokens[role] = create_key(session, name=f"test {role.value}", role=role).token
+    return out

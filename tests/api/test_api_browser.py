@@ -1,0 +1,293 @@
+"""The UI and the widget in a real browser: Debian's chromium driven by Playwright.
+
+Skipped, with the reason, when the `playwright` package or a `chromium` binary is
+missing (install: `pip install playwright` and `apt-get install -y chromium`;
+Playwright's own browser download is not used).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from api_world import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, seed
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from tesoro.api.app import create_app
+from tesoro.store.engine import make_engine, session_scope
+from tesoro.store.keys import Role
+from tesoro.store.migrate import upgrade
+from tesoro.store.tables import Post
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+class _Server:
+    """An ASGI app on 127.0.0.1 and a free port, in a background thread."""
+
+    def __init__(self, app: ASGIApp, port: int = 0) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", port))
+        self.port: int = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def __enter__(self) -> _Server:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            assert time.monotonic() < deadline and self._thread.is_alive(), "test server did not start"
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed (pip install playwright)"
+    )
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Site:
+    """Tesoro on one port and a marketing page on another (a different origin)."""
+
+    def __init__(
+        self, tesoro: _Server, shop: _Server, seeded: Seeded, engine: Engine, features: dict[str, bool]
+    ) -> None:
+        self.tesoro, self.shop, self.seeded, self.engine = tesoro, shop, seeded, engine
+        self.features = features
+
+
+def _shop_app(tesoro_url: str) -> Starlette:
+    hostile_css = (
+        "<style>p, li, ul, div, tesoro-gallery, .tesoro-gallery"
+        " { color: rgb(255, 0, 0) !important; display: none !important; font-size: 3px !important; }"
+        " body { font-size: 40px; color: rgb(255, 0, 0); }</style>"
+    )
+
+    def page(request: Any) -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><html lang='es'><head><title>Shop</title>"
+            + hostile_css
+            + "</head><body><h1>Andes shop</h1><section id='ugc'></section>"
+            + f"<script src='{tesoro_url}/gallery/widget.js' data-brand='andes-outdoor' data-target='#ugc'"
+            + " async></script></body></html>"
+        )
+
+    def framed(request: Any) -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><html><body><iframe id='g' title='gallery' width='900' height='600' "
+            f"src='{tesoro_url}/gallery/andes-outdoor/embed'></iframe></body></html>"
+        )
+
+    return Starlette(routes=[Route("/", page), Route("/framed", framed)])
+
+
+@pytest.fixture(scope="module")
+def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("browser")
+    engine = make_engine(f"sqlite:///{tmp / 'tesoro.db'}")
+    upgrade(engine)
+    shop_port = _free_port()
+    settings = make_settings(tmp, allowed_origins=[f"http://127.0.0.1:{shop_port}"])
+    seeded = seed(engine, settings)
+    app = create_app(settings, engine)
+    with _Server(app) as tesoro, _Server(_shop_app(tesoro.url), port=shop_port) as shop:
+        yield Site(tesoro, shop, seeded, engine, dict(app.state.features))
+    engine.dispose()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.dialogs = []
+    tab.csp_errors = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.on(
+        "console",
+        lambda msg: tab.csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    yield tab
+    context.close()
+
+
+def _login(page: Any, site: Site, role: Role = Role.COORDINATOR) -> None:
+    page.goto(f"{site.tesoro.url}/ui/queue")
+    assert "/login" in page.url  # sent to the login form first
+    page.fill("#key", site.seeded.tokens[role])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.tesoro.url}/ui/queue")
+
+
+def _states(site: Site, names: list[str]) -> dict[str, tuple[str, int | None]]:
+    with session_scope(site.engine) as session:
+        rows = session.exec(select(Post).where(col(Post.external_id).in_(names)))
+        return {p.external_id: (p.queue_state, p.product_id) for p in rows}
+
+
+def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
+    _login(page, site)
+    cards = page.locator("#queue-list article.card")
+    cards.first.wait_for()
+    assert cards.nth(0).get_attribute("aria-selected") == "true"
+    assert "Best treasure in the queue" in cards.nth(0).inner_text()
+    page.keyboard.press("j")
+    assert cards.nth(1).get_attribute("aria-selected") == "true"
+    page.keyboard.press("k")
+    assert cards.nth(0).get_attribute("aria-selected") == "true"
+    page.keyboard.press("a")  # approve the first; the selection moves on
+    page.locator("#queue-list article.card").nth(0).locator(".state-approved").wait_for()
+    page.locator("#queue-list article.card").nth(1).and_(page.locator("[aria-selected=true]")).wait_for()
+    page.keyboard.press("r")  # reject the second
+    page.locator("#queue-list article.card").nth(1).locator(".state-rejected").wait_for()
+    page.keyboard.press("f")  # feature the third (the hostile one)
+    page.locator("#queue-list article.card").nth(2).locator(".state-featured").wait_for()
+    page.keyboard.press("k")
+    page.keyboard.press("p")  # assign a product to the third
+    page.locator("#product-dialog[open]").wait_for()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.locator("#queue-list article.card").nth(2).locator(".badge.product").wait_for()
+    states = _states(site, ["q-high", "q-mid", "q-hostile"])
+    cumbre = site.seeded.products["Cumbre Trail Runner"]
+    assert states == {
+        "q-high": ("approved", None),
+        "q-mid": ("rejected", None),
+        "q-hostile": ("featured", cumbre),
+    }
+    # The hostile post is on the page as text, and nothing ran.
+    assert page.get_by_text(HOSTILE_IMG, exact=False).first.is_visible()
+    assert page.locator("img[src=x]").count() == 0
+    assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_search_the_library_with_facets(page: Any, site: Site) -> None:
+    _login(page, site, Role.VIEWER)
+    page.goto(f"{site.tesoro.url}/ui/library")
+    page.fill("#search-q", "cumbre")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/ui/library?q=cumbre")
+    results = page.locator("#results article.card")
+    page.locator("#result-count").filter(has_text="3 posts").wait_for()
+    assert results.count() == 3
+    assert page.get_by_text("Great grip on the Cumbre").is_visible()
+    page.locator("#facets fieldset", has_text="State").locator("button", has_text="Approved").click()
+    page.wait_for_url("**state=approved**")
+    page.locator("#facets button[aria-pressed=true]").wait_for()
+    page.locator("#result-count").filter(has_text="2 posts").wait_for()
+    assert page.get_by_text(HOSTILE_SCRIPT, exact=False).first.is_visible()
+    assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_spanish_ui_formats_numbers_for_the_locale(browser: Any, site: Site) -> None:
+    context = browser.new_context(locale="es-ES", extra_http_headers={"Accept-Language": "es-ES,es;q=0.9"})
+    tab = context.new_page()
+    try:
+        tab.goto(f"{site.tesoro.url}/login")
+        assert tab.locator("html").get_attribute("lang") == "es"
+        tab.fill("#key", site.seeded.tokens[Role.VIEWER])
+        tab.click("button[type=submit]")
+        tab.wait_for_url("**/ui/queue")
+        tab.get_by_text("Cola de revisión").first.wait_for()
+        tab.locator("#queue-count").filter(has_text="publicaciones").wait_for()
+    finally:
+        context.close()
+
+
+def test_widget_on_another_origin_is_isolated_and_inert(page: Any, site: Site) -> None:
+    page.goto(f"{site.shop.url}/")
+    cards = page.locator(".tesoro-gallery li.card")  # Playwright's CSS engine pierces open shadow roots
+    cards.first.wait_for()
+    assert cards.count() == 3
+    assert page.locator(".tesoro-gallery").get_attribute("data-count") == "3"
+    hostile = page.get_by_text(HOSTILE_IMG, exact=False).first
+    assert hostile.is_visible()
+    text = page.locator(".tesoro-gallery p.text").first
+    assert text.is_visible()  # the host page's `p { display: none !important }` does not reach it
+    color = text.evaluate("node => getComputedStyle(node).color")
+    assert color != "rgb(255, 0, 0)"
+    assert page.locator(".tesoro-gallery img[src=x]").count() == 0
+    shown = page.locator(".tesoro-gallery img").evaluate_all("nodes => nodes.map(n => n.src)")
+    assert shown and all(src.startswith("https://pbs.twimg.com/") for src in shown)
+    assert page.dialogs == []
+
+
+def test_iframe_embed_on_another_origin(page: Any, site: Site) -> None:
+    page.goto(f"{site.shop.url}/framed")
+    frame = page.frame_locator("#g")
+    frame.locator("li.tesoro-card").first.wait_for()
+    assert frame.locator("li.tesoro-card").count() == 3
+    assert frame.get_by_text(HOSTILE_SCRIPT, exact=False).first.is_visible()
+    assert page.dialogs == []
+
+
+def test_hostile_author_page(page: Any, site: Site) -> None:
+    _login(page, site, Role.VIEWER)
+    with session_scope(site.engine) as session:
+        post = session.exec(select(Post).where(col(Post.external_id) == "gal-hostile")).one()
+    page.goto(f"{site.tesoro.url}/ui/authors/{post.author_id}")
+    page.get_by_role("heading", name=HOSTILE_IMG).wait_for()
+    page.locator("#activity-chart svg").wait_for()
+    if site.features.get("insights"):
+        page.locator("#ror-chart > *").first.wait_for()  # the ROR history, or "not available yet"
+    else:
+        assert page.get_by_text("Not available yet").first.is_visible()
+    assert page.get_by_text(HOSTILE_SCRIPT, exact=False).first.is_visible()
+    assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_dashboard_draws_its_charts(page: Any, site: Site) -> None:
+    _login(page, site, Role.VIEWER)
+    page.goto(f"{site.tesoro.url}/ui/dashboard")
+    page.locator("#state-chart svg rect").first.wait_for()
+    page.locator("#platform-chart svg rect").first.wait_for()
+    assert page.csp_errors == []

@@ -1,0 +1,222 @@
+"""The role matrix, checked on the real routing table: every route, every role, real status codes.
+
+The expected access of each route is written here, independently of the code, so
+a route whose guard changes (or a new route nobody classified) fails this test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import types
+from typing import Any
+
+import pytest
+from api_world import Seeded
+from fastapi import APIRouter, Depends
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from tesoro.api.app import _check_guards, create_app
+from tesoro.api.auth import ROLE_MATRIX, Access, iter_routes
+from tesoro.settings import Settings
+from tesoro.store.keys import Role
+
+# The least role that may call each (method, path): public, key (any role), viewer, coordinator, admin.
+EXPECTED: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): "public",
+    ("GET", "/"): "public",
+    ("GET", "/login"): "public",
+    ("POST", "/login"): "public",
+    ("POST", "/logout"): "public",
+    ("GET", "/gallery/widget.js"): "public",
+    ("GET", "/gallery/{brand}.json"): "public",
+    ("GET", "/gallery/{brand}/embed"): "public",
+    ("GET", "/api/me"): "key",
+    ("GET", "/api/posts"): "viewer",
+    ("GET", "/api/posts/{post_id}"): "viewer",
+    ("GET", "/api/sources"): "viewer",
+    ("GET", "/api/authors/{author_id}"): "viewer",
+    ("GET", "/api/review/queue"): "viewer",
+    ("GET", "/api/review/products"): "viewer",
+    ("GET", "/api/browse/search"): "viewer",
+    ("GET", "/api/browse/overview"): "viewer",
+    ("GET", "/ui/queue"): "viewer",
+    ("GET", "/ui/library"): "viewer",
+    ("GET", "/ui/authors/{author_id}"): "viewer",
+    ("GET", "/ui/dashboard"): "viewer",
+    ("GET", "/ui/sources"): "viewer",
+    ("GET", "/docs"): "viewer",
+    ("GET", "/openapi.json"): "viewer",
+    ("POST", "/api/review/posts/{post_id}/decision"): "coordinator",
+    ("POST", "/api/review/posts/{post_id}/product"): "coordinator",
+    ("POST", "/api/review/posts/{post_id}/rights"): "coordinator",
+    ("GET", "/api/keys"): "admin",
+    ("POST", "/api/keys"): "admin",
+    ("DELETE", "/api/keys/{key_id}"): "admin",
+    ("GET", "/api/settings"): "admin",
+}
+# Routers of other areas: (least role for reads, least role for writes).
+AREA_EXPECTED = {
+    "curator": ("viewer", "coordinator"),
+    "insights": ("viewer", "coordinator"),
+    "alerts": ("viewer", "admin"),
+}
+ALLOWED: dict[str, set[Role]] = {
+    "public": set(Role),
+    "key": set(Role),
+    "viewer": {Role.VIEWER, Role.COORDINATOR, Role.ADMIN},
+    "coordinator": {Role.COORDINATOR, Role.ADMIN},
+    "admin": {Role.ADMIN},
+}
+SAMPLES = {"post_id": "1", "author_id": "1", "key_id": "nosuchkey", "brand": "andes-outdoor"}
+
+
+def _expected(method: str, path: str, area: str) -> str:
+    if (method, path) in EXPECTED:
+        return EXPECTED[(method, path)]
+    if area in AREA_EXPECTED:
+        read, write = AREA_EXPECTED[area]
+        return read if method in ("GET", "HEAD") else write
+    raise AssertionError(f"{method} {path} is not classified in test_api_roles.EXPECTED: add it")
+
+
+def _url(path: str) -> str:
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: SAMPLES.get(m.group(1), "1"), path)
+
+
+def _routes(client: TestClient) -> list[tuple[str, str, str]]:
+    out = []
+    for route in iter_routes(client.app.routes):  # type: ignore[attr-defined]
+        if not route.is_api:
+            continue
+        assert route.guard is not None, f"{route.path} has no guard"
+        for method in sorted(route.methods - {"HEAD"}):
+            out.append((method, route.path, route.guard.area))
+    return out
+
+
+def _check_route(client: TestClient, seeded: Seeded, method: str, path: str, area: str) -> None:
+    least = _expected(method, path, area)
+    url = _url(path)
+    anonymous = client.request(method, url, follow_redirects=False)
+    if least == "public":
+        assert anonymous.status_code not in (401, 403), f"{method} {path} anonymous: {anonymous.status_code}"
+    else:
+        assert anonymous.status_code == 401, f"{method} {path} anonymous: {anonymous.status_code}"
+    for role in Role:
+        response = client.request(method, url, headers=seeded.headers(role), follow_redirects=False)
+        if role in ALLOWED[least]:
+            assert response.status_code not in (401, 403), (
+                f"{method} {path} as {role.value}: {response.status_code} {response.text[:200]}"
+            )
+        else:
+            assert response.status_code == 403, f"{method} {path} as {role.value}: {response.status_code}"
+
+
+def test_every_route_is_classified_and_enforced(client: TestClient, seeded: Seeded) -> None:
+    routes = _routes(client)
+    assert len(routes) >= len(EXPECTED)
+    missing = set(EXPECTED) - {(m, p) for m, p, _ in routes}
+    assert not missing, f"routes expected but not served: {missing}"
+    for method, path, area in routes:
+        _check_route(client, seeded, method, path, area)
+
+
+def test_matrix_is_ordered() -> None:
+    """Every access level's roles include the next stricter level's: admin can do all a viewer can."""
+    order = [Access.PUBLIC, Access.KEY, Access.READ, Access.REVIEW, Access.ADMIN]
+    for looser, stricter in itertools.pairwise(order):
+        assert ROLE_MATRIX[stricter] <= ROLE_MATRIX[looser]
+    assert Role.GALLERY not in ROLE_MATRIX[Access.READ]
+
+
+def test_unknown_or_revoked_key_is_401_even_on_public_routes(client: TestClient) -> None:
+    bad = {"Authorization": "Bearer tso_000000000000_nope"}
+    assert client.get("/api/posts", headers=bad).status_code == 401
+    assert client.get("/healthz", headers={"X-API-Key": "garbage"}).status_code == 401
+    assert client.get("/api/posts", headers={"Authorization": "Basic abc"}).status_code == 401
+
+
+def test_x_api_key_header_works(client: TestClient, seeded: Seeded) -> None:
+    response = client.get("/api/me", headers={"X-API-Key": seeded.tokens[Role.VIEWER]})
+    assert response.status_code == 200 and response.json()["role"] == "viewer"
+
+
+def _fake_area_module(name: str, calls: list[str]) -> types.ModuleType:
+    module = types.ModuleType(name)
+
+    def router(engine: Engine, settings: Settings) -> APIRouter:
+        r = APIRouter()
+
+        @r.get("/api/fake/items")
+        def items() -> dict[str, Any]:
+            calls.append("read")
+            return {"items": []}
+
+        @r.post("/api/fake/items")
+        def add() -> dict[str, Any]:
+            calls.append("write")
+            return {"ok": True}
+
+        return r
+
+    module.router = router  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.mark.parametrize("area", ["curator", "insights", "alerts"])
+def test_other_areas_routers_are_included_behind_their_policy(
+    area: str,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_engine: Engine,
+    api_settings: Settings,
+    seeded: Seeded,
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setitem(sys.modules, f"tesoro.api.routes_{area}", _fake_area_module(area, calls))
+    app = create_app(api_settings, sqlite_engine)
+    assert app.state.features[area] is True
+    with TestClient(app) as client:
+        for method, path, route_area in _routes(client):
+            if path == "/api/fake/items":
+                assert route_area == area
+                _check_route(client, seeded, method, path, route_area)
+    read, write = AREA_EXPECTED[area]
+    assert calls.count("read") == len(ALLOWED[read])
+    assert calls.count("write") == len(ALLOWED[write])
+
+
+def test_a_route_without_a_guard_stops_the_app(sqlite_engine: Engine, api_settings: Settings) -> None:
+    app = create_app(api_settings, sqlite_engine)
+
+    @app.get("/api/forgotten")
+    def forgotten() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(RuntimeError, match="/api/forgotten"):
+        _check_guards(app)
+
+
+def test_area_router_with_its_own_guard_keeps_the_stricter_one(
+    monkeypatch: pytest.MonkeyPatch, sqlite_engine: Engine, api_settings: Settings, seeded: Seeded
+) -> None:
+    from tesoro.api.auth import ADMIN
+
+    module = types.ModuleType("tesoro.api.routes_insights")
+
+    def router(engine: Engine, settings: Settings) -> APIRouter:
+        r = APIRouter()
+
+        @r.get("/api/fake/secret", dependencies=[Depends(ADMIN)])
+        def secret() -> dict[str, str]:
+            return {}
+
+        return r
+
+    module.router = router  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tesoro.api.routes_insights", module)
+    with TestClient(create_app(api_settings, sqlite_engine)) as client:
+        assert client.get("/api/fake/secret", headers=seeded.headers(Role.VIEWER)).status_code == 403
+        assert client.get("/api/fake/secret", headers=seeded.headers(Role.ADMIN)).status_code == 200
