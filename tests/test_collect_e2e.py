@@ -99,6 +99,7 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "score",
         "alerts:evaluate",
         "alerts:deliver",
+        "ror-refresh",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1

@@ -118,7 +118,13 @@ def test_scheduler_in_rq_mode_enqueues(settings: Settings, redis: Redis) -> None
 
     scheduler = build_scheduler(open_store(settings), settings, {})
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {f"collect:{settings.sources[0].name}", "score", "alerts:evaluate", "alerts:deliver"}
+    assert set(jobs) == {
+        f"collect:{settings.sources[0].name}",
+        "score",
+        "alerts:evaluate",
+        "alerts:deliver",
+        "ror-refresh",
+    }
     collect, score = jobs[f"collect:{settings.sources[0].name}"], jobs["score"]
     assert collect.func is enqueue_collect and score.func is enqueue_score
     collect.func(*collect.args)

@@ -25,7 +25,7 @@ from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
 from tesoro.store.sources import get_source, record_failure
 
-__all__ = ["build_scheduler", "collect_once", "collect_source", "score_job"]
+__all__ = ["build_scheduler", "collect_once", "collect_source", "refresh_relationships", "score_job"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,14 @@ def score_job(engine: Engine, settings: Settings) -> int:
     return scored
 
 
+def refresh_relationships(engine: Engine, settings: Settings) -> None:
+    """Recompute every brand's stored ROR leaderboard."""
+    from tesoro.insights.service import refresh_ror
+
+    for brand in settings.brands:
+        refresh_ror(engine, settings, brand_name=brand.name)
+
+
 def _add_alert_jobs(
     scheduler: BaseScheduler, engine: Engine, settings: Settings, environ: Mapping[str, str]
 ) -> None:
@@ -145,6 +153,18 @@ def build_scheduler(
             replace_existing=True,
         )
     _add_alert_jobs(scheduler, engine, settings, environ)
+    if settings.brands:
+        # The ROR leaderboard is stored; refreshing it hourly keeps the first request fast.
+        scheduler.add_job(
+            refresh_relationships,
+            IntervalTrigger(hours=1, jitter=60),
+            args=(engine, settings),
+            id="ror-refresh",
+            name="refresh Return on Relationship",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
     if settings.models.score_interval:
         if settings.queue.backend == "rq":
             from tesoro.worker import enqueue_score

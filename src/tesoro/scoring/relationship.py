@@ -436,8 +436,10 @@ def compute_ror(
     active = mention & ~(ev.sentiment < 0)
     months_active = np.zeros(count, dtype=np.int64)
     if np.any(active):
-        pairs = np.unique(np.stack([g[active], _month_index(ev.at[active])], axis=1), axis=0)
-        months_active = np.bincount(pairs[:, 0], minlength=count).astype(np.int64)
+        # One int64 key per (group, month); months since 1970 stay below 4096 until the year 2311.
+        month = np.clip(_month_index(ev.at[active]), 0, 4095)
+        pairs = np.unique(g[active].astype(np.int64) * 4096 + month)
+        months_active = np.bincount(pairs // 4096, minlength=count).astype(np.int64)
     loyalty_term = weights.loyalty_weight * np.log1p(months_active)
 
     scored = mention & ~np.isnan(ev.sentiment)

@@ -1,0 +1,7 @@
+"""Insights: ROR leaderboards, person pages, KPIs, ROE and purchases, for the API, the CLI and charts.
+
+The formulas live in `tesoro.scoring.relationship` and `tesoro.scoring.kpis`, the
+queries in `tesoro.store.relationships` and `tesoro.store.kpis`; `service` wires
+them to an engine and settings, `charts` draws offline SVG, `orders` reads the
+orders CSV and `commands` is the `tesoro insights` / `tesoro orders` command line.
+"""
