@@ -12,17 +12,15 @@ load settings, open the store and call the functions that do the work.
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tesoro.settings import ConfigError, Settings, load_settings
+from tesoro.clikit import ConfigOption, load_or_exit
 
 __all__ = ["alerts_app"]
 
@@ -30,27 +28,10 @@ alerts_app = typer.Typer(help="Slack alerts: test the channels, evaluate rules, 
 console = Console(stderr=True)
 out = Console()
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
-        show_default=False,
-    ),
-]
 RuleOption = Annotated[str | None, typer.Option("--rule", "-r", help="Only this rule.")]
 
 
-def _settings(config: Path | None) -> Settings:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-        raise typer.Exit(2) from exc
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    return settings
+_settings = load_or_exit
 
 
 def _when(value: datetime | None) -> str:

@@ -8,7 +8,6 @@ and never again: only its hash is stored.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from tesoro.settings import ConfigError, Settings, load_settings
+from tesoro.clikit import ConfigOption, load_or_exit
 from tesoro.store.keys import Role, create_key, list_keys, revoke_key
 
 __all__ = ["demo_key", "keys_app"]
@@ -29,23 +28,8 @@ keys_app = typer.Typer(
 _err = Console(stderr=True)
 _out = Console()
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
-        show_default=False,
-    ),
-]
 
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-        raise typer.Exit(2) from exc
+_settings = load_or_exit
 
 
 def demo_key(engine: Engine) -> str:

@@ -22,7 +22,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tesoro.settings import ConfigError, Settings, load_settings
+from tesoro.clikit import ConfigOption, load_or_exit
+from tesoro.settings import Settings
 
 __all__ = ["insights_app", "orders_app"]
 
@@ -35,26 +36,12 @@ orders_app = typer.Typer(
 console = Console(stderr=True)
 out = Console()
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Settings file (TOML). Default: $TESORO_CONFIG, else built-in defaults.",
-        show_default=False,
-    ),
-]
 BrandOption = Annotated[str | None, typer.Option(help="Brand name (default: the only configured brand).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ActorOption = Annotated[str, typer.Option(help="Who does this, for the audit log.")]
 
 
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        console.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(2) from exc
+_settings = load_or_exit
 
 
 def _open(config: Path | None) -> tuple[Settings, Any]:
