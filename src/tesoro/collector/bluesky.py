@@ -51,6 +51,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
+from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str
 
 __all__ = ["BSKY_API", "BlueskyCollector", "PostKey", "normalize_post_view", "post_key"]
 
@@ -250,10 +251,10 @@ class BlueskyCollector:
 
     def _normalize(self, emitted: Sequence[tuple[PostKey, dict[str, Any]]]) -> tuple[NormalizedPost, ...]:
         if self.fetch_profiles:
-            self._load_profiles({_str(_mapping(view.get("author")).get("did")) or "" for _, view in emitted})
+            self._load_profiles({as_str(as_dict(view.get("author")).get("did")) or "" for _, view in emitted})
         posts = []
         for _, view in emitted:
-            did = _str(_mapping(view.get("author")).get("did")) or ""
+            did = as_str(as_dict(view.get("author")).get("did")) or ""
             post = normalize_post_view(view, profile=self._profiles.get(did))
             if post is not None:
                 posts.append(post)
@@ -267,8 +268,8 @@ class BlueskyCollector:
         for start in range(0, len(missing), _PROFILE_BATCH):
             batch = missing[start : start + _PROFILE_BATCH]
             response = self._call(partial(self._get_profiles, batch))
-            for profile in _dicts(_json_object(response.content, "getProfiles").get("profiles")):
-                did = _str(profile.get("did"))
+            for profile in as_dicts(_json_object(response.content, "getProfiles").get("profiles")):
+                did = as_str(profile.get("did"))
                 if did:
                     self._profiles[did] = profile
 
@@ -332,7 +333,7 @@ def _json_object(content: Any, what: str) -> dict[str, Any]:
 def _reduce_page(body: Mapping[str, Any], *, newest: PostKey | None) -> _Fetched:
     """Keys the page's posts; a post at or below `newest` (the previous run's) ends the search."""
     keyed: list[tuple[PostKey, dict[str, Any]]] = []
-    raw = _dicts(body.get("posts"))
+    raw = as_dicts(body.get("posts"))
     for view in raw:
         key = _key_or_none(view.get("uri"))
         if key is None:
@@ -340,7 +341,7 @@ def _reduce_page(body: Mapping[str, Any], *, newest: PostKey | None) -> _Fetched
             continue
         keyed.append((key, view))
     fresh = tuple((k, v) for k, v in keyed if newest is None or k > newest)
-    next_cursor = _str(body.get("cursor")) or None
+    next_cursor = as_str(body.get("cursor")) or None
     return _Fetched(
         posts=fresh,
         bottom=min((k for k, _ in keyed), default=None),
@@ -387,17 +388,17 @@ def normalize_post_view(
     view: Mapping[str, Any], *, profile: Mapping[str, Any] | None = None
 ) -> NormalizedPost | None:
     """A PostView (plus the author's full profile, when fetched) as a NormalizedPost; None if malformed."""
-    uri = _str(view.get("uri")) or ""
+    uri = as_str(view.get("uri")) or ""
     match = _POST_URI.match(uri)
-    record = _mapping(view.get("record"))
+    record = as_dict(view.get("record"))
     text = record.get("text")
-    author = _author(_mapping(view.get("author")), profile or {})
+    author = _author(as_dict(view.get("author")), profile or {})
     created_at = _parse_time(record.get("createdAt")) or _parse_time(view.get("indexedAt"))
     if match is None or not isinstance(text, str) or author is None or created_at is None:
         log.warning("skipping malformed Bluesky post %r (uri, text, author or createdAt missing)", uri)
         return None
-    langs = [lang for lang in _list(record.get("langs")) if isinstance(lang, str) and lang]
-    reply = _mapping(record.get("reply"))
+    langs = [lang for lang in as_list(record.get("langs")) if isinstance(lang, str) and lang]
+    reply = as_dict(record.get("reply"))
     return NormalizedPost(
         platform=Platform.BLUESKY,
         external_id=uri,
@@ -406,129 +407,129 @@ def normalize_post_view(
         author=author,
         lang=langs[0] if langs else None,
         url=f"https://bsky.app/profile/{author.handle}/post/{match['rkey']}",
-        media=_media(_mapping(view.get("embed")), _mapping(record.get("embed"))),
+        media=_media(as_dict(view.get("embed")), as_dict(record.get("embed"))),
         metrics=PostMetrics(
-            likes=_int(view.get("likeCount")) or 0,
-            reposts=_int(view.get("repostCount")) or 0,
-            replies=_int(view.get("replyCount")) or 0,
-            quotes=_int(view.get("quoteCount")) or 0,
+            likes=as_int(view.get("likeCount")) or 0,
+            reposts=as_int(view.get("repostCount")) or 0,
+            replies=as_int(view.get("replyCount")) or 0,
+            quotes=as_int(view.get("quoteCount")) or 0,
         ),
-        reply_to_id=_str(_mapping(reply.get("parent")).get("uri")),
-        quote_of_id=_quoted_uri(_mapping(view.get("embed"))),
-        conversation_id=_str(_mapping(reply.get("root")).get("uri")) or uri,
+        reply_to_id=as_str(as_dict(reply.get("parent")).get("uri")),
+        quote_of_id=_quoted_uri(as_dict(view.get("embed"))),
+        conversation_id=as_str(as_dict(reply.get("root")).get("uri")) or uri,
         hashtags=_hashtags(record),
         mentions=_mentions(record, text),
     )
 
 
 def _author(basic: Mapping[str, Any], profile: Mapping[str, Any]) -> NormalizedAuthor | None:
-    did, handle = _str(basic.get("did")), _str(basic.get("handle"))
+    did, handle = as_str(basic.get("did")), as_str(basic.get("handle"))
     if not did or not handle:
         return None
     return NormalizedAuthor(
         platform=Platform.BLUESKY,
         external_id=did,
         handle=handle,
-        display_name=_str(basic.get("displayName")) or None,
-        followers=_int(profile.get("followersCount")),
-        following=_int(profile.get("followsCount")),
-        verified=_mapping(basic.get("verification")).get("verifiedStatus") == "valid",
+        display_name=as_str(basic.get("displayName")) or None,
+        followers=as_int(profile.get("followersCount")),
+        following=as_int(profile.get("followsCount")),
+        verified=as_dict(basic.get("verification")).get("verifiedStatus") == "valid",
         profile_url=f"https://bsky.app/profile/{handle}",
-        avatar_url=_str(basic.get("avatar")),
-        bio=_str(profile.get("description")) or None,
+        avatar_url=as_str(basic.get("avatar")),
+        bio=as_str(profile.get("description")) or None,
     )
 
 
 def _media(view: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[NormalizedMedia, ...]:
     """Media from the embed view (URLs) and the record embed (blob sizes); quotes-with-media unwrapped."""
-    kind = _str(view.get("$type")) or ""
+    kind = as_str(view.get("$type")) or ""
     if kind == "app.bsky.embed.recordWithMedia#view":
-        return _media(_mapping(view.get("media")), _mapping(record.get("media")))
+        return _media(as_dict(view.get("media")), as_dict(record.get("media")))
     if kind == "app.bsky.embed.images#view":
-        blobs = _dicts(record.get("images"))
+        blobs = as_dicts(record.get("images"))
         return tuple(
             m
             for m in (
                 _image(img, blobs[i] if i < len(blobs) else {})
-                for i, img in enumerate(_dicts(view.get("images")))
+                for i, img in enumerate(as_dicts(view.get("images")))
             )
             if m
         )
     if kind == "app.bsky.embed.video#view":
-        video = _video(view, _mapping(record.get("video")))
+        video = _video(view, as_dict(record.get("video")))
         return (video,) if video else ()
     if kind == "app.bsky.embed.external#view":
-        gif = _gif(_mapping(view.get("external")))
+        gif = _gif(as_dict(view.get("external")))
         return (gif,) if gif else ()
     return ()
 
 
 def _image(view: Mapping[str, Any], record: Mapping[str, Any]) -> NormalizedMedia | None:
-    url = _str(view.get("fullsize"))
+    url = as_str(view.get("fullsize"))
     if not url:
         return None
-    aspect = _mapping(view.get("aspectRatio"))
+    aspect = as_dict(view.get("aspectRatio"))
     return NormalizedMedia(
         type=MediaType.PHOTO,
         url=url,
-        preview_url=_str(view.get("thumb")),
-        width=_int(aspect.get("width")),
-        height=_int(aspect.get("height")),
-        size_bytes=_int(_mapping(record.get("image")).get("size")) or None,
-        alt_text=_str(view.get("alt")) or None,
+        preview_url=as_str(view.get("thumb")),
+        width=as_int(aspect.get("width")),
+        height=as_int(aspect.get("height")),
+        size_bytes=as_int(as_dict(record.get("image")).get("size")) or None,
+        alt_text=as_str(view.get("alt")) or None,
     )
 
 
 def _video(view: Mapping[str, Any], blob: Mapping[str, Any]) -> NormalizedMedia | None:
-    url = _str(view.get("playlist"))
+    url = as_str(view.get("playlist"))
     if not url:
         return None
-    aspect = _mapping(view.get("aspectRatio"))
+    aspect = as_dict(view.get("aspectRatio"))
     return NormalizedMedia(
         type=MediaType.VIDEO,
         url=url,
-        preview_url=_str(view.get("thumbnail")),
-        width=_int(aspect.get("width")),
-        height=_int(aspect.get("height")),
-        size_bytes=_int(blob.get("size")) or None,
-        alt_text=_str(view.get("alt")) or None,
+        preview_url=as_str(view.get("thumbnail")),
+        width=as_int(aspect.get("width")),
+        height=as_int(aspect.get("height")),
+        size_bytes=as_int(blob.get("size")) or None,
+        alt_text=as_str(view.get("alt")) or None,
     )
 
 
 def _gif(external: Mapping[str, Any]) -> NormalizedMedia | None:
     """Bluesky GIFs are link cards to a .gif (Tenor and friends); other link cards are not media."""
-    url = _str(external.get("uri")) or ""
+    url = as_str(external.get("uri")) or ""
     if not urlsplit(url).path.lower().endswith(".gif"):
         return None
     return NormalizedMedia(
         type=MediaType.GIF,
         url=url,
-        preview_url=_str(external.get("thumb")),
-        alt_text=_str(external.get("description")) or None,
+        preview_url=as_str(external.get("thumb")),
+        alt_text=as_str(external.get("description")) or None,
     )
 
 
 def _quoted_uri(view: Mapping[str, Any]) -> str | None:
-    kind = _str(view.get("$type")) or ""
+    kind = as_str(view.get("$type")) or ""
     if kind == "app.bsky.embed.record#view":
-        return _str(_mapping(view.get("record")).get("uri"))
+        return as_str(as_dict(view.get("record")).get("uri"))
     if kind == "app.bsky.embed.recordWithMedia#view":
-        return _quoted_uri(_mapping(view.get("record")))
+        return _quoted_uri(as_dict(view.get("record")))
     return None
 
 
 def _features(record: Mapping[str, Any], kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return [
-        (_mapping(facet.get("index")), feature)
-        for facet in _dicts(record.get("facets"))
-        for feature in _dicts(facet.get("features"))
+        (as_dict(facet.get("index")), feature)
+        for facet in as_dicts(record.get("facets"))
+        for feature in as_dicts(facet.get("features"))
         if feature.get("$type") == kind
     ]
 
 
 def _hashtags(record: Mapping[str, Any]) -> tuple[str, ...]:
-    tags = [_str(f.get("tag")) for _, f in _features(record, "app.bsky.richtext.facet#tag")]
-    tags += [t for t in _list(record.get("tags")) if isinstance(t, str)]
+    tags = [as_str(f.get("tag")) for _, f in _features(record, "app.bsky.richtext.facet#tag")]
+    tags += [t for t in as_list(record.get("tags")) if isinstance(t, str)]
     return tuple(dict.fromkeys(t for t in tags if t))
 
 
@@ -537,7 +538,7 @@ def _mentions(record: Mapping[str, Any], text: str) -> tuple[str, ...]:
     raw = text.encode()
     handles = []
     for index, _ in _features(record, "app.bsky.richtext.facet#mention"):
-        start, end = _int(index.get("byteStart")), _int(index.get("byteEnd"))
+        start, end = as_int(index.get("byteStart")), as_int(index.get("byteEnd"))
         if start is not None and end is not None and 0 <= start < end <= len(raw):
             handles.append(raw[start:end].decode(errors="replace").lstrip("@"))
     return tuple(dict.fromkeys(h for h in handles if h))
@@ -564,23 +565,3 @@ def _keys(uri: str | None) -> list[PostKey]:
 
 def _uri_or_none(value: Any) -> str | None:
     return value if _key_or_none(value) else None
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [item for item in _list(value) if isinstance(item, dict)]
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

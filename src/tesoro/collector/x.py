@@ -39,6 +39,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
+from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str
 
 __all__ = ["X_API", "XCollector", "normalize_tweet"]
 
@@ -189,7 +190,7 @@ class XCollector:
                 position = _Position(position.since_id)
                 continue
             posts, page_newest = _normalize_page(body)
-            position = position.after(_mapping(body.get("meta")), page_newest)
+            position = position.after(as_dict(body.get("meta")), page_newest)
             fetched += 1
             yield Page(posts, position.to_cursor())
             if position.next_token is None or (self.max_pages is not None and fetched >= self.max_pages):
@@ -245,7 +246,7 @@ def _call_x(call: Callable[[], Any]) -> Any:
 def _parameters(exc: tweepy.BadRequest) -> frozenset[str]:
     """The parameter names X's 400 body blames (`errors[].parameters`)."""
     errors = getattr(exc, "api_errors", None)
-    return frozenset(name for error in _dicts(errors) for name in _mapping(error.get("parameters")))
+    return frozenset(name for error in as_dicts(errors) for name in as_dict(error.get("parameters")))
 
 
 def _reset_at(exc: tweepy.TooManyRequests) -> datetime:
@@ -257,12 +258,14 @@ def _reset_at(exc: tweepy.TooManyRequests) -> datetime:
 
 def _normalize_page(body: Mapping[str, Any]) -> tuple[tuple[NormalizedPost, ...], str | None]:
     """The page's valid posts, and the newest tweet id seen (even on a skipped tweet)."""
-    includes = _mapping(body.get("includes"))
-    users = {u["id"]: u for u in _dicts(includes.get("users")) if isinstance(u.get("id"), str)}
-    media = {m["media_key"]: m for m in _dicts(includes.get("media")) if isinstance(m.get("media_key"), str)}
+    includes = as_dict(body.get("includes"))
+    users = {u["id"]: u for u in as_dicts(includes.get("users")) if isinstance(u.get("id"), str)}
+    media = {
+        m["media_key"]: m for m in as_dicts(includes.get("media")) if isinstance(m.get("media_key"), str)
+    }
     posts: list[NormalizedPost] = []
     newest: str | None = None
-    for tweet in _dicts(body.get("data")):
+    for tweet in as_dicts(body.get("data")):
         newest = _max_id(newest, _id_or_none(tweet.get("id")))
         post = normalize_tweet(tweet, users=users, media=media)
         if post is not None:
@@ -288,13 +291,13 @@ def normalize_tweet(
     if author is None:
         log.warning("skipping tweet %s: its author has no id or username", tweet_id)
         return None
-    metrics = _mapping(tweet.get("public_metrics"))
-    entities = _mapping(tweet.get("entities"))
+    metrics = as_dict(tweet.get("public_metrics"))
+    entities = as_dict(tweet.get("entities"))
     references = {
-        _str(r.get("type")): _id_or_none(r.get("id")) for r in _dicts(tweet.get("referenced_tweets"))
+        as_str(r.get("type")): _id_or_none(r.get("id")) for r in as_dicts(tweet.get("referenced_tweets"))
     }
-    keys = [k for k in _list(_mapping(tweet.get("attachments")).get("media_keys")) if isinstance(k, str)]
-    lang = _str(tweet.get("lang"))
+    keys = [k for k in as_list(as_dict(tweet.get("attachments")).get("media_keys")) if isinstance(k, str)]
+    lang = as_str(tweet.get("lang"))
     return NormalizedPost(
         platform=Platform.X,
         external_id=tweet_id,
@@ -305,17 +308,19 @@ def normalize_tweet(
         url=f"https://x.com/{author.handle}/status/{tweet_id}",
         media=tuple(m for m in (_media(media[k]) for k in keys if k in media) if m is not None),
         metrics=PostMetrics(
-            likes=_int(metrics.get("like_count")) or 0,
-            reposts=_int(metrics.get("retweet_count")) or 0,
-            replies=_int(metrics.get("reply_count")) or 0,
-            quotes=_int(metrics.get("quote_count")) or 0,
-            views=_int(metrics.get("impression_count")),
+            likes=as_int(metrics.get("like_count")) or 0,
+            reposts=as_int(metrics.get("retweet_count")) or 0,
+            replies=as_int(metrics.get("reply_count")) or 0,
+            quotes=as_int(metrics.get("quote_count")) or 0,
+            views=as_int(metrics.get("impression_count")),
         ),
         reply_to_id=references.get("replied_to"),
         quote_of_id=references.get("quoted"),
         conversation_id=_id_or_none(tweet.get("conversation_id")),
-        hashtags=tuple(t for t in (_str(h.get("tag")) for h in _dicts(entities.get("hashtags"))) if t),
-        mentions=tuple(u for u in (_str(m.get("username")) for m in _dicts(entities.get("mentions"))) if u),
+        hashtags=tuple(t for t in (as_str(h.get("tag")) for h in as_dicts(entities.get("hashtags"))) if t),
+        mentions=tuple(
+            u for u in (as_str(m.get("username")) for m in as_dicts(entities.get("mentions"))) if u
+        ),
     )
 
 
@@ -325,21 +330,21 @@ def unescape_x(text: str) -> str:
 
 
 def _author(user: Mapping[str, Any]) -> NormalizedAuthor | None:
-    user_id, username = _str(user.get("id")), _str(user.get("username"))
+    user_id, username = as_str(user.get("id")), as_str(user.get("username"))
     if not user_id or not username:
         return None
-    metrics = _mapping(user.get("public_metrics"))
+    metrics = as_dict(user.get("public_metrics"))
     return NormalizedAuthor(
         platform=Platform.X,
         external_id=user_id,
         handle=username,
-        display_name=_str(user.get("name")),
-        followers=_int(metrics.get("followers_count")),
-        following=_int(metrics.get("following_count")),
+        display_name=as_str(user.get("name")),
+        followers=as_int(metrics.get("followers_count")),
+        following=as_int(metrics.get("following_count")),
         verified=user.get("verified") is True,
         profile_url=f"https://x.com/{username}",
-        avatar_url=_str(user.get("profile_image_url")),
-        bio=_str(user.get("description")) or None,
+        avatar_url=as_str(user.get("profile_image_url")),
+        bio=as_str(user.get("description")) or None,
     )
 
 
@@ -348,28 +353,30 @@ def _media(item: Mapping[str, Any]) -> NormalizedMedia | None:
     media_type = _MEDIA_TYPES.get(str(item.get("type")))
     if media_type is None:
         return None
-    preview = _str(item.get("preview_image_url"))
-    url = _str(item.get("url")) if media_type is MediaType.PHOTO else _best_variant(item) or preview
+    preview = as_str(item.get("preview_image_url"))
+    url = as_str(item.get("url")) if media_type is MediaType.PHOTO else _best_variant(item) or preview
     if not url:
         return None
     return NormalizedMedia(
         type=media_type,
         url=url,
         preview_url=preview,
-        width=_int(item.get("width")),
-        height=_int(item.get("height")),
-        duration_ms=_int(item.get("duration_ms")),
-        alt_text=_str(item.get("alt_text")),
+        width=as_int(item.get("width")),
+        height=as_int(item.get("height")),
+        duration_ms=as_int(item.get("duration_ms")),
+        alt_text=as_str(item.get("alt_text")),
     )
 
 
 def _best_variant(item: Mapping[str, Any]) -> str | None:
     mp4s = [
-        v for v in _dicts(item.get("variants")) if v.get("content_type") == "video/mp4" and _str(v.get("url"))
+        v
+        for v in as_dicts(item.get("variants"))
+        if v.get("content_type") == "video/mp4" and as_str(v.get("url"))
     ]
     if not mp4s:
         return None
-    return _str(max(mp4s, key=lambda v: _int(v.get("bit_rate")) or 0).get("url"))
+    return as_str(max(mp4s, key=lambda v: as_int(v.get("bit_rate")) or 0).get("url"))
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -392,23 +399,3 @@ def _max_id(a: str | None, b: str | None) -> str | None:
     if a is None or b is None:
         return a or b
     return a if int(a) >= int(b) else b
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [item for item in _list(value) if isinstance(item, dict)]
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
