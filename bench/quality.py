@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     print("\n".join(lines))
     print(
-        f"\nencoder {encoder.name}, sentiment {sentiment.name}; {time.perf_counter() - started:.0f} s",
+        f"\nencoder {encoder.name} ({encoder.backend} backend), sentiment {sentiment.name}; "
+        f"{time.perf_counter() - started:.0f} s",
         file=sys.stderr,
     )
     return 0

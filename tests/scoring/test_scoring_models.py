@@ -107,7 +107,7 @@ def _tiny_classifier(folder: Path, labels: dict[int, str]) -> Path:
     folder.mkdir()
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
-    config = BertConfig(
+    config = BertConfig(  # type: ignore[call-arg]  # num_labels etc. are PretrainedConfig kwargs
         vocab_size=len(vocab),
         hidden_size=16,
         num_hidden_layers=1,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from tesoro.collector.models import (
     MediaType,
@@ -139,7 +140,7 @@ def test_score_pending_then_nothing_left(sqlite_engine: Engine, settings: Settin
 
     with session_scope(sqlite_engine) as session:
         assert count_unscored(session, model_version="test-v1") == 0
-        cumbre = session.execute(select(Product).where(Product.name == "Cumbre")).scalar_one()
+        cumbre = session.execute(select(Product).where(col(Product.name) == "Cumbre")).scalar_one()
         rows = {}
         for ext in ("1", "2", "3", "6"):
             post = get_post(session, platform="x", external_id=ext)
@@ -179,9 +180,12 @@ def test_rescore_adds_a_version_and_replaces_its_own(sqlite_engine: Engine, sett
     assert rescore(sqlite_engine, settings, model_version="v2", models=models) == 6
     assert rescore(sqlite_engine, settings, model_version="v2", models=models) == 6
     with session_scope(sqlite_engine) as session:
-        counts = dict(
-            session.execute(select(Score.model_version, func.count()).group_by(Score.model_version)).all()
-        )
+        counts: dict[str, int] = {
+            version: n
+            for version, n in session.execute(
+                select(col(Score.model_version), func.count()).group_by(col(Score.model_version))
+            ).all()
+        }
     assert counts == {"v1": 6, "v2": 6}
 
 

@@ -127,3 +127,31 @@ def test_metrics() -> None:
     assert report["accuracy"] == 0.75
     assert report["macro_recall"] == pytest.approx((0.5 + 1.0) / 2)
     assert report["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def test_alias_choice_does_not_depend_on_string_hashing() -> None:
+    """Equal-length aliases are tried in a fixed order, so a nested hit loses in every process."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from tesoro.scoring.products import ProductMatcher, ProductRef\n"
+        "ps = [ProductRef(1, 'iPhone', ('iphone',)), "
+        "ProductRef(2, 'App', ('iphone app', 'ipad app', 'app store', 'ipad apps'))]\n"
+        "m = ProductMatcher(ps, profile_embeddings=np.eye(2, dtype=np.float32))\n"
+        "e = np.array([[0.6, 0.3]], dtype=np.float32)\n"
+        "print(m.match(['Whrrl is live in the iPhone app store'], e)[0].product_id)\n"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("0", "1", "2", "3")
+    }
+    assert answers == {"2"}

@@ -73,8 +73,15 @@ class ProductMatcher:
         self.embeddings = profile_embeddings
         self.min_similarity = min_similarity
         self.min_margin = min_margin
+        # Most specific first: more words, then more characters, then alphabetical. The full key
+        # matters: with ties left to set order (which follows Python's per-process string hashing),
+        # "iphone app store" could record "app store" or "iphone app" run by run, and only the
+        # latter makes the nested "iphone" hit of another product lose.
         self._names = [
-            sorted({p.name, *p.aliases}, key=lambda alias: -len(padded_words(alias).split()))
+            sorted(
+                {p.name, *p.aliases},
+                key=lambda alias: (-len(padded_words(alias).split()), -len(padded_words(alias)), alias),
+            )
             for p in self.products
         ]
 

@@ -1,10 +1,11 @@
 """Reproduce the shipped heads from the labelled data (`tesoro train sentiment|offensive`).
 
 Training is: embed the texts once with the frozen encoder (the expensive part:
-~130 tweets/s on a 2-core CPU, seconds on a GPU), then fit a small MLP on the
-cached embeddings (seconds). The English SemEval pool is subsampled by default
-so that a CPU-only machine reproduces the weights in under ten minutes; pass
-`semeval_limit=None` to use all of it. Embeddings can be cached in a folder,
+~250 tweets/s on an idle 2-core CPU with the ONNX Runtime backend, seconds on a GPU),
+then fit a small MLP on the cached embeddings (a minute or two). All 47k English
+SemEval tweets are used by default (+1.6 points of TweetEval macro-recall over a
+30k sample at the same head size); pass `semeval_limit` to subsample for a quicker
+run. Embeddings can be cached in a folder,
 keyed by encoder and exact text list, so re-running with other head settings
 skips the encoder.
 """
@@ -94,7 +95,7 @@ def train_sentiment(
     out_path: Path,
     *,
     encoder: Encoder | None = None,
-    semeval_limit: int | None = 30_000,
+    semeval_limit: int | None = None,
     cache_dir: Path | None = None,
     config: TrainConfig = TrainConfig(),
     on_progress: Progress | None = None,
