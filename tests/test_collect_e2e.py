@@ -100,6 +100,8 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "alerts:evaluate",
         "alerts:deliver",
         "ror-refresh",
+        "curator:train",
+        "curator:rerank",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1

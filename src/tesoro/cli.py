@@ -39,12 +39,14 @@ def _mount_feature_apps() -> None:
     """Each feature area keeps its commands beside its code; the CLI only mounts them."""
     from tesoro.alerts.commands import alerts_app
     from tesoro.api.commands import keys_app
+    from tesoro.curator.commands import curate_app
     from tesoro.insights.commands import insights_app, orders_app
     from tesoro.scoring.commands import scoring_app
 
     app.add_typer(scoring_app)  # score, rescore, eval, train
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(curate_app, name="curate")  # rank, train, queue, search, stats
     app.add_typer(insights_app, name="insights")  # kpis, ror, author, roe, purchases, link, unlink, ...
     app.add_typer(orders_app, name="orders")  # orders import FILE
 

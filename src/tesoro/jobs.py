@@ -25,7 +25,15 @@ from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
 from tesoro.store.sources import get_source, record_failure
 
-__all__ = ["build_scheduler", "collect_once", "collect_source", "refresh_relationships", "score_job"]
+__all__ = [
+    "build_scheduler",
+    "collect_once",
+    "collect_source",
+    "curator_rerank_job",
+    "curator_train_job",
+    "refresh_relationships",
+    "score_job",
+]
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +89,28 @@ def collect_once(
 
 def score_job(engine: Engine, settings: Settings) -> int:
     """Score what the collectors brought in since the last run (models load once per process)."""
+    from tesoro.curator.ranking import rank_posts
     from tesoro.scoring.pipeline import score_pending
 
     scored = score_pending(engine, settings)
     if scored:
         log.info("scored %d posts", scored)
+        rank_posts(engine, settings.curator)  # newly scored posts join the queue (or the filtered view)
     return scored
+
+
+def curator_train_job(engine: Engine, settings: Settings) -> None:
+    """Retrain each brand's ranker from the coordinator's latest decisions (cheap; re-ranks)."""
+    from tesoro.curator.feedback import train_rankers
+
+    train_rankers(engine, settings.curator)
+
+
+def curator_rerank_job(engine: Engine, settings: Settings) -> None:
+    """Recompute every treasure score: recency decays and edited texts change."""
+    from tesoro.curator.ranking import rank_posts
+
+    rank_posts(engine, settings.curator, everything=True)
 
 
 def refresh_relationships(engine: Engine, settings: Settings) -> None:
@@ -153,6 +177,20 @@ def build_scheduler(
             replace_existing=True,
         )
     _add_alert_jobs(scheduler, engine, settings, environ)
+    for job_id, func, trigger in (
+        ("curator:train", curator_train_job, IntervalTrigger(minutes=15, jitter=30)),
+        ("curator:rerank", curator_rerank_job, IntervalTrigger(days=1, jitter=600)),
+    ):
+        scheduler.add_job(
+            func,
+            trigger,
+            args=(engine, settings),
+            id=job_id,
+            name=job_id.replace(":", " "),
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
     if settings.brands:
         # The ROR leaderboard is stored; refreshing it hourly keeps the first request fast.
         scheduler.add_job(

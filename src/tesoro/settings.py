@@ -214,9 +214,7 @@ class GallerySettings(_Section):
         for origin in value:
             origin = origin.strip().rstrip("/").lower()
             if origin != "*" and not _ORIGIN.match(origin):
-                raise ValueError(
-                    f"{origin!r} is not an origin: write scheme://host[:port] (no path), or \"*\""
-                )
+                raise ValueError(f'{origin!r} is not an origin: write scheme://host[:port] (no path), or "*"')
             cleaned.append(origin)
         return cleaned
 
@@ -526,7 +524,7 @@ class CuratorSettings(_Section):
     ranker_min_decisions: int = Field(20, ge=2)
     ranker_max_blend: float = Field(0.7, ge=0, le=1)
     ranker_blend_half: int = Field(50, ge=1)
-    ranker_l2: float = Field(1.0, gt=0)
+    ranker_l2: float = Field(10.0, gt=0)
     ranker_embedding_dims: int = Field(32, ge=0, le=384)
 
     @field_validator("content_values")

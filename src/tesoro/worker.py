@@ -115,10 +115,10 @@ def enqueue_score(queue: Queue, settings: Settings) -> Job | None:
 
 def score_task(config_path: str) -> int:
     """What a worker runs to score: the same pipeline as the embedded mode."""
-    from tesoro.scoring.pipeline import score_pending
+    from tesoro.jobs import score_job
 
     settings = load_settings(Path(config_path))
-    return score_pending(_engine(settings), settings)
+    return score_job(_engine(settings), settings)
 
 
 def _engine(settings: Settings) -> Engine:

@@ -147,6 +147,8 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "external_id", name="uq_post_platform_external"),
         Index("ix_post_state_created", "queue_state", "created_at"),
+        # The curator's queue: new posts by treasure score (curator_0002).
+        Index("ix_post_state_treasure", "queue_state", "treasure_score"),
     )
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(index=True)
@@ -161,7 +163,8 @@ class Post(SQLModel, table=True):
     url: str | None = None
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
     collected_at: datetime | None = _ts()
-    updated_at: datetime | None = _ts()
+    # Indexed (curator_0002): the library's in-memory index picks up changed posts by it.
+    updated_at: datetime | None = _ts(index=True)
     likes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     reposts: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     replies: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))

@@ -1,0 +1,211 @@
+"""`tesoro curate ...`: the curator's commands, as a typer app to mount on the CLI.
+
+Mount with `app.add_typer(curate_app, name="curate")`. Like every command, these
+only load settings, open the store and call the functions that do the work.
+
+    tesoro curate rank [--all] [--brand NAME]    rank newly scored posts (treasure, filter, duplicates)
+    tesoro curate train [--brand NAME]           retrain the learned ranker(s) and re-rank
+    tesoro curate queue [--filtered] [--limit N] the top of the review queue (or the filtered view)
+    tesoro curate search [TEXT] [--meaning Q]    search the library
+    tesoro curate stats                          how many posts are ranked, queued, filtered, copies, library
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from tesoro.clikit import ConfigOption, console, load_or_exit, out
+from tesoro.settings import Settings
+
+__all__ = ["curate_app"]
+
+curate_app = typer.Typer(
+    help="Curation: rank scored posts, learn from decisions, look at the queue and the library.",
+    no_args_is_help=True,
+)
+BrandOption = Annotated[
+    str | None, typer.Option("--brand", help="Only this brand (its name in the settings).")
+]
+
+
+def _open(config: Path | None) -> tuple[Settings, Engine]:
+    from tesoro.runtime import open_store
+
+    settings = load_or_exit(config)
+    return settings, open_store(settings)
+
+
+def _brand_id(engine: Engine, name: str | None) -> int | None:
+    if name is None:
+        return None
+    from tesoro.store.catalog import brand_by_name
+    from tesoro.store.engine import session_scope
+
+    with session_scope(engine) as session:
+        brand = brand_by_name(session, name)
+    if brand is None or brand.id is None:
+        console.print(f"[red]error:[/red] no brand named {name!r} in the settings", highlight=False)
+        raise typer.Exit(2)
+    return brand.id
+
+
+@curate_app.command()
+def rank(
+    config: ConfigOption = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Rank every scored post again (new weights, daily recency refresh).")
+    ] = False,
+    brand: BrandOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=20000)] = 1000,
+) -> None:
+    """Compute treasure scores, filter reasons and duplicate groups for newly scored posts."""
+    from rich.progress import Progress
+
+    from tesoro.curator.ranking import rank_posts
+
+    settings, engine = _open(config)
+    brand_id = _brand_id(engine, brand)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("ranking", total=None)
+        report = rank_posts(
+            engine,
+            settings.curator,
+            everything=everything,
+            brand_id=brand_id,
+            batch_size=batch_size,
+            on_progress=lambda done: bar.update(task, completed=done),
+        )
+    out.print(
+        f"ranked {report.ranked} posts in {report.seconds:.1f} s: "
+        f"{report.filtered} filtered, {report.copies} grouped as copies"
+    )
+
+
+@curate_app.command()
+def train(config: ConfigOption = None, brand: BrandOption = None) -> None:
+    """Retrain the learned ranker from the coordinators' decisions and re-rank the brand's posts."""
+    from tesoro.curator.feedback import train_rankers
+
+    settings, engine = _open(config)
+    reports = train_rankers(engine, settings.curator, brand_key=_brand_id(engine, brand))
+    table = Table("brand", "decisions", "approved", "blend", "held-out AUC", "learned weights / why not")
+    names = _brand_names(engine)
+    for r in reports:
+        auc = r.metrics.get("cv_auc")
+        weights = ", ".join(f"{k} {v:+.2f}" for k, v in r.learned_weights.items() if abs(v) >= 0.05)
+        table.add_row(
+            names.get(r.brand_key, "(no brand)"),
+            str(r.decisions),
+            str(r.positives),
+            f"{r.alpha:.2f}",
+            "-" if auc is None else f"{auc:.2f}",
+            weights if r.trained else r.reason,
+        )
+    out.print(table if reports else "no decisions yet: nothing to learn from")
+
+
+def _brand_names(engine: Engine) -> dict[int, str]:
+    from tesoro.store.catalog import list_brands
+    from tesoro.store.engine import session_scope
+
+    with session_scope(engine) as session:
+        return {b.id: b.name for b in list_brands(session) if b.id is not None}
+
+
+def _short(text: str, width: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+@curate_app.command()
+def queue(
+    config: ConfigOption = None,
+    brand: BrandOption = None,
+    filtered: Annotated[bool, typer.Option("--filtered", help="The filtered view instead.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """The top of the review queue, with each post's score and copies (or the filtered view with reasons)."""
+    from tesoro.store.curation import list_queue
+    from tesoro.store.engine import session_scope
+
+    _, engine = _open(config)
+    brand_id = _brand_id(engine, brand)
+    with session_scope(engine) as session:
+        page = list_queue(session, filtered=filtered, brand_id=brand_id, limit=limit)
+    table = Table("id", "score", "platform", "author", "text", "reason" if filtered else "copies")
+    for e in page.items:
+        table.add_row(
+            str(e.card.id),
+            f"{e.score:.3f}",
+            e.card.platform,
+            e.card.author_handle,
+            _short(e.card.text),
+            (e.filtered or "") if filtered else str(len(e.copies) or ""),
+        )
+    out.print(table)
+    out.print(f"{page.total} posts {'filtered' if filtered else 'waiting for review'}")
+
+
+@curate_app.command()
+def search(
+    text: Annotated[str | None, typer.Argument(help='Words, "phrases", OR, -exclusions, prefix*.')] = None,
+    config: ConfigOption = None,
+    meaning: Annotated[
+        str | None, typer.Option("--meaning", help="Search by meaning (loads the encoder).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+) -> None:
+    """Search the library (approved and featured posts)."""
+    from tesoro.curator.library import Library, LibraryError, LibraryQuery
+
+    settings, engine = _open(config)
+    encode = None
+    if meaning:
+        from tesoro.scoring.encoder import load_encoder
+
+        encoder = load_encoder(settings.models.encoder, settings.models.device)
+        encode = encoder.encode
+    library = Library(engine, settings.curator, encode=encode)
+    try:
+        page = library.search(
+            LibraryQuery(text=text, meaning=meaning, limit=limit), use_index=meaning is not None
+        )
+    except LibraryError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from exc
+    table = Table("id", "score", "relevance", "state", "platform", "text")
+    for hit in page.items:
+        e = hit.entry
+        table.add_row(
+            str(e.card.id),
+            f"{e.score:.3f}",
+            "" if hit.relevance is None else f"{hit.relevance:.3f}",
+            e.card.queue_state,
+            e.card.platform,
+            _short(e.card.text),
+        )
+    out.print(table)
+    out.print(f"{page.total} matching posts in the library")
+
+
+@curate_app.command()
+def stats(config: ConfigOption = None) -> None:
+    """How many posts are ranked, waiting, filtered, grouped as copies and in the library."""
+    from tesoro.store.curation import count_items, list_queue
+    from tesoro.store.engine import session_scope
+    from tesoro.store.library import LibraryFilters, search_sql
+
+    _, engine = _open(config)
+    with session_scope(engine) as session:
+        ranked = count_items(session)
+        waiting = list_queue(session, limit=1).total
+        filtered = list_queue(session, filtered=True, limit=1).total
+        library, _ = search_sql(session, filters=LibraryFilters(), limit=1)
+    table = Table("ranked", "in the queue", "filtered", "library")
+    table.add_row(str(ranked), str(waiting), str(filtered), str(library))
+    out.print(table)

@@ -1,0 +1,201 @@
+"""`rank_posts`: turn scored posts into ranked curation items (treasure score, filter, duplicates).
+
+This is the curator's batch job, run after scoring (`tesoro curate rank`, or the
+scheduler). It is incremental: only posts whose item is missing or older than
+their latest score set are ranked, so running it every few minutes costs little.
+`everything=True` ranks every scored post again: after changing the weights in
+`[curator]`, and once a day so recency (and any edited post text) stays true.
+
+One transaction per batch: a crash loses at most the batch in flight, and the
+next run picks it up again because its items are still missing or stale.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from tesoro.curator.dedupe import DuplicateRules, GroupStore, NewPost, assign_groups, fingerprint
+from tesoro.curator.feedback import Ranker, load_ranker_models
+from tesoro.curator.text import search_document
+from tesoro.curator.treasure import TreasureInputs, content_mask, content_types_of, score_treasure
+from tesoro.settings import CuratorSettings
+from tesoro.store.curation import (
+    RankInput,
+    apply_group_changes,
+    duplicate_candidates,
+    group_members,
+    groups_led_by,
+    posts_to_rank,
+    rankable_ids,
+    replace_bands,
+    save_items,
+    stored_posts,
+)
+from tesoro.store.engine import session_scope
+from tesoro.store.rankers import ItemFeatures
+
+__all__ = ["RankReport", "RelationshipLookup", "rank_posts"]
+
+# Author ids -> relationship strength in [0, 1] (ROR normalized by the relationship module).
+RelationshipLookup = Callable[[Sequence[int]], Mapping[int, float]]
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RankReport:
+    ranked: int = 0
+    filtered: int = 0
+    copies: int = 0
+    seconds: float = 0.0
+
+
+def _rows(
+    inputs: Sequence[RankInput],
+    settings: CuratorSettings,
+    relationship: Mapping[int, float],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[NewPost], dict[int, tuple[int, ...]]]:
+    rows: list[dict[str, Any]] = []
+    new: list[NewPost] = []
+    bands: dict[int, tuple[int, ...]] = {}
+    for post in inputs:
+        types = content_types_of(post.content_types, post.media_types)
+        treasure = score_treasure(
+            TreasureInputs(
+                created_at=post.created_at,
+                relevance=post.relevance,
+                sentiment=post.sentiment,
+                sentiment_probs=post.sentiment_probs,
+                content_types=types,
+                engagement_vs_median=post.engagement_vs_median,
+                relationship=relationship.get(post.author_id),
+                safety=post.safety,
+                spam=post.spam,
+            ),
+            settings,
+            now=now,
+        )
+        text = f"{post.title}\n{post.text}" if post.title else post.text
+        fp = fingerprint(text, min_words=settings.duplicate_min_words)
+        embedding = np.frombuffer(post.embedding, dtype=np.float32) if post.embedding else None
+        rows.append(
+            {
+                "post_id": post.post_id,
+                "brand_id": post.brand_id,
+                "platform": post.platform,
+                "created_at": post.created_at,
+                "language": (post.language or post.lang or None),
+                "sentiment": post.sentiment,
+                "product_id": post.product_id,
+                "content_mask": content_mask(types),
+                "content_types": types,
+                "score": treasure.score,
+                "base_score": treasure.score,
+                "learned": None,
+                "components": treasure.as_json(),
+                "filtered": treasure.filtered,
+                "skeleton": fp.skeleton,
+                "signature": fp.signature_bytes,
+                "score_id": post.score_id,
+                "doc": search_document(post.title, post.text),
+                "ranked_at": now,
+                "updated_at": now,
+            }
+        )
+        new.append(NewPost(post.post_id, (post.created_at.timestamp(), post.post_id), fp, embedding))
+        bands[post.post_id] = fp.bands
+    return rows, new, bands
+
+
+def _apply_learned(rows: list[dict[str, Any]], rankers: Mapping[int, Ranker]) -> None:
+    by_brand: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_brand.setdefault(row["brand_id"] or 0, []).append(i)
+    for key, indexes in by_brand.items():
+        ranker = rankers.get(key)
+        if ranker is None or ranker.alpha <= 0:
+            continue
+        features = [
+            ItemFeatures(
+                post_id=rows[i]["post_id"],
+                brand_id=rows[i]["brand_id"],
+                base_score=rows[i]["base_score"],
+                components=rows[i]["components"],
+                content_mask=rows[i]["content_mask"],
+                platform=rows[i]["platform"],
+                language=rows[i]["language"],
+                filtered=rows[i]["filtered"],
+                embedding=rows[i].pop("_embedding", None),
+            )
+            for i in indexes
+        ]
+        for i, p in zip(indexes, ranker.predict(features), strict=True):
+            rows[i]["learned"] = float(p)
+            rows[i]["score"] = ranker.final(rows[i]["base_score"], float(p))
+
+
+def rank_posts(
+    engine: Engine,
+    settings: CuratorSettings,
+    *,
+    everything: bool = False,
+    brand_id: int | None = None,
+    relationship: RelationshipLookup | None = None,
+    now: datetime | None = None,
+    batch_size: int = 1000,
+    on_progress: ProgressCallback | None = None,
+) -> RankReport:
+    """Rank every scored post that needs it; returns counts for the command line."""
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    rules = DuplicateRules(
+        jaccard=settings.duplicate_jaccard,
+        related_jaccard=settings.duplicate_related_jaccard,
+        cosine=settings.duplicate_cosine,
+    )
+    rankers = load_ranker_models(engine)
+    ranked = filtered = copies = 0
+    after = 0
+    while True:
+        with session_scope(engine) as session:
+            ids = rankable_ids(
+                session, after_id=after, limit=batch_size, everything=everything, brand_id=brand_id
+            )
+            if not ids:
+                break
+            after = ids[-1]
+            inputs = posts_to_rank(session, post_ids=ids)
+            lookup = relationship(sorted({p.author_id for p in inputs})) if relationship else {}
+            rows, new, bands = _rows(inputs, settings, lookup, now)
+            for row, post in zip(rows, inputs, strict=True):
+                row["_embedding"] = post.embedding
+            _apply_learned(rows, rankers)
+            for row in rows:
+                row.pop("_embedding", None)
+            # Stamp the write time just before writing: the library index follows changes by it.
+            written = datetime.now(UTC)
+            for row in rows:
+                row["updated_at"] = written
+            save_items(session, rows)
+            replace_bands(session, bands)
+            store = GroupStore(
+                candidates=lambda s, b: duplicate_candidates(session, skeletons=s, band_keys=b),
+                members=lambda o: group_members(session, originals=o),
+                originals=lambda ids: stored_posts(session, post_ids=ids),
+                led_by=lambda o: groups_led_by(session, originals=o),
+            )
+            changes = assign_groups(new, store=store, rules=rules)
+            apply_group_changes(session, [(c.post_id, c.original) for c in changes], now=written)
+            ranked += len(rows)
+            filtered += sum(1 for r in rows if r["filtered"])
+            copies += sum(1 for c in changes if c.original is not None)
+        if on_progress is not None:
+            on_progress(ranked)
+    return RankReport(ranked, filtered, copies, time.perf_counter() - started)

@@ -1,0 +1,244 @@
+"""The treasure score: how much a post is worth a UGC coordinator's attention, and why.
+
+A coordinator trusts a ranking they can read, so the score is a weighted mean of
+a few components in [0, 1], each shown with its value, its weight and its share of
+the total (the shares add up to the score):
+
+| component | from | 1.0 means |
+| --- | --- | --- |
+| relevance | `Score.relevance` | clearly about the brand or one of its products |
+| sentiment | `Score.sentiment_probs` (positive - negative) | clearly positive |
+| content | content types and media (`[curator.content_values]`) | a video, tutorial, review or unboxing |
+| engagement | `Score.engagement_vs_median`, log-scaled | `engagement_cap` x the platform's median or more |
+| relationship | the author's ROR, normalized by the caller | a long-time advocate (0.5 when unknown) |
+| recency | age, halving every `recency_half_life_days` | posted just now |
+| safety | 1 - the worst safety or spam probability | nothing unsafe or spammy |
+
+Anything unknown (not scored yet, no benchmark for the platform) takes the value
+that changes nothing for the ranking between posts, and the explanation says so.
+
+Safety is also a gate, not only a component: a post that is spam, unsafe or
+off-topic beyond the thresholds gets a `filtered` reason and leaves the queue for
+the separate "filtered" view, however good its other components are. A weighted
+mean alone would let a viral, perfectly on-topic post full of slurs reach the top.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tesoro.settings import CuratorSettings
+
+__all__ = [
+    "COMPONENTS",
+    "CONTENT_TYPES",
+    "Component",
+    "Treasure",
+    "TreasureInputs",
+    "content_mask",
+    "content_types_of",
+    "score_treasure",
+]
+
+# Bit i of a stored content mask is CONTENT_TYPES[i]: append new types, never reorder.
+CONTENT_TYPES: tuple[str, ...] = (
+    "photo",
+    "video",
+    "review",
+    "unboxing",
+    "tutorial",
+    "testimonial",
+    "complaint",
+    "question",
+    "meme",
+    "other",
+)
+COMPONENTS: tuple[str, ...] = (
+    "relevance",
+    "sentiment",
+    "content",
+    "engagement",
+    "relationship",
+    "recency",
+    "safety",
+)
+_MEDIA_TYPES = {"photo": "photo", "gif": "photo", "video": "video"}
+
+
+def content_types_of(types: Iterable[str], media_types: Iterable[str] = ()) -> list[str]:
+    """The post's content types, with photo/video added from its media (platform metadata is exact)."""
+    out = list(dict.fromkeys(t for t in types if t))
+    for media in media_types:
+        kind = _MEDIA_TYPES.get(media)
+        if kind and kind not in out:
+            out.append(kind)
+    return out
+
+
+def content_mask(types: Iterable[str]) -> int:
+    """Bitmask of the known content types (filters and facets test bits, on every backend)."""
+    mask = 0
+    for t in types:
+        if t in CONTENT_TYPES:
+            mask |= 1 << CONTENT_TYPES.index(t)
+    return mask
+
+
+@dataclass(frozen=True, slots=True)
+class TreasureInputs:
+    """Everything the score reads, from the post, its media and its latest score set."""
+
+    created_at: datetime
+    relevance: float | None = None
+    sentiment: str | None = None
+    sentiment_probs: Mapping[str, float] | None = None
+    content_types: Sequence[str] = ()
+    engagement_vs_median: float | None = None
+    relationship: float | None = None
+    safety: Mapping[str, float] | None = None
+    spam: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    name: str
+    value: float
+    weight: float
+    contribution: float
+    detail: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "value": round(self.value, 4),
+            "weight": self.weight,
+            "contribution": round(self.contribution, 4),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Treasure:
+    """A post's base treasure score, its components, and why it is filtered (None: it is not)."""
+
+    score: float
+    components: tuple[Component, ...]
+    filtered: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {c.name: c.as_json() for c in self.components}
+
+    def values(self) -> dict[str, float]:
+        return {c.name: c.value for c in self.components}
+
+
+def _clip(x: float) -> float:
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+def _relevance(inputs: TreasureInputs) -> tuple[float, str]:
+    if inputs.relevance is None:
+        return 0.5, "not scored yet"
+    return _clip(inputs.relevance), f"relevance {inputs.relevance:.2f}"
+
+
+def _sentiment(inputs: TreasureInputs) -> tuple[float, str]:
+    probs = inputs.sentiment_probs or {}
+    if "positive" in probs or "negative" in probs:
+        pos, neg = float(probs.get("positive", 0.0)), float(probs.get("negative", 0.0))
+        return _clip(0.5 + 0.5 * (pos - neg)), f"{inputs.sentiment or 'mixed'} (+{pos:.2f} / -{neg:.2f})"
+    label = inputs.sentiment
+    if label is None:
+        return 0.5, "not scored yet"
+    return {"positive": 1.0, "negative": 0.0}.get(label, 0.5), label
+
+
+def _content(inputs: TreasureInputs, values: Mapping[str, float]) -> tuple[float, str]:
+    types = list(inputs.content_types)
+    if not types:
+        return values.get("other", 0.15), "plain text"
+    ranked = sorted(((values.get(t, values.get("other", 0.15)), t) for t in types), reverse=True)
+    best = ranked[0][0]
+    # A second kind adds a little (a photo review beats a text review), never past 1.
+    value = best + (0.3 * (1.0 - best) * ranked[1][0] if len(ranked) > 1 else 0.0)
+    return _clip(value), ", ".join(t for _, t in ranked)
+
+
+def _engagement(inputs: TreasureInputs, cap: float) -> tuple[float, str]:
+    ratio = inputs.engagement_vs_median
+    if ratio is None:
+        return math.log1p(1.0) / math.log1p(cap), "no platform benchmark yet: counted as typical"
+    value = _clip(math.log1p(max(ratio, 0.0)) / math.log1p(cap))
+    return value, f"{ratio:.1f}x the platform median"
+
+
+def _relationship(inputs: TreasureInputs) -> tuple[float, str]:
+    if inputs.relationship is None:
+        return 0.5, "unknown author relationship: neutral"
+    return _clip(inputs.relationship), f"relationship {inputs.relationship:.2f}"
+
+
+def _recency(inputs: TreasureInputs, now: datetime, half_life_days: float) -> tuple[float, str]:
+    created = inputs.created_at if inputs.created_at.tzinfo else inputs.created_at.replace(tzinfo=UTC)
+    age_days = max((now - created).total_seconds() / 86400.0, 0.0)
+    return 0.5 ** (age_days / half_life_days), f"{age_days:.1f} days old"
+
+
+def _risk(inputs: TreasureInputs) -> tuple[str | None, float]:
+    worst_name, worst = None, 0.0
+    for name, value in (inputs.safety or {}).items():
+        if value is not None and float(value) > worst:
+            worst_name, worst = name, float(value)
+    return worst_name, worst
+
+
+def _safety(inputs: TreasureInputs) -> tuple[float, str]:
+    name, worst = _risk(inputs)
+    spam = float(inputs.spam or 0.0)
+    if spam >= worst and spam > 0:
+        return _clip(1.0 - spam), f"spam {spam:.2f}"
+    if name is None or worst <= 0:
+        return 1.0, "nothing unsafe found"
+    return _clip(1.0 - worst), f"{name} {worst:.2f}"
+
+
+def _filter_reason(inputs: TreasureInputs, settings: CuratorSettings) -> str | None:
+    reasons: list[str] = []
+    if inputs.spam is not None and inputs.spam >= settings.spam_threshold:
+        reasons.append(f"spam ({inputs.spam:.2f})")
+    name, worst = _risk(inputs)
+    if name is not None and worst >= settings.unsafe_threshold:
+        reasons.append(f"unsafe: {name} ({worst:.2f})")
+    if inputs.relevance is not None and inputs.relevance < settings.min_relevance:
+        reasons.append(f"off-topic (relevance {inputs.relevance:.2f})")
+    return "; ".join(reasons) or None
+
+
+def score_treasure(inputs: TreasureInputs, settings: CuratorSettings, *, now: datetime) -> Treasure:
+    """The base treasure score (before any learned re-weighting) with its explanation."""
+    weights = settings.weights
+    raw = {
+        "relevance": _relevance(inputs),
+        "sentiment": _sentiment(inputs),
+        "content": _content(inputs, settings.content_values),
+        "engagement": _engagement(inputs, settings.engagement_cap),
+        "relationship": _relationship(inputs),
+        "recency": _recency(inputs, now, settings.recency_half_life_days),
+        "safety": _safety(inputs),
+    }
+    total_weight = sum(float(getattr(weights, name)) for name in COMPONENTS)
+    components = tuple(
+        Component(
+            name=name,
+            value=raw[name][0],
+            weight=float(getattr(weights, name)),
+            contribution=float(getattr(weights, name)) * raw[name][0] / total_weight,
+            detail=raw[name][1],
+        )
+        for name in COMPONENTS
+    )
+    score = sum(c.contribution for c in components)
+    return Treasure(score=score, components=components, filtered=_filter_reason(inputs, settings))

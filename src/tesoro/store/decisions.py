@@ -1,0 +1,313 @@
+"""Repository functions of the coordinator's writes: states, products, tags, rights, notes, undo.
+
+Every write changes `Post` (the source of truth other parts read), bumps
+`post.updated_at` (the library's in-memory index follows changes by it) and is
+recorded in the same transaction: a `CurationDecision` (what the ranker learns
+from), a `CurationChange` (what undo needs: the fields before and after) and an
+`AuditLog` row (who, when, what). State changes are optimistic: the row is only
+updated if it is still in the state the coordinator saw, so two people deciding
+the same post at once cannot silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session, col
+
+from tesoro.store.curation import as_utc
+from tesoro.store.posts import _insert, _table
+from tesoro.store.tables import AuditLog, CurationDecision, Post, PostTag, Product
+from tesoro.store.tables_curator import CurationChange
+
+__all__ = [
+    "DecisionRecord",
+    "Reviewable",
+    "add_tags",
+    "audit",
+    "audit_entries",
+    "batch_decisions",
+    "decision_history",
+    "last_batch_id",
+    "mark_undone",
+    "post_brand",
+    "product",
+    "record_decision",
+    "remove_tags",
+    "reviewables",
+    "set_product",
+    "set_rights_status",
+    "set_state",
+    "tag_counts",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewable:
+    """The fields of a post a coordinator changes (and undo restores)."""
+
+    queue_state: str
+    product_id: int | None
+    rights_status: str
+    tags: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "queue_state": self.queue_state,
+            "product_id": self.product_id,
+            "rights_status": self.rights_status,
+            "tags": list(self.tags),
+        }
+
+
+def reviewables(session: Session, *, post_ids: Sequence[int]) -> dict[int, Reviewable]:
+    if not post_ids:
+        return {}
+    tags: dict[int, list[str]] = {}
+    for post_id, tag in session.execute(
+        select(col(PostTag.post_id), col(PostTag.tag)).where(col(PostTag.post_id).in_(post_ids))
+    ):
+        tags.setdefault(post_id, []).append(tag)
+    stmt = select(col(Post.id), col(Post.queue_state), col(Post.product_id), col(Post.rights_status)).where(
+        col(Post.id).in_(post_ids)
+    )
+    return {
+        pid: Reviewable(state, product_id, rights, tuple(sorted(tags.get(pid, ()))))
+        for pid, state, product_id, rights in session.execute(stmt)
+    }
+
+
+def post_brand(session: Session, *, post_id: int) -> int | None:
+    return session.execute(select(col(Post.brand_id)).where(col(Post.id) == post_id)).scalar_one_or_none()
+
+
+def product(session: Session, *, product_id: int) -> Product | None:
+    return session.get(Product, product_id)
+
+
+def _wall_clock() -> datetime:
+    """`post.updated_at` is always the real write time, whatever `now` a decision carries:
+    the library's index finds changes by it, so a back-dated stamp would hide one."""
+    return datetime.now(UTC)
+
+
+def set_state(session: Session, *, post_id: int, expected: str, to: str) -> bool:
+    """Move the post from `expected` to `to`; False (nothing written) if it is no longer in `expected`."""
+    post = _table(Post)
+    result = session.execute(
+        update(post)
+        .where(post.c.id == post_id, post.c.queue_state == expected)
+        .values(queue_state=to, updated_at=_wall_clock())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_rights_status(session: Session, *, post_id: int, expected: str, to: str) -> bool:
+    post = _table(Post)
+    result = session.execute(
+        update(post)
+        .where(post.c.id == post_id, post.c.rights_status == expected)
+        .values(rights_status=to, updated_at=_wall_clock())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_product(session: Session, *, post_id: int, product_id: int | None) -> None:
+    post = _table(Post)
+    session.execute(
+        update(post).where(post.c.id == post_id).values(product_id=product_id, updated_at=_wall_clock())
+    )
+
+
+def add_tags(session: Session, *, post_id: int, tags: Iterable[str]) -> None:
+    rows = [{"post_id": post_id, "tag": t} for t in sorted(set(tags))]
+    if rows:
+        session.connection().execute(_insert(session, _table(PostTag)).on_conflict_do_nothing(), rows)
+        _touch(session, post_id)
+
+
+def remove_tags(session: Session, *, post_id: int, tags: Iterable[str]) -> None:
+    wanted = sorted(set(tags))
+    if wanted:
+        session.execute(delete(PostTag).where(col(PostTag.post_id) == post_id, col(PostTag.tag).in_(wanted)))
+        _touch(session, post_id)
+
+
+def _touch(session: Session, post_id: int) -> None:
+    post = _table(Post)
+    session.execute(update(post).where(post.c.id == post_id).values(updated_at=_wall_clock()))
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    session.add(
+        AuditLog(
+            actor=actor, action=action, entity=entity, entity_id=entity_id, before=before, after=after, at=now
+        )
+    )
+
+
+def record_decision(
+    session: Session,
+    *,
+    post_id: int,
+    action: str,
+    actor: str,
+    before: Reviewable,
+    after: Reviewable,
+    note: str | None,
+    batch_id: str,
+    now: datetime,
+) -> int:
+    """Write the decision, its undo record and its audit entry; returns the decision's id."""
+    decision = CurationDecision(
+        post_id=post_id,
+        action=action,
+        from_state=before.queue_state,
+        to_state=after.queue_state if after.queue_state != before.queue_state else None,
+        product_id=after.product_id,
+        note=note,
+        actor=actor,
+        decided_at=now,
+    )
+    session.add(decision)
+    session.flush()
+    assert decision.id is not None
+    session.add(
+        CurationChange(
+            decision_id=decision.id,
+            batch_id=batch_id,
+            actor=actor,
+            before=before.as_json(),
+            after=after.as_json(),
+        )
+    )
+    audit(
+        session,
+        actor=actor,
+        action=f"curation.{action}",
+        entity="post",
+        entity_id=str(post_id),
+        before=before.as_json(),
+        after={**after.as_json(), "note": note, "batch": batch_id, "decision_id": decision.id},
+        now=now,
+    )
+    return decision.id
+
+
+def last_batch_id(session: Session, *, actor: str) -> str | None:
+    """The batch of the actor's most recent decision that is not undone (undo records excluded).
+
+    Skipping the undo records makes repeated undo walk back through history, like
+    Ctrl-Z, instead of redoing what was just undone.
+    """
+    stmt = (
+        select(col(CurationChange.batch_id))
+        .join(CurationDecision, col(CurationDecision.id) == col(CurationChange.decision_id))
+        .where(
+            col(CurationChange.actor) == actor,
+            col(CurationDecision.undone).is_(False),
+            col(CurationDecision.action) != "undo",
+        )
+        .order_by(col(CurationDecision.id).desc())
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def batch_decisions(session: Session, *, batch_id: str) -> list[tuple[CurationDecision, CurationChange]]:
+    stmt = (
+        select(CurationDecision, CurationChange)
+        .join(CurationChange, col(CurationChange.decision_id) == col(CurationDecision.id))
+        .where(col(CurationChange.batch_id) == batch_id)
+        .order_by(col(CurationDecision.id).desc())
+    )
+    return [(d, c) for d, c in session.execute(stmt).all()]
+
+
+def mark_undone(session: Session, *, decision_ids: Sequence[int]) -> None:
+    if decision_ids:
+        table = _table(CurationDecision)
+        session.execute(update(table).where(table.c.id.in_(decision_ids)).values(undone=True))
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    id: int
+    post_id: int
+    action: str
+    from_state: str | None
+    to_state: str | None
+    product_id: int | None
+    note: str | None
+    actor: str
+    decided_at: datetime | None
+    undone: bool
+    batch_id: str | None
+
+
+def decision_history(
+    session: Session,
+    *,
+    post_id: int | None = None,
+    actor: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[DecisionRecord]:
+    """Decisions, newest first (who decided what, when, and whether it was undone)."""
+    stmt = select(CurationDecision, col(CurationChange.batch_id)).outerjoin(
+        CurationChange, col(CurationChange.decision_id) == col(CurationDecision.id)
+    )
+    if post_id is not None:
+        stmt = stmt.where(col(CurationDecision.post_id) == post_id)
+    if actor is not None:
+        stmt = stmt.where(col(CurationDecision.actor) == actor)
+    stmt = stmt.order_by(col(CurationDecision.id).desc()).limit(limit).offset(offset)
+    return [
+        DecisionRecord(
+            id=d.id or 0,
+            post_id=d.post_id,
+            action=d.action,
+            from_state=d.from_state,
+            to_state=d.to_state,
+            product_id=d.product_id,
+            note=d.note,
+            actor=d.actor,
+            decided_at=as_utc(d.decided_at) if d.decided_at else None,
+            undone=bool(d.undone),
+            batch_id=batch,
+        )
+        for d, batch in session.execute(stmt).all()
+    ]
+
+
+def audit_entries(
+    session: Session, *, entity: str = "post", entity_id: str | None = None, limit: int = 100
+) -> list[AuditLog]:
+    stmt = select(AuditLog).where(col(AuditLog.entity) == entity)
+    if entity_id is not None:
+        stmt = stmt.where(col(AuditLog.entity_id) == entity_id)
+    stmt = stmt.order_by(col(AuditLog.id).desc()).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def tag_counts(session: Session, *, brand_id: int | None = None, limit: int = 200) -> list[tuple[str, int]]:
+    """Tags in use, most used first (for the tag picker's suggestions)."""
+    stmt = select(col(PostTag.tag), func.count()).group_by(col(PostTag.tag))
+    if brand_id is not None:
+        stmt = stmt.join(Post, col(Post.id) == col(PostTag.post_id)).where(col(Post.brand_id) == brand_id)
+    stmt = stmt.order_by(func.count().desc(), col(PostTag.tag)).limit(limit)
+    return [(tag, int(n)) for tag, n in session.execute(stmt)]

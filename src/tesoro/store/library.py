@@ -1,0 +1,377 @@
+"""Repository functions of the library: filters, facets and full-text search in SQL, and the index feed.
+
+The library is every approved or featured post (other states can be asked for).
+Two ways to search it, with the same filters and the same answers:
+
+- **In SQL** (`search_sql`, `facets_sql`): no memory needed, used by the command
+  line, the gallery and as the reference the tests hold the in-memory path to.
+- **In memory** (`tesoro.curator.index`): the API's path, fed by `index_rows`,
+  `changed_items` and `changed_posts`, with full-text matches from `text_matches`.
+
+Full text is backend-specific (see the curator migration): SQLite FTS5 with BM25
+ranking, PostgreSQL `tsvector @@ tsquery` with `ts_rank`. Both index the same
+folded, stemmed document and receive the same parsed query
+(`tesoro.curator.text.SearchQuery`), so they match the same posts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import case, column, func, literal_column, select, table
+from sqlalchemy.sql import Subquery
+from sqlmodel import Session, col
+
+from tesoro.curator.text import SearchQuery
+from tesoro.curator.treasure import CONTENT_TYPES, content_mask
+from tesoro.store.curation import as_utc
+from tesoro.store.tables import Post, Product, Score
+from tesoro.store.tables_curator import CurationItem
+
+__all__ = [
+    "FACETS",
+    "LIBRARY_STATES",
+    "IndexRow",
+    "LibraryFilters",
+    "PostChange",
+    "Sort",
+    "changed_items",
+    "changed_posts",
+    "facets_sql",
+    "index_rows",
+    "product_lines",
+    "search_sql",
+    "text_matches",
+]
+
+LIBRARY_STATES: tuple[str, ...] = ("approved", "featured")
+FACETS: tuple[str, ...] = (
+    "state",
+    "brand",
+    "product",
+    "product_line",
+    "content_type",
+    "platform",
+    "language",
+    "sentiment",
+    "rights",
+)
+Sort = Literal["relevance", "treasure", "date"]
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryFilters:
+    """What the coordinator narrowed the library to: OR within a filter, AND across filters.
+
+    `date_from` is inclusive and `date_to` exclusive (the API turns a day into its end).
+    """
+
+    states: tuple[str, ...] = LIBRARY_STATES
+    brand_ids: tuple[int, ...] = ()
+    product_ids: tuple[int, ...] = ()
+    product_lines: tuple[str, ...] = ()
+    content_types: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    sentiments: tuple[str, ...] = ()
+    rights: tuple[str, ...] = ()
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+    def without(self, facet: str) -> LibraryFilters:
+        """The same filters minus one facet's own (for that facet's counts: multi-select faceting)."""
+        field_name = {
+            "state": "states",
+            "brand": "brand_ids",
+            "product": "product_ids",
+            "product_line": "product_lines",
+            "content_type": "content_types",
+            "platform": "platforms",
+            "language": "languages",
+            "sentiment": "sentiments",
+            "rights": "rights",
+        }[facet]
+        return replace(self, **{field_name: ()})  # type: ignore[arg-type]
+
+
+_EFFECTIVE_PRODUCT = func.coalesce(col(Post.product_id), col(CurationItem.product_id))
+
+
+def _where(filters: LibraryFilters) -> list[Any]:
+    where: list[Any] = []
+    if filters.states:
+        where.append(col(Post.queue_state).in_(filters.states))
+    if filters.brand_ids:
+        where.append(col(CurationItem.brand_id).in_(filters.brand_ids))
+    if filters.product_ids:
+        where.append(_EFFECTIVE_PRODUCT.in_(filters.product_ids))
+    if filters.product_lines:
+        where.append(col(Product.line).in_(filters.product_lines))
+    if filters.content_types:
+        where.append(col(CurationItem.content_mask).op("&")(content_mask(filters.content_types)) != 0)
+    if filters.platforms:
+        where.append(col(CurationItem.platform).in_(filters.platforms))
+    if filters.languages:
+        where.append(col(CurationItem.language).in_(filters.languages))
+    if filters.sentiments:
+        where.append(col(CurationItem.sentiment).in_(filters.sentiments))
+    if filters.rights:
+        where.append(col(Post.rights_status).in_(filters.rights))
+    if filters.date_from is not None:
+        where.append(col(CurationItem.created_at) >= filters.date_from)
+    if filters.date_to is not None:
+        where.append(col(CurationItem.created_at) < filters.date_to)
+    return where
+
+
+_fts = table("curation_fts", column("rowid"), column("doc"))
+_search_vector: Any = literal_column("curation_item.search_vector")
+
+
+def _tsquery(query: SearchQuery) -> Any:
+    return func.to_tsquery(literal_column("'simple'::regconfig"), query.tsquery())
+
+
+def _matches(session: Session, query: SearchQuery) -> Subquery:
+    """(post_id, relevance) of the posts matching `query`; higher relevance is better."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return (
+            select(
+                _fts.c.rowid.label("post_id"),
+                (-func.bm25(literal_column("curation_fts"))).label("relevance"),
+            )
+            .select_from(_fts)
+            .where(literal_column("curation_fts").op("MATCH")(query.fts5()))
+            .subquery("matches")
+        )
+    if dialect == "postgresql":
+        q = _tsquery(query)
+        return (
+            select(
+                col(CurationItem.post_id).label("post_id"),
+                func.ts_rank(_search_vector, q).label("relevance"),
+            )
+            .where(_search_vector.op("@@")(q))
+            .subquery("matches")
+        )
+    raise RuntimeError(f"full-text search is not supported on {dialect!r}")
+
+
+def text_matches(
+    session: Session, *, query: SearchQuery, states: Sequence[str] = ()
+) -> list[tuple[int, float]]:
+    """Every ranked post matching the query, with its relevance (for the in-memory path)."""
+    matches = _matches(session, query)
+    stmt = select(matches.c.post_id, matches.c.relevance)
+    if states:
+        stmt = stmt.join(Post, col(Post.id) == matches.c.post_id).where(col(Post.queue_state).in_(states))
+    return [(int(pid), float(rel or 0.0)) for pid, rel in session.execute(stmt)]
+
+
+def _base(filters: LibraryFilters, matches: Subquery | None) -> Any:
+    stmt = select(col(CurationItem.post_id)).join(Post, col(Post.id) == col(CurationItem.post_id))
+    if filters.product_lines:
+        stmt = stmt.outerjoin(Product, col(Product.id) == _EFFECTIVE_PRODUCT)
+    if matches is not None:
+        stmt = stmt.join(matches, matches.c.post_id == col(CurationItem.post_id))
+    return stmt.where(*_where(filters))
+
+
+def search_sql(
+    session: Session,
+    *,
+    filters: LibraryFilters,
+    query: SearchQuery | None = None,
+    sort: Sort = "treasure",
+    limit: int = 24,
+    offset: int = 0,
+) -> tuple[int, list[tuple[int, float | None]]]:
+    """(total, [(post_id, relevance)]) of one page; relevance is None without a text query."""
+    matches = _matches(session, query) if query is not None else None
+    base = _base(filters, matches)
+    total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+    relevance = matches.c.relevance if matches is not None else literal_column("NULL")
+    stmt = base.add_columns(relevance)
+    if sort == "relevance" and matches is not None:
+        stmt = stmt.order_by(matches.c.relevance.desc(), col(CurationItem.post_id).desc())
+    elif sort == "date":
+        stmt = stmt.order_by(col(CurationItem.created_at).desc(), col(CurationItem.post_id).desc())
+    else:
+        stmt = stmt.order_by(col(CurationItem.score).desc(), col(CurationItem.post_id).desc())
+    rows = session.execute(stmt.limit(limit).offset(offset)).all()
+    return total, [(int(r[0]), None if r[1] is None else float(r[1])) for r in rows]
+
+
+_FACET_COLUMNS: dict[str, Any] = {
+    "state": col(Post.queue_state),
+    "brand": col(CurationItem.brand_id),
+    "product": _EFFECTIVE_PRODUCT,
+    "product_line": col(Product.line),
+    "platform": col(CurationItem.platform),
+    "language": col(CurationItem.language),
+    "sentiment": col(CurationItem.sentiment),
+    "rights": col(Post.rights_status),
+}
+
+
+def facets_sql(
+    session: Session, *, filters: LibraryFilters, query: SearchQuery | None = None
+) -> dict[str, list[tuple[Any, int]]]:
+    """Counts per value of every facet, each under all filters but its own, most frequent first."""
+    out: dict[str, list[tuple[Any, int]]] = {}
+    for facet in FACETS:
+        narrowed = filters.without(facet)
+        matches = _matches(session, query) if query is not None else None
+        ids = _base(narrowed, matches).subquery("ids")
+        if facet == "content_type":
+            counts = [
+                func.sum(case((col(CurationItem.content_mask).op("&")(1 << i) != 0, 1), else_=0))
+                for i in range(len(CONTENT_TYPES))
+            ]
+            stmt = select(*counts).join(ids, ids.c.post_id == col(CurationItem.post_id))
+            row = session.execute(stmt).one()
+            pairs = [(CONTENT_TYPES[i], int(n or 0)) for i, n in enumerate(row)]
+        else:
+            value = _FACET_COLUMNS[facet]
+            stmt = (
+                select(value, func.count())
+                .select_from(CurationItem)
+                .join(ids, ids.c.post_id == col(CurationItem.post_id))
+                .join(Post, col(Post.id) == col(CurationItem.post_id))
+            )
+            if facet == "product_line":
+                stmt = stmt.outerjoin(Product, col(Product.id) == _EFFECTIVE_PRODUCT)
+            stmt = stmt.where(value.is_not(None)).group_by(value)
+            pairs = [(v, int(n)) for v, n in session.execute(stmt)]
+        out[facet] = sorted((p for p in pairs if p[1] > 0), key=lambda p: (-p[1], str(p[0])))
+    return out
+
+
+# --------------------------------------------------------------------------- the in-memory index's feed
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    post_id: int
+    brand_id: int | None
+    platform: str
+    created_at: datetime
+    language: str | None
+    sentiment: str | None
+    scored_product_id: int | None
+    content_mask: int
+    score: float
+    filtered: bool
+    duplicate: bool
+    item_updated_at: datetime | None
+    queue_state: str
+    rights_status: str
+    product_id: int | None
+    post_updated_at: datetime | None
+    embedding: bytes | None
+
+
+_INDEX_COLUMNS = (
+    col(CurationItem.post_id),
+    col(CurationItem.brand_id),
+    col(CurationItem.platform),
+    col(CurationItem.created_at),
+    col(CurationItem.language),
+    col(CurationItem.sentiment),
+    col(CurationItem.product_id),
+    col(CurationItem.content_mask),
+    col(CurationItem.score),
+    col(CurationItem.filtered),
+    col(CurationItem.duplicate_of),
+    col(CurationItem.updated_at),
+    col(Post.queue_state),
+    col(Post.rights_status),
+    col(Post.product_id),
+    col(Post.updated_at),
+    col(Score.embedding),
+)
+
+
+def _index_row(r: Any) -> IndexRow:
+    return IndexRow(
+        post_id=int(r[0]),
+        brand_id=r[1],
+        platform=r[2],
+        created_at=as_utc(r[3]),
+        language=r[4],
+        sentiment=r[5],
+        scored_product_id=r[6],
+        content_mask=int(r[7] or 0),
+        score=float(r[8]),
+        filtered=r[9] is not None,
+        duplicate=r[10] is not None,
+        item_updated_at=as_utc(r[11]) if r[11] is not None else None,
+        queue_state=r[12],
+        rights_status=r[13],
+        product_id=r[14],
+        post_updated_at=as_utc(r[15]) if r[15] is not None else None,
+        embedding=r[16],
+    )
+
+
+def index_rows(
+    session: Session, *, after_id: int = 0, limit: int = 20000, post_ids: Sequence[int] | None = None
+) -> list[IndexRow]:
+    """Items with their post's reviewable fields and embedding: by id page, or the given ids."""
+    stmt = (
+        select(*_INDEX_COLUMNS)
+        .join(Post, col(Post.id) == col(CurationItem.post_id))
+        .outerjoin(Score, col(Score.id) == col(CurationItem.score_id))
+    )
+    if post_ids is not None:
+        stmt = stmt.where(col(CurationItem.post_id).in_(post_ids))
+    else:
+        stmt = (
+            stmt.where(col(CurationItem.post_id) > after_id).order_by(col(CurationItem.post_id)).limit(limit)
+        )
+    return [_index_row(r) for r in session.execute(stmt)]
+
+
+def changed_items(session: Session, *, since: datetime) -> list[tuple[int, datetime]]:
+    """(post_id, updated_at) of items written after `since` (cheap: no embeddings)."""
+    stmt = select(col(CurationItem.post_id), col(CurationItem.updated_at)).where(
+        col(CurationItem.updated_at) > since
+    )
+    return [(int(pid), as_utc(at)) for pid, at in session.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class PostChange:
+    post_id: int
+    updated_at: datetime
+    queue_state: str
+    rights_status: str
+    product_id: int | None
+
+
+def changed_posts(session: Session, *, since: datetime) -> list[PostChange]:
+    """Reviewable fields of ranked posts changed after `since` (decisions, by any writer)."""
+    stmt = (
+        select(
+            col(Post.id),
+            col(Post.updated_at),
+            col(Post.queue_state),
+            col(Post.rights_status),
+            col(Post.product_id),
+        )
+        .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
+        .where(col(Post.updated_at) > since)
+    )
+    return [PostChange(int(r[0]), as_utc(r[1]), r[2], r[3], r[4]) for r in session.execute(stmt)]
+
+
+def product_lines(session: Session) -> dict[int, str | None]:
+    return {
+        int(pid): line
+        for pid, line in session.execute(select(col(Product.id), col(Product.line)))
+        if pid is not None
+    }

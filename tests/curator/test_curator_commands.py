@@ -1,0 +1,84 @@
+"""`tesoro curate ...` end to end on a settings file and a SQLite store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curator_fixtures import Spec, catalog_settings, seed
+from typer.testing import CliRunner
+
+from tesoro.curator.commands import curate_app
+from tesoro.curator.queue import decide
+from tesoro.store.engine import make_engine, session_scope
+from tesoro.store.migrate import upgrade
+
+CONFIG = """
+[database]
+path = "tesoro.db"
+
+[[brands]]
+name = "Andes Outdoor"
+
+[[brands]]
+name = "Costa Surf"
+
+[[products]]
+name = "Cumbre Trail Runner"
+brand = "Andes Outdoor"
+line = "footwear"
+
+[[products]]
+name = "Nube Rain Jacket"
+brand = "Andes Outdoor"
+line = "apparel"
+
+[[products]]
+name = "Ola Board"
+brand = "Costa Surf"
+line = "boards"
+
+[curator]
+min_relevance = 0.3
+"""
+
+
+def test_rank_queue_search_stats_and_train(tmp_path: Path) -> None:
+    config = tmp_path / "tesoro.toml"
+    config.write_text(CONFIG)
+    engine = make_engine(f"sqlite:///{tmp_path / 'tesoro.db'}")
+    upgrade(engine)
+    data = seed(
+        engine,
+        [
+            Spec(
+                "a", "Trail day in my Cumbre shoes, the grip on wet rock was superb", content_types=("photo",)
+            ),
+            Spec(
+                "b",
+                "Is the Nube jacket worth it for winter hiking in the rain?",
+                author="q",
+                content_types=("question",),
+            ),
+            Spec("c", "Cumbre summit of ministers opens in Lima", relevance=0.25, author="news"),
+        ],
+        catalog_settings(),
+    )
+    runner = CliRunner()
+    result = runner.invoke(curate_app, ["rank", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "ranked 3 posts" in result.output and "1 filtered" in result.output
+    result = runner.invoke(curate_app, ["queue", "-c", str(config)])
+    assert result.exit_code == 0 and "2 posts waiting for review" in result.output
+    result = runner.invoke(curate_app, ["queue", "--filtered", "-c", str(config)])
+    assert "off-topic" in result.output
+    with session_scope(engine) as session:
+        decide(session, post_ids=[data.ids["a"]], action="approve", actor="lucia")
+    result = runner.invoke(curate_app, ["search", "trail", "-c", str(config)])
+    assert result.exit_code == 0 and "1 matching posts" in result.output
+    assert runner.invoke(curate_app, ["search", '"bad', "-c", str(config)]).exit_code == 2
+    result = runner.invoke(curate_app, ["stats", "-c", str(config)])
+    assert result.exit_code == 0 and "3" in result.output
+    result = runner.invoke(curate_app, ["train", "-c", str(config)])
+    assert result.exit_code == 0 and "decisions" in result.output
+    assert runner.invoke(curate_app, ["rank", "--brand", "Nope", "-c", str(config)]).exit_code == 2
+    engine.dispose()
