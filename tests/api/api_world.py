@@ -11,11 +11,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from tesoro.collector.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform
+from tesoro.curator.ranking import RankReport, rank_posts
 from tesoro.settings import Settings
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role, create_key
 from tesoro.store.posts import upsert_posts
+from tesoro.store.scores import save_scores
 from tesoro.store.tables import Brand, Post, Product
 
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
@@ -188,3 +190,35 @@ def seed(engine: Engine, settings: Settings) -> Seeded:
         for role in Role:
             out.tokens[role] = create_key(session, name=f"test {role.value}", role=role).token
     return out
+
+
+def rank(engine: Engine, settings: Settings, seeded: Seeded) -> RankReport:
+    """Give each post with a planned treasure score a score set (relevance ~ that score), then rank.
+
+    The curator's queue and library list only ranked posts, so the UI's pages need this
+    after `seed`. Ranking rewrites `post.treasure_score` with the curator's own score.
+    """
+    rows: list[dict[str, Any]] = [
+        {
+            "post_id": seeded.posts[post.external_id],
+            "model_version": "api-test-1",
+            "sentiment": "positive",
+            "sentiment_probs": {"negative": 0.05, "neutral": 0.15, "positive": 0.8},
+            "relevance": max(score, settings.curator.min_relevance),  # none off-topic
+            "product_id": None,
+            "product_confidence": None,
+            "content_types": [],
+            "language": "en",
+            "safety": {"profanity": 0.0, "offensive": 0.0, "hate": 0.0, "adult": 0.0},
+            "spam": 0.0,
+            "engagement_rate": None,
+            "engagement_vs_median": 1.0,
+            "embedding": None,
+            "scored_at": BASE_TIME,
+        }
+        for post, _state, _rights, _brand, _product, score in PLAN
+        if score is not None
+    ]
+    with session_scope(engine) as session:
+        save_scores(session, rows)
+    return rank_posts(engine, settings.curator)

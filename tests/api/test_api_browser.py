@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from api_world import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, seed
+from api_world import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank, seed
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from starlette.applications import Starlette
@@ -64,7 +64,7 @@ class _Server:
         deadline = time.monotonic() + 10
         while not self._server.started:
             assert time.monotonic() < deadline and self._thread.is_alive(), "test server did not start"
-            time.sleep(0.01)
+            self._thread.join(timeout=0.01)  # waits a moment, and returns at once if the server thread died
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -138,6 +138,7 @@ def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
     shop_port = _free_port()
     settings = make_settings(tmp, allowed_origins=[f"http://127.0.0.1:{shop_port}"])
     seeded = seed(engine, settings)
+    rank(engine, settings, seeded)  # the curator's queue and library list ranked posts only
     app = create_app(settings, engine)
     with _Server(app) as tesoro, _Server(_shop_app(tesoro.url), port=shop_port) as shop:
         yield Site(tesoro, shop, seeded, engine, dict(app.state.features))
@@ -180,6 +181,16 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     cards.first.wait_for()
     assert cards.nth(0).get_attribute("aria-selected") == "true"
     assert "Best treasure in the queue" in cards.nth(0).inner_text()
+    assert page.locator("#undo-hint kbd", has_text="u").is_visible()
+    first = cards.nth(0)
+    first.locator("details.why summary").click()  # the treasure score's components
+    first.locator("details.why li[data-component=relevance]").wait_for()
+    dup = page.locator("#queue-list article.card", has_text="platforms")  # one card for the two copies
+    assert dup.count() == 1
+    assert "Same  words on TWO platforms" in dup.locator("p.text").inner_text()  # the first posted
+    assert dup.locator(".dups li").inner_text() == "x @ana"
+    assert dup.locator(".badge.copies").inner_text() == "1 copies"
+    first.click(position={"x": 5, "y": 5})  # back to the list, the first card selected
     page.keyboard.press("j")
     assert cards.nth(1).get_attribute("aria-selected") == "true"
     page.keyboard.press("k")
@@ -190,6 +201,12 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     page.keyboard.press("r")  # reject the second
     page.locator("#queue-list article.card").nth(1).locator(".state-rejected").wait_for()
     page.keyboard.press("f")  # feature the third (the hostile one)
+    page.locator("#queue-list article.card").nth(2).locator(".state-featured").wait_for()
+    page.keyboard.press("u")  # undo it: back to new, and selected again
+    page.locator("#queue-list article.card").nth(2).locator(".state-new").wait_for()
+    assert _states(site, ["q-hostile"]) == {"q-hostile": ("new", None)}
+    page.locator("#queue-list article.card").nth(2).and_(page.locator("[aria-selected=true]")).wait_for()
+    page.keyboard.press("f")  # and feature it again
     page.locator("#queue-list article.card").nth(2).locator(".state-featured").wait_for()
     page.keyboard.press("k")
     page.keyboard.press("p")  # assign a product to the third
@@ -211,6 +228,16 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
 
 
 def test_search_the_library_with_facets(page: Any, site: Site) -> None:
+    # The library holds approved and featured posts: the hostile queue post is featured (as the
+    # queue test leaves it), so three posts mention the Cumbre, two of them approved.
+    if _states(site, ["q-hostile"])["q-hostile"][0] != "featured":
+        post_id = site.seeded.posts["q-hostile"]
+        response = page.request.post(
+            f"{site.tesoro.url}/api/curator/posts/{post_id}/decision",
+            data={"action": "feature"},
+            headers=site.seeded.headers(Role.COORDINATOR),
+        )
+        assert response.ok, response.text()
     _login(page, site, Role.VIEWER)
     page.goto(f"{site.tesoro.url}/ui/library")
     page.fill("#search-q", "cumbre")

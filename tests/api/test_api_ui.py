@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from api_world import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings
+from api_world import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from tesoro.api.app import create_app
 from tesoro.api.commands import keys_app
 from tesoro.api.i18n import MESSAGES, negotiate
+from tesoro.settings import Settings
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role, verify_key
 from tesoro.store.tables import Post, Source
@@ -137,3 +138,21 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
     bad = runner.invoke(keys_app, ["create", "--role", "root", "--name", "x", "-c", str(config)])
     assert bad.exit_code == 2
     engine.dispose()
+
+
+def test_queue_page_reads_the_ranked_curator_queue(
+    client: TestClient, seeded: Seeded, sqlite_engine: Engine, api_settings: Settings
+) -> None:
+    """The queue page's data: ranked posts, best first, with the treasure explanation and copies."""
+    rank(sqlite_engine, api_settings, seeded)
+    viewer = seeded.headers(Role.VIEWER)
+    items = client.get("/api/curator/queue", headers=viewer).json()["items"]
+    assert [i["text"] for i in items[:2]] == ["Best treasure in the queue", "Middle of the queue"]
+    assert "relevance" in items[0]["treasure"]["components"]
+    assert sum(i["copy_count"] for i in items) >= 1
+    page = client.get("/ui/queue", headers=seeded.headers(Role.COORDINATOR)).text
+    assert 'id="undo-hint"' in page and MESSAGES["en"]["queue.undo_hint"] in page
+    assert 'id="undo-hint"' not in client.get("/ui/queue", headers=viewer).text
+    for lang in ("en", "es"):
+        for key in ("queue.undo_hint", "queue.done.undo", "queue.copies", "facet.content_type"):
+            assert MESSAGES[lang][key]

@@ -1,10 +1,13 @@
-/* The library: free-text search over posts with facet counts; the URL holds the whole query. */
+/* The library: the curator's search over approved and featured posts (words + facet counts);
+   the URL holds the whole query. */
 (function () {
   "use strict";
   var T = window.Tesoro;
   var el = T.el, t = T.t;
-  var PAGE = 25;
-  var FILTERS = { platform: "platform", state: "state", rights: "rights", lang: "lang", product: "product_id" };
+  var PAGE = 24;
+  /* facet name in the response -> query parameter of /api/curator/library */
+  var FILTERS = { state: "state", brand: "brand", product: "product", content_type: "content_type",
+    platform: "platform", language: "language", sentiment: "sentiment", rights: "rights" };
   var form = document.getElementById("search-form");
   var input = document.getElementById("search-q");
   var facets = document.getElementById("facets");
@@ -37,16 +40,17 @@
       if (!values.length) return;
       var box = el("fieldset", { class: "facet" }, [el("legend", { text: t("facet." + facet) })]);
       values.forEach(function (v) {
-        if (v.value === "") return;
-        var active = current.get(param) === v.value;
+        if (v.value === "" || v.value === null || v.value === undefined) return;
+        var value = String(v.value);
+        var active = current.get(param) === value;
         var button = el("button", { type: "button", class: active ? "facet-value active" : "facet-value",
           "aria-pressed": active ? "true" : "false",
           onclick: function () {
             var p = params();
-            if (active) p.delete(param); else p.set(param, v.value);
+            if (active) p.delete(param); else p.set(param, value);
             p.delete("offset");
             go(p);
-          } }, [el("span", { text: label(facet, v.value, v.label) }), el("span", { class: "count", text: T.fmtNumber(v.count) })]);
+          } }, [el("span", { text: label(facet, value, v.label) }), el("span", { class: "count", text: T.fmtNumber(v.count) })]);
         box.appendChild(button);
       });
       facets.appendChild(box);
@@ -56,9 +60,15 @@
   function load() {
     var p = params();
     input.value = p.get("q") || "";
-    var query = new URLSearchParams(p);
+    var query = new URLSearchParams();
+    if (p.get("q")) query.set("q", p.get("q"));
+    Object.keys(FILTERS).forEach(function (facet) {
+      var value = p.get(FILTERS[facet]);
+      if (value) query.set(FILTERS[facet], value);
+    });
+    if (p.get("offset")) query.set("offset", p.get("offset"));
     query.set("limit", String(PAGE));
-    T.api("GET", "/api/browse/search?" + query.toString())
+    T.api("GET", "/api/curator/library?" + query.toString())
       .then(function (data) {
         counter.textContent = t("library.results", { count: T.fmtNumber(data.total) });
         renderFacets(data);

@@ -22,7 +22,35 @@
     return box;
   }
 
+  function treasureExplanation(post) {
+    var treasure = post.treasure;
+    var details = el("details", { class: "why" }, [el("summary", { text: t("queue.why") })]);
+    if (treasure.filtered) {
+      details.appendChild(el("p", { class: "filtered-reason" }, [
+        el("strong", { text: t("queue.filtered") + ": " }), el("span", { text: treasure.filtered })]));
+    }
+    var list = el("ul");
+    var components = treasure.components || {};
+    Object.keys(components).forEach(function (name) {
+      var part = components[name] || {};
+      var value = typeof part.value === "number" ? T.fmtNumber(part.value, 2) : "";
+      var share = typeof part.contribution === "number" ? " (+" + T.fmtNumber(part.contribution, 3) + ")" : "";
+      list.appendChild(el("li", { "data-component": name }, [
+        el("strong", { text: t("explain." + name) }), " ",
+        el("span", { class: "num", text: value + share }),
+        part.detail ? el("span", { class: "muted", text: " · " + part.detail }) : null
+      ]));
+    });
+    if (typeof treasure.learned === "number") {
+      list.appendChild(el("li", {}, [el("strong", { text: t("queue.learned") }), " ",
+        el("span", { class: "num", text: T.fmtNumber(treasure.learned, 2) })]));
+    }
+    details.appendChild(list);
+    return details;
+  }
+
   function explanation(post) {
+    if (post.treasure && typeof post.treasure === "object") return treasureExplanation(post);
     if (!("explanation" in post)) return null;
     var details = el("details", { class: "why" }, [el("summary", { text: t("queue.why") })]);
     if (!post.scored) {
@@ -42,15 +70,35 @@
   }
 
   function duplicates(post) {
-    if (!post.duplicates || !post.duplicates.length) return null;
+    var copies = post.copies || (post.duplicates || []).map(function (d) {
+      return { platform: d.platform, author_handle: d.handle, url: d.url };
+    });
+    if (!copies.length) return null;
     var list = el("ul", { class: "dups" });
-    post.duplicates.forEach(function (d) {
-      var label = d.platform + " @" + d.handle;
+    copies.forEach(function (d) {
+      var label = d.platform + " @" + d.author_handle;
       list.appendChild(el("li", {}, [T.safeUrl(d.url)
         ? el("a", { href: d.url, target: "_blank", rel: "noopener noreferrer nofollow", text: label })
         : el("span", { text: label })]));
     });
-    return el("div", { class: "dup-box" }, [el("span", { class: "muted", text: t("queue.duplicates") + ": " }), list]);
+    var count = typeof post.copy_count === "number" ? post.copy_count : copies.length;
+    return el("div", { class: "dup-box" }, [
+      el("span", { class: "muted", text: t("queue.duplicates") + ": " }), list,
+      el("span", { class: "badge copies", text: t("queue.copies", { count: T.fmtNumber(count) }) })]);
+  }
+
+  function score(post) {
+    if (post.treasure && typeof post.treasure.score === "number") return post.treasure.score;
+    return post.treasure_score;
+  }
+
+  function product(post) {
+    if (!post.product) return null;
+    if (post.product.assigned === false) {
+      return el("span", { class: "badge product-suggested", title: t("queue.suggested"),
+        text: post.product.name + " (" + t("queue.suggested") + ")" });
+    }
+    return el("span", { class: "badge product", text: post.product.name });
   }
 
   function card(post, options) {
@@ -59,13 +107,13 @@
     var header = el("header", { class: "meta" }, [
       el("span", { class: "platform", text: post.platform }),
       el("a", { href: "/ui/authors/" + encodeURIComponent(author.id), class: "author",
-        text: (author.display_name || author.handle) + " @" + author.handle }),
+        text: (author.display_name || author.name || author.handle) + " @" + author.handle }),
       el("time", { datetime: post.created_at, text: T.fmtDate(post.created_at) }),
       el("span", { class: "badge state state-" + post.queue_state, text: t("state." + post.queue_state) }),
       el("span", { class: "badge rights rights-" + post.rights_status, text: t("rights." + post.rights_status) }),
-      post.product ? el("span", { class: "badge product", text: post.product.name }) : null,
-      post.treasure_score !== null && post.treasure_score !== undefined
-        ? el("span", { class: "score", title: t("queue.treasure"), text: "★ " + T.fmtNumber(post.treasure_score, 2) })
+      product(post),
+      score(post) !== null && score(post) !== undefined
+        ? el("span", { class: "score", title: t("queue.treasure"), text: "★ " + T.fmtNumber(score(post), 2) })
         : null,
       T.safeUrl(post.url) ? el("a", { href: post.url, target: "_blank", rel: "noopener noreferrer nofollow ugc",
         class: "open", text: t("common.open_post") }) : null

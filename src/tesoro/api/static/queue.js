@@ -1,4 +1,4 @@
-/* The review queue: j/k move, a approve, r reject, f feature, p assign a product. */
+/* The curator's review queue: j/k move, a approve, r reject, f feature, p assign a product, u undo. */
 (function () {
   "use strict";
   var T = window.Tesoro;
@@ -79,9 +79,14 @@
     old.replaceWith(node);
   }
 
+  function indexOf(id) {
+    for (var n = 0; n < items.length; n++) if (items[n].id === id) return n;
+    return -1;
+  }
+
   function load() {
-    var state = filter.value || "new";
-    T.api("GET", "/api/review/queue?limit=100&state=" + encodeURIComponent(state))
+    var view = filter.value === "filtered" ? "/api/curator/queue/filtered" : "/api/curator/queue";
+    T.api("GET", view + "?limit=100")
       .then(function (page) {
         items = page.items;
         index = 0;
@@ -100,9 +105,10 @@
     var i = index;
     var post = items[i];
     busy = true;
-    T.api("POST", "/api/review/posts/" + post.id + "/decision", { action: action })
+    T.api("POST", "/api/curator/posts/" + post.id + "/decision", { action: action })
       .then(function (result) {
-        post.queue_state = result.to_state;
+        var applied = (result.applied || []).filter(function (o) { return o.post_id === post.id; })[0];
+        if (applied && applied.to_state) post.queue_state = applied.to_state;
         replaceCard(i);
         T.toast(t("queue.done." + action), "ok");
         select(i + 1);
@@ -113,9 +119,9 @@
 
   function setRights(i, status) {
     var post = items[i];
-    T.api("POST", "/api/review/posts/" + post.id + "/rights", { status: status })
-      .then(function (result) {
-        post.rights_status = result.rights_status;
+    T.api("POST", "/api/curator/posts/" + post.id + "/rights", { status: status })
+      .then(function () {
+        post.rights_status = status;
         replaceCard(i);
         T.toast(t("queue.done.rights"), "ok");
       })
@@ -124,7 +130,7 @@
 
   function loadProducts() {
     if (products) return Promise.resolve(products);
-    return T.api("GET", "/api/review/products").then(function (rows) { products = rows; return rows; });
+    return T.api("GET", "/api/curator/products").then(function (page) { products = page.items; return products; });
   }
 
   function pickProduct() {
@@ -137,7 +143,7 @@
       rows.filter(function (p) { return post.brand_id === null || p.brand_id === post.brand_id; })
         .forEach(function (p) {
           var option = el("option", { value: String(p.id), text: p.name });
-          if (post.product && post.product.id === p.id) option.selected = true;
+          if (post.product && post.product.assigned !== false && post.product.id === p.id) option.selected = true;
           productSelect.appendChild(option);
         });
       if (productSelect.selectedIndex < 0) productSelect.selectedIndex = 0;
@@ -145,6 +151,34 @@
       dialog.showModal();
       productSelect.focus();
     }).catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); });
+  }
+
+  function undo() {
+    if (busy) return;
+    if (!canReview) { T.toast(t("queue.read_only"), "warn"); return; }
+    busy = true;
+    T.api("POST", "/api/curator/decisions/undo")
+      .then(function (result) {
+        var ids = (result.restored || []).map(function (o) { return o.post_id; });
+        return Promise.all(ids.map(function (id) {
+          return T.api("GET", "/api/curator/posts/" + id).then(function (fresh) {
+            var i = indexOf(id);
+            if (i < 0) return i;
+            items[i] = fresh;
+            replaceCard(i);
+            return i;
+          });
+        })).then(function (found) {
+          var shown = found.filter(function (i) { return i >= 0; });
+          if (shown.length) select(Math.min.apply(null, shown));
+          T.toast(t("queue.done.undo"), "ok");
+        });
+      })
+      .catch(function (err) {
+        if (err.status === 409) T.toast(t("queue.nothing_to_undo"), "warn");
+        else T.toast(t("common.error", { error: err.message }), "error");
+      })
+      .then(function () { busy = false; });
   }
 
   productSelect.addEventListener("keydown", function (e) {
@@ -156,10 +190,11 @@
     var i = index;
     var post = items[i];
     var value = productSelect.value;
-    T.api("POST", "/api/review/posts/" + post.id + "/product", { product_id: value ? Number(value) : null })
-      .then(function (result) {
-        var chosen = (products || []).filter(function (p) { return p.id === result.product_id; })[0];
-        post.product = chosen ? { id: chosen.id, name: chosen.name } : null;
+    var productId = value ? Number(value) : null;
+    T.api("POST", "/api/curator/posts/" + post.id + "/product", { product_id: productId })
+      .then(function () {
+        var chosen = (products || []).filter(function (p) { return p.id === productId; })[0];
+        post.product = chosen ? { id: chosen.id, name: chosen.name, assigned: true } : null;
         replaceCard(i);
         select(i);
         T.toast(t("queue.done.product"), "ok");
@@ -177,7 +212,8 @@
       a: function () { act("approve"); },
       r: function () { act("reject"); },
       f: function () { act("feature"); },
-      p: pickProduct
+      p: pickProduct,
+      u: undo
     };
     var handler = handlers[e.key];
     if (!handler) return;
