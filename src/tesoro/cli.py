@@ -295,7 +295,7 @@ def demo(
         engine = open_store(settings)
         from tesoro.api.commands import demo_key
 
-        out.print(f"web UI: http://{host}:{port}/login  (demo key: {demo_key(engine)})")
+        out.print(f"web UI: http://{host}:{port}/login  (demo key: {demo_key(engine)})", soft_wrap=True)
         _serve(
             settings,
             engine,
