@@ -247,7 +247,7 @@ def collect(
 
 @app.command()
 def scheduler(config: ConfigOption = None) -> None:
-    """Run only the collection scheduler (the scaled-out mode's single scheduler process)."""
+    """Run only the scheduler: collection, scoring, ranking, alerts (the scaled-out mode's one scheduler)."""
     from tesoro.jobs import build_scheduler
     from tesoro.runtime import open_store
 
@@ -262,7 +262,7 @@ def worker(
     config: ConfigOption = None,
     burst: Annotated[bool, typer.Option("--burst", help="Exit when the queue is empty.")] = False,
 ) -> None:
-    """Run an RQ worker (the scaled-out mode): collect what the scheduler enqueues on Redis."""
+    """Run an RQ worker (the scaled-out mode): the collections and scoring the scheduler enqueues on Redis."""
     from tesoro.worker import run_worker
 
     settings = _settings(config)
