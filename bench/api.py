@@ -1,6 +1,7 @@
-"""Requests per second and latency of the gallery feed and the post search under load.
+"""Requests per second and latency of the gallery feed and the library searches under load.
 
     .venv/bin/python bench/api.py [--duration 30] [--workers 2] [--connections 64] [--posts 20000]
+                                  [--library-posts 20000]
 
 Builds a temporary SQLite store with `--posts` posts (1 in 50 approved with rights
 granted, so the gallery has something to show), starts `uvicorn --workers N` on
@@ -12,8 +13,10 @@ timeout or a status other than 2xx/3xx). Traffic goes to loopback only.
 
 The gallery is what a marketing site hits on every page view: it is served from
 each worker's in-process cache (a rendered body with its ETag, `gallery.cache_ttl_s`),
-as in production. The search is the UI's fallback search (a LIKE scan with five
-facet counts), authenticated with a viewer key.
+as in production. The library search is the curator's (full-text index plus the
+in-memory facet index) over `--library-posts` ranked, approved simulator posts; the
+older `/api/browse/search` (a LIKE scan with five facet counts) is measured too. Both
+are authenticated with a viewer key.
 """
 
 from __future__ import annotations
@@ -124,6 +127,27 @@ class Result:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _seed_library(folder: Path, posts: int) -> None:
+    """A ranked, approved library of simulator posts with synthetic scores (no model needed).
+
+    The curator's search only covers ranked, approved posts; `curator_sim` (beside this
+    file) stores simulator posts with the score sets a good scorer would give them.
+    """
+    from curator_sim import generate, store_world
+    from sqlalchemy import text
+
+    from tesoro.curator.ranking import rank_posts
+    from tesoro.settings import CuratorSettings
+
+    settings = load_settings(folder / "tesoro.toml", environ={})
+    engine = open_store(settings)
+    store_world(engine, generate(max(1, posts // 4), seed=11), seed=11, batch=5000)
+    rank_posts(engine, CuratorSettings(), batch_size=5000)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE post SET queue_state = 'approved' WHERE queue_state = 'new'"))
+    engine.dispose()
 
 
 def _seed(folder: Path, posts: int) -> str:
@@ -284,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--posts", type=int, default=20000, help="posts in the store")
+    parser.add_argument(
+        "--library-posts", type=int, default=20000, help="ranked, approved posts for the library search"
+    )
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     args = parser.parse_args(argv)
 
@@ -292,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="tesoro-bench-api-"))
     started = time.perf_counter()
     token = _seed(folder, args.posts)
+    if args.library_posts:
+        _seed_library(folder, args.library_posts)
     print(f"seeded {args.posts:,} posts in {time.perf_counter() - started:.1f} s ({folder})", file=sys.stderr)
     port = _free_port()
     server = _start_server(folder, port, args.workers)
@@ -301,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
             "/gallery/andes-outdoor.json?limit=24",
             {},
             args.connections,
+        ),
+        (
+            "library  GET /api/curator/library?q=cumbre",
+            "/api/curator/library?q=cumbre&limit=24",
+            {"Authorization": f"Bearer {token}"},
+            args.search_connections,
         ),
         (
             "search   GET /api/browse/search?q=cumbre+grip",
