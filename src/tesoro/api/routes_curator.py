@@ -363,13 +363,13 @@ def router(engine: Engine, settings: Settings, encode: Encode | None = None) -> 
         out["decisions"] = [decision_json(d) for d in history]
         return out
 
-    @api.post("/posts/{post_id}/decision", summary="Approve, reject, feature, archive or reopen a post")
-    def post_decision(post_id: int, body: DecisionBody, request: Request, actor: Actor) -> dict[str, Any]:
-        result = run(
+    def decide_posts(request: Request, post_ids: list[int], body: DecisionBody, actor: str) -> BatchResult:
+        """The single and the bulk decision routes: one batch, one undo step."""
+        return run(
             request,
             lambda session: decide(
                 session,
-                post_ids=[post_id],
+                post_ids=post_ids,
                 action=body.action,
                 actor=actor,
                 note=body.note,
@@ -379,25 +379,14 @@ def router(engine: Engine, settings: Settings, encode: Encode | None = None) -> 
                 include_copies=body.include_copies,
             ),
         )
-        return single(result)
+
+    @api.post("/posts/{post_id}/decision", summary="Approve, reject, feature, archive or reopen a post")
+    def post_decision(post_id: int, body: DecisionBody, request: Request, actor: Actor) -> dict[str, Any]:
+        return single(decide_posts(request, [post_id], body, actor))
 
     @api.post("/decisions/bulk", summary="One action on many posts, as one undo step")
     def bulk(body: BulkBody, request: Request, actor: Actor) -> dict[str, Any]:
-        result = run(
-            request,
-            lambda session: decide(
-                session,
-                post_ids=body.post_ids,
-                action=body.action,
-                actor=actor,
-                note=body.note,
-                product_id=body.product_id,
-                add=body.add_tags,
-                remove=body.remove_tags,
-                include_copies=body.include_copies,
-            ),
-        )
-        return batch_json(result)
+        return batch_json(decide_posts(request, body.post_ids, body, actor))
 
     @api.post("/decisions/undo", summary="Undo the caller's latest batch of decisions")
     def undo(request: Request, actor: Actor) -> dict[str, Any]:

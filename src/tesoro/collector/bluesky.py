@@ -51,7 +51,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
-from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str
+from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 
 __all__ = ["BSKY_API", "BlueskyCollector", "PostKey", "normalize_post_view", "post_key"]
 
@@ -393,7 +393,7 @@ def normalize_post_view(
     record = as_dict(view.get("record"))
     text = record.get("text")
     author = _author(as_dict(view.get("author")), profile or {})
-    created_at = _parse_time(record.get("createdAt")) or _parse_time(view.get("indexedAt"))
+    created_at = as_utc_datetime(record.get("createdAt")) or as_utc_datetime(view.get("indexedAt"))
     if match is None or not isinstance(text, str) or author is None or created_at is None:
         log.warning("skipping malformed Bluesky post %r (uri, text, author or createdAt missing)", uri)
         return None
@@ -542,16 +542,6 @@ def _mentions(record: Mapping[str, Any], text: str) -> tuple[str, ...]:
         if start is not None and end is not None and 0 <= start < end <= len(raw):
             handles.append(raw[start:end].decode(errors="replace").lstrip("@"))
     return tuple(dict.fromkeys(h for h in handles if h))
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _key_or_none(value: Any) -> PostKey | None:

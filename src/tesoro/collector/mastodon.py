@@ -65,6 +65,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
+from tesoro.collector.payload import as_utc_datetime
 
 __all__ = ["MAX_PAGE_SIZE", "MastodonCollector", "html_to_text", "normalize_status"]
 
@@ -368,7 +369,7 @@ def _fresh(statuses: Sequence[Mapping[str, Any]], state: _Stream) -> tuple[list[
         status_id = _id(status.get("id"))
         if status_id is None:
             continue
-        created = _time(status.get("created_at"))
+        created = as_utc_datetime(status.get("created_at"))
         below_mark = state.newest is not None and _order(status_id) <= _order(state.newest)
         below_floor = state.floor is not None and created is not None and created.timestamp() < state.floor
         if below_mark or below_floor:
@@ -454,7 +455,7 @@ def normalize_status(status: Mapping[str, Any]) -> NormalizedPost | None:
     if status.get("reblog"):
         return None
     status_id = _id(status.get("id"))
-    created_at = _time(status.get("created_at"))
+    created_at = as_utc_datetime(status.get("created_at"))
     author = _author(_mapping(status.get("account")))
     if status_id is None or created_at is None or author is None:
         log.warning("skipping Mastodon status %r: id, created_at or account missing", status.get("id"))
@@ -532,17 +533,6 @@ def _id(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text if text and text.isalnum() else None
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        return _time(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -39,7 +39,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
-from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str
+from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 
 __all__ = ["X_API", "XCollector", "normalize_tweet"]
 
@@ -283,7 +283,7 @@ def normalize_tweet(
     tweet_id = _id_or_none(tweet.get("id"))
     text = tweet.get("text")
     user = users.get(str(tweet.get("author_id")))
-    created_at = _parse_time(tweet.get("created_at"))
+    created_at = as_utc_datetime(tweet.get("created_at"))
     if tweet_id is None or not isinstance(text, str) or user is None or created_at is None:
         log.warning("skipping malformed tweet %r (id, text, author or created_at missing)", tweet.get("id"))
         return None
@@ -377,16 +377,6 @@ def _best_variant(item: Mapping[str, Any]) -> str | None:
     if not mp4s:
         return None
     return as_str(max(mp4s, key=lambda v: as_int(v.get("bit_rate")) or 0).get("url"))
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _id_or_none(value: Any) -> str | None:

@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 from tesoro.collector.simulator.common import fault_response, loose_match
 from tesoro.collector.simulator.generator import bluesky_did
 from tesoro.collector.simulator.state import SimState
-from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
+from tesoro.collector.simulator.world import BSKY_MEDIA_HOST, SimAuthor, SimMedia, SimPost
 
 __all__ = [
     "PREFIX",
@@ -423,7 +423,7 @@ def _profile_basic(author: SimAuthor, *, did: str | None = None, handle: str | N
         "did": did,
         "handle": handle or author_handle(author),
         "displayName": author.name,
-        "avatar": f"https://cdn.bsky.app/img/avatar/plain/{did}/{_cid(did)}@jpeg",
+        "avatar": f"https://{BSKY_MEDIA_HOST}/img/avatar/plain/{did}/{_cid(did)}@jpeg",
         "labels": [],
         "createdAt": "2023-04-12T09:00:00.000Z",
     }

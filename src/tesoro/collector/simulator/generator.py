@@ -53,7 +53,15 @@ from itertools import accumulate
 from typing import TypeVar
 from urllib.parse import quote
 
-from tesoro.collector.simulator.world import PLATFORMS, ProductSpec, SimAuthor, SimMedia, SimPost, WorldSpec
+from tesoro.collector.simulator.world import (
+    BSKY_MEDIA_HOST,
+    PLATFORMS,
+    ProductSpec,
+    SimAuthor,
+    SimMedia,
+    SimPost,
+    WorldSpec,
+)
 
 __all__ = ["KINDS", "KIND_WEIGHTS", "bluesky_did", "generate_post"]
 
@@ -2493,8 +2501,8 @@ def _media_item(
             url = f"https://video.bsky.app/watch/{quote(did, safe='')}/{key}/playlist.m3u8"
             preview = f"https://video.bsky.app/watch/{quote(did, safe='')}/{key}/thumbnail.jpg"
         else:
-            url = f"https://cdn.bsky.app/img/feed_fullsize/plain/{did}/{key}@jpeg"
-            preview = f"https://cdn.bsky.app/img/feed_thumbnail/plain/{did}/{key}@jpeg"
+            url = f"https://{BSKY_MEDIA_HOST}/img/feed_fullsize/plain/{did}/{key}@jpeg"
+            preview = f"https://{BSKY_MEDIA_HOST}/img/feed_thumbnail/plain/{did}/{key}@jpeg"
     else:
         key = str(110_000_000_000_000_000 + serial)
         path = "/".join(key[i : i + 3] for i in range(0, 18, 3))

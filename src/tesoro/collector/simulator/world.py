@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 __all__ = ["ProductSpec", "SimAuthor", "SimMedia", "SimPost", "World", "WorldSpec"]
 
 PLATFORMS: tuple[str, ...] = ("x", "reddit", "bluesky", "mastodon")
+# Bluesky serves images and avatars from this host (real URLs, so the media allow-list is exercised).
+BSKY_MEDIA_HOST = "cdn.bsky.app"
 
 
 @dataclass(frozen=True, slots=True)
