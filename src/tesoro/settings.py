@@ -181,8 +181,18 @@ class ApiSettings(_Section):
     # <data_dir>/session-secret so every worker on the machine shares it.
     session_secret: SecretStr | None = Field(None, exclude=True)
     secure_cookies: Literal["auto", "always", "never"] = "auto"
+    login_max_failures: int = Field(
+        10,
+        ge=0,
+        le=10000,
+        description="failed web logins allowed per client address and per key within login_failure_window "
+        "before /login answers 429; 0 turns the limit off",
+    )
+    login_failure_window: int = Field(
+        300, description="seconds a failed web login counts against the limit; '5m' style strings accepted"
+    )
 
-    @field_validator("session_ttl", mode="before")
+    @field_validator("session_ttl", "login_failure_window", mode="before")
     @classmethod
     def _ttl(cls, value: Any) -> int:
         return parse_interval(value)

@@ -1,28 +1,41 @@
-"""The review repository on SQLite and PostgreSQL: queue order, decisions with audit rows, search facets."""
+"""The older review repository on SQLite and PostgreSQL: thin wrappers over the curator's workflow.
+
+Decisions made with `tesoro.store.review` are curator decisions: the same state
+machine, the same decision, undo and audit rows, and the curator's undo reverts them.
+Also here: author pages, the overview, keys and sessions (with the purge of dead ones).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from api_world import HOSTILE_TEXT, make_settings, seed
+from api_world import make_settings, seed
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from tesoro.store.browse import PostFilter, author_detail, gallery_posts, overview, search_posts
+from tesoro.curator.queue import undo_last
+from tesoro.store.browse import author_detail, gallery_posts, overview
+from tesoro.store.decisions import decision_history
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import (
     Role,
     create_key,
     create_session,
+    drop_session,
+    end_session,
+    key_id_of,
     list_keys,
+    purge_sessions,
     resolve_session,
     revoke_key,
     verify_key,
 )
-from tesoro.store.review import ReviewError, assign_product, decide, list_queue, set_rights
-from tesoro.store.tables import AuditLog, CurationDecision, Post, Score
-from tesoro.store.tables_api import ApiKey
+from tesoro.store.review import ReviewError, assign_product, decide, set_rights
+from tesoro.store.tables import AuditLog, CurationDecision, Post
+from tesoro.store.tables_api import ApiKey, ApiSession
+from tesoro.store.tables_curator import CurationChange
 
 
 @pytest.fixture
@@ -30,48 +43,16 @@ def world(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
     return seed(engine, make_settings(tmp_path))
 
 
-def test_queue_is_ordered_by_treasure_score_then_recency(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
-    with session_scope(engine) as session:
-        items = list_queue(session, state="new")
-    texts = [i.post.text for i in items]
-    assert texts[0] == "Best treasure in the queue" and texts[1] == "Middle of the queue"
-    assert texts[-1] == "New but granted"  # unscored last
-    dup = next(i for i in items if i.post.external_id == "dup-x")
-    assert [d.platform for d in dup.duplicates] == ["bluesky"]
-
-
-def test_explanation_comes_from_the_latest_score(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
-    post_id = world.posts["q-high"]
-    with session_scope(engine) as session:
-        session.add(Score(post_id=post_id, model_version="v1", relevance=0.2, sentiment="negative"))
-        session.add(
-            Score(
-                post_id=post_id,
-                model_version="v2",
-                relevance=0.91,
-                sentiment="positive",
-                sentiment_probs={"positive": 0.88},
-                content_types=["review"],
-                engagement_vs_median=2.5,
-                safety={"toxicity": 0.1},
-            )
-        )
-    with session_scope(engine) as session:
-        item = next(i for i in list_queue(session) if i.post.id == post_id)
-    parts = {p.key: p for p in item.explanation}
-    assert item.scored and parts["relevance"].value == 0.91 and parts["sentiment"].detail == "positive"
-    assert parts["content"].detail == "review" and parts["engagement"].value == 2.5 and "safety" not in parts
-
-
-def test_decisions_write_state_audit_and_decision_rows(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+def test_decisions_are_curator_decisions_with_audit_and_undo(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
     post_id = world.posts["q-mid"]
     with session_scope(engine) as session:
-        result = decide(session, post_id=post_id, action="feature", actor="key:abc (ana)")
-        assign_product(
-            session, post_id=post_id, product_id=world.products["Cumbre Trail Runner"], actor="ana"
+        result = decide(session, post_id=post_id, action="feature", actor="key:abc (ana)", note="lovely")
+        product = assign_product(
+            session, post_id=post_id, product_id=world.products["Cumbre Trail Runner"], actor="key:abc (ana)"
         )
-        set_rights(session, post_id=post_id, status="granted", actor="ana")
+        set_rights(session, post_id=post_id, status="granted", actor="key:abc (ana)")
     assert (result.from_state, result.to_state) == ("new", "featured")
+    assert result.decision_id is not None and result.batch_id != product.batch_id
     with session_scope(engine) as session:
         post = session.get(Post, post_id)
         assert post is not None and post.queue_state == "featured" and post.rights_status == "granted"
@@ -79,47 +60,68 @@ def test_decisions_write_state_audit_and_decision_rows(engine: Engine, world) ->
         decisions = list(
             session.exec(select(CurationDecision).where(col(CurationDecision.post_id) == post_id))
         )
-    assert [a.action for a in audit] == ["post.feature", "post.assign_product", "post.set_rights"]
+        changes = list(session.exec(select(CurationChange)))
+        history = decision_history(session, post_id=post_id)
+    assert [a.action for a in audit] == ["curation.feature", "curation.assign_product", "curation.set_rights"]
+    assert audit[0].before is not None and audit[0].before["queue_state"] == "new"
+    assert audit[0].after is not None and audit[0].after["queue_state"] == "featured"
+    assert audit[0].after["decision_id"] == result.decision_id and audit[0].after["note"] == "lovely"
     assert [d.action for d in decisions] == ["feature", "assign_product", "set_rights"]
     assert decisions[0].from_state == "new" and decisions[0].to_state == "featured"
+    assert len(changes) == 3  # each one can be undone
+    assert [(h.id, h.batch_id) for h in history][-1] == (result.decision_id, result.batch_id)
     with session_scope(engine) as session:
         shown = gallery_posts(session, brand_id=world.brands["Andes Outdoor"])
-    assert shown[0].id == post_id or any(p.id == post_id for p in shown)
+    assert any(p.id == post_id for p in shown)
+    # The curator's undo walks back through them, newest first.
+    with session_scope(engine) as session:
+        assert undo_last(session, actor="key:abc (ana)").action == "set_rights"
+        assert undo_last(session, actor="key:abc (ana)").action == "assign_product"
+        assert undo_last(session, actor="key:abc (ana)").action == "feature"
+    with session_scope(engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        assert (post.queue_state, post.rights_status, post.product_id) == ("new", "none", None)
+
+
+def test_the_curator_state_machine_applies(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+    rejected, approved = world.posts["was-rejected"], world.posts["gal-photo"]
+    with session_scope(engine) as session:
+        # `reset` is the curator's `reopen`: a rejected post goes back to the queue...
+        assert decide(session, post_id=rejected, action="reset", actor="x").to_state == "new"
+        # ...but an approved one cannot (the older API used to move anything anywhere).
+        with pytest.raises(ReviewError, match="cannot be moved to new") as refused:
+            decide(session, post_id=approved, action="reset", actor="x")
+        assert refused.value.problem == "invalid"
+        with pytest.raises(ReviewError, match="already approved") as again:
+            decide(session, post_id=approved, action="approve", actor="x")
+        assert again.value.problem == "invalid"
+        with pytest.raises(ReviewError, match="nothing to change") as same:
+            set_rights(session, post_id=approved, status="granted", actor="x")
+        assert same.value.problem == "unchanged"
 
 
 def test_review_errors(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
-        with pytest.raises(ReviewError):
+        with pytest.raises(ReviewError) as missing:
             decide(session, post_id=999999, action="approve", actor="x")
+        assert missing.value.problem == "not_found"
         with pytest.raises(ValueError):
             decide(session, post_id=world.posts["q-mid"], action="explode", actor="x")
+        with pytest.raises(ValueError):
+            set_rights(session, post_id=world.posts["q-mid"], status="maybe", actor="x")
         with pytest.raises(ReviewError, match="another brand"):
             assign_product(
                 session, post_id=world.posts["q-mid"], product_id=world.products["Other Thing"], actor="x"
             )
-
-
-def test_search_filters_and_facets(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(ReviewError, match="no product") as no_product:
+            assign_product(session, post_id=world.posts["q-mid"], product_id=999999, actor="x")
+        assert no_product.value.problem == "not_found"
+        with pytest.raises(ReviewError, match="actor") as nobody:
+            decide(session, post_id=world.posts["q-mid"], action="approve", actor=" ")
+        assert nobody.value.problem == "bad_request"
     with session_scope(engine) as session:
-        page = search_posts(session, filters=PostFilter(q="the CUMBRE"))
-        assert {p.text for p in page.items} == {"Great grip on the Cumbre", HOSTILE_TEXT}
-        assert page.total == 3  # the hostile text appears twice (gallery and queue)
-        facets = {c.value: c.count for c in page.facets["state"]}
-        assert facets == {"approved": 2, "new": 1}
-        only_new = search_posts(session, filters=PostFilter(q="cumbre", state="new"))
-        assert only_new.total == 1
-        # A facet ignores its own filter, so the other states stay visible with their counts.
-        assert {c.value: c.count for c in only_new.facets["state"]} == {"approved": 2, "new": 1}
-        literal = search_posts(session, filters=PostFilter(q="100%_"))
-        assert literal.total == 0
-        by_platform = search_posts(session, filters=PostFilter(platform="bluesky"))
-        assert by_platform.total == 1
-        product = search_posts(session, filters=PostFilter(product_id=world.products["Cumbre Trail Runner"]))
-        assert product.total == 1
-        assert {c.label for c in product.facets["product"] if c.value} == {
-            "Cumbre Trail Runner",
-            "Nube Rain Jacket",
-        }
+        assert decision_history(session) == []  # nothing refused was recorded
 
 
 def test_author_detail_and_overview(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
@@ -158,3 +160,36 @@ def test_keys_are_stored_hashed_and_revocable(engine: Engine, world) -> None:  #
         create_key(session, name="  ", role="viewer")
     with session_scope(engine) as session, pytest.raises(ValueError):
         create_key(session, name="x", role="superuser")
+
+
+def test_purge_deletes_expired_and_ended_sessions_only(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+    start = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    with session_scope(engine) as session:
+        key = verify_key(session, token=world.tokens[Role.VIEWER])
+        assert key is not None
+        expired, _ = create_session(session, api_key=key, ttl_s=60, now=start - timedelta(hours=1))
+        ended, _ = create_session(session, api_key=key, ttl_s=3600, now=start)
+        live, _ = create_session(session, api_key=key, ttl_s=3600, now=start)
+        at_the_edge, _ = create_session(session, api_key=key, ttl_s=60, now=start - timedelta(seconds=60))
+        assert end_session(session, token=ended, now=start)
+    with session_scope(engine) as session:
+        assert resolve_session(session, token=expired, now=start) is None
+        assert purge_sessions(session, now=start) == 3
+    with session_scope(engine) as session:
+        left = list(session.exec(select(ApiSession)))
+        assert len(left) == 1 and resolve_session(session, token=live, now=start) is not None
+        assert purge_sessions(session, now=start) == 0
+        # Two days on, the live one has expired too.
+        assert purge_sessions(session, now=start + timedelta(days=2)) == 1
+        assert drop_session(session, token=at_the_edge) is False  # already gone
+    with session_scope(engine) as session:
+        assert list(session.exec(select(ApiSession))) == []
+
+
+def test_key_id_of_names_the_key_an_attempt_aims_at(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+    token = world.tokens[Role.ADMIN]
+    key_id = token.split("_")[1]
+    assert key_id_of(token) == key_id
+    assert key_id_of(f"tso_{key_id.upper()}_wrong") == key_id
+    for junk in ("", "nope", "tso__x", "tso_abc_", "xyz_abc_def", "tso_" + "a" * 40 + "_x"):
+        assert key_id_of(junk) is None, junk

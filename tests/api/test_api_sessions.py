@@ -46,7 +46,7 @@ def test_login_sets_a_httponly_samesite_session_cookie(client: TestClient, seede
     assert seeded.tokens[Role.COORDINATOR] not in cookie  # the key itself never goes in the cookie
     page = client.get("/ui/queue")
     assert page.status_code == 200 and "test coordinator" in page.text
-    assert client.get("/api/review/queue").status_code == 200
+    assert client.get("/api/curator/queue").status_code == 200
 
 
 def test_wrong_key_and_missing_form_token_are_refused(client: TestClient, seeded: Seeded) -> None:
@@ -92,8 +92,9 @@ def test_cookie_writes_need_the_csrf_token(client: TestClient, seeded: Seeded) -
     engine = client.app.state.engine  # type: ignore[attr-defined]
     with session_scope(engine) as session:
         rows = list(session.exec(select(AuditLog).where(col(AuditLog.entity_id) == str(post_id))))
-    assert len(rows) == 1 and "test coordinator" in rows[0].actor
-    assert rows[0].before == {"queue_state": "new"} and rows[0].after == {"queue_state": "approved"}
+    assert len(rows) == 1 and "test coordinator" in rows[0].actor and rows[0].action == "curation.approve"
+    assert rows[0].before is not None and rows[0].before["queue_state"] == "new"
+    assert rows[0].after is not None and rows[0].after["queue_state"] == "approved"
 
 
 def test_key_requests_need_no_csrf_token(client: TestClient, seeded: Seeded) -> None:

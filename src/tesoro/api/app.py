@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.responses import Response
+from starlette.types import Scope
 
 from tesoro import __version__
 from tesoro.api.auth import (
@@ -35,6 +36,8 @@ from tesoro.api.gallery import GalleryCache, build_gallery_router
 from tesoro.api.routes_core import build_core_router
 from tesoro.api.security import (
     GalleryCorsMiddleware,
+    LoginRateLimiter,
+    LoginRateLimitMiddleware,
     MediaFilter,
     SecurityHeadersMiddleware,
     SessionSigner,
@@ -44,6 +47,12 @@ from tesoro.api.ui import Pages, build_ui_router, login_redirect, wants_html
 from tesoro.settings import Settings
 
 __all__ = ["create_app", "include_area_routers"]
+
+# The login form's 429 page (the UI's message catalogue lives in api/i18n.py; this one is only here).
+_TOO_MANY_LOGINS = {
+    "en": "Too many failed sign-in attempts. Try again in {minutes} min.",
+    "es": "Demasiados intentos fallidos de inicio de sesión. Inténtalo de nuevo en {minutes} min.",
+}
 
 
 def include_area_routers(app: FastAPI, engine: Engine, settings: Settings) -> dict[str, bool]:
@@ -139,6 +148,27 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             )
         return await http_exception_handler(request, exc)
 
+    limiter: LoginRateLimiter | None = None
+    if settings.api.login_max_failures > 0:
+        limiter = LoginRateLimiter(
+            max_failures=settings.api.login_max_failures, window_s=settings.api.login_failure_window
+        )
+
+        def blocked_page(scope: Scope, wait: int) -> Response:
+            request = Request(scope)
+            message = _TOO_MANY_LOGINS.get(pages.language(request)[0], _TOO_MANY_LOGINS["en"])
+            return pages.render(
+                request,
+                "error.html",
+                principal=None,
+                page="error",
+                status=429,
+                message_key=None,
+                detail=message.format(minutes=max(1, -(-wait // 60))),
+            )
+
+        app.add_middleware(LoginRateLimitMiddleware, limiter=limiter, blocked_page=blocked_page)
+    app.state.login_limiter = limiter
     app.add_middleware(GalleryCorsMiddleware, origins=settings.gallery.allowed_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     _check_guards(app)

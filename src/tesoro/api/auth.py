@@ -16,8 +16,9 @@ that write do.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -35,7 +36,9 @@ from tesoro.store.engine import session_scope
 from tesoro.store.keys import (
     Role,
     create_session,
+    drop_session,
     end_session,
+    purge_sessions,
     resolve_session,
     touch_key,
     verify_key,
@@ -144,15 +147,33 @@ def _principal(key: ApiKey, via: Literal["key", "session"], csrf: str | None = N
 
 
 class Authenticator:
-    """Resolves a request's caller from its key or session cookie, with the store behind it."""
+    """Resolves a request's caller from its key or session cookie, with the store behind it.
+
+    Dead sessions do not pile up: a session cookie that no longer works (expired,
+    logged out, key revoked) has its row deleted when it is presented, and every
+    login, and the first cookie request after `PURGE_EVERY_S`, deletes all dead
+    sessions in one statement (`store.keys.purge_sessions`). `clock` (the wall
+    clock, UTC) is injectable for tests.
+    """
 
     TOUCH_EVERY_S = 60.0
+    PURGE_EVERY_S = 600.0
 
-    def __init__(self, engine: Engine, *, signer: SessionSigner, session_ttl_s: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        signer: SessionSigner,
+        session_ttl_s: int,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.engine = engine
         self.signer = signer
         self.session_ttl_s = session_ttl_s
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._touched: dict[int, float] = {}
+        self._purged_at = -1e18  # time.monotonic() of the last purge: none yet
+        self._purge_lock = threading.Lock()
 
     # -- keys ---------------------------------------------------------------------------------------
 
@@ -171,13 +192,36 @@ class Authenticator:
 
     # -- web sessions -------------------------------------------------------------------------------
 
+    def _purge_due(self, *, force: bool = False) -> bool:
+        """True for the one caller that should purge now (at most every PURGE_EVERY_S per process)."""
+        now = time.monotonic()
+        with self._purge_lock:
+            if not force and now - self._purged_at < self.PURGE_EVERY_S:
+                return False
+            self._purged_at = now
+            return True
+
+    def purge(self) -> int:
+        """Delete every dead session now; returns how many."""
+        self._purge_due(force=True)
+        with session_scope(self.engine) as session:
+            return purge_sessions(session, now=self.clock())
+
     def login(self, token: str) -> tuple[str, Principal] | None:
-        """Check a key and start a session; returns the signed cookie value and the caller."""
+        """Check a key and start a session; returns the signed cookie value and the caller.
+
+        A successful login also deletes the dead sessions (logins are rare and it is one
+        statement, so the table never holds more than the live sessions plus those that
+        died since the last login or purge).
+        """
         with session_scope(self.engine) as session:
             key = verify_key(session, token=token)
             if key is None:
                 return None
-            session_token, row = create_session(session, api_key=key, ttl_s=self.session_ttl_s)
+            now = self.clock()
+            self._purge_due(force=True)
+            purge_sessions(session, now=now)
+            session_token, row = create_session(session, api_key=key, ttl_s=self.session_ttl_s, now=now)
             return self.signer.sign(session_token), _principal(key, "session", row.csrf_token)
 
     def from_cookie(self, cookie: str) -> Principal | None:
@@ -185,8 +229,13 @@ class Authenticator:
         if token is None:
             return None
         with session_scope(self.engine) as session:
-            found = resolve_session(session, token=token, now=datetime.now(UTC))
+            now = self.clock()
+            if self._purge_due():
+                purge_sessions(session, now=now)
+            found = resolve_session(session, token=token, now=now)
             if found is None:
+                # Signed by us, so it was a real session: it is dead now, and stays dead.
+                drop_session(session, token=token)
                 return None
             row, key = found
             return _principal(key, "session", row.csrf_token)

@@ -1,17 +1,25 @@
-"""Tesoro's own JSON API: posts, sources, authors, the review fallback, search, keys and settings.
+"""Tesoro's own JSON API: posts, sources, authors, the dashboard overview, keys and settings.
 
 Every route takes its guard as a parameter (`READ`, `REVIEW`, `ADMIN`, ...), which
 both enforces the role matrix and hands the endpoint its caller for the audit log.
 Media URLs leave the API only when they point at an allowed platform host; links
-only when they are http(s). The review and search endpoints here are the web UI's
-data source while the curator's own router is being built, on purpose under
-their own paths (`/api/review/...`, `/api/browse/...`) so the two never collide.
+only when they are http(s).
+
+Reviewing is the curator's API (`/api/curator/...`, `tesoro.api.routes_curator`).
+The older `/api/review/...` writes remain for integrations written against them,
+as thin wrappers over the same curator workflow (`tesoro.store.review`): same
+state machine, same decision and audit log, undoable with
+`POST /api/curator/decisions/undo`. The older reads that have no faithful wrapper
+(`GET /api/review/queue`, `GET /api/review/products`, `GET /api/browse/search`)
+answer 410 Gone, naming their replacement. All of them are marked deprecated in
+the OpenAPI document and keep their role guards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -24,27 +32,15 @@ from tesoro.store.browse import (
     AuthorDetail,
     AuthorView,
     MediaView,
-    PostFilter,
     PostView,
     author_detail,
     get_post_view,
     overview,
-    search_posts,
 )
-from tesoro.store.catalog import list_brands, list_products
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role, create_key, list_keys, revoke_key
 from tesoro.store.posts import count_posts, list_posts
-from tesoro.store.review import (
-    Action,
-    QueueItem,
-    ReviewError,
-    assign_product,
-    count_queue,
-    decide,
-    list_queue,
-    set_rights,
-)
+from tesoro.store.review import Action, DecisionResult, ReviewError, assign_product, decide, set_rights
 from tesoro.store.sources import list_sources
 from tesoro.store.tables import QueueState, RightsState
 from tesoro.store.tables_api import ApiKey
@@ -55,7 +51,19 @@ Caller = Annotated[Principal | None, Depends(READ)]
 Reviewer = Annotated[Principal | None, Depends(REVIEW)]
 Admin = Annotated[Principal | None, Depends(ADMIN)]
 AnyKey = Annotated[Principal | None, Depends(ANY_KEY)]
-StateParam = Literal["new", "approved", "rejected", "featured", "archived", "all"]
+
+# A skipped decision's problem -> the HTTP status the curator's routes answer it with.
+_PROBLEM_STATUS = {"not_found": 404, "invalid": 409, "conflict": 409, "unchanged": 409, "bad_request": 422}
+
+
+def _retired(old: str, replacement: str, what: str) -> HTTPException:
+    """410 Gone for a retired route, naming what replaces it (in the message and a Link header)."""
+    path = replacement.split(" ", 1)[-1].split("?", 1)[0]
+    return HTTPException(
+        410,
+        f"{old} was retired; use {replacement} ({what})",
+        headers={"Link": f'<{path}>; rel="successor-version"'},
+    )
 
 
 def iso(value: datetime | None) -> str | None:
@@ -112,18 +120,6 @@ def post_json(p: PostView, media: MediaFilter) -> dict[str, Any]:
     }
 
 
-def queue_item_json(item: QueueItem, media: MediaFilter) -> dict[str, Any]:
-    return {
-        **post_json(item.post, media),
-        "scored": item.scored,
-        "explanation": [{"key": e.key, "value": e.value, "detail": e.detail} for e in item.explanation],
-        "duplicates": [
-            {"id": d.id, "platform": d.platform, "handle": d.handle, "url": safe_link(d.url)}
-            for d in item.duplicates
-        ],
-    }
-
-
 def key_json(key: ApiKey) -> dict[str, Any]:
     return {
         "key_id": key.key_id,
@@ -153,7 +149,7 @@ def author_detail_json(d: AuthorDetail, media: MediaFilter) -> dict[str, Any]:
 
 
 class DecisionIn(BaseModel):
-    action: Action
+    action: Action = Field(description="`reset` is the curator's `reopen` (a rejected or archived post)")
     note: str | None = Field(None, max_length=2000)
 
 
@@ -163,15 +159,12 @@ class ProductIn(BaseModel):
 
 class RightsIn(BaseModel):
     status: RightsState
+    note: str | None = Field(None, max_length=2000)
 
 
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role
-
-
-def _state(state: StateParam) -> str | None:
-    return None if state == "all" else state
 
 
 def build_core_router(engine: Engine, settings: Settings, media: MediaFilter) -> APIRouter:
@@ -250,116 +243,122 @@ def build_core_router(engine: Engine, settings: Settings, media: MediaFilter) ->
             raise HTTPException(404, f"no author {author_id}")
         return author_detail_json(detail, media)
 
-    # --- the review fallback: the UI's queue until the curator's router takes over ------------------
+    # --- the older review API: writes wrap the curator's workflow, reads are retired -----------------
 
-    @router.get("/api/review/queue", tags=["review"], summary="The review queue, best first")
-    def queue(
-        caller: Caller,
-        state: StateParam = "new",
-        brand_id: int | None = None,
-        limit: int = Query(50, ge=1, le=200),
-        offset: int = Query(0, ge=0),
-    ) -> dict[str, Any]:
-        with session_scope(engine) as session:
-            items = list_queue(session, state=_state(state), brand_id=brand_id, limit=limit, offset=offset)
-            total = count_queue(session, state=_state(state), brand_id=brand_id)
-        return {"total": total, "items": [queue_item_json(i, media) for i in items]}
+    def review(request: Request, apply: Callable[[Any], DecisionResult]) -> DecisionResult:
+        """Run one older-API write (a curator batch) and answer a skip as the curator's routes do."""
+        try:
+            with session_scope(engine) as session:
+                result = apply(session)
+        except ReviewError as exc:
+            raise HTTPException(_PROBLEM_STATUS.get(exc.problem, 409), str(exc)) from exc
+        changed(request)
+        return result
 
-    @router.get("/api/review/products", tags=["review"], summary="Products a post can be tagged with")
-    def products(caller: Caller, brand_id: int | None = None) -> list[dict[str, Any]]:
-        with session_scope(engine) as session:
-            brands = {b.id: b.name for b in list_brands(session)}
-            return [
-                {
-                    "id": p.id,
-                    "name": p.name,
-                    "brand_id": p.brand_id,
-                    "brand": brands.get(p.brand_id),
-                    "line": p.line,
-                }
-                for p in list_products(session, brand_id=brand_id)
-            ]
+    def written(result: DecisionResult) -> dict[str, Any]:
+        return {"post_id": result.post_id, "batch_id": result.batch_id, "decision_id": result.decision_id}
+
+    @router.get(
+        "/api/review/queue",
+        tags=["review"],
+        summary="Retired (410): use GET /api/curator/queue",
+        deprecated=True,
+        status_code=410,
+        response_description="Retired: use GET /api/curator/queue",
+    )
+    def queue(caller: Caller) -> None:
+        raise _retired(
+            "GET /api/review/queue",
+            "GET /api/curator/queue",
+            "new posts, best first, one per duplicate group; decided posts: "
+            "GET /api/curator/library?state=approved&state=rejected...",
+        )
+
+    @router.get(
+        "/api/review/products",
+        tags=["review"],
+        summary="Retired (410): use GET /api/curator/products",
+        deprecated=True,
+        status_code=410,
+        response_description="Retired: use GET /api/curator/products",
+    )
+    def products(caller: Caller) -> None:
+        raise _retired(
+            "GET /api/review/products", "GET /api/curator/products", "products with brand and line"
+        )
 
     @router.post(
-        "/api/review/posts/{post_id}/decision", tags=["review"], summary="Approve, reject, feature..."
+        "/api/review/posts/{post_id}/decision",
+        tags=["review"],
+        summary="Approve, reject, feature... (deprecated: POST /api/curator/posts/{post_id}/decision)",
+        description="The curator's decision under its older path and body: the same state machine "
+        "(a move it refuses is 409), the same decision log (`GET /api/curator/decisions`) and undo "
+        "(`POST /api/curator/decisions/undo`). `reset` means `reopen`.",
+        deprecated=True,
     )
     def decision(caller: Reviewer, post_id: int, body: DecisionIn, request: Request) -> dict[str, Any]:
         assert caller is not None
-        try:
-            with session_scope(engine) as session:
-                result = decide(
-                    session, post_id=post_id, action=body.action, actor=caller.actor, note=body.note
-                )
-        except ReviewError as exc:
-            raise HTTPException(404, str(exc)) from exc
-        changed(request)
-        return {"post_id": result.post_id, "from_state": result.from_state, "to_state": result.to_state}
-
-    @router.post("/api/review/posts/{post_id}/product", tags=["review"], summary="Tag a post with a product")
-    def product(caller: Reviewer, post_id: int, body: ProductIn, request: Request) -> dict[str, Any]:
-        assert caller is not None
-        try:
-            with session_scope(engine) as session:
-                post = assign_product(
-                    session, post_id=post_id, product_id=body.product_id, actor=caller.actor
-                )
-                out = {"post_id": post.id, "product_id": post.product_id}
-        except ReviewError as exc:
-            raise HTTPException(404 if "no " in str(exc) else 422, str(exc)) from exc
-        changed(request)
-        return out
+        result = review(
+            request,
+            lambda session: decide(
+                session, post_id=post_id, action=body.action, actor=caller.actor, note=body.note
+            ),
+        )
+        return {**written(result), "from_state": result.from_state, "to_state": result.to_state}
 
     @router.post(
-        "/api/review/posts/{post_id}/rights", tags=["review"], summary="Record the usage-rights status"
+        "/api/review/posts/{post_id}/product",
+        tags=["review"],
+        summary="Tag a post with a product (deprecated: POST /api/curator/posts/{post_id}/product)",
+        description="The curator's product assignment under its older path: recorded in the decision "
+        "log and undoable. A product of another brand, or the product the post already has, is 409.",
+        deprecated=True,
+    )
+    def product(caller: Reviewer, post_id: int, body: ProductIn, request: Request) -> dict[str, Any]:
+        assert caller is not None
+        result = review(
+            request,
+            lambda session: assign_product(
+                session, post_id=post_id, product_id=body.product_id, actor=caller.actor
+            ),
+        )
+        return {**written(result), "product_id": body.product_id}
+
+    @router.post(
+        "/api/review/posts/{post_id}/rights",
+        tags=["review"],
+        summary="Record the usage-rights status (deprecated: POST /api/curator/posts/{post_id}/rights)",
+        description="The curator's rights update under its older path: recorded in the decision log "
+        "and undoable. The status the post already has is 409.",
+        deprecated=True,
     )
     def rights(caller: Reviewer, post_id: int, body: RightsIn, request: Request) -> dict[str, Any]:
         assert caller is not None
-        try:
-            with session_scope(engine) as session:
-                post = set_rights(session, post_id=post_id, status=body.status, actor=caller.actor)
-                out = {"post_id": post.id, "rights_status": post.rights_status}
-        except ReviewError as exc:
-            raise HTTPException(404, str(exc)) from exc
-        changed(request)
-        return out
-
-    # --- search and overview -------------------------------------------------------------------------
-
-    @router.get("/api/browse/search", tags=["browse"], summary="Search posts with facet counts")
-    def search(
-        caller: Caller,
-        q: str | None = Query(None, max_length=500),
-        platform: str | None = None,
-        state: str | None = None,
-        rights: str | None = None,
-        lang: str | None = None,
-        product_id: int | None = None,
-        brand_id: int | None = None,
-        author_id: int | None = None,
-        facets: bool = True,
-        limit: int = Query(25, ge=1, le=200),
-        offset: int = Query(0, ge=0),
-    ) -> dict[str, Any]:
-        filters = PostFilter(
-            q=q or None,
-            platform=platform or None,
-            state=state or None,
-            rights=rights or None,
-            lang=lang or None,
-            product_id=product_id,
-            brand_id=brand_id,
-            author_id=author_id,
+        result = review(
+            request,
+            lambda session: set_rights(
+                session, post_id=post_id, status=body.status, actor=caller.actor, note=body.note
+            ),
         )
-        with session_scope(engine) as session:
-            page = search_posts(session, filters=filters, limit=limit, offset=offset, facets=facets)
-        return {
-            "total": page.total,
-            "items": [post_json(p, media) for p in page.items],
-            "facets": {
-                name: [{"value": c.value, "count": c.count, "label": c.label} for c in counts]
-                for name, counts in page.facets.items()
-            },
-        }
+        return {**written(result), "rights_status": body.status.value}
+
+    # --- search (retired) and overview -----------------------------------------------------------------
+
+    @router.get(
+        "/api/browse/search",
+        tags=["browse"],
+        summary="Retired (410): use GET /api/curator/library",
+        deprecated=True,
+        status_code=410,
+        response_description="Retired: use GET /api/curator/library",
+    )
+    def search(caller: Caller) -> None:
+        raise _retired(
+            "GET /api/browse/search",
+            "GET /api/curator/library",
+            "full-text and meaning search with facet counts; it searches approved and featured "
+            "posts unless you pass state=new, state=rejected...",
+        )
 
     @router.get("/api/browse/overview", tags=["browse"], summary="Counts for the dashboard")
     def overview_(

@@ -9,14 +9,23 @@ is shown only when it points at a platform's own media host.
 The middlewares here are plain ASGI (not `BaseHTTPMiddleware`) because they sit
 on the gallery's hot path, which is benchmarked at thousands of requests a
 second.
+
+Failed web logins are limited per client address and per key id
+(`LoginRateLimiter`, `LoginRateLimitMiddleware`): after `[api] login_max_failures`
+failures within `login_failure_window`, POST /login answers 429 with Retry-After.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import math
 import os
 import secrets
-from collections.abc import Iterable, MutableMapping
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,21 +33,27 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tesoro.settings import Settings
+from tesoro.store.keys import key_id_of
 
 __all__ = [
     "CSRF_FORM_FIELD",
     "CSRF_HEADER",
     "SAFE_METHODS",
     "GalleryCorsMiddleware",
+    "LoginRateLimitMiddleware",
+    "LoginRateLimiter",
     "MediaFilter",
     "SecurityHeadersMiddleware",
     "SessionSigner",
     "check_csrf",
+    "client_network",
     "content_security_policy",
     "load_session_secret",
+    "login_buckets",
     "safe_link",
     "safe_next",
 ]
@@ -208,6 +223,227 @@ def content_security_policy(
             f"frame-ancestors {frame_ancestors}",
         ]
     )
+
+
+# --- login rate limit ---------------------------------------------------------------------------------
+
+
+class LoginRateLimiter:
+    """Failed logins per bucket (a client address, a key id) in a sliding window, in this process.
+
+    An attempt may go ahead while each of its buckets holds fewer than `max_failures`
+    failures younger than `window_s`, counting attempts still in flight (so a burst
+    sent in parallel cannot slip past the check before its failures are recorded).
+    Only failures are recorded: a successful login never uses up the allowance. Blocked
+    attempts are not verified, so they are not recorded either, and a bucket opens
+    again as soon as its oldest failure leaves the window.
+
+    Memory is bounded: at most `max_buckets` buckets are kept (the least recently
+    failed go first) and each holds at most `max_failures` times. `clock` is
+    injectable (seconds, monotonic) so tests need not sleep.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_failures: int,
+        window_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_buckets: int = 10_000,
+    ) -> None:
+        if max_failures < 1 or window_s <= 0:
+            raise ValueError("a login limit needs max_failures >= 1 and a positive window")
+        self.max_failures = max_failures
+        self.window_s = float(window_s)
+        self.clock = clock
+        self.max_buckets = max_buckets
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._pending: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, bucket: str, now: float) -> deque[float] | None:
+        times = self._failures.get(bucket)
+        if times is None:
+            return None
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if not times:
+            del self._failures[bucket]
+            return None
+        return times
+
+    def retry_after(self, buckets: Sequence[str]) -> int | None:
+        """Seconds until an attempt in `buckets` may go ahead, or None if it may now (nothing reserved)."""
+        with self._lock:
+            return self._wait(buckets, self.clock())
+
+    def _wait(self, buckets: Sequence[str], now: float) -> int | None:
+        wait: float | None = None
+        for bucket in buckets:
+            times = self._recent(bucket, now)
+            used = (len(times) if times else 0) + self._pending.get(bucket, 0)
+            if used < self.max_failures:
+                continue
+            # Blocked until enough failures leave the window (in-flight attempts: about a second).
+            excess = used - self.max_failures
+            opens = times[excess] + self.window_s - now if times and excess < len(times) else 1.0
+            wait = max(wait or 0.0, opens)
+        return None if wait is None else max(1, math.ceil(wait))
+
+    def acquire(self, buckets: Sequence[str]) -> int | None:
+        """Reserve an attempt in every bucket: None (go ahead, then call `release`), or seconds to wait."""
+        with self._lock:
+            wait = self._wait(buckets, self.clock())
+            if wait is None:
+                for bucket in buckets:
+                    self._pending[bucket] = self._pending.get(bucket, 0) + 1
+            return wait
+
+    def release(self, buckets: Sequence[str], *, failed: bool) -> None:
+        """End a reserved attempt; `failed` records it as a failure in each bucket."""
+        with self._lock:
+            now = self.clock()
+            for bucket in buckets:
+                left = self._pending.get(bucket, 0) - 1
+                if left > 0:
+                    self._pending[bucket] = left
+                else:
+                    self._pending.pop(bucket, None)
+                if failed:
+                    times = self._failures.get(bucket)
+                    if times is None:
+                        times = self._failures[bucket] = deque(maxlen=self.max_failures)
+                    times.append(now)
+                    self._failures.move_to_end(bucket)
+            while len(self._failures) > self.max_buckets:
+                self._failures.popitem(last=False)
+
+    def failed(self, buckets: Sequence[str]) -> None:
+        """Record a failure that was not reserved with `acquire` (tests, other callers)."""
+        with self._lock:
+            for bucket in buckets:
+                self._pending[bucket] = self._pending.get(bucket, 0) + 1
+        self.release(buckets, failed=True)
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+
+BlockedPage = Callable[[Scope, int], Response | None]
+
+
+class LoginRateLimitMiddleware:
+    """Applies a `LoginRateLimiter` to POST `path` (the web login form).
+
+    The buckets of an attempt are the client's address (`addr:...`, as the ASGI
+    server reports it: behind a proxy, configure the server to take it from the
+    forwarded headers) and the key id the submitted key names (`key:...`, when it is
+    shaped like a key). A 401 from the login is a failed attempt; anything else
+    (a login, a wrong form token, a gallery key) is not. A blocked attempt gets 429
+    with Retry-After, before the key is even looked at: an HTML page from
+    `blocked_page` for browsers, else JSON `{"detail": ...}` like every API error.
+    """
+
+    MAX_BODY = 64 * 1024
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: LoginRateLimiter,
+        path: str = "/login",
+        blocked_page: BlockedPage | None = None,
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.path = path
+        self.blocked_page = blocked_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            more = bool(message.get("more_body", False))
+            if len(body) > self.MAX_BODY:
+                await JSONResponse({"detail": "the login form is too large"}, status_code=413)(
+                    scope, receive, send
+                )
+                return
+        buckets = login_buckets(scope, body)
+        wait = self.limiter.acquire(buckets)
+        if wait is not None:
+            await self._blocked(scope, wait)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, replay, watch)
+        finally:
+            self.limiter.release(buckets, failed=status == 401)
+
+    def _blocked(self, scope: Scope, wait: int) -> Response:
+        minutes = max(1, math.ceil(wait / 60))
+        detail = (
+            "too many failed sign-in attempts from this address or for this key; "
+            f"try again in {wait} s (about {minutes} min)"
+        )
+        headers = {"Retry-After": str(wait), "Cache-Control": "no-store"}
+        accept = _header(scope, b"accept") or ""
+        page = self.blocked_page(scope, wait) if self.blocked_page and "text/html" in accept else None
+        if page is None:
+            return JSONResponse({"detail": detail}, status_code=429, headers=headers)
+        page.status_code = 429
+        page.headers.update(headers)
+        return page
+
+
+def client_network(host: str) -> str:
+    """The address a limit counts: an IPv4 address, or an IPv6 address's /64 (one site's whole block)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def login_buckets(scope: Scope, body: bytes) -> list[str]:
+    """The rate-limit buckets of a login attempt: its client address and, if any, the key id it names."""
+    client = scope.get("client")
+    buckets = [f"addr:{client_network(client[0]) if client else 'unknown'}"]
+    try:
+        key = form_fields(body).get("key", "")
+    except ValueError:  # more fields than a login form has
+        key = ""
+    key_id = key_id_of(key) if key else None
+    if key_id is not None:
+        buckets.append(f"key:{key_id}")
+    return buckets
 
 
 # --- middlewares --------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Read-only views over posts for the API, the web UI and the gallery.
 
-These are the queries the coordinator's screens need while the curator's
-library (FTS, vectors, treasure ranking) is being built: a plain filtered
-search with facet counts, an author's page, a dashboard overview, and the
-gallery's rights-cleared posts. Every function returns frozen records built in
-a fixed number of queries per page (never one query per post), so a page of 50
-costs the same as a page of 5.
+These are the queries of the screens the curator's package does not own: a
+post with its author and media, an author's page, the dashboard overview, and
+the gallery's rights-cleared posts. Searching posts is the curator's library
+(`tesoro.curator.library`, `GET /api/curator/library`); the older LIKE scan that
+lived here is gone. Every function returns frozen records built in a fixed
+number of queries per page (never one query per post), so a page of 50 costs
+the same as a page of 5.
 """
 
 from __future__ import annotations
@@ -14,26 +15,21 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_
-from sqlalchemy import select as sa_select
+from sqlalchemy import case, exists, func
 from sqlmodel import Session, col, select
 
 from tesoro.store.tables import Author, Brand, Media, Post, Product, QueueState, RightsState, Source
 
 __all__ = [
-    "FACETS",
     "AuthorDetail",
     "AuthorView",
-    "FacetCount",
     "MediaView",
     "Overview",
-    "PostFilter",
     "PostView",
-    "SearchPage",
     "author_detail",
     "brand_by_slug",
     "gallery_posts",
@@ -41,18 +37,9 @@ __all__ = [
     "overview",
     "post_views",
     "product_by_slug",
-    "search_posts",
     "slugify",
 ]
 
-# Facet name -> the post column it counts.
-FACETS: dict[str, Any] = {
-    "platform": col(Post.platform),
-    "state": col(Post.queue_state),
-    "rights": col(Post.rights_status),
-    "lang": col(Post.lang),
-    "product": col(Post.product_id),
-}
 GALLERY_STATES = (QueueState.APPROVED.value, QueueState.FEATURED.value)
 
 
@@ -168,134 +155,6 @@ def post_views(session: Session, posts: Sequence[Post]) -> list[PostView]:
 def get_post_view(session: Session, *, post_id: int) -> PostView | None:
     post = session.get(Post, post_id)
     return post_views(session, [post])[0] if post is not None else None
-
-
-# --- search with facets -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PostFilter:
-    """Filters of the post search; None means "any". `q` matches every word, case-insensitively."""
-
-    q: str | None = None
-    platform: str | None = None
-    state: str | None = None
-    rights: str | None = None
-    lang: str | None = None
-    product_id: int | None = None
-    brand_id: int | None = None
-    author_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FacetCount:
-    value: str
-    count: int
-    label: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    total: int
-    items: list[PostView]
-    facets: dict[str, list[FacetCount]] = field(default_factory=dict)
-
-
-def _like(word: str) -> str:
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _text_conditions(session: Session, f: PostFilter) -> list[Any]:
-    """Words (each must appear in the text or title), brand and author: everything but the facets."""
-    # SQLite's LIKE already ignores ASCII case and is much cheaper than lower(...) LIKE lower(...).
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    where: list[Any] = []
-    for word in (f.q or "").split()[:8]:
-        pattern = _like(word)
-        if sqlite:
-            where.append(
-                or_(col(Post.text).like(pattern, escape="\\"), col(Post.title).like(pattern, escape="\\"))
-            )
-        else:
-            where.append(
-                or_(col(Post.text).ilike(pattern, escape="\\"), col(Post.title).ilike(pattern, escape="\\"))
-            )
-    if f.brand_id is not None:
-        where.append(col(Post.brand_id) == f.brand_id)
-    if f.author_id is not None:
-        where.append(col(Post.author_id) == f.author_id)
-    return where
-
-
-def _facet_values(f: PostFilter) -> dict[str, str]:
-    """The facet filters that are set, as the strings the facet columns compare to."""
-    values: dict[str, str | None] = {
-        "platform": f.platform,
-        "state": f.state,
-        "rights": f.rights,
-        "lang": f.lang,
-        "product": None if f.product_id is None else str(f.product_id),
-    }
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def search_posts(
-    session: Session, *, filters: PostFilter, limit: int = 50, offset: int = 0, facets: bool = True
-) -> SearchPage:
-    """A page of matching posts (newest first), the total, and per-facet counts.
-
-    A facet's counts ignore that facet's own filter (and honour all the others), so
-    the coordinator sees what choosing another value would give, as in any shop's
-    filters. The text match is a scan, so it runs once: one query counts the text
-    matches grouped by all facet columns together, Python folds those few groups
-    into per-facet counts, and one more query reads the page. (The curator's
-    library replaces this with full-text indexes.)
-    """
-    base = _text_conditions(session, filters)
-    chosen = _facet_values(filters)
-    page_where = base + [FACETS[name] == (int(v) if name == "product" else v) for name, v in chosen.items()]
-    stmt = (
-        select(Post)
-        .where(*page_where)
-        .order_by(col(Post.created_at).desc(), col(Post.id).desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    items = post_views(session, list(session.exec(stmt)))
-    if not facets:
-        total = int(session.exec(select(func.count()).select_from(Post).where(*page_where)).one())
-        return SearchPage(total=total, items=items)
-    names = list(FACETS)
-    counters: dict[str, Counter[str]] = {name: Counter() for name in names}
-    total = 0
-    rows = session.execute(sa_select(*FACETS.values()).where(*base))
-    for row in rows:
-        values = ["" if v is None else str(v) for v in row]
-        misses = [
-            name
-            for name, value in zip(names, values, strict=True)
-            if name in chosen and chosen[name] != value
-        ]
-        if not misses:
-            total += 1
-        for name, value in zip(names, values, strict=True):
-            # Counted for this facet when every *other* chosen facet matches.
-            if not misses or misses == [name]:
-                counters[name][value] += 1
-    counts = {name: [FacetCount(value, n) for value, n in counters[name].most_common(50)] for name in names}
-    product_ids = [int(c.value) for c in counts["product"] if c.value]
-    if product_ids:
-        labels: dict[int | None, str] = {
-            pid: pname
-            for pid, pname in session.exec(
-                select(col(Product.id), col(Product.name)).where(col(Product.id).in_(product_ids))
-            )
-        }
-        counts["product"] = [
-            FacetCount(c.value, c.count, labels.get(int(c.value)) if c.value else None)
-            for c in counts["product"]
-        ]
-    return SearchPage(total=total, items=items, facets=counts)
 
 
 # --- authors --------------------------------------------------------------------------------------

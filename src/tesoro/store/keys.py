@@ -8,7 +8,10 @@ a slow hash to protect against. Lookups go by key id and the hashes are
 compared in constant time.
 
 Sessions are server-side rows so that revoking a key or logging out ends them
-at once; the cookie carries only a random token (signed by the API layer).
+at once; the cookie carries only a random token (signed by the API layer). A
+session that can no longer be used (expired, logged out, or of a revoked key) is
+deleted: at once when its cookie is presented again (`drop_session`), and in bulk
+by `purge_sessions`, which the API layer runs on login and every few minutes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select, update
 
 from tesoro.store.tables_api import ApiKey, ApiSession
@@ -30,10 +34,13 @@ __all__ = [
     "Role",
     "create_key",
     "create_session",
+    "drop_session",
     "end_session",
     "get_key",
     "hash_secret",
+    "key_id_of",
     "list_keys",
+    "purge_sessions",
     "resolve_session",
     "revoke_key",
     "touch_key",
@@ -108,6 +115,17 @@ def _split(token: str) -> tuple[str, str] | None:
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
         return None
     return parts[1], parts[2]
+
+
+def key_id_of(token: str) -> str | None:
+    """The public key id a token names (`tso_<key_id>_...`), or None when it is not shaped like a key.
+
+    Nothing is verified: this only says which key an attempt was aimed at (for rate limits and logs).
+    """
+    parts = _split(token)
+    if parts is None or len(parts[0]) > 32:
+        return None
+    return parts[0].lower()
 
 
 def verify_key(session: Session, *, token: str) -> ApiKey | None:
@@ -206,3 +224,29 @@ def end_session(session: Session, *, token: str, now: datetime | None = None) ->
         .values(ended_at=_now(now))
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def drop_session(session: Session, *, token: str) -> bool:
+    """Delete the session a token names, live or not (its cookie was presented but no longer works)."""
+    result = session.execute(delete(ApiSession).where(col(ApiSession.token_hash) == hash_secret(token)))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def purge_sessions(session: Session, *, now: datetime | None = None) -> int:
+    """Delete every session that can no longer be used: expired, or ended (logout, key revoked).
+
+    One DELETE over a table that only ever holds recent sessions; returns how many rows
+    went. Sessions are never read once dead, so nothing is lost (who did what stays in
+    the audit log, by key).
+    """
+    at = _now(now).astimezone(UTC)
+    stmt = delete(ApiSession).where(
+        or_(
+            col(ApiSession.expires_at) <= at,
+            col(ApiSession.expires_at).is_(None),
+            col(ApiSession.ended_at).is_not(None),
+        )
+    )
+    # No in-Python matching of loaded rows: SQLite hands times back without an offset.
+    result = session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
