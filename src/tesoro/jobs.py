@@ -100,9 +100,24 @@ def score_job(engine: Engine, settings: Settings) -> int:
 
 
 def curator_train_job(engine: Engine, settings: Settings) -> None:
-    """Retrain each brand's ranker from the coordinator's latest decisions (cheap; re-ranks)."""
+    """Relearn each brand's relevance weights, then retrain its ranker, from the coordinator's latest
+    decisions (cheap when nothing changed; refreshes and re-ranks what moved)."""
     from tesoro.curator.feedback import train_rankers
+    from tesoro.curator.relevance_model import train_relevance
 
+    try:
+        for report in train_relevance(engine, settings):
+            if report.status in ("learned", "reset"):
+                log.info(
+                    "relevance of brand %d: %s (%s); %d unreviewed posts rescored, %d re-ranked",
+                    report.brand_id,
+                    report.status,
+                    report.summary,
+                    report.refreshed,
+                    report.reranked,
+                )
+    except Exception:  # the encoder may be missing, say: the rankers still learn
+        log.exception("learning relevance weights failed")
     train_rankers(engine, settings.curator)
 
 

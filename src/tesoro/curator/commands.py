@@ -88,13 +88,24 @@ def rank(
 
 @curate_app.command()
 def train(config: ConfigOption = None, brand: BrandOption = None) -> None:
-    """Retrain the learned ranker from the coordinators' decisions and re-rank the brand's posts."""
+    """Relearn relevance and retrain the ranker from the decisions, then re-rank the brand's posts."""
     from tesoro.curator.feedback import train_rankers
+    from tesoro.curator.relevance_model import train_relevance
 
     settings, engine = _open(config)
-    reports = train_rankers(engine, settings.curator, brand_key=_brand_id(engine, brand))
-    table = Table("brand", "decisions", "approved", "blend", "held-out AUC", "learned weights / why not")
+    brand_id = _brand_id(engine, brand)
     names = _brand_names(engine)
+    learned = train_relevance(engine, settings, brand_id=brand_id)
+    relevance = Table("brand", "relevance weights", "unreviewed posts rescored", "re-ranked")
+    for report in learned:
+        detail = report.summary + (f" ({report.reason})" if report.reason else "")
+        relevance.add_row(
+            names.get(report.brand_id, "?"), detail, str(report.refreshed), str(report.reranked)
+        )
+    if learned:
+        out.print(relevance)
+    reports = train_rankers(engine, settings.curator, brand_key=brand_id)
+    table = Table("brand", "decisions", "approved", "blend", "held-out AUC", "learned weights / why not")
     for r in reports:
         auc = r.metrics.get("cv_auc")
         weights = ", ".join(f"{k} {v:+.2f}" for k, v in r.learned_weights.items() if abs(v) >= 0.05)

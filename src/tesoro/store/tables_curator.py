@@ -1,4 +1,4 @@
-"""Tables of the curator: ranked items, duplicate-detection bands, undo records, learned rankers.
+"""Tables of the curator: ranked items, duplicate-detection bands, undo records, learned models.
 
 `Post` stays the source of truth for what a coordinator decides (queue state,
 rights status, assigned product, tags): other parts of Tesoro read and write those
@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-__all__ = ["CurationBand", "CurationChange", "CurationItem", "CuratorRanker"]
+__all__ = ["CurationBand", "CurationChange", "CurationItem", "CuratorRanker", "CuratorRelevance"]
 
 
 def _ts(*, nullable: bool = True, index: bool = False) -> Any:
@@ -122,5 +122,26 @@ class CuratorRanker(SQLModel, table=True):
     model: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     decisions: int = 0
     positives: int = 0
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    trained_at: datetime | None = _ts()
+
+
+class CuratorRelevance(SQLModel, table=True):
+    """A brand's learned relevance weights (`curator.relevance_model`) and what taught them.
+
+    No row: the brand's relevance uses the hand-set default weights. `fingerprint`
+    identifies the decisions, score sets and brand profile the weights were fitted
+    on, so retraining is skipped while none of them changed.
+    """
+
+    __tablename__ = "curator_relevance"
+
+    brand_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    weights: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decisions: int = 0
+    approvals: int = 0
+    rejections: int = 0
+    off_topic: int = 0
+    fingerprint: str = Field(default="", max_length=64)
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     trained_at: datetime | None = _ts()

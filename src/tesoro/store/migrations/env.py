@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from tesoro.store.schema import load_all_tables
 from tesoro.store.engine import make_engine
+from tesoro.store.schema import load_all_tables
 
 load_all_tables()  # registers every table module's tables on SQLModel.metadata
 config = context.config
