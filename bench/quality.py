@@ -4,6 +4,7 @@ Prints a markdown table with the issue's targets next to each metric. Not a test
 run it after retraining and paste the table into the README.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--cache-dir /tmp/emb]
+        [--tasks product]   # only these tasks (comma-separated: sentiment, product, offensive)
 
 brands_sxsw product accuracy uses a product catalog written for the SXSW targets below
 (names, aliases, one-line descriptions), exactly as an operator would configure them, and
@@ -22,42 +23,111 @@ from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.safety import lexicon_safety
-from tesoro.scoring.sentiment import SENTIMENT_LABELS, load_sentiment
+from tesoro.scoring.sentiment import SENTIMENT_LABELS, load_sentiment, sentiment_proba
 from tesoro.scoring.training import embed_cached, read_jsonl
 
 __all__ = ["SXSW_PRODUCTS", "main"]
 
 SXSW_PRODUCTS = [
-    ProductRef(1, "iPad", ("ipad", "ipad2", "ipad 2", "ipads"), "Apple's iPad tablet computer"),
-    ProductRef(2, "iPhone", ("iphone", "iphones", "iphone 4"), "Apple's iPhone smartphone"),
+    ProductRef(1, "iPad", ("ipad", "ipad 2"), "Apple's iPad tablet computer, including the new iPad 2"),
+    ProductRef(2, "iPhone", ("iphone", "iphone 4", "iphone 3gs"), "Apple's iPhone smartphone"),
     ProductRef(
         3,
         "iPad or iPhone App",
-        ("iphone app", "ipad app", "iphone apps", "ipad apps", "app store"),
-        "An app for the iPhone or iPad from the App Store",
+        (
+            "iphone app",
+            "ipad app",
+            "ios app",
+            "app store",
+            "iphone game",
+            "ipad game",
+            "iphone application",
+            "ipad application",
+        ),
+        "Apps and games for the iPhone and iPad, downloaded from the App Store",
     ),
     ProductRef(
         4,
         "Apple",
-        ("apple", "apple store", "apple popup store", "apple pop up store"),
-        "Apple, the company, and its stores",
+        ("apple", "apple store", "apple retail store", "apple pop up store", "apple popup store", "aapl"),
+        "Apple, the company, its retail stores and its news",
     ),
     ProductRef(
         5,
         "Other Apple product or service",
-        ("itunes", "macbook", "ipod", "mac", "apple tv"),
-        "Other Apple products and services such as iTunes, the Mac or the iPod",
+        (
+            "itunes",
+            "itunes store",
+            "mac",
+            "macbook",
+            "macbook pro",
+            "macbook air",
+            "imac",
+            "ipod",
+            "ipod touch",
+            "apple tv",
+            "mac os x",
+            "facetime",
+            "ibooks",
+            "mobileme",
+        ),
+        "Apple's other products and services: iTunes, Mac computers, the iPod, Apple TV, and accessories"
+        " such as cases and chargers",
     ),
-    ProductRef(6, "Google", ("google",), "Google, the company"),
+    ProductRef(
+        6, "Google", ("google", "google search"), "Google, the company: search, its people and its news"
+    ),
     ProductRef(
         7,
         "Other Google product or service",
-        ("google maps", "circles", "google circles", "gmail", "google docs", "youtube"),
-        "Other Google products such as Google Maps, Circles, Gmail",
+        (
+            "google maps",
+            "street view",
+            "gmail",
+            "google docs",
+            "google calendar",
+            "google reader",
+            "google voice",
+            "google tv",
+            "google earth",
+            "google analytics",
+            "google buzz",
+            "google goggles",
+            "google places",
+            "google latitude",
+            "google translate",
+            "google chrome",
+            "chrome",
+            "youtube",
+            "blogger",
+            "picasa",
+            "hotpot",
+            "google hotpot",
+            "circles",
+            "google circles",
+            "google doodle",
+            "nexus s",
+            "nexus one",
+            "google apps",
+            "google labs",
+            "google art project",
+            "fusion tables",
+            "google checkout",
+        ),
+        "Google's products and services other than search and Android: Maps, Gmail, Docs, YouTube, Chrome,"
+        " Google TV, the Google doodles and its new social services",
     ),
-    ProductRef(8, "Android", ("android", "androids"), "Google's Android phone operating system"),
     ProductRef(
-        9, "Android App", ("android app", "android apps", "android market"), "An app for Android phones"
+        8,
+        "Android",
+        ("android", "android phone", "android tablet", "honeycomb", "gingerbread"),
+        "Google's Android operating system and the phones and tablets that run it",
+    ),
+    ProductRef(
+        9,
+        "Android App",
+        ("android app", "android market", "android application", "android game"),
+        "Apps and games for Android phones, from the Android Market",
     ),
 ]
 
@@ -80,13 +150,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cache-dir", type=Path, default=None, help="reuse embeddings between runs")
     parser.add_argument("--encoder", default=DEFAULT_ENCODER)
-    parser.add_argument("--sentiment", default=None, help="sentiment backend (default: bundled head)")
+    parser.add_argument(
+        "--sentiment",
+        default=None,
+        help="sentiment backend: bundled head (default), a head or branch .npz, or a transformers model",
+    )
+    all_tasks = sorted({task for _, task, _, _ in ROWS})
+    parser.add_argument(
+        "--tasks",
+        default=",".join(all_tasks),
+        help=f"comma-separated subset of {', '.join(all_tasks)} (default: all)",
+    )
     args = parser.parse_args(argv)
+    tasks = {t.strip() for t in args.tasks.split(",") if t.strip()}
+    if not tasks <= set(all_tasks):
+        parser.error(f"unknown task(s): {', '.join(sorted(tasks - set(all_tasks)))}")
 
     started = time.perf_counter()
     encoder = load_encoder(args.encoder)
-    sentiment = load_sentiment(args.sentiment, encoder_dim=encoder.dim)
-    offensive = load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim)
+    sentiment = (
+        load_sentiment(args.sentiment, encoder_dim=encoder.dim, encoder_name=args.encoder)
+        if "sentiment" in tasks
+        else None
+    )
+    offensive = load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim) if "offensive" in tasks else None
     matcher = ProductMatcher(SXSW_PRODUCTS, encoder)
     names = {p.id: p.name for p in SXSW_PRODUCTS}
 
@@ -97,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for dataset, task, metric, target in ROWS:
         path = args.data_dir / dataset / "validation.jsonl"
-        if not path.is_file():
+        if task not in tasks or not path.is_file():
             continue
         records = read_jsonl(path)
         if task == "product":
@@ -105,9 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         texts = [r["text"] for r in records]
         emb = embed_cached(encoder, texts, args.cache_dir)
         if task == "sentiment":
+            assert sentiment is not None
             gold = [r["label"] for r in records]
-            predicted = [SENTIMENT_LABELS[i] for i in sentiment.predict_proba(texts, emb).argmax(axis=1)]
+            probs = (
+                sentiment.predict_proba(texts, emb)
+                if sentiment.branch is None
+                else sentiment_proba(sentiment, encoder, texts)
+            )
+            predicted = [SENTIMENT_LABELS[i] for i in probs.argmax(axis=1)]
         elif task == "offensive":
+            assert offensive is not None
             gold = [r["label"] for r in records]
             probs = offensive.predict_proba(emb, texts)[:, offensive.labels.index("offensive")]
             predicted = ["offensive" if p >= 0.5 else "not-offensive" for p in probs]
@@ -137,13 +231,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{100 * rep['macro_f1']:.1f} | {100 * rep['accuracy']:.1f} |"
             )
     for dataset in UNCOVERED:
-        if (args.data_dir / dataset / "validation.jsonl").is_file():
+        if tasks == set(all_tasks) and (args.data_dir / dataset / "validation.jsonl").is_file():
             lines.append(
                 f"| {dataset} | — | — | not scored (no head for this task yet) | — | — | — | — | — |"
             )
     print("\n".join(lines))
     print(
-        f"\nencoder {encoder.name} ({encoder.backend} backend), sentiment {sentiment.name}; "
+        f"\nencoder {encoder.name} ({encoder.backend} backend), "
+        f"sentiment {sentiment.name if sentiment is not None else '(not run)'}; "
         f"{time.perf_counter() - started:.0f} s",
         file=sys.stderr,
     )

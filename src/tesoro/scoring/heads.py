@@ -39,6 +39,7 @@ __all__ = [
     "Head",
     "TrainConfig",
     "hashed_ngrams",
+    "head_arrays",
     "load_head",
     "save_head",
     "train_head",
@@ -122,6 +123,20 @@ class Head:
         return [self.labels[i] for i in self.predict_proba(x, texts).argmax(axis=1)]
 
 
+def head_arrays(head: Head) -> dict[str, Any]:
+    """The arrays `save_head` writes (float16 weights, the labels, the lexical part when present)."""
+    arrays: dict[str, Any] = {
+        "w1": head.w1.astype(np.float16),
+        "b1": head.b1.astype(np.float16),
+        "w2": head.w2.astype(np.float16),
+        "b2": head.b2.astype(np.float16),
+        "labels": np.array(head.labels),
+    }
+    if head.lexical is not None:
+        arrays["lexical"] = head.lexical.astype(np.float16)
+    return arrays
+
+
 def save_head(head: Head, path: Path, meta: Mapping[str, Any]) -> None:
     """Write `path` (.npz) and `path`.json.
 
@@ -129,16 +144,7 @@ def save_head(head: Head, path: Path, meta: Mapping[str, Any]) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        arrays: dict[str, Any] = {
-            "w1": head.w1.astype(np.float16),
-            "b1": head.b1.astype(np.float16),
-            "w2": head.w2.astype(np.float16),
-            "b2": head.b2.astype(np.float16),
-            "labels": np.array(head.labels),
-        }
-        if head.lexical is not None:
-            arrays["lexical"] = head.lexical.astype(np.float16)
-        np.savez_compressed(fh, **arrays)
+        np.savez_compressed(fh, **head_arrays(head))
     meta_path = path.with_suffix(".json")
     meta_path.write_text(json.dumps(dict(meta), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -25,14 +25,14 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["OnnxSentenceModel", "available", "cache_dir"]
+__all__ = ["OnnxBranch", "OnnxSentenceModel", "available", "cache_dir", "mean_pool"]
 
 log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float32]
@@ -62,7 +62,7 @@ def _model_key(model_path: str) -> str:
     import onnxruntime  # type: ignore[import-untyped]
     import torch
 
-    digest = hashlib.sha1(f"{torch.__version__}\0{onnxruntime.__version__}\0v1".encode())
+    digest = hashlib.sha1(f"{torch.__version__}\0{onnxruntime.__version__}\0v2".encode())
     root = Path(model_path)
     files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
     for p in files:
@@ -103,10 +103,17 @@ def _export(transformer: Any, tokenizer: Any, target: Path) -> None:
             self.model = model
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+            out = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=token_type_ids,
+                output_hidden_states=True,
+            )
+            # The last layer, then every layer boundary below it: a fine-tuned branch reads one of them.
+            return (out.last_hidden_state, *out.hidden_states[1:-1])
 
+    layers = int(getattr(auto_model.config, "num_hidden_layers", 1))
+    outputs = ["last_hidden_state", *(f"hidden_{i}" for i in range(1, layers))]
     example = tokenizer(["hello world", "a longer example sentence"], padding=True, return_tensors="pt")
     if "token_type_ids" not in example:
         example["token_type_ids"] = torch.zeros_like(example["input_ids"])
@@ -122,8 +129,8 @@ def _export(transformer: Any, tokenizer: Any, target: Path) -> None:
                 tuple(example[k] for k in _INPUTS),
                 str(raw),
                 input_names=list(_INPUTS),
-                output_names=["last_hidden_state"],
-                dynamic_axes={k: {0: "batch", 1: "sequence"} for k in (*_INPUTS, "last_hidden_state")},
+                output_names=outputs,
+                dynamic_axes={k: {0: "batch", 1: "sequence"} for k in (*_INPUTS, *outputs)},
                 opset_version=17,
                 dynamo=False,
             )
@@ -169,6 +176,7 @@ class OnnxSentenceModel:
         self._max_length = max_length
         self._normalize = normalize
         self._wanted = {i.name for i in session.get_inputs()}
+        self._outputs = {o.name for o in session.get_outputs()}
         self.dim = dim
 
     @classmethod
@@ -207,9 +215,32 @@ class OnnxSentenceModel:
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> FloatArray:
         """Mean-pooled (and, like the source model, normalized) embeddings in input order."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
+        return self._encode(texts, batch_size, None)[0]
+
+    def encode_with_branch(
+        self, texts: Sequence[str], branch: OnnxBranch, *, batch_size: int = 64
+    ) -> tuple[FloatArray, FloatArray]:
+        """The embeddings plus the branch's mean-pooled output, from one pass of the shared layers."""
+        if branch.output not in self._outputs:
+            raise ValueError(f"the encoder graph has no output {branch.output!r} for this branch")
+        embeddings, pooled = self._encode(texts, batch_size, branch)
+        assert pooled is not None
+        return embeddings, pooled
+
+    def token_states(self, texts: Sequence[str], layer: int, *, batch_size: int = 64) -> list[FloatArray]:
+        """Per text, the (tokens, hidden) output of encoder layer `layer` (what a branch trains on)."""
+        name = f"hidden_{layer}" if f"hidden_{layer}" in self._outputs else "last_hidden_state"
+        result: list[FloatArray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
+        for chunk, feeds, lengths in self._batches(texts, batch_size):
+            hidden = self._session.run([name], feeds)[0]
+            for row, i in enumerate(chunk):
+                result[i] = hidden[row, : lengths[i]].astype(np.float16)
+        return result
+
+    def _batches(
+        self, texts: Sequence[str], batch_size: int
+    ) -> Iterator[tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.int64]], npt.NDArray[np.int64]]]:
+        """Length-sorted chunks: (text indices, the session's input arrays, every text's token count)."""
         encoded = self._tokenizer(
             [text.strip() for text in texts],
             truncation=True,
@@ -235,10 +266,138 @@ class OnnxSentenceModel:
                 token_types[row, :n] = types[i]
                 mask[row, :n] = 1
             feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": token_types}
-            hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._wanted})[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            yield chunk, {k: v for k, v in feeds.items() if k in self._wanted}, lengths
+
+    def _encode(
+        self, texts: Sequence[str], batch_size: int, branch: OnnxBranch | None
+    ) -> tuple[FloatArray, FloatArray | None]:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        extra = np.zeros((len(texts), branch.dim), dtype=np.float32) if branch is not None else None
+        names = ["last_hidden_state"] if branch is None else ["last_hidden_state", branch.output]
+        for chunk, feeds, _ in self._batches(texts, batch_size):
+            mask = feeds["attention_mask"]
+            results = self._session.run(names, feeds)
+            pooled = mean_pool(results[0], mask)
             if self._normalize:
                 pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             out[chunk] = pooled
-        return out
+            if branch is not None and extra is not None:
+                extra[chunk] = mean_pool(branch.run(results[1], mask), mask)
+        return out, extra
+        encoded = self._tokenizer(
+            [text.strip() for text in texts],
+            truncation=True,
+            max_length=self._max_length,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=True,
+        )
+        ids: list[list[int]] = encoded["input_ids"]
+        types: list[list[int]] = encoded["token_type_ids"]
+        pad = int(self._tokenizer.pad_token_id or 0)
+        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(lengths, kind="stable")
+        names = ["last_hidden_state"] if branch is None else ["last_hidden_state", branch.output]
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            width = int(lengths[chunk].max())
+            input_ids = np.full((len(chunk), width), pad, dtype=np.int64)
+            token_types = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                n = int(lengths[i])
+                input_ids[row, :n] = ids[i]
+                token_types[row, :n] = types[i]
+                mask[row, :n] = 1
+            feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": token_types}
+            results = self._session.run(names, {k: v for k, v in feeds.items() if k in self._wanted})
+            pooled = mean_pool(results[0], mask)
+            if self._normalize:
+                pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[chunk] = pooled
+            if branch is not None and extra is not None:
+                extra[chunk] = mean_pool(branch.run(results[1], mask), mask)
+        return out, extra
+
+
+def mean_pool(hidden: FloatArray, mask: npt.NDArray[np.int64]) -> FloatArray:
+    """Average of the token vectors that the attention mask keeps."""
+    weights = mask[..., None].astype(np.float32)
+    pooled: FloatArray = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    return pooled
+
+
+class OnnxBranch:
+    """A fine-tuned branch (`adapter.Branch`) as its own small ONNX Runtime graph: hidden state in, out."""
+
+    def __init__(self, session: Any, cut: int, dim: int, base_layers: int) -> None:
+        self._session = session
+        self.cut = cut
+        self.dim = dim
+        # Reading the top of the encoder is the last hidden state; any other cut is an extra output.
+        self.output = "last_hidden_state" if cut == base_layers else f"hidden_{cut}"
+
+    def run(self, hidden: FloatArray, mask: npt.NDArray[np.int64]) -> FloatArray:
+        result: FloatArray = self._session.run(None, {"hidden_state": hidden, "attention_mask": mask})[0]
+        return result
+
+    @classmethod
+    def build(cls, branch: Any, base_layers: int) -> OnnxBranch:
+        """Export (or reuse the cached export of) `branch` and check it against its torch module."""
+        import onnxruntime
+        import torch
+
+        if not 1 <= branch.cut <= base_layers:
+            raise ValueError(f"branch reads layer {branch.cut}; the encoder has {base_layers}")
+        module = branch.module()
+        rng = np.random.default_rng(0)
+        probe = rng.standard_normal((2, 7, branch.hidden)).astype(np.float32)
+        probe_mask = np.ones((2, 7), dtype=np.int64)
+        probe_mask[1, 4:] = 0
+        with torch.no_grad():
+            expected = module(torch.from_numpy(probe), torch.from_numpy(probe_mask)).numpy()
+        versions = f"{torch.__version__}-{onnxruntime.__version__}".replace("+", "_")
+        path = cache_dir() / f"branch-{branch.digest}-{versions}.onnx"
+        for attempt in range(2):
+            if attempt or not path.is_file():
+                _export_branch(module, branch.hidden, path)
+            try:
+                model = cls(_session(path), branch.cut, branch.hidden, base_layers)
+                got = model.run(probe, probe_mask)
+            except Exception:
+                if attempt:
+                    raise
+                path.unlink(missing_ok=True)
+                continue
+            keep = probe_mask.astype(bool)
+            if got.shape == expected.shape and float(np.abs(got[keep] - expected[keep]).max()) <= _TOLERANCE:
+                return model
+            path.unlink(missing_ok=True)
+        raise ValueError("ONNX branch outputs differ from the torch module's")
+
+
+def _export_branch(module: Any, hidden: int, target: Path) -> None:
+    import warnings
+
+    import torch
+
+    example = (torch.zeros(2, 5, hidden), torch.ones(2, 5, dtype=torch.int64))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        raw = Path(tmp) / "branch.onnx"
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module,
+                example,
+                str(raw),
+                input_names=["hidden_state", "attention_mask"],
+                output_names=["branch_hidden_state"],
+                dynamic_axes={
+                    name: {0: "batch", 1: "sequence"}
+                    for name in ("hidden_state", "attention_mask", "branch_hidden_state")
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(raw, target)

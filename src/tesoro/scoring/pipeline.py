@@ -57,6 +57,7 @@ __all__ = [
     "PIPELINE_REVISION",
     "Scorer",
     "ScoringModels",
+    "catalog_profiles",
     "default_model_version",
     "load_models",
     "rescore",
@@ -102,7 +103,9 @@ def load_models(
     conf = settings.models
     sentiment_name = sentiment or getattr(conf, "sentiment", None)
     encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
-    sentiment_model = load_sentiment(sentiment_name, device=conf.device, encoder_dim=encoder.dim)
+    sentiment_model = load_sentiment(
+        sentiment_name, device=conf.device, encoder_dim=encoder.dim, encoder_name=conf.encoder
+    )
     offensive = (
         load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim)
         if DEFAULT_OFFENSIVE_HEAD.is_file()
@@ -129,34 +132,8 @@ class Scorer:
 
     @classmethod
     def from_store(cls, session: Session, models: ScoringModels) -> Scorer:
-        products = [
-            ProductRef(
-                id=p.id or 0,
-                name=p.name,
-                aliases=tuple(p.aliases),
-                description=p.description,
-                brand_id=p.brand_id,
-            )
-            for p in list_products(session)
-        ]
-        queries: dict[int, list[str]] = {}
-        for q in session.execute(select(ListeningQuery)).scalars():
-            queries.setdefault(q.brand_id, []).append(q.query)
-        brands = [
-            BrandProfile(
-                id=b.id or 0,
-                name=b.name,
-                description=b.description,
-                handles=tuple(b.handles.values()),
-                hashtags=tuple(b.hashtags),
-                product_texts=tuple(p.profile for p in products if p.brand_id == b.id),
-                product_aliases=tuple(
-                    a for p in products if p.brand_id == b.id for a in (p.name, *p.aliases)
-                ),
-                queries=tuple(queries.get(b.id or 0, ())),
-            )
-            for b in list_brands(session)
-        ]
+        products, brands = catalog_profiles(session)
+        brands = RelevanceScorer.learned_profiles(session, brands)
         medians: dict[str, float | None] = {}
         for platform in _DERIVED_PLATFORMS:
             samples = engagement_samples(session, platform=platform)
@@ -176,8 +153,13 @@ class Scorer:
         unique: dict[str, int] = {}
         index = [unique.setdefault(text, len(unique)) for text in texts]
         unique_texts = list(unique)
-        unique_emb = self.models.encoder.encode(unique_texts)
-        sentiment = self.models.sentiment.predict_proba(unique_texts, unique_emb)
+        branch = self.models.sentiment.branch
+        if branch is not None:
+            # One pass of the shared layers feeds both the embedding and the fine-tuned sentiment branch.
+            unique_emb, features = self.models.encoder.encode_with_branch(unique_texts, branch)
+        else:
+            unique_emb = features = self.models.encoder.encode(unique_texts)
+        sentiment = self.models.sentiment.predict_proba(unique_texts, features)
         offensive = (
             self.models.offensive.predict_proba(unique_emb, unique_texts)[:, -1]
             if self.models.offensive is not None
@@ -238,6 +220,40 @@ class Scorer:
                 }
             )
         return rows
+
+
+def catalog_profiles(session: Session) -> tuple[list[ProductRef], list[BrandProfile]]:
+    """The products and brands (with their listening queries) as the product and relevance scorers see them.
+
+    Brands carry the default relevance weights; `RelevanceScorer.learned_profiles` adds learned ones.
+    """
+    products = [
+        ProductRef(
+            id=p.id or 0,
+            name=p.name,
+            aliases=tuple(p.aliases),
+            description=p.description,
+            brand_id=p.brand_id,
+        )
+        for p in list_products(session)
+    ]
+    queries: dict[int, list[str]] = {}
+    for q in session.execute(select(ListeningQuery)).scalars():
+        queries.setdefault(q.brand_id, []).append(q.query)
+    brands = [
+        BrandProfile(
+            id=b.id or 0,
+            name=b.name,
+            description=b.description,
+            handles=tuple(b.handles.values()),
+            hashtags=tuple(b.hashtags),
+            product_texts=tuple(p.profile for p in products if p.brand_id == b.id),
+            product_aliases=tuple(a for p in products if p.brand_id == b.id for a in (p.name, *p.aliases)),
+            queries=tuple(queries.get(b.id or 0, ())),
+        )
+        for b in list_brands(session)
+    ]
+    return products, brands
 
 
 def _run(

@@ -5,6 +5,10 @@ Two interchangeable backends behind one small interface:
 * `HeadSentiment` (default): the MLP head shipped in `scoring/weights/`, run on the
   embeddings the pipeline already computed for every post, so sentiment costs
   almost nothing on top of the shared encoder pass.
+* `BranchSentiment`: a fine-tuned copy of the encoder's top layers plus a head
+  (`adapter.Branch`, from `tesoro train sentiment --branch`). It reads the shared
+  encoder's hidden state below those layers, so a post pays for the branch's own
+  layers only.
 * `TransformersSentiment`: any Hugging Face text-classification model (a local
   folder, or an id already in the local cache), for teams that prefer e.g. a
   multilingual fine-tuned model and accept paying a second transformer pass.
@@ -23,16 +27,19 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tesoro.scoring.encoder import ModelLoadError, resolve_model_path
+from tesoro.scoring.adapter import Branch, is_branch_file, load_branch
+from tesoro.scoring.encoder import Encoder, ModelLoadError, resolve_model_path, same_model
 from tesoro.scoring.heads import WEIGHTS_DIR, Head, load_head
 
 __all__ = [
     "DEFAULT_SENTIMENT_HEAD",
     "SENTIMENT_LABELS",
+    "BranchSentiment",
     "HeadSentiment",
     "SentimentModel",
     "TransformersSentiment",
     "load_sentiment",
+    "sentiment_proba",
 ]
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
@@ -47,6 +54,9 @@ class SentimentModel(Protocol):
 
     name: str
     uses_embeddings: bool
+    # When set, the pipeline passes this branch's pooled output (Encoder.encode_with_branch)
+    # instead of the shared embedding.
+    branch: Branch | None
 
     def predict_proba(self, texts: Sequence[str], embeddings: FloatArray) -> FloatArray:
         """Rows sum to 1; columns are SENTIMENT_LABELS."""
@@ -54,9 +64,10 @@ class SentimentModel(Protocol):
 
 
 class HeadSentiment:
-    """The bundled head over the shared sentence embedding."""
+    """A head over the shared sentence embedding."""
 
     uses_embeddings = True
+    branch: Branch | None = None
 
     def __init__(self, head: Head, name: str = "bundled") -> None:
         order = [head.labels.index(label) if label in head.labels else -1 for label in SENTIMENT_LABELS]
@@ -76,6 +87,14 @@ class HeadSentiment:
         return self._head.predict_proba(embeddings, texts)[:, self._order]
 
 
+class BranchSentiment(HeadSentiment):
+    """A fine-tuned branch of the encoder; `predict_proba` takes the branch's pooled output."""
+
+    def __init__(self, branch: Branch, name: str = "bundled") -> None:
+        super().__init__(branch.head, name)
+        self.branch = branch
+
+
 # Map a model's own label names onto ours ("LABEL_0" style names fall back to index order).
 _LABEL_PATTERNS = {
     "negative": re.compile(r"neg|^0$|1 star|2 stars"),
@@ -88,6 +107,7 @@ class TransformersSentiment:
     """A Hugging Face sequence-classification model, loaded from local files only."""
 
     uses_embeddings = False
+    branch: Branch | None = None
 
     def __init__(
         self, name: str, device: str = "cpu", *, batch_size: int = 32, max_length: int = 128
@@ -147,16 +167,50 @@ class TransformersSentiment:
         return result
 
 
+def sentiment_proba(model: SentimentModel, encoder: Encoder, texts: Sequence[str]) -> FloatArray:
+    """Probabilities for `texts`, feeding `model` what it reads (branch output, embedding or text only)."""
+    if model.branch is not None:
+        _, features = encoder.encode_with_branch(texts, model.branch)
+    elif model.uses_embeddings:
+        features = encoder.encode(texts)
+    else:
+        features = np.zeros((len(texts), 0), dtype=np.float32)
+    return model.predict_proba(texts, features)
+
+
 def load_sentiment(
-    name: str | None = None, *, device: str = "cpu", encoder_dim: int | None = None
+    name: str | None = None,
+    *,
+    device: str = "cpu",
+    encoder_dim: int | None = None,
+    encoder_name: str | None = None,
 ) -> SentimentModel:
     """The configured sentiment backend.
 
-    `None`/"bundled" is the shipped head; a path to an `.npz` is another head (e.g. one
-    retrained with `tesoro train sentiment`); anything else is a transformers model.
+    `None`/"bundled" is the shipped head; a path to an `.npz` is another head or a branch
+    (e.g. one retrained with `tesoro train sentiment`); anything else is a transformers model.
+    `encoder_name`, when given, must be the model the branch was trained on.
     """
     if name is None or name.strip().casefold() in _BUNDLED:
-        return HeadSentiment(load_head(DEFAULT_SENTIMENT_HEAD, expected_dim=encoder_dim))
+        return _load_npz(DEFAULT_SENTIMENT_HEAD, "bundled", encoder_dim, encoder_name)
     if name.endswith(".npz"):
-        return HeadSentiment(load_head(Path(name).expanduser(), expected_dim=encoder_dim), name=name)
+        return _load_npz(Path(name).expanduser(), name, encoder_dim, encoder_name)
     return TransformersSentiment(name, device)
+
+
+def _load_npz(path: Path, name: str, encoder_dim: int | None, encoder_name: str | None) -> SentimentModel:
+    """A branch file (its sidecar names a `cut`) or a plain head file."""
+    if not is_branch_file(path):
+        return HeadSentiment(load_head(path, expected_dim=encoder_dim), name=name)
+    branch = load_branch(path)
+    if encoder_dim is not None and branch.hidden != encoder_dim:
+        raise ModelLoadError(
+            f"sentiment branch {path} has hidden size {branch.hidden}; the encoder gives {encoder_dim}"
+        )
+    if encoder_name is not None and not same_model(encoder_name, branch.base_encoder):
+        raise ModelLoadError(
+            f"sentiment branch {path} was fine-tuned on encoder {branch.base_encoder!r}, not "
+            f"{encoder_name!r}: train one for this encoder (`tesoro train sentiment`) or name a "
+            "transformers sentiment model in [models] sentiment"
+        )
+    return BranchSentiment(branch, name=name)

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tesoro.scoring.adapter import save_branch
+from tesoro.scoring.branch_training import BranchConfig, train_branch
 from tesoro.scoring.encoder import DEFAULT_ENCODER, Encoder, load_encoder
 from tesoro.scoring.heads import Head, TrainConfig, save_head, train_head
 from tesoro.scoring.metrics import evaluate
@@ -33,8 +35,11 @@ __all__ = [
     "OFFENSIVE_LABELS",
     "embed_cached",
     "read_jsonl",
+    "sentiment_training_data",
     "train_offensive",
     "train_sentiment",
+    "train_sentiment_branch",
+    "validation_sets",
 ]
 
 OFFENSIVE_LABELS = ("not-offensive", "offensive")
@@ -90,6 +95,41 @@ def _sample(records: list[dict[str, Any]], limit: int | None, seed: int) -> list
     return random.Random(seed).sample(records, limit)
 
 
+def sentiment_training_data(
+    data_dir: Path, semeval_limit: int | None, seed: int
+) -> tuple[list[str], list[int], list[tuple[str, str]], dict[str, int]]:
+    """Texts, label ids, (data set, label) groups and per-set sizes of the sentiment training sets."""
+    texts: list[str] = []
+    ys: list[int] = []
+    groups: list[tuple[str, str]] = []
+    sizes: dict[str, int] = {}
+    for dataset in SENTIMENT_SOURCES:
+        path = data_dir / dataset / "train.jsonl"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path}: training data not found (is --data-dir the shared data folder?)"
+            )
+        records = read_jsonl(path)
+        if dataset == "semeval2017_sentiment_en":
+            records = _sample(records, semeval_limit, seed)
+        texts.extend(r["text"] for r in records)
+        ys.extend(SENTIMENT_LABELS.index(r["label"]) for r in records)
+        groups.extend((dataset, r["label"]) for r in records)
+        sizes[dataset] = len(records)
+    return texts, ys, groups, sizes
+
+
+def validation_sets(data_dir: Path, datasets: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """(texts, gold labels) of each data set's validation split that exists."""
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for dataset in datasets:
+        path = data_dir / dataset / "validation.jsonl"
+        if path.is_file():
+            records = read_jsonl(path)
+            out[dataset] = ([r["text"] for r in records], [r["label"] for r in records])
+    return out
+
+
 def train_sentiment(
     data_dir: Path,
     out_path: Path,
@@ -100,31 +140,19 @@ def train_sentiment(
     config: TrainConfig = TrainConfig(),
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Train the sentiment head on SemEval-2017 (en), airline (en, brand mentions) and UMSAB (es) train.
+    """Train a frozen-encoder sentiment head (`--frozen`) on SemEval-2017, airline and UMSAB (es) train.
 
     Validation splits are never trained on; their scores go into the metadata file next to
     the weights. Returns that metadata.
     """
     say = on_progress or (lambda _msg: None)
     enc = encoder or load_encoder(DEFAULT_ENCODER)
-    xs: list[FloatArray] = []
-    texts: list[str] = []
-    ys: list[int] = []
-    groups: list[tuple[str, str]] = []
-    sizes: dict[str, int] = {}
-    for dataset in SENTIMENT_SOURCES:
-        records = read_jsonl(data_dir / dataset / "train.jsonl")
-        if dataset == "semeval2017_sentiment_en":
-            records = _sample(records, semeval_limit, config.seed)
-        say(f"embedding {dataset} train ({len(records)} texts)")
-        xs.append(embed_cached(enc, [r["text"] for r in records], cache_dir))
-        texts.extend(r["text"] for r in records)
-        ys.extend(SENTIMENT_LABELS.index(r["label"]) for r in records)
-        groups.extend((dataset, r["label"]) for r in records)
-        sizes[dataset] = len(records)
+    texts, ys, groups, sizes = sentiment_training_data(data_dir, semeval_limit, config.seed)
+    say(f"embedding {len(texts)} training texts")
+    x = embed_cached(enc, texts, cache_dir)
     say("training the head")
     head = train_head(
-        np.concatenate(xs),
+        x,
         ys,
         SENTIMENT_LABELS,
         weights=_balanced_weights(groups, SENTIMENT_SOURCES),
@@ -141,6 +169,38 @@ def train_sentiment(
         {"semeval_limit": semeval_limit, "dataset_shares": SENTIMENT_SOURCES},
     )
     save_head(head, out_path, meta)
+    return meta
+
+
+def train_sentiment_branch(
+    data_dir: Path,
+    out_path: Path,
+    *,
+    encoder: Encoder | None = None,
+    semeval_limit: int | None = None,
+    cache_dir: Path | None = None,
+    config: BranchConfig = BranchConfig(),
+    head_config: TrainConfig = TrainConfig(),
+    device: str = "cpu",
+    on_progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Fine-tune the sentiment branch (the default model) on the same data as the frozen head."""
+    enc = encoder or load_encoder(DEFAULT_ENCODER)
+    texts, ys, groups, sizes = sentiment_training_data(data_dir, semeval_limit, config.seed)
+    branch, meta = train_branch(
+        enc,
+        texts,
+        ys,
+        _balanced_weights(groups, SENTIMENT_SOURCES),
+        validation_sets(data_dir, SENTIMENT_VALIDATION),
+        config=config,
+        head_config=head_config,
+        device=device,
+        cache_dir=cache_dir,
+        on_progress=on_progress,
+    )
+    meta.update({"train_data": sizes, "semeval_limit": semeval_limit, "dataset_shares": SENTIMENT_SOURCES})
+    save_branch(list(branch.layers), branch.head, out_path, meta)
     return meta
 
 
