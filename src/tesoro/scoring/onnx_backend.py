@@ -25,9 +25,9 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,7 @@ import numpy.typing as npt
 __all__ = ["OnnxBranch", "OnnxSentenceModel", "available", "cache_dir", "mean_pool"]
 
 log = logging.getLogger(__name__)
+_Model = TypeVar("_Model")
 FloatArray = npt.NDArray[np.float32]
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 PROBE_TEXTS = (
@@ -155,6 +156,30 @@ def _export(transformer: Any, tokenizer: Any, target: Path) -> None:
         os.replace(final, target)  # atomic: a concurrent reader never sees half a file
 
 
+def _checked_export(
+    path: Path, export: Callable[[], None], build: Callable[[], tuple[_Model, bool]], mismatch: str
+) -> _Model:
+    """Build a model from the cached graph at `path` (exporting it first when missing) and self-check it.
+
+    A cached file that does not load or fails the check is exported again once; a fresh export
+    that still fails raises (the caller falls back to torch).
+    """
+    for attempt in range(2):
+        if attempt or not path.is_file():
+            export()
+        try:
+            model, ok = build()
+        except Exception:
+            if attempt:
+                raise
+            path.unlink(missing_ok=True)  # a damaged or stale cache file: export again
+            continue
+        if ok:
+            return model
+        path.unlink(missing_ok=True)
+    raise ValueError(mismatch)
+
+
 def _session(path: Path) -> Any:
     import onnxruntime as ort
 
@@ -194,24 +219,19 @@ class OnnxSentenceModel:
         expected = st_model.encode(
             list(PROBE_TEXTS), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )
-        for attempt in range(2):
-            if attempt or not path.is_file():
-                log.info("exporting %s to ONNX at %s (once)", model_path, path)
-                _export(transformer, tokenizer, path)
-            try:
-                model = cls(_session(path), tokenizer, max_length, normalize, dim)
-                got = model.encode(PROBE_TEXTS, batch_size=2)
-            except Exception:
-                if attempt:
-                    raise
-                path.unlink(missing_ok=True)  # a damaged or stale cache file: export again
-                continue
+
+        def export() -> None:
+            log.info("exporting %s to ONNX at %s (once)", model_path, path)
+            _export(transformer, tokenizer, path)
+
+        def build() -> tuple[OnnxSentenceModel, bool]:
+            model = cls(_session(path), tokenizer, max_length, normalize, dim)
+            got = model.encode(PROBE_TEXTS, batch_size=2)
             if not normalize:
                 got = got / np.linalg.norm(got, axis=1, keepdims=True)
-            if got.shape == expected.shape and float(np.abs(got - expected).max()) <= _TOLERANCE:
-                return model
-            path.unlink(missing_ok=True)
-        raise ValueError("ONNX embeddings differ from the torch model's")
+            return model, got.shape == expected.shape and float(np.abs(got - expected).max()) <= _TOLERANCE
+
+        return _checked_export(path, export, build, "ONNX embeddings differ from the torch model's")
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> FloatArray:
         """Mean-pooled (and, like the source model, normalized) embeddings in input order."""
@@ -284,40 +304,6 @@ class OnnxSentenceModel:
             if branch is not None and extra is not None:
                 extra[chunk] = mean_pool(branch.run(results[1], mask), mask)
         return out, extra
-        encoded = self._tokenizer(
-            [text.strip() for text in texts],
-            truncation=True,
-            max_length=self._max_length,
-            padding=False,
-            return_attention_mask=False,
-            return_token_type_ids=True,
-        )
-        ids: list[list[int]] = encoded["input_ids"]
-        types: list[list[int]] = encoded["token_type_ids"]
-        pad = int(self._tokenizer.pad_token_id or 0)
-        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
-        order = np.argsort(lengths, kind="stable")
-        names = ["last_hidden_state"] if branch is None else ["last_hidden_state", branch.output]
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            width = int(lengths[chunk].max())
-            input_ids = np.full((len(chunk), width), pad, dtype=np.int64)
-            token_types = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for row, i in enumerate(chunk):
-                n = int(lengths[i])
-                input_ids[row, :n] = ids[i]
-                token_types[row, :n] = types[i]
-                mask[row, :n] = 1
-            feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": token_types}
-            results = self._session.run(names, {k: v for k, v in feeds.items() if k in self._wanted})
-            pooled = mean_pool(results[0], mask)
-            if self._normalize:
-                pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            out[chunk] = pooled
-            if branch is not None and extra is not None:
-                extra[chunk] = mean_pool(branch.run(results[1], mask), mask)
-        return out, extra
 
 
 def mean_pool(hidden: FloatArray, mask: npt.NDArray[np.int64]) -> FloatArray:
@@ -358,22 +344,22 @@ class OnnxBranch:
             expected = module(torch.from_numpy(probe), torch.from_numpy(probe_mask)).numpy()
         versions = f"{torch.__version__}-{onnxruntime.__version__}".replace("+", "_")
         path = cache_dir() / f"branch-{branch.digest}-{versions}.onnx"
-        for attempt in range(2):
-            if attempt or not path.is_file():
-                _export_branch(module, branch.hidden, path)
-            try:
-                model = cls(_session(path), branch.cut, branch.hidden, base_layers)
-                got = model.run(probe, probe_mask)
-            except Exception:
-                if attempt:
-                    raise
-                path.unlink(missing_ok=True)
-                continue
-            keep = probe_mask.astype(bool)
-            if got.shape == expected.shape and float(np.abs(got[keep] - expected[keep]).max()) <= _TOLERANCE:
-                return model
-            path.unlink(missing_ok=True)
-        raise ValueError("ONNX branch outputs differ from the torch module's")
+        keep = probe_mask.astype(bool)
+
+        def build() -> tuple[OnnxBranch, bool]:
+            model = cls(_session(path), branch.cut, branch.hidden, base_layers)
+            got = model.run(probe, probe_mask)
+            same = (
+                got.shape == expected.shape and float(np.abs(got[keep] - expected[keep]).max()) <= _TOLERANCE
+            )
+            return model, same
+
+        return _checked_export(
+            path,
+            lambda: _export_branch(module, branch.hidden, path),
+            build,
+            "ONNX branch outputs differ from the torch module's",
+        )
 
 
 def _export_branch(module: Any, hidden: int, target: Path) -> None:

@@ -139,11 +139,9 @@ def rankable_ids(
     return [int(pid) for pid in session.execute(stmt).scalars()]
 
 
-def posts_to_rank(session: Session, *, post_ids: Sequence[int]) -> list[RankInput]:
-    """The posts, each with its latest score set (most recently scored, any model version)."""
-    if not post_ids:
-        return []
-    latest = (
+def latest_scores(session: Session, post_ids: Sequence[int]) -> Any:
+    """Subquery: the score sets of `post_ids`, numbered per post from the most recent (n = 1)."""
+    return (
         select(
             col(Score.id).label("score_id"),
             func.row_number()
@@ -155,6 +153,13 @@ def posts_to_rank(session: Session, *, post_ids: Sequence[int]) -> list[RankInpu
         .where(_any_of(session, col(Score.post_id), post_ids, Integer()))
         .subquery()
     )
+
+
+def posts_to_rank(session: Session, *, post_ids: Sequence[int]) -> list[RankInput]:
+    """The posts, each with its latest score set (most recently scored, any model version)."""
+    if not post_ids:
+        return []
+    latest = latest_scores(session, post_ids)
     stmt = (
         select(
             col(Post.id),

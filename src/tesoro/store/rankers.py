@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, delete, exists, func, select
 from sqlmodel import Session, col
 
-from tesoro.store.curation import _any_of, _bulk_update
+from tesoro.store.curation import _any_of, _bulk_update, latest_scores
 from tesoro.store.posts import _insert, _table
 from tesoro.store.tables import CurationDecision, Post, PostTag, QueueState, Score
 from tesoro.store.tables_curator import CurationItem, CuratorRanker, CuratorRelevance
@@ -117,9 +117,9 @@ def item_features(
         after = rows[-1].post_id
 
 
-def labelled_items(session: Session, *, brand_key: int) -> list[tuple[ItemFeatures, int]]:
-    """(features, 1 approved/featured or 0 rejected) for each post's latest standing decision."""
-    latest = (
+def _latest_decisions() -> Any:
+    """Subquery: each decision that is not undone and sets a state, numbered per post (n = 1: latest)."""
+    return (
         select(
             col(CurationDecision.post_id).label("post_id"),
             col(CurationDecision.to_state).label("to_state"),
@@ -133,6 +133,11 @@ def labelled_items(session: Session, *, brand_key: int) -> list[tuple[ItemFeatur
         .where(col(CurationDecision.undone).is_(False), col(CurationDecision.to_state).is_not(None))
         .subquery()
     )
+
+
+def labelled_items(session: Session, *, brand_key: int) -> list[tuple[ItemFeatures, int]]:
+    """(features, 1 approved/featured or 0 rejected) for each post's latest standing decision."""
+    latest = _latest_decisions()
     stmt = (
         select(*_FEATURE_COLUMNS, latest.c.to_state)
         .join(latest, and_(latest.c.post_id == col(CurationItem.post_id), latest.c.n == 1))
@@ -222,18 +227,7 @@ def _relevance_inputs(session: Session, post_ids: Sequence[int]) -> dict[int, Re
     """The latest score set (most recently scored, any model version) of each post that has one."""
     if not post_ids:
         return {}
-    latest = (
-        select(
-            col(Score.id).label("score_id"),
-            func.row_number()
-            .over(
-                partition_by=col(Score.post_id), order_by=(col(Score.scored_at).desc(), col(Score.id).desc())
-            )
-            .label("n"),
-        )
-        .where(_any_of(session, col(Score.post_id), post_ids, Integer()))
-        .subquery()
-    )
+    latest = latest_scores(session, post_ids)
     stmt = (
         select(
             col(Post.id),
@@ -259,20 +253,7 @@ def relevance_examples(session: Session, *, brand_id: int) -> list[RelevanceExam
     Notes come from every decision on the post that is not undone (a note may be added
     after the rejection); tags are the post's current tags.
     """
-    latest = (
-        select(
-            col(CurationDecision.post_id).label("post_id"),
-            col(CurationDecision.to_state).label("to_state"),
-            func.row_number()
-            .over(
-                partition_by=col(CurationDecision.post_id),
-                order_by=(col(CurationDecision.decided_at).desc(), col(CurationDecision.id).desc()),
-            )
-            .label("n"),
-        )
-        .where(col(CurationDecision.undone).is_(False), col(CurationDecision.to_state).is_not(None))
-        .subquery()
-    )
+    latest = _latest_decisions()
     stmt = (
         select(latest.c.post_id, latest.c.to_state)
         .join(Post, col(Post.id) == latest.c.post_id)
