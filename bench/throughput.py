@@ -2,8 +2,9 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/throughput.py [--n 1000] [--rounds 3] [--data-dir ../shared/data]
 
-* Tesoro: `score_pending` on a temporary SQLite store (read posts, one shared encoder pass
-  per distinct text, every head and rule, write the score rows), with the encoder on its
+* Tesoro: `score_pending` on a temporary SQLite store holding the demo's brand, products and
+  listening query (read posts, one shared encoder pass per distinct text, every head and rule,
+  product and relevance matching, write the score rows), with the encoder on its
   default backend (ONNX Runtime fp32 on CPU when installed). A second Tesoro row forces the
   torch encoder backend, to show what ONNX Runtime contributes.
 * Baseline: sentence-transformers `encode` (fp32) for the embeddings plus a `transformers`
@@ -76,12 +77,14 @@ def _tesoro(texts: list[str], backend: str, tmp: Path) -> Callable[[int], int]:
     """Load the models and store once; the returned function scores every post under a fresh version."""
     from tesoro.collector.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
     from tesoro.scoring.pipeline import load_models, score_pending
-    from tesoro.settings import Settings
+    from tesoro.settings import load_settings
+    from tesoro.store.catalog import sync_catalog
     from tesoro.store.engine import make_engine, session_scope
     from tesoro.store.migrate import upgrade
     from tesoro.store.posts import upsert_posts
 
-    settings = Settings()
+    # The demo's brand, three products and listening query: product and relevance scoring do real work.
+    settings = load_settings(Path(__file__).resolve().parents[1] / "src" / "tesoro" / "data" / "demo.toml")
     previous = os.environ.get("TESORO_ENCODER_BACKEND")
     os.environ["TESORO_ENCODER_BACKEND"] = backend  # load_models picks the encoder backend from it
     try:
@@ -97,6 +100,8 @@ def _tesoro(texts: list[str], backend: str, tmp: Path) -> Callable[[int], int]:
         models.encoder.encode_with_branch(["warm up"], models.sentiment.branch)
     engine = make_engine(f"sqlite:///{tmp / f'bench-{backend}.db'}")
     upgrade(engine)
+    with session_scope(engine) as session:
+        sync_catalog(session, settings)
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     posts = [
         NormalizedPost(
