@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -306,3 +306,37 @@ def test_simulator_speaks_x_defaults_errors_and_rate_limit_headers(sim: Simulato
     assert anonymous.status_code == 401 and anonymous.json()["title"] == "Unauthorized"
     for response in (ok, too_small, anonymous):
         assert {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= set(response.headers)
+
+
+def test_a_since_id_older_than_seven_days_collects_the_window_instead(
+    world25: SimulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A source that has been idle for 8 days: its since_id is a tweet X's recent search no longer reaches.
+    old = add_post(
+        world25.state, "andes shoes, an old review", created_at=datetime.now(UTC) - timedelta(days=8)
+    )
+    fresh = add_post(world25.state, "andes jacket kept me dry today", created_at=datetime.now(UTC))
+    refused = requests.get(
+        f"{world25.base_url}/2/tweets/search/recent",
+        params={"query": "andes", "since_id": str(old.id)},
+        headers={"Authorization": f"Bearer {world25.state.credentials.x_bearer}"},
+        timeout=5,
+    )
+    assert refused.status_code == 400 and "since_id" in refused.json()["errors"][0]["parameters"]
+
+    with caplog.at_level(logging.WARNING, logger="tesoro.collector.x"):
+        pages = drain(make_collector(world25), {"since_id": str(old.id)})
+
+    # Everything X still has is collected (the old tweet itself too: the window has no lower id bound
+    # in the simulator), and the next run continues from the newest tweet as usual.
+    collected = ids(pages)
+    assert str(fresh.id) in collected and collected == matching(world25.state)
+    assert pages[-1].cursor == {"since_id": str(fresh.id)}
+    assert "7-day search window" in caplog.text
+
+
+def test_a_recent_since_id_is_accepted(world25: SimulatorServer) -> None:
+    recent = add_post(world25.state, "andes pack review", created_at=datetime.now(UTC) - timedelta(days=6))
+    later = add_post(world25.state, "andes pack, one week in", created_at=datetime.now(UTC))
+    pages = drain(make_collector(world25), {"since_id": str(recent.id)})
+    assert ids(pages) == [str(later.id)]

@@ -182,13 +182,25 @@ class XCollector:
             try:
                 body = self._search(position)
             except _RefusedParameters as exc:
-                if position.next_token is None or "next_token" not in exc.parameters:
-                    raise
-                # An expired or foreign next_token would fail this source forever: start the run
-                # again from since_id instead (posts already saved are updated, not duplicated).
-                log.warning("X refused the saved next_token; restarting the run above %s", position.since_id)
-                position = _Position(position.since_id)
-                continue
+                if position.next_token is not None and "next_token" in exc.parameters:
+                    # An expired or foreign next_token would fail this source forever: start the run
+                    # again from since_id instead (posts already saved are updated, not duplicated).
+                    log.warning(
+                        "X refused the saved next_token; restarting the run above %s", position.since_id
+                    )
+                    position = _Position(position.since_id)
+                    continue
+                if position.since_id is not None and "since_id" in exc.parameters:
+                    # Recent search reaches back 7 days; a source idle for longer has a since_id X
+                    # refuses. Collect the whole window instead: what fell out of it cannot be had.
+                    log.warning(
+                        "X refused since_id %s (older than the 7-day search window); collecting the "
+                        "last 7 days instead, posts between then and the last run are out of reach",
+                        position.since_id,
+                    )
+                    position = _Position(None)
+                    continue
+                raise
             posts, page_newest = _normalize_page(body)
             position = position.after(as_dict(body.get("meta")), page_newest)
             fetched += 1

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -36,6 +36,7 @@ RATE_LIMIT = 450
 RATE_WINDOW_S = 15 * 60
 # How far ahead an injected 429 says the window resets; short so a demo recovers quickly.
 RATE_LIMIT_RESET_S = 2
+RECENT_WINDOW = timedelta(days=7)  # how far back /2/tweets/search/recent reaches
 
 _DEFAULT_TWEET_FIELDS = frozenset({"id", "text", "edit_history_tweet_ids"})
 _DEFAULT_USER_FIELDS = frozenset({"id", "name", "username"})
@@ -189,6 +190,21 @@ def _parse(params: Any) -> _Search:
         media_fields=_DEFAULT_MEDIA_FIELDS | _csv(params, "media.fields"),
         expansions=_csv(params, "expansions"),
     )
+
+
+def _check_window(search: _Search, posts: list[SimPost], now: datetime) -> None:
+    """Recent search reaches back 7 days: like X, refuse a `since_id` of a tweet older than that."""
+    if search.since_id is None:
+        return
+    horizon = now - RECENT_WINDOW
+    for post in posts:
+        if post.id == search.since_id and post.created_at < horizon:
+            raise _BadRequest(
+                "since_id",
+                str(search.since_id),
+                f"Invalid 'since_id':'{search.since_id}'. 'since_id' must be a tweet id created after "
+                f"{horizon.strftime('%Y-%m-%dT%H:%MZ')}.",
+            )
 
 
 def _matches(search: _Search, post: SimPost) -> bool:
@@ -367,10 +383,12 @@ def routes(state: SimState) -> list[BaseRoute]:
             if faulted.status_code != 429:
                 faulted.headers.update(headers)
             return faulted
+        posts = state.world.posts("x")
         try:
             search = _parse(request.query_params)
+            _check_window(search, posts, datetime.now(UTC))
         except _BadRequest as error:
             return JSONResponse(_bad_request(error), status_code=400, headers=headers)
-        return JSONResponse(_search(state.world.posts("x"), search), headers=headers)
+        return JSONResponse(_search(posts, search), headers=headers)
 
     return [Route(PATH, search_recent, methods=["GET"])]
