@@ -102,6 +102,7 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "ror-refresh",
         "curator:train",
         "curator:rerank",
+        "sessions:purge",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1

@@ -156,6 +156,17 @@ def _add_alert_jobs(
         )
 
 
+def purge_sessions_job(engine: Engine, settings: Settings) -> int:
+    """Delete dead web sessions even when nobody logs in (logins and cookie traffic purge too)."""
+    from tesoro.store.keys import purge_sessions
+
+    with session_scope(engine) as session:
+        purged = purge_sessions(session)
+    if purged:
+        log.info("deleted %d expired or ended web sessions", purged)
+    return purged
+
+
 def build_scheduler(
     engine: Engine, settings: Settings, environ: Mapping[str, str], *, blocking: bool = False
 ) -> BaseScheduler:
@@ -195,6 +206,7 @@ def build_scheduler(
     for job_id, func, trigger in (
         ("curator:train", curator_train_job, IntervalTrigger(minutes=15, jitter=30)),
         ("curator:rerank", curator_rerank_job, IntervalTrigger(days=1, jitter=600)),
+        ("sessions:purge", purge_sessions_job, IntervalTrigger(hours=6, jitter=300)),
     ):
         scheduler.add_job(
             func,

@@ -193,3 +193,19 @@ def test_key_id_of_names_the_key_an_attempt_aims_at(engine: Engine, world) -> No
     assert key_id_of(f"tso_{key_id.upper()}_wrong") == key_id
     for junk in ("", "nope", "tso__x", "tso_abc_", "xyz_abc_def", "tso_" + "a" * 40 + "_x"):
         assert key_id_of(junk) is None, junk
+
+
+def test_the_scheduled_purge_deletes_dead_sessions_without_any_login(
+    engine: Engine, world, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from tesoro.jobs import purge_sessions_job
+
+    with session_scope(engine) as session:
+        key = verify_key(session, token=world.tokens[Role.VIEWER])
+        assert key is not None
+        create_session(session, api_key=key, ttl_s=60, now=datetime.now(UTC) - timedelta(hours=2))
+        live, _ = create_session(session, api_key=key, ttl_s=3600)
+    assert purge_sessions_job(engine, make_settings(tmp_path)) == 1
+    assert purge_sessions_job(engine, make_settings(tmp_path)) == 0
+    with session_scope(engine) as session:
+        assert resolve_session(session, token=live) is not None
