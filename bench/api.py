@@ -14,9 +14,16 @@ timeout or a status other than 2xx/3xx). Traffic goes to loopback only.
 The gallery is what a marketing site hits on every page view: it is served from
 each worker's in-process cache (a rendered body with its ETag, `gallery.cache_ttl_s`),
 as in production. The library search is the curator's (full-text index plus the
-in-memory facet index) over `--library-posts` ranked, approved simulator posts; the
-older `/api/browse/search` (a LIKE scan with five facet counts) is measured too. Both
-are authenticated with a viewer key.
+in-memory facet index) over `--library-posts` ranked, approved simulator posts,
+authenticated with a viewer key. (The older `/api/browse/search` LIKE scan is retired:
+it answers 410 and is no longer measured.)
+
+The library keeps the answer to an identical question until the library changes
+(matches, facet counts, page order; never the post cards), so the repeated
+`q=cumbre` row measures that path. The "new query each time" row sends the same
+search with an exclusion of a word no post has, numbered per request
+(`q=cumbre -nocache17`): the same posts, but a question the server has not seen,
+so nothing comes from what it kept. `--only library` runs just the library rows.
 """
 
 from __future__ import annotations
@@ -226,11 +233,26 @@ def _start_server(folder: Path, port: int, workers: int) -> subprocess.Popen[byt
     raise RuntimeError("the API server did not start")
 
 
+# wrk's Lua hook for a path with "{n}": a new number in it for every request.
+WRK_NUMBERED = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local path = string.gsub(PATH, "{n}", tostring(counter) .. "x" .. tostring(math.random(1e9)))
+  return wrk.format("GET", path)
+end
+"""
+
+
 def _wrk(
     name: str, url: str, headers: dict[str, str], duration: int, connections: int, threads: int
 ) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
+        if "{n}" in url:
+            path = url.split("://", 1)[1].split("/", 1)[1]
+            script.write(f"PATH = {json.dumps('/' + path)}\n" + WRK_NUMBERED)
+            url = url.replace("{n}", "0")
     command = [
         "wrk",
         f"-t{threads}",
@@ -264,10 +286,12 @@ def _py_worker(args: tuple[int, str, dict[str, str], float]) -> tuple[list[float
     latencies: list[float] = []
     errors = 0
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    count = 0
     while time.time() < until:
+        count += 1
         start = time.perf_counter()
         try:
-            conn.request("GET", path, headers=headers)
+            conn.request("GET", path.replace("{n}", f"{os.getpid()}x{count}"), headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status >= 400:
@@ -307,11 +331,21 @@ def main(argv: list[str] | None = None) -> int:
         help="concurrent connections on the search (coordinators)",
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of unmeasured load per endpoint first (each worker builds its library index on "
+        "its first search)",
+    )
     parser.add_argument("--posts", type=int, default=20000, help="posts in the store")
     parser.add_argument(
         "--library-posts", type=int, default=20000, help="ranked, approved posts for the library search"
     )
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
+    parser.add_argument(
+        "--only", choices=("gallery", "library"), action="append", help="run only these endpoints"
+    )
     args = parser.parse_args(argv)
 
     # The machine is shared: say how busy it was, so a slow run can be told from a slow server.
@@ -338,21 +372,27 @@ def main(argv: list[str] | None = None) -> int:
             args.search_connections,
         ),
         (
-            "search   GET /api/browse/search?q=cumbre+grip",
-            "/api/browse/search?q=cumbre+grip&limit=25",
+            "library  GET /api/curator/library?q=cumbre+-nocache{n} (a new query each time)",
+            "/api/curator/library?q=cumbre+-nocache{n}&limit=24",
             {"Authorization": f"Bearer {token}"},
             args.search_connections,
         ),
     ]
+    if args.only:
+        targets = [t for t in targets if t[0].split()[0] in args.only]
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     results: list[Result] = []
     try:
         for name, path, headers, connections in targets:
             if use_wrk:
                 url = f"http://127.0.0.1:{port}{path}"
+                if args.warmup:
+                    _wrk(name, url, headers, args.warmup, connections, args.threads)
                 results.append(_wrk(name, url, headers, args.duration, connections, args.threads))
             else:
                 procs = max(2, connections // 16)
+                if args.warmup:
+                    _python_load(name, port, path, headers, args.warmup, procs)
                 results.append(_python_load(name, port, path, headers, args.duration, procs))
     finally:
         server.terminate()
@@ -361,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"\nuvicorn --workers {args.workers}, "
-        f"{args.duration} s per endpoint, {args.posts:,} posts, {os.cpu_count()} CPUs, "
+        f"{args.duration} s per endpoint after {args.warmup} s of warm-up, {args.posts:,} posts, "
+        f"{os.cpu_count()} CPUs, "
         f"load average before: {load_before}\n"
     )
     print("| endpoint | load | connections | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")

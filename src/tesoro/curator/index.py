@@ -91,6 +91,18 @@ def _dot_rows(matrix: FloatArray, q: FloatArray, threads: int) -> FloatArray:
     return out
 
 
+def _one_of(column: npt.NDArray[Any], values: Sequence[int]) -> BoolArray:
+    """`column` equal to any of `values`: a few comparisons (np.isin is 30x slower for a handful)."""
+    if not values:
+        return np.zeros(len(column), dtype=np.bool_)
+    if len(values) > 16:
+        return np.isin(column, np.asarray(values, dtype=column.dtype))
+    out: BoolArray = column == values[0]
+    for value in values[1:]:
+        out |= column == value
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class IndexStats:
     rows: int
@@ -129,6 +141,11 @@ class LibraryIndex:
         self._stale = True
         self._last_refresh = float("-inf")
         self.build_seconds = 0.0
+        # Bumped after every change to the index's rows (`generation`), and after every change
+        # to its items (`text_generation`: a re-rank may change a search document, and with it
+        # the full-text matches and their statistics). Caches of search results key on them.
+        self._generation = 0
+        self._text_generation = 0
         self._grow(1024)
 
     # ------------------------------------------------------------------ storage
@@ -225,6 +242,8 @@ class LibraryIndex:
             a["embedding"][at[has]] = np.frombuffer(blob, dtype=np.float32).reshape(-1, self.dim)
         a["embedding"][at[~has]] = 0.0
         self._update_products(at)
+        self._generation += 1
+        self._text_generation += 1
 
     def _update_products(self, at: npt.NDArray[np.int64] | slice) -> None:
         a = self._arrays
@@ -250,6 +269,11 @@ class LibraryIndex:
     def invalidate(self) -> None:
         """Make the next search refresh first (call after this process wrote decisions)."""
         self._stale = True
+
+    def generations(self) -> tuple[int, int]:
+        """(rows, items) change counters: equal counters, same rows (see `__init__`)."""
+        with self._lock:
+            return self._generation, self._text_generation
 
     def refresh(self, session: Session, *, force: bool = False) -> int:
         """Bring the index up to date with the store; returns how many rows changed."""
@@ -293,6 +317,7 @@ class LibraryIndex:
             return 0
         self._line_of_product = lines
         self._update_products(slice(0, self._n))
+        self._generation += 1
         return self._n
 
     def _refresh_items(self, session: Session) -> int:
@@ -328,6 +353,7 @@ class LibraryIndex:
             applied += 1
         if touched:
             self._update_products(np.asarray(touched, dtype=np.int64))
+            self._generation += 1
         return applied
 
     # ------------------------------------------------------------------ queries
@@ -344,18 +370,10 @@ class LibraryIndex:
 
     def _in(self, name: str, values: Iterable[str | None]) -> BoolArray:
         codes = [self._codes[name][v] for v in values if v in self._codes[name]]
-        column = self._arrays[name][: self._n]
-        if not codes:
-            return np.zeros(self._n, dtype=np.bool_)
-        if len(codes) == 1:
-            return np.asarray(column == codes[0])
-        return np.isin(column, codes)
+        return _one_of(self._arrays[name][: self._n], codes)
 
     def _ids_in(self, name: str, values: Sequence[int]) -> BoolArray:
-        column = self._arrays[name][: self._n]
-        if len(values) == 1:
-            return np.asarray(column == values[0])
-        return np.isin(column, np.asarray(values, dtype=np.int64))
+        return _one_of(self._arrays[name][: self._n], list(values))
 
     def _filter_masks(self, filters: LibraryFilters) -> dict[str, BoolArray]:
         """One mask per active filter, keyed by facet name (plus 'date', which has no facet)."""
@@ -409,6 +427,29 @@ class LibraryIndex:
             out[rows[rows >= 0]] = True
             return out
 
+    def rows_of(self, post_ids: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Each post's row in the index, -1 for posts it does not hold."""
+        with self._lock:
+            ids = np.asarray(post_ids, dtype=np.int64)
+            out = np.full(len(ids), -1, dtype=np.int64)
+            inside = (ids >= 0) & (ids < len(self._row_of))
+            out[inside] = self._row_of[ids[inside]]
+            out[out >= self._n] = -1
+            return out
+
+    def rows_mask(self, rows: npt.NDArray[np.int64]) -> BoolArray:
+        """A row mask with the given rows (negative ones ignored) set."""
+        with self._lock:
+            out = np.zeros(self._n, dtype=np.bool_)
+            out[rows[(rows >= 0) & (rows < self._n)]] = True
+            return out
+
+    def post_ids_at(self, selected: BoolArray | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The post ids of the selected rows (a row mask, or row positions), in row order."""
+        with self._lock:
+            ids: npt.NDArray[np.int64] = self._arrays["post_id"][: self._n][selected]
+            return ids
+
     def scatter(self, post_ids: Sequence[int], values: Sequence[float]) -> FloatArray:
         """A per-row array holding `values` at the posts' rows and -inf elsewhere (text relevance)."""
         with self._lock:
@@ -423,60 +464,96 @@ class LibraryIndex:
 
     def gather(self, post_ids: Sequence[int], per_row: npt.NDArray[Any]) -> list[float | None]:
         """The per-row array's values at the posts (None for posts the index does not hold)."""
-        with self._lock:
-            out: list[float | None] = []
-            for pid in post_ids:
-                row = int(self._row_of[pid]) if 0 <= pid < len(self._row_of) else -1
-                value = float(per_row[row]) if 0 <= row < len(per_row) else None
-                out.append(value if value is not None and np.isfinite(value) else None)
-            return out
+        rows = self.rows_of(post_ids)
+        known = (rows >= 0) & (rows < len(per_row))
+        values = np.full(len(rows), np.nan, dtype=np.float64)
+        values[known] = per_row[rows[known]]
+        return [float(v) if np.isfinite(v) else None for v in values.tolist()]
 
     def facets(
         self, filters: LibraryFilters, extra: BoolArray | None = None
     ) -> dict[str, list[tuple[Any, int]]]:
         """Multi-select facet counts: each facet under every filter but its own."""
+        return self.facets_and_rows(filters, extra)[0]
+
+    def facets_and_rows(
+        self, filters: LibraryFilters, extra: BoolArray | None = None, *, with_facets: bool = True
+    ) -> tuple[dict[str, list[tuple[Any, int]]], npt.NDArray[np.int64]]:
+        """The facet counts (empty without `with_facets`) and the rows passing every filter and `extra`.
+
+        One pass over the filters for both: each row gets a code with bit k set when it
+        fails filter k. Only rows failing at most one filter count in any facet: those
+        failing none count everywhere, one failing only filter k counts in k's own
+        facet alone (multi-select), and the rows failing none are also the selection.
+        """
         with self._lock:
             masks = self._filter_masks(filters)
+            code = np.zeros(self._n, dtype=np.uint16)
+            for bit, m in enumerate(masks.values()):
+                code |= np.left_shift((~m).view(np.uint8), bit, dtype=np.uint16)
+            if not with_facets:
+                passing_all = code == 0
+                if extra is not None:
+                    passing_all &= extra
+                return {}, np.flatnonzero(passing_all)
+            near = (code & (code - np.uint16(1))) == 0  # no bit or one bit (0 - 1 wraps to all bits)
+            if extra is not None:
+                near &= extra
+            base = np.flatnonzero(near)
+            codes = code[base]
+            passing = codes == 0
+            rows = base[passing]
+            everything = len(rows) == self._n  # no gather needed
+            bits = {name: 1 << i for i, name in enumerate(masks)}
             out: dict[str, list[tuple[Any, int]]] = {}
-            # Only rows failing at most one filter (and passing `extra`) count in any facet:
-            # gather those once and count on the subset, instead of 1M-row masks per facet.
-            candidates = self._all((), extra)
-            if len(masks) > 1:
-                fails = np.zeros(self._n, dtype=np.uint8)
-                for m in masks.values():
-                    fails += ~m
-                candidates &= fails <= 1
-            base = np.flatnonzero(candidates)
-            if len(base) > self._n // 2:
-                for facet in FACETS:
-                    selected = self._all((m for name, m in masks.items() if name != facet), extra)
-                    out[facet] = self._count(facet, selected)
-                return out
-            subset = {name: m[base] for name, m in masks.items()}
             for facet in FACETS:
-                keep = np.ones(len(base), dtype=np.bool_)
-                for name, m in subset.items():
-                    if name != facet:
-                        keep &= m
-                out[facet] = self._count(facet, base[keep])
-            return out
+                counts = self._tally(facet, None if everything else rows)
+                own = bits.get(facet)
+                only = base[codes == own] if own is not None else base[:0]
+                if len(only):
+                    more = self._tally(facet, only)
+                    if len(more) > len(counts):
+                        counts, more = more, counts
+                    counts = counts.copy()
+                    counts[: len(more)] += more
+                out[facet] = self._pairs(facet, counts)
+            return out, rows
 
     def _count(self, facet: str, selected: BoolArray | npt.NDArray[np.int64]) -> list[tuple[Any, int]]:
         """Counts of the facet's values over `selected` (a row mask, or row positions)."""
+        return self._pairs(facet, self._tally(facet, selected))
+
+    def _tally(self, facet: str, selected: BoolArray | npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
+        """Raw counts over `selected` (None: every row), indexed by the facet's code, id + 1 or type bit."""
         a = self._arrays
+        if facet == "content_type":
+            cmask = a["cmask"][: self._n]
+            if selected is not None:
+                cmask = cmask[selected]
+            if len(cmask) < 4096:
+                return np.asarray(
+                    [np.count_nonzero(cmask & (1 << i)) for i in range(len(CONTENT_TYPES))], dtype=np.int64
+                )
+            # One pass: how many rows have each mask, then each type's share of those.
+            by_mask = np.bincount(cmask, minlength=1 << len(CONTENT_TYPES))
+            bits = (np.arange(len(by_mask))[:, None] >> np.arange(len(CONTENT_TYPES))) & 1
+            return np.asarray(by_mask @ bits, dtype=np.int64)
+        name = {"product_line": "line"}.get(facet, facet)
+        column = a[name][: self._n]
+        values = column if selected is None else column[selected]
+        if facet in ("brand", "product"):
+            return np.bincount(values + 1) if len(values) else np.zeros(1, dtype=np.int64)  # -1: none
+        return np.bincount(values, minlength=len(self._values[name]))
+
+    def _pairs(self, facet: str, counts: npt.NDArray[np.int64]) -> list[tuple[Any, int]]:
+        """(value, count) of the tallied values present, most frequent first."""
         pairs: list[tuple[Any, int]]
         if facet == "content_type":
-            cmask = a["cmask"][: self._n][selected]
-            pairs = [(t, int(np.count_nonzero(cmask & (1 << i)))) for i, t in enumerate(CONTENT_TYPES)]
+            pairs = [(t, int(n)) for t, n in zip(CONTENT_TYPES, counts.tolist(), strict=True)]
         elif facet in ("brand", "product"):
-            values = a[facet][: self._n][selected]
-            values = values[values >= 0]
-            counts = np.bincount(values) if len(values) else np.zeros(0, dtype=np.int64)
-            pairs = [(int(v), int(counts[v])) for v in np.flatnonzero(counts)]
+            pairs = [(int(v) - 1, int(counts[v])) for v in np.flatnonzero(counts) if v > 0]
         else:
-            category = {"product_line": "line"}.get(facet, facet)
-            counts = np.bincount(a[category][: self._n][selected], minlength=len(self._values[category]))
-            names = self._values[category]
+            names = self._values[{"product_line": "line"}.get(facet, facet)]
             pairs = [(names[c], int(counts[c])) for c in np.flatnonzero(counts) if names[c] is not None]
         return sorted((p for p in pairs if p[1] > 0), key=lambda p: (-p[1], str(p[0])))
 
@@ -509,7 +586,7 @@ class LibraryIndex:
 
     def page(
         self,
-        selected: BoolArray,
+        selected: BoolArray | npt.NDArray[np.int64],
         *,
         key: str | FloatArray,
         limit: int,
@@ -517,22 +594,23 @@ class LibraryIndex:
     ) -> tuple[int, list[int], list[float]]:
         """(total, post ids, key values) of one page of the selected rows, best first.
 
-        `key` is 'score', 'created' or an array of per-row values (relevance,
-        similarity). Ties go to the higher post id, so paging is stable.
+        `selected` is a row mask or row positions (each once). `key` is 'score',
+        'created' or an array of per-row values (relevance, similarity). Ties go to
+        the higher post id, so paging is stable.
         """
         with self._lock:
-            rows = np.flatnonzero(selected)
+            rows = np.flatnonzero(selected) if selected.dtype == np.bool_ else selected
             total = len(rows)
             if not total or offset >= total:
                 return total, [], []
-            values = self._arrays[key][: self._n] if isinstance(key, str) else key
-            values = np.asarray(values[rows], dtype=np.float64)
-            ids = self._arrays["post_id"][rows]
+            column = self._arrays[key][: self._n] if isinstance(key, str) else key
+            values = column[rows]
             want = min(offset + limit, total)
             if total > 4 * want + 1000:
                 # Keep the top `want` (and every tie at the boundary) before the exact sort.
-                cut = np.partition(-values, want - 1)[want - 1]
-                keep = -values <= cut
-                values, ids = values[keep], ids[keep]
+                cut = np.partition(values, total - want)[total - want]
+                keep = np.flatnonzero(values >= cut)
+                rows, values = rows[keep], values[keep]
+            ids = self._arrays["post_id"][rows]
             order = np.lexsort((-ids, -values))[offset:want]
             return total, [int(i) for i in ids[order]], [float(v) for v in values[order]]

@@ -12,25 +12,50 @@ deterministic one, and a process without a model still serves text search.
 By default the in-process `LibraryIndex` does the filtering and counting (fast,
 see `curator.index`); `use_index=False` runs the same query in SQL only
 (`store.library`), for one-off commands that should not load every embedding.
+
+What a broad word costs: scoring its matches (BM25, `ts_rank`) is work for every
+match, and so is bringing each match back as a row. So a text search asks the
+database which posts match (the ids packed in one value), filters and counts them in
+memory, and scores no more than it needs: with a treasure or date sort only the
+page's posts; with a relevance sort, on SQLite, the database scores the filtered
+candidates and returns only the top of them, and on PostgreSQL, where `ts_rank`
+comes packed with the ids from the same pass over the table, the top is picked in
+memory. Cards are built for the page only.
+
+Identical questions get identical answers until the library changes, so a few
+results are kept: the matches of a text query (until an item is re-ranked), and the
+facet counts and page order of a query (until any row of the index changes; the
+index's change counters, not a clock, decide). `invalidate` drops them all.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from tesoro.curator.index import LibraryIndex
 from tesoro.curator.text import SearchQuery, SearchQueryError, parse_search_query
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import QueueEntry, queue_entries
 from tesoro.store.engine import session_scope
-from tesoro.store.library import LIBRARY_STATES, LibraryFilters, Sort, facets_sql, search_sql, text_matches
+from tesoro.store.library import (
+    LIBRARY_STATES,
+    LibraryFilters,
+    Sort,
+    best_matches,
+    facets_sql,
+    matches_packed,
+    relevance_travels_packed,
+    search_sql,
+)
 
 __all__ = [
     "LIBRARY_STATES",
@@ -45,6 +70,79 @@ __all__ = [
 ]
 
 Encode = Callable[[list[str]], npt.NDArray[np.float32]]
+Facets = dict[str, list[tuple[Any, int]]]
+_V = TypeVar("_V")
+
+
+class _Lru(Generic[_V]):
+    """A small thread-safe least-recently-used map, bounded by entries and by a total `weight`."""
+
+    def __init__(self, entries: int, weight: int = 0) -> None:
+        self.entries = entries
+        self.max_weight = weight
+        self._data: OrderedDict[Hashable, tuple[_V, int]] = OrderedDict()
+        self._weight = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> _V | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                return None
+            self._data.move_to_end(key)
+            return found[0]
+
+    def put(self, key: Hashable, value: _V, weight: int = 0) -> None:
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            self._data[key] = (value, weight)
+            self._weight += weight
+            while len(self._data) > self.entries or (
+                self.max_weight and self._weight > self.max_weight and len(self._data) > 1
+            ):
+                _, (_, dropped) = self._data.popitem(last=False)
+                self._weight -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._weight = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass(frozen=True, slots=True)
+class _TextHits:
+    post_ids: npt.NDArray[np.int64]  # every match in the store, sorted
+    rows: npt.NDArray[np.int64]  # the index rows of those the index holds
+    relevance: npt.NDArray[np.float32] | None  # per post id, where the store sends it with the ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    total: int
+    post_ids: list[int]  # the best `len(post_ids)` rows, in order
+    relevance: list[float | None]
+    complete: bool  # post_ids holds every selected row
+
+
+def _filters_key(filters: LibraryFilters) -> LibraryFilters:
+    """The same filters with each value list sorted and deduplicated (a cache key: order is no meaning)."""
+    return replace(
+        filters,
+        states=tuple(sorted(set(filters.states))),
+        brand_ids=tuple(sorted(set(filters.brand_ids))),
+        product_ids=tuple(sorted(set(filters.product_ids))),
+        product_lines=tuple(sorted(set(filters.product_lines))),
+        content_types=tuple(sorted(set(filters.content_types))),
+        platforms=tuple(sorted(set(filters.platforms))),
+        languages=tuple(sorted(set(filters.languages))),
+        sentiments=tuple(sorted(set(filters.sentiments))),
+        rights=tuple(sorted(set(filters.rights))),
+    )
 
 
 class LibraryError(ValueError):
@@ -99,10 +197,23 @@ class Library:
         self.encode = encode
         self.index = index if index is not None else LibraryIndex()
         self._encode_lock = threading.Lock()
+        # Results kept for identical questions (see the module docstring); `cache=False` turns it off.
+        self.cache = True
+        self._vectors: _Lru[npt.NDArray[np.float32]] = _Lru(256)
+        self._text_hits: _Lru[_TextHits] = _Lru(32, weight=8_000_000)
+        self._facets: _Lru[Facets] = _Lru(256)
+        self._orders: _Lru[_Order] = _Lru(256)
 
     def invalidate(self) -> None:
         """Call after writing decisions in this process: the next search sees them."""
         self.index.invalidate()
+        self.clear_cache()
+
+    def clear_cache(self) -> None:
+        """Forget the kept results (they would be dropped anyway once the library changes)."""
+        self._text_hits.clear()
+        self._facets.clear()
+        self._orders.clear()
 
     def warm(self) -> None:
         """Load the index now (at start-up) rather than on the first search."""
@@ -114,11 +225,17 @@ class Library:
             raise LibraryError(
                 "searching by meaning needs the sentence encoder, which this process has not loaded"
             )
+        if self.cache and (known := self._vectors.get(text)) is not None:
+            return known
         with self._encode_lock:
             rows = np.asarray(self.encode([text]), dtype=np.float32)
         if rows.ndim != 2 or rows.shape[0] != 1:
             raise LibraryError("the encoder returned an unexpected shape")
-        return np.asarray(rows[0], dtype=np.float32)
+        vector = np.asarray(rows[0], dtype=np.float32)
+        vector.flags.writeable = False
+        if self.cache:
+            self._vectors.put(text, vector)
+        return vector
 
     @staticmethod
     def _parse(text: str | None) -> SearchQuery | None:
@@ -140,51 +257,179 @@ class Library:
                 raise LibraryError("searching by meaning needs the in-memory index")
             return self._search_sql(query, parsed, sort)
         vector = self._vector(meaning) if meaning is not None else None
+        threshold = (
+            query.min_similarity
+            if query.min_similarity is not None
+            else self.settings.semantic_min_similarity
+        )
         with session_scope(self.engine) as session:
             index = self.index
             index.refresh(session)
-            extra = None
-            relevance = None
-            if parsed is not None:
-                matches = text_matches(session, query=parsed)
-                relevance = index.scatter([m[0] for m in matches], [m[1] for m in matches])
-                extra = np.isfinite(relevance)
-            if vector is not None:
-                # Facets count values outside the current filters too, so they need every similarity.
-                candidates = (
-                    index.mask(LibraryFilters(states=()), extra)
-                    if query.with_facets
-                    else index.mask(query.filters, extra)
+            generation, text_generation = index.generations()
+            text_key = parsed.fts5() if parsed is not None else None
+            meaning_key = (vector.tobytes(), float(threshold)) if vector is not None else None
+            key = (generation, _filters_key(query.filters), text_key, meaning_key)
+            want = query.offset + query.limit
+            kept = self._facets.get(key) if self.cache and query.with_facets else None
+            order = self._orders.get((*key, sort)) if self.cache else None
+            if order is not None and len(order.post_ids) < want and not order.complete:
+                order = None
+            if order is None or (query.with_facets and kept is None):
+                by_words = sort == "relevance" and vector is None
+                hits = (
+                    self._hits(session, parsed, text_generation, relevance=by_words)
+                    if parsed is not None
+                    else None
                 )
-                similarity = index.similarities(vector, candidates)
-                threshold = (
-                    query.min_similarity
-                    if query.min_similarity is not None
-                    else self.settings.semantic_min_similarity
-                )
-                close = similarity >= threshold
-                extra = close if extra is None else (extra & close)
-                relevance = similarity
-            selected = index.mask(query.filters, extra)
-            facets = index.facets(query.filters, extra) if query.with_facets else {}
-            key: str | npt.NDArray[np.float32]
-            if sort == "relevance" and relevance is not None:
-                key = relevance
-            elif sort == "date":
-                key = "created"
-            else:
-                key = "score"
-            total, ids, _ = index.page(selected, key=key, limit=query.limit, offset=query.offset)
-            scores = index.gather(ids, relevance) if relevance is not None else [None] * len(ids)
+                extra = index.rows_mask(hits.rows) if hits is not None else None
+                similarity: npt.NDArray[np.float32] | None = None
+                if vector is not None:
+                    # Facets count values outside the current filters too, so they need every similarity.
+                    candidates = (
+                        index.mask(LibraryFilters(states=()), extra)
+                        if query.with_facets
+                        else index.mask(query.filters, extra)
+                    )
+                    similarity = index.similarities(vector, candidates)
+                    close = similarity >= threshold
+                    extra = close if extra is None else (extra & close)
+                # One pass over the filters gives both the facet counts and the selection.
+                need_facets = query.with_facets and kept is None
+                counted, selected = index.facets_and_rows(query.filters, extra, with_facets=need_facets)
+                if need_facets:
+                    kept = counted
+                    if self.cache:
+                        self._facets.put(key, counted)
+                if order is None:
+                    order = self._order(session, parsed, hits, similarity, selected, sort, want)
+                    if self.cache:
+                        self._orders.put((*key, sort), order)
+            facets: Facets = {name: list(counts) for name, counts in (kept or {}).items()}
+            ids = order.post_ids[query.offset : want]
+            scores = order.relevance[query.offset : want]
             entries = queue_entries(session, post_ids=ids)
         by_id = dict(zip(ids, scores, strict=True))
         return LibraryPage(
-            total=total,
+            total=order.total,
             items=[LibraryHit(e, by_id.get(e.card.id)) for e in entries],
             facets=facets,
             sort=sort,
             limit=query.limit,
             offset=query.offset,
+        )
+
+    def _hits(
+        self, session: Session, parsed: SearchQuery, text_generation: int, *, relevance: bool
+    ) -> _TextHits:
+        """The posts matching the words, cached until an item changes.
+
+        With `relevance`, and where the store sends it along at no extra pass
+        (PostgreSQL), every match's relevance too.
+        """
+        packed = relevance and relevance_travels_packed(session)
+        key = (text_generation, parsed.fts5(), packed)
+        hits = self._text_hits.get(key) if self.cache else None
+        if hits is None and self.cache and not packed:  # kept matches with relevance serve too
+            hits = self._text_hits.get((text_generation, parsed.fts5(), True))
+        if hits is None:
+            ids, scores = matches_packed(session, query=parsed, relevance=packed)
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
+            rows = self.index.rows_of(ids)
+            hits = _TextHits(ids, rows[rows >= 0], None if scores is None else scores[order])
+            for array in (hits.post_ids, hits.rows, hits.relevance):
+                if array is not None:
+                    array.flags.writeable = False
+            if self.cache:
+                self._text_hits.put(key, hits, weight=2 * len(ids) + len(hits.rows))
+        return hits
+
+    def _order(
+        self,
+        session: Session,
+        parsed: SearchQuery | None,
+        hits: _TextHits | None,
+        similarity: npt.NDArray[np.float32] | None,
+        selected: npt.NDArray[np.int64],
+        sort: Sort,
+        want: int,
+    ) -> _Order:
+        """The best `want` selected rows (positions) in the query's order, with their relevance."""
+        index = self.index
+        if sort == "relevance" and similarity is None and parsed is not None and hits is not None:
+            return self._by_text_relevance(session, parsed, hits, selected, want)
+        key: str | npt.NDArray[np.float32]
+        if sort == "relevance" and similarity is not None:
+            key = similarity
+        elif sort == "date":
+            key = "created"
+        else:
+            key = "score"
+        total, ids, _ = index.page(selected, key=key, limit=want, offset=0)
+        relevance: list[float | None]
+        if similarity is not None:
+            relevance = index.gather(ids, similarity)
+        elif parsed is not None:
+            # Sorted by treasure or date: only the page's posts need a relevance.
+            scored = dict(best_matches(session, query=parsed, limit=None, only=ids))
+            relevance = [_as_float32(scored.get(pid)) for pid in ids]
+        else:
+            relevance = [None] * len(ids)
+        return _Order(total, ids, relevance, complete=len(ids) >= total)
+
+    def _by_text_relevance(
+        self,
+        session: Session,
+        parsed: SearchQuery,
+        hits: _TextHits,
+        selected: npt.NDArray[np.int64],
+        want: int,
+    ) -> _Order:
+        """The top `want` candidates by full-text relevance: relevance first, then the higher post id.
+
+        The order is the database's, as in the SQL-only search. Where every match's
+        relevance came with the ids (PostgreSQL), the top is picked in memory.
+        Otherwise (SQLite) the database scores the candidates alone (or all matches
+        but the others, whichever list is shorter travels with the query) and returns
+        only the top.
+        """
+        candidates = self.index.post_ids_at(selected)
+        total = len(candidates)
+        if not total or want <= 0:
+            return _Order(total, [], [], complete=not total)
+        if hits.relevance is not None:
+            # Every match's relevance came with the ids (float4 on PostgreSQL): rank in memory.
+            relevance = hits.relevance[np.searchsorted(hits.post_ids, candidates)]
+            if total > 4 * want + 1000:
+                cut = np.partition(relevance, total - want)[total - want]
+                keep = np.flatnonzero(relevance >= cut)
+                candidates, relevance = candidates[keep], relevance[keep]
+            top = np.lexsort((-candidates, -relevance))[:want]
+            return _Order(
+                total,
+                [int(pid) for pid in candidates[top]],
+                [float(rel) for rel in relevance[top]],
+                complete=want >= total,
+            )
+        others = np.setdiff1d(hits.post_ids, candidates, assume_unique=True)
+        only = candidates if len(candidates) <= len(others) else None
+        excluding = None if only is not None else others
+        fetch = min(total, want)
+        while True:
+            rows = best_matches(
+                session, query=parsed, limit=None if fetch >= total else fetch, only=only, excluding=excluding
+            )
+            # A post that matches in the store but is not (yet) a candidate in memory is left out.
+            inside = np.isin(np.asarray([pid for pid, _ in rows], dtype=np.int64), candidates).tolist()
+            kept = [row for row, ok in zip(rows, inside, strict=True) if ok]
+            if len(kept) >= want or len(rows) < fetch or fetch >= total:
+                break
+            fetch = min(total, fetch * 4)
+        return _Order(
+            total,
+            [pid for pid, _ in kept],
+            [_as_float32(rel) for _, rel in kept],
+            complete=len(kept) >= total,
         )
 
     def _search_sql(self, query: LibraryQuery, parsed: SearchQuery | None, sort: Sort) -> LibraryPage:
@@ -208,3 +453,8 @@ class Library:
             limit=query.limit,
             offset=query.offset,
         )
+
+
+def _as_float32(value: float | None) -> float | None:
+    """A relevance as the index keeps it (float32), so both sorts report the same number."""
+    return None if value is None else float(np.float32(value))
