@@ -184,7 +184,9 @@ def search(
     library = Library(engine, settings.curator, encode=encode)
     try:
         page = library.search(
-            LibraryQuery(text=text, meaning=meaning, limit=limit), use_index=meaning is not None
+            # The table shows no facet counts, so none are computed (seconds saved on a large library).
+            LibraryQuery(text=text, meaning=meaning, limit=limit, with_facets=False),
+            use_index=meaning is not None,
         )
     except LibraryError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
