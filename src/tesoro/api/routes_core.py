@@ -66,6 +66,25 @@ def _retired(old: str, replacement: str, what: str) -> HTTPException:
     )
 
 
+def _add_retired(router: APIRouter, path: str, tag: str, successor: str, what: str) -> None:
+    """Register GET `path` as retired: documented as deprecated, it answers 410 naming `successor`."""
+
+    def retired(caller: Caller) -> None:
+        raise _retired(f"GET {path}", successor, what)
+
+    router.add_api_route(
+        path,
+        retired,
+        methods=["GET"],
+        tags=[tag],
+        summary=f"Retired (410): use {successor}",
+        deprecated=True,
+        status_code=410,
+        response_description=f"Retired: use {successor}",
+        name=f"retired:{path}",
+    )
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 with an explicit UTC offset (SQLite returns stored UTC times without one)."""
     if value is None:
@@ -258,34 +277,17 @@ def build_core_router(engine: Engine, settings: Settings, media: MediaFilter) ->
     def written(result: DecisionResult) -> dict[str, Any]:
         return {"post_id": result.post_id, "batch_id": result.batch_id, "decision_id": result.decision_id}
 
-    @router.get(
+    _add_retired(
+        router,
         "/api/review/queue",
-        tags=["review"],
-        summary="Retired (410): use GET /api/curator/queue",
-        deprecated=True,
-        status_code=410,
-        response_description="Retired: use GET /api/curator/queue",
+        "review",
+        "GET /api/curator/queue",
+        "new posts, best first, one per duplicate group; decided posts: "
+        "GET /api/curator/library?state=approved&state=rejected...",
     )
-    def queue(caller: Caller) -> None:
-        raise _retired(
-            "GET /api/review/queue",
-            "GET /api/curator/queue",
-            "new posts, best first, one per duplicate group; decided posts: "
-            "GET /api/curator/library?state=approved&state=rejected...",
-        )
-
-    @router.get(
-        "/api/review/products",
-        tags=["review"],
-        summary="Retired (410): use GET /api/curator/products",
-        deprecated=True,
-        status_code=410,
-        response_description="Retired: use GET /api/curator/products",
+    _add_retired(
+        router, "/api/review/products", "review", "GET /api/curator/products", "products with brand and line"
     )
-    def products(caller: Caller) -> None:
-        raise _retired(
-            "GET /api/review/products", "GET /api/curator/products", "products with brand and line"
-        )
 
     @router.post(
         "/api/review/posts/{post_id}/decision",
@@ -344,21 +346,14 @@ def build_core_router(engine: Engine, settings: Settings, media: MediaFilter) ->
 
     # --- search (retired) and overview -----------------------------------------------------------------
 
-    @router.get(
+    _add_retired(
+        router,
         "/api/browse/search",
-        tags=["browse"],
-        summary="Retired (410): use GET /api/curator/library",
-        deprecated=True,
-        status_code=410,
-        response_description="Retired: use GET /api/curator/library",
+        "browse",
+        "GET /api/curator/library",
+        "full-text and meaning search with facet counts; it searches approved and featured "
+        "posts unless you pass state=new, state=rejected...",
     )
-    def search(caller: Caller) -> None:
-        raise _retired(
-            "GET /api/browse/search",
-            "GET /api/curator/library",
-            "full-text and meaning search with facet counts; it searches approved and featured "
-            "posts unless you pass state=new, state=rejected...",
-        )
 
     @router.get("/api/browse/overview", tags=["browse"], summary="Counts for the dashboard")
     def overview_(

@@ -26,7 +26,7 @@ decisions nudge the queue; hundreds can reorder it. The explanation shows p and 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +55,7 @@ __all__ = [
     "TrainReport",
     "apply_rankers",
     "blend",
+    "damped_newton",
     "fit_logistic",
     "load_ranker_models",
     "train_rankers",
@@ -148,22 +149,45 @@ def fit_logistic(
         warm = _penalized_loss(design, y, start, penalty)
         if warm < loss:
             w, loss = start.copy(), warm
-    for _ in range(iterations):
+
+    def newton_step(w: FloatArray) -> FloatArray:
         p = _sigmoid(design @ w)
         gradient = design.T @ (p - y) + penalty * w
         hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-6 * np.eye(d + 1)
-        step = np.linalg.solve(hessian, gradient)
+        return np.asarray(np.linalg.solve(hessian, gradient), dtype=np.float64)
+
+    return damped_newton(
+        w, lambda v: _penalized_loss(design, y, v, penalty), newton_step, iterations=iterations, rtol=1e-9
+    )
+
+
+def damped_newton(
+    w: FloatArray,
+    loss: Callable[[FloatArray], float],
+    newton_step: Callable[[FloatArray], FloatArray],
+    *,
+    iterations: int,
+    rtol: float,
+) -> FloatArray:
+    """Minimize a smooth convex `loss` from `w`: Newton steps, each halved until the loss decreases.
+
+    Plain Newton can overshoot from a poor start on nearly separable data; stops when a
+    step no longer helps or improves the loss by less than `rtol` of its size.
+    """
+    current = loss(w)
+    for _ in range(iterations):
+        step = newton_step(w)
         scale = 1.0
         while scale > 1e-4:
             candidate = w - scale * step
-            new_loss = _penalized_loss(design, y, candidate, penalty)
-            if new_loss <= loss:
+            new = loss(candidate)
+            if new <= current:
                 break
             scale /= 2
         else:
             break
-        w, improvement, loss = candidate, loss - new_loss, new_loss
-        if improvement < 1e-9 * max(1.0, abs(loss)):
+        w, improvement, current = candidate, current - new, new
+        if improvement < rtol * max(1.0, abs(current)):
             break
     return w
 

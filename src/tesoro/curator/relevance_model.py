@@ -51,6 +51,7 @@ import numpy.typing as npt
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from tesoro.curator.feedback import damped_newton
 from tesoro.scoring.pipeline import catalog_profiles
 from tesoro.scoring.relevance import (
     DEFAULT_WEIGHTS,
@@ -171,25 +172,13 @@ def fit_relevance(
         data = np.sum(sample_weight * (np.logaddexp(0.0, z) - y * z))
         return float(data + 0.5 * precision * np.sum((w - w_prior) ** 2))
 
-    w = w_prior.copy()
-    current = loss(w)
-    for _ in range(iterations):
+    def newton_step(w: FloatArray) -> FloatArray:
         p = _sigmoid(level + design @ w)
         gradient = design.T @ (sample_weight * (p - y)) + precision * (w - w_prior)
         hessian = (design * (sample_weight * p * (1 - p))[:, None]).T @ design + precision * np.eye(d)
-        step = np.linalg.solve(hessian, gradient)
-        scale = 1.0
-        while scale > 1e-4:
-            candidate = w - scale * step
-            new = loss(candidate)
-            if new <= current:
-                break
-            scale /= 2
-        else:
-            break
-        w, improvement, current = candidate, current - new, new
-        if improvement < 1e-12 * max(1.0, abs(current)):
-            break
+        return np.asarray(np.linalg.solve(hessian, gradient), dtype=np.float64)
+
+    w = damped_newton(w_prior.copy(), loss, newton_step, iterations=iterations, rtol=1e-12)
     return np.concatenate([[level - float(midpoint @ w)], w])
 
 
