@@ -28,6 +28,7 @@ from tesoro.curator.text import light_stem, words
 from tesoro.settings import BrandSettings, CuratorSettings, ProductSettings, Settings
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
+from tesoro.store.library import IndexRow
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import Brand, Post, Product
@@ -162,3 +163,28 @@ def seed(engine: Engine, specs: Sequence[Spec], settings: Settings | None = None
             ],
         )
     return Seeded(engine, ids, brands, products)
+
+
+def index_row(post_id: int, **overrides: object) -> IndexRow:
+    """A plain approved library row for in-memory index tests; `overrides` set any other field."""
+    values: dict[str, object] = {
+        "post_id": post_id,
+        "brand_id": 1,
+        "platform": "x",
+        "created_at": NOW,
+        "language": "en",
+        "sentiment": None,
+        "scored_product_id": None,
+        "content_mask": 0,
+        "score": 0.0,
+        "filtered": False,
+        "duplicate": False,
+        "item_updated_at": NOW,
+        "queue_state": "approved",
+        "rights_status": "none",
+        "product_id": None,
+        "post_updated_at": NOW,
+        "embedding": None,
+    }
+    values.update(overrides)
+    return IndexRow(**values)  # type: ignore[arg-type]

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pytest
+from curator_fixtures import index_row
 
 from tesoro.curator.index import LibraryIndex
-from tesoro.store.library import IndexRow
-
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _index(vectors: np.ndarray, *, missing_every: int = 7) -> LibraryIndex:
     index = LibraryIndex(dim=vectors.shape[1])
     index.add_rows(
         [
-            IndexRow(
-                post_id=i + 1,
+            index_row(
+                i + 1,
                 brand_id=1 + i % 2,
                 platform=("x", "reddit", "bluesky")[i % 3],
-                created_at=NOW,
-                language="en",
-                sentiment=None,
-                scored_product_id=None,
-                content_mask=0,
-                score=0.0,
-                filtered=False,
-                duplicate=False,
-                item_updated_at=NOW,
-                queue_state="approved",
-                rights_status="none",
-                product_id=None,
-                post_updated_at=NOW,
                 embedding=None if i % missing_every == 0 else vectors[i].tobytes(),
             )
             for i in range(len(vectors))

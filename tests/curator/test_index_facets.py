@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from curator_fixtures import index_row
 
 from tesoro.curator.index import LibraryIndex, _one_of
 from tesoro.curator.treasure import CONTENT_TYPES
@@ -123,28 +124,6 @@ def test_generations_move_with_rows_and_items() -> None:
     rows, items = index.generations()
     index.add_rows([])
     assert index.generations() == (rows, items)
-    index.add_rows(
-        [
-            IndexRow(
-                post_id=7,
-                brand_id=1,
-                platform="x",
-                created_at=NOW,
-                language="en",
-                sentiment=None,
-                scored_product_id=None,
-                content_mask=0,
-                score=0.5,
-                filtered=False,
-                duplicate=False,
-                item_updated_at=NOW,
-                queue_state="approved",
-                rights_status="none",
-                product_id=None,
-                post_updated_at=NOW,
-                embedding=None,
-            )
-        ]
-    )
+    index.add_rows([index_row(7, score=0.5)])
     after = index.generations()
     assert after[0] > rows and after[1] > items
