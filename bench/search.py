@@ -76,7 +76,16 @@ TEXT_QUERIES = [
 
 
 @contextmanager
-def sqlite_engine() -> Iterator[Engine]:
+def sqlite_engine(keep: Path | None = None) -> Iterator[Engine]:
+    """A fresh library in a temporary file, or the one kept at `keep` (created there when missing)."""
+    if keep is not None:
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(f"sqlite:///{keep}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'library.db'}")
         try:
@@ -86,21 +95,33 @@ def sqlite_engine() -> Iterator[Engine]:
 
 
 @contextmanager
-def postgres_engine(admin_url: str) -> Iterator[Engine]:
+def postgres_engine(admin_url: str, keep: str | None = None) -> Iterator[Engine]:
+    """A fresh database dropped afterwards, or the database named `keep` (created when missing, kept)."""
     import psycopg
 
     admin = make_url(admin_url)
-    name = f"tesoro_bench_{uuid.uuid4().hex[:10]}"
+    name = keep or f"tesoro_bench_{uuid.uuid4().hex[:10]}"
     conninfo = f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname={admin.database}"
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
     engine = make_engine(admin.set(database=name).render_as_string(hide_password=False))
     try:
         yield engine
     finally:
         engine.dispose()
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep is None:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def stored_posts(engine: Engine) -> int:
+    """How many ranked posts a kept library already holds (0 for a new one)."""
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, CurationItem.__tablename__):
+            return 0
+        return int(conn.execute(text(f"SELECT COUNT(*) FROM {CurationItem.__tablename__}")).scalar() or 0)
 
 
 def timed(fn: Callable[[], Any], runs: int, warmup: int = 5) -> tuple[float, float]:
@@ -180,9 +201,19 @@ def fts_build_and_size(engine: Engine) -> tuple[float, float]:
 Timing = tuple[str, int, float, float]  # label, runs, p50 ms, p95 ms
 
 
-def bench_backend(engine: Engine, posts: int, runs: int) -> tuple[list[Timing], dict[str, float]]:
-    steps = fill(engine, posts)
-    steps["fts_build"], steps["fts_mb"] = fts_build_and_size(engine)
+def bench_backend(
+    engine: Engine, posts: int, runs: int, only: tuple[str, ...] = ()
+) -> tuple[list[Timing], dict[str, float]]:
+    have = stored_posts(engine)
+    if have == 0:
+        steps = fill(engine, posts)
+        steps["fts_build"], steps["fts_mb"] = fts_build_and_size(engine)
+    elif have == posts:
+        print(f"  {engine.dialect.name}: reusing the kept library of {have:,} posts", flush=True)
+        upgrade(engine)
+        steps = {}
+    else:
+        raise SystemExit(f"the kept library holds {have:,} posts, not {posts:,}: remove it or change --posts")
     rng = np.random.default_rng(3)
     with session_scope(engine) as session:
         stored = [
@@ -256,6 +287,8 @@ def bench_backend(engine: Engine, posts: int, runs: int) -> tuple[list[Timing], 
     ]
     results: list[Timing] = []
     for label, keep, fn, n in cases:
+        if only and not any(part in label for part in only):
+            continue
         library.cache = keep
         library.clear_cache()
         p50, p95 = timed(fn, n, warmup=1 if "SQL" in label else 5)
@@ -371,6 +404,21 @@ def main() -> None:
         help="only time the in-memory part on N synthetic rows",
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="WORDS",
+        help="time only the queries whose label contains WORDS (repeatable), e.g. --only meaning",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the generated libraries (SQLite file in DIR, PostgreSQL database tesoro_bench_keep_N) "
+        "and reuse them on the next run with the same --posts",
+    )
+    parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("TESORO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     )
@@ -385,14 +433,17 @@ def main() -> None:
     latency: list[str] = []
     build: list[str] = []
     for backend in backends:
-        context = sqlite_engine() if backend == "sqlite" else postgres_engine(args.pg_admin_url)
+        if backend == "sqlite":
+            context = sqlite_engine(args.keep / f"library_{posts}.db" if args.keep else None)
+        else:
+            context = postgres_engine(args.pg_admin_url, f"tesoro_bench_keep_{posts}" if args.keep else None)
         with context as engine:
-            results, steps = bench_backend(engine, posts, args.queries)
+            results, steps = bench_backend(engine, posts, args.queries, tuple(args.only))
         for label, runs, p50, p95 in results:
             latency.append(f"| {backend} | {posts:,} | {label} | {runs} | {p50:.1f} | {p95:.1f} |")
         columns = ("generate", "score", "rank", "write", "analyze", "db_mb", "fts_build", "fts_mb")
         digits = {"fts_build": 1, "fts_mb": 1}
-        cells = [f"{steps[c]:,.{digits.get(c, 0)}f}" for c in columns]
+        cells = [f"{steps[c]:,.{digits.get(c, 0)}f}" if c in steps else "kept" for c in columns]
         cells += [f"{steps['index_build']:.1f}", f"{steps['index_mb']:,.0f}"]
         build.append(f"| {backend} | {posts:,} | " + " | ".join(cells) + " |")
         print(

@@ -531,6 +531,7 @@ class CuratorSettings(_Section):
     duplicate_related_jaccard: float = Field(0.4, gt=0, le=1)
     duplicate_cosine: float = Field(0.95, gt=0, le=1)
     semantic_min_similarity: float = Field(0.3, ge=-1, le=1)
+    vector_scan: Literal["int8", "int8-exact", "float32"] = "int8"
     ranker_min_decisions: int = Field(20, ge=2)
     ranker_max_blend: float = Field(0.7, ge=0, le=1)
     ranker_blend_half: int = Field(50, ge=1)

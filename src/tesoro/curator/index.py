@@ -8,6 +8,18 @@ rights, date, score). Filters and multi-select facet counts then cost a handful 
 vectorized operations over contiguous arrays instead of a GROUP BY per facet, which
 is what keeps a filtered facet query fast on a million posts.
 
+Meaning search on a large index reads an int8 copy of the embeddings (a quarter of
+the bytes: the scan is bound by memory bandwidth). Each row keeps its scale and how
+far its int8 codes are from the float32 row (an L2 norm), which bounds how far an
+int8 similarity can be from the float32 one (Cauchy-Schwarz, for the row's and the
+query's rounding; about 0.015 at worst for MiniLM rows, 0.002 seen in practice).
+Rows that could still reach the requested page are computed again from the float32
+embedding, so the page, its order and the similarities it shows are the float32
+ones (`settle_top`). Which rows pass the similarity threshold (and so the total and
+the facet counts) is decided by the int8 values, unless `exact_cutoff` asks for the
+rows whose bound straddles the threshold to be computed again too. Without the
+optional `simsimd` kernels, or with `quantized=False`, every scan is float32.
+
 Freshness: the index follows the store, it never owns data. `refresh` reads what
 changed since the previous refresh: items by `curation_item.updated_at` (a re-rank)
 and posts by `post.updated_at` (a decision, by any process or writer). A row is
@@ -45,15 +57,91 @@ from tesoro.store.library import (
     product_lines,
 )
 
-__all__ = ["IndexStats", "LibraryIndex"]
+_simsimd: Any
+try:  # SIMD int8 dot products (AVX-512 VNNI, AVX2, NEON); optional, float32 scan without it
+    import simsimd as _simsimd
+except ImportError:  # pragma: no cover - exercised where the wheel is missing
+    _simsimd = None
+
+__all__ = ["IndexStats", "LibraryIndex", "SimilarityScan", "int8_available"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CATEGORIES = ("platform", "language", "sentiment", "state", "rights", "line")
+# Facets counted together from one packed code per row (one gather and one bincount for all).
+_PACKED_FACETS = {
+    "state": "state",
+    "product_line": "line",
+    "platform": "platform",
+    "language": "language",
+    "sentiment": "sentiment",
+    "rights": "rights",
+}
+_PACKED_MAX_BINS = 1 << 20
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float32]
 
 # A dense scan over this many rows or more is split across `scan_threads` threads.
 _PARALLEL_SCAN_ROWS = 200_000
+# Below this many rows a float32 scan is already fast; the int8 path starts here.
+_INT8_MIN_ROWS = 50_000
+# Added to every int8 bound: float32 rounding of the exact (reference) dot product.
+_ROUNDING_SLACK = 1e-4
+
+
+def int8_available() -> bool:
+    """Whether this process has the int8 kernels (`simsimd`)."""
+    return _simsimd is not None
+
+
+def _quantize(
+    rows: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.int8], FloatArray, FloatArray, FloatArray]:
+    """Per-row symmetric int8 codes: (codes, scale, |row - scale*codes|, |scale*codes|), norms in L2.
+
+    The error norms are rounded up a little (computed in float64), so bounds built
+    from them hold.
+    """
+    x = np.asarray(rows, dtype=np.float64)
+    peak = np.abs(x).max(axis=1) if x.size else np.zeros(len(x))
+    scale = np.where(peak > 0, peak / 127.0, 1.0)
+    codes = np.clip(np.rint(x / scale[:, None]), -127, 127)
+    approx = codes * scale[:, None]
+    error = np.linalg.norm(x - approx, axis=1) * (1 + 1e-6)
+    norm = np.linalg.norm(approx, axis=1) * (1 + 1e-6)
+    return (
+        codes.astype(np.int8),
+        scale.astype(np.float32),
+        error.astype(np.float32),
+        norm.astype(np.float32),
+    )
+
+
+def _int8_block(query: npt.NDArray[np.int8], codes: npt.NDArray[np.int8], out: npt.NDArray[np.int32]) -> None:
+    # Exact int32 output (simsimd's stubs list only float output types).
+    _simsimd.cdist(query[None, :], codes, metric="dot", out_dtype="int32", out=out[None, :])
+
+
+def _int8_dots(
+    codes: npt.NDArray[np.int8], query: npt.NDArray[np.int8], threads: int
+) -> npt.NDArray[np.int32]:
+    """Exact integer dot product of every code row with the query codes (int32, no overflow at 384-d)."""
+    n = len(codes)
+    out = np.empty(n, dtype=np.int32)
+    if threads <= 1 or n < _PARALLEL_SCAN_ROWS:
+        _int8_block(query, codes, out)
+        return out
+    # simsimd releases the GIL: plain threads over row blocks, as `_dot_rows` does.
+    bounds = np.linspace(0, n, threads + 1).astype(np.int64)
+    blocks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+    pool = _scan_pool(threads)
+    futures = [pool.submit(_int8_block, query, codes[a:b], out[a:b]) for a, b in blocks[1:]]
+    a, b = blocks[0]
+    _int8_block(query, codes[a:b], out[a:b])
+    for future in futures:
+        future.result()
+    return out
+
+
 _SCAN_POOL: ThreadPoolExecutor | None = None
 _SCAN_POOL_WORKERS = 0
 _SCAN_POOL_LOCK = threading.Lock()
@@ -104,6 +192,20 @@ def _one_of(column: npt.NDArray[Any], values: Sequence[int]) -> BoolArray:
 
 
 @dataclass(frozen=True, slots=True)
+class SimilarityScan:
+    """Per-row similarities of one query: exact, or int8 values with a bound on their error.
+
+    `values[r]` is within `bound[r]` of the float32 cosine similarity (exact where
+    `bound` is None or `bound[r]` is 0); -inf for rows that were not scanned.
+    `LibraryIndex.settle` makes rows exact in place.
+    """
+
+    values: FloatArray
+    bound: FloatArray | None
+    query: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
 class IndexStats:
     rows: int
     with_embedding: int
@@ -121,8 +223,11 @@ class LibraryIndex:
         lookback_s: float = 30.0,
         min_refresh_s: float = 1.0,
         scan_threads: int | None = None,
+        quantized: bool = True,
     ) -> None:
         self.dim = dim
+        # Keep an int8 copy of the embeddings for meaning search (exact results, see the module doc).
+        self.quantized = quantized and _simsimd is not None
         # Threads for a dense similarity scan of a large index (default: up to 2, the cores it is sized for).
         self.scan_threads = max(1, min(2, os.cpu_count() or 1) if scan_threads is None else scan_threads)
         self.lookback = timedelta(seconds=lookback_s)
@@ -146,6 +251,8 @@ class LibraryIndex:
         # the full-text matches and their statistics). Caches of search results key on them.
         self._generation = 0
         self._text_generation = 0
+        # The packed facet code of every row, rebuilt on the first count after a change.
+        self._packed: tuple[tuple[int, tuple[int, ...]], npt.NDArray[np.int32]] | None = None
         self._grow(1024)
 
     # ------------------------------------------------------------------ storage
@@ -182,6 +289,16 @@ class LibraryIndex:
         if "embedding" in self._arrays:
             embeddings[: self._n] = self._arrays["embedding"][: self._n]
         self._arrays["embedding"] = embeddings
+        if self.quantized:
+            codes = np.zeros((capacity, self.dim), dtype=np.int8)
+            if "codes" in self._arrays:
+                codes[: self._n] = self._arrays["codes"][: self._n]
+            self._arrays["codes"] = codes
+            for name in ("code_scale", "code_error", "code_norm"):
+                grown = np.zeros(capacity, dtype=np.float32)
+                if name in self._arrays:
+                    grown[: self._n] = self._arrays[name][: self._n]
+                self._arrays[name] = grown
         self._cap = capacity
 
     def _code(self, category: str, value: str | None) -> int:
@@ -241,6 +358,14 @@ class LibraryIndex:
             blob = b"".join(r.embedding or b"" for r, h in zip(rows, has, strict=True) if h)
             a["embedding"][at[has]] = np.frombuffer(blob, dtype=np.float32).reshape(-1, self.dim)
         a["embedding"][at[~has]] = 0.0
+        if self.quantized:
+            codes, scale, error, norm = _quantize(a["embedding"][at])
+            a["codes"][at], a["code_scale"][at], a["code_error"][at], a["code_norm"][at] = (
+                codes,
+                scale,
+                error,
+                norm,
+            )
         self._update_products(at)
         self._generation += 1
         self._text_generation += 1
@@ -506,8 +631,11 @@ class LibraryIndex:
             everything = len(rows) == self._n  # no gather needed
             bits = {name: 1 << i for i, name in enumerate(masks)}
             out: dict[str, list[tuple[Any, int]]] = {}
+            packed = self._tally_packed(None if everything else rows)
             for facet in FACETS:
-                counts = self._tally(facet, None if everything else rows)
+                counts = (
+                    packed[facet] if facet in packed else self._tally(facet, None if everything else rows)
+                )
                 own = bits.get(facet)
                 only = base[codes == own] if own is not None else base[:0]
                 if len(only):
@@ -518,6 +646,34 @@ class LibraryIndex:
                     counts[: len(more)] += more
                 out[facet] = self._pairs(facet, counts)
             return out, rows
+
+    def _packed_codes(self) -> tuple[tuple[int, ...], npt.NDArray[np.int32]] | None:
+        """Each row's categorical facet codes packed into one number (mixed radix), or None if too many."""
+        radix = tuple(len(self._values[column]) for column in _PACKED_FACETS.values())
+        if int(np.prod(radix)) > _PACKED_MAX_BINS:
+            return None
+        key = (self._generation, radix)
+        if self._packed is None or self._packed[0] != key:
+            packed = np.zeros(self._n, dtype=np.int32)
+            for column, size in zip(_PACKED_FACETS.values(), radix, strict=True):
+                packed *= size
+                packed += self._arrays[column][: self._n]
+            self._packed = (key, packed)
+        return radix, self._packed[1]
+
+    def _tally_packed(self, selected: npt.NDArray[np.int64] | None) -> dict[str, npt.NDArray[np.int64]]:
+        """Raw counts of every packed facet over `selected` (None: every row), as `_tally` gives them."""
+        found = self._packed_codes()
+        if found is None:
+            return {}
+        radix, packed = found
+        values = packed if selected is None else packed[selected]
+        grid = np.bincount(values, minlength=int(np.prod(radix))).reshape(radix)
+        axes = range(len(radix))
+        return {
+            facet: grid.sum(axis=tuple(other for other in axes if other != axis))
+            for axis, facet in enumerate(_PACKED_FACETS)
+        }
 
     def _count(self, facet: str, selected: BoolArray | npt.NDArray[np.int64]) -> list[tuple[Any, int]]:
         """Counts of the facet's values over `selected` (a row mask, or row positions)."""
@@ -583,6 +739,85 @@ class LibraryIndex:
             rows = np.flatnonzero(usable)
             out[rows] = np.einsum("ij,j->i", matrix[rows], q)
             return out
+
+    def scan(
+        self,
+        vector: npt.NDArray[np.float32],
+        selected: BoolArray,
+        *,
+        threshold: float,
+        exact_cutoff: bool = False,
+    ) -> SimilarityScan:
+        """Similarities of `vector` to the selected rows (see `SimilarityScan`).
+
+        On a large, densely selected index this reads the int8 codes, and values may
+        be off by up to `bound` (see `settle_top` before ordering by them). With
+        `exact_cutoff`, rows whose bound straddles `threshold` are computed again in
+        float32, so `values >= threshold` is exactly the float32 answer.
+        """
+        q = np.asarray(vector, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(q))
+        if norm > 0:
+            q = q / norm
+        with self._lock:
+            usable = selected & self._arrays["has_embedding"][: self._n]
+            count = int(np.count_nonzero(usable))
+            if not (self.quantized and self._n >= _INT8_MIN_ROWS and count > self._n // 4):
+                return SimilarityScan(self.similarities(q, selected), None, q)
+            a = self._arrays
+            q_peak = float(np.abs(q).max())
+            q_scale = q_peak / 127.0 if q_peak > 0 else 1.0
+            q_codes = np.clip(np.rint(q.astype(np.float64) / q_scale), -127, 127)
+            q_error = float(np.linalg.norm(q.astype(np.float64) - q_codes * q_scale)) * (1 + 1e-6)
+            dots = _int8_dots(a["codes"][: self._n], q_codes.astype(np.int8), self.scan_threads)
+            values = dots.astype(np.float32)
+            values *= a["code_scale"][: self._n]
+            values *= np.float32(q_scale)
+            # |q.x - q'.x'| <= |q| |x - x'| + |q - q'| |x'|, with |q| = 1.
+            bound = a["code_norm"][: self._n] * np.float32(q_error)
+            bound += a["code_error"][: self._n]
+            bound += np.float32(_ROUNDING_SLACK)
+            if count < self._n:
+                np.copyto(values, np.float32(-np.inf), where=~usable)
+                np.copyto(bound, np.float32(0.0), where=~usable)
+            result = SimilarityScan(values, bound, q)
+            if exact_cutoff:
+                self._settle(result, np.flatnonzero(np.abs(values - np.float32(threshold)) <= bound))
+            return result
+
+    def _settle(self, scan: SimilarityScan, rows: npt.NDArray[np.int64]) -> None:
+        if scan.bound is None or not len(rows):
+            return
+        rows = rows[scan.bound[rows] > 0]
+        if not len(rows):
+            return
+        scan.values[rows] = np.einsum("ij,j->i", self._arrays["embedding"][rows], scan.query)
+        scan.bound[rows] = 0.0
+
+    def settle(self, scan: SimilarityScan, rows: npt.NDArray[np.int64]) -> None:
+        """Make the scan's values at `rows` (positions) exact."""
+        with self._lock:
+            self._settle(scan, np.asarray(rows, dtype=np.int64))
+
+    def settle_top(
+        self, scan: SimilarityScan, selected: BoolArray | npt.NDArray[np.int64], want: int
+    ) -> None:
+        """Make exact every selected row that could be among the `want` most similar.
+
+        At least `want` rows are worth at least the `want`-th largest lower bound, so a
+        row whose upper bound is below it cannot make the top; every other one is
+        computed exactly, and ordering by `scan.values` then gives the float32 order.
+        """
+        if scan.bound is None or want <= 0:
+            return
+        with self._lock:
+            rows = np.flatnonzero(selected) if selected.dtype == np.bool_ else np.asarray(selected, np.int64)
+            if len(rows) > want:
+                values, bound = scan.values[rows], scan.bound[rows]
+                lower = values - bound
+                cut = np.partition(lower, len(rows) - want)[len(rows) - want]
+                rows = rows[values + bound >= cut]
+            self._settle(scan, rows)
 
     def page(
         self,

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tesoro.curator.index import LibraryIndex
+from tesoro.curator.index import LibraryIndex, SimilarityScan
 from tesoro.curator.text import SearchQuery, SearchQueryError, parse_search_query
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import QueueEntry, queue_entries
@@ -195,7 +195,7 @@ class Library:
         self.engine = engine
         self.settings = settings
         self.encode = encode
-        self.index = index if index is not None else LibraryIndex()
+        self.index = index if index is not None else LibraryIndex(quantized=settings.vector_scan != "float32")
         self._encode_lock = threading.Lock()
         # Results kept for identical questions (see the module docstring); `cache=False` turns it off.
         self.cache = True
@@ -282,7 +282,7 @@ class Library:
                     else None
                 )
                 extra = index.rows_mask(hits.rows) if hits is not None else None
-                similarity: npt.NDArray[np.float32] | None = None
+                similarity: SimilarityScan | None = None
                 if vector is not None:
                     # Facets count values outside the current filters too, so they need every similarity.
                     candidates = (
@@ -290,8 +290,13 @@ class Library:
                         if query.with_facets
                         else index.mask(query.filters, extra)
                     )
-                    similarity = index.similarities(vector, candidates)
-                    close = similarity >= threshold
+                    similarity = index.scan(
+                        vector,
+                        candidates,
+                        threshold=threshold,
+                        exact_cutoff=self.settings.vector_scan == "int8-exact",
+                    )
+                    close = similarity.values >= threshold
                     extra = close if extra is None else (extra & close)
                 # One pass over the filters gives both the facet counts and the selection.
                 need_facets = query.with_facets and kept is None
@@ -349,7 +354,7 @@ class Library:
         session: Session,
         parsed: SearchQuery | None,
         hits: _TextHits | None,
-        similarity: npt.NDArray[np.float32] | None,
+        similarity: SimilarityScan | None,
         selected: npt.NDArray[np.int64],
         sort: Sort,
         want: int,
@@ -360,7 +365,8 @@ class Library:
             return self._by_text_relevance(session, parsed, hits, selected, want)
         key: str | npt.NDArray[np.float32]
         if sort == "relevance" and similarity is not None:
-            key = similarity
+            index.settle_top(similarity, selected, want)  # the order of exact similarities
+            key = similarity.values
         elif sort == "date":
             key = "created"
         else:
@@ -368,7 +374,8 @@ class Library:
         total, ids, _ = index.page(selected, key=key, limit=want, offset=0)
         relevance: list[float | None]
         if similarity is not None:
-            relevance = index.gather(ids, similarity)
+            index.settle(similarity, index.rows_of(ids))  # the page reports exact similarities
+            relevance = index.gather(ids, similarity.values)
         elif parsed is not None:
             # Sorted by treasure or date: only the page's posts need a relevance.
             scored = dict(best_matches(session, query=parsed, limit=None, only=ids))
