@@ -71,7 +71,7 @@ def test_int8_values_stay_within_their_bound_and_exact_cutoff_decides_like_float
     finite = np.isfinite(exact)
 
     rough = index.scan(query, selected, threshold=THRESHOLD)
-    assert rough.bound is not None
+    assert rough.approximate
     assert np.array_equal(np.isfinite(rough.values), finite)
     assert np.all(np.abs(rough.values[finite] - exact[finite]) <= rough.bound[finite])
     assert np.all(rough.bound[finite] < 0.05)
@@ -80,7 +80,7 @@ def test_int8_values_stay_within_their_bound_and_exact_cutoff_decides_like_float
     assert np.all(np.abs(exact[flipped] - THRESHOLD) <= rough.bound[flipped])
 
     strict = index.scan(query, selected, threshold=THRESHOLD, exact_cutoff=True)
-    assert strict.bound is not None
+    assert strict.approximate
     assert np.count_nonzero(strict.bound > 0) > len(vectors) // 3  # rows away from it: int8 alone
     assert np.array_equal(strict.values >= THRESHOLD, exact >= THRESHOLD)
     near = finite & (np.abs(exact - THRESHOLD) < 0.003)
@@ -106,12 +106,12 @@ def test_settle_top_gives_the_float32_page(want: int) -> None:
 def test_small_or_sparse_scans_and_the_float32_setting_stay_float32() -> None:
     vectors, query = _vectors(400, 5)
     plain = _index(vectors, quantized=False)
-    assert plain.scan(query, np.ones(400, dtype=np.bool_), threshold=THRESHOLD).bound is None
+    assert plain.scan(query, np.ones(400, dtype=np.bool_), threshold=THRESHOLD).approximate is False
     index = _index(vectors, quantized=True)
     sparse = np.zeros(400, dtype=np.bool_)
     sparse[:50] = True  # an eighth of the rows: gathered and computed exactly
     scan = index.scan(query, sparse, threshold=THRESHOLD)
-    assert scan.bound is None
+    assert not scan.approximate
     assert np.array_equal(scan.values, index.similarities(query, sparse))
 
 

@@ -191,18 +191,41 @@ def _one_of(column: npt.NDArray[Any], values: Sequence[int]) -> BoolArray:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SimilarityScan:
     """Per-row similarities of one query: exact, or int8 values with a bound on their error.
 
-    `values[r]` is within `bound[r]` of the float32 cosine similarity (exact where
-    `bound` is None or `bound[r]` is 0); -inf for rows that were not scanned.
-    `LibraryIndex.settle` makes rows exact in place.
+    `values[r]` is within `bound_at(r)` of the float32 cosine similarity (exact
+    where the scan is float32 or row r was settled); -inf for rows not scanned.
+    `LibraryIndex.settle` makes rows exact in place. The bound is worked out only
+    for the rows that need it: `code_norm * query_error + code_error + slack`.
     """
 
     values: FloatArray
-    bound: FloatArray | None
     query: FloatArray
+    query_error: float = 0.0
+    code_error: FloatArray | None = None  # None: every value is exact
+    code_norm: FloatArray | None = None
+    settled: BoolArray | None = None
+
+    @property
+    def approximate(self) -> bool:
+        return self.code_error is not None
+
+    def bound_at(self, rows: npt.NDArray[np.int64]) -> FloatArray:
+        """How far the values at `rows` may be from float32 (0 where exact)."""
+        if self.code_error is None or self.code_norm is None or self.settled is None:
+            return np.zeros(len(rows), dtype=np.float32)
+        bound = self.code_norm[rows] * np.float32(self.query_error)
+        bound += self.code_error[rows]
+        bound += np.float32(_ROUNDING_SLACK)
+        bound[self.settled[rows] | ~np.isfinite(self.values[rows])] = 0.0
+        return bound
+
+    @property
+    def bound(self) -> FloatArray:
+        """`bound_at` every row."""
+        return self.bound_at(np.arange(len(self.values)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -763,36 +786,43 @@ class LibraryIndex:
             usable = selected & self._arrays["has_embedding"][: self._n]
             count = int(np.count_nonzero(usable))
             if not (self.quantized and self._n >= _INT8_MIN_ROWS and count > self._n // 4):
-                return SimilarityScan(self.similarities(q, selected), None, q)
+                return SimilarityScan(self.similarities(q, selected), q)
             a = self._arrays
             q_peak = float(np.abs(q).max())
             q_scale = q_peak / 127.0 if q_peak > 0 else 1.0
             q_codes = np.clip(np.rint(q.astype(np.float64) / q_scale), -127, 127)
             q_error = float(np.linalg.norm(q.astype(np.float64) - q_codes * q_scale)) * (1 + 1e-6)
             dots = _int8_dots(a["codes"][: self._n], q_codes.astype(np.int8), self.scan_threads)
-            values = dots.astype(np.float32)
-            values *= a["code_scale"][: self._n]
+            values = np.multiply(dots, a["code_scale"][: self._n], dtype=np.float32)
             values *= np.float32(q_scale)
-            # |q.x - q'.x'| <= |q| |x - x'| + |q - q'| |x'|, with |q| = 1.
-            bound = a["code_norm"][: self._n] * np.float32(q_error)
-            bound += a["code_error"][: self._n]
-            bound += np.float32(_ROUNDING_SLACK)
             if count < self._n:
                 np.copyto(values, np.float32(-np.inf), where=~usable)
-                np.copyto(bound, np.float32(0.0), where=~usable)
-            result = SimilarityScan(values, bound, q)
+            # |q.x - q'.x'| <= |q| |x - x'| + |q - q'| |x'|, with |q| = 1.
+            result = SimilarityScan(
+                values,
+                q,
+                query_error=q_error,
+                code_error=a["code_error"][: self._n],
+                code_norm=a["code_norm"][: self._n],
+                settled=np.zeros(self._n, dtype=np.bool_),
+            )
             if exact_cutoff:
-                self._settle(result, np.flatnonzero(np.abs(values - np.float32(threshold)) <= bound))
+                near = np.abs(values - np.float32(threshold))
+                near -= a["code_error"][: self._n]
+                rows = np.flatnonzero(
+                    near <= a["code_norm"][: self._n] * np.float32(q_error) + _ROUNDING_SLACK
+                )
+                self._settle(result, rows)
             return result
 
     def _settle(self, scan: SimilarityScan, rows: npt.NDArray[np.int64]) -> None:
-        if scan.bound is None or not len(rows):
+        if scan.settled is None or not len(rows):
             return
-        rows = rows[scan.bound[rows] > 0]
+        rows = rows[~scan.settled[rows] & np.isfinite(scan.values[rows])]
         if not len(rows):
             return
         scan.values[rows] = np.einsum("ij,j->i", self._arrays["embedding"][rows], scan.query)
-        scan.bound[rows] = 0.0
+        scan.settled[rows] = True
 
     def settle(self, scan: SimilarityScan, rows: npt.NDArray[np.int64]) -> None:
         """Make the scan's values at `rows` (positions) exact."""
@@ -808,12 +838,12 @@ class LibraryIndex:
         row whose upper bound is below it cannot make the top; every other one is
         computed exactly, and ordering by `scan.values` then gives the float32 order.
         """
-        if scan.bound is None or want <= 0:
+        if not scan.approximate or want <= 0:
             return
         with self._lock:
             rows = np.flatnonzero(selected) if selected.dtype == np.bool_ else np.asarray(selected, np.int64)
             if len(rows) > want:
-                values, bound = scan.values[rows], scan.bound[rows]
+                values, bound = scan.values[rows], scan.bound_at(rows)
                 lower = values - bound
                 cut = np.partition(lower, len(rows) - want)[len(rows) - want]
                 rows = rows[values + bound >= cut]
