@@ -17,7 +17,6 @@ import pytest
 from curator_fixtures import NOW, Seeded, Spec, seed, tiny_encode
 from sqlalchemy.engine import Engine
 
-import tesoro.curator.library as library_module
 from tesoro.curator.index import LibraryIndex
 from tesoro.curator.library import Library, LibraryFilters, LibraryPage, LibraryQuery
 from tesoro.curator.queue import decide
@@ -134,26 +133,6 @@ def test_top_k_pages_are_those_of_a_full_scoring(engine: Engine, case: int) -> N
     _check(library, QUERIES[case])
 
 
-@pytest.mark.parametrize("case", range(len(QUERIES)))
-def test_rankings_split_in_two_parallel_halves_give_the_same_pages(
-    sqlite_engine: Engine, case: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite scores a large ranking in two halves at once: pages, order and ties must not change."""
-    monkeypatch.setattr(library_module, "_SPLIT_RANKING_MATCHES", 1)
-    halves: list[tuple[int, int] | None] = []
-    original = library_module.best_matches
-
-    def recording(*args: Any, **kwargs: Any) -> list[tuple[int, float]]:
-        halves.append(kwargs.get("id_range"))
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(library_module, "best_matches", recording)
-    _, library = _build(sqlite_engine)
-    page = _check(library, QUERIES[case])
-    if page.total and QUERIES[case].sort is None:
-        assert len({bounds for bounds in halves if bounds is not None}) == 2
-
-
 def test_every_page_of_a_broad_word_in_turn(sqlite_engine: Engine) -> None:
     """Walking all pages (kept order reused and extended) gives every candidate once, in order."""
     _, library = _build(sqlite_engine)
@@ -183,10 +162,6 @@ def test_match_ids_and_best_matches_agree_with_text_matches(engine: Engine) -> N
             == [r for r in ranked if r[0] not in some][:5]
         )
         assert best_matches(session, query=parsed, limit=5, only=[]) == []
-        middle = sorted(pid for pid, _ in every)[60]
-        assert best_matches(session, query=parsed, limit=None, id_range=(middle, 10**9)) == [
-            r for r in ranked if r[0] >= middle
-        ]
         assert best_matches(session, query=parse_search_query("absent"), limit=5) == []
         assert len(match_ids(session, query=parse_search_query("absent"))) == 0
         packed_ids, packed = matches_packed(session, query=parsed, relevance=True)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
@@ -420,35 +419,25 @@ class Library:
                 complete=want >= total,
             )
         others = np.setdiff1d(hits.post_ids, candidates, assume_unique=True)
-        if len(hits.post_ids) >= _SPLIT_RANKING_MATCHES and self._can_split():
-            # Two halves by post id, scored at once on two connections (SQLite runs a query
-            # on one core); the best `want` of all are among the best `want` of each half.
-            middle = int(np.sort(candidates)[total // 2])
-            halves = [(0, middle - 1), (middle, np.iinfo(np.int32).max)]
-
-            def half(bounds: tuple[int, int]) -> list[tuple[int, float]]:
-                low, high = bounds
-                inside = candidates[(candidates >= low) & (candidates <= high)]
-                rest = others[(others >= low) & (others <= high)]
-                with session_scope(self.engine) as own:
-                    return _best_of(own, parsed, inside, rest, want, bounds)
-
-            future = _ranking_pool().submit(half, halves[1])
-            merged = half(halves[0]) + future.result()
-            kept = sorted(merged, key=lambda row: (-row[1], -row[0]))[:want]
-        else:
-            kept = _best_of(session, parsed, candidates, others, want, None)
+        only = candidates if len(candidates) <= len(others) else None
+        excluding = None if only is not None else others
+        fetch = min(total, want)
+        while True:
+            rows = best_matches(
+                session, query=parsed, limit=None if fetch >= total else fetch, only=only, excluding=excluding
+            )
+            # A post that matches in the store but is not (yet) a candidate in memory is left out.
+            inside = np.isin(np.asarray([pid for pid, _ in rows], dtype=np.int64), candidates).tolist()
+            kept = [row for row, ok in zip(rows, inside, strict=True) if ok]
+            if len(kept) >= want or len(rows) < fetch or fetch >= total:
+                break
+            fetch = min(total, fetch * 4)
         return _Order(
             total,
             [pid for pid, _ in kept],
             [_as_float32(rel) for _, rel in kept],
             complete=len(kept) >= total,
         )
-
-    def _can_split(self) -> bool:
-        """A SQLite file (every connection sees the same data; an in-memory one has a single connection)."""
-        url = self.engine.url
-        return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
 
     def _search_sql(self, query: LibraryQuery, parsed: SearchQuery | None, sort: Sort) -> LibraryPage:
         with session_scope(self.engine) as session:
@@ -471,56 +460,6 @@ class Library:
             limit=query.limit,
             offset=query.offset,
         )
-
-
-# Rank a text query's matches in two parallel halves from this many matches on (SQLite).
-_SPLIT_RANKING_MATCHES = 8000
-_RANKING_POOL: ThreadPoolExecutor | None = None
-_RANKING_POOL_LOCK = threading.Lock()
-
-
-def _ranking_pool() -> ThreadPoolExecutor:
-    global _RANKING_POOL
-    with _RANKING_POOL_LOCK:
-        if _RANKING_POOL is None:
-            _RANKING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tesoro-text-rank")
-        return _RANKING_POOL
-
-
-def _best_of(
-    session: Session,
-    parsed: SearchQuery,
-    candidates: npt.NDArray[np.int64],
-    others: npt.NDArray[np.int64],
-    want: int,
-    id_range: tuple[int, int] | None,
-) -> list[tuple[int, float]]:
-    """The `want` best candidates by full-text relevance (within `id_range`), from the database.
-
-    The shorter of the candidates and the other matches travels with the query. A
-    post that matches in the store but is not (yet) a candidate in memory is left
-    out, asking for more rows until `want` candidates are found or none are left.
-    """
-    total = len(candidates)
-    if not total:
-        return []
-    only = candidates if total <= len(others) else None
-    excluding = None if only is not None else others
-    fetch = min(total, want)
-    while True:
-        rows = best_matches(
-            session,
-            query=parsed,
-            limit=None if fetch >= total else fetch,
-            only=only,
-            excluding=excluding,
-            id_range=id_range,
-        )
-        inside = np.isin(np.asarray([pid for pid, _ in rows], dtype=np.int64), candidates).tolist()
-        kept = [row for row, ok in zip(rows, inside, strict=True) if ok]
-        if len(kept) >= want or len(rows) < fetch or fetch >= total:
-            return kept
-        fetch = min(total, fetch * 4)
 
 
 def _as_float32(value: float | None) -> float | None:

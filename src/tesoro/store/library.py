@@ -246,16 +246,14 @@ def best_matches(
     limit: int | None,
     only: Sequence[int] | npt.NDArray[np.int64] | None = None,
     excluding: Sequence[int] | npt.NDArray[np.int64] | None = None,
-    id_range: tuple[int, int] | None = None,
 ) -> list[tuple[int, float]]:
     """(post_id, relevance) of the `limit` most relevant matches, best first, ties to the higher id.
 
-    Restricted to the posts `only` (when given), never any of `excluding` (pass
-    whichever list is shorter) and, with `id_range` (low, high), to post ids in
-    low..high inclusive. Relevance is computed in the database for those candidates
-    alone and only `limit` rows travel back (`None`: every candidate). The values
-    are those of `text_matches` (BM25 keeps its corpus-wide statistics whatever the
-    restriction).
+    Restricted to the posts `only` (when given) and never any of `excluding`; pass
+    whichever list is shorter. Relevance is computed in the database for those
+    candidates alone and only `limit` rows travel back (`None`: every candidate).
+    The values are those of `text_matches` (BM25 keeps its corpus-wide statistics
+    whatever the restriction).
     """
     if only is not None and not len(only):
         return []
@@ -272,10 +270,6 @@ def best_matches(
         if excluding is not None and len(excluding):
             where.append("+rowid NOT IN (SELECT value FROM json_each(:excluding))")
             params["excluding"] = "[" + ",".join(map(str, _id_list(excluding))) + "]"
-        if id_range is not None:
-            # A range is one seek in the full-text index (BM25's statistics are still computed once).
-            where.append("rowid BETWEEN :low AND :high")
-            params["low"], params["high"] = id_range
         sql = (
             "SELECT rowid, -bm25(curation_fts) AS relevance FROM curation_fts WHERE "
             + " AND ".join(where)
@@ -292,9 +286,6 @@ def best_matches(
             joins += " LEFT JOIN unnest(CAST(:excluding AS integer[])) AS x(id) ON x.id = c.post_id"
             where.append("x.id IS NULL")
             params["excluding"] = _id_list(excluding)
-        if id_range is not None:
-            where.append("c.post_id BETWEEN :low AND :high")
-            params["low"], params["high"] = id_range
         sql = (
             "SELECT c.post_id, ts_rank(c.search_vector, q.q) AS relevance "
             "FROM curation_item AS c CROSS JOIN to_tsquery('simple'::regconfig, :q) AS q(q)"
