@@ -842,8 +842,16 @@ class LibraryIndex:
             return
         with self._lock:
             rows = np.flatnonzero(selected) if selected.dtype == np.bool_ else np.asarray(selected, np.int64)
+            if len(rows) > want and scan.code_error is not None and scan.code_norm is not None:
+                # No bound exceeds `widest`: a row more than twice that below the `want`-th
+                # largest value cannot make the top, and is dropped before any bound is worked out.
+                widest = float(scan.code_error.max()) + scan.query_error * float(scan.code_norm.max())
+                values = scan.values[rows]
+                top = np.partition(values, len(rows) - want)[len(rows) - want]
+                near = values >= top - np.float32(2 * (widest + _ROUNDING_SLACK))
+                rows, values = rows[near], values[near]
             if len(rows) > want:
-                values, bound = scan.values[rows], scan.bound_at(rows)
+                bound = scan.bound_at(rows)
                 lower = values - bound
                 cut = np.partition(lower, len(rows) - want)[len(rows) - want]
                 rows = rows[values + bound >= cut]
