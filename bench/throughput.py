@@ -5,8 +5,9 @@
 * Tesoro: `score_pending` on a temporary SQLite store holding the demo's brand, products and
   listening query (read posts, one shared encoder pass per distinct text, every head and rule,
   product and relevance matching, write the score rows), with the encoder on its
-  default backend (ONNX Runtime fp32 on CPU when installed). A second Tesoro row forces the
-  torch encoder backend, to show what ONNX Runtime contributes.
+  default backend (torch under bfloat16 autocast on a CPU with AMX, else ONNX Runtime fp32;
+  the run prints which). Two more Tesoro rows force the ONNX Runtime fp32 and the torch
+  fp32 backends, to show what each contributes.
 * Baseline: sentence-transformers `encode` (fp32) for the embeddings plus a `transformers`
   text-classification pipeline for sentiment. No fine-tuned sentiment transformer can be
   downloaded here, so the baseline classifier is the same MiniLM backbone with a freshly
@@ -41,10 +42,12 @@ from typing import Any
 __all__ = ["main"]
 
 PIPELINES = {
-    "tesoro": "Tesoro score_pending (ONNX Runtime fp32 encoder, shared by all heads, dedup, SQLite writes)",
-    "tesoro-torch": "Tesoro score_pending, torch encoder backend (same models and code otherwise)",
+    "tesoro": "Tesoro score_pending (default encoder backend, shared by all heads, dedup, SQLite writes)",
+    "tesoro-onnx": "Tesoro score_pending, ONNX Runtime fp32 encoder (same models and code otherwise)",
+    "tesoro-torch": "Tesoro score_pending, torch fp32 encoder (same models and code otherwise)",
     "baseline": "baseline: ST encode fp32 + transformers sentiment pipeline",
 }
+BACKEND_OF = {"tesoro": "auto", "tesoro-onnx": "onnx", "tesoro-torch": "torch"}
 
 
 def _peak_mib() -> float:
@@ -95,6 +98,8 @@ def _tesoro(texts: list[str], backend: str, tmp: Path) -> Callable[[int], int]:
         else:
             os.environ["TESORO_ENCODER_BACKEND"] = previous
     assert backend == "auto" or models.encoder.backend == backend
+    if backend == "auto":
+        print(f"default encoder backend here: {models.encoder.backend}", file=sys.stderr)
     models.encoder.encode(["warm up"])
     if models.sentiment.branch is not None:  # builds the branch's ONNX graph before the clock starts
         models.encoder.encode_with_branch(["warm up"], models.sentiment.branch)
@@ -152,7 +157,7 @@ def _baseline(texts: list[str]) -> Callable[[int], int]:
 def _build(name: str, texts: list[str], tmp: Path) -> Callable[[int], int]:
     if name == "baseline":
         return _baseline(texts)
-    return _tesoro(texts, "torch" if name == "tesoro-torch" else "auto", tmp)
+    return _tesoro(texts, BACKEND_OF[name], tmp)
 
 
 def _child(name: str, data_dir: Path, n: int, threads: int) -> int:

