@@ -1,7 +1,7 @@
 """Library search benchmark: latency of text, meaning and filtered facet queries on a generated library.
 
     .venv/bin/python bench/search.py [--posts 100000] [--full] [--backend sqlite|postgres|both]
-                                     [--queries 200] [--pg-admin-url URL]
+                                     [--queries 200] [--pg-admin-url URL] [--keep DIR] [--only WORDS]
 
 Builds a library of `--posts` simulator posts (all approved, a tenth featured, a
 seventh with rights granted; synthetic score sets, see `curator_sim.py`) on SQLite
@@ -32,7 +32,11 @@ identical question are turned off. The "repeated" rows ask the same questions
 with them on (the second time a coordinator opens the same search, or pages).
 
 Also prints how long generating, scoring, ranking, writing and building the
-indexes took, and their size. `--full` uses 1,000,000 posts.
+indexes took, and their size. `--full` uses 1,000,000 posts. `--keep DIR` keeps
+the generated libraries (a SQLite file in DIR, a PostgreSQL database named
+`tesoro_bench_keep_<posts>`) and reuses them on the next run with the same
+`--posts` (their build columns then read "kept"); `--only WORDS` times only the
+queries whose label contains WORDS.
 """
 
 from __future__ import annotations
