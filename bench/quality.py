@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             gold = [r["label"] for r in records]
             probs = (
                 sentiment.predict_proba(texts, emb)
-                if sentiment.branch is None
+                if sentiment.branch is None and not sentiment.pooled_layers
                 else sentiment_proba(sentiment, encoder, texts)
             )
             predicted = [SENTIMENT_LABELS[i] for i in probs.argmax(axis=1)]

@@ -17,6 +17,7 @@ from tesoro.scoring.sentiment import (
     HeadSentiment,
     TransformersSentiment,
     load_sentiment,
+    sentiment_proba,
 )
 
 
@@ -87,8 +88,8 @@ def test_corrupt_or_mismatched_head_is_a_clear_error(tmp_path: Path) -> None:
 )
 def test_bundled_sentiment(encoder: Encoder, text: str, expected: str) -> None:
     model = load_sentiment(encoder_dim=encoder.dim)
-    assert isinstance(model, HeadSentiment)
-    probs = model.predict_proba([text], encoder.encode([text]))
+    assert isinstance(model, HeadSentiment) and model.pooled_layers == (4, 5)
+    probs = sentiment_proba(model, encoder, [text])
     assert probs.shape == (1, 3) and probs.sum() == pytest.approx(1.0, abs=1e-4)
     assert SENTIMENT_LABELS[int(probs.argmax())] == expected
 

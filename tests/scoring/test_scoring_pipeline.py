@@ -44,6 +44,12 @@ class CountingEncoder:
         self.calls.append(len(texts))
         return self.inner.encode(texts)
 
+    def encode_with_layers(
+        self, texts: Sequence[str], layers: Sequence[int], *, batch_size: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self.calls.append(len(texts))
+        return self.inner.encode_with_layers(texts, layers)
+
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:

@@ -215,6 +215,13 @@ def train(
     layers: Annotated[int, typer.Option(min=1, help="Sentiment branch: top layers to fine-tune.")] = 2,
     epochs: Annotated[float, typer.Option(min=0.05, help="Sentiment branch: passes over the data.")] = 1.0,
     threads: Annotated[int, typer.Option(min=0, help="CPU threads for torch (0: torch's default).")] = 0,
+    pooled_layers: Annotated[
+        str,
+        typer.Option(
+            help="Sentiment head: encoder layers whose pooled output it reads besides the embedding "
+            "(comma-separated; '' for the embedding alone)."
+        ),
+    ] = "4,5",
 ) -> None:
     """Reproduce the bundled weights from the labelled data (uses a GPU when settings say `device = "cuda"`).
 
@@ -230,7 +237,15 @@ def train(
     settings = _settings(config)
     conf = settings.models
     try:
+        chosen_layers = tuple(int(k) for k in pooled_layers.replace(" ", "").split(",") if k)
+    except ValueError:
+        raise _fail(
+            ValueError(f"--pooled-layers {pooled_layers!r}: expected layer numbers such as 4,5")
+        ) from None
+    try:
         encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
+        if chosen_layers:
+            encoder.encode_with_layers(["check"], chosen_layers)
     except ModelLoadError as exc:
         raise _fail(exc) from exc
     started = time.perf_counter()
@@ -244,6 +259,7 @@ def train(
                 semeval_limit=semeval_limit or None,
                 cache_dir=cache_dir,
                 on_progress=console.print,
+                pooled_layers=chosen_layers,
             )
         elif task is TrainTask.sentiment:
             target = out_path or DEFAULT_SENTIMENT_HEAD.with_name("sentiment_branch.npz")

@@ -201,6 +201,46 @@ class Encoder:
             return pair
         return self._torch_with_branch(texts, branch, size)
 
+    def encode_with_layers(
+        self, texts: Sequence[str], layers: Sequence[int], *, batch_size: int | None = None
+    ) -> tuple[Embeddings, Embeddings]:
+        """The normalized embeddings, plus each row followed by the normalized mean-pooled output of
+        transformer `layers` (1 = the first), from the same pass: what a head with `pooled_layers` reads.
+        """
+        bad = [k for k in layers if not 1 <= k <= self.layers]
+        if bad:
+            raise ModelLoadError(f"layers {bad}: the encoder {self.name!r} has layers 1..{self.layers}")
+        width = self.dim * (1 + len(layers))
+        if not texts:
+            return np.zeros((0, self.dim), np.float32), np.zeros((0, width), np.float32)
+        size = batch_size or self.batch_size
+        if self._onnx is not None:
+            pair: tuple[Embeddings, Embeddings] = self._onnx.encode_with_layers(
+                texts, layers, batch_size=size
+            )
+            return pair
+        import torch
+
+        embeddings = np.zeros((len(texts), self.dim), dtype=np.float32)
+        features = np.zeros((len(texts), width), dtype=np.float32)
+        for start in range(0, len(texts), size):
+            batch = [text.strip() for text in texts[start : start + size]]
+            encoded = self._torch_features(batch)
+            mask = encoded["attention_mask"]
+            with torch.inference_mode(), self._precision():
+                out = self._model[0].auto_model(**encoded, output_hidden_states=True)
+                weights = mask[..., None].float()
+                parts = [
+                    torch.nn.functional.normalize(
+                        (hidden.float() * weights).sum(1) / weights.sum(1).clamp(min=1e-9), dim=-1
+                    )
+                    for hidden in (out.last_hidden_state, *(out.hidden_states[k] for k in layers))
+                ]
+            rows = slice(start, start + len(batch))
+            embeddings[rows] = parts[0].cpu().numpy()
+            features[rows] = torch.cat(parts, dim=1).cpu().numpy()
+        return embeddings, features
+
     def token_states(
         self, texts: Sequence[str], layer: int, *, batch_size: int | None = None
     ) -> list[npt.NDArray[np.float16]]:

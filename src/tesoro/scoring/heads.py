@@ -85,6 +85,9 @@ class Head:
     labels: tuple[str, ...]
     meta: Mapping[str, Any] = field(default_factory=dict)
     lexical: FloatArray | None = None  # (buckets, classes) n-gram weights, or None
+    # Encoder layers whose mean-pooled, normalized output follows the embedding in the input
+    # (`Encoder.encode_with_layers`); empty: the input is the sentence embedding alone.
+    pooled_layers: tuple[int, ...] = ()
 
     @property
     def input_dim(self) -> int:
@@ -134,6 +137,8 @@ def head_arrays(head: Head) -> dict[str, Any]:
     }
     if head.lexical is not None:
         arrays["lexical"] = head.lexical.astype(np.float16)
+    if head.pooled_layers:
+        arrays["pooled_layers"] = np.asarray(head.pooled_layers, dtype=np.int64)
     return arrays
 
 
@@ -160,6 +165,7 @@ def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
                 raise ModelLoadError(f"head weights {path} are incomplete: missing {missing}")
             arrays = {key: data[key] for key in _KEYS}
             lexical = data["lexical"].astype(np.float32) if "lexical" in data.files else None
+            layers = data["pooled_layers"] if "pooled_layers" in data.files else np.zeros(0, np.int64)
     except ModelLoadError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
@@ -178,10 +184,14 @@ def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
         raise ModelLoadError(f"head weights {path} have inconsistent shapes")
     if not all(np.isfinite(a).all() for a in (w1, b1, w2, b2, *([] if lexical is None else [lexical]))):
         raise ModelLoadError(f"head weights {path} contain NaN or infinite values")
-    if expected_dim is not None and w1.shape[0] != expected_dim:
+    if layers.ndim != 1 or not np.issubdtype(layers.dtype, np.integer) or (layers < 1).any():
+        raise ModelLoadError(f"head weights {path} name invalid encoder layers: {layers.tolist()}")
+    pooled_layers = tuple(int(k) for k in layers.tolist())
+    width = 1 + len(pooled_layers)
+    if expected_dim is not None and w1.shape[0] != expected_dim * width:
         raise ModelLoadError(
-            f"head {path} expects {w1.shape[0]}-dimensional embeddings but the encoder gives {expected_dim}; "
-            "retrain it for this encoder (`tesoro train`)"
+            f"head {path} expects {w1.shape[0] // width}-dimensional embeddings but the encoder gives "
+            f"{expected_dim}; retrain it for this encoder (`tesoro train`)"
         )
     meta: dict[str, Any] = {}
     meta_path = path.with_suffix(".json")
@@ -190,7 +200,7 @@ def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"head metadata {meta_path} is not valid JSON: {exc}") from exc
-    return Head(w1, b1, w2, b2, labels, meta, lexical)
+    return Head(w1, b1, w2, b2, labels, meta, lexical, pooled_layers)
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,22 @@ class OnnxSentenceModel:
         assert pooled is not None
         return embeddings, pooled
 
+    def encode_with_layers(
+        self, texts: Sequence[str], layers: Sequence[int], *, batch_size: int = 64
+    ) -> tuple[FloatArray, FloatArray]:
+        """The embeddings, and each row followed by the normalized mean-pooled output of `layers`."""
+        names = [f"hidden_{k}" if f"hidden_{k}" in self._outputs else "last_hidden_state" for k in layers]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        features = np.zeros((len(texts), self.dim * (1 + len(layers))), dtype=np.float32)
+        for chunk, feeds, _ in self._batches(texts, batch_size):
+            mask = feeds["attention_mask"]
+            results = self._session.run(["last_hidden_state", *names], feeds)
+            pooled = [mean_pool(hidden, mask) for hidden in results]
+            parts = [p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12) for p in pooled]
+            out[chunk] = parts[0] if self._normalize else pooled[0]
+            features[chunk] = np.concatenate(parts, axis=1)
+        return out, features
+
     def token_states(self, texts: Sequence[str], layer: int, *, batch_size: int = 64) -> list[FloatArray]:
         """Per text, the (tokens, hidden) output of encoder layer `layer` (what a branch trains on)."""
         name = f"hidden_{layer}" if f"hidden_{layer}" in self._outputs else "last_hidden_state"

@@ -9,9 +9,9 @@ upsert per batch, in its own transaction, so an interrupted run resumes where
 it stopped.
 
 `model_version` names the models that produced a score set. It defaults to a
-digest of the encoder name, the head weights and this module's revision, so
-changing any of them makes every post "unscored" for the new version while old
-rows stay for comparison.
+digest of the encoder name, the sentiment model's name and this module's
+revision (bumped when a bundled head changes), so changing any of them makes
+every post "unscored" for the new version while old rows stay for comparison.
 """
 
 from __future__ import annotations
@@ -64,8 +64,9 @@ __all__ = [
     "score_pending",
 ]
 
-# Bump when the rule-based scorers change in a way that should trigger re-scoring.
-PIPELINE_REVISION = "1"
+# Bump when the rule-based scorers or the bundled heads change in a way that should trigger
+# re-scoring (2: the bundled sentiment head reads encoder layers 4 and 5 too).
+PIPELINE_REVISION = "2"
 _DERIVED_PLATFORMS = ("reddit", "bluesky", "mastodon")
 
 FloatArray = npt.NDArray[np.float32]
@@ -154,9 +155,13 @@ class Scorer:
         index = [unique.setdefault(text, len(unique)) for text in texts]
         unique_texts = list(unique)
         branch = self.models.sentiment.branch
+        layers = self.models.sentiment.pooled_layers
         if branch is not None:
             # One pass of the shared layers feeds both the embedding and the fine-tuned sentiment branch.
             unique_emb, features = self.models.encoder.encode_with_branch(unique_texts, branch)
+        elif layers:
+            # The same pass also gives the intermediate layers the sentiment head reads.
+            unique_emb, features = self.models.encoder.encode_with_layers(unique_texts, layers)
         else:
             unique_emb = features = self.models.encoder.encode(unique_texts)
         sentiment = self.models.sentiment.predict_proba(unique_texts, features)

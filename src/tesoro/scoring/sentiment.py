@@ -57,6 +57,9 @@ class SentimentModel(Protocol):
     # When set, the pipeline passes this branch's pooled output (Encoder.encode_with_branch)
     # instead of the shared embedding.
     branch: Branch | None
+    # When not empty, the pipeline passes the embedding followed by these encoder layers'
+    # pooled outputs (Encoder.encode_with_layers) instead of the embedding alone.
+    pooled_layers: tuple[int, ...]
 
     def predict_proba(self, texts: Sequence[str], embeddings: FloatArray) -> FloatArray:
         """Rows sum to 1; columns are SENTIMENT_LABELS."""
@@ -64,10 +67,11 @@ class SentimentModel(Protocol):
 
 
 class HeadSentiment:
-    """A head over the shared sentence embedding."""
+    """A head over the shared sentence embedding (and, if it says so, pooled intermediate layers)."""
 
     uses_embeddings = True
     branch: Branch | None = None
+    pooled_layers: tuple[int, ...] = ()
 
     def __init__(self, head: Head, name: str = "bundled") -> None:
         order = [head.labels.index(label) if label in head.labels else -1 for label in SENTIMENT_LABELS]
@@ -78,6 +82,7 @@ class HeadSentiment:
         self._head = head
         self._order = order
         self.name = name
+        self.pooled_layers = head.pooled_layers
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -93,6 +98,7 @@ class BranchSentiment(HeadSentiment):
     def __init__(self, branch: Branch, name: str = "bundled") -> None:
         super().__init__(branch.head, name)
         self.branch = branch
+        self.pooled_layers = ()
 
 
 # Map a model's own label names onto ours ("LABEL_0" style names fall back to index order).
@@ -108,6 +114,7 @@ class TransformersSentiment:
 
     uses_embeddings = False
     branch: Branch | None = None
+    pooled_layers: tuple[int, ...] = ()
 
     def __init__(
         self, name: str, device: str = "cpu", *, batch_size: int = 32, max_length: int = 128
@@ -171,6 +178,8 @@ def sentiment_proba(model: SentimentModel, encoder: Encoder, texts: Sequence[str
     """Probabilities for `texts`, feeding `model` what it reads (branch output, embedding or text only)."""
     if model.branch is not None:
         _, features = encoder.encode_with_branch(texts, model.branch)
+    elif model.pooled_layers:
+        _, features = encoder.encode_with_layers(texts, model.pooled_layers)
     elif model.uses_embeddings:
         features = encoder.encode(texts)
     else:
