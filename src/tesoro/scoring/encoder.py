@@ -223,8 +223,11 @@ class Encoder:
 
         embeddings = np.zeros((len(texts), self.dim), dtype=np.float32)
         features = np.zeros((len(texts), width), dtype=np.float32)
+        # Batches of similar length carry little padding (sentence-transformers sorts the same way).
+        order = np.argsort([-len(text) for text in texts], kind="stable")
         for start in range(0, len(texts), size):
-            batch = [text.strip() for text in texts[start : start + size]]
+            rows = order[start : start + size]
+            batch = [texts[i].strip() for i in rows]
             encoded = self._torch_features(batch)
             mask = encoded["attention_mask"]
             with torch.inference_mode(), self._precision():
@@ -236,7 +239,6 @@ class Encoder:
                     )
                     for hidden in (out.last_hidden_state, *(out.hidden_states[k] for k in layers))
                 ]
-            rows = slice(start, start + len(batch))
             embeddings[rows] = parts[0].cpu().numpy()
             features[rows] = torch.cat(parts, dim=1).cpu().numpy()
         return embeddings, features
