@@ -92,23 +92,23 @@ def test_ten_failures_from_an_address_then_429_until_the_window_passes(
     assert _login(client, "again-10")[0] == 429
 
 
-def test_failures_for_one_key_are_limited_from_any_address(
+def test_guesses_at_one_key_from_many_addresses_never_lock_its_owner_out(
     client: TestClient, seeded: Seeded, clock: Clock
 ) -> None:
+    """Key ids are public; the 256-bit secret is what protects a key. No lockout per key id."""
     key_id = seeded.tokens[Role.ADMIN].split("_")[1]
     guesses = [f"tso_{key_id}_guess{n}" for n in range(12)]
     app: FastAPI = client.app  # type: ignore[assignment]
-    for n in range(10):
+    for n in range(12):
         with _other_client(app, f"198.51.100.{n}") as other:
             assert _login(other, guesses[n])[0] == 401
-    with _other_client(app, "203.0.113.7") as fresh:
-        status, headers, _ = _login(fresh, guesses[10])
-        assert status == 429 and int(headers["retry-after"]) == 300
-        # That address may still sign in with another key: only the attacked key is held.
-        assert _login(fresh, seeded.tokens[Role.VIEWER])[0] == 303
-    clock.now += 300
-    with _other_client(app, "203.0.113.7") as fresh:
-        assert _login(fresh, seeded.tokens[Role.ADMIN])[0] == 303
+    with _other_client(app, "203.0.113.7") as owner:
+        assert _login(owner, seeded.tokens[Role.ADMIN])[0] == 303
+    # The guessing addresses themselves are still counted, each on its own.
+    with _other_client(app, "198.51.100.1") as other:
+        for n in range(9):
+            assert _login(other, f"{guesses[n]}x")[0] == 401
+        assert _login(other, guesses[0])[0] == 429
 
 
 def test_successful_logins_are_not_counted(client: TestClient, seeded: Seeded, clock: Clock) -> None:
@@ -197,15 +197,15 @@ def test_limiter_counts_attempts_in_flight_and_bounds_its_memory() -> None:
         LoginRateLimiter(max_failures=0, window_s=60)
 
 
-def test_buckets_are_the_address_and_the_key_id() -> None:
+def test_the_bucket_is_the_address_alone() -> None:
     def buckets(host: str | None, body: bytes) -> list[str]:
         scope = {"type": "http", "client": (host, 1234) if host else None}
         return login_buckets(scope, body)
 
-    assert buckets("192.0.2.5", b"key=tso_ABC123_secret&csrf_token=x") == ["addr:192.0.2.5", "key:abc123"]
+    assert buckets("192.0.2.5", b"key=tso_ABC123_secret&csrf_token=x") == ["addr:192.0.2.5"]
     assert buckets("2001:db8:1:2:aaaa::1", b"key=nonsense") == ["addr:2001:db8:1:2::/64"]
     assert buckets("::ffff:192.0.2.5", b"") == ["addr:192.0.2.5"]
-    assert buckets(None, b"key=" + b"&x=1" * 60) == ["addr:unknown"]  # too many fields: no key
+    assert buckets(None, b"key=" + b"&x=1" * 60) == ["addr:unknown"]
     assert client_network("testclient") == "testclient"
 
 

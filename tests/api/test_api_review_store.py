@@ -25,7 +25,6 @@ from tesoro.store.keys import (
     create_session,
     drop_session,
     end_session,
-    key_id_of,
     list_keys,
     purge_sessions,
     resolve_session,
@@ -184,15 +183,6 @@ def test_purge_deletes_expired_and_ended_sessions_only(engine: Engine, world) ->
         assert drop_session(session, token=at_the_edge) is False  # already gone
     with session_scope(engine) as session:
         assert list(session.exec(select(ApiSession))) == []
-
-
-def test_key_id_of_names_the_key_an_attempt_aims_at(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
-    token = world.tokens[Role.ADMIN]
-    key_id = token.split("_")[1]
-    assert key_id_of(token) == key_id
-    assert key_id_of(f"tso_{key_id.upper()}_wrong") == key_id
-    for junk in ("", "nope", "tso__x", "tso_abc_", "xyz_abc_def", "tso_" + "a" * 40 + "_x"):
-        assert key_id_of(junk) is None, junk
 
 
 def test_the_scheduled_purge_deletes_dead_sessions_without_any_login(

@@ -10,8 +10,8 @@ The middlewares here are plain ASGI (not `BaseHTTPMiddleware`) because they sit
 on the gallery's hot path, which is benchmarked at thousands of requests a
 second.
 
-Failed web logins are limited per client address and per key id
-(`LoginRateLimiter`, `LoginRateLimitMiddleware`): after `[api] login_max_failures`
+Failed web logins are limited per client address (`LoginRateLimiter`,
+`LoginRateLimitMiddleware`): after `[api] login_max_failures`
 failures within `login_failure_window`, POST /login answers 429 with Retry-After.
 """
 
@@ -37,7 +37,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tesoro.settings import Settings
-from tesoro.store.keys import key_id_of
 
 __all__ = [
     "CSRF_FORM_FIELD",
@@ -335,11 +334,11 @@ BlockedPage = Callable[[Scope, int], Response | None]
 class LoginRateLimitMiddleware:
     """Applies a `LoginRateLimiter` to POST `path` (the web login form).
 
-    The buckets of an attempt are the client's address (`addr:...`, as the ASGI
+    The bucket of an attempt is the client's address (`addr:...`, as the ASGI
     server reports it: behind a proxy, configure the server to take it from the
-    forwarded headers) and the key id the submitted key names (`key:...`, when it is
-    shaped like a key). A 401 from the login is a failed attempt; anything else
-    (a login, a wrong form token, a gallery key) is not. A blocked attempt gets 429
+    forwarded headers; see `login_buckets` for why not the key id). A 401 from the
+    login is a failed attempt; anything else (a login, a wrong form token, a gallery
+    key) is not. A blocked attempt gets 429
     with Retry-After, before the key is even looked at: an HTML page from
     `blocked_page` for browsers, else JSON `{"detail": ...}` like every API error.
     """
@@ -433,17 +432,15 @@ def client_network(host: str) -> str:
 
 
 def login_buckets(scope: Scope, body: bytes) -> list[str]:
-    """The rate-limit buckets of a login attempt: its client address and, if any, the key id it names."""
+    """The rate-limit buckets of a login attempt: its client address (its /64 for IPv6).
+
+    Not the key id it names: a key's secret is 256 random bits, so no number of
+    guesses from any number of addresses can find it, while a bucket per key id
+    would let anyone who read a key id in a list or a log lock its owner out.
+    """
+    del body  # the form is not needed to pick the bucket
     client = scope.get("client")
-    buckets = [f"addr:{client_network(client[0]) if client else 'unknown'}"]
-    try:
-        key = form_fields(body).get("key", "")
-    except ValueError:  # more fields than a login form has
-        key = ""
-    key_id = key_id_of(key) if key else None
-    if key_id is not None:
-        buckets.append(f"key:{key_id}")
-    return buckets
+    return [f"addr:{client_network(client[0]) if client else 'unknown'}"]
 
 
 # --- middlewares --------------------------------------------------------------------------------------

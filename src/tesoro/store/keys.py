@@ -38,7 +38,6 @@ __all__ = [
     "end_session",
     "get_key",
     "hash_secret",
-    "key_id_of",
     "list_keys",
     "purge_sessions",
     "resolve_session",
@@ -115,17 +114,6 @@ def _split(token: str) -> tuple[str, str] | None:
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
         return None
     return parts[1], parts[2]
-
-
-def key_id_of(token: str) -> str | None:
-    """The public key id a token names (`tso_<key_id>_...`), or None when it is not shaped like a key.
-
-    Nothing is verified: this only says which key an attempt was aimed at (for rate limits and logs).
-    """
-    parts = _split(token)
-    if parts is None or len(parts[0]) > 32:
-        return None
-    return parts[0].lower()
 
 
 def verify_key(session: Session, *, token: str) -> ApiKey | None:
