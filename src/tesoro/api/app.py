@@ -33,6 +33,7 @@ from tesoro.api.auth import (
     iter_routes,
 )
 from tesoro.api.gallery import GalleryCache, build_gallery_router
+from tesoro.api.i18n import Translator
 from tesoro.api.routes_core import build_core_router
 from tesoro.api.security import (
     GalleryCorsMiddleware,
@@ -47,12 +48,6 @@ from tesoro.api.ui import Pages, build_ui_router, login_redirect, wants_html
 from tesoro.settings import Settings
 
 __all__ = ["create_app", "include_area_routers"]
-
-# The login form's 429 page (the UI's message catalogue lives in api/i18n.py; this one is only here).
-_TOO_MANY_LOGINS = {
-    "en": "Too many failed sign-in attempts. Try again in {minutes} min.",
-    "es": "Demasiados intentos fallidos de inicio de sesión. Inténtalo de nuevo en {minutes} min.",
-}
 
 
 def include_area_routers(app: FastAPI, engine: Engine, settings: Settings) -> dict[str, bool]:
@@ -156,7 +151,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
         def blocked_page(scope: Scope, wait: int) -> Response:
             request = Request(scope)
-            message = _TOO_MANY_LOGINS.get(pages.language(request)[0], _TOO_MANY_LOGINS["en"])
+            message = Translator(pages.language(request)[0])("login.too_many", minutes=max(1, -(-wait // 60)))
             return pages.render(
                 request,
                 "error.html",
@@ -164,7 +159,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                 page="error",
                 status=429,
                 message_key=None,
-                detail=message.format(minutes=max(1, -(-wait // 60))),
+                detail=message,
             )
 
         app.add_middleware(LoginRateLimitMiddleware, limiter=limiter, blocked_page=blocked_page)

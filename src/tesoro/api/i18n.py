@@ -41,6 +41,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "login.bad_key": "That key is unknown or revoked.",
         "login.bad_role": "A gallery key cannot use the web UI.",
         "login.bad_csrf": "The form expired; please try again.",
+        "login.too_many": "Too many failed sign-in attempts. Try again in {minutes} min.",
         "common.loading": "Loading…",
         "common.not_available": "Not available yet",
         "common.error": "Something went wrong: {error}",
@@ -188,6 +189,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "login.bad_key": "Esa clave no existe o fue revocada.",
         "login.bad_role": "Una clave de galería no puede usar la interfaz web.",
         "login.bad_csrf": "El formulario caducó; inténtalo de nuevo.",
+        "login.too_many": (
+            "Demasiados intentos fallidos de inicio de sesión. Inténtalo de nuevo en {minutes} min."
+        ),
         "common.loading": "Cargando…",
         "common.not_available": "Aún no disponible",
         "common.error": "Algo salió mal: {error}",
