@@ -31,6 +31,9 @@ Every run of those is a new question: the results the library keeps for an
 identical question are turned off. The "repeated" rows ask the same questions
 with them on (the second time a coordinator opens the same search, or pages).
 
+After the timings, the meaning queries are checked against a float32 scan: how
+many posts the int8 cutoff puts on the other side of `semantic_min_similarity`.
+
 Also prints how long generating, scoring, ranking, writing and building the
 indexes took, and their size. `--full` uses 1,000,000 posts. `--keep DIR` keeps
 the generated libraries (a SQLite file in DIR, a PostgreSQL database named
@@ -299,10 +302,39 @@ def bench_backend(
         results.append((label, n, p50, p95))
         print(f"  {engine.dialect.name}: {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({n} runs)", flush=True)
     library.cache = False
+    steps.update(cutoff_agreement(library, vectors))
     page = library.search(LibraryQuery(filters=facet_filters))
     steps["facet_matches"] = page.total
     steps["broad_matches"] = library.search(broad).total
     return results, steps
+
+
+def cutoff_agreement(library: Library, vectors: list[np.ndarray]) -> dict[str, float]:
+    """How far the int8 scan's threshold decisions are from float32's, over the meaning queries.
+
+    Returns the matches float32 finds (summed over the queries), how many of them the
+    int8 cutoff decides the other way (missed or added), and the largest distance from
+    the threshold of any post decided differently.
+    """
+    index, threshold = library.index, library.settings.semantic_min_similarity
+    everything = index.mask(LibraryFilters(states=()))
+    matches = differ = 0
+    widest = 0.0
+    for vector in vectors:
+        exact = index.similarities(vector, everything)
+        scan = index.scan(vector, everything, threshold=threshold)
+        inside, rough = exact >= threshold, scan.values >= threshold
+        flipped = inside != rough
+        matches += int(inside.sum())
+        differ += int(flipped.sum())
+        if flipped.any():
+            widest = max(widest, float(np.abs(exact[flipped] - threshold).max()))
+    print(
+        f"  {library.engine.dialect.name}: int8 cutoff vs float32 over {len(vectors)} meaning queries: "
+        f"{differ:,} of {matches:,} matches decided the other way (all within {widest:.4f} of the threshold)",
+        flush=True,
+    )
+    return {"cutoff_matches": float(matches), "cutoff_differ": float(differ), "cutoff_widest": widest}
 
 
 def index_only(posts: int, runs: int) -> list[tuple[str, float, float]]:
