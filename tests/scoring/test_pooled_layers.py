@@ -21,11 +21,6 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return load_encoder()
-
-
 def test_features_are_the_embedding_then_each_pooled_layer(encoder: Encoder) -> None:
     embeddings, features = encoder.encode_with_layers(TEXTS, (4, 5))
     dim = encoder.dim

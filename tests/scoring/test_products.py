@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from tesoro.scoring.encoder import Encoder, load_encoder
+from tesoro.scoring.encoder import Encoder
 from tesoro.scoring.products import ProductMatch, ProductMatcher, ProductRef
 from tesoro.scoring.text import hashtag_words, split_compound, split_tokens
 
@@ -157,11 +157,6 @@ def test_brand_restricts_the_candidates() -> None:
 
 
 # --- with the bundled encoder --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return load_encoder()
 
 
 def test_products_with_the_encoder(encoder: Encoder) -> None:

@@ -21,11 +21,6 @@ from tesoro.scoring.sentiment import (
 )
 
 
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return load_encoder()
-
-
 def test_encoder_is_loaded_once_and_normalized(encoder: Encoder) -> None:
     assert load_encoder() is encoder
     vectors = encoder.encode(["hello world", "hola mundo"])

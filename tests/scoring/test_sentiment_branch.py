@@ -24,11 +24,6 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return load_encoder()
-
-
 def _base_top_layer(encoder: Encoder) -> dict[str, np.ndarray]:
     """The encoder's own last layer under BERT's names: a branch that should reproduce the encoder."""
     from safetensors.numpy import load_file
