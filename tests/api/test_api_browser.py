@@ -227,9 +227,9 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     assert page.dialogs == [] and page.csp_errors == []
 
 
-def test_search_the_library_with_facets(page: Any, site: Site) -> None:
-    # The library holds approved and featured posts: the hostile queue post is featured (as the
-    # queue test leaves it), so three posts mention the Cumbre, two of them approved.
+def _feature_the_hostile_post(page: Any, site: Site) -> None:
+    """The library holds approved and featured posts: with the hostile queue post featured (as the
+    queue test leaves it), three posts mention the Cumbre, two of them approved."""
     if _states(site, ["q-hostile"])["q-hostile"][0] != "featured":
         post_id = site.seeded.posts["q-hostile"]
         response = page.request.post(
@@ -238,6 +238,10 @@ def test_search_the_library_with_facets(page: Any, site: Site) -> None:
             headers=site.seeded.headers(Role.COORDINATOR),
         )
         assert response.ok, response.text()
+
+
+def test_search_the_library_with_facets(page: Any, site: Site) -> None:
+    _feature_the_hostile_post(page, site)
     _login(page, site, Role.VIEWER)
     page.goto(f"{site.tesoro.url}/ui/library")
     page.fill("#search-q", "cumbre")
@@ -252,6 +256,31 @@ def test_search_the_library_with_facets(page: Any, site: Site) -> None:
     page.locator("#facets button[aria-pressed=true]").wait_for()
     page.locator("#result-count").filter(has_text="2 posts").wait_for()
     assert page.get_by_text(HOSTILE_SCRIPT, exact=False).first.is_visible()
+    assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_an_older_library_answer_never_replaces_a_newer_one(page: Any, site: Site) -> None:
+    """The page's first search (no words) answers after the typed one: the typed one stays shown."""
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route(lambda url: "/api/curator/library" in url and "q=" not in url, hold)
+    _feature_the_hostile_post(page, site)
+    _login(page, site, Role.VIEWER)
+    page.goto(f"{site.tesoro.url}/ui/library")
+    page.fill("#search-q", "cumbre")
+    page.keyboard.press("Enter")
+    page.locator("#result-count").filter(has_text="3 posts").wait_for()
+    assert len(held) == 1
+    with page.expect_response(
+        lambda response: "/api/curator/library" in response.url and "q=" not in response.url
+    ):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # let the late answer reach the page's script
+    assert page.locator("#result-count").inner_text() == "3 posts"
+    assert page.locator("#results article.card").count() == 3
     assert page.dialogs == [] and page.csp_errors == []
 
 

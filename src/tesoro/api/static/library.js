@@ -17,6 +17,9 @@
   var next = document.getElementById("next");
 
   function params() { return new URLSearchParams(window.location.search); }
+  /* Searches may answer out of order (the first page load's and a typed query's, say): only the
+     latest one may draw, so an older answer never replaces a newer one. */
+  var latest = 0;
 
   function go(p) {
     window.history.pushState(null, "", "/ui/library" + (p.toString() ? "?" + p.toString() : ""));
@@ -68,8 +71,10 @@
     });
     if (p.get("offset")) query.set("offset", p.get("offset"));
     query.set("limit", String(PAGE));
+    var mine = ++latest;
     T.api("GET", "/api/curator/library?" + query.toString())
       .then(function (data) {
+        if (mine !== latest) return;
         counter.textContent = t("library.results", { count: T.fmtNumber(data.total) });
         renderFacets(data);
         T.clear(results);
@@ -80,6 +85,7 @@
         next.disabled = offset + PAGE >= data.total;
       })
       .catch(function (err) {
+        if (mine !== latest) return;
         T.clear(results);
         results.appendChild(el("p", { class: "error", text: t("common.error", { error: err.message }) }));
       });

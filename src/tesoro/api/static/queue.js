@@ -84,16 +84,22 @@
     return -1;
   }
 
+  /* Only the latest load may draw: switching views quickly must not let an older answer win. */
+  var latest = 0;
+
   function load() {
     var view = filter.value === "filtered" ? "/api/curator/queue/filtered" : "/api/curator/queue";
+    var mine = ++latest;
     T.api("GET", view + "?limit=100")
       .then(function (page) {
+        if (mine !== latest) return;
         items = page.items;
         index = 0;
         count.textContent = t("queue.count", { count: T.fmtNumber(page.total) });
         render();
       })
       .catch(function (err) {
+        if (mine !== latest) return;
         T.clear(list);
         list.appendChild(el("p", { class: "error", text: t("common.error", { error: err.message }) }));
       });
