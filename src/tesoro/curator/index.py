@@ -36,10 +36,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -121,20 +122,8 @@ def _int8_dots(
     codes: npt.NDArray[np.int8], query: npt.NDArray[np.int8], threads: int
 ) -> npt.NDArray[np.int32]:
     """Exact integer dot product of every code row with the query codes (int32, no overflow at 384-d)."""
-    n = len(codes)
-    out = np.empty(n, dtype=np.int32)
-    if threads <= 1 or n < _PARALLEL_SCAN_ROWS:
-        _int8_block(query, codes, out)
-        return out
-    # simsimd releases the GIL: plain threads over row blocks, as `_dot_rows` does.
-    bounds = np.linspace(0, n, threads + 1).astype(np.int64)
-    blocks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
-    pool = _scan_pool(threads)
-    futures = [pool.submit(_int8_block, query, codes[a:b], out[a:b]) for a, b in blocks[1:]]
-    a, b = blocks[0]
-    _int8_block(query, codes[a:b], out[a:b])
-    for future in futures:
-        future.result()
+    out = np.empty(len(codes), dtype=np.int32)
+    _in_row_blocks(len(codes), threads, lambda a, b: _int8_block(query, codes[a:b], out[a:b]))
     return out
 
 
@@ -153,25 +142,28 @@ def _scan_pool(workers: int) -> ThreadPoolExecutor:
         return _SCAN_POOL
 
 
-def _dot_rows(matrix: FloatArray, q: FloatArray, threads: int) -> FloatArray:
-    """`matrix @ q` with einsum, split into `threads` contiguous row blocks.
+def _in_row_blocks(n: int, threads: int, run: Callable[[int, int], object]) -> None:
+    """Call `run(start, stop)` over `n` rows: once, or on `threads` contiguous blocks at once.
 
-    Each row's dot product is computed exactly as in one einsum call (same kernel,
-    same order), so the result does not depend on `threads`; einsum releases the GIL.
+    For kernels that release the GIL (einsum, simsimd) on large scans; each block runs
+    the same kernel on its rows, so results do not depend on `threads`.
     """
-    n = len(matrix)
     if threads <= 1 or n < _PARALLEL_SCAN_ROWS:
-        result: FloatArray = np.einsum("ij,j->i", matrix, q)
-        return result
-    out = np.empty(n, dtype=np.float32)
-    bounds = np.linspace(0, n, threads + 1).astype(np.int64)
-    blocks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+        run(0, n)
+        return
+    bounds = np.linspace(0, n, threads + 1).astype(np.int64).tolist()
+    blocks = list(pairwise(bounds))
     pool = _scan_pool(threads)
-    futures = [pool.submit(np.einsum, "ij,j->i", matrix[a:b], q, out=out[a:b]) for a, b in blocks[1:]]
-    a, b = blocks[0]
-    np.einsum("ij,j->i", matrix[a:b], q, out=out[a:b])
+    futures = [pool.submit(run, a, b) for a, b in blocks[1:]]
+    run(*blocks[0])
     for future in futures:
         future.result()
+
+
+def _dot_rows(matrix: FloatArray, q: FloatArray, threads: int) -> FloatArray:
+    """`matrix @ q` with einsum (same kernel and order per row whatever `threads`)."""
+    out = np.empty(len(matrix), dtype=np.float32)
+    _in_row_blocks(len(matrix), threads, lambda a, b: np.einsum("ij,j->i", matrix[a:b], q, out=out[a:b]))
     return out
 
 

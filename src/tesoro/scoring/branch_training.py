@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, branch_module
-from tesoro.scoring.encoder import Encoder, ModelLoadError
+from tesoro.scoring.encoder import Encoder, ModelLoadError, torch_mean_pool
 from tesoro.scoring.heads import Head, TrainConfig, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
@@ -116,11 +116,6 @@ def _pad(states: Sequence[npt.NDArray[np.float16]], rows: Sequence[int]) -> tupl
     return torch.from_numpy(hidden), torch.from_numpy(mask)
 
 
-def _pool(hidden: Any, mask: Any) -> Any:
-    weights = mask[..., None].to(hidden.dtype)
-    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-
-
 def _batches(states: States, order: list[int], size: int, rng: random.Random) -> list[list[int]]:
     """Shuffled mini-batches of similar length (sorted within windows of 50 batches)."""
     batches: list[list[int]] = []
@@ -144,7 +139,7 @@ def branch_features(module: Any, states: States, device: str = "cpu", batch_size
             rows = order[start : start + batch_size]
             hidden, mask = _pad(states, rows)
             hidden, mask = hidden.to(device), mask.to(device)
-            out[rows] = _pool(module(hidden, mask), mask).float().cpu().numpy()
+            out[rows] = torch_mean_pool(module(hidden, mask), mask).float().cpu().numpy()
     return out
 
 
@@ -220,7 +215,7 @@ def train_branch(
                 break
             batch, mask = _pad(states, rows)
             batch, mask = batch.to(device), mask.to(device)
-            logits = classifier(_pool(module(batch, mask), mask))
+            logits = classifier(torch_mean_pool(module(batch, mask), mask))
             bw = w[rows].to(device)
             loss = (loss_fn(logits, y[rows].to(device)) * bw).sum() / bw.sum()
             optimizer.zero_grad()

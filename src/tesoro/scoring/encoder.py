@@ -232,11 +232,8 @@ class Encoder:
             mask = encoded["attention_mask"]
             with torch.inference_mode(), self._precision():
                 out = self._model[0].auto_model(**encoded, output_hidden_states=True)
-                weights = mask[..., None].float()
                 parts = [
-                    torch.nn.functional.normalize(
-                        (hidden.float() * weights).sum(1) / weights.sum(1).clamp(min=1e-9), dim=-1
-                    )
+                    torch.nn.functional.normalize(torch_mean_pool(hidden.float(), mask), dim=-1)
                     for hidden in (out.last_hidden_state, *(out.hidden_states[k] for k in layers))
                 ]
             embeddings[rows] = parts[0].cpu().numpy()
@@ -300,11 +297,8 @@ class Encoder:
             mask = features["attention_mask"]
             with torch.inference_mode(), self._precision():
                 out = transformer.auto_model(**features, output_hidden_states=True)
-                weights = mask[..., None].to(out.last_hidden_state.dtype)
-                base = (out.last_hidden_state * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                base = torch.nn.functional.normalize(base, dim=-1)
-                top = module(out.hidden_states[branch.cut], mask)
-                extra = (top * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                base = torch.nn.functional.normalize(torch_mean_pool(out.last_hidden_state, mask), dim=-1)
+                extra = torch_mean_pool(module(out.hidden_states[branch.cut], mask), mask)
             embeddings[start : start + len(batch)] = base.float().cpu().numpy()
             pooled[start : start + len(batch)] = extra.float().cpu().numpy()
         return embeddings, pooled
@@ -360,6 +354,12 @@ def _load_sentence_transformer(name: str, path: str, device: str) -> Any:
 
 _CACHE: dict[tuple[str, ...], Encoder] = {}
 _LOCK = threading.Lock()
+
+
+def torch_mean_pool(hidden: Any, mask: Any) -> Any:
+    """Average of a torch batch's token vectors that the attention mask keeps (as sentence-transformers)."""
+    weights = mask[..., None].to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
 def load_encoder(
