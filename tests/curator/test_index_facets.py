@@ -119,11 +119,10 @@ def test_one_of_is_isin() -> None:
         assert _one_of(column, values).tolist() == np.isin(column, values).tolist()
 
 
-def test_generations_move_with_rows_and_items() -> None:
+def test_generation_moves_with_rows() -> None:
     index = _index(50)
-    rows, items = index.generations()
+    before = index.generation()
     index.add_rows([])
-    assert index.generations() == (rows, items)
+    assert index.generation() == before
     index.add_rows([index_row(7, score=0.5)])
-    after = index.generations()
-    assert after[0] > rows and after[1] > items
+    assert index.generation() > before

@@ -1,36 +1,36 @@
 """Broad words: the top-k text search and the kept results give exactly the answers of a full scoring.
 
-The reference here is the pre-top-k algorithm, written out plainly: score every
-match (`text_matches`), keep the selected ones, order them by relevance, ties to
-the higher post id, and report the relevance as the index keeps it (float32). Many
-posts match "trail", a block of them with the very same text (so the very same
-BM25: ties at the page boundary), some outside the library, some on other platforms.
+The reference here is written out plainly: the database says which posts match
+(`text_matches`), BM25 is computed word by word over the stored documents in plain
+Python (and, on SQLite, checked against FTS5's own `bm25()`), the selected posts
+are ordered by it, ties to the higher post id, and the relevance is reported as the
+index keeps it (float32). Many posts match "trail", a block of them with the very
+same text (so the very same BM25: ties at the page boundary), some outside the
+library, some on other platforms.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 from curator_fixtures import NOW, Seeded, Spec, seed, tiny_encode
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from tesoro.curator.index import LibraryIndex
 from tesoro.curator.library import Library, LibraryFilters, LibraryPage, LibraryQuery
 from tesoro.curator.queue import decide
 from tesoro.curator.ranking import rank_posts
-from tesoro.curator.text import parse_search_query
+from tesoro.curator.text import QueryTerm, SearchQuery, parse_search_query
 from tesoro.settings import CuratorSettings
 from tesoro.store.engine import session_scope
-from tesoro.store.library import (
-    best_matches,
-    match_ids,
-    matches_packed,
-    relevance_travels_packed,
-    text_matches,
-)
+from tesoro.store.library import text_matches
+from tesoro.store.tables_curator import CurationItem
 
 FILLER = ["ridge", "summit", "creek", "forest", "gravel", "switchback", "meadow", "canyon", "boulder", "pine"]
 
@@ -73,19 +73,58 @@ def _build(engine: Engine) -> tuple[Seeded, Library]:
     return data, Library(engine, CuratorSettings(), encode=tiny_encode, index=index)
 
 
+def _occurrences(tokens: list[str], term: QueryTerm) -> int:
+    """How many times the term (a word, a prefix, a phrase) occurs in the document's words."""
+    width = len(term.tokens)
+    count = 0
+    for i in range(len(tokens) - width + 1):
+        window = tokens[i : i + width]
+        head, last = window[:-1], window[-1]
+        if list(head) == list(term.tokens[:-1]) and (
+            last.startswith(term.tokens[-1]) if term.prefix else last == term.tokens[-1]
+        ):
+            count += 1
+    return count
+
+
+def plain_bm25(docs: dict[int, str], query: SearchQuery) -> dict[int, float]:
+    """BM25 of every document, FTS5's way (k1 1.2, b 0.75, each positive term with its own idf)."""
+    words = {pid: doc.split() for pid, doc in docs.items()}
+    rows = len(words)
+    average = sum(len(w) for w in words.values()) / rows
+    terms = [term for group in query.groups for term in group]
+    idf = {}
+    for term in terms:
+        hit = sum(1 for w in words.values() if _occurrences(w, term))
+        value = math.log((rows - hit + 0.5) / (hit + 0.5))
+        idf[term] = value if value > 0 else 1e-6
+    out = {}
+    for pid, w in words.items():
+        norm = 1.2 * (1 - 0.75 + 0.75 * len(w) / average)
+        total = 0.0
+        for term in terms:
+            tf = _occurrences(w, term)
+            total += idf[term] * tf * 2.2 / (tf + norm)
+        out[pid] = total
+    return out
+
+
+def stored_docs(session: Session) -> dict[int, str]:
+    return {int(pid): doc for pid, doc in session.execute(select(CurationItem.post_id, CurationItem.doc))}
+
+
 def _reference(library: Library, query: LibraryQuery) -> tuple[int, list[int], list[float | None]]:
-    """(total, page ids, page relevance) by scoring every match, as the search did before top-k."""
+    """(total, page ids, page relevance) by scoring every match plainly."""
     parsed = parse_search_query(query.text or "")
     index = library.index
     with session_scope(library.engine) as session:
         index.refresh(session, force=True)
-        matches = text_matches(session, query=parsed)
-    relevance = index.scatter([m[0] for m in matches], [m[1] for m in matches])
-    selected = index.mask(query.filters, np.isfinite(relevance))
+        matched = {pid for pid, _ in text_matches(session, query=parsed)}
+        bm25 = plain_bm25(stored_docs(session), parsed)
+    selected = index.mask(query.filters, index.mask_of(sorted(matched)))
     rows = np.flatnonzero(selected)
     ids = index.post_ids_at(rows).tolist()
-    exact = dict(matches)  # the database's own value (float64 on SQLite)
-    values = [exact[pid] for pid in ids]
+    values = [bm25[pid] for pid in ids]
     if query.sort in (None, "relevance"):
         order = sorted(zip(values, ids, strict=True), key=lambda r: (-r[0], -r[1]))
     else:
@@ -104,7 +143,7 @@ def _check(library: Library, query: LibraryQuery) -> LibraryPage:
         page = library.search(query)
         assert page.total == total, query
         assert [h.entry.card.id for h in page.items] == ids, query
-        assert [h.relevance for h in page.items] == relevance, query
+        assert [h.relevance for h in page.items] == pytest.approx(relevance, rel=1e-6), query
         # Facet counts: the in-memory counts of every match, and the SQL reference.
         assert page.facets == library.search(query, use_index=False).facets, query
     library.cache = True
@@ -144,34 +183,24 @@ def test_every_page_of_a_broad_word_in_turn(sqlite_engine: Engine) -> None:
     assert seen == expected and len(seen) == total > 100
 
 
-def test_match_ids_and_best_matches_agree_with_text_matches(engine: Engine) -> None:
-    data, _ = _build(engine)
-    parsed = parse_search_query("trail")
+@pytest.mark.parametrize(
+    "text", ["trail", "trail ridge", "trail OR jacket -storm", '"trail shoes"', "sw*", '"trail sh"*', "storm"]
+)
+def test_index_matches_what_the_database_matches_with_fts5s_bm25(engine: Engine, text: str) -> None:
+    _, library = _build(engine)
+    parsed = parse_search_query(text)
     with session_scope(engine) as session:
-        every = text_matches(session, query=parsed)
-        ids = match_ids(session, query=parsed)
-        assert sorted(ids.tolist()) == sorted(pid for pid, _ in every) and len(every) == 120
-        ranked = sorted(every, key=lambda r: (-r[1], -r[0]))
-        assert best_matches(session, query=parsed, limit=None) == ranked
-        assert best_matches(session, query=parsed, limit=10) == ranked[:10]
-        some = [pid for pid, _ in every][::3]
-        inside = [r for r in ranked if r[0] in some]
-        assert best_matches(session, query=parsed, limit=None, only=some) == inside
-        assert (
-            best_matches(session, query=parsed, limit=5, excluding=np.asarray(some))
-            == [r for r in ranked if r[0] not in some][:5]
-        )
-        assert best_matches(session, query=parsed, limit=5, only=[]) == []
-        assert best_matches(session, query=parse_search_query("absent"), limit=5) == []
-        assert len(match_ids(session, query=parse_search_query("absent"))) == 0
-        packed_ids, packed = matches_packed(session, query=parsed, relevance=True)
-        if relevance_travels_packed(session):  # PostgreSQL: ts_rank's float4, exactly
-            assert packed is not None
-            exact = {pid: float(np.float32(rel)) for pid, rel in every}  # psycopg reads float4 as text
-            assert dict(zip(packed_ids.tolist(), packed.tolist(), strict=True)) == exact
-        else:
-            assert packed is None and sorted(packed_ids.tolist()) == sorted(ids.tolist())
-    assert data.ids
+        library.index.refresh(session, force=True)
+        in_store = dict(text_matches(session, query=parsed))
+        plain = plain_bm25(stored_docs(session), parsed)
+    matches = library.index.text_match(parsed)
+    rows = np.flatnonzero(matches.mask)
+    ids = library.index.post_ids_at(rows).tolist()
+    assert sorted(ids) == sorted(in_store) and ids
+    mine = dict(zip(ids, library.index.text_relevance(matches, rows).tolist(), strict=True))
+    assert mine == pytest.approx({pid: plain[pid] for pid in ids}, rel=1e-9)
+    if engine.dialect.name == "sqlite":  # the formula is FTS5's: the same number as bm25()
+        assert mine == pytest.approx(in_store, rel=1e-9)
 
 
 def _facets(page: LibraryPage) -> dict[str, dict[Any, int]]:

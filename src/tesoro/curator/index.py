@@ -47,6 +47,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlmodel import Session
 
+from tesoro.curator.postings import TextIndex, TextMatches
+from tesoro.curator.text import SearchQuery
 from tesoro.curator.treasure import CONTENT_TYPES, content_mask
 from tesoro.store.library import (
     FACETS,
@@ -257,11 +259,10 @@ class LibraryIndex:
         self._stale = True
         self._last_refresh = float("-inf")
         self.build_seconds = 0.0
-        # Bumped after every change to the index's rows (`generation`), and after every change
-        # to its items (`text_generation`: a re-rank may change a search document, and with it
-        # the full-text matches and their statistics). Caches of search results key on them.
+        # Bumped after every change to the index's rows; caches of search results key on it.
         self._generation = 0
-        self._text_generation = 0
+        # Every row's search document, for full-text matching and BM25 (see `curator.postings`).
+        self._text = TextIndex()
         # The packed facet code of every row, rebuilt on the first count after a change.
         self._packed: tuple[tuple[int, tuple[int, ...]], npt.NDArray[np.int32]] | None = None
         self._grow(1024)
@@ -377,9 +378,9 @@ class LibraryIndex:
                 error,
                 norm,
             )
+        self._text.set_docs(at, [r.doc for r in rows])
         self._update_products(at)
         self._generation += 1
-        self._text_generation += 1
 
     def _update_products(self, at: npt.NDArray[np.int64] | slice) -> None:
         a = self._arrays
@@ -406,10 +407,10 @@ class LibraryIndex:
         """Make the next search refresh first (call after this process wrote decisions)."""
         self._stale = True
 
-    def generations(self) -> tuple[int, int]:
-        """(rows, items) change counters: equal counters, same rows (see `__init__`)."""
+    def generation(self) -> int:
+        """The rows' change counter: the same counter, the same rows (and the same answers)."""
         with self._lock:
-            return self._generation, self._text_generation
+            return self._generation
 
     def refresh(self, session: Session, *, force: bool = False) -> int:
         """Bring the index up to date with the store; returns how many rows changed."""
@@ -439,6 +440,7 @@ class LibraryIndex:
                 break
             self._apply_rows(rows)
             after = rows[-1].post_id
+        self._text.rebuild()
         # Writes that landed while the build paged through are newer than its start.
         self._item_mark = self._post_mark = started_wall
         self._built = True
@@ -500,6 +502,7 @@ class LibraryIndex:
     def stats(self) -> IndexStats:
         with self._lock:
             size = sum(int(arr[: self._n].nbytes) for arr in self._arrays.values()) + int(self._row_of.nbytes)
+            size += self._text.nbytes
             return IndexStats(
                 self._n, int(self._arrays["has_embedding"][: self._n].sum()), size, self.build_seconds
             )
@@ -580,23 +583,20 @@ class LibraryIndex:
             out[rows[(rows >= 0) & (rows < self._n)]] = True
             return out
 
+    def text_match(self, query: SearchQuery) -> TextMatches:
+        """The rows whose search document matches the query, with what ranking them needs."""
+        with self._lock:
+            return self._text.match(query)
+
+    def text_relevance(self, matches: TextMatches, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """BM25 of the given rows (positions) for a matched query."""
+        return TextIndex.scores(matches, rows)
+
     def post_ids_at(self, selected: BoolArray | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The post ids of the selected rows (a row mask, or row positions), in row order."""
         with self._lock:
             ids: npt.NDArray[np.int64] = self._arrays["post_id"][: self._n][selected]
             return ids
-
-    def scatter(self, post_ids: Sequence[int], values: Sequence[float]) -> FloatArray:
-        """A per-row array holding `values` at the posts' rows and -inf elsewhere (text relevance)."""
-        with self._lock:
-            out = np.full(self._n, -np.inf, dtype=np.float32)
-            ids = np.asarray(post_ids, dtype=np.int64)
-            vals = np.asarray(values, dtype=np.float32)
-            inside = (ids >= 0) & (ids < len(self._row_of))
-            rows = self._row_of[ids[inside]] if len(ids) else ids
-            known = rows >= 0
-            out[rows[known]] = vals[inside][known]
-            return out
 
     def gather(self, post_ids: Sequence[int], per_row: npt.NDArray[Any]) -> list[float | None]:
         """The per-row array's values at the posts (None for posts the index does not hold)."""

@@ -1,7 +1,7 @@
 """The hidden-treasure library: search approved and featured posts by words, by meaning, by facets.
 
-`Library.search` answers one coordinator query: free text (the database's full-text
-index), meaning (the query encoded like the posts and compared with their
+`Library.search` answers one coordinator query: free text (words, phrases, prefixes,
+OR and exclusions; see `curator.text`), meaning (the query encoded like the posts and compared with their
 embeddings: "people using the shoe on a trail" finds posts that never use those
 words), filters, multi-select facet counts, sorting and paging.
 
@@ -13,19 +13,14 @@ By default the in-process `LibraryIndex` does the filtering and counting (fast,
 see `curator.index`); `use_index=False` runs the same query in SQL only
 (`store.library`), for one-off commands that should not load every embedding.
 
-What a broad word costs: scoring its matches (BM25, `ts_rank`) is work for every
-match, and so is bringing each match back as a row. So a text search asks the
-database which posts match (the ids packed in one value), filters and counts them in
-memory, and scores no more than it needs: with a treasure or date sort only the
-page's posts; with a relevance sort, on SQLite, the database scores the filtered
-candidates and returns only the top of them, and on PostgreSQL, where `ts_rank`
-comes packed with the ids from the same pass over the table, the top is picked in
-memory. Cards are built for the page only.
+Text queries are matched and ranked by the index too (`curator.postings`: the
+words of every search document, BM25 as FTS5 computes it), so a broad word costs
+vector operations over its matches, not a database row per match. Only the
+filtered rows are ranked, and cards are built for the page only.
 
 Identical questions get identical answers until the library changes, so a few
-results are kept: the matches of a text query (until an item is re-ranked), and the
-facet counts and page order of a query (until any row of the index changes; the
-index's change counters, not a clock, decide). `invalidate` drops them all.
+results are kept: the facet counts and page order of a query, until any row of the
+index changes (the index's change counter, not a clock, decides). `invalidate` drops them all.
 """
 
 from __future__ import annotations
@@ -39,23 +34,14 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from tesoro.curator.index import LibraryIndex, SimilarityScan
+from tesoro.curator.postings import TextMatches
 from tesoro.curator.text import SearchQuery, SearchQueryError, parse_search_query
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import QueueEntry, queue_entries
 from tesoro.store.engine import session_scope
-from tesoro.store.library import (
-    LIBRARY_STATES,
-    LibraryFilters,
-    Sort,
-    best_matches,
-    facets_sql,
-    matches_packed,
-    relevance_travels_packed,
-    search_sql,
-)
+from tesoro.store.library import LIBRARY_STATES, LibraryFilters, Sort, facets_sql, search_sql
 
 __all__ = [
     "LIBRARY_STATES",
@@ -112,13 +98,6 @@ class _Lru(Generic[_V]):
 
     def __len__(self) -> int:
         return len(self._data)
-
-
-@dataclass(frozen=True, slots=True)
-class _TextHits:
-    post_ids: npt.NDArray[np.int64]  # every match in the store, sorted
-    rows: npt.NDArray[np.int64]  # the index rows of those the index holds
-    relevance: npt.NDArray[np.float32] | None  # per post id, where the store sends it with the ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +179,6 @@ class Library:
         # Results kept for identical questions (see the module docstring); `cache=False` turns it off.
         self.cache = True
         self._vectors: _Lru[npt.NDArray[np.float32]] = _Lru(256)
-        self._text_hits: _Lru[_TextHits] = _Lru(32, weight=8_000_000)
         self._facets: _Lru[Facets] = _Lru(256)
         self._orders: _Lru[_Order] = _Lru(256)
 
@@ -211,7 +189,6 @@ class Library:
 
     def clear_cache(self) -> None:
         """Forget the kept results (they would be dropped anyway once the library changes)."""
-        self._text_hits.clear()
         self._facets.clear()
         self._orders.clear()
 
@@ -265,7 +242,7 @@ class Library:
         with session_scope(self.engine) as session:
             index = self.index
             index.refresh(session)
-            generation, text_generation = index.generations()
+            generation = index.generation()
             text_key = parsed.fts5() if parsed is not None else None
             meaning_key = (vector.tobytes(), float(threshold)) if vector is not None else None
             key = (generation, _filters_key(query.filters), text_key, meaning_key)
@@ -275,13 +252,8 @@ class Library:
             if order is not None and len(order.post_ids) < want and not order.complete:
                 order = None
             if order is None or (query.with_facets and kept is None):
-                by_words = sort == "relevance" and vector is None
-                hits = (
-                    self._hits(session, parsed, text_generation, relevance=by_words)
-                    if parsed is not None
-                    else None
-                )
-                extra = index.rows_mask(hits.rows) if hits is not None else None
+                matches = index.text_match(parsed) if parsed is not None else None
+                extra = matches.mask if matches is not None else None
                 similarity: SimilarityScan | None = None
                 if vector is not None:
                     # Facets count values outside the current filters too, so they need every similarity.
@@ -306,7 +278,7 @@ class Library:
                     if self.cache:
                         self._facets.put(key, counted)
                 if order is None:
-                    order = self._order(session, parsed, hits, similarity, selected, sort, want)
+                    order = self._order(matches, similarity, selected, sort, want)
                     if self.cache:
                         self._orders.put((*key, sort), order)
             facets: Facets = {name: list(counts) for name, counts in (kept or {}).items()}
@@ -323,37 +295,9 @@ class Library:
             offset=query.offset,
         )
 
-    def _hits(
-        self, session: Session, parsed: SearchQuery, text_generation: int, *, relevance: bool
-    ) -> _TextHits:
-        """The posts matching the words, cached until an item changes.
-
-        With `relevance`, and where the store sends it along at no extra pass
-        (PostgreSQL), every match's relevance too.
-        """
-        packed = relevance and relevance_travels_packed(session)
-        key = (text_generation, parsed.fts5(), packed)
-        hits = self._text_hits.get(key) if self.cache else None
-        if hits is None and self.cache and not packed:  # kept matches with relevance serve too
-            hits = self._text_hits.get((text_generation, parsed.fts5(), True))
-        if hits is None:
-            ids, scores = matches_packed(session, query=parsed, relevance=packed)
-            order = np.argsort(ids, kind="stable")
-            ids = ids[order]
-            rows = self.index.rows_of(ids)
-            hits = _TextHits(ids, rows[rows >= 0], None if scores is None else scores[order])
-            for array in (hits.post_ids, hits.rows, hits.relevance):
-                if array is not None:
-                    array.flags.writeable = False
-            if self.cache:
-                self._text_hits.put(key, hits, weight=2 * len(ids) + len(hits.rows))
-        return hits
-
     def _order(
         self,
-        session: Session,
-        parsed: SearchQuery | None,
-        hits: _TextHits | None,
+        matches: TextMatches | None,
         similarity: SimilarityScan | None,
         selected: npt.NDArray[np.int64],
         sort: Sort,
@@ -361,83 +305,30 @@ class Library:
     ) -> _Order:
         """The best `want` selected rows (positions) in the query's order, with their relevance."""
         index = self.index
-        if sort == "relevance" and similarity is None and parsed is not None and hits is not None:
-            return self._by_text_relevance(session, parsed, hits, selected, want)
-        key: str | npt.NDArray[np.float32]
+        key: str | npt.NDArray[np.floating[Any]]
         if sort == "relevance" and similarity is not None:
             index.settle_top(similarity, selected, want)  # the order of exact similarities
             key = similarity.values
+        elif sort == "relevance" and matches is not None:
+            # BM25 for the selected rows only; ordered on the float64 values, shown as float32.
+            key = np.full(len(matches.mask), -np.inf, dtype=np.float64)
+            key[selected] = index.text_relevance(matches, selected)
         elif sort == "date":
             key = "created"
         else:
             key = "score"
-        total, ids, _ = index.page(selected, key=key, limit=want, offset=0)
+        total, ids, values = index.page(selected, key=key, limit=want, offset=0)
         relevance: list[float | None]
         if similarity is not None:
             index.settle(similarity, index.rows_of(ids))  # the page reports exact similarities
             relevance = index.gather(ids, similarity.values)
-        elif parsed is not None:
-            # Sorted by treasure or date: only the page's posts need a relevance.
-            scored = dict(best_matches(session, query=parsed, limit=None, only=ids))
-            relevance = [_as_float32(scored.get(pid)) for pid in ids]
+        elif matches is not None:
+            if sort != "relevance":  # sorted by treasure or date: only the page needs a relevance
+                values = index.text_relevance(matches, index.rows_of(ids)).tolist()
+            relevance = [_as_float32(v) for v in values]
         else:
             relevance = [None] * len(ids)
         return _Order(total, ids, relevance, complete=len(ids) >= total)
-
-    def _by_text_relevance(
-        self,
-        session: Session,
-        parsed: SearchQuery,
-        hits: _TextHits,
-        selected: npt.NDArray[np.int64],
-        want: int,
-    ) -> _Order:
-        """The top `want` candidates by full-text relevance: relevance first, then the higher post id.
-
-        The order is the database's, as in the SQL-only search. Where every match's
-        relevance came with the ids (PostgreSQL), the top is picked in memory.
-        Otherwise (SQLite) the database scores the candidates alone (or all matches
-        but the others, whichever list is shorter travels with the query) and returns
-        only the top.
-        """
-        candidates = self.index.post_ids_at(selected)
-        total = len(candidates)
-        if not total or want <= 0:
-            return _Order(total, [], [], complete=not total)
-        if hits.relevance is not None:
-            # Every match's relevance came with the ids (float4 on PostgreSQL): rank in memory.
-            relevance = hits.relevance[np.searchsorted(hits.post_ids, candidates)]
-            if total > 4 * want + 1000:
-                cut = np.partition(relevance, total - want)[total - want]
-                keep = np.flatnonzero(relevance >= cut)
-                candidates, relevance = candidates[keep], relevance[keep]
-            top = np.lexsort((-candidates, -relevance))[:want]
-            return _Order(
-                total,
-                [int(pid) for pid in candidates[top]],
-                [float(rel) for rel in relevance[top]],
-                complete=want >= total,
-            )
-        others = np.setdiff1d(hits.post_ids, candidates, assume_unique=True)
-        only = candidates if len(candidates) <= len(others) else None
-        excluding = None if only is not None else others
-        fetch = min(total, want)
-        while True:
-            rows = best_matches(
-                session, query=parsed, limit=None if fetch >= total else fetch, only=only, excluding=excluding
-            )
-            # A post that matches in the store but is not (yet) a candidate in memory is left out.
-            inside = np.isin(np.asarray([pid for pid, _ in rows], dtype=np.int64), candidates).tolist()
-            kept = [row for row, ok in zip(rows, inside, strict=True) if ok]
-            if len(kept) >= want or len(rows) < fetch or fetch >= total:
-                break
-            fetch = min(total, fetch * 4)
-        return _Order(
-            total,
-            [pid for pid, _ in kept],
-            [_as_float32(rel) for _, rel in kept],
-            complete=len(kept) >= total,
-        )
 
     def _search_sql(self, query: LibraryQuery, parsed: SearchQuery | None, sort: Sort) -> LibraryPage:
         with session_scope(self.engine) as session:

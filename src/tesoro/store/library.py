@@ -6,9 +6,8 @@ Two ways to search it, with the same filters and the same answers:
 - **In SQL** (`search_sql`, `facets_sql`): no memory needed, used by the command
   line, the gallery and as the reference the tests hold the in-memory path to.
 - **In memory** (`tesoro.curator.index`): the API's path, fed by `index_rows`,
-  `changed_items` and `changed_posts`, with full-text matches from `match_ids` (which
-  posts match: no relevance computed) and `best_matches` (the most relevant of given
-  candidates, ranked by the database, which returns only those).
+  `changed_items` and `changed_posts`; it matches and ranks words itself, from each
+  item's stored search document (`curator.postings`).
 
 Full text is backend-specific (see the curator migration): SQLite FTS5 with BM25
 ranking, PostgreSQL `tsvector @@ tsquery` with `ts_rank`. Both index the same
@@ -24,8 +23,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import JSON, case, column, func, literal_column, select, table
 from sqlalchemy import text as sql_text
 from sqlalchemy.sql import Subquery
@@ -45,15 +42,11 @@ __all__ = [
     "PostChange",
     "Sort",
     "append_rows",
-    "best_matches",
     "changed_items",
     "changed_posts",
     "facets_sql",
     "index_rows",
-    "match_ids",
-    "matches_packed",
     "product_lines",
-    "relevance_travels_packed",
     "search_sql",
     "text_matches",
 ]
@@ -175,131 +168,12 @@ def _matches(session: Session, query: SearchQuery) -> Subquery:
 def text_matches(
     session: Session, *, query: SearchQuery, states: Sequence[str] = ()
 ) -> list[tuple[int, float]]:
-    """Every ranked post matching the query, with its relevance (for the in-memory path)."""
+    """Every ranked post matching the query, with the database's relevance (BM25 / `ts_rank`)."""
     matches = _matches(session, query)
     stmt = select(matches.c.post_id, matches.c.relevance)
     if states:
         stmt = stmt.join(Post, col(Post.id) == matches.c.post_id).where(col(Post.queue_state).in_(states))
     return [(int(pid), float(rel or 0.0)) for pid, rel in session.execute(stmt)]
-
-
-def match_ids(session: Session, *, query: SearchQuery) -> npt.NDArray[np.int64]:
-    """Ids of every ranked post matching the query, without computing any relevance.
-
-    The cheaper half of a text search: BM25 / `ts_rank` add work for every match
-    (FTS5 reads each match's document size, `ts_rank` walks its positions). The ids
-    come back as one value (a comma-separated text on SQLite, packed 4-byte integers
-    on PostgreSQL) rather than a row each, which saves about a microsecond of row
-    handling per match: a quarter of a second for a word in a quarter of a million posts.
-    """
-    return matches_packed(session, query=query, relevance=False)[0]
-
-
-def relevance_travels_packed(session: Session) -> bool:
-    """Whether `matches_packed` can bring every match's relevance in the same pass, cheaply.
-
-    PostgreSQL: yes (`ts_rank` is a float4, packed like the ids; the table is read
-    once instead of twice). SQLite: no (the FTS5 index finds the matches without
-    touching any row; BM25 reads each match's document size, and a float travels as
-    text): score only the candidates with `best_matches`.
-    """
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def matches_packed(
-    session: Session, *, query: SearchQuery, relevance: bool
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32] | None]:
-    """(ids, relevance) of every match as arrays; relevance only where `relevance_travels_packed`."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        packed = session.execute(
-            sql_text("SELECT group_concat(rowid) FROM curation_fts WHERE curation_fts MATCH :q"),
-            {"q": query.fts5()},
-        ).scalar()
-        return np.fromstring(packed or "", dtype=np.int64, sep=","), None
-    if dialect == "postgresql":
-        # One aggregate node: both aggregates see the matches in the same order.
-        ranks = ", string_agg(float4send(ts_rank(search_vector, q.q)), ''::bytea)" if relevance else ""
-        row = session.execute(
-            sql_text(
-                f"SELECT string_agg(int4send(post_id), ''::bytea){ranks} "
-                "FROM curation_item CROSS JOIN to_tsquery('simple'::regconfig, :q) AS q(q) "
-                "WHERE search_vector @@ q.q"
-            ),
-            {"q": query.tsquery()},
-        ).one()
-        ids = np.frombuffer(bytes(row[0] or b""), dtype=">i4").astype(np.int64)
-        if not relevance:
-            return ids, None
-        return ids, np.frombuffer(bytes(row[1] or b""), dtype=">f4").astype(np.float32)
-    raise RuntimeError(f"full-text search is not supported on {dialect!r}")
-
-
-def _id_list(ids: Sequence[int] | npt.NDArray[np.int64]) -> list[int]:
-    return [int(i) for i in (ids.tolist() if isinstance(ids, np.ndarray) else ids)]
-
-
-def best_matches(
-    session: Session,
-    *,
-    query: SearchQuery,
-    limit: int | None,
-    only: Sequence[int] | npt.NDArray[np.int64] | None = None,
-    excluding: Sequence[int] | npt.NDArray[np.int64] | None = None,
-) -> list[tuple[int, float]]:
-    """(post_id, relevance) of the `limit` most relevant matches, best first, ties to the higher id.
-
-    Restricted to the posts `only` (when given) and never any of `excluding`; pass
-    whichever list is shorter. Relevance is computed in the database for those
-    candidates alone and only `limit` rows travel back (`None`: every candidate).
-    The values are those of `text_matches` (BM25 keeps its corpus-wide statistics
-    whatever the restriction).
-    """
-    if only is not None and not len(only):
-        return []
-    dialect = session.get_bind().dialect.name
-    params: dict[str, Any] = {}
-    if dialect == "sqlite":
-        # `+rowid`: test each match against the list rather than look each id up in the
-        # full-text index, which would redo BM25's corpus statistics once per id.
-        where = ["curation_fts MATCH :q"]
-        params["q"] = query.fts5()
-        if only is not None:
-            where.append("+rowid IN (SELECT value FROM json_each(:only))")
-            params["only"] = "[" + ",".join(map(str, _id_list(only))) + "]"
-        if excluding is not None and len(excluding):
-            where.append("+rowid NOT IN (SELECT value FROM json_each(:excluding))")
-            params["excluding"] = "[" + ",".join(map(str, _id_list(excluding))) + "]"
-        sql = (
-            "SELECT rowid, -bm25(curation_fts) AS relevance FROM curation_fts WHERE "
-            + " AND ".join(where)
-            + " ORDER BY relevance DESC, rowid DESC"
-        )
-    elif dialect == "postgresql":
-        joins = ""
-        where = ["c.search_vector @@ q.q"]
-        params["q"] = query.tsquery()
-        if only is not None:
-            joins += " JOIN unnest(CAST(:only AS integer[])) AS o(id) ON o.id = c.post_id"
-            params["only"] = _id_list(only)
-        if excluding is not None and len(excluding):
-            joins += " LEFT JOIN unnest(CAST(:excluding AS integer[])) AS x(id) ON x.id = c.post_id"
-            where.append("x.id IS NULL")
-            params["excluding"] = _id_list(excluding)
-        sql = (
-            "SELECT c.post_id, ts_rank(c.search_vector, q.q) AS relevance "
-            "FROM curation_item AS c CROSS JOIN to_tsquery('simple'::regconfig, :q) AS q(q)"
-            + joins
-            + " WHERE "
-            + " AND ".join(where)
-            + " ORDER BY relevance DESC, c.post_id DESC"
-        )
-    else:
-        raise RuntimeError(f"full-text search is not supported on {dialect!r}")
-    if limit is not None:
-        sql += " LIMIT :limit"
-        params["limit"] = limit
-    return [(int(pid), float(rel or 0.0)) for pid, rel in session.execute(sql_text(sql), params)]
 
 
 def _base(filters: LibraryFilters, matches: Subquery | None) -> Any:
@@ -403,6 +277,7 @@ class IndexRow:
     product_id: int | None
     post_updated_at: datetime | None
     embedding: bytes | None
+    doc: str = ""  # the search document (`curator.text.search_document`)
 
 
 _INDEX_COLUMNS = (
@@ -423,6 +298,7 @@ _INDEX_COLUMNS = (
     col(Post.product_id),
     col(Post.updated_at),
     col(Score.embedding),
+    col(CurationItem.doc),
 )
 
 
@@ -445,6 +321,7 @@ def _index_row(r: Any) -> IndexRow:
         product_id=r[14],
         post_updated_at=as_utc(r[15]) if r[15] is not None else None,
         embedding=r[16],
+        doc=r[17] or "",
     )
 
 
