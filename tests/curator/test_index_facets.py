@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from curator_fixtures import index_row
 
-from tesoro.curator.index import LibraryIndex, _one_of
+from tesoro.curator.index import LibraryIndex, _kth_largest, _one_of
 from tesoro.curator.treasure import CONTENT_TYPES
 from tesoro.store.library import FACETS, IndexRow, LibraryFilters
 
@@ -126,3 +126,18 @@ def test_generation_moves_with_rows() -> None:
     assert index.generation() == before
     index.add_rows([index_row(7, score=0.5)])
     assert index.generation() > before
+
+
+def test_kth_largest_matches_a_full_partition() -> None:
+    rng = np.random.default_rng(5)
+    cases = [
+        rng.standard_normal(300_000).astype(np.float32),
+        np.sort(rng.standard_normal(50_000)),  # sorted: the strided sample sees it evenly
+        np.repeat(np.arange(10, dtype=np.float32), 20_000),  # long runs of ties
+        np.concatenate([np.full(90_000, -np.inf), rng.random(10_000)]),
+        rng.random(500),
+    ]
+    for values in cases:
+        for k in (1, 24, 240, 5000):
+            if k <= len(values):
+                assert _kth_largest(values, k) == np.sort(values)[len(values) - k]

@@ -169,6 +169,24 @@ def _dot_rows(matrix: FloatArray, q: FloatArray, threads: int) -> FloatArray:
     return out
 
 
+def _kth_largest(values: npt.NDArray[Any], k: int) -> Any:
+    """The `k`-th largest of `values` (1 <= k <= len), without partitioning them all when many.
+
+    A strided sample gives a value that about 4k of them should exceed; if at least k
+    do, only those are partitioned (a compare and a small partition instead of a
+    partition of every value, ~2 ms at 300,000); otherwise, all of them are.
+    """
+    n = len(values)
+    if n > 8 * k + 4096:
+        sample = values[:: max(1, n // 4096)]
+        m = min(len(sample), (4 * k * len(sample)) // n + 32)
+        guess = np.partition(sample, len(sample) - m)[len(sample) - m]
+        above = values[values >= guess]
+        if len(above) >= k:
+            return np.partition(above, len(above) - k)[len(above) - k]
+    return np.partition(values, n - k)[n - k]
+
+
 def _one_of(column: npt.NDArray[Any], values: Sequence[int]) -> BoolArray:
     """`column` equal to any of `values`: a few comparisons (np.isin is 30x slower for a handful)."""
     if not values:
@@ -822,9 +840,12 @@ class LibraryIndex:
     ) -> None:
         """Make exact every selected row that could be among the `want` most similar.
 
-        At least `want` rows are worth at least the `want`-th largest lower bound, so a
-        row whose upper bound is below it cannot make the top; every other one is
-        computed exactly, and ordering by `scan.values` then gives the float32 order.
+        First the `want` rows with the best int8 values are made exact: the lowest of
+        their exact values is a floor under the real `want`-th best. A row whose upper
+        bound is below that floor cannot make the top; every other one is computed
+        exactly too, and ordering by `scan.values` then gives the float32 order.
+        (A floor from exact values sits about one bound higher than one from lower
+        bounds would, which halves the rows recomputed when many crowd the top.)
         """
         if not scan.approximate or want <= 0:
             return
@@ -835,14 +856,14 @@ class LibraryIndex:
                 # largest value cannot make the top, and is dropped before any bound is worked out.
                 widest = float(scan.code_error.max()) + scan.query_error * float(scan.code_norm.max())
                 values = scan.values[rows]
-                top = np.partition(values, len(rows) - want)[len(rows) - want]
+                top = _kth_largest(values, want)
                 near = values >= top - np.float32(2 * (widest + _ROUNDING_SLACK))
                 rows, values = rows[near], values[near]
-            if len(rows) > want:
-                bound = scan.bound_at(rows)
-                lower = values - bound
-                cut = np.partition(lower, len(rows) - want)[len(rows) - want]
-                rows = rows[values + bound >= cut]
+                if len(rows) > want:
+                    first = rows[np.argpartition(values, len(rows) - want)[len(rows) - want :]]
+                    self._settle(scan, first)
+                    floor = scan.values[first].min()
+                    rows = rows[scan.values[rows] + scan.bound_at(rows) >= floor]
             self._settle(scan, rows)
 
     def page(
@@ -869,7 +890,7 @@ class LibraryIndex:
             want = min(offset + limit, total)
             if total > 4 * want + 1000:
                 # Keep the top `want` (and every tie at the boundary) before the exact sort.
-                cut = np.partition(values, total - want)[total - want]
+                cut = _kth_largest(values, want)
                 keep = np.flatnonzero(values >= cut)
                 rows, values = rows[keep], values[keep]
             ids = self._arrays["post_id"][rows]

@@ -36,6 +36,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col
 
 from tesoro.curator.dedupe import Fingerprint, StoredPost
@@ -570,25 +571,22 @@ _CARD_COLUMNS = (
 )
 
 
-def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCard]:
-    """Cards for the posts, in three queries (posts with authors, media, tags).
+# A post's tags travel as one text joined by the unit separator, which no tag holds
+# (`curator.queue.normalize_tag` turns every whitespace character, this one included, into a space).
+_TAG_SEPARATOR = "\x1f"
 
-    Plain column selects, not ORM entities: a page of cards is read on every queue
-    and library request, and building mapped objects would cost more than the queries.
-    """
-    if not post_ids:
-        return {}
+
+def _tags_column() -> Any:
+    return (
+        select(func.aggregate_strings(col(PostTag.tag), _TAG_SEPARATOR))
+        .where(col(PostTag.post_id) == col(Post.id))
+        .scalar_subquery()
+    )
+
+
+def _media_of(session: Session, post_ids: Sequence[int]) -> dict[int, list[MediaRef]]:
     media: dict[int, list[MediaRef]] = {}
-    tags: dict[int, list[str]] = {}
-    rows: list[Any] = []
     for chunk in _chunks(list(post_ids)):
-        rows.extend(
-            session.execute(
-                select(*_CARD_COLUMNS)
-                .join(Author, col(Author.id) == col(Post.author_id))
-                .where(col(Post.id).in_(chunk))
-            ).all()
-        )
         media_stmt = (
             select(
                 col(Media.post_id),
@@ -599,47 +597,67 @@ def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCa
                 col(Media.height),
                 col(Media.alt_text),
             )
-            .where(col(Media.post_id).in_(chunk))
+            .where(_any_of(session, col(Media.post_id), chunk, Integer()))
             .order_by(col(Media.id))
         )
         for m in session.execute(media_stmt):
             media.setdefault(m[0], []).append(MediaRef(m[1], m[2], m[3], m[4], m[5], m[6]))
-        for post_id, tag in session.execute(
-            select(col(PostTag.post_id), col(PostTag.tag)).where(col(PostTag.post_id).in_(chunk))
-        ):
-            tags.setdefault(post_id, []).append(tag)
-    cards: dict[int, PostCard] = {}
-    for r in rows:
-        pid = int(r[0])
-        cards[pid] = PostCard(
-            id=pid,
-            platform=r[1],
-            external_id=r[2],
-            url=r[3],
-            text=r[4],
-            title=r[5],
-            lang=r[6],
-            created_at=as_utc(r[7]),
-            brand_id=r[8],
-            author_id=r[9],
-            author_handle=r[10],
-            author_name=r[11],
-            author_followers=r[12],
-            author_verified=bool(r[13]),
-            author_url=r[14],
-            likes=r[15] or 0,
-            reposts=r[16] or 0,
-            replies=r[17] or 0,
-            quotes=r[18] or 0,
-            views=r[19],
-            hashtags=tuple(r[20] or ()),
-            queue_state=r[21],
-            rights_status=r[22],
-            product_id=r[23],
-            media=tuple(media.get(pid, ())),
-            tags=tuple(sorted(tags.get(pid, ()))),
+    return media
+
+
+def _card(r: Any, media: Mapping[int, list[MediaRef]]) -> PostCard:
+    """A card from a row of `_CARD_COLUMNS` followed by the tags column."""
+    pid = int(r[0])
+    tags = r[len(_CARD_COLUMNS)]
+    return PostCard(
+        id=pid,
+        platform=r[1],
+        external_id=r[2],
+        url=r[3],
+        text=r[4],
+        title=r[5],
+        lang=r[6],
+        created_at=as_utc(r[7]),
+        brand_id=r[8],
+        author_id=r[9],
+        author_handle=r[10],
+        author_name=r[11],
+        author_followers=r[12],
+        author_verified=bool(r[13]),
+        author_url=r[14],
+        likes=r[15] or 0,
+        reposts=r[16] or 0,
+        replies=r[17] or 0,
+        quotes=r[18] or 0,
+        views=r[19],
+        hashtags=tuple(r[20] or ()),
+        queue_state=r[21],
+        rights_status=r[22],
+        product_id=r[23],
+        media=tuple(media.get(pid, ())),
+        tags=tuple(sorted(tags.split(_TAG_SEPARATOR))) if tags else (),
+    )
+
+
+def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCard]:
+    """Cards for the posts, in two queries (posts with authors and tags, then media).
+
+    Plain column selects, not ORM entities: a page of cards is read on every queue
+    and library request, and building mapped objects would cost more than the queries.
+    """
+    if not post_ids:
+        return {}
+    rows: list[Any] = []
+    for chunk in _chunks(list(post_ids)):
+        rows.extend(
+            session.execute(
+                select(*_CARD_COLUMNS, _tags_column())
+                .join(Author, col(Author.id) == col(Post.author_id))
+                .where(_any_of(session, col(Post.id), chunk, Integer()))
+            ).all()
         )
-    return cards
+    media = _media_of(session, [int(r[0]) for r in rows])
+    return {int(r[0]): _card(r, media) for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -744,6 +762,8 @@ def copy_counts(session: Session, *, originals: Sequence[int]) -> dict[int, int]
     return out
 
 
+_copy_item = aliased(CurationItem, name="copy_item")
+
 _ITEM_COLUMNS = (
     col(CurationItem.post_id),
     col(CurationItem.score),
@@ -766,13 +786,29 @@ def queue_entries(
 
     Each original lists its first `copies_limit` copies; `copy_count` has them all.
     """
-    items: dict[int, Any] = {}
+    copy_count = (
+        select(func.count())
+        .select_from(_copy_item)
+        .where(col(_copy_item.duplicate_of) == col(CurationItem.post_id))
+        .scalar_subquery()
+    )
+    rows: dict[int, Any] = {}
     for chunk in _chunks(list(post_ids)):
-        stmt = select(*_ITEM_COLUMNS).where(col(CurationItem.post_id).in_(chunk))
-        items.update((int(r[0]), r) for r in session.execute(stmt))
-    cards = post_cards(session, post_ids=list(items))
-    originals = [pid for pid, item in items.items() if item[6] is None]
-    copies, counts = _copies(session, originals, copies_limit) if with_copies and originals else ({}, {})
+        stmt = (
+            select(*_CARD_COLUMNS, _tags_column(), *_ITEM_COLUMNS, copy_count)
+            .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
+            .join(Author, col(Author.id) == col(Post.author_id))
+            .where(_any_of(session, col(Post.id), chunk, Integer()))
+        )
+        rows.update((int(r[0]), r) for r in session.execute(stmt))
+    media = _media_of(session, list(rows))
+    cards = {pid: _card(r, media) for pid, r in rows.items()}
+    skip = len(_CARD_COLUMNS) + 1
+    items = {pid: r[skip:] for pid, r in rows.items()}
+    # Copies are looked up only for the originals that have some (most posts have none).
+    counts = {pid: int(item[len(_ITEM_COLUMNS)] or 0) for pid, item in items.items()}
+    originals = [pid for pid, item in items.items() if item[6] is None and counts[pid]]
+    copies = _copies(session, originals, copies_limit)[0] if with_copies and originals else {}
     out: list[QueueEntry] = []
     for pid in post_ids:
         item, card = items.get(pid), cards.get(pid)
