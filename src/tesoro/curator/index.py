@@ -57,6 +57,7 @@ from tesoro.store.library import (
     changed_items,
     changed_posts,
     index_rows,
+    item_count,
     product_lines,
 )
 
@@ -451,6 +452,9 @@ class LibraryIndex:
         started_wall = datetime.now(UTC)
         started = time.perf_counter()
         self._line_of_product = product_lines(session)
+        expected = item_count(session)
+        if expected > self._cap:  # one allocation instead of a doubling per page
+            self._grow(expected + 1024)
         after = 0
         while True:
             rows = index_rows(session, after_id=after, limit=20000)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     ARRAY,
+    JSON,
     BigInteger,
     Integer,
     String,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy.orm import aliased
@@ -584,31 +586,35 @@ def _tags_column() -> Any:
     )
 
 
-def _media_of(session: Session, post_ids: Sequence[int]) -> dict[int, list[MediaRef]]:
-    media: dict[int, list[MediaRef]] = {}
-    for chunk in _chunks(list(post_ids)):
-        media_stmt = (
-            select(
-                col(Media.post_id),
-                col(Media.type),
-                col(Media.url),
-                col(Media.preview_url),
-                col(Media.width),
-                col(Media.height),
-                col(Media.alt_text),
-            )
-            .where(_any_of(session, col(Media.post_id), chunk, Integer()))
-            .order_by(col(Media.id))
-        )
-        for m in session.execute(media_stmt):
-            media.setdefault(m[0], []).append(MediaRef(m[1], m[2], m[3], m[4], m[5], m[6]))
-    return media
+def _media_column(session: Session) -> Any:
+    """A post's media as one JSON array of [id, type, url, preview, width, height, alt] (any order)."""
+    fields = (
+        col(Media.id),
+        col(Media.type),
+        col(Media.url),
+        col(Media.preview_url),
+        col(Media.width),
+        col(Media.height),
+        col(Media.alt_text),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        aggregate = func.json_agg(func.json_build_array(*fields))
+    else:
+        aggregate = func.json_group_array(func.json_array(*fields))
+    return type_coerce(select(aggregate).where(col(Media.post_id) == col(Post.id)).scalar_subquery(), JSON)
 
 
-def _card(r: Any, media: Mapping[int, list[MediaRef]]) -> PostCard:
-    """A card from a row of `_CARD_COLUMNS` followed by the tags column."""
+def _media(found: list[list[Any]] | None) -> tuple[MediaRef, ...]:
+    """The media column's entries as references, in the order they were stored."""
+    return tuple(
+        MediaRef(m[1], m[2], m[3], m[4], m[5], m[6]) for m in sorted(found or (), key=lambda m: m[0])
+    )
+
+
+def _card(r: Any) -> PostCard:
+    """A card from a row of `_CARD_COLUMNS` followed by the tags and media columns."""
     pid = int(r[0])
-    tags = r[len(_CARD_COLUMNS)]
+    tags, media = r[len(_CARD_COLUMNS)], r[len(_CARD_COLUMNS) + 1]
     return PostCard(
         id=pid,
         platform=r[1],
@@ -634,13 +640,13 @@ def _card(r: Any, media: Mapping[int, list[MediaRef]]) -> PostCard:
         queue_state=r[21],
         rights_status=r[22],
         product_id=r[23],
-        media=tuple(media.get(pid, ())),
+        media=_media(media),
         tags=tuple(sorted(tags.split(_TAG_SEPARATOR))) if tags else (),
     )
 
 
 def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCard]:
-    """Cards for the posts, in two queries (posts with authors and tags, then media).
+    """Cards for the posts, in one query (posts with their authors, tags and media).
 
     Plain column selects, not ORM entities: a page of cards is read on every queue
     and library request, and building mapped objects would cost more than the queries.
@@ -651,13 +657,12 @@ def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCa
     for chunk in _chunks(list(post_ids)):
         rows.extend(
             session.execute(
-                select(*_CARD_COLUMNS, _tags_column())
+                select(*_CARD_COLUMNS, _tags_column(), _media_column(session))
                 .join(Author, col(Author.id) == col(Post.author_id))
                 .where(_any_of(session, col(Post.id), chunk, Integer()))
             ).all()
         )
-    media = _media_of(session, [int(r[0]) for r in rows])
-    return {int(r[0]): _card(r, media) for r in rows}
+    return {int(r[0]): _card(r) for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -795,15 +800,14 @@ def queue_entries(
     rows: dict[int, Any] = {}
     for chunk in _chunks(list(post_ids)):
         stmt = (
-            select(*_CARD_COLUMNS, _tags_column(), *_ITEM_COLUMNS, copy_count)
+            select(*_CARD_COLUMNS, _tags_column(), _media_column(session), *_ITEM_COLUMNS, copy_count)
             .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
             .join(Author, col(Author.id) == col(Post.author_id))
             .where(_any_of(session, col(Post.id), chunk, Integer()))
         )
         rows.update((int(r[0]), r) for r in session.execute(stmt))
-    media = _media_of(session, list(rows))
-    cards = {pid: _card(r, media) for pid, r in rows.items()}
-    skip = len(_CARD_COLUMNS) + 1
+    cards = {pid: _card(r) for pid, r in rows.items()}
+    skip = len(_CARD_COLUMNS) + 2
     items = {pid: r[skip:] for pid, r in rows.items()}
     # Copies are looked up only for the originals that have some (most posts have none).
     counts = {pid: int(item[len(_ITEM_COLUMNS)] or 0) for pid, item in items.items()}

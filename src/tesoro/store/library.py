@@ -46,6 +46,7 @@ __all__ = [
     "changed_posts",
     "facets_sql",
     "index_rows",
+    "item_count",
     "product_lines",
     "search_sql",
     "text_matches",
@@ -323,6 +324,11 @@ def _index_row(r: Any) -> IndexRow:
         embedding=r[16],
         doc=r[17] or "",
     )
+
+
+def item_count(session: Session) -> int:
+    """How many ranked items the store holds (what a full index build will read)."""
+    return int(session.execute(select(func.count()).select_from(CurationItem)).scalar_one())
 
 
 def index_rows(
