@@ -12,6 +12,7 @@ library, some on other platforms.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -257,3 +258,38 @@ def test_meaning_queries_keep_their_order_and_facets(sqlite_engine: Engine) -> N
     assert [h.entry.card.id for h in kept.items] == [h.entry.card.id for h in fresh.items]
     assert [h.relevance for h in kept.items] == [h.relevance for h in fresh.items]
     assert kept.facets == fresh.facets and kept.total == fresh.total > 8
+
+
+def test_rows_arriving_during_searches_never_break_one(sqlite_engine: Engine) -> None:
+    """Another request's refresh adds rows while searches run: each search sees one consistent set."""
+    from curator_fixtures import index_row
+
+    _, library = _build(sqlite_engine)
+    library.cache = False
+    library.warm()
+    stop = threading.Event()
+
+    def grow() -> None:
+        post_id = 10_000_000
+        while not stop.is_set():
+            vector = np.random.default_rng(post_id).standard_normal(384).astype(np.float32)
+            vector /= np.linalg.norm(vector)
+            library.index.add_rows(
+                [index_row(post_id, doc="trail ridge late", embedding=vector.tobytes(), score=0.3)]
+            )
+            post_id += 1
+
+    queries = [
+        LibraryQuery(text="trail", limit=5),
+        LibraryQuery(meaning="trail ridge", min_similarity=0.0, limit=5),
+        LibraryQuery(text="trail", meaning="ridge", min_similarity=0.0),
+    ]
+    grower = threading.Thread(target=grow)
+    grower.start()
+    try:
+        for i in range(60):
+            assert library.search(queries[i % 3]).total > 0
+    finally:
+        stop.set()
+        grower.join()
+    assert len(library.index) > 140  # rows did arrive meanwhile

@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -425,6 +426,10 @@ class LibraryIndex:
     def invalidate(self) -> None:
         """Make the next search refresh first (call after this process wrote decisions)."""
         self._stale = True
+
+    def hold(self) -> AbstractContextManager[bool]:
+        """Keep the rows as they are (no refresh, no new rows) while the caller computes over them."""
+        return self._lock
 
     def generation(self) -> int:
         """The rows' change counter: the same counter, the same rows (and the same answers)."""

@@ -242,45 +242,48 @@ class Library:
         with session_scope(self.engine) as session:
             index = self.index
             index.refresh(session)
-            generation = index.generation()
-            text_key = parsed.fts5() if parsed is not None else None
-            meaning_key = (vector.tobytes(), float(threshold)) if vector is not None else None
-            key = (generation, _filters_key(query.filters), text_key, meaning_key)
-            want = query.offset + query.limit
-            kept = self._facets.get(key) if self.cache and query.with_facets else None
-            order = self._orders.get((*key, sort)) if self.cache else None
-            if order is not None and len(order.post_ids) < want and not order.complete:
-                order = None
-            if order is None or (query.with_facets and kept is None):
-                matches = index.text_match(parsed) if parsed is not None else None
-                extra = matches.mask if matches is not None else None
-                similarity: SimilarityScan | None = None
-                if vector is not None:
-                    # Facets count values outside the current filters too, so they need every similarity.
-                    candidates = (
-                        index.mask(LibraryFilters(states=()), extra)
-                        if query.with_facets
-                        else index.mask(query.filters, extra)
-                    )
-                    similarity = index.scan(
-                        vector,
-                        candidates,
-                        threshold=threshold,
-                        exact_cutoff=self.settings.vector_scan == "int8-exact",
-                    )
-                    close = similarity.values >= threshold
-                    extra = close if extra is None else (extra & close)
-                # One pass over the filters gives both the facet counts and the selection.
-                need_facets = query.with_facets and kept is None
-                counted, selected = index.facets_and_rows(query.filters, extra, with_facets=need_facets)
-                if need_facets:
-                    kept = counted
-                    if self.cache:
-                        self._facets.put(key, counted)
-                if order is None:
-                    order = self._order(matches, similarity, selected, sort, want)
-                    if self.cache:
-                        self._orders.put((*key, sort), order)
+            # One consistent set of rows for the whole computation: a refresh by another
+            # request in between would change the row count under the masks and scans.
+            with index.hold():
+                generation = index.generation()
+                text_key = parsed.fts5() if parsed is not None else None
+                meaning_key = (vector.tobytes(), float(threshold)) if vector is not None else None
+                key = (generation, _filters_key(query.filters), text_key, meaning_key)
+                want = query.offset + query.limit
+                kept = self._facets.get(key) if self.cache and query.with_facets else None
+                order = self._orders.get((*key, sort)) if self.cache else None
+                if order is not None and len(order.post_ids) < want and not order.complete:
+                    order = None
+                if order is None or (query.with_facets and kept is None):
+                    matches = index.text_match(parsed) if parsed is not None else None
+                    extra = matches.mask if matches is not None else None
+                    similarity: SimilarityScan | None = None
+                    if vector is not None:
+                        # Facets count values outside the current filters too, so they need every similarity.
+                        candidates = (
+                            index.mask(LibraryFilters(states=()), extra)
+                            if query.with_facets
+                            else index.mask(query.filters, extra)
+                        )
+                        similarity = index.scan(
+                            vector,
+                            candidates,
+                            threshold=threshold,
+                            exact_cutoff=self.settings.vector_scan == "int8-exact",
+                        )
+                        close = similarity.values >= threshold
+                        extra = close if extra is None else (extra & close)
+                    # One pass over the filters gives both the facet counts and the selection.
+                    need_facets = query.with_facets and kept is None
+                    counted, selected = index.facets_and_rows(query.filters, extra, with_facets=need_facets)
+                    if need_facets:
+                        kept = counted
+                        if self.cache:
+                            self._facets.put(key, counted)
+                    if order is None:
+                        order = self._order(matches, similarity, selected, sort, want)
+                        if self.cache:
+                            self._orders.put((*key, sort), order)
             facets: Facets = {name: list(counts) for name, counts in (kept or {}).items()}
             ids = order.post_ids[query.offset : want]
             scores = order.relevance[query.offset : want]
