@@ -6,8 +6,8 @@
   listening query (read posts, one shared encoder pass per distinct text, every head and rule,
   product and relevance matching, write the score rows), with the encoder on its
   default backend (torch under bfloat16 autocast on a CPU with AMX, else ONNX Runtime fp32;
-  the run prints which). Two more Tesoro rows force the ONNX Runtime fp32 and the torch
-  fp32 backends, to show what each contributes.
+  the run prints which). More Tesoro rows force the ONNX Runtime fp32, the torch fp32 and
+  the opt-in ONNX Runtime int8 backends, to show what each contributes.
 * Baseline: sentence-transformers `encode` (fp32) for the embeddings plus a `transformers`
   text-classification pipeline for sentiment. No fine-tuned sentiment transformer can be
   downloaded here, so the baseline classifier is the same MiniLM backbone with a freshly
@@ -45,9 +45,10 @@ PIPELINES = {
     "tesoro": "Tesoro score_pending (default encoder backend, shared by all heads, dedup, SQLite writes)",
     "tesoro-onnx": "Tesoro score_pending, ONNX Runtime fp32 encoder (same models and code otherwise)",
     "tesoro-torch": "Tesoro score_pending, torch fp32 encoder (same models and code otherwise)",
+    "tesoro-int8": "Tesoro score_pending, ONNX Runtime int8 encoder (opt-in: `onnx-int8`)",
     "baseline": "baseline: ST encode fp32 + transformers sentiment pipeline",
 }
-BACKEND_OF = {"tesoro": "auto", "tesoro-onnx": "onnx", "tesoro-torch": "torch"}
+BACKEND_OF = {"tesoro": "auto", "tesoro-onnx": "onnx", "tesoro-torch": "torch", "tesoro-int8": "onnx-int8"}
 
 
 def _peak_mib() -> float:

