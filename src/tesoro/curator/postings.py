@@ -78,10 +78,6 @@ class TextMatches:
     average_length: float  # words per row
     lengths: npt.NDArray[np.int32]  # words of each row
 
-    @property
-    def count(self) -> int:
-        return int(np.count_nonzero(self.mask))
-
 
 def _spans(starts: IntArray, lengths: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
     """Positions covered by the spans (start, length), in order, and which span each came from."""
