@@ -134,3 +134,16 @@ def test_serve_answers_on_localhost(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serve_on_a_taken_port_says_so_and_starts_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text('[database]\npath = "store.db"\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "-c", str(config), "--host", "127.0.0.1", "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "collecting from" not in result.output and "Tesoro serving" not in result.output

@@ -169,12 +169,29 @@ def sources(config: ConfigOption = None) -> None:
     out.print(table)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Exit with a clear message when the address is taken, before any collection starts."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            console.print(
+                f"[red]error:[/red] cannot listen on {host}:{port} ({exc.strerror}); "
+                "is another Tesoro running? Pick another with --port or [server] port"
+            )
+            raise typer.Exit(1) from exc
+
+
 def _serve(settings: Settings, engine: object, host: str, port: int, environ: dict[str, str]) -> None:
     import uvicorn
 
     from tesoro.api.app import create_app
     from tesoro.jobs import build_scheduler
 
+    _check_port_free(host, port)
     scheduler = None
     if settings.server.run_scheduler:
         # Even with no sources the scheduler runs: scoring and alert rules (editable over HTTP) need it.
