@@ -19,7 +19,7 @@ authenticated with a viewer key. (The older `/api/browse/search` LIKE scan is re
 it answers 410 and is no longer measured.)
 
 The library keeps the answer to an identical question until the library changes
-(matches, facet counts, page order; never the post cards), so the repeated
+(facet counts and page order; never the post cards), so the repeated
 `q=cumbre` row measures that path. The "new query each time" row sends the same
 search with an exclusion of a word no post has, numbered per request
 (`q=cumbre -nocache17`): the same posts, but a question the server has not seen,

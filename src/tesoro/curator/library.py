@@ -61,40 +61,30 @@ _V = TypeVar("_V")
 
 
 class _Lru(Generic[_V]):
-    """A small thread-safe least-recently-used map, bounded by entries and by a total `weight`."""
+    """A small thread-safe least-recently-used map, bounded by its number of entries."""
 
-    def __init__(self, entries: int, weight: int = 0) -> None:
+    def __init__(self, entries: int) -> None:
         self.entries = entries
-        self.max_weight = weight
-        self._data: OrderedDict[Hashable, tuple[_V, int]] = OrderedDict()
-        self._weight = 0
+        self._data: OrderedDict[Hashable, _V] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> _V | None:
         with self._lock:
             found = self._data.get(key)
-            if found is None:
-                return None
-            self._data.move_to_end(key)
-            return found[0]
+            if found is not None:
+                self._data.move_to_end(key)
+            return found
 
-    def put(self, key: Hashable, value: _V, weight: int = 0) -> None:
+    def put(self, key: Hashable, value: _V) -> None:
         with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None:
-                self._weight -= old[1]
-            self._data[key] = (value, weight)
-            self._weight += weight
-            while len(self._data) > self.entries or (
-                self.max_weight and self._weight > self.max_weight and len(self._data) > 1
-            ):
-                _, (_, dropped) = self._data.popitem(last=False)
-                self._weight -= dropped
+            self._data.pop(key, None)
+            self._data[key] = value
+            while len(self._data) > self.entries:
+                self._data.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
-            self._weight = 0
 
     def __len__(self) -> int:
         return len(self._data)

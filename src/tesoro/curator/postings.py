@@ -74,7 +74,7 @@ class TextMatches:
 
     mask: BoolArray
     terms: tuple[TermHits, ...]  # every positive term of the query, in order (OR alternatives too)
-    rows: int  # rows in the index (N)
+    n_rows: int  # rows in the index (N)
     average_length: float  # words per row
     lengths: npt.NDArray[np.int32]  # words of each row
 
@@ -355,20 +355,20 @@ class TextIndex:
         """BM25 of the given rows for the matched query (FTS5's formula, higher is better)."""
         rows = np.asarray(rows, dtype=np.int64)
         out = np.zeros(len(rows), dtype=np.float64)
-        if not len(rows) or not matches.rows:
+        if not len(rows) or not matches.n_rows:
             return out
         average = matches.average_length or 1.0
         norm = BM25_K1 * (1 - BM25_B + BM25_B * matches.lengths[rows] / average)
-        dense = len(rows) * 8 > matches.rows
+        dense = len(rows) * 8 > matches.n_rows
         for term in matches.terms:
             hit = len(term.rows)
             if not hit:
                 continue
-            idf = math.log((matches.rows - hit + 0.5) / (hit + 0.5))
+            idf = math.log((matches.n_rows - hit + 0.5) / (hit + 0.5))
             if idf <= 0.0:
                 idf = 1e-6
             if dense:
-                per_row = np.zeros(matches.rows, dtype=np.float64)
+                per_row = np.zeros(matches.n_rows, dtype=np.float64)
                 per_row[term.rows] = term.tf
                 tf = per_row[rows]
             else:

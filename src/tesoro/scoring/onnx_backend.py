@@ -259,12 +259,15 @@ class OnnxSentenceModel:
                 got = got / np.linalg.norm(got, axis=1, keepdims=True)
             return model, got.shape == expected.shape and float(np.abs(got - expected).max()) <= _TOLERANCE
 
-        fp32 = _checked_export(path, export, build, "ONNX embeddings differ from the torch model's")
+        def checked_fp32() -> OnnxSentenceModel:
+            return _checked_export(path, export, build, "ONNX embeddings differ from the torch model's")
+
         if not quantized:
-            return fp32
+            return checked_fp32()
         int8_path = path.with_name(f"{path.stem}-int8.onnx")
 
         def quantize() -> None:
+            checked_fp32()  # made from a checked fp32 graph; a cached int8 graph needs no fp32 session
             log.info("quantizing %s to int8 at %s (once)", path, int8_path)
             _quantize_graph(path, int8_path)
 
