@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tesoro.scoring import onnx_backend
+from tesoro.scoring import branch_training, onnx_backend
+from tesoro.scoring import encoder as encoder_module
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, load_branch, save_branch
 from tesoro.scoring.branch_training import BranchConfig, branch_features, train_branch
 from tesoro.scoring.encoder import Encoder, ModelLoadError, load_encoder
@@ -124,7 +125,8 @@ def test_branch_with_nan_weights_or_for_another_encoder_is_refused(encoder: Enco
 
 
 @pytest.mark.slow
-def test_training_a_branch_learns_an_obvious_task(encoder: Encoder) -> None:
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16-autocast"])
+def test_training_a_branch_learns_an_obvious_task(encoder: Encoder, bf16: bool) -> None:
     rng = np.random.default_rng(0)
     good = ["love", "great", "amazing", "excellent", "wonderful", "fantastic"]
     bad = ["hate", "awful", "terrible", "horrible", "worst", "disgusting"]
@@ -144,8 +146,25 @@ def test_training_a_branch_learns_an_obvious_task(encoder: Encoder) -> None:
         labels,
         np.ones(len(texts)),
         {"toy": (held_out, ["positive", "negative"])},
-        config=BranchConfig(layers=1, epochs=2.0, batch_size=16),
+        config=BranchConfig(layers=1, epochs=2.0, batch_size=16, bf16=bf16),
         head_config=TrainConfig(epochs=20, lexical_buckets=0),
     )
     assert meta["validation"]["toy"]["accuracy"] == 1.0
+    assert meta["precision"] == ("bfloat16 autocast" if bf16 else "float32")
+    # The weights stay float32 (autocast only lowers the matrix products) and are finite.
+    assert all(v.dtype == np.float32 and np.isfinite(v).all() for v in branch.layers[0].values())
     assert meta["cut"] == encoder.layers - 1 and len(branch.layers) == 1
+
+
+def test_bf16_autocast_is_chosen_for_gpus_and_amx_cpus_unless_the_config_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: False)
+    assert not branch_training.use_bf16(BranchConfig(), "cpu")
+    assert branch_training.use_bf16(BranchConfig(), "cuda")
+    assert branch_training.use_bf16(BranchConfig(), "cuda:1")
+    assert branch_training.use_bf16(BranchConfig(bf16=True), "cpu")
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: True)
+    assert branch_training.use_bf16(BranchConfig(), "cpu")
+    assert not branch_training.use_bf16(BranchConfig(bf16=False), "cpu")
+    assert not branch_training.use_bf16(BranchConfig(bf16=False), "cuda")

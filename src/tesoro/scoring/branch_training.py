@@ -10,9 +10,10 @@
    carry the Spanish sentiment words the English encoder does not know) is fitted
    on the fine-tuned branch's pooled output.
 
-On a shared 2-core CPU, two layers, one epoch over 36k texts took 44 minutes
-(19 of them in the frozen layers); on a GPU it is a matter of minutes, which is
-where more layers and epochs become affordable. Validation splits are never
+The layers run under bfloat16 autocast on a GPU or a CPU with AMX (weights, optimizer
+state and loss stay float32): on a 2-core Sapphire Rapids CPU that makes a step 1.6x
+faster than float32, and three layers, two epochs over 59k texts take 9 minutes. In
+float32 on a CPU without AMX, two layers, one epoch over 36k texts took 44 minutes. Validation splits are never
 trained on; their metrics go into the metadata.
 """
 
@@ -55,6 +56,7 @@ class BranchConfig:
     dropout: float = 0.1
     seed: int = 13
     threads: int = 0  # torch CPU threads; 0 = torch's default
+    bf16: bool | None = None  # bfloat16 autocast for the layers; None: on a GPU or a CPU with AMX
 
 
 def token_states_cached(encoder: Encoder, texts: Sequence[str], layer: int, cache_dir: Path | None) -> States:
@@ -127,19 +129,38 @@ def _batches(states: States, order: list[int], size: int, rng: random.Random) ->
     return batches
 
 
-def branch_features(module: Any, states: States, device: str = "cpu", batch_size: int = 256) -> FloatArray:
+def use_bf16(config: BranchConfig, device: str) -> bool:
+    """Whether training runs the layers under bfloat16 autocast (fp32 weights, optimizer and loss)."""
+    if config.bf16 is not None:
+        return config.bf16
+    if device.startswith("cuda"):
+        return True
+    from tesoro.scoring.encoder import cpu_has_bf16_matrix_units
+
+    return device == "cpu" and cpu_has_bf16_matrix_units()
+
+
+def _autocast(device: str, enabled: bool) -> Any:
+    import torch
+
+    return torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=enabled)
+
+
+def branch_features(
+    module: Any, states: States, device: str = "cpu", batch_size: int = 256, bf16: bool = False
+) -> FloatArray:
     """Mean-pooled branch output for each text's token states (inference mode)."""
     import torch
 
     out = np.zeros((len(states), states[0].shape[1] if states else 0), dtype=np.float32)
     order = sorted(range(len(states)), key=lambda i: len(states[i]))
     module.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), _autocast(device, bf16):
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             hidden, mask = _pad(states, rows)
             hidden, mask = hidden.to(device), mask.to(device)
-            out[rows] = torch_mean_pool(module(hidden, mask), mask).float().cpu().numpy()
+            out[rows] = torch_mean_pool(module(hidden, mask).float(), mask).cpu().numpy()
     return out
 
 
@@ -208,14 +229,17 @@ def train_branch(
     w = torch.tensor(weights / weights.mean(), dtype=torch.float32)
     loss_fn = nn.CrossEntropyLoss(reduction="none")
     step, started, running = 0, time.perf_counter(), 0.0
-    say(f"fine-tuning {config.layers} layers: {steps} steps of {config.batch_size} on {device}")
+    bf16 = use_bf16(config, device)
+    precision = "bfloat16 autocast" if bf16 else "float32"
+    say(f"fine-tuning {config.layers} layers: {steps} steps of {config.batch_size} on {device} ({precision})")
     while step < steps:
         for rows in _batches(states, list(range(len(texts))), config.batch_size, rng):
             if step >= steps:
                 break
             batch, mask = _pad(states, rows)
             batch, mask = batch.to(device), mask.to(device)
-            logits = classifier(torch_mean_pool(module(batch, mask), mask))
+            with _autocast(device, bf16):
+                logits = classifier(torch_mean_pool(module(batch, mask).float(), mask)).float()
             bw = w[rows].to(device)
             loss = (loss_fn(logits, y[rows].to(device)) * bw).sum() / bw.sum()
             optimizer.zero_grad()
@@ -231,7 +255,7 @@ def train_branch(
                 eta = elapsed / step * (steps - step)
                 say(f"step {step}/{steps}  loss {running:.3f}  {elapsed:.0f} s elapsed, ~{eta:.0f} s left")
     say("fitting the head on the fine-tuned branch")
-    features = branch_features(module, states, device)
+    features = branch_features(module, states, device, bf16=bf16)
     head = train_head(
         features, list(labels), SENTIMENT_LABELS, weights=weights, texts=texts, config=head_config
     )
@@ -239,7 +263,7 @@ def train_branch(
     for name, (val_texts, gold) in validation.items():
         say(f"validating on {name} ({len(val_texts)} texts)")
         val_states = token_states_cached(encoder, val_texts, cut, cache_dir)
-        predicted = head.predict(branch_features(module, val_states, device), val_texts)
+        predicted = head.predict(branch_features(module, val_states, device, bf16=bf16), val_texts)
         metrics[name] = {k: round(v, 4) for k, v in evaluate(gold, predicted, head.labels).items()}
     module.cpu()
     meta: dict[str, Any] = {
@@ -252,6 +276,7 @@ def train_branch(
         "layer_norm_eps": geometry["layer_norm_eps"],
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "branch_config": asdict(config),
+        "precision": precision,
         "head_config": asdict(head_config),
         "train_seconds": round(time.perf_counter() - started),
         "validation": metrics,

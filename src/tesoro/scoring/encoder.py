@@ -262,7 +262,7 @@ class Encoder:
         for start in range(0, len(texts), size):
             batch = [text.strip() for text in texts[start : start + size]]
             features = self._torch_features(batch)
-            with torch.inference_mode():
+            with torch.inference_mode(), self._precision():
                 hidden = self._model[0].auto_model(**features, output_hidden_states=True).hidden_states[layer]
             lengths = features["attention_mask"].sum(dim=1).tolist()
             values = hidden.to(torch.float16).cpu().numpy()
