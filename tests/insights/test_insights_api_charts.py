@@ -210,3 +210,78 @@ def test_cli_ror_kpis_author_and_orders_import(sqlite_world: World, tmp_path: Pa
     assert "1 new" in imported.output and "1 linked" in imported.output
     bad = runner.invoke(insights_app, ["kpis", "-c", str(config), "--brand", "Nope"])
     assert bad.exit_code == 1 and "no brand named" in bad.output
+
+
+def test_api_log_and_remove_a_relationship_event(client: TestClient, sqlite_world: World) -> None:
+    dan, ana = sqlite_world.authors["dan@mastodon.social@mastodon"], sqlite_world.authors["ana@x"]
+    before = client.get(f"/api/authors/{dan}/ror").json()["ror"]["score"]
+    created = client.post(
+        f"/api/authors/{dan}/events", json={"kind": "purchase", "weight": 4, "note": HOSTILE_STORED}
+    )
+    assert created.status_code == 201, created.text
+    event = created.json()
+    assert (event["kind"], event["weight"], event["note"]) == ("purchase", 4.0, HOSTILE_STORED)
+    page = client.get(f"/api/authors/{dan}/ror").json()
+    # Logged just now: worth its whole weight.
+    assert page["ror"]["score"] == pytest.approx(before + 4.0, abs=1e-2)
+    assert [e["id"] for e in page["logged_events"]] == [event["id"]]
+    # Only the author it was logged for can lose it.
+    assert client.delete(f"/api/authors/{ana}/events/{event['id']}").status_code == 404
+    removed = client.delete(f"/api/authors/{dan}/events/{event['id']}")
+    assert removed.status_code == 200 and removed.json()["deleted"]["id"] == event["id"]
+    assert client.get(f"/api/authors/{dan}/ror").json()["logged_events"] == []
+    assert client.delete(f"/api/authors/{dan}/events/{event['id']}").status_code == 404
+    with session_scope(sqlite_world.engine) as session:
+        actors = {a.actor for a in session.exec(select(AuditLog))}
+    assert actors == {"key:test (coordinator)"}
+
+
+def test_api_logged_event_errors_are_404_and_422(client: TestClient, sqlite_world: World) -> None:
+    dan = sqlite_world.authors["dan@mastodon.social@mastodon"]
+    assert client.post("/api/authors/999999/events", json={"kind": "gift"}).status_code == 404
+    derived = client.post(f"/api/authors/{dan}/events", json={"kind": "ugc_featured"})
+    assert derived.status_code == 422 and "derived" in derived.json()["detail"]
+    assert client.post(f"/api/authors/{dan}/events", json={"kind": "gift", "weight": 0}).status_code == 422
+    assert client.post(f"/api/authors/{dan}/events", json={"weight": 2}).status_code == 422  # no kind
+    future = client.post(
+        f"/api/authors/{dan}/events", json={"kind": "gift", "occurred_at": "2999-01-01T00:00:00Z"}
+    )
+    assert future.status_code == 422 and "future" in future.json()["detail"]
+
+
+def test_cli_log_event_shows_on_the_author_page_and_can_be_removed(
+    sqlite_world: World, tmp_path: Path
+) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(f'[database]\npath = "{sqlite_world.engine.url.database}"\n', encoding="utf-8")
+    dan = str(sqlite_world.authors["dan@mastodon.social@mastodon"])
+    runner = CliRunner()
+    logged = runner.invoke(
+        insights_app,
+        [
+            "log-event",
+            dan,
+            "gift",
+            "-c",
+            str(config),
+            "--weight",
+            "2.5",
+            "--at",
+            "2026-11-20",
+            "--note",
+            "socks",
+        ],
+    )
+    assert logged.exit_code == 0, logged.output
+    assert "gift (+2.5)" in logged.output
+    event_id = logged.output.split("logged event ")[1].split(":")[0]
+    page = runner.invoke(insights_app, ["author", dan, "-c", str(config)])
+    assert page.exit_code == 0 and "Logged by hand" in page.output and "socks" in page.output
+    refused = runner.invoke(insights_app, ["log-event", dan, "mention", "-c", str(config)])
+    assert refused.exit_code == 1 and "derived from posts" in refused.output
+    bad_date = runner.invoke(insights_app, ["log-event", dan, "gift", "-c", str(config), "--at", "soon"])
+    assert bad_date.exit_code == 1 and "is not a date" in bad_date.output
+    removed = runner.invoke(insights_app, ["unlog-event", dan, event_id, "-c", str(config)])
+    assert removed.exit_code == 0 and f"removed logged event {event_id}" in removed.output
+    again = runner.invoke(insights_app, ["unlog-event", dan, event_id, "-c", str(config)])
+    assert again.exit_code == 1 and "no logged event" in again.output

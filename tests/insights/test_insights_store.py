@@ -7,8 +7,9 @@ portable SQL and must give the same hand-counted numbers on both.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from insights_world import AS_OF, BRAND, NOV, World
@@ -21,7 +22,7 @@ from tesoro.scoring.relationship import EventKind, events_from_facts
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import upsert_posts
 from tesoro.store.relationships import relationship_facts
-from tesoro.store.tables import Brand
+from tesoro.store.tables import AuditLog, Brand, Post
 
 
 def test_kpis_match_the_hand_count(world: World) -> None:
@@ -306,3 +307,91 @@ def test_posts_scored_as_spam_build_no_relationship(sqlite_world: World) -> None
     board = service.leaderboard(sqlite_world.engine, sqlite_world.settings)["items"]
     assert dan not in {row["author_id"] for row in board}  # his only post is now scored 0.95 spam
     assert board[0]["handle"] == "ana"  # 0.69 is under the 0.7 threshold: still counts
+
+
+def test_events_logged_by_hand_count_in_ror_and_leave_an_audit_trail(world: World) -> None:
+    dan = world.authors["dan@mastodon.social@mastodon"]
+    service.refresh_ror(world.engine, world.settings, as_of=AS_OF)
+
+    def score() -> float:
+        rows = service.leaderboard(world.engine, world.settings)["items"]
+        return float(next(r["score"] for r in rows if r["author_id"] == dan))
+
+    before = score()
+    logged = service.log_event(
+        world.engine,
+        author_id=dan,
+        kind="Meet up",  # normalised to a label
+        weight=10,
+        occurred_at=AS_OF - timedelta(days=90),  # one half-life before: worth half its weight
+        note="met at the Bariloche store opening",
+        actor="coordinator@test",
+        now=AS_OF,
+    )
+    assert logged["kind"] == "meet_up" and logged["weight"] == 10.0
+    service.refresh_ror(world.engine, world.settings, as_of=AS_OF)
+    assert score() == pytest.approx(before + 5.0, abs=1e-3)
+    page = service.person_page(world.engine, world.settings, author_id=dan, as_of=AS_OF)
+    assert [(e["kind"], e["note"]) for e in page["logged_events"]] == [
+        ("meet_up", "met at the Bariloche store opening")
+    ]
+    assert any(e["kind"] == "manual" and e["value"] == pytest.approx(10.0) for e in page["ror"]["events"])
+
+    service.delete_event(world.engine, author_id=dan, event_id=logged["id"], actor="coordinator@test")
+    service.refresh_ror(world.engine, world.settings, as_of=AS_OF)
+    assert score() == pytest.approx(before, abs=1e-3)
+    with session_scope(world.engine) as session:
+        audit = list(session.exec(select(AuditLog).order_by(col(AuditLog.id))))
+    assert [(a.action, a.entity, a.entity_id) for a in audit] == [
+        ("relationship.log", "relationship_event", str(logged["id"])),
+        ("relationship.unlog", "relationship_event", str(logged["id"])),
+    ]
+    assert audit[0].after is not None and audit[0].after["note"] == "met at the Bariloche store opening"
+    assert audit[1].before is not None and audit[1].before["kind"] == "meet_up"
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"kind": "mention"}, ValueError, "derived from posts"),
+        ({"kind": "rights_granted"}, ValueError, "derived from posts"),
+        ({"kind": "<script>alert(1)</script>"}, ValueError, "short label"),
+        ({"kind": ""}, ValueError, "short label"),
+        ({"weight": 0.0}, ValueError, "non-zero"),
+        ({"weight": 101.0}, ValueError, "between -100 and 100"),
+        ({"weight": float("nan")}, ValueError, "non-zero"),
+        ({"occurred_at": AS_OF + timedelta(days=1)}, ValueError, "in the future"),
+        ({"note": "x" * 501}, ValueError, "500 characters"),
+        ({"author_id": 999_999}, LookupError, "no author"),
+        ({"post_id": 999_999}, LookupError, "no post"),
+    ],
+)
+def test_logging_an_event_refuses_bad_input(
+    sqlite_world: World, changes: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    args: dict[str, Any] = {
+        "author_id": sqlite_world.authors["dan@mastodon.social@mastodon"],
+        "kind": "purchase",
+        "weight": 3.0,
+        "actor": "t",
+        "now": AS_OF,
+        **changes,
+    }
+    with pytest.raises(error, match=message):
+        service.log_event(sqlite_world.engine, **args)
+    with session_scope(sqlite_world.engine) as session:
+        assert session.exec(select(AuditLog)).first() is None
+
+
+def test_a_logged_event_may_only_name_the_authors_own_post_and_be_removed_by_its_author(
+    sqlite_world: World,
+) -> None:
+    ana, dan = sqlite_world.authors["ana@x"], sqlite_world.authors["dan@mastodon.social@mastodon"]
+    with session_scope(sqlite_world.engine) as session:
+        anas_post = session.exec(select(Post.id).where(col(Post.author_id) == ana)).first()
+    with pytest.raises(ValueError, match="is not by author"):
+        service.log_event(sqlite_world.engine, author_id=dan, kind="gift", post_id=anas_post, actor="t")
+    event = service.log_event(sqlite_world.engine, author_id=ana, kind="gift", post_id=anas_post, actor="t")
+    assert event["post_id"] == anas_post
+    with pytest.raises(LookupError, match="no logged event"):
+        service.delete_event(sqlite_world.engine, author_id=dan, event_id=event["id"], actor="t")

@@ -7,8 +7,9 @@ roles itself; write routes attribute the change to the caller the guard found
 `tesoro.insights.service`, which the CLI uses too.
 
 JSON lives under /api (`/api/kpis`, `/api/ror/leaderboard`, `/api/authors/{id}/ror`,
-`/api/identity/...`, `/api/roe`); charts are server-rendered SVG under
-/api/charts, safe to put in an <img> tag, and readable offline.
+`/api/authors/{id}/events` (events logged by hand), `/api/identity/...`, `/api/roe`);
+charts are server-rendered SVG under /api/charts, safe to put in an <img> tag, and
+readable offline.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ class UnlinkIn(BaseModel):
 class DismissIn(BaseModel):
     author_a: int
     author_b: int
+
+
+class EventIn(BaseModel):
+    kind: str = Field(min_length=1, max_length=40, description="a short label: purchase, meet_up, gift...")
+    weight: float = Field(1.0, description="the event's value in ROR (non-zero, -100..100)")
+    occurred_at: datetime | None = Field(None, description="when it happened; default: now")
+    post_id: int | None = Field(None, description="one of the author's posts it relates to, if any")
+    note: str | None = Field(None, max_length=500)
 
 
 def _actor(request: Request) -> str:
@@ -216,6 +225,34 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             )
         )
         return {"dismissed": sorted((body.author_a, body.author_b))}
+
+    @api.post(
+        "/api/authors/{author_id}/events",
+        status_code=201,
+        summary="Log a relationship event Tesoro cannot see (a purchase, a meet-up...; audited)",
+    )
+    def log_event(request: Request, author_id: int, body: Annotated[EventIn, Body()]) -> dict[str, Any]:
+        return _call(
+            lambda: service.log_event(
+                engine,
+                author_id=author_id,
+                kind=body.kind,
+                weight=body.weight,
+                occurred_at=body.occurred_at,
+                post_id=body.post_id,
+                note=body.note,
+                actor=_actor(request),
+            )
+        )
+
+    @api.delete("/api/authors/{author_id}/events/{event_id}", summary="Remove a logged event (audited)")
+    def delete_event(request: Request, author_id: int, event_id: int) -> dict[str, Any]:
+        removed = _call(
+            lambda: service.delete_event(
+                engine, author_id=author_id, event_id=event_id, actor=_actor(request)
+            )
+        )
+        return {"deleted": removed}
 
     # --- charts (SVG) ---------------------------------------------------------------------------
 

@@ -259,6 +259,22 @@ def author(
         ],
     )
     _table("History", ["at", "ROR"], [[p["at"][:10], _n(p["score"])] for p in page["history"]["points"]])
+    if page["logged_events"]:
+        _table(
+            "Logged by hand",
+            ["id", "when", "kind", "weight", "post", "note"],
+            [
+                [
+                    e["id"],
+                    (e["occurred_at"] or "")[:10],
+                    e["kind"],
+                    _n(e["weight"]),
+                    e["post_id"],
+                    e.get("note"),
+                ]
+                for e in page["logged_events"]
+            ],
+        )
 
 
 @insights_app.command()
@@ -368,6 +384,60 @@ def link(
     except (LookupError, ValueError) as exc:
         raise _fail(exc) from exc
     out.print(Text(f"linked {sorted(set(author_ids))} as person {person}"))
+
+
+@insights_app.command("log-event")
+def log_event(
+    author_id: Annotated[int, typer.Argument(help="The author the event is about.")],
+    kind: Annotated[str, typer.Argument(help="A short label: purchase, meet_up, gift...")],
+    config: ConfigOption = None,
+    weight: Annotated[float, typer.Option(help="Its value in ROR (non-zero, -100..100).")] = 1.0,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When it happened (date or ISO time); default: now.")
+    ] = None,
+    post: Annotated[int | None, typer.Option(help="One of the author's posts it relates to.")] = None,
+    note: Annotated[str | None, typer.Option(help="Why, for the audit log (up to 500 characters).")] = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Log a relationship event Tesoro cannot see (a purchase, a meet-up, a gift). Audited."""
+    from tesoro.insights import service
+
+    _, engine = _open(config)
+    try:
+        when = service.parse_time(at) if at else None
+        event = service.log_event(
+            engine,
+            author_id=author_id,
+            kind=kind,
+            weight=weight,
+            occurred_at=when,
+            post_id=post,
+            note=note,
+            actor=actor,
+        )
+    except (LookupError, ValueError) as exc:
+        raise _fail(exc) from exc
+    out.print(
+        Text(f"logged event {event['id']}: {event['kind']} ({event['weight']:+g}) for author {author_id}")
+    )
+
+
+@insights_app.command("unlog-event")
+def unlog_event(
+    author_id: Annotated[int, typer.Argument(help="The author the event was logged for.")],
+    event_id: Annotated[int, typer.Argument(help="The logged event's id (see `insights author`).")],
+    config: ConfigOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Remove an event logged by mistake. Audited."""
+    from tesoro.insights import service
+
+    _, engine = _open(config)
+    try:
+        service.delete_event(engine, author_id=author_id, event_id=event_id, actor=actor)
+    except (LookupError, ValueError) as exc:
+        raise _fail(exc) from exc
+    out.print(Text(f"removed logged event {event_id}"))
 
 
 @insights_app.command()

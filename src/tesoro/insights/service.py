@@ -36,6 +36,7 @@ from tesoro.scoring.kpis import (
 )
 from tesoro.scoring.relationship import (
     EventArrays,
+    EventKind,
     Identities,
     RorTerms,
     RorWeights,
@@ -50,13 +51,16 @@ from tesoro.settings import RoeEffort, Settings
 from tesoro.store import kpis as kpi_store
 from tesoro.store.engine import session_scope
 from tesoro.store.relationships import (
+    add_logged_event,
     advocates,
     brand_account_ids,
     dismiss_suggestion,
     identity_author_ids,
     link_accounts,
     linked_accounts,
+    logged_events,
     relationship_facts,
+    remove_logged_event,
     replace_ror_scores,
     ror_computed_at,
     ror_leaderboard,
@@ -67,12 +71,16 @@ from tesoro.store.scores import engagement_samples
 from tesoro.store.tables import Brand, ListeningQuery
 
 __all__ = [
+    "MAX_LOGGED_WEIGHT",
     "RefreshResult",
     "RorTable",
+    "delete_event",
     "dismiss",
     "kpi_report",
     "leaderboard",
     "link",
+    "log_event",
+    "parse_time",
     "parse_window",
     "person_page",
     "purchases_report",
@@ -106,6 +114,11 @@ def _parse_when(value: str, *, end: bool) -> datetime:
             f"{value!r} is not a date (2026-11-01), a time (2026-11-01T10:00:00Z) or 30d/12w"
         ) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_time(value: str) -> datetime:
+    """One moment from user input: a date (its start, UTC) or an ISO 8601 time (no offset: UTC)."""
+    return _parse_when(value, end=False)
 
 
 def parse_window(
@@ -347,6 +360,7 @@ def person_page(
             {"author_id": s.author_id, "other_id": s.other_id, "token": s.token, "reason": s.reason}
             for s in suggest_links(session, author_id=author_id, limit=10)
         ]
+        logged = logged_events(session, author_ids=author_ids)
     events = events_from_facts(facts)
     breakdown = explain_arrays(events, as_of=moment, weights=weights)
     history = ror_history(events, ends=_history_ends(events, moment, every), weights=weights)
@@ -359,6 +373,7 @@ def person_page(
         "formula": _formula(weights),
         "history": {"every": every, "points": [p.as_dict() for p in history]},
         "link_suggestions": hints,
+        "logged_events": logged,
     }
 
 
@@ -400,6 +415,73 @@ def unlink(engine: Engine, *, author_id: int, actor: str) -> None:
 def dismiss(engine: Engine, *, author_a: int, author_b: int, actor: str) -> None:
     with session_scope(engine) as session:
         dismiss_suggestion(session, author_a=author_a, author_b=author_b, actor=actor)
+
+
+# --- events logged by hand -------------------------------------------------------------------
+
+# A hand-logged event's value is its weight (times the usual decay); this bounds one entry's effect.
+MAX_LOGGED_WEIGHT = 100.0
+_LOGGED_KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# What Tesoro derives from posts, replies and curation itself: logging one by hand would count it twice.
+_DERIVED_KINDS = frozenset(kind.value for kind in EventKind if kind is not EventKind.MANUAL)
+
+
+def log_event(
+    engine: Engine,
+    *,
+    author_id: int,
+    kind: str,
+    actor: str,
+    weight: float = 1.0,
+    occurred_at: datetime | None = None,
+    post_id: int | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Log what Tesoro cannot see (a purchase, a meet-up, a gift...) as a relationship event.
+
+    It counts in the person's ROR like any event, with its weight as its value. The kind is a
+    short label (`purchase`, `meet_up`); kinds Tesoro derives itself are refused. Audited.
+    """
+    label = re.sub(r"[\s-]+", "_", kind.strip().casefold())
+    if not _LOGGED_KIND.fullmatch(label):
+        raise ValueError(
+            f"kind {kind!r}: use a short label of letters, digits and underscores, starting with a letter "
+            "(e.g. purchase, meet_up, gift)"
+        )
+    if label in _DERIVED_KINDS:
+        raise ValueError(
+            f"kind {label!r} is derived from posts and curation by Tesoro itself; log what it cannot see "
+            "(a purchase, a meet-up, a gift...)"
+        )
+    if not math.isfinite(weight) or weight == 0 or abs(weight) > MAX_LOGGED_WEIGHT:
+        raise ValueError(f"weight {weight}: must be a non-zero number between -100 and 100")
+    moment = now or datetime.now(UTC)
+    when = occurred_at or moment
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when > moment + timedelta(minutes=5):
+        raise ValueError(f"occurred_at {when.isoformat()} is in the future")
+    text = note.strip() if note else None
+    if text is not None and len(text) > 500:
+        raise ValueError("note: at most 500 characters")
+    with session_scope(engine) as session:
+        return add_logged_event(
+            session,
+            author_id=author_id,
+            kind=label,
+            weight=float(weight),
+            occurred_at=when,
+            actor=actor,
+            post_id=post_id,
+            note=text or None,
+        )
+
+
+def delete_event(engine: Engine, *, author_id: int, event_id: int, actor: str) -> dict[str, Any]:
+    """Remove a hand-logged event (audited); returns what it was."""
+    with session_scope(engine) as session:
+        return remove_logged_event(session, author_id=author_id, event_id=event_id, actor=actor)
 
 
 def suggestions(engine: Engine, *, author_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@
 The layers run under bfloat16 autocast on a GPU or a CPU with AMX (weights, optimizer
 state and loss stay float32): on a 2-core Sapphire Rapids CPU that makes a step 1.6x
 faster than float32, and three layers, two epochs over 59k texts take 9 minutes. In
-float32 on a CPU without AMX, two layers, one epoch over 36k texts took 44 minutes. Validation splits are never
-trained on; their metrics go into the metadata.
+float32 on a CPU without AMX, two layers, one epoch over 36k texts took 44 minutes.
+Validation splits are never trained on; their metrics go into the metadata.
 """
 
 from __future__ import annotations

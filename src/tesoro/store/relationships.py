@@ -60,6 +60,7 @@ __all__ = [
     "PostFacts",
     "RelationshipFacts",
     "ReplyFacts",
+    "add_logged_event",
     "advocates",
     "brand_account_ids",
     "dismiss_suggestion",
@@ -69,8 +70,10 @@ __all__ = [
     "json_has",
     "link_accounts",
     "linked_accounts",
+    "logged_events",
     "numeric_matrix",
     "relationship_facts",
+    "remove_logged_event",
     "replace_ror_scores",
     "ror_computed_at",
     "ror_for_authors",
@@ -549,12 +552,21 @@ def linked_accounts(session: Session, *, author_id: int) -> list[Author]:
     return list(session.exec(select(Author).where(col(Author.id).in_(ids)).order_by(col(Author.id))))
 
 
-def _audit(session: Session, *, actor: str, action: str, entity_id: str, before: Any, after: Any) -> None:
+def _audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity_id: str,
+    before: Any,
+    after: Any,
+    entity: str = "person",
+) -> None:
     session.add(
         AuditLog(
             actor=actor,
             action=action,
-            entity="person",
+            entity=entity,
             entity_id=entity_id,
             before=before,
             after=after,
@@ -969,3 +981,106 @@ def advocates(session: Session, *, brand_id: int | None, min_score: float) -> li
         target, col(RorScore.score) >= min_score
     )
     return [(a, p) for a, p in session.exec(stmt)]
+
+
+# --- events logged by hand ----------------------------------------------------------------------
+
+
+def _event_json(event: RelationshipEvent, note: str | None = None) -> dict[str, Any]:
+    at = event.occurred_at
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    out: dict[str, Any] = {
+        "id": event.id,
+        "author_id": event.author_id,
+        "post_id": event.post_id,
+        "kind": event.kind,
+        "weight": event.weight,
+        "occurred_at": at.isoformat() if at else None,
+    }
+    if note is not None:
+        out["note"] = note
+    return out
+
+
+def add_logged_event(
+    session: Session,
+    *,
+    author_id: int,
+    kind: str,
+    weight: float,
+    occurred_at: datetime,
+    actor: str,
+    post_id: int | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Store an event someone logged by hand (a purchase, a meet-up, a gift...); audited with the note.
+
+    Unknown author or post: LookupError; a post by another account: ValueError. The kind,
+    weight and date are taken as given (the insights service checks them).
+    """
+    if session.get(Author, author_id) is None:
+        raise LookupError(f"no author with id {author_id}")
+    if post_id is not None:
+        post = session.get(Post, post_id)
+        if post is None:
+            raise LookupError(f"no post with id {post_id}")
+        if post.author_id != author_id:
+            raise ValueError(f"post {post_id} is not by author {author_id}")
+    event = RelationshipEvent(
+        author_id=author_id, post_id=post_id, kind=kind, weight=weight, occurred_at=occurred_at
+    )
+    session.add(event)
+    session.flush()
+    after = _event_json(event, note)
+    _audit(
+        session,
+        actor=actor,
+        action="relationship.log",
+        entity="relationship_event",
+        entity_id=str(event.id),
+        before=None,
+        after=after,
+    )
+    return after
+
+
+def logged_events(session: Session, *, author_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The hand-logged events of these accounts, newest first, with the note each was logged with."""
+    if not author_ids:
+        return []
+    stmt = (
+        select(RelationshipEvent)
+        .where(col(RelationshipEvent.author_id).in_(list(author_ids)))
+        .order_by(col(RelationshipEvent.occurred_at).desc(), col(RelationshipEvent.id).desc())
+    )
+    events = list(session.exec(stmt))
+    notes: dict[str, str] = {}
+    if events:
+        audit = select(col(AuditLog.entity_id), col(AuditLog.after)).where(
+            col(AuditLog.action) == "relationship.log",
+            col(AuditLog.entity_id).in_([str(e.id) for e in events]),
+        )
+        for entity_id, after in session.execute(audit):
+            if isinstance(after, dict) and isinstance(after.get("note"), str):
+                notes[str(entity_id)] = after["note"]
+    return [_event_json(e, notes.get(str(e.id))) for e in events]
+
+
+def remove_logged_event(session: Session, *, author_id: int, event_id: int, actor: str) -> dict[str, Any]:
+    """Delete a hand-logged event of this author (a mistake); audited with what it was."""
+    event = session.get(RelationshipEvent, event_id)
+    if event is None or event.author_id != author_id:
+        raise LookupError(f"author {author_id} has no logged event {event_id}")
+    before = _event_json(event)
+    session.delete(event)
+    _audit(
+        session,
+        actor=actor,
+        action="relationship.unlog",
+        entity="relationship_event",
+        entity_id=str(event_id),
+        before=before,
+        after=None,
+    )
+    return before
