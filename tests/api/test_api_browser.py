@@ -347,3 +347,43 @@ def test_dashboard_draws_its_charts(page: Any, site: Site) -> None:
     page.locator("#state-chart svg rect").first.wait_for()
     page.locator("#platform-chart svg rect").first.wait_for()
     assert page.csp_errors == []
+
+
+def test_coordinator_logs_a_relationship_event_on_the_author_page(page: Any, site: Site) -> None:
+    if not site.features.get("insights"):
+        pytest.skip("the insights area is not installed")
+    _login(page, site, Role.COORDINATOR)
+    with session_scope(site.engine) as session:
+        post = session.exec(select(Post).where(col(Post.external_id) == "gal-hostile")).one()
+    page.goto(f"{site.tesoro.url}/ui/authors/{post.author_id}")
+    page.get_by_text("Nothing logged yet.").wait_for()
+    page.fill("#log-event input[name=kind]", "meet up")
+    page.fill("#log-event input[name=weight]", "3")
+    page.fill("#log-event input[name=note]", HOSTILE_IMG)
+    page.click("#log-event button[type=submit]")
+    row = page.locator("#logged-list li[data-event-id]")
+    row.wait_for()
+    assert row.locator(".kind").text_content() == "meet_up"
+    assert row.locator(".note").text_content() == HOSTILE_IMG  # shown as text, never parsed
+    assert page.locator("#logged-list img").count() == 0
+    # A derived kind is refused with the server's reason, and nothing is added.
+    page.fill("#log-event input[name=kind]", "mention")
+    page.click("#log-event button[type=submit]")
+    page.locator("#toast.error").wait_for()
+    assert "derived" in (page.locator("#toast").text_content() or "")
+    assert row.count() == 1
+    row.locator("button.unlog").click()
+    page.get_by_text("Nothing logged yet.").wait_for()
+    assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_a_viewer_sees_logged_events_but_no_form(page: Any, site: Site) -> None:
+    if not site.features.get("insights"):
+        pytest.skip("the insights area is not installed")
+    _login(page, site, Role.VIEWER)
+    with session_scope(site.engine) as session:
+        post = session.exec(select(Post).where(col(Post.external_id) == "gal-hostile")).one()
+    page.goto(f"{site.tesoro.url}/ui/authors/{post.author_id}")
+    page.locator("#logged-events h2").wait_for()
+    assert page.locator("#log-event").count() == 0
+    assert page.locator("button.unlog").count() == 0

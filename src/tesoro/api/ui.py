@@ -61,6 +61,7 @@ LOGIN_CSRF_COOKIE = "tesoro_login_csrf"
 INSIGHTS_ENDPOINTS: Mapping[str, str] = {
     "kpis": "/api/kpis",
     "ror_history": "/api/authors/{author_id}/ror",
+    "author_events": "/api/authors/{author_id}/events",
     "ror_leaderboard": "/api/ror/leaderboard",
     "chart_volume": "/api/charts/volume.svg",
     "chart_sentiment": "/api/charts/sentiment.svg",
@@ -135,6 +136,7 @@ class Pages:
             csrf_token=(principal.csrf_token if principal else None) or "",
             page_data=page_data,
             features=self.features,
+            can_review=page_data["can_review"],
             **context,
         )
         response = HTMLResponse(
