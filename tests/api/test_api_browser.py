@@ -349,13 +349,18 @@ def test_dashboard_draws_its_charts(page: Any, site: Site) -> None:
     assert page.csp_errors == []
 
 
-def test_coordinator_logs_a_relationship_event_on_the_author_page(page: Any, site: Site) -> None:
+def _hostile_author_page_as(page: Any, site: Site, role: Role) -> None:
+    """Log in as `role` and open the page of the author of the hostile gallery post."""
     if not site.features.get("insights"):
         pytest.skip("the insights area is not installed")
-    _login(page, site, Role.COORDINATOR)
+    _login(page, site, role)
     with session_scope(site.engine) as session:
         post = session.exec(select(Post).where(col(Post.external_id) == "gal-hostile")).one()
     page.goto(f"{site.tesoro.url}/ui/authors/{post.author_id}")
+
+
+def test_coordinator_logs_a_relationship_event_on_the_author_page(page: Any, site: Site) -> None:
+    _hostile_author_page_as(page, site, Role.COORDINATOR)
     page.get_by_text("Nothing logged yet.").wait_for()
     page.fill("#log-event input[name=kind]", "meet up")
     page.fill("#log-event input[name=weight]", "3")
@@ -378,12 +383,7 @@ def test_coordinator_logs_a_relationship_event_on_the_author_page(page: Any, sit
 
 
 def test_a_viewer_sees_logged_events_but_no_form(page: Any, site: Site) -> None:
-    if not site.features.get("insights"):
-        pytest.skip("the insights area is not installed")
-    _login(page, site, Role.VIEWER)
-    with session_scope(site.engine) as session:
-        post = session.exec(select(Post).where(col(Post.external_id) == "gal-hostile")).one()
-    page.goto(f"{site.tesoro.url}/ui/authors/{post.author_id}")
+    _hostile_author_page_as(page, site, Role.VIEWER)
     page.locator("#logged-events h2").wait_for()
     assert page.locator("#log-event").count() == 0
     assert page.locator("button.unlog").count() == 0
