@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, branch_module
-from tesoro.scoring.encoder import Encoder, ModelLoadError, torch_mean_pool
+from tesoro.scoring.encoder import Encoder, ModelLoadError, in_chunks, torch_mean_pool
 from tesoro.scoring.heads import Head, TrainConfig, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
@@ -59,10 +59,20 @@ class BranchConfig:
     bf16: bool | None = None  # bfloat16 autocast for the layers; None: on a GPU or a CPU with AMX
 
 
-def token_states_cached(encoder: Encoder, texts: Sequence[str], layer: int, cache_dir: Path | None) -> States:
+def token_states_cached(
+    encoder: Encoder,
+    texts: Sequence[str],
+    layer: int,
+    cache_dir: Path | None,
+    on_progress: Progress | None = None,
+) -> States:
     """`encoder.token_states`, kept in `cache_dir` under a digest of the encoder, layer and texts."""
+
+    def compute() -> States:
+        return in_chunks(texts, lambda part: encoder.token_states(part, layer), on_progress, "frozen layers")
+
     if cache_dir is None:
-        return encoder.token_states(texts, layer)
+        return compute()
     digest = hashlib.sha1(f"{encoder.name}\0{layer}".encode())
     for text in texts:
         digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
@@ -72,7 +82,7 @@ def token_states_cached(encoder: Encoder, texts: Sequence[str], layer: int, cach
             flat, offsets = data["flat"], data["offsets"]
         if len(offsets) == len(texts) + 1:
             return [flat[offsets[i] : offsets[i + 1]] for i in range(len(texts))]
-    states = encoder.token_states(texts, layer)
+    states = compute()
     offsets = np.cumsum([0, *(len(s) for s in states)])
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(path, flat=np.concatenate(states), offsets=offsets)
@@ -194,7 +204,7 @@ def train_branch(
         raise ValueError(f"layers must be 1..{encoder.layers - 1} (the encoder has {encoder.layers})")
     cut = encoder.layers - config.layers
     say(f"running {len(texts)} training texts through the frozen layers 1..{cut}")
-    states = token_states_cached(encoder, texts, cut, cache_dir)
+    states = token_states_cached(encoder, texts, cut, cache_dir, on_progress=say)
     *base, geometry = _base_layers(encoder, cut)
     hidden = int(base[0]["attention.self.query.weight"].shape[0])
     intermediate = int(base[0]["intermediate.dense.weight"].shape[0])

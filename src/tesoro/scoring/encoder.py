@@ -25,7 +25,8 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +38,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ENCODER",
+    "PROGRESS_CHUNK",
     "Encoder",
     "ModelLoadError",
     "clear_cache",
+    "in_chunks",
     "load_encoder",
     "resolve_model_path",
     "same_model",
@@ -357,6 +360,30 @@ def _load_sentence_transformer(name: str, path: str, device: str) -> Any:
 
 _CACHE: dict[tuple[str, ...], Encoder] = {}
 _LOCK = threading.Lock()
+
+
+# Texts per encoder call in the long passes of `tesoro train`, so progress can be reported between them.
+PROGRESS_CHUNK = 4096
+
+
+def in_chunks(
+    texts: Sequence[str],
+    work: Callable[[Sequence[str]], list[Any]],
+    on_progress: Callable[[str], None] | None,
+    what: str,
+) -> list[Any]:
+    """`work` over `texts` in chunks of PROGRESS_CHUNK, saying how far it got after each (when asked)."""
+    if on_progress is None or len(texts) <= PROGRESS_CHUNK:
+        return work(texts)
+    out: list[Any] = []
+    started = time.perf_counter()
+    for start in range(0, len(texts), PROGRESS_CHUNK):
+        out.extend(work(texts[start : start + PROGRESS_CHUNK]))
+        done = min(start + PROGRESS_CHUNK, len(texts))
+        elapsed = time.perf_counter() - started
+        left = elapsed / done * (len(texts) - done)
+        on_progress(f"{what}: {done}/{len(texts)} texts, {elapsed:.0f} s elapsed, ~{left:.0f} s left")
+    return out
 
 
 def torch_mean_pool(hidden: Any, mask: Any) -> Any:

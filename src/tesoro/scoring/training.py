@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from tesoro.scoring.adapter import save_branch
 from tesoro.scoring.branch_training import BranchConfig, train_branch
-from tesoro.scoring.encoder import DEFAULT_ENCODER, Encoder, load_encoder
+from tesoro.scoring.encoder import DEFAULT_ENCODER, Encoder, in_chunks, load_encoder
 from tesoro.scoring.heads import Head, TrainConfig, save_head, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
@@ -68,14 +68,23 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def embed_cached(
-    encoder: Encoder, texts: Sequence[str], cache_dir: Path | None, layers: Sequence[int] = ()
+    encoder: Encoder,
+    texts: Sequence[str],
+    cache_dir: Path | None,
+    layers: Sequence[int] = (),
+    on_progress: Progress | None = None,
 ) -> FloatArray:
     """A head's input for `texts`: the embeddings, followed by the pooled `layers` when given
     (`Encoder.encode_with_layers`); from `cache_dir` when the same encoder already did the same list.
     """
 
+    def rows(chunk: Sequence[str]) -> list[Any]:
+        return list(encoder.encode_with_layers(chunk, layers)[1] if layers else encoder.encode(chunk))
+
     def compute() -> FloatArray:
-        return encoder.encode_with_layers(texts, layers)[1] if layers else encoder.encode(texts)
+        if not texts:
+            return np.zeros((0, encoder.dim * (1 + len(layers))), dtype=np.float32)
+        return np.stack(in_chunks(texts, rows, on_progress, "encoding")).astype(np.float32, copy=False)
 
     if cache_dir is None:
         return compute()
@@ -168,7 +177,7 @@ def train_sentiment(
     layers = tuple(int(k) for k in pooled_layers)
     texts, ys, groups, sizes = sentiment_training_data(data_dir, semeval_limit, config.seed)
     say(f"embedding {len(texts)} training texts")
-    x = embed_cached(enc, texts, cache_dir, layers)
+    x = embed_cached(enc, texts, cache_dir, layers, on_progress=say)
     say("training the head")
     head = train_head(
         x,
@@ -243,7 +252,7 @@ def train_offensive(
     enc = encoder or load_encoder(DEFAULT_ENCODER)
     records = read_jsonl(data_dir / "tweeteval_offensive" / "train.jsonl")
     say(f"embedding tweeteval_offensive train ({len(records)} texts)")
-    x = embed_cached(enc, [r["text"] for r in records], cache_dir)
+    x = embed_cached(enc, [r["text"] for r in records], cache_dir, on_progress=say)
     groups = [("tweeteval_offensive", r["label"]) for r in records]
     head = train_head(
         x,
