@@ -324,7 +324,7 @@ def test_events_logged_by_hand_count_in_ror_and_leave_an_audit_trail(world: Worl
         kind="Meet up",  # normalised to a label
         weight=10,
         occurred_at=AS_OF - timedelta(days=90),  # one half-life before: worth half its weight
-        note="met at the Bariloche store opening",
+        note="met at the Bariloche store opening\x00",  # a NUL no database text column takes
         actor="coordinator@test",
         now=AS_OF,
     )

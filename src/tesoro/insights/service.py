@@ -462,7 +462,7 @@ def log_event(
         when = when.replace(tzinfo=UTC)
     if when > moment + timedelta(minutes=5):
         raise ValueError(f"occurred_at {when.isoformat()} is in the future")
-    text = note.strip() if note else None
+    text = note.replace("\x00", "").strip() if note else None  # PostgreSQL text cannot hold NUL
     if text is not None and len(text) > 500:
         raise ValueError("note: at most 500 characters")
     with session_scope(engine) as session:
