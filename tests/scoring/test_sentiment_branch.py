@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from tesoro.scoring import branch_training, onnx_backend
-from tesoro.scoring import encoder as encoder_module
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, load_branch, save_branch
 from tesoro.scoring.branch_training import BranchConfig, branch_features, train_branch
 from tesoro.scoring.encoder import Encoder, ModelLoadError, load_encoder
@@ -159,12 +158,12 @@ def test_training_a_branch_learns_an_obvious_task(encoder: Encoder, bf16: bool) 
 def test_bf16_autocast_is_chosen_for_gpus_and_amx_cpus_unless_the_config_says(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: False)
+    monkeypatch.setattr(branch_training, "cpu_has_bf16_matrix_units", lambda: False)
     assert not branch_training.use_bf16(BranchConfig(), "cpu")
     assert branch_training.use_bf16(BranchConfig(), "cuda")
     assert branch_training.use_bf16(BranchConfig(), "cuda:1")
     assert branch_training.use_bf16(BranchConfig(bf16=True), "cpu")
-    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: True)
+    monkeypatch.setattr(branch_training, "cpu_has_bf16_matrix_units", lambda: True)
     assert branch_training.use_bf16(BranchConfig(), "cpu")
     assert not branch_training.use_bf16(BranchConfig(bf16=False), "cpu")
     assert not branch_training.use_bf16(BranchConfig(bf16=False), "cuda")

@@ -455,7 +455,10 @@ def log_event(
             "(a purchase, a meet-up, a gift...)"
         )
     if not math.isfinite(weight) or weight == 0 or abs(weight) > MAX_LOGGED_WEIGHT:
-        raise ValueError(f"weight {weight}: must be a non-zero number between -100 and 100")
+        raise ValueError(
+            f"weight {weight}: must be a non-zero number "
+            f"between -{MAX_LOGGED_WEIGHT:g} and {MAX_LOGGED_WEIGHT:g}"
+        )
     moment = now or datetime.now(UTC)
     when = occurred_at or moment
     if when.tzinfo is None:

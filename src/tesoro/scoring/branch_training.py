@@ -33,7 +33,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, branch_module
-from tesoro.scoring.encoder import Encoder, ModelLoadError, in_chunks, torch_mean_pool
+from tesoro.scoring.encoder import (
+    Encoder,
+    ModelLoadError,
+    cpu_has_bf16_matrix_units,
+    in_chunks,
+    torch_mean_pool,
+)
 from tesoro.scoring.heads import Head, TrainConfig, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
@@ -145,8 +151,6 @@ def use_bf16(config: BranchConfig, device: str) -> bool:
         return config.bf16
     if device.startswith("cuda"):
         return True
-    from tesoro.scoring.encoder import cpu_has_bf16_matrix_units
-
     return device == "cpu" and cpu_has_bf16_matrix_units()
 
 

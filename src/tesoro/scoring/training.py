@@ -78,13 +78,13 @@ def embed_cached(
     (`Encoder.encode_with_layers`); from `cache_dir` when the same encoder already did the same list.
     """
 
-    def rows(chunk: Sequence[str]) -> list[Any]:
-        return list(encoder.encode_with_layers(chunk, layers)[1] if layers else encoder.encode(chunk))
+    def block(chunk: Sequence[str]) -> list[FloatArray]:  # one array per chunk, joined at the end
+        return [encoder.encode_with_layers(chunk, layers)[1] if layers else encoder.encode(chunk)]
 
     def compute() -> FloatArray:
         if not texts:
             return np.zeros((0, encoder.dim * (1 + len(layers))), dtype=np.float32)
-        return np.stack(in_chunks(texts, rows, on_progress, "encoding")).astype(np.float32, copy=False)
+        return np.concatenate(in_chunks(texts, block, on_progress, "encoding")).astype(np.float32, copy=False)
 
     if cache_dir is None:
         return compute()

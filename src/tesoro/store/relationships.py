@@ -986,21 +986,19 @@ def advocates(session: Session, *, brand_id: int | None, min_score: float) -> li
 # --- events logged by hand ----------------------------------------------------------------------
 
 
-def _event_json(event: RelationshipEvent, note: str | None = None) -> dict[str, Any]:
+def _event_json(event: RelationshipEvent) -> dict[str, Any]:
     at = event.occurred_at
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    out: dict[str, Any] = {
+    return {
         "id": event.id,
         "author_id": event.author_id,
         "post_id": event.post_id,
         "kind": event.kind,
         "weight": event.weight,
         "occurred_at": at.isoformat() if at else None,
+        "note": event.note,
     }
-    if note is not None:
-        out["note"] = note
-    return out
 
 
 def add_logged_event(
@@ -1014,7 +1012,7 @@ def add_logged_event(
     post_id: int | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """Store an event someone logged by hand (a purchase, a meet-up, a gift...); audited with the note.
+    """Store an event someone logged by hand (a purchase, a meet-up, a gift...); audited.
 
     Unknown author or post: LookupError; a post by another account: ValueError. The kind,
     weight and date are taken as given (the insights service checks them).
@@ -1028,11 +1026,11 @@ def add_logged_event(
         if post.author_id != author_id:
             raise ValueError(f"post {post_id} is not by author {author_id}")
     event = RelationshipEvent(
-        author_id=author_id, post_id=post_id, kind=kind, weight=weight, occurred_at=occurred_at
+        author_id=author_id, post_id=post_id, kind=kind, weight=weight, occurred_at=occurred_at, note=note
     )
     session.add(event)
     session.flush()
-    after = _event_json(event, note)
+    after = _event_json(event)
     _audit(
         session,
         actor=actor,
@@ -1046,7 +1044,7 @@ def add_logged_event(
 
 
 def logged_events(session: Session, *, author_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The hand-logged events of these accounts, newest first, with the note each was logged with."""
+    """The hand-logged events of these accounts, newest first."""
     if not author_ids:
         return []
     stmt = (
@@ -1054,17 +1052,7 @@ def logged_events(session: Session, *, author_ids: Sequence[int]) -> list[dict[s
         .where(col(RelationshipEvent.author_id).in_(list(author_ids)))
         .order_by(col(RelationshipEvent.occurred_at).desc(), col(RelationshipEvent.id).desc())
     )
-    events = list(session.exec(stmt))
-    notes: dict[str, str] = {}
-    if events:
-        audit = select(col(AuditLog.entity_id), col(AuditLog.after)).where(
-            col(AuditLog.action) == "relationship.log",
-            col(AuditLog.entity_id).in_([str(e.id) for e in events]),
-        )
-        for entity_id, after in session.execute(audit):
-            if isinstance(after, dict) and isinstance(after.get("note"), str):
-                notes[str(entity_id)] = after["note"]
-    return [_event_json(e, notes.get(str(e.id))) for e in events]
+    return [_event_json(e) for e in session.exec(stmt)]
 
 
 def remove_logged_event(session: Session, *, author_id: int, event_id: int, actor: str) -> dict[str, Any]:

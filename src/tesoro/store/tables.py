@@ -248,6 +248,7 @@ class RelationshipEvent(SQLModel, table=True):
     weight: float = 1.0
     reach: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     occurred_at: datetime | None = _ts(index=True)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # why, when logged by hand
 
 
 class Alert(SQLModel, table=True):

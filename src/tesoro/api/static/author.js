@@ -18,7 +18,7 @@
   var list = document.getElementById("logged-list");
   var form = document.getElementById("log-event");
   T.chartImage(document.getElementById("ror-history"), T.data.insights.chart_ror_history.replace("{author_id}", id),
-    T.t("author.ror"));
+    t("author.ror"));
   var url = T.data.insights.ror_history.replace("{author_id}", id);
 
   function showLogged(events) {
