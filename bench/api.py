@@ -46,9 +46,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tesoro.collector.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform
-from tesoro.runtime import open_store
+from tesoro.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform
 from tesoro.settings import load_settings
+from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import create_key
 from tesoro.store.posts import upsert_posts

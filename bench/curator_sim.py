@@ -39,24 +39,25 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from tesoro.collector.models import (
+from tesoro.curator.treasure import TreasureInputs, content_types_of, score_treasure
+from tesoro.models import (
     MediaType,
     NormalizedAuthor,
     NormalizedMedia,
     NormalizedPost,
     Platform,
     PostMetrics,
+    content_mask,
 )
-from tesoro.collector.simulator.world import SimPost, World, WorldSpec
-from tesoro.curator.text import search_document
-from tesoro.curator.treasure import TreasureInputs, content_mask, content_types_of, score_treasure
 from tesoro.settings import BrandSettings, CuratorSettings, ProductSettings, Settings
+from tesoro.simulator.world import SimPost, World, WorldSpec
 from tesoro.store.catalog import list_brands, list_products, sync_catalog
 from tesoro.store.engine import session_scope
 from tesoro.store.library import append_rows
 from tesoro.store.posts import content_hash, upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import Post
+from tesoro.text.search import search_document
 
 __all__ = ["NOW", "LoadReport", "Truth", "bench_settings", "generate", "load_library", "store_world"]
 

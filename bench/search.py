@@ -62,7 +62,7 @@ from curator_sim import NOW, LoadReport, load_library
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 
-from tesoro.curator.library import Library, LibraryFilters, LibraryQuery
+from tesoro.search.library import Library, LibraryFilters, LibraryQuery
 from tesoro.settings import CuratorSettings
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.migrate import upgrade
@@ -347,7 +347,7 @@ def index_only(posts: int, runs: int) -> list[tuple[str, float, float]]:
     """
     from datetime import datetime
 
-    from tesoro.curator.index import LibraryIndex
+    from tesoro.search.index import LibraryIndex
     from tesoro.store.library import IndexRow
 
     rng = np.random.default_rng(5)

@@ -79,7 +79,7 @@ def _texts(data_dir: Path, n: int) -> list[str]:
 
 def _tesoro(texts: list[str], backend: str, tmp: Path) -> Callable[[int], int]:
     """Load the models and store once; the returned function scores every post under a fresh version."""
-    from tesoro.collector.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
+    from tesoro.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
     from tesoro.scoring.pipeline import load_models, score_pending
     from tesoro.settings import load_settings
     from tesoro.store.catalog import sync_catalog

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.state import SimState
-from tesoro.collector.simulator.world import World, WorldSpec
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.state import SimState
+from tesoro.simulator.world import World, WorldSpec
 from tesoro.store.engine import make_engine
 from tesoro.store.migrate import upgrade
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tesoro.cli import app
+from tesoro.cli.main import app
 
 runner = CliRunner()
 

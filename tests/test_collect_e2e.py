@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.demo import demo_environment, demo_settings
-from tesoro.jobs import build_scheduler, collect_once
-from tesoro.runtime import open_store
+from tesoro.jobs.scheduler import build_scheduler
+from tesoro.jobs.tasks import collect_once
+from tesoro.simulator.demo import demo_environment, demo_settings
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.server import SimulatorServer
+from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
 from tesoro.store.sources import list_sources

@@ -21,7 +21,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from tesoro.collector.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
 from tesoro.curator.queue import decide, undo_last
 from tesoro.curator.ranking import rank_posts
 from tesoro.curator.relevance_model import (
@@ -31,6 +30,7 @@ from tesoro.curator.relevance_model import (
     relevance_status,
     train_relevance,
 )
+from tesoro.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
 from tesoro.scoring.relevance import (
     DEFAULT_WEIGHTS,
     FEATURES,
@@ -576,9 +576,9 @@ def test_learned_weights_round_trip_through_the_store(engine: Engine) -> None:
 def test_the_curator_train_job_learns_relevance_before_the_rankers(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tesoro import jobs
     from tesoro.curator import relevance_model
     from tesoro.curator.feedback import load_ranker_models
+    from tesoro.jobs import tasks as jobs
 
     world = make_world(sqlite_engine)
     coordinator_decides(world)
@@ -593,9 +593,9 @@ def test_the_curator_train_job_learns_relevance_before_the_rankers(
 def test_a_failing_relevance_step_does_not_stop_the_rankers(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tesoro import jobs
     from tesoro.curator import relevance_model
     from tesoro.curator.feedback import load_ranker_models
+    from tesoro.jobs import tasks as jobs
 
     world = make_world(sqlite_engine)
     coordinator_decides(world)

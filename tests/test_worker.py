@@ -12,12 +12,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 from rq.job import Job
 
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.runtime import open_store
+from tesoro.jobs.worker import enqueue_collect, enqueue_score, job_id, make_queue
 from tesoro.settings import Settings, load_settings
+from tesoro.simulator.server import SimulatorServer
+from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
-from tesoro.worker import enqueue_collect, enqueue_score, job_id, make_queue
 
 pytestmark = pytest.mark.redis
 
@@ -114,7 +114,7 @@ def test_enqueued_collection_runs_on_a_worker(settings: Settings, sim: Simulator
 
 
 def test_scheduler_in_rq_mode_enqueues(settings: Settings, redis: Redis) -> None:
-    from tesoro.jobs import build_scheduler
+    from tesoro.jobs.scheduler import build_scheduler
 
     scheduler = build_scheduler(open_store(settings), settings, {})
     jobs = {job.id: job for job in scheduler.get_jobs()}

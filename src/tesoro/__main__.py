@@ -1,5 +1,5 @@
 """`python -m tesoro` runs the CLI."""
 
-from tesoro.cli import app
+from tesoro.cli.main import app
 
 app()

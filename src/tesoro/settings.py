@@ -291,7 +291,7 @@ class QuerySettings(_Section):
     @classmethod
     def _parses(cls, value: str) -> str:
         try:
-            from tesoro.collector.query import parse
+            from tesoro.text.query import parse
         except ImportError:  # pragma: no cover - the query module ships with the package
             return value
         parse(value)
@@ -424,7 +424,7 @@ class AlertRuleSettings(_Section):
         if value is None:
             return None
         try:
-            from tesoro.collector.query import parse
+            from tesoro.text.query import parse
         except ImportError:  # pragma: no cover - the query module ships with the package
             return value
         parse(value)

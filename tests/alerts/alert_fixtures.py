@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from tesoro.collector.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
+from tesoro.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
 from tesoro.settings import Settings
 from tesoro.store.catalog import brand_by_name, sync_catalog
 from tesoro.store.engine import session_scope

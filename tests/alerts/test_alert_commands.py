@@ -6,8 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tesoro.alerts.commands import alerts_app
-from tesoro.collector.simulator.server import SimulatorServer
+from tesoro.cli.alerts import alerts_app
+from tesoro.simulator.server import SimulatorServer
 
 CONFIG = """
 [database]

@@ -16,10 +16,10 @@ from tesoro.alerts.jobs import alert_jobs
 from tesoro.alerts.models import Links, Outgoing, OutgoingAlert
 from tesoro.alerts.rules import evaluate_rules
 from tesoro.alerts.webhook import JsonWebhookChannel, webhook_body
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.slack import WEBHOOK_ROUTE
 from tesoro.settings import Settings
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.slack import WEBHOOK_ROUTE
 from tesoro.store.alerts import add_alerts, alert_status_counts, list_alerts, list_deliveries
 from tesoro.store.engine import session_scope
 from tesoro.store.tables_alerts import AlertDelivery, AlertDeliveryItem

@@ -16,10 +16,10 @@ from tesoro.alerts.delivery import deliver_pending, send_test
 from tesoro.alerts.models import Links, Outgoing, OutgoingAlert
 from tesoro.alerts.rules import evaluate_rules
 from tesoro.alerts.slack import SlackWebhookChannel
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.slack import POST_ROUTE, WEBHOOK_ROUTE
 from tesoro.settings import Settings
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.slack import POST_ROUTE, WEBHOOK_ROUTE
 from tesoro.store.alerts import list_alerts, list_deliveries
 from tesoro.store.engine import session_scope
 

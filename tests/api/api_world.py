@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from tesoro.collector.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform
 from tesoro.curator.ranking import RankReport, rank_posts
+from tesoro.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform
 from tesoro.settings import Settings
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope

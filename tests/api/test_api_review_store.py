@@ -188,7 +188,7 @@ def test_purge_deletes_expired_and_ended_sessions_only(engine: Engine, world) ->
 def test_the_scheduled_purge_deletes_dead_sessions_without_any_login(
     engine: Engine, world, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from tesoro.jobs import purge_sessions_job
+    from tesoro.jobs.tasks import purge_sessions_job
 
     with session_scope(engine) as session:
         key = verify_key(session, token=world.tokens[Role.VIEWER])

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from tesoro.api.app import create_app
-from tesoro.api.commands import keys_app
 from tesoro.api.i18n import MESSAGES, negotiate
+from tesoro.cli.serve import keys_app
 from tesoro.settings import Settings
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role, verify_key

@@ -10,13 +10,13 @@ import pytest
 
 from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
 from tesoro.collector.bluesky import BlueskyCollector, normalize_post_view, post_key
-from tesoro.collector.models import Cursor, MediaType, NormalizedPost, Page, Platform
-from tesoro.collector.simulator import bluesky as sim_bsky
-from tesoro.collector.simulator.common import loose_match
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.state import SimState
-from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
+from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
+from tesoro.simulator import bluesky as sim_bsky
+from tesoro.simulator.common import loose_match
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.state import SimState
+from tesoro.simulator.world import SimAuthor, SimMedia, SimPost
 
 WHEN = datetime(2025, 5, 1, 12, 30, 15, 123000, tzinfo=UTC)
 ALICE = SimAuthor(42, "Alice_Trails", "Alice Trails", followers=12_500, following=310, bio="Runs.")

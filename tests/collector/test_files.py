@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from tesoro.collector.files import BadRow, FileCollector, RowError, parse_row
 from tesoro.collector.importer import import_file
-from tesoro.collector.models import MediaType, Platform
+from tesoro.models import MediaType, Platform
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts, get_post, media_for
 

@@ -10,12 +10,12 @@ import requests
 
 from tesoro.collector.base import AuthFailed, RateLimited, TransientError
 from tesoro.collector.mastodon import MastodonCollector, html_to_text
-from tesoro.collector.models import Cursor, MediaType, NormalizedPost, Page, Platform
-from tesoro.collector.simulator.common import loose_match
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.mastodon import INJECTED_RESET_S, INSTANCE_DOMAIN, status_tags
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost, World
+from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
+from tesoro.simulator.common import loose_match
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.mastodon import INJECTED_RESET_S, INSTANCE_DOMAIN, status_tags
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.world import SimAuthor, SimMedia, SimPost, World
 
 TAG_QUERY = "#andesoutdoor"
 MAYA = SimAuthor(

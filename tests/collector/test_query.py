@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tesoro.collector.query import (
+from tesoro.text.query import (
     And,
     BlueskyQuery,
     Hashtag,

@@ -12,13 +12,13 @@ import pytest
 import requests
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
-from tesoro.collector.models import Cursor, MediaType, NormalizedPost, Page, Platform
 from tesoro.collector.reddit import RedditCollector
-from tesoro.collector.simulator.common import loose_match
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.reddit import INJECTED_RESET_S, base36
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost, World
+from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
+from tesoro.simulator.common import loose_match
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.reddit import INJECTED_RESET_S, base36
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.world import SimAuthor, SimMedia, SimPost, World
 
 QUERY = "andes OR cumbre"
 ANA = SimAuthor(id=4242, handle="ana_runs", name="Ana", followers=900, following=80)

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tesoro.collector.base import AuthFailed, RateLimited, TransientError
-from tesoro.collector.models import Cursor, NormalizedAuthor, NormalizedPost, Page, Platform
 from tesoro.collector.runner import RetryPolicy, RunResult, run_source
+from tesoro.models import Cursor, NormalizedAuthor, NormalizedPost, Page, Platform
 from tesoro.settings import Settings
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope

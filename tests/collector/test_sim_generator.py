@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tesoro.collector.simulator.generator import generate_post
-from tesoro.collector.simulator.world import PLATFORMS, ProductSpec, SimPost, World, WorldSpec
+from tesoro.simulator.generator import generate_post
+from tesoro.simulator.world import PLATFORMS, ProductSpec, SimPost, World, WorldSpec
 
 WHEN = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SPEC = WorldSpec(seed=11)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.state import SimState
-from tesoro.collector.simulator.world import PLATFORMS, World, WorldSpec
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.state import SimState
+from tesoro.simulator.world import PLATFORMS, World, WorldSpec
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.slack import POST_ROUTE, WEBHOOK_ROUTE
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.slack import POST_ROUTE, WEBHOOK_ROUTE
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*New treasure* from @lucia_trails"}}]
 

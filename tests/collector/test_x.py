@@ -11,14 +11,14 @@ import pytest
 import requests
 
 from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
-from tesoro.collector.models import Cursor, MediaType, NormalizedPost, Page, Platform
-from tesoro.collector.simulator import x as sim_x
-from tesoro.collector.simulator.common import loose_match
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.state import SimState
-from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
 from tesoro.collector.x import XCollector, normalize_tweet
+from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
+from tesoro.simulator import x as sim_x
+from tesoro.simulator.common import loose_match
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.state import SimState
+from tesoro.simulator.world import SimAuthor, SimMedia, SimPost
 
 WHEN = datetime(2025, 5, 1, 12, 30, 15, 123000, tzinfo=UTC)
 ALICE = SimAuthor(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from tesoro.collector.models import (
+from tesoro.models import (
     MediaType,
     NormalizedAuthor,
     NormalizedMedia,
@@ -24,7 +24,6 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
-from tesoro.curator.text import light_stem, words
 from tesoro.settings import BrandSettings, CuratorSettings, ProductSettings, Settings
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
@@ -32,6 +31,7 @@ from tesoro.store.library import IndexRow
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import Brand, Post, Product
+from tesoro.text.search import light_stem, words
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DIM = 384

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from curator_fixtures import index_row
 
-from tesoro.curator.index import LibraryIndex
+from tesoro.search.index import LibraryIndex
 
 
 def _index(vectors: np.ndarray, *, missing_every: int = 7) -> LibraryIndex:
@@ -59,7 +59,7 @@ def test_similarities_with_nothing_selected_is_all_minus_inf() -> None:
 
 @pytest.mark.parametrize("threads", [2, 3])
 def test_split_scan_is_identical_to_one_scan(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tesoro.curator.index as index_module
+    import tesoro.search.index as index_module
 
     monkeypatch.setattr(index_module, "_PARALLEL_SCAN_ROWS", 100)
     rng = np.random.default_rng(5)

@@ -10,9 +10,9 @@ import pytest
 from curator_fixtures import NOW, Seeded, Spec, seed, tiny_encode
 from sqlalchemy.engine import Engine
 
-from tesoro.curator.library import Library, LibraryError, LibraryFilters, LibraryQuery
 from tesoro.curator.queue import decide
 from tesoro.curator.ranking import rank_posts
+from tesoro.search.library import Library, LibraryError, LibraryFilters, LibraryQuery
 from tesoro.settings import CuratorSettings
 from tesoro.store.engine import session_scope
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tesoro.curator.text import (
+from tesoro.text.search import (
     SearchQueryError,
     light_stem,
     parse_search_query,

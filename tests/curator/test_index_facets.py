@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from curator_fixtures import index_row
 
-from tesoro.curator.index import LibraryIndex, _kth_largest, _one_of
-from tesoro.curator.treasure import CONTENT_TYPES
+from tesoro.models import CONTENT_TYPES
+from tesoro.search.index import LibraryIndex, _kth_largest, _one_of
 from tesoro.store.library import FACETS, IndexRow, LibraryFilters
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -14,9 +14,9 @@ from curator_fixtures import index_row, tiny_encode
 from sqlalchemy.engine import Engine
 from test_library_topk import _build
 
-import tesoro.curator.index as index_module
-from tesoro.curator.index import LibraryIndex, int8_available
-from tesoro.curator.library import Library, LibraryFilters, LibraryQuery
+import tesoro.search.index as index_module
+from tesoro.search.index import LibraryIndex, int8_available
+from tesoro.search.library import Library, LibraryFilters, LibraryQuery
 from tesoro.settings import CuratorSettings
 
 pytestmark = pytest.mark.skipif(not int8_available(), reason="simsimd is not installed")

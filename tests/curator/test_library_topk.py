@@ -23,15 +23,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tesoro.curator.index import LibraryIndex
-from tesoro.curator.library import Library, LibraryFilters, LibraryPage, LibraryQuery
 from tesoro.curator.queue import decide
 from tesoro.curator.ranking import rank_posts
-from tesoro.curator.text import QueryTerm, SearchQuery, parse_search_query
+from tesoro.search.index import LibraryIndex
+from tesoro.search.library import Library, LibraryFilters, LibraryPage, LibraryQuery
 from tesoro.settings import CuratorSettings
 from tesoro.store.engine import session_scope
 from tesoro.store.library import text_matches
 from tesoro.store.tables_curator import CurationItem
+from tesoro.text.search import QueryTerm, SearchQuery, parse_search_query
 
 FILLER = ["ridge", "summit", "creek", "forest", "gravel", "switchback", "meadow", "canyon", "boulder", "pine"]
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from test_library_topk import _occurrences, plain_bm25
 
-from tesoro.curator.postings import TextIndex
-from tesoro.curator.text import SearchQuery, parse_search_query
+from tesoro.search.postings import TextIndex
+from tesoro.text.search import SearchQuery, parse_search_query
 
 WORDS = [
     "trail",

@@ -26,7 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from tesoro.collector.models import (
+from tesoro.models import (
     MediaType,
     NormalizedAuthor,
     NormalizedMedia,

@@ -16,9 +16,9 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from tesoro.api.routes_insights import router
+from tesoro.cli.insights import insights_app, orders_app
 from tesoro.insights.charts import BarItem, LinePoint, bar_chart, line_chart, svg_text, volume_chart
-from tesoro.insights.commands import insights_app, orders_app
-from tesoro.scoring.kpis import SeriesPoint, sentiment_share
+from tesoro.insights.kpis import SeriesPoint, sentiment_share
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import AuditLog, Author
 

@@ -15,10 +15,10 @@ import pytest
 from insights_world import AS_OF, BRAND, NOV, World
 from sqlmodel import col, select
 
-from tesoro.collector.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
 from tesoro.insights import service
 from tesoro.insights.orders import import_orders, parse_amount
-from tesoro.scoring.relationship import EventKind, events_from_facts
+from tesoro.insights.relationship import EventKind, events_from_facts
+from tesoro.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import upsert_posts
 from tesoro.store.relationships import relationship_facts

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from tesoro.scoring.relationship import (
+from tesoro.insights.relationship import (
     Event,
     EventArrays,
     EventKind,

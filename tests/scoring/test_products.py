@@ -14,7 +14,7 @@ import pytest
 
 from tesoro.scoring.encoder import Encoder
 from tesoro.scoring.products import ProductMatch, ProductMatcher, ProductRef
-from tesoro.scoring.text import hashtag_words, split_compound, split_tokens
+from tesoro.text.fold import hashtag_words, split_compound, split_tokens
 
 CATALOG = [
     ProductRef(1, "Apple", ("apple", "apple store"), "Apple, the company, and its stores"),

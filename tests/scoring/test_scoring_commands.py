@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from tesoro.scoring.commands import scoring_app
+from tesoro.cli.scoring import scoring_app
 
 app = typer.Typer()
 app.add_typer(scoring_app)

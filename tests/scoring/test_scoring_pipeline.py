@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from tesoro.collector.models import (
+from tesoro.models import (
     MediaType,
     NormalizedAuthor,
     NormalizedMedia,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from tesoro.collector.models import (
+from tesoro.models import (
     MediaType,
     NormalizedAuthor,
     NormalizedMedia,

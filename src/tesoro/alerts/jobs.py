@@ -1,4 +1,4 @@
-"""The alerts' scheduled jobs, for `tesoro.jobs` to register: evaluate rules, deliver the outbox.
+"""The alerts' scheduled jobs, for `tesoro.jobs.tasks` to register: evaluate rules, deliver the outbox.
 
 Two jobs rather than one: evaluation reads the store and only writes pending alerts,
 delivery talks to Slack. A Slack outage then never delays evaluation, and a slow

@@ -44,7 +44,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tesoro.alerts.spikes import SpikeParams, describe, detect_spike, top_terms
-from tesoro.collector.query import Matcher, compile_matcher, parse, positive_terms
 from tesoro.settings import AlertRuleSettings, Settings
 from tesoro.store.alerts import (
     PostFacts,
@@ -70,6 +69,7 @@ from tesoro.store.alerts import (
 from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
 from tesoro.store.tables_alerts import AlertRule
+from tesoro.text.query import Matcher, compile_matcher, parse, positive_terms
 
 __all__ = [
     "Candidate",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tesoro.api.app import create_app
-from tesoro.runtime import open_store
 from tesoro.settings import load_settings
+from tesoro.store.db import open_store
 
 __all__ = ["create_app_from_env"]
 

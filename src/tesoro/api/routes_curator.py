@@ -43,7 +43,10 @@ from sqlalchemy.engine import Engine
 
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.curator.feedback import load_ranker_models, train_rankers
-from tesoro.curator.library import (
+from tesoro.curator.queue import Action, BatchResult, Outcome, QueueError, decide, undo_last
+from tesoro.curator.ranking import rank_posts
+from tesoro.models import CONTENT_TYPES, content_mask
+from tesoro.search.library import (
     Encode,
     Library,
     LibraryError,
@@ -51,9 +54,6 @@ from tesoro.curator.library import (
     LibraryQuery,
     MeaningUnavailable,
 )
-from tesoro.curator.queue import Action, BatchResult, Outcome, QueueError, decide, undo_last
-from tesoro.curator.ranking import rank_posts
-from tesoro.curator.treasure import CONTENT_TYPES, content_mask
 from tesoro.settings import Settings
 from tesoro.store.catalog import list_brands, list_products
 from tesoro.store.curation import QueueEntry, list_queue, queue_entries

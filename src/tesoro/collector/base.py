@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from tesoro.collector.models import Cursor, Page, Platform
+from tesoro.models import Cursor, Page, Platform
 
 __all__ = [
     "AuthFailed",

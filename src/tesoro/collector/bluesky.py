@@ -39,9 +39,9 @@ import httpx
 from atproto import Client, Request, models
 from atproto import exceptions as at_exc
 
-from tesoro.collector import query as tesoro_query
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
-from tesoro.collector.models import (
+from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
+from tesoro.models import (
     Cursor,
     MediaType,
     NormalizedAuthor,
@@ -51,7 +51,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
-from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
+from tesoro.text import query as tesoro_query
 
 __all__ = ["BSKY_API", "BlueskyCollector", "PostKey", "normalize_post_view", "post_key"]
 

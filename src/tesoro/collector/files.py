@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tesoro.collector.models import (
+from tesoro.models import (
     Cursor,
     MediaType,
     NormalizedAuthor,

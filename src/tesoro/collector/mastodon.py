@@ -53,9 +53,9 @@ from mastodon.errors import (
     MastodonVersionError,
 )
 
-from tesoro.collector import query as tesoro_query
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
-from tesoro.collector.models import (
+from tesoro.collector.payload import as_utc_datetime
+from tesoro.models import (
     Cursor,
     MediaType,
     NormalizedAuthor,
@@ -65,7 +65,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
-from tesoro.collector.payload import as_utc_datetime
+from tesoro.text import query as tesoro_query
 
 __all__ = ["MAX_PAGE_SIZE", "MastodonCollector", "html_to_text", "normalize_status"]
 

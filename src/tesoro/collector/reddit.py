@@ -43,9 +43,8 @@ import praw
 import prawcore
 import requests
 
-from tesoro.collector import query as tesoro_query
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
-from tesoro.collector.models import (
+from tesoro.models import (
     Cursor,
     MediaType,
     NormalizedAuthor,
@@ -55,6 +54,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
+from tesoro.text import query as tesoro_query
 
 __all__ = [
     "DEFAULT_USER_AGENT",

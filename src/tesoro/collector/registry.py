@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tesoro.collector.base import Collector
-from tesoro.collector.models import NormalizedPost
-from tesoro.collector.query import compile_matcher, parse
 from tesoro.collector.runner import PostFilter
+from tesoro.models import NormalizedPost
 from tesoro.settings import ConfigError, Settings, SourceSettings
+from tesoro.text.query import compile_matcher, parse
 
 __all__ = ["build_collector", "build_filter"]
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
-from tesoro.collector.models import NormalizedPost
+from tesoro.models import NormalizedPost
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import upsert_posts
 from tesoro.store.sources import get_source, record_failure, record_rate_limit, record_success, save_cursor

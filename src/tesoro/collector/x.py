@@ -27,9 +27,9 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from requests.utils import should_bypass_proxies
 
-from tesoro.collector import query as tesoro_query
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
-from tesoro.collector.models import (
+from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
+from tesoro.models import (
     Cursor,
     MediaType,
     NormalizedAuthor,
@@ -39,7 +39,7 @@ from tesoro.collector.models import (
     Platform,
     PostMetrics,
 )
-from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
+from tesoro.text import query as tesoro_query
 
 __all__ = ["X_API", "XCollector", "normalize_tweet"]
 

@@ -34,17 +34,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tesoro.curator.text import skeleton_tokens
+from tesoro.models import CreatedKey, Fingerprint, Signature, StoredPost
+from tesoro.text.search import skeleton_tokens
 
 __all__ = [
     "BANDS",
     "NUM_PERM",
     "DuplicateRules",
-    "Fingerprint",
     "GroupChange",
     "GroupStore",
     "NewPost",
-    "StoredPost",
     "assign_groups",
     "fingerprint",
     "jaccard_estimate",
@@ -59,27 +58,6 @@ _rng = np.random.default_rng(20261122)
 _A = _rng.integers(1, 2**63 - 1, size=NUM_PERM, dtype=np.uint64) | np.uint64(1)
 _B = _rng.integers(0, 2**63 - 1, size=NUM_PERM, dtype=np.uint64)
 _SHIFT = np.uint64(32)
-
-Signature = npt.NDArray[np.uint32]
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """What duplicate detection keeps of one post: skeleton hash, MinHash signature, band keys."""
-
-    skeleton: str | None
-    signature: Signature | None
-    bands: tuple[int, ...] = ()
-
-    @property
-    def signature_bytes(self) -> bytes | None:
-        return None if self.signature is None else self.signature.astype("<u4").tobytes()
-
-    @staticmethod
-    def signature_from(data: bytes | None) -> Signature | None:
-        if not data:
-            return None
-        return np.frombuffer(data, dtype="<u4").astype(np.uint32)
 
 
 def _hash64(text: str) -> int:
@@ -119,9 +97,6 @@ class DuplicateRules:
     cosine: float = 0.95
 
 
-CreatedKey = tuple[float, int]  # (created_at timestamp, post id): the smallest is the original
-
-
 @dataclass(slots=True)
 class _Member:
     post_id: int
@@ -137,17 +112,6 @@ class GroupChange:
 
     post_id: int
     original: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPost:
-    """A post already in the store: a candidate (with its fingerprint) or a member of a touched group."""
-
-    post_id: int
-    created: CreatedKey
-    original: int | None
-    fingerprint: Fingerprint | None = None
-    embedding: npt.NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Engine
 
-from tesoro.curator.treasure import COMPONENTS, CONTENT_TYPES
+from tesoro.curator.treasure import COMPONENTS
+from tesoro.models import CONTENT_TYPES
 from tesoro.settings import CuratorSettings
 from tesoro.store.catalog import list_brands
 from tesoro.store.curation import set_item_scores

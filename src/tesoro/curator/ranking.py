@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 
 from tesoro.curator.dedupe import DuplicateRules, GroupStore, NewPost, assign_groups, fingerprint
 from tesoro.curator.feedback import Ranker, load_ranker_models
-from tesoro.curator.text import search_document
-from tesoro.curator.treasure import TreasureInputs, content_mask, content_types_of, score_treasure
+from tesoro.curator.treasure import TreasureInputs, content_types_of, score_treasure
+from tesoro.models import content_mask
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import (
     RankInput,
@@ -40,6 +40,7 @@ from tesoro.store.curation import (
 )
 from tesoro.store.engine import session_scope
 from tesoro.store.rankers import ItemFeatures
+from tesoro.text.search import search_document
 
 __all__ = ["RankReport", "RelationshipLookup", "rank_posts"]
 

@@ -61,7 +61,6 @@ from tesoro.scoring.relevance import (
     TextEncoder,
     relevance_from_features,
 )
-from tesoro.scoring.text import fold
 from tesoro.settings import CuratorSettings, Settings
 from tesoro.store.engine import session_scope
 from tesoro.store.rankers import (
@@ -75,6 +74,7 @@ from tesoro.store.rankers import (
     set_relevance,
     unreviewed_for_relevance,
 )
+from tesoro.text.fold import fold
 
 __all__ = [
     "MIN_DECISIONS",

@@ -35,28 +35,13 @@ from tesoro.settings import CuratorSettings
 
 __all__ = [
     "COMPONENTS",
-    "CONTENT_TYPES",
     "Component",
     "Treasure",
     "TreasureInputs",
-    "content_mask",
     "content_types_of",
     "score_treasure",
 ]
 
-# Bit i of a stored content mask is CONTENT_TYPES[i]: append new types, never reorder.
-CONTENT_TYPES: tuple[str, ...] = (
-    "photo",
-    "video",
-    "review",
-    "unboxing",
-    "tutorial",
-    "testimonial",
-    "complaint",
-    "question",
-    "meme",
-    "other",
-)
 COMPONENTS: tuple[str, ...] = (
     "relevance",
     "sentiment",
@@ -77,15 +62,6 @@ def content_types_of(types: Iterable[str], media_types: Iterable[str] = ()) -> l
         if kind and kind not in out:
             out.append(kind)
     return out
-
-
-def content_mask(types: Iterable[str]) -> int:
-    """Bitmask of the known content types (filters and facets test bits, on every backend)."""
-    mask = 0
-    for t in types:
-        if t in CONTENT_TYPES:
-            mask |= 1 << CONTENT_TYPES.index(t)
-    return mask
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tesoro.scoring.kpis import Bucket, SeriesPoint, VoiceShare
+from tesoro.insights.kpis import Bucket, SeriesPoint, VoiceShare
 
 __all__ = [
     "BarItem",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from tesoro.collector.models import Platform
+from tesoro.models import Platform
 from tesoro.store.engine import session_scope
 from tesoro.store.kpis import OrderIn, insert_orders, link_orders
 

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from tesoro.scoring.kpis import (
+from tesoro.insights.kpis import (
     Bucket,
     RoeResult,
     SeriesPoint,
@@ -34,7 +34,7 @@ from tesoro.scoring.kpis import (
     sentiment_share,
     share_of_voice,
 )
-from tesoro.scoring.relationship import (
+from tesoro.insights.relationship import (
     EventArrays,
     EventKind,
     Identities,

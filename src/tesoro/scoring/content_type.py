@@ -12,20 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["CONTENT_TYPES", "classify_content"]
+from tesoro.models import CONTENT_TYPES
 
-CONTENT_TYPES = (
-    "photo",
-    "video",
-    "review",
-    "unboxing",
-    "tutorial",
-    "testimonial",
-    "complaint",
-    "question",
-    "meme",
-    "other",
-)
+__all__ = ["CONTENT_TYPES", "classify_content"]
 
 
 def _cues(*patterns: str) -> re.Pattern[str]:

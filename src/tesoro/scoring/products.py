@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.encoder import Encoder
-from tesoro.scoring.text import hashtag_words, split_tokens, word_tokens
+from tesoro.text.fold import hashtag_words, split_tokens, word_tokens
 
 __all__ = ["ProductMatch", "ProductMatcher", "ProductRef"]
 

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tesoro.collector.query import Matcher, compile_matcher, parse
-from tesoro.scoring.text import contains_phrase, padded_words
+from tesoro.text.fold import contains_phrase, padded_words
+from tesoro.text.query import Matcher, compile_matcher, parse
 
 if TYPE_CHECKING:
     from sqlmodel import Session

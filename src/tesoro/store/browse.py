@@ -3,7 +3,7 @@
 These are the queries of the screens the curator's package does not own: a
 post with its author and media, an author's page, the dashboard overview, and
 the gallery's rights-cleared posts. Searching posts is the curator's library
-(`tesoro.curator.library`, `GET /api/curator/library`); the older LIKE scan that
+(`tesoro.search.library`, `GET /api/curator/library`); the older LIKE scan that
 lived here is gone. Every function returns frozen records built in a fixed
 number of queries per page (never one query per post), so a page of 50 costs
 the same as a page of 5.

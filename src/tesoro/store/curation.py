@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col
 
-from tesoro.curator.dedupe import Fingerprint, StoredPost
+from tesoro.models import Fingerprint, StoredPost
 from tesoro.store.posts import _insert, _table
 from tesoro.store.tables import Author, Media, Post, PostTag, Product, Score
 from tesoro.store.tables_curator import CurationBand, CurationItem

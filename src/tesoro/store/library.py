@@ -5,14 +5,14 @@ Two ways to search it, with the same filters and the same answers:
 
 - **In SQL** (`search_sql`, `facets_sql`): no memory needed, used by the command
   line, the gallery and as the reference the tests hold the in-memory path to.
-- **In memory** (`tesoro.curator.index`): the API's path, fed by `index_rows`,
+- **In memory** (`tesoro.search.index`): the API's path, fed by `index_rows`,
   `changed_items` and `changed_posts`; it matches and ranks words itself, from each
   item's stored search document (`curator.postings`).
 
 Full text is backend-specific (see the curator migration): SQLite FTS5 with BM25
 ranking, PostgreSQL `tsvector @@ tsquery` with `ts_rank`. Both index the same
 folded, stemmed document and receive the same parsed query
-(`tesoro.curator.text.SearchQuery`), so they match the same posts.
+(`tesoro.text.search.SearchQuery`), so they match the same posts.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session, SQLModel, col
 
-from tesoro.curator.text import SearchQuery
-from tesoro.curator.treasure import CONTENT_TYPES, content_mask
+from tesoro.models import CONTENT_TYPES, content_mask
 from tesoro.store.curation import as_utc
 from tesoro.store.tables import Post, Product, Score
 from tesoro.store.tables_curator import CurationItem
+from tesoro.text.search import SearchQuery
 
 __all__ = [
     "FACETS",

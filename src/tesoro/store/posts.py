@@ -19,7 +19,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
-from tesoro.collector.models import NormalizedAuthor, NormalizedPost
+from tesoro.models import NormalizedAuthor, NormalizedPost
 from tesoro.store.tables import Author, Media, Post
 
 __all__ = [

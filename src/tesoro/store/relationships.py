@@ -5,7 +5,7 @@ ROR formula needs about the posts of a brand (or of one person): when, how far
 it reached, its latest sentiment, whether it is UGC, its queue and rights state,
 whom it replies to and whether it mentions other people. The rows come back as
 numpy columns, never as ORM objects: a million posts is one pass over a cursor.
-Which facts become which events is decided in `tesoro.scoring.relationship`.
+Which facts become which events is decided in `tesoro.insights.relationship`.
 
 Identity: accounts of the same human on several platforms share an
 `Author.person_id`. Linking and unlinking are coordinator actions, written to

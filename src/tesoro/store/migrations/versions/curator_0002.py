@@ -6,7 +6,7 @@ Revises: 0001
 Full-text search is backend-specific and kept in sync by the database itself:
 SQLite gets an FTS5 table over `curation_item.doc` (external content, so the text is
 stored once) with triggers; PostgreSQL gets a generated `tsvector` column with a GIN
-index. Both index the same pre-folded, pre-stemmed document (`tesoro.curator.text`).
+index. Both index the same pre-folded, pre-stemmed document (`tesoro.text.search`).
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from tesoro.collector.simulator.server import SimulatorServer
-from tesoro.collector.simulator.state import Credentials, SimState
-from tesoro.collector.simulator.world import World, WorldSpec
 from tesoro.settings import Settings
+from tesoro.simulator.server import SimulatorServer
+from tesoro.simulator.state import Credentials, SimState
+from tesoro.simulator.world import World, WorldSpec
 
 __all__ = ["demo_environment", "demo_settings", "start_simulator"]
 

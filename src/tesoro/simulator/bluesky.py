@@ -30,10 +30,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tesoro.collector.simulator.common import fault_response, loose_match
-from tesoro.collector.simulator.generator import bluesky_did
-from tesoro.collector.simulator.state import SimState
-from tesoro.collector.simulator.world import BSKY_MEDIA_HOST, SimAuthor, SimMedia, SimPost
+from tesoro.simulator.common import fault_response, loose_match
+from tesoro.simulator.generator import bluesky_did
+from tesoro.simulator.state import SimState
+from tesoro.simulator.world import BSKY_MEDIA_HOST, SimAuthor, SimMedia, SimPost
 
 __all__ = [
     "PREFIX",

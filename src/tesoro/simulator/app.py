@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.state import SimState
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.state import SimState
 
 __all__ = ["PLATFORM_MODULES", "create_app"]
 
@@ -50,7 +50,7 @@ def create_app(state: SimState | None = None) -> Starlette:
     state = state or SimState()
     routes: list[BaseRoute] = _control_routes(state)
     for name in PLATFORM_MODULES:
-        module = importlib.import_module(f"tesoro.collector.simulator.{name}")
+        module = importlib.import_module(f"tesoro.simulator.{name}")
         routes.extend(module.routes(state))
     app = Starlette(routes=routes)
     # Reddit's client does not follow redirects: never redirect on a missing slash.

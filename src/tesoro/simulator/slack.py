@@ -49,8 +49,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tesoro.collector.simulator.common import fault_response
-from tesoro.collector.simulator.state import SimState
+from tesoro.simulator.common import fault_response
+from tesoro.simulator.state import SimState
 
 __all__ = ["POST_ROUTE", "WEBHOOK_ROUTE", "channel_id", "routes"]
 

@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tesoro.collector.simulator.common import fault_response, loose_match
-from tesoro.collector.simulator.state import SimState
-from tesoro.collector.simulator.world import SimAuthor, SimMedia, SimPost
+from tesoro.simulator.common import fault_response, loose_match
+from tesoro.simulator.state import SimState
+from tesoro.simulator.world import SimAuthor, SimMedia, SimPost
 
 __all__ = ["PATH", "RATE_LIMIT", "ROUTE", "routes", "tweet_time", "x_escape"]
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from tesoro.clikit import ConfigOption, load_or_exit
+from tesoro.cli.kit import ConfigOption, load_or_exit
 from tesoro.store.keys import Role, create_key, list_keys, revoke_key
 
 __all__ = ["demo_key", "keys_app"]
@@ -47,7 +47,7 @@ def create(
     config: ConfigOption = None,
 ) -> None:
     """Create a key and print its token once; store it now, it cannot be shown again."""
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
     from tesoro.store.engine import session_scope
 
     engine = open_store(_settings(config))
@@ -68,7 +68,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
 ) -> None:
     """List keys: id, name, role, created, last used, revoked (never their secrets)."""
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
     from tesoro.store.engine import session_scope
 
     engine = open_store(_settings(config))
@@ -94,7 +94,7 @@ def revoke(
     config: ConfigOption = None,
 ) -> None:
     """Revoke a key at once; its web sessions end too."""
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
     from tesoro.store.engine import session_scope
 
     engine = open_store(_settings(config))

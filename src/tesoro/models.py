@@ -1,20 +1,29 @@
-"""The normalized shapes every collector produces.
+"""The value types every layer shares.
 
-Each platform speaks its own JSON; the rest of Tesoro only ever sees these
-plain, immutable records. Keeping them free of ORM and client-library types
+The normalized shapes every collector produces: each platform speaks its own
+JSON; the rest of Tesoro only ever sees these plain, immutable records. Also the
+content types (and their stored bitmask) and the duplicate-detection fingerprint,
+which the store persists and the curator computes. Keeping them free of ORM and client-library types
 means a collector can be tested without a database, and the store can be
 tested without a network.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 __all__ = [
+    "CONTENT_TYPES",
+    "CreatedKey",
     "Cursor",
+    "Fingerprint",
     "MediaType",
     "NormalizedAuthor",
     "NormalizedMedia",
@@ -22,6 +31,9 @@ __all__ = [
     "Page",
     "Platform",
     "PostMetrics",
+    "Signature",
+    "StoredPost",
+    "content_mask",
 ]
 
 
@@ -120,3 +132,61 @@ class Page:
 
     posts: tuple[NormalizedPost, ...]
     cursor: Cursor
+
+
+# Bit i of a stored content mask is CONTENT_TYPES[i]: append new types, never reorder.
+CONTENT_TYPES: tuple[str, ...] = (
+    "photo",
+    "video",
+    "review",
+    "unboxing",
+    "tutorial",
+    "testimonial",
+    "complaint",
+    "question",
+    "meme",
+    "other",
+)
+
+
+def content_mask(types: Iterable[str]) -> int:
+    """Bitmask of the known content types (filters and facets test bits, on every backend)."""
+    mask = 0
+    for t in types:
+        if t in CONTENT_TYPES:
+            mask |= 1 << CONTENT_TYPES.index(t)
+    return mask
+
+
+Signature = npt.NDArray[np.uint32]
+CreatedKey = tuple[float, int]  # (created_at timestamp, post id): the smallest is the original
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What duplicate detection keeps of one post: skeleton hash, MinHash signature, band keys."""
+
+    skeleton: str | None
+    signature: Signature | None
+    bands: tuple[int, ...] = ()
+
+    @property
+    def signature_bytes(self) -> bytes | None:
+        return None if self.signature is None else self.signature.astype("<u4").tobytes()
+
+    @staticmethod
+    def signature_from(data: bytes | None) -> Signature | None:
+        if not data:
+            return None
+        return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    """A post already in the store: a candidate (with its fingerprint) or a member of a touched group."""
+
+    post_id: int
+    created: CreatedKey
+    original: int | None
+    fingerprint: Fingerprint | None = None
+    embedding: npt.NDArray[np.float32] | None = None

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tesoro.curator.text import QueryTerm, SearchQuery
+from tesoro.text.search import QueryTerm, SearchQuery
 
 __all__ = ["BM25_B", "BM25_K1", "TermHits", "TextIndex", "TextMatches"]
 

@@ -9,8 +9,8 @@ from types import TracebackType
 
 import uvicorn
 
-from tesoro.collector.simulator.app import create_app
-from tesoro.collector.simulator.state import SimState
+from tesoro.simulator.app import create_app
+from tesoro.simulator.state import SimState
 
 __all__ = ["SimulatorServer"]
 

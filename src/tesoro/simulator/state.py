@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tesoro.collector.simulator.faults import FaultInjector
-from tesoro.collector.simulator.world import World
+from tesoro.simulator.faults import FaultInjector
+from tesoro.simulator.world import World
 
 __all__ = ["Credentials", "SimState"]
 

@@ -7,8 +7,8 @@ import re
 
 from starlette.responses import JSONResponse, Response
 
-from tesoro.collector.simulator.faults import Fault
-from tesoro.collector.simulator.state import SimState
+from tesoro.simulator.faults import Fault
+from tesoro.simulator.state import SimState
 
 __all__ = ["fault_response", "loose_match"]
 

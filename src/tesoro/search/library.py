@@ -35,13 +35,13 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import Engine
 
-from tesoro.curator.index import LibraryIndex, SimilarityScan
-from tesoro.curator.postings import TextMatches
-from tesoro.curator.text import SearchQuery, SearchQueryError, parse_search_query
+from tesoro.search.index import LibraryIndex, SimilarityScan
+from tesoro.search.postings import TextMatches
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import QueueEntry, queue_entries
 from tesoro.store.engine import session_scope
 from tesoro.store.library import LIBRARY_STATES, LibraryFilters, Sort, facets_sql, search_sql
+from tesoro.text.search import SearchQuery, SearchQueryError, parse_search_query
 
 __all__ = [
     "LIBRARY_STATES",

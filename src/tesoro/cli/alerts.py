@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tesoro.clikit import ConfigOption, load_or_exit
+from tesoro.cli.kit import ConfigOption, load_or_exit
 
 __all__ = ["alerts_app"]
 
@@ -46,7 +46,7 @@ def test(
 ) -> None:
     """Send a test message on a rule's channels (or the shared [slack] set-up) and say how it went."""
     from tesoro.alerts.delivery import send_test
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     conf = None
@@ -75,7 +75,7 @@ def test(
 def evaluate(config: ConfigOption = None, rule: RuleOption = None) -> None:
     """Run the alert rules once; new alerts are stored as pending for `tesoro alerts deliver`."""
     from tesoro.alerts.rules import evaluate_rules
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     report = evaluate_rules(open_store(settings), settings, only=rule)
@@ -91,7 +91,7 @@ def evaluate(config: ConfigOption = None, rule: RuleOption = None) -> None:
 def deliver(config: ConfigOption = None) -> None:
     """Deliver the pending alerts that are due, once (the scheduler does this every 30 seconds)."""
     from tesoro.alerts.delivery import deliver_pending
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     report = deliver_pending(open_store(settings), settings, environ=dict(os.environ))
@@ -109,8 +109,8 @@ def deliver(config: ConfigOption = None) -> None:
 @alerts_app.command("rules")
 def rules(config: ConfigOption = None) -> None:
     """Every alert rule: kind, where it comes from, and its last evaluation."""
-    from tesoro.runtime import open_store
     from tesoro.store.alerts import list_rules, sync_rules
+    from tesoro.store.db import open_store
     from tesoro.store.engine import session_scope
 
     settings = _settings(config)
@@ -141,8 +141,8 @@ def log(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many lines.", min=1)] = 20,
 ) -> None:
     """The delivery log (newest first) and how many alerts are pending or delivered."""
-    from tesoro.runtime import open_store
     from tesoro.store.alerts import alert_status_counts, list_alerts, list_deliveries
+    from tesoro.store.db import open_store
     from tesoro.store.engine import session_scope
 
     settings = _settings(config)

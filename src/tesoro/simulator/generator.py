@@ -53,7 +53,7 @@ from itertools import accumulate
 from typing import TypeVar
 from urllib.parse import quote
 
-from tesoro.collector.simulator.world import (
+from tesoro.simulator.world import (
     BSKY_MEDIA_HOST,
     PLATFORMS,
     ProductSpec,

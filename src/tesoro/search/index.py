@@ -48,9 +48,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlmodel import Session
 
-from tesoro.curator.postings import TextIndex, TextMatches
-from tesoro.curator.text import SearchQuery
-from tesoro.curator.treasure import CONTENT_TYPES, content_mask
+from tesoro.models import CONTENT_TYPES, content_mask
+from tesoro.search.postings import TextIndex, TextMatches
 from tesoro.store.library import (
     FACETS,
     IndexRow,
@@ -61,6 +60,7 @@ from tesoro.store.library import (
     item_count,
     product_lines,
 )
+from tesoro.text.search import SearchQuery
 
 _simsimd: Any
 try:  # SIMD int8 dot products (AVX-512 VNNI, AVX2, NEON); optional, float32 scan without it

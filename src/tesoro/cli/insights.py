@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tesoro.clikit import ConfigOption, load_or_exit
+from tesoro.cli.kit import ConfigOption, load_or_exit
 from tesoro.settings import Settings
 
 __all__ = ["insights_app", "orders_app"]
@@ -45,7 +45,7 @@ _settings = load_or_exit
 
 
 def _open(config: Path | None) -> tuple[Settings, Any]:
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     return settings, open_store(settings)

@@ -24,7 +24,9 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job, JobStatus
 from sqlalchemy.engine import Engine
 
+from tesoro.jobs.tasks import collect_source, score_job
 from tesoro.settings import Settings, load_settings
+from tesoro.store.db import open_store
 
 __all__ = [
     "collect_task",
@@ -115,15 +117,11 @@ def enqueue_score(queue: Queue, settings: Settings) -> Job | None:
 
 def score_task(config_path: str) -> int:
     """What a worker runs to score: the same pipeline as the embedded mode."""
-    from tesoro.jobs import score_job
-
     settings = load_settings(Path(config_path))
     return score_job(_engine(settings), settings)
 
 
 def _engine(settings: Settings) -> Engine:
-    from tesoro.runtime import open_store
-
     engine = _ENGINES.get(settings.database_url)
     if engine is None:
         engine = _ENGINES[settings.database_url] = open_store(settings)
@@ -132,8 +130,6 @@ def _engine(settings: Settings) -> Engine:
 
 def collect_task(config_path: str, source_name: str) -> dict[str, Any]:
     """What a worker runs: one pass over one source, with this worker's settings and secrets."""
-    from tesoro.jobs import collect_source
-
     settings = load_settings(Path(config_path))
     result = collect_source(_engine(settings), settings, source_name, dict(os.environ))
     return {

@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from tesoro.clikit import ConfigOption, console, load_or_exit, out
+from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
 from tesoro.settings import Settings
 
 __all__ = ["curate_app"]
@@ -34,7 +34,7 @@ BrandOption = Annotated[
 
 
 def _open(config: Path | None) -> tuple[Settings, Engine]:
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
 
     settings = load_or_exit(config)
     return settings, open_store(settings)
@@ -172,7 +172,7 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
 ) -> None:
     """Search the library (approved and featured posts)."""
-    from tesoro.curator.library import Library, LibraryError, LibraryQuery
+    from tesoro.search.library import Library, LibraryError, LibraryQuery
 
     settings, engine = _open(config)
     encode = None

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tesoro.clikit import ConfigOption, console, load_or_exit, out
+from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
 from tesoro.scoring.encoder import ModelLoadError
 from tesoro.settings import Settings
 
@@ -56,8 +56,8 @@ def score(
     """Score every post that has no score set for the current model version."""
     from rich.progress import Progress
 
-    from tesoro.runtime import open_store
     from tesoro.scoring.pipeline import load_models, score_pending
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -92,9 +92,9 @@ def rescore(
     """Score every post again under --model-version (that version's rows are replaced, others kept)."""
     from rich.progress import Progress
 
-    from tesoro.runtime import open_store
     from tesoro.scoring.pipeline import load_models
     from tesoro.scoring.pipeline import rescore as rescore_all
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)

@@ -109,7 +109,7 @@ class World:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.spec.seed)
         if self.generator is None:
-            from tesoro.collector.simulator.generator import generate_post
+            from tesoro.simulator.generator import generate_post
 
             self.generator = generate_post
 

@@ -18,7 +18,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tesoro.clikit import ConfigOption, console, load_or_exit, out
+from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
 from tesoro.settings import Settings
 
 __all__ = ["app"]
@@ -37,11 +37,11 @@ app.add_typer(db_app, name="db")
 
 def _mount_feature_apps() -> None:
     """Each feature area keeps its commands beside its code; the CLI only mounts them."""
-    from tesoro.alerts.commands import alerts_app
-    from tesoro.api.commands import keys_app
-    from tesoro.curator.commands import curate_app
-    from tesoro.insights.commands import insights_app, orders_app
-    from tesoro.scoring.commands import scoring_app
+    from tesoro.cli.alerts import alerts_app
+    from tesoro.cli.curator import curate_app
+    from tesoro.cli.insights import insights_app, orders_app
+    from tesoro.cli.scoring import scoring_app
+    from tesoro.cli.serve import keys_app
 
     app.add_typer(scoring_app)  # score, rescore, eval, train
     app.add_typer(alerts_app, name="alerts")
@@ -103,8 +103,8 @@ def import_(
 ) -> None:
     """Import posts from a JSONL or CSV file; bad rows are reported, good rows are kept."""
     from tesoro.collector.importer import import_file
-    from tesoro.runtime import open_store
     from tesoro.store.catalog import brand_by_name
+    from tesoro.store.db import open_store
     from tesoro.store.engine import session_scope
 
     settings = _settings(config)
@@ -149,7 +149,7 @@ def import_(
 @app.command()
 def sources(config: ConfigOption = None) -> None:
     """Show every source with its health, last error and last success."""
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
     from tesoro.store.engine import session_scope
     from tesoro.store.sources import list_sources
 
@@ -189,7 +189,7 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
     import uvicorn
 
     from tesoro.api.app import create_app
-    from tesoro.jobs import build_scheduler
+    from tesoro.jobs.scheduler import build_scheduler
 
     _check_port_free(host, port)
     scheduler = None
@@ -213,7 +213,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
 ) -> None:
     """Run the API and web UI (and, in the embedded mode, the collection scheduler)."""
-    from tesoro.runtime import open_store
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -233,8 +233,9 @@ def collect(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
 ) -> None:
     """Collect new posts from the configured sources (`--once` for a single pass)."""
-    from tesoro.jobs import build_scheduler, collect_once
-    from tesoro.runtime import open_store
+    from tesoro.jobs.scheduler import build_scheduler
+    from tesoro.jobs.tasks import collect_once
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -265,8 +266,8 @@ def collect(
 @app.command()
 def scheduler(config: ConfigOption = None) -> None:
     """Run only the scheduler: collection, scoring, ranking, alerts (the scaled-out mode's one scheduler)."""
-    from tesoro.jobs import build_scheduler
-    from tesoro.runtime import open_store
+    from tesoro.jobs.scheduler import build_scheduler
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -280,7 +281,7 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Exit when the queue is empty.")] = False,
 ) -> None:
     """Run an RQ worker (the scaled-out mode): the collections and scoring the scheduler enqueues on Redis."""
-    from tesoro.worker import run_worker
+    from tesoro.jobs.worker import run_worker
 
     settings = _settings(config)
     if settings.queue.backend != "rq":
@@ -297,8 +298,8 @@ def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
 ) -> None:
     """Run Tesoro against the local platform simulator: watch posts arrive live."""
-    from tesoro.demo import demo_environment, demo_settings, start_simulator
-    from tesoro.runtime import open_store
+    from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
+    from tesoro.store.db import open_store
 
     data_dir.mkdir(parents=True, exist_ok=True)
     simulator = start_simulator()
@@ -310,7 +311,7 @@ def demo(
         logging.getLogger("alembic").setLevel(logging.WARNING)
         out.print(f"platform simulator on {simulator.base_url} (X, Reddit, Bluesky, Mastodon, Slack)")
         engine = open_store(settings)
-        from tesoro.api.commands import demo_key
+        from tesoro.cli.serve import demo_key
 
         out.print(f"web UI: http://{host}:{port}/login  (demo key: {demo_key(engine)})", soft_wrap=True)
         _serve(

@@ -1,0 +1,132 @@
+"""When the jobs run: one APScheduler for both modes.
+
+Embedded mode: a `BackgroundScheduler` inside `tesoro serve`. Scaled-out mode: a
+single `tesoro scheduler` process with a `BlockingScheduler`. Either way there is
+one job per enabled source at its interval, coalesced (missed runs collapse into
+one), never two at once for the same source, with jitter so sources spread out.
+With `queue.backend = "rq"` the collection and scoring jobs only enqueue work for
+the RQ workers (`tesoro.jobs.worker`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from tesoro.alerts.jobs import alert_jobs
+from tesoro.jobs.tasks import (
+    collect_source,
+    curator_rerank_job,
+    curator_train_job,
+    purge_sessions_job,
+    refresh_relationships,
+    score_job,
+)
+from tesoro.jobs.worker import enqueue_collect, enqueue_score, make_queue
+from tesoro.settings import Settings
+
+__all__ = ["build_scheduler"]
+
+
+def _add_alert_jobs(
+    scheduler: BaseScheduler, engine: Engine, settings: Settings, environ: Mapping[str, str]
+) -> None:
+    """Alert evaluation and delivery are light; they run in the scheduler's process in both modes."""
+    for job in alert_jobs(engine, settings, environ):
+        scheduler.add_job(
+            job.func,
+            IntervalTrigger(seconds=job.interval_s, jitter=3),
+            id=job.id,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+            misfire_grace_time=job.interval_s,
+            replace_existing=True,
+        )
+
+
+def build_scheduler(
+    engine: Engine, settings: Settings, environ: Mapping[str, str], *, blocking: bool = False
+) -> BaseScheduler:
+    """A scheduler with one collection job per enabled source; the caller starts it.
+
+    With `queue.backend = "rq"` each job only enqueues the collection on Redis and
+    RQ workers (`tesoro worker`) do the work; otherwise the job collects in-process.
+    """
+    scheduler: BaseScheduler = (
+        BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
+    )
+    if settings.queue.backend == "rq":
+        queue = make_queue(settings)
+        func: Callable[..., object] = enqueue_collect
+        args_for: Callable[[str], tuple[object, ...]] = lambda name: (queue, settings, name)  # noqa: E731
+    else:
+        func = collect_source
+        args_for = lambda name: (engine, settings, name, environ)  # noqa: E731
+    for source in settings.sources:
+        if not source.enabled:
+            continue
+        scheduler.add_job(
+            func,
+            IntervalTrigger(seconds=source.interval, jitter=max(1, min(60, source.interval // 10))),
+            args=args_for(source.name),
+            id=f"collect:{source.name}",
+            name=f"collect {source.name}",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),  # first run straight away, then every interval
+            misfire_grace_time=source.interval,
+            replace_existing=True,
+        )
+    _add_alert_jobs(scheduler, engine, settings, environ)
+    for job_id, func, trigger in (
+        ("curator:train", curator_train_job, IntervalTrigger(minutes=15, jitter=30)),
+        ("curator:rerank", curator_rerank_job, IntervalTrigger(days=1, jitter=600)),
+        ("sessions:purge", purge_sessions_job, IntervalTrigger(hours=6, jitter=300)),
+    ):
+        scheduler.add_job(
+            func,
+            trigger,
+            args=(engine, settings),
+            id=job_id,
+            name=job_id.replace(":", " "),
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    if settings.brands:
+        # The ROR leaderboard is stored; refreshing it hourly keeps the first request fast.
+        scheduler.add_job(
+            refresh_relationships,
+            IntervalTrigger(hours=1, jitter=60),
+            args=(engine, settings),
+            id="ror-refresh",
+            name="refresh Return on Relationship",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    if settings.models.score_interval:
+        if settings.queue.backend == "rq":
+            score_func: Callable[..., object] = enqueue_score
+            score_args: tuple[object, ...] = (queue, settings)
+        else:
+            score_func, score_args = score_job, (engine, settings)
+        scheduler.add_job(
+            score_func,
+            IntervalTrigger(seconds=settings.models.score_interval),
+            args=score_args,
+            id="score",
+            name="score new posts",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    return scheduler

@@ -1,0 +1,139 @@
+"""The job functions. Thin on purpose: the work is in collector, scoring, curator, insights.
+
+The scheduler (`tesoro.jobs.scheduler`) decides when they run; in the scaled-out mode
+the RQ worker (`tesoro.jobs.worker`) runs the same functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+
+from tesoro.collector.registry import build_collector, build_filter
+from tesoro.collector.runner import RetryPolicy, RunResult, run_source
+from tesoro.curator.feedback import train_rankers
+from tesoro.curator.ranking import rank_posts
+from tesoro.insights.service import refresh_ror
+from tesoro.settings import ConfigError, Settings
+from tesoro.store.catalog import brand_by_name
+from tesoro.store.engine import session_scope
+from tesoro.store.keys import purge_sessions
+from tesoro.store.sources import get_source, record_failure
+
+__all__ = [
+    "collect_once",
+    "collect_source",
+    "curator_rerank_job",
+    "curator_train_job",
+    "refresh_relationships",
+    "score_job",
+]
+
+log = logging.getLogger(__name__)
+
+
+def collect_source(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    environ: Mapping[str, str],
+    *,
+    retry: RetryPolicy = RetryPolicy(),
+) -> RunResult:
+    """One pass over one source. Configuration problems mark the source failing instead of raising."""
+    source = settings.source(name)
+    brand_id = None
+    with session_scope(engine) as session:
+        if source.query is not None:
+            brand = brand_by_name(session, settings.query(source.query).brand)
+            brand_id = brand.id if brand else None
+    try:
+        collector = build_collector(settings, source, environ)
+        keep = build_filter(settings, source)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        with session_scope(engine) as session:
+            row = get_source(session, name)
+            if row is not None and row.id is not None:
+                record_failure(session, source_id=row.id, at=datetime.now(UTC), error=str(exc))
+        log.error("%s: %s", name, exc)
+        return RunResult(name, "failed", error=str(exc))
+    result = run_source(
+        engine, source_name=name, collector=collector, keep=keep, brand_id=brand_id, retry=retry
+    )
+    log.info(
+        "%s: %s, %d new, %d updated, %d not matching the query",
+        name,
+        result.status,
+        result.inserted,
+        result.updated,
+        result.filtered_out,
+    )
+    return result
+
+
+def collect_once(
+    engine: Engine, settings: Settings, environ: Mapping[str, str], *, only: str | None = None
+) -> list[RunResult]:
+    """`tesoro collect --once`: every enabled source (or just `only`) one time, in order."""
+    names = [only] if only else [s.name for s in settings.sources if s.enabled]
+    if only is not None:
+        settings.source(only)  # a clear KeyError for an unknown name
+    return [collect_source(engine, settings, name, environ) for name in names]
+
+
+def score_job(engine: Engine, settings: Settings) -> int:
+    """Score what the collectors brought in since the last run (models load once per process)."""
+    from tesoro.scoring.pipeline import score_pending
+
+    scored = score_pending(engine, settings)
+    if scored:
+        log.info("scored %d posts", scored)
+        rank_posts(engine, settings.curator)  # newly scored posts join the queue (or the filtered view)
+    return scored
+
+
+def curator_train_job(engine: Engine, settings: Settings) -> None:
+    """Relearn each brand's relevance weights, then retrain its ranker, from the coordinator's latest
+    decisions (cheap when nothing changed; refreshes and re-ranks what moved)."""
+    from tesoro.curator.relevance_model import train_relevance
+
+    try:
+        for report in train_relevance(engine, settings):
+            if report.status in ("learned", "reset"):
+                log.info(
+                    "relevance of brand %d: %s (%s); %d unreviewed posts rescored, %d re-ranked",
+                    report.brand_id,
+                    report.status,
+                    report.summary,
+                    report.refreshed,
+                    report.reranked,
+                )
+    except Exception:  # the encoder may be missing, say: the rankers still learn
+        log.exception("learning relevance weights failed")
+    train_rankers(engine, settings.curator)
+
+
+def curator_rerank_job(engine: Engine, settings: Settings) -> None:
+    """Recompute every treasure score: recency decays and edited texts change."""
+
+    rank_posts(engine, settings.curator, everything=True)
+
+
+def refresh_relationships(engine: Engine, settings: Settings) -> None:
+    """Recompute every brand's stored ROR leaderboard."""
+
+    for brand in settings.brands:
+        refresh_ror(engine, settings, brand_name=brand.name)
+
+
+def purge_sessions_job(engine: Engine, settings: Settings) -> int:
+    """Delete dead web sessions even when nobody logs in (logins and cookie traffic purge too)."""
+
+    with session_scope(engine) as session:
+        purged = purge_sessions(session)
+    if purged:
+        log.info("deleted %d expired or ended web sessions", purged)
+    return purged
