@@ -1,0 +1,62 @@
+"""The public gallery's settings: who may embed it and which media hosts it shows."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from tesoro.settings.base import Section
+
+__all__ = ["DEFAULT_MEDIA_HOSTS", "GallerySettings"]
+
+# Media hosts the platforms themselves serve images and video from. Only URLs on these hosts are shown
+# in the UI and the gallery; anything else in a post (a shortener, a tracker, a look-alike domain) is
+# dropped, because post data is attacker-controlled and the gallery runs on the brand's own site.
+DEFAULT_MEDIA_HOSTS: tuple[str, ...] = (
+    "pbs.twimg.com",
+    "video.twimg.com",
+    "i.redd.it",
+    "v.redd.it",
+    "preview.redd.it",
+    "external-preview.redd.it",
+    "cdn.bsky.app",
+    "video.bsky.app",
+    "files.mastodon.social",
+)
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+
+
+class GallerySettings(Section):
+    """The public gallery: who may embed it, which media hosts are shown, and how long it is cached."""
+
+    allowed_origins: list[str] = Field(
+        default_factory=list, description='site origins allowed to fetch or frame the gallery; "*" for any'
+    )
+    media_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_MEDIA_HOSTS))
+    require_key: bool = False
+    max_age: Annotated[int, Field(ge=0, le=86400)] = 60
+    cache_ttl_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
+    default_limit: Annotated[int, Field(ge=1, le=100)] = 24
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        cleaned = []
+        for origin in value:
+            origin = origin.strip().rstrip("/").lower()
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(f'{origin!r} is not an origin: write scheme://host[:port] (no path), or "*"')
+            cleaned.append(origin)
+        return cleaned
+
+    @field_validator("media_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        hosts = [host.strip().lower() for host in value]
+        for host in hosts:
+            if not _HOST.match(host):
+                raise ValueError(f"{host!r} is not a host name (write it without scheme or path)")
+        return hosts

