@@ -1,14 +1,14 @@
-"""Fixtures for the alerts tests (helpers live in alert_fixtures.py)."""
+"""Fixtures for the alerts tests (the seeder lives in `worlds.alerts`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-from alert_fixtures import Seeder
 from sqlalchemy.engine import Engine
 
 from tesoro.settings import Settings
+from worlds.alerts import Seeder
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from alert_fixtures import T0, Seeder, make_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -13,6 +12,7 @@ from tesoro.alerts.delivery import deliver_pending
 from tesoro.alerts.rules import evaluate_rules
 from tesoro.api.routes_alerts import router
 from tesoro.settings import Settings
+from worlds.alerts import T0, Seeder, make_settings
 
 SeederFor = Callable[[Settings], Seeder]
 

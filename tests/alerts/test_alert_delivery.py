@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from alert_fixtures import T0, Seeder, make_settings
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -22,7 +21,8 @@ from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.slack import WEBHOOK_ROUTE
 from tesoro.store.alerts import add_alerts, alert_status_counts, list_alerts, list_deliveries
 from tesoro.store.engine import session_scope
-from tesoro.store.tables_alerts import AlertDelivery, AlertDeliveryItem
+from tesoro.store.tables import AlertDelivery, AlertDeliveryItem
+from worlds.alerts import T0, Seeder, make_settings
 
 SeederFor = Callable[[Settings], Seeder]
 MIN = timedelta(minutes=1)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from alert_fixtures import T0, Seeder, make_settings
 from sqlalchemy import inspect, text
 from sqlmodel import Session
 
@@ -16,6 +15,7 @@ from tesoro.settings import AlertRuleSettings, Settings
 from tesoro.store.alerts import get_rule, list_alerts, sync_rules, update_rule
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import Alert
+from worlds.alerts import T0, Seeder, make_settings
 
 SeederFor = Callable[[Settings], Seeder]
 MIN = timedelta(minutes=1)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from alert_fixtures import T0, Seeder, make_settings
 from slack_sdk import WebhookClient
 
 from tesoro.alerts.blocks import escape, render
@@ -22,6 +21,7 @@ from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.slack import POST_ROUTE, WEBHOOK_ROUTE
 from tesoro.store.alerts import list_alerts, list_deliveries
 from tesoro.store.engine import session_scope
+from worlds.alerts import T0, Seeder, make_settings
 
 SeederFor = Callable[[Settings], Seeder]
 MIN = timedelta(minutes=1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alert_fixtures import T0, Seeder, make_settings
 from sqlalchemy.engine import Engine
 
 from tesoro.store.alerts import (
@@ -22,6 +21,7 @@ from tesoro.store.alerts import (
     record_delivery,
 )
 from tesoro.store.engine import session_scope
+from worlds.alerts import T0, Seeder, make_settings
 
 
 def test_hourly_counts_are_anchored_at_now(engine: Engine) -> None:

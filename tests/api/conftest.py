@@ -1,4 +1,4 @@
-"""Fixtures for the API tests (the world they build is in `api_world`)."""
+"""Fixtures for the API tests (the world they build is in `worlds.api`)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_world import Seeded, make_settings, seed
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tesoro.api.app import create_app
 from tesoro.settings import Settings
+from worlds.api import Seeded, make_settings, seed
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from api_world import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank, seed
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from starlette.applications import Starlette
@@ -29,6 +28,7 @@ from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role
 from tesoro.store.migrate import upgrade
 from tesoro.store.tables import Post
+from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank, seed
 
 pytestmark = pytest.mark.browser
 

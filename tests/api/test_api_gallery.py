@@ -6,13 +6,13 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from api_world import HOSTILE_IMG, HOSTILE_SCRIPT, SHOP_ORIGIN, Seeded, make_settings, seed
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tesoro.api.app import create_app
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.store.keys import Role
+from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, SHOP_ORIGIN, Seeded, make_settings, seed
 
 PUBLIC_FIELDS = {"platform", "text", "author", "permalink", "created_at", "featured", "product", "media"}
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from api_world import Seeded
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -22,7 +21,8 @@ from tesoro.api.security import LoginRateLimiter, client_network, login_buckets
 from tesoro.settings import Settings
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role, create_session, verify_key
-from tesoro.store.tables_api import ApiSession
+from tesoro.store.tables import ApiSession
+from worlds.api import Seeded
 
 WRONG_KEY = "tso_0123456789ab_wrong"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_world import Seeded
 from fastapi.testclient import TestClient
 
 from tesoro.store.keys import Role
+from worlds.api import Seeded
 
 RETIRED = {
     "/api/review/queue": "/api/curator/queue",

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from api_world import make_settings, seed
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -32,9 +31,8 @@ from tesoro.store.keys import (
     verify_key,
 )
 from tesoro.store.review import ReviewError, assign_product, decide, set_rights
-from tesoro.store.tables import AuditLog, CurationDecision, Post
-from tesoro.store.tables_api import ApiKey, ApiSession
-from tesoro.store.tables_curator import CurationChange
+from tesoro.store.tables import ApiKey, ApiSession, AuditLog, CurationChange, CurationDecision, Post
+from worlds.api import make_settings, seed
 
 
 @pytest.fixture

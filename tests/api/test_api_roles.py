@@ -13,7 +13,6 @@ import types
 from typing import Any
 
 import pytest
-from api_world import Seeded
 from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -22,6 +21,7 @@ from tesoro.api.app import _check_guards, create_app
 from tesoro.api.auth import ROLE_MATRIX, Access, iter_routes
 from tesoro.settings import Settings
 from tesoro.store.keys import Role
+from worlds.api import Seeded
 
 # The least role that may call each (method, path): public, key (any role), viewer, coordinator, admin.
 EXPECTED: dict[tuple[str, str], str] = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from api_world import Seeded
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
@@ -12,6 +11,7 @@ from tesoro.api.auth import SESSION_COOKIE
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role
 from tesoro.store.tables import AuditLog
+from worlds.api import Seeded
 
 
 def _form_token(html: str) -> str:

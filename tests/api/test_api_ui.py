@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from api_world import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
@@ -17,6 +16,7 @@ from tesoro.settings import Settings
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role, verify_key
 from tesoro.store.tables import Post, Source
+from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank
 
 PAGES = ["/ui/queue", "/ui/library", "/ui/dashboard", "/ui/sources", "/docs"]
 

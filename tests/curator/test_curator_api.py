@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from curator_fixtures import NOW, Spec, catalog_settings, seed, tiny_encode
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tesoro.api.routes_curator import router
 from tesoro.curator.ranking import rank_posts
+from worlds.curator import NOW, Spec, catalog_settings, seed, tiny_encode
 
 HOSTILE = '<img src=x onerror=alert(1)> Cumbre shoes are great on the "trail" & rocks'
 

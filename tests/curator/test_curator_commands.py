@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curator_fixtures import Spec, catalog_settings, seed
 from typer.testing import CliRunner
 
 from tesoro.cli.curator import curate_app
 from tesoro.curator.queue import decide
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.migrate import upgrade
+from worlds.curator import Spec, catalog_settings, seed
 
 CONFIG = """
 [database]

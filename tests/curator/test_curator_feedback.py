@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from curator_fixtures import NOW, Spec, seed
 from sqlalchemy.engine import Engine
 
 from tesoro.curator.feedback import fit_logistic, load_ranker_models, train_rankers
@@ -12,6 +11,7 @@ from tesoro.curator.ranking import rank_posts
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import list_queue
 from tesoro.store.engine import session_scope
+from worlds.curator import NOW, Spec, seed
 
 PLACES = [
     "Snowdon",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from curator_fixtures import index_row
 
 from tesoro.search.index import LibraryIndex
+from worlds.curator import index_row
 
 
 def _index(vectors: np.ndarray, *, missing_every: int = 7) -> LibraryIndex:

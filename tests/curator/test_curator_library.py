@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from curator_fixtures import NOW, Seeded, Spec, seed, tiny_encode
 from sqlalchemy.engine import Engine
 
 from tesoro.curator.queue import decide
@@ -15,6 +14,7 @@ from tesoro.curator.ranking import rank_posts
 from tesoro.search.library import Library, LibraryError, LibraryFilters, LibraryQuery
 from tesoro.settings import CuratorSettings
 from tesoro.store.engine import session_scope
+from worlds.curator import NOW, Seeded, Spec, seed, tiny_encode
 
 SPECS = [
     Spec(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from curator_fixtures import NOW, Seeded, Spec, seed
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
@@ -24,6 +23,7 @@ from tesoro.store.curation import list_queue
 from tesoro.store.decisions import audit_entries, decision_history, reviewables, tag_counts
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import AuditLog, CurationDecision
+from worlds.curator import NOW, Seeded, Spec, seed
 
 
 def _world(engine: Engine) -> Seeded:

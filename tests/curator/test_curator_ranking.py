@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from curator_fixtures import NOW, Spec, seed
 from sqlalchemy.engine import Engine
 
 from tesoro.curator.dedupe import (
@@ -21,6 +20,7 @@ from tesoro.settings import CuratorSettings
 from tesoro.store.curation import get_item, list_queue
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import Post
+from worlds.curator import NOW, Spec, seed
 
 VIDEO = "Unboxing my new Cumbre Trail Runner shoes, first run on the ridge trail was amazing"
 

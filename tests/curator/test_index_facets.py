@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from curator_fixtures import index_row
 
 from tesoro.models import CONTENT_TYPES
 from tesoro.search.index import LibraryIndex, _kth_largest, _one_of
 from tesoro.store.library import FACETS, IndexRow, LibraryFilters
+from worlds.curator import index_row
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 _FILTER_OF = {

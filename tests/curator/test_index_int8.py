@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from curator_fixtures import index_row, tiny_encode
 from sqlalchemy.engine import Engine
 from test_library_topk import _build
 
@@ -18,6 +17,7 @@ import tesoro.search.index as index_module
 from tesoro.search.index import LibraryIndex, int8_available
 from tesoro.search.library import Library, LibraryFilters, LibraryQuery
 from tesoro.settings import CuratorSettings
+from worlds.curator import index_row, tiny_encode
 
 pytestmark = pytest.mark.skipif(not int8_available(), reason="simsimd is not installed")
 

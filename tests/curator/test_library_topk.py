@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from curator_fixtures import NOW, Seeded, Spec, seed, tiny_encode
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -30,8 +29,9 @@ from tesoro.search.library import Library, LibraryFilters, LibraryPage, LibraryQ
 from tesoro.settings import CuratorSettings
 from tesoro.store.engine import session_scope
 from tesoro.store.library import text_matches
-from tesoro.store.tables_curator import CurationItem
+from tesoro.store.tables import CurationItem
 from tesoro.text.search import QueryTerm, SearchQuery, parse_search_query
+from worlds.curator import NOW, Seeded, Spec, seed, tiny_encode
 
 FILLER = ["ridge", "summit", "creek", "forest", "gravel", "switchback", "meadow", "canyon", "boulder", "pine"]
 
@@ -262,7 +262,7 @@ def test_meaning_queries_keep_their_order_and_facets(sqlite_engine: Engine) -> N
 
 def test_rows_arriving_during_searches_never_break_one(sqlite_engine: Engine) -> None:
     """Another request's refresh adds rows while searches run: each search sees one consistent set."""
-    from curator_fixtures import index_row
+    from worlds.curator import index_row
 
     _, library = _build(sqlite_engine)
     library.cache = False

@@ -1,4 +1,4 @@
-"""Fixtures for the insights tests: the hand-counted world of `insights_world.py` on each backend."""
+"""Fixtures for the insights tests: the hand-counted world of `worlds.insights` on each backend."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from insights_world import World, build_world, insights_settings
 from sqlalchemy.engine import Engine
 
 from tesoro.store.engine import make_engine
 from tesoro.store.migrate import upgrade
+from worlds.insights import World, build_world, insights_settings
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from insights_world import BRAND, World, build_world, insights_settings
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from typer.testing import CliRunner
@@ -21,6 +20,7 @@ from tesoro.insights.charts import BarItem, LinePoint, bar_chart, line_chart, sv
 from tesoro.insights.kpis import SeriesPoint, sentiment_share
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import AuditLog, Author
+from worlds.insights import BRAND, World, build_world, insights_settings
 
 HOSTILE = "<script>alert('x')</script> & \"quoted\" ]]> \x00\x1b[31m\ud800 <img src=x onerror=alert(1)>"
 # What a database can hold (no NUL for PostgreSQL, no lone surrogate for either).

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from insights_world import AS_OF, BRAND, NOV, World
 from sqlmodel import col, select
 
 from tesoro.insights import service
@@ -23,6 +22,7 @@ from tesoro.store.engine import session_scope
 from tesoro.store.posts import upsert_posts
 from tesoro.store.relationships import relationship_facts
 from tesoro.store.tables import AuditLog, Brand, Post
+from worlds.insights import AS_OF, BRAND, NOV, World
 
 
 def test_kpis_match_the_hand_count(world: World) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from tesoro.curator.ranking import RankReport, rank_posts
 from tesoro.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform
@@ -18,7 +17,8 @@ from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role, create_key
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
-from tesoro.store.tables import Brand, Post, Product
+from tesoro.store.tables import Post
+from worlds.common import brand_ids, post_id, product_ids
 
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
@@ -172,20 +172,19 @@ def seed(engine: Engine, settings: Settings) -> Seeded:
     with session_scope(engine) as session:
         sync_catalog(session, settings)
         session.flush()
-        out.brands = {b.name: b.id for b in session.exec(select(Brand)) if b.id is not None}
-        out.products = {p.name: p.id for p in session.exec(select(Product)) if p.id is not None}
+        out.brands = brand_ids(session)
+        out.products = product_ids(session)
     for post, state, rights, brand, product, score in PLAN:
         with session_scope(engine) as session:
             upsert_posts(session, [post], brand_id=out.brands[brand])
-            row = session.exec(select(Post).where(col(Post.external_id) == post.external_id)).one()
+            pid = post_id(session, platform=post.platform.value, external_id=post.external_id)
+            row = session.get_one(Post, pid)
             row.queue_state = state
             row.rights_status = rights
             row.product_id = out.products[product] if product else None
             row.treasure_score = score
             session.add(row)
-            session.flush()
-            assert row.id is not None
-            out.posts[post.external_id] = row.id
+            out.posts[post.external_id] = pid
     with session_scope(engine) as session:
         for role in Role:
             out.tokens[role] = create_key(session, name=f"test {role.value}", role=role).token

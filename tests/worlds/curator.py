@@ -1,7 +1,4 @@
-"""Curator test helpers: a catalog, hand-made scored posts, and a tiny deterministic encoder.
-
-A plain module, not a conftest: test modules import it by its unique name.
-"""
+"""The curator tests' world: a catalog, hand-made scored posts, and a tiny deterministic encoder."""
 
 from __future__ import annotations
 
@@ -12,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import col
 
 from tesoro.models import (
     MediaType,
@@ -30,8 +25,8 @@ from tesoro.store.engine import session_scope
 from tesoro.store.library import IndexRow
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
-from tesoro.store.tables import Brand, Post, Product
 from tesoro.text.search import light_stem, words
+from worlds.common import brand_ids, post_id, product_ids
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DIM = 384
@@ -109,8 +104,8 @@ def seed(engine: Engine, specs: Sequence[Spec], settings: Settings | None = None
     with session_scope(engine) as session:
         sync_catalog(session, settings)
     with session_scope(engine) as session:
-        brands = {b.name: b.id for b in session.execute(select(Brand)).scalars() if b.id is not None}
-        products = {p.name: p.id for p in session.execute(select(Product)).scalars() if p.id is not None}
+        brands = brand_ids(session)
+        products = product_ids(session)
     for spec in specs:
         platform = Platform(spec.platform)
         post = NormalizedPost(
@@ -132,12 +127,7 @@ def seed(engine: Engine, specs: Sequence[Spec], settings: Settings | None = None
     ids: dict[str, int] = {}
     with session_scope(engine) as session:
         for spec in specs:
-            pid = session.execute(
-                select(col(Post.id)).where(
-                    col(Post.platform) == spec.platform, col(Post.external_id) == spec.key
-                )
-            ).scalar_one()
-            ids[spec.key] = int(pid)
+            ids[spec.key] = post_id(session, platform=spec.platform, external_id=spec.key)
         vectors = tiny_encode([f"{s.title}\n{s.text}" if s.title else s.text for s in specs])
         save_scores(
             session,

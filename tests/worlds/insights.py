@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from tesoro.models import (
     MediaType,
@@ -221,10 +221,7 @@ def build_world(engine: Engine, settings: Settings) -> World:
     return world
 
 
-def _name(session: object, author_id: int) -> str:
-    from sqlmodel import Session
-
-    assert isinstance(session, Session)
+def _name(session: Session, author_id: int) -> str:
     author = session.get(Author, author_id)
     assert author is not None
     return f"{author.handle}@{author.platform}"

@@ -1,7 +1,4 @@
-"""Helpers for the alerts tests: settings with rules, and a seeder for hand-made store rows.
-
-Imported by the tests of this folder (pytest puts the folder on sys.path).
-"""
+"""The alerts tests' world: settings with rules, and a seeder for hand-made store rows."""
 
 from __future__ import annotations
 
@@ -16,11 +13,12 @@ from sqlmodel import col
 
 from tesoro.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
 from tesoro.settings import Settings
-from tesoro.store.catalog import brand_by_name, sync_catalog
+from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
-from tesoro.store.posts import get_post, upsert_posts
+from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import Post, Source
+from worlds.common import brand_ids, post_id
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -51,9 +49,7 @@ class Seeder:
 
     def brand_id(self, name: str = "Andes Outdoor") -> int:
         with session_scope(self.engine) as session:
-            brand = brand_by_name(session, name)
-            assert brand is not None and brand.id is not None
-            return brand.id
+            return brand_ids(session)[name]
 
     def posts(
         self,
@@ -90,12 +86,7 @@ class Seeder:
             )
         with session_scope(self.engine) as session:
             upsert_posts(session, batch, brand_id=brand_id, source_id=source_id, now=collected_at)
-            ids = []
-            for post in batch:
-                row = get_post(session, platform=post.platform.value, external_id=post.external_id)
-                assert row is not None and row.id is not None
-                ids.append(row.id)
-        return ids
+            return [post_id(session, platform=p.platform.value, external_id=p.external_id) for p in batch]
 
     def scores(self, post_ids: Sequence[int], sentiment: str, *, at: datetime, version: str = "v1") -> None:
         with session_scope(self.engine) as session:

@@ -1,0 +1,32 @@
+"""What every fixture world reads back after seeding: catalog ids by name and post ids by label.
+
+The store assigns its own ids; tests name things ("Andes Outdoor", "p3"), so each world
+maps names to ids once, the same way, instead of four hand-written lookups.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from tesoro.store.tables import Brand, Post, Product
+
+__all__ = ["brand_ids", "post_id", "product_ids"]
+
+
+def brand_ids(session: Session) -> dict[str, int]:
+    """Brand name -> id, for the catalog `sync_catalog` wrote."""
+    return {b.name: b.id for b in session.exec(select(Brand)) if b.id is not None}
+
+
+def product_ids(session: Session) -> dict[str, int]:
+    """Product name -> id, for the catalog `sync_catalog` wrote."""
+    return {p.name: p.id for p in session.exec(select(Product)) if p.id is not None}
+
+
+def post_id(session: Session, *, platform: str, external_id: str) -> int:
+    """The store's id of the post a world seeded as (`platform`, `external_id`)."""
+    found = session.exec(
+        select(Post.id).where(col(Post.platform) == platform, col(Post.external_id) == external_id)
+    ).one()
+    assert found is not None
+    return int(found)
