@@ -236,7 +236,7 @@ class Library:
             # request in between would change the row count under the masks and scans.
             with index.hold():
                 generation = index.generation()
-                text_key = parsed.fts5() if parsed is not None else None
+                text_key = parsed
                 meaning_key = (vector.tobytes(), float(threshold)) if vector is not None else None
                 key = (generation, _filters_key(query.filters), text_key, meaning_key)
                 want = query.offset + query.limit

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tesoro.models import CONTENT_TYPES
-from tesoro.search.index import LibraryIndex, _kth_largest, _one_of
+from tesoro.search.index import LibraryIndex
+from tesoro.search.kernels import kth_largest, one_of
 from tesoro.store.library import FACETS, IndexRow, LibraryFilters
 from worlds.curator import index_row
 
@@ -85,12 +86,14 @@ def test_facets_and_rows_match_a_mask_per_facet(n: int, with_extra: bool) -> Non
         facets, rows = index.facets_and_rows(filters, extra)
         assert rows.tolist() == np.flatnonzero(index.mask(filters, extra)).tolist(), filters
         for facet in FACETS:
-            expected = index._count(facet, index.mask(replace(filters, **{_FILTER_OF[facet]: ()}), extra))
+            expected = index.facet_counter.count(
+                facet, index.mask(replace(filters, **{_FILTER_OF[facet]: ()}), extra)
+            )
             assert facets[facet] == expected, (filters, facet)
             # ... and the plain count, written out, for the content types (a post has several).
             if facet == "content_type":
                 selected = index.mask(replace(filters, content_types=()), extra)
-                cmask = index._arrays["cmask"][: len(index)][selected]
+                cmask = index.columns.arrays["cmask"][: len(index)][selected]
                 plain = {t: int(np.count_nonzero(cmask & (1 << i))) for i, t in enumerate(CONTENT_TYPES)}
                 assert dict(facets[facet]) == {t: c for t, c in plain.items() if c}
         none, same = index.facets_and_rows(filters, extra, with_facets=False)
@@ -116,7 +119,7 @@ def test_pages_of_row_positions_and_of_masks_agree() -> None:
 def test_one_of_is_isin() -> None:
     column = np.random.default_rng(1).integers(-1, 40, 2000).astype(np.int16)
     for values in ([], [3], [3, 7, -1], list(range(30))):
-        assert _one_of(column, values).tolist() == np.isin(column, values).tolist()
+        assert one_of(column, values).tolist() == np.isin(column, values).tolist()
 
 
 def test_generation_moves_with_rows() -> None:
@@ -140,4 +143,4 @@ def test_kth_largest_matches_a_full_partition() -> None:
     for values in cases:
         for k in (1, 24, 240, 5000):
             if k <= len(values):
-                assert _kth_largest(values, k) == np.sort(values)[len(values) - k]
+                assert kth_largest(values, k) == np.sort(values)[len(values) - k]

@@ -130,7 +130,7 @@ def _reference(library: Library, query: LibraryQuery) -> tuple[int, list[int], l
         order = sorted(zip(values, ids, strict=True), key=lambda r: (-r[0], -r[1]))
     else:
         column = "score" if query.sort == "treasure" else "created"
-        keys = index._arrays[column][rows].tolist()
+        keys = index.columns.arrays[column][rows].tolist()
         ranked = sorted(zip(keys, ids, values, strict=True), key=lambda r: (-r[0], -r[1]))
         order = [(v, pid) for _, pid, v in ranked]
     page = order[query.offset : query.offset + query.limit]

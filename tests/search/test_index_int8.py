@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from test_library_topk import _build
 
-import tesoro.search.index as index_module
+import tesoro.search.meaning as meaning_module
 from tesoro.search.index import LibraryIndex, int8_available
 from tesoro.search.library import Library, LibraryFilters, LibraryQuery
 from tesoro.settings import CuratorSettings
@@ -27,7 +27,7 @@ THRESHOLD = 0.3
 
 @pytest.fixture(autouse=True)
 def small_indexes_use_int8(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_module, "_INT8_MIN_ROWS", 0)
+    monkeypatch.setattr(meaning_module, "INT8_MIN_ROWS", 0)
 
 
 def _vectors(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tesoro.search import kernels
 from tesoro.search.index import LibraryIndex
 from worlds.curator import index_row
 
@@ -59,9 +60,7 @@ def test_similarities_with_nothing_selected_is_all_minus_inf() -> None:
 
 @pytest.mark.parametrize("threads", [2, 3])
 def test_split_scan_is_identical_to_one_scan(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tesoro.search.index as index_module
-
-    monkeypatch.setattr(index_module, "_PARALLEL_SCAN_ROWS", 100)
+    monkeypatch.setattr(kernels, "PARALLEL_SCAN_ROWS", 100)
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((2000, 48)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -108,5 +107,5 @@ def test_facets_match_one_mask_per_facet(with_extra: bool) -> None:
         for facet in FACETS:
             name = _FILTER_OF[facet]
             # A facet counts under every filter but its own (an empty filter is no filter).
-            expected = index._count(facet, index.mask(replace(filters, **{name: ()}), extra))
+            expected = index.facet_counter.count(facet, index.mask(replace(filters, **{name: ()}), extra))
             assert got[facet] == expected, (filters, facet)
