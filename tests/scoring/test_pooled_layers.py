@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tesoro.scoring import onnx_backend
-from tesoro.scoring.encoder import Encoder, ModelLoadError, load_encoder
+from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder, onnx_backend
 from tesoro.scoring.heads import Head, load_head, save_head
 from tesoro.scoring.sentiment import HeadSentiment, load_sentiment, sentiment_proba
 

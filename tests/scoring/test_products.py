@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from tesoro.scoring.encoder import Encoder
+from tesoro.scoring.encoders import Encoder
 from tesoro.scoring.products import ProductMatch, ProductMatcher, ProductRef
 from tesoro.text.fold import hashtag_words, split_compound, split_tokens
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tesoro.scoring.encoder import Encoder, ModelLoadError, load_encoder, resolve_model_path
+from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder, resolve_model_path
 from tesoro.scoring.heads import load_head
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.relevance import BrandProfile, RelevanceScorer

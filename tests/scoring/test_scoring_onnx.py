@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tesoro.scoring import encoder as encoder_module
-from tesoro.scoring import onnx_backend
-from tesoro.scoring.encoder import Encoder, ModelLoadError, load_encoder
+from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder, onnx_backend
+from tesoro.scoring.encoders import encoder as encoder_module
 
 pytestmark = pytest.mark.skipif(not onnx_backend.available(), reason="onnxruntime/onnx not installed")
 

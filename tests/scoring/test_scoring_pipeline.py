@@ -19,7 +19,7 @@ from tesoro.models import (
     Platform,
     PostMetrics,
 )
-from tesoro.scoring.encoder import Encoder, load_encoder
+from tesoro.scoring.encoders import Encoder, load_encoder
 from tesoro.scoring.pipeline import ScoringModels, load_models, rescore, score_pending
 from tesoro.settings import BrandSettings, ProductSettings, QuerySettings, Settings
 from tesoro.store.catalog import sync_catalog

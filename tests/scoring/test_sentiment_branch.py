@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tesoro.scoring import branch_training, onnx_backend
+from tesoro.scoring import branch_training
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, load_branch, save_branch
 from tesoro.scoring.branch_training import BranchConfig, branch_features, train_branch
-from tesoro.scoring.encoder import Encoder, ModelLoadError, load_encoder
+from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder, onnx_backend
 from tesoro.scoring.heads import Head, TrainConfig
 from tesoro.scoring.sentiment import BranchSentiment, load_sentiment, sentiment_proba
 

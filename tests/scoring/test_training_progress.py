@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tesoro.scoring import encoder as encoder_module
 from tesoro.scoring.branch_training import token_states_cached
-from tesoro.scoring.encoder import Encoder, in_chunks
+from tesoro.scoring.encoders import Encoder, in_chunks
+from tesoro.scoring.encoders import encoder as encoder_module
 from tesoro.scoring.training import embed_cached
 
 

@@ -177,7 +177,7 @@ def search(
     settings, engine = _open(config)
     encode = None
     if meaning:
-        from tesoro.scoring.encoder import load_encoder
+        from tesoro.scoring.encoders import load_encoder
 
         encoder = load_encoder(settings.models.encoder, settings.models.device)
         encode = encoder.encode

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
-from tesoro.scoring.encoder import ModelLoadError
+from tesoro.scoring.encoders import ModelLoadError
 from tesoro.settings import Settings
 
 __all__ = ["scoring_app"]
@@ -154,7 +154,7 @@ def eval_(
 
 
 def _predict(task: Task, texts: list[str], settings: Settings, model: str | None) -> list[str]:
-    from tesoro.scoring.encoder import load_encoder
+    from tesoro.scoring.encoders import load_encoder
 
     conf = settings.models
     encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
@@ -238,7 +238,7 @@ def train(
     times longer in float32 on other CPUs; minutes on a GPU).
     """
     from tesoro.scoring.branch_training import BranchConfig
-    from tesoro.scoring.encoder import load_encoder
+    from tesoro.scoring.encoders import load_encoder
     from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD
     from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD
     from tesoro.scoring.training import train_offensive, train_sentiment, train_sentiment_branch

@@ -310,7 +310,7 @@ def _fingerprint(
 
 
 def _load_encoder(settings: Settings) -> TextEncoder:
-    from tesoro.scoring.encoder import load_encoder
+    from tesoro.scoring.encoders import load_encoder
 
     conf = settings.models
     return load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)

@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from tesoro.scoring.encoder import ModelLoadError
 from tesoro.scoring.heads import Head, head_arrays, load_head
+from tesoro.scoring.shared import FloatArray, ModelLoadError
 
 __all__ = [
     "LAYER_PARAMS",
@@ -48,7 +47,6 @@ __all__ = [
     "save_branch",
 ]
 
-FloatArray = npt.NDArray[np.float32]
 
 # BERT's names for one layer's parameters, so the branch can start from the base layers' weights.
 LAYER_PARAMS = (
@@ -174,6 +172,7 @@ def load_branch(path: Path) -> Branch:
 
 def branch_module(hidden: int, intermediate: int, num_heads: int, count: int, eps: float) -> Any:
     """A torch module: `count` post-norm BERT layers, (hidden, mask) -> hidden. Untrained until loaded."""
+    # deferred: torch is a heavy import, needed only to train or run a branch on torch
     import torch
     from torch import nn
 

@@ -33,13 +33,9 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, branch_module
-from tesoro.scoring.encoder import (
-    Encoder,
-    ModelLoadError,
-    cpu_has_bf16_matrix_units,
-    in_chunks,
-    torch_mean_pool,
-)
+from tesoro.scoring.encoders import Encoder, ModelLoadError, in_chunks
+from tesoro.scoring.encoders.base import cpu_has_bf16_matrix_units
+from tesoro.scoring.encoders.torch_backend import load_sentence_transformer, torch_mean_pool
 from tesoro.scoring.heads import Head, TrainConfig, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
@@ -97,9 +93,7 @@ def token_states_cached(
 
 def _base_layers(encoder: Encoder, cut: int) -> list[dict[str, Any]]:
     """The encoder's own weights for layers cut+1..n, under BERT's parameter names (the starting point)."""
-    from tesoro.scoring.encoder import _load_sentence_transformer
-
-    model = _load_sentence_transformer(encoder.name, encoder.path, "cpu")
+    model = load_sentence_transformer(encoder.name, encoder.path, "cpu")
     try:
         blocks = model[0].auto_model.encoder.layer
     except AttributeError as exc:
@@ -121,6 +115,7 @@ def _base_layers(encoder: Encoder, cut: int) -> list[dict[str, Any]]:
 
 
 def _pad(states: Sequence[npt.NDArray[np.float16]], rows: Sequence[int]) -> tuple[Any, Any]:
+    # deferred: torch is a heavy import; this module is loaded by the CLI
     import torch
 
     width = max(len(states[i]) for i in rows)
@@ -155,6 +150,7 @@ def use_bf16(config: BranchConfig, device: str) -> bool:
 
 
 def _autocast(device: str, enabled: bool) -> Any:
+    # deferred: torch is a heavy import; this module is loaded by the CLI
     import torch
 
     return torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=enabled)
@@ -164,6 +160,7 @@ def branch_features(
     module: Any, states: States, device: str = "cpu", batch_size: int = 256, bf16: bool = False
 ) -> FloatArray:
     """Mean-pooled branch output for each text's token states (inference mode)."""
+    # deferred: torch is a heavy import; this module is loaded by the CLI
     import torch
 
     out = np.zeros((len(states), states[0].shape[1] if states else 0), dtype=np.float32)
@@ -196,6 +193,7 @@ def train_branch(
     `validation` maps a data set name to (texts, gold labels); returns the branch (not yet
     saved) and metadata with the validation metrics.
     """
+    # deferred: torch is a heavy import; this module is loaded by the CLI
     import torch
     from torch import nn
 

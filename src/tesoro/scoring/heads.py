@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tesoro.scoring.encoder import ModelLoadError
+from tesoro.scoring.shared import FloatArray, ModelLoadError
 
 __all__ = [
     "DEFAULT_OFFENSIVE_HEAD",
@@ -45,7 +45,6 @@ __all__ = [
     "train_head",
 ]
 
-FloatArray = npt.NDArray[np.float32]
 _KEYS = ("w1", "b1", "w2", "b2", "labels")
 # Shipped weights live inside the package (package-data `scoring/weights/*`).
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -230,6 +229,7 @@ def train_head(
     Full-batch-ish Adam over cached embeddings: tens of thousands of rows train in seconds on
     two CPU cores, so the cost of `tesoro train` is the encoder pass, not this.
     """
+    # deferred: torch is a heavy import, needed only to train (inference is numpy)
     import torch
     from torch import nn
 

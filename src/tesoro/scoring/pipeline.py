@@ -24,12 +24,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tesoro.scoring.content_type import classify_content
-from tesoro.scoring.encoder import Encoder, load_encoder
+from tesoro.scoring.encoders import Encoder, load_encoder
 from tesoro.scoring.engagement import derive_median, engagement_rate, vs_median
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
 from tesoro.scoring.language import detect_language
@@ -46,11 +45,11 @@ from tesoro.store.scores import (
     count_unscored,
     duplicate_accounts,
     engagement_samples,
+    listening_queries_by_brand,
     posts_after,
     save_scores,
     unscored_posts,
 )
-from tesoro.store.tables import ListeningQuery
 
 __all__ = [
     "DEFAULT_OFFENSIVE_HEAD",
@@ -242,9 +241,7 @@ def catalog_profiles(session: Session) -> tuple[list[ProductRef], list[BrandProf
         )
         for p in list_products(session)
     ]
-    queries: dict[int, list[str]] = {}
-    for q in session.execute(select(ListeningQuery)).scalars():
-        queries.setdefault(q.brand_id, []).append(q.query)
+    queries = listening_queries_by_brand(session)
     brands = [
         BrandProfile(
             id=b.id or 0,

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tesoro.scoring.encoder import Encoder
+from tesoro.scoring.encoders import Encoder
 from tesoro.text.fold import hashtag_words, split_tokens, word_tokens
 
 __all__ = ["ProductMatch", "ProductMatcher", "ProductRef"]

@@ -26,16 +26,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from sqlmodel import Session
 
+from tesoro.store.rankers import load_relevance_models
 from tesoro.text.fold import contains_phrase, padded_words
 from tesoro.text.query import Matcher, compile_matcher, parse
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -43,8 +42,10 @@ __all__ = [
     "BrandProfile",
     "RelevanceScorer",
     "RelevanceWeights",
+    "StoredWeights",
     "TextEncoder",
     "relevance_from_features",
+    "with_learned_weights",
 ]
 
 FloatArray = npt.NDArray[np.float32]
@@ -197,6 +198,47 @@ class BrandProfile:
     weights: RelevanceWeights | None = None
 
 
+class StoredWeights(Protocol):
+    """What relevance reads of a brand's stored learned weights (a `curator_relevance` row)."""
+
+    @property
+    def weights(self) -> Mapping[str, Any]: ...
+    @property
+    def decisions(self) -> int: ...
+    @property
+    def approvals(self) -> int: ...
+    @property
+    def rejections(self) -> int: ...
+    @property
+    def off_topic(self) -> int: ...
+    @property
+    def trained_at(self) -> datetime | None: ...
+
+
+def with_learned_weights(
+    brands: Sequence[BrandProfile], stored: Mapping[int, StoredWeights]
+) -> list[BrandProfile]:
+    """`brands` with the learned weights in `stored` (by brand id) attached; the defaults elsewhere.
+
+    Weights saved for other features than today's read as None (the defaults) until relearned.
+    """
+    out: list[BrandProfile] = []
+    for b in brands:
+        row = stored.get(b.id)
+        weights = None
+        if row is not None:
+            weights = RelevanceWeights.from_json(
+                row.weights,
+                decisions=row.decisions,
+                approvals=row.approvals,
+                rejections=row.rejections,
+                off_topic=row.off_topic,
+                trained_at=row.trained_at,
+            )
+        out.append(replace(b, weights=weights))
+    return out
+
+
 class RelevanceScorer:
     """Scores posts against brands; build once per run (it embeds the brand profiles and compiles queries)."""
 
@@ -234,25 +276,12 @@ class RelevanceScorer:
 
     @staticmethod
     def learned_profiles(session: Session, brands: Sequence[BrandProfile]) -> list[BrandProfile]:
-        """`brands` with each brand's stored learned weights attached (the defaults where none)."""
-        from tesoro.store.rankers import load_relevance_models
+        """`brands` with each brand's stored learned weights attached (the defaults where none).
 
-        stored = load_relevance_models(session)
-        out: list[BrandProfile] = []
-        for b in brands:
-            row = stored.get(b.id)
-            weights = None
-            if row is not None:
-                weights = RelevanceWeights.from_json(
-                    row.weights,
-                    decisions=row.decisions,
-                    approvals=row.approvals,
-                    rejections=row.rejections,
-                    off_topic=row.off_topic,
-                    trained_at=row.trained_at,
-                )
-            out.append(replace(b, weights=weights))
-        return out
+        The one read of the store here, for the scoring pipeline and the curator's relevance learning
+        alike; the scorer itself only ever gets weights as arguments (`with_learned_weights`).
+        """
+        return with_learned_weights(brands, load_relevance_models(session))
 
     def dim(self, brand_id: int) -> int:
         """The embedding size the brand's profile was embedded with (a post's must match)."""

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.adapter import Branch, is_branch_file, load_branch
-from tesoro.scoring.encoder import Encoder, ModelLoadError, resolve_model_path, same_model
+from tesoro.scoring.encoders import Encoder, ModelLoadError, resolve_model_path, same_model
 from tesoro.scoring.heads import WEIGHTS_DIR, Head, load_head
 
 __all__ = [
@@ -119,6 +119,7 @@ class TransformersSentiment:
     def __init__(
         self, name: str, device: str = "cpu", *, batch_size: int = 32, max_length: int = 128
     ) -> None:
+        # deferred: a heavy import, needed only for a transformers classifier
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.name = name
@@ -156,6 +157,7 @@ class TransformersSentiment:
         return columns
 
     def predict_proba(self, texts: Sequence[str], embeddings: FloatArray) -> FloatArray:
+        # deferred: a heavy import, needed only for a transformers classifier
         import torch
 
         out = np.zeros((len(texts), len(SENTIMENT_LABELS)), dtype=np.float32)

@@ -18,13 +18,14 @@ from sqlalchemy import and_, exists, func, select
 from sqlmodel import Session, SQLModel, col
 
 from tesoro.store.posts import _insert
-from tesoro.store.tables import Author, Media, Post, Score
+from tesoro.store.tables import Author, ListeningQuery, Media, Post, Score
 
 __all__ = [
     "PostToScore",
     "count_unscored",
     "duplicate_accounts",
     "engagement_samples",
+    "listening_queries_by_brand",
     "posts_after",
     "save_scores",
     "scores_for",
@@ -211,3 +212,12 @@ def scores_for(session: Session, *, post_id: int) -> list[Score]:
     """Every score set of one post, oldest first."""
     stmt = select(Score).where(col(Score.post_id) == post_id).order_by(col(Score.id))
     return list(session.execute(stmt).scalars())
+
+
+def listening_queries_by_brand(session: Session) -> dict[int, list[str]]:
+    """Each brand's listening queries (the query text, in id order): relevance checks a post against them."""
+    queries: dict[int, list[str]] = {}
+    stmt = select(col(ListeningQuery.brand_id), col(ListeningQuery.query)).order_by(col(ListeningQuery.id))
+    for row in session.execute(stmt).mappings():
+        queries.setdefault(int(row["brand_id"]), []).append(str(row["query"]))
+    return queries

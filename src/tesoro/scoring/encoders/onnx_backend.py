@@ -16,7 +16,7 @@ first use (a few seconds, no network) and cached under `TESORO_CACHE_DIR` (defau
 `~/.cache/tesoro`)/onnx, keyed by the model files and the torch / onnxruntime versions.
 Before a freshly exported graph is used, its embeddings are compared with the torch
 model's on probe texts; any mismatch, or any export failure, leaves the caller on
-the torch backend (see `encoder.Encoder`).
+the torch backend (see `encoders.encoder.Encoder`).
 
 Inference tokenizes the whole batch once, sorts the texts by token count and runs
 ONNX Runtime on length-homogeneous chunks, so short posts are not padded to the
@@ -26,9 +26,11 @@ length of the longest one.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,7 +38,9 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["OnnxBranch", "OnnxSentenceModel", "available", "cache_dir", "mean_pool"]
+from tesoro.scoring.shared import ModelLoadError
+
+__all__ = ["OnnxBranch", "OnnxSentenceModel", "available", "cache_dir", "load_onnx", "mean_pool"]
 
 log = logging.getLogger(__name__)
 _Model = TypeVar("_Model")
@@ -56,8 +60,6 @@ _INT8_MIN_COSINE = 0.95
 
 def available() -> bool:
     """Whether onnxruntime (to run) and onnx (to export) are importable."""
-    import importlib.util
-
     return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
@@ -66,6 +68,7 @@ def cache_dir() -> Path:
 
 
 def _model_key(model_path: str) -> str:
+    # deferred: onnxruntime and torch are heavy imports, needed only once an encoder is built
     import onnxruntime  # type: ignore[import-untyped]
     import torch
 
@@ -95,7 +98,7 @@ def _check_structure(st_model: Any) -> tuple[Any, int]:
 
 
 def _export(transformer: Any, tokenizer: Any, target: Path) -> None:
-    import torch
+    import torch  # deferred: a heavy import
 
     auto_model = transformer.auto_model
     previous = getattr(auto_model.config, "_attn_implementation", None)
@@ -127,8 +130,6 @@ def _export(transformer: Any, tokenizer: Any, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         raw = Path(tmp) / "raw.onnx"
-        import warnings
-
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -145,6 +146,7 @@ def _export(transformer: Any, tokenizer: Any, target: Path) -> None:
             auto_model.set_attn_implementation(previous)
         final = Path(tmp) / "final.onnx"
         try:
+            # deferred: a heavy import, needed only when a graph is exported
             from onnxruntime.transformers import optimizer  # type: ignore[import-untyped]
 
             config = auto_model.config
@@ -164,6 +166,7 @@ def _export(transformer: Any, tokenizer: Any, target: Path) -> None:
 
 def _quantize_graph(source: Path, target: Path) -> None:
     """Dynamic int8 quantization of an exported fp32 graph (weights per output channel)."""
+    # deferred: onnx and onnxruntime are heavy imports, needed only when a graph is quantized
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
@@ -206,7 +209,7 @@ def _checked_export(
 
 
 def _session(path: Path) -> Any:
-    import onnxruntime as ort
+    import onnxruntime as ort  # deferred: a heavy import
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -312,10 +315,12 @@ class OnnxSentenceModel:
             features[chunk] = np.concatenate(parts, axis=1)
         return out, features
 
-    def token_states(self, texts: Sequence[str], layer: int, *, batch_size: int = 64) -> list[FloatArray]:
-        """Per text, the (tokens, hidden) output of encoder layer `layer` (what a branch trains on)."""
+    def token_states(
+        self, texts: Sequence[str], layer: int, *, batch_size: int = 64
+    ) -> list[npt.NDArray[np.float16]]:
+        """Per text, the float16 (tokens, hidden) output of layer `layer` (what a branch trains on)."""
         name = f"hidden_{layer}" if f"hidden_{layer}" in self._outputs else "last_hidden_state"
-        result: list[FloatArray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
+        result: list[npt.NDArray[np.float16]] = [np.zeros((0, self.dim), dtype=np.float16)] * len(texts)
         for chunk, feeds, lengths in self._batches(texts, batch_size):
             hidden = self._session.run([name], feeds)[0]
             for row, i in enumerate(chunk):
@@ -395,6 +400,7 @@ class OnnxBranch:
     @classmethod
     def build(cls, branch: Any, base_layers: int) -> OnnxBranch:
         """Export (or reuse the cached export of) `branch` and check it against its torch module."""
+        # deferred: onnxruntime and torch are heavy imports, needed only when a branch is built
         import onnxruntime
         import torch
 
@@ -428,9 +434,7 @@ class OnnxBranch:
 
 
 def _export_branch(module: Any, hidden: int, target: Path) -> None:
-    import warnings
-
-    import torch
+    import torch  # deferred: a heavy import
 
     example = (torch.zeros(2, 5, hidden), torch.ones(2, 5, dtype=torch.int64))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -452,3 +456,20 @@ def _export_branch(module: Any, hidden: int, target: Path) -> None:
                 dynamo=False,
             )
         os.replace(raw, target)
+
+
+def load_onnx(
+    st_model: Any, path: str, *, required: bool, quantized: bool = False
+) -> OnnxSentenceModel | None:
+    """The ONNX Runtime twin of `st_model`, or None (torch stays) when it cannot be built or checked."""
+    if not available():
+        if required:
+            raise ModelLoadError("encoder backend 'onnx' needs the packages onnxruntime and onnx")
+        return None
+    try:
+        return OnnxSentenceModel.from_sentence_transformer(st_model, path, quantized=quantized)
+    except Exception as exc:  # export, optimizer and session errors come in many types
+        if required:
+            raise ModelLoadError(f"could not build the ONNX encoder from {path}: {exc}") from exc
+        log.warning("ONNX encoder unavailable (%s: %s); using torch", type(exc).__name__, exc)
+        return None
