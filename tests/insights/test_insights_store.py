@@ -15,8 +15,8 @@ import pytest
 from sqlmodel import col, select
 
 from tesoro.insights import service
+from tesoro.insights.events import EventKind, events_from_facts
 from tesoro.insights.orders import import_orders, parse_amount
-from tesoro.insights.relationship import EventKind, events_from_facts
 from tesoro.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import upsert_posts

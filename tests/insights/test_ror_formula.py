@@ -8,14 +8,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from tesoro.insights.events import Event, EventArrays, EventKind, group_identities
 from tesoro.insights.relationship import (
-    Event,
-    EventArrays,
-    EventKind,
     RorWeights,
     compute_ror,
     explain,
-    group_identities,
     period_ends,
     ror_history,
 )

@@ -21,16 +21,12 @@ from typing import Any, Literal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from tesoro.insights.events import EventArrays, EventKind, Identities, events_from_facts, group_identities
 from tesoro.insights.relationship import (
-    EventArrays,
-    EventKind,
-    Identities,
     RorTerms,
     RorWeights,
     compute_ror,
-    events_from_facts,
     explain_arrays,
-    group_identities,
     period_ends,
     ror_history,
 )
