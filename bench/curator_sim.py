@@ -50,7 +50,8 @@ from tesoro.models import (
     content_mask,
 )
 from tesoro.settings import BrandSettings, CuratorSettings, ProductSettings, Settings
-from tesoro.simulator.world import SimPost, World, WorldSpec
+from tesoro.simulator.model import SimPost, WorldSpec
+from tesoro.simulator.world import World
 from tesoro.store.catalog import list_brands, list_products, sync_catalog
 from tesoro.store.engine import session_scope
 from tesoro.store.library import append_rows

@@ -14,9 +14,9 @@ from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
 from tesoro.simulator import bluesky as sim_bsky
 from tesoro.simulator.common import loose_match
 from tesoro.simulator.faults import Fault
+from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
-from tesoro.simulator.world import SimAuthor, SimMedia, SimPost
 
 WHEN = datetime(2025, 5, 1, 12, 30, 15, 123000, tzinfo=UTC)
 ALICE = SimAuthor(42, "Alice_Trails", "Alice Trails", followers=12_500, following=310, bio="Runs.")

@@ -14,8 +14,9 @@ from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
 from tesoro.simulator.common import loose_match
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.mastodon import INJECTED_RESET_S, INSTANCE_DOMAIN, status_tags
+from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.server import SimulatorServer
-from tesoro.simulator.world import SimAuthor, SimMedia, SimPost, World
+from tesoro.simulator.world import World
 
 TAG_QUERY = "#andesoutdoor"
 MAYA = SimAuthor(

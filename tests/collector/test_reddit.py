@@ -16,9 +16,10 @@ from tesoro.collector.reddit import RedditCollector
 from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
 from tesoro.simulator.common import loose_match
 from tesoro.simulator.faults import Fault
+from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.reddit import INJECTED_RESET_S, base36
 from tesoro.simulator.server import SimulatorServer
-from tesoro.simulator.world import SimAuthor, SimMedia, SimPost, World
+from tesoro.simulator.world import World
 
 QUERY = "andes OR cumbre"
 ANA = SimAuthor(id=4242, handle="ana_runs", name="Ana", followers=900, following=80)

@@ -7,20 +7,27 @@ demo and for tests run in another process.
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from tesoro.simulator import bluesky, mastodon, reddit, slack, x
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.state import SimState
 
-__all__ = ["PLATFORM_MODULES", "create_app"]
+__all__ = ["PLATFORM_ROUTES", "create_app"]
 
-# Each module exposes `routes(state: SimState) -> list[BaseRoute]`.
-PLATFORM_MODULES: tuple[str, ...] = ("x", "reddit", "bluesky", "mastodon", "slack")
+# Every platform's routes, by an explicit list: each module has `routes(state) -> list[BaseRoute]`.
+PLATFORM_ROUTES: tuple[Callable[[SimState], list[BaseRoute]], ...] = (
+    x.routes,
+    reddit.routes,
+    bluesky.routes,
+    mastodon.routes,
+    slack.routes,
+)
 
 
 def _control_routes(state: SimState) -> list[BaseRoute]:
@@ -49,9 +56,8 @@ def _control_routes(state: SimState) -> list[BaseRoute]:
 def create_app(state: SimState | None = None) -> Starlette:
     state = state or SimState()
     routes: list[BaseRoute] = _control_routes(state)
-    for name in PLATFORM_MODULES:
-        module = importlib.import_module(f"tesoro.simulator.{name}")
-        routes.extend(module.routes(state))
+    for platform_routes in PLATFORM_ROUTES:
+        routes.extend(platform_routes(state))
     app = Starlette(routes=routes)
     # Reddit's client does not follow redirects: never redirect on a missing slash.
     app.router.redirect_slashes = False

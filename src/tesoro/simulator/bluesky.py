@@ -32,8 +32,8 @@ from starlette.routing import BaseRoute, Route
 
 from tesoro.simulator.common import fault_response, loose_match
 from tesoro.simulator.generator import bluesky_did
+from tesoro.simulator.model import BSKY_MEDIA_HOST, SimAuthor, SimMedia, SimPost
 from tesoro.simulator.state import SimState
-from tesoro.simulator.world import BSKY_MEDIA_HOST, SimAuthor, SimMedia, SimPost
 
 __all__ = [
     "PREFIX",

@@ -13,9 +13,10 @@ from importlib import resources
 from pathlib import Path
 
 from tesoro.settings import Settings
+from tesoro.simulator.model import WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import Credentials, SimState
-from tesoro.simulator.world import World, WorldSpec
+from tesoro.simulator.world import World
 
 __all__ = ["demo_environment", "demo_settings", "start_simulator"]
 

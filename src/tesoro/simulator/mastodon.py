@@ -48,8 +48,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tesoro.simulator.common import fault_response, loose_match
+from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.state import SimState
-from tesoro.simulator.world import SimAuthor, SimMedia, SimPost
 
 __all__ = [
     "INJECTED_RESET_S",

@@ -52,8 +52,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tesoro.simulator.common import fault_response, loose_match
+from tesoro.simulator.model import SimMedia, SimPost
 from tesoro.simulator.state import SimState
-from tesoro.simulator.world import SimMedia, SimPost
 
 __all__ = ["INJECTED_RESET_S", "RATE_LIMIT_BUDGET", "RATE_LIMIT_WINDOW_S", "ROUTES", "base36", "routes"]
 

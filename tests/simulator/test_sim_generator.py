@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tesoro.simulator.generator import generate_post
-from tesoro.simulator.world import PLATFORMS, ProductSpec, SimPost, World, WorldSpec
+from tesoro.simulator.model import PLATFORMS, ProductSpec, SimPost, WorldSpec
+from tesoro.simulator.world import World
 
 WHEN = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SPEC = WorldSpec(seed=11)

@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from tesoro.simulator.model import PLATFORMS, WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
-from tesoro.simulator.world import PLATFORMS, World, WorldSpec
+from tesoro.simulator.world import World
 
 
 @pytest.fixture

@@ -1,0 +1,89 @@
+"""The simulator's value types: what the world is about, and the posts, authors and media in it.
+
+They sit in a module of their own so that the world (which grows) and the generator (which
+makes each post) both build on them without importing each other. Every platform module
+renders the same `SimPost`s in its own JSON shape and ID format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["BSKY_MEDIA_HOST", "PLATFORMS", "ProductSpec", "SimAuthor", "SimMedia", "SimPost", "WorldSpec"]
+
+# The platforms whose APIs the simulator serves (Slack is served too, but has no posts).
+PLATFORMS: tuple[str, ...] = ("x", "reddit", "bluesky", "mastodon")
+# Bluesky serves images and avatars from this host (real URLs, so the media allow-list is exercised).
+BSKY_MEDIA_HOST = "cdn.bsky.app"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSpec:
+    name: str
+    aliases: tuple[str, ...] = ()
+    line: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorldSpec:
+    """What the world talks about: one brand, its products and competitors."""
+
+    brand: str = "Andes Outdoor"
+    handle: str = "andesoutdoor"
+    hashtags: tuple[str, ...] = ("andesoutdoor",)
+    products: tuple[ProductSpec, ...] = (
+        ProductSpec("Cumbre Trail Runner", ("cumbre", "cumbre trail"), "footwear"),
+        ProductSpec("Nube Rain Jacket", ("nube jacket", "nube"), "apparel"),
+        ProductSpec("Volcan 40L Pack", ("volcan pack", "volcan 40"), "packs"),
+    )
+    competitors: tuple[str, ...] = ("Patagonia", "Salomon")
+    subreddits: tuple[str, ...] = ("trailrunning", "hiking")
+    seed: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class SimAuthor:
+    id: int
+    handle: str
+    name: str
+    followers: int
+    following: int
+    verified: bool = False
+    bio: str = ""
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SimMedia:
+    key: str
+    type: str  # photo | video | gif
+    url: str
+    preview_url: str
+    width: int
+    height: int
+    duration_ms: int | None = None
+    size_bytes: int | None = None
+    alt_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimPost:
+    id: int
+    platform: str
+    created_at: datetime
+    text: str
+    lang: str
+    author: SimAuthor
+    kind: str  # review, unboxing, tutorial, complaint, question, photo, video, spam, offtopic, ...
+    media: tuple[SimMedia, ...] = ()
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+    views: int | None = None
+    title: str | None = None
+    subreddit: str | None = None
+    reply_to: int | None = None
+    hashtags: tuple[str, ...] = ()
+    product: str | None = None
