@@ -52,6 +52,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tesoro.curator.feedback import damped_newton
+from tesoro.curator.ranking import rank_posts
+from tesoro.scoring.encoders import load_encoder
 from tesoro.scoring.pipeline import catalog_profiles
 from tesoro.scoring.relevance import (
     DEFAULT_WEIGHTS,
@@ -310,8 +312,6 @@ def _fingerprint(
 
 
 def _load_encoder(settings: Settings) -> TextEncoder:
-    from tesoro.scoring.encoders import load_encoder
-
     conf = settings.models
     return load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
 
@@ -542,8 +542,6 @@ def refresh_relevance(
         counts[key] = (rewritten, stale_total)
         stale_any = stale_any or stale_total > 0
     if rerank and stale_any:
-        from tesoro.curator.ranking import rank_posts
-
         rank_posts(engine, settings)
     return counts
 
