@@ -1,18 +1,29 @@
-"""Shared fixtures: the platform simulator and a clean network environment."""
+"""Shared fixtures: the platform simulator, a clean network environment, and migrated stores.
+
+Every test gets a fresh, migrated, empty store, but the migrations run once per test run
+(once per xdist worker): a session-scoped SQLite template file is copied per test, and a
+PostgreSQL template database is cloned per test with `CREATE DATABASE ... TEMPLATE`.
+Copying a file or cloning a database is several times cheaper than replaying the chain.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 
+from tesoro.simulator.model import WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
-from tesoro.simulator.world import World, WorldSpec
+from tesoro.simulator.world import World
 from tesoro.store.engine import make_engine
 from tesoro.store.migrate import upgrade
 
@@ -21,6 +32,17 @@ os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 os.environ["no_proxy"] = "127.0.0.1,localhost"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Rich sizes its tables to the terminal, and an xdist worker has none (80 columns) while a developer's
+# shell may have 200: one fixed width keeps CLI output, and the tests reading it, the same everywhere.
+# Set before any test module imports tesoro.cli (its consoles read the width when created).
+os.environ["COLUMNS"] = "200"
+os.environ["TERMINAL_WIDTH"] = "200"
+
+# One name per xdist worker ("gw0", ...; "main" without xdist), so parallel workers never share a
+# database, a Redis db number or a file they create by name.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+STORE_FILE = "tesoro.db"
 
 
 @pytest.fixture
@@ -37,49 +59,177 @@ def sim(sim_state: SimState) -> Iterator[SimulatorServer]:
 
 # --- the store: a real SQLite file, and the real PostgreSQL where the machine runs one -------------
 
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per test run; tests get copies, never this file."""
+    path = tmp_path_factory.mktemp("template") / STORE_FILE
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        # Everything into the main file, so that copying that one file copies the whole store.
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite(sqlite_template: Path) -> Callable[[Path], Path]:
+    """Put a fresh copy of the migrated template at a path (e.g. where a settings file's store is).
+
+    `open_store` on such a copy finds the schema at head, so its upgrade is a no-op.
+    """
+
+    def copy(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sqlite_template, path)
+        return path
+
+    return copy
+
+
+def _sqlite_copy(template: Path, path: Path) -> Iterator[Engine]:
+    shutil.copyfile(template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+# Database names: prefix, creating process id, xdist worker, random suffix.
+TEMPLATE_PREFIX = "tesoro_tpl_"
+CLONE_PREFIX = "tesoro_test_"
 PG_ADMIN_URL = os.environ.get("TESORO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _postgres_engine() -> Iterator[Engine]:
-    """A fresh database on the local server, dropped afterwards."""
-    import psycopg
-    from sqlalchemy.engine import make_url
+class PgTemplate:
+    """A migrated template database on the local server, cloned per test.
 
-    admin = make_url(PG_ADMIN_URL)
-    name = f"tesoro_test_{uuid.uuid4().hex[:12]}"
-    conninfo = f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname={admin.database}"
+    Creating and dropping a database waits on the server's disk more than on a CPU, so one
+    background thread clones the next test's database while this test runs and drops used
+    ones behind it; a test only waits when its clone is not ready yet.
+    """
+
+    def __init__(self, admin: URL) -> None:
+        self.admin = admin
+        self.conninfo = (
+            f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname={admin.database}"
+        )
+        self.name = f"{TEMPLATE_PREFIX}{os.getpid()}_{WORKER}_{uuid.uuid4().hex[:8]}"
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-template")
+        self._next: Future[str] | None = None
+
+    def create(self) -> None:
+        """Create the template and migrate it to head (once per test run and xdist worker)."""
+        self._drop_left_behind()
+        self._execute(f'CREATE DATABASE "{self.name}"')
+        engine = make_engine(self.url(self.name))
+        upgrade(engine)
+        # A template must have no open connections while it is cloned.
+        engine.dispose()
+
+    def take(self) -> str:
+        """The name of a fresh clone for one test (the one cloned ahead, when there is one)."""
+        name = self._next.result() if self._next is not None else self._clone()
+        self._next = self._background.submit(self._clone)
+        return name
+
+    def give_back(self, name: str) -> None:
+        """Drop a test's database, in the background."""
+        self._background.submit(self._drop, name)
+
+    def close(self) -> None:
+        """Drop the clone made ahead, wait for every drop, then drop the template itself."""
+        if self._next is not None:
+            ahead, self._next = self._next, None
+            if ahead.exception() is None:
+                self._background.submit(self._drop, ahead.result())
+        self._background.shutdown(wait=True)
+        self._drop(self.name)
+
+    def url(self, name: str) -> str:
+        return self.admin.set(database=name).render_as_string(hide_password=False)
+
+    def _clone(self) -> str:
+        name = f"{CLONE_PREFIX}{os.getpid()}_{WORKER}_{uuid.uuid4().hex[:8]}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        return name
+
+    def _drop(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _drop_left_behind(self) -> None:
+        """Drop the databases of test runs on this machine that were killed before they cleaned up.
+
+        Names carry the creating process id; a database whose process is gone is a leftover.
+        Only for a server on this machine, where those process ids mean something.
+        """
+        if self.admin.host not in ("127.0.0.1", "localhost", "::1"):
+            return
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            names = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
+                (f"{TEMPLATE_PREFIX}%", f"{CLONE_PREFIX}%"),
+            ).fetchall()
+        for (name,) in names:
+            parts = name.removeprefix(TEMPLATE_PREFIX).removeprefix(CLONE_PREFIX).split("_")
+            if len(parts) == 3 and parts[0].isdigit() and not _alive(int(parts[0])):
+                with contextlib.suppress(psycopg.Error):  # another worker may be dropping it too
+                    self._drop(name)
+
+    def _execute(self, statement: str) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(statement.encode())
+
+
+def _alive(pid: int) -> bool:
     try:
-        conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[PgTemplate]:
+    """The template database, migrated once per test run (per xdist worker), dropped at the end.
+
+    Skips the test where no PostgreSQL answers on the configured address.
+    """
+    template = PgTemplate(make_url(PG_ADMIN_URL))
+    try:
+        psycopg.connect(template.conninfo, autocommit=True, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {admin.host}:{admin.port}: {exc}")
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(admin.set(database=name).render_as_string(hide_password=False))
+        pytest.skip(f"PostgreSQL is not reachable at {template.admin.host}:{template.admin.port}: {exc}")
+    try:
+        template.create()
+        yield template
+    finally:
+        template.close()
+
+
+def _postgres_copy(template: PgTemplate) -> Iterator[Engine]:
+    """A fresh clone of the migrated template, dropped afterwards."""
+    name = template.take()
+    engine = make_engine(template.url(name))
     try:
         yield engine
     finally:
         engine.dispose()
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        template.give_back(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated, empty store on each backend: the same repository tests run on both."""
     if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'tesoro.db'}")
-        upgrade(eng)
-        yield eng
-        eng.dispose()
+        yield from _sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path / STORE_FILE)
     else:
-        for eng in _postgres_engine():
-            upgrade(eng)
-            yield eng
+        yield from _postgres_copy(request.getfixturevalue("pg_template"))
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'tesoro.db'}")
-    upgrade(eng)
-    yield eng
-    eng.dispose()
+def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty SQLite store at `tmp_path / "tesoro.db"`."""
+    yield from _sqlite_copy(sqlite_template, tmp_path / STORE_FILE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -9,7 +10,6 @@ from typer.testing import CliRunner
 from tesoro.cli.curator import curate_app
 from tesoro.curator.queue import decide
 from tesoro.store.engine import make_engine, session_scope
-from tesoro.store.migrate import upgrade
 from worlds.curator import Spec, catalog_settings, seed
 
 CONFIG = """
@@ -42,11 +42,10 @@ min_relevance = 0.3
 """
 
 
-def test_rank_queue_search_stats_and_train(tmp_path: Path) -> None:
+def test_rank_queue_search_stats_and_train(tmp_path: Path, migrated_sqlite: Callable[[Path], Path]) -> None:
     config = tmp_path / "tesoro.toml"
     config.write_text(CONFIG)
-    engine = make_engine(f"sqlite:///{tmp_path / 'tesoro.db'}")
-    upgrade(engine)
+    engine = make_engine(f"sqlite:///{migrated_sqlite(tmp_path / 'tesoro.db')}")
     data = seed(
         engine,
         [

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from tesoro.store.engine import make_engine
-from tesoro.store.migrate import upgrade
 from worlds.insights import World, build_world, insights_settings
 
 
@@ -20,8 +17,6 @@ def world(engine: Engine, tmp_path: Path) -> World:
 
 
 @pytest.fixture
-def sqlite_world(tmp_path: Path) -> Iterator[World]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'insights.db'}")
-    upgrade(eng)
-    yield build_world(eng, insights_settings(tmp_path))
-    eng.dispose()
+def sqlite_world(sqlite_engine: Engine, tmp_path: Path) -> World:
+    """The same world on SQLite only, for tests of behaviour that does not depend on the backend."""
+    return build_world(sqlite_engine, insights_settings(tmp_path))
