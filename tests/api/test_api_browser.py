@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,6 @@ from starlette.types import ASGIApp
 from tesoro.api.app import create_app
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role
-from tesoro.store.migrate import upgrade
 from tesoro.store.tables import Post
 from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank, seed
 
@@ -131,10 +131,9 @@ def _shop_app(tesoro_url: str) -> Starlette:
 
 
 @pytest.fixture(scope="module")
-def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(browser: Any, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("browser")
-    engine = make_engine(f"sqlite:///{tmp / 'tesoro.db'}")
-    upgrade(engine)
+    engine = make_engine(f"sqlite:///{shutil.copyfile(sqlite_template, tmp / 'tesoro.db')}")
     shop_port = _free_port()
     settings = make_settings(tmp, allowed_origins=[f"http://127.0.0.1:{shop_port}"])
     seeded = seed(engine, settings)
