@@ -66,7 +66,7 @@ from tesoro.search.library import Library, LibraryFilters, LibraryQuery
 from tesoro.settings import CuratorSettings
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.migrate import upgrade
-from tesoro.store.tables_curator import CurationItem
+from tesoro.store.tables import CurationItem
 
 TEXT_QUERIES = [
     "grip wet rock",

@@ -45,8 +45,7 @@ from tesoro.store.engine import session_scope
 from tesoro.store.posts import upsert_posts
 from tesoro.store.rankers import delete_relevance_model, load_relevance_models, save_relevance_model
 from tesoro.store.scores import save_scores
-from tesoro.store.tables import Brand, Post, PostTag, Product, Score
-from tesoro.store.tables_curator import CurationItem
+from tesoro.store.tables import Brand, CurationItem, Post, PostTag, Product, Score
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DIM = 384

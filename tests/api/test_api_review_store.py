@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
+from tesoro.store.browse import author_detail, gallery_posts, overview
+from tesoro.store.review import ReviewError, assign_product, decide, set_rights
 
 from tesoro.curator.queue import undo_last
-from tesoro.store.browse import author_detail, gallery_posts, overview
 from tesoro.store.decisions import decision_history
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import (
@@ -30,7 +31,6 @@ from tesoro.store.keys import (
     revoke_key,
     verify_key,
 )
-from tesoro.store.review import ReviewError, assign_product, decide, set_rights
 from tesoro.store.tables import ApiKey, ApiSession, AuditLog, CurationChange, CurationDecision, Post
 from worlds.api import make_settings, seed
 

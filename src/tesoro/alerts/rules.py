@@ -68,7 +68,7 @@ from tesoro.store.alerts import (
 )
 from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
-from tesoro.store.tables_alerts import AlertRule
+from tesoro.store.tables import AlertRule
 from tesoro.text.query import Matcher, compile_matcher, parse, positive_terms
 
 __all__ = [

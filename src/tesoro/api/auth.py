@@ -43,7 +43,7 @@ from tesoro.store.keys import (
     touch_key,
     verify_key,
 )
-from tesoro.store.tables_api import ApiKey
+from tesoro.store.tables import ApiKey
 
 __all__ = [
     "ADMIN",

@@ -41,8 +41,7 @@ from tesoro.store.alerts import (
 )
 from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
-from tesoro.store.tables import Alert
-from tesoro.store.tables_alerts import AlertDelivery, AlertRule
+from tesoro.store.tables import Alert, AlertDelivery, AlertRule
 
 __all__ = ["router"]
 

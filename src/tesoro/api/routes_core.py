@@ -42,8 +42,7 @@ from tesoro.store.keys import Role, create_key, list_keys, revoke_key
 from tesoro.store.posts import count_posts, list_posts
 from tesoro.store.review import Action, DecisionResult, ReviewError, assign_product, decide, set_rights
 from tesoro.store.sources import list_sources
-from tesoro.store.tables import QueueState, RightsState
-from tesoro.store.tables_api import ApiKey
+from tesoro.store.tables import ApiKey, QueueState, RightsState
 
 __all__ = ["build_core_router", "iso", "media_json", "post_json"]
 

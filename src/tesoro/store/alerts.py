@@ -41,8 +41,19 @@ from sqlmodel import select as model_select
 
 from tesoro.settings import AlertRuleSettings, Settings
 from tesoro.store.posts import _insert, _table
-from tesoro.store.tables import Alert, Author, ListeningQuery, Post, Score, Source, SourceHealth
-from tesoro.store.tables_alerts import AlertDelivery, AlertDeliveryItem, AlertMark, AlertRule
+from tesoro.store.tables import (
+    Alert,
+    AlertDelivery,
+    AlertDeliveryItem,
+    AlertMark,
+    AlertRule,
+    Author,
+    ListeningQuery,
+    Post,
+    Score,
+    Source,
+    SourceHealth,
+)
 
 __all__ = [
     "DeliveryWindow",

@@ -43,8 +43,7 @@ from sqlmodel import Session, SQLModel, col
 
 from tesoro.models import Fingerprint, StoredPost
 from tesoro.store.posts import _insert, _table
-from tesoro.store.tables import Author, Media, Post, PostTag, Product, Score
-from tesoro.store.tables_curator import CurationBand, CurationItem
+from tesoro.store.tables import Author, CurationBand, CurationItem, Media, Post, PostTag, Product, Score
 
 __all__ = [
     "CopyRef",

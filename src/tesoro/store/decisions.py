@@ -21,8 +21,7 @@ from sqlmodel import Session, col
 
 from tesoro.store.curation import as_utc
 from tesoro.store.posts import _insert, _table
-from tesoro.store.tables import AuditLog, CurationDecision, Post, PostTag, Product
-from tesoro.store.tables_curator import CurationChange
+from tesoro.store.tables import AuditLog, CurationChange, CurationDecision, Post, PostTag, Product
 
 __all__ = [
     "DecisionRecord",

@@ -26,7 +26,7 @@ from enum import StrEnum
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select, update
 
-from tesoro.store.tables_api import ApiKey, ApiSession
+from tesoro.store.tables import ApiKey, ApiSession
 
 __all__ = [
     "TOKEN_PREFIX",

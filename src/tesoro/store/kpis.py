@@ -26,8 +26,7 @@ from sqlmodel import Session, col, select
 
 from tesoro.store.posts import _insert
 from tesoro.store.relationships import epoch_seconds, join_latest_score, json_has, numeric_matrix
-from tesoro.store.tables import Author, Media, Post, Score, Source
-from tesoro.store.tables_relationships import CustomerOrder
+from tesoro.store.tables import Author, CustomerOrder, Media, Post, Score, Source
 
 __all__ = [
     "Earned",

@@ -30,8 +30,7 @@ from sqlmodel import Session, SQLModel, col
 
 from tesoro.models import CONTENT_TYPES, content_mask
 from tesoro.store.curation import as_utc
-from tesoro.store.tables import Post, Product, Score
-from tesoro.store.tables_curator import CurationItem
+from tesoro.store.tables import CurationItem, Post, Product, Score
 from tesoro.text.search import SearchQuery
 
 __all__ = [

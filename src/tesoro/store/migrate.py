@@ -23,11 +23,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema to `revision` (default: every head) in one transaction.
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (default: the head of the one linear chain) in one transaction.
 
-    Feature areas add their migrations on branches from the initial schema; "heads"
-    applies all of them, so the areas can evolve independently.
+    The chain is linear on purpose: a new migration revises the last one, so
+    `current_revision` is a single id and an upgrade has one order to apply.
     """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:

@@ -22,8 +22,16 @@ from sqlmodel import Session, col
 
 from tesoro.store.curation import _any_of, _bulk_update, latest_scores
 from tesoro.store.posts import _insert, _table
-from tesoro.store.tables import CurationDecision, Post, PostTag, QueueState, Score
-from tesoro.store.tables_curator import CurationItem, CuratorRanker, CuratorRelevance
+from tesoro.store.tables import (
+    CurationDecision,
+    CurationItem,
+    CuratorRanker,
+    CuratorRelevance,
+    Post,
+    PostTag,
+    QueueState,
+    Score,
+)
 
 __all__ = [
     "ItemFeatures",

@@ -45,13 +45,14 @@ from tesoro.store.tables import (
     AuditLog,
     Author,
     CurationDecision,
+    IdentityDismissal,
     Media,
     Person,
     Post,
     RelationshipEvent,
+    RorScore,
     Score,
 )
-from tesoro.store.tables_relationships import IdentityDismissal, RorScore
 
 __all__ = [
     "LeaderboardRow",

@@ -5,10 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import tesoro.store.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from tesoro.store.engine import make_engine
-from tesoro.store.schema import load_all_tables
 
-load_all_tables()  # registers every table module's tables on SQLModel.metadata
 config = context.config
 target_metadata = SQLModel.metadata
 

@@ -1,11 +1,12 @@
-"""Tables of the relationships / KPI area: orders, ROR snapshots and dismissed identity suggestions.
+"""Relationship tables: people, events logged by hand, orders, ROR snapshots, dismissed identities.
 
-Relationship *events* are not stored: they are derived on read from posts, scores,
+Most relationship events are not stored: they are derived on read from posts, scores,
 queue states, rights and replies (see `tesoro.store.relationships`), so a change of
 sentiment model or a curation decision shows in the next computation without a
-backfill. What is stored here is what cannot be derived: imported orders, the
-last computed ROR per person (the leaderboard and alert rules read it instead of
-recomputing a million posts per request), and the coordinator's "these two
+backfill. What is stored here is what cannot be derived: the people behind linked
+accounts, the events a coordinator logs by hand (a purchase, a meet-up), imported
+orders, the last computed ROR per person (the leaderboard and alert rules read it
+instead of recomputing a million posts per request), and the coordinator's "these two
 accounts are not the same person" answers, so a dismissed suggestion stays dismissed.
 """
 
@@ -13,10 +14,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["CustomerOrder", "IdentityDismissal", "RorScore"]
+from tesoro.store.tables.types import timestamp
+
+__all__ = ["CustomerOrder", "IdentityDismissal", "Person", "RelationshipEvent", "RorScore"]
+
+
+class Person(SQLModel, table=True):
+    """One human behind one or more linked accounts; ROR is computed per person."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str | None = None
+    created_at: datetime | None = timestamp()
+
+
+class RelationshipEvent(SQLModel, table=True):
+    __tablename__ = "relationship_event"
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="author.id", index=True)
+    post_id: int | None = Field(default=None, foreign_key="post.id")
+    kind: str = Field(index=True)
+    weight: float = 1.0
+    reach: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    occurred_at: datetime | None = timestamp(index=True)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # why, when logged by hand
 
 
 class CustomerOrder(SQLModel, table=True):
@@ -34,9 +57,9 @@ class CustomerOrder(SQLModel, table=True):
     customer: str = Field(index=True)
     platform: str | None = None
     author_id: int | None = Field(default=None, foreign_key="author.id", index=True)
-    ordered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    ordered_at: datetime = timestamp(nullable=False, index=True)
     amount: float
-    imported_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    imported_at: datetime | None = timestamp()
 
 
 class RorScore(SQLModel, table=True):
@@ -60,8 +83,8 @@ class RorScore(SQLModel, table=True):
     trend_term: float
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
     months_active: int
-    last_event_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    computed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_event_at: datetime | None = timestamp()
+    computed_at: datetime = timestamp(nullable=False)
 
 
 class IdentityDismissal(SQLModel, table=True):
@@ -71,4 +94,4 @@ class IdentityDismissal(SQLModel, table=True):
     author_a: int = Field(foreign_key="author.id", primary_key=True)
     author_b: int = Field(foreign_key="author.id", primary_key=True)
     actor: str
-    at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    at: datetime | None = timestamp()

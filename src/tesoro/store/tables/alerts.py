@@ -1,7 +1,7 @@
-"""Tables of the alerts area: editable rules, dedupe marks and the delivery log.
+"""Alert tables: the outbox, editable rules, dedupe marks and the delivery log.
 
-The alerts themselves live in the core `alert` table (an outbox: stored first as
-`pending`, then delivered). These tables hold what the outbox needs around it:
+`alert` is an outbox: an alert is stored first as `pending`, then delivered. The
+other tables hold what the outbox needs around it:
 
 - `alert_rule`: the rules, mirrored from the settings file and editable through the API;
   each keeps its own evaluation state (cursors) so a restart neither repeats nor skips.
@@ -17,14 +17,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AlertDelivery", "AlertDeliveryItem", "AlertMark", "AlertRule"]
+from tesoro.store.tables.types import timestamp
+
+__all__ = ["Alert", "AlertDelivery", "AlertDeliveryItem", "AlertMark", "AlertRule"]
 
 
-def _ts(*, nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+class Alert(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(index=True)
+    subject: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime | None = timestamp(index=True)
+    next_attempt_at: datetime | None = timestamp()
+    delivered_at: datetime | None = timestamp()
 
 
 class AlertRule(SQLModel, table=True):
@@ -46,9 +57,9 @@ class AlertRule(SQLModel, table=True):
     settings_hash: str | None = None
     edited: bool = False
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime | None = _ts()
-    updated_at: datetime | None = _ts()
-    last_evaluated_at: datetime | None = _ts()
+    created_at: datetime | None = timestamp()
+    updated_at: datetime | None = timestamp()
+    last_evaluated_at: datetime | None = timestamp()
 
 
 class AlertMark(SQLModel, table=True):
@@ -60,7 +71,7 @@ class AlertMark(SQLModel, table=True):
     rule: str = Field(index=True)
     subject: str
     post_id: int | None = Field(default=None, index=True)
-    marked_at: datetime | None = _ts()
+    marked_at: datetime | None = timestamp()
 
 
 class AlertDelivery(SQLModel, table=True):
@@ -79,7 +90,7 @@ class AlertDelivery(SQLModel, table=True):
     response: str | None = None
     retries: int = 0
     duration_ms: int = 0
-    attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    attempt_at: datetime = timestamp(nullable=False, index=True)
 
 
 class AlertDeliveryItem(SQLModel, table=True):

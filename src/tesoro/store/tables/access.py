@@ -1,4 +1,4 @@
-"""Tables of the HTTP API: API keys and web-login sessions.
+"""Access tables: API keys, web-login sessions and the audit log of who changed what.
 
 Neither table holds a usable secret: a key or session token is stored only as
 its SHA-256, so a copy of the database (a backup, a replica) cannot be used to
@@ -11,14 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ApiKey", "ApiSession"]
+from tesoro.store.tables.types import timestamp
 
-
-def _ts(*, nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+__all__ = ["ApiKey", "ApiSession", "AuditLog"]
 
 
 class ApiKey(SQLModel, table=True):
@@ -31,9 +29,9 @@ class ApiKey(SQLModel, table=True):
     role: str = Field(max_length=16, index=True)
     secret_hash: str = Field(max_length=64)
     created_by: str | None = Field(default=None, max_length=200)
-    created_at: datetime | None = _ts()
-    last_used_at: datetime | None = _ts()
-    revoked_at: datetime | None = _ts()
+    created_at: datetime | None = timestamp()
+    last_used_at: datetime | None = timestamp()
+    revoked_at: datetime | None = timestamp()
 
 
 class ApiSession(SQLModel, table=True):
@@ -44,6 +42,18 @@ class ApiSession(SQLModel, table=True):
     token_hash: str = Field(index=True, unique=True, max_length=64)
     api_key_id: int = Field(foreign_key="api_key.id", index=True)
     csrf_token: str = Field(max_length=64)
-    created_at: datetime | None = _ts()
-    expires_at: datetime | None = _ts(index=True)
-    ended_at: datetime | None = _ts()
+    created_at: datetime | None = timestamp()
+    expires_at: datetime | None = timestamp(index=True)
+    ended_at: datetime | None = timestamp()
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str
+    action: str = Field(index=True)
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    at: datetime | None = timestamp(index=True)

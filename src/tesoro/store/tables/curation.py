@@ -1,4 +1,4 @@
-"""Tables of the curator: ranked items, duplicate-detection bands, undo records, learned models.
+"""Curation tables: decisions and tags, ranked items, duplicate bands, undo records, learned rankers.
 
 `Post` stays the source of truth for what a coordinator decides (queue state,
 rights status, assigned product, tags): other parts of Tesoro read and write those
@@ -22,7 +22,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -33,11 +32,39 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-__all__ = ["CurationBand", "CurationChange", "CurationItem", "CuratorRanker", "CuratorRelevance"]
+from tesoro.store.tables.types import timestamp
+
+__all__ = [
+    "CurationBand",
+    "CurationChange",
+    "CurationDecision",
+    "CurationItem",
+    "CuratorRanker",
+    "CuratorRelevance",
+    "PostTag",
+]
 
 
-def _ts(*, nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+class PostTag(SQLModel, table=True):
+    __tablename__ = "post_tag"
+    post_id: int = Field(foreign_key="post.id", primary_key=True)
+    tag: str = Field(primary_key=True, index=True)
+
+
+class CurationDecision(SQLModel, table=True):
+    """Every coordinator action on a post, in order; the feedback ranker learns from these."""
+
+    __tablename__ = "curation_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    action: str
+    from_state: str | None = None
+    to_state: str | None = None
+    product_id: int | None = Field(default=None, foreign_key="product.id")
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    actor: str
+    decided_at: datetime | None = timestamp(index=True)
+    undone: bool = False
 
 
 class CurationItem(SQLModel, table=True):
@@ -59,7 +86,7 @@ class CurationItem(SQLModel, table=True):
     )
     brand_id: int | None = Field(default=None)
     platform: str = Field(max_length=16)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp(nullable=False)
     language: str | None = Field(default=None, max_length=16)
     sentiment: str | None = Field(default=None, max_length=16)
     # The product the scorer matched; a product the coordinator assigned (post.product_id) wins.
@@ -76,8 +103,8 @@ class CurationItem(SQLModel, table=True):
     signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     score_id: int | None = Field(default=None)
     doc: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    ranked_at: datetime | None = _ts()
-    updated_at: datetime | None = _ts(index=True)
+    ranked_at: datetime | None = timestamp()
+    updated_at: datetime | None = timestamp(index=True)
 
 
 class CurationBand(SQLModel, table=True):
@@ -123,7 +150,7 @@ class CuratorRanker(SQLModel, table=True):
     decisions: int = 0
     positives: int = 0
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    trained_at: datetime | None = _ts()
+    trained_at: datetime | None = timestamp()
 
 
 class CuratorRelevance(SQLModel, table=True):
@@ -144,4 +171,4 @@ class CuratorRelevance(SQLModel, table=True):
     off_topic: int = 0
     fingerprint: str = Field(default="", max_length=64)
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    trained_at: datetime | None = _ts()
+    trained_at: datetime | None = timestamp()

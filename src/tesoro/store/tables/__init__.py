@@ -1,0 +1,72 @@
+"""SQLModel tables, one module per domain; importing this package registers the whole schema.
+
+catalog (brands, products, queries, sources), posts (authors, posts, media, scores),
+curation (decisions, tags, ranked items, duplicate bands, undo records, learned
+rankers), access (API keys, sessions, audit log), alerts (outbox, rules, marks,
+deliveries), relationships (people, logged events, orders, ROR, identities).
+
+Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
+are checked against (`tests/store/test_migrations.py`), not a `create_all` at start-up.
+Every datetime column is `UtcDateTime`: aware UTC in and out on both backends.
+"""
+
+from __future__ import annotations
+
+from tesoro.store.tables.access import ApiKey, ApiSession, AuditLog
+from tesoro.store.tables.alerts import Alert, AlertDelivery, AlertDeliveryItem, AlertMark, AlertRule
+from tesoro.store.tables.catalog import Brand, ListeningQuery, Product, Source, SourceHealth
+from tesoro.store.tables.curation import (
+    CurationBand,
+    CurationChange,
+    CurationDecision,
+    CurationItem,
+    CuratorRanker,
+    CuratorRelevance,
+    PostTag,
+)
+from tesoro.store.tables.posts import Author, Media, Post, QueueState, RightsState, Score
+from tesoro.store.tables.relationships import (
+    CustomerOrder,
+    IdentityDismissal,
+    Person,
+    RelationshipEvent,
+    RorScore,
+)
+from tesoro.store.tables.types import UtcDateTime, as_utc, utcnow
+
+__all__ = [
+    "Alert",
+    "AlertDelivery",
+    "AlertDeliveryItem",
+    "AlertMark",
+    "AlertRule",
+    "ApiKey",
+    "ApiSession",
+    "AuditLog",
+    "Author",
+    "Brand",
+    "CurationBand",
+    "CurationChange",
+    "CurationDecision",
+    "CurationItem",
+    "CuratorRanker",
+    "CuratorRelevance",
+    "CustomerOrder",
+    "IdentityDismissal",
+    "ListeningQuery",
+    "Media",
+    "Person",
+    "Post",
+    "PostTag",
+    "Product",
+    "QueueState",
+    "RelationshipEvent",
+    "RightsState",
+    "RorScore",
+    "Score",
+    "Source",
+    "SourceHealth",
+    "UtcDateTime",
+    "as_utc",
+    "utcnow",
+]

@@ -1,0 +1,130 @@
+"""Post tables: authors, posts, their media and their versioned score sets.
+
+A post is unique by (platform, external_id): collecting it again updates its metrics.
+Free-form, platform-specific extras are JSON columns so a new platform never needs a
+migration just to keep one more field. `Post` is also the source of truth for what a
+coordinator decided about it (queue state, rights status, product): other areas read
+those columns instead of keeping copies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from tesoro.store.tables.types import timestamp
+
+__all__ = ["Author", "Media", "Post", "QueueState", "RightsState", "Score"]
+
+
+class QueueState(StrEnum):
+    NEW = "new"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    FEATURED = "featured"
+    ARCHIVED = "archived"
+
+
+class RightsState(StrEnum):
+    NONE = "none"
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class Author(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_author_platform_external"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True)
+    external_id: str
+    handle: str = Field(index=True)
+    display_name: str | None = None
+    followers: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    following: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    verified: bool = False
+    profile_url: str | None = None
+    avatar_url: str | None = None
+    bio: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    first_seen_at: datetime | None = timestamp()
+    updated_at: datetime | None = timestamp()
+
+
+class Post(SQLModel, table=True):
+    """A collected post. Unique by (platform, external_id): collecting it again updates its metrics."""
+
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_post_platform_external"),
+        Index("ix_post_state_created", "queue_state", "created_at"),
+        # The curator's queue: new posts by treasure score.
+        Index("ix_post_state_treasure", "queue_state", "treasure_score"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True)
+    external_id: str
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    author_id: int = Field(foreign_key="author.id", index=True)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True)
+    product_id: int | None = Field(default=None, foreign_key="product.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    lang: str | None = Field(default=None, index=True)
+    url: str | None = None
+    created_at: datetime = timestamp(nullable=False, index=True)
+    collected_at: datetime | None = timestamp()
+    # Indexed: the library's in-memory index picks up changed posts by it.
+    updated_at: datetime | None = timestamp(index=True)
+    likes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    reposts: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    replies: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    quotes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    views: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    reply_to_id: str | None = None
+    quote_of_id: str | None = None
+    conversation_id: str | None = None
+    hashtags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    content_hash: str | None = Field(default=None, index=True)
+    queue_state: str = Field(default=QueueState.NEW.value, max_length=16)
+    rights_status: str = Field(default=RightsState.NONE.value, max_length=16, index=True)
+    treasure_score: float | None = Field(default=None, index=True)
+
+
+class Media(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("post_id", "url", name="uq_media_post_url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    type: str
+    url: str
+    preview_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    size_bytes: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    alt_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Score(SQLModel, table=True):
+    """One versioned set of scores for a post; re-scoring adds a row with the new version."""
+
+    __table_args__ = (UniqueConstraint("post_id", "model_version", name="uq_score_post_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    model_version: str = Field(index=True)
+    sentiment: str | None = Field(default=None, index=True)
+    sentiment_probs: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    relevance: float | None = None
+    product_id: int | None = Field(default=None, foreign_key="product.id")
+    product_confidence: float | None = None
+    content_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str | None = None
+    safety: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    spam: float | None = None
+    engagement_rate: float | None = None
+    engagement_vs_median: float | None = None
+    embedding: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    scored_at: datetime | None = timestamp()
