@@ -482,20 +482,20 @@ def _find_author(posts: Iterable[SimPost], actor: str) -> SimAuthor | None:
     return None
 
 
-def routes(state: SimState) -> list[BaseRoute]:
-    """The Bluesky routes, bound to `state`."""
-    window = _RateWindow()
-    sessions = _Sessions(state.credentials.bluesky_handle)
-    account = SimAuthor(0, state.credentials.bluesky_handle, "Tesoro listener", 0, 0)
+class _Bluesky:
+    """The Bluesky endpoints over one `SimState`: a rate window, the listener's sessions, the world."""
 
-    def answer(body: object, headers: dict[str, str], status: int = 200) -> JSONResponse:
-        return JSONResponse(body, status_code=status, headers=headers)
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self.window = _RateWindow()
+        self.sessions = _Sessions(state.credentials.bluesky_handle)
+        self.account = SimAuthor(0, state.credentials.bluesky_handle, "Tesoro listener", 0, 0)
 
-    async def faulted(route: str, headers: dict[str, str]) -> Response | None:
+    async def faulted(self, route: str, headers: dict[str, str]) -> Response | None:
         response = await fault_response(
-            state,
+            self.state,
             route,
-            rate_limit_headers=window.exhausted(),
+            rate_limit_headers=self.window.exhausted(),
             rate_limit_body=_RATE_LIMITED,
             auth_body=_AUTH_REQUIRED,
             empty_body={"posts": [], "profiles": []},
@@ -504,83 +504,96 @@ def routes(state: SimState) -> list[BaseRoute]:
             response.headers.update(headers)
         return response
 
-    async def create_session(request: Request) -> Response:
-        headers = window.count()
-        fault = await faulted("bluesky.login", headers)
+    def refused(self, request: Request, headers: dict[str, str]) -> Response | None:
+        """The answer to a request without a valid access token, or None to go on."""
+        refused = self.sessions.check_access(request)
+        if refused is not None:
+            refused.headers.update(headers)
+        return refused
+
+    def profile_of(self, actor: str) -> dict[str, Any] | None:
+        sessions = self.sessions
+        if actor in (sessions.handle, sessions.did):
+            return _profile_detailed(self.account, did=sessions.did, handle=sessions.handle)
+        author = _find_author(self.state.world.posts("bluesky"), actor)
+        return _profile_detailed(author) if author else None
+
+    async def create_session(self, request: Request) -> Response:
+        headers = self.window.count()
+        fault = await self.faulted("bluesky.login", headers)
         if fault is not None:
             return fault
         try:
             body = json.loads(await request.body())
         except ValueError:
-            return answer({"error": "InvalidRequest", "message": "Input must be JSON"}, headers, 400)
+            return _answer({"error": "InvalidRequest", "message": "Input must be JSON"}, headers, 400)
         identifier = body.get("identifier") if isinstance(body, dict) else None
         password = body.get("password") if isinstance(body, dict) else None
         if (
-            identifier not in (sessions.handle, sessions.did)
-            or password != state.credentials.bluesky_password
+            identifier not in (self.sessions.handle, self.sessions.did)
+            or password != self.state.credentials.bluesky_password
         ):
-            return answer(_BAD_LOGIN, headers, 401)
-        return answer(sessions.create(), headers)
+            return _answer(_BAD_LOGIN, headers, 401)
+        return _answer(self.sessions.create(), headers)
 
-    async def refresh_session(request: Request) -> Response:
-        headers = window.count()
-        if not sessions.use_refresh(request):
-            return answer({"error": "ExpiredToken", "message": "Token has been revoked"}, headers, 400)
-        return answer(sessions.create(), headers)
+    async def refresh_session(self, request: Request) -> Response:
+        headers = self.window.count()
+        if not self.sessions.use_refresh(request):
+            return _answer({"error": "ExpiredToken", "message": "Token has been revoked"}, headers, 400)
+        return _answer(self.sessions.create(), headers)
 
-    def profile_of(actor: str) -> dict[str, Any] | None:
-        if actor in (sessions.handle, sessions.did):
-            return _profile_detailed(account, did=sessions.did, handle=sessions.handle)
-        author = _find_author(state.world.posts("bluesky"), actor)
-        return _profile_detailed(author) if author else None
-
-    async def get_profile(request: Request) -> Response:
-        headers = window.count()
-        refused = sessions.check_access(request)
+    async def get_profile(self, request: Request) -> Response:
+        headers = self.window.count()
+        refused = self.refused(request, headers)
         if refused is not None:
-            refused.headers.update(headers)
             return refused
-        profile = profile_of(request.query_params.get("actor", ""))
+        profile = self.profile_of(request.query_params.get("actor", ""))
         if profile is None:
-            return answer({"error": "InvalidRequest", "message": "Profile not found"}, headers, 400)
-        return answer(profile, headers)
+            return _answer({"error": "InvalidRequest", "message": "Profile not found"}, headers, 400)
+        return _answer(profile, headers)
 
-    async def get_profiles(request: Request) -> Response:
-        headers = window.count()
-        refused = sessions.check_access(request)
+    async def get_profiles(self, request: Request) -> Response:
+        headers = self.window.count()
+        refused = self.refused(request, headers)
         if refused is not None:
-            refused.headers.update(headers)
             return refused
-        fault = await faulted("bluesky.profiles", headers)
+        fault = await self.faulted("bluesky.profiles", headers)
         if fault is not None:
             return fault
         actors = request.query_params.getlist("actors")
         if not 1 <= len(actors) <= 25:
-            return answer(
+            return _answer(
                 {"error": "InvalidRequest", "message": "actors must hold 1 to 25 items"}, headers, 400
             )
-        profiles = [p for p in (profile_of(a) for a in actors) if p is not None]
-        return answer({"profiles": profiles}, headers)
+        profiles = [p for p in (self.profile_of(a) for a in actors) if p is not None]
+        return _answer({"profiles": profiles}, headers)
 
-    async def search_posts(request: Request) -> Response:
-        headers = window.count()
-        refused = sessions.check_access(request)
+    async def search_posts(self, request: Request) -> Response:
+        headers = self.window.count()
+        refused = self.refused(request, headers)
         if refused is not None:
-            refused.headers.update(headers)
             return refused
-        fault = await faulted("bluesky.search", headers)
+        fault = await self.faulted("bluesky.search", headers)
         if fault is not None:
             return fault
         search = _parse_search(request.query_params)
         if isinstance(search, Response):
             search.headers.update(headers)
             return search
-        return answer(_search(state.world.posts("bluesky"), search), headers)
+        return _answer(_search(self.state.world.posts("bluesky"), search), headers)
 
+
+def _answer(body: object, headers: dict[str, str], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def routes(state: SimState) -> list[BaseRoute]:
+    """The Bluesky routes, bound to `state`."""
+    api = _Bluesky(state)
     return [
-        Route(f"{PREFIX}/com.atproto.server.createSession", create_session, methods=["POST"]),
-        Route(f"{PREFIX}/com.atproto.server.refreshSession", refresh_session, methods=["POST"]),
-        Route(f"{PREFIX}/app.bsky.actor.getProfile", get_profile, methods=["GET"]),
-        Route(f"{PREFIX}/app.bsky.actor.getProfiles", get_profiles, methods=["GET"]),
-        Route(f"{PREFIX}/app.bsky.feed.searchPosts", search_posts, methods=["GET"]),
+        Route(f"{PREFIX}/com.atproto.server.createSession", api.create_session, methods=["POST"]),
+        Route(f"{PREFIX}/com.atproto.server.refreshSession", api.refresh_session, methods=["POST"]),
+        Route(f"{PREFIX}/app.bsky.actor.getProfile", api.get_profile, methods=["GET"]),
+        Route(f"{PREFIX}/app.bsky.actor.getProfiles", api.get_profiles, methods=["GET"]),
+        Route(f"{PREFIX}/app.bsky.feed.searchPosts", api.search_posts, methods=["GET"]),
     ]

@@ -37,7 +37,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -421,77 +421,88 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def routes(state: SimState) -> list[BaseRoute]:
-    """The instance documents, the hashtag timeline and v2 search."""
-    window = _RateWindow()
+class _Mastodon:
+    """The instance's endpoints over one `SimState`: a rate window and the world's statuses."""
 
-    async def injected(route: str, empty: object) -> Response | None:
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self.window = _RateWindow()
+
+    async def injected(self, route: str, empty: object) -> Response | None:
         return await fault_response(
-            state,
+            self.state,
             route,
-            rate_limit_headers=window.exhausted(),
+            rate_limit_headers=self.window.exhausted(),
             rate_limit_body={"error": "Too many requests"},
             auth_body={"error": "The access token is invalid"},
             empty_body=empty,
         )
 
-    def refused(request: Request) -> Response | None:
+    def refused(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if not header:
-            return _error(401, "This method requires an authenticated user", window.count())
-        if scheme.casefold() != "bearer" or token.strip() != state.credentials.mastodon_token:
-            return _error(401, "The access token is invalid", window.count())
+            return _error(401, "This method requires an authenticated user", self.window.count())
+        if scheme.casefold() != "bearer" or token.strip() != self.state.credentials.mastodon_token:
+            return _error(401, "The access token is invalid", self.window.count())
         return None
 
-    def statuses() -> tuple[list[SimPost], dict[int, SimPost]]:
-        posts = state.world.posts("mastodon")
+    def statuses(self) -> tuple[list[SimPost], dict[int, SimPost]]:
+        posts = self.state.world.posts("mastodon")
         return posts, {p.id: p for p in posts}
 
-    def instance(document: dict[str, Any]) -> Any:
+    def instance(self, document: dict[str, Any]) -> Callable[[Request], Awaitable[Response]]:
+        """The handler that serves one instance document (v1 or v2)."""
+
         async def endpoint(request: Request) -> Response:
-            fault = await injected("mastodon.instance", {})
-            return fault or JSONResponse(document, headers=window.count())
+            fault = await self.injected("mastodon.instance", {})
+            return fault or JSONResponse(document, headers=self.window.count())
 
         return endpoint
 
-    async def tag_timeline(request: Request) -> Response:
-        fault = await injected("mastodon.tag", [])
+    async def tag_timeline(self, request: Request) -> Response:
+        fault = await self.injected("mastodon.tag", [])
         if fault is not None:
             return fault
-        denied = refused(request)
+        denied = self.refused(request)
         if denied is not None:
             return denied
         tag = request.path_params["tag"].lstrip("#").casefold()
-        posts, by_id = statuses()
+        posts, by_id = self.statuses()
         tagged = [p for p in posts if tag in status_tags(p)]
         if _truthy(request.query_params.get("only_media")):
             tagged = [p for p in tagged if p.media]
         window_posts = _id_window(tagged, request.query_params, limit=_limit(request.query_params))
         page = [_status(p, by_id) for p in window_posts]
-        return JSONResponse(page, headers={**window.count(), **_link_header(request, page)})
+        return JSONResponse(page, headers={**self.window.count(), **_link_header(request, page)})
 
-    async def search(request: Request) -> Response:
+    async def search(self, request: Request) -> Response:
         empty: dict[str, list[Any]] = {"accounts": [], "statuses": [], "hashtags": []}
-        fault = await injected("mastodon.search", empty)
+        fault = await self.injected("mastodon.search", empty)
         if fault is not None:
             return fault
-        denied = refused(request)
+        denied = self.refused(request)
         if denied is not None:
             return denied
         params = request.query_params
         if params.get("type") not in {None, "statuses"}:
-            return JSONResponse(empty, headers=window.count())
+            return JSONResponse(empty, headers=self.window.count())
         query = params.get("q", "")
-        posts, by_id = statuses()
+        posts, by_id = self.statuses()
         offset = _int_param(params, "offset") or 0
         matched = _id_window([p for p in posts if loose_match(query, p.text)], params, limit=None)
         page = matched[offset : offset + _limit(params)]
-        return JSONResponse({**empty, "statuses": [_status(p, by_id) for p in page]}, headers=window.count())
+        return JSONResponse(
+            {**empty, "statuses": [_status(p, by_id) for p in page]}, headers=self.window.count()
+        )
 
+
+def routes(state: SimState) -> list[BaseRoute]:
+    """The instance documents, the hashtag timeline and v2 search."""
+    api = _Mastodon(state)
     return [
-        Route(f"{PREFIX}/api/v1/instance/", instance(_instance_v1()), methods=["GET"]),
-        Route(f"{PREFIX}/api/v2/instance/", instance(_instance_v2()), methods=["GET"]),
-        Route(f"{PREFIX}/api/v1/timelines/tag/{{tag}}", tag_timeline, methods=["GET"]),
-        Route(f"{PREFIX}/api/v2/search", search, methods=["GET"]),
+        Route(f"{PREFIX}/api/v1/instance/", api.instance(_instance_v1()), methods=["GET"]),
+        Route(f"{PREFIX}/api/v2/instance/", api.instance(_instance_v2()), methods=["GET"]),
+        Route(f"{PREFIX}/api/v1/timelines/tag/{{tag}}", api.tag_timeline, methods=["GET"]),
+        Route(f"{PREFIX}/api/v2/search", api.search, methods=["GET"]),
     ]

@@ -481,16 +481,24 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (client_id, secret) if sep else None
 
 
-def routes(state: SimState) -> list[BaseRoute]:
-    """Reddit's token endpoint and the three listings the collector reads."""
-    window = _RateWindow()
-    tokens = _TokenBook()
+_GRANTS = frozenset(
+    {"client_credentials", "password", "refresh_token", "https://oauth.reddit.com/grants/installed_client"}
+)
 
-    async def injected(route: str, empty: dict[str, Any]) -> Response | None:
+
+class _Reddit:
+    """Reddit's endpoints over one `SimState`: a rate window, the issued tokens, the world."""
+
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self.window = _RateWindow()
+        self.tokens = _TokenBook()
+
+    async def injected(self, route: str, empty: dict[str, Any]) -> Response | None:
         response = await fault_response(
-            state,
+            self.state,
             route,
-            rate_limit_headers=window.exhausted(),
+            rate_limit_headers=self.window.exhausted(),
             rate_limit_body={"message": "Too Many Requests", "error": 429},
             auth_body={"message": "Unauthorized", "error": 401},
             empty_body=empty,
@@ -499,11 +507,11 @@ def routes(state: SimState) -> list[BaseRoute]:
             response.headers["www-authenticate"] = _WWW_AUTHENTICATE
         return response
 
-    async def access_token(request: Request) -> Response:
-        fault = await injected("reddit.token", {})
+    async def access_token(self, request: Request) -> Response:
+        fault = await self.injected("reddit.token", {})
         if fault is not None:
             return fault
-        creds = state.credentials
+        creds = self.state.credentials
         if _basic_credentials(request.headers.get("authorization")) != (
             creds.reddit_client_id,
             creds.reddit_client_secret,
@@ -513,59 +521,67 @@ def routes(state: SimState) -> list[BaseRoute]:
         grant = form.get("grant_type", [""])[0]
         if grant == "password" and not (form.get("username", [""])[0] and form.get("password", [""])[0]):
             return JSONResponse({"error": "invalid_grant"})
-        if grant not in {
-            "client_credentials",
-            "password",
-            "refresh_token",
-            "https://oauth.reddit.com/grants/installed_client",
-        }:
+        if grant not in _GRANTS:
             return JSONResponse({"error": "unsupported_grant_type"})
         return JSONResponse(
-            {"access_token": tokens.issue(), "token_type": "bearer", "expires_in": TOKEN_TTL_S, "scope": "*"}
+            {
+                "access_token": self.tokens.issue(),
+                "token_type": "bearer",
+                "expires_in": TOKEN_TTL_S,
+                "scope": "*",
+            }
         )
 
-    def subreddit_scope(name: str) -> set[str] | None:
+    def subreddit_scope(self, name: str) -> set[str] | None:
         """The subreddits `name` covers (None: all of them), or raise KeyError if unknown."""
         wanted = {part.casefold() for part in name.split("+") if part}
         if wanted & {"all", "popular"}:
             return None
-        known = {s.casefold() for s in state.world.spec.subreddits}
-        known |= {p.subreddit.casefold() for p in state.world.posts("reddit") if p.subreddit}
+        world = self.state.world
+        known = {s.casefold() for s in world.spec.subreddits}
+        known |= {p.subreddit.casefold() for p in world.posts("reddit") if p.subreddit}
         if not wanted or not wanted <= known:
             raise KeyError(name)
         return wanted
 
-    def things(kind: str, scope: set[str] | None) -> list[_Thing]:
-        rendered = _render(state.world.posts("reddit"), state.world.spec.subreddits[0])
+    def things(self, kind: str, scope: set[str] | None) -> list[_Thing]:
+        world = self.state.world
+        rendered = _render(world.posts("reddit"), world.spec.subreddits[0])
         return [t for t in rendered if t.kind == kind and (scope is None or t.subreddit.casefold() in scope)]
 
-    def listing_route(route: str, kind: str, *, search: bool) -> Handler:
+    def listing(self, route: str, kind: str, *, search: bool) -> Handler:
+        """The handler of one listing (`/new`, `/comments/`, `/search/`) under `route`'s faults."""
+
         async def endpoint(request: Request) -> Response:
-            fault = await injected(route, _listing([], None, None))
+            fault = await self.injected(route, _listing([], None, None))
             if fault is not None:
                 return fault
-            if not tokens.valid(request.headers.get("authorization")):
+            if not self.tokens.valid(request.headers.get("authorization")):
                 return _error(401, "Unauthorized", {"www-authenticate": _WWW_AUTHENTICATE})
             params = request.query_params
             try:
-                scope = subreddit_scope(request.path_params["sub"])
+                scope = self.subreddit_scope(request.path_params["sub"])
             except KeyError:
-                return _error(404, "Not Found", window.count())
+                return _error(404, "Not Found", self.window.count())
             if search and params.get("restrict_sr", "").casefold() not in {"1", "true", "on"}:
                 scope = None
-            chosen = things(kind, scope)
+            chosen = self.things(kind, scope)
             if search:
                 query = params.get("q", "")
                 chosen = [
                     t for t in _within(chosen, params, time.time()) if loose_match(query, _search_text(t))
                 ]
-            return JSONResponse(_page(chosen, params), headers=window.count())
+            return JSONResponse(_page(chosen, params), headers=self.window.count())
 
         return endpoint
 
+
+def routes(state: SimState) -> list[BaseRoute]:
+    """Reddit's token endpoint and the three listings the collector reads."""
+    api = _Reddit(state)
     return [
-        Route("/api/v1/access_token", access_token, methods=["POST"]),
-        Route("/r/{sub}/search/", listing_route("reddit.search", "t3", search=True), methods=["GET"]),
-        Route("/r/{sub}/new", listing_route("reddit.new", "t3", search=False), methods=["GET"]),
-        Route("/r/{sub}/comments/", listing_route("reddit.comments", "t1", search=False), methods=["GET"]),
+        Route("/api/v1/access_token", api.access_token, methods=["POST"]),
+        Route("/r/{sub}/search/", api.listing("reddit.search", "t3", search=True), methods=["GET"]),
+        Route("/r/{sub}/new", api.listing("reddit.new", "t3", search=False), methods=["GET"]),
+        Route("/r/{sub}/comments/", api.listing("reddit.comments", "t1", search=False), methods=["GET"]),
     ]

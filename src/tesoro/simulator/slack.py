@@ -150,20 +150,55 @@ def _as_text(response: Response) -> Response:
     return PlainTextResponse(body, status_code=response.status_code, headers=headers)
 
 
-def routes(state: SimState) -> list[BaseRoute]:
-    """The two Slack routes, sharing `state` (credentials, faults, the recorded inbox)."""
-    ts_lock = threading.Lock()
-    last_ts = [0.0]
+def _recorded(route: str, channel: str | None, payload: dict[str, Any], ts: str | None) -> dict[str, Any]:
+    """What `SimState.slack_messages` keeps of an accepted message (see the module docstring)."""
+    return {
+        "route": route,
+        "channel": channel,
+        "text": payload.get("text"),
+        "blocks": payload.get("blocks"),
+        "attachments": payload.get("attachments"),
+        "thread_ts": payload.get("thread_ts"),
+        "ts": ts,
+        "payload": payload,
+    }
 
-    def next_ts() -> str:
+
+def _message(payload: dict[str, Any], ts: str) -> dict[str, Any]:
+    """The posted message as Slack echoes it back in `chat.postMessage`'s answer."""
+    message: dict[str, Any] = {
+        "type": "message",
+        "subtype": "bot_message",
+        "text": payload.get("text") or "",
+        "ts": ts,
+        "bot_id": _BOT_ID,
+        "app_id": _APP_ID,
+        "team": _TEAM_ID,
+        "username": payload.get("username") or "Tesoro",
+    }
+    for key in ("blocks", "attachments", "thread_ts"):
+        if payload.get(key):
+            message[key] = payload[key]
+    return message
+
+
+class _Slack:
+    """The two Slack endpoints over one `SimState` (credentials, faults, the recorded inbox)."""
+
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self._ts_lock = threading.Lock()
+        self._last_ts = 0.0
+
+    def next_ts(self) -> str:
         # Slack's ts is unique per channel and increasing; one counter for all is simpler and stricter.
-        with ts_lock:
-            last_ts[0] = max(time.time(), last_ts[0] + 0.000001)
-            return f"{last_ts[0]:.6f}"
+        with self._ts_lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
 
-    async def post_message(request: Request) -> Response:
+    async def post_message(self, request: Request) -> Response:
         faulted = await fault_response(
-            state,
+            self.state,
             POST_ROUTE,
             rate_limit_headers={"Retry-After": "0"},
             rate_limit_body=_RATE_LIMITED,
@@ -179,7 +214,7 @@ def routes(state: SimState) -> list[BaseRoute]:
             token = _bearer(request) or body_token
             if not token:
                 return JSONResponse({"ok": False, "error": "not_authed"})
-            if token != state.credentials.slack_bot_token:
+            if token != self.state.credentials.slack_bot_token:
                 return JSONResponse(_INVALID_AUTH)
             payload = _decode_nested(payload)
         except _PayloadError as exc:
@@ -190,37 +225,15 @@ def routes(state: SimState) -> list[BaseRoute]:
         if not _has_content(payload):
             return JSONResponse({"ok": False, "error": "no_text"})
         answered_channel = channel_id(channel.strip())
-        ts = next_ts()
-        message: dict[str, Any] = {
-            "type": "message",
-            "subtype": "bot_message",
-            "text": payload.get("text") or "",
-            "ts": ts,
-            "bot_id": _BOT_ID,
-            "app_id": _APP_ID,
-            "team": _TEAM_ID,
-            "username": payload.get("username") or "Tesoro",
-        }
-        for key in ("blocks", "attachments", "thread_ts"):
-            if payload.get(key):
-                message[key] = payload[key]
-        state.record_slack(
-            {
-                "route": "chat.postMessage",
-                "channel": answered_channel,
-                "text": payload.get("text"),
-                "blocks": payload.get("blocks"),
-                "attachments": payload.get("attachments"),
-                "thread_ts": payload.get("thread_ts"),
-                "ts": ts,
-                "payload": payload,
-            }
+        ts = self.next_ts()
+        self.state.record_slack(_recorded("chat.postMessage", answered_channel, payload, ts))
+        return JSONResponse(
+            {"ok": True, "channel": answered_channel, "ts": ts, "message": _message(payload, ts)}
         )
-        return JSONResponse({"ok": True, "channel": answered_channel, "ts": ts, "message": message})
 
-    async def webhook(request: Request) -> Response:
+    async def webhook(self, request: Request) -> Response:
         faulted = await fault_response(
-            state,
+            self.state,
             WEBHOOK_ROUTE,
             rate_limit_headers={"Retry-After": "0"},
             rate_limit_body="rate_limited",
@@ -230,7 +243,7 @@ def routes(state: SimState) -> list[BaseRoute]:
         if faulted is not None:
             return _as_text(faulted)
         path = "/".join(request.path_params[part] for part in ("a", "b", "c"))
-        if path != state.credentials.slack_webhook_path:
+        if path != self.state.credentials.slack_webhook_path:
             return PlainTextResponse("no_service", status_code=404)
         body = await request.body()
         try:
@@ -244,21 +257,16 @@ def routes(state: SimState) -> list[BaseRoute]:
         if not _has_content(payload):
             return PlainTextResponse("no_text", status_code=400)
         channel = payload.get("channel")
-        state.record_slack(
-            {
-                "route": "webhook",
-                "channel": channel if isinstance(channel, str) else None,
-                "text": payload.get("text"),
-                "blocks": payload.get("blocks"),
-                "attachments": payload.get("attachments"),
-                "thread_ts": payload.get("thread_ts"),
-                "ts": None,
-                "payload": payload,
-            }
+        self.state.record_slack(
+            _recorded("webhook", channel if isinstance(channel, str) else None, payload, None)
         )
         return PlainTextResponse("ok")
 
+
+def routes(state: SimState) -> list[BaseRoute]:
+    """The two Slack routes, sharing `state` (credentials, faults, the recorded inbox)."""
+    slack = _Slack(state)
     return [
-        Route("/slack/api/chat.postMessage", post_message, methods=["POST"]),
-        Route("/slack/hooks/{a}/{b}/{c}", webhook, methods=["POST"]),
+        Route("/slack/api/chat.postMessage", slack.post_message, methods=["POST"]),
+        Route("/slack/hooks/{a}/{b}/{c}", slack.webhook, methods=["POST"]),
     ]
