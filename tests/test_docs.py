@@ -9,6 +9,7 @@ links, which the restructure makes likely.
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,21 @@ def _resolves(page: Path, link: str) -> bool:
 def test_relative_links_resolve(page: Path) -> None:
     broken = [link for link in _relative_links(page) if not _resolves(page, link)]
     assert not broken, f"{page.relative_to(ROOT)}: broken links {broken}"
+
+
+def test_readme_explains_every_runtime_dependency() -> None:
+    """Each dependency in pyproject.toml is named in the README's "Dependencies and why"."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Dependencies and why", 1)[1].split("\n## ", 1)[0].casefold()
+    words = set(re.findall(r"[\w.-]+", section.replace("_", "-")))
+    missing = []
+    for requirement in project["dependencies"]:
+        name = re.match(r"[A-Za-z0-9._-]+", requirement)
+        assert name is not None, requirement
+        if name.group(0).casefold().replace("_", "-") not in words:
+            missing.append(name.group(0))
+    assert not missing, f"README.md, Dependencies and why, does not name: {missing}"
 
 
 def test_link_check_sees_links() -> None:
