@@ -25,7 +25,8 @@ from tesoro.store.engine import session_scope
 from tesoro.store.library import IndexRow
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
-from tesoro.text.search import light_stem, words
+from tesoro.text.fold import words
+from tesoro.text.search import light_stem
 from worlds.common import brand_ids, post_id, product_ids
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from tesoro.text.fold import fold
 
 __all__ = [
     "SpikeParams",
@@ -236,18 +237,13 @@ al algo como con de del el ella ellos en es esa ese eso esta este esto fue ha ha
 los mas más me mi muy no nos o para pero por que qué se si sí sin su sus te tiene todo tu un una uno
 unos y ya yo está están son ser era
 """
-_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+_STOPWORDS = frozenset(fold(w) for w in _STOPWORDS_TEXT.split())  # compared with folded words
 
 
 def _terms(text: str, exclude: frozenset[str]) -> set[str]:
     words = set()
     for token in _TOKEN.findall(_URL.sub(" ", text)):
-        word = _fold(token).strip(_APOSTROPHES + "-")
+        word = fold(token).strip(_APOSTROPHES + "-")
         bare = word.lstrip("#@")
         if len(bare) < 3 or bare in _STOPWORDS or bare in exclude or word in exclude:
             continue
@@ -268,7 +264,7 @@ def top_terms(
     posts (document frequencies, smoothed), so a word must be both common now and unusual.
     `exclude` drops the brand's own names, which every mention contains.
     """
-    skip = frozenset(_fold(e).lstrip("#@") for e in exclude)
+    skip = frozenset(fold(e).lstrip("#@") for e in exclude)
     window = Counter(t for text in window_texts for t in _terms(text, skip))
     base = Counter(t for text in baseline_texts for t in _terms(text, skip))
     n_w, n_b = max(1, len(window_texts)), max(1, len(baseline_texts))

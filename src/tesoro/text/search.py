@@ -1,54 +1,44 @@
-"""Text folding, light stemming and the library's search-query language.
+"""The library's search words: stemming, the stored search document, and the coordinator's query syntax.
 
-The library's full-text search runs on SQLite FTS5 in the embedded mode and on
-PostgreSQL `tsvector` in the scaled-out mode. Their tokenizers and stemmers differ
-(FTS5 has no Spanish stemmer, PostgreSQL's `unaccent` is an extension that may not
-be installed), so a query would match different posts depending on the backend.
-Instead, Tesoro folds and stems the text here, in Python, before either backend
-sees it: the stored search document and the query go through the same function,
-and both backends only split on spaces. Same words in, same posts out.
+The library's full-text search runs in memory (`tesoro.search`), on SQLite FTS5 in the
+embedded mode and on PostgreSQL `tsvector` in the scaled-out mode. Their tokenizers and
+stemmers differ (FTS5 has no Spanish stemmer, PostgreSQL's `unaccent` is an extension that may
+not be installed), so a query would match different posts depending on the backend. Instead,
+Tesoro folds (`tesoro.text.fold`, the same rule as listening queries) and stems the text here,
+in Python, before any backend sees it: the stored search document and the query go through the
+same functions, and the backends only split on spaces. Same words in, same posts out.
 
 The stemmer is deliberately light: plural endings (English and Spanish) and the
 English -ing/-ed forms, with Porter's step-1b repairs ("hiking" -> "hike",
 "running" -> "run"). A heavier stemmer would merge words a coordinator wants kept
 apart, and the meaning search covers paraphrases anyway.
+
+Nothing here writes a backend's syntax: `parse_search_query` gives a `SearchQuery` (groups of
+terms), and the store renders it as an FTS5 MATCH or a `tsquery` (`tesoro.store.fulltext`).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from tesoro.text.fold import words
 
 __all__ = [
     "QueryTerm",
     "SearchQuery",
     "SearchQueryError",
-    "fold",
     "light_stem",
     "parse_search_query",
     "search_document",
     "skeleton_tokens",
-    "words",
 ]
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w])@[\w.@-]+")
 _HASHTAG = re.compile(r"(?<![\w&/])#[^\W_][\w]*")
 _RT = re.compile(r"^\s*(?:rt|via)\b[:\s]*", re.IGNORECASE)
 _VOWELS = frozenset("aeiou")
-
-
-def fold(text: str) -> str:
-    """Case-folded, accent-stripped text: 'Canción' and 'cancion' are the same word to search."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def words(text: str) -> list[str]:
-    """The folded words of `text` (letters and digits; punctuation and emoji dropped)."""
-    return _WORD.findall(fold(text))
 
 
 def _is_consonant(word: str, i: int) -> bool:
@@ -155,7 +145,11 @@ class QueryTerm:
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
-    """A query in conjunctive normal form: every group must match; within a group, any term."""
+    """A query in conjunctive normal form: every group must match; within a group, any term.
+
+    Every token is a folded, stemmed word (letters, digits and their marks, never a quote, an
+    operator or a space), which is what lets the store and the index render it safely.
+    """
 
     groups: tuple[tuple[QueryTerm, ...], ...]
     excluded: tuple[QueryTerm, ...] = ()
