@@ -16,11 +16,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
+from tesoro.curator.feedback import train_rankers
+from tesoro.curator.ranking import rank_posts
+from tesoro.curator.relevance_model import train_relevance
+from tesoro.scoring.encoders import load_encoder
+from tesoro.search.library import Library, LibraryError, LibraryQuery
 from tesoro.settings import Settings
+from tesoro.store.catalog import brand_by_name, list_brands
+from tesoro.store.curation import count_items, list_queue
+from tesoro.store.db import open_store
+from tesoro.store.engine import session_scope
+from tesoro.store.library import LibraryFilters, search_sql
 
 __all__ = ["curate_app"]
 
@@ -34,7 +45,6 @@ BrandOption = Annotated[
 
 
 def _open(config: Path | None) -> tuple[Settings, Engine]:
-    from tesoro.store.db import open_store
 
     settings = load_or_exit(config)
     return settings, open_store(settings)
@@ -43,8 +53,6 @@ def _open(config: Path | None) -> tuple[Settings, Engine]:
 def _brand_id(engine: Engine, name: str | None) -> int | None:
     if name is None:
         return None
-    from tesoro.store.catalog import brand_by_name
-    from tesoro.store.engine import session_scope
 
     with session_scope(engine) as session:
         brand = brand_by_name(session, name)
@@ -64,9 +72,6 @@ def rank(
     batch_size: Annotated[int, typer.Option(min=1, max=20000)] = 1000,
 ) -> None:
     """Compute treasure scores, filter reasons and duplicate groups for newly scored posts."""
-    from rich.progress import Progress
-
-    from tesoro.curator.ranking import rank_posts
 
     settings, engine = _open(config)
     brand_id = _brand_id(engine, brand)
@@ -89,8 +94,6 @@ def rank(
 @curate_app.command()
 def train(config: ConfigOption = None, brand: BrandOption = None) -> None:
     """Relearn relevance and retrain the ranker from the decisions, then re-rank the brand's posts."""
-    from tesoro.curator.feedback import train_rankers
-    from tesoro.curator.relevance_model import train_relevance
 
     settings, engine = _open(config)
     brand_id = _brand_id(engine, brand)
@@ -121,8 +124,6 @@ def train(config: ConfigOption = None, brand: BrandOption = None) -> None:
 
 
 def _brand_names(engine: Engine) -> dict[int, str]:
-    from tesoro.store.catalog import list_brands
-    from tesoro.store.engine import session_scope
 
     with session_scope(engine) as session:
         return {b.id: b.name for b in list_brands(session) if b.id is not None}
@@ -141,8 +142,6 @@ def queue(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """The top of the review queue, with each post's score and copies (or the filtered view with reasons)."""
-    from tesoro.store.curation import list_queue
-    from tesoro.store.engine import session_scope
 
     _, engine = _open(config)
     brand_id = _brand_id(engine, brand)
@@ -172,13 +171,10 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
 ) -> None:
     """Search the library (approved and featured posts)."""
-    from tesoro.search.library import Library, LibraryError, LibraryQuery
 
     settings, engine = _open(config)
     encode = None
     if meaning:
-        from tesoro.scoring.encoders import load_encoder
-
         encoder = load_encoder(settings.models.encoder, settings.models.device)
         encode = encoder.encode
     library = Library(engine, settings.curator, encode=encode)
@@ -209,9 +205,6 @@ def search(
 @curate_app.command()
 def stats(config: ConfigOption = None) -> None:
     """How many posts are ranked, waiting, filtered, grouped as copies and in the library."""
-    from tesoro.store.curation import count_items, list_queue
-    from tesoro.store.engine import session_scope
-    from tesoro.store.library import LibraryFilters, search_sql
 
     _, engine = _open(config)
     with session_scope(engine) as session:

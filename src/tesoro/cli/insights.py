@@ -23,7 +23,10 @@ from rich.table import Table
 from rich.text import Text
 
 from tesoro.cli.kit import ConfigOption, load_or_exit
+from tesoro.insights import service
+from tesoro.insights.orders import import_orders
 from tesoro.settings import Settings
+from tesoro.store.db import open_store
 
 __all__ = ["insights_app", "orders_app"]
 
@@ -45,7 +48,6 @@ _settings = load_or_exit
 
 
 def _open(config: Path | None) -> tuple[Settings, Any]:
-    from tesoro.store.db import open_store
 
     settings = _settings(config)
     return settings, open_store(settings)
@@ -92,7 +94,6 @@ def kpis(
     as_json: JsonOption = False,
 ) -> None:
     """KPIs of a window: volume, reach, sentiment, share of voice, engagement vs medians, advocates, UGC."""
-    from tesoro.insights import service
 
     settings, engine = _open(config)
     try:
@@ -199,7 +200,6 @@ def ror(
     as_json: JsonOption = False,
 ) -> None:
     """The ROR leaderboard (computed and stored when there is none yet, or with --refresh)."""
-    from tesoro.insights import service
 
     settings, engine = _open(config)
     try:
@@ -223,7 +223,6 @@ def author(
     as_json: JsonOption = False,
 ) -> None:
     """One person's ROR: the four terms, the events that built it, and its history."""
-    from tesoro.insights import service
 
     if every not in ("month", "week"):
         raise _fail(ValueError("--every must be month or week"))
@@ -280,7 +279,6 @@ def author(
 @insights_app.command()
 def roe(config: ConfigOption = None, brand: BrandOption = None, as_json: JsonOption = False) -> None:
     """Return on Engagement of every effort declared in [[roe.effort]], with the trend per target."""
-    from tesoro.insights import service
 
     settings, engine = _open(config)
     try:
@@ -336,7 +334,6 @@ def purchases(
     as_json: JsonOption = False,
 ) -> None:
     """Purchase frequency, average order value and repeat rate: advocates against everyone else."""
-    from tesoro.insights import service
 
     settings, engine = _open(config)
     try:
@@ -376,7 +373,6 @@ def link(
     name: Annotated[str | None, typer.Option(help="The person's display name.")] = None,
 ) -> None:
     """Link accounts as one person (their ROR is then computed together). Audited."""
-    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -400,7 +396,6 @@ def log_event(
     actor: ActorOption = "cli",
 ) -> None:
     """Log a relationship event Tesoro cannot see (a purchase, a meet-up, a gift). Audited."""
-    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -430,7 +425,6 @@ def unlog_event(
     actor: ActorOption = "cli",
 ) -> None:
     """Remove an event logged by mistake. Audited."""
-    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -447,7 +441,6 @@ def unlink(
     actor: ActorOption = "cli",
 ) -> None:
     """Detach an account from its person; it will not be suggested with them again. Audited."""
-    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -467,7 +460,6 @@ def suggest(
     as_json: JsonOption = False,
 ) -> None:
     """Accounts that are probably the same person (one's bio names the other's handle)."""
-    from tesoro.insights import service
 
     _, engine = _open(config)
     items = service.suggestions(engine, author_id=author_id, limit=limit)
@@ -495,7 +487,6 @@ def dismiss(
     actor: ActorOption = "cli",
 ) -> None:
     """Record that two accounts are different people, so they are not suggested again. Audited."""
-    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -524,7 +515,6 @@ def import_(
     show_bad: Annotated[int, typer.Option(help="How many bad rows to list (all are counted).")] = 20,
 ) -> None:
     """Import orders; customers are linked to authors by handle, or by an e-mail in their bio."""
-    from tesoro.insights.orders import import_orders
 
     _, engine = _open(config)
     try:

@@ -9,17 +9,35 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from tesoro.api.app import create_app
+from tesoro.cli.alerts import alerts_app
+from tesoro.cli.curator import curate_app
+from tesoro.cli.insights import insights_app, orders_app
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
+from tesoro.cli.scoring import scoring_app
+from tesoro.cli.serve import demo_key, keys_app
+from tesoro.collector.importer import import_file
+from tesoro.jobs.scheduler import build_scheduler
+from tesoro.jobs.tasks import collect_once
+from tesoro.jobs.worker import run_worker
 from tesoro.settings import Settings
+from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
+from tesoro.store.catalog import brand_by_name
+from tesoro.store.db import open_store
+from tesoro.store.engine import make_engine, session_scope
+from tesoro.store.migrate import current_revision, head_revision, upgrade
+from tesoro.store.sources import list_sources
 
 __all__ = ["app"]
 
@@ -33,25 +51,13 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-
-def _mount_feature_apps() -> None:
-    """Each feature area keeps its commands beside its code; the CLI only mounts them."""
-    from tesoro.cli.alerts import alerts_app
-    from tesoro.cli.curator import curate_app
-    from tesoro.cli.insights import insights_app, orders_app
-    from tesoro.cli.scoring import scoring_app
-    from tesoro.cli.serve import keys_app
-
-    app.add_typer(scoring_app)  # score, rescore, eval, train
-    app.add_typer(alerts_app, name="alerts")
-    app.add_typer(keys_app, name="keys")
-    app.add_typer(curate_app, name="curate")  # rank, train, queue, search, stats
-    app.add_typer(insights_app, name="insights")  # kpis, ror, author, roe, purchases, link, unlink, ...
-    app.add_typer(orders_app, name="orders")  # orders import FILE
-
-
-_mount_feature_apps()
+# One module per command group; this one mounts them in the order `--help` lists them.
+app.add_typer(scoring_app)  # score, rescore, eval, train
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(keys_app, name="keys")
+app.add_typer(curate_app, name="curate")  # rank, train, queue, search, stats
+app.add_typer(insights_app, name="insights")  # kpis, ror, author, roe, purchases, link, unlink, ...
+app.add_typer(orders_app, name="orders")  # orders import FILE
 
 _settings = load_or_exit
 
@@ -81,8 +87,6 @@ def init(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the database schema to the latest version."""
-    from tesoro.store.engine import make_engine
-    from tesoro.store.migrate import current_revision, head_revision, upgrade
 
     settings = _settings(config)
     engine = make_engine(settings.database_url)
@@ -102,10 +106,6 @@ def import_(
     show_bad: Annotated[int, typer.Option(help="How many bad rows to list (all are counted).")] = 20,
 ) -> None:
     """Import posts from a JSONL or CSV file; bad rows are reported, good rows are kept."""
-    from tesoro.collector.importer import import_file
-    from tesoro.store.catalog import brand_by_name
-    from tesoro.store.db import open_store
-    from tesoro.store.engine import session_scope
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -149,9 +149,6 @@ def import_(
 @app.command()
 def sources(config: ConfigOption = None) -> None:
     """Show every source with its health, last error and last success."""
-    from tesoro.store.db import open_store
-    from tesoro.store.engine import session_scope
-    from tesoro.store.sources import list_sources
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -171,7 +168,6 @@ def sources(config: ConfigOption = None) -> None:
 
 def _check_port_free(host: str, port: int) -> None:
     """Exit with a clear message when the address is taken, before any collection starts."""
-    import socket
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
@@ -186,10 +182,6 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def _serve(settings: Settings, engine: object, host: str, port: int, environ: dict[str, str]) -> None:
-    import uvicorn
-
-    from tesoro.api.app import create_app
-    from tesoro.jobs.scheduler import build_scheduler
 
     _check_port_free(host, port)
     scheduler = None
@@ -213,7 +205,6 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
 ) -> None:
     """Run the API and web UI (and, in the embedded mode, the collection scheduler)."""
-    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -233,9 +224,6 @@ def collect(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
 ) -> None:
     """Collect new posts from the configured sources (`--once` for a single pass)."""
-    from tesoro.jobs.scheduler import build_scheduler
-    from tesoro.jobs.tasks import collect_once
-    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -266,8 +254,6 @@ def collect(
 @app.command()
 def scheduler(config: ConfigOption = None) -> None:
     """Run only the scheduler: collection, scoring, ranking, alerts (the scaled-out mode's one scheduler)."""
-    from tesoro.jobs.scheduler import build_scheduler
-    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -281,7 +267,6 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Exit when the queue is empty.")] = False,
 ) -> None:
     """Run an RQ worker (the scaled-out mode): the collections and scoring the scheduler enqueues on Redis."""
-    from tesoro.jobs.worker import run_worker
 
     settings = _settings(config)
     if settings.queue.backend != "rq":
@@ -298,8 +283,6 @@ def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
 ) -> None:
     """Run Tesoro against the local platform simulator: watch posts arrive live."""
-    from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
-    from tesoro.store.db import open_store
 
     data_dir.mkdir(parents=True, exist_ok=True)
     simulator = start_simulator()
@@ -311,7 +294,6 @@ def demo(
         logging.getLogger("alembic").setLevel(logging.WARNING)
         out.print(f"platform simulator on {simulator.base_url} (X, Reddit, Bluesky, Mastodon, Slack)")
         engine = open_store(settings)
-        from tesoro.cli.serve import demo_key
 
         out.print(f"web UI: http://{host}:{port}/login  (demo key: {demo_key(engine)})", soft_wrap=True)
         _serve(

@@ -14,11 +14,27 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
-from tesoro.scoring.encoders import ModelLoadError
+from tesoro.scoring.branch_training import BranchConfig
+from tesoro.scoring.encoders import ModelLoadError, load_encoder
+from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
+from tesoro.scoring.metrics import evaluate
+from tesoro.scoring.pipeline import load_models, score_pending
+from tesoro.scoring.pipeline import rescore as rescore_all
+from tesoro.scoring.products import ProductMatcher, ProductRef
+from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, load_sentiment, sentiment_proba
+from tesoro.scoring.training import (
+    OFFENSIVE_LABELS,
+    read_jsonl,
+    train_offensive,
+    train_sentiment,
+    train_sentiment_branch,
+)
 from tesoro.settings import Settings
+from tesoro.store.db import open_store
 
 __all__ = ["scoring_app"]
 
@@ -54,10 +70,6 @@ def score(
     limit: Annotated[int | None, typer.Option(min=1, help="Score at most this many posts.")] = None,
 ) -> None:
     """Score every post that has no score set for the current model version."""
-    from rich.progress import Progress
-
-    from tesoro.scoring.pipeline import load_models, score_pending
-    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -90,11 +102,6 @@ def rescore(
     batch_size: Annotated[int | None, typer.Option(min=1)] = None,
 ) -> None:
     """Score every post again under --model-version (that version's rows are replaced, others kept)."""
-    from rich.progress import Progress
-
-    from tesoro.scoring.pipeline import load_models
-    from tesoro.scoring.pipeline import rescore as rescore_all
-    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -130,8 +137,6 @@ def eval_(
     offensive: labels offensive/not-offensive, macro-F1. product: labels are configured
     product names (or "none"), accuracy.
     """
-    from tesoro.scoring.metrics import evaluate
-    from tesoro.scoring.training import read_jsonl
 
     settings = _settings(config)
     records = read_jsonl(data)
@@ -154,13 +159,10 @@ def eval_(
 
 
 def _predict(task: Task, texts: list[str], settings: Settings, model: str | None) -> list[str]:
-    from tesoro.scoring.encoders import load_encoder
 
     conf = settings.models
     encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
     if task is Task.sentiment:
-        from tesoro.scoring.sentiment import SENTIMENT_LABELS, load_sentiment, sentiment_proba
-
         sentiment = load_sentiment(
             model or getattr(conf, "sentiment", None),
             device=conf.device,
@@ -169,13 +171,9 @@ def _predict(task: Task, texts: list[str], settings: Settings, model: str | None
         )
         return [SENTIMENT_LABELS[i] for i in sentiment_proba(sentiment, encoder, texts).argmax(axis=1)]
     if task is Task.offensive:
-        from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
-        from tesoro.scoring.training import OFFENSIVE_LABELS
-
         head = load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim)
         probs = head.predict_proba(encoder.encode(texts), texts)[:, head.labels.index("offensive")]
         return [OFFENSIVE_LABELS[int(p >= 0.5)] for p in probs]
-    from tesoro.scoring.products import ProductMatcher, ProductRef
 
     products = [
         ProductRef(id=i, name=p.name, aliases=tuple(p.aliases), description=p.description)
@@ -237,11 +235,6 @@ def train(
     top layers (about 9 minutes for 3 layers, 2 epochs over the 59k texts on a 2-core CPU with AMX; a few
     times longer in float32 on other CPUs; minutes on a GPU).
     """
-    from tesoro.scoring.branch_training import BranchConfig
-    from tesoro.scoring.encoders import load_encoder
-    from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD
-    from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD
-    from tesoro.scoring.training import train_offensive, train_sentiment, train_sentiment_branch
 
     settings = _settings(config)
     conf = settings.models

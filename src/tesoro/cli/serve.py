@@ -16,6 +16,8 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from tesoro.cli.kit import ConfigOption, load_or_exit
+from tesoro.store.db import open_store
+from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role, create_key, list_keys, revoke_key
 
 __all__ = ["demo_key", "keys_app"]
@@ -34,7 +36,6 @@ _settings = load_or_exit
 
 def demo_key(engine: Engine) -> str:
     """An admin key for `tesoro demo` to print at start, so the demo's web UI can be opened at once."""
-    from tesoro.store.engine import session_scope
 
     with session_scope(engine) as session:
         return create_key(session, name="demo", role=Role.ADMIN, created_by="demo").token
@@ -47,8 +48,6 @@ def create(
     config: ConfigOption = None,
 ) -> None:
     """Create a key and print its token once; store it now, it cannot be shown again."""
-    from tesoro.store.db import open_store
-    from tesoro.store.engine import session_scope
 
     engine = open_store(_settings(config))
     try:
@@ -68,8 +67,6 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
 ) -> None:
     """List keys: id, name, role, created, last used, revoked (never their secrets)."""
-    from tesoro.store.db import open_store
-    from tesoro.store.engine import session_scope
 
     engine = open_store(_settings(config))
     table = Table("key id", "name", "role", "created", "last used", "revoked")
@@ -94,8 +91,6 @@ def revoke(
     config: ConfigOption = None,
 ) -> None:
     """Revoke a key at once; its web sessions end too."""
-    from tesoro.store.db import open_store
-    from tesoro.store.engine import session_scope
 
     engine = open_store(_settings(config))
     with session_scope(engine) as session:

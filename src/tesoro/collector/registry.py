@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tesoro.collector.base import Collector
+from tesoro.collector.files import FileCollector
+from tesoro.collector.mastodon import MastodonCollector
+from tesoro.collector.reddit import RedditCollector
 from tesoro.collector.runner import PostFilter
+from tesoro.collector.x import X_API, XCollector
 from tesoro.models import NormalizedPost
 from tesoro.settings import ConfigError, Settings, SourceSettings
 from tesoro.text.query import compile_matcher, parse
@@ -49,8 +53,6 @@ def build_collector(settings: Settings, source: SourceSettings, environ: Mapping
     secrets = _secrets(source, settings, environ)
     query = settings.query(source.query).query if source.query else ""
     if source.platform == "x":
-        from tesoro.collector.x import X_API, XCollector
-
         return XCollector(
             query=query,
             bearer_token=secrets["bearer_token"],
@@ -60,8 +62,6 @@ def build_collector(settings: Settings, source: SourceSettings, environ: Mapping
             base_url=source.base_url or X_API,
         )
     if source.platform == "reddit":
-        from tesoro.collector.reddit import RedditCollector
-
         return RedditCollector(
             query=query,
             client_id=secrets["client_id"],
@@ -74,6 +74,8 @@ def build_collector(settings: Settings, source: SourceSettings, environ: Mapping
             timeout_s=source.timeout_s,
         )
     if source.platform == "bluesky":
+        # deferred: atproto, Bluesky's client library, takes about a second to import (its generated
+        # lexicon models); only a process that collects from Bluesky pays for it
         from tesoro.collector.bluesky import BSKY_API, BlueskyCollector
 
         return BlueskyCollector(
@@ -86,8 +88,6 @@ def build_collector(settings: Settings, source: SourceSettings, environ: Mapping
             timeout_s=source.timeout_s,
         )
     if source.platform == "mastodon":
-        from tesoro.collector.mastodon import MastodonCollector
-
         if not source.base_url:
             raise ConfigError(
                 f"source {source.name!r}", [("base_url", "a mastodon source needs its instance URL")]
@@ -100,8 +100,6 @@ def build_collector(settings: Settings, source: SourceSettings, environ: Mapping
             max_pages=source.max_pages,
             timeout_s=source.timeout_s,
         )
-    from tesoro.collector.files import FileCollector
-
     assert source.path is not None
     return FileCollector(path=settings.resolved(source.path), page_size=1000)
 

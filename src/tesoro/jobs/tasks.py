@@ -16,7 +16,9 @@ from tesoro.collector.registry import build_collector, build_filter
 from tesoro.collector.runner import RetryPolicy, RunResult, run_source
 from tesoro.curator.feedback import train_rankers
 from tesoro.curator.ranking import rank_posts
+from tesoro.curator.relevance_model import train_relevance
 from tesoro.insights.service import refresh_ror
+from tesoro.scoring.pipeline import score_pending
 from tesoro.settings import ConfigError, Settings
 from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
@@ -86,8 +88,6 @@ def collect_once(
 
 def score_job(engine: Engine, settings: Settings) -> int:
     """Score what the collectors brought in since the last run (models load once per process)."""
-    from tesoro.scoring.pipeline import score_pending
-
     scored = score_pending(engine, settings)
     if scored:
         log.info("scored %d posts", scored)
@@ -98,8 +98,6 @@ def score_job(engine: Engine, settings: Settings) -> int:
 def curator_train_job(engine: Engine, settings: Settings) -> None:
     """Relearn each brand's relevance weights, then retrain its ranker, from the coordinator's latest
     decisions (cheap when nothing changed; refreshes and re-ranks what moved)."""
-    from tesoro.curator.relevance_model import train_relevance
-
     try:
         for report in train_relevance(engine, settings):
             if report.status in ("learned", "reset"):
