@@ -12,9 +12,9 @@ from sqlmodel import Session
 
 from tesoro.alerts.rules import evaluate_rules
 from tesoro.settings import AlertRuleSettings, Settings
-from tesoro.store.alerts import get_rule, list_alerts, sync_rules, update_rule
+from tesoro.store.alerts import create_rule, get_rule, list_alerts, sync_rules, update_rule
 from tesoro.store.engine import session_scope
-from tesoro.store.tables import Alert
+from tesoro.store.tables import Alert, Post
 from worlds.alerts import T0, Seeder, make_settings
 
 SeederFor = Callable[[Settings], Seeder]
@@ -107,8 +107,6 @@ def test_negative_influencer_uses_ror_when_known_and_ignores_it_otherwise(seeder
     [unknown] = seeder.posts(["bad"], collected_at=T0 + MIN, followers=5000, handle="unknown")
     seeder.scores([low, high, unknown], "negative", at=T0 + 2 * MIN)
     with session_scope(seeder.engine) as session:
-        from tesoro.store.tables import Post
-
         author = {pid: session.get(Post, pid).author_id for pid in (low, high)}  # type: ignore[union-attr]
 
     def ror(_session: Session, author_ids: Sequence[int], brand_id: int | None) -> Mapping[int, float]:
@@ -134,8 +132,6 @@ def test_negative_influencer_reads_the_stored_ror_when_the_relationships_area_ha
     )
     seeder.scores([low, high], "negative", at=T0 + 2 * MIN)
     with session_scope(seeder.engine) as session:
-        from tesoro.store.tables import Post
-
         rows = [(session.get(Post, pid).author_id, score) for pid, score in ((low, 0.1), (high, 0.9))]  # type: ignore[union-attr]
         for author_id, score in rows:
             session.execute(
@@ -242,8 +238,6 @@ def test_a_broken_rule_does_not_stop_the_others(seeder_for: SeederFor) -> None:
     seeder = seeder_for(make_settings([{"name": "mentions", "kind": "new_mention", "query": "andes"}]))
     evaluate_rules(seeder.engine, seeder.settings, now=T0)
     with session_scope(seeder.engine) as session:
-        from tesoro.store.alerts import create_rule
-
         create_rule(
             session,
             AlertRuleSettings(name="ghost", kind="new_mention", brand="Nobody"),

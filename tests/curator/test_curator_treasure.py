@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tesoro.curator.treasure import (
     COMPONENTS,
     TreasureInputs,
-    content_mask,
     content_types_of,
     score_treasure,
 )
+from tesoro.models import content_mask
 from tesoro.settings import ConfigError, CuratorSettings, load_settings
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -127,8 +128,6 @@ def test_weights_come_from_settings() -> None:
 
 
 def test_settings_refuse_bad_curator_values(tmp_path: object) -> None:
-    from pathlib import Path
-
     path = Path(str(tmp_path)) / "t.toml"
     path.write_text("[curator]\nspam_threshold = 2\n[curator.content_values]\nvideo = 3\n")
     with pytest.raises(ConfigError) as info:

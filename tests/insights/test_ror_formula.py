@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,8 +112,6 @@ def test_a_negative_event_value_is_refused_by_the_settings(tmp_path: object) -> 
         RelationshipSettings.model_validate({"events": {"negative_mention": 2.0}})
     with pytest.raises(ValueError):
         RelationshipSettings.model_validate({"events": {"ugc": -1.0}})
-    from pathlib import Path
-
     assert isinstance(tmp_path, Path)
     bad = tmp_path / "t.toml"
     bad.write_text("[relationship.events]\nnegative_mention = 1\n", encoding="utf-8")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from tesoro.search import kernels
 from tesoro.search.index import LibraryIndex
+from tesoro.store.library import FACETS, LibraryFilters
 from worlds.curator import index_row
 
 
@@ -89,10 +92,6 @@ _FILTER_OF = {
 
 @pytest.mark.parametrize("with_extra", [False, True])
 def test_facets_match_one_mask_per_facet(with_extra: bool) -> None:
-    from dataclasses import replace
-
-    from tesoro.store.library import FACETS, LibraryFilters
-
     rng = np.random.default_rng(9)
     vectors = rng.standard_normal((4000, 8)).astype(np.float32)
     index = _index(vectors)

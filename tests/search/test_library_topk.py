@@ -31,7 +31,7 @@ from tesoro.store.engine import session_scope
 from tesoro.store.library import text_matches
 from tesoro.store.tables import CurationItem
 from tesoro.text.search import QueryTerm, SearchQuery, parse_search_query
-from worlds.curator import NOW, Seeded, Spec, seed, tiny_encode
+from worlds.curator import NOW, Seeded, Spec, index_row, seed, tiny_encode
 
 FILLER = ["ridge", "summit", "creek", "forest", "gravel", "switchback", "meadow", "canyon", "boulder", "pine"]
 
@@ -262,8 +262,6 @@ def test_meaning_queries_keep_their_order_and_facets(sqlite_engine: Engine) -> N
 
 def test_rows_arriving_during_searches_never_break_one(sqlite_engine: Engine) -> None:
     """Another request's refresh adds rows while searches run: each search sees one consistent set."""
-    from worlds.curator import index_row
-
     _, library = _build(sqlite_engine)
     library.cache = False
     library.warm()
