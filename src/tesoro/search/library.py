@@ -1,19 +1,20 @@
 """The hidden-treasure library: search approved and featured posts by words, by meaning, by facets.
 
 `Library.search` answers one coordinator query: free text (words, phrases, prefixes,
-OR and exclusions; see `curator.text`), meaning (the query encoded like the posts and compared with their
-embeddings: "people using the shoe on a trail" finds posts that never use those
-words), filters, multi-select facet counts, sorting and paging.
+OR and exclusions; see `tesoro.text.search`), meaning (the query encoded like the
+posts and compared with their embeddings: "people using the shoe on a trail" finds
+posts that never use those words), filters, multi-select facet counts, sorting and
+paging.
 
 The encoder is injected (`encode(texts) -> normalized rows`): production passes the
-scoring encoder (`tesoro.scoring.encoder.load_encoder(...).encode`), tests a tiny
+scoring encoder (`tesoro.scoring.encoders.load_encoder(...).encode`), tests a tiny
 deterministic one, and a process without a model still serves text search.
 
 By default the in-process `LibraryIndex` does the filtering and counting (fast,
-see `curator.index`); `use_index=False` runs the same query in SQL only
+see `search.index`); `use_index=False` runs the same query in SQL only
 (`store.library`), for one-off commands that should not load every embedding.
 
-Text queries are matched and ranked by the index too (`curator.postings`: the
+Text queries are matched and ranked by the index too (`search.postings`: the
 words of every search document, BM25 as FTS5 computes it), so a broad word costs
 vector operations over its matches, not a database row per match. Only the
 filtered rows are ranked, and cards are built for the page only.

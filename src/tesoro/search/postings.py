@@ -20,7 +20,7 @@ What is kept, per row of the library index (positions, not post ids):
   rebuilds the base, compacting the forward index too.
 
 Documents are the stored `curation_item.doc` (folded, stemmed words separated by
-spaces, see `curator.text`), so a word here is exactly a token of the full-text
+spaces, see `tesoro.text.search`), so a word here is exactly a token of the full-text
 backends, and a query means the same thing in memory as in SQL.
 
 Ranking is BM25 as SQLite FTS5 computes it (`bm25()`: k1 = 1.2, b = 0.75; each
