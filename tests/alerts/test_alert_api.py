@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from tesoro.alerts.delivery import deliver_pending
 from tesoro.alerts.rules import evaluate_rules
-from tesoro.api.routes_alerts import router
+from tesoro.api.app import init_state
+from tesoro.api.routes.alerts import router
 from tesoro.settings import Settings
 from worlds.alerts import T0, Seeder, make_settings
 
@@ -19,7 +20,8 @@ SeederFor = Callable[[Settings], Seeder]
 
 def client_for(seeder: Seeder) -> TestClient:
     app = FastAPI()
-    app.include_router(router(seeder.engine, seeder.settings))
+    init_state(app, seeder.settings, seeder.engine)
+    app.include_router(router)
     return TestClient(app)
 
 

@@ -98,11 +98,8 @@ def browser() -> Iterator[Any]:
 class Site:
     """Tesoro on one port and a marketing page on another (a different origin)."""
 
-    def __init__(
-        self, tesoro: _Server, shop: _Server, seeded: Seeded, engine: Engine, features: dict[str, bool]
-    ) -> None:
+    def __init__(self, tesoro: _Server, shop: _Server, seeded: Seeded, engine: Engine) -> None:
         self.tesoro, self.shop, self.seeded, self.engine = tesoro, shop, seeded, engine
-        self.features = features
 
 
 def _shop_app(tesoro_url: str) -> Starlette:
@@ -140,7 +137,7 @@ def site(browser: Any, tmp_path_factory: pytest.TempPathFactory, sqlite_template
     rank(engine, settings, seeded)  # the curator's queue and library list ranked posts only
     app = create_app(settings, engine)
     with _Server(app) as tesoro, _Server(_shop_app(tesoro.url), port=shop_port) as shop:
-        yield Site(tesoro, shop, seeded, engine, dict(app.state.features))
+        yield Site(tesoro, shop, seeded, engine)
     engine.dispose()
 
 
@@ -332,10 +329,8 @@ def test_hostile_author_page(page: Any, site: Site) -> None:
     page.goto(f"{site.tesoro.url}/ui/authors/{post.author_id}")
     page.get_by_role("heading", name=HOSTILE_IMG).wait_for()
     page.locator("#activity-chart svg").wait_for()
-    if site.features.get("insights"):
-        page.locator("#ror-chart > *").first.wait_for()  # the ROR history, or "not available yet"
-    else:
-        assert page.get_by_text("Not available yet").first.is_visible()
+    page.locator("#ror-chart > *").first.wait_for()  # the ROR history
+    page.locator("#ror-history img.insight-chart").wait_for()
     assert page.get_by_text(HOSTILE_SCRIPT, exact=False).first.is_visible()
     assert page.dialogs == [] and page.csp_errors == []
 
@@ -350,8 +345,6 @@ def test_dashboard_draws_its_charts(page: Any, site: Site) -> None:
 
 def _hostile_author_page_as(page: Any, site: Site, role: Role) -> None:
     """Log in as `role` and open the page of the author of the hostile gallery post."""
-    if not site.features.get("insights"):
-        pytest.skip("the insights area is not installed")
     _login(page, site, role)
     with session_scope(site.engine) as session:
         post = session.exec(select(Post).where(col(Post.external_id) == "gal-hostile")).one()

@@ -79,7 +79,7 @@ def test_etag_and_cache_control(client: TestClient) -> None:
 
 def test_a_review_decision_changes_the_feed_and_its_etag(client: TestClient, seeded: Seeded) -> None:
     before = client.get("/gallery/andes-outdoor.json")
-    url = f"/api/review/posts/{seeded.posts['gal-photo']}/decision"
+    url = f"/api/curator/posts/{seeded.posts['gal-photo']}/decision"
     assert (
         client.post(url, json={"action": "reject"}, headers=seeded.headers(Role.COORDINATOR)).status_code
         == 200

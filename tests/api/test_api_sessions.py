@@ -77,7 +77,7 @@ def test_pages_send_browsers_to_login_and_api_answers_401(client: TestClient) ->
 def test_cookie_writes_need_the_csrf_token(client: TestClient, seeded: Seeded) -> None:
     _login(client, seeded.tokens[Role.COORDINATOR])
     post_id = seeded.posts["q-high"]
-    url = f"/api/review/posts/{post_id}/decision"
+    url = f"/api/curator/posts/{post_id}/decision"
     assert client.post(url, json={"action": "approve"}).status_code == 403
     assert client.post(url, json={"action": "approve"}, headers={"X-CSRF-Token": "forged"}).status_code == 403
     token = _page_csrf(client)
@@ -88,7 +88,7 @@ def test_cookie_writes_need_the_csrf_token(client: TestClient, seeded: Seeded) -
     ok = client.post(
         url, json={"action": "approve"}, headers={"X-CSRF-Token": token, "Origin": "http://testserver"}
     )
-    assert ok.status_code == 200 and ok.json()["to_state"] == "approved"
+    assert ok.status_code == 200 and ok.json()["applied"][0]["to_state"] == "approved"
     engine = client.app.state.engine  # type: ignore[attr-defined]
     with session_scope(engine) as session:
         rows = list(session.exec(select(AuditLog).where(col(AuditLog.entity_id) == str(post_id))))
@@ -98,7 +98,7 @@ def test_cookie_writes_need_the_csrf_token(client: TestClient, seeded: Seeded) -
 
 
 def test_key_requests_need_no_csrf_token(client: TestClient, seeded: Seeded) -> None:
-    url = f"/api/review/posts/{seeded.posts['q-mid']}/decision"
+    url = f"/api/curator/posts/{seeded.posts['q-mid']}/decision"
     response = client.post(url, json={"action": "reject"}, headers=seeded.headers(Role.COORDINATOR))
     assert response.status_code == 200
 

@@ -6,7 +6,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from tesoro.api.routes_curator import router
+from tesoro.api.app import init_state
+from tesoro.api.routes import library as library_routes
+from tesoro.api.routes import queue as queue_routes
+from tesoro.api.routes import ranker as ranker_routes
 from tesoro.curator.ranking import rank_posts
 from worlds.curator import NOW, Spec, catalog_settings, seed, tiny_encode
 
@@ -40,7 +43,9 @@ def test_queue_decisions_library_and_undo_over_http(sqlite_engine: Engine) -> No
     )
     rank_posts(sqlite_engine, settings.curator, now=NOW)
     app = FastAPI()
-    app.include_router(router(sqlite_engine, settings, encode=tiny_encode))
+    init_state(app, settings, sqlite_engine, encode=tiny_encode)
+    for router in (queue_routes.router, library_routes.router, ranker_routes.router):
+        app.include_router(router)
     client = TestClient(app)
     headers = {"X-Tesoro-Actor": "lucia"}
 

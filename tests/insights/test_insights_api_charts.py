@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from tesoro.api.routes_insights import router
+from tesoro.api.app import init_state
+from tesoro.api.routes import charts, insights
 from tesoro.cli.insights import insights_app, orders_app
 from tesoro.insights.charts import BarItem, LinePoint, bar_chart, line_chart, svg_text, volume_chart
 from tesoro.insights.kpis import SeriesPoint, sentiment_share
@@ -81,7 +82,9 @@ def client(sqlite_world: World) -> TestClient:
         request.state.principal = type("P", (), {"actor": "key:test (coordinator)"})()
         return await call_next(request)
 
-    app.include_router(router(sqlite_world.engine, sqlite_world.settings))
+    init_state(app, sqlite_world.settings, sqlite_world.engine)
+    app.include_router(insights.router)
+    app.include_router(charts.router)
     return TestClient(app)
 
 
@@ -174,7 +177,9 @@ def test_hostile_brand_and_competitor_names_in_share_of_voice(tmp_path: Path, sq
     )
     world = build_world(sqlite_engine, settings)
     app = FastAPI()
-    app.include_router(router(world.engine, world.settings))
+    init_state(app, world.settings, world.engine)
+    app.include_router(insights.router)
+    app.include_router(charts.router)
     svg = (
         TestClient(app)
         .get("/api/charts/share-of-voice.svg", params={"since": "2026-11-01", "until": "2026-11-30"})

@@ -2,39 +2,43 @@
 
 One app serves the three consumers: integrations (the JSON API under /api, with
 keys), the coordinator (the web UI under /ui, with a login session) and the
-brand's site (the public gallery under /gallery). Other areas contribute their
-routers (`tesoro.api.routes_curator`, `routes_insights`, `routes_alerts`, each
-with a `router(engine, settings)` factory); they are included when present,
-behind the role policy of their area, and the app refuses to start if any route
-ends up without an access guard.
+brand's site (the public gallery under /gallery). The routers are listed below,
+each with the access policy of its area where it is not written on each route,
+and the app refuses to start if any route ends up without an access guard.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Annotated, Any
+import threading
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+import numpy as np
+import numpy.typing as npt
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.responses import Response
 from starlette.types import Scope
 
 from tesoro import __version__
-from tesoro.api.auth import (
-    AREA_POLICIES,
-    PUBLIC,
-    AccessGuard,
-    Authenticator,
-    NotAuthenticated,
-    Principal,
-    iter_routes,
-)
-from tesoro.api.gallery import GalleryCache, build_gallery_router
+from tesoro.api.auth import AREA_POLICIES, Access, AccessGuard, Authenticator, NotAuthenticated, iter_routes
+from tesoro.api.gallery import GalleryCache
 from tesoro.api.i18n import Translator
-from tesoro.api.routes_core import build_core_router
+from tesoro.api.pages import Pages, login_redirect, wants_html
+from tesoro.api.routes import (
+    alerts,
+    charts,
+    gallery,
+    health,
+    insights,
+    keys,
+    library,
+    posts,
+    queue,
+    ranker,
+    ui,
+)
 from tesoro.api.security import (
     GalleryCorsMiddleware,
     LoginRateLimiter,
@@ -44,32 +48,28 @@ from tesoro.api.security import (
     SessionSigner,
     load_session_secret,
 )
-from tesoro.api.ui import Pages, build_ui_router, login_redirect, wants_html
+from tesoro.search.library import Encode, Library, MeaningUnavailable
 from tesoro.settings import Settings
 
-__all__ = ["create_app", "include_area_routers"]
+__all__ = ["create_app", "init_state"]
 
-
-def include_area_routers(app: FastAPI, engine: Engine, settings: Settings) -> dict[str, bool]:
-    """Include each other area's router that exists, behind its area's policy; report which did.
-
-    A module that is missing is skipped (that area is "not available yet" in the UI);
-    a module that exists but fails to import is an error, not silently skipped.
-    """
-    features: dict[str, bool] = {}
-    for area, policy in AREA_POLICIES.items():
-        module_name = f"tesoro.api.routes_{area}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            features[area] = False
-            continue
-        router = module.router(engine, settings)
-        app.include_router(router, dependencies=[Depends(AccessGuard(policy.read, policy.write, area=area))])
-        features[area] = True
-    return features
+# Routers whose routes carry their own guard (`caller: Reader`, `caller: Admin`...).
+OWN_GUARDS: tuple[APIRouter, ...] = (
+    health.router,
+    posts.router,
+    keys.router,
+    gallery.widget_router,
+    ui.router,
+)
+# Routers of an area: every route gets the area's policy (reads / writes) where it is included.
+AREAS: tuple[tuple[str, APIRouter], ...] = (
+    ("curator", queue.router),
+    ("curator", library.router),
+    ("curator", ranker.router),
+    ("insights", insights.router),
+    ("insights", charts.router),
+    ("alerts", alerts.router),
+)
 
 
 def _check_guards(app: FastAPI) -> None:
@@ -86,7 +86,48 @@ def _check_guards(app: FastAPI) -> None:
         raise RuntimeError("routes without an access guard: " + "; ".join(problems))
 
 
-def create_app(settings: Settings, engine: Engine) -> FastAPI:
+def _lazy_encoder(settings: Settings) -> Encode:
+    """The scoring encoder, loaded on the first meaning query (loading costs a second and ~100 MB)."""
+    holder: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def encode(texts: list[str]) -> npt.NDArray[np.float32]:
+        with lock:
+            if "encoder" not in holder:
+                try:
+                    # Deferred: the encoder imports torch or onnxruntime, which a process may never need.
+                    from tesoro.scoring.encoders import load_encoder
+
+                    holder["encoder"] = load_encoder(
+                        settings.models.encoder, settings.models.device, batch_size=settings.models.batch_size
+                    )
+                except Exception as exc:  # ImportError, ModelLoadError, OSError: the model is not usable here
+                    raise MeaningUnavailable(f"search by meaning is unavailable: {exc}") from exc
+        return np.asarray(holder["encoder"].encode(texts), dtype=np.float32)
+
+    return encode
+
+
+def init_state(app: FastAPI, settings: Settings, engine: Engine, *, encode: Encode | None = None) -> None:
+    """Put what the routes' dependencies read on `app.state` (`tesoro.api.deps`).
+
+    `create_app` calls it; a test that mounts one router on a bare app calls it too.
+    `encode` embeds meaning queries (default: the scoring encoder, loaded on first use).
+    """
+    media = MediaFilter(settings.gallery.media_hosts)
+    cache = GalleryCache(settings.gallery.cache_ttl_s)
+    library = Library(engine, settings.curator, encode=encode or _lazy_encoder(settings))
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.media = media
+    app.state.gallery_cache = cache
+    app.state.library = library
+    app.state.pages = Pages(settings, media)
+    # What a review write makes stale: the library's index and the rendered gallery feeds.
+    app.state.on_review_change = [library.invalidate, cache.clear]
+
+
+def create_app(settings: Settings, engine: Engine, *, encode: Encode | None = None) -> FastAPI:
     """Build the app for `settings` over the store behind `engine` (already migrated)."""
     app = FastAPI(
         title="Tesoro",
@@ -97,36 +138,25 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    media = MediaFilter(settings.gallery.media_hosts)
-    auth = Authenticator(
+    init_state(app, settings, engine, encode=encode)
+    app.state.auth = Authenticator(
         engine,
         signer=SessionSigner(load_session_secret(settings)),
         session_ttl_s=settings.api.session_ttl,
     )
-    cache = GalleryCache(settings.gallery.cache_ttl_s)
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.auth = auth
-    app.state.gallery_cache = cache
-    app.state.on_review_change = [cache.clear]
-
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
-    def healthz(caller: Annotated[Principal | None, Depends(PUBLIC)]) -> dict[str, Any]:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
-
-    # Other areas first: on an exact path clash their route wins over a fallback of ours.
-    features = include_area_routers(app, engine, settings)
-    app.state.features = features
-    pages = Pages(settings, media, features)
-    app.include_router(build_core_router(engine, settings, media))
-    app.include_router(build_gallery_router(engine, settings, media, cache, pages))
-    app.include_router(build_ui_router(engine, settings, pages, auth))
+    for router in OWN_GUARDS:
+        app.include_router(router)
+    for area, router in AREAS:
+        policy = AREA_POLICIES[area]
+        app.include_router(router, dependencies=[Depends(AccessGuard(policy.read, policy.write, area=area))])
+    feed_access = Access.KEY if settings.gallery.require_key else Access.PUBLIC
+    app.include_router(gallery.router, dependencies=[Depends(AccessGuard(feed_access, area="gallery"))])
     app.mount("/static", StaticFiles(packages=[("tesoro.api", "static")]), name="static")
+    pages: Pages = app.state.pages
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        """Every problem (`tesoro.api.problems`) as JSON, or as a page for a browser on /ui/."""
         if isinstance(exc, NotAuthenticated) and wants_html(request):
             return login_redirect(request)
         if wants_html(request) and request.url.path.startswith("/ui/"):

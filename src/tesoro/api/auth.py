@@ -2,8 +2,9 @@
 
 There is one matrix (`ROLE_MATRIX`): each route declares an `Access` level and
 the matrix says which roles reach it. Routes get their level from an
-`AccessGuard` dependency, attached per route in Tesoro's own modules and per
-router when another area's router is included (`AREA_POLICIES`).
+`AccessGuard` dependency, attached per route (`caller: Reader` in
+`tesoro.api.deps`) or, for an area's routers, where `create_app` includes them
+(`AREA_POLICIES`).
 `create_app` refuses to start if any route lacks a guard, so a new endpoint can
 never be public by accident, and the role test walks every route and checks the
 real status codes against this matrix.
@@ -25,12 +26,13 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from sqlalchemy.engine import Engine
 from starlette.routing import BaseRoute
 
+from tesoro.api.problems import Problem
 from tesoro.api.security import SAFE_METHODS, SessionSigner, check_csrf
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import (
@@ -63,7 +65,6 @@ __all__ = [
     "Principal",
     "Role",
     "RouteInfo",
-    "guard",
     "iter_routes",
 ]
 
@@ -102,7 +103,7 @@ class Policy:
     write: Access
 
 
-# Areas whose routers other modules build; `create_app` includes each one it finds with this policy.
+# The policy of each area's routers; `create_app` attaches it where it includes them.
 AREA_POLICIES: Mapping[str, Policy] = MappingProxyType(
     {
         "curator": Policy(read=Access.READ, write=Access.REVIEW),
@@ -129,16 +130,20 @@ class Principal:
         return f"key:{self.key_id} ({self.name})"
 
 
-class NotAuthenticated(HTTPException):
+class NotAuthenticated(Problem):
+    """No credentials where a route needs them, or a key that is unknown or revoked (401)."""
+
     def __init__(
         self, detail: str = "an API key is required (Authorization: Bearer ... or X-API-Key)"
     ) -> None:
-        super().__init__(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+        super().__init__("unauthenticated", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-class Forbidden(HTTPException):
+class Forbidden(Problem):
+    """A caller whose role the matrix does not let through (403)."""
+
     def __init__(self, role: Role, access: Access) -> None:
-        super().__init__(status_code=403, detail=f"the {role.value} role may not do this ({access.value})")
+        super().__init__("forbidden", f"the {role.value} role may not do this ({access.value})")
 
 
 def _principal(key: ApiKey, via: Literal["key", "session"], csrf: str | None = None) -> Principal:
@@ -311,10 +316,6 @@ class AccessGuard:
         if principal.via == "session":
             await check_csrf(request, principal.csrf_token)
         return principal
-
-
-def guard(read: Access, write: Access | None = None, *, area: str = "core") -> AccessGuard:
-    return AccessGuard(read, write, area=area)
 
 
 # The guards Tesoro's own routes use; an endpoint takes one as a parameter to get its caller.

@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tesoro.api.problems import Problem
 from tesoro.settings import Settings
 
 __all__ = [
@@ -137,14 +138,14 @@ async def check_csrf(request: Request, expected: str | None) -> None:
     if request.method in SAFE_METHODS:
         return
     if not _same_origin(request):
-        raise HTTPException(status_code=403, detail="cross-site request refused")
+        raise Problem("forbidden", "cross-site request refused")
     supplied = request.headers.get(CSRF_HEADER)
     if supplied is None and request.headers.get("content-type", "").startswith(
         "application/x-www-form-urlencoded"
     ):
         supplied = form_fields(await request.body()).get(CSRF_FORM_FIELD)
     if not expected or not supplied or not hmac.compare_digest(supplied.encode(), expected.encode()):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token; reload the page")
+        raise Problem("forbidden", "missing or wrong CSRF token; reload the page")
 
 
 def form_fields(body: bytes) -> dict[str, str]:

@@ -8,12 +8,23 @@ cursor and history survive being commented out for a while.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from sqlmodel import Session, col, select
 
 from tesoro.settings import Settings
 from tesoro.store.tables import Brand, ListeningQuery, Product, Source
 
-__all__ = ["brand_by_name", "list_brands", "list_products", "sync_catalog"]
+__all__ = [
+    "brand_by_name",
+    "brand_by_slug",
+    "list_brands",
+    "list_products",
+    "product_by_slug",
+    "slugify",
+    "sync_catalog",
+]
 
 
 def sync_catalog(session: Session, settings: Settings) -> None:
@@ -86,3 +97,30 @@ def list_products(session: Session, *, brand_id: int | None = None) -> list[Prod
     if brand_id is not None:
         stmt = stmt.where(col(Product.brand_id) == brand_id)
     return list(session.exec(stmt))
+
+
+# --- slugs: the form brand and product names take in public URLs (the gallery) ------------------
+
+
+def slugify(name: str) -> str:
+    """'Andes Outdoor' -> 'andes-outdoor': the form brand and product names take in public URLs."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+
+
+def brand_by_slug(session: Session, slug: str) -> Brand | None:
+    """A brand by its URL slug (or its exact name): brands are few, so this compares in Python."""
+    wanted = slugify(slug)
+    for brand in session.exec(select(Brand)):
+        if brand.name == slug or slugify(brand.name) == wanted:
+            return brand
+    return None
+
+
+def product_by_slug(session: Session, *, brand_id: int, slug: str) -> Product | None:
+    """A brand's product by its URL slug (or its exact name)."""
+    wanted = slugify(slug)
+    for product in session.exec(select(Product).where(col(Product.brand_id) == brand_id)):
+        if product.name == slug or slugify(product.name) == wanted:
+            return product
+    return None

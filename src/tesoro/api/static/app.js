@@ -101,16 +101,23 @@
     toastTimer = setTimeout(function () { node.className = ""; }, 2500);
   }
 
-  function notAvailable(container) {
+  /* What a panel shows when its data could not be loaded (a network error, a server error). */
+  function loadFailed(container) {
     clear(container);
-    container.appendChild(el("p", { class: "muted not-available", text: t("common.not_available") }));
+    container.appendChild(el("p", { class: "muted load-failed", text: t("common.load_failed") }));
   }
 
-  /* A server-rendered SVG chart of another area (KPIs, ROR) as an image; "not available" if it fails. */
+  /* What a chart shows when there is nothing to draw yet (no posts in the window, no events). */
+  function noData(container) {
+    clear(container);
+    container.appendChild(el("p", { class: "muted no-data", text: t("common.no_data") }));
+  }
+
+  /* A server-rendered SVG chart (KPIs, ROR) as an image; a short note instead if it fails to load. */
   function chartImage(container, url, label) {
     var img = el("img", { src: url, alt: label, class: "insight-chart", loading: "lazy" });
     img.addEventListener("error", function () {
-      var note = el("p", { class: "muted not-available", text: label + ": " + t("common.not_available") });
+      var note = el("p", { class: "muted load-failed", text: label + ": " + t("common.load_failed") });
       if (img.parentNode) img.parentNode.replaceChild(note, img);
     });
     container.appendChild(img);
@@ -119,6 +126,6 @@
 
   window.Tesoro = {
     data: data, lang: lang, t: t, fmtNumber: fmtNumber, fmtDate: fmtDate, safeUrl: safeUrl,
-    el: el, clear: clear, api: api, toast: toast, notAvailable: notAvailable, chartImage: chartImage
+    el: el, clear: clear, api: api, toast: toast, loadFailed: loadFailed, noData: noData, chartImage: chartImage
   };
 })();

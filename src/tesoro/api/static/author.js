@@ -1,5 +1,5 @@
-/* An author's page: posts per month (always); ROR history and the events logged by hand (when the
-   insights area is installed). Notes and kinds are typed by people: shown with textContent only. */
+/* An author's page: posts per month, the ROR history and the events logged by hand.
+   Notes and kinds are typed by people: shown with textContent only. */
 (function () {
   "use strict";
   var T = window.Tesoro;
@@ -10,16 +10,15 @@
   window.TesoroCharts.bars(activity, (author.activity || []).slice(-12).map(function (m) {
     return { label: m.month, value: m.posts };
   }));
-  if (!T.data.features || !T.data.features.insights) { T.notAvailable(ror); return; }
   var id = encodeURIComponent(author.author.id);
   var canReview = !!T.data.can_review;
-  var eventsUrl = T.data.insights.author_events.replace("{author_id}", id);
+  var eventsUrl = T.data.endpoints.author_events.replace("{author_id}", id);
   var section = document.getElementById("logged-events");
   var list = document.getElementById("logged-list");
   var form = document.getElementById("log-event");
-  T.chartImage(document.getElementById("ror-history"), T.data.insights.chart_ror_history.replace("{author_id}", id),
+  T.chartImage(document.getElementById("ror-history"), T.data.endpoints.chart_ror_history.replace("{author_id}", id),
     t("author.ror"));
-  var url = T.data.insights.ror_history.replace("{author_id}", id);
+  var url = T.data.endpoints.ror_history.replace("{author_id}", id);
 
   function showLogged(events) {
     T.clear(list);
@@ -73,5 +72,5 @@
     });
   }
 
-  load().catch(function () { T.notAvailable(ror); });
+  load().catch(function () { T.loadFailed(ror); });
 })();

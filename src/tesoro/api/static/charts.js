@@ -34,7 +34,7 @@
     var xs = [];
     series.forEach(function (s) { s.points.forEach(function (p) { if (xs.indexOf(p.x) < 0) xs.push(p.x); }); });
     xs.sort();
-    if (!xs.length) { window.Tesoro.notAvailable(container); return; }
+    if (!xs.length) { window.Tesoro.noData(container); return; }
     var maxY = niceMax(Math.max.apply(null, series.map(function (s) {
       return Math.max.apply(null, s.points.map(function (p) { return p.y; }).concat([0]));
     })));
@@ -88,7 +88,7 @@
   function bars(container, rows, options) {
     var opts = options || {};
     var fmt = window.Tesoro.fmtNumber;
-    if (!rows.length) { window.Tesoro.notAvailable(container); return; }
+    if (!rows.length) { window.Tesoro.noData(container); return; }
     var rowH = 26, height = rows.length * rowH + 8;
     var root = frame(container, height);
     var max = Math.max.apply(null, rows.map(function (r) { return r.value; }).concat([0])) || 1;
@@ -164,7 +164,7 @@
     }
     walk(Array.isArray(payload) ? { items: payload } : payload, "");
     if (tiles.childNodes.length) container.insertBefore(tiles, container.firstChild);
-    if (!drew) T.notAvailable(container);
+    if (!drew) T.noData(container);
   }
 
   window.TesoroCharts = { line: line, bars: bars, auto: auto };

@@ -21,22 +21,19 @@
   }));
 
   function insight(name, container, options) {
-    if (!T.data.features || !T.data.features.insights) { T.notAvailable(container); return; }
-    T.api("GET", T.data.insights[name])
+    T.api("GET", T.data.endpoints[name])
       .then(function (payload) { C.auto(container, payload, options); })
-      .catch(function () { T.notAvailable(container); });
+      .catch(function () { T.loadFailed(container); });
   }
   var kpis = document.getElementById("kpis");
   insight("kpis", kpis, { tilesOnly: true });
   insight("ror_leaderboard", document.getElementById("advocates"));
-  if (T.data.features && T.data.features.insights) {
-    var charts = document.getElementById("insight-charts");
-    [["chart_volume", "dashboard.chart_volume"], ["chart_sentiment", "dashboard.chart_sentiment"],
-     ["chart_share_of_voice", "dashboard.chart_share_of_voice"]]
-      .forEach(function (pair) {
-        var figure = T.el("figure", {}, [T.el("figcaption", { text: T.t(pair[1]) })]);
-        charts.appendChild(figure);
-        T.chartImage(figure, T.data.insights[pair[0]], T.t(pair[1]));
-      });
-  }
+  var charts = document.getElementById("insight-charts");
+  [["chart_volume", "dashboard.chart_volume"], ["chart_sentiment", "dashboard.chart_sentiment"],
+   ["chart_share_of_voice", "dashboard.chart_share_of_voice"]]
+    .forEach(function (pair) {
+      var figure = T.el("figure", {}, [T.el("figcaption", { text: T.t(pair[1]) })]);
+      charts.appendChild(figure);
+      T.chartImage(figure, T.data.endpoints[pair[0]], T.t(pair[1]));
+    });
 })();

@@ -1,8 +1,9 @@
-"""The older review repository on SQLite and PostgreSQL: thin wrappers over the curator's workflow.
+"""The store behind the API on SQLite and PostgreSQL: decisions as the API makes them, author pages,
+the overview, keys and sessions (with the purge of dead ones).
 
-Decisions made with `tesoro.store.review` are curator decisions: the same state
-machine, the same decision, undo and audit rows, and the curator's undo reverts them.
-Also here: author pages, the overview, keys and sessions (with the purge of dead ones).
+A decision the API makes is one `tesoro.curator.queue.decide` batch: it writes the
+decision, undo and audit rows, shows in the gallery once approved with rights, and the
+curator's undo reverts it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
-from tesoro.store.browse import author_detail, gallery_posts, overview
-from tesoro.store.review import ReviewError, assign_product, decide, set_rights
 
-from tesoro.curator.queue import undo_last
+from tesoro.curator.queue import Action, decide, undo_last
 from tesoro.store.decisions import decision_history
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import (
@@ -31,6 +30,7 @@ from tesoro.store.keys import (
     revoke_key,
     verify_key,
 )
+from tesoro.store.posts import author_detail, gallery_posts, overview
 from tesoro.store.tables import ApiKey, ApiSession, AuditLog, CurationChange, CurationDecision, Post
 from worlds.api import make_settings, seed
 
@@ -42,14 +42,20 @@ def world(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_decisions_are_curator_decisions_with_audit_and_undo(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
     post_id = world.posts["q-mid"]
+    actor = "key:abc (ana)"
     with session_scope(engine) as session:
-        result = decide(session, post_id=post_id, action="feature", actor="key:abc (ana)", note="lovely")
-        product = assign_product(
-            session, post_id=post_id, product_id=world.products["Cumbre Trail Runner"], actor="key:abc (ana)"
+        result = decide(session, post_ids=[post_id], action=Action.FEATURE, actor=actor, note="lovely")
+        product = decide(
+            session,
+            post_ids=[post_id],
+            action=Action.ASSIGN_PRODUCT,
+            actor=actor,
+            product_id=world.products["Cumbre Trail Runner"],
         )
-        set_rights(session, post_id=post_id, status="granted", actor="key:abc (ana)")
-    assert (result.from_state, result.to_state) == ("new", "featured")
-    assert result.decision_id is not None and result.batch_id != product.batch_id
+        decide(session, post_ids=[post_id], action=Action.SET_RIGHTS, actor=actor, rights="granted")
+    [featured] = result.applied
+    assert (featured.from_state, featured.to_state) == ("new", "featured")
+    assert featured.decision_id is not None and result.batch_id != product.batch_id
     with session_scope(engine) as session:
         post = session.get(Post, post_id)
         assert post is not None and post.queue_state == "featured" and post.rights_status == "granted"
@@ -62,63 +68,25 @@ def test_decisions_are_curator_decisions_with_audit_and_undo(engine: Engine, wor
     assert [a.action for a in audit] == ["curation.feature", "curation.assign_product", "curation.set_rights"]
     assert audit[0].before is not None and audit[0].before["queue_state"] == "new"
     assert audit[0].after is not None and audit[0].after["queue_state"] == "featured"
-    assert audit[0].after["decision_id"] == result.decision_id and audit[0].after["note"] == "lovely"
+    assert audit[0].after["decision_id"] == featured.decision_id and audit[0].after["note"] == "lovely"
     assert [d.action for d in decisions] == ["feature", "assign_product", "set_rights"]
     assert decisions[0].from_state == "new" and decisions[0].to_state == "featured"
     assert len(changes) == 3  # each one can be undone
-    assert [(h.id, h.batch_id) for h in history][-1] == (result.decision_id, result.batch_id)
+    assert [(h.id, h.batch_id) for h in history][-1] == (featured.decision_id, result.batch_id)
     with session_scope(engine) as session:
         shown = gallery_posts(session, brand_id=world.brands["Andes Outdoor"])
     assert any(p.id == post_id for p in shown)
     # The curator's undo walks back through them, newest first.
     with session_scope(engine) as session:
-        assert undo_last(session, actor="key:abc (ana)").action == "set_rights"
-        assert undo_last(session, actor="key:abc (ana)").action == "assign_product"
-        assert undo_last(session, actor="key:abc (ana)").action == "feature"
+        assert undo_last(session, actor=actor).action == "set_rights"
+        assert undo_last(session, actor=actor).action == "assign_product"
+        assert undo_last(session, actor=actor).action == "feature"
     with session_scope(engine) as session:
         post = session.get(Post, post_id)
         assert post is not None
         assert (post.queue_state, post.rights_status, post.product_id) == ("new", "none", None)
-
-
-def test_the_curator_state_machine_applies(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
-    rejected, approved = world.posts["was-rejected"], world.posts["gal-photo"]
     with session_scope(engine) as session:
-        # `reset` is the curator's `reopen`: a rejected post goes back to the queue...
-        assert decide(session, post_id=rejected, action="reset", actor="x").to_state == "new"
-        # ...but an approved one cannot (the older API used to move anything anywhere).
-        with pytest.raises(ReviewError, match="cannot be moved to new") as refused:
-            decide(session, post_id=approved, action="reset", actor="x")
-        assert refused.value.problem == "invalid"
-        with pytest.raises(ReviewError, match="already approved") as again:
-            decide(session, post_id=approved, action="approve", actor="x")
-        assert again.value.problem == "invalid"
-        with pytest.raises(ReviewError, match="nothing to change") as same:
-            set_rights(session, post_id=approved, status="granted", actor="x")
-        assert same.value.problem == "unchanged"
-
-
-def test_review_errors(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
-    with session_scope(engine) as session:
-        with pytest.raises(ReviewError) as missing:
-            decide(session, post_id=999999, action="approve", actor="x")
-        assert missing.value.problem == "not_found"
-        with pytest.raises(ValueError):
-            decide(session, post_id=world.posts["q-mid"], action="explode", actor="x")
-        with pytest.raises(ValueError):
-            set_rights(session, post_id=world.posts["q-mid"], status="maybe", actor="x")
-        with pytest.raises(ReviewError, match="another brand"):
-            assign_product(
-                session, post_id=world.posts["q-mid"], product_id=world.products["Other Thing"], actor="x"
-            )
-        with pytest.raises(ReviewError, match="no product") as no_product:
-            assign_product(session, post_id=world.posts["q-mid"], product_id=999999, actor="x")
-        assert no_product.value.problem == "not_found"
-        with pytest.raises(ReviewError, match="actor") as nobody:
-            decide(session, post_id=world.posts["q-mid"], action="approve", actor=" ")
-        assert nobody.value.problem == "bad_request"
-    with session_scope(engine) as session:
-        assert decision_history(session) == []  # nothing refused was recorded
+        assert all(p.id != post_id for p in gallery_posts(session, brand_id=world.brands["Andes Outdoor"]))
 
 
 def test_author_detail_and_overview(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]

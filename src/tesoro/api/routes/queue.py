@@ -1,0 +1,327 @@
+"""The review queue and the decisions on it: `/api/curator/...` (reads: viewer; writes: coordinator).
+
+The actor of a decision is the authenticated caller (`request.state.principal.actor`,
+set by the app's guard), else the `X-Tesoro-Actor` header, else "anonymous". Every
+write is one batch of `tesoro.curator.queue.decide`, so it follows the curator's
+state machine, lands in the decision log, and is undone by `POST .../decisions/undo`.
+A skipped post is answered with its problem's status (`tesoro.api.problems.STATUS`).
+
+| method | path | what |
+| --- | --- | --- |
+| GET | /api/curator/queue | new posts, best treasure first, one per duplicate group, with copies |
+| GET | /api/curator/queue/filtered | unsafe, spammy or off-topic posts, with the reason |
+| GET | /api/curator/posts/{id} | one post: treasure explanation, duplicates, tags, history |
+| POST | /api/curator/posts/{id}/decision | approve, reject, feature, archive, reopen (+product, tags, note) |
+| POST | /api/curator/posts/{id}/tags | add and remove tags |
+| POST | /api/curator/posts/{id}/product | assign a product (null clears) |
+| POST | /api/curator/posts/{id}/rights | set the usage-rights status |
+| POST | /api/curator/decisions/bulk | one action on many posts (one undo step) |
+| POST | /api/curator/decisions/undo | undo the caller's latest batch |
+| GET | /api/curator/decisions | the decision log (who, what, when, undone) |
+| GET | /api/curator/tags | tags in use, most used first |
+| GET | /api/curator/products | products with brand and line |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tesoro.api.deps import Changed, CuratorActor, EngineDep, MediaDep
+from tesoro.api.problems import Problem
+from tesoro.api.schemas.curator import (
+    BatchPublic,
+    BulkDecisionCreate,
+    CatalogProduct,
+    DecisionCreate,
+    DecisionList,
+    DecisionPublic,
+    PostDetail,
+    ProductAssign,
+    ProductList,
+    ProductPublic,
+    QueueItem,
+    QueuePage,
+    RightsUpdate,
+    TagCount,
+    TagList,
+    TagsUpdate,
+    UndoPublic,
+)
+from tesoro.curator.queue import Action, BatchResult, QueueError, decide, undo_last
+from tesoro.models import CONTENT_TYPES, content_mask
+from tesoro.store.catalog import list_brands, list_products
+from tesoro.store.curation import list_queue, queue_entries
+from tesoro.store.decisions import decision_history, tag_counts
+from tesoro.store.engine import session_scope
+
+__all__ = ["catalog", "content_mask_of", "router"]
+
+router = APIRouter(prefix="/api/curator", tags=["curator"])
+
+
+def catalog(engine: Engine) -> tuple[dict[int, str], dict[int, CatalogProduct]]:
+    """Brand names and products by id: the few rows every page of cards names its products with."""
+    with session_scope(engine) as session:
+        brands = {b.id: b.name for b in list_brands(session) if b.id is not None}
+        products = {
+            p.id: CatalogProduct(id=p.id, name=p.name, line=p.line, brand_id=p.brand_id)
+            for p in list_products(session)
+            if p.id is not None
+        }
+    return brands, products
+
+
+def content_mask_of(types: list[str] | None) -> int | None:
+    """The bit mask of content types asked for, or a bad_request naming the unknown ones."""
+    if not types:
+        return None
+    unknown = sorted(set(types) - set(CONTENT_TYPES))
+    if unknown:
+        raise Problem("bad_request", f"unknown content types: {', '.join(unknown)}")
+    return content_mask(types)
+
+
+def _run(engine: Engine, changed: Callable[[], None], apply: Callable[[Session], BatchResult]) -> BatchResult:
+    """One batch in one transaction; the caches forget after it committed, if anything changed."""
+    try:
+        with session_scope(engine) as session:
+            result = apply(session)
+    except QueueError as exc:
+        raise Problem("bad_request", str(exc)) from exc
+    if result.applied:
+        changed()
+    return result
+
+
+def _single(result: BatchResult) -> BatchPublic:
+    """One post's decision: a skip becomes its problem's HTTP status."""
+    if result.applied:
+        return BatchPublic.from_result(result)
+    skip = result.skipped[0]
+    raise Problem(skip.problem or "invalid", skip.reason or "not applied")
+
+
+def _decide(
+    engine: Engine, changed: Callable[[], None], post_ids: list[int], body: DecisionCreate, actor: str
+) -> BatchResult:
+    """The single and the bulk decision routes: one batch, one undo step."""
+    return _run(
+        engine,
+        changed,
+        lambda session: decide(
+            session,
+            post_ids=post_ids,
+            action=body.action,
+            actor=actor,
+            note=body.note,
+            product_id=body.product_id,
+            add=body.add_tags,
+            remove=body.remove_tags,
+            include_copies=body.include_copies,
+        ),
+    )
+
+
+@router.get(
+    "/queue",
+    response_model=QueuePage,
+    summary="The review queue: new posts, best first, one per duplicate group",
+)
+def queue(
+    engine: EngineDep,
+    media: MediaDep,
+    brand: int | None = None,
+    product: int | None = None,
+    platform: str | None = None,
+    content_type: Annotated[list[str] | None, Query(description="photo, video, review...")] = None,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> QueuePage:
+    _, products = catalog(engine)
+    with session_scope(engine) as session:
+        page = list_queue(
+            session,
+            brand_id=brand,
+            product_id=product,
+            platform=platform,
+            content_mask=content_mask_of(content_type),
+            limit=limit,
+            offset=offset,
+        )
+    return QueuePage(total=page.total, items=[QueueItem.from_entry(e, products, media) for e in page.items])
+
+
+@router.get(
+    "/queue/filtered",
+    response_model=QueuePage,
+    summary="Posts kept out of the queue (unsafe, spam, off-topic), with the reason",
+)
+def filtered(
+    engine: EngineDep,
+    media: MediaDep,
+    brand: int | None = None,
+    platform: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> QueuePage:
+    _, products = catalog(engine)
+    with session_scope(engine) as session:
+        page = list_queue(
+            session, filtered=True, brand_id=brand, platform=platform, limit=limit, offset=offset
+        )
+    return QueuePage(total=page.total, items=[QueueItem.from_entry(e, products, media) for e in page.items])
+
+
+@router.get(
+    "/posts/{post_id}",
+    response_model=PostDetail,
+    summary="One post with its treasure explanation, duplicates and history",
+)
+def post_detail(engine: EngineDep, media: MediaDep, post_id: int) -> PostDetail:
+    _, products = catalog(engine)
+    with session_scope(engine) as session:
+        entries = queue_entries(session, post_ids=[post_id])
+        if not entries:
+            raise Problem("not_found", f"no ranked post {post_id}")
+        entry = entries[0]
+        original = None
+        if entry.duplicate_of is not None:
+            found = queue_entries(session, post_ids=[entry.duplicate_of])
+            original = found[0] if found else None
+        history = decision_history(session, post_id=post_id, limit=200)
+    item = QueueItem.from_entry(entry, products, media)
+    return PostDetail(
+        **item.model_dump(),
+        original=None if original is None else QueueItem.from_entry(original, products, media),
+        decisions=[DecisionPublic.from_record(d) for d in history],
+    )
+
+
+@router.post(
+    "/posts/{post_id}/decision",
+    response_model=BatchPublic,
+    summary="Approve, reject, feature, archive or reopen a post",
+)
+def post_decision(
+    post_id: int, body: DecisionCreate, engine: EngineDep, changed: Changed, actor: CuratorActor
+) -> BatchPublic:
+    return _single(_decide(engine, changed, [post_id], body, actor))
+
+
+@router.post(
+    "/decisions/bulk", response_model=BatchPublic, summary="One action on many posts, as one undo step"
+)
+def bulk(body: BulkDecisionCreate, engine: EngineDep, changed: Changed, actor: CuratorActor) -> BatchPublic:
+    return BatchPublic.from_result(_decide(engine, changed, body.post_ids, body, actor))
+
+
+@router.post(
+    "/decisions/undo", response_model=UndoPublic, summary="Undo the caller's latest batch of decisions"
+)
+def undo(engine: EngineDep, changed: Changed, actor: CuratorActor) -> UndoPublic:
+    with session_scope(engine) as session:
+        result = undo_last(session, actor=actor)
+    if result.batch_id is None:
+        raise Problem("conflict", "nothing to undo")
+    if result.restored:
+        changed()
+    return UndoPublic.from_result(result)
+
+
+@router.get("/decisions", response_model=DecisionList, summary="The decision log, newest first")
+def decisions(
+    engine: EngineDep,
+    post_id: int | None = None,
+    actor: str | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> DecisionList:
+    with session_scope(engine) as session:
+        rows = decision_history(session, post_id=post_id, actor=actor, limit=limit, offset=offset)
+    return DecisionList(items=[DecisionPublic.from_record(d) for d in rows])
+
+
+@router.post("/posts/{post_id}/tags", response_model=BatchPublic, summary="Add and remove tags")
+def post_tags(
+    post_id: int, body: TagsUpdate, engine: EngineDep, changed: Changed, actor: CuratorActor
+) -> BatchPublic:
+    return _single(
+        _run(
+            engine,
+            changed,
+            lambda session: decide(
+                session, post_ids=[post_id], action=Action.TAG, actor=actor, add=body.add, remove=body.remove
+            ),
+        )
+    )
+
+
+@router.get("/tags", response_model=TagList, summary="Tags in use, most used first")
+def tags(engine: EngineDep, brand: int | None = None) -> TagList:
+    with session_scope(engine) as session:
+        return TagList(items=[TagCount(tag=t, count=n) for t, n in tag_counts(session, brand_id=brand)])
+
+
+@router.post(
+    "/posts/{post_id}/product",
+    response_model=BatchPublic,
+    summary="Assign a product to a post (null clears it)",
+)
+def post_product(
+    post_id: int, body: ProductAssign, engine: EngineDep, changed: Changed, actor: CuratorActor
+) -> BatchPublic:
+    return _single(
+        _run(
+            engine,
+            changed,
+            lambda session: decide(
+                session,
+                post_ids=[post_id],
+                action=Action.ASSIGN_PRODUCT,
+                actor=actor,
+                product_id=body.product_id,
+            ),
+        )
+    )
+
+
+@router.get(
+    "/products", response_model=ProductList, summary="Products a post can be assigned to, with brand and line"
+)
+def products(engine: EngineDep, brand: int | None = None) -> ProductList:
+    brands, known = catalog(engine)
+    items = [
+        ProductPublic(**p.model_dump(), brand=brands.get(p.brand_id))
+        for p in known.values()
+        if brand is None or p.brand_id == brand
+    ]
+    return ProductList(items=sorted(items, key=lambda p: (str(p.brand), p.name)))
+
+
+@router.post(
+    "/posts/{post_id}/rights",
+    response_model=BatchPublic,
+    summary="Record the usage-rights status obtained by hand",
+)
+def post_rights(
+    post_id: int, body: RightsUpdate, engine: EngineDep, changed: Changed, actor: CuratorActor
+) -> BatchPublic:
+    return _single(
+        _run(
+            engine,
+            changed,
+            lambda session: decide(
+                session,
+                post_ids=[post_id],
+                action=Action.SET_RIGHTS,
+                actor=actor,
+                rights=body.status,
+                note=body.note,
+            ),
+        )
+    )

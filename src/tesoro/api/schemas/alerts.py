@@ -1,0 +1,216 @@
+"""Alert rules, the outbox and the delivery log.
+
+A rule is sent as the `[[alerts]]` keys of the settings file, as JSON. Its body is
+checked against `AlertRuleSettings` by the route itself, not by FastAPI, so that a
+refusal names the key and the reason the way the settings file's errors do
+(`[{"loc": ["min_followers"], "msg": "..."}]`); the OpenAPI document still shows
+the rule's schema. Durations may be written as in the file ("2h", "30m") or in seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, RootModel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from tesoro.api.schemas.common import Timestamp, iso
+from tesoro.settings import AlertRuleSettings
+from tesoro.store.tables import Alert, AlertDelivery, AlertRule
+
+__all__ = [
+    "AlertPage",
+    "AlertPublic",
+    "DeliveryPublic",
+    "RuleCreate",
+    "RulePublic",
+    "RuleUpdate",
+]
+
+_RULE_SCHEMA: dict[str, Any] = AlertRuleSettings.model_json_schema(mode="validation")
+_RULE_EXAMPLE: dict[str, Any] = {
+    "name": "vip",
+    "kind": "negative_influencer",
+    "min_followers": 5000,
+    "cooldown": "2h",
+}
+
+
+class RuleCreate(RootModel[dict[str, Any]]):
+    """A whole rule: the `[[alerts]]` keys of the settings file, as JSON (checked by the route)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            **_RULE_SCHEMA,
+            "title": "RuleCreate",
+            "description": cls.__doc__,
+            "examples": [_RULE_EXAMPLE],
+        }
+
+
+class RuleUpdate(RootModel[dict[str, Any]]):
+    """The keys of a rule to change; the others keep their values (the name cannot change)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            **{k: v for k, v in _RULE_SCHEMA.items() if k != "required"},
+            "title": "RuleUpdate",
+            "description": cls.__doc__,
+            "examples": [{"cooldown": "30m", "enabled": False}],
+        }
+
+
+class RulePublic(BaseModel):
+    """A rule, where it comes from, and where its evaluation stands."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "vip",
+                    "kind": "negative_influencer",
+                    "enabled": True,
+                    "origin": "api",
+                    "edited": False,
+                    "config": {**_RULE_EXAMPLE, "cooldown": 7200, "enabled": True},
+                    "created_at": "2026-11-01T12:00:00+00:00",
+                    "updated_at": "2026-11-01T12:00:00+00:00",
+                    "last_evaluated_at": None,
+                    "state": {},
+                }
+            ]
+        }
+    )
+
+    name: str
+    kind: str
+    enabled: bool
+    origin: str = Field(description="settings (from the file: edit or disable, not delete) or api")
+    edited: bool = Field(description="a file rule changed through the API (kept until the file changes it)")
+    config: dict[str, Any] = Field(description="every key of the rule, durations in seconds")
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+    last_evaluated_at: Timestamp | None
+    state: dict[str, Any] = Field(description="the rule's evaluation cursors")
+
+    @classmethod
+    def from_row(cls, row: AlertRule) -> RulePublic:
+        return cls(
+            name=row.name,
+            kind=row.kind,
+            enabled=row.enabled,
+            origin=row.origin,
+            edited=row.edited,
+            config={**row.config, "enabled": row.enabled},
+            created_at=iso(row.created_at),
+            updated_at=iso(row.updated_at),
+            last_evaluated_at=iso(row.last_evaluated_at),
+            state=row.state,
+        )
+
+
+class AlertPublic(BaseModel):
+    """One alert in the outbox."""
+
+    id: int
+    rule: str
+    subject: str = Field(description="what the alert is about (a post, a source, a spike...)")
+    status: str = Field(description="pending or delivered")
+    attempts: int
+    last_error: str | None
+    created_at: Timestamp | None
+    next_attempt_at: Timestamp | None
+    delivered_at: Timestamp | None
+    deliveries: list[int] = Field(description="ids of the deliveries that carried it")
+    payload: dict[str, Any] = Field(description="what the message says, as the rule built it")
+
+    @classmethod
+    def from_row(cls, row: Alert, deliveries: list[int]) -> AlertPublic:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            rule=row.rule,
+            subject=row.subject,
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=iso(row.created_at),
+            next_attempt_at=iso(row.next_attempt_at),
+            delivered_at=iso(row.delivered_at),
+            deliveries=deliveries,
+            payload=row.payload,
+        )
+
+
+class AlertPage(BaseModel):
+    """Alerts, newest first, with the counts per status."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"counts": {"pending": 1, "delivered": 12}, "items": []}]}
+    )
+
+    counts: dict[str, int] = Field(description="status -> alerts (of the rule, if one was asked for)")
+    items: list[AlertPublic]
+
+
+class DeliveryPublic(BaseModel):
+    """One attempt to deliver alerts to a channel."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "rule": "vip",
+                    "channel": "slack:#social",
+                    "kind": "alert",
+                    "status": "delivered",
+                    "alert_count": 1,
+                    "http_status": 200,
+                    "error": None,
+                    "response": "ok",
+                    "retries": 0,
+                    "duration_ms": 42,
+                    "attempt_at": "2026-11-01T12:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    id: int
+    rule: str
+    channel: str
+    kind: str = Field(description="alert, digest or test")
+    status: str = Field(description="delivered, failed or rate_limited")
+    alert_count: int
+    http_status: int | None
+    error: str | None
+    response: str | None = Field(description="the start of the channel's answer")
+    retries: int
+    duration_ms: int | None
+    attempt_at: Timestamp | None
+
+    @classmethod
+    def from_row(cls, row: AlertDelivery) -> DeliveryPublic:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            rule=row.rule,
+            channel=row.channel,
+            kind=row.kind,
+            status=row.status,
+            alert_count=row.alert_count,
+            http_status=row.http_status,
+            error=row.error,
+            response=row.response,
+            retries=row.retries,
+            duration_ms=row.duration_ms,
+            attempt_at=iso(row.attempt_at),
+        )

@@ -1,0 +1,652 @@
+"""The curator's shapes: queue items with their treasure explanation, decisions, tags, products, rankers.
+
+Text fields (post text, titles, names, notes, tags) are returned raw: the UI
+escapes them. Links are returned only when they are plain http(s) URLs, and media
+URLs only when they point at an allowed media host (`[gallery] media_hosts`);
+`QueueItem.from_entry` applies both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tesoro.api.schemas.common import Timestamp, iso
+from tesoro.api.security import MediaFilter, safe_link
+from tesoro.curator.queue import BatchResult, Outcome, UndoResult
+from tesoro.store.curation import QueueEntry
+from tesoro.store.decisions import DecisionRecord
+
+__all__ = [
+    "AssignedProduct",
+    "BatchPublic",
+    "BulkDecisionCreate",
+    "CatalogProduct",
+    "CopyPublic",
+    "DecisionCreate",
+    "DecisionList",
+    "DecisionPublic",
+    "LibraryItem",
+    "OutcomePublic",
+    "PostDetail",
+    "ProductAssign",
+    "ProductList",
+    "ProductPublic",
+    "QueueAuthor",
+    "QueueItem",
+    "QueueMedia",
+    "QueueMetrics",
+    "QueuePage",
+    "RankReportPublic",
+    "RankerList",
+    "RankerPublic",
+    "RightsUpdate",
+    "TagCount",
+    "TagList",
+    "TagsUpdate",
+    "TrainList",
+    "TrainReportPublic",
+    "Treasure",
+    "UndoPublic",
+]
+
+_DECISION_ACTIONS = Literal["approve", "reject", "feature", "archive", "reopen", "note"]
+
+
+# --- what a coordinator sends ------------------------------------------------------------------------
+
+
+class DecisionCreate(BaseModel):
+    """A decision on one post, with whatever else the coordinator changed at the same time."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"action": "approve", "note": "hero shot", "product_id": 1, "add_tags": ["trail"]},
+                {"action": "reject", "include_copies": True},
+            ]
+        }
+    )
+
+    action: _DECISION_ACTIONS = Field(description="approve, reject, feature, archive, reopen, or only a note")
+    note: str | None = Field(None, max_length=5000, description="why, for the decision log")
+    product_id: int | None = Field(None, description="assign this product (of the post's brand) too")
+    add_tags: list[str] = Field(default_factory=list, max_length=50)
+    remove_tags: list[str] = Field(default_factory=list, max_length=50)
+    include_copies: bool = Field(False, description="apply the same decision to the post's duplicates")
+
+
+class BulkDecisionCreate(DecisionCreate):
+    """One action on many posts: one batch, undone in one step."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"action": "reject", "post_ids": [41, 42, 43], "note": "spam wave"}]}
+    )
+
+    action: Literal["approve", "reject", "feature", "archive", "reopen", "note", "tag"]  # type: ignore[assignment]
+    post_ids: list[int] = Field(min_length=1, max_length=1000)
+
+
+class TagsUpdate(BaseModel):
+    """Tags to add and to remove (compared without case or extra spaces)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"add": ["trail", "hero"], "remove": ["todo"]}]}
+    )
+
+    add: list[str] = Field(default_factory=list, max_length=50)
+    remove: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ProductAssign(BaseModel):
+    """The product a post shows (one of its brand's); null clears it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"product_id": 1}, {"product_id": None}]})
+
+    product_id: int | None
+
+
+class RightsUpdate(BaseModel):
+    """The usage-rights status obtained by hand; the gallery shows only `granted` posts."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "granted", "note": "permission by DM on 2026-11-02"}]}
+    )
+
+    status: Literal["none", "requested", "granted", "declined", "expired"]
+    note: str | None = Field(None, max_length=5000)
+
+
+# --- queue items ---------------------------------------------------------------------------------------
+
+
+class QueueAuthor(BaseModel):
+    """The post's author, as a card shows them."""
+
+    id: int
+    handle: str
+    name: str | None
+    followers: int | None
+    verified: bool
+    url: str | None = Field(description="only http(s) links, else null")
+
+
+class QueueMetrics(BaseModel):
+    """Engagement counts as last collected."""
+
+    likes: int
+    reposts: int
+    replies: int
+    quotes: int
+    views: int | None
+
+
+class QueueMedia(BaseModel):
+    """A medium of the post (URLs off the allowed media hosts are null)."""
+
+    type: str
+    url: str | None = Field(description="only on an allowed media host, else null")
+    preview_url: str | None = Field(description="only on an allowed media host, else null")
+    width: int | None
+    height: int | None
+    alt_text: str | None
+
+
+class CatalogProduct(BaseModel):
+    """A product of the catalog."""
+
+    id: int
+    name: str
+    line: str | None = Field(description="the product line, if the settings give one")
+    brand_id: int
+
+
+class AssignedProduct(CatalogProduct):
+    """The post's product: assigned by a coordinator, or else the scorer's match."""
+
+    assigned: bool = Field(description="true when a coordinator assigned it, false for the scorer's guess")
+
+
+class Treasure(BaseModel):
+    """Why the post ranks where it does."""
+
+    score: float = Field(description="the ranking score, 0..1 (the base score blended with the learned one)")
+    base_score: float = Field(description="the weighted sum of the components")
+    learned: float | None = Field(description="the brand's learned ranker's score, once it has one")
+    components: dict[str, Any] = Field(
+        description="component -> {value, weight, contribution, detail}: relevance, content, safety..."
+    )
+    filtered: str | None = Field(
+        description="why the post is kept out of the queue (unsafe, spam, off-topic)"
+    )
+
+
+class CopyPublic(BaseModel):
+    """Another post with the same words (a duplicate), shown on the original's card."""
+
+    id: int
+    platform: str
+    author_handle: str
+    url: str | None
+    created_at: Timestamp
+    queue_state: str
+
+
+_QUEUE_ITEM_EXAMPLE: dict[str, Any] = {
+    "id": 42,
+    "platform": "x",
+    "external_id": "q-high",
+    "url": "https://x.com/ana/status/q-high",
+    "title": None,
+    "text": "Best treasure in the queue",
+    "lang": "en",
+    "language": "en",
+    "created_at": "2026-11-01T11:20:00+00:00",
+    "brand_id": 1,
+    "author": {
+        "id": 7,
+        "handle": "ana",
+        "name": "Ana Trail",
+        "followers": 12345,
+        "verified": False,
+        "url": "https://x.com/ana",
+    },
+    "metrics": {"likes": 12, "reposts": 3, "replies": 1, "quotes": 0, "views": None},
+    "media": [],
+    "hashtags": ["trailrunning"],
+    "queue_state": "new",
+    "rights_status": "none",
+    "product": {"id": 1, "name": "Cumbre Trail Runner", "line": None, "brand_id": 1, "assigned": False},
+    "tags": [],
+    "content_types": ["review"],
+    "sentiment": "positive",
+    "treasure": {
+        "score": 0.597,
+        "base_score": 0.597,
+        "learned": None,
+        "components": {
+            "relevance": {"value": 0.95, "weight": 3.0, "contribution": 0.2591, "detail": "relevance 0.95"}
+        },
+        "filtered": None,
+    },
+    "duplicate_of": None,
+    "copy_count": 0,
+    "copies": [],
+}
+
+
+class QueueItem(BaseModel):
+    """A ranked post as the queue and the library show it: the card, its scores and its duplicates."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_QUEUE_ITEM_EXAMPLE]})
+
+    id: int
+    platform: str
+    external_id: str
+    url: str | None = Field(description="only http(s) links, else null")
+    title: str | None
+    text: str = Field(description="raw: escape it before showing it")
+    lang: str | None = Field(description="the language the platform reported")
+    language: str | None = Field(description="the language the scorer detected")
+    created_at: Timestamp
+    brand_id: int | None
+    author: QueueAuthor
+    metrics: QueueMetrics
+    media: list[QueueMedia]
+    hashtags: list[str]
+    queue_state: str
+    rights_status: str
+    product: AssignedProduct | None
+    tags: list[str]
+    content_types: list[str] = Field(description="photo, video, review, unboxing, tutorial...")
+    sentiment: str | None = Field(description="positive, neutral or negative")
+    treasure: Treasure
+    duplicate_of: int | None = Field(description="the original post when this one is a copy")
+    copy_count: int
+    copies: list[CopyPublic]
+
+    @classmethod
+    def from_entry(
+        cls, entry: QueueEntry, products: dict[int, CatalogProduct], media: MediaFilter
+    ) -> QueueItem:
+        return cls(**_entry_fields(entry, products, media))
+
+
+def _entry_fields(
+    entry: QueueEntry, products: dict[int, CatalogProduct], media: MediaFilter
+) -> dict[str, Any]:
+    card = entry.card
+    product = products.get(entry.product_id) if entry.product_id is not None else None
+    return dict(
+        id=card.id,
+        platform=card.platform,
+        external_id=card.external_id,
+        url=safe_link(card.url),
+        title=card.title,
+        text=card.text,
+        lang=card.lang,
+        language=entry.language,
+        created_at=iso(card.created_at) or "",
+        brand_id=card.brand_id,
+        author=QueueAuthor(
+            id=card.author_id,
+            handle=card.author_handle,
+            name=card.author_name,
+            followers=card.author_followers,
+            verified=card.author_verified,
+            url=safe_link(card.author_url),
+        ),
+        metrics=QueueMetrics(
+            likes=card.likes,
+            reposts=card.reposts,
+            replies=card.replies,
+            quotes=card.quotes,
+            views=card.views,
+        ),
+        media=[
+            QueueMedia(
+                type=m.type,
+                url=m.url if media.allowed(m.url) else None,
+                preview_url=m.preview_url if media.allowed(m.preview_url) else None,
+                width=m.width,
+                height=m.height,
+                alt_text=m.alt_text,
+            )
+            for m in card.media
+        ],
+        hashtags=list(card.hashtags),
+        queue_state=card.queue_state,
+        rights_status=card.rights_status,
+        product=None
+        if product is None
+        else AssignedProduct(**product.model_dump(), assigned=card.product_id is not None),
+        tags=list(card.tags),
+        content_types=list(entry.content_types),
+        sentiment=entry.sentiment,
+        treasure=Treasure(
+            score=round(entry.score, 4),
+            base_score=round(entry.base_score, 4),
+            learned=None if entry.learned is None else round(entry.learned, 4),
+            components=entry.components,
+            filtered=entry.filtered,
+        ),
+        duplicate_of=entry.duplicate_of,
+        copy_count=entry.copy_count,
+        copies=[
+            CopyPublic(
+                id=c.id,
+                platform=c.platform,
+                author_handle=c.author_handle,
+                url=safe_link(c.url),
+                created_at=iso(c.created_at) or "",
+                queue_state=c.queue_state,
+            )
+            for c in entry.copies
+        ],
+    )
+
+
+class LibraryItem(QueueItem):
+    """A library post: a queue item, and how well it matches the words or the meaning searched for."""
+
+    relevance: float | None = Field(
+        None, description="searches with words or a meaning only (the key is absent otherwise)"
+    )
+
+    @classmethod
+    def from_hit(
+        cls,
+        entry: QueueEntry,
+        products: dict[int, CatalogProduct],
+        media: MediaFilter,
+        relevance: float | None,
+    ) -> LibraryItem:
+        item = cls(**_entry_fields(entry, products, media))
+        if relevance is not None:
+            item.relevance = round(relevance, 4)  # set only here, so an unset one is left out
+        return item
+
+
+class QueuePage(BaseModel):
+    """A page of the queue (or of the filtered posts), best first."""
+
+    total: int = Field(description="posts that match, over all pages")
+    items: list[QueueItem]
+
+
+# --- decisions -------------------------------------------------------------------------------------
+
+
+class DecisionPublic(BaseModel):
+    """One entry of the decision log."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "post_id": 42,
+                    "action": "approve",
+                    "from_state": "new",
+                    "to_state": "approved",
+                    "product_id": None,
+                    "note": "hero shot",
+                    "actor": "key:415472f2f1fa (Ana)",
+                    "decided_at": "2026-11-01T12:00:00+00:00",
+                    "undone": False,
+                    "batch_id": "22396ce4ce7f48dea4b988ebae9bf6b5",
+                }
+            ]
+        }
+    )
+
+    id: int
+    post_id: int
+    action: str = Field(description="approve, reject, feature, archive, reopen, note, tag, assign_product...")
+    from_state: str | None
+    to_state: str | None
+    product_id: int | None
+    note: str | None
+    actor: str = Field(description="who decided: the key, as `key:<key_id> (<name>)`")
+    decided_at: Timestamp
+    undone: bool
+    batch_id: str | None = Field(description="decisions made together share it and are undone together")
+
+    @classmethod
+    def from_record(cls, d: DecisionRecord) -> DecisionPublic:
+        return cls(
+            id=d.id,
+            post_id=d.post_id,
+            action=d.action,
+            from_state=d.from_state,
+            to_state=d.to_state,
+            product_id=d.product_id,
+            note=d.note,
+            actor=d.actor,
+            decided_at=iso(d.decided_at) or "",
+            undone=d.undone,
+            batch_id=d.batch_id,
+        )
+
+
+class DecisionList(BaseModel):
+    """The decision log, newest first."""
+
+    items: list[DecisionPublic]
+
+
+class PostDetail(QueueItem):
+    """One ranked post with the post it copies (if it is a duplicate) and its decision history."""
+
+    original: QueueItem | None = Field(description="the post this one copies, if it is a duplicate")
+    decisions: list[DecisionPublic] = Field(description="its decisions, newest first")
+
+
+class OutcomePublic(BaseModel):
+    """What a decision did to one post, or why it skipped it (`problem`: not_found, invalid, conflict...)."""
+
+    post_id: int
+    applied: bool
+    from_state: str | None
+    to_state: str | None
+    decision_id: int | None
+    reason: str | None
+    problem: str | None
+
+    @classmethod
+    def from_outcome(cls, o: Outcome) -> OutcomePublic:
+        return cls(
+            post_id=o.post_id,
+            applied=o.applied,
+            from_state=o.from_state,
+            to_state=o.to_state,
+            decision_id=o.decision_id,
+            reason=o.reason,
+            problem=o.problem,
+        )
+
+
+class BatchPublic(BaseModel):
+    """One batch of decisions: what was applied and what was skipped, undone together."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": "66225e0d33c247128b5222d90f02eabb",
+                    "action": "approve",
+                    "actor": "key:415472f2f1fa (Ana)",
+                    "applied": [
+                        {
+                            "post_id": 42,
+                            "applied": True,
+                            "from_state": "new",
+                            "to_state": "approved",
+                            "decision_id": 5,
+                            "reason": None,
+                            "problem": None,
+                        }
+                    ],
+                    "skipped": [],
+                }
+            ]
+        }
+    )
+
+    batch_id: str
+    action: str
+    actor: str
+    applied: list[OutcomePublic]
+    skipped: list[OutcomePublic]
+
+    @classmethod
+    def from_result(cls, result: BatchResult) -> BatchPublic:
+        return cls(
+            batch_id=result.batch_id,
+            action=result.action,
+            actor=result.actor,
+            applied=[OutcomePublic.from_outcome(o) for o in result.applied],
+            skipped=[OutcomePublic.from_outcome(o) for o in result.skipped],
+        )
+
+
+class UndoPublic(BaseModel):
+    """The batch an undo reverted: the posts restored, and those changed since (left alone)."""
+
+    batch_id: str
+    action: str | None
+    restored: list[OutcomePublic]
+    skipped: list[OutcomePublic]
+
+    @classmethod
+    def from_result(cls, result: UndoResult) -> UndoPublic:
+        assert result.batch_id is not None
+        return cls(
+            batch_id=result.batch_id,
+            action=result.action,
+            restored=[OutcomePublic.from_outcome(o) for o in result.restored],
+            skipped=[OutcomePublic.from_outcome(o) for o in result.skipped],
+        )
+
+
+# --- tags and products ---------------------------------------------------------------------------
+
+
+class TagCount(BaseModel):
+    """A tag and how many posts have it."""
+
+    tag: str
+    count: int = Field(description="posts with this tag")
+
+
+class TagList(BaseModel):
+    """Tags in use, most used first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{"tag": "trail", "count": 12}]}]})
+
+    items: list[TagCount]
+
+
+class ProductPublic(CatalogProduct):
+    """A product a post can be assigned to, with its brand's name."""
+
+    brand: str | None
+
+
+class ProductList(BaseModel):
+    """Products by brand and name."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 1,
+                            "name": "Cumbre Trail Runner",
+                            "line": None,
+                            "brand_id": 1,
+                            "brand": "Andes Outdoor",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    items: list[ProductPublic]
+
+
+# --- rankers ---------------------------------------------------------------------------------------
+
+
+class RankerPublic(BaseModel):
+    """A brand's learned ranker: how much it learned and how much of the score it decides."""
+
+    brand_id: int | None = Field(description="null for the ranker shared by every brand")
+    brand: str | None
+    decisions: int = Field(description="decisions it was trained on")
+    approvals: int
+    blend: float = Field(description="its share of the treasure score, 0..1 (grows with decisions)")
+    metrics: dict[str, Any] = Field(description="held-out quality: AUC, precision at k...")
+    learned_weights: dict[str, Any] = Field(description="what it learned, per feature")
+
+
+class RankerList(BaseModel):
+    """Every brand's learned ranker."""
+
+    items: list[RankerPublic]
+
+
+class TrainReportPublic(BaseModel):
+    """What retraining one brand's ranker did (or why it did not train)."""
+
+    brand_id: int | None
+    trained: bool
+    reason: str | None = Field(description="why it did not train (e.g. too few decisions)")
+    decisions: int
+    approvals: int
+    blend: float
+    metrics: dict[str, Any]
+    learned_weights: dict[str, Any]
+
+
+class TrainList(BaseModel):
+    """What retraining did, per brand."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "brand_id": 1,
+                            "trained": False,
+                            "reason": "1 decisions, 20 needed",
+                            "decisions": 1,
+                            "approvals": 1,
+                            "blend": 0.0,
+                            "metrics": {},
+                            "learned_weights": {},
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    items: list[TrainReportPublic]
+
+
+class RankReportPublic(BaseModel):
+    """What one ranking pass did."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ranked": 120, "filtered": 4, "copies": 7, "seconds": 0.31}]}
+    )
+
+    ranked: int
+    filtered: int = Field(description="kept out of the queue: unsafe, spam, off-topic")
+    copies: int = Field(description="duplicates grouped under an original")
+    seconds: float
