@@ -6,11 +6,13 @@ must agree on which spellings are one word: "año" is never "ano", "canción" is
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tesoro.alerts.spikes import top_terms
+from tesoro.scoring.relevance import FEATURES, BrandProfile, RelevanceScorer
 from tesoro.search.postings import TextIndex
 from tesoro.text.fold import contains_phrase, fold, padded_words, split_tokens, word_tokens, words
 from tesoro.text.query import matches, parse
@@ -129,6 +131,25 @@ def test_alias_checks_fold_by_the_rule(word: str, text: str, same: bool) -> None
     assert contains_phrase(padded_words(text), word) is same
     assert (fold(word) in {t for t, _ in word_tokens(text)}) is same
     assert (fold(word) in {t for t, _ in split_tokens(text)}) is same
+
+
+@pytest.mark.parametrize(
+    ("text", "mentioned"),
+    [
+        ("nuevo local de #CafeAñoNuevo", True),
+        ("nuevo local de #cafe\u0301an\u0303onuevo", True),
+        ("nuevo local de #CafeAnoNuevo", False),
+        ("gracias @CAFÉ_AÑO", True),
+        ("gracias @cafe_ano", False),
+        ("el Café del Año abrió", True),
+        ("el cafe del ano abrio", False),
+    ],
+)
+def test_brand_mentions_fold_by_the_rule(text: str, mentioned: bool) -> None:
+    brand = BrandProfile(id=1, name="Café del Año", handles=("cafe_año",), hashtags=("CaféAñoNuevo",))
+    scorer = RelevanceScorer([brand], profile_embeddings={1: np.zeros((1, 4), dtype=np.float32)})
+    features = scorer.features(text, np.zeros(4, dtype=np.float32), brand_id=1)
+    assert features[FEATURES.index("mention")] == (1.0 if mentioned else 0.0)
 
 
 def test_spike_terms_fold_by_the_rule() -> None:

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from sqlmodel import Session
 
 from tesoro.store.rankers import load_relevance_models
-from tesoro.text.fold import contains_phrase, padded_words
+from tesoro.text.fold import contains_phrase, fold, padded_words
 from tesoro.text.query import Matcher, compile_matcher, parse
 
 __all__ = [
@@ -331,10 +331,10 @@ class RelevanceScorer:
         matchers = self._matchers[brand_id]
         query = 1.0 if any(m.matches(text, lang) for m in matchers) else 0.0
         padded = padded_words(text)
-        folded_tags = {w.casefold() for w in re.findall(r"[#@][\w.]+", text)}
+        folded_tags = set(re.findall(r"[#@][\w.]+", fold(text)))
         mention = 0.0
         for needle in self._mentions[brand_id]:
-            if (needle.startswith(("#", "@")) and needle.casefold() in folded_tags) or (
+            if (needle.startswith(("#", "@")) and fold(needle) in folded_tags) or (
                 not needle.startswith(("#", "@")) and contains_phrase(padded, needle)
             ):
                 mention = 1.0
