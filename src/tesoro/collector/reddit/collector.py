@@ -1,0 +1,272 @@
+"""The Reddit collector: subreddit search (and optionally the comment stream) through praw.
+
+praw/prawcore do the OAuth token, the rate-limit pacing and their own short
+retries; this module asks for one Listing per request with `Reddit.request` and
+reads the JSON itself. Going through praw's lazy models instead would turn any
+missing field into an extra per-item fetch (`GET /comments/{id}`), which a
+listing collector must never do.
+
+Where a run stands between pages is `cursor`'s business; turning listing items into posts is
+`normalize`'s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import praw
+import prawcore
+import requests
+
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.reddit.cursor import Stream, decode, encode, first_marker, fresh_children
+from tesoro.collector.reddit.normalize import REDDIT_WEB, normalize_all
+from tesoro.models import Cursor, NormalizedPost, Page, Platform
+from tesoro.text import query as tesoro_query
+
+__all__ = ["DEFAULT_USER_AGENT", "RedditCollector"]
+
+REDDIT_OAUTH = "https://oauth.reddit.com"
+REDDIT_SHORT = "https://redd.it"
+DEFAULT_USER_AGENT = "tesoro/0.1 (social listening; +https://github.com/tesoro)"
+_MAX_PAGE_SIZE = 100
+# When a 429 says nothing about when to come back, wait out Reddit's 10-minute window.
+_DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=10)
+_SUBREDDIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
+
+
+class _TimeoutSession(requests.Session):
+    """A session that never reads proxies/.netrc from the environment and always times out.
+
+    prawcore passes its own module-wide timeout (16 s) to every API call, ignoring the
+    requestor's; forcing it here makes `timeout_s` hold for the token call and the listings.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self.trust_env = False
+        self._timeout_s = timeout_s
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = self._timeout_s
+        return super().request(*args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    children: list[Mapping[str, Any]]
+    after: str | None
+
+
+class RedditCollector:
+    """Collects Reddit submissions (and optionally comments) matching a Tesoro query.
+
+    Submissions come from `/r/{subs}/search/` (sorted by new, Lucene syntax); one
+    multireddit request (`a+b`) covers all configured subreddits. Comments cannot be
+    searched on Reddit, so `include_comments` reads the subreddits' comment stream and
+    leaves matching to the runner's local re-check; it is refused for r/all, whose
+    comment stream is the whole site.
+    """
+
+    platform: Platform = Platform.REDDIT
+
+    def __init__(
+        self,
+        *,
+        query: str,
+        client_id: str,
+        client_secret: str,
+        user_agent: str = DEFAULT_USER_AGENT,
+        subreddits: Sequence[str] = ("all",),
+        include_comments: bool = False,
+        base_url: str | None = None,
+        page_size: int = 100,
+        max_pages: int | None = None,
+        backfill: timedelta | None = timedelta(days=7),
+        timeout_s: float = 20.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if not 1 <= page_size <= _MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {_MAX_PAGE_SIZE} for Reddit, got {page_size}")
+        if max_pages is not None and max_pages < 1:
+            raise ValueError(f"max_pages must be at least 1, got {max_pages}")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        self.subreddits = _subreddits(subreddits)
+        if include_comments and self.subreddits == ("all",):
+            raise ValueError(
+                "include_comments needs named subreddits: r/all's comment stream is all of Reddit"
+            )
+        self.query = tesoro_query.to_reddit(tesoro_query.parse(query))
+        self.include_comments = include_comments
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.backfill = backfill
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._user_agent = user_agent
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._timeout_s = timeout_s
+        self._clock = clock
+
+    @property
+    def _multireddit(self) -> str:
+        return "+".join(self.subreddits)
+
+    def pages(self, cursor: Cursor | None) -> Iterator[Page]:
+        """Everything newer than the cursor: submissions first, then comments, newest first."""
+        streams = decode(cursor)
+        session = _TimeoutSession(self._timeout_s)
+        reddit = self._reddit(session)
+        try:
+            for name in self._stream_names():
+                for posts, state in self._walk(reddit, name, streams[name]):
+                    streams[name] = state
+                    yield Page(posts, encode(streams))
+        finally:
+            session.close()
+
+    def _stream_names(self) -> tuple[str, ...]:
+        return ("submissions", "comments") if self.include_comments else ("submissions",)
+
+    def _reddit(self, session: requests.Session) -> praw.Reddit:
+        """A fresh client per run: its token and rate-limit pacing belong to this run only."""
+        return praw.Reddit(
+            client_id=self._client_id,
+            client_secret=self._client_secret,
+            user_agent=self._user_agent,
+            check_for_updates=False,
+            check_for_async=False,
+            requestor_kwargs={"session": session, "timeout": self._timeout_s},
+            oauth_url=self._base_url or REDDIT_OAUTH,
+            reddit_url=self._base_url or REDDIT_WEB,
+            short_url=self._base_url or REDDIT_SHORT,
+        )
+
+    # ----------------------------------------------------------------------- one pass
+
+    def _walk(
+        self, reddit: praw.Reddit, name: str, state: Stream
+    ) -> Iterator[tuple[tuple[NormalizedPost, ...], Stream]]:
+        """Pages of one stream from `state` until the pass ends or `max_pages` is spent."""
+        if not state.in_pass and state.newest is None and self.backfill is not None:
+            state = replace(state, floor=(self._clock() - self.backfill).timestamp())
+        fetched = 0
+        while True:
+            listing = self._fetch(reddit, name, state.after)
+            fetched += 1
+            fresh, reached = fresh_children(listing.children, state)
+            state = replace(state, pass_newest=state.pass_newest or first_marker(fresh))
+            posts = normalize_all(fresh)
+            if reached or listing.after is None or not listing.children:
+                yield posts, state.finished()
+                return
+            state = replace(state, after=listing.after)
+            yield posts, state
+            if self.max_pages is not None and fetched >= self.max_pages:
+                return
+
+    def _fetch(self, reddit: praw.Reddit, name: str, after: str | None) -> _Listing:
+        params: dict[str, str | int] = {"limit": self.page_size}
+        if name == "submissions":
+            path = f"r/{self._multireddit}/search/"
+            restrict = self.subreddits != ("all",)
+            params |= {
+                "q": self.query,
+                "restrict_sr": int(restrict),
+                "sort": "new",
+                "syntax": "lucene",
+                "t": "all",
+            }
+        else:
+            path = f"r/{self._multireddit}/comments/"
+        if after is not None:
+            params["after"] = after
+        body = _call_reddit(lambda: reddit.request(method="GET", path=path, params=params))
+        return _parse_listing(body)
+
+
+def _subreddits(names: Sequence[str]) -> tuple[str, ...]:
+    cleaned = [n.strip().removeprefix("/").removeprefix("r/") for n in names if n.strip()]
+    if not cleaned or any(n.casefold() == "all" for n in cleaned):
+        return ("all",)
+    bad = [n for n in cleaned if not _SUBREDDIT.fullmatch(n)]
+    if bad:
+        raise ValueError(f"not subreddit names: {', '.join(map(repr, bad))}")
+    return tuple(dict.fromkeys(cleaned))
+
+
+def _parse_listing(body: Any) -> _Listing:
+    if (
+        not isinstance(body, Mapping)
+        or body.get("kind") != "Listing"
+        or not isinstance(body.get("data"), Mapping)
+    ):
+        raise TransientError(f"Reddit answered with something other than a Listing: {str(body)[:200]!r}")
+    data = body["data"]
+    children = [c for c in data.get("children") or [] if isinstance(c, Mapping)]
+    after = data.get("after")
+    return _Listing(children, after if isinstance(after, str) and after else None)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _call_reddit(call: Callable[[], Any]) -> Any:
+    """Runs one praw call and translates its failures into the runner's vocabulary."""
+    try:
+        return call()
+    except prawcore.TooManyRequests as exc:
+        raise RateLimited(
+            f"Reddit rate limit: {exc}", retry_at=_retry_at(exc.response, exc.retry_after)
+        ) from exc
+    except prawcore.OAuthException as exc:
+        raise AuthFailed(f"Reddit refused the app credentials: {exc}") from exc
+    except (prawcore.InvalidToken, prawcore.Forbidden, prawcore.InsufficientScope) as exc:
+        raise AuthFailed(f"Reddit refused the request: {exc}") from exc
+    except (prawcore.BadJSON, prawcore.ServerError, prawcore.RequestException) as exc:
+        raise TransientError(f"Reddit request failed: {exc}") from exc
+    except prawcore.ResponseException as exc:
+        raise _by_status(exc) from exc
+    except ValueError as exc:  # a body requests could not decode
+        raise TransientError(f"Reddit sent an unreadable body: {exc}") from exc
+
+
+def _by_status(exc: prawcore.ResponseException) -> CollectorError:
+    """The token endpoint's failures arrive as plain ResponseExceptions; sort them by status."""
+    status = exc.response.status_code
+    if status in (401, 403):
+        return AuthFailed(f"Reddit refused the app credentials ({status})")
+    if status == 429:
+        return RateLimited("Reddit rate limit on the token endpoint", retry_at=_retry_at(exc.response, None))
+    if status >= 500 or status == 408:
+        return TransientError(f"Reddit answered {status}")
+    return CollectorError(f"Reddit refused the request ({status}): check the subreddits and the query")
+
+
+def _retry_at(response: requests.Response, retry_after: str | None) -> datetime:
+    """When to come back: `retry-after`, else the window's `x-ratelimit-reset`, else a full window."""
+    now = datetime.now(UTC)
+    for value in (
+        retry_after,
+        response.headers.get("retry-after"),
+        response.headers.get("x-ratelimit-reset"),
+    ):
+        seconds = _seconds(value)
+        if seconds is not None:
+            return now + timedelta(seconds=seconds)
+    return now + _DEFAULT_RATE_LIMIT_WAIT
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- normalization
