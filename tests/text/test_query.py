@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tesoro.text.query as query_package
 from tesoro.text.query import (
     And,
     BlueskyQuery,
@@ -40,6 +41,43 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 def t(text: str) -> Term:
     return Term(text)
+
+
+def test_the_package_exports_the_public_names_of_its_modules() -> None:
+    """Callers import from `tesoro.text.query`, not from its modules: the names of the single module
+    it was split from are all there, and nothing else public is."""
+    before_the_split = [
+        "And",
+        "Atom",
+        "BlueskyQuery",
+        "Hashtag",
+        "Lang",
+        "MastodonQuery",
+        "Matcher",
+        "Mention",
+        "Node",
+        "Not",
+        "Or",
+        "Phrase",
+        "QueryCompileError",
+        "QuerySyntaxError",
+        "Term",
+        "compile_matcher",
+        "matches",
+        "normalize",
+        "parse",
+        "positive_terms",
+        "to_bluesky",
+        "to_mastodon",
+        "to_reddit",
+        "to_string",
+        "to_x",
+    ]
+    assert sorted(query_package.__all__) == sorted(before_the_split)
+    assert all(getattr(query_package, name, None) is not None for name in before_the_split)
+    modules = {"annotations", "broaden", "errors", "matcher", "nodes", "parser", "platforms", "tokens"}
+    public = {name for name in dir(query_package) if not name.startswith("_")}
+    assert public - modules == set(before_the_split)
 
 
 # --- parsing -----------------------------------------------------------------------------------

@@ -39,7 +39,10 @@ The rule, in order (`fold`):
    The word functions below skip them: a word is letters and digits, with the marks that follow.
 
 Stemming is not folding: the library search stems its words on top of this rule
-(`tesoro.text.search.light_stem`), listening matches whole words exactly.
+(`tesoro.text.search.light_stem`), listening matches whole words exactly. Nor are the ASCII
+forms of names (URL slugs in `tesoro.store.catalog.slugify`, the simulator's made-up handles),
+where "Peña" becomes "pena" because the identifier must be ASCII: they never decide whether two
+words match. Language detection reads the text unfolded, since "ñ" and "ü" are its clues.
 
 `word_tokens` and `split_tokens` give the folded words with their positions for the alias
 checks, the latter also cut at camel-case and letter/digit boundaries ("#iPad2" -> "ipad 2",
