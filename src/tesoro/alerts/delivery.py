@@ -132,96 +132,133 @@ def deliver_pending(
         rules = {row.name: rule_config(row) for row in list_rules(session)}
         done = delivered_channels(session, alert_ids=[a.id for a in claimed if a.id is not None])
 
+    routes = _Routes()
     channel_cache: dict[str, list[Channel]] = {}
-    progress: list[_Progress] = []
-    groups: dict[tuple[str, str], list[_Progress]] = {}
-    by_key: dict[str, Channel] = {}
-    unroutable: dict[str, list[_Progress]] = {}
     for row in claimed:
         assert row.id is not None
         alert = OutgoingAlert(row.id, row.rule, row.subject, dict(row.payload), row.created_at or now)
         if row.rule not in channel_cache:
             channel_cache[row.rule] = resolve(rules.get(row.rule))
-        channels = channel_cache[row.rule]
-        # With no channel at all the alert is owed to "none": it waits until one is configured.
-        owed = {c.key for c in channels} - done.get(row.id, set()) if channels else {"none"}
-        item = _Progress(alert, row.attempts, owed)
-        progress.append(item)
-        if not channels:
-            unroutable.setdefault(row.rule, []).append(item)
-        for channel in channels:
-            by_key.setdefault(channel.key, channel)
-            if channel.key in owed:
-                groups.setdefault((row.rule, channel.key), []).append(item)
+        routes.add(alert, row.attempts, channel_cache[row.rule], done.get(row.id, set()))
 
-    messages = digests = failed = 0
-    errors: list[str] = []
+    tally = _Tally()
+    for rule_name, items in routes.unroutable.items():
+        _hold_unroutable(engine, rule_name, items, now, tally)
     blocked: dict[str, datetime] = {}  # channel key -> when it may be tried again
-
-    for rule_name, items in unroutable.items():
-        error = (
-            f"no delivery channel for rule {rule_name}: set [slack] bot_token_env (with a channel), "
-            "[slack] webhook_url_env, or the rule's webhook_url_env / json_webhook_url_env"
-        )
-        _log_attempt(engine, rule_name, "none", "alert", SendResult("failed", error=error), items, now, 0)
-        for item in items:
-            item.attempted = True
-            item.wait(now + backoff(item.attempts + 1), error)
-        errors.append(error)
-
-    for (rule_name, key), items in groups.items():
-        channel = by_key[key]
+    for (rule_name, key), items in routes.groups.items():
         conf = rules.get(rule_name) or _DEFAULTS
-        plan = _plan(engine, rule_name, key, conf, items, now)
-        if isinstance(plan, datetime):
-            for item in items:
-                item.wait(plan)
-            continue
-        for outgoing, members in plan:
-            if key in blocked:
-                for item in members:
-                    item.wait(blocked[key])
-                continue
-            result, elapsed_ms = _safe_send(channel, outgoing)
-            _log_attempt(engine, rule_name, key, outgoing.kind, result, members, now, elapsed_ms)
-            for item in members:
-                item.attempted = True
-            if result.ok:
-                messages += 1
-                digests += outgoing.kind == "digest"
-                for item in members:
-                    item.sent_to.add(key)
-                continue
-            failed += 1
-            errors.append(f"{key}: {result.error}")
-            if result.status == "rate_limited":
-                retry_at = now + timedelta(seconds=result.retry_after_s or 0.0)
-            else:
-                retry_at = now + backoff(max(item.attempts for item in members) + 1)
-            blocked[key] = retry_at
-            for item in members:
-                item.wait(retry_at, f"{key}: {result.error}")
+        _send_group(engine, rule_name, routes.channels[key], conf, items, now, blocked, tally)
 
-    delivered, pending = _settle(engine, progress, now)
+    delivered, pending = _settle(engine, routes.progress, now)
     report = DeliveryReport(
         claimed=len(claimed),
         delivered=delivered,
         pending=pending,
-        messages=messages,
-        digests=digests,
-        failed_messages=failed,
-        errors=tuple(errors),
+        messages=tally.messages,
+        digests=tally.digests,
+        failed_messages=tally.failed,
+        errors=tuple(tally.errors),
     )
-    if messages or failed:
+    if tally.messages or tally.failed:
         log.info(
             "alerts: %d delivered, %d pending, %d messages (%d digests), %d failed",
             delivered,
             pending,
-            messages,
-            digests,
-            failed,
+            tally.messages,
+            tally.digests,
+            tally.failed,
         )
     return report
+
+
+@dataclass(slots=True)
+class _Routes:
+    """Where this run's claimed alerts go: per (rule, channel key) the alerts still owed there."""
+
+    progress: list[_Progress] = field(default_factory=list)
+    groups: dict[tuple[str, str], list[_Progress]] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    unroutable: dict[str, list[_Progress]] = field(default_factory=dict)  # rule -> alerts with no channel
+
+    def add(self, alert: OutgoingAlert, attempts: int, channels: list[Channel], done: set[str]) -> None:
+        # With no channel at all the alert is owed to "none": it waits until one is configured.
+        owed = {c.key for c in channels} - done if channels else {"none"}
+        item = _Progress(alert, attempts, owed)
+        self.progress.append(item)
+        if not channels:
+            self.unroutable.setdefault(alert.rule, []).append(item)
+        for channel in channels:
+            self.channels.setdefault(channel.key, channel)
+            if channel.key in owed:
+                self.groups.setdefault((alert.rule, channel.key), []).append(item)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What this run sent, for the report and the log line."""
+
+    messages: int = 0
+    digests: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _hold_unroutable(
+    engine: Engine, rule_name: str, items: Sequence[_Progress], now: datetime, tally: _Tally
+) -> None:
+    """A rule with no channel: log the attempt and keep its alerts waiting, with the fix in the error."""
+    error = (
+        f"no delivery channel for rule {rule_name}: set [slack] bot_token_env (with a channel), "
+        "[slack] webhook_url_env, or the rule's webhook_url_env / json_webhook_url_env"
+    )
+    _log_attempt(engine, rule_name, "none", "alert", SendResult("failed", error=error), items, now, 0)
+    for item in items:
+        item.attempted = True
+        item.wait(now + backoff(item.attempts + 1), error)
+    tally.errors.append(error)
+
+
+def _send_group(
+    engine: Engine,
+    rule_name: str,
+    channel: Channel,
+    conf: AlertRuleSettings,
+    items: Sequence[_Progress],
+    now: datetime,
+    blocked: dict[str, datetime],
+    tally: _Tally,
+) -> None:
+    """Send one rule's alerts owed on one channel (singles or a digest), unless the channel failed already."""
+    key = channel.key
+    plan = _plan(engine, rule_name, key, conf, items, now)
+    if isinstance(plan, datetime):
+        for item in items:
+            item.wait(plan)
+        return
+    for outgoing, members in plan:
+        if key in blocked:
+            for item in members:
+                item.wait(blocked[key])
+            continue
+        result, elapsed_ms = _safe_send(channel, outgoing)
+        _log_attempt(engine, rule_name, key, outgoing.kind, result, members, now, elapsed_ms)
+        for item in members:
+            item.attempted = True
+        if result.ok:
+            tally.messages += 1
+            tally.digests += outgoing.kind == "digest"
+            for item in members:
+                item.sent_to.add(key)
+            continue
+        tally.failed += 1
+        tally.errors.append(f"{key}: {result.error}")
+        if result.status == "rate_limited":
+            retry_at = now + timedelta(seconds=result.retry_after_s or 0.0)
+        else:
+            retry_at = now + backoff(max(item.attempts for item in members) + 1)
+        blocked[key] = retry_at
+        for item in members:
+            item.wait(retry_at, f"{key}: {result.error}")
 
 
 def _plan(
