@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
-from test_library_topk import _build
+from test_library_topk import build_library
 
 import tesoro.search.meaning as meaning_module
 from tesoro.search.index import LibraryIndex, int8_available
@@ -140,7 +140,7 @@ def test_library_meaning_search_is_the_same_with_int8(
     sqlite_engine: Engine, vector_scan: str, query: LibraryQuery
 ) -> None:
     """No post of this library sits within the int8 bound of these thresholds: the same answers."""
-    _build(sqlite_engine)
+    build_library(sqlite_engine)
     int8, float32 = _library(sqlite_engine, vector_scan), _library(sqlite_engine, "float32")
     got, expected = int8.search(query), float32.search(query)
     assert int8.index.quantized and not float32.index.quantized
@@ -157,7 +157,7 @@ def test_int8_cutoff_counts_a_post_at_the_threshold_like_float32_only_when_exact
     sqlite_engine: Engine,
 ) -> None:
     """A threshold set to a post's exact similarity: int8-exact agrees; int8 differs only near it."""
-    _build(sqlite_engine)
+    build_library(sqlite_engine)
     float32 = _library(sqlite_engine, "float32")
     meaning = "trail shoes on the ridge"
     every = float32.search(LibraryQuery(meaning=meaning, min_similarity=-1.0, limit=1000)).items

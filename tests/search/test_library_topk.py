@@ -62,7 +62,8 @@ def _specs() -> list[Spec]:
     return specs
 
 
-def _build(engine: Engine) -> tuple[Seeded, Library]:
+def build_library(engine: Engine) -> tuple[Seeded, Library]:
+    """The seeded posts and a library over them (also used by the int8 tests, which need broad words)."""
     data = seed(engine, _specs())
     rank_posts(engine, CuratorSettings(), now=NOW)
     # Most posts join the library; every seventh stays in the queue (a match, but not a candidate).
@@ -169,13 +170,13 @@ QUERIES = [
 
 @pytest.mark.parametrize("case", range(len(QUERIES)))
 def test_top_k_pages_are_those_of_a_full_scoring(engine: Engine, case: int) -> None:
-    _, library = _build(engine)
+    _, library = build_library(engine)
     _check(library, QUERIES[case])
 
 
 def test_every_page_of_a_broad_word_in_turn(sqlite_engine: Engine) -> None:
     """Walking all pages (kept order reused and extended) gives every candidate once, in order."""
-    _, library = _build(sqlite_engine)
+    _, library = build_library(sqlite_engine)
     total, expected, _ = _reference(library, LibraryQuery(text="trail", limit=1000))
     seen: list[int] = []
     for offset in range(0, total + 10, 9):
@@ -188,7 +189,7 @@ def test_every_page_of_a_broad_word_in_turn(sqlite_engine: Engine) -> None:
     "text", ["trail", "trail ridge", "trail OR jacket -storm", '"trail shoes"', "sw*", '"trail sh"*', "storm"]
 )
 def test_index_matches_what_the_database_matches_with_fts5s_bm25(engine: Engine, text: str) -> None:
-    _, library = _build(engine)
+    _, library = build_library(engine)
     parsed = parse_search_query(text)
     with session_scope(engine) as session:
         library.index.refresh(session, force=True)
@@ -209,7 +210,7 @@ def _facets(page: LibraryPage) -> dict[str, dict[Any, int]]:
 
 
 def test_kept_results_follow_decisions_and_new_rankings(sqlite_engine: Engine) -> None:
-    data, library = _build(sqlite_engine)
+    data, library = build_library(sqlite_engine)
     query = LibraryQuery(text="trail", limit=5)
     before = _check(library, query)
     by_state = _facets(before)["state"]
@@ -233,7 +234,7 @@ def test_kept_results_follow_decisions_and_new_rankings(sqlite_engine: Engine) -
 
 
 def test_kept_facets_are_shared_by_reordered_filters_and_copied_out(sqlite_engine: Engine) -> None:
-    _, library = _build(sqlite_engine)
+    _, library = build_library(sqlite_engine)
     one = LibraryFilters(platforms=("x", "bluesky"), languages=("en", "es"))
     two = replace(one, platforms=("bluesky", "x"), languages=("es", "en"))
     first = library.search(LibraryQuery(text="trail", filters=one))
@@ -249,7 +250,7 @@ def test_kept_facets_are_shared_by_reordered_filters_and_copied_out(sqlite_engin
 
 
 def test_meaning_queries_keep_their_order_and_facets(sqlite_engine: Engine) -> None:
-    _, library = _build(sqlite_engine)
+    _, library = build_library(sqlite_engine)
     query = LibraryQuery(meaning="trail shoes ridge", min_similarity=0.1, limit=8)
     library.cache = False
     fresh = library.search(query)
@@ -262,7 +263,7 @@ def test_meaning_queries_keep_their_order_and_facets(sqlite_engine: Engine) -> N
 
 def test_rows_arriving_during_searches_never_break_one(sqlite_engine: Engine) -> None:
     """Another request's refresh adds rows while searches run: each search sees one consistent set."""
-    _, library = _build(sqlite_engine)
+    _, library = build_library(sqlite_engine)
     library.cache = False
     library.warm()
     stop = threading.Event()

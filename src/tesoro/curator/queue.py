@@ -175,95 +175,113 @@ def decide(
     action = Action(action)
     if not actor.strip():
         raise QueueError("decisions need an actor (who decided)")
-    now = now or datetime.now(UTC)
-    batch_id = uuid.uuid4().hex
     adding = sorted({normalize_tag(t) for t in add})
     removing = sorted({normalize_tag(t) for t in remove} - set(adding))
-    if note is not None and len(note) > 5000:
-        raise QueueError("a note is at most 5,000 characters")
-    if action == Action.TAG and not (adding or removing):
-        raise QueueError("tag: give tags to add or remove")
-    if action == Action.NOTE and not (note or "").strip():
-        raise QueueError("note: the note is empty")
-    if action == Action.SET_RIGHTS and rights not in {r.value for r in RightsState}:
-        raise QueueError(f"rights status must be one of {', '.join(r.value for r in RightsState)}")
+    change = _Change(
+        action=action,
+        actor=actor,
+        note=note,
+        product_id=product_id,
+        adding=tuple(adding),
+        removing=tuple(removing),
+        rights=rights,
+        batch_id=uuid.uuid4().hex,
+        now=now or datetime.now(UTC),
+    )
+    change.check()
     ids = list(dict.fromkeys(post_ids))
     if include_copies:
         for copies in copies_of(session, originals=ids).values():
             ids.extend(c.id for c in copies if c.id not in ids)
     current = reviewables(session, post_ids=ids)
-    result = BatchResult(batch_id=batch_id, action=action.value, actor=actor)
+    result = BatchResult(batch_id=change.batch_id, action=action.value, actor=actor)
     for post_id in ids:
-        before = current.get(post_id)
-        if before is None:
-            result.skipped.append(Outcome(post_id, False, reason=f"no post {post_id}", problem="not_found"))
-            continue
-        try:
-            after = _after(session, post_id, before, action, product_id, adding, removing, rights)
-        except QueueError as exc:
-            problem = "not_found" if isinstance(exc, NotFound) else "invalid"
-            result.skipped.append(
-                Outcome(post_id, False, before.queue_state, reason=str(exc), problem=problem)
-            )
-            continue
-        if after == before and action not in (Action.NOTE,):
-            result.skipped.append(
-                Outcome(
-                    post_id,
-                    False,
-                    before.queue_state,
-                    before.queue_state,
-                    reason="nothing to change",
-                    problem="unchanged",
-                )
-            )
-            continue
-        if after.queue_state != before.queue_state and not set_state(
-            session, post_id=post_id, expected=before.queue_state, to=after.queue_state
-        ):
-            result.skipped.append(
-                Outcome(
-                    post_id,
-                    False,
-                    before.queue_state,
-                    reason="changed by someone else meanwhile",
-                    problem="conflict",
-                )
-            )
-            continue
-        if after.rights_status != before.rights_status and not set_rights_status(
-            session, post_id=post_id, expected=before.rights_status, to=after.rights_status
-        ):
-            result.skipped.append(
-                Outcome(
-                    post_id,
-                    False,
-                    before.queue_state,
-                    reason="changed by someone else meanwhile",
-                    problem="conflict",
-                )
-            )
-            continue
-        if after.product_id != before.product_id:
-            set_product(session, post_id=post_id, product_id=after.product_id)
-        if adding:
-            add_tags(session, post_id=post_id, tags=adding)
-        if removing:
-            remove_tags(session, post_id=post_id, tags=removing)
-        decision_id = record_decision(
-            session,
-            post_id=post_id,
-            action=action.value,
-            actor=actor,
-            before=before,
-            after=after,
-            note=note,
-            batch_id=batch_id,
-            now=now,
-        )
-        result.applied.append(Outcome(post_id, True, before.queue_state, after.queue_state, decision_id))
+        outcome = _apply(session, post_id, current.get(post_id), change)
+        (result.applied if outcome.applied else result.skipped).append(outcome)
     session.flush()
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """One batch's request, the same for every post it touches."""
+
+    action: Action
+    actor: str
+    note: str | None
+    product_id: int | None
+    adding: tuple[str, ...]
+    removing: tuple[str, ...]
+    rights: str | None
+    batch_id: str
+    now: datetime
+
+    def check(self) -> None:
+        """Refuse a request that is wrong whatever the post (before touching any)."""
+        if self.note is not None and len(self.note) > 5000:
+            raise QueueError("a note is at most 5,000 characters")
+        if self.action == Action.TAG and not (self.adding or self.removing):
+            raise QueueError("tag: give tags to add or remove")
+        if self.action == Action.NOTE and not (self.note or "").strip():
+            raise QueueError("note: the note is empty")
+        if self.action == Action.SET_RIGHTS and self.rights not in {r.value for r in RightsState}:
+            raise QueueError(f"rights status must be one of {', '.join(r.value for r in RightsState)}")
+
+
+def _apply(session: Session, post_id: int, before: Reviewable | None, change: _Change) -> Outcome:
+    """Apply the batch's change to one post, or say why it was skipped.
+
+    State and rights are written only if they still hold the values read at the start
+    (compare-and-set), so a decision made meanwhile by someone else is never overwritten.
+    """
+    if before is None:
+        return Outcome(post_id, False, reason=f"no post {post_id}", problem="not_found")
+    action = change.action
+    try:
+        after = _after(
+            session, post_id, before, action, change.product_id, change.adding, change.removing, change.rights
+        )
+    except QueueError as exc:
+        problem = "not_found" if isinstance(exc, NotFound) else "invalid"
+        return Outcome(post_id, False, before.queue_state, reason=str(exc), problem=problem)
+    if after == before and action not in (Action.NOTE,):
+        return Outcome(
+            post_id,
+            False,
+            before.queue_state,
+            before.queue_state,
+            reason="nothing to change",
+            problem="unchanged",
+        )
+    conflict = Outcome(
+        post_id, False, before.queue_state, reason="changed by someone else meanwhile", problem="conflict"
+    )
+    if after.queue_state != before.queue_state and not set_state(
+        session, post_id=post_id, expected=before.queue_state, to=after.queue_state
+    ):
+        return conflict
+    if after.rights_status != before.rights_status and not set_rights_status(
+        session, post_id=post_id, expected=before.rights_status, to=after.rights_status
+    ):
+        return conflict
+    if after.product_id != before.product_id:
+        set_product(session, post_id=post_id, product_id=after.product_id)
+    if change.adding:
+        add_tags(session, post_id=post_id, tags=change.adding)
+    if change.removing:
+        remove_tags(session, post_id=post_id, tags=change.removing)
+    decision_id = record_decision(
+        session,
+        post_id=post_id,
+        action=action.value,
+        actor=change.actor,
+        before=before,
+        after=after,
+        note=change.note,
+        batch_id=change.batch_id,
+        now=change.now,
+    )
+    return Outcome(post_id, True, before.queue_state, after.queue_state, decision_id)
 
 
 def _after(
