@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from tesoro.alerts.context import RorLookup
 from tesoro.alerts.delivery import DeliveryReport, deliver_pending
-from tesoro.alerts.rules import EvaluationReport, RorLookup, evaluate_rules
+from tesoro.alerts.rules import EvaluationReport, evaluate_rules
 from tesoro.settings import Settings
 
 __all__ = ["AlertJob", "alert_jobs"]
