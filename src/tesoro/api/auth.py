@@ -32,6 +32,11 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.engine import Engine
 from starlette.routing import BaseRoute
 
+try:
+    from fastapi.routing import iter_route_contexts as _iter_route_contexts
+except ImportError:  # pragma: no cover - FastAPI before 0.16x copies included routes into app.routes
+    _iter_route_contexts = None  # type: ignore[assignment]
+
 from tesoro.api.problems import Problem
 from tesoro.api.security import SAFE_METHODS, SessionSigner, check_csrf
 from tesoro.store.engine import session_scope
@@ -365,13 +370,7 @@ def iter_routes(routes: Sequence[BaseRoute]) -> Iterator[RouteInfo]:
     exposes their effective routes through `fastapi.routing.iter_route_contexts`;
     older versions copy the routes into `app.routes`. Both are handled.
     """
-    contexts: Iterable[Any]
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # pragma: no cover - older FastAPI copies included routes
-        contexts = routes
-    else:
-        contexts = iter_route_contexts(list(routes))
+    contexts: Iterable[Any] = routes if _iter_route_contexts is None else _iter_route_contexts(list(routes))
     for ctx in contexts:
         dependant = getattr(ctx, "dependant", None)
         yield RouteInfo(

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, RootModel
+from pydantic import ConfigDict, Field, GetJsonSchemaHandler, RootModel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from tesoro.api.schemas.common import Timestamp, iso
+from tesoro.api.schemas.common import Schema, Timestamp, describe, iso
 from tesoro.settings import AlertRuleSettings
 from tesoro.store.tables import Alert, AlertDelivery, AlertRule
 
@@ -28,7 +28,46 @@ __all__ = [
     "RuleUpdate",
 ]
 
-_RULE_SCHEMA: dict[str, Any] = AlertRuleSettings.model_json_schema(mode="validation")
+_RULE_DOCS = {
+    "name": "the rule's name: lower-case letters, digits and dashes; it cannot change later",
+    "kind": "what the rule watches for",
+    "enabled": "false: kept but not evaluated",
+    "brand": "only this brand's posts (a brand of the settings file)",
+    "query": "only posts of this listening query (a [[queries]] name)",
+    "filter": "an inline listening query (the [[queries]] language) that posts must also match",
+    "min_followers": "negative_influencer: the least followers an author must have",
+    "min_ror": "only authors with at least this Return on Relationship",
+    "min_score": "new_treasure: the least treasure score",
+    "channel": "the Slack channel to post to (default: the settings' alerts channel)",
+    "webhook_url_env": "the env var that holds a Slack incoming-webhook URL",
+    "json_webhook_url_env": "the env var that holds a generic JSON webhook's URL (a second channel)",
+    "cooldown": "the least time between two alerts about the same subject: seconds, or '2h', '30m'",
+    "window": "spike rules: the window tested, in whole hours ('1h', '3h') or seconds",
+    "baseline_days": "spike rules: how many previous days form the baseline (3..28)",
+    "min_volume": "spike rules: the least volume that may count as a spike",
+    "threshold": "spike rules: how unusual the volume must be (robust z-score against the same hours before)",
+    "max_age": "posts older than this when first seen are history, not news: seconds, or '1d'",
+    "digest_after": "more alerts than this within digest_window become one digest message",
+    "digest_window": "the digest's window: seconds, or '10m'",
+}
+_DURATIONS = ("cooldown", "window", "max_age", "digest_window")
+
+
+def _rule_schema() -> dict[str, Any]:
+    """The settings' schema of a rule, with every key described and durations also taken as strings."""
+    schema: dict[str, Any] = AlertRuleSettings.model_json_schema(mode="validation")
+    describe(schema, _RULE_DOCS)
+    for key in _DURATIONS:
+        prop = schema["properties"][key]
+        schema["properties"][key] = {
+            "anyOf": [{"type": "integer"}, {"type": "string", "examples": ["2h"]}],
+            "description": prop["description"],
+            "default": prop.get("default"),
+        }
+    return schema
+
+
+_RULE_SCHEMA = _rule_schema()
 _RULE_EXAMPLE: dict[str, Any] = {
     "name": "vip",
     "kind": "negative_influencer",
@@ -67,7 +106,7 @@ class RuleUpdate(RootModel[dict[str, Any]]):
         }
 
 
-class RulePublic(BaseModel):
+class RulePublic(Schema):
     """A rule, where it comes from, and where its evaluation stands."""
 
     model_config = ConfigDict(
@@ -116,7 +155,7 @@ class RulePublic(BaseModel):
         )
 
 
-class AlertPublic(BaseModel):
+class AlertPublic(Schema):
     """One alert in the outbox."""
 
     id: int
@@ -149,7 +188,7 @@ class AlertPublic(BaseModel):
         )
 
 
-class AlertPage(BaseModel):
+class AlertPage(Schema):
     """Alerts, newest first, with the counts per status."""
 
     model_config = ConfigDict(
@@ -160,7 +199,7 @@ class AlertPage(BaseModel):
     items: list[AlertPublic]
 
 
-class DeliveryPublic(BaseModel):
+class DeliveryPublic(Schema):
     """One attempt to deliver alerts to a channel."""
 
     model_config = ConfigDict(

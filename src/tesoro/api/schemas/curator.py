@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from tesoro.api.schemas.common import Timestamp, iso
+from tesoro.api.schemas.common import Schema, Timestamp, iso
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.curator.queue import BatchResult, Outcome, UndoResult
 from tesoro.store.curation import QueueEntry
@@ -57,7 +57,7 @@ _DECISION_ACTIONS = Literal["approve", "reject", "feature", "archive", "reopen",
 # --- what a coordinator sends ------------------------------------------------------------------------
 
 
-class DecisionCreate(BaseModel):
+class DecisionCreate(Schema):
     """A decision on one post, with whatever else the coordinator changed at the same time."""
 
     model_config = ConfigDict(
@@ -88,7 +88,7 @@ class BulkDecisionCreate(DecisionCreate):
     post_ids: list[int] = Field(min_length=1, max_length=1000)
 
 
-class TagsUpdate(BaseModel):
+class TagsUpdate(Schema):
     """Tags to add and to remove (compared without case or extra spaces)."""
 
     model_config = ConfigDict(
@@ -99,7 +99,7 @@ class TagsUpdate(BaseModel):
     remove: list[str] = Field(default_factory=list, max_length=50)
 
 
-class ProductAssign(BaseModel):
+class ProductAssign(Schema):
     """The product a post shows (one of its brand's); null clears it."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"product_id": 1}, {"product_id": None}]})
@@ -107,7 +107,7 @@ class ProductAssign(BaseModel):
     product_id: int | None
 
 
-class RightsUpdate(BaseModel):
+class RightsUpdate(Schema):
     """The usage-rights status obtained by hand; the gallery shows only `granted` posts."""
 
     model_config = ConfigDict(
@@ -121,7 +121,7 @@ class RightsUpdate(BaseModel):
 # --- queue items ---------------------------------------------------------------------------------------
 
 
-class QueueAuthor(BaseModel):
+class QueueAuthor(Schema):
     """The post's author, as a card shows them."""
 
     id: int
@@ -132,7 +132,7 @@ class QueueAuthor(BaseModel):
     url: str | None = Field(description="only http(s) links, else null")
 
 
-class QueueMetrics(BaseModel):
+class QueueMetrics(Schema):
     """Engagement counts as last collected."""
 
     likes: int
@@ -142,7 +142,7 @@ class QueueMetrics(BaseModel):
     views: int | None
 
 
-class QueueMedia(BaseModel):
+class QueueMedia(Schema):
     """A medium of the post (URLs off the allowed media hosts are null)."""
 
     type: str
@@ -153,7 +153,7 @@ class QueueMedia(BaseModel):
     alt_text: str | None
 
 
-class CatalogProduct(BaseModel):
+class CatalogProduct(Schema):
     """A product of the catalog."""
 
     id: int
@@ -168,7 +168,7 @@ class AssignedProduct(CatalogProduct):
     assigned: bool = Field(description="true when a coordinator assigned it, false for the scorer's guess")
 
 
-class Treasure(BaseModel):
+class Treasure(Schema):
     """Why the post ranks where it does."""
 
     score: float = Field(description="the ranking score, 0..1 (the base score blended with the learned one)")
@@ -182,7 +182,7 @@ class Treasure(BaseModel):
     )
 
 
-class CopyPublic(BaseModel):
+class CopyPublic(Schema):
     """Another post with the same words (a duplicate), shown on the original's card."""
 
     id: int
@@ -236,7 +236,7 @@ _QUEUE_ITEM_EXAMPLE: dict[str, Any] = {
 }
 
 
-class QueueItem(BaseModel):
+class QueueItem(Schema):
     """A ranked post as the queue and the library show it: the card, its scores and its duplicates."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_QUEUE_ITEM_EXAMPLE]})
@@ -368,7 +368,7 @@ class LibraryItem(QueueItem):
         return item
 
 
-class QueuePage(BaseModel):
+class QueuePage(Schema):
     """A page of the queue (or of the filtered posts), best first."""
 
     total: int = Field(description="posts that match, over all pages")
@@ -378,7 +378,7 @@ class QueuePage(BaseModel):
 # --- decisions -------------------------------------------------------------------------------------
 
 
-class DecisionPublic(BaseModel):
+class DecisionPublic(Schema):
     """One entry of the decision log."""
 
     model_config = ConfigDict(
@@ -430,7 +430,7 @@ class DecisionPublic(BaseModel):
         )
 
 
-class DecisionList(BaseModel):
+class DecisionList(Schema):
     """The decision log, newest first."""
 
     items: list[DecisionPublic]
@@ -443,7 +443,7 @@ class PostDetail(QueueItem):
     decisions: list[DecisionPublic] = Field(description="its decisions, newest first")
 
 
-class OutcomePublic(BaseModel):
+class OutcomePublic(Schema):
     """What a decision did to one post, or why it skipped it (`problem`: not_found, invalid, conflict...)."""
 
     post_id: int
@@ -467,7 +467,7 @@ class OutcomePublic(BaseModel):
         )
 
 
-class BatchPublic(BaseModel):
+class BatchPublic(Schema):
     """One batch of decisions: what was applied and what was skipped, undone together."""
 
     model_config = ConfigDict(
@@ -511,7 +511,7 @@ class BatchPublic(BaseModel):
         )
 
 
-class UndoPublic(BaseModel):
+class UndoPublic(Schema):
     """The batch an undo reverted: the posts restored, and those changed since (left alone)."""
 
     batch_id: str
@@ -533,14 +533,14 @@ class UndoPublic(BaseModel):
 # --- tags and products ---------------------------------------------------------------------------
 
 
-class TagCount(BaseModel):
+class TagCount(Schema):
     """A tag and how many posts have it."""
 
     tag: str
     count: int = Field(description="posts with this tag")
 
 
-class TagList(BaseModel):
+class TagList(Schema):
     """Tags in use, most used first."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{"tag": "trail", "count": 12}]}]})
@@ -554,7 +554,7 @@ class ProductPublic(CatalogProduct):
     brand: str | None
 
 
-class ProductList(BaseModel):
+class ProductList(Schema):
     """Products by brand and name."""
 
     model_config = ConfigDict(
@@ -581,7 +581,7 @@ class ProductList(BaseModel):
 # --- rankers ---------------------------------------------------------------------------------------
 
 
-class RankerPublic(BaseModel):
+class RankerPublic(Schema):
     """A brand's learned ranker: how much it learned and how much of the score it decides."""
 
     brand_id: int | None = Field(description="null for the ranker shared by every brand")
@@ -593,26 +593,26 @@ class RankerPublic(BaseModel):
     learned_weights: dict[str, Any] = Field(description="what it learned, per feature")
 
 
-class RankerList(BaseModel):
+class RankerList(Schema):
     """Every brand's learned ranker."""
 
     items: list[RankerPublic]
 
 
-class TrainReportPublic(BaseModel):
+class TrainReportPublic(Schema):
     """What retraining one brand's ranker did (or why it did not train)."""
 
-    brand_id: int | None
+    brand_id: int | None = Field(description="null for the ranker shared by every brand")
     trained: bool
     reason: str | None = Field(description="why it did not train (e.g. too few decisions)")
-    decisions: int
+    decisions: int = Field(description="decisions it was trained on")
     approvals: int
-    blend: float
-    metrics: dict[str, Any]
+    blend: float = Field(description="its share of the treasure score, 0..1 (grows with decisions)")
+    metrics: dict[str, Any] = Field(description="held-out quality: AUC, precision at k...")
     learned_weights: dict[str, Any]
 
 
-class TrainList(BaseModel):
+class TrainList(Schema):
     """What retraining did, per brand."""
 
     model_config = ConfigDict(
@@ -639,7 +639,7 @@ class TrainList(BaseModel):
     items: list[TrainReportPublic]
 
 
-class RankReportPublic(BaseModel):
+class RankReportPublic(Schema):
     """What one ranking pass did."""
 
     model_config = ConfigDict(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from tesoro.api.schemas.common import Timestamp, iso
+from tesoro.api.schemas.common import Schema, Timestamp, iso
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.store.posts import PostView
 
@@ -33,7 +33,7 @@ _ITEM_EXAMPLE: dict[str, Any] = {
 }
 
 
-class GalleryMedia(BaseModel):
+class GalleryMedia(Schema):
     """A medium on an allowed platform media host (others are left out, never proxied)."""
 
     type: str = Field(description="photo, video or gif")
@@ -44,14 +44,14 @@ class GalleryMedia(BaseModel):
     alt: str = Field(description="the author's description, or an empty string")
 
 
-class GalleryAuthor(BaseModel):
+class GalleryAuthor(Schema):
     """Who posted it, as the public page shows them."""
 
     handle: str
     name: str = Field(description="the display name, else the handle")
 
 
-class GalleryItem(BaseModel):
+class GalleryItem(Schema):
     """The public face of a post: text, who wrote it, where, when, and its allowed media."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_EXAMPLE]})
@@ -95,7 +95,7 @@ class GalleryItem(BaseModel):
         )
 
 
-class GalleryFeed(BaseModel):
+class GalleryFeed(Schema):
     """A brand's approved, rights-cleared posts, featured first."""
 
     model_config = ConfigDict(

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from tesoro.api.schemas.common import Timestamp
+from tesoro.api.schemas.common import Schema, Timestamp
 
 __all__ = [
     "AccountPublic",
@@ -48,7 +48,7 @@ __all__ = [
 # --- requests ----------------------------------------------------------------------------------------
 
 
-class IdentityLink(BaseModel):
+class IdentityLink(Schema):
     """Accounts that are one person (on several platforms, or several accounts on one)."""
 
     model_config = ConfigDict(
@@ -59,7 +59,7 @@ class IdentityLink(BaseModel):
     display_name: str | None = Field(None, max_length=200, description="the person's name; default: kept")
 
 
-class IdentityUnlink(BaseModel):
+class IdentityUnlink(Schema):
     """An account to detach from its person."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"author_id": 19}]})
@@ -67,7 +67,7 @@ class IdentityUnlink(BaseModel):
     author_id: int
 
 
-class DismissCreate(BaseModel):
+class DismissCreate(Schema):
     """Two accounts that are different people: they are not suggested again."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"author_a": 7, "author_b": 19}]})
@@ -76,7 +76,7 @@ class DismissCreate(BaseModel):
     author_b: int
 
 
-class EventCreate(BaseModel):
+class EventCreate(Schema):
     """A relationship event Tesoro cannot see, logged by hand (a purchase, a meet-up, a gift...)."""
 
     model_config = ConfigDict(
@@ -102,7 +102,7 @@ class EventCreate(BaseModel):
 # --- ROR -------------------------------------------------------------------------------------------
 
 
-class RorTerms(BaseModel):
+class RorTerms(Schema):
     """The four terms that add up to a ROR score."""
 
     events: float = Field(description="decayed value of the person's events")
@@ -111,7 +111,7 @@ class RorTerms(BaseModel):
     sentiment_trend: float = Field(description="recent sentiment against earlier sentiment")
 
 
-class RorRow(BaseModel):
+class RorRow(Schema):
     """One person on the leaderboard."""
 
     rank: int
@@ -122,7 +122,7 @@ class RorRow(BaseModel):
     display_name: str | None
     followers: int | None
     accounts: int = Field(description="linked accounts counted together")
-    score: float
+    score: float = Field(description="Return on Relationship: the sum of the terms")
     terms: RorTerms
     events: int
     months_active: int
@@ -146,7 +146,7 @@ _ROR_ROW_EXAMPLE: dict[str, Any] = {
 }
 
 
-class LeaderboardPublic(BaseModel):
+class LeaderboardPublic(Schema):
     """People by Return on Relationship, best first, from the latest stored computation."""
 
     model_config = ConfigDict(
@@ -168,7 +168,7 @@ class LeaderboardPublic(BaseModel):
     items: list[RorRow]
 
 
-class RefreshPublic(BaseModel):
+class RefreshPublic(Schema):
     """What recomputing everyone's ROR did."""
 
     model_config = ConfigDict(
@@ -192,7 +192,7 @@ class RefreshPublic(BaseModel):
     as_of: Timestamp
 
 
-class AccountPublic(BaseModel):
+class AccountPublic(Schema):
     """An account of a person."""
 
     author_id: int
@@ -204,7 +204,7 @@ class AccountPublic(BaseModel):
     person_id: int | None
 
 
-class LoggedEvent(BaseModel):
+class LoggedEvent(Schema):
     """An event logged by hand."""
 
     model_config = ConfigDict(
@@ -232,7 +232,7 @@ class LoggedEvent(BaseModel):
     note: str | None = Field(description="raw: escape it before showing it")
 
 
-class LinkSuggestion(BaseModel):
+class LinkSuggestion(Schema):
     """An account that is probably the same person as the author."""
 
     author_id: int
@@ -241,7 +241,7 @@ class LinkSuggestion(BaseModel):
     reason: str
 
 
-class PersonRor(BaseModel):
+class PersonRor(Schema):
     """A person's ROR now, how it was built (terms and each event's part), its history and its accounts."""
 
     model_config = ConfigDict(
@@ -286,13 +286,13 @@ class PersonRor(BaseModel):
     logged_events: list[LoggedEvent]
 
 
-class EventDeleted(BaseModel):
+class EventDeleted(Schema):
     """The event a removal deleted."""
 
     deleted: LoggedEvent
 
 
-class LinkedPublic(BaseModel):
+class LinkedPublic(Schema):
     """The person the accounts now belong to."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"person_id": 3, "author_ids": [7, 19]}]})
@@ -301,7 +301,7 @@ class LinkedPublic(BaseModel):
     author_ids: list[int]
 
 
-class UnlinkedPublic(BaseModel):
+class UnlinkedPublic(Schema):
     """The account detached from its person."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"author_id": 19, "person_id": None}]})
@@ -310,7 +310,7 @@ class UnlinkedPublic(BaseModel):
     person_id: None = Field(description="always null: the account belongs to no person now")
 
 
-class DismissedPublic(BaseModel):
+class DismissedPublic(Schema):
     """Two accounts marked as different people."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"dismissed": [7, 19]}]})
@@ -318,7 +318,7 @@ class DismissedPublic(BaseModel):
     dismissed: list[int] = Field(description="the two accounts, smaller id first")
 
 
-class SuggestionPublic(BaseModel):
+class SuggestionPublic(Schema):
     """Two accounts that are probably one person."""
 
     account: AccountPublic | None
@@ -327,7 +327,7 @@ class SuggestionPublic(BaseModel):
     reason: str
 
 
-class SuggestionList(BaseModel):
+class SuggestionList(Schema):
     """Pairs of accounts that are probably one person, best first."""
 
     items: list[SuggestionPublic]
@@ -336,7 +336,7 @@ class SuggestionList(BaseModel):
 # --- KPIs ------------------------------------------------------------------------------------------
 
 
-class SentimentShare(BaseModel):
+class SentimentShare(Schema):
     """Posts per sentiment label, their shares among scored posts, and net sentiment (-1..1)."""
 
     positive: int
@@ -347,7 +347,7 @@ class SentimentShare(BaseModel):
     net: float | None = Field(description="(positive - negative) / scored")
 
 
-class VolumePoint(BaseModel):
+class VolumePoint(Schema):
     """Mentions and sentiment in one day, week or month."""
 
     start: Timestamp = Field(description="the start of the day, week or month")
@@ -355,7 +355,7 @@ class VolumePoint(BaseModel):
     sentiment: SentimentShare
 
 
-class VolumeSeries(BaseModel):
+class VolumeSeries(Schema):
     """Mentions and sentiment per day, week or month of the window."""
 
     model_config = ConfigDict(
@@ -386,7 +386,7 @@ class VolumeSeries(BaseModel):
     points: list[VolumePoint]
 
 
-class VoiceShare(BaseModel):
+class VoiceShare(Schema):
     """One name's mentions and share of all the mentions compared."""
 
     name: str
@@ -395,7 +395,7 @@ class VoiceShare(BaseModel):
     share: float | None
 
 
-class VoiceList(BaseModel):
+class VoiceList(Schema):
     """The brand's mentions against each competitor's."""
 
     model_config = ConfigDict(
@@ -414,7 +414,7 @@ class VoiceList(BaseModel):
     items: list[VoiceShare]
 
 
-class EngagementPublic(BaseModel):
+class EngagementPublic(Schema):
     """A platform's median engagement rate in the window against that platform's median."""
 
     platform: str
@@ -427,7 +427,7 @@ class EngagementPublic(BaseModel):
     vs_median: float | None
 
 
-class KpiReport(BaseModel):
+class KpiReport(Schema):
     """Every KPI of a window, with the previous window of equal length for the trends."""
 
     model_config = ConfigDict(
@@ -479,7 +479,7 @@ class KpiReport(BaseModel):
     )
 
 
-class PurchasesReport(BaseModel):
+class PurchasesReport(Schema):
     """Orders of advocates (ROR at or above the threshold) against everyone else's."""
 
     model_config = ConfigDict(
@@ -524,7 +524,7 @@ class PurchasesReport(BaseModel):
     everyone_else: dict[str, float | int | None]
 
 
-class RoePublic(BaseModel):
+class RoePublic(Schema):
     """Return on Engagement of one declared effort: what it earned against what it cost."""
 
     target: str = Field(description="query:<name>, #hashtag or brand:<name>")
@@ -536,7 +536,7 @@ class RoePublic(BaseModel):
     trend: dict[str, float | int | None] = Field(description="change against the target's previous effort")
 
 
-class RoeList(BaseModel):
+class RoeList(Schema):
     """ROE of every declared effort, oldest first per target, with the values it used."""
 
     model_config = ConfigDict(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from tesoro.api.auth import Principal
-from tesoro.api.schemas.common import Timestamp, iso
+from tesoro.api.schemas.common import Schema, Timestamp, iso
 from tesoro.store.keys import Role
 from tesoro.store.tables import ApiKey
 
@@ -24,7 +24,7 @@ _KEY_EXAMPLE: dict[str, Any] = {
 }
 
 
-class Health(BaseModel):
+class Health(Schema):
     """The service answers and its database too."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "version": "0.1.0"}]})
@@ -33,7 +33,7 @@ class Health(BaseModel):
     version: str = Field(description="Tesoro's version")
 
 
-class Me(BaseModel):
+class Me(Schema):
     """The key a request was made with."""
 
     model_config = ConfigDict(
@@ -52,7 +52,7 @@ class Me(BaseModel):
         return cls(key_id=caller.key_id, name=caller.name, role=caller.role.value, via=caller.via)
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(Schema):
     """A new key: who or what it is for, and its role."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "site build", "role": "gallery"}]})
@@ -61,7 +61,7 @@ class KeyCreate(BaseModel):
     role: Role = Field(description="what the key may do (the role matrix is on /docs)")
 
 
-class KeyPublic(BaseModel):
+class KeyPublic(Schema):
     """An API key, never its secret."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_KEY_EXAMPLE]})
@@ -105,14 +105,14 @@ def _key_fields(key: ApiKey) -> dict[str, str | None]:
     }
 
 
-class DatabaseInfo(BaseModel):
+class DatabaseInfo(Schema):
     """Which store the service runs on (the password hidden)."""
 
     backend: str = Field(description="sqlite or postgresql")
     url: str = Field(description="the database URL with its password hidden")
 
 
-class SettingsPublic(BaseModel):
+class SettingsPublic(Schema):
     """The running configuration as the settings file and TESORO_* variables made it, without secrets.
 
     Every section of the settings reference appears under its own key (brands, products,

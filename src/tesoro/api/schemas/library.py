@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from tesoro.api.schemas.common import Schema
 from tesoro.api.schemas.curator import _QUEUE_ITEM_EXAMPLE, LibraryItem
 
 __all__ = ["FacetCount", "LibraryPage"]
 
 
-class FacetCount(BaseModel):
+class FacetCount(Schema):
     """How many matching posts have one value of a facet."""
 
     value: str | int = Field(description="the facet's value (an id for brand and product)")
@@ -19,7 +20,7 @@ class FacetCount(BaseModel):
     label: str | None = Field(None, description="brand and product facets only: the name behind the id")
 
 
-class LibraryPage(BaseModel):
+class LibraryPage(Schema):
     """A page of library posts in the chosen order, and the facet counts over every match."""
 
     model_config = ConfigDict(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from tesoro.api.schemas.common import Timestamp, iso
+from tesoro.api.schemas.common import Schema, Timestamp, iso
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.store.posts import AuthorDetail, AuthorView, MediaView, Overview, PostView
 from tesoro.store.tables import Post, Source
@@ -81,7 +81,7 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
 }
 
 
-class PostSummary(BaseModel):
+class PostSummary(Schema):
     """One row of the post list: the text, where and when, its metrics and its review state."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_SUMMARY_EXAMPLE]})
@@ -116,14 +116,14 @@ class PostSummary(BaseModel):
         )
 
 
-class PostPage(BaseModel):
+class PostPage(Schema):
     """A page of collected posts, newest first, with the total that matched."""
 
     total: int = Field(description="posts that match, over all pages")
     items: list[PostSummary]
 
 
-class MediaPublic(BaseModel):
+class MediaPublic(Schema):
     """A photo, video or gif of a post; URLs off the allowed media hosts are null and `blocked` says so."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_MEDIA_EXAMPLE]})
@@ -151,7 +151,7 @@ class MediaPublic(BaseModel):
         )
 
 
-class AuthorPublic(BaseModel):
+class AuthorPublic(Schema):
     """An account on one platform."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_AUTHOR_EXAMPLE]})
@@ -177,14 +177,14 @@ class AuthorPublic(BaseModel):
         )
 
 
-class ProductRef(BaseModel):
+class ProductRef(Schema):
     """The product a post was tagged with."""
 
     id: int
     name: str | None
 
 
-class PostMetrics(BaseModel):
+class PostMetrics(Schema):
     """Engagement counts as last collected."""
 
     likes: int
@@ -192,7 +192,7 @@ class PostMetrics(BaseModel):
     replies: int
 
 
-class PostPublic(BaseModel):
+class PostPublic(Schema):
     """One post with its author, media, product and review state."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_POST_EXAMPLE]})
@@ -237,7 +237,7 @@ class PostPublic(BaseModel):
         )
 
 
-class SourcePublic(BaseModel):
+class SourcePublic(Schema):
     """A configured source (one query on one platform) and its health."""
 
     model_config = ConfigDict(
@@ -286,14 +286,14 @@ class SourcePublic(BaseModel):
         )
 
 
-class ActivityMonth(BaseModel):
+class ActivityMonth(Schema):
     """Posts an author made in one month."""
 
     month: str = Field(description="YYYY-MM", examples=["2026-11"])
     posts: int
 
 
-class AuthorDetailPublic(BaseModel):
+class AuthorDetailPublic(Schema):
     """An author's page: the account, its activity per month, linked accounts and recent posts."""
 
     model_config = ConfigDict(
@@ -345,7 +345,7 @@ class AuthorDetailPublic(BaseModel):
         )
 
 
-class OverviewPublic(BaseModel):
+class OverviewPublic(Schema):
     """The dashboard's counts: posts by state, rights and platform, and daily volume per platform."""
 
     model_config = ConfigDict(
