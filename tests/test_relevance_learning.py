@@ -21,6 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from tesoro.curator import relevance_model
+from tesoro.curator.feedback import load_ranker_models
 from tesoro.curator.queue import decide, undo_last
 from tesoro.curator.ranking import rank_posts
 from tesoro.curator.relevance_model import (
@@ -30,10 +32,13 @@ from tesoro.curator.relevance_model import (
     relevance_status,
     train_relevance,
 )
+from tesoro.jobs import tasks as jobs
 from tesoro.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
+from tesoro.scoring.encoders import load_encoder
 from tesoro.scoring.relevance import (
     DEFAULT_WEIGHTS,
     FEATURES,
+    BrandProfile,
     RelevanceScorer,
     RelevanceWeights,
     relevance_from_features,
@@ -575,10 +580,6 @@ def test_learned_weights_round_trip_through_the_store(engine: Engine) -> None:
 def test_the_curator_train_job_learns_relevance_before_the_rankers(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tesoro.curator import relevance_model
-    from tesoro.curator.feedback import load_ranker_models
-    from tesoro.jobs import tasks as jobs
-
     world = make_world(sqlite_engine)
     coordinator_decides(world)
     monkeypatch.setattr(relevance_model, "_load_encoder", lambda settings: TinyEncoder())
@@ -592,10 +593,6 @@ def test_the_curator_train_job_learns_relevance_before_the_rankers(
 def test_a_failing_relevance_step_does_not_stop_the_rankers(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tesoro.curator import relevance_model
-    from tesoro.curator.feedback import load_ranker_models
-    from tesoro.jobs import tasks as jobs
-
     world = make_world(sqlite_engine)
     coordinator_decides(world)
 
@@ -661,9 +658,6 @@ REAL_GEAR = [
 
 
 def test_with_the_real_encoder_homonyms_lose_and_products_keep() -> None:
-    from tesoro.scoring.encoders import load_encoder
-    from tesoro.scoring.relevance import BrandProfile
-
     encoder = load_encoder()
     apple = BrandProfile(
         id=1,
