@@ -9,8 +9,10 @@ Copying a file or cloning a database is several times cheaper than replaying the
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -95,9 +97,11 @@ def _sqlite_copy(template: Path, path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-# Database names: prefix, creating process id, xdist worker, random suffix.
-TEMPLATE_PREFIX = "tesoro_tpl_"
-CLONE_PREFIX = "tesoro_test_"
+# Database names: prefix, this machine, creating process id, xdist worker, random suffix. The
+# machine and the process id tell which databases a killed run left behind (see _drop_left_behind).
+MACHINE = hashlib.blake2b(socket.gethostname().encode(), digest_size=3).hexdigest()
+TEMPLATE_PREFIX = f"tesoro_tpl_{MACHINE}_"
+CLONE_PREFIX = f"tesoro_test_{MACHINE}_"
 PG_ADMIN_URL = os.environ.get("TESORO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -160,8 +164,8 @@ class PgTemplate:
     def _drop_left_behind(self) -> None:
         """Drop the databases of test runs on this machine that were killed before they cleaned up.
 
-        Names carry the creating process id; a database whose process is gone is a leftover.
-        Only for a server on this machine, where those process ids mean something.
+        Names carry the machine and the creating process id; a database of this machine whose
+        process is gone is a leftover. Only for a server on this machine, the usual set-up.
         """
         if self.admin.host not in ("127.0.0.1", "localhost", "::1"):
             return
