@@ -40,8 +40,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ["COLUMNS"] = "200"
 os.environ["TERMINAL_WIDTH"] = "200"
 
-# One name per xdist worker ("gw0", ...; "main" without xdist), so parallel workers never share a
-# database, a Redis db number or a file they create by name.
+# The xdist worker ("gw0", ...; "main" without xdist), part of every database name a test creates:
+# parallel workers never share one (their tmp_path folders are apart already).
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 STORE_FILE = "tesoro.db"
@@ -187,11 +187,11 @@ class PgTemplate:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # it exists, under another user
     return True
 
 
