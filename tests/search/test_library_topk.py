@@ -75,7 +75,7 @@ def build_library(engine: Engine) -> tuple[Seeded, Library]:
     return data, Library(engine, CuratorSettings(), encode=tiny_encode, index=index)
 
 
-def _occurrences(tokens: list[str], term: QueryTerm) -> int:
+def occurrences(tokens: list[str], term: QueryTerm) -> int:
     """How many times the term (a word, a prefix, a phrase) occurs in the document's words."""
     width = len(term.tokens)
     count = 0
@@ -97,7 +97,7 @@ def plain_bm25(docs: dict[int, str], query: SearchQuery) -> dict[int, float]:
     terms = [term for group in query.groups for term in group]
     idf = {}
     for term in terms:
-        hit = sum(1 for w in words.values() if _occurrences(w, term))
+        hit = sum(1 for w in words.values() if occurrences(w, term))
         value = math.log((rows - hit + 0.5) / (hit + 0.5))
         idf[term] = value if value > 0 else 1e-6
     out = {}
@@ -105,7 +105,7 @@ def plain_bm25(docs: dict[int, str], query: SearchQuery) -> dict[int, float]:
         norm = 1.2 * (1 - 0.75 + 0.75 * len(w) / average)
         total = 0.0
         for term in terms:
-            tf = _occurrences(w, term)
+            tf = occurrences(w, term)
             total += idf[term] * tf * 2.2 / (tf + norm)
         out[pid] = total
     return out

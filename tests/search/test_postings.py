@@ -11,7 +11,7 @@ import random
 
 import numpy as np
 import pytest
-from test_library_topk import _occurrences, plain_bm25
+from test_library_topk import occurrences, plain_bm25
 
 from tesoro.search.postings import TextIndex
 from tesoro.text.search import SearchQuery, parse_search_query
@@ -48,8 +48,8 @@ def _plain_match(docs: dict[int, str], query: SearchQuery) -> set[int]:
     out = set()
     for row, doc in docs.items():
         words = doc.split()
-        if all(any(_occurrences(words, t) for t in group) for group in query.groups) and not any(
-            _occurrences(words, t) for t in query.excluded
+        if all(any(occurrences(words, t) for t in group) for group in query.groups) and not any(
+            occurrences(words, t) for t in query.excluded
         ):
             out.add(row)
     return out
