@@ -76,6 +76,7 @@ from tesoro.store.rankers import (
     set_relevance,
     unreviewed_for_relevance,
 )
+from tesoro.store.tables import CuratorRelevance
 from tesoro.text.fold import fold
 
 __all__ = [
@@ -341,45 +342,15 @@ def train_relevance(
         stored = load_relevance_models(session)
         keys = [p.id for p in profiles] if brand_id is None else [b.id for b in profiles if b.id == brand_id]
         examples = {key: relevance_examples(session, brand_id=key) for key in keys}
-    by_id = {p.id: p for p in profiles}
-    reports: dict[int, RelevanceReport] = {}
-    to_fit: dict[int, str] = {}  # brand id -> fingerprint
-    to_reset: list[int] = []
-    catch_up: list[int] = []
-    for key in keys:
-        found = examples[key]
-        fingerprint = _fingerprint(by_id[key], found, params)
-        row = stored.get(key)
-        current = by_id[key].weights or DEFAULT_WEIGHTS
-        if row is not None and row.fingerprint == fingerprint and current.learned:
-            reports[key] = _report(key, "unchanged", current, metrics=dict(row.metrics or {}))
-            if row.trained_at is not None and now - _aware(row.trained_at) < CATCH_UP:
-                catch_up.append(key)
-            continue
-        n, approvals = len(found), sum(e.label for e in found)
-        if n >= min_decisions and 0 < approvals < n:
-            to_fit[key] = fingerprint
-            continue
-        reason = (
-            f"{n} decisions, {min_decisions} needed"
-            if n < min_decisions
-            else "needs at least one approval and one rejection"
-        )
-        if row is not None:
-            to_reset.append(key)
-        reports[key] = _report(
-            key,
-            "reset" if row is not None else "default",
-            DEFAULT_WEIGHTS,
-            decisions=n,
-            approvals=approvals,
-            reason=reason,
-        )
-    if not (to_fit or to_reset or catch_up):
+    plan = _plan_training(
+        {p.id: p for p in profiles}, examples, stored, params=params, min_decisions=min_decisions, now=now
+    )
+    reports = plan.reports
+    if plan.idle:
         return [reports[k] for k in keys]
     scorer = RelevanceScorer(profiles, encoder or _load_encoder(settings))
     changed: dict[int, RelevanceWeights | None] = {}
-    for key, fingerprint in to_fit.items():
+    for key, fingerprint in plan.to_fit.items():
         report, weights = _fit_brand(
             scorer, key, examples[key], min_decisions, precision, rejection_weight, now
         )
@@ -402,7 +373,7 @@ def train_relevance(
                 delete_relevance_model(session, brand_id=key)
         if weights.learned or key in stored:
             changed[key] = weights if weights.learned else None
-    for key in to_reset:
+    for key in plan.to_reset:
         with session_scope(engine) as session:
             delete_relevance_model(session, brand_id=key)
         changed[key] = None
@@ -412,7 +383,7 @@ def train_relevance(
         counts = refresh_relevance(engine, settings.curator, scorer, brand_keys=[*changed, 0], rerank=rerank)
         for key in changed:
             reports[key] = replace(reports[key], refreshed=counts[key][0], reranked=counts[key][1])
-    for key in catch_up:
+    for key in plan.catch_up:
         stored_at = stored[key].trained_at
         assert stored_at is not None
         counts = refresh_relevance(
@@ -420,6 +391,63 @@ def train_relevance(
         )
         reports[key] = replace(reports[key], refreshed=counts[key][0], reranked=counts[key][1])
     return [reports[k] for k in keys]
+
+
+@dataclass(slots=True)
+class _TrainingPlan:
+    """What each brand needs this run: a fit, a reset to the defaults, a catch-up, or nothing (reported)."""
+
+    reports: dict[int, RelevanceReport] = field(default_factory=dict)
+    to_fit: dict[int, str] = field(default_factory=dict)  # brand id -> fingerprint of its decisions
+    to_reset: list[int] = field(default_factory=list)
+    # Unchanged weights trained a short while ago: posts scored meanwhile with the old ones need them.
+    catch_up: list[int] = field(default_factory=list)
+
+    @property
+    def idle(self) -> bool:
+        return not (self.to_fit or self.to_reset or self.catch_up)
+
+
+def _plan_training(
+    profiles: Mapping[int, BrandProfile],
+    examples: Mapping[int, Sequence[RelevanceExample]],
+    stored: Mapping[int, CuratorRelevance],
+    *,
+    params: Mapping[str, Any],
+    min_decisions: int,
+    now: datetime,
+) -> _TrainingPlan:
+    """Sort the brands by what their decisions ask for, without an encoder (so an idle run stays cheap)."""
+    plan = _TrainingPlan()
+    for key, found in examples.items():
+        fingerprint = _fingerprint(profiles[key], found, params)
+        row = stored.get(key)
+        current = profiles[key].weights or DEFAULT_WEIGHTS
+        if row is not None and row.fingerprint == fingerprint and current.learned:
+            plan.reports[key] = _report(key, "unchanged", current, metrics=dict(row.metrics or {}))
+            if row.trained_at is not None and now - _aware(row.trained_at) < CATCH_UP:
+                plan.catch_up.append(key)
+            continue
+        n, approvals = len(found), sum(e.label for e in found)
+        if n >= min_decisions and 0 < approvals < n:
+            plan.to_fit[key] = fingerprint
+            continue
+        reason = (
+            f"{n} decisions, {min_decisions} needed"
+            if n < min_decisions
+            else "needs at least one approval and one rejection"
+        )
+        if row is not None:
+            plan.to_reset.append(key)
+        plan.reports[key] = _report(
+            key,
+            "reset" if row is not None else "default",
+            DEFAULT_WEIGHTS,
+            decisions=n,
+            approvals=approvals,
+            reason=reason,
+        )
+    return plan
 
 
 def _aware(value: datetime) -> datetime:
