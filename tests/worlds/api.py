@@ -18,7 +18,7 @@ from tesoro.store.keys import Role, create_key
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import Post
-from worlds.common import brand_ids, post_id, product_ids
+from worlds.common import SENTIMENT_PROBS, brand_ids, post_id, product_ids
 
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
@@ -202,7 +202,7 @@ def rank(engine: Engine, settings: Settings, seeded: Seeded) -> RankReport:
             "post_id": seeded.posts[post.external_id],
             "model_version": "api-test-1",
             "sentiment": "positive",
-            "sentiment_probs": {"negative": 0.05, "neutral": 0.15, "positive": 0.8},
+            "sentiment_probs": dict(SENTIMENT_PROBS["positive"]),
             "relevance": max(score, settings.curator.min_relevance),  # none off-topic
             "product_id": None,
             "product_confidence": None,

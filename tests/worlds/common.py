@@ -10,7 +10,14 @@ from sqlmodel import Session, col, select
 
 from tesoro.store.tables import Brand, Post, Product
 
-__all__ = ["brand_ids", "post_id", "product_ids"]
+__all__ = ["SENTIMENT_PROBS", "brand_ids", "post_id", "product_ids"]
+
+# Probabilities a sentiment head could give a post of each label (the label clearly on top).
+SENTIMENT_PROBS: dict[str, dict[str, float]] = {
+    "positive": {"negative": 0.05, "neutral": 0.15, "positive": 0.8},
+    "neutral": {"negative": 0.1, "neutral": 0.8, "positive": 0.1},
+    "negative": {"negative": 0.8, "neutral": 0.15, "positive": 0.05},
+}
 
 
 def brand_ids(session: Session) -> dict[str, int]:

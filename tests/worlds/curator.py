@@ -27,7 +27,7 @@ from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.text.fold import words
 from tesoro.text.search import light_stem
-from worlds.common import brand_ids, post_id, product_ids
+from worlds.common import SENTIMENT_PROBS, brand_ids, post_id, product_ids
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DIM = 384
@@ -92,14 +92,6 @@ class Seeded:
     products: dict[str, int]
 
 
-def _probs(label: str) -> dict[str, float]:
-    return {
-        "positive": {"negative": 0.05, "neutral": 0.15, "positive": 0.8},
-        "neutral": {"negative": 0.1, "neutral": 0.8, "positive": 0.1},
-        "negative": {"negative": 0.8, "neutral": 0.15, "positive": 0.05},
-    }[label]
-
-
 def seed(engine: Engine, specs: Sequence[Spec], settings: Settings | None = None) -> Seeded:
     settings = settings or catalog_settings()
     with session_scope(engine) as session:
@@ -137,7 +129,7 @@ def seed(engine: Engine, specs: Sequence[Spec], settings: Settings | None = None
                     "post_id": ids[s.key],
                     "model_version": "test-1",
                     "sentiment": s.sentiment,
-                    "sentiment_probs": _probs(s.sentiment),
+                    "sentiment_probs": dict(SENTIMENT_PROBS[s.sentiment]),
                     "relevance": s.relevance,
                     "product_id": products.get(s.product) if s.product else None,
                     "product_confidence": 0.9 if s.product else None,
