@@ -15,8 +15,8 @@ from fastapi import APIRouter, Query
 from tesoro.api.deps import EngineDep, LibraryDep, MediaDep
 from tesoro.api.problems import Problem
 from tesoro.api.routes.queue import catalog, content_mask_of
-from tesoro.api.schemas.curator import LibraryItem
 from tesoro.api.schemas.library import FacetCount, LibraryPage
+from tesoro.api.schemas.queue import LibraryItem
 from tesoro.search.library import LibraryError, LibraryFilters, LibraryQuery, MeaningUnavailable
 from tesoro.store.library import LIBRARY_STATES
 from tesoro.store.tables import QueueState, RightsState

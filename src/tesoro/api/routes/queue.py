@@ -33,24 +33,26 @@ from sqlmodel import Session
 
 from tesoro.api.deps import Changed, CuratorActor, EngineDep, MediaDep
 from tesoro.api.problems import Problem
-from tesoro.api.schemas.curator import (
+from tesoro.api.schemas.decisions import (
     BatchPublic,
     BulkDecisionCreate,
-    CatalogProduct,
     DecisionCreate,
     DecisionList,
     DecisionPublic,
-    PostDetail,
     ProductAssign,
+    RightsUpdate,
+    TagsUpdate,
+    UndoPublic,
+)
+from tesoro.api.schemas.queue import (
+    CatalogProduct,
+    PostDetail,
     ProductList,
     ProductPublic,
     QueueItem,
     QueuePage,
-    RightsUpdate,
     TagCount,
     TagList,
-    TagsUpdate,
-    UndoPublic,
 )
 from tesoro.curator.queue import Action, BatchResult, QueueError, decide, undo_last
 from tesoro.models import CONTENT_TYPES, content_mask

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from tesoro.api.deps import Changed, EngineDep, SettingsDep
 from tesoro.api.routes.queue import catalog
-from tesoro.api.schemas.curator import (
+from tesoro.api.schemas.ranker import (
     RankerList,
     RankerPublic,
     RankReportPublic,

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from tesoro.api.schemas.common import Schema
-from tesoro.api.schemas.curator import _QUEUE_ITEM_EXAMPLE, LibraryItem
+from tesoro.api.schemas.queue import _QUEUE_ITEM_EXAMPLE, LibraryItem
 
 __all__ = ["FacetCount", "LibraryPage"]
 

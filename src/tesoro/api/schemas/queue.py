@@ -1,4 +1,4 @@
-"""The curator's shapes: queue items with their treasure explanation, decisions, tags, products, rankers.
+"""The review queue's shapes: queue and library items with their treasure explanation, tags, products.
 
 Text fields (post text, titles, names, notes, tags) are returned raw: the UI
 escapes them. Links are returned only when they are plain http(s) URLs, and media
@@ -8,29 +8,21 @@ URLs only when they point at an allowed media host (`[gallery] media_hosts`);
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ConfigDict, Field
 
 from tesoro.api.schemas.common import Schema, Timestamp, iso
+from tesoro.api.schemas.decisions import DecisionPublic
 from tesoro.api.security import MediaFilter, safe_link
-from tesoro.curator.queue import BatchResult, Outcome, UndoResult
 from tesoro.store.curation import QueueEntry
-from tesoro.store.decisions import DecisionRecord
 
 __all__ = [
     "AssignedProduct",
-    "BatchPublic",
-    "BulkDecisionCreate",
     "CatalogProduct",
     "CopyPublic",
-    "DecisionCreate",
-    "DecisionList",
-    "DecisionPublic",
     "LibraryItem",
-    "OutcomePublic",
     "PostDetail",
-    "ProductAssign",
     "ProductList",
     "ProductPublic",
     "QueueAuthor",
@@ -38,84 +30,10 @@ __all__ = [
     "QueueMedia",
     "QueueMetrics",
     "QueuePage",
-    "RankReportPublic",
-    "RankerList",
-    "RankerPublic",
-    "RightsUpdate",
     "TagCount",
     "TagList",
-    "TagsUpdate",
-    "TrainList",
-    "TrainReportPublic",
     "Treasure",
-    "UndoPublic",
 ]
-
-_DECISION_ACTIONS = Literal["approve", "reject", "feature", "archive", "reopen", "note"]
-
-
-# --- what a coordinator sends ------------------------------------------------------------------------
-
-
-class DecisionCreate(Schema):
-    """A decision on one post, with whatever else the coordinator changed at the same time."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"action": "approve", "note": "hero shot", "product_id": 1, "add_tags": ["trail"]},
-                {"action": "reject", "include_copies": True},
-            ]
-        }
-    )
-
-    action: _DECISION_ACTIONS = Field(description="approve, reject, feature, archive, reopen, or only a note")
-    note: str | None = Field(None, max_length=5000, description="why, for the decision log")
-    product_id: int | None = Field(None, description="assign this product (of the post's brand) too")
-    add_tags: list[str] = Field(default_factory=list, max_length=50)
-    remove_tags: list[str] = Field(default_factory=list, max_length=50)
-    include_copies: bool = Field(False, description="apply the same decision to the post's duplicates")
-
-
-class BulkDecisionCreate(DecisionCreate):
-    """One action on many posts: one batch, undone in one step."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"action": "reject", "post_ids": [41, 42, 43], "note": "spam wave"}]}
-    )
-
-    action: Literal["approve", "reject", "feature", "archive", "reopen", "note", "tag"]  # type: ignore[assignment]
-    post_ids: list[int] = Field(min_length=1, max_length=1000)
-
-
-class TagsUpdate(Schema):
-    """Tags to add and to remove (compared without case or extra spaces)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"add": ["trail", "hero"], "remove": ["todo"]}]}
-    )
-
-    add: list[str] = Field(default_factory=list, max_length=50)
-    remove: list[str] = Field(default_factory=list, max_length=50)
-
-
-class ProductAssign(Schema):
-    """The product a post shows (one of its brand's); null clears it."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"product_id": 1}, {"product_id": None}]})
-
-    product_id: int | None
-
-
-class RightsUpdate(Schema):
-    """The usage-rights status obtained by hand; the gallery shows only `granted` posts."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "granted", "note": "permission by DM on 2026-11-02"}]}
-    )
-
-    status: Literal["none", "requested", "granted", "declined", "expired"]
-    note: str | None = Field(None, max_length=5000)
 
 
 # --- queue items ---------------------------------------------------------------------------------------
@@ -375,159 +293,11 @@ class QueuePage(Schema):
     items: list[QueueItem]
 
 
-# --- decisions -------------------------------------------------------------------------------------
-
-
-class DecisionPublic(Schema):
-    """One entry of the decision log."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 5,
-                    "post_id": 42,
-                    "action": "approve",
-                    "from_state": "new",
-                    "to_state": "approved",
-                    "product_id": None,
-                    "note": "hero shot",
-                    "actor": "key:415472f2f1fa (Ana)",
-                    "decided_at": "2026-11-01T12:00:00+00:00",
-                    "undone": False,
-                    "batch_id": "22396ce4ce7f48dea4b988ebae9bf6b5",
-                }
-            ]
-        }
-    )
-
-    id: int
-    post_id: int
-    action: str = Field(description="approve, reject, feature, archive, reopen, note, tag, assign_product...")
-    from_state: str | None
-    to_state: str | None
-    product_id: int | None
-    note: str | None
-    actor: str = Field(description="who decided: the key, as `key:<key_id> (<name>)`")
-    decided_at: Timestamp
-    undone: bool
-    batch_id: str | None = Field(description="decisions made together share it and are undone together")
-
-    @classmethod
-    def from_record(cls, d: DecisionRecord) -> DecisionPublic:
-        return cls(
-            id=d.id,
-            post_id=d.post_id,
-            action=d.action,
-            from_state=d.from_state,
-            to_state=d.to_state,
-            product_id=d.product_id,
-            note=d.note,
-            actor=d.actor,
-            decided_at=iso(d.decided_at) or "",
-            undone=d.undone,
-            batch_id=d.batch_id,
-        )
-
-
-class DecisionList(Schema):
-    """The decision log, newest first."""
-
-    items: list[DecisionPublic]
-
-
 class PostDetail(QueueItem):
     """One ranked post with the post it copies (if it is a duplicate) and its decision history."""
 
     original: QueueItem | None = Field(description="the post this one copies, if it is a duplicate")
     decisions: list[DecisionPublic] = Field(description="its decisions, newest first")
-
-
-class OutcomePublic(Schema):
-    """What a decision did to one post, or why it skipped it (`problem`: not_found, invalid, conflict...)."""
-
-    post_id: int
-    applied: bool
-    from_state: str | None
-    to_state: str | None
-    decision_id: int | None
-    reason: str | None
-    problem: str | None
-
-    @classmethod
-    def from_outcome(cls, o: Outcome) -> OutcomePublic:
-        return cls(
-            post_id=o.post_id,
-            applied=o.applied,
-            from_state=o.from_state,
-            to_state=o.to_state,
-            decision_id=o.decision_id,
-            reason=o.reason,
-            problem=o.problem,
-        )
-
-
-class BatchPublic(Schema):
-    """One batch of decisions: what was applied and what was skipped, undone together."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "batch_id": "66225e0d33c247128b5222d90f02eabb",
-                    "action": "approve",
-                    "actor": "key:415472f2f1fa (Ana)",
-                    "applied": [
-                        {
-                            "post_id": 42,
-                            "applied": True,
-                            "from_state": "new",
-                            "to_state": "approved",
-                            "decision_id": 5,
-                            "reason": None,
-                            "problem": None,
-                        }
-                    ],
-                    "skipped": [],
-                }
-            ]
-        }
-    )
-
-    batch_id: str
-    action: str
-    actor: str
-    applied: list[OutcomePublic]
-    skipped: list[OutcomePublic]
-
-    @classmethod
-    def from_result(cls, result: BatchResult) -> BatchPublic:
-        return cls(
-            batch_id=result.batch_id,
-            action=result.action,
-            actor=result.actor,
-            applied=[OutcomePublic.from_outcome(o) for o in result.applied],
-            skipped=[OutcomePublic.from_outcome(o) for o in result.skipped],
-        )
-
-
-class UndoPublic(Schema):
-    """The batch an undo reverted: the posts restored, and those changed since (left alone)."""
-
-    batch_id: str
-    action: str | None
-    restored: list[OutcomePublic]
-    skipped: list[OutcomePublic]
-
-    @classmethod
-    def from_result(cls, result: UndoResult) -> UndoPublic:
-        assert result.batch_id is not None
-        return cls(
-            batch_id=result.batch_id,
-            action=result.action,
-            restored=[OutcomePublic.from_outcome(o) for o in result.restored],
-            skipped=[OutcomePublic.from_outcome(o) for o in result.skipped],
-        )
 
 
 # --- tags and products ---------------------------------------------------------------------------
@@ -576,77 +346,3 @@ class ProductList(Schema):
     )
 
     items: list[ProductPublic]
-
-
-# --- rankers ---------------------------------------------------------------------------------------
-
-
-class RankerPublic(Schema):
-    """A brand's learned ranker: how much it learned and how much of the score it decides."""
-
-    brand_id: int | None = Field(description="null for the ranker shared by every brand")
-    brand: str | None
-    decisions: int = Field(description="decisions it was trained on")
-    approvals: int
-    blend: float = Field(description="its share of the treasure score, 0..1 (grows with decisions)")
-    metrics: dict[str, Any] = Field(description="held-out quality: AUC, precision at k...")
-    learned_weights: dict[str, Any] = Field(description="what it learned, per feature")
-
-
-class RankerList(Schema):
-    """Every brand's learned ranker."""
-
-    items: list[RankerPublic]
-
-
-class TrainReportPublic(Schema):
-    """What retraining one brand's ranker did (or why it did not train)."""
-
-    brand_id: int | None = Field(description="null for the ranker shared by every brand")
-    trained: bool
-    reason: str | None = Field(description="why it did not train (e.g. too few decisions)")
-    decisions: int = Field(description="decisions it was trained on")
-    approvals: int
-    blend: float = Field(description="its share of the treasure score, 0..1 (grows with decisions)")
-    metrics: dict[str, Any] = Field(description="held-out quality: AUC, precision at k...")
-    learned_weights: dict[str, Any]
-
-
-class TrainList(Schema):
-    """What retraining did, per brand."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "brand_id": 1,
-                            "trained": False,
-                            "reason": "1 decisions, 20 needed",
-                            "decisions": 1,
-                            "approvals": 1,
-                            "blend": 0.0,
-                            "metrics": {},
-                            "learned_weights": {},
-                        }
-                    ]
-                }
-            ]
-        }
-    )
-
-    items: list[TrainReportPublic]
-
-
-class RankReportPublic(Schema):
-    """What one ranking pass did."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"ranked": 120, "filtered": 4, "copies": 7, "seconds": 0.31}]}
-    )
-
-    ranked: int
-    filtered: int = Field(description="kept out of the queue: unsafe, spam, off-topic")
-    copies: int = Field(description="duplicates grouped under an original")
-    seconds: float
