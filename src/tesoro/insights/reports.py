@@ -55,6 +55,27 @@ def _change(now: float, before: float) -> float | None:
     return (now - before) / before if before else None
 
 
+def _volume_json(current: kpi_store.Totals, previous: kpi_store.Totals) -> dict[str, Any]:
+    """The window's volume figures, the previous window's, and the relative change of each."""
+    return {
+        "mentions": current.posts,
+        "unique_authors": current.authors,
+        "interactions": current.interactions,
+        "potential_reach": current.potential_reach,
+        "previous": {
+            "mentions": previous.posts,
+            "unique_authors": previous.authors,
+            "interactions": previous.interactions,
+            "potential_reach": previous.potential_reach,
+        },
+        "change": {
+            "mentions": _change(current.posts, previous.posts),
+            "unique_authors": _change(current.authors, previous.authors),
+            "potential_reach": _change(current.potential_reach, previous.potential_reach),
+        },
+    }
+
+
 def volume_report(
     engine: Engine,
     *,
@@ -160,23 +181,7 @@ def kpi_report(
         "brand": brand.name if brand else None,
         "platform": platform,
         "window": {"since": since.isoformat(), "until": until.isoformat(), "bucket": bucket},
-        "volume": {
-            "mentions": current.posts,
-            "unique_authors": current.authors,
-            "interactions": current.interactions,
-            "potential_reach": current.potential_reach,
-            "previous": {
-                "mentions": previous.posts,
-                "unique_authors": previous.authors,
-                "interactions": previous.interactions,
-                "potential_reach": previous.potential_reach,
-            },
-            "change": {
-                "mentions": _change(current.posts, previous.posts),
-                "unique_authors": _change(current.authors, previous.authors),
-                "potential_reach": _change(current.potential_reach, previous.potential_reach),
-            },
-        },
+        "volume": _volume_json(current, previous),
         "by_platform": [
             {"platform": p, "mentions": n, "unique_authors": a, "interactions": i} for p, n, a, i in platforms
         ],
