@@ -23,7 +23,7 @@ from tesoro.alerts.context import (
     post_payload,
     who,
 )
-from tesoro.alerts.spikes import SpikeParams, describe, detect_spike, top_terms
+from tesoro.alerts.spikes import SpikeParams, SpikeVerdict, describe, detect_spike, top_terms
 from tesoro.store.alerts import (
     PostFacts,
     failing_sources,
@@ -228,13 +228,21 @@ def _spike(ctx: RuleContext) -> Evaluated:
     }
     if not verdict.spike:
         return [], state
+    return [_spike_candidate(ctx, verdict, window_hours=window_hours, negative=negative)], state
+
+
+def _spike_candidate(
+    ctx: RuleContext, verdict: SpikeVerdict, *, window_hours: int, negative: bool
+) -> Candidate:
+    """The alert for a detected spike: the figures, the words that rose, and a few sample posts."""
+    conf = ctx.conf
     start = ctx.now - timedelta(hours=window_hours)
     window_posts = posts_in_window(
         ctx.session,
         start=start,
         end=ctx.now,
-        brand_id=brand_id,
-        query_id=query_id,
+        brand_id=ctx.brand_id,
+        query_id=ctx.query_id,
         negative_only=negative,
         limit=300,
     )
@@ -242,8 +250,8 @@ def _spike(ctx: RuleContext) -> Evaluated:
         ctx.session,
         start=ctx.now - timedelta(days=7),
         end=start,
-        brand_id=brand_id,
-        query_id=query_id,
+        brand_id=ctx.brand_id,
+        query_id=ctx.query_id,
         negative_only=negative,
         limit=1500,
     )
@@ -273,7 +281,7 @@ def _spike(ctx: RuleContext) -> Evaluated:
         },
         "samples": [post_payload(p) for p in window_posts[:3]],
     }
-    return [Candidate(f"{conf.kind}:{scope_name}", payload)], state
+    return Candidate(f"{conf.kind}:{scope_name}", payload)
 
 
 # Each rule kind's evaluator (`volume_spike` and `negative_spike` share one).
