@@ -106,8 +106,13 @@ def kpis(
     if as_json:
         _json(report)
         return
+    _print_kpis(report, f"{start:%Y-%m-%d} to {end:%Y-%m-%d}")
+
+
+def _print_kpis(report: dict[str, Any], window: str) -> None:
+    """The KPI report as tables: the headline numbers against the previous window, then the details."""
     v, s = report["volume"], report["sentiment"]
-    title = f"{report['brand'] or 'all brands'} {report['platform'] or ''} {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+    title = f"{report['brand'] or 'all brands'} {report['platform'] or ''} {window}"
     _table(
         title,
         ["KPI", "value", "previous window", "change"],

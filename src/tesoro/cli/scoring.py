@@ -11,7 +11,7 @@ import json
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -19,7 +19,7 @@ from rich.table import Table
 
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
 from tesoro.scoring.branch_training import BranchConfig
-from tesoro.scoring.encoders import ModelLoadError, load_encoder
+from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.pipeline import load_models, score_pending
@@ -252,37 +252,64 @@ def train(
         raise _fail(exc) from exc
     started = time.perf_counter()
     try:
-        if task is TrainTask.sentiment and not branch:
-            target = out_path or DEFAULT_SENTIMENT_HEAD
-            meta = train_sentiment(
-                data_dir,
-                target,
-                encoder=encoder,
-                semeval_limit=semeval_limit or None,
-                cache_dir=cache_dir,
-                on_progress=console.print,
-                pooled_layers=chosen_layers,
-            )
-        elif task is TrainTask.sentiment:
-            target = out_path or DEFAULT_SENTIMENT_HEAD.with_name("sentiment_branch.npz")
-            meta = train_sentiment_branch(
-                data_dir,
-                target,
-                encoder=encoder,
-                semeval_limit=semeval_limit or None,
-                cache_dir=cache_dir,
-                config=BranchConfig(layers=layers, epochs=epochs, threads=threads, bf16=bf16),
-                device=conf.device,
-                on_progress=console.print,
-            )
-        else:
-            target = out_path or DEFAULT_OFFENSIVE_HEAD
-            meta = train_offensive(
-                data_dir, target, encoder=encoder, cache_dir=cache_dir, on_progress=console.print
-            )
+        target, meta = _train_weights(
+            task,
+            data_dir,
+            out_path,
+            encoder=encoder,
+            semeval_limit=semeval_limit or None,
+            cache_dir=cache_dir,
+            branch=BranchConfig(layers=layers, epochs=epochs, threads=threads, bf16=bf16) if branch else None,
+            device=conf.device,
+            pooled_layers=chosen_layers,
+        )
     except (FileNotFoundError, ValueError, ModelLoadError) as exc:
         raise _fail(exc) from exc
     out.print(json.dumps(meta["validation"], indent=2))
     out.print(
         f"wrote {target} ({target.stat().st_size / 1024:.0f} KiB) in {time.perf_counter() - started:.0f} s"
     )
+
+
+def _train_weights(
+    task: TrainTask,
+    data_dir: Path,
+    out_path: Path | None,
+    *,
+    encoder: Encoder,
+    semeval_limit: int | None,
+    cache_dir: Path | None,
+    branch: BranchConfig | None,
+    device: str,
+    pooled_layers: tuple[int, ...],
+) -> tuple[Path, dict[str, Any]]:
+    """Train the chosen weights and write them (by default over the bundled file); (path, metadata)."""
+    if task is not TrainTask.sentiment:
+        target = out_path or DEFAULT_OFFENSIVE_HEAD
+        meta = train_offensive(
+            data_dir, target, encoder=encoder, cache_dir=cache_dir, on_progress=console.print
+        )
+    elif branch is None:
+        target = out_path or DEFAULT_SENTIMENT_HEAD
+        meta = train_sentiment(
+            data_dir,
+            target,
+            encoder=encoder,
+            semeval_limit=semeval_limit,
+            cache_dir=cache_dir,
+            on_progress=console.print,
+            pooled_layers=pooled_layers,
+        )
+    else:
+        target = out_path or DEFAULT_SENTIMENT_HEAD.with_name("sentiment_branch.npz")
+        meta = train_sentiment_branch(
+            data_dir,
+            target,
+            encoder=encoder,
+            semeval_limit=semeval_limit,
+            cache_dir=cache_dir,
+            config=branch,
+            device=device,
+            on_progress=console.print,
+        )
+    return target, meta

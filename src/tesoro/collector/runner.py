@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
-from tesoro.models import NormalizedPost
+from tesoro.models import Cursor, NormalizedPost
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import upsert_posts
 from tesoro.store.sources import get_source, record_failure, record_rate_limit, record_success, save_cursor
@@ -55,6 +55,23 @@ class RunResult:
     error: str | None = None
 
 
+@dataclass(slots=True)
+class _Progress:
+    """How far one run got: the last cursor saved and the counts a `RunResult` reports."""
+
+    cursor: Cursor | None
+    pages: int = 0
+    inserted: int = 0
+    updated: int = 0
+    filtered: int = 0
+    retries: int = 0
+
+    def result(self, source: str, status: str, error: str | None = None) -> RunResult:
+        return RunResult(
+            source, status, self.pages, self.inserted, self.updated, self.filtered, self.retries, error
+        )
+
+
 def run_source(
     engine: Engine,
     *,
@@ -71,6 +88,8 @@ def run_source(
 
     `keep` is the local re-check of the listening query: platforms interpret
     queries differently, so every post is matched again here before it is stored.
+    A transient failure retries from the last saved cursor; a rate limit parks the
+    source until the platform says; anything else marks it failing.
     """
     rng = rng or random.Random()
     with session_scope(engine) as session:
@@ -78,74 +97,65 @@ def run_source(
         if source is None:
             raise LookupError(f"no source named {source_name!r} in the store (is it in the settings?)")
         source_id = source.id
-        cursor = source.cursor
+        progress = _Progress(cursor=source.cursor)
         parked_until = source.next_allowed_at
     assert source_id is not None
-    now = clock()
-    if parked_until is not None and _aware(parked_until) > now:
+    if parked_until is not None and _aware(parked_until) > clock():
         return RunResult(source_name, "skipped", error=f"rate-limited until {parked_until.isoformat()}")
 
-    pages = inserted = updated = filtered = retries = 0
     while True:
         try:
-            for page in collector.pages(cursor):
-                posts = page.posts if keep is None else tuple(p for p in page.posts if keep(p))
-                with session_scope(engine) as session:
-                    result = upsert_posts(session, posts, source_id=source_id, brand_id=brand_id, now=clock())
-                    save_cursor(session, source_id=source_id, cursor=page.cursor, collected=result.inserted)
-                cursor = page.cursor
-                pages += 1
-                inserted += result.inserted
-                updated += result.updated
-                filtered += len(page.posts) - len(posts)
+            _store_pages(
+                engine, collector, progress, keep=keep, source_id=source_id, brand_id=brand_id, clock=clock
+            )
         except RateLimited as exc:
             with session_scope(engine) as session:
                 record_rate_limit(
                     session, source_id=source_id, at=clock(), retry_at=exc.retry_at, error=str(exc)
                 )
             log.warning("%s: rate-limited until %s", source_name, exc.retry_at.isoformat())
-            return RunResult(
-                source_name, "rate_limited", pages, inserted, updated, filtered, retries, str(exc)
-            )
+            return progress.result(source_name, "rate_limited", str(exc))
         except TransientError as exc:
-            retries += 1
-            if retries < retry.attempts:
-                delay = retry.delay(retries, rng)
-                log.info("%s: %s; retry %d in %.1fs", source_name, exc, retries, delay)
+            progress.retries += 1
+            if progress.retries < retry.attempts:
+                delay = retry.delay(progress.retries, rng)
+                log.info("%s: %s; retry %d in %.1fs", source_name, exc, progress.retries, delay)
                 sleep(delay)
                 continue
-            return _failed(
-                engine,
-                source_id,
-                source_name,
-                clock,
-                f"gave up after {retries} tries: {exc}",
-                (pages, inserted, updated, filtered, retries),
-                retry_in=retry.max_delay_s,
-            )
+            error = f"gave up after {progress.retries} tries: {exc}"
+            return _failed(engine, source_id, source_name, clock, error, progress, retry_in=retry.max_delay_s)
         except AuthFailed as exc:
-            return _failed(
-                engine,
-                source_id,
-                source_name,
-                clock,
-                f"authentication failed: {exc}",
-                (pages, inserted, updated, filtered, retries),
-            )
+            return _failed(engine, source_id, source_name, clock, f"authentication failed: {exc}", progress)
         except Exception as exc:  # an adapter bug must not take the scheduler down
             log.exception("%s: unexpected error", source_name)
-            return _failed(
-                engine,
-                source_id,
-                source_name,
-                clock,
-                f"{type(exc).__name__}: {exc}",
-                (pages, inserted, updated, filtered, retries),
-            )
+            return _failed(engine, source_id, source_name, clock, f"{type(exc).__name__}: {exc}", progress)
         break
     with session_scope(engine) as session:
         record_success(session, source_id=source_id, at=clock())
-    return RunResult(source_name, "ok", pages, inserted, updated, filtered, retries)
+    return progress.result(source_name, "ok")
+
+
+def _store_pages(
+    engine: Engine,
+    collector: Collector,
+    progress: _Progress,
+    *,
+    keep: PostFilter | None,
+    source_id: int,
+    brand_id: int | None,
+    clock: Callable[[], datetime],
+) -> None:
+    """Each page's posts and the cursor after them in one transaction: a crash loses and repeats nothing."""
+    for page in collector.pages(progress.cursor):
+        posts = page.posts if keep is None else tuple(p for p in page.posts if keep(p))
+        with session_scope(engine) as session:
+            result = upsert_posts(session, posts, source_id=source_id, brand_id=brand_id, now=clock())
+            save_cursor(session, source_id=source_id, cursor=page.cursor, collected=result.inserted)
+        progress.cursor = page.cursor
+        progress.pages += 1
+        progress.inserted += result.inserted
+        progress.updated += result.updated
+        progress.filtered += len(page.posts) - len(posts)
 
 
 def _failed(
@@ -154,7 +164,7 @@ def _failed(
     source_name: str,
     clock: Callable[[], datetime],
     error: str,
-    counts: tuple[int, int, int, int, int],
+    progress: _Progress,
     retry_in: float | None = None,
 ) -> RunResult:
     at = clock()
@@ -162,7 +172,7 @@ def _failed(
     with session_scope(engine) as session:
         record_failure(session, source_id=source_id, at=at, error=error, retry_at=retry_at)
     log.error("%s: %s", source_name, error)
-    return RunResult(source_name, "failed", *counts, error=error)
+    return progress.result(source_name, "failed", error)
 
 
 def _aware(value: datetime) -> datetime:

@@ -195,7 +195,6 @@ def train_branch(
     """
     # deferred: torch is a heavy import; this module is loaded by the CLI
     import torch
-    from torch import nn
 
     say = on_progress or (lambda _msg: None)
     if config.threads:
@@ -207,65 +206,13 @@ def train_branch(
     cut = encoder.layers - config.layers
     say(f"running {len(texts)} training texts through the frozen layers 1..{cut}")
     states = token_states_cached(encoder, texts, cut, cache_dir, on_progress=say)
-    *base, geometry = _base_layers(encoder, cut)
-    hidden = int(base[0]["attention.self.query.weight"].shape[0])
-    intermediate = int(base[0]["intermediate.dense.weight"].shape[0])
-    module = branch_module(
-        hidden, intermediate, geometry["num_heads"], config.layers, geometry["layer_norm_eps"]
-    )
-    module.load_bert_layers(base)
-    classes = len(SENTIMENT_LABELS)
-    classifier = nn.Sequential(
-        nn.Dropout(config.dropout),
-        nn.Linear(hidden, head_config.hidden),
-        nn.GELU(approximate="tanh"),
-        nn.Linear(head_config.hidden, classes),
-    )
-    module.to(device).train()
-    classifier.to(device).train()
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": module.parameters(), "lr": config.lr},
-            {"params": classifier.parameters(), "lr": config.lr * 10},
-        ],
-        weight_decay=config.weight_decay,
-    )
-    steps = max(1, math.ceil(config.epochs * len(texts) / config.batch_size))
-    warmup = max(1, int(config.warmup * steps))
-
-    def schedule(step: int) -> float:
-        return min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / steps)
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    y = torch.tensor(list(labels), dtype=torch.long)
-    w = torch.tensor(weights / weights.mean(), dtype=torch.float32)
-    loss_fn = nn.CrossEntropyLoss(reduction="none")
-    step, started, running = 0, time.perf_counter(), 0.0
+    module, classifier, geometry = _starting_point(encoder, cut, config, head_config)
     bf16 = use_bf16(config, device)
     precision = "bfloat16 autocast" if bf16 else "float32"
-    say(f"fine-tuning {config.layers} layers: {steps} steps of {config.batch_size} on {device} ({precision})")
-    while step < steps:
-        for rows in _batches(states, list(range(len(texts))), config.batch_size, rng):
-            if step >= steps:
-                break
-            batch, mask = _pad(states, rows)
-            batch, mask = batch.to(device), mask.to(device)
-            with _autocast(device, bf16):
-                logits = classifier(torch_mean_pool(module(batch, mask).float(), mask)).float()
-            bw = w[rows].to(device)
-            loss = (loss_fn(logits, y[rows].to(device)) * bw).sum() / bw.sum()
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            value = float(loss.item())
-            running = 0.98 * running + 0.02 * value if step > 1 else value
-            if step % 100 == 0 or step == steps:
-                elapsed = time.perf_counter() - started
-                eta = elapsed / step * (steps - step)
-                say(f"step {step}/{steps}  loss {running:.3f}  {elapsed:.0f} s elapsed, ~{eta:.0f} s left")
+    started = time.perf_counter()
+    _fine_tune(
+        module, classifier, states, labels, weights, config, device=device, bf16=bf16, rng=rng, say=say
+    )
     say("fitting the head on the fine-tuned branch")
     features = branch_features(module, states, device, bf16=bf16)
     head = train_head(
@@ -304,3 +251,92 @@ def train_branch(
         digest="unsaved",
     )
     return branch, meta
+
+
+def _starting_point(
+    encoder: Encoder, cut: int, config: BranchConfig, head_config: TrainConfig
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The branch initialised from the encoder's own top layers, a fresh classifier on it, and the
+    attention geometry (heads, layer-norm epsilon) the saved branch records."""
+    # deferred: torch is a heavy import; this module is loaded by the CLI
+    from torch import nn
+
+    *base, geometry = _base_layers(encoder, cut)
+    hidden = int(base[0]["attention.self.query.weight"].shape[0])
+    intermediate = int(base[0]["intermediate.dense.weight"].shape[0])
+    module = branch_module(
+        hidden, intermediate, geometry["num_heads"], config.layers, geometry["layer_norm_eps"]
+    )
+    module.load_bert_layers(base)
+    classifier = nn.Sequential(
+        nn.Dropout(config.dropout),
+        nn.Linear(hidden, head_config.hidden),
+        nn.GELU(approximate="tanh"),
+        nn.Linear(head_config.hidden, len(SENTIMENT_LABELS)),
+    )
+    return module, classifier, geometry
+
+
+def _fine_tune(
+    module: Any,
+    classifier: Any,
+    states: States,
+    labels: Sequence[int],
+    weights: npt.NDArray[np.float64],
+    config: BranchConfig,
+    *,
+    device: str,
+    bf16: bool,
+    rng: random.Random,
+    say: Progress,
+) -> None:
+    """AdamW over the branch and a throw-away classifier (ten times the branch's learning rate), with
+    linear warm-up and decay; the classifier only steers the branch, the final head is fitted after."""
+    # deferred: torch is a heavy import; this module is loaded by the CLI
+    import torch
+    from torch import nn
+
+    module.to(device).train()
+    classifier.to(device).train()
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": module.parameters(), "lr": config.lr},
+            {"params": classifier.parameters(), "lr": config.lr * 10},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    steps = max(1, math.ceil(config.epochs * len(states) / config.batch_size))
+    warmup = max(1, int(config.warmup * steps))
+
+    def schedule(step: int) -> float:
+        return min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / steps)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    y = torch.tensor(list(labels), dtype=torch.long)
+    w = torch.tensor(weights / weights.mean(), dtype=torch.float32)
+    loss_fn = nn.CrossEntropyLoss(reduction="none")
+    step, started, running = 0, time.perf_counter(), 0.0
+    precision = "bfloat16 autocast" if bf16 else "float32"
+    say(f"fine-tuning {config.layers} layers: {steps} steps of {config.batch_size} on {device} ({precision})")
+    while step < steps:
+        for rows in _batches(states, list(range(len(states))), config.batch_size, rng):
+            if step >= steps:
+                break
+            batch, mask = _pad(states, rows)
+            batch, mask = batch.to(device), mask.to(device)
+            with _autocast(device, bf16):
+                logits = classifier(torch_mean_pool(module(batch, mask).float(), mask)).float()
+            bw = w[rows].to(device)
+            loss = (loss_fn(logits, y[rows].to(device)) * bw).sum() / bw.sum()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            value = float(loss.item())
+            running = 0.98 * running + 0.02 * value if step > 1 else value
+            if step % 100 == 0 or step == steps:
+                elapsed = time.perf_counter() - started
+                eta = elapsed / step * (steps - step)
+                say(f"step {step}/{steps}  loss {running:.3f}  {elapsed:.0f} s elapsed, ~{eta:.0f} s left")

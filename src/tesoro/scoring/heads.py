@@ -22,7 +22,7 @@ import json
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -251,30 +251,14 @@ def train_head(
         nn.Linear(config.hidden, len(labels)),
     )
     groups: list[dict[str, Any]] = [{"params": list(model.parameters()), "weight_decay": config.weight_decay}]
-    bag: nn.EmbeddingBag | None = None
-    flat = offsets = scale = torch.zeros(0)
+    bag: Any = None
+    lexical_logits: Callable[[Any], Any] | None = None
     if config.lexical_buckets:
         if texts is None:
             raise ValueError("lexical_buckets needs the training texts")
-        ids = [hashed_ngrams(text, config.lexical_buckets) for text in texts]
-        lengths = torch.tensor([len(i) for i in ids], dtype=torch.long)
-        flat = torch.from_numpy(np.concatenate(ids) if ids else np.zeros(0, np.int64))
-        offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
-        scale = 1.0 / lengths.clamp(min=1).float().sqrt()
-        bag = nn.EmbeddingBag(config.lexical_buckets, len(labels), mode="sum")
-        nn.init.zeros_(bag.weight)
+        bag, lexical_logits = _lexical_part(texts, config.lexical_buckets, len(labels))
         groups.append({"params": list(bag.parameters()), "weight_decay": config.lexical_weight_decay})
     optimizer = torch.optim.AdamW(groups, lr=config.lr)
-
-    def lexical_logits(idx: Any) -> Any:
-        assert bag is not None
-        starts, ends = offsets[idx], offsets[idx + 1]
-        pieces = [flat[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-        batch_offsets = torch.tensor(
-            [0, *np.cumsum([len(p) for p in pieces])[:-1].tolist()], dtype=torch.long
-        )
-        return bag(torch.cat(pieces), batch_offsets) * scale[idx].unsqueeze(1)
-
     steps = config.epochs * ((len(targets) + config.batch_size - 1) // config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(steps, 1))
     loss_fn = nn.CrossEntropyLoss(reduction="none")
@@ -285,7 +269,7 @@ def train_head(
             idx = order[start : start + config.batch_size]
             optimizer.zero_grad()
             logits = model(features[idx])
-            if bag is not None:
+            if lexical_logits is not None:
                 logits = logits + lexical_logits(idx)
             loss = (loss_fn(logits, targets[idx]) * w[idx]).mean()
             loss.backward()
@@ -302,3 +286,32 @@ def train_head(
         labels=tuple(labels),
         lexical=None if bag is None else bag.weight.detach().numpy().copy(),
     )
+
+
+def _lexical_part(texts: Sequence[str], buckets: int, classes: int) -> tuple[Any, Callable[[Any], Any]]:
+    """The hashed n-gram bag (all zeros to start) and a function giving its logits for a batch of rows.
+
+    A text's n-gram weights are summed and scaled by 1/sqrt(their count), so a long text does not
+    outvote the embedding just by having more n-grams.
+    """
+    # deferred: torch is a heavy import, needed only to train (inference is numpy)
+    import torch
+    from torch import nn
+
+    ids = [hashed_ngrams(text, buckets) for text in texts]
+    lengths = torch.tensor([len(i) for i in ids], dtype=torch.long)
+    flat = torch.from_numpy(np.concatenate(ids) if ids else np.zeros(0, np.int64))
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    scale = 1.0 / lengths.clamp(min=1).float().sqrt()
+    bag = nn.EmbeddingBag(buckets, classes, mode="sum")
+    nn.init.zeros_(bag.weight)
+
+    def logits(idx: Any) -> Any:
+        starts, ends = offsets[idx], offsets[idx + 1]
+        pieces = [flat[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        batch_offsets = torch.tensor(
+            [0, *np.cumsum([len(p) for p in pieces])[:-1].tolist()], dtype=torch.long
+        )
+        return bag(torch.cat(pieces), batch_offsets) * scale[idx].unsqueeze(1)
+
+    return bag, logits

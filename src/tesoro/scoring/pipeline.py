@@ -143,6 +143,19 @@ class Scorer:
             )
         return cls(models, products, brands, medians)
 
+    def _embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray]:
+        """The embeddings, and what the sentiment model reads, from one pass of the encoder."""
+        branch = self.models.sentiment.branch
+        layers = self.models.sentiment.pooled_layers
+        if branch is not None:
+            # One pass of the shared layers feeds both the embedding and the fine-tuned sentiment branch.
+            return self.models.encoder.encode_with_branch(texts, branch)
+        if layers:
+            # The same pass also gives the intermediate layers the sentiment head reads.
+            return self.models.encoder.encode_with_layers(texts, layers)
+        embeddings = self.models.encoder.encode(texts)
+        return embeddings, embeddings
+
     def score_batch(
         self, posts: Sequence[PostToScore], dup_accounts: dict[str, int] | None = None
     ) -> list[dict[str, Any]]:
@@ -153,16 +166,7 @@ class Scorer:
         unique: dict[str, int] = {}
         index = [unique.setdefault(text, len(unique)) for text in texts]
         unique_texts = list(unique)
-        branch = self.models.sentiment.branch
-        layers = self.models.sentiment.pooled_layers
-        if branch is not None:
-            # One pass of the shared layers feeds both the embedding and the fine-tuned sentiment branch.
-            unique_emb, features = self.models.encoder.encode_with_branch(unique_texts, branch)
-        elif layers:
-            # The same pass also gives the intermediate layers the sentiment head reads.
-            unique_emb, features = self.models.encoder.encode_with_layers(unique_texts, layers)
-        else:
-            unique_emb = features = self.models.encoder.encode(unique_texts)
+        unique_emb, features = self._embed(unique_texts)
         sentiment = self.models.sentiment.predict_proba(unique_texts, features)
         offensive = (
             self.models.offensive.predict_proba(unique_emb, unique_texts)[:, -1]
