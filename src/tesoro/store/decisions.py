@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
-from tesoro.store.curation import as_utc
-from tesoro.store.posts import _insert, _table
+from tesoro.store.sql import dialect_insert, table_of
 from tesoro.store.tables import AuditLog, CurationChange, CurationDecision, Post, PostTag, Product
 
 __all__ = [
@@ -96,7 +95,7 @@ def _wall_clock() -> datetime:
 
 def set_state(session: Session, *, post_id: int, expected: str, to: str) -> bool:
     """Move the post from `expected` to `to`; False (nothing written) if it is no longer in `expected`."""
-    post = _table(Post)
+    post = table_of(Post)
     result = session.execute(
         update(post)
         .where(post.c.id == post_id, post.c.queue_state == expected)
@@ -106,7 +105,7 @@ def set_state(session: Session, *, post_id: int, expected: str, to: str) -> bool
 
 
 def set_rights_status(session: Session, *, post_id: int, expected: str, to: str) -> bool:
-    post = _table(Post)
+    post = table_of(Post)
     result = session.execute(
         update(post)
         .where(post.c.id == post_id, post.c.rights_status == expected)
@@ -116,7 +115,7 @@ def set_rights_status(session: Session, *, post_id: int, expected: str, to: str)
 
 
 def set_product(session: Session, *, post_id: int, product_id: int | None) -> None:
-    post = _table(Post)
+    post = table_of(Post)
     session.execute(
         update(post).where(post.c.id == post_id).values(product_id=product_id, updated_at=_wall_clock())
     )
@@ -125,7 +124,8 @@ def set_product(session: Session, *, post_id: int, product_id: int | None) -> No
 def add_tags(session: Session, *, post_id: int, tags: Iterable[str]) -> None:
     rows = [{"post_id": post_id, "tag": t} for t in sorted(set(tags))]
     if rows:
-        session.connection().execute(_insert(session, _table(PostTag)).on_conflict_do_nothing(), rows)
+        stmt = dialect_insert(session, table_of(PostTag)).on_conflict_do_nothing()
+        session.connection().execute(stmt, rows)
         _touch(session, post_id)
 
 
@@ -137,7 +137,7 @@ def remove_tags(session: Session, *, post_id: int, tags: Iterable[str]) -> None:
 
 
 def _touch(session: Session, post_id: int) -> None:
-    post = _table(Post)
+    post = table_of(Post)
     session.execute(update(post).where(post.c.id == post_id).values(updated_at=_wall_clock()))
 
 
@@ -239,7 +239,7 @@ def batch_decisions(session: Session, *, batch_id: str) -> list[tuple[CurationDe
 
 def mark_undone(session: Session, *, decision_ids: Sequence[int]) -> None:
     if decision_ids:
-        table = _table(CurationDecision)
+        table = table_of(CurationDecision)
         session.execute(update(table).where(table.c.id.in_(decision_ids)).values(undone=True))
 
 
@@ -285,7 +285,7 @@ def decision_history(
             product_id=d.product_id,
             note=d.note,
             actor=d.actor,
-            decided_at=as_utc(d.decided_at) if d.decided_at else None,
+            decided_at=d.decided_at,
             undone=bool(d.undone),
             batch_id=batch,
         )

@@ -70,13 +70,6 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite gives stored UTC times back without an offset; make them comparable again."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -198,7 +191,7 @@ def resolve_session(
     if found is None:
         return None
     row, key = found
-    expires = _aware(row.expires_at)
+    expires = row.expires_at
     if row.ended_at is not None or key.revoked_at is not None or expires is None or expires <= _now(now):
         return None
     return row, key

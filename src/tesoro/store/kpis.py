@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Table, case, exists, func, or_, update
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import ColumnElement, case, exists, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from tesoro.store.posts import _insert
-from tesoro.store.relationships import epoch_seconds, join_latest_score, json_has, numeric_matrix
+from tesoro.store.scores import join_latest_score
+from tesoro.store.sql import dialect_insert, epoch_seconds, json_has, numeric_matrix, table_of
 from tesoro.store.tables import Author, CustomerOrder, Media, Post, Score, Source
+from tesoro.store.tables.types import as_utc
 
 __all__ = [
     "Earned",
@@ -240,13 +240,12 @@ class TopPost:
     rights_status: str
 
     def as_dict(self, *, text_chars: int = 280) -> dict[str, Any]:
-        created = self.created_at if self.created_at.tzinfo else self.created_at.replace(tzinfo=UTC)
         return {
             "post_id": self.post_id,
             "platform": self.platform,
             "url": self.url,
             "text": self.text[:text_chars],
-            "created_at": created.isoformat(),
+            "created_at": self.created_at.isoformat(),
             "author_id": self.author_id,
             "handle": self.handle,
             "followers": self.followers,
@@ -345,19 +344,12 @@ class OrderIn:
     def key(self) -> str:
         if self.order_id:
             return f"id:{self.order_id}"
-        at = self.ordered_at if self.ordered_at.tzinfo else self.ordered_at.replace(tzinfo=UTC)
-        raw = f"{normal_customer(self.customer)}|{at.astimezone(UTC).isoformat()}|{self.amount:.4f}"
+        raw = f"{normal_customer(self.customer)}|{as_utc(self.ordered_at).isoformat()}|{self.amount:.4f}"
         return "fp:" + hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
 
 def normal_customer(customer: str) -> str:
     return customer.strip().lstrip("@").lower()
-
-
-def _table(model: type[Any]) -> Table:
-    table = sa_inspect(model).local_table
-    assert isinstance(table, Table)
-    return table
 
 
 def insert_orders(session: Session, orders: Sequence[OrderIn]) -> int:
@@ -371,16 +363,15 @@ def insert_orders(session: Session, orders: Sequence[OrderIn]) -> int:
             "customer": normal_customer(order.customer),
             "platform": order.platform,
             "author_id": None,
-            "ordered_at": (
-                order.ordered_at if order.ordered_at.tzinfo else order.ordered_at.replace(tzinfo=UTC)
-            ).astimezone(UTC),
+            "ordered_at": order.ordered_at,  # the column type stores it as UTC
             "amount": float(order.amount),
             "imported_at": now,
         }
         for order in orders
     }
     before = int(session.execute(sa_select(func.count()).select_from(CustomerOrder)).scalar_one())
-    stmt = _insert(session, _table(CustomerOrder)).on_conflict_do_nothing(index_elements=["order_key"])
+    stmt = dialect_insert(session, table_of(CustomerOrder))
+    stmt = stmt.on_conflict_do_nothing(index_elements=["order_key"])
     session.connection().execute(stmt, list(rows.values()))
     after = int(session.execute(sa_select(func.count()).select_from(CustomerOrder)).scalar_one())
     return after - before
@@ -450,8 +441,8 @@ def order_columns(
     """(customer, author id (-1: unlinked), person id (-1: none), amount) of every order in the window."""
     stmt = sa_select(
         col(CustomerOrder.customer),
-        func.coalesce(col(CustomerOrder.author_id), -1),
-        func.coalesce(col(Author.person_id), -1),
+        func.coalesce(col(CustomerOrder.author_id), -1).label("author_id"),
+        func.coalesce(col(Author.person_id), -1).label("person_id"),
         col(CustomerOrder.amount),
     ).outerjoin(Author, col(Author.id) == col(CustomerOrder.author_id))
     if since is not None:
@@ -460,8 +451,8 @@ def order_columns(
         stmt = stmt.where(col(CustomerOrder.ordered_at) < until)
     rows = session.execute(stmt).all()
     return (
-        [str(r[0]) for r in rows],
-        np.array([int(r[1]) for r in rows], dtype=np.int64),
-        np.array([int(r[2]) for r in rows], dtype=np.int64),
-        np.array([float(r[3]) for r in rows], dtype=np.float64),
+        [str(r.customer) for r in rows],
+        np.array([int(r.author_id) for r in rows], dtype=np.int64),
+        np.array([int(r.person_id) for r in rows], dtype=np.int64),
+        np.array([float(r.amount) for r in rows], dtype=np.float64),
     )

@@ -29,7 +29,7 @@ from sqlalchemy.sql import Subquery
 from sqlmodel import Session, SQLModel, col
 
 from tesoro.models import CONTENT_TYPES, content_mask
-from tesoro.store.curation import as_utc
+from tesoro.store.fulltext import fts5_match, tsquery_text
 from tesoro.store.tables import CurationItem, Post, Product, Score
 from tesoro.text.search import SearchQuery
 
@@ -136,7 +136,7 @@ _search_vector: Any = literal_column("curation_item.search_vector")
 
 
 def _tsquery(query: SearchQuery) -> Any:
-    return func.to_tsquery(literal_column("'simple'::regconfig"), query.tsquery())
+    return func.to_tsquery(literal_column("'simple'::regconfig"), tsquery_text(query))
 
 
 def _matches(session: Session, query: SearchQuery) -> Subquery:
@@ -149,7 +149,7 @@ def _matches(session: Session, query: SearchQuery) -> Subquery:
                 (-func.bm25(literal_column("curation_fts"))).label("relevance"),
             )
             .select_from(_fts)
-            .where(literal_column("curation_fts").op("MATCH")(query.fts5()))
+            .where(literal_column("curation_fts").op("MATCH")(fts5_match(query)))
             .subquery("matches")
         )
     if dialect == "postgresql":
@@ -199,7 +199,7 @@ def search_sql(
     base = _base(filters, matches)
     total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
     relevance = matches.c.relevance if matches is not None else literal_column("NULL")
-    stmt = base.add_columns(relevance)
+    stmt = base.add_columns(relevance.label("relevance"))
     if sort == "relevance" and matches is not None:
         stmt = stmt.order_by(matches.c.relevance.desc(), col(CurationItem.post_id).desc())
     elif sort == "date":
@@ -207,7 +207,7 @@ def search_sql(
     else:
         stmt = stmt.order_by(col(CurationItem.score).desc(), col(CurationItem.post_id).desc())
     rows = session.execute(stmt.limit(limit).offset(offset)).all()
-    return total, [(int(r[0]), None if r[1] is None else float(r[1])) for r in rows]
+    return total, [(int(r.post_id), None if r.relevance is None else float(r.relevance)) for r in rows]
 
 
 _FACET_COLUMNS: dict[str, Any] = {
@@ -280,23 +280,24 @@ class IndexRow:
     doc: str = ""  # the search document (`curator.text.search_document`)
 
 
-_INDEX_COLUMNS = (
+# Labelled where the item and the post share a column name, so `_index_row` reads by name.
+_INDEX_COLUMNS: tuple[Any, ...] = (
     col(CurationItem.post_id),
     col(CurationItem.brand_id),
     col(CurationItem.platform),
     col(CurationItem.created_at),
     col(CurationItem.language),
     col(CurationItem.sentiment),
-    col(CurationItem.product_id),
+    col(CurationItem.product_id).label("scored_product_id"),
     col(CurationItem.content_mask),
     col(CurationItem.score),
     col(CurationItem.filtered),
     col(CurationItem.duplicate_of),
-    col(CurationItem.updated_at),
+    col(CurationItem.updated_at).label("item_updated_at"),
     col(Post.queue_state),
     col(Post.rights_status),
     col(Post.product_id),
-    col(Post.updated_at),
+    col(Post.updated_at).label("post_updated_at"),
     col(Score.embedding),
     col(CurationItem.doc),
 )
@@ -304,24 +305,24 @@ _INDEX_COLUMNS = (
 
 def _index_row(r: Any) -> IndexRow:
     return IndexRow(
-        post_id=int(r[0]),
-        brand_id=r[1],
-        platform=r[2],
-        created_at=as_utc(r[3]),
-        language=r[4],
-        sentiment=r[5],
-        scored_product_id=r[6],
-        content_mask=int(r[7] or 0),
-        score=float(r[8]),
-        filtered=r[9] is not None,
-        duplicate=r[10] is not None,
-        item_updated_at=as_utc(r[11]) if r[11] is not None else None,
-        queue_state=r[12],
-        rights_status=r[13],
-        product_id=r[14],
-        post_updated_at=as_utc(r[15]) if r[15] is not None else None,
-        embedding=r[16],
-        doc=r[17] or "",
+        post_id=int(r.post_id),
+        brand_id=r.brand_id,
+        platform=r.platform,
+        created_at=r.created_at,
+        language=r.language,
+        sentiment=r.sentiment,
+        scored_product_id=r.scored_product_id,
+        content_mask=int(r.content_mask or 0),
+        score=float(r.score),
+        filtered=r.filtered is not None,
+        duplicate=r.duplicate_of is not None,
+        item_updated_at=r.item_updated_at,
+        queue_state=r.queue_state,
+        rights_status=r.rights_status,
+        product_id=r.product_id,
+        post_updated_at=r.post_updated_at,
+        embedding=r.embedding,
+        doc=r.doc or "",
     )
 
 
@@ -353,7 +354,7 @@ def changed_items(session: Session, *, since: datetime) -> list[tuple[int, datet
     stmt = select(col(CurationItem.post_id), col(CurationItem.updated_at)).where(
         col(CurationItem.updated_at) > since
     )
-    return [(int(pid), as_utc(at)) for pid, at in session.execute(stmt)]
+    return [(int(r.post_id), r.updated_at) for r in session.execute(stmt)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +379,16 @@ def changed_posts(session: Session, *, since: datetime) -> list[PostChange]:
         .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
         .where(col(Post.updated_at) > since)
     )
-    return [PostChange(int(r[0]), as_utc(r[1]), r[2], r[3], r[4]) for r in session.execute(stmt)]
+    return [
+        PostChange(
+            post_id=int(r.id),
+            updated_at=r.updated_at,
+            queue_state=r.queue_state,
+            rights_status=r.rights_status,
+            product_id=r.product_id,
+        )
+        for r in session.execute(stmt)
+    ]
 
 
 def product_lines(session: Session) -> dict[int, str | None]:

@@ -16,11 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, case, exists, func, tuple_
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from tesoro.models import NormalizedAuthor, NormalizedPost
+from tesoro.store.sql import chunks, dialect_insert, table_of
 from tesoro.store.tables import Author, Media, Post, Product, QueueState, RightsState, Source
 
 __all__ = [
@@ -84,22 +83,6 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(" ".join(text.casefold().split()).encode("utf-8")).hexdigest()
 
 
-def _table(model: type[SQLModel]) -> Table:
-    """The Core `Table` a SQLModel table class is mapped to (typed, unlike `Model.__table__`)."""
-    table = sa_inspect(model).local_table
-    assert isinstance(table, Table), f"{model.__name__} is not mapped to a table"
-    return table
-
-
-def _insert(session: Session, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"unsupported database dialect {dialect!r}")
-
-
 def _upsert_statement(session: Session, table: Table, update: tuple[str, ...]) -> Any:
     """`INSERT ... ON CONFLICT (platform, external_id) DO UPDATE ... RETURNING id, platform, external_id`.
 
@@ -107,16 +90,11 @@ def _upsert_statement(session: Session, table: Table, update: tuple[str, ...]) -
     statements itself ("insertmanyvalues") and compiles it once, which is far
     cheaper than building a literal multi-row VALUES clause per chunk.
     """
-    stmt = _insert(session, table)
+    stmt = dialect_insert(session, table)
     return stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={name: getattr(stmt.excluded, name) for name in update},
     ).returning(table.c.id, table.c.platform, table.c.external_id)
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _author_row(author: NormalizedAuthor, now: datetime) -> dict[str, Any]:
@@ -142,16 +120,15 @@ def _upsert_authors(
     unique = {(a.platform.value, a.external_id): a for a in authors}
     ids: dict[tuple[str, str], int] = {}
     rows = [_author_row(a, now) for a in unique.values()]
-    stmt = _upsert_statement(session, _table(Author), _AUTHOR_UPDATE)
-    for author_id, platform, external_id in session.connection().execute(stmt, rows):
-        ids[(platform, external_id)] = author_id
+    stmt = _upsert_statement(session, table_of(Author), _AUTHOR_UPDATE)
+    for row in session.connection().execute(stmt, rows):
+        ids[(row.platform, row.external_id)] = row.id
     return ids
 
 
 def _post_row(
     post: NormalizedPost, author_id: int, source_id: int | None, brand_id: int | None, now: datetime
 ) -> dict[str, Any]:
-    created = post.created_at if post.created_at.tzinfo else post.created_at.replace(tzinfo=UTC)
     return {
         "platform": post.platform.value,
         "external_id": post.external_id,
@@ -162,7 +139,7 @@ def _post_row(
         "title": post.title,
         "lang": post.lang,
         "url": post.url,
-        "created_at": created.astimezone(UTC),
+        "created_at": post.created_at,  # the column type stores it as UTC
         "collected_at": now,
         "updated_at": now,
         "likes": post.metrics.likes,
@@ -211,7 +188,7 @@ def upsert_posts(
     author_ids = _upsert_authors(session, (p.author for p in latest.values()), now)
     result = UpsertResult()
     items = list(latest.items())
-    for chunk in _chunks(items, _CHUNK):
+    for chunk in chunks(items, _CHUNK):
         existing = _existing_keys(session, [key for key, _ in chunk])
         rows = [
             _post_row(
@@ -223,11 +200,8 @@ def upsert_posts(
             )
             for _, post in chunk
         ]
-        stmt = _upsert_statement(session, _table(Post), _METRIC_COLUMNS)
-        post_ids = {
-            (platform, external_id): post_id
-            for post_id, platform, external_id in session.connection().execute(stmt, rows)
-        }
+        stmt = _upsert_statement(session, table_of(Post), _METRIC_COLUMNS)
+        post_ids = {(r.platform, r.external_id): r.id for r in session.connection().execute(stmt, rows)}
         _insert_media(session, [(post_ids[key], post) for key, post in chunk])
         result += UpsertResult(inserted=len(chunk) - len(existing), updated=len(existing))
     return result
@@ -250,7 +224,8 @@ def _insert_media(session: Session, items: Sequence[tuple[int, NormalizedPost]])
         for m in post.media
     ]
     if rows:
-        session.connection().execute(_insert(session, _table(Media)).on_conflict_do_nothing(), rows)
+        stmt = dialect_insert(session, table_of(Media)).on_conflict_do_nothing()
+        session.connection().execute(stmt, rows)
 
 
 def get_post(session: Session, *, platform: str, external_id: str) -> Post | None:

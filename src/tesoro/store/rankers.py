@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Integer, and_, delete, exists, func, select
 from sqlmodel import Session, col
 
-from tesoro.store.curation import _any_of, _bulk_update, latest_scores
-from tesoro.store.posts import _insert, _table
+from tesoro.store.curation import latest_scores
+from tesoro.store.sql import any_of, bulk_update, dialect_insert, table_of
 from tesoro.store.tables import (
     CurationDecision,
     CurationItem,
@@ -85,15 +85,15 @@ _FEATURE_COLUMNS = (
 
 def _features(row: Any) -> ItemFeatures:
     return ItemFeatures(
-        post_id=int(row[0]),
-        brand_id=row[1],
-        base_score=float(row[2]),
-        components=dict(row[3] or {}),
-        content_mask=int(row[4] or 0),
-        platform=row[5],
-        language=row[6],
-        filtered=row[7],
-        embedding=row[8],
+        post_id=int(row.post_id),
+        brand_id=row.brand_id,
+        base_score=float(row.base_score),
+        components=dict(row.components or {}),
+        content_mask=int(row.content_mask or 0),
+        platform=row.platform,
+        language=row.language,
+        filtered=row.filtered,
+        embedding=row.embedding,
     )
 
 
@@ -153,7 +153,7 @@ def labelled_items(session: Session, *, brand_key: int) -> list[tuple[ItemFeatur
         .where(latest.c.to_state.in_(POSITIVE_STATES + NEGATIVE_STATES), *_brand_clause(brand_key))
         .order_by(col(CurationItem.post_id))
     )
-    return [(_features(r[:9]), 1 if r[9] in POSITIVE_STATES else 0) for r in session.execute(stmt)]
+    return [(_features(r), 1 if r.to_state in POSITIVE_STATES else 0) for r in session.execute(stmt)]
 
 
 def load_rankers(session: Session) -> dict[int, CuratorRanker]:
@@ -178,7 +178,7 @@ def save_ranker(
         "metrics": metrics,
         "trained_at": now,
     }
-    stmt = _insert(session, _table(CuratorRanker))
+    stmt = dialect_insert(session, table_of(CuratorRanker))
     stmt = stmt.on_conflict_do_update(
         index_elements=["brand_key"],
         set_={
@@ -236,11 +236,11 @@ def _relevance_inputs(session: Session, post_ids: Sequence[int]) -> dict[int, Re
     if not post_ids:
         return {}
     latest = latest_scores(session, post_ids)
-    stmt = (
+    stmt: Any = (
         select(
-            col(Post.id),
+            col(Post.id).label("post_id"),
             col(Post.brand_id),
-            col(Score.id),
+            col(Score.id).label("score_id"),
             col(Score.relevance),
             col(Post.text),
             col(Post.title),
@@ -252,7 +252,21 @@ def _relevance_inputs(session: Session, post_ids: Sequence[int]) -> dict[int, Re
         .join(Score, col(Score.post_id) == col(Post.id))
         .join(latest, and_(latest.c.score_id == col(Score.id), latest.c.n == 1))
     )
-    return {int(r[0]): RelevanceInput(int(r[0]), r[1], int(r[2]), *r[3:]) for r in session.execute(stmt)}
+    return {
+        int(r.post_id): RelevanceInput(
+            post_id=int(r.post_id),
+            brand_id=r.brand_id,
+            score_id=int(r.score_id),
+            relevance=r.relevance,
+            text=r.text,
+            title=r.title,
+            language=r.language,
+            spam=r.spam,
+            product_confidence=r.product_confidence,
+            embedding=r.embedding,
+        )
+        for r in session.execute(stmt)
+    }
 
 
 def relevance_examples(session: Session, *, brand_id: int) -> list[RelevanceExample]:
@@ -283,7 +297,7 @@ def relevance_examples(session: Session, *, brand_id: int) -> list[RelevanceExam
         for pid, note in session.execute(
             select(col(CurationDecision.post_id), col(CurationDecision.note))
             .where(
-                _any_of(session, col(CurationDecision.post_id), chunk, Integer()),
+                any_of(session, col(CurationDecision.post_id), chunk, element=Integer()),
                 col(CurationDecision.undone).is_(False),
                 col(CurationDecision.note).is_not(None),
             )
@@ -292,7 +306,7 @@ def relevance_examples(session: Session, *, brand_id: int) -> list[RelevanceExam
             notes.setdefault(int(pid), []).append(note)
         for pid, tag in session.execute(
             select(col(PostTag.post_id), col(PostTag.tag))
-            .where(_any_of(session, col(PostTag.post_id), chunk, Integer()))
+            .where(any_of(session, col(PostTag.post_id), chunk, element=Integer()))
             .order_by(col(PostTag.tag))
         ):
             tags.setdefault(int(pid), []).append(tag)
@@ -343,14 +357,20 @@ def unreviewed_for_relevance(
 
 def set_relevance(session: Session, rows: Sequence[tuple[int, float]]) -> int:
     """Rewrite the relevance of score sets: (score id, relevance) per row."""
-    _bulk_update(session, "score", "id", {"relevance": "float"}, [{"id": i, "relevance": r} for i, r in rows])
+    bulk_update(
+        session,
+        table_name="score",
+        key="id",
+        columns={"relevance": "float"},
+        rows=[{"id": i, "relevance": r} for i, r in rows],
+    )
     return len(rows)
 
 
 def mark_items_stale(session: Session, *, post_ids: Sequence[int]) -> None:
     """Make the next incremental `rank_posts` rank these posts again (their relevance changed)."""
     rows = [{"post_id": p, "ranked_at": STALE} for p in post_ids]
-    _bulk_update(session, "curation_item", "post_id", {"ranked_at": "ts"}, rows)
+    bulk_update(session, table_name="curation_item", key="post_id", columns={"ranked_at": "ts"}, rows=rows)
 
 
 def load_relevance_models(session: Session) -> dict[int, CuratorRelevance]:
@@ -382,7 +402,7 @@ def save_relevance_model(
         "metrics": metrics,
         "trained_at": now,
     }
-    stmt = _insert(session, _table(CuratorRelevance))
+    stmt = dialect_insert(session, table_of(CuratorRelevance))
     stmt = stmt.on_conflict_do_update(
         index_elements=["brand_id"], set_={k: getattr(stmt.excluded, k) for k in row if k != "brand_id"}
     )

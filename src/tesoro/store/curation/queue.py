@@ -1,0 +1,431 @@
+"""Cards and the review queue: posts as the review screens show them, their copies, the queue's pages.
+
+The review queue is `post.queue_state = 'new'` ordered by `post.treasure_score`,
+restricted to clean originals (`curation_item.filtered IS NULL AND duplicate_of IS
+NULL`); the filtered view is the same with a filter reason. Reads return frozen
+records assembled in a fixed number of queries per page (posts, authors, media,
+tags, copies), never one query per post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Integer,
+    func,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from tesoro.store.sql import any_of, chunks
+from tesoro.store.tables import Author, CurationItem, Media, Post, PostTag, Product
+
+__all__ = [
+    "CopyRef",
+    "MediaRef",
+    "PostCard",
+    "QueueEntry",
+    "QueuePage",
+    "copies_of",
+    "copy_counts",
+    "list_queue",
+    "post_cards",
+    "products_by_id",
+    "queue_entries",
+]
+
+# Posts per query when reading cards (the ids travel as one array parameter on PostgreSQL).
+_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    type: str
+    url: str
+    preview_url: str | None
+    width: int | None
+    height: int | None
+    alt_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostCard:
+    """A post as the review screens show it (raw text: the UI escapes)."""
+
+    id: int
+    platform: str
+    external_id: str
+    url: str | None
+    text: str
+    title: str | None
+    lang: str | None
+    created_at: datetime
+    brand_id: int | None
+    author_id: int
+    author_handle: str
+    author_name: str | None
+    author_followers: int | None
+    author_verified: bool
+    author_url: str | None
+    likes: int
+    reposts: int
+    replies: int
+    quotes: int
+    views: int | None
+    hashtags: tuple[str, ...]
+    queue_state: str
+    rights_status: str
+    product_id: int | None  # assigned by a coordinator
+    media: tuple[MediaRef, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+# Labelled as the `PostCard` fields they fill, so a row is read by name.
+_CARD_COLUMNS: tuple[Any, ...] = (
+    col(Post.id),
+    col(Post.platform),
+    col(Post.external_id),
+    col(Post.url),
+    col(Post.text),
+    col(Post.title),
+    col(Post.lang),
+    col(Post.created_at),
+    col(Post.brand_id),
+    col(Post.author_id),
+    col(Author.handle).label("author_handle"),
+    col(Author.display_name).label("author_name"),
+    col(Author.followers).label("author_followers"),
+    col(Author.verified).label("author_verified"),
+    col(Author.profile_url).label("author_url"),
+    col(Post.likes),
+    col(Post.reposts),
+    col(Post.replies),
+    col(Post.quotes),
+    col(Post.views),
+    col(Post.hashtags),
+    col(Post.queue_state),
+    col(Post.rights_status),
+    col(Post.product_id),
+)
+
+
+# A post's tags travel as one text joined by the unit separator, which no tag holds
+# (`curator.queue.normalize_tag` turns every whitespace character, this one included, into a space).
+_TAG_SEPARATOR = "\x1f"
+
+
+def _tags_column() -> Any:
+    return (
+        select(func.aggregate_strings(col(PostTag.tag), _TAG_SEPARATOR))
+        .where(col(PostTag.post_id) == col(Post.id))
+        .scalar_subquery()
+    )
+
+
+def _media_column(session: Session) -> Any:
+    """A post's media as one JSON array of [id, type, url, preview, width, height, alt] (any order)."""
+    fields = (
+        col(Media.id),
+        col(Media.type),
+        col(Media.url),
+        col(Media.preview_url),
+        col(Media.width),
+        col(Media.height),
+        col(Media.alt_text),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        aggregate = func.json_agg(func.json_build_array(*fields))
+    else:
+        aggregate = func.json_group_array(func.json_array(*fields))
+    return type_coerce(select(aggregate).where(col(Media.post_id) == col(Post.id)).scalar_subquery(), JSON)
+
+
+def _media(found: list[list[Any]] | None) -> tuple[MediaRef, ...]:
+    """The media column's entries as references, in the order they were stored."""
+    return tuple(
+        MediaRef(m[1], m[2], m[3], m[4], m[5], m[6]) for m in sorted(found or (), key=lambda m: m[0])
+    )
+
+
+def _card(r: Any) -> PostCard:
+    """A card from a row of `_CARD_COLUMNS` with the `tags` and `media` columns."""
+    return PostCard(
+        id=int(r.id),
+        platform=r.platform,
+        external_id=r.external_id,
+        url=r.url,
+        text=r.text,
+        title=r.title,
+        lang=r.lang,
+        created_at=r.created_at,
+        brand_id=r.brand_id,
+        author_id=r.author_id,
+        author_handle=r.author_handle,
+        author_name=r.author_name,
+        author_followers=r.author_followers,
+        author_verified=bool(r.author_verified),
+        author_url=r.author_url,
+        likes=r.likes or 0,
+        reposts=r.reposts or 0,
+        replies=r.replies or 0,
+        quotes=r.quotes or 0,
+        views=r.views,
+        hashtags=tuple(r.hashtags or ()),
+        queue_state=r.queue_state,
+        rights_status=r.rights_status,
+        product_id=r.product_id,
+        media=_media(r.media),
+        tags=tuple(sorted(r.tags.split(_TAG_SEPARATOR))) if r.tags else (),
+    )
+
+
+def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCard]:
+    """Cards for the posts, in one query (posts with their authors, tags and media).
+
+    Plain column selects, not ORM entities: a page of cards is read on every queue
+    and library request, and building mapped objects would cost more than the queries.
+    """
+    if not post_ids:
+        return {}
+    rows: list[Any] = []
+    for chunk in chunks(list(post_ids), _CHUNK):
+        rows.extend(
+            session.execute(
+                select(*_CARD_COLUMNS, _tags_column().label("tags"), _media_column(session).label("media"))
+                .join(Author, col(Author.id) == col(Post.author_id))
+                .where(any_of(session, col(Post.id), chunk, element=Integer()))
+            ).all()
+        )
+    return {int(r.id): _card(r) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRef:
+    """A duplicate shown under its original."""
+
+    id: int
+    platform: str
+    author_handle: str
+    url: str | None
+    created_at: datetime
+    queue_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    card: PostCard
+    score: float
+    base_score: float
+    learned: float | None
+    components: dict[str, Any]
+    filtered: str | None
+    duplicate_of: int | None
+    content_types: tuple[str, ...]
+    sentiment: str | None
+    language: str | None
+    scored_product_id: int | None
+    copies: tuple[CopyRef, ...] = ()
+    copy_count: int = 0
+
+    @property
+    def product_id(self) -> int | None:
+        """The coordinator's product if they assigned one, else the scorer's match."""
+        return self.card.product_id if self.card.product_id is not None else self.scored_product_id
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    total: int
+    items: list[QueueEntry] = field(default_factory=list)
+
+
+def _copies(
+    session: Session, originals: Sequence[int], limit: int | None
+) -> tuple[dict[int, list[CopyRef]], dict[int, int]]:
+    """The first `limit` copies of each original (oldest first) and how many it has in all.
+
+    Two plain queries (copy ids by the duplicate_of index, then those posts by primary
+    key) rather than one with a window function: the planner's guess for the latter
+    turned a 1 ms lookup into a scan of every post.
+    """
+    kept: dict[int, list[int]] = {}
+    counts: dict[int, int] = {}
+    for chunk in chunks(list(originals), 10000):
+        stmt = (
+            select(col(CurationItem.duplicate_of), col(CurationItem.post_id))
+            .where(any_of(session, col(CurationItem.duplicate_of), chunk, element=Integer()))
+            .order_by(col(CurationItem.duplicate_of), col(CurationItem.created_at), col(CurationItem.post_id))
+        )
+        for row in session.execute(stmt):
+            original = row.duplicate_of
+            counts[original] = counts.get(original, 0) + 1
+            if limit is None or counts[original] <= limit:
+                kept.setdefault(original, []).append(int(row.post_id))
+    ids = [pid for pids in kept.values() for pid in pids]
+    details: dict[int, CopyRef] = {}
+    for chunk in chunks(ids, 10000):
+        detail_stmt: Any = (
+            select(
+                col(Post.id),
+                col(Post.platform),
+                col(Author.handle).label("author_handle"),
+                col(Post.url),
+                col(Post.created_at),
+                col(Post.queue_state),
+            )
+            .join(Author, col(Author.id) == col(Post.author_id))
+            .where(any_of(session, col(Post.id), chunk, element=Integer()))
+        )
+        for r in session.execute(detail_stmt):
+            details[int(r.id)] = CopyRef(
+                id=int(r.id),
+                platform=r.platform,
+                author_handle=r.author_handle,
+                url=r.url,
+                created_at=r.created_at,
+                queue_state=r.queue_state,
+            )
+    copies = {o: [details[p] for p in pids if p in details] for o, pids in kept.items()}
+    return copies, counts
+
+
+def copies_of(
+    session: Session, *, originals: Sequence[int], limit: int | None = None
+) -> dict[int, list[CopyRef]]:
+    """The copies of each original, oldest first (at most `limit` each; bot farms make thousands)."""
+    return _copies(session, originals, limit)[0]
+
+
+def copy_counts(session: Session, *, originals: Sequence[int]) -> dict[int, int]:
+    """How many copies each original has."""
+    out: dict[int, int] = {}
+    for chunk in chunks(list(originals), 10000):
+        stmt = (
+            select(col(CurationItem.duplicate_of), func.count())
+            .where(any_of(session, col(CurationItem.duplicate_of), chunk, element=Integer()))
+            .group_by(col(CurationItem.duplicate_of))
+        )
+        out.update({int(o): int(n) for o, n in session.execute(stmt)})
+    return out
+
+
+_copy_item = aliased(CurationItem, name="copy_item")
+
+# Beside `_CARD_COLUMNS` in one row: the item's product is the scorer's, named apart from the post's.
+_ITEM_COLUMNS: tuple[Any, ...] = (
+    col(CurationItem.score),
+    col(CurationItem.base_score),
+    col(CurationItem.learned),
+    col(CurationItem.components),
+    col(CurationItem.filtered),
+    col(CurationItem.duplicate_of),
+    col(CurationItem.content_types),
+    col(CurationItem.sentiment),
+    col(CurationItem.language),
+    col(CurationItem.product_id).label("scored_product_id"),
+)
+
+
+def queue_entries(
+    session: Session, *, post_ids: Sequence[int], with_copies: bool = True, copies_limit: int = 20
+) -> list[QueueEntry]:
+    """Entries for ranked posts, in the given order (unranked ids are left out).
+
+    Each original lists its first `copies_limit` copies; `copy_count` has them all.
+    """
+    copy_count = (
+        select(func.count())
+        .select_from(_copy_item)
+        .where(col(_copy_item.duplicate_of) == col(CurationItem.post_id))
+        .scalar_subquery()
+    )
+    rows: dict[int, Any] = {}
+    for chunk in chunks(list(post_ids), _CHUNK):
+        stmt = (
+            select(
+                *_CARD_COLUMNS,
+                _tags_column().label("tags"),
+                _media_column(session).label("media"),
+                *_ITEM_COLUMNS,
+                copy_count.label("copy_count"),
+            )
+            .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
+            .join(Author, col(Author.id) == col(Post.author_id))
+            .where(any_of(session, col(Post.id), chunk, element=Integer()))
+        )
+        rows.update((int(r.id), r) for r in session.execute(stmt))
+    # Copies are looked up only for the originals that have some (most posts have none).
+    counts = {pid: int(r.copy_count or 0) for pid, r in rows.items()}
+    originals = [pid for pid, r in rows.items() if r.duplicate_of is None and counts[pid]]
+    copies = _copies(session, originals, copies_limit)[0] if with_copies and originals else {}
+    out: list[QueueEntry] = []
+    for pid in post_ids:
+        r = rows.get(pid)
+        if r is None:
+            continue
+        out.append(
+            QueueEntry(
+                card=_card(r),
+                score=float(r.score),
+                base_score=float(r.base_score),
+                learned=r.learned,
+                components=dict(r.components or {}),
+                filtered=r.filtered,
+                duplicate_of=r.duplicate_of,
+                content_types=tuple(r.content_types or ()),
+                sentiment=r.sentiment,
+                language=r.language,
+                scored_product_id=r.scored_product_id,
+                copies=tuple(copies.get(pid, ())),
+                copy_count=counts.get(pid, 0),
+            )
+        )
+    return out
+
+
+def list_queue(
+    session: Session,
+    *,
+    filtered: bool = False,
+    state: str = "new",
+    brand_id: int | None = None,
+    product_id: int | None = None,
+    platform: str | None = None,
+    content_mask: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> QueuePage:
+    """The review queue (clean originals, best first) or, with `filtered`, the filtered view.
+
+    `content_mask` keeps posts having any of the mask's content types.
+    """
+    where: list[Any] = [
+        col(Post.queue_state) == state,
+        col(CurationItem.duplicate_of).is_(None),
+        col(Post.treasure_score).is_not(None),
+        col(CurationItem.filtered).is_not(None) if filtered else col(CurationItem.filtered).is_(None),
+    ]
+    if brand_id is not None:
+        where.append(col(Post.brand_id) == brand_id)
+    if product_id is not None:
+        where.append(func.coalesce(col(Post.product_id), col(CurationItem.product_id)) == product_id)
+    if platform is not None:
+        where.append(col(Post.platform) == platform)
+    if content_mask:
+        where.append(col(CurationItem.content_mask).op("&")(content_mask) != 0)
+    base = select(col(Post.id)).join(CurationItem, col(CurationItem.post_id) == col(Post.id)).where(*where)
+    total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+    stmt = base.order_by(col(Post.treasure_score).desc(), col(Post.id).desc()).limit(limit).offset(offset)
+    ids = [int(pid) for pid in session.execute(stmt).scalars()]
+    return QueuePage(total=total, items=queue_entries(session, post_ids=ids))
+
+
+def products_by_id(session: Session) -> dict[int, Product]:
+    return {p.id: p for p in session.execute(select(Product)).scalars() if p.id is not None}
