@@ -30,6 +30,7 @@ __all__ = [
     "collect_source",
     "curator_rerank_job",
     "curator_train_job",
+    "purge_sessions_job",
     "refresh_relationships",
     "score_job",
 ]
