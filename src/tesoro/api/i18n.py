@@ -399,8 +399,7 @@ class Translator:
     def datetime(self, value: dt.datetime | None) -> str:
         if value is None:
             return MISSING
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return format_datetime(aware, format="medium", tzinfo=UTC, locale=self.lang) + " UTC"
+        return format_datetime(value, format="medium", tzinfo=UTC, locale=self.lang) + " UTC"
 
     def date(self, value: dt.datetime | None) -> str:
         if value is None:

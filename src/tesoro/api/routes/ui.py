@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import secrets
+from functools import cache
 from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel
 
 from tesoro.api.auth import ROLE_MATRIX, SESSION_COOKIE, Access, Authenticator, iter_routes
 from tesoro.api.deps import Anyone, EngineDep, MediaDep, PagesDep, Reader, SettingsDep
 from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages
 from tesoro.api.problems import Problem
+from tesoro.api.schemas import alerts, decisions, gallery, insights, keys, library, posts, queue, ranker
 from tesoro.api.schemas.common import iso
 from tesoro.api.schemas.posts import AuthorDetailPublic
 from tesoro.api.security import CSRF_FORM_FIELD, check_csrf, form_fields, safe_next
@@ -54,14 +57,30 @@ class Shape(TypedDict):
     example: str | None
 
 
+@cache
+def _model_examples() -> dict[str, Any]:
+    """Each API model's first example, from the model itself.
+
+    Not from the OpenAPI document: FastAPI writes it without null values, examples included,
+    and an example that leaves out its null fields shows a client the wrong shape.
+    """
+    found: dict[str, Any] = {}
+    for module in (alerts, decisions, gallery, insights, keys, library, posts, queue, ranker):
+        for name in module.__all__:
+            model = getattr(module, name)
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                examples = model.model_json_schema().get("examples") or [None]
+                found[name] = examples[0]
+    return found
+
+
 def _shape(spec: dict[str, Any], schema: dict[str, Any] | None) -> Shape | None:
     """The name and first example of an OpenAPI schema ($ref, a list of one, or an inline schema)."""
     if not schema:
         return None
     if "$ref" in schema:
         name = str(schema["$ref"]).rsplit("/", 1)[-1]
-        examples = spec.get("components", {}).get("schemas", {}).get(name, {}).get("examples") or [None]
-        example = examples[0]
+        example = _model_examples().get(name)
     elif schema.get("type") == "array" and isinstance(schema.get("items"), dict):
         inner = _shape(spec, schema["items"])
         if inner is None:

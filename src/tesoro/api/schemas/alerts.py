@@ -158,6 +158,26 @@ class RulePublic(Schema):
 class AlertPublic(Schema):
     """One alert in the outbox."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 9,
+                    "rule": "vip",
+                    "subject": "post:42",
+                    "status": "pending",
+                    "attempts": 1,
+                    "last_error": "HTTP 500 from Slack",
+                    "created_at": "2026-11-01T12:00:00+00:00",
+                    "next_attempt_at": "2026-11-01T12:01:00+00:00",
+                    "delivered_at": None,
+                    "deliveries": [3],
+                    "payload": {"text": "A negative post by @ana (12,345 followers)"},
+                }
+            ]
+        }
+    )
+
     id: int
     rule: str
     subject: str = Field(description="what the alert is about (a post, a source, a spike...)")

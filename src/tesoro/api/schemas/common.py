@@ -10,7 +10,7 @@ its own; a field whose meaning is particular to its model says so with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Annotated
 
@@ -208,7 +208,5 @@ class Schema(BaseModel):
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with an explicit UTC offset (a time without a zone is taken as UTC)."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    """ISO 8601 with its UTC offset (the store's times are aware UTC)."""
+    return None if value is None else value.isoformat()

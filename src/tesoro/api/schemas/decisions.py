@@ -153,11 +153,51 @@ class DecisionPublic(Schema):
 class DecisionList(Schema):
     """The decision log, newest first."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 5,
+                            "post_id": 42,
+                            "action": "approve",
+                            "from_state": "new",
+                            "to_state": "approved",
+                            "product_id": None,
+                            "note": "hero shot",
+                            "actor": "key:415472f2f1fa (Ana)",
+                            "decided_at": "2026-11-01T12:00:00+00:00",
+                            "undone": False,
+                            "batch_id": "22396ce4ce7f48dea4b988ebae9bf6b5",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     items: list[DecisionPublic]
 
 
 class OutcomePublic(Schema):
     """What a decision did to one post, or why it skipped it (`problem`: not_found, invalid, conflict...)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "post_id": 42,
+                    "applied": True,
+                    "from_state": "new",
+                    "to_state": "approved",
+                    "decision_id": 5,
+                    "reason": None,
+                    "problem": None,
+                }
+            ]
+        }
+    )
 
     post_id: int
     applied: bool
@@ -226,6 +266,29 @@ class BatchPublic(Schema):
 
 class UndoPublic(Schema):
     """The batch an undo reverted: the posts restored, and those changed since (left alone)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": "22396ce4ce7f48dea4b988ebae9bf6b5",
+                    "action": "approve",
+                    "restored": [
+                        {
+                            "post_id": 42,
+                            "applied": True,
+                            "from_state": "approved",
+                            "to_state": "new",
+                            "decision_id": 5,
+                            "reason": None,
+                            "problem": None,
+                        }
+                    ],
+                    "skipped": [],
+                }
+            ]
+        }
+    )
 
     batch_id: str
     action: str | None

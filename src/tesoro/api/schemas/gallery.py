@@ -36,6 +36,21 @@ _ITEM_EXAMPLE: dict[str, Any] = {
 class GalleryMedia(Schema):
     """A medium on an allowed platform media host (others are left out, never proxied)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "photo",
+                    "url": "https://pbs.twimg.com/media/photo1.jpg",
+                    "preview_url": None,
+                    "width": 1200,
+                    "height": 800,
+                    "alt": "a shoe on a trail",
+                }
+            ]
+        }
+    )
+
     type: str = Field(description="photo, video or gif")
     url: str | None
     preview_url: str | None
@@ -46,6 +61,8 @@ class GalleryMedia(Schema):
 
 class GalleryAuthor(Schema):
     """Who posted it, as the public page shows them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"handle": "ana", "name": "Ana Trail"}]})
 
     handle: str
     name: str = Field(description="the display name, else the handle")

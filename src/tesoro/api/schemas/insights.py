@@ -38,6 +38,7 @@ __all__ = [
     "RorTerms",
     "SentimentShare",
     "SuggestionList",
+    "SuggestionPublic",
     "UnlinkedPublic",
     "VoiceList",
     "VoiceShare",
@@ -105,6 +106,12 @@ class EventCreate(Schema):
 class RorTerms(Schema):
     """The four terms that add up to a ROR score."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"events": 39.8328, "loyalty": 2.0794, "advocacy": 3.2599, "sentiment_trend": 0.0}]
+        }
+    )
+
     events: float = Field(description="decayed value of the person's events")
     loyalty: float = Field(description="months active, on a log scale")
     advocacy: float = Field(description="reach of what they posted about the brand")
@@ -113,6 +120,33 @@ class RorTerms(Schema):
 
 class RorRow(Schema):
     """One person on the leaderboard."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rank": 1,
+                    "author_id": 7,
+                    "person_id": 3,
+                    "handle": "ana",
+                    "platform": "x",
+                    "display_name": "Ana Trail",
+                    "followers": 12345,
+                    "accounts": 2,
+                    "score": 45.1721,
+                    "terms": {
+                        "events": 39.8328,
+                        "loyalty": 2.0794,
+                        "advocacy": 3.2599,
+                        "sentiment_trend": 0.0,
+                    },
+                    "events": 21,
+                    "months_active": 1,
+                    "last_event_at": "2026-11-01T11:55:00+00:00",
+                }
+            ]
+        }
+    )
 
     rank: int
     author_id: int = Field(description="the person's main account")
@@ -195,6 +229,22 @@ class RefreshPublic(Schema):
 class AccountPublic(Schema):
     """An account of a person."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "author_id": 7,
+                    "platform": "x",
+                    "handle": "ana",
+                    "display_name": "Ana Trail",
+                    "followers": 12345,
+                    "profile_url": "https://x.com/ana",
+                    "person_id": 3,
+                }
+            ]
+        }
+    )
+
     author_id: int
     platform: str
     handle: str
@@ -234,6 +284,14 @@ class LoggedEvent(Schema):
 
 class LinkSuggestion(Schema):
     """An account that is probably the same person as the author."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"author_id": 7, "other_id": 19, "token": "ana", "reason": "same handle on x and bluesky"}
+            ]
+        }
+    )
 
     author_id: int
     other_id: int
@@ -289,6 +347,24 @@ class PersonRor(Schema):
 class EventDeleted(Schema):
     """The event a removal deleted."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "deleted": {
+                        "id": 1,
+                        "author_id": 7,
+                        "post_id": None,
+                        "kind": "purchase",
+                        "weight": 2.0,
+                        "occurred_at": "2026-11-01T12:00:00+00:00",
+                        "note": None,
+                    }
+                }
+            ]
+        }
+    )
+
     deleted: LoggedEvent
 
 
@@ -321,6 +397,27 @@ class DismissedPublic(Schema):
 class SuggestionPublic(Schema):
     """Two accounts that are probably one person."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account": {
+                        "author_id": 7,
+                        "platform": "x",
+                        "handle": "ana",
+                        "display_name": "Ana Trail",
+                        "followers": 12345,
+                        "profile_url": "https://x.com/ana",
+                        "person_id": 3,
+                    },
+                    "other": None,
+                    "token": "ana",
+                    "reason": "same handle on x and bluesky",
+                }
+            ]
+        }
+    )
+
     account: AccountPublic | None
     other: AccountPublic | None
     token: str
@@ -330,6 +427,31 @@ class SuggestionPublic(Schema):
 class SuggestionList(Schema):
     """Pairs of accounts that are probably one person, best first."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "account": {
+                                "author_id": 7,
+                                "platform": "x",
+                                "handle": "ana",
+                                "display_name": "Ana Trail",
+                                "followers": 12345,
+                                "profile_url": "https://x.com/ana",
+                                "person_id": 3,
+                            },
+                            "other": None,
+                            "token": "ana",
+                            "reason": "same handle on x and bluesky",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     items: list[SuggestionPublic]
 
 
@@ -338,6 +460,21 @@ class SuggestionList(Schema):
 
 class SentimentShare(Schema):
     """Posts per sentiment label, their shares among scored posts, and net sentiment (-1..1)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "positive": 2,
+                    "neutral": 0,
+                    "negative": 1,
+                    "unscored": 0,
+                    "share": {"positive": 0.6667, "neutral": 0.0, "negative": 0.3333},
+                    "net": 0.3333,
+                }
+            ]
+        }
+    )
 
     positive: int
     neutral: int
@@ -349,6 +486,25 @@ class SentimentShare(Schema):
 
 class VolumePoint(Schema):
     """Mentions and sentiment in one day, week or month."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2026-11-01T00:00:00+00:00",
+                    "posts": 3,
+                    "sentiment": {
+                        "positive": 2,
+                        "neutral": 0,
+                        "negative": 1,
+                        "unscored": 0,
+                        "share": {"positive": 0.6667, "neutral": 0.0, "negative": 0.3333},
+                        "net": 0.3333,
+                    },
+                }
+            ]
+        }
+    )
 
     start: Timestamp = Field(description="the start of the day, week or month")
     posts: int
@@ -389,6 +545,12 @@ class VolumeSeries(Schema):
 class VoiceShare(Schema):
     """One name's mentions and share of all the mentions compared."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Andes Outdoor", "is_brand": True, "mentions": 30, "share": 0.6}]
+        }
+    )
+
     name: str
     is_brand: bool = Field(description="true for the brand itself, false for a competitor")
     mentions: int
@@ -416,6 +578,23 @@ class VoiceList(Schema):
 
 class EngagementPublic(Schema):
     """A platform's median engagement rate in the window against that platform's median."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "platform": "x",
+                    "posts": 30,
+                    "rated_posts": 28,
+                    "median_rate": 0.021,
+                    "mean_rate": 0.034,
+                    "platform_median": 0.015,
+                    "median_source": "published",
+                    "vs_median": 1.4,
+                }
+            ]
+        }
+    )
 
     platform: str
     posts: int
@@ -526,6 +705,28 @@ class PurchasesReport(Schema):
 
 class RoePublic(Schema):
     """Return on Engagement of one declared effort: what it earned against what it cost."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "target": "#cumbre",
+                    "start": "2026-10-01",
+                    "end": "2026-10-31",
+                    "earned": {
+                        "posts_about": 40,
+                        "interactions": 900,
+                        "ugc": 6,
+                        "reach": 50000,
+                        "total": 1050.0,
+                    },
+                    "effort": {"posts": 8, "hours": 12.0, "spend": 300.0},
+                    "roe": {"per_post": 131.25, "per_hour": 87.5, "per_spend": 3.5},
+                    "trend": {"per_post": 0.12},
+                }
+            ]
+        }
+    )
 
     target: str = Field(description="query:<name>, #hashtag or brand:<name>")
     start: str = Field(description="first day (YYYY-MM-DD)")

@@ -108,6 +108,12 @@ def _key_fields(key: ApiKey) -> dict[str, str | None]:
 class DatabaseInfo(Schema):
     """Which store the service runs on (the password hidden)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"backend": "postgresql", "url": "postgresql+psycopg://tesoro:***@db/tesoro"}]
+        }
+    )
+
     backend: str = Field(description="sqlite or postgresql")
     url: str = Field(description="the database URL with its password hidden")
 

@@ -15,6 +15,10 @@ __all__ = ["FacetCount", "LibraryPage"]
 class FacetCount(Schema):
     """How many matching posts have one value of a facet."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"value": 1, "count": 3, "label": "Andes Outdoor"}]}
+    )
+
     value: str | int = Field(description="the facet's value (an id for brand and product)")
     count: int
     label: str | None = Field(None, description="brand and product facets only: the name behind the id")

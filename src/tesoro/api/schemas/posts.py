@@ -119,6 +119,8 @@ class PostSummary(Schema):
 class PostPage(Schema):
     """A page of collected posts, newest first, with the total that matched."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"total": 120, "items": [_SUMMARY_EXAMPLE]}]})
+
     total: int = Field(description="posts that match, over all pages")
     items: list[PostSummary]
 
@@ -180,12 +182,16 @@ class AuthorPublic(Schema):
 class ProductRef(Schema):
     """The product a post was tagged with."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 1, "name": "Cumbre Trail Runner"}]})
+
     id: int
     name: str | None
 
 
 class PostMetrics(Schema):
     """Engagement counts as last collected."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"likes": 12, "reposts": 3, "replies": 1}]})
 
     likes: int
     reposts: int
@@ -288,6 +294,8 @@ class SourcePublic(Schema):
 
 class ActivityMonth(Schema):
     """Posts an author made in one month."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"month": "2026-11", "posts": 8}]})
 
     month: str = Field(description="YYYY-MM", examples=["2026-11"])
     posts: int

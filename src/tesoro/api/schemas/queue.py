@@ -42,6 +42,21 @@ __all__ = [
 class QueueAuthor(Schema):
     """The post's author, as a card shows them."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "handle": "ana",
+                    "name": "Ana Trail",
+                    "followers": 12345,
+                    "verified": False,
+                    "url": "https://x.com/ana",
+                }
+            ]
+        }
+    )
+
     id: int
     handle: str
     name: str | None
@@ -53,6 +68,12 @@ class QueueAuthor(Schema):
 class QueueMetrics(Schema):
     """Engagement counts as last collected."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"likes": 12, "reposts": 3, "replies": 1, "quotes": 0, "views": None}]
+        }
+    )
+
     likes: int
     reposts: int
     replies: int
@@ -62,6 +83,21 @@ class QueueMetrics(Schema):
 
 class QueueMedia(Schema):
     """A medium of the post (URLs off the allowed media hosts are null)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "photo",
+                    "url": "https://pbs.twimg.com/media/photo1.jpg",
+                    "preview_url": None,
+                    "width": 1200,
+                    "height": 800,
+                    "alt_text": "a shoe on a trail",
+                }
+            ]
+        }
+    )
 
     type: str
     url: str | None = Field(description="only on an allowed media host, else null")
@@ -83,11 +119,40 @@ class CatalogProduct(Schema):
 class AssignedProduct(CatalogProduct):
     """The post's product: assigned by a coordinator, or else the scorer's match."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 1, "name": "Cumbre Trail Runner", "line": "trail", "brand_id": 1, "assigned": True}
+            ]
+        }
+    )
+
     assigned: bool = Field(description="true when a coordinator assigned it, false for the scorer's guess")
 
 
 class Treasure(Schema):
     """Why the post ranks where it does."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "score": 0.597,
+                    "base_score": 0.597,
+                    "learned": None,
+                    "components": {
+                        "relevance": {
+                            "value": 0.95,
+                            "weight": 3.0,
+                            "contribution": 0.2591,
+                            "detail": "relevance 0.95",
+                        }
+                    },
+                    "filtered": None,
+                }
+            ]
+        }
+    )
 
     score: float = Field(description="the ranking score, 0..1 (the base score blended with the learned one)")
     base_score: float = Field(description="the weighted sum of the components")
@@ -102,6 +167,21 @@ class Treasure(Schema):
 
 class CopyPublic(Schema):
     """Another post with the same words (a duplicate), shown on the original's card."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 11,
+                    "platform": "x",
+                    "author_handle": "ana",
+                    "url": "https://x.com/ana/status/11",
+                    "created_at": "2026-11-01T11:05:00+00:00",
+                    "queue_state": "new",
+                }
+            ]
+        }
+    )
 
     id: int
     platform: str
@@ -268,6 +348,12 @@ def _entry_fields(
 class LibraryItem(QueueItem):
     """A library post: a queue item, and how well it matches the words or the meaning searched for."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**_QUEUE_ITEM_EXAMPLE, "queue_state": "approved", "relevance": 0.8123}]
+        }
+    )
+
     relevance: float | None = Field(
         None, description="searches with words or a meaning only (the key is absent otherwise)"
     )
@@ -289,12 +375,18 @@ class LibraryItem(QueueItem):
 class QueuePage(Schema):
     """A page of the queue (or of the filtered posts), best first."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"total": 6, "items": [_QUEUE_ITEM_EXAMPLE]}]})
+
     total: int = Field(description="posts that match, over all pages")
     items: list[QueueItem]
 
 
 class PostDetail(QueueItem):
     """One ranked post with the post it copies (if it is a duplicate) and its decision history."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**_QUEUE_ITEM_EXAMPLE, "original": None, "decisions": []}]}
+    )
 
     original: QueueItem | None = Field(description="the post this one copies, if it is a duplicate")
     decisions: list[DecisionPublic] = Field(description="its decisions, newest first")
@@ -305,6 +397,8 @@ class PostDetail(QueueItem):
 
 class TagCount(Schema):
     """A tag and how many posts have it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tag": "trail", "count": 12}]})
 
     tag: str
     count: int = Field(description="posts with this tag")
@@ -320,6 +414,20 @@ class TagList(Schema):
 
 class ProductPublic(CatalogProduct):
     """A product a post can be assigned to, with its brand's name."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "Cumbre Trail Runner",
+                    "line": None,
+                    "brand_id": 1,
+                    "brand": "Andes Outdoor",
+                }
+            ]
+        }
+    )
 
     brand: str | None
 

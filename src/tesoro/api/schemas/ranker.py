@@ -23,6 +23,22 @@ __all__ = [
 class RankerPublic(Schema):
     """A brand's learned ranker: how much it learned and how much of the score it decides."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "brand_id": 1,
+                    "brand": "Andes Outdoor",
+                    "decisions": 240,
+                    "approvals": 90,
+                    "blend": 0.6,
+                    "metrics": {"auc": 0.81},
+                    "learned_weights": {"relevance": 1.4},
+                }
+            ]
+        }
+    )
+
     brand_id: int | None = Field(description="null for the ranker shared by every brand")
     brand: str | None
     decisions: int = Field(description="decisions it was trained on")
@@ -35,11 +51,48 @@ class RankerPublic(Schema):
 class RankerList(Schema):
     """Every brand's learned ranker."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "brand_id": 1,
+                            "brand": "Andes Outdoor",
+                            "decisions": 240,
+                            "approvals": 90,
+                            "blend": 0.6,
+                            "metrics": {"auc": 0.81},
+                            "learned_weights": {"relevance": 1.4},
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     items: list[RankerPublic]
 
 
 class TrainReportPublic(Schema):
     """What retraining one brand's ranker did (or why it did not train)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "brand_id": 1,
+                    "trained": True,
+                    "reason": None,
+                    "decisions": 240,
+                    "approvals": 90,
+                    "blend": 0.6,
+                    "metrics": {"auc": 0.81},
+                    "learned_weights": {"relevance": 1.4},
+                }
+            ]
+        }
+    )
 
     brand_id: int | None = Field(description="null for the ranker shared by every brand")
     trained: bool
