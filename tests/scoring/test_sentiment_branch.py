@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tesoro.scoring import branch_training
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, load_branch, save_branch
-from tesoro.scoring.branch_training import BranchConfig, branch_features, train_branch
 from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder, onnx_backend
 from tesoro.scoring.heads import Head, TrainConfig
 from tesoro.scoring.sentiment import BranchSentiment, load_sentiment, sentiment_proba
+from tesoro.scoring.training import branch as branch_training
+from tesoro.scoring.training.branch import BranchConfig, branch_features, train_branch
 
 TEXTS = [
     "I love this phone, best purchase ever!",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tesoro.scoring.branch_training import token_states_cached
 from tesoro.scoring.encoders import Encoder, in_chunks
 from tesoro.scoring.encoders import encoder as encoder_module
 from tesoro.scoring.training import embed_cached
+from tesoro.scoring.training.branch import token_states_cached
 
 
 def test_in_chunks_reports_each_chunk_and_keeps_the_order() -> None:

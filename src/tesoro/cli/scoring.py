@@ -18,7 +18,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
-from tesoro.scoring.branch_training import BranchConfig
 from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
 from tesoro.scoring.metrics import evaluate
@@ -28,6 +27,7 @@ from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, load_sentiment, sentiment_proba
 from tesoro.scoring.training import (
     OFFENSIVE_LABELS,
+    BranchConfig,
     read_jsonl,
     train_offensive,
     train_sentiment,

@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.adapter import save_branch
-from tesoro.scoring.branch_training import BranchConfig, train_branch
 from tesoro.scoring.encoders import DEFAULT_ENCODER, Encoder, in_chunks, load_encoder
 from tesoro.scoring.heads import Head, TrainConfig, save_head, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
+from tesoro.scoring.training.branch import BranchConfig, train_branch
 
 __all__ = [
     "OFFENSIVE_LABELS",
