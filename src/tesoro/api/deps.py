@@ -5,6 +5,10 @@
 module holds no closure over an engine and can be a plain module-level
 `APIRouter`. The access guards are dependencies too: a handler that takes
 `caller: Reader` is both guarded and told who called.
+
+The getters are `async` although they only read an attribute: FastAPI runs a plain
+`def` dependency in its thread pool, and the gallery feed, which takes four of them,
+is on the brand site's hot path.
 """
 
 from __future__ import annotations
@@ -41,32 +45,32 @@ __all__ = [
 ]
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_media(request: Request) -> MediaFilter:
+async def get_media(request: Request) -> MediaFilter:
     media: MediaFilter = request.app.state.media
     return media
 
 
-def get_library(request: Request) -> Library:
+async def get_library(request: Request) -> Library:
     library: Library = request.app.state.library
     return library
 
 
-def get_pages(request: Request) -> Pages:
+async def get_pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
 
 
-def current_actor(request: Request) -> str:
+async def current_actor(request: Request) -> str:
     """Who is deciding: the authenticated key, else the X-Tesoro-Actor header, else 'anonymous'.
 
     The header only matters where no guard ran (a bare app in a test, a trusted proxy).
@@ -79,14 +83,14 @@ def current_actor(request: Request) -> str:
     return header[:200] or "anonymous"
 
 
-def audit_actor(request: Request) -> str:
+async def audit_actor(request: Request) -> str:
     """Who did it, for the insights audit log: the guard's caller, else "api"."""
     principal = getattr(request.state, "principal", None)
     actor = getattr(principal, "actor", None)
     return actor if isinstance(actor, str) and actor else "api"
 
 
-def review_changed(request: Request) -> Callable[[], None]:
+async def review_changed(request: Request) -> Callable[[], None]:
     """A callback a review write runs after it committed: the library and the gallery forget their caches."""
 
     def changed() -> None:

@@ -41,7 +41,7 @@ widget_router = APIRouter(tags=["gallery"])
 _WIDGET = resources.files("tesoro.api").joinpath("static", "widget.js").read_bytes()
 
 
-def get_cache(request: Request) -> GalleryCache:
+async def get_cache(request: Request) -> GalleryCache:
     cache: GalleryCache = request.app.state.gallery_cache
     return cache
 

@@ -38,7 +38,7 @@ LOGIN_CSRF_COOKIE = "tesoro_login_csrf"
 router = APIRouter(include_in_schema=False)
 
 
-def get_auth(request: Request) -> Authenticator:
+async def get_auth(request: Request) -> Authenticator:
     auth: Authenticator = request.app.state.auth
     return auth
 
