@@ -81,12 +81,6 @@ def _parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @dataclass(slots=True)
 class RuleContext:
     """One rule's evaluation: its settings, stored state, brand, query and matchers, read once per run."""
@@ -156,7 +150,7 @@ class RuleContext:
         last = _parse_time(self.state.get(key))
         if last is not None:
             return last - OVERLAP
-        return _aware(self.row.created_at) or self.now
+        return self.row.created_at or self.now
 
     def matches(self, post: PostFacts) -> bool:
         text = f"{post.title}\n{post.text}" if post.title else post.text

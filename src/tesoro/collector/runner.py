@@ -100,7 +100,7 @@ def run_source(
         progress = _Progress(cursor=source.cursor)
         parked_until = source.next_allowed_at
     assert source_id is not None
-    if parked_until is not None and _aware(parked_until) > clock():
+    if parked_until is not None and parked_until > clock():
         return RunResult(source_name, "skipped", error=f"rate-limited until {parked_until.isoformat()}")
 
     while True:
@@ -173,8 +173,3 @@ def _failed(
         record_failure(session, source_id=source_id, at=at, error=error, retry_at=retry_at)
     log.error("%s: %s", source_name, error)
     return progress.result(source_name, "failed", error)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -387,7 +387,7 @@ def train_relevance(
         stored_at = stored[key].trained_at
         assert stored_at is not None
         counts = refresh_relevance(
-            engine, settings.curator, scorer, brand_keys=[key], scored_since=_aware(stored_at), rerank=rerank
+            engine, settings.curator, scorer, brand_keys=[key], scored_since=stored_at, rerank=rerank
         )
         reports[key] = replace(reports[key], refreshed=counts[key][0], reranked=counts[key][1])
     return [reports[k] for k in keys]
@@ -425,7 +425,7 @@ def _plan_training(
         current = profiles[key].weights or DEFAULT_WEIGHTS
         if row is not None and row.fingerprint == fingerprint and current.learned:
             plan.reports[key] = _report(key, "unchanged", current, metrics=dict(row.metrics or {}))
-            if row.trained_at is not None and now - _aware(row.trained_at) < CATCH_UP:
+            if row.trained_at is not None and now - row.trained_at < CATCH_UP:
                 plan.catch_up.append(key)
             continue
         n, approvals = len(found), sum(e.label for e in found)
@@ -448,10 +448,6 @@ def _plan_training(
             reason=reason,
         )
     return plan
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _report(

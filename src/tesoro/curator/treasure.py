@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tesoro.settings import CuratorSettings
@@ -158,8 +158,7 @@ def _relationship(inputs: TreasureInputs) -> tuple[float, str]:
 
 
 def _recency(inputs: TreasureInputs, now: datetime, half_life_days: float) -> tuple[float, str]:
-    created = inputs.created_at if inputs.created_at.tzinfo else inputs.created_at.replace(tzinfo=UTC)
-    age_days = max((now - created).total_seconds() / 86400.0, 0.0)
+    age_days = max((now - inputs.created_at).total_seconds() / 86400.0, 0.0)
     return 0.5 ** (age_days / half_life_days), f"{age_days:.1f} days old"
 
 

@@ -101,7 +101,5 @@ def brand_id_of(brand: Brand | None) -> int | None:
 
 
 def iso_time(value: datetime | None) -> str | None:
-    """A stored time as ISO 8601 with its offset (a naive value read back from SQLite is UTC)."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    """A stored time as ISO 8601 with its offset (the store's times are aware UTC)."""
+    return None if value is None else value.isoformat()

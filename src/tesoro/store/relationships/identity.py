@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
@@ -204,9 +205,16 @@ def _handles_in(bio: str) -> list[tuple[str | None, str]]:
     return found
 
 
-def _candidates(
-    session: Session, sources: Sequence[tuple[int, str, int | None, str]]
-) -> list[tuple[int, int, str, str]]:
+class _Candidate(NamedTuple):
+    """A stored account (`other_id`) that the bio of `source_id` names as `token`."""
+
+    source_id: int
+    other_id: int
+    token: str
+    platform: str  # the source's platform
+
+
+def _candidates(session: Session, sources: Sequence[tuple[int, str, int | None, str]]) -> list[_Candidate]:
     """(source id, other id, token, source label) for stored accounts the sources' bios name."""
     wanted: dict[str, list[tuple[int, str | None, str, str, int | None]]] = {}
     for author_id, platform, person_id, bio in sources:
@@ -216,7 +224,7 @@ def _candidates(
     if not wanted:
         return []
     names = sorted({*wanted, *(entry[3] for entries in wanted.values() for entry in entries)})
-    out: list[tuple[int, int, str, str]] = []
+    out: list[_Candidate] = []
     for start in range(0, len(names), 500):
         chunk = names[start : start + 500]
         stmt = select(col(Author.id), col(Author.platform), col(Author.handle), col(Author.person_id)).where(
@@ -231,7 +239,7 @@ def _candidates(
                 if person_id is not None and person_id == other_person:
                     continue
                 if other_id is not None:
-                    out.append((source_id, other_id, token, platform))
+                    out.append(_Candidate(source_id, other_id, token, platform))
     return out
 
 
@@ -248,7 +256,7 @@ def suggest_links(session: Session, *, author_id: int | None = None, limit: int 
     }
     results: dict[tuple[int, int], LinkSuggestion] = {}
 
-    def add(rows: list[tuple[int, int, str, str]]) -> None:
+    def add(rows: list[_Candidate]) -> None:
         for source_id, other_id, token, platform in rows:
             pair = (min(source_id, other_id), max(source_id, other_id))
             if pair in dismissed or pair in results:
@@ -277,8 +285,9 @@ def suggest_links(session: Session, *, author_id: int | None = None, limit: int 
         stmt = select(*columns).where(
             func.lower(col(Author.bio)).like(pattern, escape="\\"), col(Author.id) != author_id
         )
-        rows = [(i, p, pid, b) for i, p, pid, b in session.exec(stmt) if b and i is not None]
-        add([r for r in _candidates(session, rows) if r[1] == author_id])
+        found = session.execute(stmt)
+        rows = [(r.id, r.platform, r.person_id, r.bio) for r in found if r.bio and r.id is not None]
+        add([c for c in _candidates(session, rows) if c.other_id == author_id])
         return list(results.values())[:limit]
 
     after = 0
@@ -289,9 +298,10 @@ def suggest_links(session: Session, *, author_id: int | None = None, limit: int 
             .order_by(col(Author.id))
             .limit(2000)
         )
-        rows = [(i, p, pid, b) for i, p, pid, b in session.exec(stmt) if b and i is not None]
+        found = session.execute(stmt)
+        rows = [(r.id, r.platform, r.person_id, r.bio) for r in found if r.bio and r.id is not None]
         if not rows:
             break
-        after = rows[-1][0]
+        after = rows[-1][0]  # the last author id of the page
         add(_candidates(session, rows))
     return list(results.values())[:limit]
