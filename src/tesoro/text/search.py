@@ -154,45 +154,6 @@ class SearchQuery:
     groups: tuple[tuple[QueryTerm, ...], ...]
     excluded: tuple[QueryTerm, ...] = ()
 
-    def fts5(self) -> str:
-        """The FTS5 MATCH expression (tokens are [a-z0-9] words, so quoting them is always safe)."""
-
-        def term(t: QueryTerm) -> str:
-            quoted = '"' + " ".join(t.tokens) + '"'
-            return quoted + "*" if t.prefix else quoted
-
-        parts = []
-        for group in self.groups:
-            inner = " OR ".join(term(t) for t in group)
-            parts.append(f"({inner})" if len(group) > 1 else inner)
-        expression = " AND ".join(parts)
-        for t in self.excluded:
-            expression = f"({expression}) NOT {term(t)}"
-        return expression
-
-    def tsquery(self) -> str:
-        """The PostgreSQL `to_tsquery('simple', ...)` expression for the same query."""
-
-        def lexeme(token: str, prefix: bool) -> str:
-            return f"'{token}'" + (":*" if prefix else "")
-
-        def term(t: QueryTerm) -> str:
-            if len(t.tokens) == 1:
-                return lexeme(t.tokens[0], t.prefix)
-            last = len(t.tokens) - 1
-            return (
-                "("
-                + " <-> ".join(lexeme(tok, t.prefix and i == last) for i, tok in enumerate(t.tokens))
-                + ")"
-            )
-
-        parts = []
-        for group in self.groups:
-            inner = " | ".join(term(t) for t in group)
-            parts.append(f"({inner})" if len(group) > 1 else inner)
-        parts.extend(f"!{term(t)}" for t in self.excluded)
-        return " & ".join(parts)
-
 
 _QUERY_TOKEN = re.compile(r'(-?)"([^"]*)"(\*?)|(\S+)')
 
