@@ -16,6 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tesoro.cli.main import app
+from tesoro.store.engine import make_engine, session_scope
+from tesoro.store.keys import create_key
 
 runner = CliRunner()
 
@@ -83,8 +85,6 @@ def test_import_unknown_brand(tmp_path: Path) -> None:
 
 
 def _viewer_key(db: Path) -> str:
-    from tesoro.store.engine import make_engine, session_scope
-    from tesoro.store.keys import create_key
 
     engine = make_engine(f"sqlite:///{db}")
     try:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from tesoro.jobs.scheduler import build_scheduler
 from tesoro.jobs.tasks import collect_once
+from tesoro.settings import load_settings
 from tesoro.simulator.demo import demo_environment, demo_settings
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.server import SimulatorServer
@@ -203,7 +204,6 @@ def test_kill_9_mid_collection_then_restart_loses_and_duplicates_nothing(
 
 
 def test_file_source_reads_new_rows_incrementally(tmp_path: Path) -> None:
-    from tesoro.settings import load_settings
 
     export = tmp_path / "export.jsonl"
     export.write_text(

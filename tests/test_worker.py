@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 from rq.job import Job
 
+from tesoro.jobs.scheduler import build_scheduler
 from tesoro.jobs.worker import enqueue_collect, enqueue_score, job_id, make_queue
 from tesoro.settings import Settings, load_settings
 from tesoro.simulator.server import SimulatorServer
@@ -114,7 +115,6 @@ def test_enqueued_collection_runs_on_a_worker(settings: Settings, sim: Simulator
 
 
 def test_scheduler_in_rq_mode_enqueues(settings: Settings, redis: Redis) -> None:
-    from tesoro.jobs.scheduler import build_scheduler
 
     scheduler = build_scheduler(open_store(settings), settings, {})
     jobs = {job.id: job for job in scheduler.get_jobs()}

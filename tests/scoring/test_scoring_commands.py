@@ -9,6 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from tesoro.cli.scoring import scoring_app
+from tesoro.scoring.adapter import load_branch
 
 app = typer.Typer()
 app.add_typer(scoring_app)
@@ -66,7 +67,6 @@ def _tiny_sentiment_data(root: Path) -> Path:
 
 
 def test_train_sentiment_branch_writes_a_loadable_branch_in_the_chosen_precision(tmp_path: Path) -> None:
-    from tesoro.scoring.adapter import load_branch
 
     data = _tiny_sentiment_data(tmp_path / "data")
     out = tmp_path / "branch.npz"

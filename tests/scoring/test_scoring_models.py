@@ -97,6 +97,7 @@ def test_sentiment_head_ships_small_with_metadata() -> None:
 
 def _tiny_classifier(folder: Path, labels: dict[int, str]) -> Path:
     """A randomly initialised 1-layer BERT classifier with its own tiny vocabulary (no hub)."""
+    # deferred: transformers is a heavy import that only this helper needs
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "shoes", "the", "are"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tesoro.scoring.content_type import classify_content
@@ -131,9 +135,6 @@ def test_metrics() -> None:
 
 def test_alias_choice_does_not_depend_on_string_hashing() -> None:
     """Equal-length aliases are tried in a fixed order, so a nested hit loses in every process."""
-    import os
-    import subprocess
-    import sys
 
     code = (
         "import numpy as np\n"

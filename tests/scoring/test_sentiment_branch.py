@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
 from tesoro.scoring.adapter import LAYER_PARAMS, Branch, load_branch, save_branch
 from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder, onnx_backend
@@ -26,7 +27,6 @@ TEXTS = [
 
 def _base_top_layer(encoder: Encoder) -> dict[str, np.ndarray]:
     """The encoder's own last layer under BERT's names: a branch that should reproduce the encoder."""
-    from safetensors.numpy import load_file
 
     weights = load_file(str(Path(encoder.path) / "model.safetensors"))
     prefix = next(k for k in weights if k.endswith("attention.self.query.weight")).split("encoder.layer.")[0]
