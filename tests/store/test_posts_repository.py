@@ -62,7 +62,7 @@ def test_insert_then_update_keeps_one_row(engine: Engine) -> None:
         row = get_post(session, platform="x", external_id="1")
         assert row is not None and row.likes == 30 and row.reposts == 1
         assert row.hashtags == ["cumbre"]
-        assert row.created_at.replace(tzinfo=UTC) == T0
+        assert row.created_at == T0 and row.created_at.tzinfo is UTC
         media = media_for(session, post_id=row.id or 0)
         assert [(m.type, m.alt_text) for m in media] == [("photo", "shoe")], "media is not duplicated"
 
