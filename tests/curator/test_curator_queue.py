@@ -19,8 +19,9 @@ from tesoro.curator.queue import (
 from tesoro.curator.ranking import rank_posts
 from tesoro.curator.rights import rights_history, set_rights
 from tesoro.settings import CuratorSettings
+from tesoro.store.audit import audit_entries
 from tesoro.store.curation import list_queue
-from tesoro.store.decisions import audit_entries, decision_history, reviewables, tag_counts
+from tesoro.store.decisions import decision_history, reviewables, tag_counts
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import AuditLog, CurationDecision
 from worlds.curator import NOW, Seeded, Spec, seed

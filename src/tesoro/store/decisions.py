@@ -19,15 +19,14 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
+from tesoro.store.audit import record_audit
 from tesoro.store.sql import dialect_insert, table_of
-from tesoro.store.tables import AuditLog, CurationChange, CurationDecision, Post, PostTag, Product
+from tesoro.store.tables import CurationChange, CurationDecision, Post, PostTag, Product
 
 __all__ = [
     "DecisionRecord",
     "Reviewable",
     "add_tags",
-    "audit",
-    "audit_entries",
     "batch_decisions",
     "decision_history",
     "last_batch_id",
@@ -141,24 +140,6 @@ def _touch(session: Session, post_id: int) -> None:
     session.execute(update(post).where(post.c.id == post_id).values(updated_at=_wall_clock()))
 
 
-def audit(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    now: datetime,
-) -> None:
-    session.add(
-        AuditLog(
-            actor=actor, action=action, entity=entity, entity_id=entity_id, before=before, after=after, at=now
-        )
-    )
-
-
 def record_decision(
     session: Session,
     *,
@@ -194,7 +175,7 @@ def record_decision(
             after=after.as_json(),
         )
     )
-    audit(
+    record_audit(
         session,
         actor=actor,
         action=f"curation.{action}",
@@ -202,7 +183,7 @@ def record_decision(
         entity_id=str(post_id),
         before=before.as_json(),
         after={**after.as_json(), "note": note, "batch": batch_id, "decision_id": decision.id},
-        now=now,
+        at=now,
     )
     return decision.id
 
@@ -291,16 +272,6 @@ def decision_history(
         )
         for d, batch in session.execute(stmt).all()
     ]
-
-
-def audit_entries(
-    session: Session, *, entity: str = "post", entity_id: str | None = None, limit: int = 100
-) -> list[AuditLog]:
-    stmt = select(AuditLog).where(col(AuditLog.entity) == entity)
-    if entity_id is not None:
-        stmt = stmt.where(col(AuditLog.entity_id) == entity_id)
-    stmt = stmt.order_by(col(AuditLog.id).desc()).limit(limit)
-    return list(session.execute(stmt).scalars())
 
 
 def tag_counts(session: Session, *, brand_id: int | None = None, limit: int = 200) -> list[tuple[str, int]]:
