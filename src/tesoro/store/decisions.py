@@ -73,8 +73,8 @@ def reviewables(session: Session, *, post_ids: Sequence[int]) -> dict[int, Revie
         col(Post.id).in_(post_ids)
     )
     return {
-        pid: Reviewable(state, product_id, rights, tuple(sorted(tags.get(pid, ()))))
-        for pid, state, product_id, rights in session.execute(stmt)
+        r.id: Reviewable(r.queue_state, r.product_id, r.rights_status, tuple(sorted(tags.get(r.id, ()))))
+        for r in session.execute(stmt)
     }
 
 

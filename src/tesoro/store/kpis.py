@@ -131,15 +131,16 @@ def platform_totals(
     stmt = (
         sa_select(
             col(Post.platform),
-            func.count(),
-            func.count(func.distinct(col(Post.author_id))),
-            func.sum(_interactions()),
+            func.count().label("posts"),
+            func.count(func.distinct(col(Post.author_id))).label("authors"),
+            func.sum(_interactions()).label("interactions"),
         )
         .where(*filters)
         .group_by(col(Post.platform))
         .order_by(func.count().desc(), col(Post.platform))
     )
-    return [(str(p), int(n), int(a), int(i or 0)) for p, n, a, i in session.execute(stmt)]
+    rows = session.execute(stmt)
+    return [(str(r.platform), int(r.posts), int(r.authors), int(r.interactions or 0)) for r in rows]
 
 
 def _sentiment_join(stmt: Any) -> Any:

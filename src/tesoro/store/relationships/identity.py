@@ -230,16 +230,16 @@ def _candidates(session: Session, sources: Sequence[tuple[int, str, int | None, 
         stmt = select(col(Author.id), col(Author.platform), col(Author.handle), col(Author.person_id)).where(
             col(Author.handle).in_(chunk)
         )
-        for other_id, other_platform, other_handle, other_person in session.exec(stmt):
-            for source_id, hint, platform, token, person_id in wanted.get(other_handle.lower(), []):
-                if other_id == source_id or other_platform == platform:
+        for other in session.execute(stmt):
+            for source_id, hint, platform, token, person_id in wanted.get(other.handle.lower(), []):
+                if other.id == source_id or other.platform == platform:
                     continue
-                if hint is not None and hint != other_platform:
+                if hint is not None and hint != other.platform:
                     continue
-                if person_id is not None and person_id == other_person:
+                if person_id is not None and person_id == other.person_id:
                     continue
-                if other_id is not None:
-                    out.append(_Candidate(source_id, other_id, token, platform))
+                if other.id is not None:
+                    out.append(_Candidate(source_id, other.id, token, platform))
     return out
 
 
