@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 import pytest
 
+import tesoro.settings
 from tesoro.settings import ConfigError, load_settings, parse_interval
+from tesoro.settings.base import Section
 
 EXAMPLE = Path(__file__).parents[1] / "config" / "tesoro.example.toml"
 
@@ -210,3 +214,18 @@ def test_secret_env_vars_with_the_prefix_are_not_overrides(tmp_path: Path) -> No
 def test_override_of_a_section_key_typo_still_fails(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"server\.prot"):
         load_settings(write(tmp_path, MINIMAL), environ={"TESORO_SERVER__PROT": "1"})
+
+
+def test_every_section_is_importable_from_the_package() -> None:
+    """The package is split by domain for reading; callers import every name from tesoro.settings."""
+    exported = set(tesoro.settings.__all__)
+    assert all(hasattr(tesoro.settings, name) for name in exported)
+    for info in pkgutil.iter_modules(tesoro.settings.__path__):
+        module = importlib.import_module(f"tesoro.settings.{info.name}")
+        sections = {
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type) and issubclass(value, Section) and value is not Section
+        }
+        assert sections <= exported, f"tesoro.settings.{info.name} defines unexported {sections - exported}"
+    assert {"Settings", "load_settings", "ConfigError", "parse_interval"} <= exported
