@@ -35,9 +35,10 @@ os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 os.environ["no_proxy"] = "127.0.0.1,localhost"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# Rich sizes its tables to the terminal, and an xdist worker has none (80 columns) while a developer's
-# shell may have 200: one fixed width keeps CLI output, and the tests reading it, the same everywhere.
-# Set before any test module imports tesoro.cli (its consoles read the width when created).
+# Rich sizes its tables to the terminal, and an xdist worker has none (80 columns, so long cells are
+# cut) while a developer's shell may have 200: one fixed width keeps CLI output, and the tests reading
+# it, the same everywhere. COLUMNS is Rich's, TERMINAL_WIDTH typer's for --help. Set before any test
+# module imports tesoro.cli: its consoles read the width when they are created.
 os.environ["COLUMNS"] = "200"
 os.environ["TERMINAL_WIDTH"] = "200"
 
