@@ -42,6 +42,7 @@ from tesoro.scoring.relevance import (
     RelevanceScorer,
     RelevanceWeights,
     relevance_from_features,
+    with_learned_weights,
 )
 from tesoro.settings import BrandSettings, ProductSettings, QuerySettings, Settings
 from tesoro.store.catalog import sync_catalog
@@ -208,7 +209,7 @@ def add_posts(
         products = {p.name: p.id for p in session.execute(select(Product)).scalars() if p.id is not None}
         profiles = brand_profiles(session)
         if stored_weights:
-            profiles = RelevanceScorer.learned_profiles(session, profiles)
+            profiles = with_learned_weights(profiles, load_relevance_models(session))
         scorer = RelevanceScorer(profiles, encoder)
         rows = []
         for key, text, brand in posts:
@@ -340,7 +341,7 @@ def test_no_decisions_leave_the_weights_and_every_score_untouched(sqlite_engine:
     assert relevance(world) == before
     with session_scope(sqlite_engine) as session:
         assert load_relevance_models(session) == {}
-        profiles = RelevanceScorer.learned_profiles(session, brand_profiles(session))
+        profiles = with_learned_weights(brand_profiles(session), load_relevance_models(session))
     assert all(p.weights is None for p in profiles)
     assert learn_weights([])[0] is DEFAULT_WEIGHTS
 
@@ -420,7 +421,7 @@ def test_rejecting_apple_pie_lowers_its_relevance_and_the_queue_follows(engine: 
     # The scoring pipeline loads the same weights and gives new posts the same relevance.
     encoder = TinyEncoder()
     with session_scope(engine) as session:
-        profiles = RelevanceScorer.learned_profiles(session, brand_profiles(session))
+        profiles = with_learned_weights(brand_profiles(session), load_relevance_models(session))
         stored = load_relevance_models(session)
     learned = RelevanceScorer(profiles, encoder)
     default = RelevanceScorer([replace(p, weights=None) for p in profiles], encoder)
@@ -544,7 +545,9 @@ def test_learned_weights_round_trip_through_the_store(engine: Engine) -> None:
         )
     with session_scope(engine) as session:
         row = load_relevance_models(session)[brand]
-        profiles = {p.name: p for p in RelevanceScorer.learned_profiles(session, brand_profiles(session))}
+        profiles = {
+            p.name: p for p in with_learned_weights(brand_profiles(session), load_relevance_models(session))
+        }
     assert row.weights == weights.to_json() and row.fingerprint == "a" * 64
     assert (row.decisions, row.approvals, row.rejections, row.off_topic) == (40, 25, 15, 9)
     loaded = profiles["Apple"].weights

@@ -62,6 +62,7 @@ from tesoro.scoring.relevance import (
     RelevanceWeights,
     TextEncoder,
     relevance_from_features,
+    with_learned_weights,
 )
 from tesoro.settings import CuratorSettings, Settings
 from tesoro.store.engine import session_scope
@@ -338,7 +339,7 @@ def train_relevance(
     now = now or datetime.now(UTC)
     params = {"min_decisions": min_decisions, "precision": precision, "rejection_weight": rejection_weight}
     with session_scope(engine) as session:
-        profiles = RelevanceScorer.learned_profiles(session, brand_profiles(session))
+        profiles = with_learned_weights(brand_profiles(session), load_relevance_models(session))
         stored = load_relevance_models(session)
         keys = [p.id for p in profiles] if brand_id is None else [b.id for b in profiles if b.id == brand_id]
         examples = {key: relevance_examples(session, brand_id=key) for key in keys}
@@ -588,7 +589,7 @@ def _relevance(scorer: RelevanceScorer, post: RelevanceInput, dim: int) -> float
 def relevance_status(engine: Engine) -> list[dict[str, Any]]:
     """Each brand's relevance weights as the scorer uses them: learned or default, and from what."""
     with session_scope(engine) as session:
-        profiles = RelevanceScorer.learned_profiles(session, brand_profiles(session))
+        profiles = with_learned_weights(brand_profiles(session), load_relevance_models(session))
         stored = load_relevance_models(session)
     out: list[dict[str, Any]] = []
     for profile in profiles:

@@ -33,13 +33,14 @@ from tesoro.scoring.engagement import derive_median, engagement_rate, vs_median
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
 from tesoro.scoring.language import detect_language
 from tesoro.scoring.products import ProductMatcher, ProductRef
-from tesoro.scoring.relevance import BrandProfile, RelevanceScorer
+from tesoro.scoring.relevance import BrandProfile, RelevanceScorer, with_learned_weights
 from tesoro.scoring.safety import lexicon_safety, spam_score
 from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, SentimentModel, load_sentiment
 from tesoro.settings import Settings
 from tesoro.store.catalog import list_brands, list_products
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
+from tesoro.store.rankers import load_relevance_models
 from tesoro.store.scores import (
     PostToScore,
     count_unscored,
@@ -133,7 +134,7 @@ class Scorer:
     @classmethod
     def from_store(cls, session: Session, models: ScoringModels) -> Scorer:
         products, brands = catalog_profiles(session)
-        brands = RelevanceScorer.learned_profiles(session, brands)
+        brands = with_learned_weights(brands, load_relevance_models(session))
         medians: dict[str, float | None] = {}
         for platform in _DERIVED_PLATFORMS:
             samples = engagement_samples(session, platform=platform)
@@ -233,7 +234,7 @@ class Scorer:
 def catalog_profiles(session: Session) -> tuple[list[ProductRef], list[BrandProfile]]:
     """The products and brands (with their listening queries) as the product and relevance scorers see them.
 
-    Brands carry the default relevance weights; `RelevanceScorer.learned_profiles` adds learned ones.
+    Brands carry the default relevance weights; `with_learned_weights` adds the learned ones.
     """
     products = [
         ProductRef(

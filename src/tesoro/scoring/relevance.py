@@ -30,9 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlmodel import Session
 
-from tesoro.store.rankers import load_relevance_models
 from tesoro.text.fold import contains_phrase, fold, padded_words
 from tesoro.text.query import Matcher, compile_matcher, parse
 
@@ -273,15 +271,6 @@ class RelevanceScorer:
                 raise ValueError("give an encoder or the profile embeddings")
             texts = [f"{b.name}. {b.description}".strip(), *b.product_texts]
             self._profiles[b.id] = encoder.encode(texts)
-
-    @staticmethod
-    def learned_profiles(session: Session, brands: Sequence[BrandProfile]) -> list[BrandProfile]:
-        """`brands` with each brand's stored learned weights attached (the defaults where none).
-
-        The one read of the store here, for the scoring pipeline and the curator's relevance learning
-        alike; the scorer itself only ever gets weights as arguments (`with_learned_weights`).
-        """
-        return with_learned_weights(brands, load_relevance_models(session))
 
     def dim(self, brand_id: int) -> int:
         """The embedding size the brand's profile was embedded with (a post's must match)."""
