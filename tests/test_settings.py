@@ -229,3 +229,10 @@ def test_every_section_is_importable_from_the_package() -> None:
         }
         assert sections <= exported, f"tesoro.settings.{info.name} defines unexported {sections - exported}"
     assert {"Settings", "load_settings", "ConfigError", "parse_interval"} <= exported
+
+
+@pytest.mark.parametrize("name", ["tesoro.example.toml", "demo.toml"])
+def test_the_packaged_settings_files_are_the_ones_in_config(name: str) -> None:
+    """`tesoro init` and `tesoro demo` read the copies inside the package; config/ is what people read."""
+    packaged = Path(tesoro.settings.__file__).parents[1] / "data" / name
+    assert packaged.read_text(encoding="utf-8") == (EXAMPLE.parent / name).read_text(encoding="utf-8")
