@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "CONTENT_FLAGS",
     "CONTENT_TYPES",
     "CreatedKey",
     "Cursor",
@@ -33,6 +34,7 @@ __all__ = [
     "PostMetrics",
     "Signature",
     "StoredPost",
+    "content_flags",
     "content_mask",
 ]
 
@@ -120,6 +122,8 @@ class NormalizedPost:
     conversation_id: str | None = None
     hashtags: tuple[str, ...] = ()
     mentions: tuple[str, ...] = ()
+    # Safety flags the platform or the author set, as CONTENT_FLAGS names (sorted, no repeats).
+    content_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,20 @@ class Page:
 
     posts: tuple[NormalizedPost, ...]
     cursor: Cursor
+
+
+# Safety flags a platform reports for a post (Reddit `over_18`, Mastodon `sensitive` and
+# `spoiler_text`, Bluesky labels, X `possibly_sensitive`), normalized to these names:
+#   nsfw       adult or graphic content (Reddit over_18, Bluesky porn/sexual/nudity/graphic-media)
+#   sensitive  the author or platform hid the media behind a warning (Mastodon sensitive,
+#              X possibly_sensitive, Bluesky labels that are not nsfw)
+#   spoiler    the text sits behind a content warning (Mastodon spoiler_text, Reddit spoiler)
+CONTENT_FLAGS: tuple[str, ...] = ("nsfw", "sensitive", "spoiler")
+
+
+def content_flags(flags: Iterable[str]) -> tuple[str, ...]:
+    """The known flags among `flags`, sorted and without repeats (how a post and the store keep them)."""
+    return tuple(sorted({f for f in flags if f in CONTENT_FLAGS}))
 
 
 # Bit i of a stored content mask is CONTENT_TYPES[i]: append new types, never reorder.

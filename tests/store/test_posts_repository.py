@@ -145,3 +145,20 @@ def test_edited_text_is_updated(engine: Engine) -> None:
     with session_scope(engine) as session:
         row = get_post(session, platform="x", external_id="e")
         assert row is not None and row.text == "edited version"
+
+
+def test_platform_safety_flags_are_stored_and_refreshed(engine: Engine) -> None:
+    flagged = replace(post("f1"), content_flags=("spoiler", "nsfw", "nsfw", "made-up"))
+    with session_scope(engine) as session:
+        upsert_posts(session, [flagged, post("f2")])
+    with session_scope(engine) as session:
+        row = get_post(session, platform="x", external_id="f1")
+        plain = get_post(session, platform="x", external_id="f2")
+        assert row is not None and row.content_flags == ["nsfw", "spoiler"], "known flags, sorted, once"
+        assert plain is not None and plain.content_flags == []
+    # A moderator marks the second post NSFW after it was first collected: collecting again says so.
+    with session_scope(engine) as session:
+        upsert_posts(session, [replace(post("f2"), content_flags=("nsfw",))])
+    with session_scope(engine) as session:
+        plain = get_post(session, platform="x", external_id="f2")
+        assert plain is not None and plain.content_flags == ["nsfw"]

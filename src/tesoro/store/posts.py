@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Table, case, exists, func, tuple_
 from sqlmodel import Session, col, select
 
-from tesoro.models import NormalizedAuthor, NormalizedPost
+from tesoro.models import NormalizedAuthor, NormalizedPost, content_flags
 from tesoro.store.sql import chunks, dialect_insert, table_of
 from tesoro.store.tables import Author, Media, Post, Product, QueueState, RightsState, Source
 
@@ -54,6 +54,7 @@ _METRIC_COLUMNS = (
     "text",
     "title",
     "content_hash",
+    "content_flags",
     "updated_at",
 )
 _AUTHOR_UPDATE = (
@@ -152,6 +153,7 @@ def _post_row(
         "conversation_id": post.conversation_id,
         "hashtags": list(post.hashtags),
         "mentions": list(post.mentions),
+        "content_flags": list(content_flags(post.content_flags)),
         "content_hash": content_hash(post.text),
         "queue_state": "new",
         "rights_status": "none",

@@ -88,6 +88,8 @@ class Post(SQLModel, table=True):
     conversation_id: str | None = None
     hashtags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Safety flags from the platform (models.CONTENT_FLAGS): "nsfw", "sensitive", "spoiler".
+    content_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     content_hash: str | None = Field(default=None, index=True)
     queue_state: str = Field(default=QueueState.NEW.value, max_length=16)
     rights_status: str = Field(default=RightsState.NONE.value, max_length=16, index=True)

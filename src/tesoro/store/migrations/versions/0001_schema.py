@@ -397,6 +397,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(), nullable=True),
         sa.Column("hashtags", sa.JSON(), nullable=False),
         sa.Column("mentions", sa.JSON(), nullable=False),
+        sa.Column("content_flags", sa.JSON(), nullable=False),
         sa.Column("content_hash", sa.String(), nullable=True),
         sa.Column("queue_state", sa.String(length=16), nullable=False),
         sa.Column("rights_status", sa.String(length=16), nullable=False),
