@@ -236,3 +236,35 @@ def test_the_packaged_settings_files_are_the_ones_in_config(name: str) -> None:
     """`tesoro init` and `tesoro demo` read the copies inside the package; config/ is what people read."""
     packaged = Path(tesoro.settings.__file__).parents[1] / "data" / name
     assert packaged.read_text(encoding="utf-8") == (EXAMPLE.parent / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "slug"),
+    [("Andes Outdoor", "Andés Outdoor", "andes-outdoor"), ("ACME", "Acme", "acme")],
+)
+def test_brands_that_fold_to_one_gallery_slug_are_refused(
+    tmp_path: Path, first: str, second: str, slug: str
+) -> None:
+    """Two brands, one `/gallery/{slug}`: start-up fails naming both and the slug they share."""
+    text = f'[[brands]]\nname = "{first}"\n\n[[brands]]\nname = "{second}"\n'
+    message = str(problems_of(tmp_path, text))
+    assert f"{first!r} and {second!r} fold to the same gallery URL slug {slug!r}" in message
+    assert f"/gallery/{slug}" in message and "rename one" in message
+
+
+def test_products_of_one_brand_that_fold_to_one_slug_are_refused(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[[products]]\nname = "Río Jacket"\nbrand = "Acme"\n'
+    text += '\n[[products]]\nname = "Rio jacket"\nbrand = "Acme"\n'
+    message = str(problems_of(tmp_path, text))
+    assert "'Río Jacket' and 'Rio jacket' fold to the same gallery URL slug 'rio-jacket'" in message
+
+
+def test_a_brand_without_a_slug_is_refused(tmp_path: Path) -> None:
+    message = str(problems_of(tmp_path, '[[brands]]\nname = "★★★"\n'))
+    assert "'★★★' has no letter or digit for its gallery URL" in message
+
+
+def test_distinct_slugs_load(tmp_path: Path) -> None:
+    text = '[[brands]]\nname = "Andes Outdoor"\n\n[[brands]]\nname = "Andes Indoor"\n'
+    settings = load_settings(write(tmp_path, text), environ={})
+    assert [b.name for b in settings.brands] == ["Andes Outdoor", "Andes Indoor"]

@@ -21,7 +21,11 @@ PlatformName = Literal["x", "reddit", "bluesky", "mastodon", "file"]
 
 
 class BrandSettings(Section):
-    name: str = Field(min_length=1)
+    name: str = Field(
+        min_length=1,
+        description="The brand's name; its gallery is /gallery/{slug} (accents dropped, lower case, "
+        "'-' between words), so two brands whose names fold to one slug ('ACME' and 'Acme') are refused",
+    )
     description: str = ""
     handles: dict[PlatformName, str] = Field(default_factory=dict)
     hashtags: list[str] = Field(default_factory=list)

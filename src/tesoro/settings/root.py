@@ -21,6 +21,7 @@ from tesoro.settings.service import (
     QueueSettings,
     ServerSettings,
 )
+from tesoro.text.slug import slugify
 
 __all__ = ["Settings"]
 
@@ -60,6 +61,11 @@ class Settings(Section):
         _unique(problems, "queries", [q.name for q in self.queries])
         _unique(problems, "sources", [s.name for s in self.sources])
         _unique(problems, "alerts", [a.name for a in self.alerts])
+        _one_gallery_each(problems, "brands", [b.name for b in self.brands])
+        for brand in sorted(brands):
+            _one_gallery_each(
+                problems, f"products of {brand!r}", [p.name for p in self.products if p.brand == brand]
+            )
         for i, product in enumerate(self.products):
             if product.brand not in brands:
                 problems.append(
@@ -127,6 +133,24 @@ class Settings(Section):
         if not value:
             raise ConfigError("environment", [(env_name, "is not set; export it before starting Tesoro")])
         return value
+
+
+def _one_gallery_each(problems: list[str], section: str, names: list[str]) -> None:
+    """Names that fold to one URL slug would share one gallery (`/gallery/{slug}`): refuse them."""
+    by_slug: dict[str, list[str]] = {}
+    for name in dict.fromkeys(names):  # the same name twice is `_unique`'s problem
+        by_slug.setdefault(slugify(name), []).append(name)
+    for slug, same in by_slug.items():
+        if not slug:
+            problems.append(
+                f"{section}: {same[0]!r} has no letter or digit for its gallery URL; add one to the name"
+            )
+        elif len(same) > 1:
+            listed = " and ".join(repr(n) for n in same)
+            problems.append(
+                f"{section}: {listed} fold to the same gallery URL slug {slug!r} "
+                f"(/gallery/{slug}); rename one of them"
+            )
 
 
 def _unique(problems: list[str], section: str, names: list[str]) -> None:

@@ -8,13 +8,11 @@ cursor and history survive being commented out for a while.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from sqlmodel import Session, col, select
 
 from tesoro.settings import Settings
 from tesoro.store.tables import Brand, ListeningQuery, Product, Source
+from tesoro.text.slug import slugify
 
 __all__ = [
     "brand_by_name",
@@ -99,13 +97,7 @@ def list_products(session: Session, *, brand_id: int | None = None) -> list[Prod
     return list(session.exec(stmt))
 
 
-# --- slugs: the form brand and product names take in public URLs (the gallery) ------------------
-
-
-def slugify(name: str) -> str:
-    """'Andes Outdoor' -> 'andes-outdoor': the form brand and product names take in public URLs."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+# --- slugs: the form brand and product names take in public URLs (the gallery; tesoro.text.slug) --
 
 
 def brand_by_slug(session: Session, slug: str) -> Brand | None:
