@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import uvicorn
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -27,7 +27,7 @@ from starlette.types import ASGIApp
 from tesoro.api.app import create_app
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role
-from tesoro.store.tables import Post
+from tesoro.store.tables import CurationItem, Post
 from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank, seed
 
 pytestmark = pytest.mark.browser
@@ -220,6 +220,30 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     # The hostile post is on the page as text, and nothing ran.
     assert page.get_by_text(HOSTILE_IMG, exact=False).first.is_visible()
     assert page.locator("img[src=x]").count() == 0
+    assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_the_product_dialog_preselects_the_suggested_product(page: Any, site: Site) -> None:
+    nube = site.seeded.products["Nube Rain Jacket"]
+    original = site.seeded.posts["dup-bsky"]  # the duplicate group's card, new whatever ran before
+    with session_scope(site.engine) as session:
+        session.exec(
+            update(CurationItem).where(col(CurationItem.post_id) == original).values(product_id=nube)
+        )
+    _login(page, site)
+    card = page.locator("#queue-list article.card", has_text="TWO platforms")
+    card.wait_for()
+    card.click(position={"x": 5, "y": 5})
+    page.keyboard.press("p")
+    page.locator("#product-dialog[open]").wait_for()
+    assert page.locator("#product-select").input_value() == str(nube)  # not "No product"
+    page.keyboard.press("Enter")  # saving as offered confirms the suggestion
+    card.locator(".badge.product").wait_for()
+    page.wait_for_function("() => !document.querySelector('#product-dialog').open", timeout=5000)
+    deadline = time.monotonic() + 5
+    while _states(site, ["dup-bsky"])["dup-bsky"][1] != nube and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _states(site, ["dup-bsky"]) == {"dup-bsky": ("new", nube)}
     assert page.dialogs == [] and page.csp_errors == []
 
 

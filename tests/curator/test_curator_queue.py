@@ -20,7 +20,7 @@ from tesoro.curator.ranking import rank_posts
 from tesoro.curator.rights import rights_history, set_rights
 from tesoro.settings import CuratorSettings
 from tesoro.store.audit import audit_entries
-from tesoro.store.curation import list_queue
+from tesoro.store.curation import list_queue, queue_entries
 from tesoro.store.decisions import decision_history, reviewables, tag_counts
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import AuditLog, CurationDecision
@@ -204,3 +204,48 @@ def test_decisions_need_an_actor(sqlite_engine: Engine) -> None:
         decide(session, post_ids=[data.ids["p0"]], action="approve", actor=" ")
     with pytest.raises(InvalidTransition):
         raise InvalidTransition("x")
+
+
+def test_approving_confirms_the_suggested_product_unless_the_coordinator_chose(engine: Engine) -> None:
+    data = seed(
+        engine,
+        [
+            Spec(
+                f"s{i}", f"My Cumbre trail runners after {i + 3} muddy races", author=f"s{i}", product=product
+            )
+            for i, product in enumerate(
+                ["Cumbre Trail Runner", "Cumbre Trail Runner", "Cumbre Trail Runner", "Ola Board", None]
+            )
+        ],
+    )
+    rank_posts(engine, CuratorSettings(), now=NOW)
+    s0, s1, s2, s3, s4 = (data.ids[f"s{i}"] for i in range(5))
+    cumbre, nube = data.products["Cumbre Trail Runner"], data.products["Nube Rain Jacket"]
+    with session_scope(engine) as session:
+        # s1: the coordinator cleared the suggestion on purpose; s2: they picked another product.
+        decide(session, post_ids=[s1], action="assign_product", actor="lucia", product_id=None)
+        decide(session, post_ids=[s2], action="approve", actor="lucia", product_id=nube)
+        # s3's suggestion is another brand's product (never confirmed); s4 has none.
+        approved = decide(session, post_ids=[s0, s1, s3, s4], action="approve", actor="lucia")
+    assert [o.post_id for o in approved.applied] == [s0, s1, s3, s4]
+    with session_scope(engine) as session:
+        now = reviewables(session, post_ids=[s0, s1, s2, s3, s4])
+        history = decision_history(session, post_id=s0)
+    assert {pid: r.product_id for pid, r in now.items()} == {
+        s0: cumbre,
+        s1: None,
+        s2: nube,
+        s3: None,
+        s4: None,
+    }
+    assert history[0].product_id == cumbre  # the decision log says which product the approval confirmed
+    with session_scope(engine) as session:
+        cards = {e.card.id: e for e in queue_entries(session, post_ids=[s1, s4])}
+    assert cards[s1].scored_product_id is None and cards[s1].product_id is None  # declined: not shown
+    with session_scope(engine) as session:
+        undone = undo_last(session, actor="lucia")
+        assert {o.post_id for o in undone.restored} == {s0, s1, s3, s4}
+        assert reviewables(session, post_ids=[s0])[s0].product_id is None  # undo takes the confirmation back
+        # Featuring straight from the queue confirms it too.
+        decide(session, post_ids=[s0], action="feature", actor="marco")
+        assert reviewables(session, post_ids=[s0])[s0].product_id == cumbre

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session, col
 
 from tesoro.store.audit import record_audit
 from tesoro.store.sql import dialect_insert, table_of
-from tesoro.store.tables import CurationChange, CurationDecision, Post, PostTag, Product
+from tesoro.store.tables import CurationChange, CurationDecision, CurationItem, Post, PostTag, Product
 
 __all__ = [
     "DecisionRecord",
@@ -39,6 +39,7 @@ __all__ = [
     "set_product",
     "set_rights_status",
     "set_state",
+    "suggested_products",
     "tag_counts",
 ]
 
@@ -61,21 +62,65 @@ class Reviewable:
         }
 
 
-def reviewables(session: Session, *, post_ids: Sequence[int]) -> dict[int, Reviewable]:
+def reviewables(session: Session, *, post_ids: Sequence[int], lock: bool = False) -> dict[int, Reviewable]:
+    """The reviewable fields of the posts; with `lock`, their rows stay locked until the transaction ends.
+
+    Locking takes every row in one statement in ascending id order (`SELECT ... ORDER BY id
+    FOR UPDATE`), whatever order the caller listed them in: two coordinators deciding the
+    same posts in opposite orders then queue one behind the other instead of deadlocking,
+    and the second reads the first one's committed states. The tags are read after the
+    lock, so they are current too. (SQLite has no row locks; its single writer and the
+    compare-and-set writes below keep decisions apart there.)
+    """
     if not post_ids:
         return {}
+    stmt = select(col(Post.id), col(Post.queue_state), col(Post.product_id), col(Post.rights_status)).where(
+        col(Post.id).in_(sorted(set(post_ids)))
+    )
+    if lock:
+        stmt = stmt.order_by(col(Post.id)).with_for_update()
+    rows = session.execute(stmt).all()
     tags: dict[int, list[str]] = {}
     for post_id, tag in session.execute(
         select(col(PostTag.post_id), col(PostTag.tag)).where(col(PostTag.post_id).in_(post_ids))
     ):
         tags.setdefault(post_id, []).append(tag)
-    stmt = select(col(Post.id), col(Post.queue_state), col(Post.product_id), col(Post.rights_status)).where(
-        col(Post.id).in_(post_ids)
-    )
     return {
         r.id: Reviewable(r.queue_state, r.product_id, r.rights_status, tuple(sorted(tags.get(r.id, ()))))
-        for r in session.execute(stmt)
+        for r in rows
     }
+
+
+def suggested_products(session: Session, *, post_ids: Sequence[int]) -> dict[int, int]:
+    """The scorer's product of each post that has no product yet and whose product nobody has decided.
+
+    A post qualifies while no coordinator assigned or cleared its product (an
+    `assign_product` decision that is not undone); the suggestion must belong to the
+    post's brand. Approving such a post confirms the suggestion.
+    """
+    if not post_ids:
+        return {}
+    decided = (
+        select(col(CurationDecision.id))
+        .where(
+            col(CurationDecision.post_id) == col(Post.id),
+            col(CurationDecision.action) == "assign_product",
+            col(CurationDecision.undone).is_(False),
+        )
+        .exists()
+    )
+    stmt = (
+        select(col(Post.id), col(CurationItem.product_id))
+        .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
+        .join(Product, col(Product.id) == col(CurationItem.product_id))
+        .where(
+            col(Post.id).in_(sorted(set(post_ids))),
+            col(Post.product_id).is_(None),
+            or_(col(Post.brand_id).is_(None), col(Post.brand_id) == col(Product.brand_id)),
+            ~decided,
+        )
+    )
+    return {int(pid): int(product_id) for pid, product_id in session.execute(stmt)}
 
 
 def post_brand(session: Session, *, post_id: int) -> int | None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
-__all__ = ["make_engine", "session_scope"]
+__all__ = ["is_transient", "make_engine", "run_transaction", "session_scope"]
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 5000) -> Engine:
@@ -51,3 +56,38 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# PostgreSQL's serialization failure and deadlock: the transaction lost a race and may simply run again.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that running the same transaction again can fix (a deadlock, a serialization
+    failure, SQLite's write lock still held when the busy timeout ran out)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def run_transaction(
+    engine: Engine, work: Callable[[Session], T], *, attempts: int = 5, backoff_s: float = 0.05
+) -> T:
+    """Run `work` in one transaction, again (at most `attempts` times in all) when it fails transiently.
+
+    `work` must keep all its effects inside the session: a failed attempt is rolled back
+    whole before the next one starts, after a short randomized pause. The last
+    failure is raised as it is.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if attempt >= attempts or not is_transient(exc):
+                raise
+            time.sleep(backoff_s * 2 ** (attempt - 1) * (0.5 + random.random()))
+    raise AssertionError("unreachable: the last attempt returns or raises")

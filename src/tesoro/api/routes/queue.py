@@ -29,6 +29,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from tesoro.api.deps import Changed, CuratorActor, EngineDep, MediaDep
@@ -59,7 +60,7 @@ from tesoro.models import CONTENT_TYPES, content_mask
 from tesoro.store.catalog import list_brands, list_products
 from tesoro.store.curation import list_queue, queue_entries
 from tesoro.store.decisions import decision_history, tag_counts
-from tesoro.store.engine import session_scope
+from tesoro.store.engine import is_transient, run_transaction, session_scope
 
 __all__ = ["catalog", "content_mask_of", "router"]
 
@@ -89,12 +90,19 @@ def content_mask_of(types: list[str] | None) -> int | None:
 
 
 def _run(engine: Engine, changed: Callable[[], None], apply: Callable[[Session], BatchResult]) -> BatchResult:
-    """One batch in one transaction; the caches forget after it committed, if anything changed."""
+    """One batch in one transaction; the caches forget after it committed, if anything changed.
+
+    A transaction that loses a race (a deadlock, a serialization failure) runs again a
+    few times; if it still loses, the caller gets a 409 to retry, never a 500.
+    """
     try:
-        with session_scope(engine) as session:
-            result = apply(session)
+        result = run_transaction(engine, apply)
     except QueueError as exc:
         raise Problem("bad_request", str(exc)) from exc
+    except DBAPIError as exc:
+        if not is_transient(exc):
+            raise
+        raise Problem("conflict", "other decisions on these posts kept colliding; try again") from exc
     if result.applied:
         changed()
     return result
@@ -226,8 +234,12 @@ def bulk(body: BulkDecisionCreate, engine: EngineDep, changed: Changed, actor: C
     "/decisions/undo", response_model=UndoPublic, summary="Undo the caller's latest batch of decisions"
 )
 def undo(engine: EngineDep, changed: Changed, actor: CuratorActor) -> UndoPublic:
-    with session_scope(engine) as session:
-        result = undo_last(session, actor=actor)
+    try:
+        result = run_transaction(engine, lambda session: undo_last(session, actor=actor))
+    except DBAPIError as exc:
+        if not is_transient(exc):
+            raise
+        raise Problem("conflict", "other decisions on these posts kept colliding; try again") from exc
     if result.batch_id is None:
         raise Problem("conflict", "nothing to undo")
     if result.restored:

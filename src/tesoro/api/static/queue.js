@@ -149,7 +149,8 @@
       rows.filter(function (p) { return post.brand_id === null || p.brand_id === post.brand_id; })
         .forEach(function (p) {
           var option = el("option", { value: String(p.id), text: p.name });
-          if (post.product && post.product.assigned !== false && post.product.id === p.id) option.selected = true;
+          /* The assigned product, or else the suggested one: saving it confirms the suggestion. */
+          if (post.product && post.product.id === p.id) option.selected = true;
           productSelect.appendChild(option);
         });
       if (productSelect.selectedIndex < 0) productSelect.selectedIndex = 0;

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Integer,
+    case,
     func,
     select,
     type_coerce,
@@ -25,7 +26,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from tesoro.store.sql import any_of, chunks
-from tesoro.store.tables import Author, CurationItem, Media, Post, PostTag, Product
+from tesoro.store.tables import Author, CurationDecision, CurationItem, Media, Post, PostTag, Product
 
 __all__ = [
     "CopyRef",
@@ -318,6 +319,17 @@ def copy_counts(session: Session, *, originals: Sequence[int]) -> dict[int, int]
 
 _copy_item = aliased(CurationItem, name="copy_item")
 
+# A product a coordinator decided on (assigned or cleared, not undone) hides the scorer's suggestion.
+_PRODUCT_DECIDED = (
+    select(col(CurationDecision.id))
+    .where(
+        col(CurationDecision.post_id) == col(CurationItem.post_id),
+        col(CurationDecision.action) == "assign_product",
+        col(CurationDecision.undone).is_(False),
+    )
+    .exists()
+)
+
 # Beside `_CARD_COLUMNS` in one row: the item's product is the scorer's, named apart from the post's.
 _ITEM_COLUMNS: tuple[Any, ...] = (
     col(CurationItem.score),
@@ -329,7 +341,7 @@ _ITEM_COLUMNS: tuple[Any, ...] = (
     col(CurationItem.content_types),
     col(CurationItem.sentiment),
     col(CurationItem.language),
-    col(CurationItem.product_id).label("scored_product_id"),
+    case((_PRODUCT_DECIDED, None), else_=col(CurationItem.product_id)).label("scored_product_id"),
 )
 
 
