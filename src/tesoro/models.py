@@ -124,6 +124,9 @@ class NormalizedPost:
     mentions: tuple[str, ...] = ()
     # Safety flags the platform or the author set, as CONTENT_FLAGS names (sorted, no repeats).
     content_flags: tuple[str, ...] = ()
+    # The post's edit chain, original first (X `edit_history_tweet_ids`); empty where there is none.
+    # The store keeps one post per chain, under the first id, with every id as an alias.
+    edit_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

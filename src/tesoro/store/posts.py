@@ -1,7 +1,9 @@
 """Repository functions for posts, their authors and media.
 
 Ingestion is idempotent: a post is unique by (platform, external_id). Saving it
-again updates its metrics (and text, if the author edited it) and keeps one row.
+again updates its metrics (and text, if the author edited it) and keeps one row;
+an X edit chain is one post, and a decided post whose content changes keeps its
+approved version for the gallery and goes back to review (`store.versions`).
 Writes are batched into multi-row `INSERT ... ON CONFLICT` statements so that a
 100,000-row import is a few hundred statements, not 100,000 round trips.
 """
@@ -11,16 +13,24 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, case, exists, func, tuple_
+from sqlalchemy import Table, case, exists, func, or_
 from sqlmodel import Session, col, select
 
 from tesoro.models import NormalizedAuthor, NormalizedPost, content_flags
 from tesoro.store.sql import chunks, dialect_insert, table_of
 from tesoro.store.tables import Author, Media, Post, Product, QueueState, RightsState, Source
+from tesoro.store.versions import (
+    apply_changes,
+    canonical_posts,
+    held_content,
+    read_stored,
+    resolve_ids,
+    save_aliases,
+)
 
 __all__ = [
     "GALLERY_STATES",
@@ -160,15 +170,6 @@ def _post_row(
     }
 
 
-def _existing_keys(session: Session, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-    if not keys:
-        return set()
-    stmt = select(col(Post.platform), col(Post.external_id)).where(
-        tuple_(col(Post.platform), col(Post.external_id)).in_(keys)
-    )
-    return {(platform, external_id) for platform, external_id in session.exec(stmt)}
-
-
 def upsert_posts(
     session: Session,
     posts: Sequence[NormalizedPost],
@@ -184,14 +185,20 @@ def upsert_posts(
     its last version.
     """
     now = now or datetime.now(UTC)
-    latest = {(p.platform.value, p.external_id): p for p in posts}
+    # One post per X edit chain, under the chain's first id (`store.versions`).
+    latest, heads = canonical_posts(posts)
     if not latest:
         return UpsertResult()
     author_ids = _upsert_authors(session, (p.author for p in latest.values()), now)
     result = UpsertResult()
     items = list(latest.items())
     for chunk in chunks(items, _CHUNK):
-        existing = _existing_keys(session, [key for key, _ in chunk])
+        stored = read_stored(session, [key for key, _ in chunk])
+        result += UpsertResult(inserted=len(chunk) - len(stored), updated=len(stored))
+        # A superseded version of an edited post never overwrites the newer one stored.
+        chunk = [(key, post) for key, post in chunk if heads[key] or key not in stored]
+        if not chunk:
+            continue
         rows = [
             _post_row(
                 post,
@@ -205,7 +212,9 @@ def upsert_posts(
         stmt = _upsert_statement(session, table_of(Post), _METRIC_COLUMNS)
         post_ids = {(r.platform, r.external_id): r.id for r in session.connection().execute(stmt, rows)}
         _insert_media(session, [(post_ids[key], post) for key, post in chunk])
-        result += UpsertResult(inserted=len(chunk) - len(existing), updated=len(existing))
+        save_aliases(session, dict(chunk), post_ids)
+        # A decided post whose content changed keeps its approved version and goes back to review.
+        apply_changes(session, stored, dict(chunk), now=now)
     return result
 
 
@@ -231,8 +240,9 @@ def _insert_media(session: Session, items: Sequence[tuple[int, NormalizedPost]])
 
 
 def get_post(session: Session, *, platform: str, external_id: str) -> Post | None:
-    stmt = select(Post).where(col(Post.platform) == platform, col(Post.external_id) == external_id)
-    return session.exec(stmt).one_or_none()
+    """The post by its platform id, or by any id of its edit chain."""
+    found = resolve_ids(session, platform=platform, external_ids=[external_id]).get(external_id)
+    return session.get(Post, found) if found is not None else None
 
 
 def count_posts(session: Session, *, platform: str | None = None, source_id: int | None = None) -> int:
@@ -517,19 +527,26 @@ def gallery_posts(
 
     Featured first, then by treasure score and recency. `media_type` keeps posts
     with at least one medium of that type ("photo", "video", "gif"), or, for
-    "text", posts without media.
+    "text", posts without media. A post whose content changed after approval shows
+    its approved (held) version while the change waits for review; a post the
+    platform deleted is never shown.
     """
+    held = col(Post.held_version).is_not(None)
     where: list[Any] = [
         col(Post.brand_id) == brand_id,
-        col(Post.queue_state).in_(GALLERY_STATES),
+        or_(col(Post.queue_state).in_(GALLERY_STATES), held),
         col(Post.rights_status) == RightsState.GRANTED.value,
+        col(Post.deleted_at).is_(None),
     ]
     if product_id is not None:
         where.append(col(Post.product_id) == product_id)
+    # The media filter reads the stored media of current versions; held ones are filtered below.
     if media_type == "text":
-        where.append(~exists().where(col(Media.post_id) == col(Post.id)))
+        where.append(or_(held, ~exists().where(col(Media.post_id) == col(Post.id))))
     elif media_type is not None:
-        where.append(exists().where(col(Media.post_id) == col(Post.id), col(Media.type) == media_type))
+        where.append(
+            or_(held, exists().where(col(Media.post_id) == col(Post.id), col(Media.type) == media_type))
+        )
     featured_first = case((col(Post.queue_state) == QueueState.FEATURED.value, 0), else_=1)
     stmt = (
         select(Post)
@@ -542,4 +559,20 @@ def gallery_posts(
         )
         .limit(limit)
     )
-    return post_views(session, list(session.exec(stmt)))
+    views = post_views(session, list(session.exec(stmt)))
+    approved = held_content(session, post_ids=[v.id for v in views])
+    out: list[PostView] = []
+    for view in views:
+        version = approved.get(view.id)
+        if version is not None:
+            media = tuple(
+                MediaView(m["type"], m["url"], m["preview_url"], m["width"], m["height"], m["alt_text"])
+                for m in version.media
+            )
+            if media_type == "text" and media:
+                continue
+            if media_type not in (None, "text") and not any(m.type == media_type for m in media):
+                continue
+            view = replace(view, text=version.text, title=version.title, media=media)
+        out.append(view)
+    return out

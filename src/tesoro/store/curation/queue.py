@@ -27,6 +27,7 @@ from sqlmodel import Session, col
 
 from tesoro.store.sql import any_of, chunks
 from tesoro.store.tables import Author, CurationDecision, CurationItem, Media, Post, PostTag, Product
+from tesoro.store.versions import ContentChange, content_changes
 
 __all__ = [
     "CopyRef",
@@ -234,6 +235,8 @@ class QueueEntry:
     scored_product_id: int | None
     copies: tuple[CopyRef, ...] = ()
     copy_count: int = 0
+    # Set when the post's content changed after it was approved: what changed since (`store.versions`).
+    change: ContentChange | None = None
 
     @property
     def product_id(self) -> int | None:
@@ -367,6 +370,7 @@ def queue_entries(
                 _media_column(session).label("media"),
                 *_ITEM_COLUMNS,
                 copy_count.label("copy_count"),
+                col(Post.held_version),
             )
             .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
             .join(Author, col(Author.id) == col(Post.author_id))
@@ -377,6 +381,9 @@ def queue_entries(
     counts = {pid: int(r.copy_count or 0) for pid, r in rows.items()}
     originals = [pid for pid, r in rows.items() if r.duplicate_of is None and counts[pid]]
     copies = _copies(session, originals, copies_limit)[0] if with_copies and originals else {}
+    changes = content_changes(
+        session, post_ids=[pid for pid, r in rows.items() if r.held_version is not None]
+    )
     out: list[QueueEntry] = []
     for pid in post_ids:
         r = rows.get(pid)
@@ -397,6 +404,7 @@ def queue_entries(
                 scored_product_id=r.scored_product_id,
                 copies=tuple(copies.get(pid, ())),
                 copy_count=counts.get(pid, 0),
+                change=changes.get(pid),
             )
         )
     return out

@@ -24,7 +24,16 @@ from tesoro.store.tables.curation import (
     CuratorRelevance,
     PostTag,
 )
-from tesoro.store.tables.posts import Author, Media, Post, QueueState, RightsState, Score
+from tesoro.store.tables.posts import (
+    Author,
+    Media,
+    Post,
+    PostAlias,
+    PostVersion,
+    QueueState,
+    RightsState,
+    Score,
+)
 from tesoro.store.tables.relationships import (
     CustomerOrder,
     IdentityDismissal,
@@ -57,7 +66,9 @@ __all__ = [
     "Media",
     "Person",
     "Post",
+    "PostAlias",
     "PostTag",
+    "PostVersion",
     "Product",
     "QueueState",
     "RelationshipEvent",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tesoro.store.tables.types import timestamp
 
-__all__ = ["Author", "Media", "Post", "QueueState", "RightsState", "Score"]
+__all__ = ["Author", "Media", "Post", "PostAlias", "PostVersion", "QueueState", "RightsState", "Score"]
 
 
 class QueueState(StrEnum):
@@ -94,6 +95,43 @@ class Post(SQLModel, table=True):
     queue_state: str = Field(default=QueueState.NEW.value, max_length=16)
     rights_status: str = Field(default=RightsState.NONE.value, max_length=16, index=True)
     treasure_score: float | None = Field(default=None, index=True)
+    # The content's version (1 until a decided post changes; see `PostVersion`).
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
+    # While a change waits for review: the approved version the gallery keeps serving.
+    held_version: int | None = None
+    # The platform deleted it (the gallery drops it; the row stays for history and metrics).
+    deleted_at: datetime | None = timestamp()
+
+
+class PostVersion(SQLModel, table=True):
+    """One version of a decided post's content (text, title, media as collected).
+
+    Written only when re-collection brings new text or media for a post a
+    coordinator had decided: the version that was approved and the new one, so the
+    gallery keeps serving what was approved and the queue shows the difference.
+    """
+
+    __tablename__ = "post_version"
+    __table_args__ = (UniqueConstraint("post_id", "version", name="uq_post_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    version: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # [{type, url, preview_url, width, height, alt_text}, ...] in stored order.
+    media: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The platform id this version arrived as (an X edit has its own id).
+    external_id: str | None = None
+    collected_at: datetime | None = timestamp()
+
+
+class PostAlias(SQLModel, table=True):
+    """Another platform id of the same post: every id of an X edit chain points at its one post."""
+
+    __tablename__ = "post_alias"
+    platform: str = Field(primary_key=True)
+    external_id: str = Field(primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
 
 
 class Media(SQLModel, table=True):

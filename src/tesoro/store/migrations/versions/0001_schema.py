@@ -402,6 +402,9 @@ def upgrade() -> None:
         sa.Column("queue_state", sa.String(length=16), nullable=False),
         sa.Column("rights_status", sa.String(length=16), nullable=False),
         sa.Column("treasure_score", sa.Float(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("held_version", sa.Integer(), nullable=True),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["author.id"],
@@ -434,6 +437,30 @@ def upgrade() -> None:
     op.create_index("ix_post_state_treasure", "post", ["queue_state", "treasure_score"], unique=False)
     op.create_index("ix_post_treasure_score", "post", ["treasure_score"], unique=False)
     op.create_index("ix_post_updated_at", "post", ["updated_at"], unique=False)
+    op.create_table(
+        "post_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=True),
+        sa.Column("media", sa.JSON(), nullable=False),
+        sa.Column("external_id", sa.String(), nullable=True),
+        sa.Column("collected_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("post_id", "version", name="uq_post_version"),
+    )
+    op.create_index("ix_post_version_post_id", "post_version", ["post_id"], unique=False)
+    op.create_table(
+        "post_alias",
+        sa.Column("platform", sa.String(), nullable=False),
+        sa.Column("external_id", sa.String(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"]),
+        sa.PrimaryKeyConstraint("platform", "external_id"),
+    )
+    op.create_index("ix_post_alias_post_id", "post_alias", ["post_id"], unique=False)
     op.create_table(
         "curation_band",
         sa.Column("key", sa.BigInteger(), nullable=False),
@@ -635,6 +662,10 @@ def downgrade() -> None:
     op.drop_table("curation_decision")
     op.drop_index("ix_curation_band_post_id", table_name="curation_band")
     op.drop_table("curation_band")
+    op.drop_index("ix_post_alias_post_id", table_name="post_alias")
+    op.drop_table("post_alias")
+    op.drop_index("ix_post_version_post_id", table_name="post_version")
+    op.drop_table("post_version")
     op.drop_index("ix_post_updated_at", table_name="post")
     op.drop_index("ix_post_treasure_score", table_name="post")
     op.drop_index("ix_post_state_treasure", table_name="post")
