@@ -32,6 +32,7 @@ __all__ = [
     "Page",
     "Platform",
     "PostMetrics",
+    "RejectedItem",
     "Signature",
     "StoredPost",
     "content_flags",
@@ -139,6 +140,25 @@ class Page:
 
     posts: tuple[NormalizedPost, ...]
     cursor: Cursor
+    # Items of this page an adapter could not turn into a post: the runner quarantines them with
+    # the page (`collector.boundary`), so the cursor still moves past them.
+    rejected: tuple[RejectedItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedItem:
+    """One collected item that failed the collector boundary, kept in quarantine with why.
+
+    `raw` is what can rebuild it for a retry: a file row (`kind` "row") or the normalized
+    post as JSON values (`kind` "post"); `line` is the file line where there is one.
+    """
+
+    platform: str
+    external_id: str | None
+    raw: Any
+    reason: str
+    kind: str = "row"
+    line: int | None = None
 
 
 # Safety flags a platform reports for a post (Reddit `over_18`, Mastodon `sensitive` and

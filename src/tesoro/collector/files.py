@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tesoro.collector.boundary import Refused, check_post
 from tesoro.models import (
     Cursor,
     MediaType,
@@ -35,6 +36,7 @@ from tesoro.models import (
     Page,
     Platform,
     PostMetrics,
+    RejectedItem,
 )
 
 __all__ = ["BadRow", "FileCollector", "RowError", "parse_row"]
@@ -95,16 +97,24 @@ def _count(row: Mapping[str, Any], name: str) -> int | None:
     return number
 
 
+def _epoch(value: float, shown: Any) -> datetime:
+    # NaN, an infinity or 1e20 seconds is no time at all (fromtimestamp raises three ways).
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise RowError(f"`created_at` is not a time: {ascii(shown)[:60]}") from None
+
+
 def _timestamp(value: Any) -> datetime:
     if value is None or value == "":
         raise RowError("`created_at` is missing")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return _epoch(float(value), value)
     if not isinstance(value, str):
-        raise RowError(f"`created_at` must be an ISO 8601 date, got {value!r}")
+        raise RowError(f"`created_at` must be an ISO 8601 date, got {ascii(value)[:60]}")
     text = value.strip()
     if re.fullmatch(r"\d{9,11}(\.\d+)?", text):
-        return datetime.fromtimestamp(float(text), tz=UTC)
+        return _epoch(float(text), value)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
@@ -232,6 +242,20 @@ def parse_row(row: Mapping[str, Any]) -> NormalizedPost:
     )
 
 
+def _row_platform(row: Any) -> str:
+    value = row.get("platform") if isinstance(row, Mapping) else None
+    return value.strip().lower()[:32] if isinstance(value, str) and value.strip() else Platform.FILE.value
+
+
+def _row_id(row: Any) -> str | None:
+    if not isinstance(row, Mapping):
+        return None
+    value = row.get("id", row.get("external_id"))
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**30:
+        return str(value)
+    return value if isinstance(value, str) else None
+
+
 def _is_csv(path: Path) -> bool:
     return path.suffix.lower() in {".csv", ".tsv"}
 
@@ -267,20 +291,23 @@ class FileCollector:
             handle.seek(offset)
             yielded_at = offset
             batch: list[NormalizedPost] = []
+            rejected: list[RejectedItem] = []
             while raw := self._record(handle, is_csv):
                 if not raw.endswith(b"\n") and not is_csv and self._incomplete(raw):
                     break  # a half-written last line (the file is still being appended): next run
                 first_line = line + 1
                 line += raw.count(b"\n") or 1
                 offset = handle.tell()
-                post = self._parse(raw, first_line, header)
-                if post is not None:
-                    batch.append(post)
-                if len(batch) >= self.page_size:
-                    yield self._page(batch, offset, line)
-                    batch, yielded_at = [], offset
-            if batch or offset != yielded_at:
-                yield self._page(batch, offset, line)
+                parsed = self._parse(raw, first_line, header)
+                if isinstance(parsed, NormalizedPost):
+                    batch.append(parsed)
+                elif parsed is not None:
+                    rejected.append(parsed)
+                if len(batch) + len(rejected) >= self.page_size:
+                    yield self._page(batch, rejected, offset, line)
+                    batch, rejected, yielded_at = [], [], offset
+            if batch or rejected or offset != yielded_at:
+                yield self._page(batch, rejected, offset, line)
 
     @staticmethod
     def _record(handle: io.BufferedReader, is_csv: bool) -> bytes:
@@ -293,10 +320,12 @@ class FileCollector:
             raw += more
         return raw
 
-    def _page(self, batch: list[NormalizedPost], offset: int, line: int) -> Page:
+    def _page(
+        self, batch: list[NormalizedPost], rejected: list[RejectedItem], offset: int, line: int
+    ) -> Page:
         if self.on_progress is not None:
             self.on_progress(offset)
-        return Page(posts=tuple(batch), cursor={"offset": offset, "line": line})
+        return Page(posts=tuple(batch), cursor={"offset": offset, "line": line}, rejected=tuple(rejected))
 
     @staticmethod
     def _incomplete(raw: bytes) -> bool:
@@ -312,22 +341,34 @@ class FileCollector:
         fields = next(csv.reader([first]), [])
         return [f.strip() for f in fields] if fields else None
 
-    def _parse(self, raw: bytes, line: int, header: list[str] | None) -> NormalizedPost | None:
+    def _parse(self, raw: bytes, line: int, header: list[str] | None) -> NormalizedPost | RejectedItem | None:
+        """A row's post through the collector boundary, or its rejection (reported and quarantined)."""
+        text = raw.decode("utf-8", "replace")
+        row: Any = text
         try:
             text = raw.decode("utf-8-sig" if line == 1 else "utf-8")
-        except UnicodeDecodeError:
-            self.on_bad_row(BadRow(line, "not UTF-8 text"))
-            return None
-        if not text.strip():
-            return None
-        try:
+            if not text.strip():
+                return None
             row = self._row(text, header)
-            return parse_row(row)
-        except RowError as exc:
-            self.on_bad_row(BadRow(line, str(exc)))
+            return check_post(parse_row(row))
+        except UnicodeDecodeError:
+            reason = "not UTF-8 text"
+        except (RowError, Refused) as exc:
+            reason = str(exc)
         except json.JSONDecodeError as exc:
-            self.on_bad_row(BadRow(line, f"not valid JSON ({exc.msg} at column {exc.colno})"))
-        return None
+            reason = f"not valid JSON ({exc.msg} at column {exc.colno})"
+        except Exception as exc:  # a parser bug costs this row, never the file
+            log.exception("%s:%d: unexpected error", self.path, line)
+            reason = f"could not read the row: {type(exc).__name__}"
+        self.on_bad_row(BadRow(line, reason))
+        return RejectedItem(
+            platform=_row_platform(row),
+            external_id=_row_id(row),
+            raw=row,
+            reason=reason,
+            kind="row",
+            line=line,
+        )
 
     @staticmethod
     def _row(text: str, header: list[str] | None) -> Mapping[str, Any]:

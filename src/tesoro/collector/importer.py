@@ -13,8 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from tesoro.collector.files import BadRow, FileCollector
-from tesoro.store.engine import session_scope
-from tesoro.store.posts import upsert_posts
+from tesoro.collector.runner import store_page
 
 __all__ = ["ImportReport", "import_file"]
 
@@ -24,6 +23,8 @@ class ImportReport:
     inserted: int = 0
     updated: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
+    # Bad rows and posts the database refused, kept in quarantine under `import:<file name>`.
+    quarantined: int = 0
 
     @property
     def good_rows(self) -> int:
@@ -38,14 +39,15 @@ def import_file(
     page_size: int = 2000,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Store every good row of `path`; bad rows are collected in the report with line and reason."""
+    """Store every good row of `path`; bad rows are collected in the report with line and reason,
+    and quarantined (`tesoro quarantine list`): every row passes the collector boundary."""
     report = ImportReport()
     collector = FileCollector(
         path=path, page_size=page_size, on_bad_row=report.bad_rows.append, on_progress=on_progress
     )
     for page in collector.pages(None):
-        with session_scope(engine) as session:
-            result = upsert_posts(session, page.posts, brand_id=brand_id)
+        result = store_page(engine, page, source=f"import:{path.name}", brand_id=brand_id)
         report.inserted += result.inserted
         report.updated += result.updated
+        report.quarantined += result.quarantined
     return report

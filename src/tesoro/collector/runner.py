@@ -18,14 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlmodel import Session
 
 from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
-from tesoro.models import Cursor, NormalizedPost
+from tesoro.collector.boundary import rejected_post, screen
+from tesoro.models import Cursor, NormalizedPost, Page, RejectedItem
 from tesoro.store.engine import session_scope
-from tesoro.store.posts import upsert_posts
+from tesoro.store.posts import UpsertResult, upsert_posts
+from tesoro.store.quarantine import quarantine
 from tesoro.store.sources import get_source, record_failure, record_rate_limit, record_success, save_cursor
 
-__all__ = ["RetryPolicy", "RunResult", "run_source"]
+__all__ = ["PageResult", "RetryPolicy", "RunResult", "run_source", "store_page"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ class RunResult:
     filtered_out: int = 0
     retries: int = 0
     error: str | None = None
+    quarantined: int = 0
 
 
 @dataclass(slots=True)
@@ -65,10 +70,19 @@ class _Progress:
     updated: int = 0
     filtered: int = 0
     retries: int = 0
+    quarantined: int = 0
 
     def result(self, source: str, status: str, error: str | None = None) -> RunResult:
         return RunResult(
-            source, status, self.pages, self.inserted, self.updated, self.filtered, self.retries, error
+            source,
+            status,
+            self.pages,
+            self.inserted,
+            self.updated,
+            self.filtered,
+            self.retries,
+            error,
+            self.quarantined,
         )
 
 
@@ -106,7 +120,14 @@ def run_source(
     while True:
         try:
             _store_pages(
-                engine, collector, progress, keep=keep, source_id=source_id, brand_id=brand_id, clock=clock
+                engine,
+                collector,
+                progress,
+                keep=keep,
+                source=source_name,
+                source_id=source_id,
+                brand_id=brand_id,
+                clock=clock,
             )
         except RateLimited as exc:
             with session_scope(engine) as session:
@@ -141,21 +162,105 @@ def _store_pages(
     progress: _Progress,
     *,
     keep: PostFilter | None,
+    source: str,
     source_id: int,
     brand_id: int | None,
     clock: Callable[[], datetime],
 ) -> None:
     """Each page's posts and the cursor after them in one transaction: a crash loses and repeats nothing."""
     for page in collector.pages(progress.cursor):
-        posts = page.posts if keep is None else tuple(p for p in page.posts if keep(p))
-        with session_scope(engine) as session:
-            result = upsert_posts(session, posts, source_id=source_id, brand_id=brand_id, now=clock())
-            save_cursor(session, source_id=source_id, cursor=page.cursor, collected=result.inserted)
+        result = store_page(
+            engine, page, source=source, source_id=source_id, brand_id=brand_id, keep=keep, now=clock()
+        )
         progress.cursor = page.cursor
         progress.pages += 1
         progress.inserted += result.inserted
         progress.updated += result.updated
-        progress.filtered += len(page.posts) - len(posts)
+        progress.filtered += result.filtered
+        progress.quarantined += result.quarantined
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    inserted: int = 0
+    updated: int = 0
+    filtered: int = 0
+    quarantined: int = 0
+
+
+# What a database says when one row's values cannot be stored (a bug in the boundary if it happens).
+_ROW_ERRORS = (DBAPIError, StatementError, ValueError, OverflowError, UnicodeError)
+
+
+def store_page(
+    engine: Engine,
+    page: Page,
+    *,
+    source: str,
+    source_id: int | None = None,
+    brand_id: int | None = None,
+    keep: PostFilter | None = None,
+    now: datetime | None = None,
+) -> PageResult:
+    """One page through the collector boundary into the store: good posts stored, refused items
+    quarantined and (for a configured source, `source_id`) the cursor saved, in one transaction.
+
+    Should the database still refuse the page (a value the boundary let through), the posts are
+    stored one by one and the ones it refuses are quarantined with its message: one post never
+    costs the page, and the cursor always moves on.
+    """
+    now = now or datetime.now(UTC)
+    checked, rejected = screen(page, now=now)
+    posts = checked if keep is None else tuple(p for p in checked if keep(p))
+    try:
+        with session_scope(engine) as session:
+            result = upsert_posts(session, posts, source_id=source_id, brand_id=brand_id, now=now)
+            _finish_page(session, page, rejected, source, source_id, brand_id, now, result.inserted)
+    except _ROW_ERRORS as exc:
+        if _lost_connection(exc):
+            raise
+        log.warning("%s: the database refused a page (%s); storing its posts one by one", source, exc)
+        result = UpsertResult()
+        refused: list[RejectedItem] = []
+        for post in posts:
+            try:
+                with session_scope(engine) as session:
+                    result += upsert_posts(session, [post], source_id=source_id, brand_id=brand_id, now=now)
+            except _ROW_ERRORS as one:
+                if _lost_connection(one):
+                    raise
+                refused.append(rejected_post(post, f"the database refused it: {_first_line(one)}"))
+        rejected = rejected + tuple(refused)
+        with session_scope(engine) as session:
+            _finish_page(session, page, rejected, source, source_id, brand_id, now, result.inserted)
+    return PageResult(result.inserted, result.updated, len(checked) - len(posts), len(rejected))
+
+
+def _finish_page(
+    session: Session,
+    page: Page,
+    rejected: tuple[RejectedItem, ...],
+    source: str,
+    source_id: int | None,
+    brand_id: int | None,
+    now: datetime,
+    inserted: int,
+) -> None:
+    if rejected:
+        quarantine(session, rejected, source=source, brand_id=brand_id, at=now)
+        log.warning("%s: %d item(s) quarantined, first: %s", source, len(rejected), rejected[0].reason)
+    if source_id is not None:
+        save_cursor(session, source_id=source_id, cursor=page.cursor, collected=inserted)
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    """The database went away (not a value it refused): the runner's retry handles that."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
 
 
 def _failed(

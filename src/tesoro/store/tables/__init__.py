@@ -34,6 +34,7 @@ from tesoro.store.tables.posts import (
     RightsState,
     Score,
 )
+from tesoro.store.tables.quarantine import QuarantineItem
 from tesoro.store.tables.relationships import (
     CustomerOrder,
     IdentityDismissal,
@@ -70,6 +71,7 @@ __all__ = [
     "PostTag",
     "PostVersion",
     "Product",
+    "QuarantineItem",
     "QueueState",
     "RelationshipEvent",
     "RightsState",

@@ -51,6 +51,27 @@ POSTGRES_FTS = [
 
 def upgrade() -> None:
     op.create_table(
+        "quarantine_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=300), nullable=False),
+        sa.Column("platform", sa.String(length=32), nullable=False),
+        sa.Column("external_id", sa.String(length=256), nullable=True),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("line", sa.Integer(), nullable=True),
+        sa.Column("brand_id", sa.Integer(), nullable=True),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("raw_sha256", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("times_seen", sa.Integer(), nullable=False),
+        sa.Column("retries", sa.Integer(), nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("raw_sha256"),
+    )
+    op.create_index("ix_quarantine_item_source", "quarantine_item", ["source"], unique=False)
+    op.create_index("ix_quarantine_item_last_seen_at", "quarantine_item", ["last_seen_at"], unique=False)
+    op.create_table(
         "alert",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("rule", sa.String(), nullable=False),
@@ -234,6 +255,7 @@ def upgrade() -> None:
         sa.Column("profile_url", sa.String(), nullable=True),
         sa.Column("avatar_url", sa.String(), nullable=True),
         sa.Column("bio", sa.Text(), nullable=True),
+        sa.Column("gone", sa.Boolean(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=True),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
@@ -636,6 +658,9 @@ def downgrade() -> None:
         for trigger in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS curation_item_fts_{trigger}")
         op.execute("DROP TABLE IF EXISTS curation_fts")
+    op.drop_index("ix_quarantine_item_last_seen_at", table_name="quarantine_item")
+    op.drop_index("ix_quarantine_item_source", table_name="quarantine_item")
+    op.drop_table("quarantine_item")
     op.drop_index("ix_curation_change_batch_id", table_name="curation_change")
     op.drop_index("ix_curation_change_actor", table_name="curation_change")
     op.drop_table("curation_change")
