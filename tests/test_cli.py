@@ -9,11 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from sqlalchemy import make_url
+from typer.testing import CliRunner, Result
 
 from tesoro.cli.main import app
 from tesoro.store.engine import make_engine, session_scope
@@ -147,3 +149,178 @@ def test_serve_on_a_taken_port_says_so_and_starts_nothing(tmp_path: Path) -> Non
     assert result.exit_code == 1, result.output
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "collecting from" not in result.output and "Tesoro serving" not in result.output
+
+
+# Start-up failures (issue 17): one line that says what failed and what to do, exit status 1; the
+# traceback only with `tesoro --debug`. Each case uses the real service on a port that refuses.
+
+PG_URL = os.environ.get("TESORO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A local port that is bound but never listens: every connection to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
+def _lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+def _one_error_line(result: Result) -> str:
+    lines = _lines(result.output)
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ") and "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["db", "upgrade"], ["sources"], ["serve"], ["collect", "--once"], ["scheduler"], ["import", "POSTS"]],
+)
+def test_an_unreachable_postgresql_is_one_line_and_exit_1(
+    tmp_path: Path, closed_port: int, command: list[str]
+) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(
+        f'[database]\nurl = "postgresql+psycopg://tesoro:s3cret@127.0.0.1:{closed_port}/tesoro"\n'
+    )
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("")
+    args = [str(posts) if part == "POSTS" else part for part in command]
+    result = runner.invoke(app, [*args, "-c", str(config)])
+    assert result.exit_code == 1, result.output
+    line = _one_error_line(result)
+    assert f"cannot open the database postgresql+psycopg://tesoro:***@127.0.0.1:{closed_port}/tesoro" in line
+    assert "Connection refused" in line and "[database] url" in line
+    assert "s3cret" not in result.output
+
+
+@pytest.mark.postgres
+def test_a_database_that_does_not_exist_says_create_it(tmp_path: Path) -> None:
+    url = make_url(PG_URL).set(database="tesoro_no_such_database")
+    config = tmp_path / "t.toml"
+    config.write_text(f'[database]\nurl = "{url.render_as_string(hide_password=False)}"\n')
+    result = runner.invoke(app, ["db", "upgrade", "-c", str(config)])
+    assert result.exit_code == 1, result.output
+    line = _one_error_line(result)
+    assert 'database "tesoro_no_such_database" does not exist' in line and "createdb" in line
+
+
+def test_a_database_url_with_an_unknown_driver_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text('[database]\nurl = "postgresql+nosuchdriver://tesoro@127.0.0.1/tesoro"\n')
+    result = runner.invoke(app, ["sources", "-c", str(config)])
+    assert result.exit_code == 1, result.output
+    line = _one_error_line(result)
+    assert "is not valid" in line and "fix [database] url" in line
+
+
+def test_a_sqlite_path_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database folder should be")
+    config = tmp_path / "t.toml"
+    config.write_text(f'[database]\npath = "{blocker}/tesoro.db"\n')
+    result = runner.invoke(app, ["serve", "-c", str(config)])
+    assert result.exit_code == 1, result.output
+    line = _one_error_line(result)
+    assert "cannot open the database sqlite:///" in line and "[database] path" in line
+
+
+@pytest.mark.parametrize("command", [["worker", "--burst"], ["scheduler"], ["serve"]])
+def test_an_unreachable_redis_is_one_line_with_the_password_masked(
+    tmp_path: Path, closed_port: int, command: list[str]
+) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(
+        '[database]\npath = "store.db"\n'
+        f'[queue]\nbackend = "rq"\nredis_url = "redis://:hunter2@127.0.0.1:{closed_port}/0"\n'
+    )
+    result = runner.invoke(app, [*command, "-c", str(config)])
+    assert result.exit_code == 1, result.output
+    line = _one_error_line(result)
+    assert f"cannot reach Redis at redis://:***@127.0.0.1:{closed_port}/0" in line
+    assert "[queue] redis_url" in line and "hunter2" not in result.output
+
+
+_X_SOURCE = """
+[database]
+path = "store.db"
+
+[[brands]]
+name = "Andes Outdoor"
+
+[[queries]]
+name = "andes"
+brand = "Andes Outdoor"
+query = "andes"
+
+[[sources]]
+name = "x-mentions"
+platform = "x"
+query = "andes"
+base_url = "http://127.0.0.1:9"
+credentials = { bearer_token_env = "TESORO_TEST_UNSET_BEARER" }
+"""
+
+
+@pytest.mark.parametrize("command", [["collect", "--once"], ["serve"], ["scheduler"]])
+def test_a_missing_secret_names_the_variable_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.delenv("TESORO_TEST_UNSET_BEARER", raising=False)
+    config = tmp_path / "t.toml"
+    config.write_text(_X_SOURCE)
+    port = ["--port", "9"] if command == ["serve"] else []
+    result = runner.invoke(app, [*command, "-c", str(config), *port])
+    assert result.exit_code == 1, result.output
+    line = _one_error_line(result)
+    assert "source 'x-mentions' needs TESORO_TEST_UNSET_BEARER, which is not set; export it" in line
+
+
+def test_a_settings_file_that_is_not_toml_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text("[server\nport = 1\n")
+    result = runner.invoke(app, ["serve", "-c", str(config)])
+    assert result.exit_code == 2, result.output
+    line = _one_error_line(result)
+    assert f"invalid settings in {config}" in line and "not valid TOML" in line and "fix the file" in line
+
+
+def test_a_taken_port_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text('[database]\npath = "store.db"\n[server]\nrun_scheduler = false\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "-c", str(config), "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    assert "--port or [server] port" in _one_error_line(result)
+
+
+def test_debug_shows_the_traceback_and_the_default_is_one_line(tmp_path: Path, closed_port: int) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(f'[database]\nurl = "postgresql+psycopg://tesoro@127.0.0.1:{closed_port}/tesoro"\n')
+    env = {**os.environ, "COLUMNS": "300"}
+    plain = subprocess.run(
+        [sys.executable, "-m", "tesoro", "db", "upgrade", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert plain.returncode == 1
+    assert plain.stdout == "" and len(_lines(plain.stderr)) == 1, plain.stderr
+    debug = subprocess.run(
+        [sys.executable, "-m", "tesoro", "--debug", "db", "upgrade", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr and "DatabaseUnavailable" in debug.stderr
+    assert len(_lines(debug.stderr)) > 10

@@ -1,17 +1,23 @@
-"""What every command module shares: the `--config` option and settings loading that exits cleanly."""
+"""What every command module shares: the `--config` option, settings loading that exits cleanly,
+and the command group that turns a start-up failure into one line (the traceback only with `--debug`).
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
+from tesoro.jobs.worker import QueueUnavailable
 from tesoro.settings import ConfigError, Settings, load_settings
+from tesoro.store.db import DatabaseUnavailable
 
-__all__ = ["ConfigOption", "console", "load_or_exit", "out"]
+__all__ = ["ConfigOption", "OneLineErrors", "console", "describe_failure", "load_or_exit", "out"]
 
 console = Console(stderr=True)
 out = Console()
@@ -27,12 +33,50 @@ ConfigOption = Annotated[
 ]
 
 
+def _problems(exc: ConfigError) -> str:
+    """A settings error on one line: where, then each key and why, joined by '; '."""
+    return "; ".join(f"{key}: {reason}" if key else reason for key, reason in exc.problems)
+
+
+def describe_failure(exc: Exception) -> str:
+    """What failed and what to do, on one line, for an error that stopped a command."""
+    if isinstance(exc, DatabaseUnavailable | QueueUnavailable):
+        return str(exc)
+    if isinstance(exc, ConfigError):
+        if exc.source == "environment":
+            return f"{_problems(exc)}"
+        return f"invalid settings in {exc.source}: {_problems(exc)}; fix the file and start again"
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return f"{detail} (run `tesoro --debug ...` to see the traceback)"
+
+
+class OneLineErrors(TyperGroup):
+    """The root command group: an exception that escapes a command prints one `error:` line and exits 1.
+
+    `tesoro --debug <command>` lets it through instead, so the traceback shows. Click's own
+    exits, usage errors and aborts (Ctrl-C) pass untouched.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer's Context, a subclass
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # exits, Ctrl-C, usage errors
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            message = escape(describe_failure(exc))
+            console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from exc
+
+
 def load_or_exit(config: Path | None) -> Settings:
-    """Load settings; on a bad file print the problems (file, key, reason) and exit with status 2."""
+    """Load settings; on a bad file print the problems (file, key, reason) on one line, exit status 2."""
     try:
         settings = load_settings(config)
     except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        console.print("error: ", describe_failure(exc), sep="", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.log_level != "DEBUG":

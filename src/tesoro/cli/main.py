@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -21,21 +22,23 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from tesoro.api.app import create_app
+from tesoro.api.asgi import uvicorn_options
 from tesoro.cli.alerts import alerts_app
 from tesoro.cli.curator import curate_app
 from tesoro.cli.insights import insights_app, orders_app
-from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
+from tesoro.cli.kit import ConfigOption, OneLineErrors, console, load_or_exit, out
 from tesoro.cli.scoring import scoring_app
 from tesoro.cli.serve import demo_key, keys_app
 from tesoro.collector.importer import import_file
+from tesoro.collector.registry import REQUIRED_CREDENTIALS
 from tesoro.jobs.scheduler import build_scheduler
 from tesoro.jobs.tasks import collect_once
-from tesoro.jobs.worker import run_worker
-from tesoro.settings import Settings
+from tesoro.jobs.worker import check_redis, masked_url, run_worker
+from tesoro.settings import ConfigError, Settings
 from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
 from tesoro.store.catalog import brand_by_name
-from tesoro.store.db import open_store
-from tesoro.store.engine import make_engine, session_scope
+from tesoro.store.db import connect_or_raise, open_store
+from tesoro.store.engine import session_scope
 from tesoro.store.migrate import current_revision, head_revision, upgrade
 from tesoro.store.sources import list_sources
 
@@ -48,6 +51,9 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=OneLineErrors,
+    # With --debug the traceback shows, but never the locals: they hold settings and the environment.
+    pretty_exceptions_show_locals=False,
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -60,6 +66,16 @@ app.add_typer(insights_app, name="insights")  # kpis, ror, author, roe, purchase
 app.add_typer(orders_app, name="orders")  # orders import FILE
 
 _settings = load_or_exit
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="On a failure, show the whole traceback instead of the one-line error."),
+    ] = False,
+) -> None:
+    """Tesoro: hear what people say about your brand and find the treasure in what they post."""
 
 
 def _starter_config() -> str:
@@ -89,7 +105,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the database schema to the latest version."""
 
     settings = _settings(config)
-    engine = make_engine(settings.database_url)
+    engine = connect_or_raise(settings.database_url, busy_timeout_ms=settings.database.busy_timeout_ms)
     before = current_revision(engine)
     upgrade(engine)
     url = engine.url.render_as_string(hide_password=True)
@@ -166,6 +182,26 @@ def sources(config: ConfigOption = None) -> None:
     out.print(table)
 
 
+def _check_secrets(settings: Settings, environ: Mapping[str, str], only: str | None = None) -> None:
+    """Refuse to start when an enabled source's secret is not in the environment, naming the variable.
+
+    Without this the service starts and every run of that source fails in the log.
+    """
+    missing: list[tuple[str, str]] = []
+    for source in settings.sources:
+        if not source.enabled or (only is not None and source.name != only):
+            continue
+        for name in REQUIRED_CREDENTIALS[source.platform]:
+            env_name = source.credentials.get(f"{name}_env")
+            if env_name is None:
+                missing.append((f"source {source.name!r}", f"needs credentials.{name}_env in the settings"))
+            elif not environ.get(env_name):
+                missing.append((f"source {source.name!r}", f"needs {env_name}, which is not set"))
+    if missing:
+        what = "; ".join(f"{where} {why}" for where, why in missing)
+        raise ConfigError("environment", [("", f"{what}; export it (or disable the source) and start again")])
+
+
 def _check_port_free(host: str, port: int) -> None:
     """Exit with a clear message when the address is taken, before any collection starts."""
 
@@ -176,7 +212,8 @@ def _check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             console.print(
                 f"[red]error:[/red] cannot listen on {host}:{port} ({exc.strerror}); "
-                "is another Tesoro running? Pick another with --port or [server] port"
+                "is another Tesoro running? Pick another with --port or \\[server] port",
+                soft_wrap=True,
             )
             raise typer.Exit(1) from exc
 
@@ -184,6 +221,12 @@ def _check_port_free(host: str, port: int) -> None:
 def _serve(settings: Settings, engine: object, host: str, port: int, environ: dict[str, str]) -> None:
 
     _check_port_free(host, port)
+    if settings.server.run_scheduler:
+        # Inline, this process collects and needs the secrets; with RQ the workers do, and Redis must answer.
+        if settings.queue.backend == "rq":
+            check_redis(settings)
+        else:
+            _check_secrets(settings, environ)
     scheduler = None
     if settings.server.run_scheduler:
         # Even with no sources the scheduler runs: scoring and alert rules (editable over HTTP) need it.
@@ -192,7 +235,8 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
         out.print(f"collecting from {sum(s.enabled for s in settings.sources)} sources on a schedule")
     out.print(f"Tesoro serving on http://{host}:{port}  (API docs at /docs)")
     try:
-        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning")  # type: ignore[arg-type]
+        options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
+        uvicorn.run(create_app(settings, engine), **options)  # type: ignore[arg-type]
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -230,6 +274,10 @@ def collect(
     if source is not None and source not in {s.name for s in settings.sources}:
         console.print(f"[red]error:[/red] no source named {source!r}")
         raise typer.Exit(2)
+    if once or settings.queue.backend == "inline":
+        _check_secrets(settings, os.environ, only=source)
+    else:
+        check_redis(settings)
     if not once:
         out.print("collecting on a schedule; Ctrl-C to stop")
         build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
@@ -257,6 +305,10 @@ def scheduler(config: ConfigOption = None) -> None:
 
     settings = _settings(config)
     engine = open_store(settings)
+    if settings.queue.backend == "rq":
+        check_redis(settings)
+    else:
+        _check_secrets(settings, os.environ)
     out.print(f"scheduling {sum(s.enabled for s in settings.sources)} sources; Ctrl-C to stop")
     build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
 
@@ -272,7 +324,9 @@ def worker(
     if settings.queue.backend != "rq":
         console.print("[red]error:[/red] queue.backend is 'inline'; set it to 'rq' to use workers")
         raise typer.Exit(2)
-    out.print(f"worker on queue {settings.queue.name!r} at {settings.queue.redis_url}")
+    check_redis(settings)
+    _check_secrets(settings, os.environ)
+    out.print(f"worker on queue {settings.queue.name!r} at {masked_url(settings.queue.redis_url)}")
     run_worker(settings, burst=burst)
 
 

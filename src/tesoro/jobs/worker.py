@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job, JobStatus
 from sqlalchemy.engine import Engine
@@ -29,11 +32,14 @@ from tesoro.settings import Settings, load_settings
 from tesoro.store.db import open_store
 
 __all__ = [
+    "QueueUnavailable",
+    "check_redis",
     "collect_task",
     "enqueue_collect",
     "enqueue_score",
     "job_id",
     "make_queue",
+    "masked_url",
     "run_worker",
     "score_task",
 ]
@@ -42,6 +48,33 @@ log = logging.getLogger(__name__)
 
 # One engine per database URL per worker process: opening a pool per job would be wasteful.
 _ENGINES: dict[str, Engine] = {}
+
+
+class QueueUnavailable(Exception):
+    """Redis cannot be reached; the message says where, why, and what to do."""
+
+
+def masked_url(url: str) -> str:
+    """A Redis URL with any password replaced by ***, safe to print."""
+    return re.sub(r"(?<=://)([^:@/]*):[^@/]*@", r"\1:***@", url)
+
+
+def check_redis(settings: Settings, connection: Redis | None = None) -> None:
+    """Ping the queue's Redis once; raise `QueueUnavailable` (one line) when it does not answer."""
+    redis = connection or Redis.from_url(settings.queue.redis_url, socket_connect_timeout=5)
+    try:
+        redis.ping()
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        reason = str(exc).splitlines()[0].rstrip(".") if str(exc) else type(exc).__name__
+        raise QueueUnavailable(
+            f"cannot reach Redis at {masked_url(settings.queue.redis_url)}: {reason}; "
+            "start Redis there or fix [queue] redis_url"
+        ) from exc
+    except RedisError as exc:
+        raise QueueUnavailable(
+            f"Redis at {masked_url(settings.queue.redis_url)} refused Tesoro: {exc}; "
+            "check the password and database in [queue] redis_url"
+        ) from exc
 
 
 def job_id(queue_name: str, task: str) -> str:
@@ -144,5 +177,6 @@ def collect_task(config_path: str, source_name: str) -> dict[str, Any]:
 def run_worker(settings: Settings, *, burst: bool = False, forking: bool = True) -> None:
     """Process queued jobs until stopped (or, with `burst`, until the queue is empty)."""
     queue = make_queue(settings)
+    check_redis(settings, queue.connection)
     worker_class = Worker if forking else SimpleWorker
     worker_class([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
