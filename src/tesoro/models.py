@@ -77,6 +77,10 @@ class NormalizedAuthor:
     profile_url: str | None = None
     avatar_url: str | None = None
     bio: str | None = None
+    # The platform says the account was deleted or suspended (Reddit's `[deleted]`, Mastodon's
+    # `suspended`): nobody can tell its posts apart by author any more, so the store keeps such an
+    # author once per post and never lets two posts, or an identity link, share it.
+    gone: bool = False
 
 
 @dataclass(frozen=True, slots=True)

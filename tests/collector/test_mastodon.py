@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -278,6 +279,17 @@ def test_status_normalization(sim: SimulatorServer) -> None:
     )
     assert (video.type, video.duration_ms) == (MediaType.VIDEO, 8_500)
     assert gif.type is MediaType.GIF
+
+
+def test_sensitive_media_content_warnings_and_suspended_accounts(sim: SimulatorServer) -> None:
+    world = sim.state.world
+    hidden = add(world, "Beach day #AndesOutdoor", media=(media("b1.jpg", "photo"),), flags=("nsfw",))
+    warned = add(world, "Long thoughts on the #AndesOutdoor pack", title="gear talk")
+    banned = add(world, "#AndesOutdoor deals", author=replace(MAYA, id=78, handle="spammy", gone=True))
+    posts = posts_of(run(make(sim)))
+    assert posts[str(hidden.id)].content_flags == ("sensitive",)
+    assert posts[str(warned.id)].content_flags == ("spoiler",)
+    assert posts[str(banned.id)].author.gone and not posts[str(hidden.id)].author.gone
 
 
 def test_hostile_markup_arrives_escaped_and_leaves_as_literal_text(sim: SimulatorServer) -> None:

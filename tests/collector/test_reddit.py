@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import prawcore.sessions
 import pytest
 import requests
+from sqlalchemy.engine import Engine
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
 from tesoro.collector.reddit import RedditCollector
@@ -20,6 +22,8 @@ from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.reddit import INJECTED_RESET_S, base36
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.world import World
+from tesoro.store.engine import session_scope
+from tesoro.store.posts import get_post, media_for, upsert_posts
 
 QUERY = "andes OR cumbre"
 ANA = SimAuthor(id=4242, handle="ana_runs", name="Ana", followers=900, following=80)
@@ -343,6 +347,49 @@ def test_submission_normalization(sim: SimulatorServer) -> None:
     (picture,) = posts[fullname(photo)].media
     assert picture.type is MediaType.PHOTO and picture.url == "https://cdn.example/pic1.jpg"
     assert picture.preview_url == "https://cdn.example/pic1.jpg-thumb.jpg"
+
+
+def test_crossposts_text_post_media_flags_and_deleted_authors(
+    sim: SimulatorServer, sqlite_engine: Engine
+) -> None:
+    world = sim.state.world
+    gone = SimAuthor(id=777, handle="was_someone", name="Gone", followers=5, following=5, gone=True)
+    other_gone = replace(gone, id=778, handle="was_someone_else")
+    review = add(
+        world,
+        "Wore the Cumbre for a month, photos below.",
+        title="Cumbre photo review",
+        subreddit="hiking",
+        media=(media("in1.jpg", "photo"), media("in2", "video")),
+        media_inline=True,
+        author=gone,
+    )
+    crosspost = add(world, "", title="Look at this Cumbre review", crosspost_of=review.id, author=other_gone)
+    nsfw = add(
+        world, "Cumbre on the beach", title="Cumbre pic", media=(media("n1.jpg", "photo"),), flags=("nsfw",)
+    )
+
+    posts = {p.external_id: p for p in only(run(make(sim, backfill=None)))}
+    inline = posts[fullname(review)]
+    assert [(m.type, m.url) for m in inline.media] == [
+        (MediaType.PHOTO, "https://cdn.example/in1.jpg"),
+        (MediaType.VIDEO, "https://v.redd.it/link/in2/asset/HLSPlaylist.m3u8"),
+    ]
+    assert inline.author.gone and inline.author.handle == "[deleted]"
+    shared = posts[fullname(crosspost)]
+    assert shared.text == "Look at this Cumbre review\n\nWore the Cumbre for a month, photos below."
+    assert [m.url for m in shared.media] == [m.url for m in inline.media]
+    assert shared.quote_of_id == fullname(review)
+    assert posts[fullname(nsfw)].content_flags == ("nsfw",) and inline.content_flags == ()
+
+    # Two deleted accounts are two authors, never one "[deleted]" person holding both posts.
+    with session_scope(sqlite_engine) as session:
+        upsert_posts(session, list(posts.values()))
+    with session_scope(sqlite_engine) as session:
+        first = get_post(session, platform="reddit", external_id=fullname(review))
+        second = get_post(session, platform="reddit", external_id=fullname(crosspost))
+        assert first is not None and second is not None and first.author_id != second.author_id
+        assert len(media_for(session, post_id=second.id or 0)) == 2, "the parent's media are stored"
 
 
 # --------------------------------------------------------------------------- the simulator itself

@@ -64,6 +64,7 @@ from tesoro.models import (
     Page,
     Platform,
     PostMetrics,
+    content_flags,
 )
 from tesoro.text import query as tesoro_query
 
@@ -481,7 +482,18 @@ def normalize_status(status: Mapping[str, Any]) -> NormalizedPost | None:
         reply_to_id=_id(status.get("in_reply_to_id")),
         hashtags=tuple(t for t in (_str(tag.get("name")) for tag in _mappings(status.get("tags"))) if t),
         mentions=tuple(m for m in (_str(men.get("acct")) for men in _mappings(status.get("mentions"))) if m),
+        content_flags=_flags(status, warning),
     )
+
+
+def _flags(status: Mapping[str, Any], warning: str | None) -> tuple[str, ...]:
+    """`sensitive` with media is Mastodon's NSFW mark (the media are hidden behind a warning); a
+    content warning (`spoiler_text`) is a spoiler. Mastodon also sets `sensitive` on every status with a
+    content warning, so without media it says nothing more than the warning does."""
+    flags = ["spoiler"] if warning else []
+    if status.get("sensitive") is True and _mappings(status.get("media_attachments")):
+        flags.append("sensitive")
+    return content_flags(flags)
 
 
 def _author(account: Mapping[str, Any]) -> NormalizedAuthor | None:
@@ -503,6 +515,7 @@ def _author(account: Mapping[str, Any]) -> NormalizedAuthor | None:
         profile_url=profile_url,
         avatar_url=_str(account.get("avatar")),
         bio=html_to_text(_str(account.get("note")) or "") or None,
+        gone=account.get("suspended") is True,
     )
 
 

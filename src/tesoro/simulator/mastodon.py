@@ -185,6 +185,8 @@ def _account(author: SimAuthor) -> dict[str, Any]:
         "last_status_at": "2024-05-01",
         "emojis": [],
         "fields": [],
+        # Only a suspended account carries the attribute.
+        **({"suspended": True} if author.gone else {}),
     }
 
 
@@ -242,7 +244,7 @@ def _status(post: SimPost, parents: dict[int, SimPost]) -> dict[str, Any]:
         "created_at": _iso(post.created_at),
         "in_reply_to_id": str(post.reply_to) if post.reply_to is not None else None,
         "in_reply_to_account_id": str(parent.author.id) if parent is not None else None,
-        "sensitive": False,
+        "sensitive": "nsfw" in post.flags or "sensitive" in post.flags,
         "spoiler_text": post.title or "",
         "visibility": "public",
         "language": post.lang,

@@ -52,6 +52,8 @@ class SimAuthor:
     verified: bool = False
     bio: str = ""
     is_bot: bool = False
+    # Deleted (Reddit shows `[deleted]`) or suspended (Mastodon's `suspended`) since posting.
+    gone: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +89,13 @@ class SimPost:
     reply_to: int | None = None
     hashtags: tuple[str, ...] = ()
     product: str | None = None
+    # X: this post is an edit; the ids of its earlier versions, the original first (`World.edit`).
+    edit_history: tuple[int, ...] = ()
+    # Safety flags as the platform shows them: "nsfw" (Reddit over_18, Mastodon sensitive),
+    # "spoiler" (Reddit spoiler; Mastodon puts the title in spoiler_text anyway).
+    flags: tuple[str, ...] = ()
+    # Reddit: a crosspost of that submission (its own title, the parent's body and media).
+    crosspost_of: int | None = None
+    # Reddit: the media sit inside a text post's body (`media_metadata`, no gallery), as in a photo
+    # review written as a text post.
+    media_inline: bool = False

@@ -24,6 +24,11 @@ How the world is rendered:
 - Media: a video becomes a `v.redd.it` post (`is_video`, `media.reddit_video`), several
   images a gallery (`is_gallery`, `media_metadata`), one image or GIF an `i.redd.it` link
   post with `preview.images` (a GIF also carries `variants.gif`/`variants.mp4`).
+- A post with `media_inline` is a text post whose body holds its images and videos
+  (`media_metadata` without `gallery_data`); one with `crosspost_of` is a crosspost: its own
+  title, and the parent submission whole in `crosspost_parent_list`.
+- `SimPost.flags` "nsfw" and "spoiler" are `over_18` and `spoiler`; an author who is `gone` is
+  `[deleted]` with no `author_fullname`.
 - Listings are newest first, paged with `after`/`before` fullnames; `limit` is clamped to
   1..100 (25 by default).
 
@@ -294,7 +299,48 @@ def _media_fields(post_id: str, media: Sequence[SimMedia], permalink: str) -> di
     }
 
 
+def _inline_media_fields(permalink: str, media: Sequence[SimMedia]) -> dict[str, Any]:
+    """A text post with images or videos in its body: `media_metadata` without `gallery_data`."""
+    metadata: dict[str, Any] = {}
+    for item in media:
+        preview = [{"u": item.preview_url, "x": 108, "y": max(1, item.height * 108 // max(item.width, 1))}]
+        if item.type == "video":
+            metadata[item.key] = {
+                "status": "valid",
+                "e": "RedditVideo",
+                "dashUrl": f"https://v.redd.it/link/{item.key}/asset/DASHPlaylist.mpd",
+                "hlsUrl": f"https://v.redd.it/link/{item.key}/asset/HLSPlaylist.m3u8",
+                "id": item.key,
+                "isGif": False,
+                "x": item.width,
+                "y": item.height,
+            }
+            continue
+        animated = item.type == "gif"
+        source: dict[str, Any] = {"x": item.width, "y": item.height}
+        source |= {"gif": item.url, "mp4": item.url + ".mp4"} if animated else {"u": item.url}
+        metadata[item.key] = {
+            "status": "valid",
+            "e": "AnimatedImage" if animated else "Image",
+            "m": "image/gif" if animated else "image/jpg",
+            "s": source,
+            "p": preview,
+            "id": item.key,
+        }
+    return {
+        "is_self": True,
+        "is_video": False,
+        "url": "https://www.reddit.com" + permalink,
+        "media": None,
+        "thumbnail": "self",
+        "media_metadata": metadata,
+    }
+
+
 def _author_fields(post: SimPost) -> dict[str, Any]:
+    if post.author.gone:
+        # A deleted account: Reddit keeps the posts, names the author `[deleted]` and drops its id.
+        return {"author": "[deleted]", "author_flair_text": None}
     return {
         "author": post.author.handle,
         "author_fullname": f"t2_{base36(post.author.id)}",
@@ -303,10 +349,11 @@ def _author_fields(post: SimPost) -> dict[str, Any]:
     }
 
 
-def _submission(post: SimPost, subreddit: str) -> dict[str, Any]:
+def _submission(post: SimPost, subreddit: str, parent: tuple[SimPost, str] | None = None) -> dict[str, Any]:
+    """A `t3`; `parent` (the submission and its subreddit) makes it a crosspost of that one."""
     rid = base36(post.id)
     title = post.title or post.text
-    selftext = post.text if post.title else ""
+    selftext = post.text if post.title and parent is None else ""
     permalink = f"/r/{subreddit}/comments/{rid}/{_slug(title)}/"
     data: dict[str, Any] = {
         "id": rid,
@@ -324,15 +371,33 @@ def _submission(post: SimPost, subreddit: str) -> dict[str, Any]:
         "num_crossposts": post.reposts,
         "permalink": permalink,
         "domain": f"self.{subreddit}",
-        "over_18": False,
-        "spoiler": False,
+        "over_18": "nsfw" in post.flags,
+        "spoiler": "spoiler" in post.flags,
         "stickied": False,
         "locked": False,
         "link_flair_text": None,
         "total_awards_received": 0,
         **_author_fields(post),
     }
-    data.update(_media_fields(rid, post.media, permalink))
+    if parent is not None:
+        # A crosspost shows its own title; body, media and NSFW mark belong to the parent.
+        shared = _submission(*parent)
+        data.update(
+            {
+                "is_self": False,
+                "is_video": False,
+                "url": shared["permalink"],
+                "domain": f"self.{parent[1]}",
+                "media": None,
+                "thumbnail": "default",
+                "crosspost_parent": shared["name"],
+                "crosspost_parent_list": [shared],
+            }
+        )
+    elif post.media_inline and post.media:
+        data.update(_inline_media_fields(permalink, post.media))
+    else:
+        data.update(_media_fields(rid, post.media, permalink))
     return data
 
 
@@ -360,6 +425,7 @@ def _comment(
         "permalink": f"{link_permalink}{rid}/",
         "replies": "",
         "stickied": False,
+        "over_18": "nsfw" in post.flags,
         "total_awards_received": 0,
         **_author_fields(post),
     }
@@ -372,7 +438,9 @@ def _render(posts: Sequence[SimPost], default_subreddit: str) -> list[_Thing]:
     for post in posts:
         if post.reply_to is None:
             subreddit = post.subreddit or default_subreddit
-            things.append(_Thing(post.id, "t3", subreddit, _submission(post, subreddit)))
+            shared = by_id.get(post.crosspost_of) if post.crosspost_of is not None else None
+            crossposted = (shared, shared.subreddit or default_subreddit) if shared is not None else None
+            things.append(_Thing(post.id, "t3", subreddit, _submission(post, subreddit, crossposted)))
             continue
         parent = by_id.get(post.reply_to)
         root: SimPost | None = parent

@@ -76,6 +76,7 @@ _AUTHOR_UPDATE = (
     "profile_url",
     "avatar_url",
     "bio",
+    "gone",
     "updated_at",
 )
 
@@ -120,6 +121,7 @@ def _author_row(author: NormalizedAuthor, now: datetime) -> dict[str, Any]:
         "profile_url": author.profile_url,
         "avatar_url": author.avatar_url,
         "bio": author.bio,
+        "gone": author.gone,
         "first_seen_at": now,
         "updated_at": now,
     }
@@ -135,6 +137,19 @@ def _upsert_authors(
     for row in session.connection().execute(stmt, rows):
         ids[(row.platform, row.external_id)] = row.id
     return ids
+
+
+def _stored_author(post: NormalizedPost) -> NormalizedAuthor:
+    """The author as stored: a deleted or suspended account becomes one author per post.
+
+    Reddit names every deleted account `[deleted]`, and a suspended account speaks for nobody any
+    more; keyed by the post, such authors never pool their posts into one person for ROR, KPIs or
+    identity suggestions.
+    """
+    author = post.author
+    if not author.gone:
+        return author
+    return replace(author, external_id=f"gone:{post.external_id}")
 
 
 def _post_row(
@@ -189,7 +204,8 @@ def upsert_posts(
     latest, heads = canonical_posts(posts)
     if not latest:
         return UpsertResult()
-    author_ids = _upsert_authors(session, (p.author for p in latest.values()), now)
+    authors = {key: _stored_author(post) for key, post in latest.items()}
+    author_ids = _upsert_authors(session, authors.values(), now)
     result = UpsertResult()
     items = list(latest.items())
     for chunk in chunks(items, _CHUNK):
@@ -202,12 +218,12 @@ def upsert_posts(
         rows = [
             _post_row(
                 post,
-                author_ids[(post.author.platform.value, post.author.external_id)],
+                author_ids[(authors[key].platform.value, authors[key].external_id)],
                 source_id,
                 brand_id,
                 now,
             )
-            for _, post in chunk
+            for key, post in chunk
         ]
         stmt = _upsert_statement(session, table_of(Post), _METRIC_COLUMNS)
         post_ids = {(r.platform, r.external_id): r.id for r in session.connection().execute(stmt, rows)}

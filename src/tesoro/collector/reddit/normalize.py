@@ -8,9 +8,24 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tesoro.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform, PostMetrics
+from tesoro.models import (
+    MediaType,
+    NormalizedAuthor,
+    NormalizedMedia,
+    NormalizedPost,
+    Platform,
+    PostMetrics,
+    content_flags,
+)
 
-__all__ = ["REDDIT_WEB", "normalize_all", "normalize_comment", "normalize_submission", "reddit_media"]
+__all__ = [
+    "REDDIT_WEB",
+    "normalize_all",
+    "normalize_comment",
+    "normalize_submission",
+    "reddit_flags",
+    "reddit_media",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +57,19 @@ def normalize_all(children: Sequence[Mapping[str, Any]]) -> tuple[NormalizedPost
 
 
 def normalize_submission(data: Mapping[str, Any]) -> NormalizedPost | None:
-    """One `t3` listing item as a NormalizedPost; None when it was deleted or removed."""
+    """One `t3` listing item as a NormalizedPost; None when it was deleted or removed.
+
+    A crosspost carries only its own title: the body, the media and the NSFW mark of what it
+    shares are in `crosspost_parent_list[0]`, and the post keeps them (the parent's id is its
+    `quote_of_id`).
+    """
     title = _str(data.get("title")) or ""
-    selftext = _str(data.get("selftext")) or ""
-    if selftext in _GONE:
-        selftext = ""
     if not title:
         return None
+    parent = _crosspost_parent(data)
+    selftext = _selftext(data) or (_selftext(parent) if parent else "")
     text = f"{title}\n\n{selftext}" if selftext else title
+    media = reddit_media(data) or (reddit_media(parent) if parent else ())
     return NormalizedPost(
         platform=Platform.REDDIT,
         external_id=str(data["name"]),
@@ -58,16 +78,42 @@ def normalize_submission(data: Mapping[str, Any]) -> NormalizedPost | None:
         author=_author(data),
         url=_permalink_url(data),
         title=title,
-        media=reddit_media(data),
+        media=media,
         metrics=PostMetrics(
             likes=_int(data.get("score")),
             reposts=_int(data.get("num_crossposts")),
             replies=_int(data.get("num_comments")),
         ),
+        quote_of_id=(_str(data.get("crosspost_parent")) or _str(parent.get("name"))) if parent else None,
         conversation_id=str(data["name"]),
         hashtags=_hashtags(text),
         mentions=_mentions(text),
+        content_flags=reddit_flags(data, *([parent] if parent else [])),
     )
+
+
+def _selftext(data: Mapping[str, Any]) -> str:
+    text = _str(data.get("selftext")) or ""
+    return "" if text in _GONE else text
+
+
+def _crosspost_parent(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The shared submission of a crosspost ({} for any other post)."""
+    parents = data.get("crosspost_parent_list")
+    if isinstance(parents, Sequence) and not isinstance(parents, str) and parents:
+        return _mapping(parents[0])
+    return {}
+
+
+def reddit_flags(*items: Mapping[str, Any]) -> tuple[str, ...]:
+    """`over_18` (the post or its subreddit is NSFW) and `spoiler`, of a post and what it shares."""
+    flags: set[str] = set()
+    for data in items:
+        if data.get("over_18") is True:
+            flags.add("nsfw")
+        if data.get("spoiler") is True:
+            flags.add("spoiler")
+    return content_flags(flags)
 
 
 def normalize_comment(data: Mapping[str, Any]) -> NormalizedPost | None:
@@ -87,6 +133,7 @@ def normalize_comment(data: Mapping[str, Any]) -> NormalizedPost | None:
         conversation_id=_str(data.get("link_id")),
         hashtags=_hashtags(body),
         mentions=_mentions(body),
+        content_flags=reddit_flags(data),
     )
 
 
@@ -97,6 +144,8 @@ _NORMALIZERS: dict[str, Callable[[Mapping[str, Any]], NormalizedPost | None]] = 
 
 
 def _author(data: Mapping[str, Any]) -> NormalizedAuthor:
+    """Reddit names every deleted account `[deleted]` (with no `author_fullname`): such an author is
+    `gone`, and the store keeps one per post instead of one person owning every deleted account's posts."""
     name = _str(data.get("author")) or "[deleted]"
     gone = name in _GONE
     return NormalizedAuthor(
@@ -104,6 +153,7 @@ def _author(data: Mapping[str, Any]) -> NormalizedAuthor:
         external_id=_str(data.get("author_fullname")) or f"name:{name}",
         handle=name,
         profile_url=None if gone else f"{REDDIT_WEB}/user/{name}/",
+        gone=gone,
     )
 
 
@@ -113,14 +163,17 @@ def _permalink_url(data: Mapping[str, Any]) -> str | None:
 
 
 def reddit_media(data: Mapping[str, Any]) -> tuple[NormalizedMedia, ...]:
-    """What a submission shows: a hosted video, a gallery, or one previewed image or GIF."""
+    """What a submission shows: a hosted video, a gallery, one previewed image or GIF, or the
+    images and videos embedded in a text post's body (`media_metadata` without `gallery_data`)."""
     video = _video(data)
     if video is not None:
         return (video,)
     if data.get("is_gallery"):
         return _gallery(data)
     image = _image(data)
-    return (image,) if image is not None else ()
+    if image is not None:
+        return (image,)
+    return _inline_media(data)
 
 
 def _video(data: Mapping[str, Any]) -> NormalizedMedia | None:
@@ -143,28 +196,52 @@ def _video(data: Mapping[str, Any]) -> NormalizedMedia | None:
 def _gallery(data: Mapping[str, Any]) -> tuple[NormalizedMedia, ...]:
     metadata = _mapping(data.get("media_metadata"))
     items = [i for i in _mapping(data.get("gallery_data")).get("items") or [] if isinstance(i, Mapping)]
-    media: list[NormalizedMedia] = []
-    for item in items:
-        meta = _mapping(metadata.get(str(item.get("media_id"))))
-        if meta.get("status", "valid") != "valid":
-            continue
-        source = _mapping(meta.get("s"))
-        animated = meta.get("e") == "AnimatedImage"
-        url = (_str(source.get("gif")) or _str(source.get("mp4"))) if animated else _str(source.get("u"))
+    media = (
+        _metadata_media(_mapping(metadata.get(str(item.get("media_id")))), _str(item.get("caption")))
+        for item in items
+    )
+    return tuple(m for m in media if m is not None)
+
+
+def _inline_media(data: Mapping[str, Any]) -> tuple[NormalizedMedia, ...]:
+    """Images, GIFs and videos placed inside a text post's body, in the order Reddit lists them."""
+    metadata = _mapping(data.get("media_metadata"))
+    media = (_metadata_media(_mapping(meta), None) for meta in metadata.values())
+    return tuple(m for m in media if m is not None)
+
+
+def _metadata_media(meta: Mapping[str, Any], caption: str | None) -> NormalizedMedia | None:
+    """One `media_metadata` entry: `Image`, `AnimatedImage` (`s.gif`/`s.mp4`) or `RedditVideo`."""
+    if meta.get("status", "valid") != "valid":
+        return None
+    kind = meta.get("e")
+    previews = [p for p in meta.get("p") or [] if isinstance(p, Mapping)]
+    preview = _str(previews[0].get("u")) if previews else None
+    if kind == "RedditVideo":
+        url = _str(meta.get("hlsUrl")) or _str(meta.get("dashUrl"))
         if not url:
-            continue
-        previews = [p for p in meta.get("p") or [] if isinstance(p, Mapping)]
-        media.append(
-            NormalizedMedia(
-                type=MediaType.GIF if animated else MediaType.PHOTO,
-                url=url,
-                preview_url=_str(previews[0].get("u")) if previews else None,
-                width=_opt_int(source.get("x")),
-                height=_opt_int(source.get("y")),
-                alt_text=_str(item.get("caption")),
-            )
+            return None
+        return NormalizedMedia(
+            type=MediaType.GIF if meta.get("isGif") is True else MediaType.VIDEO,
+            url=url,
+            preview_url=preview,
+            width=_opt_int(meta.get("x")),
+            height=_opt_int(meta.get("y")),
+            alt_text=caption,
         )
-    return tuple(media)
+    source = _mapping(meta.get("s"))
+    animated = kind == "AnimatedImage"
+    url = (_str(source.get("gif")) or _str(source.get("mp4"))) if animated else _str(source.get("u"))
+    if not url:
+        return None
+    return NormalizedMedia(
+        type=MediaType.GIF if animated else MediaType.PHOTO,
+        url=url,
+        preview_url=preview,
+        width=_opt_int(source.get("x")),
+        height=_opt_int(source.get("y")),
+        alt_text=caption,
+    )
 
 
 def _image(data: Mapping[str, Any]) -> NormalizedMedia | None:

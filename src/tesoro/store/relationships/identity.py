@@ -2,7 +2,8 @@
 
 Linking and unlinking are coordinator actions, written to the audit log with the
 before and after state; suggestions come from bios that name another stored
-account, and a dismissed suggestion stays dismissed.
+account, and a dismissed suggestion stays dismissed. A deleted or suspended account
+(`Author.gone`) is never linked nor suggested: it speaks for nobody.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def link_accounts(
     missing = sorted(set(wanted) - {a.id for a in authors if a.id is not None})
     if missing:
         raise LookupError(f"no account with id {missing}")
+    gone = sorted(a.id for a in authors if a.gone and a.id is not None)
+    if gone:
+        raise ValueError(f"accounts {gone} were deleted or suspended: they are nobody to link")
     persons = sorted({a.person_id for a in authors if a.person_id is not None})
     members = list(authors)
     if persons:
@@ -228,7 +232,7 @@ def _candidates(session: Session, sources: Sequence[tuple[int, str, int | None, 
     for start in range(0, len(names), 500):
         chunk = names[start : start + 500]
         stmt = select(col(Author.id), col(Author.platform), col(Author.handle), col(Author.person_id)).where(
-            col(Author.handle).in_(chunk)
+            col(Author.handle).in_(chunk), col(Author.gone).is_(False)
         )
         for other in session.execute(stmt):
             for source_id, hint, platform, token, person_id in wanted.get(other.handle.lower(), []):
@@ -276,14 +280,16 @@ def suggest_links(session: Session, *, author_id: int | None = None, limit: int 
     columns = (col(Author.id), col(Author.platform), col(Author.person_id), col(Author.bio))
     if author_id is not None:
         me = session.get(Author, author_id)
-        if me is None:
+        if me is None or me.gone:
             return []
         own = [(author_id, me.platform, me.person_id, me.bio)] if me.bio else []
         add(_candidates(session, own))
         # Bios elsewhere that name this account.
         pattern = f"%{like_escape(me.handle.lower())}%"
         stmt = select(*columns).where(
-            func.lower(col(Author.bio)).like(pattern, escape="\\"), col(Author.id) != author_id
+            func.lower(col(Author.bio)).like(pattern, escape="\\"),
+            col(Author.id) != author_id,
+            col(Author.gone).is_(False),
         )
         found = session.execute(stmt)
         rows = [(r.id, r.platform, r.person_id, r.bio) for r in found if r.bio and r.id is not None]
@@ -294,7 +300,9 @@ def suggest_links(session: Session, *, author_id: int | None = None, limit: int 
     while len(results) < limit:
         stmt = (
             select(*columns)
-            .where(col(Author.id) > after, col(Author.bio).is_not(None), bio_hint)
+            .where(
+                col(Author.id) > after, col(Author.bio).is_not(None), col(Author.gone).is_(False), bio_hint
+            )
             .order_by(col(Author.id))
             .limit(2000)
         )

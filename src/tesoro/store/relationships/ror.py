@@ -105,7 +105,8 @@ def ror_leaderboard(
     stmt = (
         select(RorScore, Author)
         .join(Author, col(Author.id) == col(RorScore.author_id))
-        .where(target)
+        # A deleted or suspended account is nobody to build a relationship with.
+        .where(target, col(Author.gone).is_(False))
         .order_by(col(RorScore.score).desc(), col(RorScore.author_id))
         .limit(limit)
         .offset(offset)

@@ -50,6 +50,9 @@ class Author(SQLModel, table=True):
     profile_url: str | None = None
     avatar_url: str | None = None
     bio: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Deleted or suspended on the platform: stored once per post (external_id "gone:<post id>"), never
+    # linked to a person nor suggested as one.
+    gone: bool = False
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     first_seen_at: datetime | None = timestamp()
     updated_at: datetime | None = timestamp()
