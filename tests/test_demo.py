@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tesoro.jobs.tasks import collect_once
+from tesoro.simulator.demo import WORLD_FILE, ResumedWorld, demo_environment, demo_settings, start_simulator
+from tesoro.store.db import open_store
 
 
 def _free_port() -> int:
@@ -83,3 +88,42 @@ def test_demo_collects_new_posts_within_one_interval(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def _collect_in_a_demo_start(data_dir: Path) -> dict[str, int]:
+    """One start of the demo as `tesoro demo` wires it (simulator kept with the data dir), one pass."""
+    simulator = start_simulator(data_dir, grow_every_s=None)  # the test grows nothing in between
+    try:
+        settings = demo_settings(data_dir, simulator.base_url)
+        environ = demo_environment({}, simulator.state.credentials, simulator.base_url)
+        engine = open_store(settings)
+        try:
+            results = collect_once(engine, settings, environ)
+        finally:
+            engine.dispose()
+    finally:
+        simulator.stop()
+    assert {r.status for r in results} == {"ok"}, [r.error for r in results]
+    return {r.source: r.inserted for r in results}
+
+
+@pytest.mark.timeout(180)
+def test_a_restarted_demo_collects_new_posts_from_every_source_at_once(tmp_path: Path) -> None:
+    first = _collect_in_a_demo_start(tmp_path)
+    assert len(first) == 4 and all(n > 0 for n in first.values()), first
+    # The saved cursors are at the first world's newest posts; the second world's posts lie beyond them.
+    second = _collect_in_a_demo_start(tmp_path)
+    assert all(n > 0 for n in second.values()), second
+    third = _collect_in_a_demo_start(tmp_path)
+    assert all(n > 0 for n in third.values()), third
+
+
+def test_the_world_journal_reserves_ids_before_they_are_served(tmp_path: Path) -> None:
+    journal = tmp_path / WORLD_FILE
+    world = ResumedWorld.resume(journal)
+    served = max(p.id for p in world.grow(20))
+    reserved = json.loads(journal.read_text())["reserved_id"]
+    assert reserved >= served
+    again = ResumedWorld.resume(journal)
+    assert min(p.id for p in again.grow(1)) > reserved
+    assert again.spec.seed != world.spec.seed, "a new start talks about new things"

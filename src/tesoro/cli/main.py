@@ -339,7 +339,7 @@ def demo(
     """Run Tesoro against the local platform simulator: watch posts arrive live."""
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    simulator = start_simulator()
+    simulator = start_simulator(data_dir)
     try:
         settings = demo_settings(data_dir, simulator.base_url)
         logging.basicConfig(

@@ -7,18 +7,78 @@ what was collected.
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 from tesoro.settings import Settings
-from tesoro.simulator.model import WorldSpec
+from tesoro.simulator.model import PLATFORMS, SimPost, WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import Credentials, SimState
 from tesoro.simulator.world import World
 
-__all__ = ["demo_environment", "demo_settings", "start_simulator"]
+__all__ = ["WORLD_FILE", "ResumedWorld", "demo_environment", "demo_settings", "start_simulator"]
+
+# Kept next to the demo's database: how far the simulator's post ids may have gone, and how many
+# times the demo started. A new simulator continues above those ids, so the cursors the demo store
+# saved (X and Mastodon `since_id`, Reddit fullnames, Bluesky's newest post) are behind its new posts.
+WORLD_FILE = "simulator-world.json"
+# Ids are reserved in blocks written before any of them is served, so even a `kill -9` between a
+# growth and the next write cannot let a restarted world reuse an id the store has already seen.
+_RESERVE_BLOCK = 100_000
+_FIRST_ID = 1_000_000
+
+
+@dataclass
+class ResumedWorld(World):
+    """A world whose post ids continue above those of the demo's earlier runs (kept in `journal`)."""
+
+    journal: Path | None = None
+    starts: int = 0
+    _reserved: int = field(default=_FIRST_ID, init=False)
+    _journal_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @classmethod
+    def resume(cls, journal: Path, spec: WorldSpec | None = None) -> ResumedWorld:
+        """The next run's world: ids above every id handed out before, talk from a fresh seed."""
+        first, starts = _FIRST_ID, 0
+        try:
+            saved = json.loads(journal.read_text(encoding="utf-8"))
+            first, starts = max(_FIRST_ID, int(saved["reserved_id"])), int(saved["starts"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            pass  # a first start, or a file from elsewhere: start a world as new
+        spec = spec or WorldSpec()
+        world = cls(spec=replace(spec, seed=spec.seed + starts), journal=journal, starts=starts + 1)
+        world._next_id = world._reserved = first
+        world._save(first)
+        return world
+
+    def grow(
+        self, n: int, *, platforms: Sequence[str] = PLATFORMS, now: datetime | None = None
+    ) -> list[SimPost]:
+        # One post takes at most 3 ids (the world's step); reserve them before any is served.
+        self._reserve(self.next_id() + 3 * n * len(platforms))
+        return super().grow(n, platforms=platforms, now=now)
+
+    def _reserve(self, highest: int) -> None:
+        with self._journal_lock:
+            if highest > self._reserved:
+                self._reserved = highest + _RESERVE_BLOCK
+                self._save(self._reserved)
+
+    def _save(self, reserved: int) -> None:
+        if self.journal is None:
+            return
+        self.journal.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.journal.with_suffix(".tmp")
+        partial.write_text(json.dumps({"reserved_id": reserved, "starts": self.starts}), encoding="utf-8")
+        os.replace(partial, self.journal)  # atomic: a crash leaves the old file or the new one
 
 
 def demo_settings(data_dir: Path, simulator_url: str) -> Settings:
@@ -47,9 +107,19 @@ def demo_environment(base: Mapping[str, str], credentials: Credentials, simulato
 
 
 def start_simulator(
-    *, initial_posts: int = 50, grow_every_s: float = 5.0, grow_n: int = 2
+    data_dir: Path | None = None,
+    *,
+    initial_posts: int = 50,
+    grow_every_s: float | None = 5.0,
+    grow_n: int = 2,
 ) -> SimulatorServer:
-    """A running simulator whose world already has some history and keeps growing."""
-    state = SimState(world=World(spec=WorldSpec()))
+    """A running simulator whose world already has some history and keeps growing.
+
+    With `data_dir` (the demo's), the world continues above the ids of the demo's earlier runs, so
+    a restarted demo collects at once instead of waiting for a new world to catch up with the
+    cursors its store kept.
+    """
+    world = ResumedWorld.resume(data_dir / WORLD_FILE) if data_dir is not None else World(spec=WorldSpec())
+    state = SimState(world=world)
     state.world.grow(initial_posts)
     return SimulatorServer(state, grow_every_s=grow_every_s, grow_n=grow_n).start()
