@@ -39,6 +39,7 @@ from tesoro.store.decisions import (
     set_product,
     set_rights_status,
     set_state,
+    suggested_products,
 )
 from tesoro.store.tables import QueueState, RightsState
 from tesoro.store.versions import release_held
@@ -172,6 +173,15 @@ def decide(
     new status for `set_rights`. With `include_copies`, the duplicates of each post
     get the same decision (rejecting a spam group at once). Posts that cannot take
     the action are skipped with the reason; the rest are applied.
+
+    Approving or featuring a post without a product confirms the scorer's suggested
+    product, unless `product_id` names another one or a coordinator already decided
+    the post's product (assigned or cleared it).
+
+    The posts' rows are locked in id order before anything is read (see
+    `tesoro.store.decisions.reviewables`), so concurrent batches over the same posts
+    run one after the other; run it with `tesoro.store.engine.run_transaction` to
+    retry the rare deadlock that other writers can still cause.
     """
     action = Action(action)
     if not actor.strip():
@@ -194,10 +204,15 @@ def decide(
     if include_copies:
         for copies in copies_of(session, originals=ids).values():
             ids.extend(c.id for c in copies if c.id not in ids)
-    current = reviewables(session, post_ids=ids)
+    current = reviewables(session, post_ids=ids, lock=True)
+    # An approval confirms a suggested product; clearing the product declines it (a decision to record).
+    confirms = (
+        TARGET.get(action) in (QueueState.APPROVED, QueueState.FEATURED) or action == Action.ASSIGN_PRODUCT
+    )
+    suggested = suggested_products(session, post_ids=ids) if confirms and product_id is None else {}
     result = BatchResult(batch_id=change.batch_id, action=action.value, actor=actor)
     for post_id in ids:
-        outcome = _apply(session, post_id, current.get(post_id), change)
+        outcome = _apply(session, post_id, current.get(post_id), change, suggested.get(post_id))
         (result.applied if outcome.applied else result.skipped).append(outcome)
     session.flush()
     return result
@@ -229,8 +244,11 @@ class _Change:
             raise QueueError(f"rights status must be one of {', '.join(r.value for r in RightsState)}")
 
 
-def _apply(session: Session, post_id: int, before: Reviewable | None, change: _Change) -> Outcome:
-    """Apply the batch's change to one post, or say why it was skipped.
+def _apply(
+    session: Session, post_id: int, before: Reviewable | None, change: _Change, suggested: int | None = None
+) -> Outcome:
+    """Apply the batch's change to one post, or say why it was skipped (`suggested`: the scorer's
+    product, which an approval confirms and clearing the product declines).
 
     State and rights are written only if they still hold the values read at the start
     (compare-and-set), so a decision made meanwhile by someone else is never overwritten.
@@ -240,12 +258,22 @@ def _apply(session: Session, post_id: int, before: Reviewable | None, change: _C
     action = change.action
     try:
         after = _after(
-            session, post_id, before, action, change.product_id, change.adding, change.removing, change.rights
+            session,
+            post_id,
+            before,
+            action,
+            change.product_id
+            if change.product_id is not None or action == Action.ASSIGN_PRODUCT
+            else suggested,
+            change.adding,
+            change.removing,
+            change.rights,
         )
     except QueueError as exc:
         problem = "not_found" if isinstance(exc, NotFound) else "invalid"
         return Outcome(post_id, False, before.queue_state, reason=str(exc), problem=problem)
-    if after == before and action not in (Action.NOTE,):
+    declined = action == Action.ASSIGN_PRODUCT and suggested is not None
+    if after == before and action != Action.NOTE and not declined:
         return Outcome(
             post_id,
             False,
@@ -342,7 +370,7 @@ def undo_last(session: Session, *, actor: str, now: datetime | None = None) -> U
     if batch_id is None:
         return UndoResult(None, None)
     decisions = batch_decisions(session, batch_id=batch_id)
-    current = reviewables(session, post_ids=[d.post_id for d, _ in decisions])
+    current = reviewables(session, post_ids=[d.post_id for d, _ in decisions], lock=True)
     result = UndoResult(batch_id, decisions[0][0].action if decisions else None)
     undo_batch = uuid.uuid4().hex
     for decision, change in decisions:
