@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,9 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
     assert jobs["score"].trigger.interval.total_seconds() == 60
     assert jobs["collect:demo-x"].trigger.interval.total_seconds() == 15
     assert jobs["collect:demo-x"].trigger.jitter >= 1
+    # Reading the ROR leaderboard never computes it: the scheduler stores it when it starts, then hourly.
+    assert jobs["ror-refresh"].next_run_time <= datetime.now(UTC)
+    assert jobs["ror-refresh"].trigger.interval.total_seconds() == 3600
 
 
 CRASH_CONFIG = """

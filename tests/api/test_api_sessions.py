@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from tesoro.api.auth import SESSION_COOKIE
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role
-from tesoro.store.tables import AuditLog
+from tesoro.store.tables import AuditLog, RorScore
 from worlds.api import Seeded
 
 
@@ -95,6 +95,31 @@ def test_cookie_writes_need_the_csrf_token(client: TestClient, seeded: Seeded) -
     assert len(rows) == 1 and "test coordinator" in rows[0].actor and rows[0].action == "curation.approve"
     assert rows[0].before is not None and rows[0].before["queue_state"] == "new"
     assert rows[0].after is not None and rows[0].after["queue_state"] == "approved"
+
+
+def test_only_a_coordinators_post_with_the_csrf_token_recomputes_ror(
+    client: TestClient, seeded: Seeded
+) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    def computed() -> list[object]:
+        with session_scope(engine) as session:
+            return list(session.exec(select(col(RorScore.computed_at))))
+
+    _login(client, seeded.tokens[Role.VIEWER])
+    # A viewer's GET (or a cross-site link riding the cookie) reads the leaderboard and changes nothing.
+    assert client.get("/api/ror/leaderboard", params={"refresh": "true"}).status_code == 200
+    assert computed() == []
+    assert client.post("/api/ror/refresh", headers={"X-CSRF-Token": _page_csrf(client)}).status_code == 403
+    client.cookies.clear()
+    _login(client, seeded.tokens[Role.COORDINATOR])
+    assert client.post("/api/ror/refresh").status_code == 403  # no CSRF token
+    assert computed() == []
+    token = _page_csrf(client)
+    refreshed = client.post(
+        "/api/ror/refresh", headers={"X-CSRF-Token": token, "Origin": "http://testserver"}
+    )
+    assert refreshed.status_code == 200 and computed()
 
 
 def test_key_requests_need_no_csrf_token(client: TestClient, seeded: Seeded) -> None:

@@ -20,7 +20,7 @@ from tesoro.cli.insights import insights_app, orders_app
 from tesoro.insights.charts import BarItem, LinePoint, bar_chart, line_chart, svg_text, volume_chart
 from tesoro.insights.kpis import SeriesPoint, sentiment_share
 from tesoro.store.engine import session_scope
-from tesoro.store.tables import AuditLog, Author
+from tesoro.store.tables import AuditLog, Author, RorScore
 from worlds.insights import BRAND, World, build_world, insights_settings
 
 HOSTILE = "<script>alert('x')</script> & \"quoted\" ]]> \x00\x1b[31m\ud800 <img src=x onerror=alert(1)>"
@@ -97,6 +97,7 @@ def test_api_kpis_leaderboard_author_and_roe(client: TestClient, sqlite_world: W
         ).json()["volume"]["mentions"]
         == 1
     )
+    assert client.post("/api/ror/refresh").status_code == 200
     board = client.get("/api/ror/leaderboard", params={"top": 3}).json()
     assert [row["rank"] for row in board["items"]] == [1, 2, 3]
     ana = sqlite_world.authors["ana@x"]
@@ -113,6 +114,31 @@ def test_api_kpis_leaderboard_author_and_roe(client: TestClient, sqlite_world: W
     assert volume["bucket"] == "day" and len(volume["points"]) == 30
 
 
+def test_reading_the_leaderboard_never_computes_it(client: TestClient, sqlite_world: World) -> None:
+    """A GET (a viewer, or a cross-site link carrying the login cookie) never recomputes ROR."""
+
+    def stored() -> list[tuple[int, float, datetime]]:
+        with session_scope(sqlite_world.engine) as session:
+            rows = session.exec(select(RorScore).order_by(col(RorScore.id)))
+            return [(r.author_id, r.score, r.computed_at) for r in rows]
+
+    empty = client.get("/api/ror/leaderboard", params={"refresh": True})
+    assert empty.status_code == 200
+    assert empty.json()["computed_at"] is None and empty.json()["items"] == []
+    assert stored() == []
+    assert client.post("/api/ror/refresh").status_code == 200
+    before = stored()
+    assert before
+    board = client.get("/api/ror/leaderboard", params={"refresh": True}).json()
+    assert board["computed_at"] is not None and len(board["items"]) == min(20, len(before))
+    assert stored() == before  # same rows, same computation time: nothing was recomputed
+    parameters = {
+        p["name"]
+        for p in client.get("/openapi.json").json()["paths"]["/api/ror/leaderboard"]["get"]["parameters"]
+    }
+    assert "refresh" not in parameters
+
+
 def test_api_errors_are_404_and_422(client: TestClient) -> None:
     assert client.get("/api/kpis", params={"brand": "Nope"}).status_code == 404
     assert client.get("/api/authors/999999/ror").status_code == 404
@@ -127,7 +153,8 @@ def test_api_identity_link_unlink_suggest_is_audited(client: TestClient, sqlite_
     assert [(s["account"]["author_id"], s["other"]["author_id"]) for s in suggested] == [(ana, sky)]
     linked = client.post("/api/identity/link", json={"author_ids": [ana, sky], "display_name": "Ana"}).json()
     assert client.get("/api/identity/suggestions").json()["items"] == []
-    board = client.get("/api/ror/leaderboard", params={"refresh": True}).json()["items"]
+    assert client.post("/api/ror/refresh").status_code == 200
+    board = client.get("/api/ror/leaderboard").json()["items"]
     assert board[0]["person_id"] == linked["person_id"] and board[0]["accounts"] == 2
     assert client.post("/api/identity/unlink", json={"author_id": sky}).status_code == 200
     # Unlinking says "not the same person": the suggestion does not come back.

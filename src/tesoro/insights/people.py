@@ -188,12 +188,14 @@ def leaderboard(
     top: int = 20,
     offset: int = 0,
     refresh: bool = False,
+    compute_missing: bool = True,
 ) -> dict[str, Any]:
-    """The stored ROR leaderboard (computed first when asked, or when there is none yet)."""
+    """The stored ROR leaderboard (computed first when asked, or, with `compute_missing`, when there
+    is none yet; the API's GET passes False: reading never writes)."""
     with session_scope(engine) as session:
         brand = resolve_brand(session, brand_name)
         computed = ror_computed_at(session, brand_id=brand_id_of(brand))
-    if refresh or computed is None:
+    if refresh or (computed is None and compute_missing):
         refresh_ror(engine, settings, brand_name=brand.name if brand else None)
     with session_scope(engine) as session:
         computed = ror_computed_at(session, brand_id=brand_id_of(brand))

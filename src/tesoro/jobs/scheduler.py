@@ -102,7 +102,8 @@ def build_scheduler(
             replace_existing=True,
         )
     if settings.brands:
-        # The ROR leaderboard is stored; refreshing it hourly keeps the first request fast.
+        # The ROR leaderboard is stored and reading it never computes it: refresh it at start, then
+        # hourly (the treasure score's relationship part reads it too).
         scheduler.add_job(
             refresh_relationships,
             IntervalTrigger(hours=1, jitter=60),
@@ -111,6 +112,7 @@ def build_scheduler(
             name="refresh Return on Relationship",
             coalesce=True,
             max_instances=1,
+            next_run_time=datetime.now(UTC),
             replace_existing=True,
         )
     if settings.models.score_interval:

@@ -172,11 +172,12 @@ def ror_leaderboard(
     brand: BrandQ = None,
     top: Annotated[int, Query(ge=1, le=500)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
-    refresh: bool = False,
 ) -> LeaderboardPublic:
+    """The stored leaderboard as it is: a GET never recomputes it (`computed_at` is null until the
+    first refresh); the recompute is `POST /api/ror/refresh`, for coordinators."""
     board = service_call(
         lambda: service.leaderboard(
-            engine, settings, brand_name=brand, top=top, offset=offset, refresh=refresh
+            engine, settings, brand_name=brand, top=top, offset=offset, compute_missing=False
         )
     )
     return LeaderboardPublic.model_validate(board)
