@@ -19,6 +19,7 @@ from tesoro.curator.ranking import rank_posts
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import get_item, list_queue
 from tesoro.store.engine import session_scope
+from tesoro.store.posts import gallery_posts
 from tesoro.store.tables import Post
 from worlds.curator import NOW, Spec, seed
 
@@ -264,3 +265,62 @@ def test_an_edited_original_releases_its_copies() -> None:
         for c in assign_groups([edited], store=_fake_store(stored), rules=DuplicateRules())
     }
     assert changes == {1: None, 2: None, 3: 2}
+
+
+def test_platform_nsfw_flags_filter_harmless_text_and_keep_it_out_of_the_gallery(engine: Engine) -> None:
+    data = seed(
+        engine,
+        [
+            Spec(
+                "nsfw",
+                "My new Cumbre trail shoes on the beach, best grip ever",
+                platform="reddit",
+                media=("photo",),
+                flags=("nsfw",),
+                author="r1",
+            ),
+            Spec(
+                "hidden",
+                "Sunday hike in the Brisa jacket with the whole family",
+                platform="mastodon",
+                media=("photo",),
+                flags=("sensitive",),
+                author="m1",
+            ),
+            Spec(
+                "warned",
+                "Long thoughts on lacing the Cumbre for steep descents",
+                platform="mastodon",
+                flags=("spoiler",),
+                author="m2",
+            ),
+            Spec(
+                "clean",
+                "Unboxing the Andes Outdoor pack, the colours are lovely",
+                media=("photo",),
+                author="x1",
+            ),
+        ],
+    )
+    rank_posts(engine, CuratorSettings(), now=NOW)
+    with session_scope(engine) as session:
+        queue = list_queue(session)
+        filtered = list_queue(session, filtered=True)
+    assert {e.card.external_id: e.filtered for e in filtered.items} == {
+        "nsfw": "unsafe: nsfw (1.00)",
+        "hidden": "unsafe: nsfw (1.00)",
+    }
+    # A content warning alone lowers the safety part of the score but does not filter.
+    assert {e.card.external_id for e in queue.items} == {"warned", "clean"}
+    warned = next(e for e in queue.items if e.card.external_id == "warned")
+    assert warned.components["safety"]["value"] < 1.0
+    # Approved with usage rights (by hand, or before the flag arrived), still never in the gallery.
+    with session_scope(engine) as session:
+        for key in data.ids:
+            post = session.get(Post, data.ids[key])
+            assert post is not None
+            post.queue_state, post.rights_status = "approved", "granted"
+            session.add(post)
+    with session_scope(engine) as session:
+        shown = {p.external_id for p in gallery_posts(session, brand_id=data.brands["Andes Outdoor"])}
+    assert shown == {"warned", "clean"}

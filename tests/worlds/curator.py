@@ -82,6 +82,8 @@ class Spec:
     product: str | None = None
     language: str = "en"
     title: str | None = None
+    # The platform's safety flags (`models.CONTENT_FLAGS`), as collected.
+    flags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -114,6 +116,7 @@ def seed(engine: Engine, specs: Sequence[Spec], settings: Settings | None = None
                 NormalizedMedia(MediaType(m), f"https://media.example/{spec.key}/{i}.jpg")
                 for i, m in enumerate(spec.media)
             ),
+            content_flags=spec.flags,
         )
         with session_scope(engine) as session:
             upsert_posts(session, [post], brand_id=brands.get(spec.brand) if spec.brand else None, now=NOW)

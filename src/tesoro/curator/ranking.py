@@ -25,6 +25,7 @@ from tesoro.curator.dedupe import DuplicateRules, GroupStore, NewPost, assign_gr
 from tesoro.curator.feedback import Ranker, load_ranker_models
 from tesoro.curator.treasure import TreasureInputs, content_types_of, score_treasure
 from tesoro.models import content_mask
+from tesoro.scoring.safety import with_flags
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import (
     RankInput,
@@ -77,7 +78,7 @@ def _rows(
                 content_types=types,
                 engagement_vs_median=post.engagement_vs_median,
                 relationship=relationship.get(post.author_id),
-                safety=post.safety,
+                safety=with_flags(post.safety, post.content_flags),
                 spam=post.spam,
             ),
             settings,

@@ -34,7 +34,7 @@ from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
 from tesoro.scoring.language import detect_language
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.relevance import BrandProfile, RelevanceScorer, with_learned_weights
-from tesoro.scoring.safety import lexicon_safety, spam_score
+from tesoro.scoring.safety import lexicon_safety, spam_score, with_flags
 from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, SentimentModel, load_sentiment
 from tesoro.settings import Settings
 from tesoro.store.catalog import list_brands, list_products
@@ -184,6 +184,7 @@ class Scorer:
             lexicon = lexicon_safety(texts[i])
             safety = lexicon.as_dict()
             safety["offensive"] = round(max(safety["offensive"], float(offensive[u])), 4)
+            safety = with_flags(safety, post.content_flags)
             spam = spam_score(
                 post.text,
                 followers=post.followers,

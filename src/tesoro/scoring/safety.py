@@ -12,9 +12,18 @@ never condemns a post but several together do.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["SafetyResult", "SpamResult", "lexicon_safety", "spam_score"]
+__all__ = [
+    "FLAG_SAFETY",
+    "SafetyResult",
+    "SpamResult",
+    "flag_safety",
+    "lexicon_safety",
+    "spam_score",
+    "with_flags",
+]
 
 
 def _words(*words: str) -> re.Pattern[str]:
@@ -206,3 +215,32 @@ def spam_score(
     for p, _ in signals:
         keep *= 1.0 - p
     return SpamResult(score=round(1.0 - keep, 4), reasons=tuple(reason for _, reason in signals))
+
+
+# A platform's own safety flags (`models.CONTENT_FLAGS`) as safety scores. The platform or the author
+# saw the media, which no text scorer does: a post marked NSFW (Reddit `over_18`) or whose media are
+# hidden behind a warning (Mastodon `sensitive`) is unsafe whatever its text says. A content warning
+# alone (a spoiler) lowers the safety part of the treasure score without filtering the post.
+FLAG_SAFETY: dict[str, tuple[str, float]] = {
+    "nsfw": ("nsfw", 1.0),
+    "sensitive": ("nsfw", 1.0),
+    "spoiler": ("content_warning", 0.4),
+}
+
+
+def flag_safety(flags: Iterable[str]) -> dict[str, float]:
+    """The safety scores the platform flags imply, by category (the highest per category)."""
+    scores: dict[str, float] = {}
+    for flag in flags:
+        if flag in FLAG_SAFETY:
+            name, value = FLAG_SAFETY[flag]
+            scores[name] = max(scores.get(name, 0.0), value)
+    return scores
+
+
+def with_flags(safety: Mapping[str, float], flags: Iterable[str]) -> dict[str, float]:
+    """`safety` with the platform flags' scores merged in (each category keeps the higher score)."""
+    merged = dict(safety)
+    for name, value in flag_safety(flags).items():
+        merged[name] = max(float(merged.get(name) or 0.0), value)
+    return merged

@@ -21,7 +21,7 @@ from sqlalchemy import Table, case, exists, func, or_
 from sqlmodel import Session, col, select
 
 from tesoro.models import NormalizedAuthor, NormalizedPost, content_flags
-from tesoro.store.sql import chunks, dialect_insert, table_of
+from tesoro.store.sql import chunks, dialect_insert, json_has, table_of
 from tesoro.store.tables import Author, Media, Post, Product, QueueState, RightsState, Source
 from tesoro.store.versions import (
     apply_changes,
@@ -33,6 +33,7 @@ from tesoro.store.versions import (
 )
 
 __all__ = [
+    "GALLERY_BLOCKING_FLAGS",
     "GALLERY_STATES",
     "AuthorDetail",
     "AuthorView",
@@ -53,6 +54,8 @@ __all__ = [
     "upsert_posts",
 ]
 
+# Platform safety flags (`models.CONTENT_FLAGS`) that keep a post out of the public gallery.
+GALLERY_BLOCKING_FLAGS = ("nsfw", "sensitive")
 # Posts per existence check and upsert batch.
 _CHUNK = 1000
 _METRIC_COLUMNS = (
@@ -553,6 +556,8 @@ def gallery_posts(
         or_(col(Post.queue_state).in_(GALLERY_STATES), held),
         col(Post.rights_status) == RightsState.GRANTED.value,
         col(Post.deleted_at).is_(None),
+        # Never a post the platform marked NSFW or whose media it hides, even approved with rights.
+        *(~json_has(Post.content_flags, flag) for flag in GALLERY_BLOCKING_FLAGS),
     ]
     if product_id is not None:
         where.append(col(Post.product_id) == product_id)

@@ -53,6 +53,8 @@ class PostToScore:
     followers: int | None
     following: int | None
     media_types: tuple[str, ...] = ()
+    # The platform's safety flags (`models.CONTENT_FLAGS`).
+    content_flags: tuple[str, ...] = ()
 
 
 _COLUMNS = (
@@ -68,6 +70,7 @@ _COLUMNS = (
     col(Post.quotes),
     col(Post.views),
     col(Post.hashtags),
+    col(Post.content_flags),
     col(Post.content_hash),
     col(Post.author_id),
     col(Author.followers),
@@ -105,6 +108,7 @@ def _records(session: Session, stmt: Any) -> list[PostToScore]:
             followers=r.followers,
             following=r.following,
             media_types=tuple(media.get(r.id, ())),
+            content_flags=tuple(r.content_flags or ()),
         )
         for r in rows
     ]

@@ -62,6 +62,8 @@ class RankInput:
     spam: float | None
     engagement_vs_median: float | None
     embedding: bytes | None
+    # The platform's safety flags, read from the post (not the score set): a flag set after scoring counts.
+    content_flags: tuple[str, ...] = ()
 
 
 def rankable_ids(
@@ -121,6 +123,7 @@ def posts_to_rank(session: Session, *, post_ids: Sequence[int]) -> list[RankInpu
             col(Post.text),
             col(Post.title),
             col(Post.lang),
+            col(Post.content_flags),
             col(Score.id).label("score_id"),
             col(Score.relevance),
             col(Score.sentiment),
@@ -167,6 +170,7 @@ def posts_to_rank(session: Session, *, post_ids: Sequence[int]) -> list[RankInpu
             spam=r.spam,
             engagement_vs_median=r.engagement_vs_median,
             embedding=r.embedding,
+            content_flags=tuple(r.content_flags or ()),
         )
         for r in rows
     ]
