@@ -9,16 +9,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from sqlalchemy.engine import Engine
 
 from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
 from tesoro.collector.x import XCollector, normalize_tweet
+from tesoro.curator.queue import decide
 from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
+from tesoro.settings import BrandSettings, Settings
 from tesoro.simulator import x as sim_x
 from tesoro.simulator.common import loose_match
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
+from tesoro.store.catalog import brand_by_name, sync_catalog
+from tesoro.store.engine import session_scope
+from tesoro.store.posts import count_posts, gallery_posts, get_post, upsert_posts
+from tesoro.store.versions import content_changes
 
 WHEN = datetime(2025, 5, 1, 12, 30, 15, 123000, tzinfo=UTC)
 ALICE = SimAuthor(
@@ -340,3 +347,91 @@ def test_a_recent_since_id_is_accepted(world25: SimulatorServer) -> None:
     later = add_post(world25.state, "andes pack, one week in", created_at=datetime.now(UTC))
     pages = drain(make_collector(world25), {"since_id": str(recent.id)})
     assert ids(pages) == [str(later.id)]
+
+
+# --- edits: X gives an edited tweet a new id and lists the chain in edit_history_tweet_ids ---------
+
+
+def _edited_tweet(tweet_id: str, chain: list[str], text: str) -> dict[str, object]:
+    """An edited tweet as X API v2 documents it: its own id, and every version's id, oldest first."""
+    return {
+        "id": tweet_id,
+        "text": text,
+        "edit_history_tweet_ids": chain,
+        "author_id": "42",
+        "created_at": "2025-05-01T12:30:15.000Z",
+    }
+
+
+def test_an_edited_tweet_carries_its_edit_chain() -> None:
+    users = {"42": {"id": "42", "username": "alice_trails", "name": "Alice"}}
+    edited = normalize_tweet(
+        _edited_tweet("1790000000000000002", ["1790000000000000001", "1790000000000000002"], "andes v2"),
+        users=users,
+        media={},
+    )
+    never_edited = normalize_tweet(
+        _edited_tweet("1790000000000000001", ["1790000000000000001"], "andes"), users=users, media={}
+    )
+    broken = normalize_tweet(_edited_tweet("17", ["15", "x"], "andes"), users=users, media={})
+    assert edited is not None and edited.external_id == "1790000000000000002"
+    assert edited.edit_ids == ("1790000000000000001", "1790000000000000002")
+    assert never_edited is not None and never_edited.edit_ids == ()
+    assert broken is not None and broken.edit_ids == ()  # a chain without the tweet itself is ignored
+
+
+def test_simulator_serves_only_the_newest_version_with_the_whole_chain(sim: SimulatorServer) -> None:
+    original = add_post(sim.state, "andes boots, first words")
+    first_edit = sim.state.world.edit(original.id, text="andes boots, second words")
+    latest = sim.state.world.edit(first_edit.id, text="andes boots, final words")
+    session = requests.Session()
+    session.trust_env = False
+    body = session.get(
+        sim.base_url + sim_x.PATH,
+        params={"query": "andes"},
+        headers={"Authorization": f"Bearer {sim.state.credentials.x_bearer}"},
+        timeout=5,
+    ).json()
+    assert [t["id"] for t in body["data"]] == [str(latest.id)]
+    assert body["data"][0]["edit_history_tweet_ids"] == [str(original.id), str(first_edit.id), str(latest.id)]
+    assert body["data"][0]["text"] == "andes boots, final words"
+
+
+def test_an_edit_after_approval_is_one_post_back_in_review_and_the_gallery_keeps_the_approved_text(
+    sim: SimulatorServer, engine: Engine
+) -> None:
+    original = add_post(
+        sim.state,
+        "andes boots held up on the whole trail",
+        media=(SimMedia("3_1", "photo", "https://pbs.twimg.com/media/a.jpg", "", 800, 600),),
+    )
+    collector = make_collector(sim)
+    with session_scope(engine) as session:
+        sync_catalog(session, Settings(brands=[BrandSettings(name="Andes Outdoor")]))
+        brand = brand_by_name(session, "Andes Outdoor")
+        assert brand is not None and brand.id is not None
+        brand_id = brand.id
+    first = drain(collector, None)
+    with session_scope(engine) as session:
+        upsert_posts(session, [p for page in first for p in page.posts], brand_id=brand_id)
+        post = get_post(session, platform="x", external_id=str(original.id))
+        assert post is not None and post.id is not None
+        post_id = post.id
+        decide(session, post_ids=[post_id], action="approve", actor="lucia")
+        decide(session, post_ids=[post_id], action="set_rights", rights="granted", actor="lucia")
+
+    edit = sim.state.world.edit(original.id, text="andes boots 70% off at cheap-boots.example", media=())
+    second = drain(collector, first[-1].cursor)
+    assert ids(second) == [str(edit.id)]
+    with session_scope(engine) as session:
+        upsert_posts(session, [p for page in second for p in page.posts], brand_id=brand_id)
+        assert count_posts(session, platform="x") == 1
+        stored = get_post(session, platform="x", external_id=str(edit.id))
+        assert stored is not None and stored.id == post_id and stored.queue_state == "new"
+        assert stored.text == "andes boots 70% off at cheap-boots.example"
+        change = content_changes(session, post_ids=[post_id])[post_id]
+        public = gallery_posts(session, brand_id=brand_id)
+    assert change.media_removed == ("https://pbs.twimg.com/media/a.jpg",)
+    assert [(v.id, v.text, [m.url for m in v.media]) for v in public] == [
+        (post_id, "andes boots held up on the whole trail", ["https://pbs.twimg.com/media/a.jpg"])
+    ]

@@ -16,6 +16,7 @@ import tomllib
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,12 +114,26 @@ def test_every_slot_in_the_data_is_one_the_generator_fills(product: ProductSpec 
         assert "{" not in text and "}" not in text, f"{where}: {phrase!r} -> {text!r}"
 
 
+def _drawn(value: Any) -> Any:
+    """A post as plain data without the fields left at their defaults: a field added to the model
+    with a default (one more platform shape) is not a change of the world a seed gives."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _drawn(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.default is dataclasses.MISSING or getattr(value, f.name) != f.default
+        }
+    if isinstance(value, tuple):
+        return [_drawn(v) for v in value]
+    return value
+
+
 def test_a_seed_gives_the_same_world_as_before() -> None:
     """Pinned: the first 500 posts of seed 11. A deliberate change to the data or the draws updates it."""
     posts = World(spec=WorldSpec(seed=11)).grow(125, now=datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
-    blob = json.dumps([dataclasses.asdict(p) for p in posts], default=str, ensure_ascii=False, sort_keys=True)
+    blob = json.dumps([_drawn(p) for p in posts], default=str, ensure_ascii=False, sort_keys=True)
     assert hashlib.sha256(blob.encode()).hexdigest() == (
-        "8c4cea9134b689c293994405a19dca9283ed5936ec6dee7cc84312fed83ac7b4"
+        "0099c3c0c210a53faae08a4bee708a4b0a0ddb8b8e31c8c9f2c7bfaf932c19c4"
     )
 
 

@@ -51,6 +51,7 @@ TWEET_FIELDS = (
     "author_id",
     "conversation_id",
     "created_at",
+    "edit_history_tweet_ids",
     "entities",
     "lang",
     "public_metrics",
@@ -333,7 +334,20 @@ def normalize_tweet(
         mentions=tuple(
             u for u in (as_str(m.get("username")) for m in as_dicts(entities.get("mentions"))) if u
         ),
+        edit_ids=_edit_chain(tweet.get("edit_history_tweet_ids"), tweet_id),
     )
+
+
+def _edit_chain(value: Any, tweet_id: str) -> tuple[str, ...]:
+    """An edited tweet's `edit_history_tweet_ids` (original first), or () for a tweet never edited.
+
+    A history that does not name the tweet itself, or holds something other than ids, is
+    ignored: the tweet is then stored under its own id.
+    """
+    chain = tuple(i for i in (_id_or_none(v) for v in as_list(value)) if i is not None)
+    if len(chain) < 2 or tweet_id not in chain or len(set(chain)) != len(chain):
+        return ()
+    return chain
 
 
 def unescape_x(text: str) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from tesoro.simulator.generator import generate_post
-from tesoro.simulator.model import PLATFORMS, SimPost, WorldSpec
+from tesoro.simulator.model import PLATFORMS, SimMedia, SimPost, WorldSpec
 
 __all__ = ["Generator", "World"]
 
@@ -57,6 +57,27 @@ class World:
                 raise ValueError(f"post id {post.id} must be above the last id {self._next_id}")
             self._next_id = post.id
             self._posts.append(post)
+
+    def edit(self, post_id: int, *, text: str, media: tuple[SimMedia, ...] | None = None) -> SimPost:
+        """Edit a post as X does: a new version with a new id, its edit history naming the earlier ones.
+
+        The new version keeps the original's time, author and metrics; the simulator's X search
+        then serves only the newest version of each chain, with the whole chain's ids.
+        """
+        with self._lock:
+            old = next((p for p in self._posts if p.id == post_id), None)
+            if old is None:
+                raise KeyError(f"no post {post_id}")
+            self._next_id += 1
+            new = replace(
+                old,
+                id=self._next_id,
+                text=text,
+                media=old.media if media is None else media,
+                edit_history=(*old.edit_history, old.id),
+            )
+            self._posts.append(new)
+        return new
 
     def next_id(self) -> int:
         with self._lock:

@@ -235,12 +235,26 @@ def _entities(text: str) -> dict[str, Any]:
     return entities
 
 
-def _tweet(post: SimPost) -> dict[str, Any]:
-    """Every field X can return for a tweet; `_select` trims it to what was asked."""
+def _chains(posts: Iterable[SimPost]) -> dict[int, tuple[int, ...]]:
+    """Each edited post's whole edit chain (original first, newest last), by every id in it."""
+    chains: dict[int, tuple[int, ...]] = {}
+    for post in sorted((p for p in posts if p.edit_history), key=lambda p: p.id):
+        chain = (*post.edit_history, post.id)
+        for version in chain:
+            chains[version] = chain
+    return chains
+
+
+def _tweet(post: SimPost, chain: tuple[int, ...] = ()) -> dict[str, Any]:
+    """Every field X can return for a tweet; `_select` trims it to what was asked.
+
+    `edit_history_tweet_ids` lists every version of an edited tweet, the original first,
+    whichever version this is (X API v2); a tweet never edited lists its own id.
+    """
     tweet: dict[str, Any] = {
         "id": str(post.id),
         "text": x_escape(post.text),
-        "edit_history_tweet_ids": [str(post.id)],
+        "edit_history_tweet_ids": [str(i) for i in (chain or (post.id,))],
         "author_id": str(post.author.id),
         "created_at": tweet_time(post.created_at),
         "lang": post.lang,
@@ -327,7 +341,9 @@ def _includes(search: _Search, posts: Sequence[SimPost]) -> dict[str, Any]:
     return includes
 
 
-def _body(search: _Search, page: Sequence[SimPost], more: bool) -> dict[str, Any]:
+def _body(
+    search: _Search, page: Sequence[SimPost], more: bool, chains: dict[int, tuple[int, ...]] | None = None
+) -> dict[str, Any]:
     if not page:
         return {"meta": {"result_count": 0}}
     meta: dict[str, Any] = {
@@ -337,7 +353,9 @@ def _body(search: _Search, page: Sequence[SimPost], more: bool) -> dict[str, Any
     }
     if more:
         meta["next_token"] = _encode_token(page[-1].id)
-    body: dict[str, Any] = {"data": [_select(_tweet(p), search.tweet_fields) for p in page], "meta": meta}
+    chains = chains or {}
+    data = [_select(_tweet(p, chains.get(p.id, ())), search.tweet_fields) for p in page]
+    body: dict[str, Any] = {"data": data, "meta": meta}
     includes = _includes(search, page)
     if includes:
         body["includes"] = includes
@@ -345,9 +363,13 @@ def _body(search: _Search, page: Sequence[SimPost], more: bool) -> dict[str, Any
 
 
 def _search(posts: Iterable[SimPost], search: _Search) -> dict[str, Any]:
-    hits = sorted((p for p in posts if _matches(search, p)), key=lambda p: p.id, reverse=True)
+    """Matching tweets, newest first; of an edited tweet only its newest version is found."""
+    posts = list(posts)
+    chains = _chains(posts)
+    current = (p for p in posts if p.id not in chains or chains[p.id][-1] == p.id)
+    hits = sorted((p for p in current if _matches(search, p)), key=lambda p: p.id, reverse=True)
     page = hits[: search.max_results]
-    return _body(search, page, more=len(hits) > len(page))
+    return _body(search, page, more=len(hits) > len(page), chains=chains)
 
 
 def _bad_request(error: _BadRequest) -> dict[str, Any]:
