@@ -535,7 +535,7 @@ def _hashtags(record: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _mentions(record: Mapping[str, Any], text: str) -> tuple[str, ...]:
     """Mention facets carry a DID; the handle is the facet's slice of the text (UTF-8 byte offsets)."""
-    raw = text.encode()
+    raw = text.encode("utf-8", "surrogatepass")  # a lone surrogate must not fail the post
     handles = []
     for index, _ in _features(record, "app.bsky.richtext.facet#mention"):
         start, end = as_int(index.get("byteStart")), as_int(index.get("byteEnd"))

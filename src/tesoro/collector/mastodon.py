@@ -33,6 +33,7 @@ snowflakes and the fixed-width flake ids of other Fediverse servers alike.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -562,6 +563,8 @@ def _str(value: Any) -> str | None:
 
 def _opt_int(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):  # int() raises on NaN and infinities
         return None
     return int(value)
 
