@@ -27,6 +27,7 @@ from tesoro.cli.alerts import alerts_app
 from tesoro.cli.curator import curate_app
 from tesoro.cli.insights import insights_app, orders_app
 from tesoro.cli.kit import ConfigOption, OneLineErrors, console, load_or_exit, out
+from tesoro.cli.quarantine import quarantine_app
 from tesoro.cli.scoring import scoring_app
 from tesoro.cli.serve import demo_key, keys_app
 from tesoro.collector.importer import import_file
@@ -64,6 +65,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(curate_app, name="curate")  # rank, train, queue, search, stats
 app.add_typer(insights_app, name="insights")  # kpis, ror, author, roe, purchases, link, unlink, ...
 app.add_typer(orders_app, name="orders")  # orders import FILE
+app.add_typer(quarantine_app, name="quarantine")  # list, retry
 
 _settings = load_or_exit
 
@@ -158,6 +160,8 @@ def import_(
         out.print(f"  line {bad.line}: {bad.reason}", highlight=False, markup=False, soft_wrap=True)
     if len(report.bad_rows) > show_bad:
         out.print(f"  ... and {len(report.bad_rows) - show_bad} more (use --show-bad N to list them)")
+    if report.quarantined:
+        out.print(f"  {report.quarantined} kept in quarantine: tesoro quarantine list", highlight=False)
     if report.bad_rows and report.good_rows == 0:
         raise typer.Exit(1)
 
