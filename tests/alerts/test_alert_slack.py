@@ -96,7 +96,7 @@ def test_an_alert_goes_out_through_the_incoming_webhook(sim: SimulatorServer, se
     body = "\n".join(texts_in(blocks))
     assert "> My Cumbre shoes are great" in body
     assert "12.3k followers" in body
-    assert f"https://tesoro.example/queue?post={post_id}" in texts_in(blocks)
+    assert f"https://tesoro.example/ui/queue?post={post_id}" in texts_in(blocks)
     assert "https://x.com/lucia/status/1" in texts_in(blocks)
     assert message["payload"]["unfurl_links"] is False
 

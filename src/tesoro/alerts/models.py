@@ -84,7 +84,7 @@ class Links:
     """Where a message's buttons point inside Tesoro (the review queue)."""
 
     app_base_url: str = "http://127.0.0.1:8000"
-    review_path: str = "/queue"
+    review_path: str = "/ui/queue"
 
     def review(self, *, post_id: int | None = None, **params: str) -> str:
         base = self.app_base_url.rstrip("/") + "/" + self.review_path.lstrip("/")

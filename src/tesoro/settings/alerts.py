@@ -128,8 +128,8 @@ class SlackSettings(Section):
     api_base_url: str | None = None
     # Tesoro's own address, for the "review" links in messages.
     app_base_url: str = "http://127.0.0.1:8000"
-    # Path of the review queue under app_base_url; `?post=<id>` is appended for one post.
-    review_path: str = "/queue"
+    # Path of the review queue under app_base_url; `?post=<id>` is appended to open one post.
+    review_path: str = "/ui/queue"
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
     # Retries inside one delivery run (5xx, dropped connections, a 429 whose Retry-After is short).
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3

@@ -28,7 +28,17 @@ __all__ = [
     "PostSummary",
     "ProductRef",
     "SourcePublic",
+    "UI_URL_DOC",
+    "post_ui_url",
 ]
+
+UI_URL_DOC = "this post in the web UI, a path on this server: the review queue opened at the post"
+
+
+def post_ui_url(post_id: int) -> str:
+    """Where the web UI shows one post: the review queue, which selects it (or fetches it) from `?post=`."""
+    return f"/ui/queue?post={post_id}"
+
 
 _AUTHOR_EXAMPLE: dict[str, Any] = {
     "id": 7,
@@ -55,6 +65,7 @@ _POST_EXAMPLE: dict[str, Any] = {
     "text": "Great grip on the Cumbre",
     "title": None,
     "url": "https://x.com/ana/status/1790000000000000000",
+    "ui_url": "/ui/queue?post=42",
     "lang": "en",
     "created_at": "2026-11-01T11:55:00+00:00",
     "queue_state": "approved",
@@ -71,7 +82,7 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
     **{
         k: v
         for k, v in _POST_EXAMPLE.items()
-        if k in ("id", "platform", "external_id", "text", "lang", "url")
+        if k in ("id", "platform", "external_id", "text", "lang", "url", "ui_url")
     },
     "created_at": "2026-11-01T11:55:00+00:00",
     "likes": 12,
@@ -92,6 +103,7 @@ class PostSummary(Schema):
     text: str = Field(description="the post's text, raw: escape it before showing it")
     lang: str | None = Field(description="the language the platform reported, if any")
     url: str | None = Field(description="the post on its platform; only http(s) links, else null")
+    ui_url: str = Field(description=UI_URL_DOC)
     created_at: Timestamp = Field(description="when it was posted")
     likes: int
     reposts: int
@@ -108,6 +120,7 @@ class PostSummary(Schema):
             text=p.text,
             lang=p.lang,
             url=safe_link(p.url),
+            ui_url=post_ui_url(p.id),
             created_at=iso(p.created_at) or "",
             likes=p.likes,
             reposts=p.reposts,
@@ -209,6 +222,7 @@ class PostPublic(Schema):
     text: str = Field(description="raw: escape it before showing it")
     title: str | None = Field(description="a title, where the platform has one (Reddit, YouTube)")
     url: str | None = Field(description="only http(s) links, else null")
+    ui_url: str = Field(description=UI_URL_DOC)
     lang: str | None
     created_at: Timestamp
     queue_state: str = Field(description="new, approved, featured, rejected or archived")
@@ -230,6 +244,7 @@ class PostPublic(Schema):
             text=p.text,
             title=p.title,
             url=safe_link(p.url),
+            ui_url=post_ui_url(p.id),
             lang=p.lang,
             created_at=iso(p.created_at) or "",
             queue_state=p.queue_state,

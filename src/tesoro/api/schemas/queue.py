@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field
 
 from tesoro.api.schemas.common import Schema, Timestamp, iso
 from tesoro.api.schemas.decisions import DecisionPublic
+from tesoro.api.schemas.posts import UI_URL_DOC, post_ui_url
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.store.curation import QueueEntry
 
@@ -196,6 +197,7 @@ _QUEUE_ITEM_EXAMPLE: dict[str, Any] = {
     "platform": "x",
     "external_id": "q-high",
     "url": "https://x.com/ana/status/q-high",
+    "ui_url": "/ui/queue?post=42",
     "title": None,
     "text": "Best treasure in the queue",
     "lang": "en",
@@ -243,6 +245,7 @@ class QueueItem(Schema):
     platform: str
     external_id: str
     url: str | None = Field(description="only http(s) links, else null")
+    ui_url: str = Field(description=UI_URL_DOC)
     title: str | None
     text: str = Field(description="raw: escape it before showing it")
     lang: str | None = Field(description="the language the platform reported")
@@ -281,6 +284,7 @@ def _entry_fields(
         platform=card.platform,
         external_id=card.external_id,
         url=safe_link(card.url),
+        ui_url=post_ui_url(card.id),
         title=card.title,
         text=card.text,
         lang=card.lang,

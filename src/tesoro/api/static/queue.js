@@ -87,6 +87,32 @@
   /* Only the latest load may draw: switching views quickly must not let an older answer win. */
   var latest = 0;
 
+  /* A deep link, /ui/queue?post=N (Slack alerts and the API's ui_url), opens that post: selected
+     where the list holds it, else fetched and shown first (decided, filtered or further down). */
+  var wanted = (function () {
+    var raw = new URLSearchParams(window.location.search).get("post");
+    return raw && /^[1-9][0-9]{0,14}$/.test(raw) ? Number(raw) : null;
+  })();
+
+  function openWanted(mine) {
+    var target = wanted;
+    wanted = null;
+    var found = indexOf(target);
+    if (found >= 0) { index = found; render(); return; }
+    T.api("GET", "/api/curator/posts/" + target)
+      .then(function (post) {
+        if (mine !== latest) return;
+        items.unshift(post);
+        index = 0;
+        render();
+      })
+      .catch(function (err) {
+        if (mine !== latest) return;
+        render();
+        T.toast(t("common.error", { error: err.message }), "error");
+      });
+  }
+
   function load() {
     var view = filter.value === "filtered" ? "/api/curator/queue/filtered" : "/api/curator/queue";
     var mine = ++latest;
@@ -96,7 +122,8 @@
         items = page.items;
         index = 0;
         count.textContent = t("queue.count", { count: T.fmtNumber(page.total) });
-        render();
+        if (wanted !== null) openWanted(mine);
+        else render();
       })
       .catch(function (err) {
         if (mine !== latest) return;
