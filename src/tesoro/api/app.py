@@ -9,20 +9,33 @@ and the app refuses to start if any route ends up without an access guard.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import Scope
 
 from tesoro import __version__
-from tesoro.api.auth import AREA_POLICIES, Access, AccessGuard, Authenticator, NotAuthenticated, iter_routes
+from tesoro.api.auth import (
+    AREA_POLICIES,
+    Access,
+    AccessGuard,
+    Authenticator,
+    NotAuthenticated,
+    Principal,
+    iter_routes,
+)
 from tesoro.api.gallery import GalleryCache
 from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages, login_redirect, wants_html
@@ -35,18 +48,22 @@ from tesoro.api.routes import (
     keys,
     library,
     posts,
+    quarantine,
     queue,
     ranker,
     ui,
 )
 from tesoro.api.security import (
+    SAFE_METHODS,
     GalleryCorsMiddleware,
     LoginRateLimiter,
     LoginRateLimitMiddleware,
     MediaFilter,
+    RequestGuardMiddleware,
     SecurityHeadersMiddleware,
     SessionSigner,
     load_session_secret,
+    security_headers,
 )
 from tesoro.search.library import Encode, Library, MeaningUnavailable
 from tesoro.settings import Settings
@@ -58,6 +75,7 @@ OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
     posts.router,
     keys.router,
+    quarantine.router,
     gallery.widget_router,
     ui.router,
 )
@@ -84,6 +102,60 @@ def _check_guards(app: FastAPI) -> None:
             )
     if problems:
         raise RuntimeError("routes without an access guard: " + "; ".join(problems))
+
+
+def _public_writes(app: FastAPI) -> list[re.Pattern[str]]:
+    """The paths a write may reach without credentials (the login form, logout), from the routes' guards."""
+    return [
+        compile_path(route.path)[0]
+        for route in iter_routes(app.routes)
+        if route.guard is not None
+        and any(route.guard.access_for(m) is Access.PUBLIC for m in route.methods - SAFE_METHODS)
+    ]
+
+
+# The 422 answers: FastAPI's validation errors (a field named in `loc`), or a problem whose
+# `detail` says in words what is wrong with the request (`tesoro.api.problems`, code bad_request).
+_PROBLEM_422: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["msg"],
+                        "properties": {"loc": {"type": "array"}, "msg": {"type": "string"}},
+                    },
+                },
+            ]
+        }
+    },
+}
+
+
+def _document_422(app: FastAPI) -> None:
+    """Have the OpenAPI document say what a 422 really holds: either shape above."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        for item in spec.get("paths", {}).values():
+            for operation in item.values():
+                answer = operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
+                content = (answer or {}).get("content", {}).get("application/json")
+                if content is not None:
+                    content["schema"] = {"anyOf": [content["schema"], _PROBLEM_422]}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _lazy_encoder(settings: Settings) -> Encode:
@@ -173,6 +245,21 @@ def create_app(settings: Settings, engine: Engine, *, encode: Encode | None = No
             )
         return await http_exception_handler(request, exc)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(request: Request, exc: RequestValidationError) -> Response:
+        """FastAPI's 422, written as ASCII JSON: the input it echoes may hold a lone surrogate."""
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        """A 500, answered outside the middlewares: with the same security headers as every response."""
+        response = Response(
+            json.dumps({"detail": "internal server error"}), status_code=500, media_type="application/json"
+        )
+        security_headers(response.headers)
+        return response
+
     limiter: LoginRateLimiter | None = None
     if settings.api.login_max_failures > 0:
         limiter = LoginRateLimiter(
@@ -194,7 +281,19 @@ def create_app(settings: Settings, engine: Engine, *, encode: Encode | None = No
 
         app.add_middleware(LoginRateLimitMiddleware, limiter=limiter, blocked_page=blocked_page)
     app.state.login_limiter = limiter
+    auth: Authenticator = app.state.auth
+
+    async def identify(scope: Scope) -> Principal | None:
+        return await auth.principal(Request(scope))
+
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.api.max_body_bytes,
+        identify=identify,
+        public_writes=_public_writes(app),
+    )
     app.add_middleware(GalleryCorsMiddleware, origins=settings.gallery.allowed_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     _check_guards(app)
+    _document_422(app)
     return app

@@ -21,8 +21,9 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 
 from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
 
-__all__ = ["STATUS", "Problem", "ProblemCode", "service_call", "service_errors"]
+__all__ = ["STATUS", "Problem", "ProblemCode", "field_error", "service_call", "service_errors"]
 
 T = TypeVar("T")
 
@@ -62,6 +63,15 @@ class Problem(HTTPException):
     ) -> None:
         super().__init__(status_code=STATUS.get(code, 409), detail=detail, headers=headers)
         self.code = code
+
+
+def field_error(where: str, name: str, message: str, value: Any = None) -> RequestValidationError:
+    """A 422 that names the field, in the shape of FastAPI's own validation errors (`raise field_error(...)`).
+
+    `where` is "query", "path" or "body"; the answer is `{"detail": [{"loc": [where, name], "msg": ...}]}`.
+    """
+    error = {"type": "value_error", "loc": (where, name), "msg": message, "input": value}
+    return RequestValidationError([error])
 
 
 @contextmanager

@@ -13,6 +13,13 @@ second.
 Failed web logins are limited per client address (`LoginRateLimiter`,
 `LoginRateLimitMiddleware`): after `[api] login_max_failures`
 failures within `login_failure_window`, POST /login answers 429 with Retry-After.
+The address is the one the ASGI server reports: `tesoro serve` takes it from
+X-Forwarded-For only for the proxies named in `[server] forwarded_allow_ips`.
+
+`RequestGuardMiddleware` stands before everything that reads a request: a write
+without valid credentials is a 401 before a byte of its body is read, a body over
+`[api] max_body_bytes` is a 413 (from its Content-Length, or as it streams in), and a
+NUL in the path or the query is a 422 naming the parameter.
 """
 
 from __future__ import annotations
@@ -21,14 +28,15 @@ import hmac
 import ipaddress
 import math
 import os
+import re
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -43,10 +51,12 @@ __all__ = [
     "CSRF_FORM_FIELD",
     "CSRF_HEADER",
     "SAFE_METHODS",
+    "BodyTooLarge",
     "GalleryCorsMiddleware",
     "LoginRateLimitMiddleware",
     "LoginRateLimiter",
     "MediaFilter",
+    "RequestGuardMiddleware",
     "SecurityHeadersMiddleware",
     "SessionSigner",
     "check_csrf",
@@ -56,6 +66,7 @@ __all__ = [
     "login_buckets",
     "safe_link",
     "safe_next",
+    "security_headers",
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -447,8 +458,21 @@ def login_buckets(scope: Scope, body: bytes) -> list[str]:
 # --- middlewares --------------------------------------------------------------------------------------
 
 
+def security_headers(headers: MutableHeaders) -> None:
+    """Add the headers every response carries (pages, JSON, errors) unless it set its own policy."""
+    headers.setdefault("x-content-type-options", "nosniff")
+    headers.setdefault("referrer-policy", "same-origin")
+    if "content-security-policy" not in headers:
+        headers["content-security-policy"] = _DEFAULT_CSP
+        headers.setdefault("x-frame-options", "DENY")
+
+
 class SecurityHeadersMiddleware:
-    """Adds nosniff, a referrer policy and a deny-all CSP to every response that did not set its own."""
+    """Adds nosniff, a referrer policy and a deny-all CSP to every response that did not set its own.
+
+    A 500 is answered outside every middleware (Starlette's ServerErrorMiddleware); the app's
+    handler for it adds the same headers with `security_headers`.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -460,15 +484,123 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("x-content-type-options", "nosniff")
-                headers.setdefault("referrer-policy", "same-origin")
-                if "content-security-policy" not in headers:
-                    headers["content-security-policy"] = _DEFAULT_CSP
-                    headers.setdefault("x-frame-options", "DENY")
+                security_headers(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(Problem):
+    """A request body over the limit (413); raised while it streams in, so it is never held whole."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("too_large", f"the request body is larger than {limit} bytes ([api] max_body_bytes)")
+
+
+# Resolves the caller of a request from its headers (None: no credentials); raises a 401 problem
+# for credentials that are wrong. `Authenticator.principal`, with a Request made from the scope.
+Identify = Callable[[Scope], Awaitable[object | None]]
+
+
+class RequestGuardMiddleware:
+    """Refuse what no route should read: bodies of unauthenticated writes, bodies over a limit, NULs.
+
+    - A write (any method but GET, HEAD, OPTIONS) to a path that is not in `public_writes`
+      must carry valid credentials (a key, or a session cookie): `identify` resolves them
+      before the body is read, so a client without them gets the 401 having sent only
+      its headers. The caller it found is kept on the request, so the route's guard does
+      not look it up again; the role and the CSRF token are still the guard's to check.
+    - Every body (the public login form too) is capped at `max_body_bytes`: a larger
+      Content-Length is a 413 at once, and a body that streams past it (chunked) stops
+      with a 413 as soon as it does.
+    - A NUL in the path or in the query string is a 422 naming the parameter (no backend
+      can store one, and PostgreSQL refuses it with an error).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        identify: Identify | None = None,
+        public_writes: Iterable[re.Pattern[str]] = (),
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.identify = identify
+        self.public_writes = tuple(public_writes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (nul := _nul_parameter(scope)) is not None:
+            await _validation_error(*nul)(scope, receive, send)
+            return
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.strip().isdigit() or int(length) > self.max_body_bytes):
+            too_large = BodyTooLarge(self.max_body_bytes)
+            await JSONResponse({"detail": too_large.detail}, status_code=413)(scope, receive, send)
+            return
+        if (
+            self.identify is not None
+            and scope["method"] not in SAFE_METHODS
+            and not any(p.fullmatch(scope["path"]) for p in self.public_writes)
+        ):
+            detail: Any = "an API key is required (Authorization: Bearer ... or X-API-Key)"
+            try:
+                caller = await self.identify(scope)
+            except Problem as exc:  # a key that is unknown or revoked
+                caller, detail = None, exc.detail
+            if caller is None:
+                await JSONResponse(
+                    {"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def capped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge(self.max_body_bytes)
+            return message
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, capped, watch)
+        except BodyTooLarge as exc:
+            if started:
+                raise
+            await JSONResponse({"detail": exc.detail}, status_code=413)(scope, receive, send)
+
+
+def _nul_parameter(scope: Scope) -> tuple[str, str] | None:
+    """("path", "") or ("query", name) when the path or a query parameter holds a NUL, else None."""
+    if "\x00" in str(scope.get("path", "")):
+        return "path", ""
+    query = bytes(scope.get("query_string", b""))
+    if b"%00" not in query.lower() and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return "query", name.replace("\x00", "")
+    return None
+
+
+def _validation_error(where: str, name: str) -> JSONResponse:
+    """A 422 in FastAPI's shape (`{"detail": [{"loc", "msg", "type"}]}`), the one /docs documents."""
+    loc = [where, name] if name else [where]
+    error = {"type": "value_error", "loc": loc, "msg": "must not contain a NUL character"}
+    return JSONResponse({"detail": [error]}, status_code=422)
 
 
 class GalleryCorsMiddleware:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -41,6 +42,22 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     run_scheduler: bool = True
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="addresses (or networks) of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto `tesoro serve` believes; empty: none, the client is the connection's address",
+    )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                if item.strip() != "*":
+                    raise ValueError(f"{item!r} is not an IP address, a network or '*'") from None
+        return [item.strip() for item in value]
 
 
 class QueueSettings(Section):
@@ -80,6 +97,12 @@ class ApiSettings(Section):
     )
     login_failure_window: int = Field(
         300, description="seconds a failed web login counts against the limit; '5m' style strings accepted"
+    )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="the largest request body accepted (JSON or form); a larger one is refused with 413",
     )
 
     @field_validator("session_ttl", "login_failure_window", mode="before")

@@ -34,6 +34,7 @@ from tesoro.api.schemas.alerts import (
     RulePublic,
     RuleUpdate,
 )
+from tesoro.api.schemas.common import MAX_OFFSET
 from tesoro.settings import AlertRuleSettings
 from tesoro.store.alerts import (
     alert_status_counts,
@@ -148,7 +149,7 @@ def alerts(
     status_: str | None = Query(None, alias="status", pattern="^(pending|delivered)$"),
     rule: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> AlertPage:
     with session_scope(engine) as session:
         rows = list_alerts(session, status=status_, rule=rule, limit=limit, offset=offset)
@@ -165,7 +166,7 @@ def deliveries(
     rule: str | None = None,
     status_: str | None = Query(None, alias="status", pattern="^(delivered|failed|rate_limited)$"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[DeliveryPublic]:
     with session_scope(engine) as session:
         return [

@@ -13,7 +13,17 @@ from fastapi.responses import Response
 
 from tesoro.api.deps import EngineDep, SettingsDep
 from tesoro.api.problems import service_call
-from tesoro.api.routes.insights import BrandQ, BucketQ, EveryQ, PlatformQ, SinceQ, UntilQ, window
+from tesoro.api.routes.insights import (
+    BrandQ,
+    BucketQ,
+    EveryQ,
+    PlatformQ,
+    SinceQ,
+    UntilQ,
+    check_points,
+    window,
+)
+from tesoro.api.schemas.common import Id
 from tesoro.insights import service
 from tesoro.insights.charts import (
     BarItem,
@@ -59,6 +69,7 @@ def volume_svg(
     bucket: BucketQ = None,
 ) -> Response:
     start, end = window(since, until)
+    check_points(start, end, bucket)
     chosen, points = service_call(
         lambda: service.volume_report(
             engine, brand_name=brand, platform=platform, since=start, until=end, bucket=bucket
@@ -80,6 +91,7 @@ def sentiment_svg(
     bucket: BucketQ = None,
 ) -> Response:
     start, end = window(since, until)
+    check_points(start, end, bucket)
     chosen, points = service_call(
         lambda: service.volume_report(
             engine, brand_name=brand, platform=platform, since=start, until=end, bucket=bucket
@@ -140,7 +152,7 @@ def leaderboard_svg(
     "/ror-history.svg", response_class=Response, responses=_SVG, summary="Chart: one person's ROR over time"
 )
 def history_svg(
-    engine: EngineDep, settings: SettingsDep, author_id: int, brand: BrandQ = None, every: EveryQ = "month"
+    engine: EngineDep, settings: SettingsDep, author_id: Id, brand: BrandQ = None, every: EveryQ = "month"
 ) -> Response:
     page = service_call(
         lambda: service.person_page(

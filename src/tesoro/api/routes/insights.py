@@ -8,13 +8,15 @@ the caller the guard found, for the audit log.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from tesoro.api.deps import AuditActor, EngineDep, SettingsDep
-from tesoro.api.problems import service_call
+from tesoro.api.problems import field_error, service_call
+from tesoro.api.schemas.common import EARLIEST, LATEST, TIME_BOUNDS, Id, Offset, in_bounds
 from tesoro.api.schemas.insights import (
     DismissCreate,
     DismissedPublic,
@@ -41,12 +43,14 @@ from tesoro.api.schemas.insights import (
 from tesoro.insights import service
 
 __all__ = [
+    "MAX_POINTS",
     "BrandQ",
     "BucketQ",
     "EveryQ",
     "PlatformQ",
     "SinceQ",
     "UntilQ",
+    "check_points",
     "router",
     "window",
 ]
@@ -63,9 +67,57 @@ BucketQ = Annotated[Literal["day", "week", "month"] | None, Query(description="d
 EveryQ = Annotated[Literal["month", "week"], Query(description="history points: end of each month or week")]
 
 
+# Every window lies in schemas.common's time bounds (documented in docs/api.md), else a 422 naming the field,
+# and a series has at most MAX_POINTS buckets (a window of days, weeks or months must fit).
+MAX_POINTS = 1000
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
+_UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+_BUCKET_DAYS = {"day": 1.0, "week": 7.0, "month": 30.44}
+
+
+def _out_of_bounds(value: str) -> str | None:
+    """Why `value` (a `since` or an `until`) is outside the bounds, or None (a malformed value is not)."""
+    if match := _RELATIVE.match(value):
+        days = int(match.group(1)) * _UNIT_DAYS[match.group(2)]
+        limit = (LATEST - EARLIEST).days
+        return None if days <= limit else f"goes back {days} days; at most {limit} (30d, 12w, 6m, 1y...)"
+    try:
+        moment = service.parse_time(value)
+    except (ValueError, OverflowError):
+        return None  # not a time: parse_window says what is accepted
+    return None if in_bounds(moment) else f"must be {TIME_BOUNDS}"
+
+
 def window(since: str | None, until: str | None, *, default_days: int = 30) -> tuple[datetime, datetime]:
-    """The time window of a request (a bad date is a bad_request)."""
-    return service_call(lambda: service.parse_window(since, until, default_days=default_days))
+    """The time window of a request: a time out of bounds is a 422 naming it, a bad date a bad_request."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and (reason := _out_of_bounds(value)) is not None:
+            raise field_error("query", name, reason, value)
+    try:
+        start, end = service_call(lambda: service.parse_window(since, until, default_days=default_days))
+    except OverflowError as exc:  # a relative `since` before year 1
+        raise field_error("query", "since", f"must be {TIME_BOUNDS}", since) from exc
+    if start < EARLIEST:
+        raise field_error("query", "since", f"must be {TIME_BOUNDS}", since)
+    if end > LATEST:
+        raise field_error("query", "until", f"must be {TIME_BOUNDS}", until)
+    return start, end
+
+
+def check_points(start: datetime, end: datetime, bucket: str | None) -> None:
+    """Refuse a series of more than MAX_POINTS buckets (422 naming `bucket`) before any work is done."""
+    days = (end - start).days
+    # With no bucket the service picks one from the window: days up to two months, weeks up to a year.
+    chosen = bucket or ("day" if days <= 62 else "week" if days <= 366 else "month")
+    points = int(days / _BUCKET_DAYS[chosen]) + 1
+    if points > MAX_POINTS:
+        raise field_error(
+            "query",
+            "bucket" if bucket else "since",
+            f"{points} {chosen}s is more than the {MAX_POINTS} points a series may have: "
+            "use a longer bucket or a shorter window",
+            bucket or None,
+        )
 
 
 @router.get(
@@ -103,6 +155,7 @@ def volume(
     bucket: BucketQ = None,
 ) -> VolumeSeries:
     start, end = window(since, until)
+    check_points(start, end, bucket)
     chosen, points = service_call(
         lambda: service.volume_report(
             engine, brand_name=brand, platform=platform, since=start, until=end, bucket=bucket
@@ -171,7 +224,7 @@ def ror_leaderboard(
     settings: SettingsDep,
     brand: BrandQ = None,
     top: Annotated[int, Query(ge=1, le=500)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> LeaderboardPublic:
     """The stored leaderboard as it is: a GET never recomputes it (`computed_at` is null until the
     first refresh); the recompute is `POST /api/ror/refresh`, for coordinators."""
@@ -197,7 +250,7 @@ def ror_refresh(engine: EngineDep, settings: SettingsDep, brand: BrandQ = None) 
 def author_ror(
     engine: EngineDep,
     settings: SettingsDep,
-    author_id: int,
+    author_id: Id,
     brand: BrandQ = None,
     every: EveryQ = "month",
     events: Annotated[int, Query(ge=0, le=2000)] = 200,
@@ -216,7 +269,7 @@ def author_ror(
     summary="Accounts that are probably the same person",
 )
 def identity_suggestions(
-    engine: EngineDep, author_id: int | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    engine: EngineDep, author_id: Id | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> SuggestionList:
     return SuggestionList.model_validate(
         {"items": service.suggestions(engine, author_id=author_id, limit=limit)}
@@ -259,7 +312,7 @@ def identity_dismiss(engine: EngineDep, actor: AuditActor, body: DismissCreate) 
     response_model=LoggedEvent,
     summary="Log a relationship event Tesoro cannot see (a purchase, a meet-up...; audited)",
 )
-def log_event(engine: EngineDep, actor: AuditActor, author_id: int, body: EventCreate) -> LoggedEvent:
+def log_event(engine: EngineDep, actor: AuditActor, author_id: Id, body: EventCreate) -> LoggedEvent:
     logged = service_call(
         lambda: service.log_event(
             engine,
@@ -280,7 +333,7 @@ def log_event(engine: EngineDep, actor: AuditActor, author_id: int, body: EventC
     response_model=EventDeleted,
     summary="Remove a logged event (audited)",
 )
-def delete_event(engine: EngineDep, actor: AuditActor, author_id: int, event_id: int) -> EventDeleted:
+def delete_event(engine: EngineDep, actor: AuditActor, author_id: Id, event_id: Id) -> EventDeleted:
     removed = service_call(
         lambda: service.delete_event(engine, author_id=author_id, event_id=event_id, actor=actor)
     )

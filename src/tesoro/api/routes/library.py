@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from tesoro.api.deps import EngineDep, LibraryDep, MediaDep
-from tesoro.api.problems import Problem
+from tesoro.api.problems import Problem, field_error
 from tesoro.api.routes.queue import catalog, content_mask_of
+from tesoro.api.schemas.common import MAX_OFFSET, TIME_BOUNDS, Id, in_bounds
 from tesoro.api.schemas.library import FacetCount, LibraryPage
 from tesoro.api.schemas.queue import LibraryItem
 from tesoro.search.library import LibraryError, LibraryFilters, LibraryQuery, MeaningUnavailable
@@ -29,16 +30,23 @@ router = APIRouter(prefix="/api/curator", tags=["curator"])
 _LABELLED = ("brand", "product")
 
 
-def _day_start(value: str, *, end: bool) -> datetime:
-    """'2026-11-01' (a whole day, UTC) or a full ISO timestamp; a day's end is the next day's start."""
+def _day_start(value: str, *, end: bool, name: str) -> datetime:
+    """'2026-11-01' (a whole day, UTC) or a full ISO timestamp; a day's end is the next day's start.
+
+    A time outside the API's bounds (`schemas.common.TIME_BOUNDS`) is a 422 naming the field `name`.
+    """
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            return datetime.combine(day + timedelta(days=1 if end else 0), time(), tzinfo=UTC)
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            stamp = datetime.combine(day, time(), tzinfo=UTC)
+        else:
+            stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise Problem("bad_request", f"not a date: {value!r} (use 2026-11-01 or an ISO timestamp)") from exc
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    if not in_bounds(stamp):
+        raise field_error("query", name, f"must be {TIME_BOUNDS}", value)
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return stamp + timedelta(days=1) if end and len(value) == 10 else stamp
 
 
 def _filters(
@@ -66,8 +74,8 @@ def _filters(
         languages=tuple(values["language"] or ()),
         sentiments=tuple(values["sentiment"] or ()),
         rights=tuple(rights or ()),
-        date_from=_day_start(date_from, end=False) if date_from else None,
-        date_to=_day_start(date_to, end=True) if date_to else None,
+        date_from=_day_start(date_from, end=False, name="date_from") if date_from else None,
+        date_to=_day_start(date_to, end=True, name="date_to") if date_to else None,
     )
 
 
@@ -84,8 +92,8 @@ def search_library(
     library: LibraryDep,
     q: str | None = Query(None, max_length=500, description='words, "phrases", OR, -exclusions, prefix*'),
     meaning: str | None = Query(None, max_length=500, description="search by meaning"),
-    brand: Annotated[list[int] | None, Query()] = None,
-    product: Annotated[list[int] | None, Query()] = None,
+    brand: Annotated[list[Id] | None, Query(max_length=50)] = None,
+    product: Annotated[list[Id] | None, Query(max_length=50)] = None,
     line: Annotated[list[str] | None, Query(description="product line")] = None,
     content_type: Annotated[list[str] | None, Query()] = None,
     platform: Annotated[list[str] | None, Query()] = None,
@@ -97,7 +105,7 @@ def search_library(
     date_to: str | None = Query(None, description="a day (included) or an ISO timestamp"),
     sort: Literal["relevance", "treasure", "date"] | None = None,
     limit: int = Query(24, ge=1, le=100),
-    offset: int = Query(0, ge=0, le=10000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     facets: bool = True,
     min_similarity: float | None = Query(None, ge=-1, le=1),
 ) -> LibraryPage:

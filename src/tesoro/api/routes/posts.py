@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from tesoro.api.deps import EngineDep, MediaDep, Reader
 from tesoro.api.problems import Problem
+from tesoro.api.schemas.common import MAX_OFFSET, Id
 from tesoro.api.schemas.posts import (
     AuthorDetailPublic,
     OverviewPublic,
@@ -33,7 +34,7 @@ def posts(
     engine: EngineDep,
     platform: str | None = Query(None, description="only this platform's posts"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> PostPage:
     with session_scope(engine) as session:
         rows = list_posts(session, platform=platform, limit=limit, offset=offset)
@@ -47,7 +48,7 @@ def posts(
     response_model=PostPublic,
     summary="One post with its author and media",
 )
-def post(caller: Reader, engine: EngineDep, media: MediaDep, post_id: int) -> PostPublic:
+def post(caller: Reader, engine: EngineDep, media: MediaDep, post_id: Id) -> PostPublic:
     with session_scope(engine) as session:
         view = get_post_view(session, post_id=post_id)
     if view is None:
@@ -69,7 +70,7 @@ def sources(caller: Reader, engine: EngineDep) -> list[SourcePublic]:
     response_model=AuthorDetailPublic,
     summary="An author, their activity and posts",
 )
-def author(caller: Reader, engine: EngineDep, media: MediaDep, author_id: int) -> AuthorDetailPublic:
+def author(caller: Reader, engine: EngineDep, media: MediaDep, author_id: Id) -> AuthorDetailPublic:
     with session_scope(engine) as session:
         detail = author_detail(session, author_id=author_id)
     if detail is None:
@@ -83,7 +84,7 @@ def author(caller: Reader, engine: EngineDep, media: MediaDep, author_id: int) -
 def overview_(
     caller: Reader,
     engine: EngineDep,
-    brand_id: int | None = Query(None, description="one brand's posts only"),
+    brand_id: Id | None = Query(None, description="one brand's posts only"),
     days: int = Query(30, ge=1, le=366, description="the daily volume's window"),
 ) -> OverviewPublic:
     with session_scope(engine) as session:

@@ -34,6 +34,7 @@ from sqlmodel import Session
 
 from tesoro.api.deps import Changed, CuratorActor, EngineDep, MediaDep
 from tesoro.api.problems import Problem
+from tesoro.api.schemas.common import MAX_OFFSET, Id
 from tesoro.api.schemas.decisions import (
     BatchPublic,
     BulkDecisionCreate,
@@ -145,12 +146,12 @@ def _decide(
 def queue(
     engine: EngineDep,
     media: MediaDep,
-    brand: int | None = None,
-    product: int | None = None,
+    brand: Id | None = None,
+    product: Id | None = None,
     platform: str | None = None,
     content_type: Annotated[list[str] | None, Query(description="photo, video, review...")] = None,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:
     _, products = catalog(engine)
     with session_scope(engine) as session:
@@ -174,10 +175,10 @@ def queue(
 def filtered(
     engine: EngineDep,
     media: MediaDep,
-    brand: int | None = None,
+    brand: Id | None = None,
     platform: str | None = None,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:
     _, products = catalog(engine)
     with session_scope(engine) as session:
@@ -192,7 +193,7 @@ def filtered(
     response_model=PostDetail,
     summary="One post with its treasure explanation, duplicates and history",
 )
-def post_detail(engine: EngineDep, media: MediaDep, post_id: int) -> PostDetail:
+def post_detail(engine: EngineDep, media: MediaDep, post_id: Id) -> PostDetail:
     _, products = catalog(engine)
     with session_scope(engine) as session:
         entries = queue_entries(session, post_ids=[post_id])
@@ -218,7 +219,7 @@ def post_detail(engine: EngineDep, media: MediaDep, post_id: int) -> PostDetail:
     summary="Approve, reject, feature, archive or reopen a post",
 )
 def post_decision(
-    post_id: int, body: DecisionCreate, engine: EngineDep, changed: Changed, actor: CuratorActor
+    post_id: Id, body: DecisionCreate, engine: EngineDep, changed: Changed, actor: CuratorActor
 ) -> BatchPublic:
     return _single(_decide(engine, changed, [post_id], body, actor))
 
@@ -250,10 +251,10 @@ def undo(engine: EngineDep, changed: Changed, actor: CuratorActor) -> UndoPublic
 @router.get("/decisions", response_model=DecisionList, summary="The decision log, newest first")
 def decisions(
     engine: EngineDep,
-    post_id: int | None = None,
+    post_id: Id | None = None,
     actor: str | None = None,
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> DecisionList:
     with session_scope(engine) as session:
         rows = decision_history(session, post_id=post_id, actor=actor, limit=limit, offset=offset)
@@ -262,7 +263,7 @@ def decisions(
 
 @router.post("/posts/{post_id}/tags", response_model=BatchPublic, summary="Add and remove tags")
 def post_tags(
-    post_id: int, body: TagsUpdate, engine: EngineDep, changed: Changed, actor: CuratorActor
+    post_id: Id, body: TagsUpdate, engine: EngineDep, changed: Changed, actor: CuratorActor
 ) -> BatchPublic:
     return _single(
         _run(
@@ -276,7 +277,7 @@ def post_tags(
 
 
 @router.get("/tags", response_model=TagList, summary="Tags in use, most used first")
-def tags(engine: EngineDep, brand: int | None = None) -> TagList:
+def tags(engine: EngineDep, brand: Id | None = None) -> TagList:
     with session_scope(engine) as session:
         return TagList(items=[TagCount(tag=t, count=n) for t, n in tag_counts(session, brand_id=brand)])
 
@@ -287,7 +288,7 @@ def tags(engine: EngineDep, brand: int | None = None) -> TagList:
     summary="Assign a product to a post (null clears it)",
 )
 def post_product(
-    post_id: int, body: ProductAssign, engine: EngineDep, changed: Changed, actor: CuratorActor
+    post_id: Id, body: ProductAssign, engine: EngineDep, changed: Changed, actor: CuratorActor
 ) -> BatchPublic:
     return _single(
         _run(
@@ -307,7 +308,7 @@ def post_product(
 @router.get(
     "/products", response_model=ProductList, summary="Products a post can be assigned to, with brand and line"
 )
-def products(engine: EngineDep, brand: int | None = None) -> ProductList:
+def products(engine: EngineDep, brand: Id | None = None) -> ProductList:
     brands, known = catalog(engine)
     items = [
         ProductPublic(**p.model_dump(), brand=brands.get(p.brand_id))
@@ -323,7 +324,7 @@ def products(engine: EngineDep, brand: int | None = None) -> ProductList:
     summary="Record the usage-rights status obtained by hand",
 )
 def post_rights(
-    post_id: int, body: RightsUpdate, engine: EngineDep, changed: Changed, actor: CuratorActor
+    post_id: Id, body: RightsUpdate, engine: EngineDep, changed: Changed, actor: CuratorActor
 ) -> BatchPublic:
     return _single(
         _run(

@@ -23,7 +23,7 @@ from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages
 from tesoro.api.problems import Problem
 from tesoro.api.schemas import alerts, decisions, gallery, insights, keys, library, posts, queue, ranker
-from tesoro.api.schemas.common import iso
+from tesoro.api.schemas.common import Id, iso
 from tesoro.api.schemas.posts import AuthorDetailPublic
 from tesoro.api.security import CSRF_FORM_FIELD, check_csrf, form_fields, safe_next
 from tesoro.store.catalog import list_brands
@@ -241,7 +241,7 @@ def library_page(caller: Reader, request: Request, pages: PagesDep) -> HTMLRespo
 
 @router.get("/ui/authors/{author_id}", response_class=HTMLResponse)
 def author_page(
-    caller: Reader, request: Request, pages: PagesDep, engine: EngineDep, media: MediaDep, author_id: int
+    caller: Reader, request: Request, pages: PagesDep, engine: EngineDep, media: MediaDep, author_id: Id
 ) -> HTMLResponse:
     with session_scope(engine) as session:
         detail = author_detail(session, author_id=author_id)

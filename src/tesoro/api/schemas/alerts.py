@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field, GetJsonSchemaHandler, RootModel
+from pydantic import ConfigDict, Field, GetJsonSchemaHandler, RootModel, field_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from tesoro.api.schemas.common import Schema, Timestamp, describe, iso
+from tesoro.api.schemas.common import Schema, Timestamp, check_storable, describe, iso
 from tesoro.settings import AlertRuleSettings
 from tesoro.store.tables import Alert, AlertDelivery, AlertRule
 
@@ -79,6 +79,12 @@ _RULE_EXAMPLE: dict[str, Any] = {
 class RuleCreate(RootModel[dict[str, Any]]):
     """A whole rule: the `[[alerts]]` keys of the settings file, as JSON (checked by the route)."""
 
+    @field_validator("root")
+    @classmethod
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_storable(value)
+        return value
+
     @classmethod
     def __get_pydantic_json_schema__(
         cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
@@ -93,6 +99,12 @@ class RuleCreate(RootModel[dict[str, Any]]):
 
 class RuleUpdate(RootModel[dict[str, Any]]):
     """The keys of a rule to change; the others keep their values (the name cannot change)."""
+
+    @field_validator("root")
+    @classmethod
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_storable(value)
+        return value
 
     @classmethod
     def __get_pydantic_json_schema__(

@@ -1,5 +1,11 @@
 """Pieces every resource's schemas share: the base model, timestamps as the API writes them, and `iso`.
 
+The bounded input types live here too, and every route uses them for what a client
+sends: `Id` (a stored row's id: 1..2**31-1, PostgreSQL's `integer`), `Offset` (0..
+`MAX_OFFSET`), and `Input`, the base of every request body, which refuses a NUL
+character or a lone surrogate in any string it holds (neither can be stored on
+every backend). A value out of bounds is a 422 that names the field, never a 500.
+
 Many fields mean the same thing wherever they appear (`platform`, `created_at`,
 `queue_state`...). Their descriptions are written once, in `FIELD_DOCS`, and
 `Schema` adds them to any property of its JSON schema that has no description of
@@ -10,15 +16,75 @@ its own; a field whose meaning is particular to its model says so with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, GetJsonSchemaHandler, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, GetJsonSchemaHandler, WithJsonSchema, field_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-__all__ = ["FIELD_DOCS", "Schema", "Timestamp", "describe", "iso"]
+__all__ = [
+    "EARLIEST",
+    "FIELD_DOCS",
+    "LATEST",
+    "MAX_ID",
+    "MAX_OFFSET",
+    "TIME_BOUNDS",
+    "Id",
+    "Input",
+    "Moment",
+    "Offset",
+    "Schema",
+    "Timestamp",
+    "check_storable",
+    "describe",
+    "in_bounds",
+    "iso",
+    "unstorable",
+]
+
+# The largest id a client may send: PostgreSQL's `integer` (SQLite's are wider, but the store is both).
+MAX_ID = 2_147_483_647
+# The most entries a list may skip: paging deeper than this is a search that should be narrower.
+MAX_OFFSET = 10_000
+
+# A stored row's id in a path, a query or a body.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Entries skipped before a page.
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+
+# The times a client may name (a window's ends, an event's time): a year that overflows a day's
+# arithmetic (0001, 9999) or that no post can have is refused with the field named.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+TIME_BOUNDS = "between 1970-01-01 and 2099-12-31"
+
+
+def in_bounds(moment: datetime) -> bool:
+    """`moment` (naive: UTC) lies in [EARLIEST, LATEST)."""
+    try:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return EARLIEST <= aware < LATEST
+    except OverflowError:  # an offset that moves year 1 or 9999 out of range
+        return False
+
+
+def _bounded(moment: datetime) -> datetime:
+    """Refuse a time before EARLIEST or one whose UTC instant overflows; a late one is the service's to judge."""
+    try:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        early = aware < EARLIEST
+        aware.astimezone(UTC)
+    except OverflowError:
+        early = True
+    if early or moment.year > 9998:
+        raise ValueError(f"must be {TIME_BOUNDS}")
+    return moment
+
+
+# A time in a request body (an event that happened: the service refuses the future with its own words).
+Moment = Annotated[datetime, AfterValidator(_bounded)]
 
 # A point in time as the API writes it: ISO 8601 with an explicit UTC offset ("2026-11-01T12:00:00+00:00").
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
@@ -205,6 +271,39 @@ class Schema(BaseModel):
         schema = handler(core_schema)
         describe(handler.resolve_ref_schema(schema))
         return schema
+
+
+def unstorable(value: str) -> str | None:
+    """Why `value` cannot be stored (a NUL, a lone surrogate), or None when it can."""
+    if "\x00" in value:
+        return "must not contain a NUL character"
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "must not contain a lone surrogate (invalid Unicode)"
+    return None
+
+
+def check_storable(value: Any) -> None:
+    """Raise ValueError if any string in `value` (lists and maps walked) cannot be stored."""
+    if isinstance(value, str):
+        if (reason := unstorable(value)) is not None:
+            raise ValueError(reason)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key)
+            check_storable(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            check_storable(item)
+
+
+class Input(Schema):
+    """The base of every request body: no string in it (nested ones too) holds a NUL or a lone surrogate."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        check_storable(value)
+        return value
 
 
 def iso(value: datetime | None) -> str | None:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from tesoro.api.schemas.common import Schema, Timestamp, iso
+from tesoro.api.schemas.common import Id, Input, Schema, Timestamp, iso
 from tesoro.curator.queue import BatchResult, Outcome, UndoResult
 from tesoro.store.decisions import DecisionRecord
 
@@ -34,7 +34,7 @@ _DECISION_ACTIONS = Literal["approve", "reject", "feature", "archive", "reopen",
 # --- what a coordinator sends ------------------------------------------------------------------------
 
 
-class DecisionCreate(Schema):
+class DecisionCreate(Input):
     """A decision on one post, with whatever else the coordinator changed at the same time."""
 
     model_config = ConfigDict(
@@ -48,7 +48,7 @@ class DecisionCreate(Schema):
 
     action: _DECISION_ACTIONS = Field(description="approve, reject, feature, archive, reopen, or only a note")
     note: str | None = Field(None, max_length=5000, description="why, for the decision log")
-    product_id: int | None = Field(None, description="assign this product (of the post's brand) too")
+    product_id: Id | None = Field(None, description="assign this product (of the post's brand) too")
     add_tags: list[str] = Field(default_factory=list, max_length=50)
     remove_tags: list[str] = Field(default_factory=list, max_length=50)
     include_copies: bool = Field(False, description="apply the same decision to the post's duplicates")
@@ -62,10 +62,10 @@ class BulkDecisionCreate(DecisionCreate):
     )
 
     action: Literal["approve", "reject", "feature", "archive", "reopen", "note", "tag"]  # type: ignore[assignment]
-    post_ids: list[int] = Field(min_length=1, max_length=1000)
+    post_ids: list[Id] = Field(min_length=1, max_length=1000)
 
 
-class TagsUpdate(Schema):
+class TagsUpdate(Input):
     """Tags to add and to remove (compared without case or extra spaces)."""
 
     model_config = ConfigDict(
@@ -76,15 +76,15 @@ class TagsUpdate(Schema):
     remove: list[str] = Field(default_factory=list, max_length=50)
 
 
-class ProductAssign(Schema):
+class ProductAssign(Input):
     """The product a post shows (one of its brand's); null clears it."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"product_id": 1}, {"product_id": None}]})
 
-    product_id: int | None
+    product_id: Id | None
 
 
-class RightsUpdate(Schema):
+class RightsUpdate(Input):
     """The usage-rights status obtained by hand; the gallery shows only `granted` posts."""
 
     model_config = ConfigDict(

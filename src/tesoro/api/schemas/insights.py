@@ -8,12 +8,11 @@ with an offset.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from tesoro.api.schemas.common import Schema, Timestamp
+from tesoro.api.schemas.common import Id, Input, Moment, Schema, Timestamp
 
 __all__ = [
     "AccountPublic",
@@ -49,35 +48,35 @@ __all__ = [
 # --- requests ----------------------------------------------------------------------------------------
 
 
-class IdentityLink(Schema):
+class IdentityLink(Input):
     """Accounts that are one person (on several platforms, or several accounts on one)."""
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"author_ids": [7, 19], "display_name": "Ana"}]}
     )
 
-    author_ids: list[int] = Field(min_length=2, max_length=50)
+    author_ids: list[Id] = Field(min_length=2, max_length=50)
     display_name: str | None = Field(None, max_length=200, description="the person's name; default: kept")
 
 
-class IdentityUnlink(Schema):
+class IdentityUnlink(Input):
     """An account to detach from its person."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"author_id": 19}]})
 
-    author_id: int
+    author_id: Id
 
 
-class DismissCreate(Schema):
+class DismissCreate(Input):
     """Two accounts that are different people: they are not suggested again."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"author_a": 7, "author_b": 19}]})
 
-    author_a: int
-    author_b: int
+    author_a: Id
+    author_b: Id
 
 
-class EventCreate(Schema):
+class EventCreate(Input):
     """A relationship event Tesoro cannot see, logged by hand (a purchase, a meet-up, a gift...)."""
 
     model_config = ConfigDict(
@@ -95,8 +94,8 @@ class EventCreate(Schema):
 
     kind: str = Field(min_length=1, max_length=40, description="a short label: purchase, meet_up, gift...")
     weight: float = Field(1.0, description="the event's value in ROR (non-zero, -100..100)")
-    occurred_at: datetime | None = Field(None, description="when it happened; default: now")
-    post_id: int | None = Field(None, description="one of the author's posts it relates to, if any")
+    occurred_at: Moment | None = Field(None, description="when it happened; default: now")
+    post_id: Id | None = Field(None, description="one of the author's posts it relates to, if any")
     note: str | None = Field(None, max_length=500)
 
 

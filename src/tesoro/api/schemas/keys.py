@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from tesoro.api.auth import Principal
-from tesoro.api.schemas.common import Schema, Timestamp, iso
+from tesoro.api.schemas.common import Input, Schema, Timestamp, iso
 from tesoro.store.keys import Role
 from tesoro.store.tables import ApiKey
 
@@ -52,7 +52,7 @@ class Me(Schema):
         return cls(key_id=caller.key_id, name=caller.name, role=caller.role.value, via=caller.via)
 
 
-class KeyCreate(Schema):
+class KeyCreate(Input):
     """A new key: who or what it is for, and its role."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "site build", "role": "gallery"}]})

@@ -17,6 +17,7 @@ from tesoro.store.posts import AuthorDetail, AuthorView, MediaView, Overview, Po
 from tesoro.store.tables import Post, Source
 
 __all__ = [
+    "UI_URL_DOC",
     "ActivityMonth",
     "AuthorDetailPublic",
     "AuthorPublic",
@@ -28,7 +29,6 @@ __all__ = [
     "PostSummary",
     "ProductRef",
     "SourcePublic",
-    "UI_URL_DOC",
     "post_ui_url",
 ]
 
