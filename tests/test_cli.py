@@ -86,6 +86,91 @@ def test_import_unknown_brand(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no brand named 'Nobody'" in result.output
 
 
+def _brand_config(tmp_path: Path, *brands: str, queries: dict[str, str] | None = None) -> Path:
+    lines = ['[database]\npath = "store.db"']
+    lines += [f'[[brands]]\nname = "{name}"' for name in brands]
+    lines += [
+        f'[[queries]]\nname = "q{i}"\nbrand = "{brand}"\nquery = "{query}"'
+        for i, (brand, query) in enumerate((queries or {}).items())
+    ]
+    config = tmp_path / "t.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def _rows(path: Path, *rows: dict[str, str]) -> Path:
+    base = {"created_at": "2026-11-01T00:00:00Z", "author_handle": "ana"}
+    path.write_text("".join(json.dumps(base | row) + "\n" for row in rows))
+    return path
+
+
+def _brands_of(tmp_path: Path) -> dict[str, str | None]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT post.external_id, brand.name FROM post LEFT JOIN brand ON brand.id = post.brand_id"
+            ).all()
+    finally:
+        engine.dispose()
+    return {external_id: name for external_id, name in rows}
+
+
+def test_import_gives_posts_the_only_brand(tmp_path: Path) -> None:
+    config = _brand_config(tmp_path, "Andes Outdoor")
+    data = _rows(tmp_path / "p.jsonl", {"id": "1", "text": "my Cumbre"}, {"id": "2", "text": "my Nube"})
+    result = runner.invoke(app, ["import", str(data), "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "2 posts: brand Andes Outdoor" in result.output
+    assert _brands_of(tmp_path) == {"1": "Andes Outdoor", "2": "Andes Outdoor"}
+
+
+def test_a_second_import_sets_the_brand_and_rows_may_name_theirs(tmp_path: Path) -> None:
+    config = _brand_config(tmp_path, "Andes Outdoor", "Rival")
+    data = _rows(
+        tmp_path / "p.jsonl",
+        {"id": "1", "text": "my Cumbre"},
+        {"id": "2", "text": "my Nube"},
+        {"id": "3", "text": "their shoe", "brand": "Rival"},
+    )
+    first = runner.invoke(app, ["import", str(data), "-c", str(config)])
+    assert first.exit_code == 0, first.output
+    assert "2 posts: no brand" in first.output
+    assert _brands_of(tmp_path) == {"1": None, "2": None, "3": "Rival"}
+    second = runner.invoke(app, ["import", str(data), "-c", str(config), "--brand", "Andes Outdoor"])
+    assert second.exit_code == 0, second.output
+    assert "0 new, 3 updated" in second.output
+    # The empty brands are set; a brand once set does not move.
+    assert _brands_of(tmp_path) == {"1": "Andes Outdoor", "2": "Andes Outdoor", "3": "Rival"}
+    unknown = _rows(tmp_path / "u.jsonl", {"id": "9", "text": "x", "brand": "Nobody"})
+    result = runner.invoke(app, ["import", str(unknown), "-c", str(config)])
+    assert "line 1: unknown brand 'Nobody' (brands: Andes Outdoor, Rival)" in result.output
+
+
+def test_import_applies_the_listening_queries(tmp_path: Path) -> None:
+    config = _brand_config(
+        tmp_path, "Andes Outdoor", "Rival", queries={"Andes Outdoor": "cumbre OR nube", "Rival": "rival"}
+    )
+    rows = (
+        {"id": "1", "text": "my Cumbre"},
+        {"id": "2", "text": "the Rival shoe"},
+        {"id": "3", "text": "lunch was great"},
+        {"id": "4", "text": "off topic", "brand": "Andes Outdoor"},
+    )
+    strict = runner.invoke(
+        app, ["import", str(_rows(tmp_path / "p.jsonl", *rows)), "-c", str(config), "--strict"]
+    )
+    assert strict.exit_code == 0, strict.output
+    assert "2 rows match no listening query of their brand: kept out (--strict)" in strict.output
+    assert "file 3: matches no listening query of any brand" in strict.output
+    assert "file 4: matches no listening query of Andes Outdoor" in strict.output
+    # Without a brand named, each row gets the brand whose query it matches.
+    assert _brands_of(tmp_path) == {"1": "Andes Outdoor", "2": "Rival"}
+    loose = runner.invoke(app, ["import", str(tmp_path / "p.jsonl"), "-c", str(config)])
+    assert "2 rows match no listening query of their brand: imported anyway" in loose.output
+    assert _brands_of(tmp_path) == {"1": "Andes Outdoor", "2": "Rival", "3": None, "4": "Andes Outdoor"}
+
+
 def _viewer_key(db: Path) -> str:
 
     engine = make_engine(f"sqlite:///{db}")

@@ -30,14 +30,13 @@ from tesoro.cli.kit import ConfigOption, OneLineErrors, console, load_or_exit, o
 from tesoro.cli.quarantine import quarantine_app
 from tesoro.cli.scoring import scoring_app
 from tesoro.cli.serve import demo_key, keys_app
-from tesoro.collector.importer import import_file
+from tesoro.collector.importer import brand_rules, import_file
 from tesoro.collector.registry import REQUIRED_CREDENTIALS
 from tesoro.jobs.scheduler import build_scheduler
 from tesoro.jobs.tasks import collect_once
 from tesoro.jobs.worker import check_redis, masked_url, run_worker
 from tesoro.settings import ConfigError, Settings
 from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
-from tesoro.store.catalog import brand_by_name
 from tesoro.store.db import connect_or_raise, open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.migrate import current_revision, head_revision, upgrade
@@ -119,22 +118,30 @@ def import_(
     file: Annotated[Path, typer.Argument(help="JSONL or CSV file of posts.", exists=True, dir_okay=False)],
     config: ConfigOption = None,
     brand: Annotated[
-        str | None, typer.Option(help="Attach the imported posts to this configured brand.")
+        str | None,
+        typer.Option(
+            help="The configured brand of rows without their own `brand` (default: the only brand, "
+            "else the brand whose listening queries a row matches)."
+        ),
     ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Keep out rows that match no listening query of their brand.")
+    ] = False,
     show_bad: Annotated[int, typer.Option(help="How many bad rows to list (all are counted).")] = 20,
 ) -> None:
-    """Import posts from a JSONL or CSV file; bad rows are reported, good rows are kept."""
+    """Import posts from a JSONL or CSV file; bad rows are reported, good rows are kept.
+
+    Each post gets a brand (its row's `brand`, `--brand`, the only brand, or the brand whose
+    listening queries it matches), and the brand's listening queries are applied as a file
+    source applies them: rows that match none are listed, and kept out with `--strict`.
+    """
 
     settings = _settings(config)
     engine = open_store(settings)
-    brand_id = None
-    if brand is not None:
-        with session_scope(engine) as session:
-            row = brand_by_name(session, brand)
-            if row is None:
-                console.print(f"[red]error:[/red] no brand named {brand!r} in the settings")
-                raise typer.Exit(2)
-            brand_id = row.id
+    rules = brand_rules(engine, settings)
+    if brand is not None and brand not in {rule.name for rule in rules}:
+        console.print(f"[red]error:[/red] no brand named {brand!r} in the settings")
+        raise typer.Exit(2)
     size = file.stat().st_size
     with Progress(
         TextColumn("[bold]importing[/bold] {task.description}"),
@@ -148,7 +155,9 @@ def import_(
         report = import_file(
             engine,
             file,
-            brand_id=brand_id,
+            brands=rules,
+            brand=brand,
+            strict=strict,
             on_progress=lambda offset: progress.update(task, completed=offset),
         )
     out.print(
@@ -162,6 +171,27 @@ def import_(
         out.print(f"  ... and {len(report.bad_rows) - show_bad} more (use --show-bad N to list them)")
     if report.quarantined:
         out.print(f"  {report.quarantined} kept in quarantine: tesoro quarantine list", highlight=False)
+    for name, count in sorted(report.by_brand.items()):
+        if count:
+            label = f"brand {name}" if name else "no brand (several brands are configured: use --brand)"
+            out.print(f"  {count} posts: {label}", highlight=False, markup=False, soft_wrap=True)
+    if report.unmatched:
+        fate = "kept out (--strict)" if strict else "imported anyway (--strict keeps them out)"
+        out.print(
+            f"{len(report.unmatched)} rows match no listening query of their brand: {fate}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for miss in report.unmatched[:show_bad]:
+            whose = f"of {miss.brand}" if miss.brand else "of any brand"
+            out.print(
+                f"  {miss.platform} {miss.external_id}: matches no listening query {whose}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+        if len(report.unmatched) > show_bad:
+            out.print(f"  ... and {len(report.unmatched) - show_bad} more (use --show-bad N to list them)")
     if report.bad_rows and report.good_rows == 0:
         raise typer.Exit(1)
 

@@ -10,7 +10,8 @@ Row fields (JSONL objects or CSV columns; see the README for the full table):
 `author_handle` (or an `author` object with `handle`), and optionally `platform`
 (default `file`), `lang`, `url`, `title`, `author_id`, `author_name`,
 `author_followers`, `author_following`, `likes`, `reposts`, `replies`, `quotes`,
-`views`, `hashtags`, `media` (list of `{type, url, ...}`) or `media_type` + `media_url`.
+`views`, `hashtags`, `media` (list of `{type, url, ...}`) or `media_type` + `media_url`, and for
+`tesoro import` `brand` (a configured brand's name).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -272,13 +273,18 @@ class FileCollector:
         page_size: int = 1000,
         on_bad_row: Callable[[BadRow], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
+        brands: Sequence[str] | None = None,
     ) -> None:
+        """`brands`: the configured brand names a row's `brand` may name (the importer's); the
+        brand of each row read that names one is in `row_brands` until the caller clears it."""
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file")
         self.path = path
         self.page_size = page_size
         self.on_bad_row = on_bad_row or (lambda bad: log.warning("%s:%d: %s", path, bad.line, bad.reason))
         self.on_progress = on_progress
+        self.brands = list(brands) if brands is not None else None
+        self.row_brands: dict[tuple[str, str], str] = {}
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
         offset = int((cursor or {}).get("offset", 0))
@@ -350,7 +356,9 @@ class FileCollector:
             if not text.strip():
                 return None
             row = self._row(text, header)
-            return check_post(parse_row(row))
+            post = check_post(parse_row(row))
+            self._row_brand(row, post)
+            return post
         except UnicodeDecodeError:
             reason = "not UTF-8 text"
         except (RowError, Refused) as exc:
@@ -369,6 +377,19 @@ class FileCollector:
             kind="row",
             line=line,
         )
+
+    def _row_brand(self, row: Mapping[str, Any], post: NormalizedPost) -> None:
+        """Remember the row's own `brand` for the importer (only when it passes `brands`)."""
+        if self.brands is None:
+            return
+        name = _text_field(row, "brand")
+        if name is None or not name.strip():
+            return
+        name = name.strip()
+        if name not in self.brands:
+            known = ", ".join(self.brands) or "none configured"
+            raise RowError(f"unknown brand {name!r} (brands: {known})")
+        self.row_brands[(post.platform.value, post.external_id)] = name
 
     @staticmethod
     def _row(text: str, header: list[str] | None) -> Mapping[str, Any]:

@@ -98,7 +98,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(" ".join(text.casefold().split()).encode("utf-8")).hexdigest()
 
 
-def _upsert_statement(session: Session, table: Table, update: tuple[str, ...]) -> Any:
+def _upsert_statement(
+    session: Session, table: Table, update: tuple[str, ...], fill: tuple[str, ...] = ()
+) -> Any:
     """`INSERT ... ON CONFLICT (platform, external_id) DO UPDATE ... RETURNING id, platform, external_id`.
 
     Executed with a list of parameter sets, SQLAlchemy batches it into multi-row
@@ -106,10 +108,12 @@ def _upsert_statement(session: Session, table: Table, update: tuple[str, ...]) -
     cheaper than building a literal multi-row VALUES clause per chunk.
     """
     stmt = dialect_insert(session, table)
-    return stmt.on_conflict_do_update(
-        index_elements=["platform", "external_id"],
-        set_={name: getattr(stmt.excluded, name) for name in update},
-    ).returning(table.c.id, table.c.platform, table.c.external_id)
+    set_: dict[str, Any] = {name: getattr(stmt.excluded, name) for name in update}
+    # `fill` columns take the new value only where the stored one is empty.
+    set_.update({name: func.coalesce(table.c[name], getattr(stmt.excluded, name)) for name in fill})
+    return stmt.on_conflict_do_update(index_elements=["platform", "external_id"], set_=set_).returning(
+        table.c.id, table.c.platform, table.c.external_id
+    )
 
 
 def _author_row(author: NormalizedAuthor, now: datetime) -> dict[str, Any]:
@@ -228,7 +232,8 @@ def upsert_posts(
             )
             for key, post in chunk
         ]
-        stmt = _upsert_statement(session, table_of(Post), _METRIC_COLUMNS)
+        # A post stored without a brand gets the one it is saved with now; a set brand never moves.
+        stmt = _upsert_statement(session, table_of(Post), _METRIC_COLUMNS, fill=("brand_id",))
         post_ids = {(r.platform, r.external_id): r.id for r in session.connection().execute(stmt, rows)}
         _insert_media(session, [(post_ids[key], post) for key, post in chunk])
         save_aliases(session, dict(chunk), post_ids)
