@@ -48,7 +48,6 @@ from tesoro.api.routes import (
     keys,
     library,
     posts,
-    quarantine,
     queue,
     ranker,
     ui,
@@ -75,7 +74,6 @@ OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
     posts.router,
     keys.router,
-    quarantine.router,
     gallery.widget_router,
     ui.router,
 )
