@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from tesoro.curator.dedupe import (
@@ -20,6 +22,7 @@ from tesoro.settings import CuratorSettings
 from tesoro.store.curation import get_item, list_queue
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import gallery_posts
+from tesoro.store.relationships import replace_ror_scores
 from tesoro.store.tables import Post
 from worlds.curator import NOW, Spec, seed
 
@@ -86,21 +89,40 @@ def test_queue_orders_by_treasure_and_filters_unsafe_posts(engine: Engine) -> No
     )
 
 
-def test_ranking_is_incremental_and_takes_an_author_relationship(sqlite_engine: Engine) -> None:
-    data = seed(sqlite_engine, [Spec("a", "Loving my Cumbre shoes on the trail today", author="fan")])
-    assert rank_posts(sqlite_engine, CuratorSettings(), now=NOW).ranked == 1
-    assert rank_posts(sqlite_engine, CuratorSettings(), now=NOW).ranked == 0
-    report = rank_posts(
-        sqlite_engine,
-        CuratorSettings(),
-        now=NOW,
-        everything=True,
-        relationship=lambda ids: dict.fromkeys(ids, 1.0),
-    )
-    assert report.ranked == 1
-    with session_scope(sqlite_engine) as session:
+def test_ranking_is_incremental_and_reads_the_authors_stored_ror(engine: Engine) -> None:
+    data = seed(engine, [Spec("a", "Loving my Cumbre shoes on the trail today", author="fan")])
+    assert rank_posts(engine, CuratorSettings(), now=NOW).ranked == 1
+    assert rank_posts(engine, CuratorSettings(), now=NOW).ranked == 0
+    with session_scope(engine) as session:
         item = get_item(session, post_id=data.ids["a"])
-    assert item is not None and item.components["relationship"]["value"] == 1.0
+        assert item is not None and item.components["relationship"]["value"] == 0.5
+        author = session.get_one(Post, data.ids["a"]).author_id
+        replace_ror_scores(
+            session,
+            brand_id=data.brands["Andes Outdoor"],
+            rows=[
+                {
+                    "person_id": None,
+                    "author_id": author,
+                    "score": 30.0,
+                    "events_term": 20.0,
+                    "loyalty_term": 7.0,
+                    "advocacy_term": 3.0,
+                    "trend_term": 0.0,
+                    "events": 25,
+                    "months_active": 10,
+                    "last_event_at": NOW,
+                    "computed_at": NOW,
+                }
+            ],
+        )
+    report = rank_posts(engine, CuratorSettings(), now=NOW, everything=True, advocate_ror=15.0)
+    assert report.ranked == 1
+    with session_scope(engine) as session:
+        item = get_item(session, post_id=data.ids["a"])
+    assert item is not None
+    assert item.components["relationship"]["value"] == pytest.approx(0.5 + 0.5 * math.tanh(2.0), abs=1e-4)
+    assert item.components["relationship"]["detail"] == "author's ROR 30.0"
 
 
 CROSS = "Took the Cumbre Trail Runner up Torres del Paine this weekend, grip on wet rock was unreal"

@@ -82,6 +82,7 @@ def rank(
             settings.curator,
             everything=everything,
             brand_id=brand_id,
+            advocate_ror=settings.relationship.advocate_min_ror,
             batch_size=batch_size,
             on_progress=lambda done: bar.update(task, completed=done),
         )

@@ -4,7 +4,13 @@ This is the curator's batch job, run after scoring (`tesoro curate rank`, or the
 scheduler). It is incremental: only posts whose item is missing or older than
 their latest score set are ranked, so running it every few minutes costs little.
 `everything=True` ranks every scored post again: after changing the weights in
-`[curator]`, and once a day so recency (and any edited post text) stays true.
+`[curator]`, and once a day so recency, the authors' ROR (refreshed hourly) and any
+edited post text stay true.
+
+The relationship component reads each author's stored ROR for the post's brand
+(`tesoro.store.relationships.ror_for_authors`, the leaderboard's snapshot), so
+every caller (the scheduler, `tesoro curate rank`, `POST /api/curator/rank`) ranks
+with it; an author the last refresh did not see is neutral.
 
 One transaction per batch: a crash loses at most the batch in flight, and the
 next run picks it up again because its items are still missing or stale.
@@ -20,13 +26,14 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from tesoro.curator.dedupe import DuplicateRules, GroupStore, NewPost, assign_groups, fingerprint
 from tesoro.curator.feedback import Ranker, load_ranker_models
-from tesoro.curator.treasure import TreasureInputs, content_types_of, score_treasure
+from tesoro.curator.treasure import TreasureInputs, content_types_of, relationship_strength, score_treasure
 from tesoro.models import content_mask
 from tesoro.scoring.safety import with_flags
-from tesoro.settings import CuratorSettings
+from tesoro.settings import CuratorSettings, RelationshipSettings
 from tesoro.store.curation import (
     RankInput,
     apply_group_changes,
@@ -41,12 +48,11 @@ from tesoro.store.curation import (
 )
 from tesoro.store.engine import session_scope
 from tesoro.store.rankers import ItemFeatures
+from tesoro.store.relationships import ror_for_authors
 from tesoro.text.search import search_document
 
-__all__ = ["RankReport", "RelationshipLookup", "rank_posts"]
+__all__ = ["RankReport", "rank_posts", "stored_ror"]
 
-# Author ids -> relationship strength in [0, 1] (ROR normalized by the relationship module).
-RelationshipLookup = Callable[[Sequence[int]], Mapping[int, float]]
 ProgressCallback = Callable[[int], None]
 
 
@@ -58,10 +64,27 @@ class RankReport:
     seconds: float = 0.0
 
 
+def stored_ror(session: Session, inputs: Sequence[RankInput]) -> dict[int, float]:
+    """Post id -> its author's stored ROR for the post's brand (posts of unknown authors left out)."""
+    authors: dict[int | None, set[int]] = {}
+    for post in inputs:
+        authors.setdefault(post.brand_id, set()).add(post.author_id)
+    by_brand = {
+        brand: ror_for_authors(session, brand_id=brand, author_ids=sorted(ids))
+        for brand, ids in authors.items()
+    }
+    return {
+        post.post_id: by_brand[post.brand_id][post.author_id]
+        for post in inputs
+        if post.author_id in by_brand[post.brand_id]
+    }
+
+
 def _rows(
     inputs: Sequence[RankInput],
     settings: CuratorSettings,
-    relationship: Mapping[int, float],
+    ror: Mapping[int, float],
+    advocate_ror: float,
     now: datetime,
 ) -> tuple[list[dict[str, Any]], list[NewPost], dict[int, tuple[int, ...]]]:
     rows: list[dict[str, Any]] = []
@@ -69,6 +92,7 @@ def _rows(
     bands: dict[int, tuple[int, ...]] = {}
     for post in inputs:
         types = content_types_of(post.content_types, post.media_types)
+        author_ror = ror.get(post.post_id)
         treasure = score_treasure(
             TreasureInputs(
                 created_at=post.created_at,
@@ -77,7 +101,8 @@ def _rows(
                 sentiment_probs=post.sentiment_probs,
                 content_types=types,
                 engagement_vs_median=post.engagement_vs_median,
-                relationship=relationship.get(post.author_id),
+                relationship=None if author_ror is None else relationship_strength(author_ror, advocate_ror),
+                ror=author_ror,
                 safety=with_flags(post.safety, post.content_flags),
                 spam=post.spam,
             ),
@@ -149,13 +174,19 @@ def rank_posts(
     *,
     everything: bool = False,
     brand_id: int | None = None,
-    relationship: RelationshipLookup | None = None,
+    advocate_ror: float | None = None,
     now: datetime | None = None,
     batch_size: int = 1000,
     on_progress: ProgressCallback | None = None,
 ) -> RankReport:
-    """Rank every scored post that needs it; returns counts for the command line."""
+    """Rank every scored post that needs it; returns counts for the command line.
+
+    `advocate_ror` scales the authors' ROR into the relationship component
+    (`relationship_strength`); callers pass `[relationship] advocate_min_ror`, and
+    without it the setting's default is used.
+    """
     started = time.perf_counter()
+    advocate = advocate_ror if advocate_ror is not None else RelationshipSettings().advocate_min_ror
     now = now or datetime.now(UTC)
     rules = DuplicateRules(
         jaccard=settings.duplicate_jaccard,
@@ -174,8 +205,7 @@ def rank_posts(
                 break
             after = ids[-1]
             inputs = posts_to_rank(session, post_ids=ids)
-            lookup = relationship(sorted({p.author_id for p in inputs})) if relationship else {}
-            rows, new, bands = _rows(inputs, settings, lookup, now)
+            rows, new, bands = _rows(inputs, settings, stored_ror(session, inputs), advocate, now)
             for row, post in zip(rows, inputs, strict=True):
                 row["_embedding"] = post.embedding
             _apply_learned(rows, rankers)

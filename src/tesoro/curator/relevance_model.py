@@ -381,14 +381,27 @@ def train_relevance(
     scorer = scorer.with_weights(changed)
     if changed:
         # Posts of no brand are scored against every brand (the best match): they move too.
-        counts = refresh_relevance(engine, settings.curator, scorer, brand_keys=[*changed, 0], rerank=rerank)
+        counts = refresh_relevance(
+            engine,
+            settings.curator,
+            scorer,
+            brand_keys=[*changed, 0],
+            rerank=rerank,
+            advocate_ror=settings.relationship.advocate_min_ror,
+        )
         for key in changed:
             reports[key] = replace(reports[key], refreshed=counts[key][0], reranked=counts[key][1])
     for key in plan.catch_up:
         stored_at = stored[key].trained_at
         assert stored_at is not None
         counts = refresh_relevance(
-            engine, settings.curator, scorer, brand_keys=[key], scored_since=stored_at, rerank=rerank
+            engine,
+            settings.curator,
+            scorer,
+            brand_keys=[key],
+            scored_since=stored_at,
+            rerank=rerank,
+            advocate_ror=settings.relationship.advocate_min_ror,
         )
         reports[key] = replace(reports[key], refreshed=counts[key][0], reranked=counts[key][1])
     return [reports[k] for k in keys]
@@ -522,6 +535,7 @@ def refresh_relevance(
     scored_since: datetime | None = None,
     rerank: bool = True,
     batch_size: int = 2000,
+    advocate_ror: float | None = None,
 ) -> dict[int, tuple[int, int]]:
     """Recompute the relevance of unreviewed posts with `scorer`'s weights; re-rank those that moved.
 
@@ -567,7 +581,7 @@ def refresh_relevance(
         counts[key] = (rewritten, stale_total)
         stale_any = stale_any or stale_total > 0
     if rerank and stale_any:
-        rank_posts(engine, settings)
+        rank_posts(engine, settings, advocate_ror=advocate_ror)
     return counts
 
 

@@ -10,12 +10,13 @@ the total (the shares add up to the score):
 | sentiment | `Score.sentiment_probs` (positive - negative) | clearly positive |
 | content | content types and media (`[curator.content_values]`) | a video, tutorial, review or unboxing |
 | engagement | `Score.engagement_vs_median`, log-scaled | `engagement_cap` x the platform's median or more |
-| relationship | the author's ROR, normalized by the caller | a long-time advocate (0.5 when unknown) |
+| relationship | the author's ROR, see `relationship_strength` | a long-time advocate (0.5 when unknown) |
 | recency | age, halving every `recency_half_life_days` | posted just now |
 | safety | 1 - the worst safety or spam probability | nothing unsafe or spammy |
 
-Anything unknown (not scored yet, no benchmark for the platform) takes the value
-that changes nothing for the ranking between posts, and the explanation says so.
+Anything unknown (not scored yet, no benchmark for the platform, an author the
+last ROR refresh did not see) takes the value that changes nothing for the
+ranking between posts, and the explanation says so.
 
 Safety is also a gate, not only a component: a post that is spam, unsafe or
 off-topic beyond the thresholds gets a `filtered` reason and leaves the queue for
@@ -39,6 +40,7 @@ __all__ = [
     "Treasure",
     "TreasureInputs",
     "content_types_of",
+    "relationship_strength",
     "score_treasure",
 ]
 
@@ -64,6 +66,20 @@ def content_types_of(types: Iterable[str], media_types: Iterable[str] = ()) -> l
     return out
 
 
+def relationship_strength(ror: float, advocate_ror: float) -> float:
+    """An author's ROR as the relationship component's value: 0.5 + 0.5 * tanh(ror / advocate_ror).
+
+    ROR has no upper bound and goes below 0 with complaints, so it is squashed into
+    [0, 1] around the neutral 0.5 (ROR 0: no relationship to speak of, the same value
+    as an unknown author). `advocate_ror` is the brand's advocate threshold
+    (`[relationship] advocate_min_ror`): an advocate scores 0.88, twice that 0.98, a
+    one-time fan a little above 0.5, someone whose complaints outweigh the rest below it.
+    """
+    if advocate_ror <= 0:
+        raise ValueError("advocate_ror must be above 0")
+    return 0.5 + 0.5 * math.tanh(ror / advocate_ror)
+
+
 @dataclass(frozen=True, slots=True)
 class TreasureInputs:
     """Everything the score reads, from the post, its media and its latest score set."""
@@ -74,7 +90,8 @@ class TreasureInputs:
     sentiment_probs: Mapping[str, float] | None = None
     content_types: Sequence[str] = ()
     engagement_vs_median: float | None = None
-    relationship: float | None = None
+    relationship: float | None = None  # in [0, 1]: `relationship_strength` of `ror`
+    ror: float | None = None  # the author's ROR itself, for the explanation
     safety: Mapping[str, float] | None = None
     spam: float | None = None
 
@@ -153,8 +170,10 @@ def _engagement(inputs: TreasureInputs, cap: float) -> tuple[float, str]:
 
 def _relationship(inputs: TreasureInputs) -> tuple[float, str]:
     if inputs.relationship is None:
-        return 0.5, "unknown author relationship: neutral"
-    return _clip(inputs.relationship), f"relationship {inputs.relationship:.2f}"
+        return 0.5, "unknown author relationship (no ROR yet): neutral"
+    if inputs.ror is None:
+        return _clip(inputs.relationship), f"relationship {inputs.relationship:.2f}"
+    return _clip(inputs.relationship), f"author's ROR {inputs.ror:.1f}"
 
 
 def _recency(inputs: TreasureInputs, now: datetime, half_life_days: float) -> tuple[float, str]:

@@ -92,7 +92,8 @@ def score_job(engine: Engine, settings: Settings) -> int:
     scored = score_pending(engine, settings)
     if scored:
         log.info("scored %d posts", scored)
-        rank_posts(engine, settings.curator)  # newly scored posts join the queue (or the filtered view)
+        # Newly scored posts join the queue (or the filtered view).
+        rank_posts(engine, settings.curator, advocate_ror=settings.relationship.advocate_min_ror)
     return scored
 
 
@@ -118,7 +119,7 @@ def curator_train_job(engine: Engine, settings: Settings) -> None:
 def curator_rerank_job(engine: Engine, settings: Settings) -> None:
     """Recompute every treasure score: recency decays and edited texts change."""
 
-    rank_posts(engine, settings.curator, everything=True)
+    rank_posts(engine, settings.curator, everything=True, advocate_ror=settings.relationship.advocate_min_ror)
 
 
 def refresh_relationships(engine: Engine, settings: Settings) -> None:
