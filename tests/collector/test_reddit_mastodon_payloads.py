@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tesoro.collector.files import parse_row
 from tesoro.collector.mastodon import normalize_status
 from tesoro.collector.reddit.normalize import normalize_all, normalize_submission
 from tesoro.models import MediaType
@@ -87,3 +88,9 @@ def test_mastodon_sensitive_media_content_warnings_and_suspended_accounts() -> N
     assert warned.content_flags == ("spoiler",)
     assert not warned.author.gone
     assert plain.content_flags == ()
+
+
+def test_an_imported_row_by_a_deleted_account_is_a_gone_author() -> None:
+    row = {"id": "1", "text": "old Cumbre review", "created_at": "2026-11-01T00:00:00Z", "platform": "reddit"}
+    assert parse_row(row | {"author_handle": "[deleted]"}).author.gone
+    assert not parse_row(row | {"author_handle": "ana"}).author.gone

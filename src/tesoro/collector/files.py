@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 _HASHTAG = re.compile(r"#(\w+)", re.UNICODE)
 _MENTION = re.compile(r"(?<![\w@])@(\w[\w.]*)", re.UNICODE)
 _MAX_TEXT = 40_000
+_GONE_HANDLES = frozenset({"[deleted]", "[removed]", "[suspended]"})
 _MEDIA_TYPES = {
     "photo": MediaType.PHOTO,
     "image": MediaType.PHOTO,
@@ -145,6 +146,9 @@ def _author(row: Mapping[str, Any], platform: Platform) -> NormalizedAuthor:
     handle = _text_field(source, "author_handle", "author_username", required=True)
     assert handle is not None
     handle = handle.lstrip("@")
+    # An export names a deleted account by a placeholder ("[deleted]"): such an author is `gone`,
+    # stored once per post, never one person owning every deleted account's posts.
+    gone = handle.casefold() in _GONE_HANDLES
     return NormalizedAuthor(
         platform=platform,
         external_id=_text_field(source, "author_id") or handle.casefold(),
@@ -155,6 +159,7 @@ def _author(row: Mapping[str, Any], platform: Platform) -> NormalizedAuthor:
         verified=bool(source.get("author_verified") in (True, "true", "1", 1)),
         profile_url=_http(source.get("author_url"), "author_url"),
         avatar_url=_http(source.get("author_avatar"), "author_avatar"),
+        gone=gone,
     )
 
 
