@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from tesoro.api.deps import Changed, EngineDep, SettingsDep
 from tesoro.api.routes.queue import catalog
+from tesoro.api.schemas.common import Id
 from tesoro.api.schemas.ranker import (
     RankerList,
     RankerPublic,
@@ -47,7 +48,7 @@ def ranker_status(engine: EngineDep) -> RankerList:
     summary="Retrain the learned ranker (one brand or all) and re-rank",
 )
 def ranker_train(
-    engine: EngineDep, settings: SettingsDep, changed: Changed, brand: int | None = None
+    engine: EngineDep, settings: SettingsDep, changed: Changed, brand: Id | None = None
 ) -> TrainList:
     reports = train_rankers(engine, settings.curator, brand_key=brand)
     changed()
