@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ from starlette.types import ASGIApp
 from tesoro.api.app import create_app
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role
+from tesoro.store.posts import upsert_posts
 from tesoro.store.tables import CurationItem, Post
-from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, Seeded, make_settings, rank, seed
+from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, PLAN, Seeded, make_settings, rank, seed
 
 pytestmark = pytest.mark.browser
 
@@ -447,3 +449,22 @@ def _set_states(site: Site, states: dict[str, str]) -> None:
     with session_scope(site.engine) as session:
         for name, state in states.items():
             session.exec(update(Post).where(col(Post.external_id) == name).values(queue_state=state))
+
+
+def test_a_post_changed_after_approval_shows_its_diff_on_the_queue_card(page: Any, site: Site) -> None:
+    """Re-collected with new words and a hostile image tag, the featured post is back in the queue with
+    what changed (removed words struck, added words marked) as text, and the gallery keeps the old one."""
+    original = next(p for p, *_ in PLAN if p.external_id == "gal-video")
+    changed = f"Nube kept me dry {HOSTILE_IMG} sale at cheap.example"
+    with session_scope(site.engine) as session:
+        upsert_posts(session, [replace(original, text=changed)], brand_id=site.seeded.brands["Andes Outdoor"])
+    _login(page, site, Role.VIEWER)
+    card = page.locator("#queue-list article.card", has_text="sale at cheap.example")
+    card.wait_for()
+    assert "v1" in card.locator(".change .change-title").inner_text()
+    assert card.locator(".change .diff ins").inner_text() == f" {HOSTILE_IMG} sale at cheap.example"
+    assert card.locator(".change .diff del").count() == 0
+    assert page.locator("img[src=x]").count() == 0
+    gallery = page.request.get(f"{site.tesoro.url}/gallery/andes-outdoor.json").json()
+    assert "Nube kept me dry" in [i["text"] for i in gallery["items"]]
+    assert page.dialogs == [] and page.csp_errors == []

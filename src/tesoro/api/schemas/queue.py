@@ -8,7 +8,7 @@ URLs only when they point at an allowed media host (`[gallery] media_hosts`);
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -16,11 +16,13 @@ from tesoro.api.schemas.common import Schema, Timestamp, iso
 from tesoro.api.schemas.decisions import DecisionPublic
 from tesoro.api.schemas.posts import UI_URL_DOC, post_ui_url
 from tesoro.api.security import MediaFilter, safe_link
+from tesoro.curator.changes import word_diff
 from tesoro.store.curation import QueueEntry
 
 __all__ = [
     "AssignedProduct",
     "CatalogProduct",
+    "ContentChangePublic",
     "CopyPublic",
     "LibraryItem",
     "PostDetail",
@@ -33,6 +35,7 @@ __all__ = [
     "QueuePage",
     "TagCount",
     "TagList",
+    "TextPart",
     "Treasure",
 ]
 
@@ -192,6 +195,49 @@ class CopyPublic(Schema):
     queue_state: str
 
 
+class TextPart(Schema):
+    """One run of a word diff: text kept, removed or added."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"op": "added", "text": "now 50% off"}]})
+
+    op: Literal["same", "added", "removed"] = Field(description="kept, added or removed")
+    text: str = Field(description="raw: escape it before showing it")
+
+
+_CHANGE_EXAMPLE: dict[str, Any] = {
+    "approved_version": 1,
+    "version": 2,
+    "old_text": "Love my Cumbre",
+    "new_text": "Love my Cumbre, 50% off at shop.example",
+    "old_title": None,
+    "new_title": None,
+    "diff": [
+        {"op": "same", "text": "Love my "},
+        {"op": "removed", "text": "Cumbre"},
+        {"op": "added", "text": "Cumbre, 50% off at shop.example"},
+    ],
+    "media_added": ["https://pbs.twimg.com/media/b.jpg"],
+    "media_removed": ["https://pbs.twimg.com/media/a.jpg"],
+}
+
+
+class ContentChangePublic(Schema):
+    """The post's content changed on the platform after it was approved: the approved version
+    (which the public gallery keeps showing) against the current one, waiting for review."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CHANGE_EXAMPLE]})
+
+    approved_version: int = Field(description="the version the gallery keeps serving")
+    version: int = Field(description="the current version, waiting for review")
+    old_text: str = Field(description="raw: escape it before showing it")
+    new_text: str = Field(description="raw: escape it before showing it")
+    old_title: str | None = Field(description="the approved title (Reddit), raw")
+    new_title: str | None = Field(description="the current title (Reddit), raw")
+    diff: list[TextPart] = Field(description="old_text to new_text, word by word")
+    media_added: list[str | None] = Field(description="media URLs (null where the host is not allowed)")
+    media_removed: list[str | None] = Field(description="media URLs (null where the host is not allowed)")
+
+
 _QUEUE_ITEM_EXAMPLE: dict[str, Any] = {
     "id": 42,
     "platform": "x",
@@ -233,6 +279,7 @@ _QUEUE_ITEM_EXAMPLE: dict[str, Any] = {
     "duplicate_of": None,
     "copy_count": 0,
     "copies": [],
+    "change": None,
 }
 
 
@@ -266,6 +313,9 @@ class QueueItem(Schema):
     duplicate_of: int | None = Field(description="the original post when this one is a copy")
     copy_count: int
     copies: list[CopyPublic]
+    change: ContentChangePublic | None = Field(
+        None, description="set when the content changed after approval: what changed, for review"
+    )
 
     @classmethod
     def from_entry(
@@ -346,6 +396,23 @@ def _entry_fields(
             )
             for c in entry.copies
         ],
+        change=None if entry.change is None else _change(entry, media),
+    )
+
+
+def _change(entry: QueueEntry, media: MediaFilter) -> ContentChangePublic:
+    change = entry.change
+    assert change is not None
+    return ContentChangePublic(
+        approved_version=change.approved_version,
+        version=change.version,
+        old_text=change.old_text,
+        new_text=change.new_text,
+        old_title=change.old_title,
+        new_title=change.new_title,
+        diff=[TextPart(op=op, text=text) for op, text in word_diff(change.old_text, change.new_text)],
+        media_added=[u if media.allowed(u) else None for u in change.media_added],
+        media_removed=[u if media.allowed(u) else None for u in change.media_removed],
     )
 
 

@@ -101,6 +101,25 @@
     return el("span", { class: "badge product", text: post.product.name });
   }
 
+  /* Content that changed after approval: the approved words against the current ones (removed
+     struck through, added marked), and how many media came and went. Text nodes only, never HTML. */
+  function changed(post) {
+    var c = post.change;
+    if (!c) return null;
+    var words = (c.diff || []).map(function (part) {
+      if (part.op === "removed") return el("del", { text: part.text });
+      if (part.op === "added") return el("ins", { text: part.text });
+      return el("span", { text: part.text });
+    });
+    var added = (c.media_added || []).length;
+    var removed = (c.media_removed || []).length;
+    return el("section", { class: "change" }, [
+      el("p", { class: "change-title", text: t("queue.changed", { approved: c.approved_version, version: c.version }) }),
+      el("p", { class: "diff" }, words),
+      added || removed ? el("p", { class: "muted", text: t("queue.changed_media", { added: added, removed: removed }) }) : null
+    ]);
+  }
+
   function card(post, options) {
     var opts = options || {};
     var author = post.author || {};
@@ -121,6 +140,7 @@
     var body = [header];
     if (post.title) body.push(el("h3", { class: "title", text: post.title }));
     body.push(el("p", { class: "text", text: post.text }));
+    body.push(changed(post));
     body.push(media(post));
     body.push(explanation(post));
     body.push(duplicates(post));
