@@ -119,11 +119,11 @@ def test_a_second_channel_failing_retries_only_that_channel(
             received.append(json.loads(request.content))
         return httpx.Response(status, text="ok" if status == 200 else "down")
 
-    seeder = seeder_for(burst_settings(json_webhook_url_env="ACME_HOOK"))
+    seeder = seeder_for(burst_settings(json_webhook_url_env="ACME_WEBHOOK_URL"))
     evaluate_rules(seeder.engine, seeder.settings, now=T0)
     seeder.posts(["cumbre"], collected_at=T0 + MIN)
     evaluate_rules(seeder.engine, seeder.settings, now=T0 + 2 * MIN)
-    env = {**env_for(sim), "ACME_HOOK": "https://hooks.example/tesoro"}
+    env = {**env_for(sim), "ACME_WEBHOOK_URL": "https://hooks.example/tesoro"}
     transport = httpx.MockTransport(handler)
 
     first = deliver_pending(
@@ -172,7 +172,9 @@ def test_a_missing_secret_keeps_the_alert_pending_naming_the_variable(
 
 
 def test_a_long_retry_after_reschedules_instead_of_sleeping(seeder_for: SeederFor) -> None:
-    seeder = seeder_for(make_settings([{"name": "m", "kind": "new_mention", "json_webhook_url_env": "HOOK"}]))
+    seeder = seeder_for(
+        make_settings([{"name": "m", "kind": "new_mention", "json_webhook_url_env": "OPS_WEBHOOK_URL"}])
+    )
     evaluate_rules(seeder.engine, seeder.settings, now=T0)
     with session_scope(seeder.engine) as session:
         add_alerts(session, rule="m", alerts=[("x", {"kind": "new_mention", "summary": "hi"})], now=T0)
@@ -182,7 +184,7 @@ def test_a_long_retry_after_reschedules_instead_of_sleeping(seeder_for: SeederFo
         seeder.engine,
         seeder.settings,
         now=T0 + MIN,
-        environ={"HOOK": "https://hooks.example/x"},
+        environ={"OPS_WEBHOOK_URL": "https://hooks.example/x"},
         sleep=slept.append,
         transport=transport,
     )
@@ -242,3 +244,27 @@ def test_alert_jobs_evaluate_and_deliver(sim: SimulatorServer, seeder_for: Seede
     assert evaluate().alerts == 1  # type: ignore[attr-defined]
     assert deliver().delivered == 1  # type: ignore[attr-defined]
     assert len(sim.state.slack_messages) == 1
+
+
+def test_every_send_of_one_message_carries_the_same_idempotency_key() -> None:
+    """A JSON webhook receiver can drop a repeat: the retry (and a later run's resend) repeat the key."""
+    seen: list[tuple[str, str]] = []
+    answers = iter([503, 200, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.headers["Idempotency-Key"], json.loads(request.content)["delivery_key"]))
+        return httpx.Response(next(answers))
+
+    channel = JsonWebhookChannel(
+        key="webhook:X",
+        url="https://hooks.example/x",
+        links=Links(),
+        sleep=no_sleep,
+        transport=httpx.MockTransport(handler),
+    )
+    alerts = tuple(OutgoingAlert(i, "m", f"post:{i}", {}, T0) for i in (3, 1, 2))
+    assert channel.send(Outgoing("m", "digest", alerts)).ok
+    assert channel.send(Outgoing("m", "digest", tuple(reversed(alerts)))).ok, "the next run, same alerts"
+    assert len({key for pair in seen for key in pair}) == 1 and seen[0][0].startswith("digest:")
+    other = Outgoing("m", "digest", alerts[:2]).delivery_key
+    assert other != seen[0][0] and Outgoing("m", "test").delivery_key != Outgoing("m", "test").delivery_key

@@ -18,7 +18,7 @@ from tesoro.alerts.slack import SlackWebhookChannel
 from tesoro.settings import Settings
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.server import SimulatorServer
-from tesoro.simulator.slack import POST_ROUTE, WEBHOOK_ROUTE
+from tesoro.simulator.slack import HISTORY_ROUTE, POST_ROUTE, WEBHOOK_ROUTE
 from tesoro.store.alerts import list_alerts, list_deliveries
 from tesoro.store.engine import session_scope
 from worlds.alerts import T0, Seeder, make_settings
@@ -268,3 +268,119 @@ def test_a_refused_webhook_is_a_failure_with_slacks_reason(sim: SimulatorServer,
     # slack_sdk itself agrees the route exists and answers like Slack.
     assert WebhookClient(f"{sim.base_url}/slack/hooks/{path}").send(text="x").status_code == 404
     assert json.dumps(sim.state.slack_messages) == "[]"
+
+
+# --- a 200 that arrives after the client's timeout: posted once (issue 17, item 11) -----------------
+
+
+@pytest.fixture
+def slow_sim(sim: SimulatorServer) -> SimulatorServer:
+    """The simulator holding a slow answer 1.6 s: past the 1 s client timeout the settings below set."""
+    sim.state.timeout_hold_s = 1.6
+    return sim
+
+
+def test_a_bot_post_answered_after_the_timeout_is_found_in_the_channel_not_posted_twice(
+    slow_sim: SimulatorServer, seeder_for: SeederFor
+) -> None:
+    settings = bot_settings(slow_sim)
+    settings = settings.model_copy(update={"slack": settings.slack.model_copy(update={"timeout_s": 1.0})})
+    seeder = seeder_for(settings)
+    one_mention(seeder)
+    slow_sim.state.faults.inject(POST_ROUTE, Fault.SLOW_OK)
+    sleeps = Sleeps()
+    report = deliver_pending(
+        seeder.engine, seeder.settings, now=T0 + 3 * MIN, environ=slack_env(slow_sim), sleep=sleeps
+    )
+
+    [message] = slow_sim.state.slack_messages
+    assert message["metadata"]["event_type"] == "tesoro_alert"
+    assert message["metadata"]["event_payload"]["delivery_key"].startswith("alert:")
+    assert slow_sim.state.faults.calls[POST_ROUTE] == 1, "looked up, not posted again"
+    assert slow_sim.state.faults.calls[HISTORY_ROUTE] == 1
+    assert (report.delivered, report.messages, report.uncertain) == (1, 1, 0)
+    with session_scope(seeder.engine) as session:
+        [log] = list_deliveries(session)
+        [alert] = list_alerts(session)
+    assert log.status == "delivered" and (log.response or "").startswith(message["ts"])
+    assert alert.status == "delivered"
+    # Nothing is left to send: the next run posts nothing.
+    deliver_pending(seeder.engine, seeder.settings, now=T0 + 10 * MIN, environ=slack_env(slow_sim))
+    assert len(slow_sim.state.slack_messages) == 1
+
+
+def test_a_bot_post_lost_before_slack_is_posted_again_with_the_same_key(
+    sim: SimulatorServer, seeder_for: SeederFor
+) -> None:
+    """A timeout where Slack posted nothing (the TIMEOUT fault records nothing): looked up, then posted."""
+    sim.state.timeout_hold_s = 1.6
+    settings = bot_settings(sim)
+    settings = settings.model_copy(update={"slack": settings.slack.model_copy(update={"timeout_s": 1.0})})
+    seeder = seeder_for(settings)
+    one_mention(seeder)
+    sim.state.faults.inject(POST_ROUTE, Fault.TIMEOUT)
+    report = deliver_pending(
+        seeder.engine, seeder.settings, now=T0 + 3 * MIN, environ=slack_env(sim), sleep=Sleeps()
+    )
+    [message] = sim.state.slack_messages
+    assert sim.state.faults.calls[POST_ROUTE] == 2 and sim.state.faults.calls[HISTORY_ROUTE] == 1
+    assert report.delivered == 1
+    with session_scope(seeder.engine) as session:
+        [log] = list_deliveries(session)
+    assert log.status == "delivered" and log.response == message["ts"] and log.retries == 1
+
+
+def test_a_bot_post_that_cannot_be_looked_up_is_uncertain_and_not_posted_twice(
+    slow_sim: SimulatorServer, seeder_for: SeederFor
+) -> None:
+    """Without the history scope (here: the lookup refused) the post is "uncertain", as a webhook's."""
+    settings = bot_settings(slow_sim)
+    settings = settings.model_copy(update={"slack": settings.slack.model_copy(update={"timeout_s": 1.0})})
+    seeder = seeder_for(settings)
+    one_mention(seeder)
+    slow_sim.state.faults.inject(POST_ROUTE, Fault.SLOW_OK)
+    slow_sim.state.faults.inject(HISTORY_ROUTE, Fault.AUTH)
+    report = deliver_pending(
+        seeder.engine, seeder.settings, now=T0 + 3 * MIN, environ=slack_env(slow_sim), sleep=Sleeps()
+    )
+    assert (report.delivered, report.uncertain) == (1, 1)
+    with session_scope(seeder.engine) as session:
+        [log] = list_deliveries(session)
+    assert log.status == "uncertain" and "could not be checked" in (log.error or "")
+    deliver_pending(seeder.engine, seeder.settings, now=T0 + 10 * MIN, environ=slack_env(slow_sim))
+    assert len(slow_sim.state.slack_messages) == 1
+
+
+@pytest.mark.parametrize("resend", [False, True])
+def test_a_webhook_post_answered_after_the_timeout(
+    slow_sim: SimulatorServer, seeder_for: SeederFor, resend: bool
+) -> None:
+    """A webhook cannot be asked: by default the post is "uncertain" and never sent again (one message);
+    with resend_after_timeout it is sent again at the next run (the documented duplicate)."""
+    settings = webhook_settings()
+    slack = settings.slack.model_copy(update={"timeout_s": 1.0, "resend_after_timeout": resend})
+    seeder = seeder_for(settings.model_copy(update={"slack": slack}))
+    one_mention(seeder)
+    slow_sim.state.faults.inject(WEBHOOK_ROUTE, Fault.SLOW_OK)
+    sleeps = Sleeps()
+    first = deliver_pending(
+        seeder.engine, seeder.settings, now=T0 + 3 * MIN, environ=slack_env(slow_sim), sleep=sleeps
+    )
+    assert slow_sim.state.faults.calls[WEBHOOK_ROUTE] == 1, "a timeout is not retried in the run"
+    assert len(slow_sim.state.slack_messages) == 1
+    later = deliver_pending(
+        seeder.engine, seeder.settings, now=T0 + 2 * 60 * MIN, environ=slack_env(slow_sim), sleep=sleeps
+    )
+    with session_scope(seeder.engine) as session:
+        logs = list_deliveries(session)
+        [alert] = list_alerts(session)
+    if not resend:
+        assert (first.delivered, first.uncertain, later.claimed) == (1, 1, 0)
+        assert [log.status for log in logs] == ["uncertain"] and alert.status == "delivered"
+        assert "not sent again" in (logs[0].error or "")
+        assert len(slow_sim.state.slack_messages) == 1
+    else:
+        assert (first.pending, later.delivered) == (1, 1)
+        assert [log.status for log in logs] == ["delivered", "failed"]
+        assert "may appear twice" in (logs[1].error or "")
+        assert len(slow_sim.state.slack_messages) == 2

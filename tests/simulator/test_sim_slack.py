@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.server import SimulatorServer
-from tesoro.simulator.slack import POST_ROUTE, WEBHOOK_ROUTE
+from tesoro.simulator.slack import HISTORY_ROUTE, POST_ROUTE, WEBHOOK_ROUTE
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*New treasure* from @lucia_trails"}}]
 
@@ -153,3 +153,52 @@ def test_webhook_rate_limit_is_retried_by_the_handler(sim: SimulatorServer) -> N
     response = patient.send(text="second try")
     assert (response.status_code, response.body) == (200, "ok")
     assert [m["text"] for m in sim.state.slack_messages] == ["second try"]
+
+
+def test_conversations_history_answers_the_channels_posts_with_their_metadata(sim: SimulatorServer) -> None:
+    client = web_client(sim)
+    meta = {"event_type": "tesoro_alert", "event_payload": {"delivery_key": "alert:abc"}}
+    first = client.chat_postMessage(channel="#alerts", text="one", metadata=meta)
+    client.chat_postMessage(channel="#elsewhere", text="other channel")
+    second = client.chat_postMessage(channel="#alerts", text="two")
+
+    history = client.conversations_history(channel="#alerts", include_all_metadata=True)
+    assert [m["ts"] for m in history["messages"]] == [second["ts"], first["ts"]], "newest first, one channel"
+    assert history["messages"][1]["metadata"] == meta and "metadata" not in history["messages"][0]
+    assert sim.state.slack_messages[0]["metadata"] == meta
+    # Without include_all_metadata Slack leaves the metadata out; `oldest` is exclusive.
+    plain = client.conversations_history(channel="#alerts", oldest=first["ts"])
+    assert [m["ts"] for m in plain["messages"]] == [second["ts"]] and "metadata" not in plain["messages"][0]
+    with pytest.raises(SlackApiError) as refused:
+        web_client(sim, token="xoxb-wrong").conversations_history(channel="#alerts")
+    assert refused.value.response["error"] == "invalid_auth"
+    sim.state.faults.inject(HISTORY_ROUTE, Fault.AUTH)
+    with pytest.raises(SlackApiError):
+        client.conversations_history(channel="#alerts")
+
+
+def test_bad_metadata_is_refused_like_slack(sim: SimulatorServer) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        web_client(sim).chat_postMessage(channel="#alerts", text="x", metadata={"event_type": "t"})
+    assert refused.value.response["error"] == "invalid_metadata" and sim.state.slack_messages == []
+
+
+@pytest.mark.parametrize("route", [POST_ROUTE, WEBHOOK_ROUTE])
+def test_slow_ok_posts_the_message_and_answers_after_the_client_gave_up(
+    sim: SimulatorServer, route: str
+) -> None:
+    sim.state.timeout_hold_s = 1.6
+    sim.state.faults.inject(route, Fault.SLOW_OK)
+    with pytest.raises(TimeoutError):
+        if route == POST_ROUTE:
+            token = sim.state.credentials.slack_bot_token
+            WebClient(token=token, base_url=f"{sim.base_url}/slack/api/", timeout=1).chat_postMessage(
+                channel="#alerts", text="late"
+            )
+        else:
+            path = sim.state.credentials.slack_webhook_path
+            WebhookClient(f"{sim.base_url}/slack/hooks/{path}", timeout=1).send(text="late")
+    [message] = sim.state.slack_messages
+    assert message["text"] == "late" and sim.state.faults.calls[route] == 1
+    # The fault is used up: the next call answers at once.
+    assert web_client(sim).chat_postMessage(channel="#alerts", text="next")["ok"] is True

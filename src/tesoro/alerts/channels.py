@@ -11,14 +11,23 @@ Plus, independently, a generic JSON webhook when the rule names `json_webhook_ur
 
 An alert is delivered when every channel its rule resolves to has it. A channel whose
 secret is missing from the environment is still a channel: it fails with a message that
-says which variable to export, so the alert waits (pending) instead of vanishing.
+says which variable to export, so the alert waits (pending) instead of vanishing. So does
+one whose variable alert channels may not read (`Settings.alert_env_refusal`: a rule made
+through the API before the settings changed, say), and one whose URL variable holds no
+http(s) URL.
+
+Secrets never leave a channel in what it reports: every channel is wrapped so that its
+errors and answers have the secret values redacted and URL credentials masked, and the
+slack_sdk clients log through a logger that does the same. The delivery log, the API and
+the command line show what the wrapper returned.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -26,8 +35,11 @@ from tesoro.alerts.models import Channel, Links, Outgoing, SendResult
 from tesoro.alerts.slack import SlackBotChannel, SlackWebhookChannel
 from tesoro.alerts.webhook import JsonWebhookChannel
 from tesoro.settings import AlertRuleSettings, Settings
+from tesoro.text.redact import redact
 
-__all__ = ["MissingSecretChannel", "channels_for", "links_for"]
+__all__ = ["MissingSecretChannel", "RedactingChannel", "RefusedSecretChannel", "channels_for", "links_for"]
+
+log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
 
@@ -41,6 +53,64 @@ class MissingSecretChannel:
 
     def send(self, outgoing: Outgoing) -> SendResult:
         return SendResult("failed", error=f"environment variable {self.env_name} is not set; export it")
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedSecretChannel:
+    """A configured channel that may not use its variable (or whose value is unusable): fails saying why."""
+
+    key: str
+    reason: str
+
+    def send(self, outgoing: Outgoing) -> SendResult:
+        return SendResult("failed", error=self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class RedactingChannel:
+    """Another channel, with its secrets redacted from what it reports, and nothing raised."""
+
+    inner: Channel
+    secrets: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return self.inner.key
+
+    def send(self, outgoing: Outgoing) -> SendResult:
+        try:
+            result = self.inner.send(outgoing)
+        except Exception as exc:  # a channel bug must not lose the run, nor print its secret
+            error = redact(f"{type(exc).__name__}: {exc}", self.secrets)
+            log.error("alert channel %s raised %s", self.key, error)
+            return SendResult("failed", error=error)
+        return replace(
+            result,
+            error=None if result.error is None else redact(result.error, self.secrets),
+            response=None if result.response is None else redact(result.response, self.secrets),
+        )
+
+
+class _RedactSecrets(logging.Filter):
+    """Redacts the secret values registered with it from the records of the slack_sdk clients."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = redact(text, self.secrets)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+_SDK_FILTER = _RedactSecrets()
+# The logger the Slack clients log through (they log the URL they retry, which for a webhook is the
+# secret); records leave it only redacted.
+_SDK_LOG = logging.getLogger("tesoro.alerts.slack_sdk")
+_SDK_LOG.addFilter(_SDK_FILTER)
 
 
 def links_for(settings: Settings) -> Links:
@@ -60,63 +130,81 @@ def channels_for(
     links = links_for(settings)
     channels: list[Channel] = []
 
+    def secret(key: str, env_name: str, *, url: bool) -> str | Channel:
+        """The variable's value, or the channel that fails saying why it cannot be used."""
+        refusal = settings.alert_env_refusal(env_name)
+        if refusal is not None:
+            return RefusedSecretChannel(key, refusal)
+        value = environ.get(env_name)
+        if not value:
+            return MissingSecretChannel(key, env_name)
+        if url and not value.startswith(("https://", "http://")):
+            return RefusedSecretChannel(
+                key, f"environment variable {env_name} does not hold an http(s) URL (its value is not shown)"
+            )
+        _SDK_FILTER.secrets.add(value)
+        return value
+
     def webhook(env_name: str) -> Channel:
         key = f"slack:webhook:{env_name}"
-        url = environ.get(env_name)
-        if not url:
-            return MissingSecretChannel(key, env_name)
-        return SlackWebhookChannel(
+        url = secret(key, env_name, url=True)
+        if not isinstance(url, str):
+            return url
+        channel = SlackWebhookChannel(
             key=key,
             url=url,
             links=links,
             timeout_s=slack.timeout_s,
             max_retries=slack.max_retries,
             max_wait_s=slack.max_wait_s,
+            resend_after_timeout=slack.resend_after_timeout,
             sleep=sleep,
+            logger=_SDK_LOG,
         )
+        return RedactingChannel(channel, (url,))
 
     target = (rule.channel if rule else None) or slack.default_channel
     if rule is not None and rule.webhook_url_env:
         channels.append(webhook(rule.webhook_url_env))
     elif slack.bot_token_env and target:
         key = f"slack:{target}"
-        token = environ.get(slack.bot_token_env)
-        if not token:
-            channels.append(MissingSecretChannel(key, slack.bot_token_env))
+        token = secret(key, slack.bot_token_env, url=False)
+        if not isinstance(token, str):
+            channels.append(token)
         else:
-            channels.append(
-                SlackBotChannel(
-                    key=key,
-                    token=token,
-                    channel=target,
-                    base_url=slack.api_base_url,
-                    links=links,
-                    timeout_s=slack.timeout_s,
-                    max_retries=slack.max_retries,
-                    max_wait_s=slack.max_wait_s,
-                    sleep=sleep,
-                )
+            bot = SlackBotChannel(
+                key=key,
+                token=token,
+                channel=target,
+                base_url=slack.api_base_url,
+                links=links,
+                timeout_s=slack.timeout_s,
+                max_retries=slack.max_retries,
+                max_wait_s=slack.max_wait_s,
+                resend_after_timeout=slack.resend_after_timeout,
+                sleep=sleep,
+                logger=_SDK_LOG,
             )
+            channels.append(RedactingChannel(bot, (token,)))
     elif slack.webhook_url_env:
         channels.append(webhook(slack.webhook_url_env))
 
     if rule is not None and rule.json_webhook_url_env:
         env_name = rule.json_webhook_url_env
         key = f"webhook:{env_name}"
-        url = environ.get(env_name)
-        if not url:
-            channels.append(MissingSecretChannel(key, env_name))
+        url = secret(key, env_name, url=True)
+        if not isinstance(url, str):
+            channels.append(url)
         else:
-            channels.append(
-                JsonWebhookChannel(
-                    key=key,
-                    url=url,
-                    links=links,
-                    timeout_s=slack.timeout_s,
-                    max_retries=slack.max_retries,
-                    max_wait_s=slack.max_wait_s,
-                    sleep=sleep,
-                    transport=transport,
-                )
+            hook = JsonWebhookChannel(
+                key=key,
+                url=url,
+                links=links,
+                timeout_s=slack.timeout_s,
+                max_retries=slack.max_retries,
+                max_wait_s=slack.max_wait_s,
+                sleep=sleep,
+                transport=transport,
             )
+            channels.append(RedactingChannel(hook, (url,)))
     return channels

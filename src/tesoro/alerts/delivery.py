@@ -20,8 +20,13 @@
 
 A channel that fails in a run is not tried again in that run (the next messages for it
 wait for the same retry time), so a Slack outage costs one timeout, not one per alert.
-Delivery is at-least-once: a crash between Slack's answer and the log write can repeat
-one message after the lease; it cannot lose one.
+Delivery is at-least-once, with the duplicates narrowed to what the channel allows: a
+message Slack does not answer in time is looked up in the channel before it is sent again
+(bot token), or logged "uncertain" and not sent again (webhook; `[slack]
+resend_after_timeout` sends it again instead), and a JSON webhook repeats the message's
+`Idempotency-Key`. A crash between Slack's answer and the log write can still repeat one
+message after the lease; it cannot lose one. docs/alerts.md ("Delivered once") has the
+whole window.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from tesoro.store.alerts import (
     rule_config,
 )
 from tesoro.store.engine import session_scope
+from tesoro.text.redact import mask_urls
 
 __all__ = ["DeliveryReport", "backoff", "deliver_pending", "send_test"]
 
@@ -76,6 +82,7 @@ class DeliveryReport:
     pending: int = 0  # alerts left pending (failed, deferred or partly delivered)
     messages: int = 0  # messages that reached a channel
     digests: int = 0
+    uncertain: int = 0  # messages sent with no answer in time, not sent again (counted in `messages`)
     failed_messages: int = 0
     errors: tuple[str, ...] = ()
 
@@ -103,8 +110,9 @@ def _safe_send(channel: Channel, outgoing: Outgoing) -> tuple[SendResult, int]:
     try:
         result = channel.send(outgoing)
     except Exception as exc:  # a channel bug must not lose the run's bookkeeping
-        log.exception("alert channel %s raised", channel.key)
-        result = SendResult("failed", error=f"{type(exc).__name__}: {exc}")
+        error = mask_urls(f"{type(exc).__name__}: {exc}")
+        log.error("alert channel %s raised %s", channel.key, error)
+        result = SendResult("failed", error=error)
     return result, int((time.perf_counter() - started) * 1000)
 
 
@@ -156,6 +164,7 @@ def deliver_pending(
         pending=pending,
         messages=tally.messages,
         digests=tally.digests,
+        uncertain=tally.uncertain,
         failed_messages=tally.failed,
         errors=tuple(tally.errors),
     )
@@ -199,6 +208,7 @@ class _Tally:
 
     messages: int = 0
     digests: int = 0
+    uncertain: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -244,11 +254,14 @@ def _send_group(
         _log_attempt(engine, rule_name, key, outgoing.kind, result, members, now, elapsed_ms)
         for item in members:
             item.attempted = True
-        if result.ok:
+        if result.carried:  # delivered, or "uncertain": never sent again either way
             tally.messages += 1
             tally.digests += outgoing.kind == "digest"
+            tally.uncertain += result.status == "uncertain"
             for item in members:
                 item.sent_to.add(key)
+            if result.error:
+                tally.errors.append(f"{key}: {result.error}")
             continue
         tally.failed += 1
         tally.errors.append(f"{key}: {result.error}")

@@ -7,6 +7,8 @@ travels and tests can swap in a fake channel where the network is not the point.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -21,7 +23,9 @@ __all__ = [
     "SendStatus",
 ]
 
-SendStatus = Literal["delivered", "failed", "rate_limited"]
+# "uncertain": sent, but the channel did not answer in time; it may have posted the message, and it is
+# not sent again (see docs/alerts.md, "Delivered once").
+SendStatus = Literal["delivered", "uncertain", "failed", "rate_limited"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,20 @@ class Outgoing:
     alerts: tuple[OutgoingAlert, ...] = ()
     note: str | None = None  # free text for a test message
 
+    @property
+    def delivery_key(self) -> str:
+        """The same for every send of this message (the rule, the kind and the alerts it carries).
+
+        Channels that can be asked whether a message arrived (Slack's bot token, through message
+        metadata) or that pass it on (the JSON webhook's `Idempotency-Key`) use it so that a resend
+        after a lost answer does not post the message twice. A test message has a fresh key per send.
+        """
+        if self.kind == "test":
+            return f"test:{uuid.uuid4().hex}"
+        ids = ",".join(str(a.id) for a in sorted(self.alerts, key=lambda a: a.id))
+        digest = hashlib.sha256(f"{self.rule}\n{self.kind}\n{ids}".encode()).hexdigest()[:24]
+        return f"{self.kind}:{digest}"
+
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
@@ -68,6 +86,11 @@ class SendResult:
     @property
     def ok(self) -> bool:
         return self.status == "delivered"
+
+    @property
+    def carried(self) -> bool:
+        """Delivered, or probably delivered: either way not to be sent again."""
+        return self.status in ("delivered", "uncertain")
 
 
 class Channel(Protocol):

@@ -18,8 +18,10 @@ argument so tests (and the benchmark) never sleep, and respects the cap.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from http.client import RemoteDisconnected
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -34,7 +36,13 @@ from slack_sdk.http_retry.state import RetryState
 from tesoro.alerts.blocks import render
 from tesoro.alerts.models import Links, Outgoing, SendResult
 
-__all__ = ["PatientRetryHandler", "SlackBotChannel", "SlackWebhookChannel", "retry_after_seconds"]
+__all__ = [
+    "METADATA_EVENT",
+    "PatientRetryHandler",
+    "SlackBotChannel",
+    "SlackWebhookChannel",
+    "retry_after_seconds",
+]
 
 Sleep = Callable[[float], None]
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
@@ -86,7 +94,11 @@ class PatientRetryHandler(RetryHandler):
             return response.status_code in _RETRYABLE_STATUS
         if isinstance(error, HTTPError):
             return False
-        return isinstance(error, URLError | ConnectionError | RemoteDisconnected | TimeoutError)
+        if isinstance(error, TimeoutError):
+            # Sent, and no answer in time: Slack may have posted it. Retrying blindly posts it twice,
+            # so the channel decides (look it up, or leave it "uncertain").
+            return False
+        return isinstance(error, URLError | ConnectionError | RemoteDisconnected)
 
     def prepare_for_next_attempt(
         self,
@@ -120,8 +132,31 @@ def _failure(status: int | None, error: str, headers: Mapping[str, Any] | None, 
     return SendResult("failed", error=error, http_status=status, retries=retries)
 
 
+def _unanswered(timeout_s: float, *, resend: bool, why: str = "") -> SendResult:
+    """A message sent with no answer in time (`why`: what the lookup found or could not)."""
+    said = f"Slack did not answer within {timeout_s:g} s{why}"
+    if resend:
+        return SendResult("failed", error=f"{said}; sending it again later (it may appear twice)")
+    return SendResult(
+        "uncertain",
+        error=f"{said}; it may have been posted, so it is not sent again ([slack] resend_after_timeout)",
+    )
+
+
+def _lookup_failure(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        return f"conversations.history: {code or exc.response.status_code}"
+    return f"conversations.history: {exc}"
+
+
 class SlackWebhookChannel:
-    """An incoming webhook: the URL is the credential and decides the channel."""
+    """An incoming webhook: the URL is the credential and decides the channel.
+
+    A webhook cannot be asked whether a message arrived, so a post that Slack does not answer
+    within `timeout_s` is not retried here: it is "uncertain" (not sent again), or, with
+    `resend_after_timeout`, failed (sent again at the outbox's next try, maybe twice).
+    """
 
     def __init__(
         self,
@@ -132,12 +167,17 @@ class SlackWebhookChannel:
         timeout_s: float = 10.0,
         max_retries: int = 3,
         max_wait_s: float = 30.0,
+        resend_after_timeout: bool = False,
         sleep: Sleep = time.sleep,
+        logger: logging.Logger | None = None,
     ) -> None:
         self._key = key
         self._links = links
+        self._timeout_s = max(1, round(timeout_s))
+        self._resend = resend_after_timeout
         self._handler = PatientRetryHandler(max_retry_count=max_retries, max_wait_s=max_wait_s, sleep=sleep)
-        self._client = WebhookClient(url, timeout=max(1, round(timeout_s)), retry_handlers=[self._handler])
+        options: dict[str, Any] = {"logger": logger} if logger else {}
+        self._client = WebhookClient(url, timeout=self._timeout_s, retry_handlers=[self._handler], **options)
 
     @property
     def key(self) -> str:
@@ -149,6 +189,10 @@ class SlackWebhookChannel:
         try:
             response = self._client.send(
                 text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
+            )
+        except TimeoutError:
+            return replace(
+                _unanswered(self._timeout_s, resend=self._resend), retries=self._handler.retries - before
             )
         except (URLError, OSError) as exc:
             return SendResult(
@@ -165,8 +209,23 @@ class SlackWebhookChannel:
         )
 
 
+# chat.postMessage's message metadata: the delivery key rides on every message Tesoro posts.
+METADATA_EVENT = "tesoro_alert"
+# How far back (seconds, before the first try) the lookup after a timeout reads the channel.
+_LOOKBACK_S = 60.0
+_LOOKUP_PAGE = 200
+
+
 class SlackBotChannel:
-    """A bot token posting with chat.postMessage to a named channel."""
+    """A bot token posting with chat.postMessage to a named channel, at most once per message.
+
+    Every message carries its delivery key as message metadata (`tesoro_alert`). When Slack does not
+    answer a post within `timeout_s`, the channel waits, reads the channel's recent history
+    (conversations.history with the metadata) and posts again only when the message is not there:
+    a 200 that arrived late is found and counted as delivered instead of posted twice. The lookup
+    needs the `channels:history` scope (`groups:history` for a private channel); without it, an
+    unanswered post is "uncertain" like a webhook's.
+    """
 
     def __init__(
         self,
@@ -179,15 +238,27 @@ class SlackBotChannel:
         timeout_s: float = 10.0,
         max_retries: int = 3,
         max_wait_s: float = 30.0,
+        backoff_s: float = 1.0,
+        resend_after_timeout: bool = False,
         sleep: Sleep = time.sleep,
+        clock: Callable[[], float] = time.time,
+        logger: logging.Logger | None = None,
     ) -> None:
         self._key = key
         self._channel = channel
         self._links = links
+        self._timeout_s = max(1, round(timeout_s))
+        self._max_retries = max_retries
+        self._backoff_s = backoff_s
+        self._resend = resend_after_timeout
+        self._sleep = sleep
+        self._clock = clock
         self._handler = PatientRetryHandler(max_retry_count=max_retries, max_wait_s=max_wait_s, sleep=sleep)
         options: dict[str, Any] = {"base_url": base_url} if base_url else {}
+        if logger:
+            options["logger"] = logger
         self._client = WebClient(
-            token=token, timeout=max(1, round(timeout_s)), retry_handlers=[self._handler], **options
+            token=token, timeout=self._timeout_s, retry_handlers=[self._handler], **options
         )
 
     @property
@@ -196,29 +267,77 @@ class SlackBotChannel:
 
     def send(self, outgoing: Outgoing) -> SendResult:
         message = render(outgoing, self._links)
+        delivery_key = outgoing.delivery_key
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"delivery_key": delivery_key}}
         before = self._handler.retries
-        try:
-            response = self._client.chat_postMessage(
-                channel=self._channel,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            detail = code or str(exc.response.data)[:300]
-            return _failure(
-                status, f"HTTP {status}: {detail}", exc.response.headers, self._handler.retries - before
-            )
-        except (URLError, OSError) as exc:
+        started = self._clock()
+        reposts = 0
+        while True:
+            try:
+                response = self._client.chat_postMessage(
+                    channel=self._channel,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    metadata=metadata,
+                )
+            except TimeoutError:
+                # Posted or not? Give Slack a moment, then look before posting again.
+                self._sleep(self._backoff_s * 2**reposts)
+                retries = self._handler.retries - before + reposts
+                try:
+                    found = self._posted(delivery_key, since=started - _LOOKBACK_S)
+                except (SlackApiError, URLError, OSError) as exc:
+                    why = f", and the channel could not be checked ({_lookup_failure(exc)})"
+                    return replace(
+                        _unanswered(self._timeout_s, resend=self._resend, why=why), retries=retries
+                    )
+                if found is not None:
+                    answer = f"{found} (the answer was lost; found in the channel)"
+                    return SendResult("delivered", http_status=200, response=answer, retries=retries)
+                if reposts >= self._max_retries:
+                    return SendResult(
+                        "failed",
+                        error=f"Slack did not answer within {self._timeout_s:g} s and the message is not "
+                        "in the channel: trying again later",
+                        retries=retries,
+                    )
+                reposts += 1
+                continue
+            except SlackApiError as exc:
+                status = exc.response.status_code
+                code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+                detail = code or str(exc.response.data)[:300]
+                return _failure(
+                    status,
+                    f"HTTP {status}: {detail}",
+                    exc.response.headers,
+                    self._handler.retries - before + reposts,
+                )
+            except (URLError, OSError) as exc:
+                return SendResult(
+                    "failed",
+                    error=f"connection error: {exc}",
+                    retries=self._handler.retries - before + reposts,
+                )
             return SendResult(
-                "failed", error=f"connection error: {exc}", retries=self._handler.retries - before
+                "delivered",
+                http_status=200,
+                response=str(response.get("ts") or ""),
+                retries=self._handler.retries - before + reposts,
             )
-        return SendResult(
-            "delivered",
-            http_status=200,
-            response=str(response.get("ts") or ""),
-            retries=self._handler.retries - before,
+
+    def _posted(self, delivery_key: str, *, since: float) -> str | None:
+        """The ts of the message carrying `delivery_key` in the channel since `since`, or None."""
+        history = self._client.conversations_history(
+            channel=self._channel, oldest=f"{since:.6f}", limit=_LOOKUP_PAGE, include_all_metadata=True
         )
+        for item in history.get("messages") or []:
+            meta = item.get("metadata") if isinstance(item, dict) else None
+            if not isinstance(meta, dict) or meta.get("event_type") != METADATA_EVENT:
+                continue
+            payload = meta.get("event_payload")
+            if isinstance(payload, dict) and payload.get("delivery_key") == delivery_key:
+                return str(item.get("ts") or "")
+        return None

@@ -3,7 +3,7 @@
 Each message is one POST of a JSON object:
 
     {"type": "tesoro.alert" | "tesoro.digest" | "tesoro.test",
-     "rule": "unhappy-influencer", "count": 1,
+     "delivery_key": "alert:3f0c…", "rule": "unhappy-influencer", "count": 1,
      "text": "…one line per alert, escaped for Slack-like receivers…",
      "alerts": [{"id", "rule", "kind", "subject", "created_at", "title", "summary",
                  "url", "review_url", "payload"}]}
@@ -12,6 +12,10 @@ Each message is one POST of a JSON object:
 escapes what it displays). A digest lists every alert but carries `payload` only for
 its top items, so a burst of a thousand stays a reasonable request. `text` is escaped
 for Slack's mrkdwn because chat tools that accept "Slack-compatible" webhooks read it.
+
+Every send of one message (a retry in the run, or the outbox's next try after a timeout or a 5xx)
+carries the same `delivery_key`, also as the `Idempotency-Key` header: a receiver that keeps the keys
+it has seen for a day drops the repeat of a message whose answer Tesoro never got.
 
 Retries mirror the Slack channel: 429 with a short `Retry-After` and 5xx/connection
 errors are retried in the run with backoff (through an injectable `sleep`); anything
@@ -57,8 +61,8 @@ def _item(alert: OutgoingAlert, links: Links, *, full: bool) -> dict[str, Any]:
     return item
 
 
-def webhook_body(outgoing: Outgoing, links: Links) -> dict[str, Any]:
-    """The JSON object one message posts."""
+def webhook_body(outgoing: Outgoing, links: Links, *, delivery_key: str | None = None) -> dict[str, Any]:
+    """The JSON object one message posts (`delivery_key`: the message's, computed when not given)."""
     ranked = sorted(outgoing.alerts, key=lambda a: (-a.rank, a.id))
     full = {a.id for a in ranked[:_FULL_PAYLOADS]} if outgoing.kind == "digest" else {a.id for a in ranked}
     lines = [
@@ -70,6 +74,7 @@ def webhook_body(outgoing: Outgoing, links: Links) -> dict[str, Any]:
         lines = [outgoing.note or "Test message from Tesoro."]
     return {
         "type": f"tesoro.{outgoing.kind}",
+        "delivery_key": delivery_key or outgoing.delivery_key,
         "rule": outgoing.rule,
         "count": len(outgoing.alerts),
         "text": escape("\n".join(lines)),
@@ -108,13 +113,15 @@ class JsonWebhookChannel:
         return self._key
 
     def send(self, outgoing: Outgoing) -> SendResult:
-        body = webhook_body(outgoing, self._links)
+        delivery_key = outgoing.delivery_key
+        body = webhook_body(outgoing, self._links, delivery_key=delivery_key)
+        headers = {"User-Agent": "Tesoro alerts", "Idempotency-Key": delivery_key}
         retries = 0
         with httpx.Client(timeout=self._timeout_s, transport=self._transport) as client:
             while True:
                 wait: float | None
                 try:
-                    response = client.post(self._url, json=body, headers={"User-Agent": "Tesoro alerts"})
+                    response = client.post(self._url, json=body, headers=headers)
                 except httpx.TransportError as exc:
                     if retries >= self._max_retries:
                         return SendResult("failed", error=f"connection error: {exc}", retries=retries)

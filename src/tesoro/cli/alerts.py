@@ -26,6 +26,7 @@ from tesoro.cli.kit import ConfigOption, load_or_exit
 from tesoro.store.alerts import alert_status_counts, list_alerts, list_deliveries, list_rules, sync_rules
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
+from tesoro.text.redact import mask_urls
 
 __all__ = ["alerts_app"]
 
@@ -68,7 +69,7 @@ def test(
         raise typer.Exit(1)
     table = Table("channel", "status", "detail")
     for key, result in results:
-        table.add_row(key, result.status, result.error or result.response or "")
+        table.add_row(key, result.status, mask_urls(result.error or result.response or ""))
     out.print(table)
     if not all(r.ok for _, r in results):
         raise typer.Exit(1)
@@ -96,11 +97,12 @@ def deliver(config: ConfigOption = None) -> None:
     report = deliver_pending(open_store(settings), settings, environ=dict(os.environ))
     out.print(
         f"{report.claimed} due: {report.delivered} delivered, {report.pending} still pending; "
-        f"{report.messages} messages ({report.digests} digests), {report.failed_messages} failed",
+        f"{report.messages} messages ({report.digests} digests, {report.uncertain} uncertain), "
+        f"{report.failed_messages} failed",
         highlight=False,
     )
     for error in dict.fromkeys(report.errors):
-        out.print(f"  {error}", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"  {mask_urls(error)}", highlight=False, markup=False, soft_wrap=True)
     if report.failed_messages:
         raise typer.Exit(1)
 
@@ -132,7 +134,8 @@ def log(
     config: ConfigOption = None,
     rule: RuleOption = None,
     status: Annotated[
-        str | None, typer.Option(help="Only deliveries with this status: delivered, failed, rate_limited.")
+        str | None,
+        typer.Option(help="Only deliveries with this status: delivered, uncertain, failed, rate_limited."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many lines.", min=1)] = 20,
 ) -> None:
@@ -151,7 +154,7 @@ def log(
                 str(d.alert_count),
                 d.status,
                 str(d.retries),
-                (d.error or d.response or "")[:80],
+                mask_urls(d.error or d.response or "")[:80],
             )
         counts = alert_status_counts(session, rule=rule)
         pending = list_alerts(session, status="pending", rule=rule, limit=5)
@@ -162,7 +165,7 @@ def log(
     for alert in pending:
         out.print(
             f"  pending #{alert.id} {alert.rule} {alert.subject}: next try {_when(alert.next_attempt_at)}"
-            f"{'; ' + alert.last_error[:100] if alert.last_error else ''}",
+            f"{'; ' + mask_urls(alert.last_error)[:100] if alert.last_error else ''}",
             highlight=False,
             markup=False,
             soft_wrap=True,

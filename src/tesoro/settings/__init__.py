@@ -28,6 +28,7 @@ from tesoro.settings.gallery import DEFAULT_MEDIA_HOSTS, GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeEffort, RoeSettings, RorEventValues
 from tesoro.settings.loader import load_settings
 from tesoro.settings.root import Settings
+from tesoro.settings.secrets import DEFAULT_ALERT_ENV_ALLOW, SecretsSettings
 from tesoro.settings.service import (
     ApiSettings,
     DatabaseSettings,
@@ -37,6 +38,7 @@ from tesoro.settings.service import (
 )
 
 __all__ = [
+    "DEFAULT_ALERT_ENV_ALLOW",
     "DEFAULT_CONTENT_VALUES",
     "DEFAULT_MEDIA_HOSTS",
     "AlertKind",
@@ -56,6 +58,7 @@ __all__ = [
     "RoeEffort",
     "RoeSettings",
     "RorEventValues",
+    "SecretsSettings",
     "ServerSettings",
     "Settings",
     "SlackSettings",

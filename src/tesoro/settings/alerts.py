@@ -135,6 +135,9 @@ class SlackSettings(Section):
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3
     # A 429 asking to wait longer than this is not slept on: the alert is rescheduled instead.
     max_wait_s: Annotated[float, Field(ge=0, le=300)] = 30.0
+    # A webhook post with no answer within timeout_s may have been posted: false logs it "uncertain" and
+    # does not send it again (no duplicate); true sends it again at the next run (none lost, maybe twice).
+    resend_after_timeout: bool = False
 
     @field_validator("bot_token_env", "webhook_url_env")
     @classmethod

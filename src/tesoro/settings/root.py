@@ -14,6 +14,7 @@ from tesoro.settings.catalog import BrandSettings, ProductSettings, QuerySetting
 from tesoro.settings.curator import CuratorSettings
 from tesoro.settings.gallery import GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeSettings
+from tesoro.settings.secrets import SecretsSettings
 from tesoro.settings.service import (
     ApiSettings,
     DatabaseSettings,
@@ -46,6 +47,7 @@ class Settings(Section):
     relationship: RelationshipSettings = Field(default_factory=RelationshipSettings)
     roe: RoeSettings = Field(default_factory=RoeSettings)
     curator: CuratorSettings = Field(default_factory=CuratorSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     # Where relative paths are resolved from: the config file's folder (set by load_settings).
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     # The file these settings were read from (workers of the scaled-out mode load the same file).
@@ -107,6 +109,44 @@ class Settings(Section):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _alert_secrets(self) -> Settings:
+        """Alert channels read only the variables `[secrets] alert_env_allow` lets them (see there)."""
+        named = [(f"slack.{key}", getattr(self.slack, key)) for key in ("webhook_url_env", "bot_token_env")]
+        for i, rule in enumerate(self.alerts):
+            named += [(f"alerts[{i}].{key}", getattr(rule, key)) for key in _RULE_ENV_KEYS]
+        problems = [
+            f"{where}: {refusal}"
+            for where, env_name in named
+            if env_name and (refusal := self.alert_env_refusal(env_name))
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def alert_env_refusal(self, env_name: str) -> str | None:
+        """Why an alert channel may not read the variable `env_name`, or None when it may.
+
+        The reason names the variable and the rule, never the variable's value.
+        """
+        prefix, _, rest = env_name.partition("_")
+        if prefix == "TESORO" and (
+            env_name in _OWN_VARIABLES or rest.split("__")[0].lower() in type(self).model_fields
+        ):
+            return f"{env_name} is one of Tesoro's own settings variables, not an alert secret"
+        for source in self.sources:
+            if env_name in source.credentials.values():
+                return (
+                    f"{env_name} holds a credential of source {source.name!r}; alert channels may not read it"
+                )
+        if not self.secrets.allows(env_name):
+            allowed = ", ".join(self.secrets.alert_env_allow) or "nothing"
+            return (
+                f"{env_name} is not a variable alert channels may read: its name must match "
+                f"[secrets] alert_env_allow ({allowed}), e.g. SLACK_WEBHOOK_URL or OPS_WEBHOOK_URL"
+            )
+        return None
+
     @property
     def database_url(self) -> str:
         return self.database.resolved_url(self.base_dir)
@@ -133,6 +173,14 @@ class Settings(Section):
         if not value:
             raise ConfigError("environment", [(env_name, "is not set; export it before starting Tesoro")])
         return value
+
+
+# The rule keys that name a variable an alert channel reads.
+_RULE_ENV_KEYS = ("webhook_url_env", "json_webhook_url_env")
+# Variables Tesoro reads for itself besides TESORO_<settings key> (docs/settings.md, "Environment only").
+_OWN_VARIABLES = frozenset(
+    {"TESORO_CONFIG", "TESORO_DATABASE_URL", "TESORO_DATA_DIR", "TESORO_CACHE_DIR", "TESORO_ENCODER_BACKEND"}
+)
 
 
 def _one_gallery_each(problems: list[str], section: str, names: list[str]) -> None:

@@ -21,6 +21,9 @@ class Fault(StrEnum):
     MALFORMED = "malformed"  # 200 with a body that is not valid JSON
     EMPTY = "empty"  # a valid but empty page
     AUTH = "401"
+    # The server does the work (a Slack message is posted), then answers 200 only after holding the
+    # request longer than any client timeout: the client never sees the success (Slack routes only).
+    SLOW_OK = "slow_ok"
 
 
 class FaultInjector:
@@ -41,6 +44,19 @@ class FaultInjector:
             self.calls[route] += 1
             queue = self._pending.get(route)
             return queue.popleft() if queue else None
+
+    def take_if(self, route: str, fault: Fault) -> bool:
+        """When `fault` is next for `route`, count the call and take it (True); otherwise change nothing.
+
+        For faults a route acts out itself (SLOW_OK), before asking `fault_response` for the others.
+        """
+        with self._lock:
+            queue = self._pending.get(route)
+            if not queue or queue[0] is not fault:
+                return False
+            self.calls[route] += 1
+            queue.popleft()
+            return True
 
     def clear(self) -> None:
         with self._lock:

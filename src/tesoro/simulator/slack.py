@@ -7,6 +7,7 @@ alert sender is tested against these routes with the real `WebClient` and
 | route | fault name |
 | --- | --- |
 | `POST /slack/api/chat.postMessage` | `slack.post` |
+| `GET/POST /slack/api/conversations.history` | `slack.history` |
 | `POST /slack/hooks/{a}/{b}/{c}` | `slack.webhook` |
 
 What they do, as Slack does:
@@ -23,6 +24,14 @@ What they do, as Slack does:
 - A webhook URL is valid only when `{a}/{b}/{c}` equals
   `credentials.slack_webhook_path`; otherwise 404 `no_service`. A good post answers
   the plain text `ok`; a bad payload 400 `invalid_payload`, a missing text 400 `no_text`.
+- `chat.postMessage` keeps a message's `metadata` (`{"event_type", "event_payload"}`, a JSON
+  object, or a JSON string in a form), and `conversations.history` (same token rules) answers
+  the channel's `chat.postMessage` messages newest first, from `oldest` (exclusive) and at most
+  `limit` (default 100), with their metadata only when `include_all_metadata` is true, as
+  Slack does. This is what a sender uses to find out whether a post it got no answer to was made.
+- The `slow_ok` fault (`Fault.SLOW_OK`) on `slack.post` or `slack.webhook` accepts and records
+  the message, then holds the answer for `timeout_hold_s` (longer than the client's timeout):
+  Slack's "200 that arrives after the client gave up".
 - Faults: a 429 carries `Retry-After: 0` (so `RateLimitErrorRetryHandler` retries at
   once) and Slack's `{"ok": false, "error": "ratelimited"}`; 5xx, timeouts, malformed
   bodies come from `common.fault_response`. A faulted call records nothing.
@@ -30,12 +39,13 @@ What they do, as Slack does:
 Every accepted message is recorded with `SimState.record_slack` as a dict:
 `route` ("chat.postMessage" or "webhook"), `channel` (the id answered, or the payload's
 legacy `channel` for a webhook, else None), `text`, `blocks`, `attachments`,
-`thread_ts`, `ts` (None for webhooks, which answer no ts) and `payload` (all fields
-received, token removed).
+`thread_ts`, `ts` (None for webhooks, which answer no ts), `metadata` and `payload` (all
+fields received, token removed).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -50,11 +60,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tesoro.simulator.common import fault_response
+from tesoro.simulator.faults import Fault
 from tesoro.simulator.state import SimState
 
-__all__ = ["POST_ROUTE", "WEBHOOK_ROUTE", "channel_id", "routes"]
+__all__ = ["HISTORY_ROUTE", "POST_ROUTE", "WEBHOOK_ROUTE", "channel_id", "routes"]
 
 POST_ROUTE = "slack.post"
+HISTORY_ROUTE = "slack.history"
 WEBHOOK_ROUTE = "slack.webhook"
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
@@ -121,6 +133,17 @@ def _decode_nested(payload: dict[str, Any]) -> dict[str, Any]:
                 raise _PayloadError(f"invalid_{key}") from exc
         if key in payload and not isinstance(payload[key], list):
             raise _PayloadError(f"invalid_{key}")
+    metadata = payload.get("metadata")
+    if isinstance(metadata, str):
+        metadata = payload["metadata"] = (
+            _json_object(metadata, "invalid_metadata") if metadata.strip() else None
+        )
+    if metadata is not None and not (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and isinstance(metadata.get("event_payload"), dict)
+    ):
+        raise _PayloadError("invalid_metadata")
     return payload
 
 
@@ -160,6 +183,7 @@ def _recorded(route: str, channel: str | None, payload: dict[str, Any], ts: str 
         "attachments": payload.get("attachments"),
         "thread_ts": payload.get("thread_ts"),
         "ts": ts,
+        "metadata": payload.get("metadata"),
         "payload": payload,
     }
 
@@ -197,16 +221,27 @@ class _Slack:
             return f"{self._last_ts:.6f}"
 
     async def post_message(self, request: Request) -> Response:
-        faulted = await fault_response(
-            self.state,
-            POST_ROUTE,
-            rate_limit_headers={"Retry-After": "0"},
-            rate_limit_body=_RATE_LIMITED,
-            auth_body=_INVALID_AUTH,
-            empty_body={"ok": True},
+        slow = self.state.faults.take_if(POST_ROUTE, Fault.SLOW_OK)
+        faulted = (
+            None
+            if slow
+            else await fault_response(
+                self.state,
+                POST_ROUTE,
+                rate_limit_headers={"Retry-After": "0"},
+                rate_limit_body=_RATE_LIMITED,
+                auth_body=_INVALID_AUTH,
+                empty_body={"ok": True},
+            )
         )
         if faulted is not None:
             return faulted
+        answer = await self._post_message(request)
+        if slow:
+            await asyncio.sleep(self.state.timeout_hold_s)
+        return answer
+
+    async def _post_message(self, request: Request) -> Response:
         body = await request.body()
         try:
             payload = _json_object(body, "invalid_json") if _is_json(request, body) else _form(body)
@@ -231,17 +266,75 @@ class _Slack:
             {"ok": True, "channel": answered_channel, "ts": ts, "message": _message(payload, ts)}
         )
 
-    async def webhook(self, request: Request) -> Response:
+    async def history(self, request: Request) -> Response:
         faulted = await fault_response(
             self.state,
-            WEBHOOK_ROUTE,
+            HISTORY_ROUTE,
             rate_limit_headers={"Retry-After": "0"},
-            rate_limit_body="rate_limited",
-            auth_body="invalid_token",
-            empty_body="ok",
+            rate_limit_body=_RATE_LIMITED,
+            auth_body=_INVALID_AUTH,
+            empty_body={"ok": True, "messages": [], "has_more": False},
+        )
+        if faulted is not None:
+            return faulted
+        body = await request.body()
+        try:
+            fields: dict[str, Any] = dict(request.query_params)
+            if body:
+                fields.update(_json_object(body, "invalid_json") if _is_json(request, body) else _form(body))
+        except _PayloadError as exc:
+            return JSONResponse({"ok": False, "error": exc.code})
+        token = _bearer(request) or fields.pop("token", None)
+        if not token:
+            return JSONResponse({"ok": False, "error": "not_authed"})
+        if token != self.state.credentials.slack_bot_token:
+            return JSONResponse(_INVALID_AUTH)
+        channel = fields.get("channel")
+        if not isinstance(channel, str) or not channel.strip():
+            return JSONResponse({"ok": False, "error": "channel_not_found"})
+        try:
+            oldest = float(fields.get("oldest") or 0)
+            limit = max(1, min(999, int(fields.get("limit") or 100)))
+        except (TypeError, ValueError):
+            return JSONResponse({"ok": False, "error": "invalid_arguments"})
+        with_metadata = str(fields.get("include_all_metadata", "")).casefold() in ("1", "true")
+        wanted = channel_id(channel.strip())
+        found = [
+            m
+            for m in list(self.state.slack_messages)
+            if m["route"] == "chat.postMessage" and m["channel"] == wanted and float(m["ts"]) > oldest
+        ]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        messages = []
+        for m in found[:limit]:
+            message = _message(m["payload"], m["ts"])
+            if with_metadata and m.get("metadata"):
+                message["metadata"] = m["metadata"]
+            messages.append(message)
+        return JSONResponse({"ok": True, "messages": messages, "has_more": len(found) > limit})
+
+    async def webhook(self, request: Request) -> Response:
+        slow = self.state.faults.take_if(WEBHOOK_ROUTE, Fault.SLOW_OK)
+        faulted = (
+            None
+            if slow
+            else await fault_response(
+                self.state,
+                WEBHOOK_ROUTE,
+                rate_limit_headers={"Retry-After": "0"},
+                rate_limit_body="rate_limited",
+                auth_body="invalid_token",
+                empty_body="ok",
+            )
         )
         if faulted is not None:
             return _as_text(faulted)
+        answer = await self._webhook(request)
+        if slow:
+            await asyncio.sleep(self.state.timeout_hold_s)
+        return answer
+
+    async def _webhook(self, request: Request) -> Response:
         path = "/".join(request.path_params[part] for part in ("a", "b", "c"))
         if path != self.state.credentials.slack_webhook_path:
             return PlainTextResponse("no_service", status_code=404)
@@ -264,9 +357,10 @@ class _Slack:
 
 
 def routes(state: SimState) -> list[BaseRoute]:
-    """The two Slack routes, sharing `state` (credentials, faults, the recorded inbox)."""
+    """The Slack routes, sharing `state` (credentials, faults, the recorded inbox)."""
     slack = _Slack(state)
     return [
         Route("/slack/api/chat.postMessage", slack.post_message, methods=["POST"]),
+        Route("/slack/api/conversations.history", slack.history, methods=["GET", "POST"]),
         Route("/slack/hooks/{a}/{b}/{c}", slack.webhook, methods=["POST"]),
     ]

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from tesoro.api.deps import EngineDep
+from tesoro.api.deps import EngineDep, SettingsDep
 from tesoro.api.problems import Problem
 from tesoro.api.schemas.alerts import (
     AlertPage,
@@ -35,7 +35,7 @@ from tesoro.api.schemas.alerts import (
     RuleUpdate,
 )
 from tesoro.api.schemas.common import MAX_OFFSET
-from tesoro.settings import AlertRuleSettings
+from tesoro.settings import AlertRuleSettings, Settings
 from tesoro.store.alerts import (
     alert_status_counts,
     create_rule,
@@ -68,8 +68,12 @@ def _validated(data: dict[str, Any]) -> AlertRuleSettings:
         raise Problem("bad_request", problems) from exc
 
 
-def _check_references(session: Session, conf: AlertRuleSettings) -> None:
+def _check_references(session: Session, conf: AlertRuleSettings, settings: Settings) -> None:
     problems = []
+    for key in ("webhook_url_env", "json_webhook_url_env"):
+        env_name = getattr(conf, key)
+        if env_name and (refusal := settings.alert_env_refusal(env_name)):
+            problems.append({"loc": [key], "msg": refusal})
     if conf.brand is not None and brand_by_name(session, conf.brand) is None:
         problems.append({"loc": ["brand"], "msg": f"unknown brand {conf.brand!r}"})
     if conf.query is not None and listening_query(session, conf.query) is None:
@@ -97,12 +101,12 @@ def rules(engine: EngineDep) -> list[RulePublic]:
     response_model=RulePublic,
     summary="Create a rule (the `[[alerts]]` keys as JSON)",
 )
-def create(engine: EngineDep, body: RuleCreate) -> RulePublic:
+def create(engine: EngineDep, settings: SettingsDep, body: RuleCreate) -> RulePublic:
     conf = _validated(body.root)
     with session_scope(engine) as session:
         if get_rule(session, conf.name) is not None:
             raise Problem("conflict", f"an alert rule named {conf.name!r} exists")
-        _check_references(session, conf)
+        _check_references(session, conf, settings)
         return RulePublic.from_row(create_rule(session, conf, now=datetime.now(UTC)))
 
 
@@ -113,14 +117,14 @@ def rule(engine: EngineDep, name: str) -> RulePublic:
 
 
 @router.patch("/rules/{name}", response_model=RulePublic, summary="Change some keys of a rule")
-def edit(engine: EngineDep, name: str, body: RuleUpdate) -> RulePublic:
+def edit(engine: EngineDep, settings: SettingsDep, name: str, body: RuleUpdate) -> RulePublic:
     changes = body.root
     if "name" in changes and changes["name"] != name:
         raise Problem("bad_request", [{"loc": ["name"], "msg": "a rule cannot be renamed; create a new one"}])
     with session_scope(engine) as session:
         row = _require(session, name)
         conf = _validated({**row.config, "enabled": row.enabled, **changes, "name": name})
-        _check_references(session, conf)
+        _check_references(session, conf, settings)
         return RulePublic.from_row(update_rule(session, row, conf, now=datetime.now(UTC)))
 
 
@@ -164,7 +168,7 @@ def alerts(
 def deliveries(
     engine: EngineDep,
     rule: str | None = None,
-    status_: str | None = Query(None, alias="status", pattern="^(delivered|failed|rate_limited)$"),
+    status_: str | None = Query(None, alias="status", pattern="^(delivered|uncertain|failed|rate_limited)$"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[DeliveryPublic]:

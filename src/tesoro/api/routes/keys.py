@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from tesoro.api.deps import Admin, AnyKey, EngineDep, SettingsDep
@@ -10,6 +12,7 @@ from tesoro.api.schemas.keys import DatabaseInfo, KeyCreate, KeyCreated, KeyPubl
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import create_key, list_keys, revoke_key
 from tesoro.store.tables import QueueState
+from tesoro.text.redact import mask_urls
 
 __all__ = ["router"]
 
@@ -65,9 +68,20 @@ def revoke(caller: Admin, engine: EngineDep, key_id: str) -> KeyPublic:
     summary="The running configuration (no secrets)",
 )
 def settings_overview(caller: Admin, engine: EngineDep, settings: SettingsDep) -> SettingsPublic:
-    data = settings.model_dump(mode="json", exclude={"base_dir"})
+    data = _masked(settings.model_dump(mode="json", exclude={"base_dir"}))
     data["database"] = DatabaseInfo(
-        backend=engine.url.get_backend_name(), url=engine.url.render_as_string(hide_password=True)
+        backend=engine.url.get_backend_name(), url=mask_urls(engine.url.render_as_string(hide_password=True))
     )
     data["queue_states"] = [s.value for s in QueueState]
     return SettingsPublic.model_validate(data)
+
+
+def _masked(value: Any) -> Any:
+    """Every string in the settings with URL credentials masked (`queue.redis_url`, sources' base URLs...)."""
+    if isinstance(value, str):
+        return mask_urls(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value

@@ -18,6 +18,7 @@ from pydantic_core import CoreSchema
 from tesoro.api.schemas.common import Schema, Timestamp, check_storable, describe, iso
 from tesoro.settings import AlertRuleSettings
 from tesoro.store.tables import Alert, AlertDelivery, AlertRule
+from tesoro.text.redact import mask_urls
 
 __all__ = [
     "AlertPage",
@@ -211,7 +212,7 @@ class AlertPublic(Schema):
             subject=row.subject,
             status=row.status,
             attempts=row.attempts,
-            last_error=row.last_error,
+            last_error=mask_urls(row.last_error) if row.last_error else None,
             created_at=iso(row.created_at),
             next_attempt_at=iso(row.next_attempt_at),
             delivered_at=iso(row.delivered_at),
@@ -259,7 +260,9 @@ class DeliveryPublic(Schema):
     rule: str
     channel: str
     kind: str = Field(description="alert, digest or test")
-    status: str = Field(description="delivered, failed or rate_limited")
+    status: str = Field(
+        description="delivered, uncertain (sent, no answer in time: not sent again), failed or rate_limited"
+    )
     alert_count: int
     http_status: int | None
     error: str | None
@@ -279,8 +282,8 @@ class DeliveryPublic(Schema):
             status=row.status,
             alert_count=row.alert_count,
             http_status=row.http_status,
-            error=row.error,
-            response=row.response,
+            error=mask_urls(row.error) if row.error else None,
+            response=mask_urls(row.response) if row.response else None,
             retries=row.retries,
             duration_ms=row.duration_ms,
             attempt_at=iso(row.attempt_at),

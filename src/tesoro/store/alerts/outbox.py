@@ -91,6 +91,11 @@ def claim_due_alerts(session: Session, *, now: datetime, lease_until: datetime, 
     return rows
 
 
+# Statuses of a message that (probably) reached its channel: never sent again, and counted against the
+# digest allowance. "uncertain": Slack did not answer in time, and the message may well have been posted.
+_CARRIED = ("delivered", "uncertain")
+
+
 def delivered_channels(session: Session, *, alert_ids: Sequence[int]) -> dict[int, set[str]]:
     """For each alert, the channels a delivered message already carried it to."""
     out: dict[int, set[str]] = {}
@@ -99,7 +104,7 @@ def delivered_channels(session: Session, *, alert_ids: Sequence[int]) -> dict[in
         stmt = (
             select(col(AlertDeliveryItem.alert_id), col(AlertDelivery.channel))
             .join(AlertDelivery, col(AlertDelivery.id) == col(AlertDeliveryItem.delivery_id))
-            .where(col(AlertDeliveryItem.alert_id).in_(chunk), col(AlertDelivery.status) == "delivered")
+            .where(col(AlertDeliveryItem.alert_id).in_(chunk), col(AlertDelivery.status).in_(_CARRIED))
         )
         for alert_id, channel in session.execute(stmt):
             out.setdefault(alert_id, set()).add(channel)
@@ -119,7 +124,7 @@ def delivery_window(session: Session, *, rule: str, channel: str, since: datetim
         col(AlertDelivery.rule) == rule,
         col(AlertDelivery.channel) == channel,
         col(AlertDelivery.attempt_at) >= since,
-        col(AlertDelivery.status) == "delivered",
+        col(AlertDelivery.status).in_(_CARRIED),
     )
     singles = session.execute(base.where(col(AlertDelivery.kind) == "alert")).one().n
     last_digest = session.execute(base.where(col(AlertDelivery.kind) == "digest")).one().last_at

@@ -83,7 +83,7 @@ class AlertDelivery(SQLModel, table=True):
     rule: str
     channel: str
     kind: str = Field(max_length=16)  # "alert", "digest" or "test"
-    status: str = Field(max_length=16, index=True)  # "delivered", "failed" or "rate_limited"
+    status: str = Field(max_length=16, index=True)  # "delivered", "uncertain", "failed" or "rate_limited"
     alert_count: int = 0
     http_status: int | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
