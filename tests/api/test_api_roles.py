@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/sources"): "viewer",
     ("GET", "/api/authors/{author_id}"): "viewer",
     ("GET", "/api/browse/overview"): "viewer",
+    ("GET", "/api/quarantine"): "coordinator",
     ("GET", "/ui/queue"): "viewer",
     ("GET", "/ui/library"): "viewer",
     ("GET", "/ui/authors/{author_id}"): "viewer",

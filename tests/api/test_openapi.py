@@ -21,6 +21,7 @@ from tesoro.api.schemas import (
     keys,
     library,
     posts,
+    quarantine,
     queue,
     ranker,
 )
@@ -162,7 +163,7 @@ def test_every_example_is_valid_for_its_model(spec: dict[str, Any]) -> None:
     """
     models = {
         name: value
-        for module in (alerts, decisions, gallery, insights, keys, library, posts, queue, ranker)
+        for module in (alerts, decisions, gallery, insights, keys, library, posts, quarantine, queue, ranker)
         for name in module.__all__
         if isinstance(value := getattr(module, name), type) and issubclass(value, BaseModel)
     }

@@ -48,6 +48,7 @@ from tesoro.api.routes import (
     keys,
     library,
     posts,
+    quarantine,
     queue,
     ranker,
     ui,
@@ -74,6 +75,7 @@ OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
     posts.router,
     keys.router,
+    quarantine.router,
     gallery.widget_router,
     ui.router,
 )
