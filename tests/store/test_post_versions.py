@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -232,3 +233,18 @@ def test_an_x_edit_after_approval_goes_back_to_review(engine: Engine) -> None:
     assert change.new_text == "Love my Cumbre, now 50% off at scam.example"
     assert latest == "107"
     assert gallery(engine, b) == [("Love my Cumbre", [photo("a")])]
+
+
+def test_a_reply_to_any_version_of_an_edited_tweet_links_to_its_one_post(engine: Engine) -> None:
+    b = brand(engine)
+    save(engine, b, tweet("100", "Which size?", edit_ids=("100",)))
+    save(engine, b, tweet("105", "Which size for wide feet?", edit_ids=("100", "105")), minutes=1)
+    reply = replace(tweet("200", "Go half a size up"), reply_to_id="105", quote_of_id="105")
+    # In one batch, a reply names an edit the same batch brings.
+    same_batch = replace(tweet("300", "Agreed"), reply_to_id="107")
+    save(engine, b, reply, same_batch, tweet("107", "Which size, wide feet?", edit_ids=("100", "105", "107")))
+    with session_scope(engine) as session:
+        first = get_post(session, platform="x", external_id="200")
+        second = get_post(session, platform="x", external_id="300")
+        assert first is not None and (first.reply_to_id, first.quote_of_id) == ("100", "100")
+        assert second is not None and second.reply_to_id == "100"

@@ -25,6 +25,7 @@ from tesoro.store.sql import chunks, dialect_insert, json_has, table_of
 from tesoro.store.tables import Author, Media, Post, Product, QueueState, RightsState, Source
 from tesoro.store.versions import (
     apply_changes,
+    canonical_links,
     canonical_posts,
     held_content,
     read_stored,
@@ -211,6 +212,7 @@ def upsert_posts(
     latest, heads = canonical_posts(posts)
     if not latest:
         return UpsertResult()
+    latest = canonical_links(session, latest)
     authors = {key: _stored_author(post) for key, post in latest.items()}
     author_ids = _upsert_authors(session, authors.values(), now)
     result = UpsertResult()

@@ -14,7 +14,8 @@ public unreviewed:
 X edit chains: an edited tweet arrives with a new id and `edit_history_tweet_ids`
 (the original first). The store keeps one post per chain under the chain's first
 id, with every id of the chain as a `PostAlias`, so decisions, rights and links
-stay on one row and any id of the chain finds it (`resolve_ids`). A superseded
+stay on one row and any id of the chain finds it (`resolve_ids`); a reply or quote naming any
+version is stored naming the chain's post (`canonical_links`). A superseded
 version (its own id is not the chain's last) never overwrites a newer one.
 """
 
@@ -39,6 +40,7 @@ __all__ = [
     "HeldContent",
     "StoredContent",
     "apply_changes",
+    "canonical_links",
     "canonical_posts",
     "content_changes",
     "held_content",
@@ -94,6 +96,40 @@ def canonical_posts(
         latest[key] = replace(post, external_id=first) if first != post.external_id else post
         head[key] = is_head
     return latest, head
+
+
+def canonical_links(
+    session: Session, posts: Mapping[tuple[str, str], NormalizedPost]
+) -> dict[tuple[str, str], NormalizedPost]:
+    """Replies and quotes name the post they answer by the id of the version they saw: a reference to
+    any id of an edit chain is stored as the chain's post id, so the link finds the one post."""
+    chain_ids = {
+        (key[0], alias): key[1] for key, post in posts.items() for alias in post.edit_ids if alias != key[1]
+    }
+    wanted: dict[str, set[str]] = {}
+    for (platform, _), post in posts.items():
+        for ref in (post.reply_to_id, post.quote_of_id):
+            if ref is not None and (platform, ref) not in chain_ids:
+                wanted.setdefault(platform, set()).add(ref)
+    for platform, refs in wanted.items():
+        for chunk in chunks(sorted(refs), _CHUNK):
+            stmt: Any = (
+                select(col(PostAlias.external_id), col(Post.external_id).label("own"))
+                .join(Post, col(Post.id) == col(PostAlias.post_id))
+                .where(col(PostAlias.platform) == platform, col(PostAlias.external_id).in_(chunk))
+            )
+            for alias, own in session.execute(stmt):
+                if alias != own:
+                    chain_ids[(platform, alias)] = own
+    if not chain_ids:
+        return dict(posts)
+    out: dict[tuple[str, str], NormalizedPost] = {}
+    for key, post in posts.items():
+        reply = chain_ids.get((key[0], post.reply_to_id or ""), post.reply_to_id)
+        quote = chain_ids.get((key[0], post.quote_of_id or ""), post.quote_of_id)
+        changed = reply != post.reply_to_id or quote != post.quote_of_id
+        out[key] = replace(post, reply_to_id=reply, quote_of_id=quote) if changed else post
+    return out
 
 
 def save_aliases(
