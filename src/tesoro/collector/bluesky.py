@@ -50,10 +50,12 @@ from tesoro.models import (
     Page,
     Platform,
     PostMetrics,
+    content_flags,
 )
 from tesoro.text import query as tesoro_query
+from tesoro.text.lang import primary_language
 
-__all__ = ["BSKY_API", "BlueskyCollector", "PostKey", "normalize_post_view", "post_key"]
+__all__ = ["BSKY_API", "BlueskyCollector", "PostKey", "expand_links", "normalize_post_view", "post_key"]
 
 log = logging.getLogger(__name__)
 
@@ -397,12 +399,12 @@ def normalize_post_view(
     if match is None or not isinstance(text, str) or author is None or created_at is None:
         log.warning("skipping malformed Bluesky post %r (uri, text, author or createdAt missing)", uri)
         return None
-    langs = [lang for lang in as_list(record.get("langs")) if isinstance(lang, str) and lang]
+    langs = [code for code in map(primary_language, as_list(record.get("langs"))) if code]
     reply = as_dict(record.get("reply"))
     return NormalizedPost(
         platform=Platform.BLUESKY,
         external_id=uri,
-        text=text,
+        text=expand_links(record, text),
         created_at=created_at,
         author=author,
         lang=langs[0] if langs else None,
@@ -418,7 +420,8 @@ def normalize_post_view(
         quote_of_id=_quoted_uri(as_dict(view.get("embed"))),
         conversation_id=as_str(as_dict(reply.get("root")).get("uri")) or uri,
         hashtags=_hashtags(record),
-        mentions=_mentions(record, text),
+        mentions=_mentions(record, text),  # facet offsets count in the text as posted
+        content_flags=_flags(view, record),
     )
 
 
@@ -510,12 +513,113 @@ def _gif(external: Mapping[str, Any]) -> NormalizedMedia | None:
 
 
 def _quoted_uri(view: Mapping[str, Any]) -> str | None:
+    """The uri of the post this one embeds (quotes), None when the embedded record is no post.
+
+    `app.bsky.embed.record` embeds any record: a post, but also a starter pack, a list, a feed
+    generator or a labeler. Only a post is a quote; a quoted post that was since deleted or
+    blocked (`#viewNotFound`, `#viewBlocked`, `#viewDetached`) still names its post uri.
+    """
     kind = as_str(view.get("$type")) or ""
     if kind == "app.bsky.embed.record#view":
-        return as_str(as_dict(view.get("record")).get("uri"))
+        uri = as_str(as_dict(view.get("record")).get("uri"))
+        return uri if uri and _POST_URI.match(uri) else None
     if kind == "app.bsky.embed.recordWithMedia#view":
         return _quoted_uri(as_dict(view.get("record")))
     return None
+
+
+# Label values (Bluesky's own moderation service and authors' self-labels) and the flag each is.
+_NSFW_LABELS = frozenset({"porn", "sexual", "nudity", "graphic-media", "gore", "nsfl"})
+_SENSITIVE_LABELS = frozenset(
+    {
+        "!hide",
+        "!warn",
+        "sexual-figurative",
+        "self-harm",
+        "sensitive",
+        "intolerant",
+        "threat",
+        "rude",
+        "illicit",
+        "extremist",
+        "security",
+        "unsafe-link",
+        "impersonation",
+        "misleading",
+        "scam",
+        "spam",
+        "engagement-farming",
+    }
+)
+
+
+def _flags(view: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The post's safety flags from its labels.
+
+    An author's self-labels sit in the record (`labels.values[].val`); labels applied by the
+    moderation service (and the self-labels again) come with the view (`labels[].val`), where a
+    label with `neg` withdraws an earlier one of the same value. Adult and graphic content is
+    `nsfw`; any other warning label is `sensitive`. Labels that only limit reach (such as
+    `!no-unauthenticated`) say nothing about the content.
+    """
+    values = {as_str(v.get("val")) for v in as_dicts(as_dict(record.get("labels")).get("values"))}
+    applied: set[str | None] = set()
+    for label in as_dicts(view.get("labels")):
+        if label.get("neg") is True:
+            applied.discard(as_str(label.get("val")))
+            values.discard(as_str(label.get("val")))
+        else:
+            applied.add(as_str(label.get("val")))
+    values |= applied
+    flags = ["nsfw" for v in values if v in _NSFW_LABELS]
+    flags += ["sensitive" for v in values if v in _SENSITIVE_LABELS]
+    return content_flags(flags)
+
+
+def expand_links(record: Mapping[str, Any], text: str) -> str:
+    """The post text with each link facet's shortened text replaced by the facet's full `uri`.
+
+    The Bluesky app writes a long link as `example.com/some-long-pa...` and keeps the real uri
+    in a link facet; the uri is what is shown and searched. Link text that is not a shortening
+    of its uri (a client's anchor text) is left as written. Facets index UTF-8 bytes; offsets
+    that overlap, fall outside the text or split a character leave the text as it is.
+    """
+    raw = text.encode("utf-8", "surrogatepass")
+    spans = []
+    for index, feature in _features(record, "app.bsky.richtext.facet#link"):
+        start, end, uri = (
+            as_int(index.get("byteStart")),
+            as_int(index.get("byteEnd")),
+            as_str(feature.get("uri")),
+        )
+        if start is not None and end is not None and uri and 0 <= start < end <= len(raw):
+            spans.append((start, end, uri))
+    out = bytearray()
+    position = 0
+    for start, end, uri in sorted(spans):
+        if start < position:
+            continue
+        shown = raw[start:end].decode("utf-8", errors="replace")
+        out += raw[position:start] + (
+            uri.encode("utf-8", "surrogatepass") if _shortens(shown, uri) else raw[start:end]
+        )
+        position = end
+    out += raw[position:]
+    try:
+        return bytes(out).decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return text
+
+
+def _shortens(shown: str, uri: str) -> bool:
+    """Whether `shown` is the app's short form of `uri` (no scheme, maybe cut with an ellipsis)."""
+
+    def bare(value: str) -> str:
+        value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value.strip(), flags=re.IGNORECASE)
+        return value.removeprefix("www.").casefold()
+
+    short = bare(shown).removesuffix("...").removesuffix("\u2026")
+    return "." in short and bare(uri).startswith(short)  # a host at least: anchor words stay
 
 
 def _features(record: Mapping[str, Any], kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:

@@ -39,6 +39,7 @@ from tesoro.models import (
     PostMetrics,
     RejectedItem,
 )
+from tesoro.text.lang import primary_language
 
 __all__ = ["BadRow", "FileCollector", "RowError", "parse_row"]
 
@@ -237,7 +238,7 @@ def parse_row(row: Mapping[str, Any]) -> NormalizedPost:
         text=text,
         created_at=_timestamp(row.get("created_at")),
         author=_author(row, platform),
-        lang=_text_field(row, "lang"),
+        lang=primary_language(_text_field(row, "lang")),
         url=_http(row.get("url"), "url"),
         title=_text_field(row, "title"),
         media=_media(row),

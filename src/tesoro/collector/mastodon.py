@@ -68,6 +68,7 @@ from tesoro.models import (
     content_flags,
 )
 from tesoro.text import query as tesoro_query
+from tesoro.text.lang import primary_language
 
 __all__ = ["MAX_PAGE_SIZE", "MastodonCollector", "html_to_text", "normalize_status"]
 
@@ -96,14 +97,22 @@ class _TextExtractor(HTMLParser):
     _PARAGRAPHS = frozenset({"p", "div", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"})
     _LINES = frozenset({"br", "li", "tr"})
     _HIDDEN = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
+    _VOID = frozenset({"br", "img", "hr", "wbr", "input", "meta", "link", "source"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._hidden = 0
         self._anchors: list[bool] = []  # per open <a>: is its text replaced?
+        self._quote_inline: list[str] = []  # open tags inside a `quote-inline` fallback, outermost first
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._quote_inline or "quote-inline" in (dict(attrs).get("class") or "").split():
+            # Mastodon 4.5 starts a quote's content with `<p class="quote-inline">RE: <link></p>` for
+            # clients that cannot show quotes; the quote is stored as a quote, the fallback is dropped.
+            if tag not in self._VOID:
+                self._quote_inline.append(tag)
+            return
         if tag in self._HIDDEN:
             self._hidden += 1
         elif tag == "a":
@@ -117,6 +126,10 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n\n")
 
     def handle_endtag(self, tag: str) -> None:
+        if self._quote_inline:
+            if tag in self._quote_inline:
+                del self._quote_inline[len(self._quote_inline) - 1 - self._quote_inline[::-1].index(tag) :]
+            return
         if tag in self._HIDDEN:
             self._hidden = max(self._hidden - 1, 0)
         elif tag == "a":
@@ -126,7 +139,7 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden and not any(self._anchors):
+        if not self._hidden and not any(self._anchors) and not self._quote_inline:
             self.parts.append(data)
 
 
@@ -470,7 +483,7 @@ def normalize_status(status: Mapping[str, Any]) -> NormalizedPost | None:
         text=f"{warning}\n\n{body}".strip() if warning else body,
         created_at=created_at,
         author=author,
-        lang=_str(status.get("language")) or None,
+        lang=primary_language(status.get("language")),
         url=_str(status.get("url")) or _str(status.get("uri")),
         title=warning,
         media=tuple(m for m in map(_attachment, _mappings(status.get("media_attachments"))) if m is not None),
@@ -481,10 +494,19 @@ def normalize_status(status: Mapping[str, Any]) -> NormalizedPost | None:
             quotes=_int(status.get("quotes_count")),
         ),
         reply_to_id=_id(status.get("in_reply_to_id")),
+        quote_of_id=_quoted_id(status.get("quote")),
         hashtags=tuple(t for t in (_str(tag.get("name")) for tag in _mappings(status.get("tags"))) if t),
         mentions=tuple(m for m in (_str(men.get("acct")) for men in _mappings(status.get("mentions"))) if m),
         content_flags=_flags(status, warning),
     )
+
+
+def _quoted_id(quote: Any) -> str | None:
+    """The id of the status a Mastodon 4.5 quote quotes: a `Quote` carries the whole
+    `quoted_status` (null once it is deleted or the quote was revoked), a `ShallowQuote` (a
+    quote inside a quote) only its `quoted_status_id`."""
+    quote = _mapping(quote)
+    return _id(_mapping(quote.get("quoted_status")).get("id")) or _id(quote.get("quoted_status_id"))
 
 
 def _flags(status: Mapping[str, Any], warning: str | None) -> tuple[str, ...]:

@@ -38,10 +38,12 @@ from tesoro.models import (
     Page,
     Platform,
     PostMetrics,
+    content_flags,
 )
 from tesoro.text import query as tesoro_query
+from tesoro.text.lang import primary_language
 
-__all__ = ["X_API", "XCollector", "normalize_tweet"]
+__all__ = ["X_API", "XCollector", "expand_links", "normalize_tweet"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ TWEET_FIELDS = (
     "edit_history_tweet_ids",
     "entities",
     "lang",
+    "possibly_sensitive",
     "public_metrics",
     "referenced_tweets",
 )
@@ -310,14 +313,13 @@ def normalize_tweet(
         as_str(r.get("type")): _id_or_none(r.get("id")) for r in as_dicts(tweet.get("referenced_tweets"))
     }
     keys = [k for k in as_list(as_dict(tweet.get("attachments")).get("media_keys")) if isinstance(k, str)]
-    lang = as_str(tweet.get("lang"))
     return NormalizedPost(
         platform=Platform.X,
         external_id=tweet_id,
-        text=unescape_x(text),
+        text=expand_links(unescape_x(text), as_dicts(entities.get("urls"))),
         created_at=created_at,
         author=author,
-        lang=None if lang in (None, "und", "") else lang,
+        lang=primary_language(tweet.get("lang")),
         url=f"https://x.com/{author.handle}/status/{tweet_id}",
         media=tuple(m for m in (_media(media[k]) for k in keys if k in media) if m is not None),
         metrics=PostMetrics(
@@ -334,6 +336,8 @@ def normalize_tweet(
         mentions=tuple(
             u for u in (as_str(m.get("username")) for m in as_dicts(entities.get("mentions"))) if u
         ),
+        # X marks a tweet whose links or media may be sensitive; the media sit behind a warning.
+        content_flags=content_flags(["sensitive"] if tweet.get("possibly_sensitive") is True else []),
         edit_ids=_edit_chain(tweet.get("edit_history_tweet_ids"), tweet_id),
     )
 
@@ -348,6 +352,53 @@ def _edit_chain(value: Any, tweet_id: str) -> tuple[str, ...]:
     if len(chain) < 2 or tweet_id not in chain or len(set(chain)) != len(chain):
         return ()
     return chain
+
+
+def expand_links(text: str, urls: list[dict[str, Any]]) -> str:
+    """The tweet text with each `t.co` link replaced by its `expanded_url`, as shown and searched.
+
+    X shortens every link to `t.co`; `entities.urls` names the short link, where it sits and
+    what it stands for. The link that X appends for the tweet's own photos and videos (an entity
+    with a `media_key`) is dropped: the media are stored as media. Each short link is found by its
+    text, at its `start` when it is there, else where it first occurs, so offsets counted on the
+    escaped text (or in another unit) cannot cut the text in the wrong place; Tesoro keeps
+    no offsets of its own for X, so nothing else has to move.
+    """
+    spans: list[tuple[int, int, str]] = []
+    for entity in urls:
+        short = as_str(entity.get("url"))
+        expanded = as_str(entity.get("expanded_url"))
+        media = entity.get("media_key") is not None
+        if not short or (not expanded and not media):
+            continue
+        start = as_int(entity.get("start"))
+        if start is None or text[start : start + len(short)] != short:
+            taken = {s for s, _, _ in spans}
+            start = next((i for i in _occurrences(text, short) if i not in taken), -1)
+        if start < 0:
+            continue
+        spans.append((start, start + len(short), "" if media else expanded or ""))
+    if not spans:
+        return text
+    parts: list[str] = []
+    position = 0
+    for start, end, replacement in sorted(spans):
+        if start < position:  # overlapping entities: keep the first
+            continue
+        before = text[position:start]
+        if not replacement:  # a dropped media link takes the blank before it along
+            before = before.rstrip(" ")
+        parts += [before, replacement]
+        position = end
+    parts.append(text[position:])
+    return "".join(parts).rstrip() if any(not r for _, _, r in spans) else "".join(parts)
+
+
+def _occurrences(text: str, needle: str) -> Iterator[int]:
+    start = text.find(needle)
+    while start >= 0:
+        yield start
+        start = text.find(needle, start + 1)
 
 
 def unescape_x(text: str) -> str:

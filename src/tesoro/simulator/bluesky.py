@@ -10,6 +10,13 @@ Post rkeys are TIDs (13 base32-sortable characters) built from the global,
 increasing post id, so — as on the real network — comparing rkeys orders posts
 by creation. Fault route names: `bluesky.login`, `bluesky.search`,
 `bluesky.profiles`.
+
+Records look as the Bluesky app writes them: a link in the text is shortened
+(`example.com/some-long-pa...`) with the whole uri in a link facet; an `nsfw`
+post carries the author's self-label `porn` and a `sensitive` one the moderation
+service's `!warn` label; a quote embeds the quoted post (`recordWithMedia` when
+it has media too), and a post may embed a starter pack, a list or a feed
+generator instead (`SimPost.embeds_record`), which are no quotes.
 """
 
 from __future__ import annotations
@@ -58,6 +65,15 @@ _TID_EPOCH_US = 1_700_000_000_000_000  # makes the rkeys look like 2023-era TIDs
 _HASHTAG = re.compile(r"#(\w+)")
 _MENTION = re.compile(r"@([\w.-]+\w)")
 _OPERATOR = re.compile(r"(?:^|\s)-\S+|\b[a-z_]+:\S+", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?)]")
+# Bluesky's own moderation service, which applies labels such as `!warn` to posts.
+MODERATION_DID = "did:plc:ar7c4by46qjdydhdevvrndac"
+# What a post embeds when it is no post (`SimPost.embeds_record`): collection and view type.
+_RECORD_EMBEDS = {
+    "starter_pack": ("app.bsky.graph.starterpack", "app.bsky.graph.defs#starterPackViewBasic"),
+    "list": ("app.bsky.graph.list", "app.bsky.graph.defs#listView"),
+    "feed": ("app.bsky.feed.generator", "app.bsky.feed.defs#generatorView"),
+}
 
 _RATE_LIMITED = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
 _AUTH_REQUIRED = {"error": "AuthenticationRequired", "message": "Authentication Required"}
@@ -287,6 +303,39 @@ def _byte_span(text: str, start: int, end: int) -> dict[str, int]:
     return {"byteStart": len(text[:start].encode()), "byteEnd": len(text[:end].encode())}
 
 
+def short_link(url: str) -> str:
+    """A link as the Bluesky app writes it in the text: no scheme, the path cut after 13
+    characters with `...`; the whole uri goes into the link facet."""
+    bare = re.sub(r"^https?://", "", url)
+    host, slash, path = bare.partition("/")
+    path = slash + path if path else ""
+    return host + (path[:13] + "..." if len(path) > 15 else path)
+
+
+def _shown(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """The record text with its links shortened as the app does, and their link facets."""
+    parts: list[str] = []
+    links: list[tuple[int, int, str]] = []
+    position = length = 0
+    for match in _URL.finditer(text):
+        before, short = text[position : match.start()], short_link(match.group(0))
+        parts += [before, short]
+        length += len(before)
+        links.append((length, length + len(short), match.group(0)))
+        length += len(short)
+        position = match.end()
+    parts.append(text[position:])
+    shown = "".join(parts)
+    facets = [
+        {
+            "index": _byte_span(shown, start, end),
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+        }
+        for start, end, uri in links
+    ]
+    return shown, facets
+
+
 def _facets(text: str) -> list[dict[str, Any]]:
     facets = [
         {
@@ -394,16 +443,125 @@ def _reply(post: SimPost, lookup: Callable[[int], SimPost | None]) -> dict[str, 
     return {"root": _strong_ref(root), "parent": _strong_ref(parent)}
 
 
-def _record(post: SimPost, lookup: Callable[[int], SimPost | None]) -> dict[str, Any]:
+def _quoted_view(
+    post: SimPost, lookup: Callable[[int], SimPost | None]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """(strong ref, view) of what `post` embeds as a record: the quoted post, or a starter pack,
+    a list or a feed generator of its author."""
+    if post.embeds_record is not None:
+        collection, kind = _RECORD_EMBEDS[post.embeds_record]
+        uri = f"at://{author_did(post.author)}/{collection}/{encode_tid(post.id + 1)}"
+        view: dict[str, Any] = {
+            "$type": kind,
+            "uri": uri,
+            "cid": _cid(uri),
+            "creator": _profile_basic(post.author),
+            "indexedAt": _bsky_time(post.created_at),
+        }
+        if post.embeds_record == "starter_pack":
+            view["record"] = {
+                "$type": collection,
+                "name": "Trail people",
+                "createdAt": _bsky_time(post.created_at),
+            }
+        elif post.embeds_record == "list":
+            view |= {"name": "Trail people", "purpose": "app.bsky.graph.defs#curatelist"}
+        else:
+            view |= {"did": author_did(post.author), "displayName": "Trail feed", "likeCount": 3}
+        return {"uri": uri, "cid": view["cid"]}, view
+    assert post.quote_of is not None
+    quoted = lookup(post.quote_of)
+    if quoted is None:  # deleted since, or never in this world
+        uri = f"at://{_did_for_name(str(post.quote_of))}/app.bsky.feed.post/{encode_tid(post.quote_of)}"
+        return {"uri": uri, "cid": _cid(uri)}, {
+            "$type": "app.bsky.embed.record#viewNotFound",
+            "uri": uri,
+            "notFound": True,
+        }
+    return _strong_ref(quoted), {
+        "$type": "app.bsky.embed.record#viewRecord",
+        **_strong_ref(quoted),
+        "author": _profile_basic(quoted.author),
+        "value": _record(quoted, lambda _: None, nested=True),
+        "labels": [],
+        "likeCount": quoted.likes,
+        "replyCount": quoted.replies,
+        "repostCount": quoted.reposts,
+        "quoteCount": quoted.quotes,
+        "indexedAt": _bsky_time(quoted.created_at + timedelta(milliseconds=350)),
+    }
+
+
+def _embed(
+    post: SimPost, lookup: Callable[[int], SimPost | None], *, nested: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(record embed, embed view): media (`_embeds`), an embedded record, or both
+    (`recordWithMedia`). Inside a quote (`nested`) an embedded record is not followed again."""
+    media = _embeds(post)
+    if nested or (post.quote_of is None and post.embeds_record is None):
+        return media
+    ref, view = _quoted_view(post, lookup)
+    if media is None:
+        return (
+            {"$type": "app.bsky.embed.record", "record": ref},
+            {"$type": "app.bsky.embed.record#view", "record": view},
+        )
+    return (
+        {
+            "$type": "app.bsky.embed.recordWithMedia",
+            "record": {"$type": "app.bsky.embed.record", "record": ref},
+            "media": media[0],
+        },
+        {
+            "$type": "app.bsky.embed.recordWithMedia#view",
+            "record": {"$type": "app.bsky.embed.record#view", "record": view},
+            "media": media[1],
+        },
+    )
+
+
+_SELF_LABELS = {"nsfw": "porn"}  # what an author labels their own post with, per SimPost flag
+_MODERATION_LABELS = {"sensitive": "!warn"}  # what the moderation service adds, per SimPost flag
+
+
+def _labels(post: SimPost) -> list[dict[str, Any]]:
+    """The labels of a PostView: the author's self-labels and the moderation service's."""
+    uri = post_uri(post)
+    labels = []
+    for flag in post.flags:
+        for table, source in ((_SELF_LABELS, author_did(post.author)), (_MODERATION_LABELS, MODERATION_DID)):
+            if flag in table:
+                labels.append(
+                    {
+                        "src": source,
+                        "uri": uri,
+                        "cid": _cid(uri),
+                        "val": table[flag],
+                        "cts": _bsky_time(post.created_at),
+                    }
+                )
+    return labels
+
+
+def _record(
+    post: SimPost, lookup: Callable[[int], SimPost | None], *, nested: bool = False
+) -> dict[str, Any]:
+    text, links = _shown(post.text)
     record: dict[str, Any] = {
         "$type": "app.bsky.feed.post",
-        "text": post.text,
+        "text": text,
         "createdAt": _bsky_time(post.created_at),
         "langs": [post.lang],
     }
-    facets = _facets(post.text)
+    facets = _facets(text) + links
     if facets:
         record["facets"] = facets
+    self_labels = [_SELF_LABELS[f] for f in post.flags if f in _SELF_LABELS]
+    if self_labels:
+        record["labels"] = {
+            "$type": "com.atproto.label.defs#selfLabels",
+            "values": [{"val": v} for v in self_labels],
+        }
     in_text = {t.casefold() for t in _HASHTAG.findall(post.text)}
     extra_tags = [t for t in post.hashtags if t.casefold() not in in_text]
     if extra_tags:
@@ -411,7 +569,7 @@ def _record(post: SimPost, lookup: Callable[[int], SimPost | None]) -> dict[str,
     reply = _reply(post, lookup)
     if reply is not None:
         record["reply"] = reply
-    embeds = _embeds(post)
+    embeds = _embed(post, lookup, nested=nested)
     if embeds is not None:
         record["embed"] = embeds[0]
     return record
@@ -453,9 +611,9 @@ def _post_view(post: SimPost, lookup: Callable[[int], SimPost | None]) -> dict[s
         "likeCount": post.likes,
         "quoteCount": post.quotes,
         "indexedAt": _bsky_time(post.created_at + timedelta(milliseconds=350)),
-        "labels": [],
+        "labels": _labels(post),
     }
-    embeds = _embeds(post)
+    embeds = _embed(post, lookup)
     if embeds is not None:
         view["embed"] = embeds[1]
     return view

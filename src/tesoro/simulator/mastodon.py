@@ -12,7 +12,9 @@ How the world is rendered:
 
 - Every Mastodon `SimPost` is a public status on one instance, `INSTANCE_DOMAIN`; its id is
   `str(SimPost.id)` (numeric strings that grow with time, as Mastodon's snowflakes do).
-  A post with `reply_to` carries `in_reply_to_id`.
+  A post with `reply_to` carries `in_reply_to_id`; one with `quote_of` carries Mastodon 4.5's
+  `quote` (a Quote with the quoted status, state `accepted`, or `deleted` and null when it is
+  gone) and starts its `content` with the `<p class="quote-inline">RE: ...</p>` fallback.
 - `content` is the HTML a Mastodon server produces: paragraphs in `<p>`, single line
   breaks as `<br />`, links, hashtags and mentions as `<a>`, and every other character
   escaped. A post whose text is `<script>` therefore arrives as `&lt;script&gt;`, exactly
@@ -63,7 +65,7 @@ __all__ = [
 
 ROUTES: tuple[str, ...] = ("mastodon.instance", "mastodon.tag", "mastodon.search")
 INSTANCE_DOMAIN = "mastodon.tesoro.test"
-MASTODON_VERSION = "4.3.2"
+MASTODON_VERSION = "4.5.0"
 PREFIX = "/mastodon"
 
 RATE_LIMIT = 300
@@ -236,10 +238,35 @@ def _mentions(text: str) -> list[dict[str, Any]]:
     return mentions
 
 
-def _status(post: SimPost, parents: dict[int, SimPost]) -> dict[str, Any]:
+def _status_url(post: SimPost) -> str:
+    return f"https://{INSTANCE_DOMAIN}/@{post.author.handle}/{post.id}"
+
+
+def _quote(post: SimPost, parents: dict[int, SimPost], *, nested: bool) -> dict[str, Any] | None:
+    """Mastodon 4.5's `quote`: a Quote with the whole quoted status (null once it is gone), or
+    inside a quoted status a ShallowQuote with only its id."""
+    if post.quote_of is None:
+        return None
+    quoted = parents.get(post.quote_of)
+    if nested:
+        return {
+            "state": "accepted" if quoted else "deleted",
+            "quoted_status_id": str(post.quote_of) if quoted else None,
+        }
+    if quoted is None:
+        return {"state": "deleted", "quoted_status": None}
+    return {"state": "accepted", "quoted_status": _status(quoted, parents, nested=True)}
+
+
+def _status(post: SimPost, parents: dict[int, SimPost], *, nested: bool = False) -> dict[str, Any]:
     handle = post.author.handle
     parent = parents.get(post.reply_to) if post.reply_to is not None else None
-    return {
+    content = status_html(post.text)
+    quoted = parents.get(post.quote_of) if post.quote_of is not None else None
+    if quoted is not None:  # the fallback 4.5 writes for clients that cannot show quotes
+        url = _status_url(quoted)
+        content = f'<p class="quote-inline">RE: <a href="{url}">{url}</a></p>' + content
+    status = {
         "id": str(post.id),
         "created_at": _iso(post.created_at),
         "in_reply_to_id": str(post.reply_to) if post.reply_to is not None else None,
@@ -260,7 +287,7 @@ def _status(post: SimPost, parents: dict[int, SimPost]) -> dict[str, Any]:
         "muted": False,
         "bookmarked": False,
         "pinned": False,
-        "content": status_html(post.text),
+        "content": content,
         "filtered": [],
         "reblog": None,
         "application": None,
@@ -272,6 +299,9 @@ def _status(post: SimPost, parents: dict[int, SimPost]) -> dict[str, Any]:
         "card": None,
         "poll": None,
     }
+    if post.quote_of is not None:
+        status["quote"] = _quote(post, parents, nested=nested)
+    return status
 
 
 def _instance_v1() -> dict[str, Any]:

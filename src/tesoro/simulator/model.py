@@ -91,9 +91,16 @@ class SimPost:
     product: str | None = None
     # X: this post is an edit; the ids of its earlier versions, the original first (`World.edit`).
     edit_history: tuple[int, ...] = ()
-    # Safety flags as the platform shows them: "nsfw" (Reddit over_18, Mastodon sensitive),
-    # "spoiler" (Reddit spoiler; Mastodon puts the title in spoiler_text anyway).
+    # Safety flags as the platform shows them: "nsfw" (Reddit over_18, Mastodon sensitive, X
+    # possibly_sensitive, a Bluesky self-label `porn`), "sensitive" (Mastodon sensitive, X
+    # possibly_sensitive, Bluesky's moderation label `!warn`), "spoiler" (Reddit spoiler; Mastodon
+    # puts the title in spoiler_text anyway).
     flags: tuple[str, ...] = ()
+    # A quote of that post of the same platform (X `referenced_tweets` "quoted", a Bluesky record
+    # embed of a post, a Mastodon 4.5 `quote`).
+    quote_of: int | None = None
+    # Bluesky: the post embeds a record that is no post: "starter_pack", "list" or "feed".
+    embeds_record: str | None = None
     # Reddit: a crosspost of that submission (its own title, the parent's body and media).
     crosspost_of: int | None = None
     # Reddit: the media sit inside a text post's body (`media_metadata`, no gallery), as in a photo

@@ -7,10 +7,17 @@ collector must ask), `expansions`, newest-first paging with an opaque
 `next_token`, `since_id` / `until_id`, X's error bodies and the
 `x-rate-limit-*` headers on every answer. Faults are injected under the route
 name `"x.search"`.
+
+Tweets look as X sends them: every link in the text is a `t.co` link with its
+`expanded_url` in `entities.urls`, a tweet with media ends with a `t.co` link to
+its media page, the language is X's code (`in` for Indonesian, `iw` for Hebrew,
+pseudo-codes such as `qme` as they are), `possibly_sensitive` follows the
+post's flags and a quote names its tweet in `referenced_tweets`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -27,7 +34,7 @@ from tesoro.simulator.common import fault_response, loose_match
 from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.state import SimState
 
-__all__ = ["PATH", "RATE_LIMIT", "ROUTE", "routes", "tweet_time", "x_escape"]
+__all__ = ["PATH", "RATE_LIMIT", "ROUTE", "routes", "t_co", "tweet_time", "x_escape", "x_lang"]
 
 ROUTE = "x.search"
 PATH = "/2/tweets/search/recent"
@@ -55,6 +62,10 @@ _OPERATOR = re.compile(r"(?:^|\s)-\S+|\b[a-z_]+:\S+", re.IGNORECASE)
 _LANG = re.compile(r"(?<!-)\blang:([a-z]{2,3})\b", re.IGNORECASE)
 _HASHTAG = re.compile(r"#(\w+)")
 _MENTION = re.compile(r"@(\w{1,15})")
+_URL = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?)]")
+# X still sends some withdrawn ISO 639-1 codes: Indonesian as `in`, Hebrew as `iw`.
+_X_LANGS = {"id": "in", "he": "iw"}
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 class _BadRequest(Exception):
@@ -219,9 +230,76 @@ def _matches(search: _Search, post: SimPost) -> bool:
         return False
     if search.end_time is not None and post.created_at >= search.end_time:
         return False
-    if search.langs and post.lang.casefold() not in search.langs:
+    if search.langs and not {post.lang.casefold(), x_lang(post.lang)} & search.langs:
         return False
     return loose_match(_OPERATOR.sub(" ", search.query), post.text)
+
+
+def x_lang(code: str) -> str:
+    """A post's language as X writes it (`in` for Indonesian, `iw` for Hebrew; pseudo-codes such
+    as `qme` or `und` as they are)."""
+    return _X_LANGS.get(code.casefold(), code.casefold())
+
+
+def t_co(url: str, salt: str) -> str:
+    """The `t.co` short link X writes in place of `url` (a new one for every tweet)."""
+    value = int.from_bytes(hashlib.sha256(f"{salt}|{url}".encode()).digest()[:8], "big")
+    chars = ""
+    for _ in range(10):
+        value, rest = divmod(value, 62)
+        chars += _B62[rest]
+    return "https://t.co/" + chars
+
+
+def _display_url(url: str) -> str:
+    bare = re.sub(r"^https?://(www\.)?", "", url)
+    return bare if len(bare) <= 25 else bare[:24] + "\u2026"
+
+
+def _shortened(post: SimPost) -> tuple[str, list[dict[str, Any]]]:
+    """The text as X serves it, every link a `t.co` link, and its `entities.urls`.
+
+    As on X, a tweet with photos or videos ends with one more `t.co` link, to its first media
+    page, whose entity carries the `media_key`. Offsets count code points of the unescaped text.
+    """
+    parts: list[str] = []
+    urls: list[dict[str, Any]] = []
+    position = length = 0
+    for match in _URL.finditer(post.text):
+        before = post.text[position : match.start()]
+        short = t_co(match.group(0), str(post.id))
+        length += len(before)
+        urls.append(
+            {
+                "start": length,
+                "end": length + len(short),
+                "url": short,
+                "expanded_url": match.group(0),
+                "display_url": _display_url(match.group(0)),
+            }
+        )
+        parts += [before, short]
+        length += len(short)
+        position = match.end()
+    parts.append(post.text[position:])
+    text = "".join(parts)
+    if post.media:
+        first = post.media[0]
+        kind = "video" if first.type == "video" else "photo"
+        page = f"https://x.com/{post.author.handle}/status/{post.id}/{kind}/1"
+        short = t_co(page, str(post.id))
+        text = f"{text} {short}" if text else short
+        urls.append(
+            {
+                "start": len(text) - len(short),
+                "end": len(text),
+                "url": short,
+                "expanded_url": page,
+                "display_url": f"pic.x.com/{short.rsplit('/', 1)[1]}",
+                "media_key": first.key,
+            }
+        )
+    return text, urls
 
 
 def _entities(text: str) -> dict[str, Any]:
@@ -251,15 +329,16 @@ def _tweet(post: SimPost, chain: tuple[int, ...] = ()) -> dict[str, Any]:
     `edit_history_tweet_ids` lists every version of an edited tweet, the original first,
     whichever version this is (X API v2); a tweet never edited lists its own id.
     """
+    text, urls = _shortened(post)
     tweet: dict[str, Any] = {
         "id": str(post.id),
-        "text": x_escape(post.text),
+        "text": x_escape(text),
         "edit_history_tweet_ids": [str(i) for i in (chain or (post.id,))],
         "author_id": str(post.author.id),
         "created_at": tweet_time(post.created_at),
-        "lang": post.lang,
+        "lang": x_lang(post.lang),
         "conversation_id": str(post.reply_to or post.id),
-        "possibly_sensitive": False,
+        "possibly_sensitive": "nsfw" in post.flags or "sensitive" in post.flags,
         "reply_settings": "everyone",
         "public_metrics": {
             "retweet_count": post.reposts,
@@ -270,13 +349,20 @@ def _tweet(post: SimPost, chain: tuple[int, ...] = ()) -> dict[str, Any]:
             "impression_count": post.views or 0,
         },
     }
-    entities = _entities(post.text)
+    entities = _entities(text)
+    if urls:
+        entities["urls"] = urls
     if entities:
         tweet["entities"] = entities
     if post.media:
         tweet["attachments"] = {"media_keys": [m.key for m in post.media]}
-    if post.reply_to is not None:
-        tweet["referenced_tweets"] = [{"type": "replied_to", "id": str(post.reply_to)}]
+    references = [
+        {"type": kind, "id": str(ref)}
+        for kind, ref in (("replied_to", post.reply_to), ("quoted", post.quote_of))
+        if ref is not None
+    ]
+    if references:
+        tweet["referenced_tweets"] = references
     return tweet
 
 
