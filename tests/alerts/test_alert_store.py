@@ -10,6 +10,7 @@ from tesoro.store.alerts import (
     add_alerts,
     claim_due_alerts,
     delivered_channels,
+    delivery_window,
     failing_sources,
     first_post_at,
     hourly_counts,
@@ -131,3 +132,27 @@ def test_reading_alerts_and_sources_never_writes_them_back(sqlite_engine: Engine
         assert not session.dirty and not session.new
     assert source.last_run_at == alert.created_at == delivery.attempt_at == T0
     assert source.last_run_at is not None and source.last_run_at.tzinfo is not None
+
+
+def test_an_uncertain_message_counts_as_carried_on_both_backends(engine: Engine) -> None:
+    """Sent with no answer in time: never sent again on that channel, and counted in the digest allowance."""
+    with session_scope(engine) as session:
+        a, b = add_alerts(session, rule="r", alerts=[("s1", {}), ("s2", {})], now=T0)
+        record_delivery(
+            session,
+            rule="r",
+            channel="slack:webhook:H",
+            kind="alert",
+            status="uncertain",
+            alert_ids=[a],
+            at=T0,
+        )
+        record_delivery(
+            session, rule="r", channel="slack:webhook:H", kind="alert", status="failed", alert_ids=[b], at=T0
+        )
+        channels = delivered_channels(session, alert_ids=[a, b])
+        window = delivery_window(
+            session, rule="r", channel="slack:webhook:H", since=T0 - timedelta(minutes=1)
+        )
+    assert channels == {a: {"slack:webhook:H"}}
+    assert window.singles == 1

@@ -96,7 +96,12 @@ class _RedactSecrets(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.secrets: set[str] = set()
+        # Replaced, never changed in place: a record may be filtered on another thread meanwhile.
+        self.secrets: frozenset[str] = frozenset()
+
+    def add(self, secret: str) -> None:
+        if secret not in self.secrets:
+            self.secrets = self.secrets | {secret}
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
@@ -142,7 +147,7 @@ def channels_for(
             return RefusedSecretChannel(
                 key, f"environment variable {env_name} does not hold an http(s) URL (its value is not shown)"
             )
-        _SDK_FILTER.secrets.add(value)
+        _SDK_FILTER.add(value)
         return value
 
     def webhook(env_name: str) -> Channel:

@@ -17,16 +17,11 @@ from pydantic import Field, field_validator
 
 from tesoro.settings.base import Section
 
-__all__ = ["DEFAULT_ALERT_ENV_ALLOW", "SecretsSettings", "is_env_name"]
+__all__ = ["DEFAULT_ALERT_ENV_ALLOW", "SecretsSettings"]
 
 # The documented names: a variable named for a webhook, or for Slack.
 DEFAULT_ALERT_ENV_ALLOW: tuple[str, ...] = ("*_WEBHOOK_URL", "*_WEBHOOK", "*SLACK*")
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _PATTERN = re.compile(r"[A-Z0-9_*?]+")
-
-
-def is_env_name(value: str) -> bool:
-    return _ENV_NAME.fullmatch(value) is not None
 
 
 class SecretsSettings(Section):
