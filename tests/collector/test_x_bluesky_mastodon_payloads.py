@@ -14,14 +14,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from tesoro.collector.bluesky import BlueskyCollector, normalize_post_view
 from tesoro.collector.files import parse_row
 from tesoro.collector.mastodon import MastodonCollector, normalize_status
 from tesoro.collector.x import XCollector, _normalize_page
+from tesoro.curator.queue import decide
 from tesoro.models import MediaType, NormalizedPost
+from tesoro.settings import BrandSettings, Settings
 from tesoro.simulator import bluesky as sim_bsky
 from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.server import SimulatorServer
+from tesoro.store.catalog import brand_by_name, sync_catalog
+from tesoro.store.engine import session_scope
+from tesoro.store.posts import gallery_posts, get_post, upsert_posts
 from tesoro.text.query import compile_matcher, parse
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -275,3 +282,31 @@ def test_imported_rows_use_the_same_language_codes() -> None:
     assert parse_row(row | {"lang": "pt_BR"}).lang == "pt"
     assert parse_row(row | {"lang": "in"}).lang == "id"
     assert parse_row(row | {"lang": "und"}).lang is None
+
+
+def test_collected_x_and_bluesky_posts_are_stored_expanded_and_flagged_and_never_in_the_gallery(
+    sim: SimulatorServer, engine: Engine
+) -> None:
+    tweet = add(sim, "x", f"cumbre {LONG_URL}", lang="id", flags=("nsfw",), media=(PHOTO,))
+    skeet = add(sim, "bluesky", f"cumbre {LONG_URL}", lang="pt_BR", flags=("sensitive",), media=(PHOTO,))
+    collected = [p for page in x_collector(sim).pages(None) for p in page.posts]
+    collected += [p for page in bsky_collector(sim).pages(None) for p in page.posts]
+    with session_scope(engine) as session:
+        sync_catalog(session, Settings(brands=[BrandSettings(name="Andes Outdoor")]))
+        brand = brand_by_name(session, "Andes Outdoor")
+        assert brand is not None and brand.id is not None
+        upsert_posts(session, collected, brand_id=brand.id)
+        stored = [
+            get_post(session, platform="x", external_id=str(tweet.id)),
+            get_post(session, platform="bluesky", external_id=sim_bsky.post_uri(skeet)),
+        ]
+        rows = [(p.text, p.lang, p.content_flags) for p in stored if p is not None]
+        decide(
+            session,
+            post_ids=[p.id for p in stored if p is not None and p.id is not None],
+            action="approve",
+            actor="lucia",
+        )
+        public = gallery_posts(session, brand_id=brand.id)
+    assert rows == [(f"cumbre {LONG_URL}", "id", ["sensitive"]), (f"cumbre {LONG_URL}", "pt", ["sensitive"])]
+    assert public == [], "a post the platform marked sensitive is never in the gallery"
