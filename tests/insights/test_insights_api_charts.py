@@ -168,6 +168,18 @@ def test_api_identity_link_unlink_suggest_is_audited(client: TestClient, sqlite_
         assert row is not None and row.person_id is None
 
 
+def test_reading_charts_and_reports_never_computes_ror(client: TestClient, sqlite_world: World) -> None:
+    """A GET only reads: the leaderboard chart and the KPI report show no ROR until a POST refreshes it."""
+    for path, params in (
+        ("/api/charts/ror-leaderboard.svg", {}),
+        ("/api/kpis", {"since": "2026-11-01", "until": "2026-11-30"}),
+        ("/api/kpis/purchases", {}),
+    ):
+        assert client.get(path, params=params).status_code == 200, path
+    with session_scope(sqlite_world.engine) as session:
+        assert session.exec(select(RorScore)).first() is None
+
+
 def test_api_charts_are_svg_with_a_locked_down_policy(client: TestClient, sqlite_world: World) -> None:
     params = {"since": "2026-11-01", "until": "2026-11-30"}
     for path in ("volume.svg", "sentiment.svg", "share-of-voice.svg", "ror-leaderboard.svg"):
@@ -186,6 +198,7 @@ def test_api_chart_of_a_hostile_display_name_is_escaped(client: TestClient, sqli
         assert author is not None
         author.display_name = HOSTILE_STORED
         session.add(author)
+    assert client.post("/api/ror/refresh").status_code == 200  # the chart only reads what is stored
     svg = client.get("/api/charts/ror-leaderboard.svg", params={"top": 5}).text
     assert_inert(svg)
     assert "&lt;script&gt;" in svg

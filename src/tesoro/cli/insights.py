@@ -208,7 +208,9 @@ def ror(
 
     settings, engine = _open(config)
     try:
-        board = service.leaderboard(engine, settings, brand_name=brand, top=top, refresh=refresh)
+        board = service.leaderboard(
+            engine, settings, brand_name=brand, top=top, refresh=refresh, compute_missing=True
+        )
     except (LookupError, ValueError) as exc:
         raise _fail(exc) from exc
     if as_json:

@@ -188,10 +188,11 @@ def leaderboard(
     top: int = 20,
     offset: int = 0,
     refresh: bool = False,
-    compute_missing: bool = True,
+    compute_missing: bool = False,
 ) -> dict[str, Any]:
     """The stored ROR leaderboard (computed first when asked, or, with `compute_missing`, when there
-    is none yet; the API's GET passes False: reading never writes)."""
+    is none yet: the CLI asks for that; every HTTP GET reads only, so a link can never start the
+    recompute)."""
     with session_scope(engine) as session:
         brand = resolve_brand(session, brand_name)
         computed = ror_computed_at(session, brand_id=brand_id_of(brand))

@@ -30,13 +30,13 @@ from tesoro.insights.kpis import (
     sentiment_share,
     share_of_voice,
 )
-from tesoro.insights.people import leaderboard, refresh_ror
+from tesoro.insights.people import leaderboard
 from tesoro.insights.scope import brand_id_of, own_accounts, resolve_brand
 from tesoro.settings import RoeEffort, Settings
 from tesoro.store import kpis as kpi_store
 from tesoro.store.alerts import listening_query
 from tesoro.store.engine import session_scope
-from tesoro.store.relationships import advocates, ror_computed_at
+from tesoro.store.relationships import advocates
 from tesoro.store.scores import engagement_samples
 
 __all__ = [
@@ -281,9 +281,6 @@ def purchases_report(
         kpi_store.link_orders(session)
         customer, author, person, amount = kpi_store.order_columns(session, since=since, until=until)
         brand = resolve_brand(session, brand_name)
-        computed = ror_computed_at(session, brand_id=brand_id_of(brand))
-    if computed is None and customer:
-        refresh_ror(engine, settings, brand_name=brand.name if brand else None)
     threshold = settings.relationship.advocate_min_ror
     with session_scope(engine) as session:
         top = advocates(session, brand_id=brand_id_of(brand), min_score=threshold)
