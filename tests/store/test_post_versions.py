@@ -15,6 +15,7 @@ from tesoro.store.catalog import brand_by_name, sync_catalog
 from tesoro.store.decisions import decision_history, set_rights_status, set_state
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts, gallery_posts, get_post, media_for, upsert_posts
+from tesoro.store.scores import save_scores, unscored_posts
 from tesoro.store.tables import PostAlias, PostVersion
 from tesoro.store.versions import content_changes, mark_deleted, resolve_ids
 
@@ -248,3 +249,22 @@ def test_a_reply_to_any_version_of_an_edited_tweet_links_to_its_one_post(engine:
         second = get_post(session, platform="x", external_id="300")
         assert first is not None and (first.reply_to_id, first.quote_of_id) == ("100", "100")
         assert second is not None and second.reply_to_id == "100"
+
+
+def test_a_changed_decided_post_is_scored_again(engine: Engine) -> None:
+    b = brand(engine)
+    save(engine, b, tweet("1", "approved words"), tweet("2", "untouched words"))
+    post_id = approve_public(engine, "1")
+    with session_scope(engine) as session:
+        other = get_post(session, platform="x", external_id="2")
+        assert other is not None and other.id is not None
+        save_scores(
+            session,
+            [
+                {"post_id": pid, "model_version": "m1", "content_types": [], "safety": {}, "spam": 0.0}
+                for pid in (post_id, other.id)
+            ],
+        )
+    save(engine, b, tweet("1", "Buy cheap pills"), tweet("2", "untouched words"), minutes=1)
+    with session_scope(engine) as session:
+        assert [p.id for p in unscored_posts(session, model_version="m1", limit=10)] == [post_id]

@@ -32,7 +32,7 @@ from sqlmodel import Session, col
 from tesoro.models import NormalizedPost
 from tesoro.store.decisions import record_decision, reviewables
 from tesoro.store.sql import any_of, chunks, dialect_insert, table_of
-from tesoro.store.tables import Media, Post, PostAlias, PostVersion, QueueState
+from tesoro.store.tables import Media, Post, PostAlias, PostVersion, QueueState, Score
 
 __all__ = [
     "COLLECTOR_ACTOR",
@@ -246,7 +246,8 @@ def apply_changes(
 
     Returns the ids of the posts sent back to review. A post's media rows follow its
     newest version (media the platform removed are removed), so the queue shows what
-    is current and the held version keeps what was approved.
+    is current and the held version keeps what was approved; its score sets go, so the
+    scoring pipeline judges the new words (spam, safety, relevance) before it ranks again.
     """
     changed = [
         (s, posts[key]) for key, s in stored.items() if key in posts and s.watched and _changed(s, posts[key])
@@ -290,6 +291,8 @@ def apply_changes(
             .values(version=new_version, held_version=held, queue_state=QueueState.NEW.value, updated_at=now)
         )
         urls = [m.url for m in post.media]
+        # The scores judged the approved words: the scoring pipeline scores the new version afresh.
+        session.execute(delete(Score).where(col(Score.post_id) == s.id))
         drop = delete(Media).where(col(Media.post_id) == s.id)
         if urls:
             drop = drop.where(col(Media.url).not_in(urls))
