@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tesoro.collector.boundary import FUTURE_SKEW, Refused, check_post, clean_text
@@ -293,3 +294,52 @@ def test_retry_rebuilds_a_refused_platform_post(engine: Engine, file_source: Pat
         assert [m.width for m in media_for(session, post_id=stored.id or 0)] == [10]
         assert stored.source_id == source.id and stored.hashtags == ["cumbre"]
         assert count_quarantined(session) == 0
+
+
+def _poison(engine: Engine) -> None:
+    """A real database refusal the boundary cannot foresee: a trigger that rejects one post's text."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON post WHEN NEW.text LIKE '%poison%' "
+                    "BEGIN SELECT RAISE(ABORT, 'poisoned row'); END"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    "IF NEW.text LIKE '%poison%' THEN RAISE EXCEPTION 'poisoned row'; END IF; "
+                    "RETURN NEW; END $$"
+                )
+            )
+            connection.execute(
+                text("CREATE TRIGGER poison BEFORE INSERT ON post FOR EACH ROW EXECUTE FUNCTION poison()")
+            )
+
+
+def test_a_post_the_database_refuses_costs_only_that_post(engine: Engine, file_source: Path) -> None:
+    author = NormalizedAuthor(Platform.X, "a1", "ana")
+    posts = [
+        NormalizedPost(Platform.X, str(i), f"cumbre {word}", NOW, author)
+        for i, word in enumerate(["ok", "poison", "ok"])
+    ]
+    _poison(engine)
+    result = run_source(engine, source_name="feed", collector=Hostile(posts))
+    assert (result.status, result.inserted, result.quarantined) == ("ok", 2, 1)
+    with session_scope(engine) as session:
+        [item] = list_quarantined(session)
+        source = get_source(session, "feed")
+        assert count_posts(session) == 2 and source is not None and source.cursor == {"page": 1}
+    assert (
+        item.external_id == "1" and "the database refused it" in item.reason and "poisoned row" in item.reason
+    )
+
+
+def test_a_media_url_of_many_utf8_bytes_is_refused() -> None:
+    author = NormalizedAuthor(Platform.X, "a1", "ana")
+    url = "https://img.example/" + "é" * 1500  # 1,520 characters, 3,020 bytes: over PostgreSQL's index limit
+    post = NormalizedPost(Platform.X, "1", "hi", NOW, author, media=(NormalizedMedia(MediaType.PHOTO, url),))
+    with pytest.raises(Refused, match=r"`media\[0\].url` is 3020 bytes long in UTF-8"):
+        check_post(post, now=NOW)

@@ -178,6 +178,10 @@ def _media(item: Any, i: int) -> NormalizedMedia:
     if not isinstance(item, NormalizedMedia) or not isinstance(item.type, MediaType):
         raise Refused(f"`media[{i}]` is not a photo, video or gif")
     url = _required_str(item.url, f"media[{i}].url", MAX_URL)
+    if len(url.encode("utf-8")) > MAX_URL:  # indexed: PostgreSQL limits an index entry's bytes
+        raise Refused(
+            f"`media[{i}].url` is {len(url.encode('utf-8'))} bytes long in UTF-8 (at most {MAX_URL})"
+        )
     if not url.startswith(("http://", "https://")):
         raise Refused(f"`media[{i}].url` is not an http(s) URL")
     return dataclasses.replace(
