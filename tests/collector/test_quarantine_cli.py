@@ -50,3 +50,25 @@ def test_import_quarantines_the_hostile_row_and_the_cli_lists_and_retries_it(tmp
     assert "2 of 2 quarantined item(s)" in again.output
     other = runner.invoke(app, ["quarantine", "list", "-c", str(config), "--source", "nope"])
     assert "0 of 0 quarantined item(s)" in other.output
+
+
+def test_collect_once_with_a_hostile_row_in_a_file_source_stays_ok_and_counts_it(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join([_row(0, text="cumbre 0"), _row(1, text="cumbre", likes=10**30)]) + "\n")
+    config = tmp_path / "t.toml"
+    config.write_text(
+        '[database]\npath = "store.db"\n'
+        '[[brands]]\nname = "Andes"\n'
+        '[[queries]]\nname = "q"\nbrand = "Andes"\nquery = "cumbre"\n'
+        f'[[sources]]\nname = "feed"\nplatform = "file"\nquery = "q"\npath = "{feed}"\n'
+    )
+    first = runner.invoke(app, ["collect", "--once", "-c", str(config)])
+    assert first.exit_code == 0, first.output
+    assert "quarantined" in first.output
+    [row] = [line for line in first.output.splitlines() if "feed" in line]
+    assert [cell.strip() for cell in row.split("│")[2:7]] == ["ok", "1", "0", "0", "1"]
+    with feed.open("a") as handle:
+        handle.write(_row(2, text="cumbre 2") + "\n")
+    second = runner.invoke(app, ["collect", "--once", "-c", str(config)])
+    [row] = [line for line in second.output.splitlines() if "feed" in line]
+    assert [cell.strip() for cell in row.split("│")[2:7]] == ["ok", "1", "0", "0", "0"]

@@ -316,7 +316,7 @@ def collect(
         out.print("collecting on a schedule; Ctrl-C to stop")
         build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
         return
-    table = Table("source", "status", "new", "updated", "not matching", "retries", "error")
+    table = Table("source", "status", "new", "updated", "not matching", "quarantined", "retries", "error")
     results = collect_once(engine, settings, dict(os.environ), only=source)
     for r in results:
         table.add_row(
@@ -325,6 +325,7 @@ def collect(
             str(r.inserted),
             str(r.updated),
             str(r.filtered_out),
+            str(r.quarantined),
             str(r.retries),
             (r.error or "")[:60],
         )

@@ -67,12 +67,13 @@ def collect_source(
         engine, source_name=name, collector=collector, keep=keep, brand_id=brand_id, retry=retry
     )
     log.info(
-        "%s: %s, %d new, %d updated, %d not matching the query",
+        "%s: %s, %d new, %d updated, %d not matching the query, %d quarantined",
         name,
         result.status,
         result.inserted,
         result.updated,
         result.filtered_out,
+        result.quarantined,
     )
     return result
 
