@@ -343,3 +343,12 @@ def test_a_media_url_of_many_utf8_bytes_is_refused() -> None:
     post = NormalizedPost(Platform.X, "1", "hi", NOW, author, media=(NormalizedMedia(MediaType.PHOTO, url),))
     with pytest.raises(Refused, match=r"`media\[0\].url` is 3020 bytes long in UTF-8"):
         check_post(post, now=NOW)
+
+
+def test_fields_without_their_own_rule_are_cleaned_by_type() -> None:
+    author = NormalizedAuthor(Platform.X, "a1", "ana")
+    post = NormalizedPost(
+        Platform.X, "1", "hi", NOW, author, content_flags=("nsfw\x00", "x" * 300), edit_ids=("1", "9" * 5000)
+    )
+    clean = check_post(post, now=NOW)
+    assert clean.content_flags == ("nsfw",) and clean.edit_ids == ("1",)

@@ -234,7 +234,8 @@ def _other(value: Any) -> Any:
     if isinstance(value, str):
         return _optional_str(value, MAX_LONG)
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
-        return tuple(_optional_str(v, MAX_ID, cut=False) or "" for v in value)
+        kept = (_optional_str(v, MAX_ID, cut=False) for v in value)  # flags, ids: one too long is dropped
+        return tuple(v for v in kept if v)
     return value
 
 
