@@ -322,7 +322,11 @@ def test_hashtags_and_mentions(query: str, text: str, expected: bool) -> None:
         ("lang:es", "est", False),
         ("lang:es", None, False),
         ("lang:pt-br", "pt-BR", True),
-        ("lang:pt-br", "pt", False),
+        ("lang:pt-br", "pt", True),
+        ("lang:pt_BR", "pt", True),
+        ("lang:in", "id", True),
+        ("lang:id", "in", True),
+        ("lang:pt", "und", False),
         ("-lang:es", None, True),
         ("-lang:es", "es", False),
         ("hola lang:es OR hello lang:en", "en", True),
@@ -633,8 +637,9 @@ def ref_eval(node: Node, text: str, lang: str | None) -> bool:
     if isinstance(node, Lang):
         if lang is None:
             return False
-        post_lang, code = lang.lower().replace("_", "-"), node.code.lower()
-        return post_lang == code or post_lang.startswith(code + "-")
+        # Both sides as primary subtags: the part before the first "-" or "_", lower case.
+        post_lang, code = (c.lower().replace("_", "-").split("-")[0] for c in (lang, node.code))
+        return post_lang == code
     if isinstance(node, Not):
         return not ref_eval(node.child, text, lang)
     if isinstance(node, And):

@@ -36,8 +36,9 @@ Matching semantics (the contract every collector relies on)
   not split at their vowel signs).  Everything else separates words.
 * A bare term also matches the same word inside a hashtag or a mention (``nike`` matches "#Nike"
   and "@nike"), as users expect; ``#nike`` matches only the hashtag, never the plain word.
-* ``lang:`` compares BCP 47 codes case-insensitively by prefix: ``lang:pt`` matches ``pt-BR``,
-  ``lang:pt-br`` matches only ``pt-BR``.  A post without a language never matches ``lang:``.
+* ``lang:`` compares primary language subtags (``tesoro.text.lang``), as every post is stored with
+  one: ``lang:pt``, ``lang:pt-br`` and ``lang:PT_BR`` all match a post in ``pt`` or ``pt-BR``, and
+  ``lang:in`` (X's retired code) matches ``id``.  A post without a language never matches ``lang:``.
 
 Modules: `tokens` (words, hashtags and mentions), `nodes` (the syntax tree, its validation and
 canonical text), `parser`, `matcher` (the local re-check), `broaden` and `platforms` (the native

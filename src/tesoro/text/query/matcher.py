@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import TypeAlias, assert_never
 
 from tesoro.text.fold import fold
+from tesoro.text.lang import primary_language
 from tesoro.text.query.nodes import And, Hashtag, Lang, Mention, Node, Not, Or, Phrase, Term, atom_text
 from tesoro.text.query.tokens import MENTION_RE, TAG_RE, WORD_RE, fold_lang, term_words
 
@@ -71,7 +72,7 @@ class Matcher:
             for mention in MENTION_RE.findall(folded):
                 mentions.add(mention)
                 mentions.add(mention.split("@", 1)[0])  # "@nike@instance" is also "@nike"
-        post = _Post(words, padded, tags, mentions, None if lang is None else fold_lang(lang))
+        post = _Post(words, padded, tags, mentions, primary_language(lang))
         return self._check(post)
 
     def _compile(self, node: Node) -> _Check:
@@ -109,8 +110,10 @@ class Matcher:
 
     @staticmethod
     def _compile_lang(code: str) -> _Check:
-        prefix = f"{code}-"
-        return lambda post: post.lang is not None and (post.lang == code or post.lang.startswith(prefix))
+        # Posts carry one primary subtag (tesoro.text.lang), so both sides compare as one: `lang:pt-br`
+        # and `lang:pt` find the same posts, `lang:in` finds Indonesian ("id").
+        wanted = primary_language(code)
+        return lambda post: wanted is not None and post.lang == wanted
 
     def _split_words(self, children: tuple[Node, ...]) -> tuple[frozenset[str], list[_Check]]:
         """Separate single-word children (checked together as a set) from the rest."""
