@@ -207,6 +207,19 @@ def test_library_dates_out_of_range(
     assert _loc(response) == [["query", field]]
 
 
+@pytest.mark.parametrize("cooldown", ["null", "1e400", str(10**30), "[1]", '"99999999d"'])
+def test_alert_rule_durations_that_are_no_duration(
+    any_client: tuple[TestClient, Seeded], cooldown: str
+) -> None:
+    """Found by schemathesis: `"cooldown": null` was a TypeError (500); infinity an OverflowError."""
+    client, seeded = any_client
+    raw = '{"name": "probe", "kind": "new_mention", "cooldown": ' + cooldown + "}"
+    headers = {**seeded.headers(Role.ADMIN), "content-type": "application/json"}
+    response = client.post("/api/alerts/rules", content=raw, headers=headers)
+    assert response.status_code == 422, response.text
+    assert "cooldown" in response.text
+
+
 def test_event_times_out_of_range(any_client: tuple[TestClient, Seeded]) -> None:
     client, seeded = any_client
     coordinator = seeded.headers(Role.COORDINATOR)

@@ -36,11 +36,12 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 
 
 @pytest.fixture
-def served(sqlite_engine: Engine, tmp_path: Path) -> Iterator[tuple[FastAPI, Seeded]]:
+def served(engine: Engine, tmp_path: Path) -> Iterator[tuple[FastAPI, Seeded]]:
+    """The API over SQLite and over PostgreSQL (whose integers and text refuse more)."""
     settings = make_settings(tmp_path)
-    seeded = seed(sqlite_engine, settings)
+    seeded = seed(engine, settings)
     # Meaning search by the curator tests' hashed bag of words: loading the model is not what is probed.
-    yield create_app(settings, sqlite_engine, encode=tiny_encode), seeded
+    yield create_app(settings, engine, encode=tiny_encode), seeded
 
 
 def _operations(app: FastAPI, headers: dict[str, str]) -> list[Any]:

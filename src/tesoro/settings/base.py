@@ -6,6 +6,7 @@ without importing the others.
 
 from __future__ import annotations
 
+import math
 import re
 
 from pydantic import BaseModel, ConfigDict
@@ -13,6 +14,8 @@ from pydantic import BaseModel, ConfigDict
 __all__ = ["ConfigError", "Section", "parse_interval", "slug"]
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
+# The longest interval (a cooldown, a session, a schedule): 10 years, which still fits a 32-bit column.
+_MAX_INTERVAL_S = 315_360_000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -31,7 +34,11 @@ def parse_interval(value: str | int | float) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a duration like '5m', got a boolean")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
         seconds = int(value)
+    elif not isinstance(value, str):
+        raise ValueError(f"expected a duration like '5m' or a number of seconds, got {type(value).__name__}")
     else:
         match = _INTERVAL.match(value)
         if not match:
@@ -41,6 +48,8 @@ def parse_interval(value: str | int | float) -> int:
         seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2) or "s"]
     if seconds < 10:
         raise ValueError("must be at least 10 seconds, or the platforms will rate-limit every run")
+    if seconds > _MAX_INTERVAL_S:
+        raise ValueError(f"must be at most {_MAX_INTERVAL_S} seconds (10 years)")
     return seconds
 
 
