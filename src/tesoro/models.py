@@ -132,6 +132,10 @@ class NormalizedPost:
     # The post's edit chain, original first (X `edit_history_tweet_ids`); empty where there is none.
     # The store keeps one post per chain, under the first id, with every id as an alias.
     edit_ids: tuple[str, ...] = ()
+    # The platform says the post was deleted or removed (Reddit's `[deleted]` body or
+    # `removed_by_category`): the store marks a stored post deleted (the gallery drops it) and never
+    # stores a new one.
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import requests
 from sqlalchemy.engine import Engine
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
-from tesoro.collector.reddit import RedditCollector
+from tesoro.collector.reddit import RedditCollector, normalize_submission
 from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
 from tesoro.simulator.common import loose_match
 from tesoro.simulator.faults import Fault
@@ -417,3 +417,27 @@ def test_simulator_token_endpoint_and_rate_limit_headers(sim: SimulatorServer) -
     refused = session.get(f"{sim.base_url}/r/all/new", headers={"Authorization": "bearer nope"})
     assert refused.status_code == 401 and "invalid_token" in refused.headers["www-authenticate"]
     assert session.get(f"{sim.base_url}/r/all/new/").status_code == 404  # exact routes only
+
+
+def test_a_deleted_or_removed_submission_is_marked_deleted() -> None:
+    """Reddit keeps a deleted submission's title; its body reads `[deleted]` (or `[removed]` when a
+    moderator or Reddit took it down) and `removed_by_category` says why."""
+    base: dict[str, Any] = {
+        "name": "t3_abc123",
+        "title": "Cumbre photo review",
+        "selftext": "Wore them for a month.",
+        "author": "ana_trails",
+        "author_fullname": "t2_ana",
+        "created_utc": 1_730_000_000.0,
+        "permalink": "/r/hiking/comments/abc123/cumbre_photo_review/",
+        "removed_by_category": None,
+    }
+    kept = normalize_submission(base)
+    by_author = normalize_submission(
+        {**base, "selftext": "[deleted]", "author": "[deleted]", "removed_by_category": "deleted"}
+    )
+    by_moderator = normalize_submission({**base, "selftext": "[removed]", "removed_by_category": "moderator"})
+    link_removed = normalize_submission({**base, "selftext": "", "removed_by_category": "reddit"})
+    assert kept is not None and not kept.deleted
+    for gone in (by_author, by_moderator, link_removed):
+        assert gone is not None and gone.deleted and gone.text == "Cumbre photo review"

@@ -378,6 +378,9 @@ def test_an_edited_tweet_carries_its_edit_chain() -> None:
     assert edited.edit_ids == ("1790000000000000001", "1790000000000000002")
     assert never_edited is not None and never_edited.edit_ids == ()
     assert broken is not None and broken.edit_ids == ()  # a chain without the tweet itself is ignored
+    huge = "9" * 40
+    hostile = normalize_tweet(_edited_tweet(huge, ["1", huge], "andes"), users=users, media={})
+    assert hostile is not None and hostile.edit_ids == ()  # no X id has 40 digits: no aliases from it
 
 
 def test_simulator_serves_only_the_newest_version_with_the_whole_chain(sim: SimulatorServer) -> None:

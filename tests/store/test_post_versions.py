@@ -268,3 +268,24 @@ def test_a_changed_decided_post_is_scored_again(engine: Engine) -> None:
     save(engine, b, tweet("1", "Buy cheap pills"), tweet("2", "untouched words"), minutes=1)
     with session_scope(engine) as session:
         assert [p.id for p in unscored_posts(session, model_version="m1", limit=10)] == [post_id]
+
+
+def test_a_post_the_platform_reports_deleted_leaves_the_gallery_and_a_new_one_is_never_stored(
+    engine: Engine,
+) -> None:
+    b = brand(engine)
+    save(engine, b, tweet("1", "approved words"))
+    post_id = approve_public(engine, "1")
+    gone = replace(tweet("1", "Cumbre photo review"), deleted=True)
+    never_seen = replace(tweet("2", "deleted before we saw it"), deleted=True)
+    with session_scope(engine) as session:
+        result = upsert_posts(session, [gone, never_seen], brand_id=b, now=T0)
+        assert (result.inserted, result.updated) == (0, 0)
+    assert gallery(engine, b) == []
+    with session_scope(engine) as session:
+        post = get_post(session, platform="x", external_id="1")
+        assert post is not None and post.deleted_at == T0
+        # Deletion is not a new version to review: the decision and the approved text stay as they were.
+        assert (post.queue_state, post.text, post.version) == ("approved", "approved words", 1)
+        assert decision_history(session, post_id=post_id) == []
+        assert get_post(session, platform="x", external_id="2") is None

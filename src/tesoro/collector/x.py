@@ -342,6 +342,12 @@ def normalize_tweet(
     )
 
 
+# X ids are 64-bit snowflakes (at most 19 digits), and a tweet can be edited 5 times: a longer
+# history is not X's, and is ignored rather than stored as aliases.
+_MAX_ID_DIGITS = 20
+_MAX_EDITS = 16
+
+
 def _edit_chain(value: Any, tweet_id: str) -> tuple[str, ...]:
     """An edited tweet's `edit_history_tweet_ids` (original first), or () for a tweet never edited.
 
@@ -350,6 +356,8 @@ def _edit_chain(value: Any, tweet_id: str) -> tuple[str, ...]:
     """
     chain = tuple(i for i in (_id_or_none(v) for v in as_list(value)) if i is not None)
     if len(chain) < 2 or tweet_id not in chain or len(set(chain)) != len(chain):
+        return ()
+    if any(len(i) > _MAX_ID_DIGITS for i in chain) or len(chain) > _MAX_EDITS:
         return ()
     return chain
 

@@ -28,6 +28,7 @@ from tesoro.store.versions import (
     canonical_links,
     canonical_posts,
     held_content,
+    mark_deleted,
     read_stored,
     resolve_ids,
     save_aliases,
@@ -213,6 +214,15 @@ def upsert_posts(
     if not latest:
         return UpsertResult()
     latest = canonical_links(session, latest)
+    # A post the platform deleted is never stored; a stored one leaves the gallery.
+    gone = [key for key, post in latest.items() if post.deleted]
+    for platform in sorted({key[0] for key in gone}):
+        mark_deleted(
+            session, platform=platform, external_ids=[k[1] for k in gone if k[0] == platform], now=now
+        )
+    latest = {key: post for key, post in latest.items() if not post.deleted}
+    if not latest:
+        return UpsertResult()
     authors = {key: _stored_author(post) for key, post in latest.items()}
     author_ids = _upsert_authors(session, authors.values(), now)
     result = UpsertResult()

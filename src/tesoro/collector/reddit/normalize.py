@@ -57,7 +57,8 @@ def normalize_all(children: Sequence[Mapping[str, Any]]) -> tuple[NormalizedPost
 
 
 def normalize_submission(data: Mapping[str, Any]) -> NormalizedPost | None:
-    """One `t3` listing item as a NormalizedPost; None when it was deleted or removed.
+    """One `t3` listing item as a NormalizedPost (`deleted` when its author deleted it or Reddit or
+    a moderator removed it: its body reads `[deleted]` or `[removed]`, `removed_by_category` says why).
 
     A crosspost carries only its own title: the body, the media and the NSFW mark of what it
     shares are in `crosspost_parent_list[0]`, and the post keeps them (the parent's id is its
@@ -89,6 +90,7 @@ def normalize_submission(data: Mapping[str, Any]) -> NormalizedPost | None:
         hashtags=_hashtags(text),
         mentions=_mentions(text),
         content_flags=reddit_flags(data, *([parent] if parent else [])),
+        deleted=_str(data.get("selftext")) in _GONE or data.get("removed_by_category") is not None,
     )
 
 
