@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -83,3 +84,22 @@ def test_rank_queue_search_stats_and_train(tmp_path: Path, migrated_sqlite: Call
     assert "relevance weights" in result.output and "default" in result.output
     assert runner.invoke(curate_app, ["rank", "--brand", "Nope", "-c", str(config)]).exit_code == 2
     engine.dispose()
+
+
+def test_the_queue_marks_a_post_changed_since_approval(
+    tmp_path: Path, migrated_sqlite: Callable[[Path], Path]
+) -> None:
+    config = tmp_path / "tesoro.toml"
+    config.write_text(CONFIG)
+    engine = make_engine(f"sqlite:///{migrated_sqlite(tmp_path / 'tesoro.db')}")
+    spec = Spec("a", "Trail day in my Cumbre shoes, the grip on wet rock was superb")
+    data = seed(engine, [spec], catalog_settings())
+    runner = CliRunner()
+    assert runner.invoke(curate_app, ["rank", "-c", str(config)]).exit_code == 0
+    with session_scope(engine) as session:
+        decide(session, post_ids=[data.ids["a"]], action="approve", actor="lucia")
+    seed(engine, [replace(spec, text="Cumbre shoes 70% off at cheap-boots.example")], catalog_settings())
+    result = runner.invoke(curate_app, ["queue", "-c", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "changed since approval (v1 to v2): Cumbre" in result.output
+    assert "1 posts waiting for review" in result.output

@@ -28,7 +28,7 @@ from tesoro.scoring.encoders import load_encoder
 from tesoro.search.library import Library, LibraryError, LibraryQuery
 from tesoro.settings import Settings
 from tesoro.store.catalog import brand_by_name, list_brands
-from tesoro.store.curation import count_items, list_queue
+from tesoro.store.curation import QueueEntry, count_items, list_queue
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.library import LibraryFilters, search_sql
@@ -135,6 +135,14 @@ def _short(text: str, width: int = 70) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def _changed(entry: QueueEntry) -> str:
+    """A post back in review because its content changed after approval says so first."""
+    change = entry.change
+    if change is None:
+        return ""
+    return f"changed since approval (v{change.approved_version} to v{change.version}): "
+
+
 @curate_app.command()
 def queue(
     config: ConfigOption = None,
@@ -155,7 +163,7 @@ def queue(
             f"{e.score:.3f}",
             e.card.platform,
             e.card.author_handle,
-            _short(e.card.text),
+            _short(_changed(e) + e.card.text),
             (e.filtered or "") if filtered else str(len(e.copies) or ""),
         )
     out.print(table)
