@@ -103,3 +103,21 @@ def test_the_queue_marks_a_post_changed_since_approval(
     assert result.exit_code == 0, result.output
     assert "changed since approval (v1 to v2): Cumbre" in result.output
     assert "1 posts waiting for review" in result.output
+
+
+def test_post_text_prints_as_written_not_as_markup(
+    tmp_path: Path, migrated_sqlite: Callable[[Path], Path]
+) -> None:
+    """Post text is data: "[bold]" or "[/red]" in a post shows as typed and never breaks the table."""
+    config = tmp_path / "tesoro.toml"
+    config.write_text(CONFIG)
+    engine = make_engine(f"sqlite:///{migrated_sqlite(tmp_path / 'tesoro.db')}")
+    seed(engine, [Spec("a", "[bold]Cumbre[/bold] shoes [link=x]win[/link] [/red]")], catalog_settings())
+    runner = CliRunner()
+    assert runner.invoke(curate_app, ["rank", "-c", str(config)]).exit_code == 0
+    result = runner.invoke(curate_app, ["queue", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "[bold]Cumbre[/bold]" in result.output and "[link=x]" in result.output
+    result = runner.invoke(curate_app, ["search", '"[x]', "-c", str(config)])
+    assert result.exit_code == 2 and "[red]" not in result.output
+    engine.dispose()

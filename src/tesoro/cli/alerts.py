@@ -32,7 +32,7 @@ __all__ = ["alerts_app"]
 
 alerts_app = typer.Typer(help="Slack alerts: test the channels, evaluate rules, deliver, read the log.")
 console = Console(stderr=True)
-out = Console()
+out = Console(markup=False)  # post text, names and handles are data: "[x]" prints as written
 
 RuleOption = Annotated[str | None, typer.Option("--rule", "-r", help="Only this rule.")]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.engine import Engine
@@ -194,7 +195,7 @@ def search(
             use_index=meaning is not None,
         )
     except LibraryError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from exc
     table = Table("id", "score", "relevance", "state", "platform", "text")
     for hit in page.items:

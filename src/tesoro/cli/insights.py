@@ -37,7 +37,7 @@ orders_app = typer.Typer(
     help="Orders: compare advocates' purchases with everyone else's.", no_args_is_help=True
 )
 console = Console(stderr=True)
-out = Console()
+out = Console(markup=False)  # post text, names and handles are data: "[x]" prints as written
 
 BrandOption = Annotated[str | None, typer.Option(help="Brand name (default: the only configured brand).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

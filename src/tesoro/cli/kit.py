@@ -20,7 +20,7 @@ from tesoro.store.db import DatabaseUnavailable
 __all__ = ["ConfigOption", "OneLineErrors", "console", "describe_failure", "load_or_exit", "out"]
 
 console = Console(stderr=True)
-out = Console()
+out = Console(markup=False)  # post text, names and handles are data: "[x]" prints as written
 
 ConfigOption = Annotated[
     Path | None,

@@ -28,7 +28,7 @@ keys_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 _err = Console(stderr=True)
-_out = Console()
+_out = Console(markup=False)  # data prints as written
 
 
 _settings = load_or_exit
