@@ -15,11 +15,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from tesoro.collector.bluesky import BlueskyCollector, post_key
 from tesoro.collector.boundary import FUTURE_SKEW, Refused, check_post, clean_text
 from tesoro.collector.files import FileCollector
 from tesoro.collector.importer import import_file
 from tesoro.collector.quarantine import retry_quarantined
-from tesoro.collector.runner import run_source
+from tesoro.collector.runner import run_source, store_page
+from tesoro.collector.x import _normalize_page
 from tesoro.models import (
     Cursor,
     MediaType,
@@ -29,8 +31,10 @@ from tesoro.models import (
     Page,
     Platform,
     PostMetrics,
+    RejectedItem,
 )
 from tesoro.settings import Settings
+from tesoro.simulator.server import SimulatorServer
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts, get_post, media_for
@@ -352,3 +356,52 @@ def test_fields_without_their_own_rule_are_cleaned_by_type() -> None:
     )
     clean = check_post(post, now=NOW)
     assert clean.content_flags == ("nsfw",) and clean.edit_ids == ("1",)
+
+
+def test_a_tweet_the_x_normaliser_cannot_use_is_quarantined_with_its_page(engine: Engine) -> None:
+    good = {"id": "5", "text": "hi", "author_id": "1", "created_at": "2025-01-01T00:00:00.000Z"}
+    body = {
+        "data": [good, {**good, "id": "6", "created_at": "x"}, {**good, "id": "7", "author_id": "9"}],
+        "includes": {"users": [{"id": "1", "username": "ana"}]},
+    }
+    rejected: list[RejectedItem] = []
+    posts, newest = _normalize_page(body, rejected)
+    assert [p.external_id for p in posts] == ["5"] and newest == "7"
+    assert [(r.external_id, r.kind) for r in rejected] == [("6", "payload"), ("7", "payload")]
+    assert all(r.reason.startswith("malformed tweet") for r in rejected)
+    result = store_page(engine, Page(posts, {}, rejected=tuple(rejected)), source="x-feed")
+    assert (result.inserted, result.quarantined) == (1, 2)
+    first = retry_quarantined(engine)
+    second = retry_quarantined(engine)
+    assert (first.still_bad, second.still_bad, first.stored + second.stored) == (2, 2, 0)
+    with session_scope(engine) as session:
+        items = list_quarantined(session, source="x-feed")
+    assert sorted(i.external_id or "" for i in items) == ["6", "7"]
+    assert all(i.reason.count("not rebuilt here") == 1 and i.retries == 2 for i in items)
+    assert {json.loads(i.raw)["author_id"] for i in items} == {"1", "9"}
+
+
+def test_a_post_view_the_bluesky_normaliser_cannot_use_goes_to_the_page_rejected(
+    sim: SimulatorServer,
+) -> None:
+    collector = BlueskyCollector(
+        query="andes",
+        handle=sim.state.credentials.bluesky_handle,
+        password=sim.state.credentials.bluesky_password,
+        base_url=sim.base_url + "/bsky",
+        fetch_profiles=False,
+    )
+    uri = "at://did:plc:a/app.bsky.feed.post/3kabcdefghij2"
+    good = {
+        "uri": uri,
+        "author": {"did": "did:plc:a", "handle": "a.bsky.social"},
+        "record": {"text": "hi", "createdAt": "2025-01-01T00:00:00.000Z"},
+    }
+    key = post_key(uri)
+    assert key is not None
+    rejected: list[RejectedItem] = []
+    posts = collector._normalize([(key, good), (key, {**good, "record": {"text": None}})], rejected)
+    assert len(posts) == 1
+    [item] = rejected
+    assert (item.platform, item.external_id, item.kind) == ("bluesky", uri, "payload")
+    assert item.reason.startswith("malformed post view")

@@ -40,6 +40,7 @@ from atproto import Client, Request, models
 from atproto import exceptions as at_exc
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 from tesoro.models import (
     Cursor,
@@ -50,6 +51,7 @@ from tesoro.models import (
     Page,
     Platform,
     PostMetrics,
+    RejectedItem,
     content_flags,
 )
 from tesoro.text import query as tesoro_query
@@ -208,7 +210,9 @@ class BlueskyCollector:
             merged = _merge(position, fetched)
             position = merged.position
             rounds += 1
-            yield Page(self._normalize(merged.emitted), position.to_cursor())
+            rejected: list[RejectedItem] = []
+            posts = self._normalize(merged.emitted, rejected)
+            yield Page(posts, position.to_cursor(), rejected=tuple(rejected))
             if position.streams is None or (self.max_pages is not None and rounds >= self.max_pages):
                 return
 
@@ -251,15 +255,27 @@ class BlueskyCollector:
             self._logged_in = False  # the next run logs in afresh instead of reusing a dead session
             raise
 
-    def _normalize(self, emitted: Sequence[tuple[PostKey, dict[str, Any]]]) -> tuple[NormalizedPost, ...]:
+    def _normalize(
+        self, emitted: Sequence[tuple[PostKey, dict[str, Any]]], rejected: list[RejectedItem] | None = None
+    ) -> tuple[NormalizedPost, ...]:
+        """The posts of `emitted`; a view that cannot be used goes to `rejected` (quarantined)."""
         if self.fetch_profiles:
             self._load_profiles({as_str(as_dict(view.get("author")).get("did")) or "" for _, view in emitted})
         posts = []
         for _, view in emitted:
             did = as_str(as_dict(view.get("author")).get("did")) or ""
-            post = normalize_post_view(view, profile=self._profiles.get(did))
-            if post is not None:
-                posts.append(post)
+            profile = self._profiles.get(did)
+            got = normalize_guarded(
+                Platform.BLUESKY,
+                view,
+                view.get("uri"),
+                partial(normalize_post_view, view, profile=profile),
+                "malformed post view: no usable uri, text, author or createdAt",
+            )
+            if isinstance(got, NormalizedPost):
+                posts.append(got)
+            elif rejected is not None:
+                rejected.append(got)
         return tuple(posts)
 
     def _load_profiles(self, dids: set[str]) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,8 +50,10 @@ __all__ = [
     "check_post",
     "clean_text",
     "is_finite_number",
+    "normalize_guarded",
     "post_from_json",
     "post_to_json",
+    "rejected_payload",
     "rejected_post",
     "screen",
 ]
@@ -366,6 +368,40 @@ def rejected_post(post: NormalizedPost, reason: str) -> RejectedItem:
         reason=reason,
         kind="post",
     )
+
+
+def rejected_payload(platform: Platform, item: Any, external_id: Any, reason: str) -> RejectedItem:
+    """A platform item its normaliser could not use (malformed, or a shape nobody foresaw).
+
+    Kept as `kind` "payload": a retry cannot rebuild it (that needs the platform's context: the
+    page's users, media, profiles); the platform serves it again if it changes.
+    """
+    return RejectedItem(
+        platform=platform.value,
+        external_id=external_id if isinstance(external_id, str) else None,
+        raw=item,
+        reason=reason,
+        kind="payload",
+    )
+
+
+def normalize_guarded(
+    platform: Platform,
+    item: Any,
+    external_id: Any,
+    normalize: Callable[[], NormalizedPost | None],
+    malformed: str,
+) -> NormalizedPost | RejectedItem:
+    """`normalize()` for one platform item: its post, or why not (`malformed` when it returned None,
+    the exception when it raised) as a rejected item, so one item never costs its page."""
+    try:
+        post = normalize()
+    except Exception as exc:  # an unforeseen shape costs this item, not the page
+        reason = (
+            f"the {platform.value} normaliser failed on it: {type(exc).__name__}: {_shown(str(exc), 300)}"
+        )
+        return rejected_payload(platform, item, external_id, reason)
+    return post if post is not None else rejected_payload(platform, item, external_id, malformed)
 
 
 def screen(

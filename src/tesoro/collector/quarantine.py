@@ -38,6 +38,9 @@ def rebuild(item: QuarantineItem, *, now: datetime | None = None) -> NormalizedP
         raw = json.loads(item.raw)
     except ValueError:
         raise Refused("the kept JSON is cut or invalid; the item cannot be rebuilt") from None
+    if item.kind == "payload":
+        note = " (a platform item is not rebuilt here: the platform serves it again)"
+        raise Refused(item.reason.removesuffix(note) + note)
     if item.kind == "post":
         post = post_from_json(raw)
     else:

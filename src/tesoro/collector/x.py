@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -28,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from requests.utils import should_bypass_proxies
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 from tesoro.models import (
     Cursor,
@@ -38,6 +40,7 @@ from tesoro.models import (
     Page,
     Platform,
     PostMetrics,
+    RejectedItem,
     content_flags,
 )
 from tesoro.text import query as tesoro_query
@@ -205,10 +208,11 @@ class XCollector:
                     position = _Position(None)
                     continue
                 raise
-            posts, page_newest = _normalize_page(body)
+            rejected: list[RejectedItem] = []
+            posts, page_newest = _normalize_page(body, rejected)
             position = position.after(as_dict(body.get("meta")), page_newest)
             fetched += 1
-            yield Page(posts, position.to_cursor())
+            yield Page(posts, position.to_cursor(), rejected=tuple(rejected))
             if position.next_token is None or (self.max_pages is not None and fetched >= self.max_pages):
                 return
 
@@ -272,8 +276,11 @@ def _reset_at(exc: tweepy.TooManyRequests) -> datetime:
     return datetime.now(UTC) + _DEFAULT_RATE_LIMIT_WAIT
 
 
-def _normalize_page(body: Mapping[str, Any]) -> tuple[tuple[NormalizedPost, ...], str | None]:
-    """The page's valid posts, and the newest tweet id seen (even on a skipped tweet)."""
+def _normalize_page(
+    body: Mapping[str, Any], rejected: list[RejectedItem] | None = None
+) -> tuple[tuple[NormalizedPost, ...], str | None]:
+    """The page's valid posts, and the newest tweet id seen (even on a skipped tweet); a tweet that
+    cannot be used goes to `rejected`, for the runner to quarantine with the page."""
     includes = as_dict(body.get("includes"))
     users = {u["id"]: u for u in as_dicts(includes.get("users")) if isinstance(u.get("id"), str)}
     media = {
@@ -283,10 +290,21 @@ def _normalize_page(body: Mapping[str, Any]) -> tuple[tuple[NormalizedPost, ...]
     newest: str | None = None
     for tweet in as_dicts(body.get("data")):
         newest = _max_id(newest, _id_or_none(tweet.get("id")))
-        post = normalize_tweet(tweet, users=users, media=media)
-        if post is not None:
-            posts.append(post)
+        got = normalize_guarded(
+            Platform.X,
+            tweet,
+            tweet.get("id"),
+            partial(normalize_tweet, tweet, users=users, media=media),
+            _MALFORMED,
+        )
+        if isinstance(got, NormalizedPost):
+            posts.append(got)
+        elif rejected is not None:
+            rejected.append(got)
     return tuple(posts), newest
+
+
+_MALFORMED = "malformed tweet: no id, text, created_at or author (with an id and a username)"
 
 
 def normalize_tweet(
