@@ -233,7 +233,8 @@ def test_every_section_is_importable_from_the_package() -> None:
 
 @pytest.mark.parametrize("name", ["tesoro.example.toml", "demo.toml"])
 def test_the_packaged_settings_files_are_the_ones_in_config(name: str) -> None:
-    """`tesoro init` and `tesoro demo` read the copies inside the package; config/ is what people read."""
+    """`tesoro init` and `tesoro demo` read the files inside the package; config/ links to them, and a
+    copy put in place of a link (an in-place `sed -i` does that) must not drift from them."""
     packaged = Path(tesoro.settings.__file__).parents[1] / "data" / name
     assert packaged.read_text(encoding="utf-8") == (EXAMPLE.parent / name).read_text(encoding="utf-8")
 

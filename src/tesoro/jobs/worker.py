@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from tesoro.jobs.tasks import collect_source, score_job
 from tesoro.settings import Settings, load_settings
 from tesoro.store.db import open_store
+from tesoro.text.redact import mask_url
 
 __all__ = [
     "QueueUnavailable",
@@ -55,8 +56,8 @@ class QueueUnavailable(Exception):
 
 
 def masked_url(url: str) -> str:
-    """A Redis URL with any password replaced by ***, safe to print."""
-    return re.sub(r"(?<=://)([^:@/]*):[^@/]*@", r"\1:***@", url)
+    """A Redis URL with its credentials masked, safe to print (the one rule of `tesoro.text.redact`)."""
+    return mask_url(url) or ""
 
 
 def check_redis(settings: Settings, connection: Redis | None = None) -> None:

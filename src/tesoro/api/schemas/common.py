@@ -71,7 +71,10 @@ def in_bounds(moment: datetime) -> bool:
 
 
 def _bounded(moment: datetime) -> datetime:
-    """Refuse a time before EARLIEST or one whose UTC instant overflows; a late one is the service's to judge."""
+    """Refuse a time before EARLIEST or one whose UTC instant overflows.
+
+    A time in the future is the service's to judge (it knows what "now" allows).
+    """
     try:
         aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         early = aware < EARLIEST
