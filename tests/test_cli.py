@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import make_url
 from typer.testing import CliRunner, Result
 
+from tesoro.cli.kit import configure_logging
 from tesoro.cli.main import app
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import create_key
@@ -409,3 +411,15 @@ def test_debug_shows_the_traceback_and_the_default_is_one_line(tmp_path: Path, c
     assert debug.returncode == 1
     assert "Traceback" in debug.stderr and "DatabaseUnavailable" in debug.stderr
     assert len(_lines(debug.stderr)) > 10
+
+
+def test_the_console_log_leaves_out_scheduler_chatter_unless_debugging() -> None:
+    """Every job start and end is an APScheduler INFO line: the demo's console would be mostly those."""
+    scheduler_log = logging.getLogger("apscheduler")
+    before = scheduler_log.level
+    try:
+        configure_logging("INFO")
+        assert not scheduler_log.isEnabledFor(logging.INFO)
+        assert logging.getLogger("tesoro").level == logging.NOTSET  # Tesoro's own lines follow the root
+    finally:
+        scheduler_log.setLevel(before)

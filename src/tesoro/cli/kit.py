@@ -17,7 +17,15 @@ from tesoro.jobs.worker import QueueUnavailable
 from tesoro.settings import ConfigError, Settings, load_settings
 from tesoro.store.db import DatabaseUnavailable
 
-__all__ = ["ConfigOption", "OneLineErrors", "console", "describe_failure", "load_or_exit", "out"]
+__all__ = [
+    "ConfigOption",
+    "OneLineErrors",
+    "configure_logging",
+    "console",
+    "describe_failure",
+    "load_or_exit",
+    "out",
+]
 
 console = Console(stderr=True)
 out = Console(markup=False)  # post text, names and handles are data: "[x]" prints as written
@@ -78,7 +86,14 @@ def load_or_exit(config: Path | None) -> Settings:
     except ConfigError as exc:
         console.print("error: ", describe_failure(exc), sep="", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from exc
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.log_level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     return settings
+
+
+def configure_logging(level: str) -> None:
+    """Tesoro's own lines at `level`; Alembic's and APScheduler's chatter (every migration step, every
+    job start and end: three lines per collection) only at DEBUG, so the console reads as a log."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        for name in ("alembic", "apscheduler"):
+            logging.getLogger(name).setLevel(logging.WARNING)

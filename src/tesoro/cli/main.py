@@ -7,7 +7,6 @@ from Python.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import sys
@@ -26,7 +25,7 @@ from tesoro.api.asgi import uvicorn_options
 from tesoro.cli.alerts import alerts_app
 from tesoro.cli.curator import curate_app
 from tesoro.cli.insights import insights_app, orders_app
-from tesoro.cli.kit import ConfigOption, OneLineErrors, console, load_or_exit, out
+from tesoro.cli.kit import ConfigOption, OneLineErrors, configure_logging, console, load_or_exit, out
 from tesoro.cli.quarantine import quarantine_app
 from tesoro.cli.scoring import scoring_app
 from tesoro.cli.serve import demo_key, keys_app
@@ -377,10 +376,7 @@ def demo(
     simulator = start_simulator(data_dir)
     try:
         settings = demo_settings(data_dir, simulator.base_url)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(settings.log_level)
         out.print(f"platform simulator on {simulator.base_url} (X, Reddit, Bluesky, Mastodon, Slack)")
         engine = open_store(settings)
 
