@@ -19,7 +19,9 @@ from tesoro.collector.bluesky import BlueskyCollector, post_key
 from tesoro.collector.boundary import FUTURE_SKEW, Refused, check_post, clean_text
 from tesoro.collector.files import FileCollector
 from tesoro.collector.importer import import_file
+from tesoro.collector.mastodon import normalize_page as normalize_mastodon_page
 from tesoro.collector.quarantine import retry_quarantined
+from tesoro.collector.reddit.normalize import normalize_page as normalize_reddit_page
 from tesoro.collector.runner import run_source, store_page
 from tesoro.collector.x import _normalize_page
 from tesoro.models import (
@@ -405,3 +407,40 @@ def test_a_post_view_the_bluesky_normaliser_cannot_use_goes_to_the_page_rejected
     [item] = rejected
     assert (item.platform, item.external_id, item.kind) == ("bluesky", uri, "payload")
     assert item.reason.startswith("malformed post view")
+
+
+def test_mastodon_statuses_and_reddit_items_that_cannot_be_used_are_quarantined_with_their_page(
+    engine: Engine,
+) -> None:
+    account = {"id": "1", "acct": "ana@example.social"}
+    status = {"id": "10", "created_at": "2025-01-01T00:00:00Z", "account": account, "content": "<p>hi</p>"}
+    statuses = [
+        status,
+        {**status, "id": "11", "account": {}},  # no author: refused
+        {**status, "id": "12", "reblog": status},  # a boost: no post of its own, not refused
+        {**status, "id": "13", "created_at": 1e308},  # a time that is no time: refused
+    ]
+    posts, rejected = normalize_mastodon_page(statuses, set())
+    assert [p.external_id for p in posts] == ["10"]
+    assert [r.external_id for r in rejected] == ["11", "13"]
+    submission = {"name": "t3_a", "title": "Cumbre review", "created_utc": 1735689600, "author": "ana"}
+    children = [
+        {"kind": "t3", "data": submission},
+        {"kind": "t3", "data": {**submission, "name": "t3_b", "title": ""}},  # no title: refused
+        {"kind": "t3", "data": {**submission, "name": "t3_c", "created_utc": "soon"}},  # refused
+        {"kind": "t1", "data": {"name": "t1_d", "body": "[deleted]"}},  # gone: skipped, not refused
+        {"kind": "more", "data": {"name": "t1_e"}},  # not a post kind
+    ]
+    reddit_posts, reddit_rejected = normalize_reddit_page(children)
+    assert [p.external_id for p in reddit_posts] == ["t3_a"]
+    assert [r.external_id for r in reddit_rejected] == ["t3_b", "t3_c"]
+    for source, page in (
+        ("masto", Page(posts, {}, rejected=rejected)),
+        ("reddit", Page(reddit_posts, {}, rejected=reddit_rejected)),
+    ):
+        result = store_page(engine, page, source=source)
+        assert (result.inserted, result.quarantined) == (1, 2)
+    with session_scope(engine) as session:
+        reasons = {i.external_id: i.reason for i in list_quarantined(session)}
+    assert set(reasons) == {"11", "13", "t3_b", "t3_c"}
+    assert reasons["t3_b"].startswith("malformed submission") and reasons["11"].startswith("malformed status")

@@ -38,6 +38,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlparse
@@ -55,6 +56,7 @@ from mastodon.errors import (
 )
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_utc_datetime
 from tesoro.models import (
     Cursor,
@@ -65,12 +67,13 @@ from tesoro.models import (
     Page,
     Platform,
     PostMetrics,
+    RejectedItem,
     content_flags,
 )
 from tesoro.text import query as tesoro_query
 from tesoro.text.lang import primary_language
 
-__all__ = ["MAX_PAGE_SIZE", "MastodonCollector", "html_to_text", "normalize_status"]
+__all__ = ["MAX_PAGE_SIZE", "MastodonCollector", "html_to_text", "normalize_page", "normalize_status"]
 
 log = logging.getLogger(__name__)
 
@@ -276,10 +279,12 @@ class MastodonCollector:
         self._learn_version()
         seen: set[str] = set()
         for key, fetch in self._fetchers().items():
-            for posts, state in self._walk(fetch, streams[key], seen):
+            for posts, rejected, state in self._walk(fetch, streams[key], seen):
                 streams[key] = state
                 yield Page(
-                    posts, {"v": CURSOR_VERSION, "streams": {k: s.to_json() for k, s in streams.items()}}
+                    posts,
+                    {"v": CURSOR_VERSION, "streams": {k: s.to_json() for k, s in streams.items()}},
+                    rejected=rejected,
                 )
 
     def _learn_version(self) -> None:
@@ -343,7 +348,7 @@ class MastodonCollector:
 
     def _walk(
         self, fetch: _Fetch, state: _Stream, seen: set[str]
-    ) -> Iterator[tuple[tuple[NormalizedPost, ...], _Stream]]:
+    ) -> Iterator[tuple[tuple[NormalizedPost, ...], tuple[RejectedItem, ...], _Stream]]:
         """Pages of one stream from `state` until the pass ends or `max_pages` is spent."""
         if not state.in_pass and state.newest is None and self.backfill is not None:
             state = replace(state, floor=(self._clock() - self.backfill).timestamp())
@@ -356,13 +361,13 @@ class MastodonCollector:
             fresh, reached = _fresh(statuses, state)
             newest = max(_ids(fresh), key=_order, default=None)
             state = replace(state, pass_newest=state.pass_newest or newest)
-            posts = _normalize_new(fresh, seen)
+            posts, rejected = normalize_page(fresh, seen)
             oldest = min(_ids(statuses), key=_order, default=None)
             if reached or oldest is None:
-                yield posts, state.finished()
+                yield posts, rejected, state.finished()
                 return
             state = replace(state, max_id=oldest)
-            yield posts, state
+            yield posts, rejected, state
             if self.max_pages is not None and fetched >= self.max_pages:
                 return
 
@@ -398,19 +403,32 @@ def _ids(statuses: Sequence[Mapping[str, Any]]) -> list[str]:
     return [i for i in (_id(s.get("id")) for s in statuses) if i is not None]
 
 
-def _normalize_new(statuses: Sequence[Mapping[str, Any]], seen: set[str]) -> tuple[NormalizedPost, ...]:
+def normalize_page(
+    statuses: Sequence[Mapping[str, Any]], seen: set[str]
+) -> tuple[tuple[NormalizedPost, ...], tuple[RejectedItem, ...]]:
+    """The new posts of a page, and the statuses that could not be used (quarantined with the page).
+
+    A boost is no post of its own (its original is collected where it matches), so it is skipped,
+    not refused."""
     posts: list[NormalizedPost] = []
+    rejected: list[RejectedItem] = []
     for status in statuses:
-        try:
-            post = normalize_status(status)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("skipping malformed Mastodon status %r: %s", status.get("id"), exc)
+        if status.get("reblog"):
             continue
-        if post is None or post.external_id in seen:
+        got = normalize_guarded(
+            Platform.MASTODON, status, status.get("id"), partial(normalize_status, status), _MALFORMED
+        )
+        if isinstance(got, RejectedItem):
+            rejected.append(got)
             continue
-        seen.add(post.external_id)
-        posts.append(post)
-    return tuple(posts)
+        if got.external_id in seen:
+            continue
+        seen.add(got.external_id)
+        posts.append(got)
+    return tuple(posts), tuple(rejected)
+
+
+_MALFORMED = "malformed status: no id, created_at or account (with an id and a username)"
 
 
 # --------------------------------------------------------------------------- errors

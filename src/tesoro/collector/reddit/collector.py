@@ -24,8 +24,8 @@ import requests
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
 from tesoro.collector.reddit.cursor import Stream, decode, encode, first_marker, fresh_children
-from tesoro.collector.reddit.normalize import REDDIT_WEB, normalize_all
-from tesoro.models import Cursor, NormalizedPost, Page, Platform
+from tesoro.collector.reddit.normalize import REDDIT_WEB, normalize_page
+from tesoro.models import Cursor, NormalizedPost, Page, Platform, RejectedItem
 from tesoro.text import query as tesoro_query
 
 __all__ = ["DEFAULT_USER_AGENT", "RedditCollector"]
@@ -124,9 +124,9 @@ class RedditCollector:
         reddit = self._reddit(session)
         try:
             for name in self._stream_names():
-                for posts, state in self._walk(reddit, name, streams[name]):
+                for posts, rejected, state in self._walk(reddit, name, streams[name]):
                     streams[name] = state
-                    yield Page(posts, encode(streams))
+                    yield Page(posts, encode(streams), rejected=rejected)
         finally:
             session.close()
 
@@ -151,7 +151,7 @@ class RedditCollector:
 
     def _walk(
         self, reddit: praw.Reddit, name: str, state: Stream
-    ) -> Iterator[tuple[tuple[NormalizedPost, ...], Stream]]:
+    ) -> Iterator[tuple[tuple[NormalizedPost, ...], tuple[RejectedItem, ...], Stream]]:
         """Pages of one stream from `state` until the pass ends or `max_pages` is spent."""
         if not state.in_pass and state.newest is None and self.backfill is not None:
             state = replace(state, floor=(self._clock() - self.backfill).timestamp())
@@ -161,12 +161,12 @@ class RedditCollector:
             fetched += 1
             fresh, reached = fresh_children(listing.children, state)
             state = replace(state, pass_newest=state.pass_newest or first_marker(fresh))
-            posts = normalize_all(fresh)
+            posts, rejected = normalize_page(fresh)
             if reached or listing.after is None or not listing.children:
-                yield posts, state.finished()
+                yield posts, rejected, state.finished()
                 return
             state = replace(state, after=listing.after)
-            yield posts, state
+            yield posts, rejected, state
             if self.max_pages is not None and fetched >= self.max_pages:
                 return
 

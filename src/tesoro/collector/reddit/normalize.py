@@ -6,8 +6,10 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from tesoro.collector.boundary import normalize_guarded
 from tesoro.models import (
     MediaType,
     NormalizedAuthor,
@@ -15,6 +17,7 @@ from tesoro.models import (
     NormalizedPost,
     Platform,
     PostMetrics,
+    RejectedItem,
     content_flags,
 )
 
@@ -22,6 +25,7 @@ __all__ = [
     "REDDIT_WEB",
     "normalize_all",
     "normalize_comment",
+    "normalize_page",
     "normalize_submission",
     "reddit_flags",
     "reddit_media",
@@ -35,25 +39,39 @@ _USER_MENTION = re.compile(r"(?<![\w/])/?u/([A-Za-z0-9_-]{3,20})")
 _GONE = frozenset({"[deleted]", "[removed]"})
 
 
-def normalize_all(children: Sequence[Mapping[str, Any]]) -> tuple[NormalizedPost, ...]:
-    """The page's submissions and comments; other kinds are skipped and a malformed item is logged and
-    skipped, so one bad item never costs the rest of the page."""
+def normalize_page(
+    children: Sequence[Mapping[str, Any]],
+) -> tuple[tuple[NormalizedPost, ...], tuple[RejectedItem, ...]]:
+    """The page's submissions and comments, and the items that could not be used (quarantined with
+    the page): a submission without a title, or any item the normaliser fails on. Other kinds and
+    comments whose body is gone are no posts and are skipped; one bad item never costs the page."""
     posts: list[NormalizedPost] = []
+    rejected: list[RejectedItem] = []
     for child in children:
         data = child.get("data")
-        if not isinstance(data, Mapping):
+        kind = str(child.get("kind"))
+        normalize = _NORMALIZERS.get(kind)
+        if normalize is None or not isinstance(data, Mapping):
             continue
-        normalize = _NORMALIZERS.get(str(child.get("kind")))
-        if normalize is None:
-            continue
-        try:
-            post = normalize(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("skipping malformed Reddit item %r: %s", data.get("name"), exc)
-            continue
-        if post is not None:
-            posts.append(post)
-    return tuple(posts)
+        got = normalize_guarded(
+            Platform.REDDIT, child, data.get("name"), partial(normalize, data), _MALFORMED[kind]
+        )
+        if isinstance(got, NormalizedPost):
+            posts.append(got)
+        elif kind == "t3" or got.reason != _MALFORMED[kind]:
+            rejected.append(got)
+    return tuple(posts), tuple(rejected)
+
+
+def normalize_all(children: Sequence[Mapping[str, Any]]) -> tuple[NormalizedPost, ...]:
+    """Only the posts of `normalize_page` (what a caller that keeps no quarantine wants)."""
+    return normalize_page(children)[0]
+
+
+_MALFORMED = {
+    "t3": "malformed submission: no title",
+    "t1": "a comment whose body is gone",  # deleted or removed: no post, and nothing to keep
+}
 
 
 def normalize_submission(data: Mapping[str, Any]) -> NormalizedPost | None:
