@@ -20,8 +20,6 @@ import uvicorn
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tesoro.api.app import create_app
-from tesoro.api.asgi import uvicorn_options
 from tesoro.cli.alerts import alerts_app
 from tesoro.cli.curator import curate_app
 from tesoro.cli.insights import insights_app, orders_app
@@ -267,6 +265,11 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
         scheduler.start()
         out.print(f"collecting from {sum(s.enabled for s in settings.sources)} sources on a schedule")
     out.print(f"Tesoro serving on http://{host}:{port}  (API docs at /docs)")
+    # Deferred: the web stack (FastAPI and every route's schemas) takes over a second to import, and
+    # only serve and demo need it; `tesoro --help` and the other commands start without it.
+    from tesoro.api.app import create_app
+    from tesoro.api.asgi import uvicorn_options
+
     try:
         options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
         uvicorn.run(create_app(settings, engine), **options)  # type: ignore[arg-type]
