@@ -395,3 +395,29 @@ def test_a_logged_event_may_only_name_the_authors_own_post_and_be_removed_by_its
     assert event["post_id"] == anas_post
     with pytest.raises(LookupError, match="no logged event"):
         service.delete_event(sqlite_world.engine, author_id=dan, event_id=event["id"], actor="t")
+
+
+def test_an_order_whose_customer_is_collected_later_is_linked_by_the_refresh_not_by_a_report(
+    world: World, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "orders.csv"
+    csv_file.write_text("customer,date,amount\n@newcomer,2026-11-05,40\n", encoding="utf-8")
+    assert import_orders(world.engine, csv_file).linked == 0
+    newcomer = NormalizedPost(
+        platform=Platform.X,
+        external_id="newcomer-1",
+        text="my first Cumbre post",
+        created_at=datetime(2026, 11, 6, tzinfo=UTC),
+        author=NormalizedAuthor(platform=Platform.X, external_id="n1", handle="newcomer"),
+        metrics=PostMetrics(),
+    )
+    with session_scope(world.engine) as session:
+        upsert_posts(session, [newcomer])
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    read = service.purchases_report(world.engine, world.settings, since=since, until=AS_OF)
+    assert read["orders"] - read["linked_orders"] >= 1  # the report only read: still unlinked
+    again = service.purchases_report(world.engine, world.settings, since=since, until=AS_OF)
+    assert again["linked_orders"] == read["linked_orders"]
+    service.refresh_ror(world.engine, world.settings, as_of=AS_OF)
+    after = service.purchases_report(world.engine, world.settings, since=since, until=AS_OF)
+    assert after["linked_orders"] == read["linked_orders"] + 1

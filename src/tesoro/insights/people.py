@@ -33,6 +33,7 @@ from tesoro.insights.relationship import (
 from tesoro.insights.scope import brand_handles, brand_id_of, iso_time, resolve_brand
 from tesoro.settings import Settings
 from tesoro.store.engine import session_scope
+from tesoro.store.kpis import link_orders
 from tesoro.store.relationships import (
     add_logged_event,
     dismiss_suggestion,
@@ -168,6 +169,9 @@ def refresh_ror(
     started = time.perf_counter()
     moment = as_of or datetime.now(UTC)
     with session_scope(engine) as session:
+        # Orders whose customer was collected since they were imported are linked here, not by a
+        # report's GET: reading never writes.
+        link_orders(session)
         brand = resolve_brand(session, brand_name)
         table = ror_table(session, settings, brand, as_of=moment)
         replace_ror_scores(session, brand_id=table.brand_id, rows=_snapshot_rows(table, moment))

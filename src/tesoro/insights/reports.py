@@ -275,10 +275,10 @@ def purchases_report(
     """Purchase frequency, average order value and repeat rate: advocates (ROR >= threshold) vs the rest.
 
     An order belongs to a person when its customer was linked to one of their
-    accounts; unlinked customers count as "everyone else".
+    accounts (at import, and at every ROR refresh for customers collected later);
+    unlinked customers count as "everyone else".
     """
     with session_scope(engine) as session:
-        kpi_store.link_orders(session)
         customer, author, person, amount = kpi_store.order_columns(session, since=since, until=until)
         brand = resolve_brand(session, brand_name)
     threshold = settings.relationship.advocate_min_ror

@@ -382,8 +382,9 @@ def link_orders(session: Session) -> int:
     """Attach unlinked orders to authors: by handle (and platform when the CSV gave one), then by
     an e-mail written in an author's bio. Returns how many orders were linked.
 
-    Runs again on every import and KPI request, so orders whose customer shows up
-    later (a new author collected) get linked then.
+    Runs again on every orders import and every ROR refresh (the scheduler's hourly one
+    included), so orders whose customer shows up later (a new author collected) get linked
+    then; a report's GET only reads.
     """
     customers = sorted(
         {
