@@ -106,10 +106,15 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "curator:train",
         "curator:rerank",
         "sessions:purge",
+        "gallery:recheck",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
     assert jobs["score"].trigger.interval.total_seconds() == 60
+    # Deleted posts leave the gallery: the platforms are asked daily by default (issue 17).
+    assert jobs["gallery:recheck"].trigger.interval.total_seconds() == 86400
+    off = settings.model_copy(update={"gallery": settings.gallery.model_copy(update={"recheck_interval": 0})})
+    assert "gallery:recheck" not in {job.id for job in build_scheduler(engine, off, {}).get_jobs()}
     assert jobs["collect:demo-x"].trigger.interval.total_seconds() == 15
     assert jobs["collect:demo-x"].trigger.jitter >= 1
     # Reading the ROR leaderboard never computes it: the scheduler stores it when it starts, then hourly.

@@ -7,7 +7,7 @@ meet here: an adapter yields `Page`s, each with the cursor that covers it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -17,6 +17,7 @@ __all__ = [
     "AuthFailed",
     "Collector",
     "CollectorError",
+    "PostLookup",
     "RateLimited",
     "TransientError",
 ]
@@ -36,6 +37,20 @@ class Collector(Protocol):
     platform: Platform
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]: ...
+
+
+@runtime_checkable
+class PostLookup(Protocol):
+    """Asks the platform whether posts it served still exist (the gallery re-check).
+
+    `gone` returns the ids the platform says it no longer has (deleted, or the author suspended,
+    where its API says so); an id it did not answer for clearly is not gone. A failed call raises
+    a `CollectorError` subclass below, and the caller concludes nothing from it.
+    """
+
+    platform: Platform
+
+    def gone(self, external_ids: Sequence[str]) -> frozenset[str]: ...
 
 
 class CollectorError(Exception):

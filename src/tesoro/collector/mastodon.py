@@ -371,6 +371,29 @@ class MastodonCollector:
             if self.max_pages is not None and fetched >= self.max_pages:
                 return
 
+    def gone(self, external_ids: Sequence[str]) -> frozenset[str]:
+        """Which of these statuses the instance no longer serves (`GET /api/v1/statuses/:id`, one a call).
+
+        A 404 means deleted, or its author suspended; a 410 too. Rate limits and other failures raise
+        (`_failure`): nothing is concluded from a call that failed.
+        """
+        gone: set[str] = set()
+        for status_id in dict.fromkeys(external_ids):
+            if _id(status_id) is None:
+                continue
+            try:
+                self._api.status(status_id)
+            except MastodonNotFoundError:
+                gone.add(status_id)
+            except MastodonAPIError as exc:
+                if len(exc.args) > 1 and exc.args[1] == 410:
+                    gone.add(status_id)
+                    continue
+                raise _failure(exc, self._api) from exc
+            except MastodonError as exc:
+                raise _failure(exc, self._api) from exc
+        return frozenset(gone)
+
     def _call(self, call: Callable[[], Any]) -> Any:
         """Runs one Mastodon.py call and translates its failures into the runner's vocabulary."""
         try:

@@ -17,7 +17,7 @@ simulator, or a gateway) and gives every request a timeout.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -69,6 +69,9 @@ EXPANSIONS = ("author_id", "attachments.media_keys")
 # When a 429 carries no reset header, wait a full window rather than hammer the API.
 _DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)
 _NO_RETWEETS = " -is:retweet"
+# Tweet lookup takes up to 100 ids a call; a missing tweet is an error of this problem type.
+LOOKUP_MAX_IDS = 100
+_NOT_FOUND = "/problems/resource-not-found"
 _MEDIA_TYPES = {"photo": MediaType.PHOTO, "video": MediaType.VIDEO, "animated_gif": MediaType.GIF}
 
 
@@ -215,6 +218,27 @@ class XCollector:
             yield Page(posts, position.to_cursor(), rejected=tuple(rejected))
             if position.next_token is None or (self.max_pages is not None and fetched >= self.max_pages):
                 return
+
+    def gone(self, external_ids: Sequence[str]) -> frozenset[str]:
+        """Which of these tweets X no longer has (`GET /2/tweets?ids=`, 100 ids a call).
+
+        Only an id X answers with a `resource-not-found` error is gone; an id it does not mention, or
+        withholds for another reason, is not. Rate limits and failures raise (`_call_x`): nothing is
+        concluded from a call that failed.
+        """
+        gone: set[str] = set()
+        wanted = [i for i in dict.fromkeys(external_ids) if _id_or_none(i) is not None]
+        for start in range(0, len(wanted), LOOKUP_MAX_IDS):
+            batch = wanted[start : start + LOOKUP_MAX_IDS]
+            body = _call_x(partial(self._client.get_tweets, batch, tweet_fields=["id"]))
+            if not isinstance(body, dict):
+                raise TransientError(f"X answered with a {type(body).__name__}, not a JSON object")
+            asked = set(batch)
+            for error in as_dicts(body.get("errors")):
+                resource = as_str(error.get("resource_id")) or as_str(error.get("value"))
+                if str(error.get("type", "")).endswith(_NOT_FOUND) and resource in asked:
+                    gone.add(resource)
+        return frozenset(gone)
 
     def _search(self, position: _Position) -> dict[str, Any]:
         params: dict[str, Any] = {

@@ -25,6 +25,7 @@ from tesoro.jobs.tasks import (
     curator_rerank_job,
     curator_train_job,
     purge_sessions_job,
+    recheck_gallery_job,
     refresh_relationships,
     score_job,
 )
@@ -113,6 +114,19 @@ def build_scheduler(
             coalesce=True,
             max_instances=1,
             next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
+    if settings.gallery.recheck_interval:
+        # Platforms other than Reddit never say during search that a post is gone: ask them.
+        interval = settings.gallery.recheck_interval
+        scheduler.add_job(
+            recheck_gallery_job,
+            IntervalTrigger(seconds=interval, jitter=max(1, min(600, interval // 10))),
+            args=(engine, settings, environ),
+            id="gallery:recheck",
+            name="gallery recheck",
+            coalesce=True,
+            max_instances=1,
             replace_existing=True,
         )
     if settings.models.score_interval:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
+from tesoro.collector.base import CollectorError, PostLookup
 from tesoro.collector.registry import build_collector, build_filter
 from tesoro.collector.runner import RetryPolicy, RunResult, run_source
 from tesoro.curator.feedback import train_rankers
@@ -23,6 +25,7 @@ from tesoro.settings import ConfigError, Settings
 from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import purge_sessions
+from tesoro.store.recheck import mark_gone, posts_to_recheck, record_checked
 from tesoro.store.sources import get_source, record_failure
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "curator_rerank_job",
     "curator_train_job",
     "purge_sessions_job",
+    "recheck_gallery_job",
     "refresh_relationships",
     "score_job",
 ]
@@ -138,3 +142,76 @@ def purge_sessions_job(engine: Engine, settings: Settings) -> int:
     if purged:
         log.info("deleted %d expired or ended web sessions", purged)
     return purged
+
+
+# Ids asked about per lookup call (X's tweet lookup takes 100): a failed call loses at most these.
+RECHECK_BATCH = 100
+
+
+@dataclass
+class RecheckReport:
+    """What one gallery re-check did, per source: posts answered for, posts gone, lookups failed."""
+
+    checked: dict[str, int] = field(default_factory=dict)
+    gone: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def recheck_gallery_job(
+    engine: Engine, settings: Settings, environ: Mapping[str, str], *, now: datetime | None = None
+) -> RecheckReport:
+    """Ask each platform whether the gallery's posts still exist; a post it deleted leaves the gallery.
+
+    Per enabled source, at most `gallery.recheck_limit` of the posts it collected that the gallery
+    may show, oldest-checked first. A post the platform no longer has is marked deleted, with an
+    audit entry. A rate limit or any failure of a lookup changes nothing for the posts it asked
+    about (they come first next run) and ends that source's re-check for this run.
+    """
+    report = RecheckReport()
+    for source in settings.sources:
+        if not source.enabled or source.platform == "file":
+            continue
+        with session_scope(engine) as session:
+            row = get_source(session, source.name)
+            if row is None or row.id is None:
+                continue
+            items = posts_to_recheck(session, source_id=row.id, limit=settings.gallery.recheck_limit)
+        if not items:
+            continue
+        try:
+            lookup = build_collector(settings, source, environ)
+        except (ConfigError, FileNotFoundError, ValueError) as exc:
+            report.failed[source.name] = str(exc)
+            log.error("gallery re-check of %s: %s", source.name, exc)
+            continue
+        if not isinstance(lookup, PostLookup):
+            continue
+        for start in range(0, len(items), RECHECK_BATCH):
+            batch = items[start : start + RECHECK_BATCH]
+            try:
+                gone_ids = lookup.gone([item.external_id for item in batch])
+            except CollectorError as exc:
+                # Never drop a post on an error: what was not answered is asked again next run.
+                report.failed[source.name] = str(exc)
+                log.warning("gallery re-check of %s stopped: %s", source.name, exc)
+                break
+            at = now or datetime.now(UTC)
+            with session_scope(engine) as session:
+                gone = [item for item in batch if item.external_id in gone_ids]
+                marked = mark_gone(
+                    session,
+                    platform=source.platform,
+                    items=gone,
+                    now=at,
+                    reason=f"{source.platform} no longer has it (gallery re-check of {source.name})",
+                )
+                record_checked(session, post_ids=[item.id for item in batch], now=at)
+            report.checked[source.name] = report.checked.get(source.name, 0) + len(batch)
+            report.gone[source.name] = report.gone.get(source.name, 0) + marked
+        if report.gone.get(source.name):
+            log.info(
+                "gallery re-check of %s: %d posts deleted on the platform left the gallery",
+                source.name,
+                report.gone[source.name],
+            )
+    return report

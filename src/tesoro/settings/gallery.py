@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from tesoro.settings.base import Section
+from tesoro.settings.base import Section, parse_interval
 
 __all__ = ["DEFAULT_MEDIA_HOSTS", "GallerySettings"]
 
@@ -40,6 +40,14 @@ class GallerySettings(Section):
     max_age: Annotated[int, Field(ge=0, le=86400)] = 60
     cache_ttl_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
     default_limit: Annotated[int, Field(ge=1, le=100)] = 24
+    # How often the scheduler asks the platforms whether the gallery's posts still exist; 0 turns it off.
+    recheck_interval: int = Field(86400, description="seconds; '1d' style strings accepted; 0 = off")
+    recheck_limit: Annotated[int, Field(ge=1, le=100_000)] = 500
+
+    @field_validator("recheck_interval", mode="before")
+    @classmethod
+    def _recheck_interval(cls, value: Any) -> int:
+        return 0 if value in (0, "0") else parse_interval(value)
 
     @field_validator("allowed_origins")
     @classmethod

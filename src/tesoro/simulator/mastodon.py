@@ -528,13 +528,29 @@ class _Mastodon:
             {**empty, "statuses": [_status(p, by_id) for p in page]}, headers=self.window.count()
         )
 
+    async def status(self, request: Request) -> Response:
+        """One status by id; 404 when it was deleted, or its author suspended, as Mastodon answers."""
+        fault = await self.injected("mastodon.status", {})
+        if fault is not None:
+            return fault
+        denied = self.refused(request)
+        if denied is not None:
+            return denied
+        _, by_id = self.statuses()
+        wanted = _int_param(request.path_params, "id")
+        post = by_id.get(wanted) if wanted is not None else None
+        if post is None or post.author.gone:
+            return _error(404, "Record not found", self.window.count())
+        return JSONResponse(_status(post, by_id), headers=self.window.count())
+
 
 def routes(state: SimState) -> list[BaseRoute]:
-    """The instance documents, the hashtag timeline and v2 search."""
+    """The instance documents, the hashtag timeline, v2 search and one status by id."""
     api = _Mastodon(state)
     return [
         Route(f"{PREFIX}/api/v1/instance/", api.instance(_instance_v1()), methods=["GET"]),
         Route(f"{PREFIX}/api/v2/instance/", api.instance(_instance_v2()), methods=["GET"]),
         Route(f"{PREFIX}/api/v1/timelines/tag/{{tag}}", api.tag_timeline, methods=["GET"]),
         Route(f"{PREFIX}/api/v2/search", api.search, methods=["GET"]),
+        Route(f"{PREFIX}/api/v1/statuses/{{id}}", api.status, methods=["GET"]),
     ]

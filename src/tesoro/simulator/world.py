@@ -31,6 +31,8 @@ class World:
     _posts: list[SimPost] = field(default_factory=list, init=False)
     _next_id: int = field(default=1_000_000, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    # Posts their platform deleted: search and lookups no longer find them.
+    _deleted: set[int] = field(default_factory=set, init=False)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +81,15 @@ class World:
             self._posts.append(new)
         return new
 
+    def delete(self, post_id: int) -> None:
+        """The platform deletes a post (every version of an X edit chain): nothing serves it any more."""
+        with self._lock:
+            post = next((p for p in self._posts if p.id == post_id), None)
+            if post is None:
+                raise KeyError(f"no post {post_id}")
+            chain = {post.id, *post.edit_history}
+            self._deleted.update(p.id for p in self._posts if p.id in chain or chain & set(p.edit_history))
+
     def next_id(self) -> int:
         with self._lock:
             return self._next_id + 1
@@ -86,7 +97,7 @@ class World:
     def posts(self, platform: str) -> list[SimPost]:
         """A snapshot of one platform's posts, oldest first."""
         with self._lock:
-            return [p for p in self._posts if p.platform == platform]
+            return [p for p in self._posts if p.platform == platform and p.id not in self._deleted]
 
     def __len__(self) -> int:
         with self._lock:

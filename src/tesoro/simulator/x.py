@@ -34,10 +34,26 @@ from tesoro.simulator.common import fault_response, loose_match
 from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.state import SimState
 
-__all__ = ["PATH", "RATE_LIMIT", "ROUTE", "routes", "t_co", "tweet_time", "x_escape", "x_lang"]
+__all__ = [
+    "LOOKUP_MAX_IDS",
+    "LOOKUP_PATH",
+    "LOOKUP_ROUTE",
+    "PATH",
+    "RATE_LIMIT",
+    "ROUTE",
+    "routes",
+    "t_co",
+    "tweet_time",
+    "x_escape",
+    "x_lang",
+]
 
 ROUTE = "x.search"
 PATH = "/2/tweets/search/recent"
+# Tweet lookup (`GET /2/tweets?ids=`): up to 100 ids; a missing one comes back in `errors`.
+LOOKUP_ROUTE = "x.lookup"
+LOOKUP_PATH = "/2/tweets"
+LOOKUP_MAX_IDS = 100
 # App-only recent search: 450 requests per 15-minute window.
 RATE_LIMIT = 450
 RATE_WINDOW_S = 15 * 60
@@ -458,6 +474,35 @@ def _search(posts: Iterable[SimPost], search: _Search) -> dict[str, Any]:
     return _body(search, page, more=len(hits) > len(page), chains=chains)
 
 
+def _lookup(posts: Iterable[SimPost], ids: Sequence[str], search: _Search) -> dict[str, Any]:
+    """X's tweet lookup: the tweets found, in the order asked, and a not-found error for each other id."""
+    posts = list(posts)
+    chains = _chains(posts)
+    by_id = {str(p.id): p for p in posts}
+    found = [by_id[i] for i in ids if i in by_id]
+    body: dict[str, Any] = {}
+    if found:
+        body["data"] = [_select(_tweet(p, chains.get(p.id, ())), search.tweet_fields) for p in found]
+        includes = _includes(search, found)
+        if includes:
+            body["includes"] = includes
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        body["errors"] = [
+            {
+                "value": i,
+                "detail": f"Could not find tweet with ids: [{i}].",
+                "title": "Not Found Error",
+                "resource_type": "tweet",
+                "parameter": "ids",
+                "resource_id": i,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+            for i in missing
+        ]
+    return body
+
+
 def _bad_request(error: _BadRequest) -> dict[str, Any]:
     return {
         "errors": [{"parameters": {error.parameter: [error.value]}, "message": error.message}],
@@ -499,4 +544,46 @@ def routes(state: SimState) -> list[BaseRoute]:
             return JSONResponse(_bad_request(error), status_code=400, headers=headers)
         return JSONResponse(_search(posts, search), headers=headers)
 
-    return [Route(PATH, search_recent, methods=["GET"])]
+    async def lookup(request: Request) -> Response:
+        headers = window.count()
+        if request.headers.get("authorization") != f"Bearer {state.credentials.x_bearer}":
+            return JSONResponse(_UNAUTHORIZED, status_code=401, headers=headers)
+        faulted = await fault_response(
+            state,
+            LOOKUP_ROUTE,
+            rate_limit_headers={
+                **headers,
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(int(time.time()) + RATE_LIMIT_RESET_S),
+            },
+            rate_limit_body=_TOO_MANY,
+            auth_body=_UNAUTHORIZED,
+            empty_body={},
+        )
+        if faulted is not None:
+            if faulted.status_code != 429:
+                faulted.headers.update(headers)
+            return faulted
+        raw = request.query_params.get("ids", "")
+        ids = [i for i in raw.split(",") if i]
+        if not ids or len(ids) > LOOKUP_MAX_IDS or not all(i.isdigit() for i in ids):
+            error = _BadRequest("ids", raw, f"ids must be 1 to {LOOKUP_MAX_IDS} comma-separated tweet ids")
+            return JSONResponse(_bad_request(error), status_code=400, headers=headers)
+        params = request.query_params
+        search = _Search(
+            query="",
+            langs=frozenset(),
+            max_results=LOOKUP_MAX_IDS,
+            since_id=None,
+            until_id=None,
+            below_id=None,
+            start_time=None,
+            end_time=None,
+            tweet_fields=_DEFAULT_TWEET_FIELDS | _csv(params, "tweet.fields"),
+            user_fields=_DEFAULT_USER_FIELDS | _csv(params, "user.fields"),
+            media_fields=_DEFAULT_MEDIA_FIELDS | _csv(params, "media.fields"),
+            expansions=_csv(params, "expansions"),
+        )
+        return JSONResponse(_lookup(state.world.posts("x"), ids, search), headers=headers)
+
+    return [Route(PATH, search_recent, methods=["GET"]), Route(LOOKUP_PATH, lookup, methods=["GET"])]

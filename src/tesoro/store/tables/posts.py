@@ -104,6 +104,8 @@ class Post(SQLModel, table=True):
     held_version: int | None = None
     # The platform deleted it (the gallery drops it; the row stays for history and metrics).
     deleted_at: datetime | None = timestamp()
+    # When the gallery re-check last asked the platform whether it still has this post.
+    checked_at: datetime | None = timestamp()
 
 
 class PostVersion(SQLModel, table=True):
