@@ -4,7 +4,13 @@ Prints a markdown table with the issue's targets next to each metric. Not a test
 run it after retraining and paste the table into the README.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--cache-dir /tmp/emb]
-        [--tasks product]   # only these tasks (comma-separated: sentiment, product, offensive)
+        [--tasks product]   # only these tasks (comma-separated: sentiment, product, offensive, safety)
+
+The safety section measures what the curator filters for safety (the "filtered" view's spam and
+unsafe reasons) on bench/data/safety_brand_context.jsonl, brand-context posts in English and Spanish
+labelled "unsafe" (abuse, hate, threats, sexual content, spam) or "safe" (reviews, tutorials,
+unboxings, questions, complaints, strong words about a product). A fixed 30% of it, stratified by
+language and kind, is held out: choose thresholds and rules on the training part only.
 
 brands_sxsw product accuracy uses a product catalog written for the SXSW targets below
 (names, aliases, one-line descriptions), exactly as an operator would configure them, and
@@ -14,19 +20,28 @@ scores the rows whose annotators named a target product; "none" counts as wrong.
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
+from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
+from tesoro.curator.treasure import TreasureInputs, score_treasure
 from tesoro.scoring.encoders import DEFAULT_ENCODER, load_encoder
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.products import ProductMatcher, ProductRef
-from tesoro.scoring.safety import lexicon_safety
+from tesoro.scoring.safety import spam_score, text_safety
 from tesoro.scoring.sentiment import SENTIMENT_LABELS, load_sentiment, sentiment_proba
 from tesoro.scoring.training import embed_cached, read_jsonl
+from tesoro.settings import CuratorSettings
 
-__all__ = ["SXSW_PRODUCTS", "main"]
+__all__ = ["SAFETY_SET", "SXSW_PRODUCTS", "main", "safety_split", "safety_table"]
+
+SAFETY_SET = Path(__file__).resolve().parent / "data" / "safety_brand_context.jsonl"
+SAFETY_HELD_OUT = 0.3
+SAFETY_SEED = 16
 
 SXSW_PRODUCTS = [
     ProductRef(1, "iPad", ("ipad", "ipad 2"), "Apple's iPad tablet computer, including the new iPad 2"),
@@ -155,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="sentiment backend: bundled head (default), a head or branch .npz, or a transformers model",
     )
-    all_tasks = sorted({task for _, task, _, _ in ROWS})
+    all_tasks = sorted({task for _, task, _, _ in ROWS} | {"safety"})
     parser.add_argument(
         "--tasks",
         default=",".join(all_tasks),
@@ -173,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         if "sentiment" in tasks
         else None
     )
-    offensive = load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim) if "offensive" in tasks else None
+    offensive = (
+        load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim)
+        if tasks & {"offensive", "safety"}
+        else None
+    )
     matcher = ProductMatcher(SXSW_PRODUCTS, encoder)
     names = {p.id: p.name for p in SXSW_PRODUCTS}
 
@@ -219,9 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * report['accuracy']:.1f} |"
         )
         if task == "offensive":
-            # The pipeline stores max(head, lexicon); report that combination too.
+            # The pipeline stores the head and the word lists combined (`text_safety`); report that too.
             combined = [
-                "offensive" if max(p, lexicon_safety(t).offensive) >= 0.5 else "not-offensive"
+                "offensive" if text_safety(t, float(p))["offensive"] >= 0.5 else "not-offensive"
                 for p, t in zip(probs, texts, strict=True)
             ]
             rep = evaluate(gold, combined)
@@ -235,7 +254,16 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(
                 f"| {dataset} | — | — | not scored (no head for this task yet) | — | — | — | — | — |"
             )
-    print("\n".join(lines))
+    if "sentiment" in tasks or "product" in tasks or "offensive" in tasks:
+        print("\n".join(lines))
+    if "safety" in tasks:
+        assert offensive is not None
+        records = read_jsonl(SAFETY_SET)
+        texts = [r["text"] for r in records]
+        probs = offensive.predict_proba(embed_cached(encoder, texts, args.cache_dir), texts)
+        head = probs[:, offensive.labels.index("offensive")]
+        predicted = [safety_filtered(t, float(p)) for t, p in zip(texts, head, strict=True)]
+        print("\n" + safety_table(records, predicted))
     print(
         f"\nencoder {encoder.name} ({encoder.backend} backend), "
         f"sentiment {sentiment.name if sentiment is not None else '(not run)'}; "
@@ -243,6 +271,66 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def safety_split(records: list[dict[str, str]]) -> list[str]:
+    """Each record's part, "train" or "held-out": a fixed 30% of each (language, kind), seeded."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        groups[(record["lang"], record["kind"])].append(i)
+    rng = random.Random(SAFETY_SEED)
+    parts = ["train"] * len(records)
+    for key in sorted(groups):
+        members = groups[key]
+        rng.shuffle(members)
+        for i in members[: round(len(members) * SAFETY_HELD_OUT)]:
+            parts[i] = "held-out"
+    return parts
+
+
+def safety_filtered(text: str, offensive_head: float, settings: CuratorSettings | None = None) -> str | None:
+    """The filtered view's reason for a post with this text (spam or unsafe), as the pipeline scores it."""
+    inputs = TreasureInputs(
+        created_at=datetime.now(UTC),
+        safety=text_safety(text, offensive_head),
+        spam=spam_score(text).score,
+    )
+    conf = settings or CuratorSettings()
+    return score_treasure(inputs, conf, now=inputs.created_at).filtered
+
+
+def safety_table(records: list[dict[str, str]], reasons: list[str | None]) -> str:
+    """Precision and recall of "unsafe" (filtered: spam or unsafe) by part and language, and the errors."""
+    parts = safety_split(records)
+    lines = [
+        "| part | language | posts | unsafe | filtered | precision | recall | F1 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for part in ("train", "held-out", "all"):
+        for lang in ("en", "es", "all"):
+            rows = [
+                (r["label"] == "unsafe", reason is not None)
+                for r, reason, p in zip(records, reasons, parts, strict=True)
+                if part in ("all", p) and lang in ("all", r["lang"])
+            ]
+            tp = sum(gold and hit for gold, hit in rows)
+            positives = sum(gold for gold, _ in rows)
+            flagged = sum(hit for _, hit in rows)
+            precision = tp / flagged if flagged else 1.0
+            recall = tp / positives if positives else 1.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            lines.append(
+                f"| {part} | {lang} | {len(rows)} | {positives} | {flagged} | {precision:.3f} | {recall:.3f} "
+                f"| {f1:.3f} |"
+            )
+    errors: dict[str, list[str]] = defaultdict(list)
+    for record, reason, part in zip(records, reasons, parts, strict=True):
+        if part == "train" and (record["label"] == "unsafe") != (reason is not None):
+            errors[record["kind"]].append(f"{record['text'][:70]!r} -> {reason or 'kept'}")
+    lines.append("\nErrors on the training part, by kind:")
+    for kind in sorted(errors):
+        lines.append(f"- {kind} ({len(errors[kind])}): " + "; ".join(errors[kind][:4]))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from tesoro.api.app import create_app
+from tesoro.curator.ranking import rank_posts
+from tesoro.models import NormalizedAuthor, NormalizedPost, Platform
+from tesoro.settings import CuratorSettings
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role
 from tesoro.store.posts import upsert_posts
+from tesoro.store.scores import save_scores
 from tesoro.store.tables import CurationItem, Post
-from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, PLAN, Seeded, make_settings, rank, seed
+from worlds.api import BASE_TIME, HOSTILE_IMG, HOSTILE_SCRIPT, PLAN, Seeded, make_settings, rank, seed
+from worlds.common import post_id
 
 pytestmark = pytest.mark.browser
 
@@ -467,4 +472,45 @@ def test_a_post_changed_after_approval_shows_its_diff_on_the_queue_card(page: An
     assert page.locator("img[src=x]").count() == 0
     gallery = page.request.get(f"{site.tesoro.url}/gallery/andes-outdoor.json").json()
     assert "Nube kept me dry" in [i["text"] for i in gallery["items"]]
+    assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_a_filtered_post_shows_why_on_its_card(page: Any, site: Site) -> None:
+    """The filtered view's cards say why each post is there without opening "why it ranks here"."""
+    abuse = NormalizedPost(
+        platform=Platform.X,
+        external_id="filtered-abuse",
+        text="@trailguy you are a stupid idiot, nobody wants your Cumbre opinion",
+        created_at=BASE_TIME,
+        author=NormalizedAuthor(platform=Platform.X, external_id="x-troll", handle="troll"),
+    )
+    with session_scope(site.engine) as session:
+        upsert_posts(session, [abuse], brand_id=site.seeded.brands["Andes Outdoor"])
+        pid = post_id(session, platform="x", external_id="filtered-abuse")
+        assert pid is not None
+        save_scores(
+            session,
+            [
+                {
+                    "post_id": pid,
+                    "model_version": "api-test-1",
+                    "relevance": 0.9,
+                    "content_types": [],
+                    "language": "en",
+                    "safety": {"profanity": 0.0, "offensive": 0.95, "hate": 0.0, "threat": 0.0, "adult": 0.0},
+                    "spam": 0.0,
+                    "scored_at": BASE_TIME,
+                }
+            ],
+        )
+    rank_posts(site.engine, CuratorSettings(), now=BASE_TIME)
+    _login(page, site, Role.VIEWER)
+    page.locator("#queue-list article.card").first.wait_for()
+    page.select_option("#state-filter", "filtered")
+    card = page.locator("#queue-list article.card", has_text="stupid idiot")
+    card.wait_for()
+    note = card.locator(".filtered-note")
+    assert note.is_visible()
+    assert note.inner_text() == "Filtered out: unsafe: offensive (0.95)"
+    assert card.locator("details.why").get_attribute("open") is None  # shown without opening it
     assert page.dialogs == [] and page.csp_errors == []

@@ -44,8 +44,8 @@ def test_queue_orders_by_treasure_and_filters_unsafe_posts(engine: Engine) -> No
             Spec("spam", "Win free Cumbre shoes click the link now crypto giveaway", spam=0.95, author="bot"),
             Spec(
                 "rude",
-                "These shoes are damn fucking great honestly the best trail shoes",
-                safety={"profanity": 1.0},
+                "@b1 you are a stupid idiot, these trail shoes are wasted on you",
+                safety={"offensive": 1.0},
                 author="b4",
             ),
             Spec(
@@ -67,7 +67,7 @@ def test_queue_orders_by_treasure_and_filters_unsafe_posts(engine: Engine) -> No
     reasons = {e.card.external_id: e.filtered for e in filtered.items}
     assert reasons == {
         "spam": "spam (0.95)",
-        "rude": "unsafe: profanity (1.00)",
+        "rude": "unsafe: offensive (1.00)",
         "offtopic": "off-topic (relevance 0.05)",
     }
     top = queue.items[0]

@@ -98,14 +98,25 @@ def test_unknowns_are_explained_not_guessed() -> None:
 def test_unsafe_spammy_and_off_topic_posts_are_filtered_with_the_reason() -> None:
     settings = CuratorSettings()
     spam = score_treasure(inputs(spam=0.92, content_types=("video",)), settings, now=NOW)
-    unsafe = score_treasure(inputs(safety={"profanity": 1.0}), settings, now=NOW)
+    unsafe = score_treasure(inputs(safety={"profanity": 1.0, "offensive": 0.9}), settings, now=NOW)
+    threat = score_treasure(inputs(safety={"threat": 1.0}), settings, now=NOW)
     off_topic = score_treasure(inputs(relevance=0.05), settings, now=NOW)
     mild = score_treasure(inputs(safety={"profanity": 0.6}), settings, now=NOW)
     assert spam.filtered == "spam (0.92)"
-    assert unsafe.filtered == "unsafe: profanity (1.00)"
+    assert unsafe.filtered == "unsafe: offensive (0.90)"
+    assert threat.filtered == "unsafe: threat (1.00)"
     assert off_topic.filtered == "off-topic (relevance 0.05)"
     assert mild.filtered is None
     assert mild.score < score_treasure(inputs(), settings, now=NOW).score
+
+
+def test_strong_words_lower_the_safety_part_but_do_not_filter() -> None:
+    """Profanity ("una mierda de cremallera") is a complaint to read, not abuse (issue 16 item 11)."""
+    settings = CuratorSettings()
+    sweary = score_treasure(inputs(safety={"profanity": 1.0, "offensive": 0.4}), settings, now=NOW)
+    assert sweary.filtered is None
+    assert sweary.values()["safety"] == 0.0
+    assert sweary.score < score_treasure(inputs(), settings, now=NOW).score
 
 
 def test_weights_come_from_settings() -> None:

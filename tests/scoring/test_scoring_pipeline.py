@@ -175,7 +175,7 @@ def test_score_pending_then_nothing_left(sqlite_engine: Engine, settings: Settin
     assert happy.engagement_vs_median == pytest.approx(42 / 1000 / 0.00035)
     assert happy.embedding is not None
     assert np.frombuffer(happy.embedding, dtype=np.float32).shape == (load_encoder().dim,)
-    assert set(happy.safety) == {"profanity", "offensive", "hate", "adult"}
+    assert set(happy.safety) == {"profanity", "offensive", "hate", "threat", "adult"}
 
 
 def test_rescore_adds_a_version_and_replaces_its_own(sqlite_engine: Engine, settings: Settings) -> None:

@@ -18,9 +18,10 @@ Anything unknown (not scored yet, no benchmark for the platform, an author the
 last ROR refresh did not see) takes the value that changes nothing for the
 ranking between posts, and the explanation says so.
 
-Safety is also a gate, not only a component: a post that is spam, unsafe or
-off-topic beyond the thresholds gets a `filtered` reason and leaves the queue for
-the separate "filtered" view, however good its other components are. A weighted
+Safety is also a gate, not only a component: a post that is spam, unsafe (offensive,
+hateful, threatening or adult: `scoring.safety.UNSAFE_CATEGORIES`; profanity alone only
+lowers the safety component) or off-topic beyond the thresholds gets a `filtered` reason
+and leaves the queue for the separate "filtered" view, however good its other components are. A weighted
 mean alone would let a viral, perfectly on-topic post full of slurs reach the top.
 """
 
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tesoro.scoring.safety import UNSAFE_CATEGORIES
 from tesoro.settings import CuratorSettings
 
 __all__ = [
@@ -181,9 +183,12 @@ def _recency(inputs: TreasureInputs, now: datetime, half_life_days: float) -> tu
     return 0.5 ** (age_days / half_life_days), f"{age_days:.1f} days old"
 
 
-def _risk(inputs: TreasureInputs) -> tuple[str | None, float]:
+def _risk(inputs: TreasureInputs, categories: frozenset[str] | None = None) -> tuple[str | None, float]:
+    """The worst safety category and its score, among `categories` (None: all of them)."""
     worst_name, worst = None, 0.0
     for name, value in (inputs.safety or {}).items():
+        if categories is not None and name not in categories:
+            continue
         if value is not None and float(value) > worst:
             worst_name, worst = name, float(value)
     return worst_name, worst
@@ -203,7 +208,7 @@ def _filter_reason(inputs: TreasureInputs, settings: CuratorSettings) -> str | N
     reasons: list[str] = []
     if inputs.spam is not None and inputs.spam >= settings.spam_threshold:
         reasons.append(f"spam ({inputs.spam:.2f})")
-    name, worst = _risk(inputs)
+    name, worst = _risk(inputs, UNSAFE_CATEGORIES)
     if name is not None and worst >= settings.unsafe_threshold:
         reasons.append(f"unsafe: {name} ({worst:.2f})")
     if inputs.relevance is not None and inputs.relevance < settings.min_relevance:

@@ -34,7 +34,7 @@ from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
 from tesoro.scoring.language import detect_language
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.relevance import BrandProfile, RelevanceScorer, with_learned_weights
-from tesoro.scoring.safety import lexicon_safety, spam_score, with_flags
+from tesoro.scoring.safety import spam_score, text_safety, with_flags
 from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, SentimentModel, load_sentiment
 from tesoro.settings import Settings
 from tesoro.store.catalog import list_brands, list_products
@@ -65,8 +65,9 @@ __all__ = [
 ]
 
 # Bump when the rule-based scorers or the bundled heads change in a way that should trigger
-# re-scoring (2: the bundled sentiment head reads encoder layers 4 and 5 too).
-PIPELINE_REVISION = "2"
+# re-scoring (2: the bundled sentiment head reads encoder layers 4 and 5 too; 3: safety tells abuse
+# aimed at people from strong words about a product, and scores threats).
+PIPELINE_REVISION = "3"
 _DERIVED_PLATFORMS = ("reddit", "bluesky", "mastodon")
 
 FloatArray = npt.NDArray[np.float32]
@@ -181,10 +182,7 @@ class Scorer:
         for i, post in enumerate(posts):
             u = index[i]
             probs = sentiment[u]
-            lexicon = lexicon_safety(texts[i])
-            safety = lexicon.as_dict()
-            safety["offensive"] = round(max(safety["offensive"], float(offensive[u])), 4)
-            safety = with_flags(safety, post.content_flags)
+            safety = with_flags(text_safety(texts[i], float(offensive[u])), post.content_flags)
             spam = spam_score(
                 post.text,
                 followers=post.followers,

@@ -120,6 +120,14 @@
     ]);
   }
 
+  /* Why a post is in the filtered view, on the card itself (not only inside "why it ranks here"). */
+  function filteredNote(post) {
+    var reason = post.treasure && post.treasure.filtered;
+    if (!reason) return null;
+    return el("p", { class: "filtered-note", role: "note" }, [
+      el("strong", { text: t("queue.filtered") + ": " }), el("span", { text: reason })]);
+  }
+
   function card(post, options) {
     var opts = options || {};
     var author = post.author || {};
@@ -139,6 +147,7 @@
     ]);
     var body = [header];
     if (post.title) body.push(el("h3", { class: "title", text: post.title }));
+    body.push(filteredNote(post));
     body.push(el("p", { class: "text", text: post.text }));
     body.push(changed(post));
     body.push(media(post));
