@@ -1,4 +1,5 @@
-"""The gallery re-check end to end: real clients (tweepy, Mastodon.py) against the simulator, both stores.
+"""The gallery re-check end to end: real clients (tweepy, Mastodon.py, atproto, praw) against the
+simulator, on both stores.
 
 Approve a collected post and grant its rights, delete it on the platform, run the job: the gallery
 no longer has it. A rate limit or a server error of the lookup keeps the post, and the next run
@@ -17,6 +18,7 @@ from sqlmodel import col
 
 from tesoro.jobs.tasks import collect_source, recheck_gallery_job
 from tesoro.settings import Settings
+from tesoro.simulator import bluesky as bsky
 from tesoro.simulator.demo import demo_environment, demo_settings
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.server import SimulatorServer
@@ -30,11 +32,20 @@ from tesoro.store.sources import get_source
 from tesoro.store.tables import Post
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-SOURCES = {"x": "demo-x", "mastodon": "demo-mastodon"}
+SOURCES = {"x": "demo-x", "mastodon": "demo-mastodon", "bluesky": "demo-bluesky", "reddit": "demo-reddit"}
+
+
+def sim_id(platform: str, external_id: str) -> int:
+    """The simulator's post id behind a stored external id."""
+    if platform == "bluesky":
+        return bsky.decode_tid(external_id.rsplit("/", 1)[1])
+    if platform == "reddit":
+        return int(external_id.split("_", 1)[1], 36)
+    return int(external_id)
 
 
 def setup(sim: SimulatorServer, engine: Engine, tmp_path: Path, *, recheck_limit: int = 500) -> Settings:
-    sim.state.world.grow(30, platforms=("x", "mastodon"))
+    sim.state.world.grow(30)
     settings = demo_settings(tmp_path, sim.base_url)
     settings = settings.model_copy(
         update={"gallery": settings.gallery.model_copy(update={"recheck_limit": recheck_limit})}
@@ -74,31 +85,31 @@ def gallery_ids(engine: Engine) -> set[tuple[str, str]]:
         return {(v.platform, v.external_id) for v in gallery_posts(session, brand_id=brand.id, limit=100)}
 
 
-def test_posts_deleted_on_x_and_mastodon_leave_the_gallery_with_an_audit_entry(
+def test_posts_deleted_on_every_platform_leave_the_gallery_with_an_audit_entry(
     sim: SimulatorServer, engine: Engine, tmp_path: Path
 ) -> None:
     settings = setup(sim, engine, tmp_path)
-    x_ids = publish(engine, "x", 3)
-    mastodon_ids = publish(engine, "mastodon", 3)
+    published = {platform: publish(engine, platform, 3) for platform in SOURCES}
     before = gallery_ids(engine)
-    assert {("x", i) for i in x_ids} | {("mastodon", i) for i in mastodon_ids} <= before
+    assert {(p, i) for p, ids in published.items() for i in ids} <= before
+    deleted = {(p, ids[1]) for p, ids in published.items()}
+    for platform, external_id in deleted:
+        sim.state.world.delete(sim_id(platform, external_id))
 
-    sim.state.world.delete(int(x_ids[1]))
-    sim.state.world.delete(int(mastodon_ids[0]))
     report = recheck_gallery_job(engine, settings, environment(sim), now=T0)
 
     assert report.failed == {}
-    assert report.checked == {"demo-x": 3, "demo-mastodon": 3}
-    assert report.gone == {"demo-x": 1, "demo-mastodon": 1}
-    assert gallery_ids(engine) == before - {("x", x_ids[1]), ("mastodon", mastodon_ids[0])}
+    assert report.checked == {name: 3 for name in SOURCES.values()}
+    assert report.gone == {name: 1 for name in SOURCES.values()}
+    assert gallery_ids(engine) == before - deleted
     with session_scope(engine) as session:
         gone = session.execute(
             select(col(Post.id), col(Post.deleted_at), col(Post.queue_state)).where(
-                col(Post.external_id).in_([x_ids[1], mastodon_ids[0]])
+                col(Post.external_id).in_([i for _, i in deleted])
             )
         ).all()
         # Deleted, the decision kept for history; each with an audit entry saying why.
-        assert {(row.deleted_at, row.queue_state) for row in gone} == {(T0, "approved")}
+        assert len(gone) == 4 and {(row.deleted_at, row.queue_state) for row in gone} == {(T0, "approved")}
         entries = [e for e in audit_entries(session, limit=50) if e.action == "post_deleted_on_platform"]
         assert {e.entity_id for e in entries} == {str(row.id) for row in gone}
         assert all(e.actor == "collector" and e.entity == "post" for e in entries)
@@ -113,10 +124,8 @@ def test_posts_deleted_on_x_and_mastodon_leave_the_gallery_with_an_audit_entry(
 
     # A second run asks about the posts still public only, and deletes nothing more.
     again = recheck_gallery_job(engine, settings, environment(sim), now=T0 + timedelta(days=1))
-    assert (again.checked, again.gone) == (
-        {"demo-x": 2, "demo-mastodon": 2},
-        {"demo-x": 0, "demo-mastodon": 0},
-    )
+    assert again.checked == {name: 2 for name in SOURCES.values()}
+    assert again.gone == {name: 0 for name in SOURCES.values()}
 
 
 @pytest.mark.parametrize("fault", [Fault.RATE_LIMIT, Fault.SERVER_ERROR])
@@ -124,31 +133,32 @@ def test_a_failed_lookup_keeps_the_post_and_the_next_run_asks_again(
     sim: SimulatorServer, engine: Engine, tmp_path: Path, fault: Fault
 ) -> None:
     settings = setup(sim, engine, tmp_path)
-    x_ids = publish(engine, "x", 2)
-    mastodon_ids = publish(engine, "mastodon", 2)
-    sim.state.world.delete(int(x_ids[0]))
-    sim.state.world.delete(int(mastodon_ids[1]))
-    sim.state.faults.inject("x.lookup", fault)
-    sim.state.faults.inject("mastodon.status", fault)
+    published = {platform: publish(engine, platform, 2) for platform in SOURCES}
+    deleted = {(p, ids[0]) for p, ids in published.items()}
+    for platform, external_id in deleted:
+        sim.state.world.delete(sim_id(platform, external_id))
+    # praw retries a 5xx by itself: enough faults that every client gives up.
+    for route in ("x.lookup", "mastodon.status", "bluesky.posts", "reddit.info"):
+        sim.state.faults.inject(route, fault, times=5)
 
     report = recheck_gallery_job(engine, settings, environment(sim), now=T0)
 
-    assert set(report.failed) == {"demo-x", "demo-mastodon"}
-    assert report.gone == {}
-    assert {("x", x_ids[0]), ("mastodon", mastodon_ids[1])} <= gallery_ids(engine)
+    assert set(report.failed) == set(SOURCES.values())
+    assert report.gone == {} and report.checked == {}
+    assert deleted <= gallery_ids(engine)
     with session_scope(engine) as session:
         unchecked = session.execute(
             select(col(Post.external_id)).where(
                 col(Post.rights_status) == "granted", col(Post.checked_at).is_(None)
             )
         ).scalars()
-        # X answers for its batch at once: nothing was learned. Mastodon asks one status at a time:
-        # its first status failed, so it stopped there too.
-        assert set(unchecked) == set(x_ids) | set(mastodon_ids)
+        # Nothing is concluded from a failed lookup: every post waits, unchecked, for the next run.
+        assert set(unchecked) == {i for ids in published.values() for i in ids}
 
+    sim.state.faults.clear()
     later = recheck_gallery_job(engine, settings, environment(sim), now=T0 + timedelta(hours=1))
-    assert later.failed == {} and later.gone == {"demo-x": 1, "demo-mastodon": 1}
-    assert not {("x", x_ids[0]), ("mastodon", mastodon_ids[1])} & gallery_ids(engine)
+    assert later.failed == {} and later.gone == {name: 1 for name in SOURCES.values()}
+    assert not deleted & gallery_ids(engine)
 
 
 def test_each_run_is_bounded_and_asks_the_oldest_checked_first(

@@ -62,6 +62,8 @@ __all__ = ["BSKY_API", "BlueskyCollector", "PostKey", "expand_links", "normalize
 log = logging.getLogger(__name__)
 
 BSKY_API = "https://bsky.social"
+# getPosts takes up to 25 uris a call.
+_POSTS_BATCH = 25
 _PROFILE_BATCH = 25  # app.bsky.actor.getProfiles accepts at most 25 actors
 _PROFILE_CACHE_MAX = 10_000
 _DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=5)
@@ -290,6 +292,32 @@ class BlueskyCollector:
                 did = as_str(profile.get("did"))
                 if did:
                     self._profiles[did] = profile
+
+    def gone(self, external_ids: Sequence[str]) -> frozenset[str]:
+        """Which of these posts Bluesky no longer serves (`app.bsky.feed.getPosts`, 25 uris a call).
+
+        getPosts leaves out a post that was deleted, or whose author was taken down or deleted the
+        account: an asked uri absent from a successful answer is gone. A failed call raises
+        (`_call_bsky`): nothing is concluded from it.
+        """
+        wanted = [
+            u for u in dict.fromkeys(external_ids) if u.startswith("at://") and "/app.bsky.feed.post/" in u
+        ]
+        gone: set[str] = set()
+        for start in range(0, len(wanted), _POSTS_BATCH):
+            batch = wanted[start : start + _POSTS_BATCH]
+            self._ensure_login()
+            response = self._call(partial(self._get_posts, batch))
+            body = _json_object(response.content, "getPosts")
+            if not isinstance(body.get("posts"), list):
+                raise TransientError("Bluesky answered getPosts without a posts list")
+            served = {as_str(view.get("uri")) for view in as_dicts(body.get("posts"))}
+            gone.update(uri for uri in batch if uri not in served)
+        return frozenset(gone)
+
+    def _get_posts(self, uris: list[str]) -> Any:
+        params = models.AppBskyFeedGetPosts.Params(uris=uris)
+        return self._client.invoke_query("app.bsky.feed.getPosts", params=params)
 
     def _get_profiles(self, actors: list[str]) -> Any:
         params = models.AppBskyActorGetProfiles.Params(actors=actors)

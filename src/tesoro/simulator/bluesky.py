@@ -740,6 +740,26 @@ class _Bluesky:
             return search
         return _answer(_search(self.state.world.posts("bluesky"), search), headers)
 
+    async def get_posts(self, request: Request) -> Response:
+        """Post views by at-uri, up to 25: a deleted post, or one whose author is gone, is simply absent."""
+        headers = self.window.count()
+        refused = self.refused(request, headers)
+        if refused is not None:
+            return refused
+        fault = await self.faulted("bluesky.posts", headers)
+        if fault is not None:
+            return fault
+        uris = request.query_params.getlist("uris")
+        if not 1 <= len(uris) <= 25:
+            return _answer(
+                {"error": "InvalidRequest", "message": "uris must hold 1 to 25 items"}, headers, 400
+            )
+        posts = self.state.world.posts("bluesky")
+        by_id = {p.id: p for p in posts}
+        by_uri = {post_uri(p): p for p in posts if not p.author.gone}
+        found = [by_uri[u] for u in dict.fromkeys(uris) if u in by_uri]
+        return _answer({"posts": [_post_view(p, by_id.get) for p in found]}, headers)
+
 
 def _answer(body: object, headers: dict[str, str], status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
@@ -754,4 +774,5 @@ def routes(state: SimState) -> list[BaseRoute]:
         Route(f"{PREFIX}/app.bsky.actor.getProfile", api.get_profile, methods=["GET"]),
         Route(f"{PREFIX}/app.bsky.actor.getProfiles", api.get_profiles, methods=["GET"]),
         Route(f"{PREFIX}/app.bsky.feed.searchPosts", api.search_posts, methods=["GET"]),
+        Route(f"{PREFIX}/app.bsky.feed.getPosts", api.get_posts, methods=["GET"]),
     ]

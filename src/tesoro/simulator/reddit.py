@@ -643,13 +643,47 @@ class _Reddit:
 
         return endpoint
 
+    async def info(self, request: Request) -> Response:
+        """`/api/info?id=t3_x,t1_y` (up to 100 fullnames): a deleted post is still listed, its body
+        `[deleted]`, its author `[deleted]` and `removed_by_category` "deleted", as Reddit does."""
+        fault = await self.injected("reddit.info", _listing([], None, None))
+        if fault is not None:
+            return fault
+        if not self.tokens.valid(request.headers.get("authorization")):
+            return _error(401, "Unauthorized", {"www-authenticate": _WWW_AUTHENTICATE})
+        wanted = [f for f in request.query_params.get("id", "").split(",") if f]
+        if len(wanted) > 100:
+            return _error(400, "Bad Request", self.window.count())
+        world = self.state.world
+        gone = {p.id for p in world.deleted("reddit")}
+        every = sorted([*world.posts("reddit"), *world.deleted("reddit")], key=lambda p: p.id)
+        things = _render(every, world.spec.subreddits[0])
+        by_name = {t.fullname: t for t in things}
+        found = [
+            _emptied(by_name[f]) if by_name[f].post_id in gone else by_name[f] for f in wanted if f in by_name
+        ]
+        return JSONResponse(_listing(found, None, None), headers=self.window.count())
+
+
+def _emptied(thing: _Thing) -> _Thing:
+    """A deleted submission or comment as Reddit still serves it."""
+    data = {k: v for k, v in thing.data.items() if k != "author_fullname"}
+    data["author"] = "[deleted]"
+    if thing.kind == "t3":
+        data.update({"selftext": "[deleted]", "removed_by_category": "deleted"})
+    else:
+        data["body"] = "[deleted]"
+    return _Thing(thing.post_id, thing.kind, thing.subreddit, data)
+
 
 def routes(state: SimState) -> list[BaseRoute]:
-    """Reddit's token endpoint and the three listings the collector reads."""
+    """Reddit's token endpoint, the three listings the collector reads, and `/api/info`."""
     api = _Reddit(state)
     return [
         Route("/api/v1/access_token", api.access_token, methods=["POST"]),
         Route("/r/{sub}/search/", api.listing("reddit.search", "t3", search=True), methods=["GET"]),
         Route("/r/{sub}/new", api.listing("reddit.new", "t3", search=False), methods=["GET"]),
         Route("/r/{sub}/comments/", api.listing("reddit.comments", "t1", search=False), methods=["GET"]),
+        Route("/api/info", api.info, methods=["GET"]),
+        Route("/api/info/", api.info, methods=["GET"]),
     ]

@@ -90,6 +90,11 @@ class World:
             chain = {post.id, *post.edit_history}
             self._deleted.update(p.id for p in self._posts if p.id in chain or chain & set(p.edit_history))
 
+    def deleted(self, platform: str) -> list[SimPost]:
+        """A snapshot of one platform's deleted posts, oldest first (Reddit still lists them, emptied)."""
+        with self._lock:
+            return [p for p in self._posts if p.platform == platform and p.id in self._deleted]
+
     def next_id(self) -> int:
         with self._lock:
             return self._next_id + 1

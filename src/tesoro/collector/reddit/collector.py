@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import praw
@@ -24,7 +25,7 @@ import requests
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
 from tesoro.collector.reddit.cursor import Stream, decode, encode, first_marker, fresh_children
-from tesoro.collector.reddit.normalize import REDDIT_WEB, normalize_page
+from tesoro.collector.reddit.normalize import REDDIT_WEB, is_gone, normalize_page
 from tesoro.models import Cursor, NormalizedPost, Page, Platform, RejectedItem
 from tesoro.text import query as tesoro_query
 
@@ -37,6 +38,9 @@ _MAX_PAGE_SIZE = 100
 # When a 429 says nothing about when to come back, wait out Reddit's 10-minute window.
 _DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=10)
 _SUBREDDIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
+# `/api/info` takes up to 100 fullnames (a submission `t3_…` or a comment `t1_…`).
+_INFO_BATCH = 100
+_FULLNAME = re.compile(r"t[13]_[0-9a-z]{1,13}")
 
 
 class _TimeoutSession(requests.Session):
@@ -129,6 +133,33 @@ class RedditCollector:
                     yield Page(posts, encode(streams), rejected=rejected)
         finally:
             session.close()
+
+    def gone(self, external_ids: Sequence[str]) -> frozenset[str]:
+        """Which of these submissions and comments Reddit says are deleted or removed (`/api/info`,
+        100 fullnames a call, through praw's authenticated requestor).
+
+        Reddit keeps listing a deleted thing: its body reads `[deleted]` or `[removed]`, or
+        `removed_by_category` says who removed it. A fullname Reddit does not list is not concluded
+        gone. A failed call raises (`_call_reddit`): nothing is concluded from it.
+        """
+        wanted = [f for f in dict.fromkeys(external_ids) if _FULLNAME.fullmatch(f)]
+        if not wanted:
+            return frozenset()
+        gone: set[str] = set()
+        session = _TimeoutSession(self._timeout_s)
+        reddit = self._reddit(session)
+        try:
+            for start in range(0, len(wanted), _INFO_BATCH):
+                batch = wanted[start : start + _INFO_BATCH]
+                params: dict[str, str | int] = {"id": ",".join(batch), "raw_json": 1}
+                body = _call_reddit(partial(reddit.request, method="GET", path="api/info/", params=params))
+                for child in _parse_listing(body).children:
+                    data = child.get("data")
+                    if isinstance(data, Mapping) and data.get("name") in batch and is_gone(data):
+                        gone.add(str(data["name"]))
+        finally:
+            session.close()
+        return frozenset(gone)
 
     def _stream_names(self) -> tuple[str, ...]:
         return ("submissions", "comments") if self.include_comments else ("submissions",)

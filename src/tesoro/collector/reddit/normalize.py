@@ -23,6 +23,7 @@ from tesoro.models import (
 
 __all__ = [
     "REDDIT_WEB",
+    "is_gone",
     "normalize_all",
     "normalize_comment",
     "normalize_page",
@@ -108,8 +109,15 @@ def normalize_submission(data: Mapping[str, Any]) -> NormalizedPost | None:
         hashtags=_hashtags(text),
         mentions=_mentions(text),
         content_flags=reddit_flags(data, *([parent] if parent else [])),
-        deleted=_str(data.get("selftext")) in _GONE or data.get("removed_by_category") is not None,
+        deleted=is_gone(data),
     )
+
+
+def is_gone(data: Mapping[str, Any]) -> bool:
+    """A submission or comment its author deleted, or Reddit or a moderator removed: Reddit still
+    lists it, with `[deleted]` or `[removed]` for its body, or `removed_by_category` saying why."""
+    body = _str(data.get("selftext")) if "selftext" in data else _str(data.get("body"))
+    return body in _GONE or data.get("removed_by_category") is not None
 
 
 def _selftext(data: Mapping[str, Any]) -> str:
