@@ -180,3 +180,26 @@ def test_each_run_is_bounded_and_asks_the_oldest_checked_first(
     # Never-checked posts first, in id order, then the oldest check: every post gets its turn.
     assert asked == [x_ids[0:2], x_ids[2:4], [x_ids[4], x_ids[0]]]
     assert sim.state.faults.calls["x.lookup"] - calls_before == 3
+
+
+def test_a_rate_limit_midway_keeps_what_the_earlier_lookups_answered(
+    sim: SimulatorServer, engine: Engine, tmp_path: Path
+) -> None:
+    settings = setup(sim, engine, tmp_path)
+    ids = publish(engine, "mastodon", 15)
+    assert len(ids) == 15
+    for external_id in (ids[2], ids[13]):
+        sim.state.world.delete(int(external_id))
+    # Mastodon asks one status per call, 10 per batch: the 11th call (the second batch) is refused.
+    sim.state.faults.inject("mastodon.status", Fault.RATE_LIMIT, after=10)
+
+    report = recheck_gallery_job(engine, settings, environment(sim), now=T0)
+
+    assert (report.checked, report.gone) == ({"demo-mastodon": 10}, {"demo-mastodon": 1})
+    assert "rate limit" in report.failed["demo-mastodon"]
+    public = gallery_ids(engine)
+    assert ("mastodon", ids[2]) not in public and ("mastodon", ids[13]) in public
+
+    later = recheck_gallery_job(engine, settings, environment(sim), now=T0 + timedelta(days=1))
+    assert (later.checked, later.gone) == ({"demo-mastodon": 14}, {"demo-mastodon": 1})
+    assert ("mastodon", ids[13]) not in gallery_ids(engine)

@@ -49,6 +49,8 @@ class PostLookup(Protocol):
     """
 
     platform: Platform
+    # Ids the caller passes to one `gone` call: a failed call loses what it had learned of these.
+    lookup_batch: int
 
     def gone(self, external_ids: Sequence[str]) -> frozenset[str]: ...
 

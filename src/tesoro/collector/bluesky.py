@@ -164,6 +164,7 @@ class BlueskyCollector:
     """Collects Bluesky posts matching a Tesoro query through searchPosts (sort=latest)."""
 
     platform: Platform = Platform.BLUESKY
+    lookup_batch: int = 100
 
     def __init__(
         self,

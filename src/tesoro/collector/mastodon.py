@@ -241,6 +241,8 @@ class MastodonCollector:
     """
 
     platform: Platform = Platform.MASTODON
+    # One call per status (300 calls per 5 minutes): small batches lose little to a rate limit.
+    lookup_batch: int = 10
 
     def __init__(
         self,

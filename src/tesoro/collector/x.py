@@ -157,6 +157,7 @@ class XCollector:
     """Collects tweets matching a Tesoro query from X's recent search (last 7 days)."""
 
     platform: Platform = Platform.X
+    lookup_batch: int = LOOKUP_MAX_IDS
 
     def __init__(
         self,

@@ -144,10 +144,6 @@ def purge_sessions_job(engine: Engine, settings: Settings) -> int:
     return purged
 
 
-# Ids asked about per lookup call (X's tweet lookup takes 100): a failed call loses at most these.
-RECHECK_BATCH = 100
-
-
 @dataclass
 class RecheckReport:
     """What one gallery re-check did, per source: posts answered for, posts gone, lookups failed."""
@@ -186,8 +182,9 @@ def recheck_gallery_job(
             continue
         if not isinstance(lookup, PostLookup):
             continue
-        for start in range(0, len(items), RECHECK_BATCH):
-            batch = items[start : start + RECHECK_BATCH]
+        step = max(1, lookup.lookup_batch)
+        for start in range(0, len(items), step):
+            batch = items[start : start + step]
             try:
                 gone_ids = lookup.gone([item.external_id for item in batch])
             except CollectorError as exc:

@@ -30,13 +30,14 @@ class FaultInjector:
     """A queue of pending faults per route; thread-safe."""
 
     def __init__(self) -> None:
-        self._pending: dict[str, deque[Fault]] = defaultdict(deque)
+        self._pending: dict[str, deque[Fault | None]] = defaultdict(deque)
         self._lock = threading.Lock()
         self.calls: dict[str, int] = defaultdict(int)
 
-    def inject(self, route: str, fault: Fault, *, times: int = 1) -> None:
+    def inject(self, route: str, fault: Fault, *, times: int = 1, after: int = 0) -> None:
+        """The next `times` calls to `route` answer with `fault`, once `after` more calls were served."""
         with self._lock:
-            self._pending[route].extend([fault] * times)
+            self._pending[route].extend([None] * after + [fault] * times)
 
     def take(self, route: str) -> Fault | None:
         """Count a call to `route` and return the fault it must answer with, if any."""

@@ -77,6 +77,7 @@ class RedditCollector:
     """
 
     platform: Platform = Platform.REDDIT
+    lookup_batch: int = _INFO_BATCH
 
     def __init__(
         self,
