@@ -8,6 +8,7 @@ meet here: an adapter yields `Page`s, each with the cursor that covers it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -19,6 +20,7 @@ __all__ = [
     "CollectorError",
     "PostLookup",
     "RateLimited",
+    "Spend",
     "TransientError",
 ]
 
@@ -53,6 +55,23 @@ class PostLookup(Protocol):
     lookup_batch: int
 
     def gone(self, external_ids: Sequence[str]) -> frozenset[str]: ...
+
+
+@dataclass
+class Spend:
+    """What an adapter has spent of its platform's budget since it was made, counted as it calls.
+
+    `units` are the platform's own budget unit (YouTube quota units, TikTok requests, X posts read,
+    Instagram hashtag searches); `calls` are HTTP requests. An adapter whose platform meters a budget
+    has a `spend: Spend` attribute and charges it before each call; the runner reads it after a run.
+    """
+
+    units: int = 0
+    calls: int = 0
+
+    def charge(self, units: int = 1) -> None:
+        self.units += units
+        self.calls += 1
 
 
 class CollectorError(Exception):
