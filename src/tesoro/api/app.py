@@ -42,6 +42,7 @@ from tesoro.api.pages import Pages, login_redirect, wants_html
 from tesoro.api.routes import (
     alerts,
     charts,
+    corrections,
     gallery,
     health,
     insights,
@@ -84,6 +85,7 @@ AREAS: tuple[tuple[str, APIRouter], ...] = (
     ("curator", queue.router),
     ("curator", library.router),
     ("curator", ranker.router),
+    ("curator", corrections.router),
     ("insights", insights.router),
     ("insights", charts.router),
     ("alerts", alerts.router),

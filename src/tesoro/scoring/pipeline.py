@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tesoro.scoring.content_type import classify_content
+from tesoro.scoring.corrections import BrandCalibration, apply_overrides, calibrate_rows, load_calibrations
 from tesoro.scoring.encoders import Encoder, load_encoder
 from tesoro.scoring.engagement import derive_median, engagement_rate, vs_median
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
@@ -38,6 +39,7 @@ from tesoro.scoring.safety import spam_score, text_safety, with_flags
 from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, SentimentModel, load_sentiment
 from tesoro.settings import Settings
 from tesoro.store.catalog import list_brands, list_products
+from tesoro.store.corrections import corrections_for
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
 from tesoro.store.rankers import load_relevance_models
@@ -126,8 +128,11 @@ class Scorer:
         products: Sequence[ProductRef],
         brands: Sequence[BrandProfile],
         derived_medians: dict[str, float | None] | None = None,
+        calibrations: Mapping[int, BrandCalibration] | None = None,
     ) -> None:
         self.models = models
+        # Per brand, what its coordinator's corrections taught the heads (`scoring.corrections`).
+        self.calibrations = dict(calibrations or {})
         self.products = ProductMatcher(products, models.encoder)
         self.relevance = RelevanceScorer(brands, models.encoder)
         self.derived_medians = dict(derived_medians or {})
@@ -143,7 +148,7 @@ class Scorer:
                 engagement_rate(likes=i, reposts=0, replies=0, quotes=0, followers=f, views=v)
                 for i, f, v in samples
             )
-        return cls(models, products, brands, medians)
+        return cls(models, products, brands, medians, load_calibrations(session))
 
     def _embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray]:
         """The embeddings, and what the sentiment model reads, from one pass of the encoder."""
@@ -227,6 +232,8 @@ class Scorer:
                     "embedding": emb[i].astype(np.float32).tobytes(),
                 }
             )
+        if self.calibrations:
+            calibrate_rows(rows, [p.brand_id for p in posts], self.calibrations)
         return rows
 
 
@@ -283,7 +290,10 @@ def _run(
             dups = duplicate_accounts(
                 session, content_hashes=[p.content_hash for p in batch if p.content_hash]
             )
-            save_scores(session, scorer.score_batch(batch, dups))
+            rows = scorer.score_batch(batch, dups)
+            # A coordinator's correction wins over whatever the models say now.
+            apply_overrides(rows, corrections_for(session, post_ids=[p.id for p in batch]))
+            save_scores(session, rows)
         after_id = batch[-1].id
         done += len(batch)
         if on_progress is not None:

@@ -28,6 +28,7 @@ __all__ = [
     "join_latest_score",
     "listening_queries_by_brand",
     "posts_after",
+    "posts_by_id",
     "save_scores",
     "scores_for",
     "unscored_posts",
@@ -238,3 +239,16 @@ def join_latest_score(stmt: Any) -> Any:
     newer = table_of(Score).alias("newer_score")
     latest = select(func.max(newer.c.id)).where(newer.c.post_id == col(Post.id)).scalar_subquery()
     return stmt.outerjoin(Score, col(Score.id) == latest)
+
+
+def posts_by_id(session: Session, *, post_ids: Sequence[int]) -> list[PostToScore]:
+    """The posts named, as the scorer reads them, in id order (to score a chosen set again)."""
+    if not post_ids:
+        return []
+    stmt = (
+        select(*_COLUMNS)
+        .join(Author, col(Author.id) == col(Post.author_id))
+        .where(col(Post.id).in_(list(post_ids)))
+        .order_by(col(Post.id))
+    )
+    return _records(session, stmt)

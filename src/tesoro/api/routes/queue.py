@@ -35,6 +35,7 @@ from sqlmodel import Session
 from tesoro.api.deps import Changed, CuratorActor, EngineDep, MediaDep
 from tesoro.api.problems import Problem
 from tesoro.api.schemas.common import MAX_OFFSET, Id
+from tesoro.api.schemas.corrections import CorrectionPublic
 from tesoro.api.schemas.decisions import (
     BatchPublic,
     BulkDecisionCreate,
@@ -59,6 +60,7 @@ from tesoro.api.schemas.queue import (
 from tesoro.curator.queue import Action, BatchResult, QueueError, decide, undo_last
 from tesoro.models import CONTENT_TYPES, content_mask
 from tesoro.store.catalog import list_brands, list_products
+from tesoro.store.corrections import list_corrections
 from tesoro.store.curation import list_queue, queue_entries
 from tesoro.store.decisions import decision_history, tag_counts
 from tesoro.store.engine import is_transient, run_transaction, session_scope
@@ -205,11 +207,13 @@ def post_detail(engine: EngineDep, media: MediaDep, post_id: Id) -> PostDetail:
             found = queue_entries(session, post_ids=[entry.duplicate_of])
             original = found[0] if found else None
         history = decision_history(session, post_id=post_id, limit=200)
+        corrected = list_corrections(session, post_id=post_id)
     item = QueueItem.from_entry(entry, products, media)
     return PostDetail(
         **item.model_dump(),
         original=None if original is None else QueueItem.from_entry(original, products, media),
         decisions=[DecisionPublic.from_record(d) for d in history],
+        corrections=[CorrectionPublic.from_row(c) for c in corrected],
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from tesoro.api.schemas.common import Schema, Timestamp, iso
+from tesoro.api.schemas.corrections import CorrectionPublic
 from tesoro.api.schemas.decisions import DecisionPublic
 from tesoro.api.schemas.posts import UI_URL_DOC, post_ui_url
 from tesoro.api.security import MediaFilter, safe_link
@@ -461,6 +462,9 @@ class PostDetail(QueueItem):
 
     original: QueueItem | None = Field(description="the post this one copies, if it is a duplicate")
     decisions: list[DecisionPublic] = Field(description="its decisions, newest first")
+    corrections: list[CorrectionPublic] = Field(
+        default_factory=list, description="the coordinator's corrections (sentiment, product, content types)"
+    )
 
 
 # --- tags and products ---------------------------------------------------------------------------

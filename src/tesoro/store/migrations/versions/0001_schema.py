@@ -485,6 +485,35 @@ def upgrade() -> None:
     )
     op.create_index("ix_post_alias_post_id", "post_alias", ["post_id"], unique=False)
     op.create_table(
+        "post_correction",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("brand_id", sa.Integer(), nullable=True),
+        sa.Column("field", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.JSON(), nullable=True),
+        sa.Column("model_value", sa.JSON(), nullable=True),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("corrected_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("post_id", "field", name="uq_post_correction_field"),
+    )
+    op.create_index("ix_post_correction_post_id", "post_correction", ["post_id"], unique=False)
+    op.create_index("ix_post_correction_brand_id", "post_correction", ["brand_id"], unique=False)
+    op.create_index("ix_post_correction_field", "post_correction", ["field"], unique=False)
+    op.create_index("ix_post_correction_corrected_at", "post_correction", ["corrected_at"], unique=False)
+    op.create_table(
+        "correction_model",
+        sa.Column("brand_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("head", sa.String(length=16), nullable=False),
+        sa.Column("model", sa.JSON(), nullable=False),
+        sa.Column("labels", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("metrics", sa.JSON(), nullable=False),
+        sa.Column("trained_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("brand_id", "head"),
+    )
+    op.create_table(
         "curation_band",
         sa.Column("key", sa.BigInteger(), nullable=False),
         sa.Column("post_id", sa.Integer(), nullable=False),
@@ -677,6 +706,12 @@ def downgrade() -> None:
     op.drop_table("post_tag")
     op.drop_index("ix_media_post_id", table_name="media")
     op.drop_table("media")
+    op.drop_table("correction_model")
+    op.drop_index("ix_post_correction_corrected_at", table_name="post_correction")
+    op.drop_index("ix_post_correction_field", table_name="post_correction")
+    op.drop_index("ix_post_correction_brand_id", table_name="post_correction")
+    op.drop_index("ix_post_correction_post_id", table_name="post_correction")
+    op.drop_table("post_correction")
     op.drop_index("ix_curation_item_updated_at", table_name="curation_item")
     op.drop_index("ix_curation_item_skeleton", table_name="curation_item")
     op.drop_index("ix_curation_item_score", table_name="curation_item")
