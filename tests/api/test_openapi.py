@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from tesoro.api.schemas import (
     alerts,
+    corrections,
     decisions,
     gallery,
     insights,
@@ -163,7 +164,19 @@ def test_every_example_is_valid_for_its_model(spec: dict[str, Any]) -> None:
     """
     models = {
         name: value
-        for module in (alerts, decisions, gallery, insights, keys, library, posts, quarantine, queue, ranker)
+        for module in (
+            alerts,
+            corrections,
+            decisions,
+            gallery,
+            insights,
+            keys,
+            library,
+            posts,
+            quarantine,
+            queue,
+            ranker,
+        )
         for name in module.__all__
         if isinstance(value := getattr(module, name), type) and issubclass(value, BaseModel)
     }

@@ -119,7 +119,7 @@ class CorrectionPublic(Schema):
         None, description="what readers saw until this correction (only in the answer to a correction)"
     )
     actor: str = Field(description="who corrected it")
-    corrected_at: Timestamp | None
+    corrected_at: Timestamp | None = Field(description="when it was last corrected")
 
     @classmethod
     def from_row(cls, row: PostCorrection, before: Any = None) -> CorrectionPublic:
@@ -136,44 +136,95 @@ class CorrectionPublic(Schema):
         )
 
 
+_CORRECTION_EXAMPLE: dict[str, Any] = {
+    "id": 3,
+    "post_id": 42,
+    "brand_id": 1,
+    "field": "sentiment",
+    "value": "negative",
+    "model_value": "positive",
+    "before": "positive",
+    "actor": "key:415472f2f1fa (Ana)",
+    "corrected_at": "2026-11-01T12:00:00+00:00",
+}
+
+
 class CorrectionList(Schema):
     """Corrections, newest first."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_CORRECTION_EXAMPLE]}]})
+
     items: list[CorrectionPublic]
+
+
+_HEAD_EXAMPLE: dict[str, Any] = {
+    "kind": "adapter",
+    "labels": 180,
+    "accuracy_before": 0.61,
+    "accuracy_after": 0.74,
+    "trained_at": "2026-11-01T12:15:00+00:00",
+}
+_STATUS_EXAMPLE: dict[str, Any] = {
+    "brand_id": 1,
+    "brand": "Andes Outdoor",
+    "fields": {"sentiment": {"corrections": 120, "model_agreed": 14}},
+    "heads": {"sentiment": _HEAD_EXAMPLE},
+}
+_TRAIN_EXAMPLE: dict[str, Any] = {
+    "brand_id": 1,
+    "trained": True,
+    "reason": None,
+    "heads": {
+        "sentiment": {"labels": 180, "kind": "adapter", "accuracy_before": 0.61, "accuracy_after": 0.74}
+    },
+    "refreshed": 250,
+}
 
 
 class FieldCount(Schema):
     """How many of a brand's posts had a field corrected, and on how many the scorer had been right."""
 
-    corrections: int
+    model_config = ConfigDict(json_schema_extra={"examples": [{"corrections": 120, "model_agreed": 14}]})
+
+    corrections: int = Field(description="posts whose field a coordinator corrected")
     model_agreed: int = Field(description="corrections that confirmed the scorer's value")
 
 
 class HeadCalibration(Schema):
     """A brand's stored calibration of one head (`sentiment`, `product`, `type:<content type>`)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_HEAD_EXAMPLE]})
+
     kind: str | None = Field(description="prior (confidence and class shifts) or adapter (+ the embedding)")
     labels: int = Field(description="labels it was fitted on (corrections and values let stand)")
     accuracy_before: float | None = Field(description="cross-validated accuracy of the head as it is")
     accuracy_after: float | None = Field(description="cross-validated accuracy calibrated")
-    trained_at: Timestamp | None
+    trained_at: Timestamp | None = Field(description="when it was learned")
 
 
 class CorrectionStatus(Schema):
     """One brand: its corrections per field and its calibrations per head."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_STATUS_EXAMPLE]})
+
     brand_id: int
-    brand: str
+    brand: str = Field(description="the brand's name")
     fields: dict[str, FieldCount] = Field(description="per field: sentiment, product, content_type")
     heads: dict[str, HeadCalibration] = Field(description="per head with a calibration in use")
 
 
 class CorrectionStatusList(Schema):
+    """Every brand's corrections and calibrations."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_STATUS_EXAMPLE]}]})
+
     items: list[CorrectionStatus]
 
 
 class CorrectionTrainReport(Schema):
     """What relearning did for one brand."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TRAIN_EXAMPLE]})
 
     brand_id: int
     trained: bool = Field(description="whether some head now has a calibration")
@@ -185,4 +236,8 @@ class CorrectionTrainReport(Schema):
 
 
 class CorrectionTrainList(Schema):
+    """What relearning did, per brand."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_TRAIN_EXAMPLE]}]})
+
     items: list[CorrectionTrainReport]
