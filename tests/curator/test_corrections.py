@@ -294,3 +294,42 @@ def test_posts_of_no_brand_are_never_calibrated(engine: Engine) -> None:
         correct(session, post_id=seeded.ids["a"], field_name="sentiment", value="negative", actor="ana")
         assert list_corrections(session)[0].brand_id is None
     assert all(not s["fields"] for s in correction_status(engine))
+
+
+def test_the_train_job_learns_from_corrections_and_survives_a_failure(
+    sqlite_engine: Engine, models: ScoringModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tesoro.curator import corrections as corrections_module
+    from tesoro.jobs import tasks as jobs
+
+    settings = catalog_settings()
+    specs = [Spec(f"j{i}", t) for i, t in enumerate(JACKET)] + [Spec(f"s{i}", t) for i, t in enumerate(SHOES)]
+    seeded = seed(sqlite_engine, specs)
+    with session_scope(sqlite_engine) as session:
+        for spec in specs:
+            view = "negative" if spec.key.startswith("j") else "neutral"
+            correct(session, post_id=seeded.ids[spec.key], field_name="sentiment", value=view, actor="ana")
+
+    def broken(settings: Settings) -> ScoringModels:
+        raise RuntimeError("no encoder here")
+
+    trained: list[int] = []
+    monkeypatch.setattr(jobs, "train_rankers", lambda engine, settings: trained.append(1))
+    monkeypatch.setattr(corrections_module, "load_models", broken)
+    jobs.curator_train_job(sqlite_engine, settings)  # logged, and the rankers still learn
+    assert trained == [1]
+    with session_scope(sqlite_engine) as session:
+        assert load_correction_models(session) == {}
+
+    monkeypatch.setattr(corrections_module, "load_models", lambda settings: models)
+    jobs.curator_train_job(sqlite_engine, settings)
+    with session_scope(sqlite_engine) as session:
+        stored = load_correction_models(session)
+    andes = seeded.brands["Andes Outdoor"]
+    assert stored[(andes, "sentiment")].model["kind"] in ("prior", "adapter")
+    assert stored[(andes, "sentiment")].labels == 40
+    # Nothing new: the next run does not even load the models.
+    monkeypatch.setattr(corrections_module, "load_models", broken)
+    reports = train_corrections(sqlite_engine, settings)
+    assert {r.brand_id: r.reason for r in reports}[andes] == "no new corrections"
+    assert trained == [1, 1]

@@ -8,6 +8,8 @@ only load settings, open the store and call the functions that do the work.
     tesoro curate queue [--filtered] [--limit N] the top of the review queue (or the filtered view)
     tesoro curate search [TEXT] [--meaning Q]    search the library
     tesoro curate stats                          how many posts are ranked, queued, filtered, copies, library
+    tesoro curate correct ID [--sentiment S] [--product P] [--types T]   correct a post (the label wins)
+    tesoro curate corrections [--train] [--brand NAME]   corrections and the calibrations they taught
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
+from tesoro.curator.corrections import CorrectionError, correction_status, train_corrections
+from tesoro.curator.corrections import correct as correct_post
 from tesoro.curator.feedback import train_rankers
 from tesoro.curator.ranking import rank_posts
 from tesoro.curator.relevance_model import train_relevance
 from tesoro.scoring.encoders import load_encoder
 from tesoro.search.library import Library, LibraryError, LibraryQuery
 from tesoro.settings import Settings
-from tesoro.store.catalog import brand_by_name, list_brands
+from tesoro.store.catalog import brand_by_name, list_brands, list_products
 from tesoro.store.curation import QueueEntry, count_items, list_queue
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
@@ -225,3 +229,105 @@ def stats(config: ConfigOption = None) -> None:
     table = Table("ranked", "in the queue", "filtered", "library")
     table.add_row(str(ranked), str(waiting), str(filtered), str(library))
     out.print(table)
+
+
+def _product_value(engine: Engine, text: str) -> int | None:
+    """A product named on the command line: 'none', its id, or its name (any case)."""
+    if text.strip().casefold() == "none":
+        return None
+    if text.strip().isdigit():
+        return int(text)
+    with session_scope(engine) as session:
+        found = [p.id for p in list_products(session) if p.name.casefold() == text.strip().casefold()]
+    if not found or found[0] is None:
+        console.print(f"[red]error:[/red] no product named {text!r}", highlight=False)
+        raise typer.Exit(2)
+    return found[0]
+
+
+@curate_app.command()
+def correct(
+    post_id: Annotated[int, typer.Argument(min=1, help="The post's id.")],
+    config: ConfigOption = None,
+    sentiment: Annotated[
+        str | None, typer.Option("--sentiment", help="negative, neutral or positive.")
+    ] = None,
+    product: Annotated[
+        str | None,
+        typer.Option("--product", help="A product of the post's brand (name or id), or 'none'."),
+    ] = None,
+    types: Annotated[
+        str | None,
+        typer.Option("--types", help="Every content type that applies, comma-separated (review,complaint)."),
+    ] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Who corrects it, for the audit log.")] = "cli",
+) -> None:
+    """Correct a post's sentiment, product or content types: the label wins at once and teaches the brand."""
+
+    _, engine = _open(config)
+    changes: dict[str, object] = {}
+    if sentiment is not None:
+        changes["sentiment"] = sentiment.strip().casefold()
+    if product is not None:
+        changes["product"] = _product_value(engine, product)
+    if types is not None:
+        changes["content_type"] = [t.strip().casefold() for t in types.split(",") if t.strip()]
+    if not changes:
+        console.print(
+            "[red]error:[/red] name at least one of --sentiment, --product, --types", highlight=False
+        )
+        raise typer.Exit(2)
+    try:
+        with session_scope(engine) as session:
+            done = [
+                correct_post(session, post_id=post_id, field_name=name, value=value, actor=actor)
+                for name, value in changes.items()
+            ]
+            lines = [f"{row.field}: {before!r} -> {row.value!r}" for row, before in done]
+    except CorrectionError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1 if exc.problem == "not_found" else 2) from exc
+    for line in lines:
+        out.print(escape(line), highlight=False)
+
+
+@curate_app.command()
+def corrections(
+    config: ConfigOption = None,
+    brand: BrandOption = None,
+    train: Annotated[
+        bool, typer.Option("--train", help="Relearn the calibrations first (the scheduler does it too).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --train: relearn even if nothing changed.")
+    ] = False,
+) -> None:
+    """The corrections per brand and field, and each head's calibration with its accuracy before and after."""
+
+    settings, engine = _open(config)
+    brand_id = _brand_id(engine, brand)
+    if train:
+        for report in train_corrections(engine, settings, brand_id=brand_id, force=force):
+            why = f" ({report.reason})" if report.reason else ""
+            out.print(
+                f"brand {report.brand_id}: {'learned' if report.trained else 'nothing learned'}{why}; "
+                f"{report.refreshed} unreviewed posts rescored",
+                highlight=False,
+            )
+    table = Table(
+        "brand", "field / head", "corrections", "scorer was right", "calibration", "accuracy before → after"
+    )
+    for entry in correction_status(engine):
+        if brand_id is not None and entry["brand_id"] != brand_id:
+            continue
+        for name, count in entry["fields"].items():
+            table.add_row(
+                escape(entry["brand"]), name, str(count["corrections"]), str(count["model_agreed"]), "", ""
+            )
+        for head, info in entry["heads"].items():
+            before, after = info["accuracy_before"], info["accuracy_after"]
+            accuracy = "-" if before is None or after is None else f"{before:.3f} → {after:.3f}"
+            table.add_row(
+                escape(entry["brand"]), head, "", "", f"{info['kind']} ({info['labels']} labels)", accuracy
+            )
+    out.print(table if table.row_count else "no corrections yet")

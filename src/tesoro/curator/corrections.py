@@ -48,7 +48,13 @@ from tesoro.scoring.corrections import (
     sentiment_inputs,
     type_inputs,
 )
-from tesoro.scoring.pipeline import Scorer, ScoringModels, catalog_profiles, load_models
+from tesoro.scoring.pipeline import (
+    Scorer,
+    ScoringModels,
+    catalog_profiles,
+    default_model_version,
+    load_models,
+)
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
 from tesoro.settings import Settings
 from tesoro.store.audit import record_audit
@@ -320,52 +326,56 @@ def train_corrections(
         stored = load_correction_models(session)
         labels = {b.id or 0: _labels(session, b.id or 0) for b in brands}
     reports: dict[int, CorrectionReport] = {b.id or 0: CorrectionReport(b.id or 0) for b in brands}
-    pending = {
-        key: lab
-        for key, lab in labels.items()
-        if any(v.corrected for v in lab.values()) or any(k[0] == key for k in stored)
-    }
-    for key in reports:
-        if key not in pending:
-            reports[key].reason = "no corrections yet"
-    if not pending:
-        return list(reports.values())
-    loaded = models or load_models(settings)
+    version = (
+        models.version
+        if models is not None
+        else default_model_version(settings.models.encoder, getattr(settings.models, "sentiment", None))
+    )
     with session_scope(engine) as session:
-        plain = Scorer.from_store(session, loaded)
         products, _ = catalog_profiles(session)
-    plain.calibrations = {}  # the heads as they are: what the calibration learns to adapt
     changed: list[int] = []
-    for key, lab in pending.items():
-        product_ids = [p.id for p in products if p.brand_id == key]
-        fingerprint = _fingerprint(lab, product_ids, loaded.version)
+    to_fit: dict[int, str] = {}
+    for key, lab in labels.items():
         mine = {head: row for (b, head), row in stored.items() if b == key}
+        if not any(v.corrected for v in lab.values()):
+            if mine:
+                with session_scope(engine) as session:
+                    for head in mine:
+                        delete_correction_model(session, brand_id=key, head=head)
+                reports[key].reason = "corrections withdrawn: calibrations removed"
+                changed.append(key)
+            else:
+                reports[key].reason = "no corrections yet"
+            continue
+        fingerprint = _fingerprint(lab, [p.id for p in products if p.brand_id == key], version)
         if not force and mine and all(row.fingerprint == fingerprint for row in mine.values()):
             reports[key].reason = "no new corrections"
             reports[key].heads = {head: row.metrics for head, row in mine.items()}
             continue
-        if not any(v.corrected for v in lab.values()):
-            with session_scope(engine) as session:
-                for head in mine:
-                    delete_correction_model(session, brand_id=key, head=head)
-            reports[key].reason = "corrections withdrawn: calibrations removed"
-            changed.append(key)
-            continue
+        to_fit[key] = fingerprint
+    if not to_fit and not changed:
+        return list(reports.values())
+    loaded = models or load_models(settings)
+    with session_scope(engine) as session:
+        plain = Scorer.from_store(session, loaded)
+    plain.calibrations = {}  # the heads as they are: what the calibration learns to adapt
+    for key, fingerprint in to_fit.items():
+        lab = labels[key]
+        product_ids = [p.id for p in products if p.brand_id == key]
+        mine = {head: row for (b, head), row in stored.items() if b == key}
         needed = [p for v in lab.values() for p, _ in v.corrected]
         needed += [p for v in lab.values() for p in v.confirmed]
         raw = _raw_rows(plain, engine, needed)
         learned, metrics = fit_brand(lab, raw, product_ids)
         with session_scope(engine) as session:
             for head, cal in learned.items():
-                if cal is None:
-                    if head in mine:
-                        delete_correction_model(session, brand_id=key, head=head)
-                    continue
+                # A head that learned nothing is stored as "identity" too: its fingerprint says what
+                # was tried, so the job does not load the models to try it again.
                 save_correction_model(
                     session,
                     brand_id=key,
                     head=head,
-                    model=cal.to_json(),
+                    model={"kind": "identity"} if cal is None else cal.to_json(),
                     labels=int(metrics[head]["labels"]),
                     fingerprint=fingerprint,
                     metrics=metrics[head],

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from tesoro.collector.base import CollectorError, PostLookup
 from tesoro.collector.registry import build_collector, build_filter
 from tesoro.collector.runner import RetryPolicy, RunResult, run_source
+from tesoro.curator.corrections import train_corrections
 from tesoro.curator.feedback import train_rankers
 from tesoro.curator.ranking import rank_posts
 from tesoro.curator.relevance_model import train_relevance
@@ -103,8 +104,9 @@ def score_job(engine: Engine, settings: Settings) -> int:
 
 
 def curator_train_job(engine: Engine, settings: Settings) -> None:
-    """Relearn each brand's relevance weights, then retrain its ranker, from the coordinator's latest
-    decisions (cheap when nothing changed; refreshes and re-ranks what moved)."""
+    """Relearn each brand's relevance weights and its calibrations from corrections, then retrain its
+    ranker, from the coordinator's latest decisions and corrections (cheap when nothing changed;
+    refreshes and re-ranks what moved)."""
     try:
         for report in train_relevance(engine, settings):
             if report.status in ("learned", "reset"):
@@ -118,6 +120,20 @@ def curator_train_job(engine: Engine, settings: Settings) -> None:
                 )
     except Exception:  # the encoder may be missing, say: the rankers still learn
         log.exception("learning relevance weights failed")
+    try:
+        for correction_report in train_corrections(engine, settings):
+            if correction_report.heads and correction_report.reason != "no new corrections":
+                log.info(
+                    "calibrations of brand %d relearned from corrections (%s); %d unreviewed posts rescored",
+                    correction_report.brand_id,
+                    ", ".join(
+                        f"{head} {m.get('kind')} {m.get('accuracy_before')}->{m.get('accuracy_after')}"
+                        for head, m in correction_report.heads.items()
+                    ),
+                    correction_report.refreshed,
+                )
+    except Exception:  # one failing brand or model must not stop the rankers
+        log.exception("learning from corrections failed")
     train_rankers(engine, settings.curator)
 
 

@@ -383,6 +383,8 @@ def load_calibrations(session: Session) -> dict[int, BrandCalibration]:
     """Every brand's stored calibrations; a stored model that cannot be read is skipped (and logged)."""
     found: dict[int, dict[str, Any]] = {}
     for (brand_id, head), row in load_correction_models(session).items():
+        if row.model.get("kind") == "identity":
+            continue  # tried, and the head as it is did best
         try:
             if head == "sentiment" or head == "product":
                 found.setdefault(brand_id, {})[head] = Calibration.from_json(row.model)
