@@ -3,7 +3,8 @@
 catalog (brands, products, queries, sources), posts (authors, posts, media, scores),
 curation (decisions, tags, ranked items, duplicate bands, undo records, learned
 rankers), access (API keys, sessions, audit log), alerts (outbox, rules, marks,
-deliveries), relationships (people, logged events, orders, ROR, identities).
+deliveries), relationships (people, logged events, orders, ROR, identities), instagram (the
+hashtag ledger).
 
 Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
 are checked against (`tests/store/test_migrations.py`), not a `create_all` at start-up.
@@ -24,6 +25,7 @@ from tesoro.store.tables.curation import (
     CuratorRelevance,
     PostTag,
 )
+from tesoro.store.tables.instagram import InstagramHashtagSearch
 from tesoro.store.tables.posts import (
     Author,
     Media,
@@ -63,6 +65,7 @@ __all__ = [
     "CuratorRelevance",
     "CustomerOrder",
     "IdentityDismissal",
+    "InstagramHashtagSearch",
     "ListeningQuery",
     "Media",
     "Person",
