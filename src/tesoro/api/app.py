@@ -47,6 +47,7 @@ from tesoro.api.routes import (
     insights,
     keys,
     library,
+    meta_webhook,
     posts,
     quarantine,
     queue,
@@ -73,6 +74,7 @@ __all__ = ["create_app", "init_state"]
 # Routers whose routes carry their own guard (`caller: Reader`, `caller: Admin`...).
 OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
+    meta_webhook.router,
     posts.router,
     keys.router,
     quarantine.router,
