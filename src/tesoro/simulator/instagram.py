@@ -229,8 +229,10 @@ class _Instagram:
             if (bad := self._user_ok(request.query_params.get("user_id"))) is not None:
                 return bad
             wanted = request.path_params["hashtag_id"]
-            searched = self.state.meta.hashtag_searches.get(self.account, {})
-            tag = next((t for t in searched if hashtag_id(t) == wanted), None)
+            # Hashtag ids are static and global: one searched earlier (by another simulator run) still works.
+            searched = set(self.state.meta.hashtag_searches.get(self.account, {}))
+            known = searched.union(*(post_hashtags(p) for p in self._posts()))
+            tag = next((t for t in known if hashtag_id(t) == wanted), None)
             if tag is None:
                 return graph_error(
                     400, 100, f"(#100) Unsupported get request. Object {wanted!r} does not exist"
