@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +19,7 @@ from sqlmodel import col, func, select
 
 from tesoro.api.app import create_app
 from tesoro.settings import Settings
-from tesoro.simulator.instagram import media_id, mention_webhook
+from tesoro.simulator.instagram import media_id, mention_webhook, notify_mentions
 from tesoro.simulator.model import SimAuthor, SimMedia, SimPost
 from tesoro.simulator.server import SimulatorServer
 from tesoro.store.catalog import sync_catalog
@@ -183,3 +186,39 @@ def test_without_its_secrets_the_endpoint_is_not_there(
     monkeypatch.delenv("UNSET_META_SECRET", raising=False)
     with TestClient(create_app(configured, sqlite_engine), raise_server_exceptions=False) as client:
         assert client.post(URL, content=b"{}").status_code == 404
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    calls: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.calls.append((body, dict(self.headers.items())))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+
+def test_the_simulator_posts_the_mentions_webhook_as_meta_would(
+    hook: TestClient, sim: SimulatorServer, engine: Engine
+) -> None:
+    _Receiver.calls.clear()
+    receiver = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    try:
+        sim.state.meta.webhook_url = f"http://127.0.0.1:{receiver.server_port}/api/webhooks/meta"
+        quiet = mention(sim, "no mention here")
+        loud = mention(sim)
+        assert notify_mentions(sim.state, [quiet, loud]) == 1
+    finally:
+        receiver.shutdown()
+    [(body, headers)] = _Receiver.calls
+    assert json.loads(body)["entry"][0]["changes"] == [
+        {"field": "mentions", "value": {"media_id": media_id(loud)}}
+    ]
+    # What Meta's simulator sent is what Tesoro's endpoint accepts and collects.
+    answer = hook.post(URL, content=body, headers={"X-Hub-Signature-256": headers["X-Hub-Signature-256"]})
+    assert answer.json()["inserted"] == 1 and stored(engine) == [media_id(loud)]

@@ -110,6 +110,8 @@ def demo_environment(base: Mapping[str, str], credentials: Credentials, simulato
         "TESORO_DEMO_MASTODON_TOKEN": credentials.mastodon_token,
         "TESORO_DEMO_INSTAGRAM_TOKEN": credentials.instagram_token,
         "TESORO_DEMO_THREADS_TOKEN": credentials.threads_token,
+        "DEMO_META_VERIFY_TOKEN": "sim-meta-verify-token",
+        "DEMO_META_APP_SECRET": credentials.meta_app_secret,
         "DEMO_SLACK_WEBHOOK_URL": f"{simulator_url}/slack/hooks/{credentials.slack_webhook_path}",
         "NO_PROXY": "127.0.0.1,localhost",
     }

@@ -23,7 +23,9 @@ How the world is rendered (errors, usage, tokens, fields and paging: `instagram_
   `top_media` the most liked first. At most 50 a page (25 by default).
 - The account is tagged in one post in four (`tagged`) and mentioned wherever the caption says
   `@<WorldSpec.handle>`; a mention is read with `mentioned_media.media_id(<id>)`, and
-  `mention_webhook` builds the signed `mentions` webhook call Meta would post for it.
+  `mention_webhook` builds the signed `mentions` webhook call Meta would post for it, and
+  `notify_mentions` posts it to `MetaState.webhook_url` (the demo's server grows the world and
+  notifies as it goes).
 - `ig_hashtag_search` counts unique hashtags per account over a rolling 7 days and refuses a
   31st with a Graph error (code 24: Meta documents the limit, not the code it answers with, so
   Tesoro never relies on the code).
@@ -34,12 +36,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -62,10 +66,13 @@ __all__ = [
     "hashtag_id",
     "media_id",
     "mention_webhook",
+    "notify_mentions",
     "post_hashtags",
     "routes",
     "tagged",
 ]
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/instagram/v21.0"
 ROUTES: tuple[str, ...] = (
@@ -177,6 +184,31 @@ def mention_webhook(
     body = json.dumps(payload).encode()
     digest = hmac.new(state.credentials.meta_app_secret.encode(), body, hashlib.sha256).hexdigest()
     return body, {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
+
+
+def notify_mentions(state: SimState, posts: Sequence[SimPost]) -> int:
+    """Post Meta's signed `mentions` webhook call to `state.meta.webhook_url` for each new Instagram post
+    that @mentions the account, as Meta does when a caption mentions it; returns the calls answered 2xx.
+    A receiver that fails or is down is logged and skipped, as Meta gives up on a call after retries."""
+    url = state.meta.webhook_url
+    if url is None:
+        return 0
+    delivered = 0
+    handle = state.world.spec.handle
+    for post in posts:
+        if post.platform != "instagram" or not mentions(post, handle):
+            continue
+        body, headers = mention_webhook(state, post)
+        try:
+            answer = httpx.post(url, content=body, headers=headers, timeout=10.0)
+        except httpx.HTTPError as exc:
+            log.warning("simulator: the mentions webhook to %s failed: %s", url, exc)
+            continue
+        if answer.is_success:
+            delivered += 1
+        else:
+            log.warning("simulator: the mentions webhook to %s answered %s", url, answer.status_code)
+    return delivered
 
 
 class _Instagram:

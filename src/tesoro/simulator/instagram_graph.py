@@ -65,6 +65,8 @@ class MetaState:
     keyword_queries_per_day: int = 2_200
     rate_limit_code: int = 4
     expired: set[str] = field(default_factory=set)
+    # Where Meta posts webhook calls (Tesoro's /api/webhooks/meta); None: nowhere.
+    webhook_url: str | None = None
     # Instagram: per account, hashtag (folded) -> when it was first searched in its 7-day window.
     hashtag_searches: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     _calls: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))

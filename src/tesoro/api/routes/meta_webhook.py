@@ -21,11 +21,13 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 
 from tesoro.api.deps import Anyone, EngineDep, SettingsDep
 from tesoro.api.schemas.webhooks import MetaNotification, MetaWebhookResult
@@ -46,25 +48,31 @@ _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _MAX_SKIPPED = 20
 
 
-def _secret(settings: Settings, env_name: str | None) -> str:
+def _secret(request: Request, settings: Settings, env_name: str | None) -> str:
     if env_name is None:
         raise HTTPException(status_code=404, detail="the Meta webhook is not configured")
     try:
-        return settings.secret(env_name, os.environ)
+        return settings.secret(env_name, _environ(request))
     except ConfigError:
         log.error("meta webhook: %s is not set", env_name)
         raise HTTPException(status_code=404, detail="the Meta webhook is not configured") from None
 
 
+def _environ(request: Request) -> Mapping[str, str]:
+    environ: Mapping[str, str] = getattr(request.app.state, "environ", os.environ)
+    return environ
+
+
 @router.get("/api/webhooks/meta", response_class=PlainTextResponse, summary="Meta's webhook verification")
 def verify(
+    request: Request,
     caller: Anyone,
     settings: SettingsDep,
     mode: str = Query("", alias="hub.mode", max_length=32),
     token: str = Query("", alias="hub.verify_token", max_length=512),
     challenge: str = Query("", alias="hub.challenge", max_length=256),
 ) -> PlainTextResponse:
-    expected = _secret(settings, settings.meta_webhook.verify_token_env)
+    expected = _secret(request, settings, settings.meta_webhook.verify_token_env)
     if mode != "subscribe" or not hmac.compare_digest(token.encode(), expected.encode()):
         raise HTTPException(status_code=403, detail="verification refused")
     if not challenge.isalnum():
@@ -88,7 +96,7 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
 async def notify(
     request: Request, caller: Anyone, settings: SettingsDep, engine: EngineDep
 ) -> MetaWebhookResult:
-    secret = _secret(settings, settings.meta_webhook.app_secret_env)
+    secret = _secret(request, settings, settings.meta_webhook.app_secret_env)
     body = await _bounded_body(request, settings.meta_webhook.max_body_bytes)
     signed = _SIGNATURE.fullmatch(request.headers.get("x-hub-signature-256", "").strip())
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -98,7 +106,7 @@ async def notify(
         notification = MetaNotification.model_validate(json.loads(body))
     except (ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
         raise HTTPException(status_code=400, detail=f"not a Meta notification: {str(exc)[:200]}") from None
-    return await run_in_threadpool(_collect, notification, settings, engine)
+    return await run_in_threadpool(_collect, notification, settings, engine, _environ(request))
 
 
 def _source_for(settings: Settings, account_id: str) -> SourceSettings | None:
@@ -113,7 +121,9 @@ def _source_for(settings: Settings, account_id: str) -> SourceSettings | None:
     return None
 
 
-def _collect(notification: MetaNotification, settings: Settings, engine: EngineDep) -> MetaWebhookResult:
+def _collect(
+    notification: MetaNotification, settings: Settings, engine: Engine, environ: Mapping[str, str]
+) -> MetaWebhookResult:
     mentions = inserted = updated = 0
     skipped: list[str] = []
 
@@ -140,7 +150,7 @@ def _collect(notification: MetaNotification, settings: Settings, engine: EngineD
                 skip(f"no Instagram source for account {entry.id[:64]}")
                 continue
             try:
-                collector = build_collector(settings, source, os.environ, engine=engine)
+                collector = build_collector(settings, source, environ, engine=engine)
                 assert isinstance(collector, InstagramCollector)
                 page = collector.mentioned_media(str(media_id))
             except (CollectorError, ConfigError, ValueError) as exc:
