@@ -40,9 +40,10 @@ def test_collect_once_from_every_platform_then_only_new_posts(sim: SimulatorServ
     engine = open_store(settings)
 
     first = collect_once(engine, settings, environ)
-    assert [r.status for r in first] == ["ok"] * 4, [r.error for r in first]
+    assert [r.status for r in first] == ["ok"] * 6, [r.error for r in first]
+    platforms = ("x", "reddit", "bluesky", "mastodon", "instagram", "threads")
     with session_scope(engine) as session:
-        per_platform = {p: count_posts(session, platform=p) for p in ("x", "reddit", "bluesky", "mastodon")}
+        per_platform = {p: count_posts(session, platform=p) for p in platforms}
         assert all(n > 0 for n in per_platform.values()), per_platform
         assert {s.health for s in list_sources(session)} == {"ok"}
         brand_ids = set(session.execute(select(Post.brand_id)).scalars())
@@ -99,6 +100,8 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "collect:demo-reddit",
         "collect:demo-bluesky",
         "collect:demo-mastodon",
+        "collect:demo-instagram",
+        "collect:demo-threads",
         "score",
         "alerts:evaluate",
         "alerts:deliver",

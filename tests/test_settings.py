@@ -48,7 +48,15 @@ def problems_of(tmp_path: Path, text: str) -> ConfigError:
 
 def test_example_file_loads_and_documents_every_source_platform() -> None:
     settings = load_settings(EXAMPLE, environ={})
-    assert {s.platform for s in settings.sources} == {"x", "reddit", "bluesky", "mastodon", "file"}
+    assert {s.platform for s in settings.sources} == {
+        "x",
+        "reddit",
+        "bluesky",
+        "mastodon",
+        "instagram",
+        "threads",
+        "file",
+    }
     assert settings.source("x-mentions").interval == 300
     assert (
         settings.database_url.endswith("/config/data/tesoro.db") or "data/tesoro.db" in settings.database_url

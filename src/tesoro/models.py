@@ -51,6 +51,7 @@ class Platform(StrEnum):
     TIKTOK = "tiktok"
     FACEBOOK = "facebook"
     YOUTUBE = "youtube"
+    THREADS = "threads"
     FILE = "file"
 
 

@@ -30,6 +30,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/gallery/widget.js"): "public",
     ("GET", "/gallery/{brand}.json"): "public",
     ("GET", "/gallery/{brand}/embed"): "public",
+    # Meta's webhook: public, proven by its verify token and each call's signature.
+    ("GET", "/api/webhooks/meta"): "public",
+    ("POST", "/api/webhooks/meta"): "public",
     ("GET", "/api/me"): "key",
     ("GET", "/api/posts"): "viewer",
     ("GET", "/api/posts/{post_id}"): "viewer",

@@ -32,8 +32,10 @@ MEDIA_HOSTS = {
     "reddit": {"i.redd.it", "v.redd.it", "preview.redd.it"},
     "bluesky": {"cdn.bsky.app", "video.bsky.app"},
     "mastodon": {"files.mastodon.social"},
+    "instagram": {"scontent.cdninstagram.com"},
+    "threads": {"scontent.cdninstagram.com"},
 }
-TEXT_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}
+TEXT_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500, "instagram": 2200, "threads": 500}
 # Function words: frequent, short, and specific enough to tell the two languages apart.
 SPANISH_WORDS = frozenset({
     "de", "la", "el", "que", "y", "en", "los", "las", "con", "por", "para", "mi", "es", "un", "una", "lo",

@@ -10,8 +10,10 @@ and the app refuses to start if any route ends up without an access guard.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -48,6 +50,7 @@ from tesoro.api.routes import (
     insights,
     keys,
     library,
+    meta_webhook,
     posts,
     quarantine,
     queue,
@@ -74,6 +77,7 @@ __all__ = ["create_app", "init_state"]
 # Routers whose routes carry their own guard (`caller: Reader`, `caller: Admin`...).
 OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
+    meta_webhook.router,
     posts.router,
     keys.router,
     quarantine.router,
@@ -201,8 +205,15 @@ def init_state(app: FastAPI, settings: Settings, engine: Engine, *, encode: Enco
     app.state.on_review_change = [library.invalidate, cache.clear]
 
 
-def create_app(settings: Settings, engine: Engine, *, encode: Encode | None = None) -> FastAPI:
-    """Build the app for `settings` over the store behind `engine` (already migrated)."""
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    encode: Encode | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> FastAPI:
+    """Build the app for `settings` over the store behind `engine` (already migrated); `environ` holds
+    the secrets the settings name (default: the process environment)."""
     app = FastAPI(
         title="Tesoro",
         version=__version__,
@@ -213,6 +224,7 @@ def create_app(settings: Settings, engine: Engine, *, encode: Encode | None = No
         openapi_url=None,
     )
     init_state(app, settings, engine, encode=encode)
+    app.state.environ = os.environ if environ is None else environ
     app.state.auth = Authenticator(
         engine,
         signer=SessionSigner(load_session_secret(settings)),

@@ -272,7 +272,7 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
 
     try:
         options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
-        uvicorn.run(create_app(settings, engine), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, engine, environ=environ), **options)  # type: ignore[arg-type]
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -380,7 +380,13 @@ def demo(
     try:
         settings = demo_settings(data_dir, simulator.base_url)
         configure_logging(settings.log_level)
-        out.print(f"platform simulator on {simulator.base_url} (X, Reddit, Bluesky, Mastodon, Slack)")
+        out.print(
+            f"platform simulator on {simulator.base_url} "
+            "(X, Reddit, Bluesky, Mastodon, Instagram, Threads, Slack)"
+        )
+        # Meta's `mentions` webhook calls for new Instagram mentions go to the demo's own endpoint.
+        webhook_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        simulator.state.meta.webhook_url = f"http://{webhook_host}:{port}/api/webhooks/meta"
         engine = open_store(settings)
 
         out.print(f"web UI: http://{host}:{port}/login  (demo key: {demo_key(engine)})", soft_wrap=True)

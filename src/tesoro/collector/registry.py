@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sqlalchemy.engine import Engine
+
 from tesoro.collector.base import Collector
 from tesoro.collector.files import FileCollector
+from tesoro.collector.instagram import GRAPH_API, InstagramCollector, hashtags_of_query
+from tesoro.collector.instagram_ledger import StoreLedger
 from tesoro.collector.mastodon import MastodonCollector
 from tesoro.collector.reddit import RedditCollector
 from tesoro.collector.runner import PostFilter
+from tesoro.collector.threads import THREADS_API, ThreadsCollector
 from tesoro.collector.x import X_API, XCollector
 from tesoro.models import NormalizedPost
 from tesoro.settings import ConfigError, Settings, SourceSettings
@@ -26,6 +31,8 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "reddit": ("client_id", "client_secret"),
     "bluesky": ("handle", "password"),
     "mastodon": ("access_token",),
+    "instagram": ("access_token",),
+    "threads": ("access_token",),
     "file": (),
 }
 
@@ -48,8 +55,13 @@ def _secrets(source: SourceSettings, settings: Settings, environ: Mapping[str, s
     return values
 
 
-def build_collector(settings: Settings, source: SourceSettings, environ: Mapping[str, str]) -> Collector:
-    """The adapter for `source`; raises `ConfigError` naming the env var when a secret is missing."""
+def build_collector(
+    settings: Settings, source: SourceSettings, environ: Mapping[str, str], *, engine: Engine | None = None
+) -> Collector:
+    """The adapter for `source`; raises `ConfigError` naming the env var when a secret is missing.
+
+    `engine` gives Instagram sources the store's hashtag ledger (shared by every process of the
+    account); without it they keep a ledger of their own process only."""
     secrets = _secrets(source, settings, environ)
     query = settings.query(source.query).query if source.query else ""
     if source.platform == "x":
@@ -97,6 +109,31 @@ def build_collector(settings: Settings, source: SourceSettings, environ: Mapping
             access_token=secrets["access_token"],
             base_url=source.base_url,
             page_size=min(40, source.page_size),
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
+        )
+    if source.platform == "instagram":
+        assert source.account_id is not None  # the settings refuse an Instagram source without one
+        brand = settings.query(source.query).brand if source.query else None
+        brand_tags = next((b.hashtags for b in settings.brands if b.name == brand), [])
+        return InstagramCollector(
+            access_token=secrets["access_token"],
+            account_id=source.account_id,
+            hashtags=source.hashtags or hashtags_of_query(query) or brand_tags,
+            ledger=StoreLedger(engine) if engine is not None else None,
+            base_url=source.base_url or GRAPH_API,
+            page_size=min(50, source.page_size),
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
+        )
+    if source.platform == "threads":
+        assert source.account_id is not None
+        return ThreadsCollector(
+            query=query,
+            access_token=secrets["access_token"],
+            account_id=source.account_id,
+            base_url=source.base_url or THREADS_API,
+            page_size=source.page_size,
             max_pages=source.max_pages,
             timeout_s=source.timeout_s,
         )

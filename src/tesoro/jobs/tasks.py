@@ -59,7 +59,7 @@ def collect_source(
             brand = brand_by_name(session, settings.query(source.query).brand)
             brand_id = brand.id if brand else None
     try:
-        collector = build_collector(settings, source, environ)
+        collector = build_collector(settings, source, environ, engine=engine)
         keep = build_filter(settings, source)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         with session_scope(engine) as session:

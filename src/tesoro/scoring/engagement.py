@@ -6,8 +6,8 @@ across platforms (TikTok's median is ~160x X's), so each rate is also divided by
 its platform's median: 1.0 is a typical post, 3.0 is three times better.
 
 Medians for X, Facebook, Instagram and TikTok are published industry benchmarks
-(Rival IQ 2024, per-follower rates). Reddit, Bluesky and Mastodon have no such
-benchmark, so their median is derived from the posts Tesoro has collected:
+(Rival IQ 2024, per-follower rates). Reddit, Bluesky, Mastodon and Threads have no such
+benchmark (Threads is too new for one), so their median is derived from the posts Tesoro has collected:
 `derive_median` takes the median of the per-post rates of that platform's
 recent posts that have a positive denominator, and only once there are at least
 `MIN_SAMPLES` of them (fewer would make the comparison noise); until then the

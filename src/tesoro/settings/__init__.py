@@ -36,6 +36,7 @@ from tesoro.settings.service import (
     QueueSettings,
     ServerSettings,
 )
+from tesoro.settings.webhooks import MetaWebhookSettings
 
 __all__ = [
     "DEFAULT_ALERT_ENV_ALLOW",
@@ -49,6 +50,7 @@ __all__ = [
     "CuratorSettings",
     "DatabaseSettings",
     "GallerySettings",
+    "MetaWebhookSettings",
     "ModelSettings",
     "PlatformName",
     "ProductSettings",

@@ -17,7 +17,7 @@ from tesoro.text.query import parse
 
 __all__ = ["BrandSettings", "PlatformName", "ProductSettings", "QuerySettings", "SourceSettings"]
 
-PlatformName = Literal["x", "reddit", "bluesky", "mastodon", "file"]
+PlatformName = Literal["x", "reddit", "bluesky", "mastodon", "instagram", "threads", "file"]
 
 
 class BrandSettings(Section):
@@ -80,6 +80,14 @@ class SourceSettings(Section):
     page_size: Annotated[int, Field(ge=1, le=100)] = 100
     max_pages: Annotated[int, Field(ge=1)] | None = None
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
+    account_id: str | None = Field(
+        None,
+        description="instagram/threads: the brand's Instagram professional account id or Threads user id",
+    )
+    hashtags: list[str] = Field(
+        default_factory=list,
+        description="instagram: hashtags to read (30 unique a week an account); default: the query's #tags",
+    )
     # Names of the environment variables that hold this source's secrets.
     credentials: dict[str, str] = Field(default_factory=dict)
 
@@ -107,6 +115,8 @@ class SourceSettings(Section):
     def _needs(self) -> SourceSettings:
         if self.platform == "file" and self.path is None:
             raise ValueError("a file source needs `path`")
+        if self.platform in ("instagram", "threads") and not (self.account_id or "").strip():
+            raise ValueError(f"a {self.platform} source needs `account_id` (the brand's account on it)")
         if self.platform != "file" and self.query is None:
             raise ValueError(f"a {self.platform} source needs `query` (the name of a [[queries]] entry)")
         return self

@@ -22,6 +22,7 @@ from tesoro.settings.service import (
     QueueSettings,
     ServerSettings,
 )
+from tesoro.settings.webhooks import MetaWebhookSettings
 from tesoro.text.slug import slugify
 
 __all__ = ["Settings"]
@@ -48,6 +49,7 @@ class Settings(Section):
     roe: RoeSettings = Field(default_factory=RoeSettings)
     curator: CuratorSettings = Field(default_factory=CuratorSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    meta_webhook: MetaWebhookSettings = Field(default_factory=MetaWebhookSettings)
     # Where relative paths are resolved from: the config file's folder (set by load_settings).
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     # The file these settings were read from (workers of the scaled-out mode load the same file).

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from tesoro.simulator import bluesky, mastodon, reddit, slack, x
+from tesoro.simulator import bluesky, instagram, mastodon, reddit, slack, threads, x
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.state import SimState
 
@@ -26,6 +26,8 @@ PLATFORM_ROUTES: tuple[Callable[[SimState], list[BaseRoute]], ...] = (
     reddit.routes,
     bluesky.routes,
     mastodon.routes,
+    instagram.routes,
+    threads.routes,
     slack.routes,
 )
 

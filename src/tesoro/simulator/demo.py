@@ -84,7 +84,14 @@ class ResumedWorld(World):
 def demo_settings(data_dir: Path, simulator_url: str) -> Settings:
     """The packaged demo settings, with every source pointed at the simulator."""
     raw = tomllib.loads(resources.files("tesoro").joinpath("data/demo.toml").read_text(encoding="utf-8"))
-    mounts = {"x": "", "reddit": "", "bluesky": "/bsky", "mastodon": "/mastodon"}
+    mounts = {
+        "x": "",
+        "reddit": "",
+        "bluesky": "/bsky",
+        "mastodon": "/mastodon",
+        "instagram": "/instagram/v21.0",
+        "threads": "/threads/v1.0",
+    }
     for source in raw["sources"]:
         source["base_url"] = simulator_url + mounts[source["platform"]]
     raw["base_dir"] = data_dir.resolve()
@@ -101,6 +108,10 @@ def demo_environment(base: Mapping[str, str], credentials: Credentials, simulato
         "TESORO_DEMO_BSKY_HANDLE": credentials.bluesky_handle,
         "TESORO_DEMO_BSKY_PASSWORD": credentials.bluesky_password,
         "TESORO_DEMO_MASTODON_TOKEN": credentials.mastodon_token,
+        "TESORO_DEMO_INSTAGRAM_TOKEN": credentials.instagram_token,
+        "TESORO_DEMO_THREADS_TOKEN": credentials.threads_token,
+        "DEMO_META_VERIFY_TOKEN": "sim-meta-verify-token",
+        "DEMO_META_APP_SECRET": credentials.meta_app_secret,
         "DEMO_SLACK_WEBHOOK_URL": f"{simulator_url}/slack/hooks/{credentials.slack_webhook_path}",
         "NO_PROXY": "127.0.0.1,localhost",
     }

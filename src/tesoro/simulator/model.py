@@ -13,7 +13,7 @@ from datetime import datetime
 __all__ = ["BSKY_MEDIA_HOST", "PLATFORMS", "ProductSpec", "SimAuthor", "SimMedia", "SimPost", "WorldSpec"]
 
 # The platforms whose APIs the simulator serves (Slack is served too, but has no posts).
-PLATFORMS: tuple[str, ...] = ("x", "reddit", "bluesky", "mastodon")
+PLATFORMS: tuple[str, ...] = ("x", "reddit", "bluesky", "mastodon", "instagram", "threads")
 # Bluesky serves images and avatars from this host (real URLs, so the media allow-list is exercised).
 BSKY_MEDIA_HOST = "cdn.bsky.app"
 

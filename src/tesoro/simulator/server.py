@@ -10,6 +10,7 @@ from types import TracebackType
 import uvicorn
 
 from tesoro.simulator.app import create_app
+from tesoro.simulator.instagram import notify_mentions
 from tesoro.simulator.state import SimState
 
 __all__ = ["SimulatorServer"]
@@ -73,7 +74,8 @@ class SimulatorServer:
         """Grow the world every `grow_every_s` seconds until stop()."""
         assert self.grow_every_s is not None
         while not self._stop_growing.wait(self.grow_every_s):
-            self.state.world.grow(self.grow_n)
+            added = self.state.world.grow(self.grow_n)
+            notify_mentions(self.state, added)  # Meta's `mentions` webhook for new Instagram mentions
 
     def stop(self) -> None:
         self._stop_growing.set()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tesoro.simulator.faults import FaultInjector
+from tesoro.simulator.instagram_graph import MetaState
 from tesoro.simulator.world import World
 
 __all__ = ["Credentials", "SimState"]
@@ -24,6 +25,12 @@ class Credentials:
     mastodon_token: str = "sim-mastodon-token"
     slack_bot_token: str = "xoxb-sim-slack"
     slack_webhook_path: str = "T000/B000/sim"
+    # Meta: the brand's Instagram professional account and Threads profile, their tokens, the app secret.
+    instagram_token: str = "sim-instagram-token"
+    instagram_user_id: str = "17841400000000001"
+    threads_token: str = "sim-threads-token"
+    threads_user_id: str = "27841400000000001"
+    meta_app_secret: str = "sim-meta-app-secret"
 
 
 @dataclass
@@ -35,6 +42,8 @@ class SimState:
     timeout_hold_s: float = 3.0
     # Messages received on the Slack routes, in arrival order.
     slack_messages: list[dict[str, Any]] = field(default_factory=list)
+    # Meta's per-account state (hashtag searches, call counts, expired tokens): see simulator.instagram_graph.
+    meta: MetaState = field(default_factory=MetaState)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record_slack(self, message: dict[str, Any]) -> None:

@@ -28,6 +28,8 @@ _ENGAGEMENT = {
 }
 # Overall engagement scale per platform: the fediverse is quieter than X for the same audience.
 _PLATFORM_ENGAGEMENT = {"x": 0.06, "bluesky": 0.04, "mastodon": 0.025, "reddit": 0.06}
+# Instagram: a photo feed engages more per follower; Threads about like X.
+_PLATFORM_ENGAGEMENT |= {"instagram": 0.12, "threads": 0.05}
 
 
 def metrics(

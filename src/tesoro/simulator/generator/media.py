@@ -45,10 +45,17 @@ _PHOTO_SIZES = (
     (2048, 1536),
 )
 _VIDEO_SIZES = ((1920, 1080), (1080, 1920), (1280, 720), (720, 1280))
-_MAX_EDGE = {"x": 2048, "bluesky": 2000, "mastodon": 1920}
-_MAX_VIDEO_MS = {"x": 140_000, "bluesky": 180_000, "mastodon": 300_000}
+_MAX_EDGE = {"x": 2048, "bluesky": 2000, "mastodon": 1920, "instagram": 1440, "threads": 1440}
+_MAX_VIDEO_MS = {
+    "x": 140_000,
+    "bluesky": 180_000,
+    "mastodon": 300_000,
+    "instagram": 180_000,
+    "threads": 300_000,
+}
 # Bits per second after each platform's transcoding (Mastodon re-encodes small to stay under its size limit).
 _VIDEO_BITRATE = {"x": (1.5e6, 5e6), "bluesky": (1e6, 3e6), "mastodon": (0.8e6, 2.5e6), "reddit": (2e6, 6e6)}
+_VIDEO_BITRATE |= {"instagram": (1e6, 4e6), "threads": (1e6, 4e6)}
 _B36 = "abcdefghijklmnopqrstuvwxyz0123456789"
 _B32_DID = "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -135,6 +142,17 @@ def _hosted(
             f"https://{BSKY_MEDIA_HOST}/img/feed_fullsize/plain/{did}/{key}@jpeg",
             f"https://{BSKY_MEDIA_HOST}/img/feed_thumbnail/plain/{did}/{key}@jpeg",
         )
+    if platform in ("instagram", "threads"):
+        # Meta's CDN: signed, expiring URLs (`oe` is the expiry in hex), the same host for both apps.
+        stem = f"{rng.getrandbits(64):016x}"
+        expiry = f"oh=00_{_token(rng, _B36, 12)}&oe={rng.getrandbits(32):08X}"
+        ext = "mp4" if mtype == "video" else "jpg"
+        url = f"https://scontent.cdninstagram.com/v/t51.2885-15/{serial}_{stem}_n.{ext}?{expiry}"
+        return (
+            str(serial),
+            url,
+            f"https://scontent.cdninstagram.com/v/t51.2885-15/{serial}_{stem}_s.jpg?{expiry}",
+        )
     key = str(110_000_000_000_000_000 + serial)
     path = "/".join(key[i : i + 3] for i in range(0, 18, 3))
     stem = f"{rng.getrandbits(64):016x}"
@@ -149,6 +167,8 @@ def media(
 ) -> tuple[SimMedia, ...]:
     """The post's attachments (often none), with alt texts as often as people on the platform write them."""
     p_photo, p_video = _MEDIA_PLAN[kind]
+    if platform == "instagram":
+        p_photo = 1.0 - p_video  # every Instagram post is a photo, a carousel, a video or a reel
     roll = rng.random()
     if roll < p_video:
         mtype, count = "video", 1

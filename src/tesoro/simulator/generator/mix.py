@@ -48,11 +48,25 @@ _PLATFORM_KIND_FACTORS: dict[str, dict[str, float]] = {
     "mastodon": {"spam": 0.4, "photo": 1.3, "offtopic": 1.2},
 }
 SPANISH_SHARE = 0.30
-TEXT_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500, "reddit": 4000}
+TEXT_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500, "reddit": 4000, "instagram": 2200, "threads": 500}
 # Chance that a post carries the brand's own hashtag; Mastodon lives on hashtags, Reddit ignores them.
-BRAND_TAG_CHANCE = {"x": 0.45, "bluesky": 0.35, "mastodon": 0.8, "reddit": 0.04}
-TOPIC_TAGS_MAX = {"x": 2, "bluesky": 1, "mastodon": 3, "reddit": 0}
-ALT_TEXT_CHANCE = {"x": 0.2, "bluesky": 0.5, "mastodon": 0.85, "reddit": 0.0}
+BRAND_TAG_CHANCE = {
+    "x": 0.45,
+    "bluesky": 0.35,
+    "mastodon": 0.8,
+    "reddit": 0.04,
+    "instagram": 0.75,
+    "threads": 0.3,
+}
+TOPIC_TAGS_MAX = {"x": 2, "bluesky": 1, "mastodon": 3, "reddit": 0, "instagram": 5, "threads": 1}
+ALT_TEXT_CHANCE = {
+    "x": 0.2,
+    "bluesky": 0.5,
+    "mastodon": 0.85,
+    "reddit": 0.0,
+    "instagram": 0.1,
+    "threads": 0.1,
+}
 # Kinds that may be a reply to an earlier post, and how often.
 REPLY_CHANCE = {
     "review": 0.08,

@@ -4,7 +4,7 @@ catalog (brands, products, queries, sources), posts (authors, posts, media, scor
 curation (decisions, tags, ranked items, duplicate bands, undo records, learned
 rankers), corrections (coordinator labels and the calibrations they teach), access
 (API keys, sessions, audit log), alerts (outbox, rules, marks, deliveries), relationships
-(people, logged events, orders, ROR, identities).
+(people, logged events, orders, ROR, identities), instagram (the hashtag ledger).
 
 Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
 are checked against (`tests/store/test_migrations.py`), not a `create_all` at start-up.
@@ -26,6 +26,7 @@ from tesoro.store.tables.curation import (
     CuratorRelevance,
     PostTag,
 )
+from tesoro.store.tables.instagram import InstagramHashtagSearch
 from tesoro.store.tables.posts import (
     Author,
     Media,
@@ -66,6 +67,7 @@ __all__ = [
     "CuratorRelevance",
     "CustomerOrder",
     "IdentityDismissal",
+    "InstagramHashtagSearch",
     "ListeningQuery",
     "Media",
     "Person",

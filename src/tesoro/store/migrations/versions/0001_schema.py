@@ -72,6 +72,19 @@ def upgrade() -> None:
     op.create_index("ix_quarantine_item_source", "quarantine_item", ["source"], unique=False)
     op.create_index("ix_quarantine_item_last_seen_at", "quarantine_item", ["last_seen_at"], unique=False)
     op.create_table(
+        "instagram_hashtag_search",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("hashtag", sa.String(length=100), nullable=False),
+        sa.Column("hashtag_id", sa.String(length=64), nullable=True),
+        sa.Column("searched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("account_id", "hashtag", name="uq_instagram_hashtag_search_account_hashtag"),
+    )
+    op.create_index(
+        "ix_instagram_hashtag_search_searched_at", "instagram_hashtag_search", ["searched_at"], unique=False
+    )
+    op.create_table(
         "alert",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("rule", sa.String(), nullable=False),
@@ -688,6 +701,8 @@ def downgrade() -> None:
         for trigger in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS curation_item_fts_{trigger}")
         op.execute("DROP TABLE IF EXISTS curation_fts")
+    op.drop_index("ix_instagram_hashtag_search_searched_at", table_name="instagram_hashtag_search")
+    op.drop_table("instagram_hashtag_search")
     op.drop_index("ix_quarantine_item_last_seen_at", table_name="quarantine_item")
     op.drop_index("ix_quarantine_item_source", table_name="quarantine_item")
     op.drop_table("quarantine_item")
