@@ -17,7 +17,7 @@ from tesoro.text.query import parse
 
 __all__ = ["BrandSettings", "PlatformName", "ProductSettings", "QuerySettings", "SourceSettings"]
 
-PlatformName = Literal["x", "reddit", "bluesky", "mastodon", "file"]
+PlatformName = Literal["x", "reddit", "bluesky", "mastodon", "youtube", "tiktok", "file"]
 
 
 class BrandSettings(Section):

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from tesoro.settings import Settings
-from tesoro.simulator.model import PLATFORMS, SimPost, WorldSpec
+from tesoro.simulator.model import PLATFORMS, VIDEO_PLATFORMS, SimPost, WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import Credentials, SimState
 from tesoro.simulator.world import World
@@ -84,7 +84,7 @@ class ResumedWorld(World):
 def demo_settings(data_dir: Path, simulator_url: str) -> Settings:
     """The packaged demo settings, with every source pointed at the simulator."""
     raw = tomllib.loads(resources.files("tesoro").joinpath("data/demo.toml").read_text(encoding="utf-8"))
-    mounts = {"x": "", "reddit": "", "bluesky": "/bsky", "mastodon": "/mastodon"}
+    mounts = {"x": "", "reddit": "", "bluesky": "/bsky", "mastodon": "/mastodon", "youtube": "", "tiktok": ""}
     for source in raw["sources"]:
         source["base_url"] = simulator_url + mounts[source["platform"]]
     raw["base_dir"] = data_dir.resolve()
@@ -101,6 +101,9 @@ def demo_environment(base: Mapping[str, str], credentials: Credentials, simulato
         "TESORO_DEMO_BSKY_HANDLE": credentials.bluesky_handle,
         "TESORO_DEMO_BSKY_PASSWORD": credentials.bluesky_password,
         "TESORO_DEMO_MASTODON_TOKEN": credentials.mastodon_token,
+        "TESORO_DEMO_YOUTUBE_KEY": credentials.youtube_api_key,
+        "TESORO_DEMO_TIKTOK_KEY": credentials.tiktok_client_key,
+        "TESORO_DEMO_TIKTOK_SECRET": credentials.tiktok_client_secret,
         "DEMO_SLACK_WEBHOOK_URL": f"{simulator_url}/slack/hooks/{credentials.slack_webhook_path}",
         "NO_PROXY": "127.0.0.1,localhost",
     }
@@ -121,5 +124,6 @@ def start_simulator(
     """
     world = ResumedWorld.resume(data_dir / WORLD_FILE) if data_dir is not None else World(spec=WorldSpec())
     state = SimState(world=world)
-    state.world.grow(initial_posts)
-    return SimulatorServer(state, grow_every_s=grow_every_s, grow_n=grow_n).start()
+    state.world.grow(initial_posts, platforms=(*PLATFORMS, *VIDEO_PLATFORMS))
+    platforms = (*PLATFORMS, *VIDEO_PLATFORMS)  # the demo's world has videos too
+    return SimulatorServer(state, grow_every_s=grow_every_s, grow_n=grow_n, platforms=platforms).start()

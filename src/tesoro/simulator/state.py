@@ -24,6 +24,9 @@ class Credentials:
     mastodon_token: str = "sim-mastodon-token"
     slack_bot_token: str = "xoxb-sim-slack"
     slack_webhook_path: str = "T000/B000/sim"
+    youtube_api_key: str = "sim-youtube-key"
+    tiktok_client_key: str = "sim-tiktok-key"
+    tiktok_client_secret: str = "sim-tiktok-secret"
 
 
 @dataclass
@@ -35,7 +38,26 @@ class SimState:
     timeout_hold_s: float = 3.0
     # Messages received on the Slack routes, in arrival order.
     slack_messages: list[dict[str, Any]] = field(default_factory=list)
+    # Daily budgets the platforms meter per app (YouTube quota units, TikTok Research API requests) and
+    # what has been spent of each today; `new_day()` resets the spending, as midnight does.
+    daily_limits: dict[str, int] = field(default_factory=lambda: {"youtube": 10_000, "tiktok": 1_000})
+    spent: dict[str, int] = field(default_factory=dict)
+    # How long a TikTok client access token lives (seconds; TikTok's are 7,200).
+    tiktok_token_ttl_s: float = 7200.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def spend(self, budget: str, units: int) -> bool:
+        """Charge `units` to today's `budget`; False (and nothing charged) when they no longer fit."""
+        with self._lock:
+            used = self.spent.get(budget, 0)
+            if used + units > self.daily_limits.get(budget, 1 << 62):
+                return False
+            self.spent[budget] = used + units
+            return True
+
+    def new_day(self) -> None:
+        with self._lock:
+            self.spent.clear()
 
     def record_slack(self, message: dict[str, Any]) -> None:
         with self._lock:

@@ -46,13 +46,22 @@ _PLATFORM_KIND_FACTORS: dict[str, dict[str, float]] = {
     "reddit": {"spam": 0.5, "question": 1.7, "photo": 0.7, "review": 1.2, "comparison": 1.3},
     "bluesky": {"spam": 0.7, "photo": 1.2},
     "mastodon": {"spam": 0.4, "photo": 1.3, "offtopic": 1.2},
+    "youtube": {"video": 3.0, "tutorial": 2.5, "unboxing": 2.0, "review": 1.5, "photo": 0.2, "spam": 0.5},
+    "tiktok": {"video": 3.0, "meme": 2.0, "unboxing": 1.8, "photo": 0.3, "question": 0.6},
 }
 SPANISH_SHARE = 0.30
-TEXT_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500, "reddit": 4000}
+TEXT_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500, "reddit": 4000, "youtube": 5000, "tiktok": 2200}
 # Chance that a post carries the brand's own hashtag; Mastodon lives on hashtags, Reddit ignores them.
-BRAND_TAG_CHANCE = {"x": 0.45, "bluesky": 0.35, "mastodon": 0.8, "reddit": 0.04}
-TOPIC_TAGS_MAX = {"x": 2, "bluesky": 1, "mastodon": 3, "reddit": 0}
-ALT_TEXT_CHANCE = {"x": 0.2, "bluesky": 0.5, "mastodon": 0.85, "reddit": 0.0}
+BRAND_TAG_CHANCE = {
+    "x": 0.45,
+    "bluesky": 0.35,
+    "mastodon": 0.8,
+    "reddit": 0.04,
+    "youtube": 0.3,
+    "tiktok": 0.7,
+}
+TOPIC_TAGS_MAX = {"x": 2, "bluesky": 1, "mastodon": 3, "reddit": 0, "youtube": 2, "tiktok": 4}
+ALT_TEXT_CHANCE = {"x": 0.2, "bluesky": 0.5, "mastodon": 0.85, "reddit": 0.0, "youtube": 0.0, "tiktok": 0.0}
 # Kinds that may be a reply to an earlier post, and how often.
 REPLY_CHANCE = {
     "review": 0.08,
