@@ -305,7 +305,9 @@ class YouTubeCollector:
                 part="snippet,statistics,contentDetails", id=",".join(ids), maxResults=MAX_PAGE
             ),
         )
-        videos = as_dicts(body.get("items"))
+        # In the search's order (newest first), whatever order videos.list answers in.
+        rank = {video_id: i for i, video_id in enumerate(ids)}
+        videos = sorted(as_dicts(body.get("items")), key=lambda v: rank.get(str(v.get("id")), len(rank)))
         channel_ids = list(
             dict.fromkeys(
                 c for c in (as_str(as_dict(v.get("snippet")).get("channelId")) for v in videos) if c

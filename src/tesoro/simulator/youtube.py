@@ -374,7 +374,7 @@ def routes(state: SimState) -> list[BaseRoute]:
         if stop is not None:
             return stop
         try:
-            parts, wanted = _parts(request.query_params), set(_ids(request.query_params))
+            parts, order = _parts(request.query_params), list(dict.fromkeys(_ids(request.query_params)))
         except _ApiError as error:
             return _error_response(error)
         posts = state.world.posts("youtube")
@@ -382,8 +382,9 @@ def routes(state: SimState) -> list[BaseRoute]:
         for p in posts:
             if p.reply_to is not None:
                 comments[p.reply_to] = comments.get(p.reply_to, 0) + 1
-        found = [p for p in posts if p.reply_to is None and video_id(p) in wanted]
-        items = [_video(p, parts, comments.get(p.id, 0)) for p in found]
+        by_id = {video_id(p): p for p in posts if p.reply_to is None}
+        # In the order asked, as YouTube answers; an unknown (deleted, private) id is left out.
+        items = [_video(by_id[i], parts, comments.get(by_id[i].id, 0)) for i in order if i in by_id]
         return JSONResponse(
             {
                 "kind": "youtube#videoListResponse",
