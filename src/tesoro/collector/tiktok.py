@@ -22,6 +22,7 @@ before it is sent; when they are spent the source waits for 00:00 UTC.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -206,7 +207,7 @@ class TikTokCollector:
                 position = _Position(end + timedelta(days=1))
                 done = False
             else:
-                position = _Position(max(min(position.since, today), today - timedelta(days=1)))
+                position = _Position(today - timedelta(days=1))
                 done = True
             fetched += 1
             yield Page(posts, position.to_cursor(), rejected=rejected)
@@ -234,6 +235,16 @@ def _normalize_page(videos: list[Any]) -> tuple[tuple[NormalizedPost, ...], tupl
 def _video_id(value: Any) -> str | None:
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
     return text if text.isdigit() and len(text) <= 20 else None
+
+
+_HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
+
+
+def _hashtags(video: Mapping[str, Any]) -> tuple[str, ...]:
+    """`hashtag_names`, then any other #tag of the description (the API lists only some)."""
+    named = [t for t in as_list(video.get("hashtag_names")) if isinstance(t, str) and t]
+    written = _HASHTAG.findall(as_str(video.get("video_description")) or "")
+    return tuple(dict.fromkeys(t.casefold() for t in (*named, *written)))
 
 
 def normalize_video(video: Mapping[str, Any]) -> NormalizedPost | None:
@@ -274,7 +285,5 @@ def normalize_video(video: Mapping[str, Any]) -> NormalizedPost | None:
             replies=as_int(video.get("comment_count")) or 0,
             views=as_int(video.get("view_count")),
         ),
-        hashtags=tuple(
-            dict.fromkeys(t for t in as_list(video.get("hashtag_names")) if isinstance(t, str) and t)
-        ),
+        hashtags=_hashtags(video),
     )
