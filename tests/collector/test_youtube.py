@@ -383,11 +383,11 @@ def test_a_malformed_video_in_a_page_costs_only_itself(sim: SimulatorServer) -> 
     add_video(sim.state, "cumbre one")
     add_video(sim.state, "cumbre two")
     collector = make_collector(sim)
-    original = collector._service.videos
+    original = collector._videos
 
     class Tampered:
         def list(self, **kwargs: Any) -> Any:
-            request = original().list(**kwargs)
+            request = original.list(**kwargs)
 
             class Wrapped:
                 def execute(self, num_retries: int = 0) -> Any:
@@ -398,7 +398,7 @@ def test_a_malformed_video_in_a_page_costs_only_itself(sim: SimulatorServer) -> 
 
             return Wrapped()
 
-    collector._service.videos = Tampered
+    collector._videos = Tampered()
     [page] = drain(collector, None)
     assert len(page.posts) == 1 and len(page.rejected) == 1
 
