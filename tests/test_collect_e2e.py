@@ -25,6 +25,7 @@ from tesoro.jobs.tasks import collect_once
 from tesoro.settings import load_settings
 from tesoro.simulator.demo import demo_environment, demo_settings
 from tesoro.simulator.faults import Fault
+from tesoro.simulator.model import PLATFORMS, VIDEO_PLATFORMS
 from tesoro.simulator.server import SimulatorServer
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
@@ -34,14 +35,14 @@ from tesoro.store.tables import Post
 
 
 def test_collect_once_from_every_platform_then_only_new_posts(sim: SimulatorServer, tmp_path: Path) -> None:
-    sim.state.world.grow(40)
+    sim.state.world.grow(40, platforms=(*PLATFORMS, *VIDEO_PLATFORMS))
     settings = demo_settings(tmp_path, sim.base_url)
     environ = demo_environment({}, sim.state.credentials, sim.base_url)
     engine = open_store(settings)
 
     first = collect_once(engine, settings, environ)
-    assert [r.status for r in first] == ["ok"] * 6, [r.error for r in first]
-    platforms = ("x", "reddit", "bluesky", "mastodon", "instagram", "threads")
+    assert [r.status for r in first] == ["ok"] * 8, [r.error for r in first]
+    platforms = ("x", "reddit", "bluesky", "mastodon", "instagram", "threads", "youtube", "tiktok")
     with session_scope(engine) as session:
         per_platform = {p: count_posts(session, platform=p) for p in platforms}
         assert all(n > 0 for n in per_platform.values()), per_platform
@@ -52,7 +53,7 @@ def test_collect_once_from_every_platform_then_only_new_posts(sim: SimulatorServ
     second = collect_once(engine, settings, environ)
     assert sum(r.inserted for r in second) == 0, "nothing new in the world, nothing new in the store"
 
-    sim.state.world.grow(10)
+    sim.state.world.grow(10, platforms=(*PLATFORMS, *VIDEO_PLATFORMS))
     third = collect_once(engine, settings, environ)
     assert sum(r.inserted for r in third) > 0
     with session_scope(engine) as session:
@@ -102,6 +103,8 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "collect:demo-mastodon",
         "collect:demo-instagram",
         "collect:demo-threads",
+        "collect:demo-youtube",
+        "collect:demo-tiktok",
         "score",
         "alerts:evaluate",
         "alerts:deliver",

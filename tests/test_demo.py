@@ -117,7 +117,8 @@ def _collect_in_a_demo_start(data_dir: Path) -> dict[str, int]:
 @pytest.mark.timeout(180)
 def test_a_restarted_demo_collects_new_posts_from_every_source_at_once(tmp_path: Path) -> None:
     first = _collect_in_a_demo_start(tmp_path)
-    assert len(first) == 6 and all(n > 0 for n in first.values()), first
+    # X, Reddit, Bluesky, Mastodon, Instagram, Threads, YouTube and TikTok
+    assert len(first) == 8 and all(n > 0 for n in first.values()), first
     # The saved cursors are at the first world's newest posts; the second world's posts lie beyond them.
     second = _collect_in_a_demo_start(tmp_path)
     assert all(n > 0 for n in second.values()), second

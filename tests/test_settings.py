@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 import tesoro.settings
 from tesoro.settings import ConfigError, load_settings, parse_interval
 from tesoro.settings.base import Section
+from tesoro.settings.catalog import PlatformName
 
 EXAMPLE = Path(__file__).parents[1] / "config" / "tesoro.example.toml"
 
@@ -48,15 +50,7 @@ def problems_of(tmp_path: Path, text: str) -> ConfigError:
 
 def test_example_file_loads_and_documents_every_source_platform() -> None:
     settings = load_settings(EXAMPLE, environ={})
-    assert {s.platform for s in settings.sources} == {
-        "x",
-        "reddit",
-        "bluesky",
-        "mastodon",
-        "instagram",
-        "threads",
-        "file",
-    }
+    assert {s.platform for s in settings.sources} == set(get_args(PlatformName))
     assert settings.source("x-mentions").interval == 300
     assert (
         settings.database_url.endswith("/config/data/tesoro.db") or "data/tesoro.db" in settings.database_url

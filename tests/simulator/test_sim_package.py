@@ -68,7 +68,8 @@ def test_the_data_files_are_packaged() -> None:
 
 
 def test_exported_names() -> None:
-    assert sorted(generator.__all__) == ["KINDS", "KIND_WEIGHTS", "bluesky_did", "generate_post"]
+    names = ["KINDS", "KIND_WEIGHTS", "bluesky_did", "generate_post", "youtube_video_id"]
+    assert sorted(generator.__all__) == names
     assert tuple(kind for kind, _ in generator.KIND_WEIGHTS) == generator.KINDS
 
 

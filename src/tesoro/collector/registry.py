@@ -18,7 +18,10 @@ from tesoro.collector.mastodon import MastodonCollector
 from tesoro.collector.reddit import RedditCollector
 from tesoro.collector.runner import PostFilter
 from tesoro.collector.threads import THREADS_API, ThreadsCollector
+from tesoro.collector.tiktok import TikTokCollector
+from tesoro.collector.tiktok_api import TIKTOK_API
 from tesoro.collector.x import X_API, XCollector
+from tesoro.collector.youtube import YOUTUBE_API, YouTubeCollector
 from tesoro.models import NormalizedPost
 from tesoro.settings import ConfigError, Settings, SourceSettings
 from tesoro.text.query import compile_matcher, parse
@@ -33,6 +36,8 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "mastodon": ("access_token",),
     "instagram": ("access_token",),
     "threads": ("access_token",),
+    "youtube": ("api_key",),
+    "tiktok": ("client_key", "client_secret"),
     "file": (),
 }
 
@@ -133,6 +138,26 @@ def build_collector(
             access_token=secrets["access_token"],
             account_id=source.account_id,
             base_url=source.base_url or THREADS_API,
+            page_size=source.page_size,
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
+        )
+    if source.platform == "youtube":
+        return YouTubeCollector(
+            query=query,
+            api_key=secrets["api_key"],
+            base_url=source.base_url or YOUTUBE_API,
+            page_size=min(50, source.page_size),
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
+            include_comments=source.include_comments,
+        )
+    if source.platform == "tiktok":
+        return TikTokCollector(
+            query=query,
+            client_key=secrets["client_key"],
+            client_secret=secrets["client_secret"],
+            base_url=source.base_url or TIKTOK_API,
             page_size=source.page_size,
             max_pages=source.max_pages,
             timeout_s=source.timeout_s,

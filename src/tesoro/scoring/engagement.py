@@ -12,6 +12,12 @@ benchmark (Threads is too new for one), so their median is derived from the post
 recent posts that have a positive denominator, and only once there are at least
 `MIN_SAMPLES` of them (fewer would make the comparison noise); until then the
 comparison is left empty rather than guessed.
+
+YouTube: no published per-follower benchmark fits (the seed articles give none, and a video's
+audience is its viewers, not its channel's subscribers), so its median is derived the same way from
+the collected videos, whose rate is interactions per view (YouTube always reports views). TikTok's
+Research API reports views but not the author's followers, so a TikTok rate is per view too, while
+its 5.69% benchmark is per follower: read TikTok comparisons as approximate.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ __all__ = [
 # re-scoring (2: the bundled sentiment head reads encoder layers 4 and 5 too; 3: safety tells abuse
 # aimed at people from strong words about a product, and scores threats).
 PIPELINE_REVISION = "3"
-_DERIVED_PLATFORMS = ("reddit", "bluesky", "mastodon", "threads")
+_DERIVED_PLATFORMS = ("reddit", "bluesky", "mastodon", "threads", "youtube")
 
 FloatArray = npt.NDArray[np.float32]
 ProgressCallback = Callable[[int, int], None]  # (scored so far, total to score)

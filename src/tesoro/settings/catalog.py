@@ -17,7 +17,9 @@ from tesoro.text.query import parse
 
 __all__ = ["BrandSettings", "PlatformName", "ProductSettings", "QuerySettings", "SourceSettings"]
 
-PlatformName = Literal["x", "reddit", "bluesky", "mastodon", "instagram", "threads", "file"]
+PlatformName = Literal[
+    "x", "reddit", "bluesky", "mastodon", "instagram", "threads", "youtube", "tiktok", "file"
+]
 
 
 class BrandSettings(Section):

@@ -25,6 +25,7 @@ DEFAULT_MEDIA_HOSTS: tuple[str, ...] = (
     "video.bsky.app",
     "files.mastodon.social",
     "scontent.cdninstagram.com",
+    "i.ytimg.com",  # YouTube thumbnails (a video's own URL is its watch page, not media to embed)
 )
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")

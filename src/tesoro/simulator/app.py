@@ -1,7 +1,7 @@
 """The simulator's ASGI app: every platform's routes on one Starlette application.
 
 Routes do not collide (see PLATFORM_APIS.md), so one server on one port serves
-X, Reddit, Bluesky, Mastodon and Slack. `/_sim/*` are control routes for the
+X, Reddit, Bluesky, Mastodon, YouTube, TikTok and Slack. `/_sim/*` are control routes for the
 demo and for tests run in another process.
 """
 
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from tesoro.simulator import bluesky, instagram, mastodon, reddit, slack, threads, x
+from tesoro.simulator import bluesky, instagram, mastodon, reddit, slack, threads, tiktok, x, youtube
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.state import SimState
 
@@ -28,6 +28,8 @@ PLATFORM_ROUTES: tuple[Callable[[SimState], list[BaseRoute]], ...] = (
     mastodon.routes,
     instagram.routes,
     threads.routes,
+    youtube.routes,
+    tiktok.routes,
     slack.routes,
 )
 

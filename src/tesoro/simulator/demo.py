@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from tesoro.settings import Settings
-from tesoro.simulator.model import PLATFORMS, SimPost, WorldSpec
+from tesoro.simulator.model import PLATFORMS, VIDEO_PLATFORMS, SimPost, WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import Credentials, SimState
 from tesoro.simulator.world import World
@@ -91,6 +91,8 @@ def demo_settings(data_dir: Path, simulator_url: str) -> Settings:
         "mastodon": "/mastodon",
         "instagram": "/instagram/v21.0",
         "threads": "/threads/v1.0",
+        "youtube": "",
+        "tiktok": "",
     }
     for source in raw["sources"]:
         source["base_url"] = simulator_url + mounts[source["platform"]]
@@ -112,6 +114,9 @@ def demo_environment(base: Mapping[str, str], credentials: Credentials, simulato
         "TESORO_DEMO_THREADS_TOKEN": credentials.threads_token,
         "DEMO_META_VERIFY_TOKEN": "sim-meta-verify-token",
         "DEMO_META_APP_SECRET": credentials.meta_app_secret,
+        "TESORO_DEMO_YOUTUBE_KEY": credentials.youtube_api_key,
+        "TESORO_DEMO_TIKTOK_KEY": credentials.tiktok_client_key,
+        "TESORO_DEMO_TIKTOK_SECRET": credentials.tiktok_client_secret,
         "DEMO_SLACK_WEBHOOK_URL": f"{simulator_url}/slack/hooks/{credentials.slack_webhook_path}",
         "NO_PROXY": "127.0.0.1,localhost",
     }
@@ -132,5 +137,6 @@ def start_simulator(
     """
     world = ResumedWorld.resume(data_dir / WORLD_FILE) if data_dir is not None else World(spec=WorldSpec())
     state = SimState(world=world)
-    state.world.grow(initial_posts)
-    return SimulatorServer(state, grow_every_s=grow_every_s, grow_n=grow_n).start()
+    state.world.grow(initial_posts, platforms=(*PLATFORMS, *VIDEO_PLATFORMS))
+    platforms = (*PLATFORMS, *VIDEO_PLATFORMS)  # the demo's world has videos too
+    return SimulatorServer(state, grow_every_s=grow_every_s, grow_n=grow_n, platforms=platforms).start()

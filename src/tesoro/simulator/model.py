@@ -10,10 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["BSKY_MEDIA_HOST", "PLATFORMS", "ProductSpec", "SimAuthor", "SimMedia", "SimPost", "WorldSpec"]
+__all__ = [
+    "BSKY_MEDIA_HOST",
+    "PLATFORMS",
+    "VIDEO_PLATFORMS",
+    "ProductSpec",
+    "SimAuthor",
+    "SimMedia",
+    "SimPost",
+    "WorldSpec",
+]
 
 # The platforms whose APIs the simulator serves (Slack is served too, but has no posts).
 PLATFORMS: tuple[str, ...] = ("x", "reddit", "bluesky", "mastodon", "instagram", "threads")
+# Video platforms, grown on request (`World.grow(n, platforms=...)`, the demo grows them): every root
+# post is a video, and a YouTube reply is a top-level comment on its video. Kept apart from PLATFORMS so
+# the other platforms' worlds stay the same, draw for draw, for a given seed.
+VIDEO_PLATFORMS: tuple[str, ...] = ("youtube", "tiktok")
 # Bluesky serves images and avatars from this host (real URLs, so the media allow-list is exercised).
 BSKY_MEDIA_HOST = "cdn.bsky.app"
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 
 import uvicorn
 
 from tesoro.simulator.app import create_app
 from tesoro.simulator.instagram import notify_mentions
+from tesoro.simulator.model import PLATFORMS
 from tesoro.simulator.state import SimState
 
 __all__ = ["SimulatorServer"]
@@ -32,6 +34,7 @@ class SimulatorServer:
         port: int = 0,
         grow_every_s: float | None = None,
         grow_n: int = 3,
+        platforms: Sequence[str] = PLATFORMS,
     ) -> None:
         if grow_every_s is not None and grow_every_s <= 0:
             raise ValueError(f"grow_every_s must be positive, got {grow_every_s}")
@@ -39,6 +42,8 @@ class SimulatorServer:
             raise ValueError(f"grow_n must be at least 1, got {grow_n}")
         self.grow_every_s = grow_every_s
         self.grow_n = grow_n
+        # What the grower adds posts to (the demo adds the video platforms).
+        self.platforms = tuple(platforms)
         # Set by stop(); the grower waits on it, so stopping never waits out a whole interval.
         self._stop_growing = threading.Event()
         self._grower: threading.Thread | None = None
@@ -74,7 +79,7 @@ class SimulatorServer:
         """Grow the world every `grow_every_s` seconds until stop()."""
         assert self.grow_every_s is not None
         while not self._stop_growing.wait(self.grow_every_s):
-            added = self.state.world.grow(self.grow_n)
+            added = self.state.world.grow(self.grow_n, platforms=self.platforms)
             notify_mentions(self.state, added)  # Meta's `mentions` webhook for new Instagram mentions
 
     def stop(self) -> None:

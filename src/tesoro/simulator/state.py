@@ -31,6 +31,9 @@ class Credentials:
     threads_token: str = "sim-threads-token"
     threads_user_id: str = "27841400000000001"
     meta_app_secret: str = "sim-meta-app-secret"
+    youtube_api_key: str = "sim-youtube-key"
+    tiktok_client_key: str = "sim-tiktok-key"
+    tiktok_client_secret: str = "sim-tiktok-secret"
 
 
 @dataclass
@@ -44,7 +47,26 @@ class SimState:
     slack_messages: list[dict[str, Any]] = field(default_factory=list)
     # Meta's per-account state (hashtag searches, call counts, expired tokens): see simulator.instagram_graph.
     meta: MetaState = field(default_factory=MetaState)
+    # Daily budgets the platforms meter per app (YouTube quota units, TikTok Research API requests) and
+    # what has been spent of each today; `new_day()` resets the spending, as midnight does.
+    daily_limits: dict[str, int] = field(default_factory=lambda: {"youtube": 10_000, "tiktok": 1_000})
+    spent: dict[str, int] = field(default_factory=dict)
+    # How long a TikTok client access token lives (seconds; TikTok's are 7,200).
+    tiktok_token_ttl_s: float = 7200.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def spend(self, budget: str, units: int) -> bool:
+        """Charge `units` to today's `budget`; False (and nothing charged) when they no longer fit."""
+        with self._lock:
+            used = self.spent.get(budget, 0)
+            if used + units > self.daily_limits.get(budget, 1 << 62):
+                return False
+            self.spent[budget] = used + units
+            return True
+
+    def new_day(self) -> None:
+        with self._lock:
+            self.spent.clear()
 
     def record_slack(self, message: dict[str, Any]) -> None:
         with self._lock:

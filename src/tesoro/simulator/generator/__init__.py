@@ -35,8 +35,8 @@ Modules: `posts` (generate_post), `mix` (kinds and their proportions per platfor
 
 from __future__ import annotations
 
-from tesoro.simulator.generator.media import bluesky_did
+from tesoro.simulator.generator.media import bluesky_did, youtube_video_id
 from tesoro.simulator.generator.mix import KIND_WEIGHTS, KINDS
 from tesoro.simulator.generator.posts import generate_post
 
-__all__ = ["KINDS", "KIND_WEIGHTS", "bluesky_did", "generate_post"]
+__all__ = ["KINDS", "KIND_WEIGHTS", "bluesky_did", "generate_post", "youtube_video_id"]

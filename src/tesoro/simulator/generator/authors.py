@@ -18,7 +18,7 @@ from itertools import accumulate
 
 from tesoro.simulator.generator.draw import choice, strip_accents
 from tesoro.simulator.generator.vocabulary import Vocabulary, vocabulary
-from tesoro.simulator.model import PLATFORMS, SimAuthor
+from tesoro.simulator.model import PLATFORMS, VIDEO_PLATFORMS, SimAuthor
 
 __all__ = ["AuthorPool", "build_pool"]
 
@@ -83,7 +83,8 @@ class _Accounts:
         self.platform = platform
         self.rng = rng
         self.words = words
-        index = PLATFORMS.index(platform) if platform in PLATFORMS else len(PLATFORMS)
+        known = (*PLATFORMS, *VIDEO_PLATFORMS)
+        index = known.index(platform) if platform in known else len(known)
         self.ids: Iterator[int] = iter(range((index + 1) * 10_000_000 + 1, (index + 2) * 10_000_000))
         self.limit = 15 if platform == "x" else 30
         self.used: set[str] = set()

@@ -15,7 +15,7 @@ from tesoro.simulator.generator.authors import AuthorPool, build_pool
 from tesoro.simulator.generator.draw import strip_accents
 from tesoro.simulator.generator.mix import kind_cumulative
 from tesoro.simulator.generator.vocabulary import Line, Vocabulary, vocabulary
-from tesoro.simulator.model import PLATFORMS, ProductSpec, WorldSpec
+from tesoro.simulator.model import PLATFORMS, VIDEO_PLATFORMS, ProductSpec, WorldSpec
 
 __all__ = ["CompiledSpec", "ProductCtx", "compiled"]
 
@@ -176,7 +176,7 @@ def _compile(spec: WorldSpec) -> CompiledSpec:
         competitors=spec.competitors or words.fallback_competitors,
         subreddits=spec.subreddits or (handle,),
         brand_tags=spec.hashtags,
-        kind_cum={platform: kind_cumulative(platform) for platform in (*PLATFORMS, "")},
+        kind_cum={platform: kind_cumulative(platform) for platform in (*PLATFORMS, *VIDEO_PLATFORMS, "")},
     )
 
 

@@ -27,7 +27,14 @@ _ENGAGEMENT = {
     "offtopic": 0.7,
 }
 # Overall engagement scale per platform: the fediverse is quieter than X for the same audience.
-_PLATFORM_ENGAGEMENT = {"x": 0.06, "bluesky": 0.04, "mastodon": 0.025, "reddit": 0.06}
+_PLATFORM_ENGAGEMENT = {
+    "x": 0.06,
+    "bluesky": 0.04,
+    "mastodon": 0.025,
+    "reddit": 0.06,
+    "youtube": 0.05,
+    "tiktok": 0.5,
+}
 # Instagram: a photo feed engages more per follower; Threads about like X.
 _PLATFORM_ENGAGEMENT |= {"instagram": 0.12, "threads": 0.05}
 
@@ -55,6 +62,14 @@ def metrics(
     replies = int(likes * rng.uniform(0.02, 0.12) + rng.random() * 1.5)
     quotes = int(reposts * rng.uniform(0.0, 0.15)) if platform != "mastodon" else 0
     views = None
+    if platform in ("youtube", "tiktok"):  # video platforms count plays; far more people watch than like
+        return (
+            likes,
+            reposts,
+            replies,
+            0,
+            int(likes * rng.uniform(15.0, 60.0) + followers * rng.uniform(0.05, 0.5)),
+        )
     if platform == "x":
         views = int(followers * rng.uniform(0.03, 0.4) + likes * rng.uniform(20.0, 80.0)) + rng.randrange(
             3, 150

@@ -16,9 +16,9 @@ from urllib.parse import quote
 from tesoro.simulator.generator.draw import choice
 from tesoro.simulator.generator.mix import ALT_TEXT_CHANCE
 from tesoro.simulator.generator.slots import Slots
-from tesoro.simulator.model import BSKY_MEDIA_HOST, SimAuthor, SimMedia
+from tesoro.simulator.model import BSKY_MEDIA_HOST, VIDEO_PLATFORMS, SimAuthor, SimMedia
 
-__all__ = ["bluesky_did", "media"]
+__all__ = ["bluesky_did", "media", "youtube_video_id"]
 
 # (chance of photos, chance of a video) per kind; the rest carry no media.
 _MEDIA_PLAN = {
@@ -52,10 +52,19 @@ _MAX_VIDEO_MS = {
     "mastodon": 300_000,
     "instagram": 180_000,
     "threads": 300_000,
+    "tiktok": 600_000,
 }
 # Bits per second after each platform's transcoding (Mastodon re-encodes small to stay under its size limit).
-_VIDEO_BITRATE = {"x": (1.5e6, 5e6), "bluesky": (1e6, 3e6), "mastodon": (0.8e6, 2.5e6), "reddit": (2e6, 6e6)}
-_VIDEO_BITRATE |= {"instagram": (1e6, 4e6), "threads": (1e6, 4e6)}
+_VIDEO_BITRATE = {
+    "x": (1.5e6, 5e6),
+    "bluesky": (1e6, 3e6),
+    "mastodon": (0.8e6, 2.5e6),
+    "reddit": (2e6, 6e6),
+    "instagram": (1e6, 4e6),
+    "threads": (1e6, 4e6),
+    "youtube": (2e6, 8e6),
+    "tiktok": (1e6, 3e6),
+}
 _B36 = "abcdefghijklmnopqrstuvwxyz0123456789"
 _B32_DID = "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -69,6 +78,13 @@ def bluesky_did(author_id: int) -> str:
         number, rest = divmod(number, 32)
         out = _B32_DID[rest] + out
     return f"did:plc:{out}"
+
+
+@lru_cache(maxsize=8192)
+def youtube_video_id(post_id: int) -> str:
+    """The 11-character video id the YouTube routes give a post (same formula as its media URL)."""
+    digest = hashlib.sha256(f"sim-youtube-{post_id}".encode()).digest()[:8]
+    return base64.urlsafe_b64encode(digest).decode()[:11]
 
 
 def _token(rng: random.Random, alphabet: str, length: int) -> str:
@@ -116,6 +132,19 @@ def _hosted(
             f"7_{serial}",
             f"https://video.twimg.com/ext_tw_video/{serial}/pu/vid/avc1/{width}x{height}/{name}.mp4",
             f"https://pbs.twimg.com/ext_tw_video_thumb/{serial}/pu/img/{name}.jpg",
+        )
+    if platform == "youtube":
+        video = youtube_video_id(serial // 100)
+        return (
+            video,
+            f"https://www.youtube.com/watch?v={video}",
+            f"https://i.ytimg.com/vi/{video}/hqdefault.jpg",
+        )
+    if platform == "tiktok":
+        return (
+            str(serial // 100),
+            f"https://www.tiktok.com/@{author.handle}/video/{serial // 100}",
+            f"https://p16-sign-va.tiktokcdn.com/obj/tos-maliva-p-0068/{serial // 100}~tplv-noop.jpeg",
         )
     if platform == "reddit":
         key = _token(rng, _B36, 13)
@@ -170,7 +199,8 @@ def media(
     if platform == "instagram":
         p_photo = 1.0 - p_video  # every Instagram post is a photo, a carousel, a video or a reel
     roll = rng.random()
-    if roll < p_video:
+    # On the video platforms every post is a video (the YouTube routes drop a comment's).
+    if platform in VIDEO_PLATFORMS or roll < p_video:
         mtype, count = "video", 1
     elif roll < p_video + p_photo:
         gif_chance = {"x": 0.3, "mastodon": 0.2, "reddit": 0.15}.get(platform, 0.0) if kind == "meme" else 0.0

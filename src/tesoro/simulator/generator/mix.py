@@ -46,9 +46,20 @@ _PLATFORM_KIND_FACTORS: dict[str, dict[str, float]] = {
     "reddit": {"spam": 0.5, "question": 1.7, "photo": 0.7, "review": 1.2, "comparison": 1.3},
     "bluesky": {"spam": 0.7, "photo": 1.2},
     "mastodon": {"spam": 0.4, "photo": 1.3, "offtopic": 1.2},
+    "youtube": {"video": 3.0, "tutorial": 2.5, "unboxing": 2.0, "review": 1.5, "photo": 0.2, "spam": 0.5},
+    "tiktok": {"video": 3.0, "meme": 2.0, "unboxing": 1.8, "photo": 0.3, "question": 0.6},
 }
 SPANISH_SHARE = 0.30
-TEXT_LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500, "reddit": 4000, "instagram": 2200, "threads": 500}
+TEXT_LIMITS = {
+    "x": 280,
+    "bluesky": 300,
+    "mastodon": 500,
+    "reddit": 4000,
+    "instagram": 2200,
+    "threads": 500,
+    "youtube": 5000,
+    "tiktok": 2200,
+}
 # Chance that a post carries the brand's own hashtag; Mastodon lives on hashtags, Reddit ignores them.
 BRAND_TAG_CHANCE = {
     "x": 0.45,
@@ -57,8 +68,19 @@ BRAND_TAG_CHANCE = {
     "reddit": 0.04,
     "instagram": 0.75,
     "threads": 0.3,
+    "youtube": 0.3,
+    "tiktok": 0.7,
 }
-TOPIC_TAGS_MAX = {"x": 2, "bluesky": 1, "mastodon": 3, "reddit": 0, "instagram": 5, "threads": 1}
+TOPIC_TAGS_MAX = {
+    "x": 2,
+    "bluesky": 1,
+    "mastodon": 3,
+    "reddit": 0,
+    "instagram": 5,
+    "threads": 1,
+    "youtube": 2,
+    "tiktok": 4,
+}
 ALT_TEXT_CHANCE = {
     "x": 0.2,
     "bluesky": 0.5,
@@ -66,6 +88,8 @@ ALT_TEXT_CHANCE = {
     "reddit": 0.0,
     "instagram": 0.1,
     "threads": 0.1,
+    "youtube": 0.0,
+    "tiktok": 0.0,
 }
 # Kinds that may be a reply to an earlier post, and how often.
 REPLY_CHANCE = {
