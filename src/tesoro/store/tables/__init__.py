@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from tesoro.store.tables.access import ApiKey, ApiSession, AuditLog
 from tesoro.store.tables.alerts import Alert, AlertDelivery, AlertDeliveryItem, AlertMark, AlertRule
-from tesoro.store.tables.catalog import Brand, ListeningQuery, Product, Source, SourceHealth
+from tesoro.store.tables.catalog import Brand, ListeningQuery, Product, Source, SourceHealth, SourceSpend
 from tesoro.store.tables.curation import (
     CurationBand,
     CurationChange,
@@ -79,6 +79,7 @@ __all__ = [
     "Score",
     "Source",
     "SourceHealth",
+    "SourceSpend",
     "UtcDateTime",
     "as_utc",
     "utcnow",
