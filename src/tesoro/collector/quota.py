@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from tesoro.settings import Budget, SourceSettings
+from tesoro.settings import Budget, Settings, SourceSettings
 from tesoro.store.spend import SpendRow, recent_spend, spend_since
 from tesoro.store.tables import Source
 
@@ -40,6 +40,7 @@ __all__ = [
     "current_window",
     "describe_duration",
     "plan_quota",
+    "quota_statuses",
     "source_quota",
 ]
 
@@ -110,6 +111,12 @@ class QuotaStatus:
     fits: bool  # False: coverage is lost (stretched past `stretch_alert`, or waiting long for a reset)
     # Rolling windows: the runs whose units free up within `slot_warning` (Instagram hashtag slots).
     expiring: tuple[SpendRow, ...] = ()
+
+    @property
+    def expiring_at(self) -> tuple[datetime, ...]:
+        """When the units of `expiring` leave the rolling window (the hashtag slots expire)."""
+        span = ROLLING_SPANS.get(self.budget.window)
+        return tuple(r.at + span for r in self.expiring) if span is not None else ()
 
     @property
     def stretch(self) -> float:
@@ -216,7 +223,7 @@ def plan_quota(
     elif wait_until is not None:
         reason = "waiting_for_reset"
         spent_all = f"the {budget.limit:,} {unit} are spent" if left <= 0 else f"{left:,} {unit} left"
-        note = f"{spent_all}: the next run waits until {_clock(wait_until)}"
+        note = f"{spent_all}: the next run waits until {_clock(next_run_at or wait_until)}"
     elif planned > interval:
         reason = "stretched"
         until = f"until the reset at {_clock(window.reset_at)}" if window.reset_at else "as units free up"
@@ -281,3 +288,19 @@ def source_quota(
         stretch_alert=source.quota.stretch_alert,
         slot_warning=source.quota.slot_warning,
     )
+
+
+def quota_statuses(
+    session: Session, settings: Settings, rows: Sequence[Source], *, now: datetime
+) -> dict[str, QuotaStatus]:
+    """The budget of every stored source that is configured and metered, by source name."""
+    configured = {s.name: s for s in settings.sources}
+    out: dict[str, QuotaStatus] = {}
+    for row in rows:
+        source = configured.get(row.name)
+        if source is None:
+            continue
+        status = source_quota(session, source, row, now=now)
+        if status is not None:
+            out[row.name] = status
+    return out

@@ -72,6 +72,10 @@ def collect_source(
     if status is not None:
         held = _held_back(status, now)
         if held is not None:
+            with session_scope(engine) as session:
+                row = get_source(session, name)
+                if row is not None and row.id is not None:
+                    save_plan(session, source_id=row.id, run_at=status.next_run_at, note=status.note)
             log.info("%s: %s", name, held)
             return RunResult(name, "skipped", error=held)
         allowance = Allowance(status.left, _resume_at(status, now))
