@@ -170,7 +170,12 @@ def plan_quota(
     (any order); `recent`: its last runs (the average cost of those that made a call is a run's
     cost); `parked_until`: a wait the runner already decided (a rate limit, a spent allowance)."""
     window = current_window(budget, now)
-    in_window = sorted((r for r in spent if r.at > window.start and r.units > 0), key=lambda r: r.at)
+    # A fixed window holds what was spent from its reset on; a rolling one frees a unit a span after.
+    fixed = window.reset_at is not None
+    in_window = sorted(
+        (r for r in spent if r.units > 0 and (r.at >= window.start if fixed else r.at > window.start)),
+        key=lambda r: r.at,
+    )
     used = sum(r.units for r in in_window)
     left = max(0, budget.limit - used)
     measured = [r for r in recent if r.calls > 0]

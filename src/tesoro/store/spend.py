@@ -57,12 +57,12 @@ def _rows(stmt: object, session: Session) -> list[SpendRow]:
 
 
 def spend_since(session: Session, *, source_ids: Sequence[int], since: datetime) -> list[SpendRow]:
-    """Every run of these sources that spent something after `since`, oldest first."""
+    """Every run of these sources that spent something at or after `since`, oldest first."""
     if not source_ids:
         return []
     stmt = (
         select(SourceSpend)
-        .where(col(SourceSpend.source_id).in_(list(source_ids)), col(SourceSpend.at) > since)
+        .where(col(SourceSpend.source_id).in_(list(source_ids)), col(SourceSpend.at) >= since)
         .where((col(SourceSpend.units) > 0) | (col(SourceSpend.calls) > 0))
         .order_by(col(SourceSpend.at), col(SourceSpend.id))
     )

@@ -29,6 +29,7 @@ __all__ = [
     "PostPublic",
     "PostSummary",
     "ProductRef",
+    "QuotaPublic",
     "SourcePublic",
     "post_ui_url",
 ]
@@ -292,9 +293,9 @@ class QuotaPublic(Schema):
     plan: str = Field(description="the platform plan the budget comes from (X: basic, free, pro)")
     unit: str = Field(description="what the platform counts: posts read, quota units, hashtags, requests")
     window: str = Field(description="minute, day, rolling_24h, rolling_7d or month")
-    limit: int
+    limit: int = Field(description="units per window (the plan's, or the source's own)")
     used: int = Field(description="spent in the current window")
-    left: int
+    left: int = Field(description="what the window still allows (limit - used, never below 0)")
     resets_at: Timestamp | None = Field(
         description="a day or month window's next reset; in a rolling window, when the oldest spent "
         "unit frees up (null: nothing spent)"
