@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from tesoro.jobs.scheduler import build_scheduler, collect_on_plan
 from tesoro.jobs.tasks import collect_source
 from tesoro.settings import Settings
 from tesoro.simulator.demo import demo_environment, demo_settings
@@ -137,3 +138,21 @@ def test_spending_the_budget_stops_the_run_cleanly_and_it_resumes_after_the_rese
     assert resumed.status in ("ok", "quota_exhausted") and resumed.inserted > 0 and resumed.units <= 30
     with session_scope(engine) as session:
         assert count_posts(session, platform="x") == first.inserted + resumed.inserted, "nothing twice"
+
+
+def test_the_embedded_scheduler_moves_a_stretched_source_to_its_planned_run(
+    sim: SimulatorServer, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    sim.state.world.grow(20)
+    settings = x_settings(sim, tmp_path, {"limit": 60, "window": "rolling_24h"})
+    environ = setup(sim, sqlite_engine, settings)
+    scheduler = build_scheduler(sqlite_engine, settings, environ)
+    job = scheduler.get_job("collect:demo-x")
+    assert job is not None and job.func is collect_on_plan
+    before = job.next_run_time
+    result = job.func(*job.args)
+    assert result.status == "ok" and result.units > 0
+    planned = source(sqlite_engine).planned_run_at
+    assert planned is not None and planned > before + timedelta(seconds=900)
+    moved = scheduler.get_job("collect:demo-x")
+    assert moved is not None and moved.next_run_time == planned

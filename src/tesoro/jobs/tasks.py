@@ -36,6 +36,7 @@ __all__ = [
     "collect_source",
     "curator_rerank_job",
     "curator_train_job",
+    "planned_run",
     "purge_sessions_job",
     "recheck_gallery_job",
     "refresh_relationships",
@@ -115,6 +116,13 @@ def collect_source(
         result.quarantined,
     )
     return result
+
+
+def planned_run(engine: Engine, name: str) -> datetime | None:
+    """The next run the source's quota plan allows (None: no plan, the configured interval holds)."""
+    with session_scope(engine) as session:
+        row = get_source(session, name)
+        return row.planned_run_at if row is not None else None
 
 
 # Spend rows older than this are past every window (the longest, a month, is at most 31 days).
