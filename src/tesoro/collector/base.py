@@ -35,6 +35,11 @@ class Collector(Protocol):
     that is interrupted mid-stream must be able to resume from any page's cursor.
     Malformed items are logged and skipped by the adapter; errors that stop the
     whole run are raised as the `CollectorError` subclasses below.
+
+    Optional attributes the runner reads: `spend: Spend` (a metered platform's budget, below) and
+    `token_expires_at: datetime | None` (when the token it runs with expires, where the platform
+    says: the `coverage_lost` alert warns before it does). `QuotaExhausted`, raised by
+    `Spend.charge`, must reach the runner: never catch it inside the adapter.
     """
 
     platform: Platform
