@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from tesoro.collector.quota import source_quota
 from tesoro.jobs.scheduler import build_scheduler, collect_on_plan
 from tesoro.jobs.tasks import collect_source
 from tesoro.settings import Settings
@@ -156,3 +157,24 @@ def test_the_embedded_scheduler_moves_a_stretched_source_to_its_planned_run(
     assert planned is not None and planned > before + timedelta(seconds=900)
     moved = scheduler.get_job("collect:demo-x")
     assert moved is not None and moved.next_run_time == planned
+
+
+def test_reddit_charges_each_listing_request_against_its_minute(
+    sim: SimulatorServer, engine: Engine, tmp_path: Path
+) -> None:
+    sim.state.world.grow(30)
+    settings = demo_settings(tmp_path, sim.base_url)
+    with session_scope(engine) as session:
+        sync_catalog(session, settings)
+    environ = demo_environment({}, sim.state.credentials, sim.base_url)
+    now = datetime.now(UTC)
+    result = collect_source(engine, settings, "demo-reddit", environ, clock=Clock(now))
+    assert result.status == "ok" and result.calls > 0
+    assert result.units == result.calls, "one unit per request"
+    with session_scope(engine) as session:
+        row = get_source(session, "demo-reddit")
+        assert row is not None
+        quota = source_quota(session, settings.source("demo-reddit"), row, now=now)
+    assert quota is not None and (quota.budget.unit, quota.budget.limit) == ("requests", 100)
+    assert quota.used == result.units and quota.left == 100 - result.units
+    assert quota.forecast.endswith("spent units free up as they leave its window")

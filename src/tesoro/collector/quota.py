@@ -130,6 +130,8 @@ class QuotaStatus:
             return f"no run measured yet: the {name} quota's forecast starts after the first run"
         if self.exhausted_at is not None:
             return f"at this rate the {name} quota runs out at {_clock(self.exhausted_at)}"
+        if self.budget.window in ROLLING_SPANS:
+            return f"at this rate the {name} quota lasts: spent units free up as they leave its window"
         if self.resets_at is not None:
             return f"at this rate the {name} quota lasts until its reset at {_clock(self.resets_at)}"
         return f"at this rate the {name} quota lasts"
