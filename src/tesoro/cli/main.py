@@ -354,7 +354,8 @@ def collect(
         out.print("collecting on a schedule; Ctrl-C to stop")
         build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
         return
-    table = Table("source", "status", "new", "updated", "not matching", "quarantined", "retries", "error")
+    columns = ("source", "status", "new", "updated", "not matching", "quarantined", "retries")
+    table = Table(*columns, "quota spent", "error")
     results = collect_once(engine, settings, dict(os.environ), only=source)
     for r in results:
         table.add_row(
@@ -365,6 +366,7 @@ def collect(
             str(r.filtered_out),
             str(r.quarantined),
             str(r.retries),
+            f"{r.units:,} ({r.calls} calls)" if r.calls else "-",
             (r.error or "")[:60],
         )
     out.print(table)
