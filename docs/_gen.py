@@ -262,22 +262,24 @@ def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
 
 
 def _sections(
-    model: type[BaseModel], table: str, is_array: bool
-) -> Iterator[tuple[str, bool, type[BaseModel]]]:
-    yield table, is_array, model
+    model: type[BaseModel], table: str, is_array: bool, in_array: bool = False
+) -> Iterator[tuple[str, bool, bool, type[BaseModel]]]:
+    """Each section: its table name, whether it is an array of tables, whether it sits in one."""
+    yield table, is_array, in_array or is_array, model
     for name, field in model.model_fields.items():
         if field.exclude:
             continue
         inner, inner_array = _model_of(field.annotation)
         if inner is not None:
-            yield from _sections(inner, f"{table}.{name}" if table else name, inner_array)
+            path = f"{table}.{name}" if table else name
+            yield from _sections(inner, path, inner_array, in_array or is_array)
 
 
 def settings_reference() -> str:
     """Every section and key of the settings file, with type, default, limits and meaning, as Markdown."""
     comments = example_comments()
     out: list[str] = []
-    for table, is_array, model in _sections(Settings, "", False):
+    for table, is_array, in_array, model in _sections(Settings, "", False):
         title = "top level" if not table else (f"[[{table}]]" if is_array else f"[{table}]")
         out.append(f"### `{title}`\n" if table else "### Top level\n")
         about = comments.get((table, "")) if table else None
@@ -295,7 +297,7 @@ def settings_reference() -> str:
             # holding a list or a table are set in the file only.
             plain = typing.get_origin(_unwrap(field.annotation)[0]) not in (list, dict)
             parts = [*table.split("."), name] if table else [name]
-            env = "TESORO_" + "__".join(parts) if plain and not is_array else ""
+            env = "TESORO_" + "__".join(parts) if plain and not in_array else ""
             rows.append(
                 [
                     f"`{name}`",

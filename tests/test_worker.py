@@ -65,6 +65,8 @@ platform = "x"
 query = "andes"
 base_url = "{sim.base_url}"
 credentials = {{ bearer_token_env = "SCALED_X_TOKEN" }}
+# Pro's million posts a month last at this pace: the quota plan never holds the second run back.
+quota = {{ plan = "pro" }}
 """)
     monkeypatch.setenv("SCALED_X_TOKEN", sim.state.credentials.x_bearer)
     loaded = load_settings(config, environ={})

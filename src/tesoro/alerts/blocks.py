@@ -223,7 +223,7 @@ def _single(alert: OutgoingAlert, links: Links) -> SlackMessage:
     title = str(payload.get("title") or alert.rule)
     if alert.kind in ("volume_spike", "negative_spike"):
         body = _spike_blocks(alert, links)
-    elif alert.kind == "source_failing":
+    elif alert.kind in ("source_failing", "coverage_lost"):
         body = _source_blocks(alert, links)
     elif payload.get("post"):
         body = _post_blocks(alert, links)

@@ -52,6 +52,7 @@ TITLES = {
     "new_treasure": "New treasure",
     "rights_granted": "Usage rights granted",
     "source_failing": "Source failing",
+    "coverage_lost": "Coverage lost",
     "volume_spike": "Volume spike",
     "negative_spike": "Negative-sentiment spike",
 }

@@ -24,6 +24,7 @@ from tesoro.alerts.context import (
     who,
 )
 from tesoro.alerts.spikes import SpikeParams, SpikeVerdict, describe, detect_spike, top_terms
+from tesoro.collector.quota import QuotaStatus, describe_duration, source_quota
 from tesoro.store.alerts import (
     PostFacts,
     failing_sources,
@@ -36,6 +37,8 @@ from tesoro.store.alerts import (
     rights_candidates,
     treasure_candidates,
 )
+from tesoro.store.sources import list_sources
+from tesoro.store.tables import Source
 
 __all__ = ["EVALUATORS"]
 
@@ -196,6 +199,99 @@ def _source_failing(ctx: RuleContext) -> Evaluated:
     return out, {**ctx.state, "failing": sorted(s.name for s in failing)}
 
 
+def _coverage_lost(ctx: RuleContext) -> Evaluated:
+    """Sources losing coverage: a query the budget no longer fits, hashtag slots expiring, a token
+    about to expire. Each problem (its key) alerts when it appears, not at every run while it lasts."""
+    before = set(ctx.state.get("active") or [])
+    configured = {s.name: s for s in ctx.settings.sources if s.enabled}
+    found: list[tuple[str, Candidate]] = []
+    for row in list_sources(ctx.session, enabled_only=True):
+        source = configured.get(row.name)
+        if source is None:
+            continue
+        quota = source_quota(ctx.session, source, row, now=ctx.now)
+        if quota is not None:
+            found += _quota_problems(ctx, row, quota)
+        expires = row.token_expires_at
+        if expires is not None and expires - ctx.now <= timedelta(seconds=source.quota.token_warning):
+            left = expires - ctx.now
+            when = f"in {describe_duration(left.total_seconds())}" if left.total_seconds() > 0 else "already"
+            summary = (
+                f"The {row.platform} token of {row.name} expires at {_stamp(expires)} ({when}): renew it "
+                "(docs/collecting.md, Quotas) or the source stops collecting"
+            )
+            key = f"token:{row.name}:{expires.isoformat()}"
+            found.append((key, _coverage_candidate(key, row, "token_expiring", summary, expires=expires)))
+    out = [candidate for key, candidate in found if key not in before]
+    return out, {**ctx.state, "active": sorted(key for key, _ in found)}
+
+
+def _quota_problems(ctx: RuleContext, row: Source, quota: QuotaStatus) -> list[tuple[str, Candidate]]:
+    found = []
+    unit = quota.budget.unit
+    if not quota.fits:
+        summary = (
+            f"The query of {row.name} no longer fits its {row.platform} budget "
+            f"({quota.budget.limit:,} {unit} per {quota.budget.window}): {quota.note}; {quota.forecast}"
+        )
+        key = f"budget:{row.name}"
+        found.append((key, _coverage_candidate(key, row, "over_budget", summary, quota=quota)))
+    for spent, at in zip(quota.expiring, quota.expiring_at, strict=True):
+        summary = (
+            f"{spent.units:,} {unit} {row.name} spent at {_stamp(spent.at)} leave its {row.platform} "
+            f"{quota.budget.window} window at {_stamp(at)}: to keep covering them the source must spend them "
+            f"again ({quota.left:,} of {quota.budget.limit:,} left now)"
+        )
+        key = f"slot:{row.name}:{spent.id}"
+        found.append((key, _coverage_candidate(key, row, "slot_expiring", summary, quota=quota, expires=at)))
+    return found
+
+
+def _stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _coverage_candidate(
+    key: str,
+    row: Source,
+    reason: str,
+    summary: str,
+    *,
+    quota: QuotaStatus | None = None,
+    expires: datetime | None = None,
+) -> Candidate:
+    payload = {
+        "kind": "coverage_lost",
+        "title": f"{TITLES['coverage_lost']}: {row.name}",
+        "summary": summary,
+        "rank": quota.stretch if quota is not None else 1.0,
+        "reason": reason,
+        "source": {
+            "name": row.name,
+            "platform": row.platform,
+            "health": row.health,
+            "last_error": row.last_error,
+            "last_success_at": row.last_success_at.isoformat() if row.last_success_at else None,
+            "token_expires_at": row.token_expires_at.isoformat() if row.token_expires_at else None,
+        },
+        "expires_at": expires.isoformat() if expires is not None else None,
+        "quota": None
+        if quota is None
+        else {
+            "unit": quota.budget.unit,
+            "window": quota.budget.window,
+            "limit": quota.budget.limit,
+            "used": quota.used,
+            "left": quota.left,
+            "resets_at": quota.resets_at.isoformat() if quota.resets_at else None,
+            "next_run_at": quota.next_run_at.isoformat() if quota.next_run_at else None,
+            "forecast": quota.forecast,
+            "note": quota.note,
+        },
+    }
+    return Candidate(key, payload)
+
+
 def _spike(ctx: RuleContext) -> Evaluated:
     conf = ctx.conf
     negative = conf.kind == "negative_spike"
@@ -291,6 +387,7 @@ EVALUATORS: dict[str, Callable[[RuleContext], Evaluated]] = {
     "new_treasure": _new_treasure,
     "rights_granted": _rights_granted,
     "source_failing": _source_failing,
+    "coverage_lost": _coverage_lost,
     "volume_spike": _spike,
     "negative_spike": _spike,
 }

@@ -14,6 +14,11 @@ What each kind looks at:
 - `new_treasure`: a post whose `treasure_score` reaches `min_score`. Subject: the post.
 - `rights_granted`: a post whose `rights_status` became "granted". Subject: the post.
 - `source_failing`: a source whose health turned "failing". Subject: the source.
+- `coverage_lost`: a source about to lose coverage (`collector.quota`): its query no longer fits
+  the platform budget (the scheduler stretched it past `quota.stretch_alert`, or it waits long for
+  a reset), units of a rolling window expire within `quota.slot_warning` (Instagram's hashtag
+  slots), or the token it reported expires within `quota.token_warning`. Subject: the source and
+  the problem; each problem alerts once while it lasts, and again only if it comes back.
 - `volume_spike`: a significant rise of the brand's / query's posts against the same hours on
   previous days (`tesoro.alerts.spikes`). Subject: the brand or query.
 - `negative_spike`: the same, counting only posts whose newest score is negative.

@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,7 @@ from tesoro.cli.quarantine import quarantine_app
 from tesoro.cli.scoring import scoring_app
 from tesoro.cli.serve import demo_key, keys_app
 from tesoro.collector.importer import brand_rules, import_file
+from tesoro.collector.quota import QuotaStatus, quota_statuses
 from tesoro.collector.registry import REQUIRED_CREDENTIALS
 from tesoro.jobs.scheduler import build_scheduler
 from tesoro.jobs.tasks import collect_once
@@ -195,22 +197,56 @@ def import_(
 
 @app.command()
 def sources(config: ConfigOption = None) -> None:
-    """Show every source with its health, last error and last success."""
+    """Show every source with its health, its platform budget (used / left / resets at / forecast) and
+    when the scheduler runs it next, and why."""
 
     settings = _settings(config)
     engine = open_store(settings)
-    table = Table("source", "platform", "health", "posts", "last success", "last error")
+    now = datetime.now(UTC)
+    table = Table(
+        "source", "platform", "health", "posts", "last success", "quota used / left", "resets at", "next run"
+    )
+    notes: list[str] = []
     with session_scope(engine) as session:
-        for s in list_sources(session):
+        rows = list_sources(session)
+        quotas = quota_statuses(session, settings, rows, now=now)
+        for s in rows:
+            q = quotas.get(s.name)
             table.add_row(
                 s.name if s.enabled else f"{s.name} (disabled)",
                 s.platform,
                 s.health,
                 str(s.posts_collected),
-                s.last_success_at.isoformat(timespec="seconds") if s.last_success_at else "-",
-                (s.last_error or "")[:80],
+                _when(s.last_success_at),
+                f"{q.used:,} / {q.left:,} {q.budget.unit}" if q else "not metered",
+                _when(q.resets_at) if q else "-",
+                _when(q.next_run_at) if q else "-",
             )
+            if q is not None:
+                notes.append(f"{s.name}: {q.forecast}; {q.note}")
+                notes += [
+                    f"{s.name}: {n} {q.budget.unit} leave the window at {_when(at)}" for n, at in _slots(q)
+                ]
+                if not q.fits:
+                    notes.append(
+                        f"{s.name}: coverage lost: the budget no longer fits the configured interval"
+                    )
+            if s.token_expires_at is not None:
+                notes.append(f"{s.name}: the platform token expires at {_when(s.token_expires_at)}")
+            if s.last_error:
+                notes.append(f"{s.name}: last error: {s.last_error[:200]}")
     out.print(table)
+    for line in notes:
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at is not None else "-"
+
+
+def _slots(q: QuotaStatus) -> list[tuple[int, datetime]]:
+    """Units of a rolling window that expire soon, with when (Instagram's hashtag slots)."""
+    return [(row.units, at) for row, at in zip(q.expiring, q.expiring_at, strict=True)]
 
 
 def _check_secrets(settings: Settings, environ: Mapping[str, str], only: str | None = None) -> None:
@@ -318,7 +354,8 @@ def collect(
         out.print("collecting on a schedule; Ctrl-C to stop")
         build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
         return
-    table = Table("source", "status", "new", "updated", "not matching", "quarantined", "retries", "error")
+    columns = ("source", "status", "new", "updated", "not matching", "quarantined", "retries")
+    table = Table(*columns, "quota spent", "error")
     results = collect_once(engine, settings, dict(os.environ), only=source)
     for r in results:
         table.add_row(
@@ -329,6 +366,7 @@ def collect(
             str(r.filtered_out),
             str(r.quarantined),
             str(r.retries),
+            f"{r.units:,} ({r.calls} calls)" if r.calls else "-",
             (r.error or "")[:60],
         )
     out.print(table)

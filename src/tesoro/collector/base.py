@@ -19,6 +19,7 @@ __all__ = [
     "Collector",
     "CollectorError",
     "PostLookup",
+    "QuotaExhausted",
     "RateLimited",
     "Spend",
     "TransientError",
@@ -34,6 +35,11 @@ class Collector(Protocol):
     that is interrupted mid-stream must be able to resume from any page's cursor.
     Malformed items are logged and skipped by the adapter; errors that stop the
     whole run are raised as the `CollectorError` subclasses below.
+
+    Optional attributes the runner reads: `spend: Spend` (a metered platform's budget, below) and
+    `token_expires_at: datetime | None` (when the token it runs with expires, where the platform
+    says: the `coverage_lost` alert warns before it does). `QuotaExhausted`, raised by
+    `Spend.charge`, must reach the runner: never catch it inside the adapter.
     """
 
     platform: Platform
@@ -68,10 +74,27 @@ class Spend:
 
     units: int = 0
     calls: int = 0
+    # What the runner lets this run spend (the budget left): a call that would go past it is never
+    # made; `charge` raises `QuotaExhausted` instead. None: no limit (tests, backfills, the bench).
+    allowance: int | None = None
 
     def charge(self, units: int = 1) -> None:
+        """Count one call costing `units`, before making it; refused when the allowance has no room.
+
+        A call the platform bills by its answer (X bills the posts it returns) charges 0 here, which
+        still needs one unit left, then `bill`s what the answer held.
+        """
+        if self.allowance is not None and self.units + max(units, 1) > self.allowance:
+            raise QuotaExhausted(
+                f"the budget left for this run ({self.allowance} units) has no room for a call "
+                f"costing {max(units, 1)} after {self.units} spent"
+            )
         self.units += units
         self.calls += 1
+
+    def bill(self, units: int) -> None:
+        """Count units the platform billed by its answer (posts read), after the call; never refused."""
+        self.units += units
 
 
 class CollectorError(Exception):
@@ -84,6 +107,10 @@ class RateLimited(CollectorError):
     def __init__(self, message: str, *, retry_at: datetime) -> None:
         super().__init__(message)
         self.retry_at = retry_at
+
+
+class QuotaExhausted(CollectorError):
+    """The run's allowance of its platform budget is spent: it stops cleanly before the next call."""
 
 
 class TransientError(CollectorError):

@@ -28,7 +28,7 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from requests.utils import should_bypass_proxies
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, Spend, TransientError
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 from tesoro.models import (
@@ -184,6 +184,8 @@ class XCollector:
         # would lose the whole page; we validate tweet by tweet instead.
         self._client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
         self._client.session.mount(X_API + "/", _XTransport(base_url=base_url, timeout_s=timeout_s))
+        # X bills posts read: each search needs room for one, then is billed the posts it returned.
+        self.spend = Spend()
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
         """Everything newer than the cursor's `since_id`, newest first, one API page per `Page`."""
@@ -253,9 +255,11 @@ class XCollector:
             params["since_id"] = position.since_id
         if position.next_token is not None:
             params["next_token"] = position.next_token
+        self.spend.charge(0)
         body = _call_x(lambda: self._client.search_recent_tweets(self.query, **params))
         if not isinstance(body, dict):
             raise TransientError(f"X answered with a {type(body).__name__}, not a JSON object")
+        self.spend.bill(len(as_list(body.get("data"))))
         return body
 
 

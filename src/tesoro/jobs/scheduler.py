@@ -6,6 +6,11 @@ one job per enabled source at its interval, coalesced (missed runs collapse into
 one), never two at once for the same source, with jitter so sources spread out.
 With `queue.backend = "rq"` the collection and scoring jobs only enqueue work for
 the RQ workers (`tesoro.jobs.worker`).
+
+A metered source keeps inside its platform budget (`collector.quota`): `collect_source` skips a run
+its quota plan holds back, so a job still wakes at the configured interval but runs at the
+stretched one, never below the configured. In the embedded mode the job is also moved to the
+plan's next run, so a stretched source runs at that moment rather than at the next wake-up after it.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
 from tesoro.alerts.jobs import alert_jobs
+from tesoro.collector.runner import RunResult
 from tesoro.jobs.tasks import (
     collect_source,
     curator_rerank_job,
     curator_train_job,
+    planned_run,
     purge_sessions_job,
     recheck_gallery_job,
     refresh_relationships,
@@ -32,7 +39,21 @@ from tesoro.jobs.tasks import (
 from tesoro.jobs.worker import enqueue_collect, enqueue_score, make_queue
 from tesoro.settings import Settings
 
-__all__ = ["build_scheduler"]
+__all__ = ["build_scheduler", "collect_on_plan"]
+
+
+def collect_on_plan(
+    scheduler: BaseScheduler, engine: Engine, settings: Settings, name: str, environ: Mapping[str, str]
+) -> RunResult:
+    """One collection, then the source's job moved to the run its quota plan allows, if later."""
+    result = collect_source(engine, settings, name, environ)
+    planned = planned_run(engine, name)
+    job = scheduler.get_job(f"collect:{name}")
+    if planned is not None and job is not None:
+        upcoming = getattr(job, "next_run_time", None)
+        if upcoming is not None and planned > upcoming:  # None: the job is paused, leave it so
+            scheduler.modify_job(job.id, next_run_time=planned)
+    return result
 
 
 def _add_alert_jobs(
@@ -69,8 +90,8 @@ def build_scheduler(
         func: Callable[..., object] = enqueue_collect
         args_for: Callable[[str], tuple[object, ...]] = lambda name: (queue, settings, name)  # noqa: E731
     else:
-        func = collect_source
-        args_for = lambda name: (engine, settings, name, environ)  # noqa: E731
+        func = collect_on_plan
+        args_for = lambda name: (scheduler, engine, settings, name, environ)  # noqa: E731
     for source in settings.sources:
         if not source.enabled:
             continue

@@ -27,6 +27,7 @@ from tesoro.settings.curator import DEFAULT_CONTENT_VALUES, CuratorSettings, Tre
 from tesoro.settings.gallery import DEFAULT_MEDIA_HOSTS, GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeEffort, RoeSettings, RorEventValues
 from tesoro.settings.loader import load_settings
+from tesoro.settings.quota import PLATFORM_BUDGETS, Budget, QuotaSettings, QuotaWindow
 from tesoro.settings.root import Settings
 from tesoro.settings.secrets import DEFAULT_ALERT_ENV_ALLOW, SecretsSettings
 from tesoro.settings.service import (
@@ -42,10 +43,12 @@ __all__ = [
     "DEFAULT_ALERT_ENV_ALLOW",
     "DEFAULT_CONTENT_VALUES",
     "DEFAULT_MEDIA_HOSTS",
+    "PLATFORM_BUDGETS",
     "AlertKind",
     "AlertRuleSettings",
     "ApiSettings",
     "BrandSettings",
+    "Budget",
     "ConfigError",
     "CuratorSettings",
     "DatabaseSettings",
@@ -56,6 +59,8 @@ __all__ = [
     "ProductSettings",
     "QuerySettings",
     "QueueSettings",
+    "QuotaSettings",
+    "QuotaWindow",
     "RelationshipSettings",
     "RoeEffort",
     "RoeSettings",

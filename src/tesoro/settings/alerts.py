@@ -20,6 +20,7 @@ AlertKind = Literal[
     "new_treasure",
     "rights_granted",
     "source_failing",
+    "coverage_lost",
 ]
 
 
@@ -104,10 +105,10 @@ class AlertRuleSettings(Section):
             raise ValueError("a new_treasure rule needs `min_score` (the least treasure score to alert on)")
         if kind in _SPIKE_KINDS and self.filter is not None:
             raise ValueError(f"a {kind} rule counts by `brand` or `query`; `filter` is not supported")
-        if kind == "source_failing" and any(
+        if kind in ("source_failing", "coverage_lost") and any(
             v is not None for v in (self.brand, self.query, self.filter, self.min_followers, self.min_score)
         ):
-            raise ValueError("a source_failing rule takes no brand, query, filter, min_followers, min_score")
+            raise ValueError(f"a {kind} rule takes no brand, query, filter, min_followers, min_score")
         if self.min_ror is not None and kind != "negative_influencer":
             raise ValueError("`min_ror` only applies to negative_influencer rules")
         if self.min_score is not None and kind != "new_treasure":

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from tesoro.settings.base import Section, parse_interval, slug
+from tesoro.settings.quota import Budget, QuotaSettings, resolve_budget
 from tesoro.text.query import parse
 
 __all__ = ["BrandSettings", "PlatformName", "ProductSettings", "QuerySettings", "SourceSettings"]
@@ -92,6 +93,8 @@ class SourceSettings(Section):
     )
     # Names of the environment variables that hold this source's secrets.
     credentials: dict[str, str] = Field(default_factory=dict)
+    # The platform budget this source spends (`tesoro.settings.quota`): defaults per platform and plan.
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
 
     _check_name = field_validator("name")(lambda cls, v: slug(v))
 
@@ -121,4 +124,10 @@ class SourceSettings(Section):
             raise ValueError(f"a {self.platform} source needs `account_id` (the brand's account on it)")
         if self.platform != "file" and self.query is None:
             raise ValueError(f"a {self.platform} source needs `query` (the name of a [[queries]] entry)")
+        self.budget  # noqa: B018 (an unknown plan is refused at load time)
         return self
+
+    @property
+    def budget(self) -> Budget:
+        """The platform budget this source plans its runs within (its plan, with its overrides)."""
+        return resolve_budget(self.platform, self.quota)

@@ -17,9 +17,12 @@ __all__ = [
     "get_source",
     "list_sources",
     "record_failure",
+    "record_quota_wait",
     "record_rate_limit",
     "record_success",
+    "record_token_expiry",
     "save_cursor",
+    "save_plan",
 ]
 
 # After this many failed runs in a row a degraded source is reported as failing.
@@ -88,3 +91,32 @@ def _require(session: Session, source_id: int) -> Source:
     if source is None:
         raise LookupError(f"source {source_id} does not exist")
     return source
+
+
+def record_quota_wait(session: Session, *, source_id: int, at: datetime, until: datetime, note: str) -> None:
+    """The run spent the budget: it stopped cleanly and the source waits for the reset (not a failure)."""
+    source = _require(session, source_id)
+    source.last_run_at = at
+    source.last_success_at = at
+    source.health = SourceHealth.OK.value
+    source.last_error = None
+    source.consecutive_failures = 0
+    source.next_allowed_at = until
+    source.planned_run_at = until
+    source.plan_note = note[:2000]
+    session.add(source)
+
+
+def save_plan(session: Session, *, source_id: int, run_at: datetime | None, note: str | None) -> None:
+    """The scheduler's decision for the source: the next run it allows and why."""
+    source = _require(session, source_id)
+    source.planned_run_at = run_at
+    source.plan_note = note[:2000] if note else None
+    session.add(source)
+
+
+def record_token_expiry(session: Session, *, source_id: int, expires_at: datetime | None) -> None:
+    """When the token the source's collector ran with expires (None: it did not say)."""
+    source = _require(session, source_id)
+    source.token_expires_at = expires_at
+    session.add(source)

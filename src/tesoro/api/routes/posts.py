@@ -6,9 +6,11 @@ Every route here reads (the viewer role and up). Reviewing posts is the queue's
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Query
 
-from tesoro.api.deps import EngineDep, MediaDep, Reader
+from tesoro.api.deps import EngineDep, MediaDep, Reader, SettingsDep
 from tesoro.api.problems import Problem
 from tesoro.api.schemas.common import MAX_OFFSET, Id
 from tesoro.api.schemas.posts import (
@@ -19,6 +21,7 @@ from tesoro.api.schemas.posts import (
     PostSummary,
     SourcePublic,
 )
+from tesoro.collector.quota import quota_statuses
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import author_detail, count_posts, get_post_view, list_posts, overview
 from tesoro.store.sources import list_sources
@@ -57,11 +60,16 @@ def post(caller: Reader, engine: EngineDep, media: MediaDep, post_id: Id) -> Pos
 
 
 @router.get(
-    "/api/sources", tags=["sources"], response_model=list[SourcePublic], summary="Every source and its health"
+    "/api/sources",
+    tags=["sources"],
+    response_model=list[SourcePublic],
+    summary="Every source, its health and its platform budget (used, left, reset, forecast, next run)",
 )
-def sources(caller: Reader, engine: EngineDep) -> list[SourcePublic]:
+def sources(caller: Reader, engine: EngineDep, settings: SettingsDep) -> list[SourcePublic]:
     with session_scope(engine) as session:
-        return [SourcePublic.from_row(s) for s in list_sources(session)]
+        rows = list_sources(session)
+        quotas = quota_statuses(session, settings, rows, now=datetime.now(UTC))
+        return [SourcePublic.from_row(s, quotas.get(s.name)) for s in rows]
 
 
 @router.get(

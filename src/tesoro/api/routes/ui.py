@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, TypedDict
 
@@ -26,6 +27,7 @@ from tesoro.api.schemas import alerts, decisions, gallery, insights, keys, libra
 from tesoro.api.schemas.common import Id, iso
 from tesoro.api.schemas.posts import AuthorDetailPublic
 from tesoro.api.security import CSRF_FORM_FIELD, check_csrf, form_fields, safe_next
+from tesoro.collector.quota import describe_duration, quota_statuses
 from tesoro.store.catalog import list_brands
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import author_detail, overview
@@ -276,10 +278,21 @@ def dashboard_page(caller: Reader, request: Request, pages: PagesDep, engine: En
 
 
 @router.get("/ui/sources", response_class=HTMLResponse)
-def sources_page(caller: Reader, request: Request, pages: PagesDep, engine: EngineDep) -> HTMLResponse:
+def sources_page(
+    caller: Reader, request: Request, pages: PagesDep, engine: EngineDep, settings: SettingsDep
+) -> HTMLResponse:
     with session_scope(engine) as session:
         rows = list_sources(session)
-    return pages.render(request, "sources.html", principal=caller, page="sources", sources=rows)
+        quotas = quota_statuses(session, settings, rows, now=datetime.now(UTC))
+    return pages.render(
+        request,
+        "sources.html",
+        principal=caller,
+        page="sources",
+        sources=rows,
+        quotas=quotas,
+        duration=describe_duration,
+    )
 
 
 @router.get("/docs", response_class=HTMLResponse)

@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field
 
 from tesoro.api.schemas.common import Schema, Timestamp, iso
 from tesoro.api.security import MediaFilter, safe_link
+from tesoro.collector.quota import QuotaStatus
 from tesoro.store.posts import AuthorDetail, AuthorView, MediaView, Overview, PostView
 from tesoro.store.tables import Post, Source
 
@@ -28,6 +29,7 @@ __all__ = [
     "PostPublic",
     "PostSummary",
     "ProductRef",
+    "QuotaPublic",
     "SourcePublic",
     "post_ui_url",
 ]
@@ -258,8 +260,86 @@ class PostPublic(Schema):
         )
 
 
+class QuotaPublic(Schema):
+    """A source's platform budget now: used, left, the reset, the forecast and the scheduler's plan."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "plan": "default",
+                    "unit": "quota units",
+                    "window": "day",
+                    "limit": 10000,
+                    "used": 7272,
+                    "left": 2728,
+                    "resets_at": "2026-11-02T08:00:00+00:00",
+                    "per_run": 101.0,
+                    "exhausted_at": "2026-11-01T14:20:00+00:00",
+                    "forecast": "at this rate the youtube quota runs out at 2026-11-01 14:20 UTC",
+                    "interval_s": 900,
+                    "planned_interval_s": 2400,
+                    "next_run_at": "2026-11-01T12:40:00+00:00",
+                    "reason": "stretched",
+                    "note": "stretched from 15m to 40m: 2,728 quota units left at 101.0 a run until the "
+                    "reset at 2026-11-02 08:00 UTC",
+                    "fits": False,
+                    "expiring": [],
+                }
+            ]
+        }
+    )
+
+    plan: str = Field(description="the platform plan the budget comes from (X: basic, free, pro)")
+    unit: str = Field(description="what the platform counts: posts read, quota units, hashtags, requests")
+    window: str = Field(description="minute, day, rolling_24h, rolling_7d or month")
+    limit: int = Field(description="units per window (the plan's, or the source's own)")
+    used: int = Field(description="spent in the current window")
+    left: int = Field(description="what the window still allows (limit - used, never below 0)")
+    resets_at: Timestamp | None = Field(
+        description="a day or month window's next reset; in a rolling window, when the oldest spent "
+        "unit frees up (null: nothing spent)"
+    )
+    per_run: float | None = Field(description="what one run costs, averaged over the last runs")
+    exhausted_at: Timestamp | None = Field(
+        description="at the configured interval, when the budget runs out (null: it lasts until the reset)"
+    )
+    forecast: str = Field(description="the forecast in words")
+    interval_s: int = Field(description="the configured interval")
+    planned_interval_s: int = Field(description="the interval the scheduler keeps to; never below interval_s")
+    next_run_at: Timestamp | None = Field(description="the next run the plan allows")
+    reason: str = Field(description="as_configured, stretched, waiting_for_reset or unmeasured")
+    note: str = Field(description="why the next run is then, in words")
+    fits: bool = Field(description="false: coverage is lost (see the coverage_lost alert)")
+    expiring: list[Timestamp] = Field(
+        description="rolling windows: when units spent soon leave the window (Instagram hashtag slots)"
+    )
+
+    @classmethod
+    def from_status(cls, q: QuotaStatus) -> QuotaPublic:
+        return cls(
+            plan=q.budget.plan,
+            unit=q.budget.unit,
+            window=q.budget.window,
+            limit=q.budget.limit,
+            used=q.used,
+            left=q.left,
+            resets_at=iso(q.resets_at),
+            per_run=round(q.per_run, 2) if q.per_run is not None else None,
+            exhausted_at=iso(q.exhausted_at),
+            forecast=q.forecast,
+            interval_s=q.interval,
+            planned_interval_s=q.planned_interval,
+            next_run_at=iso(q.next_run_at),
+            reason=q.reason,
+            note=q.note,
+            fits=q.fits,
+            expiring=[iso(at) or "" for at in q.expiring_at],
+        )
+
+
 class SourcePublic(Schema):
-    """A configured source (one query on one platform) and its health."""
+    """A configured source (one query on one platform), its health and its platform budget."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -288,11 +368,17 @@ class SourcePublic(Schema):
     last_success_at: Timestamp | None
     last_run_at: Timestamp | None
     consecutive_failures: int
-    next_allowed_at: Timestamp | None = Field(description="the earliest next run after a rate limit")
+    next_allowed_at: Timestamp | None = Field(
+        description="the earliest next run after a rate limit, or until the spent budget resets"
+    )
     posts_collected: int
+    token_expires_at: Timestamp | None = Field(
+        None, description="when the token the collector last ran with expires, where the platform says"
+    )
+    quota: QuotaPublic | None = Field(None, description="the platform budget; null where none is metered")
 
     @classmethod
-    def from_row(cls, s: Source) -> SourcePublic:
+    def from_row(cls, s: Source, quota: QuotaStatus | None = None) -> SourcePublic:
         return cls(
             name=s.name,
             platform=s.platform,
@@ -304,6 +390,8 @@ class SourcePublic(Schema):
             consecutive_failures=s.consecutive_failures,
             next_allowed_at=iso(s.next_allowed_at),
             posts_collected=s.posts_collected,
+            token_expires_at=iso(s.token_expires_at),
+            quota=QuotaPublic.from_status(quota) if quota is not None else None,
         )
 
 

@@ -23,7 +23,7 @@ import praw
 import prawcore
 import requests
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, Spend, TransientError
 from tesoro.collector.reddit.cursor import Stream, decode, encode, first_marker, fresh_children
 from tesoro.collector.reddit.normalize import REDDIT_WEB, is_gone, normalize_page
 from tesoro.models import Cursor, NormalizedPost, Page, Platform, RejectedItem
@@ -117,6 +117,8 @@ class RedditCollector:
         self._base_url = base_url.rstrip("/") if base_url else None
         self._timeout_s = timeout_s
         self._clock = clock
+        # Reddit allows 100 requests a minute per OAuth client: each listing request is charged.
+        self.spend = Spend()
 
     @property
     def _multireddit(self) -> str:
@@ -218,6 +220,7 @@ class RedditCollector:
             path = f"r/{self._multireddit}/comments/"
         if after is not None:
             params["after"] = after
+        self.spend.charge(1)
         body = _call_reddit(lambda: reddit.request(method="GET", path=path, params=params))
         return _parse_listing(body)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from tesoro.store.tables.access import ApiKey, ApiSession, AuditLog
 from tesoro.store.tables.alerts import Alert, AlertDelivery, AlertDeliveryItem, AlertMark, AlertRule
-from tesoro.store.tables.catalog import Brand, ListeningQuery, Product, Source, SourceHealth
+from tesoro.store.tables.catalog import Brand, ListeningQuery, Product, Source, SourceHealth, SourceSpend
 from tesoro.store.tables.corrections import CorrectionModel, PostCorrection
 from tesoro.store.tables.curation import (
     CurationBand,
@@ -85,6 +85,7 @@ __all__ = [
     "Score",
     "Source",
     "SourceHealth",
+    "SourceSpend",
     "UtcDateTime",
     "as_utc",
     "utcnow",

@@ -11,12 +11,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from tesoro.store.tables.types import timestamp
 
-__all__ = ["Brand", "ListeningQuery", "Product", "Source", "SourceHealth"]
+__all__ = ["Brand", "ListeningQuery", "Product", "Source", "SourceHealth", "SourceSpend"]
 
 
 class SourceHealth(StrEnum):
@@ -70,3 +70,27 @@ class Source(SQLModel, table=True):
     next_allowed_at: datetime | None = timestamp()
     consecutive_failures: int = 0
     posts_collected: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    # When the token the collector last ran with expires, where its platform says (Instagram, Threads).
+    token_expires_at: datetime | None = timestamp()
+    # The scheduler's plan (`collector.quota`): the next run it allows, and why then.
+    planned_run_at: datetime | None = timestamp()
+    plan_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class SourceSpend(SQLModel, table=True):
+    """What one run of a source spent of its platform budget, written with each page it stored.
+
+    `units` are the platform's budget unit (X posts read, YouTube quota units, Instagram hashtags,
+    TikTok requests), `calls` HTTP requests; `at` is when the last of them was counted, so a
+    window's usage is the sum over the runs whose `at` falls in it.
+    """
+
+    __tablename__ = "source_spend"
+    __table_args__ = (Index("ix_source_spend_source_at", "source_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id")
+    started_at: datetime = timestamp(nullable=False)
+    at: datetime = timestamp(nullable=False)
+    units: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    calls: int = 0

@@ -398,6 +398,9 @@ def upgrade() -> None:
         sa.Column("next_allowed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.Column("posts_collected", sa.BigInteger(), nullable=False),
+        sa.Column("token_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("planned_run_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("plan_note", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["query_id"],
             ["listening_query.id"],
@@ -406,6 +409,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_source_name", "source", ["name"], unique=True)
     op.create_index("ix_source_platform", "source", ["platform"], unique=False)
+    op.create_table(
+        "source_spend",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("units", sa.BigInteger(), nullable=False),
+        sa.Column("calls", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_id"],
+            ["source.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_source_spend_source_at", "source_spend", ["source_id", "at"], unique=False)
     op.create_table(
         "post",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -756,6 +774,8 @@ def downgrade() -> None:
     op.drop_index("ix_post_brand_id", table_name="post")
     op.drop_index("ix_post_author_id", table_name="post")
     op.drop_table("post")
+    op.drop_index("ix_source_spend_source_at", table_name="source_spend")
+    op.drop_table("source_spend")
     op.drop_index("ix_source_platform", table_name="source")
     op.drop_index("ix_source_name", table_name="source")
     op.drop_table("source")
