@@ -25,6 +25,8 @@ class MediaSettings(Section):
     # How often the scheduler fetches new media; 0 turns the job off.
     interval: int = Field(120, description="seconds; '2m' style strings accepted; 0 = off")
     batch: Annotated[int, Field(ge=1, le=10_000)] = 200
+    # Fetches in flight at once (threads); decoding runs in the same threads.
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 4
     # host:port pairs that may resolve to a private or loopback address (the local simulator).
     # Nothing else on a private network, localhost or a link-local address is ever fetched.
     private_hosts: list[str] = Field(

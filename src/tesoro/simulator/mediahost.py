@@ -12,14 +12,17 @@ media pipeline has something real to fetch.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tesoro.simulator.faults import Fault
 from tesoro.simulator.images import avatar, render
 from tesoro.simulator.model import BSKY_MEDIA_HOST, PLATFORMS, SimMedia
 from tesoro.simulator.state import SimState
@@ -62,10 +65,11 @@ class MediaIndex:
 
     @staticmethod
     def _key(url: str) -> str:
-        return url.split("://", 1)[-1].split("?", 1)[0]
+        # Decoded, as the route's path parameters are (Bluesky's video URLs quote the did's colons).
+        return unquote(url.split("://", 1)[-1].split("?", 1)[0])
 
     def find(self, host: str, path: str) -> tuple[SimMedia, bool] | None:
-        key = f"{host}/{path}"
+        key = unquote(f"{host}/{path}")
         found = self._index.get(key)
         if found is None and len(self._state.world) != self._size:
             self._rebuild()
@@ -88,6 +92,15 @@ def routes(state: SimState) -> list[BaseRoute]:
     index = MediaIndex(state)
 
     async def media(request: Request) -> Response:
+        # Faults injected on the route "media" (tests): a 429, a 503, or a request held too long.
+        fault = state.faults.take("media")
+        if fault is Fault.RATE_LIMIT:
+            return Response(b"slow down", status_code=429, headers={"Retry-After": "30"})
+        if fault is Fault.SERVER_ERROR:
+            return Response(b"unavailable", status_code=503)
+        if fault is Fault.TIMEOUT:
+            await asyncio.sleep(state.timeout_hold_s)
+            return Response(b"gateway timeout", status_code=504)
         host = request.path_params["host"]
         path = request.path_params["path"]
         found = index.find(host, path)

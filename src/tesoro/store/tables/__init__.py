@@ -24,6 +24,7 @@ from tesoro.store.tables.curation import (
     CuratorRelevance,
     PostTag,
 )
+from tesoro.store.tables.media import MediaImage, MediaStatus
 from tesoro.store.tables.posts import (
     Author,
     Media,
@@ -65,6 +66,8 @@ __all__ = [
     "IdentityDismissal",
     "ListeningQuery",
     "Media",
+    "MediaImage",
+    "MediaStatus",
     "Person",
     "Post",
     "PostAlias",
