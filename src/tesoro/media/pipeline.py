@@ -6,7 +6,8 @@ waiting for a retry whose time has come), fetches them `[media] concurrency` at 
 the safe fetcher, decodes and measures them (`tesoro.media.images`), and writes each outcome
 on its item's `media_image` row, a few items per transaction:
 
-- processed: the thumbnail, its ETag, dimensions, blurhash, perceptual hash and quality;
+- processed: the thumbnail, its ETag, dimensions, blurhash, perceptual hash, quality, and its
+  image group (the near-copies it belongs to, `tesoro.media.dedupe`);
 - a failure that may pass later (timeout, connection, DNS, 429 or 5xx): `retry`, the next
   attempt `retry_base_s x 2^(attempts - 1)` later (capped at `retry_max_s`), until
   `max_attempts` tries have been spent;
@@ -30,11 +31,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from tesoro.media.dedupe import ImageGroups
 from tesoro.media.fetch import FetchError, FetchPolicy, SafeFetcher
 from tesoro.media.images import ImageError, ImageFacts, process_image
 from tesoro.settings import MediaSettings, Settings
 from tesoro.store.engine import session_scope
-from tesoro.store.media import MediaTask, media_due, save_failure, save_processed
+from tesoro.store.media import MediaTask, media_due, save_failure, save_processed, stored_hashes
 
 __all__ = ["MediaReport", "Outcome", "process_media", "process_task", "retry_delay"]
 
@@ -98,7 +100,9 @@ def process_task(fetcher: SafeFetcher, task: MediaTask, settings: MediaSettings)
     return Outcome(task, facts=facts, fetched_bytes=len(fetched.body))
 
 
-def _save(engine: Engine, outcomes: Sequence[Outcome], settings: MediaSettings, now: datetime) -> None:
+def _save(
+    engine: Engine, outcomes: Sequence[Outcome], settings: MediaSettings, now: datetime, groups: ImageGroups
+) -> None:
     with session_scope(engine) as session:
         for outcome in outcomes:
             task, facts = outcome.task, outcome.facts
@@ -117,6 +121,7 @@ def _save(engine: Engine, outcomes: Sequence[Outcome], settings: MediaSettings, 
                     thumb_etag=hashlib.blake2b(facts.thumbnail, digest_size=16).hexdigest(),
                     blurhash=facts.blurhash,
                     phash=facts.phash,
+                    image_group=groups.assign(task.media_id, facts.phash),
                     sharpness=q.sharpness,
                     exposure=q.exposure,
                     resolution=q.resolution,
@@ -151,6 +156,7 @@ def process_media(
     media = settings.media
     with session_scope(engine) as session:
         tasks = media_due(session, now=now(), limit=limit or media.batch)
+        groups = ImageGroups.of(stored_hashes(session) if tasks else [], distance=media.duplicate_distance)
     report = MediaReport(errors={})
     if not tasks:
         report.seconds = time.perf_counter() - started
@@ -164,10 +170,10 @@ def process_media(
                 pending.append(outcome)
                 _count(report, outcome, media)
                 if len(pending) >= _WRITE_EVERY:
-                    _save(engine, pending, media, now())
+                    _save(engine, pending, media, now(), groups)
                     pending = []
             if pending:
-                _save(engine, pending, media, now())
+                _save(engine, pending, media, now(), groups)
     finally:
         if own:
             active.close()

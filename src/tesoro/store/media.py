@@ -30,6 +30,7 @@ __all__ = [
     "post_images",
     "save_failure",
     "save_processed",
+    "stored_hashes",
     "thumbnail",
 ]
 
@@ -69,6 +70,7 @@ class PostImage:
 
     media_id: int
     phash: int
+    group: int
     quality: float
     sharpness: float
     exposure: float
@@ -141,6 +143,7 @@ def save_processed(
     thumb_etag: str,
     blurhash: str,
     phash: int,
+    image_group: int,
     sharpness: float,
     exposure: float,
     resolution: float,
@@ -168,6 +171,7 @@ def save_processed(
             "thumb_etag": thumb_etag,
             "blurhash": blurhash,
             "phash": phash,
+            "image_group": image_group,
             "sharpness": sharpness,
             "exposure": exposure,
             "resolution": resolution,
@@ -254,6 +258,7 @@ def post_images(session: Session, *, post_ids: Sequence[int]) -> dict[int, list[
                 image.c.post_id,
                 image.c.media_id,
                 image.c.phash,
+                image.c.image_group,
                 image.c.quality,
                 image.c.sharpness,
                 image.c.exposure,
@@ -272,6 +277,7 @@ def post_images(session: Session, *, post_ids: Sequence[int]) -> dict[int, list[
                 PostImage(
                     int(row.media_id),
                     int(row.phash),
+                    int(row.image_group if row.image_group is not None else row.media_id),
                     float(row.quality or 0.0),
                     float(row.sharpness or 0.0),
                     float(row.exposure or 0.0),
@@ -280,6 +286,15 @@ def post_images(session: Session, *, post_ids: Sequence[int]) -> dict[int, list[
                 )
             )
     return out
+
+
+def stored_hashes(session: Session) -> list[tuple[int, int, int]]:
+    """(media id, phash, image group) of every processed image, for near-duplicate grouping."""
+    image = table_of(MediaImage)
+    stmt = select(image.c.media_id, image.c.phash, image.c.image_group).where(
+        image.c.status == MediaStatus.OK, image.c.phash.is_not(None)
+    )
+    return [(int(m), int(h), int(g if g is not None else m)) for m, h, g in session.execute(stmt)]
 
 
 def media_status_counts(session: Session) -> dict[str, int]:

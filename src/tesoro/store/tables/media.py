@@ -53,7 +53,10 @@ class MediaImage(SQLModel, table=True):
     thumb_height: int | None = None
     thumb_etag: str | None = Field(default=None, max_length=40)
     blurhash: str | None = Field(default=None, max_length=64)
-    phash: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    phash: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The media id of the first stored near-copy of this image (its own id when none): posts whose
+    # images share a group are near-duplicates (`tesoro.media.dedupe`).
+    image_group: int | None = Field(default=None, index=True)
     sharpness: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     exposure: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     resolution: float | None = Field(default=None, sa_column=Column(Float, nullable=True))

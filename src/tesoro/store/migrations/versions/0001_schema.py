@@ -586,6 +586,7 @@ def upgrade() -> None:
         sa.Column("thumb_etag", sa.String(length=40), nullable=True),
         sa.Column("blurhash", sa.String(length=64), nullable=True),
         sa.Column("phash", sa.BigInteger(), nullable=True),
+        sa.Column("image_group", sa.Integer(), nullable=True),
         sa.Column("sharpness", sa.Float(), nullable=True),
         sa.Column("exposure", sa.Float(), nullable=True),
         sa.Column("resolution", sa.Float(), nullable=True),
@@ -595,7 +596,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("media_id"),
     )
     op.create_index("ix_media_image_post_id", "media_image", ["post_id"], unique=False)
-    op.create_index("ix_media_image_phash", "media_image", ["phash"], unique=False)
+    op.create_index("ix_media_image_image_group", "media_image", ["image_group"], unique=False)
     op.create_index("ix_media_image_status_next", "media_image", ["status", "next_attempt_at"], unique=False)
     op.create_table(
         "post_tag",
@@ -706,7 +707,7 @@ def downgrade() -> None:
     op.drop_index("ix_post_tag_tag", table_name="post_tag")
     op.drop_table("post_tag")
     op.drop_index("ix_media_image_status_next", table_name="media_image")
-    op.drop_index("ix_media_image_phash", table_name="media_image")
+    op.drop_index("ix_media_image_image_group", table_name="media_image")
     op.drop_index("ix_media_image_post_id", table_name="media_image")
     op.drop_table("media_image")
     op.drop_index("ix_media_post_id", table_name="media")
