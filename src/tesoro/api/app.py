@@ -53,6 +53,7 @@ from tesoro.api.routes import (
     ranker,
     ui,
 )
+from tesoro.api.routes import media as media_routes
 from tesoro.api.security import (
     SAFE_METHODS,
     GalleryCorsMiddleware,
@@ -74,6 +75,7 @@ __all__ = ["create_app", "init_state"]
 OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
     posts.router,
+    media_routes.router,
     keys.router,
     quarantine.router,
     gallery.widget_router,
