@@ -21,6 +21,7 @@ from tesoro.media.fetch import FetchPolicy, SafeFetcher
 from tesoro.media.pipeline import process_media
 from tesoro.settings import CuratorSettings, Settings
 from tesoro.simulator.images import image_spec, render
+from tesoro.store.curation.queue import post_cards
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import CurationItem
 from worlds.curator import NOW, Spec, catalog_settings, seed
@@ -89,6 +90,10 @@ def test_blurry_and_dark_photos_rank_below_the_sharp_one_with_the_same_text(engi
     rank_posts(engine, settings.curator, now=NOW + timedelta(minutes=1))  # the images made them due
 
     items = _items(engine, seeded.ids)
+    with session_scope(engine) as session:
+        cards = post_cards(session, post_ids=list(seeded.ids.values()))
+    for card in cards.values():  # the queue's cards point at the thumbnails, with placeholders
+        assert card.media[0].thumbnail_id is not None and card.media[0].blurhash
     assert items["sharp"].score > items["blurry"].score
     assert items["sharp"].score > items["dark"].score
     assert "photo quality" in items["blurry"].components["content"]["detail"]
