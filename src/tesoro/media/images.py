@@ -185,10 +185,21 @@ def _exposure(grey: np.ndarray) -> float:
     return max(0.0, 1.0 - off) * max(0.0, 1.0 - 1.5 * clipped)
 
 
-def quality_of(image: Image.Image, *, original_size: tuple[int, int] | None = None) -> Quality:
-    """The photo-quality parts of an RGB image (`original_size`: the full photo's, when larger)."""
+def _analysis_copy(image: Image.Image) -> Image.Image:
     small = image.copy()
-    small.thumbnail((_ANALYSIS_EDGE, _ANALYSIS_EDGE), Image.Resampling.BILINEAR)
+    small.thumbnail((_ANALYSIS_EDGE, _ANALYSIS_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return small
+
+
+def quality_of(
+    image: Image.Image,
+    *,
+    original_size: tuple[int, int] | None = None,
+    analysis: Image.Image | None = None,
+) -> Quality:
+    """The photo-quality parts of an RGB image (`original_size`: the full photo's, when larger;
+    `analysis`: its copy of at most 256 pixels, when the caller has one)."""
+    small = analysis if analysis is not None else _analysis_copy(image)
     grey = np.asarray(small.convert("L"), dtype=np.float32)
     width, height = image.size
     if original_size is not None and original_size[0] * original_size[1] > width * height:
@@ -220,10 +231,13 @@ def process_image(
         rgb = _decode(source, max(thumb_edge, _ANALYSIS_EDGE) * 2)
     finally:
         source.close()
-    quality = quality_of(rgb, original_size=original_size or (width, height))
-    phash = _signed64(int(str(imagehash.phash(rgb)), 16))
+    # One resampling of the decoded image (the thumbnail); the 256-pixel analysis copy, the
+    # perceptual hash and the placeholder are made from it, which costs a fraction of that.
     scaled = rgb.copy()
     scaled.thumbnail((thumb_edge, thumb_edge), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    analysis = _analysis_copy(scaled if max(scaled.size) >= _ANALYSIS_EDGE else rgb)
+    quality = quality_of(rgb, original_size=original_size or (width, height), analysis=analysis)
+    phash = _signed64(int(str(imagehash.phash(analysis)), 16))
     # A new image from the pixels alone: the decoded one still carries the file's EXIF (GPS
     # included), XMP, comment and ICC profile in `info`, and Pillow would write them back.
     thumb = Image.frombytes("RGB", scaled.size, scaled.tobytes())
