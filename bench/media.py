@@ -106,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             for link in media.values():
                 client.get(link)
         database = settings.database.path
-        print(
-            f"# media pipeline on the simulator's world: {len(media)} media items, {args.posts} posts/platform"
-        )
+        print(f"# media pipeline, simulator's world: {len(media)} media items, {args.posts} posts/platform")
         print()
         print("| concurrency | items | processed | failed | wall s | images/s | CPU ms/image | MB fetched |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
