@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/me"): "key",
     ("GET", "/api/posts"): "viewer",
     ("GET", "/api/posts/{post_id}"): "viewer",
+    ("GET", "/api/media/{media_id}/thumbnail"): "viewer",
     ("GET", "/api/sources"): "viewer",
     ("GET", "/api/authors/{author_id}"): "viewer",
     ("GET", "/api/browse/overview"): "viewer",
@@ -65,7 +66,7 @@ ALLOWED: dict[str, set[Role]] = {
     "coordinator": {Role.COORDINATOR, Role.ADMIN},
     "admin": {Role.ADMIN},
 }
-SAMPLES = {"post_id": "1", "author_id": "1", "key_id": "nosuchkey", "brand": "andes-outdoor"}
+SAMPLES = {"media_id": "1", "post_id": "1", "author_id": "1", "key_id": "nosuchkey", "brand": "andes-outdoor"}
 
 
 def _expected(method: str, path: str, area: str) -> str:

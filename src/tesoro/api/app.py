@@ -57,6 +57,7 @@ from tesoro.api.routes import (
     ranker,
     ui,
 )
+from tesoro.api.routes import media as media_routes
 from tesoro.api.security import (
     SAFE_METHODS,
     GalleryCorsMiddleware,
@@ -79,6 +80,7 @@ OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
     meta_webhook.router,
     posts.router,
+    media_routes.router,
     keys.router,
     quarantine.router,
     gallery.widget_router,

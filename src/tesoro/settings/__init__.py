@@ -27,6 +27,7 @@ from tesoro.settings.curator import DEFAULT_CONTENT_VALUES, CuratorSettings, Tre
 from tesoro.settings.gallery import DEFAULT_MEDIA_HOSTS, GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeEffort, RoeSettings, RorEventValues
 from tesoro.settings.loader import load_settings
+from tesoro.settings.media import MediaSettings
 from tesoro.settings.quota import PLATFORM_BUDGETS, Budget, QuotaSettings, QuotaWindow
 from tesoro.settings.root import Settings
 from tesoro.settings.secrets import DEFAULT_ALERT_ENV_ALLOW, SecretsSettings
@@ -53,6 +54,7 @@ __all__ = [
     "CuratorSettings",
     "DatabaseSettings",
     "GallerySettings",
+    "MediaSettings",
     "MetaWebhookSettings",
     "ModelSettings",
     "PlatformName",

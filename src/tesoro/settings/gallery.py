@@ -28,7 +28,8 @@ DEFAULT_MEDIA_HOSTS: tuple[str, ...] = (
     "i.ytimg.com",  # YouTube thumbnails (a video's own URL is its watch page, not media to embed)
 )
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
-_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+# A host name, optionally with a port (the local simulator's media host is 127.0.0.1:PORT).
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?$")
 
 
 class GallerySettings(Section):
@@ -68,5 +69,7 @@ class GallerySettings(Section):
         hosts = [host.strip().lower() for host in value]
         for host in hosts:
             if not _HOST.match(host):
-                raise ValueError(f"{host!r} is not a host name (write it without scheme or path)")
+                raise ValueError(
+                    f"{host!r} is not a host name (write it without scheme or path; host:port allowed)"
+                )
         return hosts

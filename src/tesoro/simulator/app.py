@@ -14,7 +14,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from tesoro.simulator import bluesky, instagram, mastodon, reddit, slack, threads, tiktok, x, youtube
+from tesoro.simulator import (
+    bluesky,
+    instagram,
+    mastodon,
+    mediahost,
+    reddit,
+    slack,
+    threads,
+    tiktok,
+    x,
+    youtube,
+)
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.state import SimState
 
@@ -31,6 +42,7 @@ PLATFORM_ROUTES: tuple[Callable[[SimState], list[BaseRoute]], ...] = (
     youtube.routes,
     tiktok.routes,
     slack.routes,
+    mediahost.routes,
 )
 
 
@@ -58,11 +70,13 @@ def _control_routes(state: SimState) -> list[BaseRoute]:
 
 
 def create_app(state: SimState | None = None) -> Starlette:
+    """The simulator; with `state.media_base` set, its answers point media URLs at its own media host."""
     state = state or SimState()
     routes: list[BaseRoute] = _control_routes(state)
     for platform_routes in PLATFORM_ROUTES:
         routes.extend(platform_routes(state))
     app = Starlette(routes=routes)
+    app.add_middleware(mediahost.MediaRewrite, state=state)
     # Reddit's client does not follow redirects: never redirect on a missing slash.
     app.router.redirect_slashes = False
     app.state.sim = state

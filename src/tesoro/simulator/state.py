@@ -53,6 +53,9 @@ class SimState:
     spent: dict[str, int] = field(default_factory=dict)
     # How long a TikTok client access token lives (seconds; TikTok's are 7,200).
     tiktok_token_ttl_s: float = 7200.0
+    # Where the simulator serves its own pictures ("http://127.0.0.1:PORT"): media URLs in the
+    # answers point there (`tesoro.simulator.mediahost`). None keeps the platforms' real hosts.
+    media_base: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def spend(self, budget: str, units: int) -> bool:

@@ -21,8 +21,9 @@ from sqlalchemy import Table, case, exists, func, or_
 from sqlmodel import Session, col, select
 
 from tesoro.models import NormalizedAuthor, NormalizedPost, content_flags
+from tesoro.store.media import media_facts
 from tesoro.store.sql import chunks, dialect_insert, json_has, table_of
-from tesoro.store.tables import Author, Media, Post, Product, QueueState, RightsState, Source
+from tesoro.store.tables import Author, Media, MediaStatus, Post, Product, QueueState, RightsState, Source
 from tesoro.store.versions import (
     apply_changes,
     canonical_links,
@@ -323,6 +324,10 @@ class MediaView:
     width: int | None
     height: int | None
     alt_text: str | None
+    # From the media pipeline (`media_image`): the item's id when it has a thumbnail, and the
+    # blurhash placeholder to paint while it loads.
+    thumbnail_id: int | None = None
+    blurhash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,9 +380,21 @@ def post_views(session: Session, posts: Sequence[Post]) -> list[PostView]:
         ):
             products[pid] = pname
     media: dict[int, list[MediaView]] = {}
+    facts = media_facts(session, post_ids=post_ids)
     for m in session.exec(select(Media).where(col(Media.post_id).in_(post_ids)).order_by(col(Media.id))):
+        seen = facts.get(m.id) if m.id is not None else None
+        ok = seen is not None and seen.status == MediaStatus.OK
         media.setdefault(m.post_id, []).append(
-            MediaView(m.type, m.url, m.preview_url, m.width, m.height, m.alt_text)
+            MediaView(
+                m.type,
+                m.url,
+                m.preview_url,
+                m.width,
+                m.height,
+                m.alt_text,
+                thumbnail_id=m.id if ok else None,
+                blurhash=seen.blurhash if ok and seen is not None else None,
+            )
         )
     out = []
     for p in posts:

@@ -59,6 +59,8 @@ _MEDIA_EXAMPLE: dict[str, Any] = {
     "height": 800,
     "alt_text": "a shoe on a trail",
     "blocked": False,
+    "thumbnail_url": "/api/media/7/thumbnail",
+    "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj",
 }
 _POST_EXAMPLE: dict[str, Any] = {
     "id": 42,
@@ -152,6 +154,10 @@ class MediaPublic(Schema):
     height: int | None
     alt_text: str | None = Field(description="the author's description of the medium")
     blocked: bool = Field(description="true when neither URL may be shown")
+    thumbnail_url: str | None = Field(
+        None, description="Tesoro's own thumbnail (metadata-free JPEG), once the media pipeline made it"
+    )
+    blurhash: str | None = Field(None, description="a blurhash placeholder to paint while the image loads")
 
     @classmethod
     def from_view(cls, m: MediaView, media: MediaFilter) -> MediaPublic:
@@ -165,6 +171,8 @@ class MediaPublic(Schema):
             height=m.height,
             alt_text=m.alt_text,
             blocked=url is None and preview is None,
+            thumbnail_url=None if m.thumbnail_id is None else f"/api/media/{m.thumbnail_id}/thumbnail",
+            blurhash=m.blurhash,
         )
 
 

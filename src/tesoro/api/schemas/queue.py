@@ -110,6 +110,10 @@ class QueueMedia(Schema):
     width: int | None
     height: int | None
     alt_text: str | None
+    thumbnail_url: str | None = Field(
+        None, description="Tesoro's own thumbnail (metadata-free JPEG), once the media pipeline made it"
+    )
+    blurhash: str | None = Field(None, description="a blurhash placeholder to paint while the image loads")
 
 
 class CatalogProduct(Schema):
@@ -365,6 +369,8 @@ def _entry_fields(
                 width=m.width,
                 height=m.height,
                 alt_text=m.alt_text,
+                thumbnail_url=None if m.thumbnail_id is None else f"/api/media/{m.thumbnail_id}/thumbnail",
+                blurhash=m.blurhash,
             )
             for m in card.media
         ],

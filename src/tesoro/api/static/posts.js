@@ -9,13 +9,15 @@
     if (!items.length) return null;
     var box = el("div", { class: "media" });
     items.slice(0, 4).forEach(function (m) {
-      var src = m.type === "photo" ? m.url || m.preview_url : m.preview_url;
-      if (m.blocked || !T.safeUrl(src)) {
+      var original = m.type === "photo" ? m.url || m.preview_url : m.preview_url;
+      // Tesoro's own thumbnail once the media pipeline made it (same origin, no metadata).
+      var src = m.thumbnail_url || original;
+      if ((m.blocked && !m.thumbnail_url) || !T.safeUrl(src)) {
         box.appendChild(el("span", { class: "media-blocked", text: t("queue.media_blocked") }));
         return;
       }
       var img = el("img", { src: src, alt: m.alt_text || "", loading: "lazy", referrerpolicy: "no-referrer" });
-      var wrap = el("a", { href: m.url || src, target: "_blank", rel: "noopener noreferrer nofollow ugc",
+      var wrap = el("a", { href: m.url || original || src, target: "_blank", rel: "noopener noreferrer nofollow ugc",
         class: m.type === "photo" ? "thumb" : "thumb play" }, [img]);
       box.appendChild(wrap);
     });

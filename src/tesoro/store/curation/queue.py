@@ -25,8 +25,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from tesoro.store.sql import any_of, chunks
-from tesoro.store.tables import Author, CurationDecision, CurationItem, Media, Post, PostTag, Product
+from tesoro.store.sql import any_of, chunks, table_of
+from tesoro.store.tables import (
+    Author,
+    CurationDecision,
+    CurationItem,
+    Media,
+    MediaImage,
+    MediaStatus,
+    Post,
+    PostTag,
+    Product,
+)
 from tesoro.store.versions import ContentChange, content_changes
 
 __all__ = [
@@ -55,6 +65,9 @@ class MediaRef:
     width: int | None
     height: int | None
     alt_text: str | None
+    # The media item's id when the media pipeline made its thumbnail, and its blurhash placeholder.
+    thumbnail_id: int | None = None
+    blurhash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +145,9 @@ def _tags_column() -> Any:
 
 
 def _media_column(session: Session) -> Any:
-    """A post's media as one JSON array of [id, type, url, preview, width, height, alt] (any order)."""
+    """A post's media as one JSON array of [id, type, url, preview, width, height, alt, status,
+    blurhash] (any order; status and blurhash from the media pipeline, null before it ran)."""
+    image = table_of(MediaImage)
     fields = (
         col(Media.id),
         col(Media.type),
@@ -141,18 +156,35 @@ def _media_column(session: Session) -> Any:
         col(Media.width),
         col(Media.height),
         col(Media.alt_text),
+        image.c.status,
+        image.c.blurhash,
     )
     if session.get_bind().dialect.name == "postgresql":
         aggregate = func.json_agg(func.json_build_array(*fields))
     else:
         aggregate = func.json_group_array(func.json_array(*fields))
-    return type_coerce(select(aggregate).where(col(Media.post_id) == col(Post.id)).scalar_subquery(), JSON)
+    found = (
+        select(aggregate)
+        .select_from(table_of(Media).outerjoin(image, image.c.media_id == col(Media.id)))
+        .where(col(Media.post_id) == col(Post.id))
+    )
+    return type_coerce(found.scalar_subquery(), JSON)
 
 
 def _media(found: list[list[Any]] | None) -> tuple[MediaRef, ...]:
     """The media column's entries as references, in the order they were stored."""
     return tuple(
-        MediaRef(m[1], m[2], m[3], m[4], m[5], m[6]) for m in sorted(found or (), key=lambda m: m[0])
+        MediaRef(
+            m[1],
+            m[2],
+            m[3],
+            m[4],
+            m[5],
+            m[6],
+            thumbnail_id=m[0] if len(m) > 7 and m[7] == MediaStatus.OK else None,
+            blurhash=m[8] if len(m) > 8 and m[7] == MediaStatus.OK else None,
+        )
+        for m in sorted(found or (), key=lambda m: m[0])
     )
 
 

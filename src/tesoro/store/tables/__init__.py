@@ -27,6 +27,7 @@ from tesoro.store.tables.curation import (
     PostTag,
 )
 from tesoro.store.tables.instagram import InstagramHashtagSearch
+from tesoro.store.tables.media import MediaImage, MediaStatus
 from tesoro.store.tables.posts import (
     Author,
     Media,
@@ -70,6 +71,8 @@ __all__ = [
     "InstagramHashtagSearch",
     "ListeningQuery",
     "Media",
+    "MediaImage",
+    "MediaStatus",
     "Person",
     "Post",
     "PostAlias",
