@@ -27,6 +27,7 @@ from tesoro.settings.curator import DEFAULT_CONTENT_VALUES, CuratorSettings, Tre
 from tesoro.settings.gallery import DEFAULT_MEDIA_HOSTS, GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeEffort, RoeSettings, RorEventValues
 from tesoro.settings.loader import load_settings
+from tesoro.settings.rights import RIGHTS_SCOPES, RightsScope, RightsSettings
 from tesoro.settings.root import Settings
 from tesoro.settings.secrets import DEFAULT_ALERT_ENV_ALLOW, SecretsSettings
 from tesoro.settings.service import (
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_ALERT_ENV_ALLOW",
     "DEFAULT_CONTENT_VALUES",
     "DEFAULT_MEDIA_HOSTS",
+    "RIGHTS_SCOPES",
     "AlertKind",
     "AlertRuleSettings",
     "ApiSettings",
@@ -55,6 +57,8 @@ __all__ = [
     "QuerySettings",
     "QueueSettings",
     "RelationshipSettings",
+    "RightsScope",
+    "RightsSettings",
     "RoeEffort",
     "RoeSettings",
     "RorEventValues",

@@ -14,6 +14,7 @@ from tesoro.settings.catalog import BrandSettings, ProductSettings, QuerySetting
 from tesoro.settings.curator import CuratorSettings
 from tesoro.settings.gallery import GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeSettings
+from tesoro.settings.rights import RightsSettings
 from tesoro.settings.secrets import SecretsSettings
 from tesoro.settings.service import (
     ApiSettings,
@@ -47,6 +48,7 @@ class Settings(Section):
     relationship: RelationshipSettings = Field(default_factory=RelationshipSettings)
     roe: RoeSettings = Field(default_factory=RoeSettings)
     curator: CuratorSettings = Field(default_factory=CuratorSettings)
+    rights: RightsSettings = Field(default_factory=RightsSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     # Where relative paths are resolved from: the config file's folder (set by load_settings).
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

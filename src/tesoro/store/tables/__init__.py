@@ -3,7 +3,8 @@
 catalog (brands, products, queries, sources), posts (authors, posts, media, scores),
 curation (decisions, tags, ranked items, duplicate bands, undo records, learned
 rankers), access (API keys, sessions, audit log), alerts (outbox, rules, marks,
-deliveries), relationships (people, logged events, orders, ROR, identities).
+deliveries), relationships (people, logged events, orders, ROR, identities), rights (terms,
+requests, replies, receipts).
 
 Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
 are checked against (`tests/store/test_migrations.py`), not a `create_all` at start-up.
@@ -42,6 +43,7 @@ from tesoro.store.tables.relationships import (
     RelationshipEvent,
     RorScore,
 )
+from tesoro.store.tables.rights import RightsReceipt, RightsReply, RightsRequest, RightsTerms
 from tesoro.store.tables.types import UtcDateTime, as_utc, utcnow
 
 __all__ = [
@@ -74,7 +76,11 @@ __all__ = [
     "QuarantineItem",
     "QueueState",
     "RelationshipEvent",
+    "RightsReceipt",
+    "RightsReply",
+    "RightsRequest",
     "RightsState",
+    "RightsTerms",
     "RorScore",
     "Score",
     "Source",
