@@ -30,6 +30,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/gallery/widget.js"): "public",
     ("GET", "/gallery/{brand}.json"): "public",
     ("GET", "/gallery/{brand}/embed"): "public",
+    ("GET", "/rights/consent/{token}"): "public",
+    ("POST", "/rights/consent/{token}"): "public",
     ("GET", "/api/me"): "key",
     ("GET", "/api/posts"): "viewer",
     ("GET", "/api/posts/{post_id}"): "viewer",

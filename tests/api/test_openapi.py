@@ -24,6 +24,7 @@ from tesoro.api.schemas import (
     quarantine,
     queue,
     ranker,
+    rights,
 )
 from tesoro.store.keys import Role
 from worlds.api import Seeded
@@ -163,7 +164,19 @@ def test_every_example_is_valid_for_its_model(spec: dict[str, Any]) -> None:
     """
     models = {
         name: value
-        for module in (alerts, decisions, gallery, insights, keys, library, posts, quarantine, queue, ranker)
+        for module in (
+            alerts,
+            decisions,
+            gallery,
+            insights,
+            keys,
+            library,
+            posts,
+            quarantine,
+            queue,
+            ranker,
+            rights,
+        )
         for name in module.__all__
         if isinstance(value := getattr(module, name), type) and issubclass(value, BaseModel)
     }

@@ -51,6 +51,7 @@ from tesoro.api.routes import (
     quarantine,
     queue,
     ranker,
+    rights,
     ui,
 )
 from tesoro.api.security import (
@@ -78,12 +79,14 @@ OWN_GUARDS: tuple[APIRouter, ...] = (
     quarantine.router,
     gallery.widget_router,
     ui.router,
+    rights.consent_router,
 )
 # Routers of an area: every route gets the area's policy (reads / writes) where it is included.
 AREAS: tuple[tuple[str, APIRouter], ...] = (
     ("curator", queue.router),
     ("curator", library.router),
     ("curator", ranker.router),
+    ("curator", rights.router),
     ("insights", insights.router),
     ("insights", charts.router),
     ("alerts", alerts.router),
