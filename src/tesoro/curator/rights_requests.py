@@ -30,10 +30,11 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlmodel import Session
 
+from tesoro.collector.base import RightsChannel, ThreadReply
 from tesoro.curator.queue import NotFound, QueueError
 from tesoro.curator.rights import set_rights
 from tesoro.curator.rights_replies import ReplyVerdict, classify_reply
@@ -328,30 +329,6 @@ def _set_status(
 
 
 # --- posting and reading through the platforms -------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadReply:
-    """One reply under Tesoro's request, as a platform reports it."""
-
-    external_id: str
-    author_external_id: str
-    author_handle: str | None
-    text: str
-    url: str | None = None
-    created_at: datetime | None = None
-
-
-class RightsChannel(Protocol):
-    """One platform's way to ask and listen: post a reply, read the replies under it.
-
-    `post_reply` returns (the new reply's id, its link); `fetch_replies` the replies under
-    Tesoro's reply (`reply_id`) on the author's post (`post_id`), from anyone.
-    """
-
-    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]: ...
-
-    def fetch_replies(self, *, post_external_id: str, reply_id: str) -> list[ThreadReply]: ...
 
 
 def send_queued(

@@ -36,6 +36,11 @@ class RightsSettings(Section):
     consent_link_days: int = Field(30, ge=1, le=365)
     # Where the consent page is served (the public address of `tesoro serve`), used in the links.
     public_url: str = "http://127.0.0.1:8000"
+    # How often the rights job runs (send, read replies, no response, expiry), in seconds; 0: never
+    # (run `tesoro rights run` yourself). A "please remove" reply is acted on within one interval.
+    interval_s: int = Field(30, ge=0, le=86_400)
+    # Requests whose replies one pass reads at most (newest first).
+    check_limit: int = Field(500, ge=1, le=100_000)
     # Alert this many days before granted rights end.
     expiry_warning_days: int = Field(14, ge=0, le=365)
 
