@@ -27,11 +27,13 @@ from tesoro.curator.rights_requests import (
     sign_document,
     verify_document,
 )
+from tesoro.insights.events import events_from_facts
 from tesoro.settings import RightsSettings
 from tesoro.store import rights as store
 from tesoro.store.catalog import list_brands
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import gallery_posts, get_post_view
+from tesoro.store.relationships import relationship_facts
 from worlds.curator import NOW, Spec, seed
 
 SECRET = b"s" * 32
@@ -352,3 +354,53 @@ def get_brand(engine: Engine, post_id: int) -> int:
         view = get_post_view(session, post_id=post_id)
         assert view is not None and view.brand_id is not None
         return view.brand_id
+
+
+def test_a_grant_counts_for_the_relationship_and_a_decline_does_not_count_against(engine: Engine) -> None:
+    ids = _world(engine)
+    granted = _one(engine, ids, "imp")  # eva grants
+    declined = _one(engine, ids, "p3")  # cam declines
+    with session_scope(engine) as session:
+        store.update_request(
+            session, request_id=declined, expected_status="queued", status="sent", sent_at=NOW
+        )
+        for request_id, text, author in (
+            (granted, "#YesAndes", "id-eva"),
+            (declined, "No thanks", "id-cam"),
+        ):
+            request = store.get_request(session, request_id=request_id)
+            assert request is not None
+            record_replies(
+                session,
+                request=request,
+                replies=[ThreadReply("r", author, None, text)],
+                author_external_id=author,
+                now=NOW,
+            )
+
+    def kinds() -> dict[str, set[str]]:
+        with session_scope(engine) as session:
+            brand = list_brands(session)[0]
+            facts = relationship_facts(
+                session,
+                brand_id=brand.id,
+                brand_handles=[brand.handles],
+                ugc_content_types=("photo",),
+                until=NOW + timedelta(days=1),
+            )
+            views = {ids[k]: get_post_view(session, post_id=ids[k]) for k in ("imp", "p3")}
+        handles = {v.author.id: v.author.handle for v in views.values() if v is not None}
+        out: dict[str, set[str]] = {}
+        for event in events_from_facts(facts).to_events():
+            if event.author_id in handles:
+                out.setdefault(handles[event.author_id], set()).add(event.kind.value)
+        return out
+
+    with session_scope(engine) as session:
+        assert get_post_view(session, post_id=ids["imp"]).rights_status == "granted"  # type: ignore[union-attr]
+    seen = kinds()
+    assert "rights_granted" in seen["eva"]
+    assert seen["cam"] == seen["eva"] - {"rights_granted"}  # the decline adds nothing, for or against
+    with session_scope(engine) as session:
+        assert expire_rights(session, now=NOW + timedelta(days=400)) == [ids["imp"]]
+    assert "rights_granted" in kinds()["eva"]  # a grant whose term ended still happened
