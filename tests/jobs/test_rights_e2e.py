@@ -1,9 +1,9 @@
-"""The rights workflow end to end: the real Mastodon.py client against the simulator, on both stores.
+"""The rights workflow end to end: the real platform clients against the simulator, on both stores.
 
-Ask every collected Mastodon post's author, run the rights job: the request is posted as a reply,
-each simulated author answers as the simulator's behaviour for that post says (yes with the
-hashtag, yes in words, no, a question, a condition, silence, a late answer, another account, a
-deleted post), and each request ends where that answer leads.
+Ask every collected Mastodon and X post's author (Mastodon.py, tweepy), run the rights job: the
+request is posted as a reply, each simulated author answers as the simulator's behaviour for that
+post says (yes with the hashtag, yes in words, no, a question, a condition, silence, a late answer,
+another account, a deleted post), and each request ends where that answer leads.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -41,21 +42,24 @@ EXPECTED = {
 }
 
 
+SOURCES = {"mastodon": "demo-mastodon", "x": "demo-x"}
+
+
 def _setup(
-    sim: SimulatorServer, engine: Engine, tmp_path: Path
+    sim: SimulatorServer, engine: Engine, tmp_path: Path, platform: str = "mastodon"
 ) -> tuple[Settings, dict[str, str], list[int]]:
-    sim.state.world.grow(40, platforms=("mastodon",))
+    sim.state.world.grow(40, platforms=(platform,))
     sim.state.world.late_after = timedelta(hours=5)
     settings = demo_settings(tmp_path, sim.base_url)
     settings = settings.model_copy(
         update={
-            "rights": settings.rights.model_copy(update={"daily_caps": {"mastodon": 1000}, "batch_size": 500})
+            "rights": settings.rights.model_copy(update={"daily_caps": {platform: 1000}, "batch_size": 500})
         }
     )
     environ = demo_environment({}, sim.state.credentials, sim.base_url)
     with session_scope(engine) as session:
         sync_catalog(session, settings)
-    result = collect_source(engine, settings, "demo-mastodon", environ)
+    result = collect_source(engine, settings, SOURCES[platform], environ)
     assert result.status == "ok" and result.inserted > 0, result.error
     with session_scope(engine) as session:
         ids = [
@@ -67,12 +71,15 @@ def _setup(
     return settings, environ, asked
 
 
+@pytest.mark.parametrize("platform", sorted(SOURCES))
 def test_requests_are_posted_and_every_kind_of_answer_ends_where_it_should(
-    sim: SimulatorServer, engine: Engine, tmp_path: Path
+    sim: SimulatorServer, engine: Engine, tmp_path: Path, platform: str
 ) -> None:
-    settings, environ, asked = _setup(sim, engine, tmp_path)
+    settings, environ, asked = _setup(sim, engine, tmp_path, platform)
     report = run_rights(settings, engine, environ)
-    assert report["sent"] == len(asked) and report["failed"] == 0
+    with session_scope(engine) as session:
+        failed = [r.reason for r in store.list_requests(session, statuses=("failed",))]
+    assert report["sent"] == len(asked) and report["failed"] == 0, failed[:3]
     behaviours = sim.state.world.behaviours
     seen: dict[str, int] = {}
     with session_scope(engine) as session:
