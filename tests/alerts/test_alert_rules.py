@@ -286,3 +286,33 @@ def test_new_mention_sees_a_post_committed_late_stamped_before_the_last_run(seed
     with session_scope(seeder.engine) as session:
         rule = get_rule(session, "mentions")
         assert rule is not None and rule.state["after_id"] == late, "the cursor moved once posts settled"
+
+
+def test_rights_declined_revoked_and_expiring(seeder_for: SeederFor) -> None:
+    seeder = seeder_for(
+        make_settings(
+            [
+                {"name": "no", "kind": "rights_declined"},
+                {"name": "gone", "kind": "rights_revoked"},
+                {"name": "ending", "kind": "rights_expiring"},
+            ],
+            rights={"expiry_warning_days": 14},
+        )
+    )
+    asked, granted, ends_soon, ends_later = seeder.posts(
+        ["asked", "granted", "ends soon", "ends later"], collected_at=T0 - timedelta(days=3)
+    )
+    seeder.set_posts([asked, granted], rights_status="requested")
+    seeder.set_posts([ends_soon], rights_status="granted", rights_until=T0 + timedelta(days=10))
+    seeder.set_posts([ends_later], rights_status="granted", rights_until=T0 + timedelta(days=40))
+    evaluate_rules(seeder.engine, seeder.settings, now=T0)
+    # Expiring rights are news on the first run too; the other kinds take a baseline.
+    assert [a.subject for a in alerts(seeder, "ending")] == [f"post:{ends_soon}"]
+    seeder.set_posts([asked], rights_status="declined")
+    seeder.set_posts([granted], rights_status="revoked")
+    evaluate_rules(seeder.engine, seeder.settings, now=T0 + MIN)
+    evaluate_rules(seeder.engine, seeder.settings, now=T0 + 2 * MIN)
+    assert [a.subject for a in alerts(seeder, "no")] == [f"post:{asked}"]
+    assert [a.subject for a in alerts(seeder, "gone")] == [f"post:{granted}"]
+    assert "revoked" in alerts(seeder, "gone")[0].payload["summary"]
+    assert len(alerts(seeder, "ending")) == 1  # once per post

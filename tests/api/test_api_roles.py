@@ -33,6 +33,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     # Meta's webhook: public, proven by its verify token and each call's signature.
     ("GET", "/api/webhooks/meta"): "public",
     ("POST", "/api/webhooks/meta"): "public",
+    ("GET", "/rights/consent/{token}"): "public",
+    ("POST", "/rights/consent/{token}"): "public",
     ("GET", "/api/me"): "key",
     ("GET", "/api/posts"): "viewer",
     ("GET", "/api/posts/{post_id}"): "viewer",

@@ -25,6 +25,7 @@ from tesoro.api.schemas import (
     quarantine,
     queue,
     ranker,
+    rights,
 )
 from tesoro.store.keys import Role
 from worlds.api import Seeded
@@ -176,6 +177,7 @@ def test_every_example_is_valid_for_its_model(spec: dict[str, Any]) -> None:
             quarantine,
             queue,
             ranker,
+            rights,
         )
         for name in module.__all__
         if isinstance(value := getattr(module, name), type) and issubclass(value, BaseModel)

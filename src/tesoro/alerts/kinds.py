@@ -153,23 +153,48 @@ def _new_treasure(ctx: RuleContext) -> Evaluated:
     return out, ctx.state
 
 
-def _rights_granted(ctx: RuleContext) -> Evaluated:
-    def fetch(after: int) -> list[PostFacts]:
-        return rights_candidates(
-            ctx.session, rule=ctx.conf.name, brand_id=ctx.brand_id, after_id=after, limit=BATCH
-        )
+_RIGHTS_SUMMARY = {
+    "rights_granted": "{who} granted usage rights for their {platform} post",
+    "rights_declined": "{who} declined usage rights for their {platform} post",
+    "rights_revoked": "Usage rights for {who}'s {platform} post were revoked: it left the gallery",
+    "rights_expiring": "Usage rights for {who}'s {platform} post end soon",
+}
 
-    first = _baseline(ctx, fetch)
-    if first is not None:
-        return first
-    out = []
-    for post in batches(fetch):
-        if not ctx.matches(post):
-            continue
-        summary = f"{who(post)} granted usage rights for their {post.platform} post"
-        payload = post_alert(ctx, post, summary, float(post.treasure_score or 0.0))
-        out.append(Candidate(f"post:{post.id}", payload, mark=f"post:{post.id}", post_id=post.id))
-    return out, ctx.state
+
+def _rights(kind: str, status: str) -> Callable[[RuleContext], Evaluated]:
+    """The evaluator of a rights kind: posts whose rights status became `status` (once per post)."""
+
+    def evaluate(ctx: RuleContext) -> Evaluated:
+        ending = None
+        if kind == "rights_expiring":
+            ending = (ctx.now, ctx.now + timedelta(days=ctx.settings.rights.expiry_warning_days))
+
+        def fetch(after: int) -> list[PostFacts]:
+            return rights_candidates(
+                ctx.session,
+                rule=ctx.conf.name,
+                brand_id=ctx.brand_id,
+                after_id=after,
+                limit=BATCH,
+                status=status,
+                ending=ending,
+            )
+
+        # Rights about to expire are news however long they have been granted: no baseline.
+        if kind != "rights_expiring":
+            first = _baseline(ctx, fetch)
+            if first is not None:
+                return first
+        out = []
+        for post in batches(fetch):
+            if not ctx.matches(post):
+                continue
+            summary = _RIGHTS_SUMMARY[kind].format(who=who(post), platform=post.platform)
+            payload = post_alert(ctx, post, summary, float(post.treasure_score or 0.0))
+            out.append(Candidate(f"post:{post.id}", payload, mark=f"post:{post.id}", post_id=post.id))
+        return out, ctx.state
+
+    return evaluate
 
 
 def _source_failing(ctx: RuleContext) -> Evaluated:
@@ -385,7 +410,10 @@ EVALUATORS: dict[str, Callable[[RuleContext], Evaluated]] = {
     "new_mention": _new_mention,
     "negative_influencer": _negative_influencer,
     "new_treasure": _new_treasure,
-    "rights_granted": _rights_granted,
+    "rights_granted": _rights("rights_granted", "granted"),
+    "rights_declined": _rights("rights_declined", "declined"),
+    "rights_revoked": _rights("rights_revoked", "revoked"),
+    "rights_expiring": _rights("rights_expiring", "granted"),
     "source_failing": _source_failing,
     "coverage_lost": _coverage_lost,
     "volume_spike": _spike,

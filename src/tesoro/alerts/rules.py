@@ -12,7 +12,10 @@ What each kind looks at:
   least `min_followers` (and ROR >= `min_ror` where known). Subject: the author, so an unhappy
   influencer's thread is one alert per cooldown.
 - `new_treasure`: a post whose `treasure_score` reaches `min_score`. Subject: the post.
-- `rights_granted`: a post whose `rights_status` became "granted". Subject: the post.
+- `rights_granted`, `rights_declined`, `rights_revoked`: a post whose `rights_status` became
+  "granted", "declined" or "revoked". Subject: the post.
+- `rights_expiring`: a granted post whose rights end within `[rights] expiry_warning_days`.
+  Subject: the post (once per post).
 - `source_failing`: a source whose health turned "failing". Subject: the source.
 - `coverage_lost`: a source about to lose coverage (`collector.quota`): its query no longer fits
   the platform budget (the scheduler stretched it past `quota.stretch_alert`, or it waits long for

@@ -55,6 +55,7 @@ from tesoro.api.routes import (
     quarantine,
     queue,
     ranker,
+    rights,
     ui,
 )
 from tesoro.api.routes import media as media_routes
@@ -85,6 +86,7 @@ OWN_GUARDS: tuple[APIRouter, ...] = (
     quarantine.router,
     gallery.widget_router,
     ui.router,
+    rights.consent_router,
 )
 # Routers of an area: every route gets the area's policy (reads / writes) where it is included.
 AREAS: tuple[tuple[str, APIRouter], ...] = (
@@ -92,6 +94,7 @@ AREAS: tuple[tuple[str, APIRouter], ...] = (
     ("curator", library.router),
     ("curator", ranker.router),
     ("curator", corrections.router),
+    ("curator", rights.router),
     ("insights", insights.router),
     ("insights", charts.router),
     ("alerts", alerts.router),

@@ -26,6 +26,7 @@ from tesoro.cli.curator import curate_app
 from tesoro.cli.insights import insights_app, orders_app
 from tesoro.cli.kit import ConfigOption, OneLineErrors, configure_logging, console, load_or_exit, out
 from tesoro.cli.quarantine import quarantine_app
+from tesoro.cli.rights import rights_app
 from tesoro.cli.scoring import scoring_app
 from tesoro.cli.serve import demo_key, keys_app
 from tesoro.collector.importer import brand_rules, import_file
@@ -64,6 +65,7 @@ app.add_typer(curate_app, name="curate")  # rank, train, queue, search, stats
 app.add_typer(insights_app, name="insights")  # kpis, ror, author, roe, purchases, link, unlink, ...
 app.add_typer(orders_app, name="orders")  # orders import FILE
 app.add_typer(quarantine_app, name="quarantine")  # list, retry
+app.add_typer(rights_app, name="rights")  # request, requests, decide, reask, revoke, receipts, terms, run
 
 _settings = load_or_exit
 

@@ -21,7 +21,9 @@ __all__ = [
     "PostLookup",
     "QuotaExhausted",
     "RateLimited",
+    "RightsChannel",
     "Spend",
+    "ThreadReply",
     "TransientError",
 ]
 
@@ -45,6 +47,34 @@ class Collector(Protocol):
     platform: Platform
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadReply:
+    """One reply under Tesoro's rights request, as a platform reports it (the text as written)."""
+
+    external_id: str
+    author_external_id: str
+    author_handle: str | None
+    text: str
+    url: str | None = None
+    created_at: datetime | None = None
+
+
+@runtime_checkable
+class RightsChannel(Protocol):
+    """A platform's way to ask an author for usage rights and to listen for the answer.
+
+    `post_reply` posts `text` as a reply under the post (returns the new reply's id and link);
+    `fetch_replies` returns every reply under Tesoro's reply `reply_id`, from anyone. A failure
+    raises a `CollectorError` subclass. A platform whose API cannot post (imports) has none.
+    """
+
+    platform: Platform
+
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]: ...
+
+    def fetch_replies(self, *, post_external_id: str, reply_id: str) -> list[ThreadReply]: ...
 
 
 @runtime_checkable

@@ -55,7 +55,7 @@ from mastodon.errors import (
     MastodonVersionError,
 )
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, ThreadReply, TransientError
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_utc_datetime
 from tesoro.models import (
@@ -395,6 +395,38 @@ class MastodonCollector:
             except MastodonError as exc:
                 raise _failure(exc, self._api) from exc
         return frozenset(gone)
+
+    # --- usage rights (`tesoro.collector.base.RightsChannel`) ---------------------------------------
+
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
+        """Reply under a status (`POST /api/v1/statuses` with `in_reply_to_id`); the reply's id and URL."""
+        status = self._call(lambda: self._api.status_post(text, in_reply_to_id=post_external_id))
+        reply_id = _id(_mapping(status).get("id"))
+        if reply_id is None:
+            raise TransientError("the server answered the reply without an id")
+        return reply_id, _str(_mapping(status).get("url"))
+
+    def fetch_replies(self, *, post_external_id: str, reply_id: str) -> list[ThreadReply]:
+        """Every reply under Tesoro's reply (`GET /api/v1/statuses/:id/context`, its descendants)."""
+        context = self._call(lambda: self._api.status_context(reply_id))
+        out: list[ThreadReply] = []
+        for status in _mappings(_mapping(context).get("descendants")):
+            account = _mapping(status.get("account"))
+            status_id, account_id = _id(status.get("id")), _id(account.get("id"))
+            if status_id is None or account_id is None:
+                continue
+            created = status.get("created_at")
+            out.append(
+                ThreadReply(
+                    external_id=status_id,
+                    author_external_id=account_id,
+                    author_handle=_str(account.get("acct")),
+                    text=html_to_text(str(status.get("content") or "")),
+                    url=_str(status.get("url")),
+                    created_at=created if isinstance(created, datetime) else None,
+                )
+            )
+        return out
 
     def _call(self, call: Callable[[], Any]) -> Any:
         """Runs one Mastodon.py call and translates its failures into the runner's vocabulary."""

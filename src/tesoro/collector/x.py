@@ -16,6 +16,7 @@ simulator, or a gateway) and gives every request a timeout.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from requests.utils import should_bypass_proxies
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, Spend, TransientError
+from tesoro.collector.base import (
+    AuthFailed,
+    CollectorError,
+    RateLimited,
+    Spend,
+    ThreadReply,
+    TransientError,
+)
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 from tesoro.models import (
@@ -242,6 +250,56 @@ class XCollector:
                 if str(error.get("type", "")).endswith(_NOT_FOUND) and resource in asked:
                     gone.add(resource)
         return frozenset(gone)
+
+    # --- usage rights (`tesoro.collector.base.RightsChannel`) ---------------------------------------
+    # Posting needs a user-context token (OAuth 2.0 with tweet.write): give the source one to ask.
+
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
+        """Reply under a tweet (`POST /2/tweets` with `reply.in_reply_to_tweet_id`); its id and link."""
+        body = _call_x(
+            lambda: self._client.create_tweet(
+                text=text, in_reply_to_tweet_id=post_external_id, user_auth=False
+            )
+        )
+        data = body.get("data") if isinstance(body, dict) else None
+        reply_id = as_str(data.get("id")) if isinstance(data, dict) else None
+        if reply_id is None:
+            raise TransientError("X answered the reply without an id")
+        return reply_id, f"https://x.com/i/web/status/{reply_id}"
+
+    def fetch_replies(self, *, post_external_id: str, reply_id: str) -> list[ThreadReply]:
+        """The replies to Tesoro's reply (recent search `in_reply_to_tweet_id:`), with their authors."""
+        body = _call_x(
+            lambda: self._client.search_recent_tweets(
+                f"in_reply_to_tweet_id:{reply_id}",
+                max_results=100,
+                tweet_fields=["created_at", "author_id"],
+                user_fields=["username"],
+                expansions=["author_id"],
+            )
+        )
+        if not isinstance(body, dict):
+            raise TransientError(f"X answered with a {type(body).__name__}, not a JSON object")
+        users = {
+            as_str(u.get("id")): as_str(u.get("username"))
+            for u in as_dicts((body.get("includes") or {}).get("users"))
+        }
+        out: list[ThreadReply] = []
+        for tweet in as_dicts(body.get("data")):
+            tweet_id, author_id = as_str(tweet.get("id")), as_str(tweet.get("author_id"))
+            if tweet_id is None or author_id is None:
+                continue
+            handle = users.get(author_id)
+            out.append(
+                ThreadReply(
+                    external_id=tweet_id,
+                    author_external_id=author_id,
+                    author_handle=handle,
+                    text=html.unescape(as_str(tweet.get("text")) or ""),
+                    url=f"https://x.com/{handle or 'i/web'}/status/{tweet_id}",
+                )
+            )
+        return out
 
     def _search(self, position: _Position) -> dict[str, Any]:
         params: dict[str, Any] = {

@@ -220,7 +220,8 @@ def events_from_facts(facts: RelationshipFacts) -> EventArrays:
     - a post with media or a UGC content type is `ugc`;
     - queue state approved / featured is `ugc_approved` / `ugc_featured` (a featured
       post only counts as featured), dated by the coordinator's decision when known;
-    - rights status granted is `rights_granted`;
+    - rights status granted (or expired: the grant happened) is `rights_granted`; declined,
+      revoked or unanswered rights requests are no event, so they never count against the author;
     - a positive post that mentions other accounts or replies to someone else's
       post (not the brand's, not their own) is a `recommendation`;
     - a reply to one of the brand's posts is `replied_back`; a reply by one of the

@@ -35,6 +35,7 @@ from tesoro.jobs.tasks import (
     purge_sessions_job,
     recheck_gallery_job,
     refresh_relationships,
+    run_rights,
     score_job,
 )
 from tesoro.jobs.worker import enqueue_collect, enqueue_media, enqueue_score, make_queue
@@ -164,6 +165,18 @@ def build_scheduler(
             args=media_args,
             id="media",
             name="fetch and process media",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    if settings.rights.interval_s:
+        # Rights: send paced requests, read the authors' answers, expire ended rights.
+        scheduler.add_job(
+            run_rights,
+            IntervalTrigger(seconds=settings.rights.interval_s, jitter=3),
+            args=(settings, engine, environ),
+            id="rights",
+            name="usage rights",
             coalesce=True,
             max_instances=1,
             replace_existing=True,

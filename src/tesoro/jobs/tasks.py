@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tesoro.collector.base import CollectorError, PostLookup
+from tesoro.collector.base import CollectorError, PostLookup, RightsChannel
 from tesoro.collector.quota import ROLLING_SPANS, QuotaStatus, source_quota
 from tesoro.collector.registry import build_collector, build_filter
 from tesoro.collector.runner import Allowance, RetryPolicy, RunResult, run_source
@@ -22,13 +22,16 @@ from tesoro.curator.corrections import train_corrections
 from tesoro.curator.feedback import train_rankers
 from tesoro.curator.ranking import rank_posts
 from tesoro.curator.relevance_model import train_relevance
+from tesoro.curator.rights_requests import expire_rights, mark_no_response, record_replies, send_queued
 from tesoro.insights.service import refresh_ror
 from tesoro.media.pipeline import MediaReport, process_media
 from tesoro.scoring.pipeline import score_pending
 from tesoro.settings import ConfigError, Settings
+from tesoro.store import rights as rights_store
 from tesoro.store.catalog import brand_by_name
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import purge_sessions
+from tesoro.store.posts import get_post_view
 from tesoro.store.recheck import mark_gone, posts_to_recheck, record_checked
 from tesoro.store.sources import get_source, record_failure, save_plan
 from tesoro.store.spend import prune_spend
@@ -326,4 +329,70 @@ def recheck_gallery_job(
                 source.name,
                 report.gone[source.name],
             )
+    return report
+
+
+def run_rights(
+    settings: Settings, engine: Engine, environ: Mapping[str, str], *, now: datetime | None = None
+) -> dict[str, int]:
+    """One pass of the usage-rights workflow; counts of what it did.
+
+    Sends queued requests through each platform that can post (the first enabled source of the
+    platform gives the client and its credentials), reads the replies under every open or granted
+    request (a late "please remove" revokes), marks requests unanswered for `no_response_days`,
+    and expires rights whose end date passed. A platform that fails (a rate limit, an outage)
+    keeps its requests for the next pass; the other platforms go on.
+    """
+    at = now or datetime.now(UTC)
+    channels: dict[str, RightsChannel] = {}
+    for source in settings.sources:
+        if not source.enabled or source.platform in channels or source.platform == "file":
+            continue
+        try:
+            built = build_collector(settings, source, environ)
+        except (ConfigError, FileNotFoundError, ValueError) as exc:
+            log.error("rights: cannot reach %s through %s: %s", source.platform, source.name, exc)
+            continue
+        if isinstance(built, RightsChannel):
+            channels[source.platform] = built
+    report: dict[str, int] = {}
+    with session_scope(engine) as session:
+        report.update(send_queued(session, settings=settings.rights, channels=channels, now=at))
+    read = 0
+    with session_scope(engine) as session:
+        watched = rights_store.list_requests(
+            session, statuses=("sent", "needs_review", "granted"), limit=settings.rights.check_limit
+        )
+        work = [
+            (r.id, r.platform, r.post_id, r.reply_external_id, r.author_id)
+            for r in watched
+            if r.reply_external_id and r.platform in channels
+        ]
+    failed_platforms: set[str] = set()
+    for request_id, platform, post_id, reply_id, author_id in work:
+        if platform in failed_platforms or reply_id is None or request_id is None:
+            continue
+        with session_scope(engine) as session:
+            view = get_post_view(session, post_id=post_id)
+            author = rights_store.author_external_id(session, author_id=author_id) if author_id else None
+        if view is None or author is None:
+            continue
+        try:
+            replies = channels[platform].fetch_replies(post_external_id=view.external_id, reply_id=reply_id)
+        except CollectorError as exc:
+            failed_platforms.add(platform)
+            log.warning("rights: reading replies on %s stopped: %s", platform, exc)
+            continue
+        with session_scope(engine) as session:
+            request = rights_store.get_request(session, request_id=request_id)
+            if request is not None:
+                read += len(
+                    record_replies(
+                        session, request=request, replies=replies, author_external_id=author, now=at
+                    )
+                )
+    report["replies"] = read
+    with session_scope(engine) as session:
+        report["no_response"] = mark_no_response(session, settings=settings.rights, now=at)
+        report["expired"] = len(expire_rights(session, now=at))
     return report

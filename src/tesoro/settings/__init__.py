@@ -29,6 +29,7 @@ from tesoro.settings.insights import RelationshipSettings, RoeEffort, RoeSetting
 from tesoro.settings.loader import load_settings
 from tesoro.settings.media import MediaSettings
 from tesoro.settings.quota import PLATFORM_BUDGETS, Budget, QuotaSettings, QuotaWindow
+from tesoro.settings.rights import RIGHTS_SCOPES, RightsScope, RightsSettings
 from tesoro.settings.root import Settings
 from tesoro.settings.secrets import DEFAULT_ALERT_ENV_ALLOW, SecretsSettings
 from tesoro.settings.service import (
@@ -45,6 +46,7 @@ __all__ = [
     "DEFAULT_CONTENT_VALUES",
     "DEFAULT_MEDIA_HOSTS",
     "PLATFORM_BUDGETS",
+    "RIGHTS_SCOPES",
     "AlertKind",
     "AlertRuleSettings",
     "ApiSettings",
@@ -64,6 +66,8 @@ __all__ = [
     "QuotaSettings",
     "QuotaWindow",
     "RelationshipSettings",
+    "RightsScope",
+    "RightsSettings",
     "RoeEffort",
     "RoeSettings",
     "RorEventValues",

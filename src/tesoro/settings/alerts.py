@@ -19,6 +19,9 @@ AlertKind = Literal[
     "negative_spike",
     "new_treasure",
     "rights_granted",
+    "rights_declined",
+    "rights_revoked",
+    "rights_expiring",
     "source_failing",
     "coverage_lost",
 ]

@@ -15,6 +15,7 @@ from tesoro.settings.curator import CuratorSettings
 from tesoro.settings.gallery import GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeSettings
 from tesoro.settings.media import MediaSettings
+from tesoro.settings.rights import RightsSettings
 from tesoro.settings.secrets import SecretsSettings
 from tesoro.settings.service import (
     ApiSettings,
@@ -50,6 +51,7 @@ class Settings(Section):
     relationship: RelationshipSettings = Field(default_factory=RelationshipSettings)
     roe: RoeSettings = Field(default_factory=RoeSettings)
     curator: CuratorSettings = Field(default_factory=CuratorSettings)
+    rights: RightsSettings = Field(default_factory=RightsSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     meta_webhook: MetaWebhookSettings = Field(default_factory=MetaWebhookSettings)
     # Where relative paths are resolved from: the config file's folder (set by load_settings).

@@ -43,7 +43,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -543,9 +543,51 @@ class _Mastodon:
             return _error(404, "Record not found", self.window.count())
         return JSONResponse(_status(post, by_id), headers=self.window.count())
 
+    async def post_status(self, request: Request) -> Response:
+        """`POST /api/v1/statuses`: the brand replies under a status (`in_reply_to_id`): a rights request."""
+        fault = await self.injected("mastodon.post", {})
+        if fault is not None:
+            return fault
+        denied = self.refused(request)
+        if denied is not None:
+            return denied
+        if request.headers.get("content-type", "").startswith("application/json"):
+            form: dict[str, Any] = dict(await request.json())
+        else:
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        text = str(form.get("status") or "").strip()
+        parent = _int_param(form, "in_reply_to_id")
+        if not text or len(text) > 500:
+            return _error(
+                422, "Validation failed: Text can't be blank or over 500 characters", self.window.count()
+            )
+        if parent is None:
+            return _error(422, "Validation failed: only replies are simulated", self.window.count())
+        try:
+            post = self.state.world.reply(parent, text)
+        except KeyError:
+            return _error(404, "Record not found", self.window.count())
+        return JSONResponse(_status(post, {}), headers=self.window.count())
+
+    async def context(self, request: Request) -> Response:
+        """`GET /api/v1/statuses/:id/context`: the replies under a status (its descendants), oldest first."""
+        fault = await self.injected("mastodon.context", {"ancestors": [], "descendants": []})
+        if fault is not None:
+            return fault
+        denied = self.refused(request)
+        if denied is not None:
+            return denied
+        wanted = _int_param(request.path_params, "id")
+        if wanted is None or self.state.world.find(wanted) is None:
+            return _error(404, "Record not found", self.window.count())
+        replies = self.state.world.thread(wanted)
+        return JSONResponse(
+            {"ancestors": [], "descendants": [_status(p, {}) for p in replies]}, headers=self.window.count()
+        )
+
 
 def routes(state: SimState) -> list[BaseRoute]:
-    """The instance documents, the hashtag timeline, v2 search and one status by id."""
+    """The instance documents, the hashtag timeline, v2 search, one status by id, and rights replies."""
     api = _Mastodon(state)
     return [
         Route(f"{PREFIX}/api/v1/instance/", api.instance(_instance_v1()), methods=["GET"]),
@@ -553,4 +595,6 @@ def routes(state: SimState) -> list[BaseRoute]:
         Route(f"{PREFIX}/api/v1/timelines/tag/{{tag}}", api.tag_timeline, methods=["GET"]),
         Route(f"{PREFIX}/api/v2/search", api.search, methods=["GET"]),
         Route(f"{PREFIX}/api/v1/statuses/{{id}}", api.status, methods=["GET"]),
+        Route(f"{PREFIX}/api/v1/statuses/{{id}}/context", api.context, methods=["GET"]),
+        Route(f"{PREFIX}/api/v1/statuses", api.post_status, methods=["POST"]),
     ]

@@ -74,6 +74,10 @@ _TOO_MANY = {
     "type": "about:blank",
     "status": 429,
 }
+# The operator that asks for the replies to one tweet.
+_REPLY_TO = re.compile(r"\bin_reply_to_tweet_id:(\d+)")
+CREATE_ROUTE = "x.create"
+_LINK = re.compile(r"https?://\S+")
 _OPERATOR = re.compile(r"(?:^|\s)-\S+|\b[a-z_]+:\S+", re.IGNORECASE)
 _LANG = re.compile(r"(?<!-)\blang:([a-z]{2,3})\b", re.IGNORECASE)
 _HASHTAG = re.compile(r"#(\w+)")
@@ -537,6 +541,9 @@ def routes(state: SimState) -> list[BaseRoute]:
                 faulted.headers.update(headers)
             return faulted
         posts = state.world.posts("x")
+        thread = _REPLY_TO.search(request.query_params.get("query", ""))
+        if thread is not None:  # the replies under one tweet (a rights request's answers)
+            posts = state.world.thread(int(thread.group(1)))
         try:
             search = _parse(request.query_params)
             _check_window(search, posts, datetime.now(UTC))
@@ -586,4 +593,55 @@ def routes(state: SimState) -> list[BaseRoute]:
         )
         return JSONResponse(_lookup(state.world.posts("x"), ids, search), headers=headers)
 
-    return [Route(PATH, search_recent, methods=["GET"]), Route(LOOKUP_PATH, lookup, methods=["GET"])]
+    async def create(request: Request) -> Response:
+        """`POST /2/tweets`: the brand replies under a tweet (a rights request); its author answers."""
+        headers = window.count()
+        if request.headers.get("authorization") != f"Bearer {state.credentials.x_bearer}":
+            return JSONResponse(_UNAUTHORIZED, status_code=401, headers=headers)
+        faulted = await fault_response(
+            state,
+            CREATE_ROUTE,
+            rate_limit_headers={**headers, "x-rate-limit-remaining": "0"},
+            rate_limit_body=_TOO_MANY,
+            auth_body=_UNAUTHORIZED,
+            empty_body={},
+        )
+        if faulted is not None:
+            return faulted
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        text = str((body or {}).get("text") or "") if isinstance(body, dict) else ""
+        parent = str(((body or {}).get("reply") or {}).get("in_reply_to_tweet_id") or "") if text else ""
+        # X counts every link as 23 characters (its t.co length), whatever its own length.
+        weighted = len(_LINK.sub("x" * 23, text))
+        if not text or weighted > 280 or not parent.isdigit():
+            error = _BadRequest(
+                "text", text[:50], "a reply needs text (1 to 280 characters) and reply.in_reply_to_tweet_id"
+            )
+            return JSONResponse(_bad_request(error), status_code=400, headers=headers)
+        try:
+            post = state.world.reply(int(parent), text)
+        except KeyError:
+            return JSONResponse(
+                {
+                    "title": "Invalid Request",
+                    "detail": "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                    "type": "about:blank",
+                    "status": 403,
+                },
+                status_code=403,
+                headers=headers,
+            )
+        return JSONResponse(
+            {"data": {"id": str(post.id), "text": post.text, "edit_history_tweet_ids": [str(post.id)]}},
+            status_code=201,
+            headers=headers,
+        )
+
+    return [
+        Route(PATH, search_recent, methods=["GET"]),
+        Route(LOOKUP_PATH, lookup, methods=["GET"]),
+        Route(LOOKUP_PATH, create, methods=["POST"]),
+    ]

@@ -589,6 +589,8 @@ def gallery_posts(
         col(Post.brand_id) == brand_id,
         or_(col(Post.queue_state).in_(GALLERY_STATES), held),
         col(Post.rights_status) == RightsState.GRANTED.value,
+        # Rights with an end date stop at that moment, whether or not the expiry job has run yet.
+        or_(col(Post.rights_until).is_(None), col(Post.rights_until) > datetime.now(UTC)),
         col(Post.deleted_at).is_(None),
         # Never a post the platform marked NSFW or whose media it hides, even approved with rights.
         *(~json_has(Post.content_flags, flag) for flag in GALLERY_BLOCKING_FLAGS),

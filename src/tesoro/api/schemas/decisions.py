@@ -91,7 +91,7 @@ class RightsUpdate(Input):
         json_schema_extra={"examples": [{"status": "granted", "note": "permission by DM on 2026-11-02"}]}
     )
 
-    status: Literal["none", "requested", "granted", "declined", "expired"]
+    status: Literal["none", "requested", "granted", "declined", "expired", "revoked"]
     note: str | None = Field(None, max_length=5000)
 
 

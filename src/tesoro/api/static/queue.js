@@ -18,7 +18,7 @@
     if (!canReview) return null;
     var rights = el("select", { "aria-label": t("queue.rights"), class: "rights-select",
       onchange: function (e) { setRights(i, e.target.value); } });
-    ["none", "requested", "granted", "declined", "expired"].forEach(function (value) {
+    ["none", "requested", "granted", "declined", "expired", "revoked"].forEach(function (value) {
       var option = el("option", { value: value, text: t("rights." + value) });
       if (value === post.rights_status) option.selected = true;
       rights.appendChild(option);

@@ -258,12 +258,24 @@ def treasure_candidates(
 
 
 def rights_candidates(
-    session: Session, *, rule: str, brand_id: int | None, after_id: int, limit: int
+    session: Session,
+    *,
+    rule: str,
+    brand_id: int | None,
+    after_id: int,
+    limit: int,
+    status: str = "granted",
+    ending: tuple[datetime, datetime] | None = None,
 ) -> list[PostFacts]:
-    """Posts whose usage rights are granted and that `rule` has not handled yet."""
+    """Posts whose usage rights have `status` and that `rule` has not handled yet.
+
+    With `ending` (from, to): only those whose rights end in that window (rights about to expire).
+    """
     stmt = scoped(posts_select(), brand_id=brand_id, query_id=None).where(
-        col(Post.id) > after_id, col(Post.rights_status) == "granted", _unmarked(rule)
+        col(Post.id) > after_id, col(Post.rights_status) == status, _unmarked(rule)
     )
+    if ending is not None:
+        stmt = stmt.where(col(Post.rights_until) > ending[0], col(Post.rights_until) <= ending[1])
     return facts_of(session, stmt.order_by(col(Post.id)).limit(limit))
 
 

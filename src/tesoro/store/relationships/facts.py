@@ -200,7 +200,9 @@ def relationship_facts(
             epoch_seconds(Post.created_at),
             func.coalesce(col(Post.views), -1),
             case((col(Post.queue_state) == "approved", 1), (col(Post.queue_state) == "featured", 2), else_=0),
-            case((col(Post.rights_status) == "granted", 1), else_=0),
+            # A grant counts for the relationship, also once its term ended; a decline, a revocation
+            # or no answer never counts against the author.
+            case((col(Post.rights_status).in_(("granted", "expired")), 1), else_=0),
             case(
                 # Most posts mention nobody: skip the JSON work for them.
                 (cast(col(Post.mentions), Text) == "[]", 0),

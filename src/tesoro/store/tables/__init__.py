@@ -4,7 +4,8 @@ catalog (brands, products, queries, sources), posts (authors, posts, media, scor
 curation (decisions, tags, ranked items, duplicate bands, undo records, learned
 rankers), corrections (coordinator labels and the calibrations they teach), access
 (API keys, sessions, audit log), alerts (outbox, rules, marks, deliveries), relationships
-(people, logged events, orders, ROR, identities), instagram (the hashtag ledger).
+(people, logged events, orders, ROR, identities), instagram (the hashtag ledger), rights (terms,
+requests, replies, receipts).
 
 Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
 are checked against (`tests/store/test_migrations.py`), not a `create_all` at start-up.
@@ -46,6 +47,7 @@ from tesoro.store.tables.relationships import (
     RelationshipEvent,
     RorScore,
 )
+from tesoro.store.tables.rights import RightsReceipt, RightsReply, RightsRequest, RightsTerms
 from tesoro.store.tables.types import UtcDateTime, as_utc, utcnow
 
 __all__ = [
@@ -83,7 +85,11 @@ __all__ = [
     "QuarantineItem",
     "QueueState",
     "RelationshipEvent",
+    "RightsReceipt",
+    "RightsReply",
+    "RightsRequest",
     "RightsState",
+    "RightsTerms",
     "RorScore",
     "Score",
     "Source",

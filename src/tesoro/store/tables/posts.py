@@ -35,6 +35,7 @@ class RightsState(StrEnum):
     GRANTED = "granted"
     DECLINED = "declined"
     EXPIRED = "expired"
+    REVOKED = "revoked"
 
 
 class Author(SQLModel, table=True):
@@ -106,6 +107,8 @@ class Post(SQLModel, table=True):
     deleted_at: datetime | None = timestamp()
     # When the gallery re-check last asked the platform whether it still has this post.
     checked_at: datetime | None = timestamp()
+    # The end of the granted usage rights (None: no end date); the gallery stops showing the post then.
+    rights_until: datetime | None = timestamp()
 
 
 class PostVersion(SQLModel, table=True):

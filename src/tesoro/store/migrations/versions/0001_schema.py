@@ -1,4 +1,4 @@
-"""The whole schema: catalog, posts, curation, access, alerts, relationships, full-text search
+"""The whole schema: catalog, posts, curation, access, alerts, relationships, rights, full-text search
 
 Revision ID: 0001
 Revises:
@@ -459,6 +459,7 @@ def upgrade() -> None:
         sa.Column("held_version", sa.Integer(), nullable=True),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rights_until", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["author.id"],
@@ -740,6 +741,118 @@ def upgrade() -> None:
     op.create_index("ix_curation_change_actor", "curation_change", ["actor"], unique=False)
     op.create_index("ix_curation_change_batch_id", "curation_change", ["batch_id"], unique=False)
 
+    op.create_table(
+        "rights_terms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("brand_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["brand_id"], ["brand.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("brand_id", "version", name="uq_rights_terms_brand_version"),
+    )
+    op.create_index("ix_rights_terms_brand_id", "rights_terms", ["brand_id"], unique=False)
+    op.create_table(
+        "rights_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("brand_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("platform", sa.String(), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("hashtag", sa.String(), nullable=False),
+        sa.Column("terms_id", sa.Integer(), nullable=False),
+        sa.Column("scope", sa.JSON(), nullable=False),
+        sa.Column("duration_days", sa.Integer(), nullable=True),
+        sa.Column("template", sa.String(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("asked_by", sa.String(), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reply_external_id", sa.String(), nullable=True),
+        sa.Column("reply_url", sa.String(), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("consent_nonce_hash", sa.String(length=64), nullable=False),
+        sa.Column("consent_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("future_posts", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["author_id"], ["author.id"]),
+        sa.ForeignKeyConstraint(["brand_id"], ["brand.id"]),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"]),
+        sa.ForeignKeyConstraint(["terms_id"], ["rights_terms.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_rights_request_post_id", "rights_request", ["post_id"], unique=False)
+    op.create_index("ix_rights_request_brand_id", "rights_request", ["brand_id"], unique=False)
+    op.create_index("ix_rights_request_author_id", "rights_request", ["author_id"], unique=False)
+    op.create_index("ix_rights_request_platform", "rights_request", ["platform"], unique=False)
+    op.create_index("ix_rights_request_status", "rights_request", ["status"], unique=False)
+    op.create_index("ix_rights_request_asked_at", "rights_request", ["asked_at"], unique=False)
+    op.create_index(
+        "ix_rights_request_consent_nonce_hash", "rights_request", ["consent_nonce_hash"], unique=False
+    )
+    op.create_table(
+        "rights_reply",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("external_id", sa.String(), nullable=False),
+        sa.Column("author_external_id", sa.String(), nullable=False),
+        sa.Column("author_handle", sa.String(), nullable=True),
+        sa.Column("from_author", sa.Boolean(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("url", sa.String(), nullable=True),
+        sa.Column("verdict", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("replied_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["request_id"], ["rights_request.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("request_id", "external_id", name="uq_rights_reply_request_external"),
+    )
+    op.create_index("ix_rights_reply_request_id", "rights_reply", ["request_id"], unique=False)
+    op.create_table(
+        "rights_receipt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("brand_id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(), nullable=False),
+        sa.Column("post_url", sa.String(), nullable=True),
+        sa.Column("author_external_id", sa.String(), nullable=False),
+        sa.Column("author_handle", sa.String(), nullable=True),
+        sa.Column("request_text", sa.Text(), nullable=False),
+        sa.Column("terms_version", sa.Integer(), nullable=False),
+        sa.Column("terms_sha256", sa.String(length=64), nullable=False),
+        sa.Column("scope", sa.JSON(), nullable=False),
+        sa.Column("duration_days", sa.Integer(), nullable=True),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("reply_url", sa.String(), nullable=True),
+        sa.Column("reply_text", sa.Text(), nullable=True),
+        sa.Column("future_posts", sa.Boolean(), nullable=False),
+        sa.Column("asked_by", sa.String(), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoke_reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["author_id"], ["author.id"]),
+        sa.ForeignKeyConstraint(["brand_id"], ["brand.id"]),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"]),
+        sa.ForeignKeyConstraint(["request_id"], ["rights_request.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_rights_receipt_request_id", "rights_receipt", ["request_id"], unique=False)
+    op.create_index("ix_rights_receipt_post_id", "rights_receipt", ["post_id"], unique=False)
+    op.create_index("ix_rights_receipt_author_id", "rights_receipt", ["author_id"], unique=False)
+    op.create_index("ix_rights_receipt_granted_at", "rights_receipt", ["granted_at"], unique=False)
+    op.create_index("ix_rights_receipt_ends_at", "rights_receipt", ["ends_at"], unique=False)
+
     dialect = op.get_bind().dialect.name
     for statement in SQLITE_FTS if dialect == "sqlite" else POSTGRES_FTS if dialect == "postgresql" else []:
         op.execute(statement)
@@ -752,6 +865,18 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS curation_fts")
     op.drop_index("ix_instagram_hashtag_search_searched_at", table_name="instagram_hashtag_search")
     op.drop_table("instagram_hashtag_search")
+    for table, columns in (
+        ("rights_receipt", ("request_id", "post_id", "author_id", "granted_at", "ends_at")),
+        ("rights_reply", ("request_id",)),
+        (
+            "rights_request",
+            ("post_id", "brand_id", "author_id", "platform", "status", "asked_at", "consent_nonce_hash"),
+        ),
+        ("rights_terms", ("brand_id",)),
+    ):
+        for column in columns:
+            op.drop_index(f"ix_{table}_{column}", table_name=table)
+        op.drop_table(table)
     op.drop_index("ix_quarantine_item_last_seen_at", table_name="quarantine_item")
     op.drop_index("ix_quarantine_item_source", table_name="quarantine_item")
     op.drop_table("quarantine_item")
