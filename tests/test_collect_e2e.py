@@ -114,6 +114,7 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "sessions:purge",
         "gallery:recheck",
         "media",
+        "rights",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1

@@ -91,6 +91,8 @@ def test_demo_collects_new_posts_within_one_interval(tmp_path: Path) -> None:
             "mastodon",
             "instagram",
             "threads",
+            "youtube",
+            "tiktok",
         }
     finally:
         process.terminate()

@@ -26,6 +26,7 @@ from tesoro.api.schemas import (
     queue,
     ranker,
     rights,
+    webhooks,
 )
 from tesoro.store.keys import Role
 from worlds.api import Seeded
@@ -178,6 +179,7 @@ def test_every_example_is_valid_for_its_model(spec: dict[str, Any]) -> None:
             queue,
             ranker,
             rights,
+            webhooks,
         )
         for name in module.__all__
         if isinstance(value := getattr(module, name), type) and issubclass(value, BaseModel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,8 @@ from tesoro.store.spend import SpendRow
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 YOUTUBE = PLATFORM_BUDGETS["youtube"]["default"]
 INSTAGRAM = PLATFORM_BUDGETS["instagram"]["default"]
+# A paced budget with Instagram's window and size, for the rolling-window arithmetic.
+ROLLING_7D = replace(INSTAGRAM, paced=True)
 
 
 def runs(*spent: tuple[datetime, int], calls: int = 2) -> list[SpendRow]:
@@ -153,12 +156,13 @@ def test_a_spent_budget_waits_for_the_reset() -> None:
 
 
 def test_a_rolling_window_frees_units_as_they_age_and_warns_of_expiring_slots() -> None:
-    # Three hashtag searches of 10 slots each, 6 days 12 h, 3 days and 1 hour ago: all 30 slots taken.
+    # A paced rolling 7-day budget of 30. Three runs of 10 units each, 6 days 12 h, 3 days and 1 hour
+    # ago: all 30 taken.
     spent = runs(
         (NOW - timedelta(days=6, hours=12), 10), (NOW - timedelta(days=3), 10), (NOW - timedelta(hours=1), 10)
     )
     q = plan_quota(
-        INSTAGRAM,
+        ROLLING_7D,
         interval=3600,
         spent=spent,
         recent=spent,
@@ -176,9 +180,29 @@ def test_a_rolling_window_frees_units_as_they_age_and_warns_of_expiring_slots() 
     assert q.next_run_at == spent[-1].at + timedelta(days=2, hours=8) > first_free
     assert "waits until 2026-12-09 19:00 UTC" in q.note
     later = plan_quota(
-        INSTAGRAM, interval=3600, spent=spent, recent=spent, last_run_at=spent[-1].at, now=first_free
+        ROLLING_7D, interval=3600, spent=spent, recent=spent, last_run_at=spent[-1].at, now=first_free
     )
     assert (later.used, later.left) == (20, 10)
+
+
+def test_instagram_hashtag_slots_are_never_paced_and_say_what_is_free() -> None:
+    # Slots taken once and reused: a run after them costs nothing, so the source keeps its interval
+    # (even with all 30 taken), gets no wait, and the expiring slots are still reported.
+    spent = runs((NOW - timedelta(days=6, hours=12), 10), (NOW - timedelta(hours=1), 20))
+    q = plan_quota(
+        INSTAGRAM,
+        interval=60,
+        spent=spent,
+        recent=spent,
+        last_run_at=spent[-1].at,
+        now=NOW,
+        slot_warning=86400,
+    )
+    assert not INSTAGRAM.paced and (q.used, q.left) == (30, 0)
+    assert (q.planned_interval, q.reason, q.exhausted_at) == (60, "as_configured", None)
+    assert q.next_run_at == spent[-1].at + timedelta(seconds=60) or q.next_run_at == NOW
+    assert "0 of 30 hashtags free" in q.note and q.fits
+    assert q.expiring_at == (spent[0].at + timedelta(days=7),)
 
 
 def test_runs_that_made_no_call_do_not_count_as_a_runs_cost() -> None:

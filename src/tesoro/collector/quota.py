@@ -197,6 +197,9 @@ def plan_quota(
         elif span is not None and per_run * span.total_seconds() / interval > budget.limit:
             exhausted_at = runs_out  # faster than units free up: the window fills
 
+    if not budget.paced:
+        # Slots, not a pace (Instagram hashtags): a run costs nothing once its slots are taken.
+        per_run, exhausted_at = None, None
     planned = interval
     wait_until: datetime | None = None
     if per_run:
@@ -206,7 +209,7 @@ def plan_quota(
                 planned = max(interval, math.ceil(to_reset * per_run / left))
         elif span is not None:
             planned = max(interval, math.ceil(per_run * span.total_seconds() / budget.limit))
-    if left <= 0:
+    if left <= 0 and budget.paced:
         if window.reset_at is not None:
             wait_until = window.reset_at
         elif in_window and span is not None:
@@ -222,7 +225,13 @@ def plan_quota(
         next_run_at = now
 
     unit = budget.unit
-    if per_run is None:
+    if not budget.paced:
+        reason, note = (
+            "as_configured",
+            f"every {describe_duration(interval)} as configured: {left:,} of {budget.limit:,} {unit} "
+            "free in the window (a run that needs one more is refused by the collector)",
+        )
+    elif per_run is None:
         reason, note = (
             "unmeasured",
             f"every {describe_duration(interval)} as configured (no run measured yet)",

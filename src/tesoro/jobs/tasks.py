@@ -85,7 +85,8 @@ def collect_source(
                     save_plan(session, source_id=row.id, run_at=status.next_run_at, note=status.note)
             log.info("%s: %s", name, held)
             return RunResult(name, "skipped", error=held)
-        allowance = Allowance(status.left, _resume_at(status, now))
+        if status.budget.paced:
+            allowance = Allowance(status.left, _resume_at(status, now))
     try:
         collector = build_collector(settings, source, environ, engine=engine)
         keep = build_filter(settings, source)

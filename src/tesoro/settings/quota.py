@@ -48,6 +48,10 @@ class Budget:
     reset_time: time = time(0, 0)
     reset_timezone: str = "UTC"
     reset_day: int = 1
+    # False: the units are slots a run takes once and then keeps using (Instagram's unique hashtags),
+    # not the cost of every run. The scheduler never stretches a source for them and a run gets no
+    # allowance: the collector itself refuses what would need a slot more and collects the rest.
+    paced: bool = True
 
     @property
     def metered(self) -> bool:
@@ -65,7 +69,7 @@ PLATFORM_BUDGETS: dict[str, dict[str, Budget]] = {
     # Reddit's Data API: 100 queries per minute per OAuth client id.
     "reddit": {"default": Budget("reddit", "default", "requests", 100, "minute")},
     # Instagram Graph API: 30 unique hashtags per account in a rolling 7 days.
-    "instagram": {"default": Budget("instagram", "default", "hashtags", 30, "rolling_7d")},
+    "instagram": {"default": Budget("instagram", "default", "hashtags", 30, "rolling_7d", paced=False)},
     # YouTube Data API v3: 10,000 units a day per project, reset at midnight Pacific time.
     "youtube": {
         "default": Budget(
@@ -166,4 +170,5 @@ def resolve_budget(platform: str, quota: QuotaSettings) -> Budget:
         reset_time=reset_time,
         reset_timezone=quota.reset_timezone or base.reset_timezone,
         reset_day=quota.reset_day or base.reset_day,
+        paced=base.paced,
     )

@@ -143,7 +143,9 @@ def start_simulator(
     cursors its store kept.
     """
     world = ResumedWorld.resume(data_dir / WORLD_FILE) if data_dir is not None else World(spec=WorldSpec())
-    state = SimState(world=world)
+    # The demo's budgets match its settings (data/demo.toml): generous, so every source runs at its pace.
+    state = SimState(world=world, daily_limits={"youtube": 1_000_000, "tiktok": 100_000})
+    state.meta.keyword_queries_per_day = 100_000
     state.world.grow(initial_posts, platforms=(*PLATFORMS, *VIDEO_PLATFORMS))
     platforms = (*PLATFORMS, *VIDEO_PLATFORMS)  # the demo's world has videos too
     return SimulatorServer(

@@ -36,6 +36,20 @@ class MetaNotification(Input):
 
 
 class MetaWebhookResult(Schema):
+    """What one webhook call collected: the mentions it named, stored new or again, and any skipped."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "mentions": 2,
+                    "inserted": 1,
+                    "updated": 0,
+                    "skipped": ["media 17895695668004550: the platform answered 404"],
+                }
+            ]
+        }
+    )
     mentions: int = Field(description="mention notifications in the call")
     inserted: int = Field(description="mentioned media stored for the first time")
     updated: int = Field(description="mentioned media already stored (a repeated notification)")
