@@ -514,3 +514,36 @@ def test_a_filtered_post_shows_why_on_its_card(page: Any, site: Site) -> None:
     assert note.inner_text() == "Filtered out: unsafe: offensive (0.95)"
     assert card.locator("details.why").get_attribute("open") is None  # shown without opening it
     assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_correct_a_post_with_the_keyboard(page: Any, site: Site) -> None:
+    """c opens the correction dialog on the selected card, 1 picks negative, Enter saves: the card shows
+    the corrected sentiment at once, marked, and the label is stored."""
+    from tesoro.store.corrections import corrections_for
+
+    post = site.seeded.posts["dup-bsky"]
+    _login(page, site)
+    card = page.locator("#queue-list article.card", has_text="TWO platforms")
+    card.wait_for()
+    assert card.locator(".badge.sentiment-positive").count() == 1  # what the scorer read
+    card.click(position={"x": 5, "y": 5})
+    page.keyboard.press("c")
+    page.locator("#correct-dialog[open]").wait_for()
+    assert page.locator("input[name=correct-sentiment][value=positive]").is_checked()
+    page.keyboard.press("1")
+    assert page.locator("input[name=correct-sentiment][value=negative]").is_checked()
+    page.locator("input[name=correct-type][value=complaint]").check()
+    page.locator("input[name=correct-sentiment][value=negative]").focus()
+    page.keyboard.press("Enter")
+    card.locator(".badge.sentiment-negative .corrected").wait_for()
+    card.locator(".badge.ctype", has_text="Complaint").wait_for()
+    deadline = time.monotonic() + 5
+    found: dict[int, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        with session_scope(site.engine) as session:
+            found = corrections_for(session, post_ids=[post])
+        if found:
+            break
+        time.sleep(0.05)
+    assert found == {post: {"sentiment": "negative", "content_type": ["complaint"]}}
+    assert page.dialogs == [] and page.csp_errors == []

@@ -367,6 +367,10 @@ def train_corrections(
         needed += [p for v in lab.values() for p in v.confirmed]
         raw = _raw_rows(plain, engine, needed)
         learned, metrics = fit_brand(lab, raw, product_ids)
+        if not learned:
+            # No head had labels it could use (a product correction for a brand with no products):
+            # remembered all the same, so that the job does not load the models again for it.
+            learned, metrics = {"none": None}, {"none": {"labels": 0, "kind": "identity"}}
         with session_scope(engine) as session:
             for head, cal in learned.items():
                 # A head that learned nothing is stored as "identity" too: its fingerprint says what
@@ -443,7 +447,7 @@ def correction_status(engine: Engine) -> list[dict[str, Any]]:
                 "trained_at": row.trained_at,
             }
             for (b, head), row in sorted(stored.items())
-            if b == brand_id
+            if b == brand_id and head != "none"
         }
         result.append({"brand_id": brand_id, "brand": name, "fields": fields, "heads": heads})
     return result

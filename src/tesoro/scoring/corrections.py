@@ -433,11 +433,14 @@ def calibrate_rows(
     An adapter learned on another encoder's embeddings (another size) is skipped: the
     head's value stands until the training job relearns it.
     """
-    groups: dict[int, list[int]] = {}
+    # Grouped by brand and embedding size: a row without an embedding (or with another encoder's)
+    # gets what its brand's calibration can do without one, and never holds back the rows beside it.
+    groups: dict[tuple[int, int], list[int]] = {}
     for i, brand_id in enumerate(brand_ids):
         if brand_id is not None and brand_id in calibrations:
-            groups.setdefault(brand_id, []).append(i)
-    for brand_id, members in groups.items():
+            raw = rows[i].get("embedding")
+            groups.setdefault((brand_id, len(raw) if raw else 0), []).append(i)
+    for (brand_id, _size), members in groups.items():
         cal = calibrations[brand_id]
         part = [rows[i] for i in members]
         emb = _embeddings(part)

@@ -130,6 +130,30 @@
       el("strong", { text: t("queue.filtered") + ": " }), el("span", { text: reason })]);
   }
 
+  /* What the scorer read (sentiment, content types), marked where a coordinator corrected it: the
+     detail's corrections, or the fields corrected on this page. */
+  function judgement(post) {
+    var types = post.content_types || [];
+    if (!post.sentiment && !types.length) return null;
+    var corrected = {};
+    (post.corrections || []).forEach(function (c) { corrected[c.field] = true; });
+    (post.corrected || []).forEach(function (field) { corrected[field] = true; });
+    function mark(field) {
+      return corrected[field] ? el("span", { class: "corrected", title: t("queue.corrected"), text: " ✎" }) : null;
+    }
+    var parts = [];
+    if (post.sentiment) {
+      parts.push(el("span", { class: "badge sentiment sentiment-" + post.sentiment },
+        [t("sentiment." + post.sentiment), mark("sentiment")]));
+    }
+    types.forEach(function (type) { parts.push(el("span", { class: "badge ctype", text: t("ctype." + type) })); });
+    if (types.length) parts.push(mark("content_type"));
+    if (corrected.product) {
+      parts.push(el("span", { class: "badge corrected", title: t("queue.corrected"), text: t("queue.product") + " ✎" }));
+    }
+    return el("p", { class: "judgement" }, parts);
+  }
+
   function card(post, options) {
     var opts = options || {};
     var author = post.author || {};
@@ -151,6 +175,7 @@
     if (post.title) body.push(el("h3", { class: "title", text: post.title }));
     body.push(filteredNote(post));
     body.push(el("p", { class: "text", text: post.text }));
+    body.push(judgement(post));
     body.push(changed(post));
     body.push(media(post));
     body.push(explanation(post));

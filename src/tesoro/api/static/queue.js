@@ -1,4 +1,5 @@
-/* The curator's review queue: j/k move, a approve, r reject, f feature, p assign a product, u undo. */
+/* The curator's review queue: j/k move, a approve, r reject, f feature, p assign a product,
+   c correct the sentiment, product or content types the scorer read, u undo. */
 (function () {
   "use strict";
   var T = window.Tesoro;
@@ -8,6 +9,8 @@
   var filter = document.getElementById("state-filter");
   var dialog = document.getElementById("product-dialog");
   var productSelect = document.getElementById("product-select");
+  var correctDialog = document.getElementById("correct-dialog");
+  var correctProduct = document.getElementById("correct-product");
   var canReview = !!T.data.can_review;
   var items = [];
   var index = 0;
@@ -32,6 +35,7 @@
       button(t("queue.reject"), "r", function () { act("reject"); }),
       button(t("queue.feature"), "f", function () { act("feature"); }),
       button(t("queue.product"), "p", pickProduct),
+      button(t("queue.correct"), "c", openCorrect),
       el("label", {}, [t("queue.rights") + " ", rights])
     ]);
   }
@@ -187,6 +191,92 @@
     }).catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); });
   }
 
+  /* Correcting: what the scorer read (sentiment, product, content types), as the coordinator sees it.
+     The label wins at once and teaches the brand's calibration; only what changed is sent. */
+  function currentProduct(post) {
+    return post.product ? post.product.id : null;
+  }
+
+  function openCorrect() {
+    if (!items.length) return;
+    if (!canReview) { T.toast(t("queue.read_only"), "warn"); return; }
+    var post = items[index];
+    loadProducts().then(function (rows) {
+      correctDialog.querySelectorAll("input[name=correct-sentiment]").forEach(function (input) {
+        input.checked = input.value === post.sentiment;
+      });
+      correctDialog.querySelectorAll("input[name=correct-type]").forEach(function (input) {
+        input.checked = (post.content_types || []).indexOf(input.value) >= 0;
+      });
+      T.clear(correctProduct);
+      correctProduct.appendChild(el("option", { value: "", text: t("queue.no_product") }));
+      rows.filter(function (p) { return post.brand_id === null || p.brand_id === post.brand_id; })
+        .forEach(function (p) {
+          var option = el("option", { value: String(p.id), text: p.name });
+          if (currentProduct(post) === p.id) option.selected = true;
+          correctProduct.appendChild(option);
+        });
+      if (currentProduct(post) === null) correctProduct.selectedIndex = 0;
+      correctDialog.returnValue = "";
+      correctDialog.showModal();
+      var checked = correctDialog.querySelector("input[name=correct-sentiment]:checked") ||
+        correctDialog.querySelector("input[name=correct-sentiment]");
+      checked.focus();
+    }).catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); });
+  }
+
+  function correctionBody(post) {
+    var body = {};
+    var sentiment = correctDialog.querySelector("input[name=correct-sentiment]:checked");
+    if (sentiment && sentiment.value !== post.sentiment) body.sentiment = sentiment.value;
+    var productId = correctProduct.value ? Number(correctProduct.value) : null;
+    if (productId !== currentProduct(post)) body.product_id = productId;
+    var types = [];
+    correctDialog.querySelectorAll("input[name=correct-type]:checked").forEach(function (input) {
+      types.push(input.value);
+    });
+    var before = (post.content_types || []).slice().sort().join(",");
+    if (types.length && types.slice().sort().join(",") !== before) body.content_types = types;
+    return body;
+  }
+
+  correctDialog.addEventListener("keydown", function (e) {
+    var pick = { "1": "negative", "2": "neutral", "3": "positive" }[e.key];
+    if (pick) {
+      e.preventDefault();
+      var input = correctDialog.querySelector("input[name=correct-sentiment][value=" + pick + "]");
+      input.checked = true;
+      input.focus();
+    } else if (e.key === "Enter" && e.target.tagName !== "BUTTON") {
+      e.preventDefault();
+      correctDialog.close("save");
+    }
+  });
+  correctDialog.addEventListener("close", function () {
+    if (correctDialog.returnValue !== "save") { select(index); return; }
+    var i = index;
+    var post = items[i];
+    var body = correctionBody(post);
+    if (!Object.keys(body).length) { T.toast(t("queue.nothing_to_correct"), "warn"); select(i); return; }
+    T.api("POST", "/api/curator/posts/" + post.id + "/corrections", body)
+      .then(function (result) {
+        post.corrected = post.corrected || [];
+        (result.items || []).forEach(function (c) {
+          if (post.corrected.indexOf(c.field) < 0) post.corrected.push(c.field);
+          if (c.field === "sentiment") post.sentiment = c.value;
+          if (c.field === "content_type") post.content_types = c.value;
+          if (c.field === "product") {
+            var chosen = (products || []).filter(function (p) { return p.id === c.value; })[0];
+            post.product = chosen ? { id: chosen.id, name: chosen.name, assigned: false } : null;
+          }
+        });
+        replaceCard(i);
+        select(i);
+        T.toast(t("queue.done.correct"), "ok");
+      })
+      .catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); });
+  });
+
   function undo() {
     if (busy) return;
     if (!canReview) { T.toast(t("queue.read_only"), "warn"); return; }
@@ -237,7 +327,7 @@
   });
 
   document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey || dialog.open) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || dialog.open || correctDialog.open) return;
     var tag = e.target && e.target.tagName;
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
     var handlers = {
@@ -247,6 +337,7 @@
       r: function () { act("reject"); },
       f: function () { act("feature"); },
       p: pickProduct,
+      c: openCorrect,
       u: undo
     };
     var handler = handlers[e.key];
