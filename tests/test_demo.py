@@ -84,7 +84,7 @@ def test_demo_collects_new_posts_within_one_interval(tmp_path: Path) -> None:
         later = wait_until(lambda n: n > first, 30)
         assert later > first
         sources = httpx.get(f"http://127.0.0.1:{port}/api/sources", timeout=2, headers=headers).json()
-        assert {s["platform"] for s in sources} == {"x", "reddit", "bluesky", "mastodon"}
+        assert {s["platform"] for s in sources} == {"x", "reddit", "bluesky", "mastodon", "youtube", "tiktok"}
     finally:
         process.terminate()
         process.wait(timeout=15)

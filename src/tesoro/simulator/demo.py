@@ -124,6 +124,9 @@ def start_simulator(
     """
     world = ResumedWorld.resume(data_dir / WORLD_FILE) if data_dir is not None else World(spec=WorldSpec())
     state = SimState(world=world)
+    # A demo polls every 20 seconds, far more often than a real source would: YouTube's 10,000 daily
+    # units and TikTok's 1,000 requests would run out within the hour, so the demo's platforms allow more.
+    state.daily_limits.update(youtube=100_000_000, tiktok=10_000_000)
     state.world.grow(initial_posts, platforms=(*PLATFORMS, *VIDEO_PLATFORMS))
     platforms = (*PLATFORMS, *VIDEO_PLATFORMS)  # the demo's world has videos too
     return SimulatorServer(state, grow_every_s=grow_every_s, grow_n=grow_n, platforms=platforms).start()
