@@ -255,6 +255,8 @@ def measure(
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     sim = child_cpu_s(sim_pid) - sim
     status = result.status if not result.error else result.error
+    if result.retries:  # a retried page waited out its backoff: the wall time is not the collector's
+        status = f"{status}, {result.retries} retries"
     return Row(name, backend, result.inserted, wall, cpu, sim, status)
 
 
