@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_the_collection_bench_prints_a_row_per_platform_with_posts_stored() -> None:
     done = subprocess.run(
         [
