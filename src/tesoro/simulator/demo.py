@@ -143,8 +143,11 @@ def start_simulator(
     cursors its store kept.
     """
     world = ResumedWorld.resume(data_dir / WORLD_FILE) if data_dir is not None else World(spec=WorldSpec())
-    # The demo's budgets match its settings (data/demo.toml): generous, so every source runs at its pace.
-    state = SimState(world=world, daily_limits={"youtube": 1_000_000, "tiktok": 100_000})
+    state = SimState(world=world)
+    # A demo polls every 20-30 seconds, far more often than a real source would: YouTube's 10,000 daily
+    # units, TikTok's 1,000 requests and Threads' 2,200 keyword queries would run out within the hour, so
+    # the demo's platforms allow more (data/demo.toml gives its sources the matching budgets).
+    state.daily_limits.update(youtube=1_000_000, tiktok=100_000)
     state.meta.keyword_queries_per_day = 100_000
     state.world.grow(initial_posts, platforms=(*PLATFORMS, *VIDEO_PLATFORMS))
     platforms = (*PLATFORMS, *VIDEO_PLATFORMS)  # the demo's world has videos too
