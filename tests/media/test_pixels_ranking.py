@@ -137,6 +137,9 @@ def test_the_same_picture_on_other_platforms_and_accounts_is_one_group(engine: E
     rank_posts(engine, settings.curator, now=NOW)
     items = _items(engine, seeded.ids)
     assert items["repost"].duplicate_of == seeded.ids["orig"]
+    # "why it ranks here" says so
+    assert "the same picture as an earlier post" in items["repost"].components["content"]["detail"]
+    assert "the same picture" not in items["orig"].components["content"]["detail"]
     assert items["orig"].duplicate_of is None and items["different"].duplicate_of is None
 
 

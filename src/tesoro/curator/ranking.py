@@ -94,7 +94,11 @@ def photo_quality(images: Sequence[PostImage]) -> Photo | None:
         return None
     best = max(images, key=lambda i: i.quality)
     parts = Quality(best.sharpness, best.exposure, best.resolution, best.aspect)
-    return Photo(best.quality, parts.describe())
+    detail = parts.describe()
+    if any(i.group != i.media_id for i in images):
+        # An image joined the group of an earlier one: the post re-uses a picture seen before.
+        detail += "; the same picture as an earlier post"
+    return Photo(best.quality, detail)
 
 
 def _rows(
