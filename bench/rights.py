@@ -11,8 +11,9 @@ out: the rules were chosen looking at the training part only. A wrong grant is a
 the targets are precision of "granted" 0.99 and recall 0.9.
 
 The second table runs the whole workflow on the simulator world: N posts per platform whose API
-can post a request (Mastodon through Mastodon.py, X through tweepy), collected, all asked at once, the rights job run
-at t0, again after the late answers came in (6 simulated hours), and after `no_response_days`. It
+can post a request (Mastodon.py, tweepy, atproto), collected, all asked at once,
+the rights job run at t0, again after the late answers came in (6 simulated hours), and after
+`no_response_days`. It
 prints requests sent / answered (by the author) / granted / declined / waiting for review / no
 response, and the time to grant in simulated time.
 """
@@ -123,7 +124,7 @@ def reply_table(records: list[dict[str, object]], parts: list[str]) -> list[str]
 
 
 # The platforms whose collector can post a request today (`tesoro.collector.base.RightsChannel`).
-WORLD_PLATFORMS = ("mastodon", "x")
+WORLD_PLATFORMS = ("mastodon", "x", "bluesky")
 WORLD_SOURCES = {
     "x": "demo-x",
     "reddit": "demo-reddit",

@@ -131,6 +131,7 @@ def test_scheduler_in_rq_mode_enqueues(settings: Settings, redis: Redis) -> None
         "sessions:purge",
         "gallery:recheck",
         "media",
+        "rights",
     }
     collect, score = jobs[f"collect:{settings.sources[0].name}"], jobs["score"]
     assert collect.func is enqueue_collect and score.func is enqueue_score

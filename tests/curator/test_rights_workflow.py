@@ -22,6 +22,7 @@ from tesoro.curator.rights_requests import (
     receipt_document,
     receipt_html,
     record_replies,
+    render_request,
     revoke,
     send_queued,
     sign_document,
@@ -404,3 +405,24 @@ def test_a_grant_counts_for_the_relationship_and_a_decline_does_not_count_agains
     with session_scope(engine) as session:
         assert expire_rights(session, now=NOW + timedelta(days=400)) == [ids["imp"]]
     assert "rights_granted" in kinds()["eva"]  # a grant whose term ended still happened
+
+
+def test_a_request_too_long_for_x_falls_back_to_the_short_text() -> None:
+    link = "https://tesoro.example/rights/consent/" + "t" * 120
+    long = render_request(
+        language="es",
+        variant=0,
+        handle="a" * 15,
+        brand="Andes Outdoor Trail and Mountain Running Gear Company of Peru",
+        hashtag="#YesAndes",
+        link=link,
+        scope=["organic_social", "website_gallery", "paid_ads", "product_pages"],
+        duration_days=365,
+        platform="x",
+    )
+    assert long[0] == "es-short" and link in long[1] and "#YesAndes" in long[1]
+    roomy = render_request(
+        language="es", variant=0, handle="a", brand="B", hashtag="#YesB", link=link, scope=["paid_ads"],
+        duration_days=None, platform="mastodon",
+    )  # fmt: skip
+    assert roomy[0] == "es-1" and "sin fecha de fin" in roomy[1]

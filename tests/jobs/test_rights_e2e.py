@@ -1,9 +1,10 @@
 """The rights workflow end to end: the real platform clients against the simulator, on both stores.
 
-Ask every collected Mastodon and X post's author (Mastodon.py, tweepy), run the rights job: the
-request is posted as a reply, each simulated author answers as the simulator's behaviour for that
-post says (yes with the hashtag, yes in words, no, a question, a condition, silence, a late answer,
-another account, a deleted post), and each request ends where that answer leads.
+Ask every collected Mastodon, X and Bluesky post's author (Mastodon.py, tweepy, atproto), run the
+rights job: the request is posted as a reply, each simulated author answers as the simulator's
+behaviour for that post says (yes with the hashtag, yes in words, no, a question, a condition,
+silence, a late answer, another account, a deleted post), and each request ends where that answer
+leads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlmodel import col, select
 from tesoro.curator.rights_requests import create_requests
 from tesoro.jobs.tasks import collect_source, run_rights
 from tesoro.settings import Settings
+from tesoro.simulator import bluesky as bsky
 from tesoro.simulator.demo import demo_environment, demo_settings
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.server import SimulatorServer
@@ -42,7 +44,16 @@ EXPECTED = {
 }
 
 
-SOURCES = {"mastodon": "demo-mastodon", "x": "demo-x"}
+SOURCES = {"mastodon": "demo-mastodon", "x": "demo-x", "bluesky": "demo-bluesky"}
+
+
+def sim_id(external_id: str) -> int:
+    """The simulator's post id behind a stored external id (a Bluesky at-uri ends in its TID)."""
+    return (
+        bsky.decode_tid(external_id.rsplit("/", 1)[1])
+        if external_id.startswith("at://")
+        else int(external_id)
+    )
 
 
 def _setup(
@@ -86,7 +97,7 @@ def test_requests_are_posted_and_every_kind_of_answer_ends_where_it_should(
         for post_id in asked:
             view = get_post_view(session, post_id=post_id)
             assert view is not None
-            behaviour = behaviours[int(view.external_id)]
+            behaviour = behaviours[sim_id(view.external_id)]
             seen[behaviour] = seen.get(behaviour, 0) + 1
             (request,) = store.list_requests(session, post_id=post_id)
             assert request.status == EXPECTED[behaviour], (behaviour, request.status, request.reason)
@@ -105,7 +116,7 @@ def test_requests_are_posted_and_every_kind_of_answer_ends_where_it_should(
         for post_id in asked:
             view = get_post_view(session, post_id=post_id)
             assert view is not None
-            if behaviours[int(view.external_id)] == "late":
+            if behaviours[sim_id(view.external_id)] == "late":
                 (request,) = store.list_requests(session, post_id=post_id)
                 assert request.status == "granted"
 

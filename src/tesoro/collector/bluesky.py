@@ -39,7 +39,7 @@ import httpx
 from atproto import Client, Request, models
 from atproto import exceptions as at_exc
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, ThreadReply, TransientError
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 from tesoro.models import (
@@ -316,6 +316,55 @@ class BlueskyCollector:
             gone.update(uri for uri in batch if uri not in served)
         return frozenset(gone)
 
+    # --- usage rights (`tesoro.collector.base.RightsChannel`) ---------------------------------------
+
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
+        """Reply under a post (`com.atproto.repo.createRecord` of an `app.bsky.feed.post` with `reply`).
+
+        The reply names its parent and the thread's root by uri and cid, read with getPosts first.
+        """
+        self._ensure_login()
+        body = _json_object(self._call(partial(self._get_posts, [post_external_id])).content, "getPosts")
+        views = as_dicts(body.get("posts"))
+        if not views:
+            raise TransientError(f"Bluesky no longer serves {post_external_id}: it cannot be answered")
+        parent = {"uri": as_str(views[0].get("uri")), "cid": as_str(views[0].get("cid"))}
+        root = as_dict(as_dict(as_dict(views[0].get("record")).get("reply")).get("root")) or parent
+        reply_to = models.AppBskyFeedPost.ReplyRef(
+            parent=models.ComAtprotoRepoStrongRef.Main(uri=str(parent["uri"]), cid=str(parent["cid"])),
+            root=models.ComAtprotoRepoStrongRef.Main(uri=str(root["uri"]), cid=str(root["cid"])),
+        )
+        created = self._call(lambda: self._client.send_post(text=text, reply_to=reply_to))
+        return created.uri, _web_url(created.uri)
+
+    def fetch_replies(self, *, post_external_id: str, reply_id: str) -> list[ThreadReply]:
+        """Every reply under Tesoro's reply (`app.bsky.feed.getPostThread`), at any depth."""
+        self._ensure_login()
+        params = models.AppBskyFeedGetPostThread.Params(uri=reply_id, depth=10)
+        response = self._call(lambda: self._client.invoke_query("app.bsky.feed.getPostThread", params=params))
+        pending = as_dicts(
+            as_dict(_json_object(response.content, "getPostThread").get("thread")).get("replies")
+        )
+        out: list[ThreadReply] = []
+        while pending:
+            node = pending.pop(0)
+            pending.extend(as_dicts(node.get("replies")))
+            view = as_dict(node.get("post"))
+            author = as_dict(view.get("author"))
+            uri, did = as_str(view.get("uri")), as_str(author.get("did"))
+            if uri is None or did is None:
+                continue
+            out.append(
+                ThreadReply(
+                    external_id=uri,
+                    author_external_id=did,
+                    author_handle=as_str(author.get("handle")),
+                    text=as_str(as_dict(view.get("record")).get("text")) or "",
+                    url=_web_url(uri),
+                )
+            )
+        return out
+
     def _get_posts(self, uris: list[str]) -> Any:
         params = models.AppBskyFeedGetPosts.Params(uris=uris)
         return self._client.invoke_query("app.bsky.feed.getPosts", params=params)
@@ -323,6 +372,12 @@ class BlueskyCollector:
     def _get_profiles(self, actors: list[str]) -> Any:
         params = models.AppBskyActorGetProfiles.Params(actors=actors)
         return self._client.invoke_query("app.bsky.actor.getProfiles", params=params)
+
+
+def _web_url(uri: str) -> str | None:
+    """The bsky.app link of a post's at-uri."""
+    match = _POST_URI.match(uri)
+    return f"https://bsky.app/profile/{match['did']}/post/{match['rkey']}" if match else None
 
 
 def _call_bsky(call: Callable[[], _T], *, login: bool) -> _T:

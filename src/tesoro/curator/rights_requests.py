@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,15 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Responde {hashtag} si aceptas, o mira los términos: {link}",
     ),
 }
+# When a variant is too long for the platform (X: 280 characters, each link counting 23): the scope and
+# duration are then on the consent page only.
+SHORT_TEMPLATES = {
+    "en": "@{handle} May {brand} share this? Reply {hashtag} to agree. Terms: {link}",
+    "es": "@{handle} ¿Podemos compartir esto en {brand}? Responde {hashtag} si aceptas. Términos: {link}",
+}
+# The longest request each platform takes, counting a link as its shortened length.
+TEXT_LIMITS = {"x": (280, 23), "mastodon": (500, 23), "bluesky": (300, None)}
+_LINK = re.compile(r"https?://\S+")
 SCOPE_WORDS: dict[str, dict[str, str]] = {
     "en": {
         "organic_social": "our social accounts",
@@ -197,7 +207,7 @@ def _language(view: PostView) -> str:
 
 def render_request(
     *, language: str, variant: int, handle: str, brand: str, hashtag: str, link: str, scope: Sequence[str],
-    duration_days: int | None,
+    duration_days: int | None, platform: str = "",
 ) -> tuple[str, str]:  # fmt: skip
     """(template key, text) of one request."""
     lang = language if language in TEMPLATES else "en"
@@ -209,15 +219,24 @@ def render_request(
         duration = "no end date" if lang == "en" else "sin fecha de fin"
     templates = TEMPLATES[lang]
     index = variant % len(templates)
-    text = templates[index].format(
-        handle=handle.lstrip("@"),
-        brand=brand,
-        hashtag=hashtag,
-        link=link,
-        scope=scope_text,
-        duration=duration,
-    )
+    values = {
+        "handle": handle.lstrip("@"),
+        "brand": brand,
+        "hashtag": hashtag,
+        "link": link,
+        "scope": scope_text,
+        "duration": duration,
+    }
+    text = templates[index].format(**values)
+    if platform in TEXT_LIMITS and _weighted(text, platform) > TEXT_LIMITS[platform][0]:
+        return f"{lang}-short", SHORT_TEMPLATES[lang].format(**values)
     return f"{lang}-{index + 1}", text
+
+
+def _weighted(text: str, platform: str) -> int:
+    """The text's length as the platform counts it (a link as its shortened length, where it shortens)."""
+    link_length = TEXT_LIMITS[platform][1]
+    return len(_LINK.sub("x" * link_length, text)) if link_length else len(text)
 
 
 def create_requests(
@@ -309,6 +328,7 @@ def create_requests(
             link=link,
             scope=chosen,
             duration_days=days or None,
+            platform=view.platform,
         )
         store.update_request(
             session, request_id=request.id, expected_status=None, template=template, text=text

@@ -760,6 +760,65 @@ class _Bluesky:
         found = [by_uri[u] for u in dict.fromkeys(uris) if u in by_uri]
         return _answer({"posts": [_post_view(p, by_id.get) for p in found]}, headers)
 
+    async def create_record(self, request: Request) -> Response:
+        """`com.atproto.repo.createRecord` of a post replying to a post: the brand's rights request."""
+        headers = self.window.count()
+        refused = self.refused(request, headers)
+        if refused is not None:
+            return refused
+        fault = await self.faulted("bluesky.create", headers)
+        if fault is not None:
+            return fault
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        record = body.get("record") if isinstance(body, dict) else None
+        text = record.get("text") if isinstance(record, dict) else None
+        parent = ((record or {}).get("reply") or {}).get("parent") if isinstance(record, dict) else None
+        uri = parent.get("uri") if isinstance(parent, dict) else None
+        if not isinstance(text, str) or not text or len(text) > 300 or not isinstance(uri, str):
+            return _answer(
+                {"error": "InvalidRequest", "message": "a reply post needs text and reply.parent"},
+                headers,
+                400,
+            )
+        try:
+            post = self.state.world.reply(decode_tid(uri.rsplit("/", 1)[-1]), text)
+        except (KeyError, ValueError):
+            return _answer(
+                {"error": "InvalidRequest", "message": "Could not locate record: " + uri}, headers, 400
+            )
+        return _answer({"uri": post_uri(post), "cid": _cid(post_uri(post))}, headers)
+
+    async def get_post_thread(self, request: Request) -> Response:
+        """`app.bsky.feed.getPostThread`: a post and the replies under it, nested."""
+        headers = self.window.count()
+        refused = self.refused(request, headers)
+        if refused is not None:
+            return refused
+        fault = await self.faulted("bluesky.thread", headers)
+        if fault is not None:
+            return fault
+        uri = request.query_params.get("uri", "")
+        try:
+            root = self.state.world.find(decode_tid(uri.rsplit("/", 1)[-1]))
+        except ValueError:
+            root = None
+        if root is None:
+            return _answer({"error": "NotFound", "message": f"Post not found: {uri}"}, headers, 400)
+        replies = self.state.world.thread(root.id)
+        lookup = self.state.world.find
+
+        def node(post: SimPost) -> dict[str, Any]:
+            return {
+                "$type": "app.bsky.feed.defs#threadViewPost",
+                "post": _post_view(post, lookup),
+                "replies": [node(r) for r in replies if r.reply_to == post.id],
+            }
+
+        return _answer({"thread": node(root)}, headers)
+
 
 def _answer(body: object, headers: dict[str, str], status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
@@ -775,4 +834,6 @@ def routes(state: SimState) -> list[BaseRoute]:
         Route(f"{PREFIX}/app.bsky.actor.getProfiles", api.get_profiles, methods=["GET"]),
         Route(f"{PREFIX}/app.bsky.feed.searchPosts", api.search_posts, methods=["GET"]),
         Route(f"{PREFIX}/app.bsky.feed.getPosts", api.get_posts, methods=["GET"]),
+        Route(f"{PREFIX}/app.bsky.feed.getPostThread", api.get_post_thread, methods=["GET"]),
+        Route(f"{PREFIX}/com.atproto.repo.createRecord", api.create_record, methods=["POST"]),
     ]

@@ -16,6 +16,10 @@
   var index = 0;
   var products = null;
   var busy = false;
+  var askAll = document.getElementById("ask-rights-all");
+  if (askAll) askAll.addEventListener("click", function () {
+    askRights(items.map(function (p) { return p.id; }).slice(0, 100));
+  });
 
   function footer(post, i) {
     if (!canReview) return null;
@@ -36,8 +40,27 @@
       button(t("queue.feature"), "f", function () { act("feature"); }),
       button(t("queue.product"), "p", pickProduct),
       button(t("queue.correct"), "c", openCorrect),
-      el("label", {}, [t("queue.rights") + " ", rights])
+      el("label", {}, [t("queue.rights") + " ", rights]),
+      el("button", { type: "button", onclick: function () { askRights([post.id]); } }, [t("rights.request")])
     ]);
+  }
+
+  /* Ask the authors of these posts for usage rights (one request each); a post whose platform cannot
+     post the request gets its text and consent link to paste, shown in the toast. */
+  function askRights(ids) {
+    if (!ids.length) return;
+    T.api("POST", "/api/rights/requests", { post_ids: ids })
+      .then(function (batch) {
+        batch.created.forEach(function (made) {
+          var post = items.filter(function (p) { return p.id === made.request.post_id; })[0];
+          if (post) post.rights_status = "requested";
+          if (made.request.channel === "manual") T.toast(made.request.text, "info");
+        });
+        batch.skipped.forEach(function (skip) { T.toast("#" + skip.post_id + ": " + skip.reason, "warn"); });
+        if (batch.created.length) T.toast(t("rights.requested_n", { count: batch.created.length }), "ok");
+        render();
+      })
+      .catch(function (err) { T.toast(t("common.error", { error: err.message }), "error"); });
   }
 
   function render() {
