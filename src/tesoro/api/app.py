@@ -36,7 +36,7 @@ from tesoro.api.auth import (
     Principal,
     iter_routes,
 )
-from tesoro.api.gallery import GalleryCache
+from tesoro.api.gallery import BeaconLimiter, GalleryCache
 from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages, login_redirect, wants_html
 from tesoro.api.routes import (
@@ -84,6 +84,7 @@ AREAS: tuple[tuple[str, APIRouter], ...] = (
     ("curator", queue.router),
     ("curator", library.router),
     ("curator", ranker.router),
+    ("curator", gallery.stats_router),
     ("insights", insights.router),
     ("insights", charts.router),
     ("alerts", alerts.router),
@@ -193,6 +194,7 @@ def init_state(app: FastAPI, settings: Settings, engine: Engine, *, encode: Enco
     app.state.engine = engine
     app.state.media = media
     app.state.gallery_cache = cache
+    app.state.beacon_limiter = BeaconLimiter(settings.gallery.beacon_per_minute)
     app.state.library = library
     app.state.pages = Pages(settings, media)
     # What a review write makes stale: the library's index and the rendered gallery feeds.

@@ -1,4 +1,4 @@
-"""The public gallery's settings: who may embed it and which media hosts it shows."""
+"""The public gallery's settings: who may embed it, which media hosts it shows, shop links and analytics."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ DEFAULT_MEDIA_HOSTS: tuple[str, ...] = (
     "video.bsky.app",
     "files.mastodon.social",
 )
+_UTM = re.compile(r"^[A-Za-z0-9._-]+$")
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
@@ -43,11 +44,33 @@ class GallerySettings(Section):
     # How often the scheduler asks the platforms whether the gallery's posts still exist; 0 turns it off.
     recheck_interval: int = Field(86400, description="seconds; '1d' style strings accepted; 0 = off")
     recheck_limit: Annotated[int, Field(ge=1, le=100_000)] = 500
+    # "Shop this" links: the product's shop_url with these UTM parameters (utm_content is the post).
+    utm_source: str = Field("tesoro", min_length=1, max_length=100, description="utm_source of shop links")
+    utm_medium: str = Field(
+        "ugc-gallery", min_length=1, max_length=100, description="utm_medium of shop links"
+    )
+    utm_campaign: str = Field(
+        "", max_length=100, description="utm_campaign of shop links; empty: the brand's gallery slug"
+    )
+    # The beacon (POST /gallery/beacon) the widget and the iframe send impressions and clicks to.
+    beacon_enabled: bool = True
+    beacon_max_bytes: Annotated[int, Field(ge=256, le=65536)] = 4096
+    beacon_max_events: Annotated[int, Field(ge=1, le=500)] = 50
+    beacon_per_minute: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        60, description="beacons one client address may send per minute; past that 429, nothing counted"
+    )
 
     @field_validator("recheck_interval", mode="before")
     @classmethod
     def _recheck_interval(cls, value: Any) -> int:
         return 0 if value in (0, "0") else parse_interval(value)
+
+    @field_validator("utm_source", "utm_medium", "utm_campaign")
+    @classmethod
+    def _utm(cls, value: str) -> str:
+        if value and not _UTM.match(value):
+            raise ValueError(f"{value!r}: use letters, digits, '-', '_' or '.' only")
+        return value
 
     @field_validator("allowed_origins")
     @classmethod

@@ -13,30 +13,47 @@ settings when it includes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from tesoro.api.deps import Anyone, EngineDep, MediaDep, PagesDep, SettingsDep
-from tesoro.api.gallery import GalleryCache
+from tesoro.api.gallery import BeaconLimiter, GalleryCache, is_bot, performance_report, with_utm
 from tesoro.api.i18n import Translator, negotiate
 from tesoro.api.problems import Problem
-from tesoro.api.schemas.gallery import GalleryFeed, GalleryItem
+from tesoro.api.schemas.gallery import (
+    Beacon,
+    GalleryFeed,
+    GalleryItem,
+    GalleryPerformance,
+    GalleryShop,
+)
 from tesoro.api.security import MediaFilter, content_security_policy
+from tesoro.settings import GallerySettings
 from tesoro.store.catalog import brand_by_slug, product_by_slug, slugify
 from tesoro.store.engine import session_scope
+from tesoro.store.gallery import (
+    ShopLink,
+    record_events,
+    shop_links,
+)
 from tesoro.store.posts import PostView, gallery_posts
 
-__all__ = ["router", "widget_router"]
+__all__ = ["router", "stats_router", "widget_router"]
 
 MediaType = Literal["photo", "video", "gif", "text"]
 
 router = APIRouter(tags=["gallery"])
 widget_router = APIRouter(tags=["gallery"])
+stats_router = APIRouter(prefix="/api/gallery", tags=["gallery"])
 
 _WIDGET = resources.files("tesoro.api").joinpath("static", "widget.js").read_bytes()
 
@@ -49,9 +66,43 @@ async def get_cache(request: Request) -> GalleryCache:
 CacheDep = Annotated[GalleryCache, Depends(get_cache)]
 
 
-def _load(
-    engine: Engine, brand: str, product: str | None, media_type: str | None, limit: int
-) -> tuple[str, list[PostView]]:
+async def get_limiter(request: Request) -> BeaconLimiter:
+    limiter: BeaconLimiter = request.app.state.beacon_limiter
+    return limiter
+
+
+LimiterDep = Annotated[BeaconLimiter, Depends(get_limiter)]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    brand: str
+    posts: list[PostView]
+    shops: dict[int, ShopLink]
+
+
+def _shop_for(
+    gs: GallerySettings, brand: str, shops: dict[int, ShopLink]
+) -> Callable[[PostView], GalleryShop | None]:
+    campaign = gs.utm_campaign or slugify(brand)
+
+    def shop(p: PostView) -> GalleryShop | None:
+        link = shops.get(p.product_id) if p.product_id is not None else None
+        if link is None or not link.shop_url:
+            return None
+        url = with_utm(
+            link.shop_url,
+            source=gs.utm_source,
+            medium=gs.utm_medium,
+            campaign=campaign,
+            content=f"{p.platform}:{p.external_id}",
+        )
+        return GalleryShop(product=link.name, url=url)
+
+    return shop
+
+
+def _load(engine: Engine, brand: str, product: str | None, media_type: str | None, limit: int) -> Page:
     with session_scope(engine) as session:
         row = brand_by_slug(session, brand)
         if row is None or row.id is None:
@@ -62,21 +113,30 @@ def _load(
             if prow is None:
                 raise Problem("not_found", "no such product")
             product_id = prow.id
-        return row.name, gallery_posts(
+        posts = gallery_posts(
             session, brand_id=row.id, product_id=product_id, media_type=media_type, limit=limit
         )
+        shops = shop_links(session, product_ids=[p.product_id for p in posts if p.product_id is not None])
+        return Page(row.name, posts, shops)
 
 
 def _render(
-    engine: Engine, media: MediaFilter, brand: str, product: str | None, media_type: str | None, limit: int
+    engine: Engine,
+    media: MediaFilter,
+    gs: GallerySettings,
+    brand: str,
+    product: str | None,
+    media_type: str | None,
+    limit: int,
 ) -> bytes:
-    name, posts = _load(engine, brand, product, media_type, limit)
+    page = _load(engine, brand, product, media_type, limit)
+    shop = _shop_for(gs, page.brand, page.shops)
     feed = GalleryFeed(
-        brand=name,
-        brand_slug=slugify(name),
+        brand=page.brand,
+        brand_slug=slugify(page.brand),
         product=product,
         type=media_type,
-        items=[GalleryItem.from_view(p, media) for p in posts],
+        items=[GalleryItem.from_view(p, media, shop) for p in page.posts],
     )
     return feed.model_dump_json().encode("utf-8")
 
@@ -126,7 +186,7 @@ async def feed(
     key = (brand.lower(), (product or "").lower(), type or "", str(count))
     item = cache.get(key)
     if item is None:
-        body = await run_in_threadpool(_render, engine, media, brand, product or None, type, count)
+        body = await run_in_threadpool(_render, engine, media, gs, brand, product or None, type, count)
         item = cache.put(key, body)
     headers = {
         "ETag": item.etag,
@@ -151,7 +211,8 @@ def embed(
     lang: str | None = Query(None, max_length=8),
 ) -> HTMLResponse:
     gs = settings.gallery
-    name, posts = _load(engine, brand, product or None, type, limit or gs.default_limit)
+    loaded = _load(engine, brand, product or None, type, limit or gs.default_limit)
+    shop = _shop_for(gs, loaded.brand, loaded.shops)
     language = negotiate(
         accept_language=request.headers.get("accept-language"), setting=settings.api.language, override=lang
     )
@@ -159,17 +220,136 @@ def embed(
         "embed.html",
         t=Translator(language),
         lang=language,
-        brand=name,
-        items=[GalleryItem.from_view(p, media).model_dump() for p in posts],
+        brand=loaded.brand,
+        brand_slug=slugify(loaded.brand),
+        beacon=gs.beacon_enabled,
+        items=[GalleryItem.from_view(p, media, shop).model_dump() for p in loaded.posts],
     )
     frame_ancestors = "*" if "*" in gs.allowed_origins else (" ".join(gs.allowed_origins) or "'self'")
     return HTMLResponse(
         html,
         headers={
             "Content-Security-Policy": content_security_policy(
-                media=media, frame_ancestors=frame_ancestors, connect_src="'none'"
+                media=media,
+                frame_ancestors=frame_ancestors,
+                connect_src="'self'" if gs.beacon_enabled else "'none'",
             ),
             "Cache-Control": f"public, max-age={gs.max_age}",
             "Referrer-Policy": "no-referrer",
         },
     )
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` bytes (a declared length over it is refused unread)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _inline_schema(model: type[Beacon]) -> dict[str, Any]:
+    """The model's JSON schema with its nested models written in place (the body is not a FastAPI param)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def expand(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return expand(defs[ref.rsplit("/", 1)[-1]])
+            return {k: expand(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [expand(v) for v in node]
+        return node
+
+    out: dict[str, Any] = expand(schema)
+    return out
+
+
+_BEACON_SCHEMA = _inline_schema(Beacon)
+
+
+def _record(engine: Engine, beacon: Beacon) -> int:
+    with session_scope(engine) as session:
+        brand = brand_by_slug(session, beacon.brand)
+        if brand is None or brand.id is None:
+            return 0
+        return record_events(
+            session,
+            brand_id=brand.id,
+            events=[(e.key, e.kind) for e in beacon.events],
+            day=datetime.now(UTC).date(),
+        )
+
+
+@widget_router.post(
+    "/gallery/beacon",
+    status_code=204,
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            # The widget sends text/plain (a "simple" request: no CORS preflight); JSON is read the same.
+            "content": {
+                "application/json": {"schema": _BEACON_SCHEMA},
+                "text/plain": {"schema": _BEACON_SCHEMA},
+            },
+        }
+    },
+    responses={
+        204: {"description": "Received (bots and unknown tiles are received and not counted)"},
+        422: {"description": "Not a beacon"},
+        413: {"description": "Body over [gallery] beacon_max_bytes"},
+        429: {"description": "Over [gallery] beacon_per_minute for this address"},
+    },
+    summary="Record gallery impressions and clicks (the widget and the iframe send these)",
+)
+async def beacon(
+    caller: Anyone, request: Request, engine: EngineDep, settings: SettingsDep, limiter: LimiterDep
+) -> Response:
+    gs = settings.gallery
+    # Sent as text/plain with credentials omitted: a "simple" request, no preflight, no cookie.
+    headers = {"Cache-Control": "no-store"}
+    if not gs.beacon_enabled:
+        return Response(status_code=204, headers=headers)
+    if not limiter.allow(_client(request)):
+        raise Problem("rate_limited", "too many beacons from this address; try again in a minute")
+    body = await _bounded_body(request, gs.beacon_max_bytes)
+    if body is None:
+        raise Problem("too_large", f"a beacon is at most {gs.beacon_max_bytes} bytes")
+    if is_bot(
+        request.headers.get("user-agent"),
+        request.headers.get("sec-purpose") or request.headers.get("purpose"),
+    ):
+        return Response(status_code=204, headers=headers)
+    try:
+        parsed = Beacon.model_validate_json(body)
+    except ValidationError:
+        raise Problem("bad_request", "not a beacon: send {brand, events: [{key, kind}]} as JSON") from None
+    if len(parsed.events) > gs.beacon_max_events:
+        raise Problem("too_large", f"a beacon holds at most {gs.beacon_max_events} events")
+    if parsed.events:
+        await run_in_threadpool(_record, engine, parsed)
+    return Response(status_code=204, headers=headers)
+
+
+@stats_router.get(
+    "/performance", response_model=GalleryPerformance, summary="Gallery performance: CTR per post and product"
+)
+def performance(
+    engine: EngineDep,
+    brand: str = Query(max_length=200, description="the brand's gallery slug"),
+    days: int = Query(30, ge=1, le=365),
+    limit: int = Query(100, ge=1, le=1000, description="posts listed, most clicked first"),
+) -> GalleryPerformance:
+    return performance_report(engine, brand, days, limit)

@@ -2,7 +2,7 @@
 
 catalog (brands, products, queries, sources), posts (authors, posts, media, scores),
 curation (decisions, tags, ranked items, duplicate bands, undo records, learned
-rankers), access (API keys, sessions, audit log), alerts (outbox, rules, marks,
+rankers), gallery (per-day tile counts), access (API keys, sessions, audit log), alerts (outbox, rules, marks,
 deliveries), relationships (people, logged events, orders, ROR, identities).
 
 Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
@@ -24,6 +24,7 @@ from tesoro.store.tables.curation import (
     CuratorRelevance,
     PostTag,
 )
+from tesoro.store.tables.gallery import GalleryStat
 from tesoro.store.tables.posts import (
     Author,
     Media,
@@ -62,6 +63,7 @@ __all__ = [
     "CuratorRanker",
     "CuratorRelevance",
     "CustomerOrder",
+    "GalleryStat",
     "IdentityDismissal",
     "ListeningQuery",
     "Media",

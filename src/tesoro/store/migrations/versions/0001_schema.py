@@ -292,6 +292,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("line", sa.String(), nullable=True),
         sa.Column("url", sa.String(), nullable=True),
+        sa.Column("shop_url", sa.String(), nullable=True),
         sa.ForeignKeyConstraint(
             ["brand_id"],
             ["brand.id"],
@@ -648,6 +649,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_curation_change_actor", "curation_change", ["actor"], unique=False)
     op.create_index("ix_curation_change_batch_id", "curation_change", ["batch_id"], unique=False)
+    op.create_table(
+        "gallery_stat",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("impressions", sa.BigInteger(), nullable=False),
+        sa.Column("clicks", sa.BigInteger(), nullable=False),
+        sa.Column("shop_clicks", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"]),
+        sa.PrimaryKeyConstraint("day", "post_id", "product_id"),
+    )
+    op.create_index("ix_gallery_stat_post_id", "gallery_stat", ["post_id"], unique=False)
 
     dialect = op.get_bind().dialect.name
     for statement in SQLITE_FTS if dialect == "sqlite" else POSTGRES_FTS if dialect == "postgresql" else []:
@@ -659,6 +672,8 @@ def downgrade() -> None:
         for trigger in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS curation_item_fts_{trigger}")
         op.execute("DROP TABLE IF EXISTS curation_fts")
+    op.drop_index("ix_gallery_stat_post_id", table_name="gallery_stat")
+    op.drop_table("gallery_stat")
     op.drop_index("ix_quarantine_item_last_seen_at", table_name="quarantine_item")
     op.drop_index("ix_quarantine_item_source", table_name="quarantine_item")
     op.drop_table("quarantine_item")
