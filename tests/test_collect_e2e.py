@@ -107,6 +107,7 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "curator:rerank",
         "sessions:purge",
         "gallery:recheck",
+        "media",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1

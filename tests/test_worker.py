@@ -13,7 +13,7 @@ from rq import SimpleWorker
 from rq.job import Job
 
 from tesoro.jobs.scheduler import build_scheduler
-from tesoro.jobs.worker import enqueue_collect, enqueue_score, job_id, make_queue
+from tesoro.jobs.worker import enqueue_collect, enqueue_media, enqueue_score, job_id, make_queue
 from tesoro.settings import Settings, load_settings
 from tesoro.simulator.server import SimulatorServer
 from tesoro.store.db import open_store
@@ -128,9 +128,11 @@ def test_scheduler_in_rq_mode_enqueues(settings: Settings, redis: Redis) -> None
         "curator:rerank",
         "sessions:purge",
         "gallery:recheck",
+        "media",
     }
     collect, score = jobs[f"collect:{settings.sources[0].name}"], jobs["score"]
     assert collect.func is enqueue_collect and score.func is enqueue_score
+    assert jobs["media"].func is enqueue_media
     collect.func(*collect.args)
     score.func(*score.args)
     score.func(*score.args)

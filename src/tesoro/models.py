@@ -218,6 +218,9 @@ class Fingerprint:
     skeleton: str | None
     signature: Signature | None
     bands: tuple[int, ...] = ()
+    # The image groups of the post's processed images (`tesoro.media.dedupe`): a shared one makes
+    # two posts near-duplicates whatever their text.
+    images: tuple[int, ...] = ()
 
     @property
     def signature_bytes(self) -> bytes | None:

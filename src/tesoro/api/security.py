@@ -195,7 +195,11 @@ def safe_link(url: str | None) -> str | None:
 
 
 class MediaFilter:
-    """Keeps media URLs that point at an allowed platform media host, over http(s), on the default port."""
+    """Keeps media URLs that point at an allowed platform media host, over http(s).
+
+    A host listed bare is allowed on the default port only; one listed as host:port (the local
+    simulator's media host in the demo) on that port only.
+    """
 
     def __init__(self, hosts: Iterable[str]) -> None:
         self.hosts = frozenset(h.lower() for h in hosts)
@@ -205,7 +209,12 @@ class MediaFilter:
         if link is None:
             return False
         parts = urlsplit(link)
-        return parts.port is None and (parts.hostname or "").lower() in self.hosts
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        host = (parts.hostname or "").lower()
+        return (host if port is None else f"{host}:{port}") in self.hosts
 
     def csp_sources(self) -> str:
         return " ".join(f"https://{h} http://{h}" for h in sorted(self.hosts))

@@ -16,8 +16,14 @@ Two posts are duplicates when any of these holds:
   cosine of at least `duplicate_cosine`: a rewording that keeps half the wording
   and all of the meaning.
 
-Posts shorter than `duplicate_min_words` are never grouped: two people writing
+Posts shorter than `duplicate_min_words` are never grouped by their words: two people writing
 "love these shoes!" did not copy each other.
+
+Pixels join the words: two posts showing the same picture (their images share an image group,
+near-copies by perceptual hash: `tesoro.media.dedupe`) are duplicates too, however short or
+different their text, so a photo re-posted on another platform or by another account with a new
+caption is reviewed once. Each image group is one more band key, so those posts are found as
+candidates the same way.
 
 Candidates are found without comparing every pair: MinHash signatures are cut into
 bands (locality-sensitive hashing), every band is a key in the store, and only
@@ -46,7 +52,9 @@ __all__ = [
     "NewPost",
     "assign_groups",
     "fingerprint",
+    "image_bands",
     "jaccard_estimate",
+    "with_images",
 ]
 
 NUM_PERM = 64
@@ -140,9 +148,25 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def image_bands(groups: Iterable[int]) -> tuple[int, ...]:
+    """Band keys for a post's image groups: posts showing the same picture share one."""
+    return tuple(sorted({_hash64(f"image:{group}") >> 1 for group in groups}))
+
+
+def with_images(fp: Fingerprint, groups: Sequence[int]) -> Fingerprint:
+    """The fingerprint with the post's image groups and their band keys added."""
+    if not groups:
+        return fp
+    return Fingerprint(fp.skeleton, fp.signature, fp.bands + image_bands(groups), tuple(groups))
+
+
 def _similar(a: _Member, b: _Member, rules: DuplicateRules) -> bool:
     fa, fb = a.fingerprint, b.fingerprint
-    if fa is None or fb is None or fa.skeleton is None or fb.skeleton is None:
+    if fa is None or fb is None:
+        return False
+    if fa.images and fb.images and not set(fa.images).isdisjoint(fb.images):
+        return True  # the same picture (near-copies by perceptual hash), whatever the words
+    if fa.skeleton is None or fb.skeleton is None:
         return False
     if fa.skeleton == fb.skeleton:
         return True
@@ -229,9 +253,10 @@ def assign_groups(new: Sequence[NewPost], *, store: GroupStore, rules: Duplicate
     # Only posts sharing a skeleton or a band are compared, and only when one of them is active.
     buckets: dict[object, list[int]] = {}
     for m in every.values():
-        if m.fingerprint is None or m.fingerprint.skeleton is None:
+        if m.fingerprint is None:
             continue
-        buckets.setdefault(m.fingerprint.skeleton, []).append(m.post_id)
+        if m.fingerprint.skeleton is not None:
+            buckets.setdefault(m.fingerprint.skeleton, []).append(m.post_id)
         for b in m.fingerprint.bands:
             buckets.setdefault(b, []).append(m.post_id)
     for ids in buckets.values():

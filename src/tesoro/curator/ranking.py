@@ -28,15 +28,17 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tesoro.curator.dedupe import DuplicateRules, GroupStore, NewPost, assign_groups, fingerprint
+from tesoro.curator.dedupe import DuplicateRules, GroupStore, NewPost, assign_groups, fingerprint, with_images
 from tesoro.curator.feedback import Ranker, load_ranker_models
 from tesoro.curator.treasure import (
+    Photo,
     TreasureInputs,
     content_types_of,
     gallery_rate,
     relationship_strength,
     score_treasure,
 )
+from tesoro.media.images import Quality
 from tesoro.models import content_mask
 from tesoro.scoring.safety import with_flags
 from tesoro.settings import CuratorSettings, RelationshipSettings
@@ -54,6 +56,7 @@ from tesoro.store.curation import (
 )
 from tesoro.store.engine import session_scope
 from tesoro.store.gallery import brand_counts, post_counts
+from tesoro.store.media import PostImage
 from tesoro.store.rankers import ItemFeatures
 from tesoro.store.relationships import ror_for_authors
 from tesoro.text.search import search_document
@@ -120,6 +123,15 @@ def stored_gallery(
     return out
 
 
+def photo_quality(images: Sequence[PostImage]) -> Photo | None:
+    """The post's best processed image as the treasure score reads it (None: none processed yet)."""
+    if not images:
+        return None
+    best = max(images, key=lambda i: i.quality)
+    parts = Quality(best.sharpness, best.exposure, best.resolution, best.aspect)
+    return Photo(best.quality, parts.describe())
+
+
 def _rows(
     inputs: Sequence[RankInput],
     settings: CuratorSettings,
@@ -150,12 +162,16 @@ def _rows(
                 gallery_ctr=None if signal is None else signal.ctr,
                 gallery_baseline=None if signal is None else signal.baseline,
                 gallery_impressions=0 if signal is None else signal.impressions,
+                photo=photo_quality(post.images),
             ),
             settings,
             now=now,
         )
         text = f"{post.title}\n{post.text}" if post.title else post.text
-        fp = fingerprint(text, min_words=settings.duplicate_min_words)
+        fp = with_images(
+            fingerprint(text, min_words=settings.duplicate_min_words),
+            list(dict.fromkeys(image.group for image in post.images)),
+        )
         embedding = np.frombuffer(post.embedding, dtype=np.float32) if post.embedding else None
         rows.append(
             {

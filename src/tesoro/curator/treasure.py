@@ -8,12 +8,18 @@ the total (the shares add up to the score):
 | --- | --- | --- |
 | relevance | `Score.relevance` | clearly about the brand or one of its products |
 | sentiment | `Score.sentiment_probs` (positive - negative) | clearly positive |
-| content | content types and media (`[curator.content_values]`) | a video, tutorial, review or unboxing |
+| content | content types, media, photo quality (`[curator.content_values]`) | a sharp video or tutorial |
 | engagement | `Score.engagement_vs_median`, log-scaled | `engagement_cap` x the platform's median or more |
 | relationship | the author's ROR, see `relationship_strength` | a long-time advocate (0.5 when unknown) |
 | recency | age, halving every `recency_half_life_days` | posted just now |
 | safety | 1 - the worst safety or spam probability | nothing unsafe or spammy |
 | gallery | gallery CTR (opens + shop clicks per impression) vs the brand's | far above the brand's |
+
+The pixels count where the media pipeline has seen them (`tesoro.media`): the photo and video
+kinds of the content component are worth `0.4 + 0.6 x quality` of their value, where quality is
+the post's best image's photo-quality score (sharpness, exposure, resolution, aspect fit), and
+the explanation names it ("photo quality 0.41: blurry"). So a blurry or dark photo ranks below a
+sharp one with the same text; a post whose images are not processed yet keeps the full value.
 
 Anything unknown (not scored yet, no benchmark for the platform, an author the
 last ROR refresh did not see) takes the value that changes nothing for the
@@ -40,6 +46,7 @@ from tesoro.settings import CuratorSettings
 __all__ = [
     "COMPONENTS",
     "Component",
+    "Photo",
     "Treasure",
     "TreasureInputs",
     "content_types_of",
@@ -86,6 +93,14 @@ def relationship_strength(ror: float, advocate_ror: float) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Photo:
+    """The post's best image as the media pipeline measured it: quality in [0, 1] and a few words."""
+
+    quality: float
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class TreasureInputs:
     """Everything the score reads, from the post, its media and its latest score set."""
 
@@ -103,6 +118,7 @@ class TreasureInputs:
     gallery_ctr: float | None = None
     gallery_baseline: float | None = None
     gallery_impressions: int = 0
+    photo: Photo | None = None  # None: no processed image (yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +174,29 @@ def _sentiment(inputs: TreasureInputs) -> tuple[float, str]:
     return {"positive": 1.0, "negative": 0.0}.get(label, 0.5), label
 
 
+_VISUAL = frozenset({"photo", "video"})
+
+
 def _content(inputs: TreasureInputs, values: Mapping[str, float]) -> tuple[float, str]:
     types = list(inputs.content_types)
     if not types:
         return values.get("other", 0.15), "plain text"
-    ranked = sorted(((values.get(t, values.get("other", 0.15)), t) for t in types), reverse=True)
+    photo = inputs.photo if _VISUAL.intersection(types) else None
+
+    def worth(kind: str) -> float:
+        value = values.get(kind, values.get("other", 0.15))
+        if photo is not None and kind in _VISUAL:
+            value *= 0.4 + 0.6 * _clip(photo.quality)
+        return value
+
+    ranked = sorted(((worth(t), t) for t in types), reverse=True)
     best = ranked[0][0]
     # A second kind adds a little (a photo review beats a text review), never past 1.
     value = best + (0.3 * (1.0 - best) * ranked[1][0] if len(ranked) > 1 else 0.0)
-    return _clip(value), ", ".join(t for _, t in ranked)
+    detail = ", ".join(t for _, t in ranked)
+    if photo is not None:
+        detail += f"; photo quality {photo.quality:.2f}: {photo.detail}"
+    return _clip(value), detail
 
 
 def _engagement(inputs: TreasureInputs, cap: float) -> tuple[float, str]:

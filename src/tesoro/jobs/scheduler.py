@@ -4,7 +4,7 @@ Embedded mode: a `BackgroundScheduler` inside `tesoro serve`. Scaled-out mode: a
 single `tesoro scheduler` process with a `BlockingScheduler`. Either way there is
 one job per enabled source at its interval, coalesced (missed runs collapse into
 one), never two at once for the same source, with jitter so sources spread out.
-With `queue.backend = "rq"` the collection and scoring jobs only enqueue work for
+With `queue.backend = "rq"` the collection, scoring and media jobs only enqueue work for
 the RQ workers (`tesoro.jobs.worker`).
 """
 
@@ -24,12 +24,13 @@ from tesoro.jobs.tasks import (
     collect_source,
     curator_rerank_job,
     curator_train_job,
+    media_job,
     purge_sessions_job,
     recheck_gallery_job,
     refresh_relationships,
     score_job,
 )
-from tesoro.jobs.worker import enqueue_collect, enqueue_score, make_queue
+from tesoro.jobs.worker import enqueue_collect, enqueue_media, enqueue_score, make_queue
 from tesoro.settings import Settings
 
 __all__ = ["build_scheduler"]
@@ -125,6 +126,23 @@ def build_scheduler(
             args=(engine, settings, environ),
             id="gallery:recheck",
             name="gallery recheck",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    if settings.media.interval:
+        # Post media previews: fetched, checked and measured apart from scoring (docs/media.md).
+        if settings.queue.backend == "rq":
+            media_func: Callable[..., object] = enqueue_media
+            media_args: tuple[object, ...] = (queue, settings)
+        else:
+            media_func, media_args = media_job, (engine, settings)
+        scheduler.add_job(
+            media_func,
+            IntervalTrigger(seconds=settings.media.interval, jitter=max(1, settings.media.interval // 10)),
+            args=media_args,
+            id="media",
+            name="fetch and process media",
             coalesce=True,
             max_instances=1,
             replace_existing=True,

@@ -20,6 +20,7 @@ from tesoro.curator.feedback import train_rankers
 from tesoro.curator.ranking import rank_posts
 from tesoro.curator.relevance_model import train_relevance
 from tesoro.insights.service import refresh_ror
+from tesoro.media.pipeline import MediaReport, process_media
 from tesoro.scoring.pipeline import score_pending
 from tesoro.settings import ConfigError, Settings
 from tesoro.store.catalog import brand_by_name
@@ -33,6 +34,7 @@ __all__ = [
     "collect_source",
     "curator_rerank_job",
     "curator_train_job",
+    "media_job",
     "purge_sessions_job",
     "recheck_gallery_job",
     "refresh_relationships",
@@ -100,6 +102,27 @@ def score_job(engine: Engine, settings: Settings) -> int:
         # Newly scored posts join the queue (or the filtered view).
         rank_posts(engine, settings.curator, advocate_ror=settings.relationship.advocate_min_ror)
     return scored
+
+
+def media_job(engine: Engine, settings: Settings) -> MediaReport:
+    """Fetch and process the media previews that are due; posts whose images arrived are re-ranked.
+
+    Independent of scoring: a failing media host only leaves its items waiting for a retry.
+    """
+    report = process_media(engine, settings)
+    if report.tried:
+        log.info(
+            "media: %d tried, %d processed, %d to retry, %d failed in %.1fs",
+            report.tried,
+            report.processed,
+            report.retrying,
+            report.failed,
+            report.seconds,
+        )
+    if report.processed:
+        # The photo quality and image near-duplicates join the treasure score of those posts.
+        rank_posts(engine, settings.curator, advocate_ror=settings.relationship.advocate_min_ror)
+    return report
 
 
 def curator_train_job(engine: Engine, settings: Settings) -> None:

@@ -27,7 +27,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job, JobStatus
 from sqlalchemy.engine import Engine
 
-from tesoro.jobs.tasks import collect_source, score_job
+from tesoro.jobs.tasks import collect_source, media_job, score_job
 from tesoro.settings import Settings, load_settings
 from tesoro.store.db import open_store
 from tesoro.text.redact import mask_url
@@ -37,10 +37,12 @@ __all__ = [
     "check_redis",
     "collect_task",
     "enqueue_collect",
+    "enqueue_media",
     "enqueue_score",
     "job_id",
     "make_queue",
     "masked_url",
+    "media_task",
     "run_worker",
     "score_task",
 ]
@@ -147,6 +149,40 @@ def enqueue_score(queue: Queue, settings: Settings) -> Job | None:
         failure_ttl=86400,
         description="score new posts",
     )
+
+
+def enqueue_media(queue: Queue, settings: Settings) -> Job | None:
+    """Queue a media pass (fetch and process due previews) unless one is already waiting or running."""
+    if settings.source_file is None:
+        raise ValueError(
+            "the scaled-out mode needs a settings file (-c or TESORO_CONFIG) that workers can read"
+        )
+    media_id = job_id(queue.name, "media")
+    if Job.exists(media_id, connection=queue.connection):
+        existing = Job.fetch(media_id, connection=queue.connection)
+        if existing.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED):
+            return None
+        existing.delete()
+    return queue.enqueue(
+        media_task,
+        str(settings.source_file),
+        job_id=media_id,
+        result_ttl=3600,
+        failure_ttl=86400,
+        description="fetch and process media",
+    )
+
+
+def media_task(config_path: str) -> dict[str, Any]:
+    """What a worker runs for media: the same stage as the embedded mode."""
+    settings = load_settings(Path(config_path))
+    report = media_job(_engine(settings), settings)
+    return {
+        "tried": report.tried,
+        "processed": report.processed,
+        "retrying": report.retrying,
+        "failed": report.failed,
+    }
 
 
 def score_task(config_path: str) -> int:

@@ -27,6 +27,7 @@ from tesoro.settings.curator import DEFAULT_CONTENT_VALUES, CuratorSettings, Tre
 from tesoro.settings.gallery import DEFAULT_MEDIA_HOSTS, GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeEffort, RoeSettings, RorEventValues
 from tesoro.settings.loader import load_settings
+from tesoro.settings.media import MediaSettings
 from tesoro.settings.root import Settings
 from tesoro.settings.secrets import DEFAULT_ALERT_ENV_ALLOW, SecretsSettings
 from tesoro.settings.service import (
@@ -49,6 +50,7 @@ __all__ = [
     "CuratorSettings",
     "DatabaseSettings",
     "GallerySettings",
+    "MediaSettings",
     "ModelSettings",
     "PlatformName",
     "ProductSettings",

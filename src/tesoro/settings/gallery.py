@@ -27,7 +27,8 @@ DEFAULT_MEDIA_HOSTS: tuple[str, ...] = (
 )
 _UTM = re.compile(r"^[A-Za-z0-9._-]+$")
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
-_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+# A host name, optionally with a port (the local simulator's media host is 127.0.0.1:PORT).
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?$")
 
 
 class GallerySettings(Section):
@@ -89,5 +90,7 @@ class GallerySettings(Section):
         hosts = [host.strip().lower() for host in value]
         for host in hosts:
             if not _HOST.match(host):
-                raise ValueError(f"{host!r} is not a host name (write it without scheme or path)")
+                raise ValueError(
+                    f"{host!r} is not a host name (write it without scheme or path; host:port allowed)"
+                )
         return hosts

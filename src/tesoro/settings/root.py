@@ -14,6 +14,7 @@ from tesoro.settings.catalog import BrandSettings, ProductSettings, QuerySetting
 from tesoro.settings.curator import CuratorSettings
 from tesoro.settings.gallery import GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeSettings
+from tesoro.settings.media import MediaSettings
 from tesoro.settings.secrets import SecretsSettings
 from tesoro.settings.service import (
     ApiSettings,
@@ -36,6 +37,7 @@ class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     gallery: GallerySettings = Field(default_factory=GallerySettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     brands: list[BrandSettings] = Field(default_factory=list)

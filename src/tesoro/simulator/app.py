@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from tesoro.simulator import bluesky, mastodon, reddit, slack, x
+from tesoro.simulator import bluesky, mastodon, mediahost, reddit, slack, x
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.state import SimState
 
@@ -27,6 +27,7 @@ PLATFORM_ROUTES: tuple[Callable[[SimState], list[BaseRoute]], ...] = (
     bluesky.routes,
     mastodon.routes,
     slack.routes,
+    mediahost.routes,
 )
 
 
@@ -54,11 +55,13 @@ def _control_routes(state: SimState) -> list[BaseRoute]:
 
 
 def create_app(state: SimState | None = None) -> Starlette:
+    """The simulator; with `state.media_base` set, its answers point media URLs at its own media host."""
     state = state or SimState()
     routes: list[BaseRoute] = _control_routes(state)
     for platform_routes in PLATFORM_ROUTES:
         routes.extend(platform_routes(state))
     app = Starlette(routes=routes)
+    app.add_middleware(mediahost.MediaRewrite, state=state)
     # Reddit's client does not follow redirects: never redirect on a missing slash.
     app.router.redirect_slashes = False
     app.state.sim = state

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from tesoro.settings import Settings
+from tesoro.settings import DEFAULT_MEDIA_HOSTS, Settings
 from tesoro.simulator.model import PLATFORMS, SimPost, WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import Credentials, SimState
@@ -88,6 +89,12 @@ def demo_settings(data_dir: Path, simulator_url: str) -> Settings:
     for source in raw["sources"]:
         source["base_url"] = simulator_url + mounts[source["platform"]]
     raw["base_dir"] = data_dir.resolve()
+    # The simulator serves the posts' pictures itself: the UI and the gallery show them, and the
+    # media pipeline may fetch from it although it is on the loopback address.
+    media_host = urlsplit(simulator_url).netloc.lower()
+    gallery = raw.setdefault("gallery", {})
+    gallery["media_hosts"] = [*gallery.get("media_hosts", DEFAULT_MEDIA_HOSTS), media_host]
+    raw.setdefault("media", {})["private_hosts"] = [media_host]
     return Settings.model_validate(raw)
 
 
@@ -122,4 +129,4 @@ def start_simulator(
     world = ResumedWorld.resume(data_dir / WORLD_FILE) if data_dir is not None else World(spec=WorldSpec())
     state = SimState(world=world)
     state.world.grow(initial_posts)
-    return SimulatorServer(state, grow_every_s=grow_every_s, grow_n=grow_n).start()
+    return SimulatorServer(state, grow_every_s=grow_every_s, grow_n=grow_n, serve_media=True).start()

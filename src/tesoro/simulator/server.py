@@ -21,6 +21,9 @@ class SimulatorServer:
     With `grow_every_s`, a daemon thread adds `grow_n` posts per platform to the world at
     that interval while the server runs, so the demo's collectors see new mentions arrive
     the way a live feed would. Tests leave it off and grow the world explicitly.
+
+    With `serve_media`, the posts' media URLs point at this server, which draws their pictures
+    (`tesoro.simulator.mediahost`); without it they keep the platforms' real host names.
     """
 
     def __init__(
@@ -31,6 +34,7 @@ class SimulatorServer:
         port: int = 0,
         grow_every_s: float | None = None,
         grow_n: int = 3,
+        serve_media: bool = False,
     ) -> None:
         if grow_every_s is not None and grow_every_s <= 0:
             raise ValueError(f"grow_every_s must be positive, got {grow_every_s}")
@@ -47,6 +51,9 @@ class SimulatorServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
+        if serve_media:
+            # Media URLs in the answers point at this server's own media host (`simulator.mediahost`).
+            self.state.media_base = self.base_url
         config = uvicorn.Config(create_app(self.state), log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -35,6 +35,9 @@ class SimState:
     timeout_hold_s: float = 3.0
     # Messages received on the Slack routes, in arrival order.
     slack_messages: list[dict[str, Any]] = field(default_factory=list)
+    # Where the simulator serves its own pictures ("http://127.0.0.1:PORT"): media URLs in the
+    # answers point there (`tesoro.simulator.mediahost`). None keeps the platforms' real hosts.
+    media_base: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record_slack(self, message: dict[str, Any]) -> None:

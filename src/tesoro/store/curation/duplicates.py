@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from tesoro.models import Fingerprint, StoredPost
+from tesoro.store.media import post_images
 from tesoro.store.sql import any_of, bulk_update, chunks, dialect_insert, table_of
 from tesoro.store.tables import CurationBand, CurationItem, Score
 
@@ -68,14 +69,20 @@ def _stored_posts(session: Session, where: Any, *, fingerprints: bool = True) ->
             col(CurationItem.skeleton), col(CurationItem.signature), col(Score.embedding)
         ).outerjoin(Score, col(Score.id) == col(CurationItem.score_id))
     out: list[StoredPost] = []
-    for row in session.execute(stmt.where(where)):
+    rows = session.execute(stmt.where(where)).all()
+    groups: dict[int, list[int]] = {}
+    if fingerprints and rows:
+        for post_id, found in post_images(session, post_ids=[int(r.post_id) for r in rows]).items():
+            groups[post_id] = list(dict.fromkeys(i.group for i in found))
+    for row in rows:
         post_id = int(row.post_id)
         key = (row.created_at.timestamp(), post_id)
         if not fingerprints:
             out.append(StoredPost(post_id, key, row.duplicate_of))
             continue
         vector = np.frombuffer(row.embedding, dtype=np.float32) if row.embedding else None
-        fp = Fingerprint(row.skeleton, Fingerprint.signature_from(row.signature), ())
+        images = tuple(groups.get(post_id, ()))
+        fp = Fingerprint(row.skeleton, Fingerprint.signature_from(row.signature), (), images)
         out.append(StoredPost(post_id, key, row.duplicate_of, fp, vector))
     return out
 

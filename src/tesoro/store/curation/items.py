@@ -23,8 +23,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
+from tesoro.store.media import PostImage, post_images
 from tesoro.store.sql import any_of, bulk_update, chunks, dialect_insert, table_of
-from tesoro.store.tables import CurationItem, Media, Post, Score
+from tesoro.store.tables import CurationItem, Media, MediaImage, MediaStatus, Post, Score
 
 __all__ = [
     "RankInput",
@@ -64,6 +65,8 @@ class RankInput:
     embedding: bytes | None
     # The platform's safety flags, read from the post (not the score set): a flag set after scoring counts.
     content_flags: tuple[str, ...] = ()
+    # Its processed images (hash, image group, photo quality), in media order.
+    images: tuple[PostImage, ...] = ()
 
 
 def rankable_ids(
@@ -72,8 +75,9 @@ def rankable_ids(
     """Ids of scored posts whose item is missing or older than their latest score set, in id order.
 
     Not the post's own `updated_at`: collection refreshes metrics all the time, and the
-    treasure score reads engagement from the score set anyway. With `everything`, every
-    scored post (new weights, the daily recency refresh, an edited post's text).
+    treasure score reads engagement from the score set anyway. A post whose images the media
+    stage processed after its ranking is due too (photo quality, image near-duplicates). With
+    `everything`, every scored post (new weights, the daily recency refresh, an edited post's text).
     """
     has_score = exists().where(col(Score.post_id) == col(Post.id))
     stmt = (
@@ -87,7 +91,13 @@ def rankable_ids(
         newer_score = exists().where(
             col(Score.post_id) == col(Post.id), col(Score.scored_at) > col(CurationItem.ranked_at)
         )
-        stmt = stmt.where(or_(col(CurationItem.post_id).is_(None), newer_score))
+        # Images processed since the ranking: their quality and near-copies change the item.
+        newer_image = exists().where(
+            col(MediaImage.post_id) == col(Post.id),
+            col(MediaImage.status) == MediaStatus.OK,
+            col(MediaImage.processed_at) > col(CurationItem.ranked_at),
+        )
+        stmt = stmt.where(or_(col(CurationItem.post_id).is_(None), newer_score, newer_image))
     stmt = stmt.order_by(col(Post.id)).limit(limit)
     return [int(pid) for pid in session.execute(stmt).scalars()]
 
@@ -148,6 +158,7 @@ def posts_to_rank(session: Session, *, post_ids: Sequence[int]) -> list[RankInpu
         .order_by(col(Media.id))
     ):
         media.setdefault(post_id, []).append(kind)
+    images = post_images(session, post_ids=post_ids)
     return [
         RankInput(
             post_id=r.post_id,
@@ -171,6 +182,7 @@ def posts_to_rank(session: Session, *, post_ids: Sequence[int]) -> list[RankInpu
             engagement_vs_median=r.engagement_vs_median,
             embedding=r.embedding,
             content_flags=tuple(r.content_flags or ()),
+            images=tuple(images.get(r.post_id, ())),
         )
         for r in rows
     ]

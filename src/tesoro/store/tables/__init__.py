@@ -25,6 +25,7 @@ from tesoro.store.tables.curation import (
     PostTag,
 )
 from tesoro.store.tables.gallery import GalleryStat
+from tesoro.store.tables.media import MediaImage, MediaStatus
 from tesoro.store.tables.posts import (
     Author,
     Media,
@@ -67,6 +68,8 @@ __all__ = [
     "IdentityDismissal",
     "ListeningQuery",
     "Media",
+    "MediaImage",
+    "MediaStatus",
     "Person",
     "Post",
     "PostAlias",

@@ -569,6 +569,37 @@ def upgrade() -> None:
     )
     op.create_index("ix_media_post_id", "media", ["post_id"], unique=False)
     op.create_table(
+        "media_image",
+        sa.Column("media_id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.String(length=32), nullable=True),
+        sa.Column("error_detail", sa.Text(), nullable=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("width", sa.Integer(), nullable=True),
+        sa.Column("height", sa.Integer(), nullable=True),
+        sa.Column("format", sa.String(length=8), nullable=True),
+        sa.Column("thumb", sa.LargeBinary(), nullable=True),
+        sa.Column("thumb_width", sa.Integer(), nullable=True),
+        sa.Column("thumb_height", sa.Integer(), nullable=True),
+        sa.Column("thumb_etag", sa.String(length=40), nullable=True),
+        sa.Column("blurhash", sa.String(length=64), nullable=True),
+        sa.Column("phash", sa.BigInteger(), nullable=True),
+        sa.Column("image_group", sa.Integer(), nullable=True),
+        sa.Column("sharpness", sa.Float(), nullable=True),
+        sa.Column("exposure", sa.Float(), nullable=True),
+        sa.Column("resolution", sa.Float(), nullable=True),
+        sa.Column("aspect", sa.Float(), nullable=True),
+        sa.Column("quality", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(["media_id"], ["media.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("media_id"),
+    )
+    op.create_index("ix_media_image_post_id", "media_image", ["post_id"], unique=False)
+    op.create_index("ix_media_image_image_group", "media_image", ["image_group"], unique=False)
+    op.create_index("ix_media_image_status_next", "media_image", ["status", "next_attempt_at"], unique=False)
+    op.create_table(
         "post_tag",
         sa.Column("post_id", sa.Integer(), nullable=False),
         sa.Column("tag", sa.String(), nullable=False),
@@ -690,6 +721,10 @@ def downgrade() -> None:
     op.drop_table("relationship_event")
     op.drop_index("ix_post_tag_tag", table_name="post_tag")
     op.drop_table("post_tag")
+    op.drop_index("ix_media_image_status_next", table_name="media_image")
+    op.drop_index("ix_media_image_image_group", table_name="media_image")
+    op.drop_index("ix_media_image_post_id", table_name="media_image")
+    op.drop_table("media_image")
     op.drop_index("ix_media_post_id", table_name="media")
     op.drop_table("media")
     op.drop_index("ix_curation_item_updated_at", table_name="curation_item")

@@ -1,0 +1,236 @@
+"""The safe fetcher against a real local HTTP server: SSRF attempts, redirects, size, time, sniffing."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from PIL import Image
+
+from tesoro.media.fetch import FetchError, FetchPolicy, SafeFetcher, sniff_image
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if "Content-Length" not in (headers or {}):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.server.seen_hosts.append(self.headers.get("Host"))  # type: ignore[attr-defined]
+        path = self.path
+        if path == "/ok.png":
+            self._send(200, PNG, {"Content-Type": "image/png"})
+        elif path == "/lying.png":
+            self._send(200, b"<html><script>alert(1)</script></html>", {"Content-Type": "image/png"})
+        elif path == "/declared-big":
+            self._send(200, PNG, {"Content-Length": str(10**9)})
+        elif path == "/endless":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(PNG)
+            for _ in range(400):
+                self.wfile.write(b"\0" * 4096)
+        elif path == "/same-host":
+            self._send(302, headers={"Location": "/ok.png"})
+        elif path == "/other-host":
+            self._send(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+        elif path == "/other-port":
+            port = self.server.server_address[1]  # type: ignore[index]
+            self._send(302, headers={"Location": f"http://127.0.0.1:{port + 1}/ok.png"})
+        elif path == "/loop":
+            self._send(302, headers={"Location": "/loop"})
+        elif path == "/busy":
+            self._send(503, b"busy")
+        elif path == "/gone":
+            self._send(404, b"gone")
+        elif path == "/slow":
+            time.sleep(1.5)
+            self._send(200, PNG)
+        elif path == "/drip":
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(PNG[:20])
+            for _ in range(30):
+                self.wfile.write(b"\0")
+                self.wfile.flush()
+                time.sleep(0.1)
+        else:
+            self._send(404)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ThreadingHTTPServer]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.seen_hosts = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _hostport(server: ThreadingHTTPServer) -> str:
+    return f"127.0.0.1:{server.server_address[1]}"
+
+
+def _fetcher(server: ThreadingHTTPServer, **kw: object) -> SafeFetcher:
+    hp = _hostport(server)
+    options: dict[str, object] = {
+        "allowed_hosts": frozenset({hp}),
+        "private_hosts": frozenset({hp}),
+        "max_bytes": 64 * 1024,
+        "connect_timeout_s": 1.0,
+        "read_timeout_s": 0.5,
+        "total_timeout_s": 1.0,
+    }
+    options.update(kw)
+    return SafeFetcher(FetchPolicy(**options))  # type: ignore[arg-type]
+
+
+def _code(fetcher: SafeFetcher, url: str) -> FetchError:
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(url)
+    return info.value
+
+
+def test_an_allowed_image_is_fetched_and_sniffed(server: ThreadingHTTPServer) -> None:
+    got = _fetcher(server).fetch(f"http://{_hostport(server)}/ok.png")
+    assert got.body == PNG and got.format == "png" and got.redirects == 0
+
+
+def test_loopback_is_refused_unless_it_is_the_configured_private_host(server: ThreadingHTTPServer) -> None:
+    fetcher = _fetcher(server, private_hosts=frozenset())
+    error = _code(fetcher, f"http://{_hostport(server)}/ok.png")
+    assert error.code == "private_address" and not error.retry
+
+
+def test_a_host_off_the_allow_list_is_refused_before_any_lookup(server: ThreadingHTTPServer) -> None:
+    looked_up: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["93.184.216.34"]
+
+    fetcher = SafeFetcher(FetchPolicy(allowed_hosts=frozenset({"cdn.example"})), resolver=resolver)
+    assert _code(fetcher, "https://evil.example/a.png").code == "host_not_allowed"
+    # the default port only: the same host on another port is another host
+    assert _code(fetcher, "https://cdn.example:8443/a.png").code == "host_not_allowed"
+    assert looked_up == []
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ["127.0.0.1"],
+        ["10.1.2.3"],
+        ["192.168.0.10"],
+        ["169.254.169.254"],  # the cloud metadata service
+        ["::1"],
+        ["::ffff:127.0.0.1"],  # IPv4-mapped loopback
+        ["fd00::1"],
+        ["0.0.0.0"],
+        ["93.184.216.34", "10.0.0.1"],  # one bad address among good ones is enough to refuse
+    ],
+)
+def test_a_dns_name_resolving_to_a_private_address_is_refused(addresses: list[str]) -> None:
+    fetcher = SafeFetcher(
+        FetchPolicy(allowed_hosts=frozenset({"cdn.example"})), resolver=lambda host, port: addresses
+    )
+    error = _code(fetcher, "http://cdn.example/a.png")
+    assert error.code == "private_address"
+
+
+def test_ip_literals_are_checked_like_resolved_names() -> None:
+    fetcher = SafeFetcher(FetchPolicy(allowed_hosts=frozenset({"127.0.0.1", "10.0.0.1"})))
+    assert _code(fetcher, "http://127.0.0.1/a.png").code == "private_address"
+    assert _code(fetcher, "http://10.0.0.1/a.png").code == "private_address"
+
+
+def test_it_connects_to_the_address_it_checked_with_the_name_in_the_host_header(
+    server: ThreadingHTTPServer,
+) -> None:
+    """A name no DNS knows reaches the server: the connection goes to the resolved, checked address."""
+    port = server.server_address[1]
+    name = f"media.invalid:{port}"
+    fetcher = SafeFetcher(
+        FetchPolicy(allowed_hosts=frozenset({name}), private_hosts=frozenset({name})),
+        resolver=lambda host, p: ["127.0.0.1"],
+    )
+    assert fetcher.fetch(f"http://{name}/ok.png").body == PNG
+    assert server.seen_hosts[-1] == name  # type: ignore[attr-defined]
+
+
+def test_redirects_stay_on_the_same_host(server: ThreadingHTTPServer) -> None:
+    fetcher = _fetcher(server)
+    assert fetcher.fetch(f"http://{_hostport(server)}/same-host").redirects == 1
+    assert _code(fetcher, f"http://{_hostport(server)}/other-host").code == "redirect_off_host"
+    assert _code(fetcher, f"http://{_hostport(server)}/other-port").code == "redirect_off_host"
+    assert _code(fetcher, f"http://{_hostport(server)}/loop").code == "too_many_redirects"
+
+
+def test_size_caps_declared_and_streamed(server: ThreadingHTTPServer) -> None:
+    fetcher = _fetcher(server)
+    assert _code(fetcher, f"http://{_hostport(server)}/declared-big").code == "too_large"
+    error = _code(fetcher, f"http://{_hostport(server)}/endless")
+    assert error.code == "too_large" and not error.retry
+
+
+def test_content_is_sniffed_not_trusted(server: ThreadingHTTPServer) -> None:
+    error = _code(_fetcher(server), f"http://{_hostport(server)}/lying.png")
+    assert error.code == "not_image" and not error.retry
+
+
+def test_statuses_say_whether_to_retry(server: ThreadingHTTPServer) -> None:
+    fetcher = _fetcher(server)
+    busy = _code(fetcher, f"http://{_hostport(server)}/busy")
+    gone = _code(fetcher, f"http://{_hostport(server)}/gone")
+    assert (busy.code, busy.retry) == ("http_status", True)
+    assert (gone.code, gone.retry) == ("http_status", False)
+
+
+def test_slow_and_dripping_servers_time_out(server: ThreadingHTTPServer) -> None:
+    fetcher = _fetcher(server)
+    slow = _code(fetcher, f"http://{_hostport(server)}/slow")
+    assert (slow.code, slow.retry) == ("timeout", True)
+    started = time.monotonic()
+    drip = _code(fetcher, f"http://{_hostport(server)}/drip")
+    assert drip.code == "timeout" and time.monotonic() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "gopher://cdn.example/", "http://user:pw@cdn.example/a.png", "http:///a.png", ""],
+)
+def test_unusable_urls_are_refused(url: str) -> None:
+    fetcher = SafeFetcher(FetchPolicy(allowed_hosts=frozenset({"cdn.example"})))
+    assert _code(fetcher, url).code in {"bad_url", "host_not_allowed"}
+
+
+def test_sniffing_knows_the_four_formats() -> None:
+    assert sniff_image(PNG) == "png"
+    assert sniff_image(b"\xff\xd8\xff\xe0rest") == "jpeg"
+    assert sniff_image(b"GIF89a....") == "gif"
+    assert sniff_image(b"RIFF\0\0\0\0WEBPVP8 ") == "webp"
+    assert sniff_image(b"<svg xmlns=...") is None
