@@ -31,6 +31,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/gallery/{brand}.json"): "public",
     ("GET", "/gallery/{brand}/embed"): "public",
     ("POST", "/gallery/beacon"): "public",
+    ("GET", "/gallery/media/{name}"): "public",
     ("GET", "/api/me"): "key",
     ("GET", "/api/posts"): "viewer",
     ("GET", "/api/posts/{post_id}"): "viewer",

@@ -33,7 +33,15 @@ from tesoro.store.catalog import brand_by_slug
 from tesoro.store.engine import session_scope
 from tesoro.store.gallery import GalleryCounts, post_performance, product_performance
 
-__all__ = ["BeaconLimiter", "GalleryCache", "Rendered", "is_bot", "performance_report", "with_utm"]
+__all__ = [
+    "BeaconLimiter",
+    "CopyCache",
+    "GalleryCache",
+    "Rendered",
+    "is_bot",
+    "performance_report",
+    "with_utm",
+]
 
 # Crawlers, link previews, uptime checks, headless and scripted clients: their impressions are not people's.
 _BOT = re.compile(
@@ -60,6 +68,46 @@ def with_utm(url: str, *, source: str, medium: str, campaign: str, content: str)
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in utm]
     query = urlencode(kept + [(k, v) for k, v in utm.items() if v])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+class CopyCache:
+    """Kept copies' bytes per copy id, each for `ttl_s` seconds, at most `max_bytes` in all.
+
+    The gallery's images are what a busy page asks for most; a few seconds of memory spare
+    the store and the disk. A rights change in this process clears it; other processes stop
+    serving a revoked copy within `ttl_s` (their next look-up finds the post not showable).
+    """
+
+    def __init__(self, ttl_s: float, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.ttl_s = ttl_s
+        self.max_bytes = max_bytes
+        self._items: dict[int, tuple[str, str, bytes, float]] = {}
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, copy_id: int) -> tuple[str, str, bytes] | None:
+        item = self._items.get(copy_id)
+        if item is None or item[3] < time.monotonic():
+            return None
+        return item[0], item[1], item[2]
+
+    def put(self, copy_id: int, etag: str, content_type: str, body: bytes) -> None:
+        if self.ttl_s <= 0 or len(body) > self.max_bytes // 8:
+            return
+        with self._lock:
+            if self._size + len(body) > self.max_bytes:
+                self._items.clear()
+                self._size = 0
+            old = self._items.pop(copy_id, None)
+            if old is not None:
+                self._size -= len(old[2])
+            self._items[copy_id] = (etag, content_type, body, time.monotonic() + self.ttl_s)
+            self._size += len(body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0
 
 
 class BeaconLimiter:

@@ -13,6 +13,7 @@ settings when it includes it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from tesoro.api.deps import Anyone, EngineDep, MediaDep, PagesDep, SettingsDep
-from tesoro.api.gallery import BeaconLimiter, GalleryCache, is_bot, performance_report, with_utm
+from tesoro.api.gallery import BeaconLimiter, CopyCache, GalleryCache, is_bot, performance_report, with_utm
 from tesoro.api.i18n import Translator, negotiate
 from tesoro.api.problems import Problem
 from tesoro.api.schemas.gallery import (
@@ -35,17 +36,20 @@ from tesoro.api.schemas.gallery import (
     GalleryItem,
     GalleryPerformance,
     GalleryShop,
+    KeptCopies,
 )
 from tesoro.api.security import MediaFilter, content_security_policy
+from tesoro.media.copies import MediaObjects
 from tesoro.settings import GallerySettings
 from tesoro.store.catalog import brand_by_slug, product_by_slug, slugify
+from tesoro.store.copies import KeptView, copy_to_serve, kept_for_posts, source_url, url_sha
 from tesoro.store.engine import session_scope
 from tesoro.store.gallery import (
     ShopLink,
     record_events,
     shop_links,
 )
-from tesoro.store.posts import PostView, gallery_posts
+from tesoro.store.posts import MediaView, PostView, gallery_posts
 
 __all__ = ["router", "stats_router", "widget_router"]
 
@@ -74,11 +78,50 @@ async def get_limiter(request: Request) -> BeaconLimiter:
 LimiterDep = Annotated[BeaconLimiter, Depends(get_limiter)]
 
 
+async def get_copy_cache(request: Request) -> CopyCache:
+    cache: CopyCache = request.app.state.copy_cache
+    return cache
+
+
+async def get_media_store(request: Request) -> MediaObjects | None:
+    store: MediaObjects | None = request.app.state.media_store
+    return store
+
+
+CopyCacheDep = Annotated[CopyCache, Depends(get_copy_cache)]
+MediaStoreDep = Annotated[MediaObjects | None, Depends(get_media_store)]
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     brand: str
     posts: list[PostView]
     shops: dict[int, ShopLink]
+    kept: dict[tuple[int, str], KeptView] | None = None  # None: kept copies are off
+
+
+def _copies_of(kept: dict[tuple[int, str], KeptView] | None) -> KeptCopies | None:
+    """The media URL each medium is served from when kept copies are on (None: not kept)."""
+    if kept is None:
+        return None
+
+    def copy(post_id: int, m: MediaView) -> tuple[str, int | None, int | None] | None:
+        src = source_url(m.type, m.url, m.preview_url)
+        view = kept.get((post_id, url_sha(src))) if src else None
+        if view is None:
+            return None
+        return f"/gallery/media/{view.id}-{view.etag}.jpg", view.width, view.height
+
+    return copy
+
+
+def _all_kept(p: PostView, kept: dict[tuple[int, str], KeptView], media: MediaFilter) -> bool:
+    """Whether every medium the gallery would show (on an allowed host) has its kept copy."""
+    for m in p.media:
+        src = source_url(m.type, m.url, m.preview_url)
+        if src is not None and media.allowed(src) and (p.id, url_sha(src)) not in kept:
+            return False
+    return True
 
 
 def _shop_for(
@@ -102,7 +145,15 @@ def _shop_for(
     return shop
 
 
-def _load(engine: Engine, brand: str, product: str | None, media_type: str | None, limit: int) -> Page:
+def _load(
+    engine: Engine,
+    settings: GallerySettings,
+    media: MediaFilter,
+    brand: str,
+    product: str | None,
+    media_type: str | None,
+    limit: int,
+) -> Page:
     with session_scope(engine) as session:
         row = brand_by_slug(session, brand)
         if row is None or row.id is None:
@@ -113,11 +164,18 @@ def _load(engine: Engine, brand: str, product: str | None, media_type: str | Non
             if prow is None:
                 raise Problem("not_found", "no such product")
             product_id = prow.id
+        copies = settings.copies
+        # With kept copies on, a post whose copy is missing is left out: ask for more to fill the page.
+        wanted = min(limit * 2 + 8, 300) if copies else limit
         posts = gallery_posts(
-            session, brand_id=row.id, product_id=product_id, media_type=media_type, limit=limit
+            session, brand_id=row.id, product_id=product_id, media_type=media_type, limit=wanted
         )
+        kept = None
+        if copies:
+            kept = kept_for_posts(session, post_ids=[p.id for p in posts])
+            posts = [p for p in posts if _all_kept(p, kept, media)][:limit]
         shops = shop_links(session, product_ids=[p.product_id for p in posts if p.product_id is not None])
-        return Page(row.name, posts, shops)
+        return Page(row.name, posts, shops, kept)
 
 
 def _render(
@@ -129,14 +187,15 @@ def _render(
     media_type: str | None,
     limit: int,
 ) -> bytes:
-    page = _load(engine, brand, product, media_type, limit)
+    page = _load(engine, gs, media, brand, product, media_type, limit)
     shop = _shop_for(gs, page.brand, page.shops)
+    copies = _copies_of(page.kept)
     feed = GalleryFeed(
         brand=page.brand,
         brand_slug=slugify(page.brand),
         product=product,
         type=media_type,
-        items=[GalleryItem.from_view(p, media, shop) for p in page.posts],
+        items=[GalleryItem.from_view(p, media, shop, copies) for p in page.posts],
     )
     return feed.model_dump_json().encode("utf-8")
 
@@ -197,6 +256,58 @@ async def feed(
     return Response(item.body, media_type="application/json", headers=headers)
 
 
+_MEDIA_NAME = re.compile(r"^([1-9][0-9]{0,11})-([0-9a-f]{32})\.jpg$")
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _load_copy(engine: Engine, store: MediaObjects, copy_id: int) -> tuple[str, str, bytes] | None:
+    with session_scope(engine) as session:
+        served = copy_to_serve(session, copy_id=copy_id)
+    if served is None:
+        return None
+    body = store.get(served.object_key)
+    if body is None:
+        return None
+    return served.etag, served.content_type, body
+
+
+@router.get(
+    "/gallery/media/{name}",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"image/jpeg": {}},
+            "description": "A kept copy (immutable: the name changes with it)",
+        },
+        404: {"description": "No such copy, or its post's rights were revoked"},
+    },
+    summary="A kept copy of a rights-cleared post's picture",
+)
+async def kept_media(
+    request: Request, engine: EngineDep, cache: CopyCacheDep, store: MediaStoreDep, name: str
+) -> Response:
+    match = _MEDIA_NAME.match(name)
+    if match is None or store is None:
+        raise Problem("not_found", "no such picture")
+    copy_id, etag = int(match.group(1)), match.group(2)
+    found = cache.get(copy_id)
+    if found is None:
+        found = await run_in_threadpool(_load_copy, engine, store, copy_id)
+        if found is None:
+            raise Problem("not_found", "no such picture")
+        cache.put(copy_id, *found)
+    if found[0] != etag:  # an older copy's name: the page must ask for the current one
+        raise Problem("not_found", "no such picture")
+    headers = {
+        "ETag": f'"{etag}"',
+        "Cache-Control": _IMMUTABLE,
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+    if _etag_matches(request.headers.get("if-none-match"), f'"{etag}"'):
+        return Response(status_code=304, headers=headers)
+    return Response(found[2], media_type=found[1], headers=headers)
+
+
 @router.get("/gallery/{brand}/embed", response_class=HTMLResponse, summary="The gallery as an iframe page")
 def embed(
     request: Request,
@@ -211,8 +322,9 @@ def embed(
     lang: str | None = Query(None, max_length=8),
 ) -> HTMLResponse:
     gs = settings.gallery
-    loaded = _load(engine, brand, product or None, type, limit or gs.default_limit)
+    loaded = _load(engine, gs, media, brand, product or None, type, limit or gs.default_limit)
     shop = _shop_for(gs, loaded.brand, loaded.shops)
+    copies = _copies_of(loaded.kept)
     language = negotiate(
         accept_language=request.headers.get("accept-language"), setting=settings.api.language, override=lang
     )
@@ -223,7 +335,7 @@ def embed(
         brand=loaded.brand,
         brand_slug=slugify(loaded.brand),
         beacon=gs.beacon_enabled,
-        items=[GalleryItem.from_view(p, media, shop).model_dump() for p in loaded.posts],
+        items=[GalleryItem.from_view(p, media, shop, copies).model_dump() for p in loaded.posts],
     )
     frame_ancestors = "*" if "*" in gs.allowed_origins else (" ".join(gs.allowed_origins) or "'self'")
     return HTMLResponse(

@@ -10,7 +10,10 @@ from pydantic import ConfigDict, Field
 from tesoro.api.schemas.common import Schema, Timestamp, iso
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.store.gallery import GalleryCounts
-from tesoro.store.posts import PostView
+from tesoro.store.posts import MediaView, PostView
+
+# (post id, medium) -> (the kept copy's URL, width, height), or None when it has no copy.
+KeptCopies = Callable[[int, MediaView], "tuple[str, int | None, int | None] | None"]
 
 __all__ = [
     "Beacon",
@@ -22,6 +25,7 @@ __all__ = [
     "GalleryMedia",
     "GalleryPerformance",
     "GalleryShop",
+    "KeptCopies",
     "PostPerformanceOut",
     "ProductPerformanceOut",
 ]
@@ -117,10 +121,29 @@ class GalleryItem(Schema):
 
     @classmethod
     def from_view(
-        cls, p: PostView, media: MediaFilter, shop: Callable[[PostView], GalleryShop | None] | None = None
+        cls,
+        p: PostView,
+        media: MediaFilter,
+        shop: Callable[[PostView], GalleryShop | None] | None = None,
+        copies: KeptCopies | None = None,
     ) -> GalleryItem:
+        """The public item; with `copies`, media are Tesoro's kept copies, never the platform's URLs."""
         items = []
         for m in p.media:
+            if copies is not None:
+                kept = copies(p.id, m)
+                if kept is not None:
+                    items.append(
+                        GalleryMedia(
+                            type=m.type,
+                            url=kept[0] if m.type == "photo" else None,
+                            preview_url=kept[0],
+                            width=kept[1],
+                            height=kept[2],
+                            alt=m.alt_text or "",
+                        )
+                    )
+                continue
             url = m.url if media.allowed(m.url) else None
             preview = m.preview_url if media.allowed(m.preview_url) else None
             if url is None and preview is None:

@@ -145,7 +145,7 @@
   function safe(url) {
     if (!url || typeof url !== "string") return null;
     try {
-      var parsed = new URL(url);
+      var parsed = new URL(url, base); /* kept copies come as /gallery/media/... on Tesoro itself */
       return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
     } catch (e) {
       return null;

@@ -2,8 +2,9 @@
 
 catalog (brands, products, queries, sources), posts (authors, posts, media, scores),
 curation (decisions, tags, ranked items, duplicate bands, undo records, learned
-rankers), gallery (per-day tile counts), access (API keys, sessions, audit log), alerts (outbox, rules, marks,
-deliveries), relationships (people, logged events, orders, ROR, identities).
+rankers), gallery (per-day tile counts), copies (kept copies of rights-cleared media),
+access (API keys, sessions, audit log), alerts (outbox, rules, marks, deliveries),
+relationships (people, logged events, orders, ROR, identities).
 
 Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
 are checked against (`tests/store/test_migrations.py`), not a `create_all` at start-up.
@@ -15,6 +16,7 @@ from __future__ import annotations
 from tesoro.store.tables.access import ApiKey, ApiSession, AuditLog
 from tesoro.store.tables.alerts import Alert, AlertDelivery, AlertDeliveryItem, AlertMark, AlertRule
 from tesoro.store.tables.catalog import Brand, ListeningQuery, Product, Source, SourceHealth
+from tesoro.store.tables.copies import KeptCopy
 from tesoro.store.tables.curation import (
     CurationBand,
     CurationChange,
@@ -66,6 +68,7 @@ __all__ = [
     "CustomerOrder",
     "GalleryStat",
     "IdentityDismissal",
+    "KeptCopy",
     "ListeningQuery",
     "Media",
     "MediaImage",

@@ -692,6 +692,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "post_id", "product_id"),
     )
     op.create_index("ix_gallery_stat_post_id", "gallery_stat", ["post_id"], unique=False)
+    op.create_table(
+        "kept_copy",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("url_sha", sa.String(length=64), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("object_key", sa.String(length=300), nullable=True),
+        sa.Column("etag", sa.String(length=40), nullable=True),
+        sa.Column("content_type", sa.String(length=40), nullable=True),
+        sa.Column("size", sa.Integer(), nullable=True),
+        sa.Column("width", sa.Integer(), nullable=True),
+        sa.Column("height", sa.Integer(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("kept_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("post_id", "url_sha", name="uq_kept_copy_post_url"),
+    )
+    op.create_index("ix_kept_copy_post_id", "kept_copy", ["post_id"], unique=False)
 
     dialect = op.get_bind().dialect.name
     for statement in SQLITE_FTS if dialect == "sqlite" else POSTGRES_FTS if dialect == "postgresql" else []:
@@ -703,6 +725,8 @@ def downgrade() -> None:
         for trigger in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS curation_item_fts_{trigger}")
         op.execute("DROP TABLE IF EXISTS curation_fts")
+    op.drop_index("ix_kept_copy_post_id", table_name="kept_copy")
+    op.drop_table("kept_copy")
     op.drop_index("ix_gallery_stat_post_id", table_name="gallery_stat")
     op.drop_table("gallery_stat")
     op.drop_index("ix_quarantine_item_last_seen_at", table_name="quarantine_item")
