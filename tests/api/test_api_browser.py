@@ -34,7 +34,7 @@ from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
-from tesoro.store.tables import CurationItem, GalleryStat, Post
+from tesoro.store.tables import CurationItem, GalleryStat, Media, MediaImage, MediaStatus, Post
 from worlds.api import BASE_TIME, HOSTILE_IMG, HOSTILE_SCRIPT, PLAN, Seeded, make_settings, rank, seed
 from worlds.common import post_id
 
@@ -752,3 +752,32 @@ def test_widget_survives_a_hostile_host_page(page: Any, site: Site) -> None:
     assert lightbox.is_visible()
     page.keyboard.press("Escape")
     assert page.dialogs == []
+
+
+def test_widget_draws_the_blurhash_under_the_image(page: Any, site: Site) -> None:
+    with session_scope(site.engine) as session:
+        photo = session.exec(
+            select(Media).where(
+                col(Media.post_id) == site.seeded.posts["gal-photo"], col(Media.url).contains("photo1")
+            )
+        ).one()
+        if session.get(MediaImage, photo.id) is None:
+            session.add(
+                MediaImage(
+                    media_id=photo.id,
+                    post_id=photo.post_id,
+                    status=MediaStatus.OK,
+                    blurhash="L#G@C-|wsUJ,oLo1fQa|fQfQfQfQ",
+                )
+            )
+    time.sleep(5.5)  # the feed is cached for [gallery] cache_ttl_s
+    page.goto(f"{site.shop.url}/")
+    page.locator(".tesoro-gallery[data-count]").wait_for(state="attached")
+    canvas = page.locator(".tesoro-gallery li.card", has_text="Great grip").locator("button.media canvas")
+    assert canvas.count() == 1
+    left, right = canvas.evaluate(
+        "c => { const x = c.getContext('2d');"
+        " return [x.getImageData(4, 16, 1, 1).data[0], x.getImageData(28, 16, 1, 1).data[0]]; }"
+    )
+    assert left > 150 and right < 80  # the hash's red left half and dark right half
+    assert page.locator(".tesoro-gallery li.card", has_text="Nube").locator("canvas").count() == 0

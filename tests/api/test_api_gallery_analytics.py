@@ -11,17 +11,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from tesoro.api.app import create_app
 from tesoro.api.gallery import BeaconLimiter, is_bot, with_utm
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role
-from tesoro.store.tables import GalleryStat
+from tesoro.store.tables import GalleryStat, Media, MediaImage, MediaStatus
 from worlds.api import SHOP_ORIGIN, Seeded, make_settings, seed
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 PHOTO, VIDEO, HOSTILE = "x:gal-photo", "x:gal-video", "x:gal-hostile"
+BLURHASH = "L#G@C-|wsUJ,oLo1fQa|fQfQfQfQ"  # red on the left, green on the right (blurhash-python)
 
 
 def _beacon(
@@ -277,3 +278,26 @@ def test_performance_per_post_and_product_in_the_api_and_the_ui(client: TestClie
         "/ui/gallery?brand=andes-outdoor&days=7&lang=en", headers=seeded.headers(Role.VIEWER)
     )
     assert "Gallery performance" in english.text and "18.8%" in english.text
+
+
+# --- blurhash placeholders ---
+
+
+def _with_blurhash(engine: Engine, post_id: int, placeholder: str) -> None:
+    with session_scope(engine) as session:
+        media = session.exec(select(Media).where(col(Media.post_id) == post_id)).all()
+        photo = next(m for m in media if m.url.endswith("photo1.jpg"))
+        assert photo.id is not None
+        session.add(
+            MediaImage(media_id=photo.id, post_id=post_id, status=MediaStatus.OK, blurhash=placeholder)
+        )
+
+
+def test_the_feed_carries_the_media_pipelines_blurhash(
+    client: TestClient, seeded: Seeded, sqlite_engine: Engine
+) -> None:
+    _with_blurhash(sqlite_engine, seeded.posts["gal-photo"], BLURHASH)
+    client.app.state.gallery_cache.clear()  # type: ignore[attr-defined]
+    items = {i["key"]: i for i in client.get("/gallery/andes-outdoor.json").json()["items"]}
+    assert items[PHOTO]["media"][0]["blurhash"] == BLURHASH
+    assert items[VIDEO]["media"][0]["blurhash"] is None  # not processed (yet)

@@ -20,7 +20,16 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from tesoro.store.sql import chunks, dialect_insert, table_of
-from tesoro.store.tables import Author, GalleryStat, Post, Product, RightsState
+from tesoro.store.tables import (
+    Author,
+    GalleryStat,
+    Media,
+    MediaImage,
+    MediaStatus,
+    Post,
+    Product,
+    RightsState,
+)
 
 __all__ = [
     "EVENT_KINDS",
@@ -28,6 +37,7 @@ __all__ = [
     "PostPerformance",
     "ProductPerformance",
     "ShopLink",
+    "blurhashes",
     "brand_counts",
     "post_counts",
     "post_performance",
@@ -97,6 +107,21 @@ def shop_links(session: Session, *, product_ids: Iterable[int]) -> dict[int, Sho
         select(col(Product.id), col(Product.name), col(Product.shop_url)).where(col(Product.id).in_(ids))
     )
     return {pid: ShopLink(pid, name, shop_url) for pid, name, shop_url in rows if pid is not None}
+
+
+def blurhashes(session: Session, *, post_ids: Sequence[int]) -> dict[tuple[int, str], str]:
+    """(post id, media URL) -> the blurhash placeholder the media pipeline made of it."""
+    out: dict[tuple[int, str], str] = {}
+    for part in chunks(sorted(set(post_ids)), 500):
+        rows = session.exec(
+            select(col(Media.post_id), col(Media.url), col(MediaImage.blurhash))
+            .join(MediaImage, col(MediaImage.media_id) == col(Media.id))
+            .where(col(Media.post_id).in_(list(part)), col(MediaImage.status) == MediaStatus.OK)
+        )
+        for post_id, url, placeholder in rows:
+            if placeholder:
+                out[(post_id, url)] = placeholder
+    return out
 
 
 def _split_key(key: str) -> tuple[str, str] | None:

@@ -46,6 +46,7 @@ from tesoro.store.copies import KeptView, copy_to_serve, kept_for_posts, source_
 from tesoro.store.engine import session_scope
 from tesoro.store.gallery import (
     ShopLink,
+    blurhashes,
     record_events,
     shop_links,
 )
@@ -98,6 +99,7 @@ class Page:
     posts: list[PostView]
     shops: dict[int, ShopLink]
     kept: dict[tuple[int, str], KeptView] | None = None  # None: kept copies are off
+    placeholders: dict[tuple[int, str], str] | None = None
 
 
 def _copies_of(kept: dict[tuple[int, str], KeptView] | None) -> KeptCopies | None:
@@ -175,7 +177,8 @@ def _load(
             kept = kept_for_posts(session, post_ids=[p.id for p in posts])
             posts = [p for p in posts if _all_kept(p, kept, media)][:limit]
         shops = shop_links(session, product_ids=[p.product_id for p in posts if p.product_id is not None])
-        return Page(row.name, posts, shops, kept)
+        placeholders = blurhashes(session, post_ids=[p.id for p in posts])
+        return Page(row.name, posts, shops, kept, placeholders)
 
 
 def _render(
@@ -195,7 +198,7 @@ def _render(
         brand_slug=slugify(page.brand),
         product=product,
         type=media_type,
-        items=[GalleryItem.from_view(p, media, shop, copies) for p in page.posts],
+        items=[GalleryItem.from_view(p, media, shop, copies, page.placeholders) for p in page.posts],
     )
     return feed.model_dump_json().encode("utf-8")
 

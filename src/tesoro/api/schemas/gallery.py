@@ -81,6 +81,7 @@ class GalleryMedia(Schema):
     width: int | None
     height: int | None
     alt: str = Field(description="the author's description, or an empty string")
+    blurhash: str | None = Field(None, description="a blurred placeholder to draw while the image loads")
 
 
 class GalleryAuthor(Schema):
@@ -126,6 +127,7 @@ class GalleryItem(Schema):
         media: MediaFilter,
         shop: Callable[[PostView], GalleryShop | None] | None = None,
         copies: KeptCopies | None = None,
+        placeholders: dict[tuple[int, str], str] | None = None,
     ) -> GalleryItem:
         """The public item; with `copies`, media are Tesoro's kept copies, never the platform's URLs."""
         items = []
@@ -141,6 +143,7 @@ class GalleryItem(Schema):
                             width=kept[1],
                             height=kept[2],
                             alt=m.alt_text or "",
+                            blurhash=(placeholders or {}).get((p.id, m.url)),
                         )
                     )
                 continue
@@ -156,6 +159,7 @@ class GalleryItem(Schema):
                     width=m.width,
                     height=m.height,
                     alt=m.alt_text or "",
+                    blurhash=(placeholders or {}).get((p.id, m.url)),
                 )
             )
         return cls(

@@ -48,7 +48,8 @@
     ".card.featured{border-color:#bf8700;box-shadow:0 0 0 1px #bf8700}",
     ".media{display:block;position:relative;width:100%;aspect-ratio:1/1;padding:0;border:0;margin:0;cursor:pointer;",
     "background:linear-gradient(135deg,#eaeef2,#d0d7de);overflow:hidden}",
-    ".media img{display:block;width:100%;height:100%;object-fit:cover}",
+    ".media img{position:relative;display:block;width:100%;height:100%;object-fit:cover}",
+    ".media canvas{position:absolute;inset:0;width:100%;height:100%}",
     ".media:focus-visible,a:focus-visible,.close:focus-visible{outline:3px solid #0969da;outline-offset:2px}",
     ".media.play::after{content:'\\25B6';position:absolute;left:8px;bottom:8px;color:#fff;background:rgba(0,0,0,.6);",
     "border-radius:50%;width:32px;height:32px;display:flex;align-items:center;justify-content:center;font-size:14px}",
@@ -172,6 +173,52 @@
     return img;
   }
 
+  /* --- blurhash placeholders (https://blurha.sh): decoded to a 32x32 canvas under the lazy image ------ */
+  var B83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
+  function d83(s, a, b) {
+    for (var v = 0, i = a; i < b; i++) v = v * 83 + B83.indexOf(s.charAt(i));
+    return v;
+  }
+  function lin(c) { c /= 255; return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); }
+  function srgb(v) {
+    v = Math.max(0, Math.min(1, v));
+    return Math.round((v <= 0.0031308 ? v * 12.92 : 1.055 * Math.pow(v, 1 / 2.4) - 0.055) * 255);
+  }
+  function sq(v) { return (v < 0 ? -1 : 1) * v * v; }
+  function placeholder(hash) {
+    if (typeof hash !== "string" || !/^[0-9A-Za-z#$%*+,\-.:;=?@[\]^_{|}~]{6,}$/.test(hash)) return null;
+    var size = d83(hash, 0, 1), nx = size % 9 + 1, ny = Math.floor(size / 9) + 1, W = 32;
+    if (hash.length !== 4 + 2 * nx * ny) return null;
+    var max = (d83(hash, 1, 2) + 1) / 166, dc = d83(hash, 2, 6);
+    var colors = [[lin(dc >> 16), lin((dc >> 8) & 255), lin(dc & 255)]];
+    for (var n = 1; n < nx * ny; n++) {
+      var v = d83(hash, 4 + n * 2, 6 + n * 2);
+      colors.push([sq((Math.floor(v / 361) - 9) / 9) * max, sq((Math.floor(v / 19) % 19 - 9) / 9) * max,
+        sq((v % 19 - 9) / 9) * max]);
+    }
+    var canvas = node("canvas");
+    canvas.width = canvas.height = W;
+    canvas.setAttribute("aria-hidden", "true");
+    var ctx = canvas.getContext && canvas.getContext("2d");
+    if (!ctx) return null;
+    var img = ctx.createImageData(W, W);
+    for (var y = 0; y < W; y++) {
+      for (var x = 0; x < W; x++) {
+        var r = 0, g = 0, b = 0;
+        for (var j = 0; j < ny; j++) {
+          for (var i = 0; i < nx; i++) {
+            var basis = Math.cos(Math.PI * x * i / W) * Math.cos(Math.PI * y * j / W), c = colors[i + j * nx];
+            r += c[0] * basis; g += c[1] * basis; b += c[2] * basis;
+          }
+        }
+        var k = 4 * (x + y * W);
+        img.data[k] = srgb(r); img.data[k + 1] = srgb(g); img.data[k + 2] = srgb(b); img.data[k + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    return canvas;
+  }
+
   /* --- the lightbox --------------------------------------------------------------------------------- */
   var dialog = node("dialog");
   dialog.setAttribute("aria-labelledby", "tesoro-lb-credit");
@@ -234,6 +281,8 @@
     button.setAttribute("aria-label", T.open + name);
     if (medium) {
       var src = safe(medium.preview_url) || (medium.type === "photo" ? safe(medium.url) : null);
+      var blur = placeholder(medium.blurhash);
+      if (blur) button.appendChild(blur);
       if (src) button.appendChild(image(src, ""));
     }
     button.addEventListener("click", function () { open(item, button); });
