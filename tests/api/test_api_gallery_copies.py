@@ -27,6 +27,7 @@ from tesoro.media.images import ImageError
 from tesoro.settings import Settings
 from tesoro.simulator.images import render
 from tesoro.store.engine import session_scope
+from tesoro.store.keys import Role
 from tesoro.store.tables import KeptCopy, Post
 from worlds.api import Seeded, make_settings, seed
 
@@ -275,3 +276,14 @@ def test_copies_off_keeps_the_platform_urls(engine: Engine, tmp_path: Path) -> N
         assert client.get("/gallery/media/1-" + "0" * 32 + ".jpg").status_code == 404
     with session_scope(engine) as session:
         assert list(session.exec(select(col(KeptCopy.id)))) == []
+
+
+def test_copies_are_public_even_when_the_feed_needs_a_key(engine: Engine, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, copies=True, copies_dir=str(tmp_path / "kept"), require_key=True)
+    seeded = seed(engine, settings)
+    sync_copies(engine, settings, LocalObjects(tmp_path / "kept"), fetcher=_fetcher(GOOD))
+    with TestClient(create_app(settings, engine)) as client:
+        assert client.get("/gallery/andes-outdoor.json").status_code == 401
+        keyed = client.get("/gallery/andes-outdoor.json", headers={"X-API-Key": seeded.tokens[Role.GALLERY]})
+        url = next(i for i in keyed.json()["items"] if i["media"])["media"][0]["preview_url"]
+        assert client.get(url).status_code == 200  # an <img> on the brand's page sends no key

@@ -274,7 +274,9 @@ def _load_copy(engine: Engine, store: MediaObjects, copy_id: int) -> tuple[str, 
     return served.etag, served.content_type, body
 
 
-@router.get(
+# Public even when the feed needs a key: an <img> cannot send one, and the name (id and a 128-bit
+# content hash) is only known from the feed.
+@widget_router.get(
     "/gallery/media/{name}",
     response_class=Response,
     responses={
@@ -287,7 +289,7 @@ def _load_copy(engine: Engine, store: MediaObjects, copy_id: int) -> tuple[str, 
     summary="A kept copy of a rights-cleared post's picture",
 )
 async def kept_media(
-    request: Request, engine: EngineDep, cache: CopyCacheDep, store: MediaStoreDep, name: str
+    caller: Anyone, request: Request, engine: EngineDep, cache: CopyCacheDep, store: MediaStoreDep, name: str
 ) -> Response:
     match = _MEDIA_NAME.match(name)
     if match is None or store is None:
