@@ -1,4 +1,4 @@
-"""Requests per second and latency of the gallery feed and the library searches under load.
+"""Requests per second and latency of the gallery feed, its kept copies and the library searches under load.
 
     .venv/bin/python bench/api.py [--duration 30] [--workers 2] [--connections 64] [--posts 20000]
                                   [--library-posts 20000]
@@ -13,10 +13,12 @@ timeout or a status other than 2xx/3xx). Traffic goes to loopback only.
 
 The gallery is what a marketing site hits on every page view: it is served from
 each worker's in-process cache (a rendered body with its ETag, `gallery.cache_ttl_s`),
-as in production. The library search is the curator's (full-text index plus the
-in-memory facet index) over `--library-posts` ranked, approved simulator posts,
-authenticated with a viewer key. (The older `/api/browse/search` LIKE scan is retired:
-it answers 410 and is no longer measured.)
+as in production, with kept copies on (`gallery.copies`): every gallery photo has a
+copy in the local media store, and the copies row asks for 24 of them in turn (a
+page's images), each a 1,024 x 683 JPEG, from the store and each worker's copy cache.
+The library search is the curator's (full-text index plus the in-memory facet index)
+over `--library-posts` ranked, approved simulator posts, authenticated with a viewer key.
+(The older `/api/browse/search` LIKE scan is retired: it answers 410 and is no longer measured.)
 
 The library keeps the answer to an identical question until the library changes
 (facet counts and page order; never the post cards), so the repeated
@@ -30,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import http.client
+import io
 import json
 import multiprocessing
 import os
@@ -46,8 +50,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from PIL import Image
+
+from tesoro.media.copies import open_media_store
 from tesoro.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform
 from tesoro.settings import load_settings
+from tesoro.store.copies import CopyTask, record_copy, url_sha
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import create_key
@@ -65,6 +73,8 @@ run_scheduler = false
 [gallery]
 allowed_origins = ["https://shop.example.com"]
 cache_ttl_s = 5
+copies = true
+copies_dir = "copies"
 [[brands]]
 name = "Andes Outdoor"
 [[products]]
@@ -200,6 +210,54 @@ def _seed(folder: Path, posts: int) -> str:
     return token
 
 
+COPY_PATHS: list[str] = []
+
+
+def _seed_copies(folder: Path) -> list[str]:
+    """A kept copy (a 1,024 x 683 JPEG, as the copies job writes them) for every gallery post's photo."""
+    settings = load_settings(folder / "tesoro.toml", environ={})
+    engine = open_store(settings)
+    store = open_media_store(settings)
+    picture = Image.new("RGB", (1024, 683))
+    rng = random.Random(11)
+    picture.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(1024 * 683)])
+    picture = picture.resize((256, 171)).resize((1024, 683))  # a photo-like, compressible picture
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=88)
+    body = out.getvalue()
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    now = datetime.now(UTC)
+    paths = []
+    with session_scope(engine) as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT m.post_id, m.url FROM media m JOIN post p ON p.id = m.post_id "
+            "WHERE p.rights_status = 'granted' ORDER BY m.post_id"
+        )
+        for post_id, url in list(rows):
+            task = CopyTask(post_id, url, url_sha(url), 0)
+            key = f"{post_id}/{task.url_sha[:40]}.jpg"
+            store.put(key, body, "image/jpeg")
+            record_copy(
+                session,
+                task=task,
+                object_key=key,
+                etag=etag,
+                content_type="image/jpeg",
+                size=len(body),
+                width=1024,
+                height=683,
+                now=now,
+            )
+        session.flush()
+        for (copy_id,) in session.connection().exec_driver_sql(
+            "SELECT id FROM kept_copy ORDER BY id LIMIT 24"
+        ):
+            paths.append(f"/gallery/media/{copy_id}-{etag}.jpg")
+    engine.dispose()
+    print(f"kept {len(paths)} of the copies in rotation, {len(body):,} bytes each", file=sys.stderr)
+    return paths
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -234,6 +292,14 @@ def _start_server(folder: Path, port: int, workers: int) -> subprocess.Popen[byt
 
 
 # wrk's Lua hook for a path with "{n}": a new number in it for every request.
+WRK_ROTATE = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", PATHS[(counter % #PATHS) + 1])
+end
+"""
+
 WRK_NUMBERED = """
 counter = 0
 request = function()
@@ -249,7 +315,11 @@ def _wrk(
 ) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
-        if "{n}" in url:
+        if url.endswith("{copies}"):
+            paths = "{" + ",".join(json.dumps(p) for p in COPY_PATHS) + "}"
+            script.write(f"PATHS = {paths}\n" + WRK_ROTATE)
+            url = url.replace("{copies}", COPY_PATHS[0].lstrip("/"))
+        elif "{n}" in url:
             path = url.split("://", 1)[1].split("/", 1)[1]
             script.write(f"PATH = {json.dumps('/' + path)}\n" + WRK_NUMBERED)
             url = url.replace("{n}", "0")
@@ -344,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     parser.add_argument(
-        "--only", choices=("gallery", "library"), action="append", help="run only these endpoints"
+        "--only", choices=("gallery", "copies", "library"), action="append", help="run only these endpoints"
     )
     args = parser.parse_args(argv)
 
@@ -355,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     token = _seed(folder, args.posts)
     if args.library_posts:
         _seed_library(folder, args.library_posts)
+    COPY_PATHS[:] = _seed_copies(folder)
     print(f"seeded {args.posts:,} posts in {time.perf_counter() - started:.1f} s ({folder})", file=sys.stderr)
     port = _free_port()
     server = _start_server(folder, port, args.workers)
@@ -362,6 +433,12 @@ def main(argv: list[str] | None = None) -> int:
         (
             "gallery  GET /gallery/andes-outdoor.json?limit=24",
             "/gallery/andes-outdoor.json?limit=24",
+            {},
+            args.connections,
+        ),
+        (
+            "copies   GET /gallery/media/{id}-{etag}.jpg (24 kept copies in turn)",
+            "/{copies}",
             {},
             args.connections,
         ),
@@ -390,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
                     _wrk(name, url, headers, args.warmup, connections, args.threads)
                 results.append(_wrk(name, url, headers, args.duration, connections, args.threads))
             else:
+                path = path.replace("/{copies}", COPY_PATHS[0])  # the Python load asks for one copy
                 procs = max(2, connections // 16)
                 if args.warmup:
                     _python_load(name, port, path, headers, args.warmup, procs)

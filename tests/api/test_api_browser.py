@@ -7,6 +7,7 @@ Playwright's own browser download is not used).
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -33,7 +34,7 @@ from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
-from tesoro.store.tables import CurationItem, Post
+from tesoro.store.tables import CurationItem, GalleryStat, Media, MediaImage, MediaStatus, Post
 from worlds.api import BASE_TIME, HOSTILE_IMG, HOSTILE_SCRIPT, PLAN, Seeded, make_settings, rank, seed
 from worlds.common import post_id
 
@@ -131,7 +132,41 @@ def _shop_app(tesoro_url: str) -> Starlette:
             f"src='{tesoro_url}/gallery/andes-outdoor/embed'></iframe></body></html>"
         )
 
-    return Starlette(routes=[Route("/", page), Route("/framed", framed)])
+    def hostile(request: Any) -> HTMLResponse:
+        # A host page that tries its worst: global CSS with !important on every element the widget uses,
+        # prototypes polluted with fields of a gallery item, a <base> elsewhere, a global `T` and `node`.
+        return HTMLResponse(
+            "<!doctype html><html lang='en'><head><title>Hostile shop</title><base href='https://evil.example/'>"
+            + hostile_css
+            + "<style>button, img, a, dialog, section, time { display: none !important; visibility: hidden"
+            " !important; } * { all: unset !important; }</style>"
+            + "<script>Object.prototype.featured = true; Object.prototype.shop = {url: 'javascript:alert(1)',"
+            " product: 'pwned'}; Object.prototype.permalink = 'javascript:alert(2)';"
+            " Array.prototype.evil = 1;"
+            " window.T = 'x'; window.node = function () { alert(3); }; window.seen = null;</script>"
+            + "</head><body><main><h1>Shop</h1>"
+            + f"<script src='{tesoro_url}/gallery/widget.js' data-brand='andes-outdoor'></script>"
+            + "</main></body></html>"
+        )
+
+    def steady(request: Any) -> HTMLResponse:
+        # The widget as a synchronous script between two blocks: nothing may move once it has painted.
+        return HTMLResponse(
+            "<!doctype html><html lang='en'><head><title>Steady shop</title></head><body><main>"
+            "<h1>Shop</h1><p>Our customers</p>"
+            f"<script src='{tesoro_url}/gallery/widget.js' data-brand='andes-outdoor'"
+            " data-limit='3'></script>"
+            "<footer id='below' style='height:400px'>Footer</footer></main></body></html>"
+        )
+
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/framed", framed),
+            Route("/hostile", hostile),
+            Route("/steady", steady),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -328,9 +363,9 @@ def test_spanish_ui_formats_numbers_for_the_locale(browser: Any, site: Site) -> 
 
 def test_widget_on_another_origin_is_isolated_and_inert(page: Any, site: Site) -> None:
     page.goto(f"{site.shop.url}/")
+    page.locator(".tesoro-gallery[data-count]").wait_for(state="attached")  # the feed is in
     cards = page.locator(".tesoro-gallery li.card")  # Playwright's CSS engine pierces open shadow roots
-    cards.first.wait_for()
-    assert cards.count() == 3
+    assert cards.count() == 3  # and the placeholders are gone
     assert page.locator(".tesoro-gallery").get_attribute("data-count") == "3"
     hostile = page.get_by_text(HOSTILE_IMG, exact=False).first
     assert hostile.is_visible()
@@ -547,3 +582,235 @@ def test_correct_a_post_with_the_keyboard(page: Any, site: Site) -> None:
         time.sleep(0.05)
     assert found == {post: {"sentiment": "negative", "content_type": ["complaint"]}}
     assert page.dialogs == [] and page.csp_errors == []
+
+
+# --- the gallery widget: accessibility, keyboard, analytics, layout, a hostile host page --------------------
+
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+def _axe(page: Any, context: Any) -> list[dict[str, Any]]:
+    """axe-core's violations (WCAG 2.x A/AA and best practices) inside `context`."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async (context) => (await axe.run(context, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))",
+        context,
+    )
+    return list(result)
+
+
+def _shadow_focus(page: Any) -> dict[str, Any] | None:
+    return page.evaluate(
+        """() => { const el = document.querySelector('tesoro-gallery').shadowRoot.activeElement;
+                   return el ? {tag: el.tagName, cls: el.className, label: el.getAttribute('aria-label'),
+                                text: el.textContent} : null; }"""
+    )
+
+
+def test_widget_is_accessible_and_its_lightbox_works_with_the_keyboard(browser: Any, site: Site) -> None:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        page.goto(f"{site.shop.url}/")
+        page.locator(".tesoro-gallery li.card").first.wait_for()
+        assert _axe(page, {"include": [["tesoro-gallery"]]}) == []
+        # Tab from the top of the page to the first tile, open it with Enter.
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            focused = _shadow_focus(page)
+            if focused and focused["tag"] == "BUTTON":
+                break
+        # The shop page is <html lang='es'>: the widget speaks Spanish there.
+        assert focused is not None and focused["label"].startswith("Abrir la publicación de ")
+        opened_by = focused["label"]
+        page.keyboard.press("Enter")
+        lightbox = page.locator(".tesoro-gallery dialog[open]")
+        lightbox.wait_for()
+        assert _shadow_focus(page) == {"tag": "BUTTON", "cls": "close", "label": None, "text": "Cerrar"}
+        credit = lightbox.locator(".credit").inner_text()
+        assert credit.startswith("Publicado por ") and "(@" in credit
+        original = lightbox.locator("a", has_text="Ver el original en ")
+        if original.count():  # the hostile post has no safe permalink, so no link
+            assert original.get_attribute("href").startswith("https://x.com/")
+        assert page.evaluate(
+            "() => document.querySelector('tesoro-gallery').shadowRoot"
+            ".querySelector('dialog').matches(':modal')"
+        )
+        assert _axe(page, {"include": [["tesoro-gallery"]]}) == []
+        page.keyboard.press("Tab")  # focus stays in the modal dialog
+        inside = page.evaluate(
+            "() => { const r = document.querySelector('tesoro-gallery').shadowRoot;"
+            " return r.querySelector('dialog').contains(r.activeElement); }"
+        )
+        assert inside
+        page.keyboard.press("Escape")
+        page.locator(".tesoro-gallery dialog[open]").wait_for(state="detached")
+        back = _shadow_focus(page)
+        assert back is not None and back["label"] == opened_by  # focus returns to the tile
+        # The mouse: a tile's media opens the same lightbox; the close button closes it.
+        page.locator(".tesoro-gallery li.card", has_text="Great grip").locator("button.media").click()
+        lightbox.locator("img").wait_for(state="attached")  # no network here: the picture itself fails
+        assert "photo1.jpg" in lightbox.locator("img").get_attribute("src")
+        shop = lightbox.locator("a", has_text="Comprar: Cumbre Trail Runner")
+        assert "utm_content=x%3Agal-photo" in shop.get_attribute("href")
+        lightbox.locator("button.close").click()
+        page.locator(".tesoro-gallery dialog[open]").wait_for(state="detached")
+        assert dialogs == []
+    finally:
+        context.close()
+
+
+def test_iframe_gallery_is_accessible(browser: Any, site: Site) -> None:
+    context = browser.new_context(locale="es-ES", bypass_csp=True)  # only so axe can be injected
+    page = context.new_page()
+    try:
+        page.goto(f"{site.tesoro.url}/gallery/andes-outdoor/embed?lang=es")
+        assert _axe(page, {"exclude": []}) == []
+    finally:
+        context.close()
+
+
+def _gallery_counts(site: Site) -> dict[str, tuple[int, int, int]]:
+    with session_scope(site.engine) as session:
+        rows = session.exec(select(GalleryStat))
+        out: dict[str, tuple[int, int, int]] = {}
+        names = {v: k for k, v in site.seeded.posts.items()}
+        for r in rows:
+            i, c, s = out.get(names[r.post_id], (0, 0, 0))
+            out[names[r.post_id]] = (i + r.impressions, c + r.clicks, s + r.shop_clicks)
+        return out
+
+
+def _wait_for_counts(site: Site, check: Any) -> dict[str, tuple[int, int, int]]:
+    deadline = time.monotonic() + 10
+    while True:
+        counts = _gallery_counts(site)
+        if check(counts) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+def test_widget_counts_impressions_and_clicks_without_cookies(browser: Any, site: Site) -> None:
+    context = browser.new_context(locale="en-US", user_agent=DESKTOP)
+    context.add_cookies([{"name": "tesoro_session", "value": "secret", "url": site.tesoro.url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    beacons: list[Any] = []
+    page.on("request", lambda r: beacons.append(r) if r.url.endswith("/gallery/beacon") else None)
+    before = _gallery_counts(site)
+    try:
+        page.goto(f"{site.shop.url}/")
+        page.locator(".tesoro-gallery li.card").first.wait_for()
+        seen = _wait_for_counts(
+            site, lambda c: c.get("gal-photo", (0, 0, 0))[0] > before.get("gal-photo", (0,))[0]
+        )
+        for name in ("gal-photo", "gal-video", "gal-hostile"):  # all three tiles are in view
+            assert seen[name][0] == before.get(name, (0, 0, 0))[0] + 1
+        with context.expect_page() as popup:  # "shop this" opens the shop in a new tab
+            page.locator(".tesoro-gallery li.card", has_text="Great grip").locator("a.shop").click()
+        popup.value.close()
+        page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+        page.locator(".tesoro-gallery li.card", has_text="Nube").locator("button.media").click()
+        page.keyboard.press("Escape")
+        after = _wait_for_counts(
+            site,
+            lambda c: (
+                c["gal-photo"][2] > before.get("gal-photo", (0, 0, 0))[2]
+                and c["gal-video"][1] > before.get("gal-video", (0, 0, 0))[1]
+            ),
+        )
+        assert after["gal-photo"][2] == before.get("gal-photo", (0, 0, 0))[2] + 1
+        assert after["gal-video"][1] == before.get("gal-video", (0, 0, 0))[1] + 1
+        assert beacons
+        for request in beacons:
+            headers = request.all_headers()
+            assert "cookie" not in headers  # sent without credentials, though the browser has a cookie
+            assert json.loads(request.post_data)["brand"] == "andes-outdoor"
+    finally:
+        context.close()
+
+
+def test_a_headless_browser_is_not_counted(page: Any, site: Site) -> None:
+    before = _gallery_counts(site)
+    page.goto(f"{site.shop.url}/")  # the default context: HeadlessChrome in its User-Agent
+    page.locator(".tesoro-gallery li.card").first.wait_for()
+    with page.expect_request(lambda r: r.url.endswith("/gallery/beacon")) as sent:
+        pass
+    assert sent.value.response().status == 204
+    assert _gallery_counts(site) == before
+
+
+def test_widget_does_not_shift_the_page(page: Any, site: Site) -> None:
+    page.add_init_script(
+        "window.__shifts = []; new PerformanceObserver(list => list.getEntries().forEach(e =>"
+        " { if (!e.hadRecentInput) window.__shifts.push(e.value); }))"
+        ".observe({type: 'layout-shift', buffered: true});"
+    )
+    page.goto(f"{site.shop.url}/steady")
+    footer_before = page.evaluate("() => document.getElementById('below').getBoundingClientRect().top")
+    page.locator(".tesoro-gallery li.card:not(.skeleton)").nth(2).wait_for()
+    page.wait_for_timeout(300)  # images fail or load; the boxes keep their size
+    footer_after = page.evaluate("() => document.getElementById('below').getBoundingClientRect().top")
+    shifts = page.evaluate("() => window.__shifts")
+    assert footer_after == footer_before
+    assert sum(shifts) < 0.01, shifts
+    images = page.locator(".tesoro-gallery img")
+    assert images.count() >= 2
+    assert set(images.evaluate_all("nodes => nodes.map(n => n.loading)")) == {"lazy"}
+
+
+def test_widget_survives_a_hostile_host_page(page: Any, site: Site) -> None:
+    page.goto(f"{site.shop.url}/hostile")
+    page.locator(".tesoro-gallery[data-count]").wait_for(state="attached")
+    cards = page.locator(".tesoro-gallery li.card")
+    assert cards.count() == 3
+    assert cards.first.is_visible()
+    feed = page.request.get(f"{site.tesoro.url}/gallery/andes-outdoor.json").json()["items"]
+    featured = sum(1 for item in feed if item["featured"])
+    assert featured < 3  # the prototype's `featured` is ignored: only the feed's own flags count
+    assert page.locator(".tesoro-gallery li.card.featured").count() == featured
+    hrefs = page.locator(".tesoro-gallery a").evaluate_all("nodes => nodes.map(n => n.href)")
+    assert hrefs and all(h.startswith(("https://x.com/", "https://shop.example.com/")) for h in hrefs)
+    assert page.locator(".tesoro-gallery a.shop").count() == 1  # only the Cumbre post has a shop link
+    assert "pwned" not in page.locator(".tesoro-gallery").inner_text()
+    page.locator(".tesoro-gallery button.media").first.click()
+    lightbox = page.locator(".tesoro-gallery dialog[open]")
+    lightbox.wait_for()
+    assert lightbox.is_visible()
+    page.keyboard.press("Escape")
+    assert page.dialogs == []
+
+
+def test_widget_draws_the_blurhash_under_the_image(page: Any, site: Site) -> None:
+    with session_scope(site.engine) as session:
+        photo = session.exec(
+            select(Media).where(
+                col(Media.post_id) == site.seeded.posts["gal-photo"], col(Media.url).contains("photo1")
+            )
+        ).one()
+        if session.get(MediaImage, photo.id) is None:
+            session.add(
+                MediaImage(
+                    media_id=photo.id,
+                    post_id=photo.post_id,
+                    status=MediaStatus.OK,
+                    blurhash="L#G@C-|wsUJ,oLo1fQa|fQfQfQfQ",
+                )
+            )
+    time.sleep(5.5)  # the feed is cached for [gallery] cache_ttl_s
+    page.goto(f"{site.shop.url}/")
+    page.locator(".tesoro-gallery[data-count]").wait_for(state="attached")
+    canvas = page.locator(".tesoro-gallery li.card", has_text="Great grip").locator("button.media canvas")
+    assert canvas.count() == 1
+    left, right = canvas.evaluate(
+        "c => { const x = c.getContext('2d');"
+        " return [x.getImageData(4, 16, 1, 1).data[0], x.getImageData(28, 16, 1, 1).data[0]]; }"
+    )
+    assert left > 150 and right < 80  # the hash's red left half and dark right half
+    assert page.locator(".tesoro-gallery li.card", has_text="Nube").locator("canvas").count() == 0

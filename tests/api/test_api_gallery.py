@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,18 @@ from tesoro.api.security import MediaFilter, safe_link
 from tesoro.store.keys import Role
 from worlds.api import HOSTILE_IMG, HOSTILE_SCRIPT, SHOP_ORIGIN, Seeded, make_settings, seed
 
-PUBLIC_FIELDS = {"platform", "text", "author", "permalink", "created_at", "featured", "product", "media"}
+PUBLIC_FIELDS = {
+    "key",
+    "platform",
+    "text",
+    "author",
+    "permalink",
+    "created_at",
+    "featured",
+    "product",
+    "shop",
+    "media",
+}
 
 
 def test_only_approved_or_featured_posts_with_rights_granted(client: TestClient) -> None:
@@ -119,6 +131,7 @@ def test_embed_page_escapes_text_and_has_a_strict_csp(client: TestClient) -> Non
     assert "javascript:" not in html and "evil.example.net" not in html
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "connect-src 'self'" in csp  # the beacon, to Tesoro only
     assert f"frame-ancestors {SHOP_ORIGIN}" in csp and "https://pbs.twimg.com" in csp
     assert "x-frame-options" not in response.headers
 
@@ -175,3 +188,9 @@ def test_media_filter_and_safe_link() -> None:
         assert not media.allowed(bad), bad
     assert safe_link("https://x.com/a/status/1") == "https://x.com/a/status/1"
     assert safe_link("JavaScript:alert(1)") is None and safe_link("ftp://x.com/") is None
+
+
+def test_the_widget_script_stays_small() -> None:
+    source = resources.files("tesoro.api").joinpath("static", "widget.js").read_bytes()
+    # docs/gallery.md quotes the sizes: 16,422 bytes, 5,976 gzipped.
+    assert len(source) < 18_000 and len(gzip.compress(source, 9)) < 6_500

@@ -79,6 +79,7 @@ def test_queue_orders_by_treasure_and_filters_unsafe_posts(engine: Engine) -> No
         "relationship",
         "recency",
         "safety",
+        "gallery",
     }
     assert abs(sum(c["contribution"] for c in top.components.values()) - top.base_score) < 1e-3
     # Any reader ordering posts by treasure_score sees the filtered ones last.

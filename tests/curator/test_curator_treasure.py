@@ -148,7 +148,7 @@ def test_settings_refuse_bad_curator_values(tmp_path: object) -> None:
     assert "video" in text
     path.write_text(
         "[curator.weights]\nrelevance = 0\nsentiment = 0\ncontent = 0\nengagement = 0\n"
-        "relationship = 0\nrecency = 0\nsafety = 0\n"
+        "relationship = 0\nrecency = 0\nsafety = 0\ngallery = 0\n"
     )
     with pytest.raises(ConfigError, match="at least one treasure weight"):
         load_settings(path, environ={})

@@ -34,7 +34,11 @@ def make_settings(tmp_path: Path, **gallery: Any) -> Settings:
             "base_dir": tmp_path,
             "brands": [{"name": "Andes Outdoor"}, {"name": "Other Brand"}],
             "products": [
-                {"name": "Cumbre Trail Runner", "brand": "Andes Outdoor"},
+                {
+                    "name": "Cumbre Trail Runner",
+                    "brand": "Andes Outdoor",
+                    "shop_url": f"{SHOP_ORIGIN}/cumbre?color=red&utm_source=old",
+                },
                 {"name": "Nube Rain Jacket", "brand": "Andes Outdoor"},
                 {"name": "Other Thing", "brand": "Other Brand"},
             ],

@@ -38,7 +38,7 @@ from tesoro.api.auth import (
     Principal,
     iter_routes,
 )
-from tesoro.api.gallery import GalleryCache
+from tesoro.api.gallery import BeaconLimiter, CopyCache, GalleryCache
 from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages, login_redirect, wants_html
 from tesoro.api.routes import (
@@ -71,6 +71,7 @@ from tesoro.api.security import (
     load_session_secret,
     security_headers,
 )
+from tesoro.media.copies import open_media_store
 from tesoro.search.library import Encode, Library, MeaningUnavailable
 from tesoro.settings import Settings
 
@@ -95,6 +96,7 @@ AREAS: tuple[tuple[str, APIRouter], ...] = (
     ("curator", ranker.router),
     ("curator", corrections.router),
     ("curator", rights.router),
+    ("curator", gallery.stats_router),
     ("insights", insights.router),
     ("insights", charts.router),
     ("alerts", alerts.router),
@@ -204,10 +206,14 @@ def init_state(app: FastAPI, settings: Settings, engine: Engine, *, encode: Enco
     app.state.engine = engine
     app.state.media = media
     app.state.gallery_cache = cache
+    app.state.beacon_limiter = BeaconLimiter(settings.gallery.beacon_per_minute)
+    copies = CopyCache(settings.gallery.cache_ttl_s)
+    app.state.copy_cache = copies
+    app.state.media_store = open_media_store(settings) if settings.gallery.copies else None
     app.state.library = library
     app.state.pages = Pages(settings, media)
-    # What a review write makes stale: the library's index and the rendered gallery feeds.
-    app.state.on_review_change = [library.invalidate, cache.clear]
+    # What a review write makes stale: the library's index, the rendered gallery feeds, the copies served.
+    app.state.on_review_change = [library.invalidate, cache.clear, copies.clear]
 
 
 def create_app(

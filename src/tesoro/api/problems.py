@@ -36,6 +36,7 @@ ProblemCode = Literal[
     "unchanged",
     "bad_request",
     "too_large",
+    "rate_limited",
     "unavailable",
 ]
 
@@ -50,6 +51,7 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "unchanged": 409,  # nothing to change
         "bad_request": 422,  # the request itself is malformed (FastAPI's validation errors are 422 too)
         "too_large": 413,
+        "rate_limited": 429,  # e.g. the gallery beacon past its per-address rate
         "unavailable": 503,  # e.g. search by meaning without a usable model
     }
 )

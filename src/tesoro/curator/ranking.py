@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from tesoro.curator.treasure import (
     Photo,
     TreasureInputs,
     content_types_of,
+    gallery_rate,
     relationship_strength,
     score_treasure,
 )
@@ -54,12 +55,13 @@ from tesoro.store.curation import (
     stored_posts,
 )
 from tesoro.store.engine import session_scope
+from tesoro.store.gallery import brand_counts, post_counts
 from tesoro.store.media import PostImage
 from tesoro.store.rankers import ItemFeatures
 from tesoro.store.relationships import ror_for_authors
 from tesoro.text.search import search_document
 
-__all__ = ["RankReport", "rank_posts", "stored_ror"]
+__all__ = ["GallerySignal", "RankReport", "rank_posts", "stored_gallery", "stored_ror"]
 
 ProgressCallback = Callable[[int], None]
 
@@ -88,6 +90,39 @@ def stored_ror(session: Session, inputs: Sequence[RankInput]) -> dict[int, float
     }
 
 
+@dataclass(frozen=True, slots=True)
+class GallerySignal:
+    ctr: float  # smoothed towards the baseline
+    baseline: float
+    impressions: int
+
+
+def stored_gallery(
+    session: Session, inputs: Sequence[RankInput], settings: CuratorSettings, now: datetime
+) -> dict[int, GallerySignal]:
+    """Post id -> its gallery CTR against its brand's, for posts with enough impressions."""
+    since = (now - timedelta(days=settings.gallery_signal_days)).date()
+    counts = post_counts(session, post_ids=[p.post_id for p in inputs], since=since)
+    enough = {pid: c for pid, c in counts.items() if c.impressions >= settings.gallery_min_impressions}
+    if not enough:
+        return {}
+    brand_of = {p.post_id: p.brand_id for p in inputs if p.brand_id is not None}
+    brands = brand_counts(
+        session, brand_ids=sorted({brand_of[pid] for pid in enough if pid in brand_of}), since=since
+    )
+    out: dict[int, GallerySignal] = {}
+    for pid, c in enough.items():
+        brand = brands.get(brand_of.get(pid, -1))
+        if brand is None or not brand.impressions:
+            continue
+        baseline = (brand.clicks + brand.shop_clicks) / brand.impressions
+        rate = gallery_rate(
+            c.clicks + c.shop_clicks, c.impressions, baseline, settings.gallery_min_impressions
+        )
+        out[pid] = GallerySignal(rate, baseline, c.impressions)
+    return out
+
+
 def photo_quality(images: Sequence[PostImage]) -> Photo | None:
     """The post's best processed image as the treasure score reads it (None: none processed yet)."""
     if not images:
@@ -107,6 +142,7 @@ def _rows(
     ror: Mapping[int, float],
     advocate_ror: float,
     now: datetime,
+    gallery: Mapping[int, GallerySignal] | None = None,
 ) -> tuple[list[dict[str, Any]], list[NewPost], dict[int, tuple[int, ...]]]:
     rows: list[dict[str, Any]] = []
     new: list[NewPost] = []
@@ -114,6 +150,7 @@ def _rows(
     for post in inputs:
         types = content_types_of(post.content_types, post.media_types)
         author_ror = ror.get(post.post_id)
+        signal = (gallery or {}).get(post.post_id)
         treasure = score_treasure(
             TreasureInputs(
                 created_at=post.created_at,
@@ -126,6 +163,9 @@ def _rows(
                 ror=author_ror,
                 safety=with_flags(post.safety, post.content_flags),
                 spam=post.spam,
+                gallery_ctr=None if signal is None else signal.ctr,
+                gallery_baseline=None if signal is None else signal.baseline,
+                gallery_impressions=0 if signal is None else signal.impressions,
                 photo=photo_quality(post.images),
             ),
             settings,
@@ -230,7 +270,14 @@ def rank_posts(
                 break
             after = ids[-1]
             inputs = posts_to_rank(session, post_ids=ids)
-            rows, new, bands = _rows(inputs, settings, stored_ror(session, inputs), advocate, now)
+            rows, new, bands = _rows(
+                inputs,
+                settings,
+                stored_ror(session, inputs),
+                advocate,
+                now,
+                stored_gallery(session, inputs, settings, now),
+            )
             for row, post in zip(rows, inputs, strict=True):
                 row["_embedding"] = post.embedding
             _apply_learned(rows, rankers)

@@ -28,6 +28,7 @@ from tesoro.alerts.jobs import alert_jobs
 from tesoro.collector.runner import RunResult
 from tesoro.jobs.tasks import (
     collect_source,
+    copies_job,
     curator_rerank_job,
     curator_train_job,
     media_job,
@@ -150,6 +151,22 @@ def build_scheduler(
             name="gallery recheck",
             coalesce=True,
             max_instances=1,
+            replace_existing=True,
+        )
+    if settings.gallery.copies and settings.gallery.copies_interval:
+        # Kept copies of rights-cleared media; copies of revoked or expired rights are deleted.
+        scheduler.add_job(
+            copies_job,
+            IntervalTrigger(
+                seconds=settings.gallery.copies_interval,
+                jitter=max(1, settings.gallery.copies_interval // 10),
+            ),
+            args=(engine, settings),
+            id="gallery:copies",
+            name="gallery kept copies",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
             replace_existing=True,
         )
     if settings.media.interval:

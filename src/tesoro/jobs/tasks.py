@@ -24,6 +24,7 @@ from tesoro.curator.ranking import rank_posts
 from tesoro.curator.relevance_model import train_relevance
 from tesoro.curator.rights_requests import expire_rights, mark_no_response, record_replies, send_queued
 from tesoro.insights.service import refresh_ror
+from tesoro.media.copies import CopyReport, open_media_store, sync_copies
 from tesoro.media.pipeline import MediaReport, process_media
 from tesoro.scoring.pipeline import score_pending
 from tesoro.settings import ConfigError, Settings
@@ -203,6 +204,21 @@ def media_job(engine: Engine, settings: Settings) -> MediaReport:
     if report.processed:
         # The photo quality and image near-duplicates join the treasure score of those posts.
         rank_posts(engine, settings.curator, advocate_ror=settings.relationship.advocate_min_ror)
+    return report
+
+
+def copies_job(engine: Engine, settings: Settings) -> CopyReport:
+    """Keep copies of rights-cleared media in the media store; drop those whose rights are gone."""
+    report = sync_copies(engine, settings, open_media_store(settings))
+    if report.kept or report.dropped or report.retrying or report.failed:
+        log.info(
+            "gallery copies: %d kept, %d dropped, %d to retry, %d failed in %.1fs",
+            report.kept,
+            report.dropped,
+            report.retrying,
+            report.failed,
+            report.seconds,
+        )
     return report
 
 

@@ -47,8 +47,13 @@ class ProductSettings(Section):
     description: str = ""
     line: str | None = None
     url: str | None = None
+    shop_url: str | None = Field(
+        None,
+        description="where the gallery's 'shop this' link on this product's posts goes (UTM parameters "
+        "from [gallery] are added)",
+    )
 
-    @field_validator("url")
+    @field_validator("url", "shop_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):

@@ -34,6 +34,7 @@ class TreasureWeights(Section):
     relationship: float = Field(1.0, ge=0)
     recency: float = Field(1.0, ge=0)
     safety: float = Field(1.0, ge=0)
+    gallery: float = Field(1.0, ge=0)
 
     @model_validator(mode="after")
     def _some_weight(self) -> TreasureWeights:
@@ -63,6 +64,18 @@ class CuratorSettings(Section):
     ranker_blend_half: int = Field(50, ge=1)
     ranker_l2: float = Field(10.0, gt=0)
     ranker_embedding_dims: int = Field(32, ge=0, le=384)
+    gallery_signal_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="the gallery component reads this many days of tile impressions and clicks",
+    )
+    gallery_min_impressions: int = Field(
+        100,
+        ge=1,
+        le=1_000_000,
+        description="impressions a post needs before its gallery CTR counts (below: neutral)",
+    )
 
     @field_validator("content_values")
     @classmethod

@@ -1,11 +1,11 @@
-"""The public gallery's settings: who may embed it and which media hosts it shows."""
+"""The public gallery's settings: who may embed it, which media hosts it shows, shop links and analytics."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from tesoro.settings.base import Section, parse_interval
 
@@ -27,6 +27,7 @@ DEFAULT_MEDIA_HOSTS: tuple[str, ...] = (
     "scontent.cdninstagram.com",
     "i.ytimg.com",  # YouTube thumbnails (a video's own URL is its watch page, not media to embed)
 )
+_UTM = re.compile(r"^[A-Za-z0-9._-]+$")
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 # A host name, optionally with a port (the local simulator's media host is 127.0.0.1:PORT).
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?$")
@@ -46,11 +47,62 @@ class GallerySettings(Section):
     # How often the scheduler asks the platforms whether the gallery's posts still exist; 0 turns it off.
     recheck_interval: int = Field(86400, description="seconds; '1d' style strings accepted; 0 = off")
     recheck_limit: Annotated[int, Field(ge=1, le=100_000)] = 500
+    # "Shop this" links: the product's shop_url with these UTM parameters (utm_content is the post).
+    utm_source: str = Field("tesoro", min_length=1, max_length=100, description="utm_source of shop links")
+    utm_medium: str = Field(
+        "ugc-gallery", min_length=1, max_length=100, description="utm_medium of shop links"
+    )
+    utm_campaign: str = Field(
+        "", max_length=100, description="utm_campaign of shop links; empty: the brand's gallery slug"
+    )
+    # Kept copies: rights-cleared media copied into Tesoro's media store and served from
+    # /gallery/media/..., never the platform's (expiring) URL; a post whose copy is missing is not shown.
+    copies: bool = Field(False, description="keep and serve copies of rights-cleared media")
+    copies_store: Literal["local", "s3"] = "local"
+    copies_dir: str = Field(
+        "", description="the local media store's folder, relative to data_dir; empty: media-copies"
+    )
+    copies_max_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 16 * 1024 * 1024
+    copies_max_edge: Annotated[int, Field(ge=256, le=8192)] = 2048
+    copies_quality: Annotated[int, Field(ge=50, le=95)] = 88
+    copies_interval: int = Field(60, description="seconds between runs of the copies job; 0 = off")
+    copies_batch: Annotated[int, Field(ge=1, le=10_000)] = 100
+    s3_bucket: str = ""
+    s3_prefix: str = Field("tesoro/", max_length=200)
+    s3_endpoint_url: str | None = Field(None, description="an S3-compatible service's URL (MinIO, R2...)")
+    s3_region: str | None = None
+    s3_access_key_env: str | None = Field(None, description="environment variable holding the access key id")
+    s3_secret_key_env: str | None = Field(None, description="environment variable holding the secret key")
+    # The beacon (POST /gallery/beacon) the widget and the iframe send impressions and clicks to.
+    beacon_enabled: bool = True
+    beacon_max_bytes: Annotated[int, Field(ge=256, le=65536)] = 4096
+    beacon_max_events: Annotated[int, Field(ge=1, le=500)] = 50
+    beacon_per_minute: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        60, description="beacons one client address may send per minute; past that 429, nothing counted"
+    )
 
     @field_validator("recheck_interval", mode="before")
     @classmethod
     def _recheck_interval(cls, value: Any) -> int:
         return 0 if value in (0, "0") else parse_interval(value)
+
+    @field_validator("copies_interval", mode="before")
+    @classmethod
+    def _copies_interval(cls, value: Any) -> int:
+        return 0 if value in (0, "0") else parse_interval(value)
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> GallerySettings:
+        if self.copies_store == "s3" and not self.s3_bucket:
+            raise ValueError('copies_store = "s3" needs s3_bucket')
+        return self
+
+    @field_validator("utm_source", "utm_medium", "utm_campaign")
+    @classmethod
+    def _utm(cls, value: str) -> str:
+        if value and not _UTM.match(value):
+            raise ValueError(f"{value!r}: use letters, digits, '-', '_' or '.' only")
+        return value
 
     @field_validator("allowed_origins")
     @classmethod

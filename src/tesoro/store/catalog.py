@@ -46,6 +46,7 @@ def sync_catalog(session: Session, settings: Settings) -> None:
         product.description = pconf.description
         product.line = pconf.line
         product.url = pconf.url
+        product.shop_url = pconf.shop_url
         session.add(product)
 
     queries = {q.name: q for q in session.exec(select(ListeningQuery))}

@@ -13,13 +13,14 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, TypedDict
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from tesoro.api.auth import ROLE_MATRIX, SESSION_COOKIE, Access, Authenticator, iter_routes
 from tesoro.api.deps import Anyone, EngineDep, MediaDep, PagesDep, Reader, SettingsDep
+from tesoro.api.gallery import performance_report
 from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages
 from tesoro.api.problems import Problem
@@ -28,7 +29,7 @@ from tesoro.api.schemas.common import Id, iso
 from tesoro.api.schemas.posts import AuthorDetailPublic
 from tesoro.api.security import CSRF_FORM_FIELD, check_csrf, form_fields, safe_next
 from tesoro.collector.quota import describe_duration, quota_statuses
-from tesoro.store.catalog import list_brands
+from tesoro.store.catalog import list_brands, slugify
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import author_detail, overview
 from tesoro.store.sources import list_sources
@@ -292,6 +293,31 @@ def sources_page(
         sources=rows,
         quotas=quotas,
         duration=describe_duration,
+    )
+
+
+@router.get("/ui/gallery", response_class=HTMLResponse)
+def gallery_page(
+    caller: Reader,
+    request: Request,
+    pages: PagesDep,
+    engine: EngineDep,
+    brand: str | None = Query(None, max_length=200),
+    days: int = Query(30, ge=1, le=365),
+) -> HTMLResponse:
+    with session_scope(engine) as session:
+        brands = [{"slug": slugify(b.name), "name": b.name} for b in list_brands(session)]
+    slug = slugify(brand) if brand else (brands[0]["slug"] if brands else None)
+    report = performance_report(engine, slug, days, 100) if slug else None
+    return pages.render(
+        request,
+        "gallery.html",
+        principal=caller,
+        page="gallery",
+        brands=brands,
+        brand_slug=slug,
+        days=days,
+        report=report,
     )
 
 

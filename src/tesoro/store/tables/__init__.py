@@ -2,10 +2,10 @@
 
 catalog (brands, products, queries, sources), posts (authors, posts, media, scores),
 curation (decisions, tags, ranked items, duplicate bands, undo records, learned
-rankers), corrections (coordinator labels and the calibrations they teach), access
-(API keys, sessions, audit log), alerts (outbox, rules, marks, deliveries), relationships
-(people, logged events, orders, ROR, identities), instagram (the hashtag ledger), rights (terms,
-requests, replies, receipts).
+rankers), corrections (coordinator labels and the calibrations they teach), gallery (per-day
+tile counts), copies (kept copies of rights-cleared media), access (API keys, sessions, audit log),
+alerts (outbox, rules, marks, deliveries), relationships (people, logged events, orders, ROR,
+identities), instagram (the hashtag ledger), rights (terms, requests, replies, receipts).
 
 Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
 are checked against (`tests/store/test_migrations.py`), not a `create_all` at start-up.
@@ -17,6 +17,7 @@ from __future__ import annotations
 from tesoro.store.tables.access import ApiKey, ApiSession, AuditLog
 from tesoro.store.tables.alerts import Alert, AlertDelivery, AlertDeliveryItem, AlertMark, AlertRule
 from tesoro.store.tables.catalog import Brand, ListeningQuery, Product, Source, SourceHealth, SourceSpend
+from tesoro.store.tables.copies import KeptCopy
 from tesoro.store.tables.corrections import CorrectionModel, PostCorrection
 from tesoro.store.tables.curation import (
     CurationBand,
@@ -27,6 +28,7 @@ from tesoro.store.tables.curation import (
     CuratorRelevance,
     PostTag,
 )
+from tesoro.store.tables.gallery import GalleryStat
 from tesoro.store.tables.instagram import InstagramHashtagSearch
 from tesoro.store.tables.media import MediaImage, MediaStatus
 from tesoro.store.tables.posts import (
@@ -69,8 +71,10 @@ __all__ = [
     "CuratorRanker",
     "CuratorRelevance",
     "CustomerOrder",
+    "GalleryStat",
     "IdentityDismissal",
     "InstagramHashtagSearch",
+    "KeptCopy",
     "ListeningQuery",
     "Media",
     "MediaImage",

@@ -43,6 +43,7 @@ class Product(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     line: str | None = Field(default=None, index=True)
     url: str | None = None
+    shop_url: str | None = None  # where the gallery's "shop this" link goes
 
 
 class ListeningQuery(SQLModel, table=True):

@@ -305,6 +305,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("line", sa.String(), nullable=True),
         sa.Column("url", sa.String(), nullable=True),
+        sa.Column("shop_url", sa.String(), nullable=True),
         sa.ForeignKeyConstraint(
             ["brand_id"],
             ["brand.id"],
@@ -740,6 +741,40 @@ def upgrade() -> None:
     )
     op.create_index("ix_curation_change_actor", "curation_change", ["actor"], unique=False)
     op.create_index("ix_curation_change_batch_id", "curation_change", ["batch_id"], unique=False)
+    op.create_table(
+        "gallery_stat",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("impressions", sa.BigInteger(), nullable=False),
+        sa.Column("clicks", sa.BigInteger(), nullable=False),
+        sa.Column("shop_clicks", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"]),
+        sa.PrimaryKeyConstraint("day", "post_id", "product_id"),
+    )
+    op.create_index("ix_gallery_stat_post_id", "gallery_stat", ["post_id"], unique=False)
+    op.create_table(
+        "kept_copy",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("url_sha", sa.String(length=64), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("object_key", sa.String(length=300), nullable=True),
+        sa.Column("etag", sa.String(length=40), nullable=True),
+        sa.Column("content_type", sa.String(length=40), nullable=True),
+        sa.Column("size", sa.Integer(), nullable=True),
+        sa.Column("width", sa.Integer(), nullable=True),
+        sa.Column("height", sa.Integer(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("kept_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["post_id"], ["post.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("post_id", "url_sha", name="uq_kept_copy_post_url"),
+    )
+    op.create_index("ix_kept_copy_post_id", "kept_copy", ["post_id"], unique=False)
 
     op.create_table(
         "rights_terms",
@@ -877,6 +912,10 @@ def downgrade() -> None:
         for column in columns:
             op.drop_index(f"ix_{table}_{column}", table_name=table)
         op.drop_table(table)
+    op.drop_index("ix_kept_copy_post_id", table_name="kept_copy")
+    op.drop_table("kept_copy")
+    op.drop_index("ix_gallery_stat_post_id", table_name="gallery_stat")
+    op.drop_table("gallery_stat")
     op.drop_index("ix_quarantine_item_last_seen_at", table_name="quarantine_item")
     op.drop_index("ix_quarantine_item_source", table_name="quarantine_item")
     op.drop_table("quarantine_item")
