@@ -11,6 +11,8 @@ from PIL import Image
 
 from tesoro.simulator.demo import demo_settings
 from tesoro.simulator.images import SHARED_SCENES, image_spec, render, scene_of
+from tesoro.simulator.mediahost import local_media_url
+from tesoro.simulator.model import VIDEO_PLATFORMS
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
 
@@ -88,3 +90,17 @@ def test_the_demo_allows_the_simulators_media_host(tmp_path: Path) -> None:
     assert "127.0.0.1:40123" in settings.gallery.media_hosts
     assert "pbs.twimg.com" in settings.gallery.media_hosts
     assert settings.media.private_hosts == ["127.0.0.1:40123"]
+
+
+def test_instagram_youtube_and_tiktok_media_are_served_too() -> None:
+    """The UGC platforms' media (Meta's CDN, YouTube thumbnails, TikTok covers) come from the media host."""
+    state = SimState()
+    state.world.grow(6, platforms=("instagram", *VIDEO_PLATFORMS))
+    with SimulatorServer(state, serve_media=True) as sim:
+        for platform in ("instagram", *VIDEO_PLATFORMS):
+            media = [m for p in state.world.posts(platform) for m in p.media]
+            assert media, platform
+            url = local_media_url(sim.base_url, media[0].preview_url)
+            assert url.startswith(f"{sim.base_url}/media/"), (platform, url)
+            answer = httpx.get(url)
+            assert answer.status_code == 200 and answer.content.startswith(b"\xff\xd8"), platform

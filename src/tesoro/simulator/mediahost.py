@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.images import avatar, render
-from tesoro.simulator.model import BSKY_MEDIA_HOST, PLATFORMS, SimMedia
+from tesoro.simulator.model import BSKY_MEDIA_HOST, PLATFORMS, VIDEO_PLATFORMS, SimMedia
 from tesoro.simulator.state import SimState
 
 __all__ = ["MEDIA_HOSTS", "PREVIEW_EDGE", "MediaIndex", "MediaRewrite", "local_media_url", "routes"]
@@ -39,6 +39,9 @@ MEDIA_HOSTS: tuple[str, ...] = (
     BSKY_MEDIA_HOST,
     "video.bsky.app",
     "files.mastodon.social",
+    "scontent.cdninstagram.com",  # Instagram and Threads (Meta's CDN)
+    "i.ytimg.com",  # YouTube thumbnails
+    "p16-sign-va.tiktokcdn.com",  # TikTok covers
 )
 PREVIEW_EDGE = 640
 FULL_EDGE = 1600
@@ -80,7 +83,7 @@ class MediaIndex:
         with self._lock:
             size = len(self._state.world)
             index: dict[str, tuple[SimMedia, bool]] = {}
-            for platform in PLATFORMS:
+            for platform in (*PLATFORMS, *VIDEO_PLATFORMS):
                 for post in self._state.world.posts(platform):
                     for media in post.media:
                         index[self._key(media.url)] = (media, False)
