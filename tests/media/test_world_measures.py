@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from tesoro.media.dedupe import ImageGroups
 from tesoro.media.images import ImageError, process_image
 from tesoro.simulator.images import image_spec, render
@@ -17,6 +19,7 @@ from tesoro.simulator.images import image_spec, render
 _SIZES = ((1080, 1350), (1920, 1080), (1080, 1080), (3024, 4032))
 
 
+@pytest.mark.slow
 def test_near_copies_are_found_and_quality_orders_the_takes() -> None:
     groups = ImageGroups.of([], distance=10)
     seen: list[tuple[int, int | None, str, float]] = []  # (group, scene, take, quality)

@@ -8,9 +8,9 @@ on its item's `media_image` row, a few items per transaction:
 
 - processed: the thumbnail, its ETag, dimensions, blurhash, perceptual hash, quality, and its
   image group (the near-copies it belongs to, `tesoro.media.dedupe`);
-- a failure that may pass later (timeout, connection, DNS, 429 or 5xx): `retry`, the next
-  attempt `retry_base_s x 2^(attempts - 1)` later (capped at `retry_max_s`), until
-  `max_attempts` tries have been spent;
+- a failure that may pass later (timeout, connection, DNS, HTTP 408, 425, 429, 500, 502, 503,
+  504): `retry`, the next attempt `retry_base_s x 2^(attempts - 1)` later (capped at
+  `retry_max_s`), until `max_attempts` tries have been spent;
 - a refusal (host not allowed, private address, redirect to another host, too large, not an
   image, a decompression bomb, a corrupt file) or the last allowed attempt: `failed`, for good.
 
