@@ -123,6 +123,9 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
     assert jobs["gallery:recheck"].trigger.interval.total_seconds() == 86400
     off = settings.model_copy(update={"gallery": settings.gallery.model_copy(update={"recheck_interval": 0})})
     assert "gallery:recheck" not in {job.id for job in build_scheduler(engine, off, {}).get_jobs()}
+    assert jobs["rights"].trigger.interval.total_seconds() == settings.rights.interval_s
+    no_rights = settings.model_copy(update={"rights": settings.rights.model_copy(update={"interval_s": 0})})
+    assert "rights" not in {job.id for job in build_scheduler(engine, no_rights, {}).get_jobs()}
     assert jobs["collect:demo-x"].trigger.interval.total_seconds() == 15
     assert jobs["collect:demo-x"].trigger.jitter >= 1
     # Reading the ROR leaderboard never computes it: the scheduler stores it when it starts, then hourly.

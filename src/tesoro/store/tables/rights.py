@@ -105,7 +105,8 @@ class RightsReceipt(SQLModel, table=True):
     terms_sha256: str = Field(max_length=64)
     scope: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     duration_days: int | None = None
-    # "reply" (the author's reply: its link and text) or "consent_page" (the page's record).
+    # "reply" (the author's reply: its link and text), "consent_page" (the page's record) or
+    # "coordinator" (granted by hand on a request without a reply from the author).
     source: str = Field(max_length=16)
     reply_url: str | None = None
     reply_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
