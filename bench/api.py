@@ -168,7 +168,9 @@ def _seed_library(folder: Path, posts: int) -> None:
 
 
 def _seed(folder: Path, posts: int) -> str:
-    (folder / "tesoro.toml").write_text(CONFIG, encoding="utf-8")
+    # The kept copies go in the temporary folder (a relative copies_dir would follow the working directory).
+    config = CONFIG.replace('copies_dir = "copies"', f"copies_dir = {json.dumps(str(folder / 'copies'))}")
+    (folder / "tesoro.toml").write_text(config, encoding="utf-8")
     settings = load_settings(folder / "tesoro.toml", environ={})
     engine = open_store(settings)
     rng = random.Random(7)
