@@ -104,6 +104,10 @@ def demo_settings(data_dir: Path, simulator_url: str) -> Settings:
     gallery = raw.setdefault("gallery", {})
     gallery["media_hosts"] = [*gallery.get("media_hosts", DEFAULT_MEDIA_HOSTS), media_host]
     raw.setdefault("media", {})["private_hosts"] = [media_host]
+    # The gallery serves Tesoro's own copies of rights-cleared media (docs/gallery.md#kept-copies),
+    # made from the simulator's pictures a few seconds after the rights are granted.
+    gallery.setdefault("copies", True)
+    gallery.setdefault("copies_interval", 20)
     return Settings.model_validate(raw)
 
 
