@@ -16,6 +16,7 @@ every post "unscored" for the new version while old rows stay for comparison.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -28,9 +29,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tesoro.scoring.content_type import classify_content
-from tesoro.scoring.encoders import Encoder, load_encoder
+from tesoro.scoring.encoders import Encoder, UseEncoder, load_encoder, load_use
 from tesoro.scoring.engagement import derive_median, engagement_rate, vs_median
-from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
+from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, join_inputs, load_head
 from tesoro.scoring.language import detect_language
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.relevance import BrandProfile, RelevanceScorer, with_learned_weights
@@ -82,6 +83,8 @@ class ScoringModels:
     sentiment: SentimentModel
     offensive: Head | None
     version: str
+    # The multilingual USE, loaded when a head reads it (None: no head does, and it never runs).
+    use: UseEncoder | None = None
 
 
 def default_model_version(encoder_name: str, sentiment_name: str | None) -> str:
@@ -114,7 +117,8 @@ def load_models(
         else None
     )
     version = model_version or default_model_version(conf.encoder, sentiment_name)
-    return ScoringModels(encoder, sentiment_model, offensive, version)
+    reads_use = "use" in sentiment_model.inputs or (offensive is not None and offensive.reads_use)
+    return ScoringModels(encoder, sentiment_model, offensive, version, load_use() if reads_use else None)
 
 
 class Scorer:
@@ -145,18 +149,21 @@ class Scorer:
             )
         return cls(models, products, brands, medians)
 
-    def _embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray]:
-        """The embeddings, and what the sentiment model reads, from one pass of the encoder."""
+    def _embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+        """The MiniLM embeddings, what the sentiment model reads of MiniLM, and the USE embeddings (when a
+        head reads them): one pass of each encoder.
+        """
         branch = self.models.sentiment.branch
         layers = self.models.sentiment.pooled_layers
+        use = self.models.use.encode(texts) if self.models.use is not None else None
         if branch is not None:
             # One pass of the shared layers feeds both the embedding and the fine-tuned sentiment branch.
-            return self.models.encoder.encode_with_branch(texts, branch)
+            return (*self.models.encoder.encode_with_branch(texts, branch), use)
         if layers:
             # The same pass also gives the intermediate layers the sentiment head reads.
-            return self.models.encoder.encode_with_layers(texts, layers)
+            return (*self.models.encoder.encode_with_layers(texts, layers), use)
         embeddings = self.models.encoder.encode(texts)
-        return embeddings, embeddings
+        return embeddings, embeddings, use
 
     def score_batch(
         self, posts: Sequence[PostToScore], dup_accounts: dict[str, int] | None = None
@@ -168,11 +175,20 @@ class Scorer:
         unique: dict[str, int] = {}
         index = [unique.setdefault(text, len(unique)) for text in texts]
         unique_texts = list(unique)
-        unique_emb, features = self._embed(unique_texts)
-        sentiment = self.models.sentiment.predict_proba(unique_texts, features)
+        unique_emb, features, unique_use = self._embed(unique_texts)
+        sentiment_inputs = self.models.sentiment.inputs
+        sentiment = self.models.sentiment.predict_proba(
+            unique_texts,
+            join_inputs(sentiment_inputs, features, unique_use)
+            if sentiment_inputs
+            else np.zeros((len(unique_texts), 0), np.float32),
+        )
+        offensive_head = self.models.offensive
         offensive = (
-            self.models.offensive.predict_proba(unique_emb, unique_texts)[:, -1]
-            if self.models.offensive is not None
+            offensive_head.predict_proba(
+                join_inputs(offensive_head.inputs, unique_emb, unique_use), unique_texts
+            )[:, -1]
+            if offensive_head is not None
             else np.zeros(len(unique_texts), dtype=np.float32)
         )
         emb = unique_emb[index]
@@ -225,6 +241,9 @@ class Scorer:
                     "engagement_rate": rate,
                     "engagement_vs_median": vs_median(rate, post.platform, self.derived_medians),
                     "embedding": emb[i].astype(np.float32).tobytes(),
+                    "embedding_use": None
+                    if unique_use is None
+                    else unique_use[index[i]].astype(np.float32).tobytes(),
                 }
             )
         return rows
@@ -333,7 +352,7 @@ def rescore(
         raise ValueError("rescore needs a model version name")
     loaded = models or load_models(settings, model_version=model_version)
     if loaded.version != model_version:
-        loaded = ScoringModels(loaded.encoder, loaded.sentiment, loaded.offensive, model_version)
+        loaded = dataclasses.replace(loaded, version=model_version)
     with session_scope(engine) as session:
         total = count_posts(session)
     return _run(

@@ -27,15 +27,25 @@ import numpy.typing as npt
 
 from tesoro.scoring.adapter import save_branch
 from tesoro.scoring.encoders import DEFAULT_ENCODER, Encoder, in_chunks, load_encoder
-from tesoro.scoring.heads import Head, TrainConfig, save_head, train_head
+from tesoro.scoring.heads import HEAD_INPUTS, Head, TrainConfig, save_head, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
 from tesoro.scoring.training.branch import BranchConfig, train_branch
+from tesoro.scoring.training.features import split_features, text_features
 
 __all__ = [
+    "OFFENSIVE_CONFIG",
+    "OFFENSIVE_INPUTS",
     "OFFENSIVE_LABELS",
+    "SEMEVAL_LIMIT",
+    "SEMEVAL_SAMPLE_SEED",
+    "SENTIMENT_CONFIG",
+    "SENTIMENT_INPUTS",
+    "SENTIMENT_POOLED_LAYERS",
+    "balanced_weights",
     "embed_cached",
     "read_jsonl",
+    "sentiment_features",
     "sentiment_training_data",
     "train_offensive",
     "train_sentiment",
@@ -59,6 +69,18 @@ SENTIMENT_VALIDATION = ("tweeteval_sentiment", "airline", "umsab_spanish")
 # +1.6 airline and +1.3 UMSAB-es macro-F1, +0.3 TweetEval macro-recall over the embedding alone
 # (the first, and one other setting tried, layers 2-5, measured on validation).
 SENTIMENT_POOLED_LAYERS = (4, 5)
+# What each head reads and how it is trained: chosen by 5-fold cross-validation on the training
+# splits (bench/select_heads.py; docs/scoring.md has the table).
+# The SemEval sample is drawn with its own seed, so that heads trained with other seeds read the
+# same texts (and the same cached embeddings).
+SEMEVAL_SAMPLE_SEED = 13
+# SemEval tweets the sentiment head is trained on (None: all 47k). A sample, because the two encoders
+# must embed every training text and this CPU is shared: see docs/scoring.md for what it costs.
+SEMEVAL_LIMIT: int | None = 8000
+SENTIMENT_INPUTS: tuple[str, ...] = ("minilm",)
+SENTIMENT_CONFIG = TrainConfig()
+OFFENSIVE_INPUTS: tuple[str, ...] = ("minilm",)
+OFFENSIVE_CONFIG = TrainConfig()
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -104,7 +126,7 @@ def embed_cached(
     return vectors
 
 
-def _balanced_weights(groups: Sequence[tuple[str, str]], shares: dict[str, float]) -> npt.NDArray[np.float64]:
+def balanced_weights(groups: Sequence[tuple[str, str]], shares: dict[str, float]) -> npt.NDArray[np.float64]:
     """Each (data set, class) cell gets an equal slice of its data set's share of the total weight."""
     cells = Counter(groups)
     classes_per_set = Counter(dataset for dataset, _ in cells)
@@ -154,40 +176,75 @@ def validation_sets(data_dir: Path, datasets: Sequence[str]) -> dict[str, tuple[
     return out
 
 
+def sentiment_features(
+    texts: Sequence[str],
+    sizes: dict[str, int],
+    inputs: Sequence[str],
+    pooled_layers: Sequence[int],
+    cache_dir: Path | None,
+    *,
+    semeval_limit: int | None,
+    seed: int,
+    minilm: Encoder | None = None,
+) -> FloatArray:
+    """The head inputs of the sentiment training texts (`sentiment_training_data`), cached per data set."""
+    blocks: list[FloatArray] = []
+    start = 0
+    for dataset, size in sizes.items():
+        tag = f"{dataset}.train"
+        if dataset == "semeval2017_sentiment_en" and semeval_limit is not None:
+            tag += f"-{semeval_limit}s{seed}"
+        chunk = texts[start : start + size]
+        blocks.append(text_features(chunk, inputs, pooled_layers, cache_dir, tag, minilm=minilm))
+        start += size
+    return np.concatenate(blocks)
+
+
 def train_sentiment(
     data_dir: Path,
     out_path: Path,
     *,
     encoder: Encoder | None = None,
-    semeval_limit: int | None = None,
+    semeval_limit: int | None = SEMEVAL_LIMIT,
     cache_dir: Path | None = None,
-    config: TrainConfig = TrainConfig(),
+    config: TrainConfig = SENTIMENT_CONFIG,
     on_progress: Progress | None = None,
     pooled_layers: Sequence[int] = SENTIMENT_POOLED_LAYERS,
+    inputs: Sequence[str] = SENTIMENT_INPUTS,
 ) -> dict[str, Any]:
     """Train a frozen-encoder sentiment head on SemEval-2017, airline and UMSAB (es) train.
 
-    The head reads the sentence embedding followed by the mean-pooled output of
-    `pooled_layers` (the same encoder pass; empty: the embedding alone). Validation
-    splits are never trained on; their scores go into the metadata file next to the
-    weights. Returns that metadata.
+    The head reads what `inputs` name, joined: MiniLM's embedding followed by the
+    mean-pooled output of `pooled_layers` (the same encoder pass), and/or the multilingual
+    USE embedding. Validation splits are never trained on; their scores go into the
+    metadata file next to the weights. Returns that metadata.
     """
     say = on_progress or (lambda _msg: None)
     enc = encoder or load_encoder(DEFAULT_ENCODER)
-    layers = tuple(int(k) for k in pooled_layers)
-    texts, ys, groups, sizes = sentiment_training_data(data_dir, semeval_limit, config.seed)
-    say(f"embedding {len(texts)} training texts")
-    x = embed_cached(enc, texts, cache_dir, layers, on_progress=say)
+    layers = tuple(int(k) for k in pooled_layers) if "minilm" in inputs else ()
+    names = tuple(name for name in HEAD_INPUTS if name in inputs)
+    texts, ys, groups, sizes = sentiment_training_data(data_dir, semeval_limit, SEMEVAL_SAMPLE_SEED)
+    say(f"embedding {len(texts)} training texts ({' + '.join(names)})")
+    x = sentiment_features(
+        texts,
+        sizes,
+        names,
+        layers,
+        cache_dir,
+        semeval_limit=semeval_limit,
+        seed=SEMEVAL_SAMPLE_SEED,
+        minilm=enc,
+    )
     say("training the head")
     head = train_head(
         x,
         ys,
         SENTIMENT_LABELS,
-        weights=_balanced_weights(groups, SENTIMENT_SOURCES),
+        weights=balanced_weights(groups, SENTIMENT_SOURCES),
         texts=texts,
         config=config,
     )
-    head = dataclasses.replace(head, pooled_layers=layers)
+    head = dataclasses.replace(head, pooled_layers=layers, inputs=names)
     metrics = _validate(head, enc, data_dir, SENTIMENT_VALIDATION, cache_dir, say)
     meta = _meta(
         enc,
@@ -198,6 +255,7 @@ def train_sentiment(
         {
             "semeval_limit": semeval_limit,
             "dataset_shares": SENTIMENT_SOURCES,
+            "inputs": list(names),
             "pooled_layers": list(layers),
             "encoder_backend": enc.backend,
         },
@@ -225,7 +283,7 @@ def train_sentiment_branch(
         enc,
         texts,
         ys,
-        _balanced_weights(groups, SENTIMENT_SOURCES),
+        balanced_weights(groups, SENTIMENT_SOURCES),
         validation_sets(data_dir, SENTIMENT_VALIDATION),
         config=config,
         head_config=head_config,
@@ -244,26 +302,31 @@ def train_offensive(
     *,
     encoder: Encoder | None = None,
     cache_dir: Path | None = None,
-    config: TrainConfig = TrainConfig(),
+    config: TrainConfig = OFFENSIVE_CONFIG,
     on_progress: Progress | None = None,
+    inputs: Sequence[str] = OFFENSIVE_INPUTS,
 ) -> dict[str, Any]:
     """Train the offensive-language head on TweetEval offensive (OffensEval 2019) train, class-balanced."""
     say = on_progress or (lambda _msg: None)
     enc = encoder or load_encoder(DEFAULT_ENCODER)
+    names = tuple(name for name in HEAD_INPUTS if name in inputs)
     records = read_jsonl(data_dir / "tweeteval_offensive" / "train.jsonl")
-    say(f"embedding tweeteval_offensive train ({len(records)} texts)")
-    x = embed_cached(enc, [r["text"] for r in records], cache_dir, on_progress=say)
+    say(f"embedding tweeteval_offensive train ({len(records)} texts; {' + '.join(names)})")
+    x = split_features(data_dir, "tweeteval_offensive", "train", names, (), cache_dir, minilm=enc)
     groups = [("tweeteval_offensive", r["label"]) for r in records]
     head = train_head(
         x,
         [OFFENSIVE_LABELS.index(r["label"]) for r in records],
         OFFENSIVE_LABELS,
-        weights=_balanced_weights(groups, {"tweeteval_offensive": 1.0}),
+        weights=balanced_weights(groups, {"tweeteval_offensive": 1.0}),
         texts=[r["text"] for r in records],
         config=config,
     )
+    head = dataclasses.replace(head, inputs=names)
     metrics = _validate(head, enc, data_dir, ("tweeteval_offensive",), cache_dir, say)
-    meta = _meta(enc, "offensive", {"tweeteval_offensive": len(records)}, config, metrics, {})
+    meta = _meta(
+        enc, "offensive", {"tweeteval_offensive": len(records)}, config, metrics, {"inputs": list(names)}
+    )
     save_head(head, out_path, meta)
     return meta
 
@@ -279,7 +342,10 @@ def _validate(
         records = read_jsonl(path)
         say(f"validating on {dataset} ({len(records)} texts)")
         texts = [r["text"] for r in records]
-        predicted = head.predict(embed_cached(enc, texts, cache_dir, head.pooled_layers), texts)
+        x = split_features(
+            data_dir, dataset, "validation", head.inputs, head.pooled_layers, cache_dir, minilm=enc
+        )
+        predicted = head.predict(x, texts)
         report = evaluate([r["label"] for r in records], predicted, head.labels)
         metrics[dataset] = {key: round(value, 4) for key, value in report.items()}
     return metrics
