@@ -28,9 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tesoro.curator.treasure import TreasureInputs, score_treasure
-from tesoro.scoring.encoders import DEFAULT_ENCODER, Encoder, load_encoder, load_use
-from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, join_inputs, load_head
+from tesoro.scoring.encoders import DEFAULT_ENCODER, Encoder, load_encoder
+from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
 from tesoro.scoring.metrics import evaluate
+from tesoro.scoring.pipeline import head_proba
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.safety import spam_score, text_safety
 from tesoro.scoring.sentiment import SENTIMENT_LABELS, SentimentModel, load_sentiment, sentiment_proba
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         elif task == "offensive":
             assert offensive is not None
             gold = [r["label"] for r in records]
-            probs = _offensive_probs(offensive, emb, texts)
+            probs = _offensive_probs(offensive, encoder, texts)
             predicted = ["offensive" if p >= 0.5 else "not-offensive" for p in probs]
         else:
             gold = [r["target"] for r in records]
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         assert offensive is not None
         records = read_jsonl(SAFETY_SET)
         texts = [r["text"] for r in records]
-        head = _offensive_probs(offensive, embed_cached(encoder, texts, args.cache_dir), texts)
+        head = _offensive_probs(offensive, encoder, texts)
         predicted = [safety_filtered(t, float(p)) for t, p in zip(texts, head, strict=True)]
         print("\n" + safety_table(records, predicted))
     print(
@@ -284,12 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _offensive_probs(head: Head, emb: FloatArray, texts: list[str]) -> FloatArray:
-    """P(offensive) per text, feeding the head the encoders it reads."""
-    x = join_inputs(
-        head.inputs, emb if head.reads_minilm else None, load_use().encode(texts) if head.reads_use else None
-    )
-    probs: FloatArray = head.predict_proba(x, texts)[:, head.labels.index("offensive")]
+def _offensive_probs(head: Head, encoder: Encoder, texts: list[str]) -> FloatArray:
+    """P(offensive) per text, feeding the head the encoders (and MiniLM layers) it reads."""
+    probs: FloatArray = head_proba(head, encoder, texts)[:, head.labels.index("offensive")]
     return probs
 
 

@@ -3,7 +3,10 @@
     HF_HUB_OFFLINE=1 .venv/bin/python bench/select_heads.py --task sentiment [--stage cv|seeds]
         [--folds 5] [--candidates lin-both,lin-use] [--data-dir ../shared/data]
 
-`--stage cv` (the decision): each candidate (which encoders' embeddings, MiniLM layers, head size)
+`--stage probe` (the decision of which encoders a head reads): 5-fold cross-validation of a weighted
+ridge probe over every feature set at once (see `probe`).
+
+`--stage cv`: each candidate (which encoders' embeddings, MiniLM layers, head size)
 is trained on k-1 folds of the training data and scored on the fold left out, stratified by data set
 and label, with the recipe's own sample weights; the table gives the mean and standard deviation over
 the folds of each data set's official metric and of their mean (the criterion). Validation splits are
@@ -39,6 +42,7 @@ from tesoro.scoring.training.recipes import (
     OFFENSIVE_CONFIG,
     OFFENSIVE_INPUTS,
     OFFENSIVE_LABELS,
+    OFFENSIVE_POOLED_LAYERS,
     SEMEVAL_LIMIT,
     SEMEVAL_SAMPLE_SEED,
     SENTIMENT_CONFIG,
@@ -57,6 +61,7 @@ __all__ = ["CANDIDATES", "main"]
 CANDIDATES: dict[str, tuple[tuple[str, ...], tuple[int, ...], TrainConfig]] = {
     "mlp-minilm45": (("minilm",), (4, 5), TrainConfig()),
     "mlp-minilm": (("minilm",), (), TrainConfig()),
+    "mlp-both45": (("minilm", "use"), (4, 5), TrainConfig()),
     "lin-minilm45": (("minilm",), (4, 5), TrainConfig(hidden=0)),
     "lin-minilm": (("minilm",), (), TrainConfig(hidden=0)),
     "lin-use": (("use",), (), TrainConfig(hidden=0)),
@@ -190,6 +195,82 @@ def cross_validate(task: str, names: Sequence[str], args: argparse.Namespace) ->
         )
 
 
+# Feature sets the probe compares: column blocks of [MiniLM | MiniLM layer 4 | layer 5 | USE].
+PROBE_SETS: dict[str, tuple[str, ...]] = {
+    "minilm": ("minilm",),
+    "minilm45": ("minilm", "l4", "l5"),
+    "use": ("use",),
+    "minilm+use": ("minilm", "use"),
+    "minilm45+use": ("minilm", "l4", "l5", "use"),
+}
+PROBE_LAMBDAS = (0.3, 3.0, 30.0)
+
+
+def probe(task: str, args: argparse.Namespace) -> None:
+    """Which encoders' embeddings a head should read, by k-fold CV of a weighted ridge probe.
+
+    Every candidate set is a block of columns of one matrix, so each fold's Gram matrix is computed
+    once and every (feature set, ridge strength) is a small solve: the whole comparison costs about one
+    pass over the data, where training a head per fold and candidate would cost hours on a shared CPU.
+    """
+    data = _training(task, args.data_dir, args.semeval_limit)
+    fold = _folds(data.groups, args.folds, args.fold_seed)
+    weights = balanced_weights(data.groups, data.shares)
+    x = _features(task, data, ("minilm", "use"), (4, 5), args.data_dir, args.cache_dir, args.semeval_limit)
+    blocks = {
+        "minilm": slice(0, 384),
+        "l4": slice(384, 768),
+        "l5": slice(768, 1152),
+        "use": slice(1152, 1664),
+    }
+    x = np.concatenate([x, np.ones((len(x), 1), np.float32)], axis=1)  # the intercept column
+    y = np.eye(len(data.labels), dtype=np.float64)[data.ys]
+    datasets = list(data.sizes)
+    group_ds = np.array([g[0] for g in data.groups])
+    grams = []
+    for k in range(args.folds):
+        rows = fold == k
+        xw = x[rows].astype(np.float64) * weights[rows, None]
+        grams.append((xw.T @ x[rows].astype(np.float64), xw.T @ y[rows]))
+    total_g = sum(g for g, _ in grams)
+    total_b = sum(b for _, b in grams)
+    print(
+        f"\n{task}: {args.folds}-fold cross-validation of a ridge probe on the training splits "
+        f"({len(data.texts)} texts: " + ", ".join(f"{d} {n}" for d, n in data.sizes.items()) + ")\n",
+        flush=True,
+    )
+    header = ["features", "ridge", *[f"{d} {METRIC[d]}" for d in datasets], "mean (criterion)"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header), flush=True)
+    for name, parts in PROBE_SETS.items():
+        cols = np.concatenate(
+            [np.arange(x.shape[1])[blocks[p]] for p in parts] + [np.array([x.shape[1] - 1])]
+        )
+        for lam in PROBE_LAMBDAS:
+            per_set: dict[str, list[float]] = {d: [] for d in datasets}
+            means = []
+            for k in range(args.folds):
+                g = (total_g - grams[k][0])[np.ix_(cols, cols)]
+                b = (total_b - grams[k][1])[cols]
+                reg = lam * np.eye(len(cols))
+                reg[-1, -1] = 0.0  # the intercept is not shrunk
+                w = np.linalg.solve(g + reg * (g.trace() / len(cols)) / 100, b)
+                test = np.flatnonzero(fold == k)
+                predicted = (x[np.ix_(test, cols)] @ w).argmax(axis=1)
+                scores = []
+                for d in datasets:
+                    rows = test[group_ds[test] == d]
+                    pick = predicted[group_ds[test] == d]
+                    value = evaluate(
+                        [data.labels[data.ys[i]] for i in rows], [data.labels[j] for j in pick], data.labels
+                    )[METRIC[d]]
+                    per_set[d].append(value)
+                    scores.append(value)
+                means.append(float(np.mean(scores)))
+            cells = [_mean_sd(per_set[d]) for d in datasets]
+            print(f"| {name} | {lam:g} | " + " | ".join(cells) + f" | {_mean_sd(means)} |", flush=True)
+
+
 def seeds(task: str, name: str | None, args: argparse.Namespace) -> None:
     if name is None:
         inputs, layers, config = (
@@ -199,7 +280,7 @@ def seeds(task: str, name: str | None, args: argparse.Namespace) -> None:
                 SENTIMENT_CONFIG,
             )
             if task == "sentiment"
-            else (OFFENSIVE_INPUTS, (), OFFENSIVE_CONFIG)
+            else (OFFENSIVE_INPUTS, OFFENSIVE_POOLED_LAYERS, OFFENSIVE_CONFIG)
         )
         name = "recipe default"
     else:
@@ -217,7 +298,7 @@ def seeds(task: str, name: str | None, args: argparse.Namespace) -> None:
             [r["label"] for r in records],
         )
     results: dict[str, list[float]] = {d: [] for d in validation}
-    for seed in SEEDS:
+    for seed in args.seeds or SEEDS:
         head = train_head(
             x,
             data.ys,
@@ -241,7 +322,7 @@ def seeds(task: str, name: str | None, args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=("sentiment", "offensive"), required=True)
-    parser.add_argument("--stage", choices=("cv", "seeds"), default="cv")
+    parser.add_argument("--stage", choices=("probe", "cv", "seeds"), default="probe")
     parser.add_argument("--candidates", default="", help="comma-separated names of CANDIDATES")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--fold-seed", type=int, default=101)
@@ -251,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--threads", type=int, default=1, help="torch threads while training")
+    parser.add_argument(
+        "--seeds",
+        type=lambda v: [int(k) for k in v.split(",")],
+        default=None,
+        help="seeds stage: these seeds only",
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -259,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:
         parser.error(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)}")
-    if args.stage == "cv":
+    if args.stage == "probe":
+        probe(args.task, args)
+    elif args.stage == "cv":
         cross_validate(args.task, names or [n for n in CANDIDATES if n.startswith("lin-")], args)
     else:
         seeds(args.task, names[0] if names else None, args)

@@ -19,10 +19,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
-from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder, load_use
-from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, join_inputs, load_head
+from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder
+from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
 from tesoro.scoring.metrics import evaluate
-from tesoro.scoring.pipeline import load_models, score_pending
+from tesoro.scoring.pipeline import head_proba, load_models, score_pending
 from tesoro.scoring.pipeline import rescore as rescore_all
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, load_sentiment, sentiment_proba
@@ -175,12 +175,7 @@ def _predict(task: Task, texts: list[str], settings: Settings, model: str | None
         return [SENTIMENT_LABELS[i] for i in sentiment_proba(sentiment, encoder, texts).argmax(axis=1)]
     if task is Task.offensive:
         head = load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim)
-        x = join_inputs(
-            head.inputs,
-            encoder.encode(texts) if head.reads_minilm else None,
-            load_use().encode(texts) if head.reads_use else None,
-        )
-        probs = head.predict_proba(x, texts)[:, head.labels.index("offensive")]
+        probs = head_proba(head, encoder, texts)[:, head.labels.index("offensive")]
         return [OFFENSIVE_LABELS[int(p >= 0.5)] for p in probs]
 
     products = [

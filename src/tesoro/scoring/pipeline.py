@@ -60,6 +60,7 @@ __all__ = [
     "ScoringModels",
     "catalog_profiles",
     "default_model_version",
+    "head_proba",
     "load_models",
     "rescore",
     "score_pending",
@@ -67,8 +68,9 @@ __all__ = [
 
 # Bump when the rule-based scorers or the bundled heads change in a way that should trigger
 # re-scoring (2: the bundled sentiment head reads encoder layers 4 and 5 too; 3: safety tells abuse
-# aimed at people from strong words about a product, and scores threats).
-PIPELINE_REVISION = "3"
+# aimed at people from strong words about a product, and scores threats; 4: the sentiment and offensive
+# heads read the multilingual USE too, retrained).
+PIPELINE_REVISION = "4"
 _DERIVED_PLATFORMS = ("reddit", "bluesky", "mastodon")
 
 FloatArray = npt.NDArray[np.float32]
@@ -149,21 +151,35 @@ class Scorer:
             )
         return cls(models, products, brands, medians)
 
-    def _embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray, FloatArray | None]:
-        """The MiniLM embeddings, what the sentiment model reads of MiniLM, and the USE embeddings (when a
-        head reads them): one pass of each encoder.
+    def _embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
+        """One pass of each encoder a head reads: the MiniLM embeddings, what the sentiment model and
+        the offensive head read of MiniLM, and the USE embeddings (None when no head reads them).
         """
-        branch = self.models.sentiment.branch
-        layers = self.models.sentiment.pooled_layers
-        use = self.models.use.encode(texts) if self.models.use is not None else None
+        models = self.models
+        branch = models.sentiment.branch
+        sentiment_layers = models.sentiment.pooled_layers
+        offensive = models.offensive
+        offensive_layers = offensive.pooled_layers if offensive is not None else ()
+        use = models.use.encode(texts) if models.use is not None else None
         if branch is not None:
             # One pass of the shared layers feeds both the embedding and the fine-tuned sentiment branch.
-            return (*self.models.encoder.encode_with_branch(texts, branch), use)
-        if layers:
-            # The same pass also gives the intermediate layers the sentiment head reads.
-            return (*self.models.encoder.encode_with_layers(texts, layers), use)
-        embeddings = self.models.encoder.encode(texts)
-        return embeddings, embeddings, use
+            emb, sentiment_x = models.encoder.encode_with_branch(texts, branch)
+            offensive_x = (
+                models.encoder.encode_with_layers(texts, offensive_layers)[1] if offensive_layers else emb
+            )
+            return emb, sentiment_x, offensive_x, use
+        layers = tuple(sorted(set(sentiment_layers) | set(offensive_layers)))
+        if not layers:
+            emb = models.encoder.encode(texts)
+            return emb, emb, emb, use
+        # The same pass gives the intermediate layers the heads read; each head takes its own.
+        emb, joined = models.encoder.encode_with_layers(texts, layers)
+        return (
+            emb,
+            _layers_of(joined, layers, sentiment_layers),
+            _layers_of(joined, layers, offensive_layers),
+            use,
+        )
 
     def score_batch(
         self, posts: Sequence[PostToScore], dup_accounts: dict[str, int] | None = None
@@ -175,7 +191,7 @@ class Scorer:
         unique: dict[str, int] = {}
         index = [unique.setdefault(text, len(unique)) for text in texts]
         unique_texts = list(unique)
-        unique_emb, features, unique_use = self._embed(unique_texts)
+        unique_emb, features, offensive_x, unique_use = self._embed(unique_texts)
         sentiment_inputs = self.models.sentiment.inputs
         sentiment = self.models.sentiment.predict_proba(
             unique_texts,
@@ -186,7 +202,7 @@ class Scorer:
         offensive_head = self.models.offensive
         offensive = (
             offensive_head.predict_proba(
-                join_inputs(offensive_head.inputs, unique_emb, unique_use), unique_texts
+                join_inputs(offensive_head.inputs, offensive_x, unique_use), unique_texts
             )[:, -1]
             if offensive_head is not None
             else np.zeros(len(unique_texts), dtype=np.float32)
@@ -247,6 +263,34 @@ class Scorer:
                 }
             )
         return rows
+
+
+def head_proba(
+    head: Head, encoder: Encoder, texts: Sequence[str], use: UseEncoder | None = None
+) -> FloatArray:
+    """`head`'s class probabilities for `texts`, feeding it what it reads (MiniLM with its layers, USE)."""
+    minilm: FloatArray | None = None
+    if head.reads_minilm:
+        minilm = (
+            encoder.encode_with_layers(texts, head.pooled_layers)[1]
+            if head.pooled_layers
+            else encoder.encode(texts)
+        )
+    use_rows = (use or load_use()).encode(texts) if head.reads_use else None
+    probs: FloatArray = head.predict_proba(join_inputs(head.inputs, minilm, use_rows), texts)
+    return probs
+
+
+def _layers_of(joined: FloatArray, layers: Sequence[int], wanted: Sequence[int]) -> FloatArray:
+    """From rows of [embedding | pooled `layers`...], the embedding followed by the `wanted` layers only."""
+    if tuple(wanted) == tuple(layers):
+        return joined
+    dim = joined.shape[1] // (1 + len(layers))
+    blocks = [joined[:, :dim]]
+    for layer in wanted:
+        k = layers.index(layer) + 1
+        blocks.append(joined[:, k * dim : (k + 1) * dim])
+    return np.ascontiguousarray(np.concatenate(blocks, axis=1)) if len(blocks) > 1 else blocks[0]
 
 
 def catalog_profiles(session: Session) -> tuple[list[ProductRef], list[BrandProfile]]:
