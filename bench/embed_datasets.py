@@ -8,7 +8,8 @@ files, so the CPU, shared by many people, encodes each data set once. A file is
 `<cache>/<encoder>/<data set>.<split>.npy`, one row per record in file order, next to a `.sha1` of
 the texts it was made from (a changed data file is encoded again). The MiniLM rows are the
 embedding followed by the pooled layers a head may read (`features.CACHED_LAYERS`). Of the 47k
-SemEval tweets, the sample the sentiment recipe trains on (`SEMEVAL_LIMIT`) is encoded.
+SemEval tweets, the sample that `bench/select_heads.py` cross-validates on (`--semeval-limit`, 8,000 by
+default; 0: all) is encoded.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 
 from tesoro.scoring.training.features import DATASET_SPLITS, DEFAULT_CACHE, FEATURE_ENCODERS, cached_split
 from tesoro.scoring.training.recipes import (
-    SEMEVAL_LIMIT,
     SEMEVAL_SAMPLE_SEED,
     sentiment_features,
     sentiment_training_data,
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--encoders", default=",".join(FEATURE_ENCODERS))
-    parser.add_argument("--semeval-limit", type=int, default=SEMEVAL_LIMIT, help="0: all 47k")
+    parser.add_argument("--semeval-limit", type=int, default=8000, help="0: all 47k")
     args = parser.parse_args(argv)
     args.semeval_limit = args.semeval_limit or None
     for dataset, split in DATASET_SPLITS:

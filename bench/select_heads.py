@@ -43,7 +43,6 @@ from tesoro.scoring.training.recipes import (
     OFFENSIVE_INPUTS,
     OFFENSIVE_LABELS,
     OFFENSIVE_POOLED_LAYERS,
-    SEMEVAL_LIMIT,
     SEMEVAL_SAMPLE_SEED,
     SENTIMENT_CONFIG,
     SENTIMENT_INPUTS,
@@ -326,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", default="", help="comma-separated names of CANDIDATES")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--fold-seed", type=int, default=101)
-    parser.add_argument("--semeval-limit", type=int, default=SEMEVAL_LIMIT)
+    parser.add_argument("--semeval-limit", type=int, default=8000, help="0: all 47k")
     parser.add_argument(
         "--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
     )
@@ -339,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         help="seeds stage: these seeds only",
     )
     args = parser.parse_args(argv)
+    args.semeval_limit = args.semeval_limit or None
     import torch
 
     torch.set_num_threads(args.threads)

@@ -206,8 +206,8 @@ def train(
     semeval_limit: Annotated[
         int,
         typer.Option(
-            help="Sentiment: SemEval tweets to sample (the default is what the bundled head was trained on; "
-            "0 = all 47k)."
+            help="Sentiment: SemEval tweets to sample (0 = all 47k, what the bundled head was trained on; "
+            "fewer = quicker)."
         ),
     ] = SEMEVAL_LIMIT or 0,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache encoder outputs here between runs.")] = None,

@@ -68,9 +68,8 @@ __all__ = [
 
 # Bump when the rule-based scorers or the bundled heads change in a way that should trigger
 # re-scoring (2: the bundled sentiment head reads encoder layers 4 and 5 too; 3: safety tells abuse
-# aimed at people from strong words about a product, and scores threats; 4: the sentiment and offensive
-# heads read the multilingual USE too, retrained).
-PIPELINE_REVISION = "4"
+# aimed at people from strong words about a product, and scores threats).
+PIPELINE_REVISION = "3"
 _DERIVED_PLATFORMS = ("reddit", "bluesky", "mastodon")
 
 FloatArray = npt.NDArray[np.float32]
