@@ -92,3 +92,58 @@ def test_a_damaged_linear_head_is_a_load_error(tmp_path: Path) -> None:
     save_head(bad, tmp_path / "bad.npz", {})
     with pytest.raises(ModelLoadError, match="inconsistent shapes"):
         load_head(tmp_path / "bad.npz")
+
+
+def _tiny(root: Path) -> Path:
+    """The sentiment training sets, TweetEval offensive, and validation splits: a few obvious rows each."""
+    import json
+
+    rows = {
+        "positive": ["I love this, wonderful", "great service, thank you", "Me encanta, es genial"],
+        "negative": ["I hate this, awful", "worst flight ever", "Horrible, no vuelvo"],
+        "neutral": ["The store opens at nine", "Flight 22 lands at 5pm", "El vuelo sale a las diez"],
+    }
+    lines = "\n".join(json.dumps({"text": t, "label": label}) for label, ts in rows.items() for t in ts)
+    for name in ("semeval2017_sentiment_en", "airline", "umsab_spanish"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "train.jsonl").write_text(lines + "\n", encoding="utf-8")
+        (root / name / "validation.jsonl").write_text(lines + "\n", encoding="utf-8")
+    offensive = [
+        ("you are a disgusting idiot", "offensive"),
+        ("lovely day at the beach", "not-offensive"),
+    ] * 3
+    (root / "tweeteval_offensive").mkdir(parents=True, exist_ok=True)
+    text = "\n".join(json.dumps({"text": t, "label": label}) for t, label in offensive) + "\n"
+    for split in ("train", "validation"):
+        (root / "tweeteval_offensive" / f"{split}.jsonl").write_text(text, encoding="utf-8")
+    return root
+
+
+def test_recipes_train_heads_on_both_encoders_from_the_cache(tmp_path: Path) -> None:
+    from tesoro.scoring.pipeline import head_proba
+    from tesoro.scoring.training import train_offensive, train_sentiment
+
+    data, cache = _tiny(tmp_path / "data"), tmp_path / "cache"
+    config = TrainConfig(hidden=8, epochs=2, lexical_buckets=256)
+    meta = train_sentiment(
+        data, tmp_path / "s.npz", cache_dir=cache, inputs=("minilm", "use"), config=config, semeval_limit=5
+    )
+    assert meta["inputs"] == ["minilm", "use"] and meta["train_data"]["semeval2017_sentiment_en"] == 5
+    assert (cache / "use" / "semeval2017_sentiment_en.train-5s13.npy").is_file()
+    assert (cache / "minilm" / "airline.validation.npy").is_file()
+    head = load_head(tmp_path / "s.npz", expected_dim=MINILM_DIM)
+    assert head.inputs == ("minilm", "use") and head.pooled_layers == (4, 5)
+    assert head.input_dim == MINILM_DIM * 3 + USE_DIM
+    meta = train_offensive(
+        data,
+        tmp_path / "o.npz",
+        cache_dir=cache,
+        inputs=("use",),
+        pooled_layers=(4, 5),  # ignored: the head does not read MiniLM
+        config=TrainConfig(hidden=0, epochs=2, lexical_buckets=0),
+    )
+    offensive = load_head(tmp_path / "o.npz", expected_dim=MINILM_DIM)
+    assert offensive.inputs == ("use",) and offensive.pooled_layers == () and offensive.linear
+    probs = head_proba(offensive, load_encoder(), ["lovely day", "idiot"])
+    assert probs.shape == (2, 2) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    assert set(meta["validation"]) == {"tweeteval_offensive"}
