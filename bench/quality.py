@@ -28,18 +28,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tesoro.curator.treasure import TreasureInputs, score_treasure
-from tesoro.scoring.encoders import DEFAULT_ENCODER, load_encoder
-from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
+from tesoro.scoring.encoders import DEFAULT_ENCODER, Encoder, load_encoder
+from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
 from tesoro.scoring.metrics import evaluate
+from tesoro.scoring.pipeline import head_proba
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.safety import spam_score, text_safety
-from tesoro.scoring.sentiment import SENTIMENT_LABELS, load_sentiment, sentiment_proba
+from tesoro.scoring.sentiment import SENTIMENT_LABELS, SentimentModel, load_sentiment, sentiment_proba
+from tesoro.scoring.shared import FloatArray
 from tesoro.scoring.training import embed_cached, read_jsonl
 from tesoro.settings import CuratorSettings
 
-__all__ = ["SAFETY_SET", "SXSW_PRODUCTS", "main", "safety_split", "safety_table"]
+__all__ = [
+    "BRAND_SENTIMENT_SET",
+    "SAFETY_SET",
+    "SXSW_PRODUCTS",
+    "brand_sentiment_table",
+    "main",
+    "safety_split",
+    "safety_table",
+]
 
 SAFETY_SET = Path(__file__).resolve().parent / "data" / "safety_brand_context.jsonl"
+# Brand-context sentiment posts written for issue 18 (English and Spanish; complaints without negative
+# words, slang and idiom, emoticons, mixed praise and complaint, brand posts). Never trained on: all
+# of it is reported.
+BRAND_SENTIMENT_SET = Path(__file__).resolve().parent / "data" / "brand_sentiment.jsonl"
 SAFETY_HELD_OUT = 0.3
 SAFETY_SEED = 16
 
@@ -148,12 +162,12 @@ SXSW_PRODUCTS = [
 
 # (data set, task, official metric, target in %)
 ROWS = [
-    ("tweeteval_sentiment", "sentiment", "macro_recall", 75.0),
-    ("airline", "sentiment", "macro_f1", 80.0),
-    ("umsab_spanish", "sentiment", "macro_f1", 58.0),
+    ("tweeteval_sentiment", "sentiment", "macro_recall", 72.0),
+    ("airline", "sentiment", "macro_f1", 81.0),
+    ("umsab_spanish", "sentiment", "macro_f1", 62.0),
     ("umsab_english", "sentiment", "macro_f1", None),
-    ("brands_sxsw", "product", "accuracy", 85.0),
-    ("tweeteval_offensive", "offensive", "macro_f1", 75.0),
+    ("brands_sxsw", "product", "accuracy", 86.0),
+    ("tweeteval_offensive", "offensive", "macro_f1", 77.0),
 ]
 UNCOVERED = ("tweeteval_emotion", "tweeteval_irony", "tweeteval_hate")
 
@@ -213,16 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         if task == "sentiment":
             assert sentiment is not None
             gold = [r["label"] for r in records]
-            probs = (
-                sentiment.predict_proba(texts, emb)
-                if sentiment.branch is None and not sentiment.pooled_layers
-                else sentiment_proba(sentiment, encoder, texts)
-            )
+            probs = sentiment_proba(sentiment, encoder, texts)
             predicted = [SENTIMENT_LABELS[i] for i in probs.argmax(axis=1)]
         elif task == "offensive":
             assert offensive is not None
             gold = [r["label"] for r in records]
-            probs = offensive.predict_proba(emb, texts)[:, offensive.labels.index("offensive")]
+            probs = _offensive_probs(offensive, encoder, texts)
             predicted = ["offensive" if p >= 0.5 else "not-offensive" for p in probs]
         else:
             gold = [r["target"] for r in records]
@@ -256,12 +266,14 @@ def main(argv: list[str] | None = None) -> int:
             )
     if "sentiment" in tasks or "product" in tasks or "offensive" in tasks:
         print("\n".join(lines))
+    if "sentiment" in tasks:
+        assert sentiment is not None
+        print("\n" + brand_sentiment_table(read_jsonl(BRAND_SENTIMENT_SET), sentiment, encoder))
     if "safety" in tasks:
         assert offensive is not None
         records = read_jsonl(SAFETY_SET)
         texts = [r["text"] for r in records]
-        probs = offensive.predict_proba(embed_cached(encoder, texts, args.cache_dir), texts)
-        head = probs[:, offensive.labels.index("offensive")]
+        head = _offensive_probs(offensive, encoder, texts)
         predicted = [safety_filtered(t, float(p)) for t, p in zip(texts, head, strict=True)]
         print("\n" + safety_table(records, predicted))
     print(
@@ -271,6 +283,38 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _offensive_probs(head: Head, encoder: Encoder, texts: list[str]) -> FloatArray:
+    """P(offensive) per text, feeding the head the encoders (and MiniLM layers) it reads."""
+    probs: FloatArray = head_proba(head, encoder, texts)[:, head.labels.index("offensive")]
+    return probs
+
+
+def brand_sentiment_table(records: list[dict[str, str]], sentiment: SentimentModel, encoder: Encoder) -> str:
+    """Macro-F1 and accuracy on the brand-sentiment set: all of it, per language and per kind of post."""
+    texts = [r["text"] for r in records]
+    probs = sentiment_proba(sentiment, encoder, texts)
+    predicted = [SENTIMENT_LABELS[i] for i in probs.argmax(axis=1)]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        groups["all"].append(i)
+        groups[f"lang {r['lang']}"].append(i)
+        groups[f"kind {r['kind']}"].append(i)
+    lines = [
+        f"brand-sentiment set ({BRAND_SENTIMENT_SET.name}, {len(records)} posts written for issue 18, "
+        "never trained on)",
+        "",
+        "| part | n | macro-F1 | accuracy |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in sorted(groups, key=lambda g: (g != "all", g)):
+        rows = groups[name]
+        report = evaluate([records[i]["label"] for i in rows], [predicted[i] for i in rows], SENTIMENT_LABELS)
+        lines.append(
+            f"| {name} | {len(rows)} | {100 * report['macro_f1']:.1f} | {100 * report['accuracy']:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def safety_split(records: list[dict[str, str]]) -> list[str]:

@@ -22,12 +22,14 @@ from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
 from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
 from tesoro.scoring.metrics import evaluate
-from tesoro.scoring.pipeline import load_models, score_pending
+from tesoro.scoring.pipeline import head_proba, load_models, score_pending
 from tesoro.scoring.pipeline import rescore as rescore_all
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, load_sentiment, sentiment_proba
 from tesoro.scoring.training import (
     OFFENSIVE_LABELS,
+    SEMEVAL_LIMIT,
+    SENTIMENT_POOLED_LAYERS,
     BranchConfig,
     read_jsonl,
     train_offensive,
@@ -173,7 +175,7 @@ def _predict(task: Task, texts: list[str], settings: Settings, model: str | None
         return [SENTIMENT_LABELS[i] for i in sentiment_proba(sentiment, encoder, texts).argmax(axis=1)]
     if task is Task.offensive:
         head = load_head(DEFAULT_OFFENSIVE_HEAD, expected_dim=encoder.dim)
-        probs = head.predict_proba(encoder.encode(texts), texts)[:, head.labels.index("offensive")]
+        probs = head_proba(head, encoder, texts)[:, head.labels.index("offensive")]
         return [OFFENSIVE_LABELS[int(p >= 0.5)] for p in probs]
 
     products = [
@@ -202,8 +204,12 @@ def train(
     ] = None,
     config: ConfigOption = None,
     semeval_limit: Annotated[
-        int, typer.Option(help="SemEval tweets to sample (0 = all 47k, the default; fewer = quicker).")
-    ] = 0,
+        int,
+        typer.Option(
+            help="Sentiment: SemEval tweets to sample (0 = all 47k, what the bundled head was trained on; "
+            "fewer = quicker)."
+        ),
+    ] = SEMEVAL_LIMIT or 0,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache encoder outputs here between runs.")] = None,
     branch: Annotated[
         bool,
@@ -225,10 +231,10 @@ def train(
     pooled_layers: Annotated[
         str,
         typer.Option(
-            help="Sentiment head: encoder layers whose pooled output it reads besides the embedding "
+            help="Sentiment head: MiniLM layers whose pooled output it reads besides the embedding "
             "(comma-separated; '' for the embedding alone)."
         ),
-    ] = "4,5",
+    ] = ",".join(map(str, SENTIMENT_POOLED_LAYERS)),
 ) -> None:
     """Reproduce the bundled weights from the labelled data (uses a GPU when settings say `device = "cuda"`).
 

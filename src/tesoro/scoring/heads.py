@@ -31,21 +31,26 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tesoro.scoring.encoders.use import USE_DIM
 from tesoro.scoring.shared import FloatArray, ModelLoadError
 
 __all__ = [
     "DEFAULT_OFFENSIVE_HEAD",
+    "HEAD_INPUTS",
     "WEIGHTS_DIR",
     "Head",
     "TrainConfig",
     "hashed_ngrams",
     "head_arrays",
+    "join_inputs",
     "load_head",
     "save_head",
     "train_head",
 ]
 
 _KEYS = ("w1", "b1", "w2", "b2", "labels")
+# The encoders a head may read, in the order their embeddings are joined.
+HEAD_INPUTS = ("minilm", "use")
 # Shipped weights live inside the package (package-data `scoring/weights/*`).
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_OFFENSIVE_HEAD = WEIGHTS_DIR / "offensive_head.npz"
@@ -75,7 +80,7 @@ def hashed_ngrams(text: str, buckets: int) -> npt.NDArray[np.int64]:
 
 @dataclass(frozen=True)
 class Head:
-    """Weights of `softmax(gelu(x @ w1 + b1) @ w2 + b2)` and the label of each output."""
+    """Weights of `softmax(gelu(x @ w1 + b1) @ w2 + b2)` (linear: `softmax(x @ w1 + b1)`) and the labels."""
 
     w1: FloatArray
     b1: FloatArray
@@ -84,13 +89,29 @@ class Head:
     labels: tuple[str, ...]
     meta: Mapping[str, Any] = field(default_factory=dict)
     lexical: FloatArray | None = None  # (buckets, classes) n-gram weights, or None
-    # Encoder layers whose mean-pooled, normalized output follows the embedding in the input
-    # (`Encoder.encode_with_layers`); empty: the input is the sentence embedding alone.
+    # MiniLM layers whose mean-pooled, normalized output follows the embedding in the input
+    # (`Encoder.encode_with_layers`); empty: the MiniLM part is the sentence embedding alone.
     pooled_layers: tuple[int, ...] = ()
+    # Which encoders' embeddings the input holds, in this order: "minilm" (with `pooled_layers`),
+    # then "use" (the multilingual USE, 512 columns). `join_inputs` builds it.
+    inputs: tuple[str, ...] = ("minilm",)
+
+    @property
+    def reads_minilm(self) -> bool:
+        return "minilm" in self.inputs
+
+    @property
+    def reads_use(self) -> bool:
+        return "use" in self.inputs
 
     @property
     def input_dim(self) -> int:
         return int(self.w1.shape[0])
+
+    @property
+    def linear(self) -> bool:
+        """A linear head (`TrainConfig(hidden=0)`): logits are `x @ w1 + b1`; w2 is empty."""
+        return self.w2.size == 0
 
     def predict_proba(self, x: FloatArray, texts: Sequence[str] | None = None) -> FloatArray:
         """Class probabilities, one row per embedding, columns in `labels` order.
@@ -99,10 +120,13 @@ class Head:
         """
         if x.shape[0] == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        hidden = x @ self.w1 + self.b1
-        # GELU, tanh form: the same as the training module's nn.GELU(approximate="tanh"), no torch needed.
-        hidden = 0.5 * hidden * (1.0 + np.tanh(_GELU_C * (hidden + 0.044715 * hidden**3)))
-        logits = hidden @ self.w2 + self.b2
+        if self.linear:
+            logits = x @ self.w1 + self.b1
+        else:
+            hidden = x @ self.w1 + self.b1
+            # GELU, tanh form: the same as the training module's nn.GELU(approximate="tanh"), no torch needed.
+            hidden = 0.5 * hidden * (1.0 + np.tanh(_GELU_C * (hidden + 0.044715 * hidden**3)))
+            logits = hidden @ self.w2 + self.b2
         if self.lexical is not None:
             if texts is None or len(texts) != x.shape[0]:
                 raise ValueError("this head has a lexical part: pass the texts with the embeddings")
@@ -138,7 +162,26 @@ def head_arrays(head: Head) -> dict[str, Any]:
         arrays["lexical"] = head.lexical.astype(np.float16)
     if head.pooled_layers:
         arrays["pooled_layers"] = np.asarray(head.pooled_layers, dtype=np.int64)
+    if head.inputs != ("minilm",):
+        arrays["inputs"] = np.array(head.inputs)
     return arrays
+
+
+def join_inputs(inputs: Sequence[str], minilm: FloatArray | None, use: FloatArray | None) -> FloatArray:
+    """A head's input from each encoder's rows, joined in `HEAD_INPUTS` order (MiniLM rows, then USE rows).
+
+    `minilm` is what the head reads of MiniLM (the embedding, plus its pooled layers when it has any).
+    """
+    blocks: list[FloatArray] = []
+    for name, rows in (("minilm", minilm), ("use", use)):
+        if name in inputs:
+            if rows is None:
+                raise ValueError(f"this head reads {list(inputs)}: pass the {name} rows")
+            blocks.append(rows)
+    if len(blocks) == 1:
+        return blocks[0]
+    joined: FloatArray = np.concatenate(blocks, axis=1).astype(np.float32, copy=False)
+    return joined
 
 
 def save_head(head: Head, path: Path, meta: Mapping[str, Any]) -> None:
@@ -165,13 +208,21 @@ def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
             arrays = {key: data[key] for key in _KEYS}
             lexical = data["lexical"].astype(np.float32) if "lexical" in data.files else None
             layers = data["pooled_layers"] if "pooled_layers" in data.files else np.zeros(0, np.int64)
+            inputs = (
+                tuple(str(name) for name in data["inputs"].tolist())
+                if "inputs" in data.files
+                else ("minilm",)
+            )
     except ModelLoadError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise ModelLoadError(f"head weights {path} are corrupt or not an .npz file: {exc}") from exc
     w1, b1, w2, b2 = (arrays[key].astype(np.float32) for key in ("w1", "b1", "w2", "b2"))
     labels = tuple(str(label) for label in arrays["labels"].tolist())
-    if (
+    linear = w2.size == 0
+    if linear and (w1.ndim != 2 or w1.shape[1] != len(labels) or b1.shape != (len(labels),)):
+        raise ModelLoadError(f"head weights {path} have inconsistent shapes")
+    if not linear and (
         w1.ndim != 2
         or w2.ndim != 2
         or w1.shape[1] != b1.shape[0]
@@ -186,11 +237,22 @@ def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
     if layers.ndim != 1 or not np.issubdtype(layers.dtype, np.integer) or (layers < 1).any():
         raise ModelLoadError(f"head weights {path} name invalid encoder layers: {layers.tolist()}")
     pooled_layers = tuple(int(k) for k in layers.tolist())
+    if not inputs or set(inputs) - set(HEAD_INPUTS) or len(set(inputs)) != len(inputs):
+        raise ModelLoadError(f"head weights {path} name unknown encoder inputs {list(inputs)}")
+    inputs = tuple(name for name in HEAD_INPUTS if name in inputs)
+    if "minilm" not in inputs and pooled_layers:
+        raise ModelLoadError(f"head weights {path} pool MiniLM layers but do not read MiniLM")
+    use_width = USE_DIM if "use" in inputs else 0
     width = 1 + len(pooled_layers)
-    if expected_dim is not None and w1.shape[0] != expected_dim * width:
+    if "minilm" not in inputs:
+        if w1.shape[0] != USE_DIM:
+            raise ModelLoadError(
+                f"head {path} reads the USE ({USE_DIM} columns) but has {w1.shape[0]} inputs"
+            )
+    elif expected_dim is not None and w1.shape[0] != expected_dim * width + use_width:
         raise ModelLoadError(
-            f"head {path} expects {w1.shape[0] // width}-dimensional embeddings but the encoder gives "
-            f"{expected_dim}; retrain it for this encoder (`tesoro train`)"
+            f"head {path} expects {(w1.shape[0] - use_width) // width}-dimensional embeddings but the "
+            f"encoder gives {expected_dim}; retrain it for this encoder (`tesoro train`)"
         )
     meta: dict[str, Any] = {}
     meta_path = path.with_suffix(".json")
@@ -199,12 +261,12 @@ def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"head metadata {meta_path} is not valid JSON: {exc}") from exc
-    return Head(w1, b1, w2, b2, labels, meta, lexical, pooled_layers)
+    return Head(w1, b1, w2, b2, labels, meta, lexical, pooled_layers, inputs)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    hidden: int = 256
+    hidden: int = 256  # 0: a linear head (softmax regression on the inputs, plus the lexical part)
     epochs: int = 30
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -243,12 +305,16 @@ def train_head(
         else torch.from_numpy(np.asarray(weights, dtype=np.float32))
     )
     w = w * (len(w) / w.sum())
-    model = nn.Sequential(
-        nn.Dropout(config.dropout / 2),
-        nn.Linear(features.shape[1], config.hidden),
-        nn.GELU(approximate="tanh"),
-        nn.Dropout(config.dropout),
-        nn.Linear(config.hidden, len(labels)),
+    model = (
+        nn.Sequential(nn.Dropout(config.dropout / 2), nn.Linear(features.shape[1], len(labels)))
+        if config.hidden == 0
+        else nn.Sequential(
+            nn.Dropout(config.dropout / 2),
+            nn.Linear(features.shape[1], config.hidden),
+            nn.GELU(approximate="tanh"),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.hidden, len(labels)),
+        )
     )
     groups: list[dict[str, Any]] = [{"params": list(model.parameters()), "weight_decay": config.weight_decay}]
     bag: Any = None
@@ -276,13 +342,21 @@ def train_head(
             optimizer.step()
             scheduler.step()
     model.eval()
-    first, second = model[1], model[4]
-    assert isinstance(first, nn.Linear) and isinstance(second, nn.Linear)
+    first = model[1]
+    assert isinstance(first, nn.Linear)
+    if config.hidden == 0:
+        w2 = np.zeros((0, len(labels)), np.float32)
+        b2 = np.zeros(len(labels), np.float32)
+    else:
+        second = model[4]
+        assert isinstance(second, nn.Linear)
+        w2 = second.weight.detach().numpy().T.copy()
+        b2 = second.bias.detach().numpy().copy()
     return Head(
         w1=first.weight.detach().numpy().T.copy(),
         b1=first.bias.detach().numpy().copy(),
-        w2=second.weight.detach().numpy().T.copy(),
-        b2=second.bias.detach().numpy().copy(),
+        w2=w2,
+        b2=b2,
         labels=tuple(labels),
         lexical=None if bag is None else bag.weight.detach().numpy().copy(),
     )

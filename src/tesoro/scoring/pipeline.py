@@ -16,6 +16,7 @@ every post "unscored" for the new version while old rows stay for comparison.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -29,9 +30,9 @@ from sqlmodel import Session
 
 from tesoro.scoring.content_type import classify_content
 from tesoro.scoring.corrections import BrandCalibration, apply_overrides, calibrate_rows, load_calibrations
-from tesoro.scoring.encoders import Encoder, load_encoder
+from tesoro.scoring.encoders import Encoder, UseEncoder, load_encoder, load_use
 from tesoro.scoring.engagement import derive_median, engagement_rate, vs_median
-from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
+from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, join_inputs, load_head
 from tesoro.scoring.language import detect_language
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.relevance import BrandProfile, RelevanceScorer, with_learned_weights
@@ -61,6 +62,7 @@ __all__ = [
     "ScoringModels",
     "catalog_profiles",
     "default_model_version",
+    "head_proba",
     "load_models",
     "rescore",
     "score_pending",
@@ -84,6 +86,8 @@ class ScoringModels:
     sentiment: SentimentModel
     offensive: Head | None
     version: str
+    # The multilingual USE, loaded when a head reads it (None: no head does, and it never runs).
+    use: UseEncoder | None = None
 
 
 def default_model_version(encoder_name: str, sentiment_name: str | None) -> str:
@@ -116,7 +120,8 @@ def load_models(
         else None
     )
     version = model_version or default_model_version(conf.encoder, sentiment_name)
-    return ScoringModels(encoder, sentiment_model, offensive, version)
+    reads_use = "use" in sentiment_model.inputs or (offensive is not None and offensive.reads_use)
+    return ScoringModels(encoder, sentiment_model, offensive, version, load_use() if reads_use else None)
 
 
 class Scorer:
@@ -150,18 +155,35 @@ class Scorer:
             )
         return cls(models, products, brands, medians, load_calibrations(session))
 
-    def _embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray]:
-        """The embeddings, and what the sentiment model reads, from one pass of the encoder."""
-        branch = self.models.sentiment.branch
-        layers = self.models.sentiment.pooled_layers
+    def _embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
+        """One pass of each encoder a head reads: the MiniLM embeddings, what the sentiment model and
+        the offensive head read of MiniLM, and the USE embeddings (None when no head reads them).
+        """
+        models = self.models
+        branch = models.sentiment.branch
+        sentiment_layers = models.sentiment.pooled_layers
+        offensive = models.offensive
+        offensive_layers = offensive.pooled_layers if offensive is not None else ()
+        use = models.use.encode(texts) if models.use is not None else None
         if branch is not None:
             # One pass of the shared layers feeds both the embedding and the fine-tuned sentiment branch.
-            return self.models.encoder.encode_with_branch(texts, branch)
-        if layers:
-            # The same pass also gives the intermediate layers the sentiment head reads.
-            return self.models.encoder.encode_with_layers(texts, layers)
-        embeddings = self.models.encoder.encode(texts)
-        return embeddings, embeddings
+            emb, sentiment_x = models.encoder.encode_with_branch(texts, branch)
+            offensive_x = (
+                models.encoder.encode_with_layers(texts, offensive_layers)[1] if offensive_layers else emb
+            )
+            return emb, sentiment_x, offensive_x, use
+        layers = tuple(sorted(set(sentiment_layers) | set(offensive_layers)))
+        if not layers:
+            emb = models.encoder.encode(texts)
+            return emb, emb, emb, use
+        # The same pass gives the intermediate layers the heads read; each head takes its own.
+        emb, joined = models.encoder.encode_with_layers(texts, layers)
+        return (
+            emb,
+            _layers_of(joined, layers, sentiment_layers),
+            _layers_of(joined, layers, offensive_layers),
+            use,
+        )
 
     def score_batch(
         self, posts: Sequence[PostToScore], dup_accounts: dict[str, int] | None = None
@@ -173,11 +195,20 @@ class Scorer:
         unique: dict[str, int] = {}
         index = [unique.setdefault(text, len(unique)) for text in texts]
         unique_texts = list(unique)
-        unique_emb, features = self._embed(unique_texts)
-        sentiment = self.models.sentiment.predict_proba(unique_texts, features)
+        unique_emb, features, offensive_x, unique_use = self._embed(unique_texts)
+        sentiment_inputs = self.models.sentiment.inputs
+        sentiment = self.models.sentiment.predict_proba(
+            unique_texts,
+            join_inputs(sentiment_inputs, features, unique_use)
+            if sentiment_inputs
+            else np.zeros((len(unique_texts), 0), np.float32),
+        )
+        offensive_head = self.models.offensive
         offensive = (
-            self.models.offensive.predict_proba(unique_emb, unique_texts)[:, -1]
-            if self.models.offensive is not None
+            offensive_head.predict_proba(
+                join_inputs(offensive_head.inputs, offensive_x, unique_use), unique_texts
+            )[:, -1]
+            if offensive_head is not None
             else np.zeros(len(unique_texts), dtype=np.float32)
         )
         emb = unique_emb[index]
@@ -230,11 +261,42 @@ class Scorer:
                     "engagement_rate": rate,
                     "engagement_vs_median": vs_median(rate, post.platform, self.derived_medians),
                     "embedding": emb[i].astype(np.float32).tobytes(),
+                    "embedding_use": None
+                    if unique_use is None
+                    else unique_use[index[i]].astype(np.float32).tobytes(),
                 }
             )
         if self.calibrations:
             calibrate_rows(rows, [p.brand_id for p in posts], self.calibrations)
         return rows
+
+
+def head_proba(
+    head: Head, encoder: Encoder, texts: Sequence[str], use: UseEncoder | None = None
+) -> FloatArray:
+    """`head`'s class probabilities for `texts`, feeding it what it reads (MiniLM with its layers, USE)."""
+    minilm: FloatArray | None = None
+    if head.reads_minilm:
+        minilm = (
+            encoder.encode_with_layers(texts, head.pooled_layers)[1]
+            if head.pooled_layers
+            else encoder.encode(texts)
+        )
+    use_rows = (use or load_use()).encode(texts) if head.reads_use else None
+    probs: FloatArray = head.predict_proba(join_inputs(head.inputs, minilm, use_rows), texts)
+    return probs
+
+
+def _layers_of(joined: FloatArray, layers: Sequence[int], wanted: Sequence[int]) -> FloatArray:
+    """From rows of [embedding | pooled `layers`...], the embedding followed by the `wanted` layers only."""
+    if tuple(wanted) == tuple(layers):
+        return joined
+    dim = joined.shape[1] // (1 + len(layers))
+    blocks = [joined[:, :dim]]
+    for layer in wanted:
+        k = layers.index(layer) + 1
+        blocks.append(joined[:, k * dim : (k + 1) * dim])
+    return np.ascontiguousarray(np.concatenate(blocks, axis=1)) if len(blocks) > 1 else blocks[0]
 
 
 def catalog_profiles(session: Session) -> tuple[list[ProductRef], list[BrandProfile]]:
@@ -343,7 +405,7 @@ def rescore(
         raise ValueError("rescore needs a model version name")
     loaded = models or load_models(settings, model_version=model_version)
     if loaded.version != model_version:
-        loaded = ScoringModels(loaded.encoder, loaded.sentiment, loaded.offensive, model_version)
+        loaded = dataclasses.replace(loaded, version=model_version)
     with session_scope(engine) as session:
         total = count_posts(session)
     return _run(

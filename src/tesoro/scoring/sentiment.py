@@ -28,8 +28,15 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.adapter import Branch, is_branch_file, load_branch
-from tesoro.scoring.encoders import Encoder, ModelLoadError, resolve_model_path, same_model
-from tesoro.scoring.heads import WEIGHTS_DIR, Head, load_head
+from tesoro.scoring.encoders import (
+    Encoder,
+    ModelLoadError,
+    UseEncoder,
+    load_use,
+    resolve_model_path,
+    same_model,
+)
+from tesoro.scoring.heads import WEIGHTS_DIR, Head, join_inputs, load_head
 
 __all__ = [
     "DEFAULT_SENTIMENT_HEAD",
@@ -60,6 +67,8 @@ class SentimentModel(Protocol):
     # When not empty, the pipeline passes the embedding followed by these encoder layers'
     # pooled outputs (Encoder.encode_with_layers) instead of the embedding alone.
     pooled_layers: tuple[int, ...]
+    # The encoders whose embeddings it reads, joined in this order ("minilm", "use"); empty: text only.
+    inputs: tuple[str, ...]
 
     def predict_proba(self, texts: Sequence[str], embeddings: FloatArray) -> FloatArray:
         """Rows sum to 1; columns are SENTIMENT_LABELS."""
@@ -72,6 +81,7 @@ class HeadSentiment:
     uses_embeddings = True
     branch: Branch | None = None
     pooled_layers: tuple[int, ...] = ()
+    inputs: tuple[str, ...] = ("minilm",)
 
     def __init__(self, head: Head, name: str = "bundled") -> None:
         order = [head.labels.index(label) if label in head.labels else -1 for label in SENTIMENT_LABELS]
@@ -83,6 +93,7 @@ class HeadSentiment:
         self._order = order
         self.name = name
         self.pooled_layers = head.pooled_layers
+        self.inputs = head.inputs
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -99,6 +110,7 @@ class BranchSentiment(HeadSentiment):
         super().__init__(branch.head, name)
         self.branch = branch
         self.pooled_layers = ()
+        self.inputs = ("minilm",)
 
 
 # Map a model's own label names onto ours ("LABEL_0" style names fall back to index order).
@@ -115,6 +127,7 @@ class TransformersSentiment:
     uses_embeddings = False
     branch: Branch | None = None
     pooled_layers: tuple[int, ...] = ()
+    inputs: tuple[str, ...] = ()
 
     def __init__(
         self, name: str, device: str = "cpu", *, batch_size: int = 32, max_length: int = 128
@@ -176,17 +189,25 @@ class TransformersSentiment:
         return result
 
 
-def sentiment_proba(model: SentimentModel, encoder: Encoder, texts: Sequence[str]) -> FloatArray:
-    """Probabilities for `texts`, feeding `model` what it reads (branch output, embedding or text only)."""
-    if model.branch is not None:
-        _, features = encoder.encode_with_branch(texts, model.branch)
-    elif model.pooled_layers:
-        _, features = encoder.encode_with_layers(texts, model.pooled_layers)
-    elif model.uses_embeddings:
-        features = encoder.encode(texts)
-    else:
-        features = np.zeros((len(texts), 0), dtype=np.float32)
-    return model.predict_proba(texts, features)
+def sentiment_proba(
+    model: SentimentModel, encoder: Encoder, texts: Sequence[str], use: UseEncoder | None = None
+) -> FloatArray:
+    """Probabilities for `texts`, feeding `model` what it reads (branch output, embeddings or text only).
+
+    A model that reads the multilingual USE needs `use` (`load_use()` when not given).
+    """
+    minilm: FloatArray | None = None
+    if "minilm" in model.inputs:
+        if model.branch is not None:
+            _, minilm = encoder.encode_with_branch(texts, model.branch)
+        elif model.pooled_layers:
+            _, minilm = encoder.encode_with_layers(texts, model.pooled_layers)
+        else:
+            minilm = encoder.encode(texts)
+    use_rows = (use or load_use()).encode(texts) if "use" in model.inputs else None
+    if not model.inputs:
+        return model.predict_proba(texts, np.zeros((len(texts), 0), dtype=np.float32))
+    return model.predict_proba(texts, join_inputs(model.inputs, minilm, use_rows))
 
 
 def load_sentiment(

@@ -195,6 +195,7 @@ _UPDATE = (
     "engagement_rate",
     "engagement_vs_median",
     "embedding",
+    "embedding_use",
     "scored_at",
 )
 

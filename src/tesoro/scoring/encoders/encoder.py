@@ -41,12 +41,23 @@ from tesoro.scoring.encoders.base import (
 )
 from tesoro.scoring.encoders.onnx_backend import OnnxBranch, OnnxSentenceModel, load_onnx
 from tesoro.scoring.encoders.torch_backend import TorchBackend, load_sentence_transformer
+from tesoro.scoring.encoders.use import USE_ENCODER, UseEncoder, is_use
 from tesoro.scoring.shared import FloatArray, ModelLoadError
 
 if TYPE_CHECKING:
     from tesoro.scoring.adapter import Branch
 
-__all__ = ["PROGRESS_CHUNK", "Embeddings", "Encoder", "clear_cache", "in_chunks", "load_encoder"]
+__all__ = [
+    "PROGRESS_CHUNK",
+    "USE_ENCODER",
+    "Embeddings",
+    "Encoder",
+    "clear_cache",
+    "in_chunks",
+    "is_use",
+    "load_encoder",
+    "load_use",
+]
 
 Embeddings = FloatArray
 log = logging.getLogger(__name__)
@@ -70,6 +81,8 @@ class Encoder:
             raise ModelLoadError(f"encoder backend {wanted!r}: expected one of {', '.join(BACKENDS)}")
         if wanted == "torch-bf16" and device != "cpu":
             raise ModelLoadError("encoder backend 'torch-bf16' is for CPUs; on a GPU use 'torch' or 'auto'")
+        if is_use(name):
+            raise ModelLoadError(f"encoder {name!r} is the multilingual USE: load it with `load_use()`")
         self.path = resolve_model_path(name)
         model = load_sentence_transformer(name, self.path, device)
         if wanted == "auto" and device == "cpu" and cpu_has_bf16_matrix_units():
@@ -164,6 +177,7 @@ class Encoder:
 
 
 _CACHE: dict[tuple[str, ...], Encoder] = {}
+_USE: dict[int, UseEncoder] = {}
 _LOCK = threading.Lock()
 
 
@@ -208,7 +222,18 @@ def load_encoder(
         return encoder
 
 
+def load_use(*, threads: int | None = None) -> UseEncoder:
+    """The process-wide multilingual USE (`use.UseEncoder`), loaded once, shared by every head reading it."""
+    with _LOCK:
+        encoder = _USE.get(threads or 0)
+        if encoder is None:
+            encoder = UseEncoder(threads=threads)
+            _USE[threads or 0] = encoder
+        return encoder
+
+
 def clear_cache() -> None:
     """Forget loaded encoders (tests, or a settings reload that changed the model)."""
     with _LOCK:
         _CACHE.clear()
+        _USE.clear()

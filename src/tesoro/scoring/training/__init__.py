@@ -8,6 +8,9 @@ the functions that train.
 from tesoro.scoring.training.branch import BranchConfig, branch_features, train_branch
 from tesoro.scoring.training.recipes import (
     OFFENSIVE_LABELS,
+    SEMEVAL_LIMIT,
+    SENTIMENT_INPUTS,
+    SENTIMENT_POOLED_LAYERS,
     embed_cached,
     read_jsonl,
     sentiment_training_data,
@@ -19,6 +22,9 @@ from tesoro.scoring.training.recipes import (
 
 __all__ = [
     "OFFENSIVE_LABELS",
+    "SEMEVAL_LIMIT",
+    "SENTIMENT_INPUTS",
+    "SENTIMENT_POOLED_LAYERS",
     "BranchConfig",
     "branch_features",
     "embed_cached",

@@ -175,4 +175,6 @@ class Score(SQLModel, table=True):
     engagement_rate: float | None = None
     engagement_vs_median: float | None = None
     embedding: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # The multilingual USE embedding (512 float32), kept when a head read it; None otherwise.
+    embedding_use: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     scored_at: datetime | None = timestamp()

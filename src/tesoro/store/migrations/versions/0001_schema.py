@@ -711,6 +711,7 @@ def upgrade() -> None:
         sa.Column("engagement_rate", sa.Float(), nullable=True),
         sa.Column("engagement_vs_median", sa.Float(), nullable=True),
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
+        sa.Column("embedding_use", sa.LargeBinary(), nullable=True),
         sa.Column("scored_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["post_id"],

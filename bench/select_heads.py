@@ -1,0 +1,359 @@
+"""Choose what each head reads and how it is trained by k-fold cross-validation on the TRAINING splits.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/select_heads.py --task sentiment [--stage cv|seeds]
+        [--folds 5] [--candidates lin-both,lin-use] [--data-dir ../shared/data]
+
+`--stage probe` (the decision of which encoders a head reads): 5-fold cross-validation of a weighted
+ridge probe over every feature set at once (see `probe`).
+
+`--stage cv`: each candidate (which encoders' embeddings, MiniLM layers, head size)
+is trained on k-1 folds of the training data and scored on the fold left out, stratified by data set
+and label, with the recipe's own sample weights; the table gives the mean and standard deviation over
+the folds of each data set's official metric and of their mean (the criterion). Validation splits are
+not read.
+
+`--stage seeds` (the report, once per decision): the chosen candidate (the recipe's defaults, or
+`--candidates`) is trained on all the training data with 5 seeds and scored on the validation
+splits; the table gives mean ± standard deviation across seeds.
+
+Embeddings come from the on-disk cache that `bench/embed_datasets.py` fills (~/.cache/tesoro/embeddings).
+Training runs on one torch thread: on a CPU shared with others that is faster than two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tesoro.scoring.heads import TrainConfig, train_head
+from tesoro.scoring.metrics import evaluate
+from tesoro.scoring.sentiment import SENTIMENT_LABELS
+from tesoro.scoring.training import read_jsonl
+from tesoro.scoring.training.features import DEFAULT_CACHE, split_features
+from tesoro.scoring.training.recipes import (
+    OFFENSIVE_CONFIG,
+    OFFENSIVE_INPUTS,
+    OFFENSIVE_LABELS,
+    OFFENSIVE_POOLED_LAYERS,
+    SEMEVAL_SAMPLE_SEED,
+    SENTIMENT_CONFIG,
+    SENTIMENT_INPUTS,
+    SENTIMENT_POOLED_LAYERS,
+    SENTIMENT_SOURCES,
+    SENTIMENT_VALIDATION,
+    balanced_weights,
+    sentiment_features,
+    sentiment_training_data,
+)
+
+__all__ = ["CANDIDATES", "main"]
+
+# name: (inputs, MiniLM pooled layers, head config)
+CANDIDATES: dict[str, tuple[tuple[str, ...], tuple[int, ...], TrainConfig]] = {
+    "mlp-minilm45": (("minilm",), (4, 5), TrainConfig()),
+    "mlp-minilm": (("minilm",), (), TrainConfig()),
+    "mlp-both45": (("minilm", "use"), (4, 5), TrainConfig()),
+    "lin-minilm45": (("minilm",), (4, 5), TrainConfig(hidden=0)),
+    "lin-minilm": (("minilm",), (), TrainConfig(hidden=0)),
+    "lin-use": (("use",), (), TrainConfig(hidden=0)),
+    "lin-both": (("minilm", "use"), (), TrainConfig(hidden=0)),
+    "lin-both45": (("minilm", "use"), (4, 5), TrainConfig(hidden=0)),
+    "lin-both45-nolex": (("minilm", "use"), (4, 5), TrainConfig(hidden=0, lexical_buckets=0)),
+}
+METRIC = {
+    "semeval2017_sentiment_en": "macro_recall",
+    "tweeteval_sentiment": "macro_recall",
+    "airline": "macro_f1",
+    "umsab_spanish": "macro_f1",
+    "tweeteval_offensive": "macro_f1",
+}
+SEEDS = (13, 14, 15, 16, 17)
+
+
+@dataclasses.dataclass
+class TrainingData:
+    texts: list[str]
+    ys: list[int]
+    groups: list[tuple[str, str]]
+    sizes: dict[str, int]
+    labels: tuple[str, ...]
+    shares: dict[str, float]
+
+
+def _training(task: str, data_dir: Path, semeval_limit: int | None) -> TrainingData:
+    if task == "sentiment":
+        texts, ys, groups, sizes = sentiment_training_data(data_dir, semeval_limit, SEMEVAL_SAMPLE_SEED)
+        return TrainingData(texts, ys, groups, sizes, SENTIMENT_LABELS, SENTIMENT_SOURCES)
+    records = read_jsonl(data_dir / "tweeteval_offensive" / "train.jsonl")
+    return TrainingData(
+        [r["text"] for r in records],
+        [OFFENSIVE_LABELS.index(r["label"]) for r in records],
+        [("tweeteval_offensive", r["label"]) for r in records],
+        {"tweeteval_offensive": len(records)},
+        OFFENSIVE_LABELS,
+        {"tweeteval_offensive": 1.0},
+    )
+
+
+def _features(
+    task: str,
+    data: TrainingData,
+    inputs: Sequence[str],
+    layers: Sequence[int],
+    data_dir: Path,
+    cache: Path,
+    semeval_limit: int | None,
+) -> np.ndarray[Any, Any]:
+    if task == "sentiment":
+        return sentiment_features(
+            data.texts,
+            data.sizes,
+            inputs,
+            layers,
+            cache,
+            semeval_limit=semeval_limit,
+            seed=SEMEVAL_SAMPLE_SEED,
+        )
+    return split_features(data_dir, "tweeteval_offensive", "train", inputs, layers, cache)
+
+
+def _folds(groups: Sequence[tuple[str, str]], k: int, seed: int) -> np.ndarray[Any, Any]:
+    """A fold number per row, stratified by (data set, label)."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(groups), dtype=np.int64)
+    cells: dict[tuple[str, str], list[int]] = {}
+    for i, g in enumerate(groups):
+        cells.setdefault(g, []).append(i)
+    for rows in cells.values():
+        order = rng.permutation(rows)
+        fold[order] = np.arange(len(order)) % k
+    return fold
+
+
+def _mean_sd(values: Sequence[float]) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * statistics.mean(values):.1f} ± {100 * sd:.1f}"
+
+
+def cross_validate(task: str, names: Sequence[str], args: argparse.Namespace) -> None:
+    data = _training(task, args.data_dir, args.semeval_limit)
+    fold = _folds(data.groups, args.folds, args.fold_seed)
+    weights = balanced_weights(data.groups, data.shares)
+    datasets = list(data.sizes)
+    print(
+        f"\n{task}: {args.folds}-fold cross-validation on the training splits ({len(data.texts)} texts: "
+        + ", ".join(f"{d} {n}" for d, n in data.sizes.items())
+        + ")\n",
+        flush=True,
+    )
+    header = ["candidate", *[f"{d} {METRIC[d]}" for d in datasets], "mean (criterion)", "s/fit"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header), flush=True)
+    group_ds = np.array([g[0] for g in data.groups])
+    for name in names:
+        inputs, layers, config = CANDIDATES[name]
+        x = _features(task, data, inputs, layers, args.data_dir, args.cache_dir, args.semeval_limit)
+        per_set: dict[str, list[float]] = {d: [] for d in datasets}
+        means: list[float] = []
+        spent: list[float] = []
+        for k in range(args.folds):
+            train = np.flatnonzero(fold != k)
+            test = np.flatnonzero(fold == k)
+            started = time.perf_counter()
+            head = train_head(
+                x[train],
+                [data.ys[i] for i in train],
+                data.labels,
+                weights=weights[train],
+                texts=[data.texts[i] for i in train],
+                config=dataclasses.replace(config, seed=args.fold_seed + k),
+            )
+            spent.append(time.perf_counter() - started)
+            predicted = np.array(head.predict(x[test], [data.texts[i] for i in test]))
+            scores = []
+            for d in datasets:
+                rows = test[group_ds[test] == d]
+                mask = group_ds[test] == d
+                gold = [data.labels[data.ys[i]] for i in rows]
+                value = evaluate(gold, list(predicted[mask]), data.labels)[METRIC[d]]
+                per_set[d].append(value)
+                scores.append(value)
+            means.append(float(np.mean(scores)))
+        cells = [_mean_sd(per_set[d]) for d in datasets]
+        print(
+            f"| {name} | " + " | ".join(cells) + f" | {_mean_sd(means)} | {statistics.mean(spent):.0f} |",
+            flush=True,
+        )
+
+
+# Feature sets the probe compares: column blocks of [MiniLM | MiniLM layer 4 | layer 5 | USE].
+PROBE_SETS: dict[str, tuple[str, ...]] = {
+    "minilm": ("minilm",),
+    "minilm45": ("minilm", "l4", "l5"),
+    "use": ("use",),
+    "minilm+use": ("minilm", "use"),
+    "minilm45+use": ("minilm", "l4", "l5", "use"),
+}
+PROBE_LAMBDAS = (0.3, 3.0, 30.0)
+
+
+def probe(task: str, args: argparse.Namespace) -> None:
+    """Which encoders' embeddings a head should read, by k-fold CV of a weighted ridge probe.
+
+    Every candidate set is a block of columns of one matrix, so each fold's Gram matrix is computed
+    once and every (feature set, ridge strength) is a small solve: the whole comparison costs about one
+    pass over the data, where training a head per fold and candidate would cost hours on a shared CPU.
+    """
+    data = _training(task, args.data_dir, args.semeval_limit)
+    fold = _folds(data.groups, args.folds, args.fold_seed)
+    weights = balanced_weights(data.groups, data.shares)
+    x = _features(task, data, ("minilm", "use"), (4, 5), args.data_dir, args.cache_dir, args.semeval_limit)
+    blocks = {
+        "minilm": slice(0, 384),
+        "l4": slice(384, 768),
+        "l5": slice(768, 1152),
+        "use": slice(1152, 1664),
+    }
+    x = np.concatenate([x, np.ones((len(x), 1), np.float32)], axis=1)  # the intercept column
+    y = np.eye(len(data.labels), dtype=np.float64)[data.ys]
+    datasets = list(data.sizes)
+    group_ds = np.array([g[0] for g in data.groups])
+    grams = []
+    for k in range(args.folds):
+        rows = fold == k
+        xw = x[rows].astype(np.float64) * weights[rows, None]
+        grams.append((xw.T @ x[rows].astype(np.float64), xw.T @ y[rows]))
+    total_g = sum(g for g, _ in grams)
+    total_b = sum(b for _, b in grams)
+    print(
+        f"\n{task}: {args.folds}-fold cross-validation of a ridge probe on the training splits "
+        f"({len(data.texts)} texts: " + ", ".join(f"{d} {n}" for d, n in data.sizes.items()) + ")\n",
+        flush=True,
+    )
+    header = ["features", "ridge", *[f"{d} {METRIC[d]}" for d in datasets], "mean (criterion)"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header), flush=True)
+    for name, parts in PROBE_SETS.items():
+        cols = np.concatenate(
+            [np.arange(x.shape[1])[blocks[p]] for p in parts] + [np.array([x.shape[1] - 1])]
+        )
+        for lam in PROBE_LAMBDAS:
+            per_set: dict[str, list[float]] = {d: [] for d in datasets}
+            means = []
+            for k in range(args.folds):
+                g = (total_g - grams[k][0])[np.ix_(cols, cols)]
+                b = (total_b - grams[k][1])[cols]
+                reg = lam * np.eye(len(cols))
+                reg[-1, -1] = 0.0  # the intercept is not shrunk
+                w = np.linalg.solve(g + reg * (g.trace() / len(cols)) / 100, b)
+                test = np.flatnonzero(fold == k)
+                predicted = (x[np.ix_(test, cols)] @ w).argmax(axis=1)
+                scores = []
+                for d in datasets:
+                    rows = test[group_ds[test] == d]
+                    pick = predicted[group_ds[test] == d]
+                    value = evaluate(
+                        [data.labels[data.ys[i]] for i in rows], [data.labels[j] for j in pick], data.labels
+                    )[METRIC[d]]
+                    per_set[d].append(value)
+                    scores.append(value)
+                means.append(float(np.mean(scores)))
+            cells = [_mean_sd(per_set[d]) for d in datasets]
+            print(f"| {name} | {lam:g} | " + " | ".join(cells) + f" | {_mean_sd(means)} |", flush=True)
+
+
+def seeds(task: str, name: str | None, args: argparse.Namespace) -> None:
+    if name is None:
+        inputs, layers, config = (
+            (
+                SENTIMENT_INPUTS,
+                SENTIMENT_POOLED_LAYERS if "minilm" in SENTIMENT_INPUTS else (),
+                SENTIMENT_CONFIG,
+            )
+            if task == "sentiment"
+            else (OFFENSIVE_INPUTS, OFFENSIVE_POOLED_LAYERS, OFFENSIVE_CONFIG)
+        )
+        name = "recipe default"
+    else:
+        inputs, layers, config = CANDIDATES[name]
+    data = _training(task, args.data_dir, args.semeval_limit)
+    x = _features(task, data, inputs, layers, args.data_dir, args.cache_dir, args.semeval_limit)
+    weights = balanced_weights(data.groups, data.shares)
+    validation = SENTIMENT_VALIDATION if task == "sentiment" else ("tweeteval_offensive",)
+    sets = {}
+    for d in validation:
+        records = read_jsonl(args.data_dir / d / "validation.jsonl")
+        sets[d] = (
+            split_features(args.data_dir, d, "validation", inputs, layers, args.cache_dir),
+            [r["text"] for r in records],
+            [r["label"] for r in records],
+        )
+    results: dict[str, list[float]] = {d: [] for d in validation}
+    for seed in args.seeds or SEEDS:
+        head = train_head(
+            x,
+            data.ys,
+            data.labels,
+            weights=weights,
+            texts=data.texts,
+            config=dataclasses.replace(config, seed=seed),
+        )
+        for d, (xv, texts, gold) in sets.items():
+            results[d].append(evaluate(gold, head.predict(xv, texts), data.labels)[METRIC[d]])
+        print(f"seed {seed}: " + ", ".join(f"{d} {100 * v[-1]:.1f}" for d, v in results.items()), flush=True)
+    print(
+        f"\n{task}, {name} ({'+'.join(inputs)}, layers {list(layers)}, hidden {config.hidden}), "
+        f"validation splits, mean ± sd over seeds {list(SEEDS)}:\n"
+    )
+    print("| " + " | ".join(f"{d} {METRIC[d]}" for d in validation) + " |")
+    print("|" + "---|" * len(validation))
+    print("| " + " | ".join(_mean_sd(results[d]) for d in validation) + " |", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=("sentiment", "offensive"), required=True)
+    parser.add_argument("--stage", choices=("probe", "cv", "seeds"), default="probe")
+    parser.add_argument("--candidates", default="", help="comma-separated names of CANDIDATES")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--fold-seed", type=int, default=101)
+    parser.add_argument("--semeval-limit", type=int, default=8000, help="0: all 47k")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads while training")
+    parser.add_argument(
+        "--seeds",
+        type=lambda v: [int(k) for k in v.split(",")],
+        default=None,
+        help="seeds stage: these seeds only",
+    )
+    args = parser.parse_args(argv)
+    args.semeval_limit = args.semeval_limit or None
+    import torch
+
+    torch.set_num_threads(args.threads)
+    names = [n for n in args.candidates.split(",") if n]
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        parser.error(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)}")
+    if args.stage == "probe":
+        probe(args.task, args)
+    elif args.stage == "cv":
+        cross_validate(args.task, names or [n for n in CANDIDATES if n.startswith("lin-")], args)
+    else:
+        seeds(args.task, names[0] if names else None, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
