@@ -24,7 +24,15 @@ from rich.table import Table
 from tesoro.cli.alerts import alerts_app
 from tesoro.cli.curator import curate_app
 from tesoro.cli.insights import insights_app, orders_app
-from tesoro.cli.kit import ConfigOption, OneLineErrors, configure_logging, console, load_or_exit, out
+from tesoro.cli.kit import (
+    LOG_JSON,
+    ConfigOption,
+    OneLineErrors,
+    configure_logging,
+    console,
+    load_or_exit,
+    out,
+)
 from tesoro.cli.quarantine import quarantine_app
 from tesoro.cli.rights import rights_app
 from tesoro.cli.scoring import scoring_app
@@ -76,8 +84,13 @@ def _root(
         bool,
         typer.Option("--debug", help="On a failure, show the whole traceback instead of the one-line error."),
     ] = False,
+    log_json: Annotated[
+        bool,
+        typer.Option("--log-json", help="Write logs as one JSON object per line (as [ops] log_json = true)."),
+    ] = False,
 ) -> None:
     """Tesoro: hear what people say about your brand and find the treasure in what they post."""
+    LOG_JSON["forced"] = log_json
 
 
 def _starter_config() -> str:
@@ -419,7 +432,7 @@ def demo(
     simulator = start_simulator(data_dir)
     try:
         settings = demo_settings(data_dir, simulator.base_url)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, json_lines=settings.ops.log_json)
         out.print(
             f"platform simulator on {simulator.base_url} "
             "(X, Reddit, Bluesky, Mastodon, Instagram, Threads, Slack)"
