@@ -140,3 +140,12 @@ def test_tesoro_sources_prints_the_budget_and_the_forecast(tmp_path: Path) -> No
     assert "stretched from 15m to 2h24m" in result.output
     assert "x-main: coverage lost" in result.output
     assert "x-main: the platform token expires at " in result.output
+
+
+def test_metrics_show_quota_used_left_and_coverage(quota_client: tuple[TestClient, Seeded, datetime]) -> None:
+    client, seeded, _ = quota_client
+    text = client.get("/metrics", headers=seeded.headers(Role.ADMIN)).text
+    assert 'tesoro_quota_left{source="x-main",unit="posts read"} 600.0' in text
+    assert 'tesoro_quota_used{source="x-main",unit="posts read"} 400.0' in text
+    assert 'tesoro_quota_fits{source="x-main"} 0.0' in text  # stretched: coverage is lost
+    assert 'source="bsky"' not in text.split("tesoro_quota_left", 1)[1]  # unmetered: no budget

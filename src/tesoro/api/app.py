@@ -41,6 +41,7 @@ from tesoro.api.auth import (
 from tesoro.api.gallery import BeaconLimiter, CopyCache, GalleryCache
 from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages, login_redirect, wants_html
+from tesoro.api.request_id import RequestIdMiddleware
 from tesoro.api.routes import (
     alerts,
     charts,
@@ -243,6 +244,9 @@ def create_app(
     )
     for router in OWN_GUARDS:
         app.include_router(router)
+    if settings.ops.metrics_access != "off":
+        public = settings.ops.metrics_access == "public"
+        app.include_router(health.public_metrics_router if public else health.admin_metrics_router)
     for area, router in AREAS:
         policy = AREA_POLICIES[area]
         app.include_router(router, dependencies=[Depends(AccessGuard(policy.read, policy.write, area=area))])
@@ -319,6 +323,7 @@ def create_app(
     )
     app.add_middleware(GalleryCorsMiddleware, origins=settings.gallery.allowed_origins)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     _check_guards(app)
     _document_422(app)
     return app

@@ -14,10 +14,12 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from tesoro.jobs.worker import QueueUnavailable
+from tesoro.ops.logs import configure_json_logging
 from tesoro.settings import ConfigError, Settings, load_settings
 from tesoro.store.db import DatabaseUnavailable
 
 __all__ = [
+    "LOG_JSON",
     "ConfigOption",
     "OneLineErrors",
     "configure_logging",
@@ -86,14 +88,21 @@ def load_or_exit(config: Path | None) -> Settings:
     except ConfigError as exc:
         console.print("error: ", describe_failure(exc), sep="", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from exc
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.ops.log_json)
     return settings
 
 
-def configure_logging(level: str) -> None:
+# `tesoro --log-json` (the root option) asks for JSON lines whatever the settings say.
+LOG_JSON = {"forced": False}
+
+
+def configure_logging(level: str, *, json_lines: bool = False) -> None:
     """Tesoro's own lines at `level`; Alembic's and APScheduler's chatter (every migration step, every
-    job start and end: three lines per collection) only at DEBUG, so the console reads as a log."""
+    job start and end: three lines per collection) only at DEBUG, so the console reads as a log.
+    `json_lines` (or `--log-json`): one JSON object per line (`tesoro.ops.logs`)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if json_lines or LOG_JSON["forced"]:
+        configure_json_logging(level)
     if level != "DEBUG":
         for name in ("alembic", "apscheduler"):
             logging.getLogger(name).setLevel(logging.WARNING)

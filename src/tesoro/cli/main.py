@@ -7,6 +7,7 @@ from Python.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -18,13 +19,22 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tesoro.cli.alerts import alerts_app
 from tesoro.cli.curator import curate_app
 from tesoro.cli.insights import insights_app, orders_app
-from tesoro.cli.kit import ConfigOption, OneLineErrors, configure_logging, console, load_or_exit, out
+from tesoro.cli.kit import (
+    LOG_JSON,
+    ConfigOption,
+    OneLineErrors,
+    configure_logging,
+    console,
+    load_or_exit,
+    out,
+)
 from tesoro.cli.quarantine import quarantine_app
 from tesoro.cli.rights import rights_app
 from tesoro.cli.scoring import scoring_app
@@ -32,9 +42,10 @@ from tesoro.cli.serve import demo_key, keys_app
 from tesoro.collector.importer import brand_rules, import_file
 from tesoro.collector.quota import QuotaStatus, quota_statuses
 from tesoro.collector.registry import REQUIRED_CREDENTIALS
-from tesoro.jobs.scheduler import build_scheduler
+from tesoro.jobs.scheduler import build_scheduler, run_scheduler
 from tesoro.jobs.tasks import collect_once
 from tesoro.jobs.worker import check_redis, masked_url, run_worker
+from tesoro.ops.metrics import PROCESS, SCHEDULER_LEADER, JobWatch
 from tesoro.settings import ConfigError, Settings
 from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
 from tesoro.store.db import connect_or_raise, open_store
@@ -76,8 +87,13 @@ def _root(
         bool,
         typer.Option("--debug", help="On a failure, show the whole traceback instead of the one-line error."),
     ] = False,
+    log_json: Annotated[
+        bool,
+        typer.Option("--log-json", help="Write logs as one JSON object per line (as [ops] log_json = true)."),
+    ] = False,
 ) -> None:
     """Tesoro: hear what people say about your brand and find the treasure in what they post."""
+    LOG_JSON["forced"] = log_json
 
 
 def _starter_config() -> str:
@@ -300,7 +316,9 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
     if settings.server.run_scheduler:
         # Even with no sources the scheduler runs: scoring and alert rules (editable over HTTP) need it.
         scheduler = build_scheduler(engine, settings, environ)  # type: ignore[arg-type]
+        scheduler.add_listener(JobWatch(), JobWatch.mask())  # job timings on this process's /metrics
         scheduler.start()
+        SCHEDULER_LEADER.set(1)
         out.print(f"collecting from {sum(s.enabled for s in settings.sources)} sources on a schedule")
     out.print(f"Tesoro serving on http://{host}:{port}  (API docs at /docs)")
     # Deferred: the web stack (FastAPI and every route's schemas) takes over a second to import, and
@@ -377,8 +395,18 @@ def collect(
 
 
 @app.command()
-def scheduler(config: ConfigOption = None) -> None:
-    """Run only the scheduler: collection, scoring, ranking, alerts (the scaled-out mode's one scheduler)."""
+def scheduler(
+    config: ConfigOption = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this process's Prometheus metrics on this port (127.0.0.1)."),
+    ] = None,
+) -> None:
+    """Run only the scheduler: collection, scoring, ranking, alerts (the scaled-out mode).
+
+    On PostgreSQL several may run: one holds the lease and schedules, the others stand by and take
+    over within [ops] scheduler_lease_s when it dies (docs/operations.md).
+    """
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -386,8 +414,11 @@ def scheduler(config: ConfigOption = None) -> None:
         check_redis(settings)
     else:
         _check_secrets(settings, os.environ)
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=PROCESS)
     out.print(f"scheduling {sum(s.enabled for s in settings.sources)} sources; Ctrl-C to stop")
-    build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
+    with contextlib.suppress(KeyboardInterrupt):
+        run_scheduler(engine, settings, dict(os.environ))
 
 
 @app.command()
@@ -419,7 +450,7 @@ def demo(
     simulator = start_simulator(data_dir)
     try:
         settings = demo_settings(data_dir, simulator.base_url)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, json_lines=settings.ops.log_json)
         out.print(
             f"platform simulator on {simulator.base_url} "
             "(X, Reddit, Bluesky, Mastodon, Instagram, Threads, Slack)"

@@ -15,6 +15,8 @@ plan's next run, so a stretched source runs at that moment rather than at the ne
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -40,9 +42,13 @@ from tesoro.jobs.tasks import (
     score_job,
 )
 from tesoro.jobs.worker import enqueue_collect, enqueue_media, enqueue_score, make_queue
+from tesoro.ops.lease import SchedulerLease
+from tesoro.ops.metrics import SCHEDULER_LEADER, JobWatch
 from tesoro.settings import Settings
 
-__all__ = ["build_scheduler", "collect_on_plan"]
+__all__ = ["build_scheduler", "collect_on_plan", "run_scheduler"]
+
+log = logging.getLogger(__name__)
 
 
 def collect_on_plan(
@@ -215,3 +221,43 @@ def build_scheduler(
             replace_existing=True,
         )
     return scheduler
+
+
+def run_scheduler(
+    engine: Engine, settings: Settings, environ: Mapping[str, str], *, stop: threading.Event | None = None
+) -> None:
+    """`tesoro scheduler`: schedule until `stop` is set (or forever).
+
+    On PostgreSQL several may run: each waits for the lease (`tesoro.ops.lease`), schedules while it
+    holds it, and stops scheduling at once when it loses it, then waits again. On SQLite (one machine)
+    one scheduler runs, without a lease.
+    """
+    stop = stop or threading.Event()
+    watch = JobWatch()
+    if engine.dialect.name != "postgresql":
+        scheduler = build_scheduler(engine, settings, environ)
+        scheduler.add_listener(watch, JobWatch.mask())
+        scheduler.start()
+        SCHEDULER_LEADER.set(1)
+        try:
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            SCHEDULER_LEADER.set(0)
+        return
+    lease = SchedulerLease(engine, settings.ops.scheduler_lease_s, stop=stop)
+    try:
+        while lease.wait():
+            scheduler = build_scheduler(engine, settings, environ)
+            scheduler.add_listener(watch, JobWatch.mask())
+            scheduler.start()
+            SCHEDULER_LEADER.set(1)
+            log.info("leading: %d jobs scheduled", len(scheduler.get_jobs()))
+            try:
+                lease.hold()
+            finally:
+                scheduler.shutdown(wait=False)  # no new runs from here on; running ones finish
+                SCHEDULER_LEADER.set(0)
+                log.info("standing by")
+    finally:
+        lease.release()

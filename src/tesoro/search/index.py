@@ -123,6 +123,11 @@ class LibraryIndex:
 
     # ------------------------------------------------------------------ refresh
 
+    @property
+    def built(self) -> bool:
+        """Whether the index has been loaded once (GET /readyz waits for it)."""
+        return self._built
+
     def invalidate(self) -> None:
         """Make the next search refresh first (call after this process wrote decisions)."""
         self._stale = True

@@ -28,6 +28,7 @@ from tesoro.settings.gallery import DEFAULT_MEDIA_HOSTS, GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeEffort, RoeSettings, RorEventValues
 from tesoro.settings.loader import load_settings
 from tesoro.settings.media import MediaSettings
+from tesoro.settings.ops import OpsSettings
 from tesoro.settings.quota import PLATFORM_BUDGETS, Budget, QuotaSettings, QuotaWindow
 from tesoro.settings.rights import RIGHTS_SCOPES, RightsScope, RightsSettings
 from tesoro.settings.root import Settings
@@ -59,6 +60,7 @@ __all__ = [
     "MediaSettings",
     "MetaWebhookSettings",
     "ModelSettings",
+    "OpsSettings",
     "PlatformName",
     "ProductSettings",
     "QuerySettings",

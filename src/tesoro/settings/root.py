@@ -15,6 +15,7 @@ from tesoro.settings.curator import CuratorSettings
 from tesoro.settings.gallery import GallerySettings
 from tesoro.settings.insights import RelationshipSettings, RoeSettings
 from tesoro.settings.media import MediaSettings
+from tesoro.settings.ops import OpsSettings
 from tesoro.settings.rights import RightsSettings
 from tesoro.settings.secrets import SecretsSettings
 from tesoro.settings.service import (
@@ -41,6 +42,7 @@ class Settings(Section):
     gallery: GallerySettings = Field(default_factory=GallerySettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     brands: list[BrandSettings] = Field(default_factory=list)
     products: list[ProductSettings] = Field(default_factory=list)

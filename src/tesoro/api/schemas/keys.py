@@ -11,7 +11,17 @@ from tesoro.api.schemas.common import Input, Schema, Timestamp, iso
 from tesoro.store.keys import Role
 from tesoro.store.tables import ApiKey
 
-__all__ = ["DatabaseInfo", "Health", "KeyCreate", "KeyCreated", "KeyPublic", "Me", "SettingsPublic"]
+__all__ = [
+    "Check",
+    "DatabaseInfo",
+    "Health",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyPublic",
+    "Me",
+    "Readiness",
+    "SettingsPublic",
+]
 
 _KEY_EXAMPLE: dict[str, Any] = {
     "key_id": "415472f2f1fa",
@@ -31,6 +41,39 @@ class Health(Schema):
 
     status: Literal["ok"]
     version: str = Field(description="Tesoro's version")
+
+
+class Check(Schema):
+    """One dependency the process needs to serve."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "redis", "ok": False, "detail": "ConnectionError: refused"}]}
+    )
+
+    name: Literal["database", "redis", "index"]
+    ok: bool = Field(description="whether the check passed")
+    detail: str = Field("", description="why the check failed (empty when it passed)")
+
+
+class Readiness(Schema):
+    """Whether this process can serve: each check, and `ready` only when all of them passed (else 503)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "not_ready",
+                    "checks": [
+                        {"name": "database", "ok": True, "detail": ""},
+                        {"name": "index", "ok": False, "detail": "the library index is loading"},
+                    ],
+                }
+            ]
+        }
+    )
+
+    status: Literal["ready", "not_ready"]
+    checks: list[Check] = Field(description="each check, in order: database, redis (RQ backend), index")
 
 
 class Me(Schema):

@@ -1,0 +1,54 @@
+"""Job timings and failures from a real APScheduler run, as Prometheus reads them."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from tesoro.ops.metrics import PROCESS, JobWatch
+
+
+def _value(name: str, **labels: str) -> float:
+    return PROCESS.get_sample_value(name, labels) or 0.0
+
+
+def test_durations_failures_and_posts_scored() -> None:
+    before = {
+        "fail": _value("tesoro_job_failures_total", job="test:fail"),
+        "count": _value("tesoro_job_duration_seconds_count", job="test:slow"),
+        "scored": _value("tesoro_posts_scored_total"),
+    }
+
+    def slow() -> None:
+        time.sleep(0.3)
+
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    def score() -> int:
+        return 7
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_listener(JobWatch(), JobWatch.mask())
+    now = datetime.now(UTC)
+    scheduler.add_job(slow, "date", run_date=now, id="test:slow")
+    scheduler.add_job(fail, "date", run_date=now, id="test:fail")
+    scheduler.add_job(score, "date", run_date=now, id="score")
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+            _value("tesoro_job_duration_seconds_count", job="test:slow") == before["count"]
+            or _value("tesoro_posts_scored_total") == before["scored"]
+            or _value("tesoro_job_failures_total", job="test:fail") == before["fail"]
+        ):
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert _value("tesoro_job_failures_total", job="test:fail") == before["fail"] + 1
+    assert _value("tesoro_job_duration_seconds_count", job="test:slow") == before["count"] + 1
+    assert _value("tesoro_job_duration_seconds_sum", job="test:slow") >= 0.3
+    assert _value("tesoro_job_failures_total", job="test:slow") == 0
+    assert _value("tesoro_posts_scored_total") == before["scored"] + 7
