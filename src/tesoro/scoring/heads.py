@@ -31,8 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tesoro.scoring.encoders.use import USE_DIM
-from tesoro.scoring.shared import FloatArray, ModelLoadError
+from tesoro.scoring.shared import USE_DIM, FloatArray, ModelLoadError
 
 __all__ = [
     "DEFAULT_OFFENSIVE_HEAD",

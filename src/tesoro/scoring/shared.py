@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FloatArray", "ModelLoadError"]
+__all__ = ["USE_DIM", "FloatArray", "ModelLoadError"]
 
 FloatArray = npt.NDArray[np.float32]
+# The multilingual Universal Sentence Encoder's embedding width (heads size their inputs by it).
+USE_DIM = 512
 
 
 class ModelLoadError(RuntimeError):

