@@ -192,7 +192,8 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     assert dup.count() == 1
     assert "Same  words on TWO platforms" in dup.locator("p.text").inner_text()  # the first posted
     assert dup.locator(".dups li").inner_text() == "x @ana"
-    assert dup.locator(".badge.copies").inner_text() == "1 copies"
+    assert dup.locator(".badge.copies").inner_text() == "1 copy"  # the plural rule, not "1 copies"
+    assert (page.locator("link[rel=icon]").get_attribute("href") or "").startswith("/favicon.svg?v=")
     first.click(position={"x": 5, "y": 5})  # back to the list, the first card selected
     page.keyboard.press("j")
     assert cards.nth(1).get_attribute("aria-selected") == "true"
@@ -322,6 +323,12 @@ def test_spanish_ui_formats_numbers_for_the_locale(browser: Any, site: Site) -> 
         tab.wait_for_url("**/ui/queue")
         tab.get_by_text("Cola de revisión").first.wait_for()
         tab.locator("#queue-count").filter(has_text="publicaciones").wait_for()
+        # Plural forms in Spanish: the one duplicate reads "1 copia", not "1 copias".
+        assert tab.locator("#queue-list .badge.copies").first.inner_text() == "1 copia"
+        icon = tab.locator("link[rel=icon]").get_attribute("href") or ""
+        assert icon.startswith("/favicon.svg?v=")
+        answer = tab.request.get(f"{site.tesoro.url}{icon}")
+        assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
     finally:
         context.close()
 

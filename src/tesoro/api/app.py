@@ -45,6 +45,7 @@ from tesoro.api.routes import (
     alerts,
     charts,
     corrections,
+    favicon,
     gallery,
     health,
     insights,
@@ -79,6 +80,7 @@ __all__ = ["create_app", "init_state"]
 # Routers whose routes carry their own guard (`caller: Reader`, `caller: Admin`...).
 OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
+    favicon.router,
     meta_webhook.router,
     posts.router,
     media_routes.router,
