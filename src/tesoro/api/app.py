@@ -13,7 +13,8 @@ import json
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,7 @@ from tesoro.api.security import (
     load_session_secret,
     security_headers,
 )
+from tesoro.api.warmup import Warmup
 from tesoro.search.library import Encode, Library, MeaningUnavailable
 from tesoro.settings import Settings
 
@@ -218,10 +220,20 @@ def create_app(
     *,
     encode: Encode | None = None,
     environ: Mapping[str, str] | None = None,
+    warm_up: bool = False,
 ) -> FastAPI:
     """Build the app for `settings` over the store behind `engine` (already migrated); `environ` holds
-    the secrets the settings name (default: the process environment)."""
+    the secrets the settings name (default: the process environment). With `warm_up` (servers do),
+    the library index and the encoder load in the background once the server starts (`api.warmup`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm_up:
+            app.state.warmup.start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tesoro",
         version=__version__,
         description="Social listening and UGC curation. Send a key as `Authorization: Bearer tso_...`.",
@@ -231,6 +243,7 @@ def create_app(
         openapi_url=None,
     )
     init_state(app, settings, engine, encode=encode)
+    app.state.warmup = Warmup(app.state.library)
     app.state.environ = os.environ if environ is None else environ
     app.state.auth = Authenticator(
         engine,

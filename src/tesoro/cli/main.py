@@ -316,7 +316,7 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
 
     try:
         options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
-        uvicorn.run(create_app(settings, engine, environ=environ), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, engine, environ=environ, warm_up=True), **options)  # type: ignore[arg-type]
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
