@@ -23,6 +23,8 @@ from worlds.api import Seeded
 # The least role that may call each (method, path): public, key (any role), viewer, coordinator, admin.
 EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "public",
+    ("GET", "/favicon.svg"): "public",
+    ("GET", "/favicon.ico"): "public",
     ("GET", "/"): "public",
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",
