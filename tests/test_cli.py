@@ -63,10 +63,10 @@ def test_import_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n")
     first = runner.invoke(app, ["import", str(data), "-c", str(config)])
     assert first.exit_code == 0, first.output
-    assert "30 new, 0 updated, 1 bad rows" in first.output
+    assert "30 new, 0 updated, 1 bad row\n" in first.output  # not "1 bad rows"
     assert "line 31: not valid JSON" in first.output
     second = runner.invoke(app, ["import", str(data), "-c", str(config)])
-    assert "0 new, 30 updated, 1 bad rows" in second.output
+    assert "0 new, 30 updated, 1 bad row" in second.output
 
 
 def test_import_of_only_bad_rows_fails(tmp_path: Path) -> None:

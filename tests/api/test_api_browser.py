@@ -8,6 +8,7 @@ Playwright's own browser download is not used).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import threading
@@ -227,7 +228,8 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     assert dup.count() == 1
     assert "Same  words on TWO platforms" in dup.locator("p.text").inner_text()  # the first posted
     assert dup.locator(".dups li").inner_text() == "x @ana"
-    assert dup.locator(".badge.copies").inner_text() == "1 copies"
+    assert dup.locator(".badge.copies").inner_text() == "1 copy"  # the plural rule, not "1 copies"
+    assert (page.locator("link[rel=icon]").get_attribute("href") or "").startswith("/favicon.svg?v=")
     first.click(position={"x": 5, "y": 5})  # back to the list, the first card selected
     page.keyboard.press("j")
     assert cards.nth(1).get_attribute("aria-selected") == "true"
@@ -356,7 +358,17 @@ def test_spanish_ui_formats_numbers_for_the_locale(browser: Any, site: Site) -> 
         tab.click("button[type=submit]")
         tab.wait_for_url("**/ui/queue")
         tab.get_by_text("Cola de revisión").first.wait_for()
-        tab.locator("#queue-count").filter(has_text="publicaciones").wait_for()
+        tab.locator("#queue-count").filter(has_text="publicaci").wait_for()
+        # Plural forms in Spanish: "1 publicación" / "2 publicaciones" (earlier tests decide some posts),
+        # and a single duplicate reads "1 copia", not "1 copias".
+        count = tab.locator("#queue-count").inner_text()
+        assert re.fullmatch(r"1 publicación|(0|[2-9]|\d{2,}) publicaciones", count), count
+        for badge in tab.locator("#queue-list .badge.copies").all_inner_texts():
+            assert re.fullmatch(r"1 copia|(0|[2-9]|\d{2,}) copias", badge), badge
+        icon = tab.locator("link[rel=icon]").get_attribute("href") or ""
+        assert icon.startswith("/favicon.svg?v=")
+        answer = tab.request.get(f"{site.tesoro.url}{icon}")
+        assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
     finally:
         context.close()
 

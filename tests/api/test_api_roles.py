@@ -25,6 +25,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
     ("GET", "/metrics"): "admin",
+    ("GET", "/favicon.svg"): "public",
+    ("GET", "/favicon.ico"): "public",
     ("GET", "/"): "public",
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",

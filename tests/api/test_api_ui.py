@@ -162,5 +162,11 @@ def test_queue_page_reads_the_ranked_curator_queue(
     assert 'id="undo-hint"' in page and MESSAGES["en"]["queue.undo_hint"] in page
     assert 'id="undo-hint"' not in client.get("/ui/queue", headers=viewer).text
     for lang in ("en", "es"):
-        for key in ("queue.undo_hint", "queue.done.undo", "queue.copies", "facet.content_type"):
+        for key in (
+            "queue.undo_hint",
+            "queue.done.undo",
+            "queue.copies.one",
+            "queue.copies.other",
+            "facet.content_type",
+        ):
             assert MESSAGES[lang][key]

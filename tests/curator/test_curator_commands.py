@@ -74,7 +74,7 @@ def test_rank_queue_search_stats_and_train(tmp_path: Path, migrated_sqlite: Call
     with session_scope(engine) as session:
         decide(session, post_ids=[data.ids["a"]], action="approve", actor="lucia")
     result = runner.invoke(curate_app, ["search", "trail", "-c", str(config)])
-    assert result.exit_code == 0 and "1 matching posts" in result.output
+    assert result.exit_code == 0 and "1 matching post in" in result.output
     assert runner.invoke(curate_app, ["search", '"bad', "-c", str(config)]).exit_code == 2
     result = runner.invoke(curate_app, ["stats", "-c", str(config)])
     assert result.exit_code == 0 and "3" in result.output
@@ -102,7 +102,7 @@ def test_the_queue_marks_a_post_changed_since_approval(
     result = runner.invoke(curate_app, ["queue", "-c", str(config)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "changed since approval (v1 to v2): Cumbre" in result.output
-    assert "1 posts waiting for review" in result.output
+    assert "1 post waiting for review" in result.output
 
 
 def test_post_text_prints_as_written_not_as_markup(

@@ -13,7 +13,8 @@ import json
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,7 @@ from tesoro.api.routes import (
     alerts,
     charts,
     corrections,
+    favicon,
     gallery,
     health,
     insights,
@@ -72,6 +74,7 @@ from tesoro.api.security import (
     load_session_secret,
     security_headers,
 )
+from tesoro.api.warmup import Warmup
 from tesoro.media.copies import open_media_store
 from tesoro.search.library import Encode, Library, MeaningUnavailable
 from tesoro.settings import Settings
@@ -81,6 +84,7 @@ __all__ = ["create_app", "init_state"]
 # Routers whose routes carry their own guard (`caller: Reader`, `caller: Admin`...).
 OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
+    favicon.router,
     meta_webhook.router,
     posts.router,
     media_routes.router,
@@ -223,10 +227,20 @@ def create_app(
     *,
     encode: Encode | None = None,
     environ: Mapping[str, str] | None = None,
+    warm_up: bool = False,
 ) -> FastAPI:
     """Build the app for `settings` over the store behind `engine` (already migrated); `environ` holds
-    the secrets the settings name (default: the process environment)."""
+    the secrets the settings name (default: the process environment). With `warm_up` (servers do),
+    the library index and the encoder load in the background once the server starts (`api.warmup`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm_up:
+            app.state.warmup.start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tesoro",
         version=__version__,
         description="Social listening and UGC curation. Send a key as `Authorization: Bearer tso_...`.",
@@ -236,6 +250,7 @@ def create_app(
         openapi_url=None,
     )
     init_state(app, settings, engine, encode=encode)
+    app.state.warmup = Warmup(app.state.library)
     app.state.environ = os.environ if environ is None else environ
     app.state.auth = Authenticator(
         engine,

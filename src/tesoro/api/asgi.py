@@ -28,7 +28,7 @@ __all__ = ["create_app_from_env", "uvicorn_options"]
 
 def create_app_from_env() -> FastAPI:
     settings = load_settings()
-    return create_app(settings, open_store(settings, migrate=False))
+    return create_app(settings, open_store(settings, migrate=False), warm_up=True)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

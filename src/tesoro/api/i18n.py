@@ -13,15 +13,35 @@ import datetime as dt
 from collections.abc import Mapping
 from datetime import UTC
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
-__all__ = ["LANGUAGES", "MESSAGES", "Translator", "negotiate"]
+__all__ = ["LANGUAGES", "MESSAGES", "Translator", "counted", "negotiate", "plural_category"]
 
 # Shown for a missing number or date (an en dash, as typesetting has it).
 MISSING = "\u2013"
 
 LANGUAGES = ("en", "es")
+
+# CLDR's plural rules, as Babel has them: English "one"/"other"; Spanish adds "many" for whole
+# millions ("1.000.000 de publicaciones"). A counted message is stored once per category as
+# KEY.one, KEY.many, KEY.other; a missing category falls back to KEY.other. The browser picks the
+# category with Intl.PluralRules (app.js `tn`), from the same CLDR rules.
+_PLURAL_RULES = {lang: Locale.parse(lang).plural_form for lang in LANGUAGES}
+
+
+def plural_category(lang: str, count: float) -> str:
+    """The CLDR plural category of `count` in `lang`: "one", "many" or "other"."""
+    rule = _PLURAL_RULES.get(lang, _PLURAL_RULES["en"])
+    return str(rule(abs(count)))
+
+
+def counted(count: int, one: str, other: str) -> str:
+    """An English count with its noun, for the CLI's lines: "1 post", "2 posts", "1,234 posts"."""
+    noun = one if plural_category("en", count) == "one" else other
+    return f"{format_decimal(count, format='#,##0', locale='en')} {noun}"
+
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {
     "en": {
@@ -65,12 +85,14 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "rights.revoked": "Rights revoked",
         "rights.request": "Ask for rights",
         "rights.request_all": "Ask for rights on every post shown",
-        "rights.requested_n": "Rights requested for {count} posts",
+        "rights.requested_n.one": "Rights requested for {count} post",
+        "rights.requested_n.other": "Rights requested for {count} posts",
         "consent.title": "Permission to share your post",
         "consent.intro": "{brand} would like to share your post below.",
         "consent.scope": "Where",
         "consent.duration": "For how long",
-        "consent.days": "{days} days",
+        "consent.days.one": "{count} day",
+        "consent.days.other": "{count} days",
         "consent.no_end": "No end date (you can withdraw at any time)",
         "consent.terms": "Terms (version {version})",
         "consent.scope.organic_social": "The brand's social media accounts",
@@ -133,11 +155,13 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "ctype.other": "Other",
         "queue.done.rights": "Rights saved",
         "queue.state_filter": "Show",
-        "queue.count": "{count} posts",
+        "queue.count.one": "{count} post",
+        "queue.count.other": "{count} posts",
         "queue.undo_hint": "Press u to undo your last decision.",
         "queue.done.undo": "Undone",
         "queue.nothing_to_undo": "Nothing to undo",
-        "queue.copies": "{count} copies",
+        "queue.copies.one": "{count} copy",
+        "queue.copies.other": "{count} copies",
         "queue.filtered": "Filtered out",
         "queue.changed": "Changed after approval (v{approved} to v{version}); the gallery shows v{approved}",
         "queue.changed_media": "Media added: {added}, removed: {removed}",
@@ -184,7 +208,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "library.title": "Library",
         "library.search": "Search posts",
         "library.submit": "Search",
-        "library.results": "{count} posts",
+        "library.results.one": "{count} post",
+        "library.results.other": "{count} posts",
         "library.no_results": "No posts match.",
         "library.clear": "Clear filters",
         "facet.platform": "Platform",
@@ -254,7 +279,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "sources.plan.waiting_for_reset": "budget spent: waits for the reset",
         "sources.plan.unmeasured": "every {interval} as configured",
         "sources.coverage_lost": "coverage lost",
-        "sources.slots_expiring": "{count} expire at {at}",
+        "sources.slots_expiring.one": "{count} expires at {at}",
+        "sources.slots_expiring.other": "{count} expire at {at}",
         "sources.token_expires": "Token expires at {at}",
         "health.ok": "OK",
         "health.degraded": "Degraded",
@@ -319,12 +345,16 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "rights.revoked": "Derechos revocados",
         "rights.request": "Pedir derechos",
         "rights.request_all": "Pedir derechos de todas las publicaciones mostradas",
-        "rights.requested_n": "Derechos pedidos para {count} publicaciones",
+        "rights.requested_n.one": "Derechos pedidos para {count} publicación",
+        "rights.requested_n.many": "Derechos pedidos para {count} de publicaciones",
+        "rights.requested_n.other": "Derechos pedidos para {count} publicaciones",
         "consent.title": "Permiso para compartir tu publicación",
         "consent.intro": "A {brand} le gustaría compartir tu publicación.",
         "consent.scope": "Dónde",
         "consent.duration": "Por cuánto tiempo",
-        "consent.days": "{days} días",
+        "consent.days.one": "{count} día",
+        "consent.days.many": "{count} de días",
+        "consent.days.other": "{count} días",
         "consent.no_end": "Sin fecha de fin (puedes retirarlo cuando quieras)",
         "consent.terms": "Términos (versión {version})",
         "consent.scope.organic_social": "Las redes sociales de la marca",
@@ -390,11 +420,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "ctype.other": "Otro",
         "queue.done.rights": "Derechos guardados",
         "queue.state_filter": "Mostrar",
-        "queue.count": "{count} publicaciones",
+        "queue.count.one": "{count} publicación",
+        "queue.count.many": "{count} de publicaciones",
+        "queue.count.other": "{count} publicaciones",
         "queue.undo_hint": "Pulsa u para deshacer tu última decisión.",
         "queue.done.undo": "Deshecho",
         "queue.nothing_to_undo": "No hay nada que deshacer",
-        "queue.copies": "{count} copias",
+        "queue.copies.one": "{count} copia",
+        "queue.copies.many": "{count} de copias",
+        "queue.copies.other": "{count} copias",
         "queue.filtered": "Filtrada",
         "queue.changed": "Cambió tras aprobarse (v{approved} a v{version}); la galería muestra v{approved}",
         "queue.changed_media": "Medios añadidos: {added}, quitados: {removed}",
@@ -441,7 +475,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "library.title": "Biblioteca",
         "library.search": "Buscar publicaciones",
         "library.submit": "Buscar",
-        "library.results": "{count} publicaciones",
+        "library.results.one": "{count} publicación",
+        "library.results.many": "{count} de publicaciones",
+        "library.results.other": "{count} publicaciones",
         "library.no_results": "Ninguna publicación coincide.",
         "library.clear": "Quitar filtros",
         "facet.platform": "Plataforma",
@@ -511,7 +547,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "sources.plan.waiting_for_reset": "cuota agotada: espera a la renovación",
         "sources.plan.unmeasured": "cada {interval}, como está configurada",
         "sources.coverage_lost": "cobertura perdida",
-        "sources.slots_expiring": "{count} caducan el {at}",
+        "sources.slots_expiring.one": "{count} caduca el {at}",
+        "sources.slots_expiring.other": "{count} caducan el {at}",
         "sources.token_expires": "El token caduca el {at}",
         "health.ok": "Correcta",
         "health.degraded": "Degradada",
@@ -566,6 +603,19 @@ class Translator:
     def __call__(self, key: str, **values: object) -> str:
         text = self.messages.get(key) or MESSAGES["en"].get(key) or key
         return text.format(**values) if values else text
+
+    def plural(self, key: str, count: int, **values: object) -> str:
+        """A counted message: the form of KEY for `count`'s plural category, the count in the locale.
+
+        `{count}` in the message is the formatted number ("1,234" / "1.234").
+        """
+        category = plural_category(self.lang, count)
+        for lang in (self.lang, "en"):
+            messages = MESSAGES[lang]
+            text = messages.get(f"{key}.{category}") or messages.get(f"{key}.other")
+            if text:
+                return text.format(count=self.number(count), **values)
+        return key
 
     def number(self, value: float | int | None, digits: int = 0) -> str:
         if value is None:

@@ -56,6 +56,9 @@ class Pages:
         )
         self.env.globals["static"] = lambda name: f"/static/{name}?v={__version__}"
         self.env.globals["safe_link"] = safe_link
+        self.env.globals["favicon"] = (
+            f"/favicon.svg?v={__version__}"  # cached for a year: see routes/favicon.py
+        )
         self.csp = content_security_policy(media=media)
 
     def language(self, request: Request) -> tuple[str, bool]:

@@ -23,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from tesoro.api.i18n import counted
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
 from tesoro.curator.corrections import CorrectionError, correction_status, train_corrections
 from tesoro.curator.corrections import correct as correct_post
@@ -92,8 +93,8 @@ def rank(
             on_progress=lambda done: bar.update(task, completed=done),
         )
     out.print(
-        f"ranked {report.ranked} posts in {report.seconds:.1f} s: "
-        f"{report.filtered} filtered, {report.copies} grouped as copies"
+        f"ranked {counted(report.ranked, 'post', 'posts')} in {report.seconds:.1f} s: "
+        f"{report.filtered:,} filtered, {report.copies:,} grouped as copies"
     )
 
 
@@ -172,7 +173,7 @@ def queue(
             (e.filtered or "") if filtered else str(len(e.copies) or ""),
         )
     out.print(table)
-    out.print(f"{page.total} posts {'filtered' if filtered else 'waiting for review'}")
+    out.print(f"{counted(page.total, 'post', 'posts')} {'filtered' if filtered else 'waiting for review'}")
 
 
 @curate_app.command()
@@ -213,7 +214,7 @@ def search(
             _short(e.card.text),
         )
     out.print(table)
-    out.print(f"{page.total} matching posts in the library")
+    out.print(f"{counted(page.total, 'matching post', 'matching posts')} in the library")
 
 
 @curate_app.command()
@@ -311,7 +312,7 @@ def corrections(
             why = f" ({report.reason})" if report.reason else ""
             out.print(
                 f"brand {report.brand_id}: {'learned' if report.trained else 'nothing learned'}{why}; "
-                f"{report.refreshed} unreviewed posts rescored",
+                f"{counted(report.refreshed, 'unreviewed post', 'unreviewed posts')} rescored",
                 highlight=False,
             )
     table = Table(

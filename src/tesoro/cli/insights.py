@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tesoro.api.i18n import counted
 from tesoro.cli.kit import ConfigOption, load_or_exit
 from tesoro.insights import service
 from tesoro.insights.orders import import_orders
@@ -366,7 +367,8 @@ def purchases(
             ]
         )
     _table(
-        f"Purchases ({report['orders']} orders, {report['linked_orders']} linked to authors)",
+        f"Purchases ({counted(report['orders'], 'order', 'orders')}, "
+        f"{report['linked_orders']:,} linked to authors)",
         ["group", "customers", "orders", "revenue", "frequency", "avg order", "repeat rate"],
         rows,
     )
@@ -530,9 +532,9 @@ def import_(
         raise _fail(exc) from exc
     out.print(
         Text(
-            f"{file}: {report.read} orders read, {report.inserted} new, "
-            f"{report.read - report.inserted} already stored, {report.linked} linked to authors, "
-            f"{len(report.bad_rows)} bad rows"
+            f"{file}: {counted(report.read, 'order', 'orders')} read, {report.inserted:,} new, "
+            f"{report.read - report.inserted:,} already stored, {report.linked:,} linked to authors, "
+            f"{counted(len(report.bad_rows), 'bad row', 'bad rows')}"
         )
     )
     for bad in report.bad_rows[:show_bad]:

@@ -23,6 +23,7 @@ from prometheus_client import start_http_server
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from tesoro.api.i18n import counted
 from tesoro.cli.alerts import alerts_app
 from tesoro.cli.curator import curate_app
 from tesoro.cli.insights import insights_app, orders_app
@@ -178,7 +179,8 @@ def import_(
             on_progress=lambda offset: progress.update(task, completed=offset),
         )
     out.print(
-        f"{file}: {report.inserted} new, {report.updated} updated, {len(report.bad_rows)} bad rows",
+        f"{file}: {report.inserted:,} new, {report.updated:,} updated, "
+        f"{counted(len(report.bad_rows), 'bad row', 'bad rows')}",
         soft_wrap=True,
         highlight=False,
     )
@@ -191,11 +193,14 @@ def import_(
     for name, count in sorted(report.by_brand.items()):
         if count:
             label = f"brand {name}" if name else "no brand (several brands are configured: use --brand)"
-            out.print(f"  {count} posts: {label}", highlight=False, markup=False, soft_wrap=True)
+            out.print(
+                f"  {counted(count, 'post', 'posts')}: {label}", highlight=False, markup=False, soft_wrap=True
+            )
     if report.unmatched:
         fate = "kept out (--strict)" if strict else "imported anyway (--strict keeps them out)"
         out.print(
-            f"{len(report.unmatched)} rows match no listening query of their brand: {fate}",
+            f"{counted(len(report.unmatched), 'row matches', 'rows match')} "
+            f"no listening query of their brand: {fate}",
             highlight=False,
             soft_wrap=True,
         )
@@ -319,7 +324,8 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
         scheduler.add_listener(JobWatch(), JobWatch.mask())  # job timings on this process's /metrics
         scheduler.start()
         SCHEDULER_LEADER.set(1)
-        out.print(f"collecting from {sum(s.enabled for s in settings.sources)} sources on a schedule")
+        enabled = counted(sum(s.enabled for s in settings.sources), "source", "sources")
+        out.print(f"collecting from {enabled} on a schedule")
     out.print(f"Tesoro serving on http://{host}:{port}  (API docs at /docs)")
     # Deferred: the web stack (FastAPI and every route's schemas) takes over a second to import, and
     # only serve and demo need it; `tesoro --help` and the other commands start without it.
@@ -328,7 +334,7 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
 
     try:
         options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
-        uvicorn.run(create_app(settings, engine, environ=environ), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, engine, environ=environ, warm_up=True), **options)  # type: ignore[arg-type]
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -416,7 +422,9 @@ def scheduler(
         _check_secrets(settings, os.environ)
     if metrics_port is not None:
         start_http_server(metrics_port, addr="127.0.0.1", registry=PROCESS)
-    out.print(f"scheduling {sum(s.enabled for s in settings.sources)} sources; Ctrl-C to stop")
+    out.print(
+        f"scheduling {counted(sum(s.enabled for s in settings.sources), 'source', 'sources')}; Ctrl-C to stop"
+    )
     with contextlib.suppress(KeyboardInterrupt):
         run_scheduler(engine, settings, dict(os.environ))
 

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from tesoro.api.i18n import counted
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
 from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
@@ -93,7 +94,7 @@ def score(
         )
     elapsed = time.perf_counter() - started
     rate = f" ({n / elapsed:.0f} posts/s)" if n and elapsed > 0 else ""
-    out.print(f"scored {n} posts with model version {models.version}{rate}")
+    out.print(f"scored {counted(n, 'post', 'posts')} with model version {models.version}{rate}")
 
 
 @scoring_app.command()
@@ -122,7 +123,7 @@ def rescore(
             models=models,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    out.print(f"re-scored {n} posts as {model_version}")
+    out.print(f"re-scored {counted(n, 'post', 'posts')} as {model_version}")
 
 
 @scoring_app.command("eval")

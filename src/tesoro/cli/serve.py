@@ -20,7 +20,10 @@ from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role, create_key, list_keys, revoke_key
 
-__all__ = ["demo_key", "keys_app"]
+__all__ = ["DEMO_CREATOR", "demo_key", "keys_app"]
+
+# `created_by` of the key `tesoro demo` mints.
+DEMO_CREATOR = "demo"
 
 keys_app = typer.Typer(
     help="API keys: create (shown once), list, revoke.",
@@ -35,10 +38,18 @@ _settings = load_or_exit
 
 
 def demo_key(engine: Engine) -> str:
-    """An admin key for `tesoro demo` to print at start, so the demo's web UI can be opened at once."""
+    """An admin key for `tesoro demo` to print at start, so the demo's web UI can be opened at once.
+
+    Only one demo key is valid at a time: the store keeps a key's hash, never its token, so
+    the previous run's key cannot be shown again; it is revoked (its sessions ended) in the
+    same transaction that mints the new one. Keys made with `tesoro keys create` are untouched.
+    """
 
     with session_scope(engine) as session:
-        return create_key(session, name="demo", role=Role.ADMIN, created_by="demo").token
+        for old in list_keys(session, include_revoked=False):
+            if old.created_by == DEMO_CREATOR:
+                revoke_key(session, key_id=old.key_id)
+        return create_key(session, name="demo", role=Role.ADMIN, created_by=DEMO_CREATOR).token
 
 
 @keys_app.command("create")

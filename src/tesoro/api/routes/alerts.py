@@ -18,7 +18,7 @@ come back at the next start. Rules created here can be deleted.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
@@ -150,7 +150,7 @@ def delete(engine: EngineDep, name: str) -> Response:
 @router.get("", response_model=AlertPage, summary="Alerts, newest first, with counts per status")
 def alerts(
     engine: EngineDep,
-    status_: str | None = Query(None, alias="status", pattern="^(pending|delivered)$"),
+    status_: Literal["pending", "delivered"] | None = Query(None, alias="status"),
     rule: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
@@ -168,7 +168,7 @@ def alerts(
 def deliveries(
     engine: EngineDep,
     rule: str | None = None,
-    status_: str | None = Query(None, alias="status", pattern="^(delivered|uncertain|failed|rate_limited)$"),
+    status_: Literal["delivered", "uncertain", "failed", "rate_limited"] | None = Query(None, alias="status"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[DeliveryPublic]:

@@ -40,6 +40,7 @@ from tesoro.api.schemas.insights import (
     VolumePoint,
     VolumeSeries,
 )
+from tesoro.api.schemas.query import PlatformName
 from tesoro.insights import service
 
 __all__ = [
@@ -58,7 +59,7 @@ __all__ = [
 router = APIRouter(tags=["insights"])
 
 BrandQ = Annotated[str | None, Query(max_length=200, description="brand name; default: the only brand")]
-PlatformQ = Annotated[str | None, Query(max_length=32, description="x, reddit, bluesky, mastodon, ...")]
+PlatformQ = Annotated[PlatformName | None, Query(description="only this platform's posts")]
 SinceQ = Annotated[
     str | None, Query(max_length=40, description="date, ISO time, or relative to `until`: 30d, 12w, 6m, 1y")
 ]

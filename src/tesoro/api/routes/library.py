@@ -7,6 +7,7 @@ string and names the facets' brands and products.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,13 @@ from tesoro.api.problems import Problem, field_error
 from tesoro.api.routes.queue import catalog, content_mask_of
 from tesoro.api.schemas.common import MAX_OFFSET, TIME_BOUNDS, Id, in_bounds
 from tesoro.api.schemas.library import FacetCount, LibraryPage
+from tesoro.api.schemas.query import (
+    ContentTypeName,
+    PlatformName,
+    QueueStateName,
+    RightsStateName,
+    SentimentLabel,
+)
 from tesoro.api.schemas.queue import LibraryItem
 from tesoro.search.library import LibraryError, LibraryFilters, LibraryQuery, MeaningUnavailable
 from tesoro.store.library import LIBRARY_STATES
@@ -51,9 +59,9 @@ def _day_start(value: str, *, end: bool, name: str) -> datetime:
 
 def _filters(
     *,
-    state: list[str] | None,
-    rights: list[str] | None,
-    content_type: list[str] | None,
+    state: Sequence[str] | None,
+    rights: Sequence[str] | None,
+    content_type: Sequence[str] | None,
     values: dict[str, list[Any] | None],
     date_from: str | None,
     date_to: str | None,
@@ -95,12 +103,12 @@ def search_library(
     brand: Annotated[list[Id] | None, Query(max_length=50)] = None,
     product: Annotated[list[Id] | None, Query(max_length=50)] = None,
     line: Annotated[list[str] | None, Query(description="product line")] = None,
-    content_type: Annotated[list[str] | None, Query()] = None,
-    platform: Annotated[list[str] | None, Query()] = None,
+    content_type: Annotated[list[ContentTypeName] | None, Query()] = None,
+    platform: Annotated[list[PlatformName] | None, Query()] = None,
     language: Annotated[list[str] | None, Query()] = None,
-    sentiment: Annotated[list[str] | None, Query()] = None,
-    rights: Annotated[list[str] | None, Query()] = None,
-    state: Annotated[list[str] | None, Query(description="default: approved and featured")] = None,
+    sentiment: Annotated[list[SentimentLabel] | None, Query()] = None,
+    rights: Annotated[list[RightsStateName] | None, Query()] = None,
+    state: Annotated[list[QueueStateName] | None, Query(description="default: approved and featured")] = None,
     date_from: str | None = Query(None, description="a day (2026-11-01) or an ISO timestamp"),
     date_to: str | None = Query(None, description="a day (included) or an ISO timestamp"),
     sort: Literal["relevance", "treasure", "date"] | None = None,

@@ -21,6 +21,7 @@ from tesoro.api.schemas.posts import (
     PostSummary,
     SourcePublic,
 )
+from tesoro.api.schemas.query import PlatformName
 from tesoro.collector.quota import quota_statuses
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import author_detail, count_posts, get_post_view, list_posts, overview
@@ -35,7 +36,7 @@ router = APIRouter()
 def posts(
     caller: Reader,
     engine: EngineDep,
-    platform: str | None = Query(None, description="only this platform's posts"),
+    platform: PlatformName | None = Query(None, description="only this platform's posts"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> PostPage:

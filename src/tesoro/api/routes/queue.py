@@ -24,7 +24,7 @@ A skipped post is answered with its problem's status (`tesoro.api.problems.STATU
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -47,6 +47,7 @@ from tesoro.api.schemas.decisions import (
     TagsUpdate,
     UndoPublic,
 )
+from tesoro.api.schemas.query import ContentTypeName, PlatformName
 from tesoro.api.schemas.queue import (
     CatalogProduct,
     PostDetail,
@@ -82,7 +83,7 @@ def catalog(engine: Engine) -> tuple[dict[int, str], dict[int, CatalogProduct]]:
     return brands, products
 
 
-def content_mask_of(types: list[str] | None) -> int | None:
+def content_mask_of(types: Sequence[str] | None) -> int | None:
     """The bit mask of content types asked for, or a bad_request naming the unknown ones."""
     if not types:
         return None
@@ -150,8 +151,10 @@ def queue(
     media: MediaDep,
     brand: Id | None = None,
     product: Id | None = None,
-    platform: str | None = None,
-    content_type: Annotated[list[str] | None, Query(description="photo, video, review...")] = None,
+    platform: PlatformName | None = None,
+    content_type: Annotated[
+        list[ContentTypeName] | None, Query(description="photo, video, review...")
+    ] = None,
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:
@@ -178,7 +181,7 @@ def filtered(
     engine: EngineDep,
     media: MediaDep,
     brand: Id | None = None,
-    platform: str | None = None,
+    platform: PlatformName | None = None,
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:

@@ -18,10 +18,22 @@
     return text;
   }
 
+  /* A counted message (KEY.one / KEY.many / KEY.other, as i18n.py stores them): the form for the
+     count's CLDR plural category in this language, with {count} written in the locale ("1.234"). */
+  var pluralRules = typeof Intl.PluralRules === "function" ? new Intl.PluralRules(lang) : null;
+  function tn(key, count, values) {
+    var messages = data.messages || {};
+    var category = pluralRules ? pluralRules.select(Math.abs(Number(count))) : (Number(count) === 1 ? "one" : "other");
+    var name = messages[key + "." + category] ? key + "." + category : key + ".other";
+    var all = { count: fmtNumber(count) };
+    Object.keys(values || {}).forEach(function (k) { all[k] = values[k]; });
+    return t(name, all);
+  }
+
   function fmtNumber(value, digits) {
     if (value === null || value === undefined || Number.isNaN(Number(value))) return "–";
     var d = digits || 0;
-    return new Intl.NumberFormat(lang, { minimumFractionDigits: d, maximumFractionDigits: d }).format(value);
+    return new Intl.NumberFormat(lang, { minimumFractionDigits: d, maximumFractionDigits: d, useGrouping: "always" }).format(value);
   }
 
   function fmtDate(iso, withTime) {
@@ -125,7 +137,7 @@
   }
 
   window.Tesoro = {
-    data: data, lang: lang, t: t, fmtNumber: fmtNumber, fmtDate: fmtDate, safeUrl: safeUrl,
+    data: data, lang: lang, t: t, tn: tn, fmtNumber: fmtNumber, fmtDate: fmtDate, safeUrl: safeUrl,
     el: el, clear: clear, api: api, toast: toast, loadFailed: loadFailed, noData: noData, chartImage: chartImage
   };
 })();

@@ -75,7 +75,7 @@
     T.api("GET", "/api/curator/library?" + query.toString())
       .then(function (data) {
         if (mine !== latest) return;
-        counter.textContent = t("library.results", { count: T.fmtNumber(data.total) });
+        counter.textContent = T.tn("library.results", data.total);
         renderFacets(data);
         T.clear(results);
         if (!data.items.length) results.appendChild(el("p", { class: "muted", text: t("library.no_results") }));

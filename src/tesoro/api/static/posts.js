@@ -86,7 +86,7 @@
     var count = typeof post.copy_count === "number" ? post.copy_count : copies.length;
     return el("div", { class: "dup-box" }, [
       el("span", { class: "muted", text: t("queue.duplicates") + ": " }), list,
-      el("span", { class: "badge copies", text: t("queue.copies", { count: T.fmtNumber(count) }) })]);
+      el("span", { class: "badge copies", text: T.tn("queue.copies", count) })]);
   }
 
   function score(post) {

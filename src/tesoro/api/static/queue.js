@@ -148,7 +148,7 @@
         if (mine !== latest) return;
         items = page.items;
         index = 0;
-        count.textContent = t("queue.count", { count: T.fmtNumber(page.total) });
+        count.textContent = T.tn("queue.count", page.total);
         if (wanted !== null) openWanted(mine);
         else render();
       })
