@@ -115,6 +115,7 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
         "gallery:recheck",
         "media",
         "rights",
+        "gallery:copies",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
