@@ -101,9 +101,11 @@ def _fetcher(server: ThreadingHTTPServer, **kw: object) -> SafeFetcher:
         "allowed_hosts": frozenset({hp}),
         "private_hosts": frozenset({hp}),
         "max_bytes": 64 * 1024,
-        "connect_timeout_s": 1.0,
-        "read_timeout_s": 0.5,
-        "total_timeout_s": 1.0,
+        # Generous, so a loaded test machine never turns a good fetch into a timeout; the timeout test
+        # sets its own short limits.
+        "connect_timeout_s": 5.0,
+        "read_timeout_s": 5.0,
+        "total_timeout_s": 10.0,
     }
     options.update(kw)
     return SafeFetcher(FetchPolicy(**options))  # type: ignore[arg-type]
@@ -211,7 +213,7 @@ def test_statuses_say_whether_to_retry(server: ThreadingHTTPServer) -> None:
 
 
 def test_slow_and_dripping_servers_time_out(server: ThreadingHTTPServer) -> None:
-    fetcher = _fetcher(server)
+    fetcher = _fetcher(server, connect_timeout_s=1.0, read_timeout_s=0.5, total_timeout_s=1.0)
     slow = _code(fetcher, f"http://{_hostport(server)}/slow")
     assert (slow.code, slow.retry) == ("timeout", True)
     started = time.monotonic()
