@@ -86,7 +86,8 @@ def _stored(db: Path) -> list[tuple[str, str]]:
             return []
 
 
-# 14 s of CPU: `make test-all` runs it; the default suite keeps the runner's kill -9 test (test_collect_e2e.py).
+# 14 s of CPU: `make test-all` runs it; the default suite keeps the runner's kill -9 test
+# (test_collect_e2e.py).
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_kill_9_mid_collection_then_restart_loses_and_duplicates_nothing(
