@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +13,9 @@ from sqlalchemy.engine import Engine
 
 from tesoro.api.app import create_app
 from tesoro.settings import Settings
-from worlds.api import Seeded, make_settings, seed
+from tesoro.store.engine import make_engine
+from worlds.api import Seeded, make_settings, rank, seed
+from worlds.browser import CHROMIUM_FLAGS, Server, Site, free_port, shop_app
 
 
 @pytest.fixture
@@ -29,3 +33,52 @@ def client(sqlite_engine: Engine, api_settings: Settings, seeded: Seeded) -> Ite
     app = create_app(api_settings, sqlite_engine)
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
+
+
+# --- the browser tests' fixtures: Debian's chromium, the seeded site, a fresh tab ---------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed (pip install playwright)"
+    )
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def site(browser: Any, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("browser")
+    engine = make_engine(f"sqlite:///{shutil.copyfile(sqlite_template, tmp / 'tesoro.db')}")
+    shop_port = free_port()
+    settings = make_settings(tmp, allowed_origins=[f"http://127.0.0.1:{shop_port}"])
+    seeded = seed(engine, settings)
+    rank(engine, settings, seeded)  # the curator's queue and library list ranked posts only
+    app = create_app(settings, engine)
+    with Server(app) as tesoro, Server(shop_app(tesoro.url), port=shop_port) as shop:
+        yield Site(tesoro, shop, seeded, engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.dialogs = []
+    tab.csp_errors = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.on(
+        "console",
+        lambda msg: tab.csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    yield tab
+    context.close()

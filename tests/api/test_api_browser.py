@@ -9,213 +9,30 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from sqlalchemy.engine import Engine
 from sqlmodel import col, select, update
-from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
-from starlette.types import ASGIApp
 
-from tesoro.api.app import create_app
 from tesoro.curator.ranking import rank_posts
 from tesoro.models import NormalizedAuthor, NormalizedPost, Platform
 from tesoro.settings import CuratorSettings
-from tesoro.store.engine import make_engine, session_scope
+from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import CurationItem, GalleryStat, Media, MediaImage, MediaStatus, Post
-from worlds.api import BASE_TIME, HOSTILE_IMG, HOSTILE_SCRIPT, PLAN, Seeded, make_settings, rank, seed
+from worlds.api import BASE_TIME, HOSTILE_IMG, HOSTILE_SCRIPT, PLAN
+from worlds.browser import DESKTOP, Site, axe, login, queue_states
 from worlds.common import post_id
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-
-
-class _Server:
-    """An ASGI app on 127.0.0.1 and a free port, in a background thread."""
-
-    def __init__(self, app: ASGIApp, port: int = 0) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", port))
-        self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        )
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-
-    def __enter__(self) -> _Server:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline and self._thread.is_alive(), "test server did not start"
-            self._thread.join(timeout=0.01)  # waits a moment, and returns at once if the server thread died
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright package is not installed (pip install playwright)"
-    )
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-class Site:
-    """Tesoro on one port and a marketing page on another (a different origin)."""
-
-    def __init__(self, tesoro: _Server, shop: _Server, seeded: Seeded, engine: Engine) -> None:
-        self.tesoro, self.shop, self.seeded, self.engine = tesoro, shop, seeded, engine
-
-
-def _shop_app(tesoro_url: str) -> Starlette:
-    hostile_css = (
-        "<style>p, li, ul, div, tesoro-gallery, .tesoro-gallery"
-        " { color: rgb(255, 0, 0) !important; display: none !important; font-size: 3px !important; }"
-        " body { font-size: 40px; color: rgb(255, 0, 0); }</style>"
-    )
-
-    def page(request: Any) -> HTMLResponse:
-        return HTMLResponse(
-            "<!doctype html><html lang='es'><head><title>Shop</title>"
-            + hostile_css
-            + "</head><body><h1>Andes shop</h1><section id='ugc'></section>"
-            + f"<script src='{tesoro_url}/gallery/widget.js' data-brand='andes-outdoor' data-target='#ugc'"
-            + " async></script></body></html>"
-        )
-
-    def framed(request: Any) -> HTMLResponse:
-        return HTMLResponse(
-            "<!doctype html><html><body><iframe id='g' title='gallery' width='900' height='600' "
-            f"src='{tesoro_url}/gallery/andes-outdoor/embed'></iframe></body></html>"
-        )
-
-    def hostile(request: Any) -> HTMLResponse:
-        # A host page that tries its worst: global CSS with !important on every element the widget uses,
-        # prototypes polluted with fields of a gallery item, a <base> elsewhere, a global `T` and `node`.
-        return HTMLResponse(
-            "<!doctype html><html lang='en'><head><title>Hostile shop</title><base href='https://evil.example/'>"
-            + hostile_css
-            + "<style>button, img, a, dialog, section, time { display: none !important; visibility: hidden"
-            " !important; } * { all: unset !important; }</style>"
-            + "<script>Object.prototype.featured = true; Object.prototype.shop = {url: 'javascript:alert(1)',"
-            " product: 'pwned'}; Object.prototype.permalink = 'javascript:alert(2)';"
-            " Array.prototype.evil = 1;"
-            " window.T = 'x'; window.node = function () { alert(3); }; window.seen = null;</script>"
-            + "</head><body><main><h1>Shop</h1>"
-            + f"<script src='{tesoro_url}/gallery/widget.js' data-brand='andes-outdoor'></script>"
-            + "</main></body></html>"
-        )
-
-    def steady(request: Any) -> HTMLResponse:
-        # The widget as a synchronous script between two blocks: nothing may move once it has painted.
-        return HTMLResponse(
-            "<!doctype html><html lang='en'><head><title>Steady shop</title></head><body><main>"
-            "<h1>Shop</h1><p>Our customers</p>"
-            f"<script src='{tesoro_url}/gallery/widget.js' data-brand='andes-outdoor'"
-            " data-limit='3'></script>"
-            "<footer id='below' style='height:400px'>Footer</footer></main></body></html>"
-        )
-
-    return Starlette(
-        routes=[
-            Route("/", page),
-            Route("/framed", framed),
-            Route("/hostile", hostile),
-            Route("/steady", steady),
-        ]
-    )
-
-
-@pytest.fixture(scope="module")
-def site(browser: Any, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("browser")
-    engine = make_engine(f"sqlite:///{shutil.copyfile(sqlite_template, tmp / 'tesoro.db')}")
-    shop_port = _free_port()
-    settings = make_settings(tmp, allowed_origins=[f"http://127.0.0.1:{shop_port}"])
-    seeded = seed(engine, settings)
-    rank(engine, settings, seeded)  # the curator's queue and library list ranked posts only
-    app = create_app(settings, engine)
-    with _Server(app) as tesoro, _Server(_shop_app(tesoro.url), port=shop_port) as shop:
-        yield Site(tesoro, shop, seeded, engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    tab.dialogs = []
-    tab.csp_errors = []
-    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
-    tab.on(
-        "console",
-        lambda msg: tab.csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    yield tab
-    context.close()
-
-
-def _login(page: Any, site: Site, role: Role = Role.COORDINATOR) -> None:
-    page.goto(f"{site.tesoro.url}/ui/queue")
-    assert "/login" in page.url  # sent to the login form first
-    page.fill("#key", site.seeded.tokens[role])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site.tesoro.url}/ui/queue")
-
-
-def _states(site: Site, names: list[str]) -> dict[str, tuple[str, int | None]]:
-    with session_scope(site.engine) as session:
-        rows = session.exec(select(Post).where(col(Post.external_id).in_(names)))
-        return {p.external_id: (p.queue_state, p.product_id) for p in rows}
-
 
 def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
-    _login(page, site)
+    login(page, site)
     cards = page.locator("#queue-list article.card")
     cards.first.wait_for()
     assert cards.nth(0).get_attribute("aria-selected") == "true"
@@ -244,7 +61,7 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     page.locator("#queue-list article.card").nth(2).locator(".state-featured").wait_for()
     page.keyboard.press("u")  # undo it: back to new, and selected again
     page.locator("#queue-list article.card").nth(2).locator(".state-new").wait_for()
-    assert _states(site, ["q-hostile"]) == {"q-hostile": ("new", None)}
+    assert queue_states(site, ["q-hostile"]) == {"q-hostile": ("new", None)}
     page.locator("#queue-list article.card").nth(2).and_(page.locator("[aria-selected=true]")).wait_for()
     page.keyboard.press("f")  # and feature it again
     page.locator("#queue-list article.card").nth(2).locator(".state-featured").wait_for()
@@ -254,7 +71,7 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     page.locator("#queue-list article.card").nth(2).locator(".badge.product").wait_for()
-    states = _states(site, ["q-high", "q-mid", "q-hostile"])
+    states = queue_states(site, ["q-high", "q-mid", "q-hostile"])
     cumbre = site.seeded.products["Cumbre Trail Runner"]
     assert states == {
         "q-high": ("approved", None),
@@ -274,7 +91,7 @@ def test_the_product_dialog_preselects_the_suggested_product(page: Any, site: Si
         session.exec(
             update(CurationItem).where(col(CurationItem.post_id) == original).values(product_id=nube)
         )
-    _login(page, site)
+    login(page, site)
     card = page.locator("#queue-list article.card", has_text="TWO platforms")
     card.wait_for()
     card.click(position={"x": 5, "y": 5})
@@ -285,16 +102,16 @@ def test_the_product_dialog_preselects_the_suggested_product(page: Any, site: Si
     card.locator(".badge.product").wait_for()
     page.wait_for_function("() => !document.querySelector('#product-dialog').open", timeout=5000)
     deadline = time.monotonic() + 5
-    while _states(site, ["dup-bsky"])["dup-bsky"][1] != nube and time.monotonic() < deadline:
+    while queue_states(site, ["dup-bsky"])["dup-bsky"][1] != nube and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _states(site, ["dup-bsky"]) == {"dup-bsky": ("new", nube)}
+    assert queue_states(site, ["dup-bsky"]) == {"dup-bsky": ("new", nube)}
     assert page.dialogs == [] and page.csp_errors == []
 
 
 def _feature_the_hostile_post(page: Any, site: Site) -> None:
     """The library holds approved and featured posts: with the hostile queue post featured (as the
     queue test leaves it), three posts mention the Cumbre, two of them approved."""
-    if _states(site, ["q-hostile"])["q-hostile"][0] != "featured":
+    if queue_states(site, ["q-hostile"])["q-hostile"][0] != "featured":
         post_id = site.seeded.posts["q-hostile"]
         response = page.request.post(
             f"{site.tesoro.url}/api/curator/posts/{post_id}/decision",
@@ -306,7 +123,7 @@ def _feature_the_hostile_post(page: Any, site: Site) -> None:
 
 def test_search_the_library_with_facets(page: Any, site: Site) -> None:
     _feature_the_hostile_post(page, site)
-    _login(page, site, Role.VIEWER)
+    login(page, site, Role.VIEWER)
     page.goto(f"{site.tesoro.url}/ui/library")
     page.fill("#search-q", "cumbre")
     page.keyboard.press("Enter")
@@ -332,7 +149,7 @@ def test_an_older_library_answer_never_replaces_a_newer_one(page: Any, site: Sit
 
     page.route(lambda url: "/api/curator/library" in url and "q=" not in url, hold)
     _feature_the_hostile_post(page, site)
-    _login(page, site, Role.VIEWER)
+    login(page, site, Role.VIEWER)
     page.goto(f"{site.tesoro.url}/ui/library")
     page.fill("#search-q", "cumbre")
     page.keyboard.press("Enter")
@@ -401,7 +218,7 @@ def test_iframe_embed_on_another_origin(page: Any, site: Site) -> None:
 
 
 def test_hostile_author_page(page: Any, site: Site) -> None:
-    _login(page, site, Role.VIEWER)
+    login(page, site, Role.VIEWER)
     with session_scope(site.engine) as session:
         post = session.exec(select(Post).where(col(Post.external_id) == "gal-hostile")).one()
     page.goto(f"{site.tesoro.url}/ui/authors/{post.author_id}")
@@ -414,7 +231,7 @@ def test_hostile_author_page(page: Any, site: Site) -> None:
 
 
 def test_dashboard_draws_its_charts(page: Any, site: Site) -> None:
-    _login(page, site, Role.VIEWER)
+    login(page, site, Role.VIEWER)
     page.goto(f"{site.tesoro.url}/ui/dashboard")
     page.locator("#state-chart svg rect").first.wait_for()
     page.locator("#platform-chart svg rect").first.wait_for()
@@ -423,7 +240,7 @@ def test_dashboard_draws_its_charts(page: Any, site: Site) -> None:
 
 def _hostile_author_page_as(page: Any, site: Site, role: Role) -> None:
     """Log in as `role` and open the page of the author of the hostile gallery post."""
-    _login(page, site, role)
+    login(page, site, role)
     with session_scope(site.engine) as session:
         post = session.exec(select(Post).where(col(Post.external_id) == "gal-hostile")).one()
     page.goto(f"{site.tesoro.url}/ui/authors/{post.author_id}")
@@ -478,7 +295,7 @@ def test_a_deep_link_opens_its_post_in_the_queue_after_login(page: Any, site: Si
     # In the list but further down: selected where it is. The queue test decides posts of this
     # module's shared store; the seeded queue is put back for this part, and then left as it was.
     names = ["q-high", "q-mid", "q-hostile"]
-    before = _states(site, names)
+    before = queue_states(site, names)
     _set_states(site, dict.fromkeys(names, "new"))
     try:
         page.goto(f"{site.tesoro.url}/ui/queue")
@@ -510,7 +327,7 @@ def test_a_post_changed_after_approval_shows_its_diff_on_the_queue_card(page: An
     changed = f"Nube kept me dry {HOSTILE_IMG} sale at cheap.example"
     with session_scope(site.engine) as session:
         upsert_posts(session, [replace(original, text=changed)], brand_id=site.seeded.brands["Andes Outdoor"])
-    _login(page, site, Role.VIEWER)
+    login(page, site, Role.VIEWER)
     card = page.locator("#queue-list article.card", has_text="sale at cheap.example")
     card.wait_for()
     assert "v1" in card.locator(".change .change-title").inner_text()
@@ -551,7 +368,7 @@ def test_a_filtered_post_shows_why_on_its_card(page: Any, site: Site) -> None:
             ],
         )
     rank_posts(site.engine, CuratorSettings(), now=BASE_TIME)
-    _login(page, site, Role.VIEWER)
+    login(page, site, Role.VIEWER)
     page.locator("#queue-list article.card").first.wait_for()
     page.select_option("#state-filter", "filtered")
     card = page.locator("#queue-list article.card", has_text="stupid idiot")
@@ -569,7 +386,7 @@ def test_correct_a_post_with_the_keyboard(page: Any, site: Site) -> None:
     from tesoro.store.corrections import corrections_for
 
     post = site.seeded.posts["dup-bsky"]
-    _login(page, site)
+    login(page, site)
     card = page.locator("#queue-list article.card", has_text="TWO platforms")
     card.wait_for()
     assert card.locator(".badge.sentiment-positive").count() == 1  # what the scorer read
@@ -598,21 +415,6 @@ def test_correct_a_post_with_the_keyboard(page: Any, site: Site) -> None:
 
 # --- the gallery widget: accessibility, keyboard, analytics, layout, a hostile host page --------------------
 
-AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
-DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
-
-
-def _axe(page: Any, context: Any) -> list[dict[str, Any]]:
-    """axe-core's violations (WCAG 2.x A/AA and best practices) inside `context`."""
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "async (context) => (await axe.run(context, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))",
-        context,
-    )
-    return list(result)
-
 
 def _shadow_focus(page: Any) -> dict[str, Any] | None:
     return page.evaluate(
@@ -631,7 +433,7 @@ def test_widget_is_accessible_and_its_lightbox_works_with_the_keyboard(browser: 
     try:
         page.goto(f"{site.shop.url}/")
         page.locator(".tesoro-gallery li.card").first.wait_for()
-        assert _axe(page, {"include": [["tesoro-gallery"]]}) == []
+        assert axe(page, {"include": [["tesoro-gallery"]]}) == []
         # Tab from the top of the page to the first tile, open it with Enter.
         for _ in range(10):
             page.keyboard.press("Tab")
@@ -654,7 +456,7 @@ def test_widget_is_accessible_and_its_lightbox_works_with_the_keyboard(browser: 
             "() => document.querySelector('tesoro-gallery').shadowRoot"
             ".querySelector('dialog').matches(':modal')"
         )
-        assert _axe(page, {"include": [["tesoro-gallery"]]}) == []
+        assert axe(page, {"include": [["tesoro-gallery"]]}) == []
         page.keyboard.press("Tab")  # focus stays in the modal dialog
         inside = page.evaluate(
             "() => { const r = document.querySelector('tesoro-gallery').shadowRoot;"
@@ -683,7 +485,7 @@ def test_iframe_gallery_is_accessible(browser: Any, site: Site) -> None:
     page = context.new_page()
     try:
         page.goto(f"{site.tesoro.url}/gallery/andes-outdoor/embed?lang=es")
-        assert _axe(page, {"exclude": []}) == []
+        assert axe(page, {"exclude": []}) == []
     finally:
         context.close()
 
