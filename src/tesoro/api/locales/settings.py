@@ -3,9 +3,6 @@
 EN: dict[str, str] = {
     "nav.settings": "Settings",
     "settings.title": "Settings",
-    "settings.forbidden_title": "Settings are for admins",
-    "settings.forbidden": "You are signed in with a {role} key. Ask an admin to change the configuration, "
-    "or sign in with an admin key.",
     "settings.readonly": "This page shows the configuration; it does not change it. The settings file is "
     "the source of truth: Tesoro copies it into its store every time it starts, so a change made here "
     "would be lost at the next start. To change something, edit the file and restart Tesoro (the server, "
@@ -35,7 +32,7 @@ EN: dict[str, str] = {
     "settings.query.brand": "Brand",
     "settings.query.text": "Listens for",
     "settings.query.try": "Try it",
-    "settings.query.try_label": "Try query {name} in the preview",
+    "settings.query.try_label": "Try it: query {name}",
     "settings.preview": "What would this match?",
     "settings.preview.help": 'Type a query in the listening-query language: words, "exact phrases", '
     "#hashtags, @accounts, lang:es, AND, OR, NOT and -exclusions. It is tried on the latest stored posts "
@@ -69,9 +66,6 @@ EN: dict[str, str] = {
 ES: dict[str, str] = {
     "nav.settings": "Configuración",
     "settings.title": "Configuración",
-    "settings.forbidden_title": "La configuración es solo para administradores",
-    "settings.forbidden": "Has entrado con una clave de {role}. Pide a un administrador que cambie la "
-    "configuración o entra con una clave de administrador.",
     "settings.readonly": "Esta página muestra la configuración, pero no la cambia. Manda el archivo de "
     "configuración: Tesoro lo copia en su base de datos cada vez que arranca, así que un cambio hecho aquí "
     "se perdería en el siguiente arranque. Para cambiar algo, edita el archivo y reinicia Tesoro (el "
@@ -101,7 +95,7 @@ ES: dict[str, str] = {
     "settings.query.brand": "Marca",
     "settings.query.text": "Escucha",
     "settings.query.try": "Probar",
-    "settings.query.try_label": "Probar la consulta {name} en la vista previa",
+    "settings.query.try_label": "Probar la consulta {name}",
     "settings.preview": "¿Qué encontraría?",
     "settings.preview.help": 'Escribe una consulta en el lenguaje de escucha: palabras, "frases exactas", '
     "#hashtags, @cuentas, lang:es, AND, OR, NOT y -exclusiones. Se prueba sobre las últimas publicaciones "

@@ -2,7 +2,7 @@
 
 Like every page, they are not in the OpenAPI document. The alerts page is for every reader
 (admins also get the rules' enable / disable buttons, which call the alerts API); the
-settings page is for admins, and anyone else gets a page that says so, with status 403.
+settings page is for admins (anyone else gets the UI's 403 page: their role cannot open it).
 
 The settings page shows the configuration read-only: the TOML file is the source of truth
 for brands, products, listening queries and sources (`tesoro.store.catalog` copies it into
@@ -22,7 +22,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from tesoro.api.auth import ROLE_MATRIX, Access
-from tesoro.api.deps import EngineDep, PagesDep, Reader, SettingsDep
+from tesoro.api.deps import Admin, EngineDep, PagesDep, Reader, SettingsDep
 from tesoro.api.schemas.alerts import DeliveryPublic
 from tesoro.collector.quota import describe_duration, quota_statuses
 from tesoro.store.alerts import list_deliveries, list_rules
@@ -145,12 +145,8 @@ def alerts_page(
 
 @router.get("/ui/settings", response_class=HTMLResponse)
 def settings_page(
-    caller: Reader, request: Request, pages: PagesDep, engine: EngineDep, settings: SettingsDep
+    caller: Admin, request: Request, pages: PagesDep, engine: EngineDep, settings: SettingsDep
 ) -> HTMLResponse:
-    if caller is None or caller.role not in ROLE_MATRIX[Access.ADMIN]:
-        return pages.render(
-            request, "settings.html", principal=caller, page="settings", status=403, forbidden=True
-        )
     with session_scope(engine) as session:
         rows = list_sources(session)
         quotas = quota_statuses(session, settings, rows, now=datetime.now(UTC))
@@ -161,7 +157,6 @@ def settings_page(
         principal=caller,
         page="settings",
         data={"settings_endpoints": SETTINGS_ENDPOINTS},
-        forbidden=False,
         config_file=str(settings.source_file) if settings.source_file else None,
         settings=settings,
         sources=[s for s in rows if s.name in configured],

@@ -294,18 +294,34 @@ class DeliveryPublic(Schema):
 class MessageLinkPublic(Schema):
     """A link or button of a message: its words and where it goes (http(s) only)."""
 
-    label: str
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"label": "Open post", "url": "https://x.com/ana/status/1"}]}
+    )
+
+    label: str = Field(description="the link's words, or the button's label")
     url: str
 
 
 class MessagePartPublic(Schema):
     """One block of a message as plain text (untrusted: escape it wherever it is shown)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "text",
+                    "text": "Ana @ana · 12.3k followers · x",
+                    "links": [{"label": "@ana", "url": "https://x.com/ana"}],
+                }
+            ]
+        }
+    )
+
     kind: str = Field(
         description="header, text, quote (the post's own words), context (small print) or actions"
     )
     text: str
-    links: list[MessageLinkPublic]
+    links: list[MessageLinkPublic] = Field(description="the links and buttons of this block")
 
     @classmethod
     def from_part(cls, part: MessagePart) -> MessagePartPublic:
@@ -344,8 +360,8 @@ class DeliveryMessage(Schema):
         }
     )
 
-    delivery: DeliveryPublic
-    available: bool
+    delivery: DeliveryPublic = Field(description="the delivery-log line")
+    available: bool = Field(description="false: the alerts it carried are no longer stored")
     fallback: str = Field(description="the notification line Slack shows, as plain text")
-    parts: list[MessagePartPublic]
+    parts: list[MessagePartPublic] = Field(description="the blocks in order, as plain text")
     blocks: list[dict[str, Any]] = Field(description="the Block Kit blocks as Slack received them")

@@ -32,8 +32,20 @@ class QueryPreviewRequest(Input):
     show: int = Field(20, ge=0, le=100, description="how many of the matching posts to return")
 
 
+_POST_EXAMPLE = {
+    "id": 42,
+    "platform": "x",
+    "author_handle": "ana",
+    "text": "Subí al cerro con las Cumbre",
+    "url": "https://x.com/ana/status/42",
+    "created_at": "2026-11-01T12:00:00+00:00",
+}
+
+
 class PreviewPost(Schema):
     """One stored post the query matches (its text cut to 500 characters)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_POST_EXAMPLE]})
 
     id: int
     platform: str
@@ -66,25 +78,16 @@ class QueryPreview(Schema):
                     "canonical": "cumbre lang:es",
                     "tried": 500,
                     "matched": 1,
-                    "items": [
-                        {
-                            "id": 42,
-                            "platform": "x",
-                            "author_handle": "ana",
-                            "text": "Subí al cerro con las Cumbre",
-                            "url": "https://x.com/ana/status/42",
-                            "created_at": "2026-11-01T12:00:00+00:00",
-                        }
-                    ],
+                    "items": [_POST_EXAMPLE],
                 }
             ]
         }
     )
 
-    query: str
+    query: str = Field(description="the query as it was sent")
     canonical: str = Field(description="the query as Tesoro reads it (groups and operators made explicit)")
     tried: int = Field(
         description="how many posts it was tried on (fewer than asked when the store has fewer)"
     )
-    matched: int
+    matched: int = Field(description="how many of the posts tried it matches")
     items: list[PreviewPost] = Field(description="the newest matching posts first")
