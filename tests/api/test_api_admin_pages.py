@@ -196,10 +196,14 @@ def test_the_alerts_page_lists_the_log_and_the_rules(client: TestClient, seeded:
     status, html = _page(client, seeded, "/ui/alerts", Role.VIEWER)
     assert status == 200
     assert html.count('class="delivery"') == 5
-    assert "Delivered" in html and "Failed" in html and "Uncertain" in html
+    # (The page's words are also in its JSON data block for the scripts: assert on the elements.)
+    assert ">Delivered</span>" in html and ">Failed</span>" in html and ">Uncertain</span>" in html
     assert "SECRET" not in html and "https://bot:***@hooks.example" in html  # credentials in an error masked
     assert 'href="/ui/alerts" aria-current="page"' in html
-    assert "rule-toggle" not in html and "Only an admin can turn rules on or off." in html
+    assert (
+        "rule-toggle" not in html
+        and 'id="rules-readonly">Only an admin can turn rules on or off.</p>' in html
+    )
     assert "/ui/settings" not in html  # not in a viewer's navigation
     status, html = _page(client, seeded, "/ui/alerts", Role.ADMIN)
     assert html.count('class="rule-toggle"') == 2 and 'aria-label="Turn off rule vip"' in html
@@ -217,13 +221,16 @@ def test_the_alerts_page_filters_and_explains_bad_filters(client: TestClient, se
     assert html.count('class="delivery"') == 1
     status, html = _page(client, seeded, "/ui/alerts", Role.VIEWER, status="lost", **{"from": "yesterday"})
     assert status == 200 and html.count('class="delivery"') == 5
-    assert "That status does not exist" in html and "The start day is not a date" in html
+    assert "<li>That status does not exist; showing every status.</li>" in html
+    assert "<li>The start day is not a date (use YYYY-MM-DD); it was left out.</li>" in html
     _, html = _page(client, seeded, "/ui/alerts", Role.VIEWER, **{"from": "2026-11-02", "to": "2026-11-01"})
-    assert "The end day is before the start day" in html
+    assert "<li>The end day is before the start day; the end day was left out.</li>" in html
     _, html = _page(client, seeded, "/ui/alerts", Role.VIEWER, rule="<script>nope</script>")
-    assert "No deliveries match these filters." in html and "<script>nope" not in html
+    assert (
+        'id="deliveries-empty">No deliveries match these filters.</p>' in html and "<script>nope" not in html
+    )
     _, html = _page(client, seeded, "/ui/alerts", Role.VIEWER, lang="es", status="failed")
-    assert "Fallido" in html and "Registro de envíos" in html
+    assert ">Fallido</span>" in html and ">Registro de envíos</h2>" in html
 
 
 def test_the_settings_page_shows_the_catalogue_read_only(client: TestClient, seeded: Seeded) -> None:
@@ -236,7 +243,7 @@ def test_the_settings_page_shows_the_catalogue_read_only(client: TestClient, see
     assert "andes-mastodon" in html and 'href="/ui/sources"' in html
     assert 'id="preview-query"' in html
     _, html = _page(client, seeded, "/ui/settings", Role.ADMIN, lang="es")
-    assert "Consultas de escucha" in html and "Archivo de configuración" in html
+    assert ">Consultas de escucha</h2>" in html and ">Archivo de configuración:</span>" in html
 
 
 @pytest.mark.parametrize("role", [Role.COORDINATOR, Role.VIEWER])
@@ -245,7 +252,36 @@ def test_the_settings_page_tells_a_non_admin_it_is_not_for_them(
 ) -> None:
     status, html = _page(client, seeded, "/ui/settings", role)
     assert status == 403
-    assert "Your key&#39;s role cannot open this page." in html
+    assert "<p>Your key&#39;s role cannot open this page.</p>" in html
     assert "tesoro.toml" not in html and "preview-query" not in html
     status, html = _page(client, seeded, "/ui/settings", role, lang="es")
-    assert status == 403 and "El rol de tu clave no puede abrir esta página." in html
+    assert status == 403 and "<p>El rol de tu clave no puede abrir esta página.</p>" in html
+
+
+def test_the_alerts_page_pages_through_a_long_log(
+    client: TestClient, seeded: Seeded, sqlite_engine: Engine
+) -> None:
+    with session_scope(sqlite_engine) as session:
+        for n in range(50):
+            record_delivery(
+                session,
+                rule="mentions",
+                channel="slack:#social",
+                kind="alert",
+                status="delivered",
+                alert_ids=[],
+                at=BASE_TIME + timedelta(minutes=n),
+            )
+    _, html = _page(client, seeded, "/ui/alerts", Role.VIEWER, rule="mentions")
+    assert html.count('class="delivery"') == 50
+    assert 'class="pager"' not in html  # exactly one page: no "older"
+    _, html = _page(client, seeded, "/ui/alerts", Role.VIEWER)
+    assert html.count('class="delivery"') == 50 and 'class="pager"' in html
+    assert (
+        '<a href="/ui/alerts?offset=50">Older deliveries</a>' in html and ">Newer deliveries</a>" not in html
+    )
+    _, html = _page(client, seeded, "/ui/alerts", Role.VIEWER, offset="50")
+    assert html.count('class="delivery"') == 5
+    assert '<a href="/ui/alerts?">Newer deliveries</a>' in html and ">Older deliveries</a>" not in html
+    # The rule filter offers every rule the log names, "test" (a test without a rule) included.
+    assert '<option value="test">test</option>' in html

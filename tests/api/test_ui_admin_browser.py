@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from tesoro.api.app import create_app
-from tesoro.store.alerts import get_rule
+from tesoro.settings import AlertRuleSettings
+from tesoro.store.alerts import create_rule, delete_rule, get_rule
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import Role
 from worlds.admin import admin_settings, seed_alerts
-from worlds.api import HOSTILE_IMG, rank, seed
+from worlds.api import BASE_TIME, HOSTILE_IMG, rank, seed
 from worlds.browser import Server, Site, axe, free_port, login, shop_app
 
 pytestmark = pytest.mark.browser
@@ -246,3 +247,42 @@ def test_the_pages_pass_axe_and_fit_the_screen(
         assert _fits(page)
     finally:
         context.close()
+
+
+def test_what_goes_wrong_is_said_where_it_happened(page: Any, site: Site) -> None:
+    """A refused rule change, a message that cannot be loaded, a preview that fails: each says why."""
+    with session_scope(site.engine) as session:  # an API rule whose brand has since left the file
+        create_rule(
+            session, AlertRuleSettings(name="gone", kind="new_mention", brand="Gone Brand"), now=BASE_TIME
+        )
+    try:
+        page.set_viewport_size(LAPTOP)
+        login(page, site, Role.ADMIN)
+        page.goto(f"{site.tesoro.url}/ui/alerts")
+        rule = page.locator("li.rule[data-rule=gone]")
+        rule.get_by_role("button", name="Turn off rule gone").click()
+        error = rule.get_by_role("alert")
+        error.filter(has_text="could not be changed").wait_for()
+        assert error.inner_text() == "Rule gone could not be changed: unknown brand 'Gone Brand'"
+        assert rule.locator("[data-role=state]").inner_text() == "On" and _rule_enabled(site, "gone") is True
+        page.route("**/message", lambda route: route.fulfill(status=500, json={"detail": "database is down"}))
+        first = page.locator("li.delivery").first
+        first.locator("summary").click()
+        failed = first.get_by_role("alert")
+        failed.wait_for()
+        assert failed.inner_text() == "The message could not be loaded: database is down"
+        page.unroute("**/message")
+        first.locator("summary").click()  # closed, and opened again: it tries again
+        first.locator("summary").click()
+        first.locator(".slack-message").wait_for()
+        page.goto(f"{site.tesoro.url}/ui/settings")
+        page.route("**/api/queries/preview", lambda route: route.fulfill(status=500, json={"detail": "boom"}))
+        page.get_by_label("Listening query").fill("cumbre")
+        alert = page.locator("#preview-result").get_by_role("alert")
+        alert.wait_for()
+        assert alert.inner_text() == "The preview failed: boom"
+    finally:
+        with session_scope(site.engine) as session:
+            row = get_rule(session, "gone")
+            if row is not None:
+                delete_rule(session, row)

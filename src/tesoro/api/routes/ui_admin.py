@@ -25,7 +25,7 @@ from tesoro.api.auth import ROLE_MATRIX, Access
 from tesoro.api.deps import Admin, EngineDep, PagesDep, Reader, SettingsDep
 from tesoro.api.schemas.alerts import DeliveryPublic
 from tesoro.collector.quota import describe_duration, quota_statuses
-from tesoro.store.alerts import list_deliveries, list_rules
+from tesoro.store.alerts import delivery_rules, list_deliveries, list_rules
 from tesoro.store.engine import session_scope
 from tesoro.store.sources import list_sources
 
@@ -123,6 +123,7 @@ def alerts_page(
     with session_scope(engine) as session:
         rows = list_deliveries(session, **args, limit=PAGE_SIZE + 1, offset=offset)
         rules = list_rules(session)
+        logged_rules = delivery_rules(session)
         deliveries = [(DeliveryPublic.from_row(d), d.attempt_at) for d in rows[:PAGE_SIZE]]
     is_admin = caller is not None and caller.role in ROLE_MATRIX[Access.ADMIN]
     return pages.render(
@@ -134,7 +135,9 @@ def alerts_page(
         filters=filters,
         statuses=DELIVERY_STATUSES,
         rules=rules,
-        rule_names=sorted({r.name for r in rules} | ({filters.rule} if filters.rule else set())),
+        rule_names=sorted(
+            {r.name for r in rules} | set(logged_rules) | ({filters.rule} if filters.rule else set())
+        ),
         deliveries=deliveries,
         has_more=len(rows) > PAGE_SIZE,
         page_size=PAGE_SIZE,

@@ -6,6 +6,8 @@ mistake: `{"detail": [{"loc": ["body", "query"], "msg": "unmatched ')'", "positi
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
 from tesoro.api.schemas.common import Input, Schema, Timestamp, iso
@@ -32,7 +34,7 @@ class QueryPreviewRequest(Input):
     show: int = Field(20, ge=0, le=100, description="how many of the matching posts to return")
 
 
-_POST_EXAMPLE = {
+_POST_EXAMPLE: dict[str, Any] = {
     "id": 42,
     "platform": "x",
     "author_handle": "ana",

@@ -30,6 +30,7 @@ __all__ = [
     "delivered_channels",
     "deliveries_for_alerts",
     "delivery_alerts",
+    "delivery_rules",
     "delivery_window",
     "finish_alerts",
     "list_alerts",
@@ -249,6 +250,12 @@ def list_deliveries(
     if until is not None:
         stmt = stmt.where(col(AlertDelivery.attempt_at) < until)
     return list(session.execute(stmt).scalars())
+
+
+def delivery_rules(session: Session) -> list[str]:
+    """Every rule name the delivery log holds (rules since deleted and "test" included), sorted."""
+    stmt = select(col(AlertDelivery.rule)).distinct().order_by(col(AlertDelivery.rule))
+    return [str(name) for name in session.execute(stmt).scalars()]
 
 
 def delivery_alerts(session: Session, *, delivery_id: int) -> tuple[AlertDelivery, list[Alert]] | None:
