@@ -6,14 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tesoro.api.app import create_app
+from tesoro.api.i18n import MESSAGES
+from tesoro.api.routes.ui_admin import DELIVERY_STATUSES
 from tesoro.models import NormalizedAuthor, NormalizedPost, Platform
 from tesoro.settings import Settings
+from tesoro.settings.alerts import AlertKind
 from tesoro.store.alerts import record_delivery
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role
@@ -285,3 +289,11 @@ def test_the_alerts_page_pages_through_a_long_log(
     assert '<a href="/ui/alerts?">Newer deliveries</a>' in html and ">Older deliveries</a>" not in html
     # The rule filter offers every rule the log names, "test" (a test without a rule) included.
     assert '<option value="test">test</option>' in html
+
+
+def test_every_rule_kind_and_delivery_status_has_words_in_both_languages() -> None:
+    for lang in ("en", "es"):
+        words = MESSAGES[lang]
+        assert {f"alerts.kinds.{kind}" for kind in get_args(AlertKind)} <= words.keys()
+        assert {f"alerts.status.{status}" for status in DELIVERY_STATUSES} <= words.keys()
+        assert {f"alerts.kind.{kind}" for kind in ("alert", "digest", "test")} <= words.keys()
