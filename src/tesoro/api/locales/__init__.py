@@ -11,7 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType
 
-from tesoro.api.locales import author, common, consent, dashboard, gallery, library, queue, rights, sources
+from tesoro.api.locales import (
+    alerts,
+    author,
+    common,
+    consent,
+    dashboard,
+    gallery,
+    library,
+    queue,
+    rights,
+    settings,
+    sources,
+)
 
 MODULES: tuple[ModuleType, ...] = (
     common,
@@ -23,6 +35,8 @@ MODULES: tuple[ModuleType, ...] = (
     gallery,
     consent,
     rights,
+    alerts,
+    settings,
 )
 
 

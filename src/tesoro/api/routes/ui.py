@@ -24,7 +24,18 @@ from tesoro.api.gallery import performance_report
 from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages
 from tesoro.api.problems import Problem
-from tesoro.api.schemas import alerts, decisions, gallery, insights, keys, library, posts, queue, ranker
+from tesoro.api.schemas import (
+    alerts,
+    decisions,
+    gallery,
+    insights,
+    keys,
+    library,
+    listening,
+    posts,
+    queue,
+    ranker,
+)
 from tesoro.api.schemas.common import Id, iso
 from tesoro.api.schemas.posts import AuthorDetailPublic
 from tesoro.api.security import CSRF_FORM_FIELD, check_csrf, form_fields, safe_next
@@ -68,7 +79,7 @@ def _model_examples() -> dict[str, Any]:
     and an example that leaves out its null fields shows a client the wrong shape.
     """
     found: dict[str, Any] = {}
-    for module in (alerts, decisions, gallery, insights, keys, library, posts, queue, ranker):
+    for module in (alerts, decisions, gallery, insights, keys, library, listening, posts, queue, ranker):
         for name in module.__all__:
             model = getattr(module, name)
             if isinstance(model, type) and issubclass(model, BaseModel):
