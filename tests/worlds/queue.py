@@ -40,12 +40,19 @@ def queue_name() -> str:
 
 
 def write_settings(
-    tmp_path: Path, name: str, *, base_url: str, queue: str = "", extra: str = "", environ: dict[str, str]
+    tmp_path: Path,
+    name: str,
+    *,
+    base_url: str,
+    queue: str = "",
+    source: str = "",
+    extra: str = "",
+    environ: dict[str, str],
 ) -> Settings:
     """A settings file for the RQ backend on `name`, with one X source on the simulator at `base_url`.
 
-    `queue` adds keys to `[queue]`; `extra` appends sections. Workers read the file, so it is
-    written to disk (`settings.source_file`).
+    `queue` adds keys to `[queue]`, `source` to the source; `extra` appends sections. Workers read
+    the file, so it is written to disk (`settings.source_file`).
     """
     config = tmp_path / "scaled.toml"
     config.write_text(
@@ -75,6 +82,7 @@ base_url = "{base_url}"
 credentials = {{ bearer_token_env = "SCALED_X_TOKEN" }}
 # Pro's million posts a month last at this pace: the quota plan never holds the second run back.
 quota = {{ plan = "pro" }}
+{source}
 {extra}
 """,
         encoding="utf-8",

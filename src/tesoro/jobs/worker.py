@@ -128,10 +128,12 @@ class JobTimedOut(BaseException):
 
 
 class _DeathPenalty(UnixSignalDeathPenalty):
-    """RQ's SIGALRM timeout, raising `JobTimedOut`."""
+    """RQ's SIGALRM timeout, raising `JobTimedOut` for a job (the worker's own waits keep theirs)."""
 
     def handle_death_penalty(self, signum: int, frame: object) -> None:
-        raise JobTimedOut(f"the job ran past its timeout of {self._timeout} s")
+        if isinstance(self._exception, type) and issubclass(self._exception, JobTimeoutException):
+            raise JobTimedOut(f"the job ran past its timeout of {self._timeout} s")
+        super().handle_death_penalty(signum, frame)  # type: ignore[no-untyped-call]
 
 
 class JobWorker(Worker):
