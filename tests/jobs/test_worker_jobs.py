@@ -151,6 +151,30 @@ def test_a_job_that_runs_is_skipped_and_counted(make: Make, redis: Redis) -> Non
     assert 'tesoro_worker_job_seconds_total{job="sessions:purge"}' in scrape
 
 
+def test_mistakes_are_refused_with_the_reason(make: Make, redis: Redis, tmp_path: Path) -> None:
+    settings = make()
+    queue = make_queue(settings, redis)
+    with pytest.raises(ValueError, match="no scheduled job is called 'colect'"):
+        enqueue_job(queue, settings, "colect", settings.sources[0].name)
+    with pytest.raises(ValueError, match="only a collection, names its source"):
+        enqueue_job(queue, settings, "collect")
+    with pytest.raises(ValueError, match="only a collection, names its source"):
+        enqueue_job(queue, settings, "score", settings.sources[0].name)
+    unfiled = Settings.model_validate({"data_dir": str(tmp_path), "queue": {"backend": "rq"}})
+    with pytest.raises(ValueError, match="needs a settings file"):
+        enqueue_job(queue, unfiled, "score")
+    with pytest.raises(ValueError, match="needs a settings file"):
+        build_scheduler(open_store(settings), unfiled, {})
+    assert queue.count == 0
+    with pytest.raises(ValueError, match="no scheduled job is called 'nope'"):
+        run_job(str(settings.source_file), "nope")
+    # A collection queued before its source left the settings does nothing, and says why.
+    gone = run_job(str(settings.source_file), "collect", "gone-source")
+    assert gone["outcome"] == "finished" and gone["result"]["status"] == "skipped"
+    assert "not an enabled source in the settings" in gone["result"]["error"]
+    assert not JobLedger(redis, settings.queue.name).running("collect:gone-source")
+
+
 def test_a_job_past_its_timeout_is_stopped_and_retried_from_the_store(
     make: Make, sim: SimulatorServer, redis: Redis
 ) -> None:

@@ -41,6 +41,7 @@ from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 from sqlalchemy.engine import Engine
 
 from tesoro.alerts.jobs import alert_jobs
+from tesoro.collector.runner import RunResult
 from tesoro.jobs.tasks import (
     collect_source,
     copies_job,
@@ -89,6 +90,11 @@ Run = Callable[[Engine, Settings, Mapping[str, str], "str | None"], object]
 def _collect(engine: Engine, settings: Settings, environ: Mapping[str, str], source: str | None) -> object:
     if source is None:
         raise ValueError("a collection needs the source's name")
+    if not any(s.name == source and s.enabled for s in settings.sources):
+        # Queued before the settings changed: nothing to do, and nothing a retry could fix.
+        why = "not an enabled source in the settings (removed or disabled since it was queued)"
+        log.warning("%s: %s; nothing collected", source, why)
+        return RunResult(source, "skipped", error=why)
     return collect_source(engine, settings, source, environ)
 
 
