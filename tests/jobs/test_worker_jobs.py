@@ -116,6 +116,51 @@ def test_every_scheduled_job_runs_on_the_workers(make: Make, sim: SimulatorServe
     assert make_queue(settings, redis).count == 0
 
 
+def test_alerts_are_evaluated_and_delivered_on_the_workers_once(
+    make: Make, sim: SimulatorServer, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox is the source of truth: a second evaluation and delivery on the workers sends nothing."""
+    monkeypatch.setenv(
+        "SLACK_WEBHOOK_URL", f"{sim.base_url}/slack/hooks/{sim.state.credentials.slack_webhook_path}"
+    )
+    settings = make(
+        extra='[slack]\nwebhook_url_env = "SLACK_WEBHOOK_URL"\n\n'
+        '[[alerts]]\nname = "mentions"\nkind = "new_mention"\nquery = "andes"\n'
+    )
+    queue = make_queue(settings, redis)
+    source = settings.sources[0].name
+
+    def cycle(*kinds: str) -> dict[str, dict[str, object]]:
+        jobs = {
+            kind: enqueue_job(queue, settings, kind, source if kind == "collect" else None) for kind in kinds
+        }
+        _work(settings, redis)
+        out = {}
+        for kind, job in jobs.items():
+            assert job is not None
+            job.refresh()
+            assert job.return_value()["outcome"] == "finished", (kind, job.latest_result())
+            out[kind] = job.return_value()["result"]
+        return out
+
+    cycle("alerts:evaluate")  # the rule starts watching from now
+    sim.state.world.grow(8)
+    first = cycle("collect", "alerts:evaluate", "alerts:deliver")
+    assert first["collect"]["inserted"] > 0
+
+    def alerts(report: object) -> int:
+        assert isinstance(report, dict)
+        return sum(outcome["alerts"] for outcome in report["outcomes"])
+
+    assert alerts(first["alerts:evaluate"]) == first["collect"]["inserted"]
+    assert first["alerts:deliver"]["delivered"] == first["collect"]["inserted"]
+    sent = len(sim.state.slack_messages)
+    assert sent > 0
+    again = cycle("collect", "alerts:evaluate", "alerts:deliver")
+    assert alerts(again["alerts:evaluate"]) == 0 and again["alerts:deliver"]["claimed"] == 0
+    assert len(sim.state.slack_messages) == sent, "nothing delivered twice"
+
+
 def test_a_job_that_runs_is_skipped_and_counted(make: Make, redis: Redis) -> None:
     settings = make()
     queue = make_queue(settings, redis)
