@@ -9,7 +9,7 @@ import pytest
 from redis import Redis
 
 from tesoro.jobs.scheduler import build_scheduler
-from tesoro.jobs.worker import SimpleJobWorker, enqueue_job, make_queue
+from tesoro.jobs.worker import KINDS, SimpleJobWorker, enqueue_job, make_queue
 from tesoro.settings import Settings
 from tesoro.simulator.server import SimulatorServer
 from tesoro.store.db import open_store
@@ -91,6 +91,9 @@ def test_scheduler_in_rq_mode_enqueues(settings: Settings, redis: Redis) -> None
         "rights",
     }
     assert all(job.func is enqueue_job for job in jobs.values()), "every job runs on the workers"
+    for job in jobs.values():
+        assert job.args[2] in KINDS, f"{job.id}: no worker knows how to run it"
+        assert settings.queue.timeouts.of(job.id) > 0
     collect, score = jobs[f"collect:{settings.sources[0].name}"], jobs["score"]
     assert collect.args[2:] == ("collect", settings.sources[0].name)
     assert score.args[2:] == ("score", None)

@@ -22,7 +22,7 @@ from tesoro.jobs.tasks import collect_source
 from tesoro.jobs.worker import SimpleJobWorker, enqueue_job, make_queue, run_job
 from tesoro.ops.joblock import JobLedger
 from tesoro.ops.metrics import render
-from tesoro.settings import DatabaseSettings, Settings
+from tesoro.settings import ConfigError, DatabaseSettings, Settings, load_settings
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.server import SimulatorServer
 from tesoro.store.db import open_store
@@ -194,6 +194,22 @@ def test_a_job_that_runs_is_skipped_and_counted(make: Make, redis: Redis) -> Non
     assert 'tesoro_worker_jobs_total{job="sessions:purge",outcome="skipped_running"} 2.0' in scrape
     assert 'tesoro_worker_jobs_total{job="sessions:purge",outcome="finished"} 1.0' in scrape
     assert 'tesoro_worker_job_seconds_total{job="sessions:purge"}' in scrape
+
+
+def test_job_timeouts_read_durations_and_refuse_mistakes(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text('[queue.timeouts]\ncollect = "20m"\nscore = 90\n', encoding="utf-8")
+    timeouts = load_settings(config, environ={}).queue.timeouts
+    assert timeouts.of("collect:x-mentions") == 1200 and timeouts.of("score") == 90
+    assert timeouts.of("ror-refresh") == 1800, "the default where the file says nothing"
+    for bad, reason in (
+        ('colect = "20m"', "queue.timeouts.colect: unknown key"),
+        ('collect = "soon"', "'soon' is not a duration"),
+        ("collect = 0", "must be at least 1 second"),
+    ):
+        config.write_text(f"[queue.timeouts]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=reason):
+            load_settings(config, environ={})
 
 
 def test_mistakes_are_refused_with_the_reason(make: Make, redis: Redis, tmp_path: Path) -> None:
