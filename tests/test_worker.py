@@ -9,13 +9,13 @@ import pytest
 from redis import Redis
 
 from tesoro.jobs.scheduler import build_scheduler
-from tesoro.jobs.worker import KINDS, SimpleJobWorker, enqueue_job, make_queue
+from tesoro.jobs.worker import KINDS, enqueue_job, make_queue
 from tesoro.settings import Settings
 from tesoro.simulator.server import SimulatorServer
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
-from worlds.queue import clean, queue_name, redis_client, write_settings
+from worlds.queue import clean, queue_name, redis_client, work, write_settings
 
 pytestmark = pytest.mark.redis
 
@@ -50,9 +50,7 @@ def test_enqueued_collection_runs_on_a_worker(settings: Settings, sim: Simulator
     with session_scope(engine) as session:
         assert count_posts(session) == 0, "the scheduler only enqueues"
 
-    SimpleJobWorker([queue], connection=redis, name=f"{queue.name}-worker").work(
-        burst=True, with_scheduler=False
-    )
+    work(settings, redis)
     job.refresh()
     assert job.is_finished, job.latest_result()
     value = job.return_value()
@@ -67,9 +65,7 @@ def test_enqueued_collection_runs_on_a_worker(settings: Settings, sim: Simulator
     sim.state.world.grow(5)
     again = enqueue_job(queue, settings, "collect", source)
     assert again is not None, "a finished job does not block the next run"
-    SimpleJobWorker([queue], connection=redis, name=f"{queue.name}-worker").work(
-        burst=True, with_scheduler=False
-    )
+    work(settings, redis)
     again.refresh()
     assert again.return_value()["result"]["inserted"] > 0
 

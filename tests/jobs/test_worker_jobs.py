@@ -19,7 +19,7 @@ from rq.job import Job
 
 from tesoro.jobs.scheduler import build_scheduler
 from tesoro.jobs.tasks import collect_source
-from tesoro.jobs.worker import SimpleJobWorker, enqueue_job, make_queue, run_job
+from tesoro.jobs.worker import enqueue_job, make_queue, run_job
 from tesoro.ops.joblock import JobLedger
 from tesoro.ops.metrics import render
 from tesoro.settings import ConfigError, DatabaseSettings, Settings, load_settings
@@ -29,7 +29,7 @@ from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
 from tesoro.store.sources import get_source
-from worlds.queue import clean, queue_name, redis_client, write_settings
+from worlds.queue import clean, queue_name, redis_client, work, write_settings
 
 pytestmark = pytest.mark.redis
 
@@ -59,25 +59,6 @@ def make(
     clean(redis, name, had_clean_groups=had_clean_groups)
 
 
-class _BurstWorker(SimpleJobWorker):
-    """Without the command channel (pubsub) a long-lived worker listens on: at the end of a short burst,
-    redis-py 8 waits for that listener's 60 s poll to end (30 s and more per burst, seen here)."""
-
-    def subscribe(self) -> None:
-        pass
-
-    def unsubscribe(self) -> None:
-        pass
-
-
-def _work(settings: Settings, redis: Redis) -> None:
-    """One worker in this process until the queue is empty."""
-    queue = make_queue(settings, redis)
-    _BurstWorker([queue], connection=redis, name=f"{queue.name}-inproc").work(
-        burst=True, with_scheduler=False
-    )
-
-
 def _posts(settings: Settings) -> int:
     with session_scope(open_store(settings)) as session:
         return count_posts(session)
@@ -103,7 +84,7 @@ def test_every_scheduled_job_runs_on_the_workers(make: Make, sim: SimulatorServe
     assert all(isinstance(job, Job) for job in queued.values()), queued
     assert make_queue(settings, redis).count == len(jobs)
 
-    _work(settings, redis)
+    work(settings, redis)
 
     for name, job in queued.items():
         job.refresh()
@@ -134,7 +115,7 @@ def test_alerts_are_evaluated_and_delivered_on_the_workers_once(
         jobs = {
             kind: enqueue_job(queue, settings, kind, source if kind == "collect" else None) for kind in kinds
         }
-        _work(settings, redis)
+        work(settings, redis)
         out = {}
         for kind, job in jobs.items():
             assert job is not None
@@ -172,7 +153,7 @@ def test_a_job_that_runs_is_skipped_and_counted(make: Make, redis: Redis) -> Non
         assert queue.count == 0
         # A run that reached the queue anyway (a retry, say) does nothing when a worker takes it.
         stray = queue.enqueue(run_job, str(settings.source_file), "sessions:purge", None)
-        _work(settings, redis)
+        work(settings, redis)
         stray.refresh()
         assert stray.return_value() == {"job": "sessions:purge", "outcome": "skipped_running", "result": None}
         assert ledger.holder("sessions:purge") == elsewhere.token, "the running one keeps its hold"
@@ -183,7 +164,7 @@ def test_a_job_that_runs_is_skipped_and_counted(make: Make, redis: Redis) -> Non
     first = enqueue_job(queue, settings, "sessions:purge")
     assert first is not None, "once it ended, the job is queued again"
     assert enqueue_job(queue, settings, "sessions:purge") is None, "one waiting run, not two"
-    _work(settings, redis)
+    work(settings, redis)
     first.refresh()
     assert first.return_value()["outcome"] == "finished"
     assert not ledger.running("sessions:purge"), "the hold ends with the run"
@@ -255,7 +236,7 @@ def test_a_job_past_its_timeout_is_stopped_and_retried_from_the_store(
     assert job is not None and job.timeout == 2
     started = time.monotonic()
 
-    _work(settings, redis)
+    work(settings, redis)
 
     assert time.monotonic() - started < 6, "the hung run was stopped, not waited for"
     job.refresh()
@@ -302,7 +283,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_worker(
     settings = make(queue="lock_ttl_s = 2\nretries = 0", source="page_size = 10\ntimeout_s = 60")
     source = settings.sources[0].name
     name = f"collect:{source}"
-    sim.state.timeout_hold_s = 8  # longer than it takes to kill the worker
+    sim.state.timeout_hold_s = 5  # longer than it takes to kill the worker
     sim.state.world.grow(30)
     # Two pages of ten arrive, then the platform hangs on the third: the worker dies there.
     sim.state.faults.inject("x.search", Fault.TIMEOUT, times=1, after=2)
@@ -330,7 +311,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_worker(
     again = enqueue_job(queue, settings, "collect", source)
     assert again is not None
 
-    _work(settings, redis)  # another worker
+    work(settings, redis)  # another worker
 
     again.refresh()
     result = again.return_value()["result"]
@@ -368,7 +349,7 @@ def test_two_workers_never_run_one_job_at_once(
         _until(lambda: ledger.running(name), 90, "the worker never started", log=tmp_path / "worker.log")
         # A second run reached the queue (a retry, an abandoned job put back): this worker takes it.
         second = queue.enqueue(run_job, str(settings.source_file), "collect", source)
-        _work(settings, redis)
+        work(settings, redis)
         second.refresh()
         assert second.return_value()["outcome"] == "skipped_running"
         _until(lambda: first.refresh() or first.is_finished, 60, "the first run never finished")

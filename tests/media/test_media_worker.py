@@ -12,7 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
 from tesoro.jobs.tasks import collect_source
-from tesoro.jobs.worker import SimpleJobWorker, enqueue_job, make_queue
+from tesoro.jobs.worker import enqueue_job, make_queue
 from tesoro.settings import load_settings
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
@@ -20,6 +20,7 @@ from tesoro.store.catalog import sync_catalog
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import MediaImage
+from worlds.queue import work
 
 pytestmark = pytest.mark.redis
 
@@ -87,9 +88,7 @@ credentials = {{ access_token_env = "SCALED_MASTODON_TOKEN" }}
             job = enqueue_job(queue, settings, "media")
             assert job is not None
             assert enqueue_job(queue, settings, "media") is None, "one media pass queued, not two"
-            SimpleJobWorker([queue], connection=redis, name=f"{name}-worker").work(
-                burst=True, with_scheduler=False
-            )
+            work(settings, redis)
             job.refresh()
             assert job.is_finished, job.latest_result()
             result = job.return_value()["result"]

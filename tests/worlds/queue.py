@@ -16,6 +16,7 @@ import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tesoro.jobs.worker import SimpleJobWorker, make_queue
 from tesoro.settings import Settings, load_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -101,3 +102,21 @@ def clean(redis: Redis, name: str, *, had_clean_groups: bool) -> None:
         for member in redis.smembers(worker_set):
             if name.encode() in member:
                 redis.srem(worker_set, member)
+
+
+class BurstWorker(SimpleJobWorker):
+    """A worker in the test's process, without the command channel (pubsub) a long-lived worker listens
+    on: at the end of a burst, redis-py 8 waits for that listener's 60 s poll to end (30 s and more
+    per burst here whenever a job ran long enough for the listener to start polling)."""
+
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
+
+def work(settings: Settings, redis: Redis) -> None:
+    """One worker in this process until the queue is empty."""
+    queue = make_queue(settings, redis)
+    BurstWorker([queue], connection=redis, name=f"{queue.name}-inproc").work(burst=True, with_scheduler=False)

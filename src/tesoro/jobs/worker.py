@@ -294,9 +294,12 @@ def run_job(config_path: str, kind: str, source: str | None = None) -> dict[str,
         raise
     finally:
         hold.release()
-        if hold.lost.is_set():
-            ledger.count(name, "lock_lost")
-        ledger.count(name, outcome, seconds=time.monotonic() - started)
+        try:
+            if hold.lost.is_set():
+                ledger.count(name, "lock_lost")
+            ledger.count(name, outcome, seconds=time.monotonic() - started)
+        except RedisError as exc:  # the run's own ending (a result, a timeout) matters more than its count
+            log.warning("%s: cannot count the run's outcome (%s): %s", name, outcome, exc)
 
 
 def run_worker(settings: Settings, *, burst: bool = False, forking: bool = True) -> None:
