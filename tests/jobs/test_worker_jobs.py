@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq.job import Job
+from sqlalchemy.engine import Engine
 
 from tesoro.jobs.scheduler import build_scheduler
 from tesoro.jobs.tasks import collect_source
@@ -60,8 +61,12 @@ def make(
 
 
 def _posts(settings: Settings) -> int:
-    with session_scope(open_store(settings)) as session:
-        return count_posts(session)
+    engine = open_store(settings)
+    try:
+        with session_scope(engine) as session:
+            return count_posts(session)
+    finally:
+        engine.dispose()
 
 
 # About 20 s on a loaded 2-core machine (the encoder loads for scoring and training): `make test-all`
@@ -278,9 +283,19 @@ def _until(what: Callable[[], bool], timeout: float, message: str, *, log: Path 
 
 
 def test_a_worker_killed_mid_job_leaves_it_to_another_worker(
-    make: Make, sim: SimulatorServer, redis: Redis, tmp_path: Path, migrated_sqlite: Callable[[Path], Path]
+    make: Make,
+    sim: SimulatorServer,
+    redis: Redis,
+    tmp_path: Path,
+    engine: Engine,
+    migrated_sqlite: Callable[[Path], Path],
 ) -> None:
-    settings = make(queue="lock_ttl_s = 2\nretries = 0", source="page_size = 10\ntimeout_s = 60")
+    """On SQLite and on PostgreSQL (the cluster's store)."""
+    settings = make(
+        queue="lock_ttl_s = 2\nretries = 0",
+        source="page_size = 10\ntimeout_s = 60",
+        database=engine.url.render_as_string(hide_password=False),
+    )
     source = settings.sources[0].name
     name = f"collect:{source}"
     sim.state.timeout_hold_s = 5  # longer than it takes to kill the worker

@@ -48,18 +48,21 @@ def write_settings(
     queue: str = "",
     source: str = "",
     extra: str = "",
+    database: str | None = None,
     environ: dict[str, str],
 ) -> Settings:
     """A settings file for the RQ backend on `name`, with one X source on the simulator at `base_url`.
 
-    `queue` adds keys to `[queue]`, `source` to the source; `extra` appends sections. Workers read
-    the file, so it is written to disk (`settings.source_file`).
+    `queue` adds keys to `[queue]`, `source` to the source; `extra` appends sections; `database` is
+    a store's URL (default: a new SQLite file beside the settings). Workers read the file, so it is
+    written to disk (`settings.source_file`).
     """
+    store = f'url = "{database}"' if database else 'path = "scaled.db"'
     config = tmp_path / "scaled.toml"
     config.write_text(
         f"""
 [database]
-path = "scaled.db"
+{store}
 
 [queue]
 backend = "rq"
