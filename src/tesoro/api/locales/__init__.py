@@ -11,7 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType
 
-from tesoro.api.locales import author, common, consent, dashboard, gallery, library, queue, rights, sources
+from tesoro.api.locales import (
+    author,
+    common,
+    consent,
+    dashboard,
+    gallery,
+    insights,
+    library,
+    queue,
+    rights,
+    sources,
+)
 
 MODULES: tuple[ModuleType, ...] = (
     common,
@@ -19,6 +30,7 @@ MODULES: tuple[ModuleType, ...] = (
     library,
     author,
     dashboard,
+    insights,
     sources,
     gallery,
     consent,
