@@ -28,7 +28,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -50,9 +50,12 @@ from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import Brand, Post, Product
 
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screens"
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 LANGS = ("en", "es")
 DAYS = 42
 PLATFORMS = ("x", "reddit", "bluesky", "mastodon", "instagram", "youtube")
