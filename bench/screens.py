@@ -12,7 +12,8 @@ a key it creates for the run and revokes at the end.
 
 It then serves Tesoro on a free port, signs in with Debian's chromium (through Playwright), finds
 the pages in the navigation bar (so a page added later is photographed too) plus the page of the
-top advocate, and writes `docs/screens/<page>.<lang>.png` (full page, 1366 px wide), and with
+top advocate, and writes `docs/screens/<page>.<lang>.png` (1366 px wide, the whole page up to
+2,400 px high), and with
 --phone `<page>.<lang>.phone.png`. docs/screens.md shows them.
 """
 
@@ -58,6 +59,8 @@ DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 LANGS = ("en", "es")
 DAYS = 42
+# The longest a screenshot gets: the top of a long list says what the page is; its tail adds megabytes.
+MAX_HEIGHT = 2400
 PLATFORMS = ("x", "reddit", "bluesky", "mastodon", "instagram", "youtube")
 # The sentiment a post of each kind reads as (the models' job in the real pipeline), and how relevant.
 KIND_SENTIMENT = {
@@ -261,7 +264,9 @@ def photograph(base_url: str, key: str, out: Path, *, phone: bool) -> list[Path]
                     page.goto(f"{base_url}{path}?lang={lang}")
                     _settle(page)
                     target = out / f"{name}.{lang}{suffix}.png"
-                    page.screenshot(path=str(target), full_page=True)
+                    height = min(MAX_HEIGHT, page.evaluate("() => document.documentElement.scrollHeight"))
+                    clip = {"x": 0, "y": 0, "width": size["width"], "height": height}
+                    page.screenshot(path=str(target), full_page=True, clip=clip)
                     written.append(target)
                     print(f"{target.relative_to(out.parent.parent)}  {path}")
         browser.close()

@@ -257,3 +257,27 @@ def test_the_kpi_period_is_chosen_with_the_keyboard(page: Any, site: Site) -> No
     assert page.locator("#kpi-filters select[name=since]").input_value() == "1y"
     mentions = page.locator(".measure[data-kpi=mentions] .value").inner_text()
     assert int(mentions.replace(",", "")) > 0
+
+
+def test_a_narrow_history_gets_distinct_ticks_in_the_readers_digits(page: Any, site: Site) -> None:
+    """The issue's case: scores between 55 and 57 labelled "57, 57, 56, 56, 55"; drawn by the page's own
+    chart code into a box on the page."""
+    login(page, site, Role.VIEWER)
+    page.goto(f"{site.tesoro.url}/ui/authors/{_author_of(site, 'gal-photo')}?lang=es")
+    page.locator("#ror-chart svg").wait_for()
+    page.evaluate(
+        """() => {
+          const box = document.createElement("div");
+          box.id = "narrow";
+          document.querySelector("main").appendChild(box);
+          window.TesoroCharts.line(box, [{name: "ROR", points: [
+            {x: "2026-09-30T23:59:59Z", y: 55.3}, {x: "2026-10-31T23:59:59Z", y: 56.1},
+            {x: "2026-11-30T23:59:59Z", y: 56.8}, {x: "2026-12-07T12:00:00Z", y: 57.0}]}],
+            {bucket: "month", digits: 1, zero: false});
+        }"""
+    )
+    ys = _ticks(page, "#narrow", "y")
+    assert len(ys) >= 3 and len(set(ys)) == len(ys), ys
+    assert all(re.fullmatch(r"\d{2},\d", y) for y in ys), ys  # a decimal comma in Spanish
+    months = _ticks(page, "#narrow", "x")
+    assert re.fullmatch(r"sept?\.? 2026", months[0]) and months[1] == "oct 2026", months

@@ -13,9 +13,6 @@ EN: dict[str, str] = {
     "dashboard.by_platform": "Posts by platform",
     "dashboard.kpis": "Key indicators (KPIs)",
     "dashboard.advocates": "Top advocates by ROR",
-    "dashboard.chart_volume": "Mentions over time, by sentiment",
-    "dashboard.chart_sentiment": "Net sentiment",
-    "dashboard.chart_share_of_voice": "Share of voice",
     "dashboard.brand": "Brand",
     "dashboard.period": "Period",
     "dashboard.period.7d": "Last 7 days",
@@ -24,9 +21,12 @@ EN: dict[str, str] = {
     "dashboard.period.1y": "Last 12 months",
     "dashboard.window": "From {since} to {until}, compared with the same length of time before.",
     "dashboard.change_points": "{change} points against the previous period",
+    "dashboard.advocates_help": (
+        "People by Return on Relationship: the value each relationship has built up through loyalty and "
+        "recommendations. Open a person to see how their score is made."
+    ),
     "dashboard.rank": "Rank",
     "dashboard.person": "Person",
-    "dashboard.platform": "Platform",
     "dashboard.ror": "ROR",
     "dashboard.months": "Months active",
     "dashboard.last_event": "Last event",
@@ -47,9 +47,6 @@ ES: dict[str, str] = {
     "dashboard.by_platform": "Publicaciones por plataforma",
     "dashboard.kpis": "Indicadores clave (KPI)",
     "dashboard.advocates": "Principales embajadores de marca",
-    "dashboard.chart_volume": "Menciones en el tiempo, por sentimiento",
-    "dashboard.chart_sentiment": "Sentimiento neto",
-    "dashboard.chart_share_of_voice": "Cuota de voz",
     "dashboard.brand": "Marca",
     "dashboard.period": "Periodo",
     "dashboard.period.7d": "Últimos 7 días",
@@ -58,9 +55,12 @@ ES: dict[str, str] = {
     "dashboard.period.1y": "Últimos 12 meses",
     "dashboard.window": "Del {since} al {until}, comparado con el periodo anterior de la misma duración.",
     "dashboard.change_points": "{change} puntos respecto al periodo anterior",
+    "dashboard.advocates_help": (
+        "Las personas según el retorno de la relación: el valor que cada relación ha acumulado gracias a la "
+        "lealtad y las recomendaciones. Abre a una persona para ver cómo se forma su puntuación."
+    ),
     "dashboard.rank": "Puesto",
     "dashboard.person": "Persona",
-    "dashboard.platform": "Plataforma",
     "dashboard.ror": "ROR",
     "dashboard.months": "Meses activo",
     "dashboard.last_event": "Última interacción",

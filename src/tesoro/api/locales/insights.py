@@ -32,7 +32,6 @@ EN: dict[str, str] = {
         "Whether their tone in the last {days} days is warmer than before (0 until both periods have a "
         "scored mention)."
     ),
-    "ror.parts": "Its parts",
     "ror.by_kind": "What counted",
     "ror.kind": "Event",
     "ror.count": "Times",
@@ -124,7 +123,7 @@ ES: dict[str, str] = {
     ),
     "ror.for_brand": "Para {brand}",
     "ror.as_of": "A fecha de {date}",
-    "ror.advocate": "Embajador de marca",
+    "ror.advocate": "Embajador",
     "ror.advocate_help": "Se considera embajador a partir de un ROR de {min}.",
     "ror.part.events": "Interacciones",
     "ror.part.events.help": (
@@ -140,7 +139,6 @@ ES: dict[str, str] = {
         "Si en los últimos {days} días habla de la marca con más calidez que antes (0 mientras no haya "
         "menciones valoradas en los dos periodos)."
     ),
-    "ror.parts": "Sus partes",
     "ror.by_kind": "Qué ha contado",
     "ror.kind": "Interacción",
     "ror.count": "Veces",

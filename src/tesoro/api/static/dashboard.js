@@ -123,7 +123,7 @@
     T.clear(box);
     if (!rows.length) { T.noData(box); return; }
     box.appendChild(table([
-      [t("kpi.platform")], [t("kpi.rated"), "num part"], [t("kpi.median_rate"), "num"], [t("kpi.platform_median"), "num"],
+      [t("kpi.platform")], [t("kpi.rated"), "num part"], [t("kpi.median_rate"), "num"], [t("kpi.platform_median"), "num part"],
       [t("kpi.vs_median"), "num"]
     ], rows.map(function (e) {
       var ratio = e.vs_median === null ? "–" : t("kpi.times_median", { ratio: T.fmtNumber(e.vs_median, 1) });
@@ -131,11 +131,11 @@
         T.el("th", { scope: "row", text: C.platformName(e.platform) }),
         T.el("td", { class: "num part", text: T.fmtNumber(e.rated_posts) }),
         T.el("td", { class: "num", text: C.percent(e.median_rate, 2) }),
-        T.el("td", { class: "num" }, [
+        T.el("td", { class: "num part" }, [
           C.percent(e.platform_median, 2),
           e.median_source ? T.el("span", { class: "muted note", text: " (" + t("kpi.source." + e.median_source) + ")" }) : null
         ]),
-        T.el("td", { class: "num" + (e.vs_median >= 1 ? " up" : ""), text: ratio })
+        T.el("td", { class: "num" + (e.vs_median >= 1.1 ? " up" : ""), text: ratio })
       ]);
     })));
   }
