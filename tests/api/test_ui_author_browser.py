@@ -281,3 +281,29 @@ def test_a_narrow_history_gets_distinct_ticks_in_the_readers_digits(page: Any, s
     assert all(re.fullmatch(r"\d{2},\d", y) for y in ys), ys  # a decimal comma in Spanish
     months = _ticks(page, "#narrow", "x")
     assert re.fullmatch(r"sept?\.? 2026", months[0]) and months[1] == "oct 2026", months
+
+
+def test_a_period_without_mentions_says_so_and_a_resize_keeps_it_that_way(page: Any, site: Site) -> None:
+    login(page, site, Role.VIEWER)
+    page.set_viewport_size(DESKTOP_SIZE)
+    page.goto(f"{site.tesoro.url}/ui/dashboard")
+    page.select_option("#kpi-filters select[name=brand]", "Other Brand")
+    page.select_option("#kpi-filters select[name=since]", "1y")
+    page.locator("#mentions-chart svg").wait_for()
+    page.select_option("#kpi-filters select[name=since]", "7d")
+    page.locator("#mentions-chart .no-data").wait_for()
+    page.set_viewport_size({"width": 900, "height": 768})  # the old chart must not come back
+    page.wait_for_timeout(300)
+    assert page.locator("#mentions-chart svg").count() == 0
+    assert page.locator("#mentions-chart").inner_text() == MESSAGES["en"]["common.no_data"]
+    assert page.locator(".measure[data-kpi=mentions] .value").inner_text() == "0"
+
+
+def test_an_author_page_whose_ror_fails_says_so_and_shows_the_rest(page: Any, site: Site) -> None:
+    login(page, site, Role.VIEWER)
+    page.route(re.compile(r".*/api/authors/\d+/ror\b.*"), lambda route: route.fulfill(status=503, body="{}"))
+    page.goto(f"{site.tesoro.url}/ui/authors/{_author_of(site, 'gal-photo')}")
+    page.locator("#ror-summary .load-failed").wait_for()
+    assert page.locator("#ror-chart .load-failed").inner_text() == MESSAGES["en"]["common.load_failed"]
+    assert page.locator("#activity-chart svg rect").count() >= 1  # posts per month come with the page
+    assert page.locator(".post-list li").count() >= 1

@@ -148,5 +148,8 @@
     });
   }
 
-  load().catch(function () { [summary, ror, kinds].forEach(T.loadFailed); });
+  load().catch(function () {
+    C.forget(ror);
+    [summary, ror, kinds].forEach(function (box) { T.loadFailed(box); });
+  });
 })();

@@ -43,6 +43,12 @@
     else window.addEventListener("resize", function () { draw(widthOf(container)); });
   }
 
+  /* What the box shows now is not a chart (no data, a failed load): a resize must not bring one back. */
+  function forget(container) {
+    drawn.delete(container);
+    if (observer) observer.unobserve(container);
+  }
+
   function frame(container, width, height, label) {
     T.clear(container);
     var root = svg("svg", {
@@ -135,6 +141,7 @@
      sentiment's -1..1), legend (true: name each series under the chart).
      One x value only is no line: it is written as the value and its date. */
   function line(container, series, options) {
+    forget(container);
     var opts = options || {};
     var format = opts.format || function (value, digits) { return T.fmtNumber(value, digits); };
     var xs = [];
@@ -225,6 +232,7 @@
 
   /* rows: [{label, value, highlight}]; options: format (value -> text), label (for screen readers). */
   function bars(container, rows, options) {
+    forget(container);
     var opts = options || {};
     var format = opts.format || function (value) { return T.fmtNumber(value, opts.digits || 0); };
     if (!rows.length) { T.noData(container); return; }
@@ -252,7 +260,7 @@
   }
 
   window.TesoroCharts = {
-    line: line, bars: bars, ticks: ticks, percent: percent, signedPercent: signedPercent,
+    line: line, bars: bars, forget: forget, ticks: ticks, percent: percent, signedPercent: signedPercent,
     fmtBucket: fmtBucket, fmtDay: fmtDay, platformName: platformName
   };
 })();

@@ -95,7 +95,7 @@
         points: series.map(function (p) { return { x: p.start, y: (p.sentiment || {})[pair[0]] || 0 }; })
       };
     }).filter(function (s) { return s.points.some(function (p) { return p.y > 0; }); });
-    if (!series.some(function (p) { return p.posts > 0; })) T.noData(panels[0]);
+    if (!series.some(function (p) { return p.posts > 0; })) { C.forget(panels[0]); T.noData(panels[0]); }
     else C.line(panels[0], counts, { bucket: bucket, legend: true, label: t("kpi.mentions_chart") });
     var net = series.map(function (p) { return { x: p.start, y: (p.sentiment || {}).net }; });
     C.line(panels[1], [{ name: t("kpi.net_sentiment"), points: net, color: 0 }], {
@@ -179,7 +179,10 @@
       })
       .catch(function () {
         if (ticket !== latest) return;
-        [measures, panels[0], panels[1], panels[2], panels[3], panels[4]].forEach(function (box) { T.loadFailed(box); });
+        [measures, panels[0], panels[1], panels[2], panels[3], panels[4]].forEach(function (box) {
+          C.forget(box);
+          T.loadFailed(box);
+        });
       });
   }
 
