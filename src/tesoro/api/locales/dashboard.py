@@ -63,7 +63,7 @@ ES: dict[str, str] = {
     "dashboard.person": "Persona",
     "dashboard.ror": "ROR",
     "dashboard.months": "Meses activo",
-    "dashboard.last_event": "Última interacción",
+    "dashboard.last_event": "Última acción",
     "dashboard.computed": "Calculado el {date}.",
     "dashboard.not_computed": "Aún sin calcular: el planificador lo actualiza cada hora.",
 }

@@ -4,7 +4,7 @@ ROR, the kinds of relationship event, and what the charts say."""
 EN: dict[str, str] = {
     # The charts drawn in the browser (static/charts.js).
     "chart.one_point": "Only one point so far: {date}.",
-    "chart.values": "{name}: {value} on {date}",
+    "chart.values": "{name}: {value} ({date})",
     "chart.previous_none": "nothing to compare with",
     "chart.all_brands": "All brands",
     "platform.files": "Imported files",
@@ -112,7 +112,7 @@ EN: dict[str, str] = {
 
 ES: dict[str, str] = {
     "chart.one_point": "Por ahora hay un único punto: {date}.",
-    "chart.values": "{name}: {value} el {date}",
+    "chart.values": "{name}: {value} ({date})",
     "chart.previous_none": "sin periodo con el que comparar",
     "chart.all_brands": "Todas las marcas",
     "platform.files": "Archivos importados",
@@ -125,7 +125,7 @@ ES: dict[str, str] = {
     "ror.as_of": "A fecha de {date}",
     "ror.advocate": "Embajador",
     "ror.advocate_help": "Se considera embajador a partir de un ROR de {min}.",
-    "ror.part.events": "Interacciones",
+    "ror.part.events": "Acciones",
     "ror.part.events.help": (
         "Lo que hizo con la marca (menciones, UGC, derechos cedidos…); lo antiguo cuenta menos "
         "(la mitad a los {days} días)."
@@ -140,7 +140,7 @@ ES: dict[str, str] = {
         "menciones valoradas en los dos periodos)."
     ),
     "ror.by_kind": "Qué ha contado",
-    "ror.kind": "Interacción",
+    "ror.kind": "Acción",
     "ror.count": "Veces",
     "ror.contribution": "Puntos",
     "ror.history": "El ROR a lo largo del tiempo",
