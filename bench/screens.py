@@ -13,7 +13,7 @@ a key it creates for the run and revokes at the end.
 It then serves Tesoro on a free port, signs in with Debian's chromium (through Playwright), finds
 the pages in the navigation bar (so a page added later is photographed too) plus the page of the
 top advocate, and writes `docs/screens/<page>.<lang>.png` (1366 px wide, the whole page up to
-2,400 px high), and with
+4,000 px high), and with
 --phone `<page>.<lang>.phone.png`. docs/screens.md shows them.
 """
 
@@ -60,7 +60,7 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 LANGS = ("en", "es")
 DAYS = 42
 # The longest a screenshot gets: the top of a long list says what the page is; its tail adds megabytes.
-MAX_HEIGHT = 2400
+MAX_HEIGHT = 4000
 PLATFORMS = ("x", "reddit", "bluesky", "mastodon", "instagram", "youtube")
 # The sentiment a post of each kind reads as (the models' job in the real pipeline), and how relevant.
 KIND_SENTIMENT = {
