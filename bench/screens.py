@@ -7,14 +7,14 @@
 With no settings, it starts the platform simulator (for its pictures), writes six weeks of its posts
 about the demo's brand straight into a new SQLite store (scored by a simple rule on each post's
 kind, not by the models, so it takes seconds), approves and features some, grants rights on a few,
-ranks the queue and computes ROR. With --settings it opens that store as it is, and signs in with
-a key it creates for the run and revokes at the end.
+ranks the queue, records two weeks of gallery impressions and clicks, and computes ROR. With
+--settings it opens that store as it is, and signs in with a key it creates for the run and revokes
+at the end.
 
 It then serves Tesoro on a free port, signs in with Debian's chromium (through Playwright), finds
 the pages in the navigation bar (so a page added later is photographed too) plus the page of the
 top advocate, and writes `docs/screens/<page>.<lang>.png` (1366 px wide, the whole page up to
-4,000 px high), and with
---phone `<page>.<lang>.phone.png`. docs/screens.md shows them.
+4,000 px high), and with --phone `<page>.<lang>.phone.png`. docs/screens.md shows them.
 """
 
 from __future__ import annotations
@@ -46,13 +46,14 @@ from tesoro.simulator.demo import demo_settings, start_simulator
 from tesoro.simulator.model import SimPost
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
+from tesoro.store.gallery import record_events, tile_key
 from tesoro.store.keys import Role, create_key, revoke_key
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import Brand, Post, Product
 
 if TYPE_CHECKING:
-    from playwright.sync_api import ViewportSize
+    from playwright.sync_api import FloatRect, ViewportSize
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screens"
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
@@ -143,11 +144,11 @@ def build_world(data_dir: Path, rng: random.Random) -> tuple[Settings, Engine, A
             if stamp < now:
                 posts += world.grow(1, platforms=PLATFORMS, now=stamp)
     with session_scope(engine) as session:
-        brand = session.exec(select(Brand.id).where(Brand.name == "Andes Outdoor")).one()
+        brand = int(session.exec(select(Brand.id).where(Brand.name == "Andes Outdoor")).one() or 0)
         products = {p.name: p.id for p in session.exec(select(Product))}
     with session_scope(engine) as session:
         upsert_posts(session, [_normalized(p) for p in posts if p.kind != "spam"], brand_id=brand)
-    rows = []
+    rows: list[dict[str, Any]] = []
     with session_scope(engine) as session:
         ids = {(p.platform, p.external_id): p.id for p in session.exec(select(Post))}
         for post in posts:
@@ -176,6 +177,7 @@ def build_world(data_dir: Path, rng: random.Random) -> tuple[Settings, Engine, A
                 }
             )
         save_scores(session, rows)
+    product_of: dict[int, int] = {r["post_id"]: r["product_id"] for r in rows if r["product_id"] is not None}
     rank_posts(engine, settings.curator)
     # A coordinator's last weeks: the best photos and videos approved, some featured, rights on a few.
     with session_scope(engine) as session:
@@ -184,11 +186,23 @@ def build_world(data_dir: Path, rng: random.Random) -> tuple[Settings, Engine, A
         for n, row in enumerate(ranked[: len(ranked) // 4]):
             row.queue_state = "featured" if n % 7 == 0 else "approved"
             row.rights_status = "granted" if n % 3 == 0 else ("requested" if n % 3 == 1 else "none")
+            row.product_id = product_of.get(row.id or 0)  # the product the coordinator confirmed
             session.add(row)
         for row in ranked[-len(ranked) // 10 :]:
             row.queue_state = "rejected"
             session.add(row)
     rank_posts(engine, settings.curator)
+    # Two weeks of the gallery widget on the shop's pages: impressions, clicks and shop clicks per tile.
+    with session_scope(engine) as session:
+        shown = session.exec(select(Post).where(Post.rights_status == "granted")).all()
+        for day in range(14):
+            events = []
+            for row in shown:
+                key = tile_key(row.platform, row.external_id)
+                events += [(key, "impression")] * rng.randrange(20, 200)
+                events += [(key, "click")] * rng.randrange(0, 12)
+                events += [(key, "shop")] * rng.randrange(0, 4)
+            record_events(session, brand_id=brand, events=events, day=(now - timedelta(days=day)).date())
     service.refresh_ror(engine, settings)
     return settings, engine, simulator
 
@@ -265,7 +279,7 @@ def photograph(base_url: str, key: str, out: Path, *, phone: bool) -> list[Path]
                     _settle(page)
                     target = out / f"{name}.{lang}{suffix}.png"
                     height = min(MAX_HEIGHT, page.evaluate("() => document.documentElement.scrollHeight"))
-                    clip = {"x": 0, "y": 0, "width": size["width"], "height": height}
+                    clip: FloatRect = {"x": 0, "y": 0, "width": size["width"], "height": height}
                     page.screenshot(path=str(target), full_page=True, clip=clip)
                     written.append(target)
                     print(f"{target.relative_to(out.parent.parent)}  {path}")
