@@ -7,9 +7,9 @@
 With no settings, it starts the platform simulator (for its pictures), writes six weeks of its posts
 about the demo's brand straight into a new SQLite store (scored by a simple rule on each post's
 kind, not by the models, so it takes seconds), approves and features some, grants rights on a few,
-ranks the queue, records two weeks of gallery impressions and clicks, and computes ROR. With
---settings it opens that store as it is, and signs in with a key it creates for the run and revokes
-at the end.
+ranks the queue, records two weeks of gallery impressions and clicks, declares two months of ROE
+effort, and computes ROR. With --settings it opens that store as it is, and signs in with a key it
+creates for the run and revokes at the end.
 
 It then serves Tesoro on a free port, signs in with Debian's chromium (through Playwright), finds
 the pages in the navigation bar (so a page added later is photographed too) plus the page of the
@@ -40,7 +40,7 @@ from tesoro.api.app import create_app
 from tesoro.curator.ranking import rank_posts
 from tesoro.insights import service
 from tesoro.models import MediaType, NormalizedAuthor, NormalizedMedia, NormalizedPost, Platform, PostMetrics
-from tesoro.settings import Settings
+from tesoro.settings import RoeEffort, Settings
 from tesoro.settings.loader import load_settings
 from tesoro.simulator.demo import demo_settings, start_simulator
 from tesoro.simulator.model import SimPost
@@ -60,6 +60,7 @@ DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 LANGS = ("en", "es")
 DAYS = 42
+BRAND = "Andes Outdoor"  # the demo's brand
 # The longest a screenshot gets: the top of a long list says what the page is; its tail adds megabytes.
 MAX_HEIGHT = 4000
 PLATFORMS = ("x", "reddit", "bluesky", "mastodon", "instagram", "youtube")
@@ -132,9 +133,20 @@ def _normalized(post: SimPost) -> NormalizedPost:
 def build_world(data_dir: Path, rng: random.Random) -> tuple[Settings, Engine, Any]:
     """The simulator (for its pictures), the demo's settings, and a store with six weeks of its posts."""
     simulator = start_simulator(None, initial_posts=0, grow_every_s=None)
-    settings = demo_settings(data_dir, simulator.base_url)
-    engine = open_store(settings)
     now = datetime.now(UTC)
+    today = now.date()
+    # Two months of declared effort (hours and money spent on the brand, then on a campaign hashtag),
+    # so the dashboard's Return on Engagement has something to divide by.
+    efforts = [
+        RoeEffort(
+            brand=BRAND, start=today - timedelta(days=41), end=today - timedelta(days=21), hours=30, spend=800
+        ),
+        RoeEffort(brand=BRAND, start=today - timedelta(days=20), end=today, hours=36, spend=1100),
+        RoeEffort(brand=BRAND, hashtag="andesoutdoor", start=today - timedelta(days=20), end=today, hours=6),
+    ]
+    demo = demo_settings(data_dir, simulator.base_url)
+    settings = demo.model_copy(update={"roe": demo.roe.model_copy(update={"effort": efforts})})
+    engine = open_store(settings)
     world = simulator.state.world
     posts: list[SimPost] = []
     for day in range(DAYS, -1, -1):
@@ -144,7 +156,7 @@ def build_world(data_dir: Path, rng: random.Random) -> tuple[Settings, Engine, A
             if stamp < now:
                 posts += world.grow(1, platforms=PLATFORMS, now=stamp)
     with session_scope(engine) as session:
-        brand = int(session.exec(select(Brand.id).where(Brand.name == "Andes Outdoor")).one() or 0)
+        brand = int(session.exec(select(Brand.id).where(Brand.name == BRAND)).one() or 0)
         products = {p.name: p.id for p in session.exec(select(Product))}
     with session_scope(engine) as session:
         upsert_posts(session, [_normalized(p) for p in posts if p.kind != "spam"], brand_id=brand)

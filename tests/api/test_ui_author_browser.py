@@ -203,6 +203,7 @@ def test_dashboard_kpis_in_spanish_with_linked_advocates(page: Any, site: Site) 
         assert href.netloc == urlsplit(site.tesoro.url).netloc
         assert href.path == f"/ui/authors/{row.get_attribute('data-author-id')}"
         assert link.inner_text().startswith("@") and link.get_attribute("title") == link.inner_text()
+    assert page.locator("#roe").inner_text() == es["kpi.roe_none"]  # no effort declared in this world
     assert page.locator("#leaderboard").get_by_text(HOSTILE_IMG).count() == 1
     assert page.locator("#leaderboard img").count() == 0
     main = page.locator("main").inner_text()
@@ -307,3 +308,40 @@ def test_an_author_page_whose_ror_fails_says_so_and_shows_the_rest(page: Any, si
     assert page.locator("#ror-chart .load-failed").inner_text() == MESSAGES["en"]["common.load_failed"]
     assert page.locator("#activity-chart svg rect").count() >= 1  # posts per month come with the page
     assert page.locator(".post-list li").count() >= 1
+
+
+def test_roe_efforts_are_named_as_people_name_them(page: Any, site: Site) -> None:
+    """Targets read "Andes Outdoor", "#cumbre", "Consulta de escucha «andes»" (the API says brand:...,
+    query:...), each trend names its unit, and a missing ratio is a dash."""
+    effort = {
+        "start": "2026-10-01",
+        "end": "2026-10-31",
+        "earned": {"posts_about": 40, "interactions": 900, "ugc": 6, "reach": 50000, "total": 1050.0},
+        "effort": {"posts": 8, "hours": 12.0, "spend": None},
+        "roe": {"per_post": 131.25, "per_hour": 87.5, "per_spend": None},
+        "trend": {"per_post": 0.12, "per_hour": -0.5, "per_spend": None},
+    }
+    body = {
+        "ugc_value": 25.0,
+        "reach_value": 0.0,
+        "items": [
+            {**effort, "target": "brand:Andes Outdoor"},
+            {**effort, "target": "#cumbre"},
+            {**effort, "target": "query:andes"},
+        ],
+    }
+    login(page, site, Role.VIEWER)
+    page.route("**/api/roe*", lambda route: route.fulfill(status=200, json=body))
+    page.goto(f"{site.tesoro.url}/ui/dashboard?lang=es")
+    rows = page.locator("#roe tbody tr")
+    rows.first.wait_for()
+    assert page.locator("#roe tbody th").all_inner_texts() == [
+        "Andes Outdoor",
+        "#cumbre",
+        "Consulta de escucha «andes»",
+    ]
+    cells = [c.replace("\xa0", " ") for c in rows.first.locator("td").all_inner_texts()]
+    assert cells[0] == "1 oct 2026 \u2013 31 oct 2026"
+    assert cells[1:5] == ["1.050", "131,3", "87,5", "\u2013"]  # no spend declared: a dash
+    assert cells[5] == "+12 % por publicación · -50 % por hora"
+    assert "25" in page.locator("#roe-help").inner_text()

@@ -188,6 +188,14 @@
 
   /* --- ROE of the declared efforts ------------------------------------------------------------------ */
 
+  /* An effort's target as a person names it: the brand, "#campaign", or the listening query's name. */
+  function effortName(target) {
+    var text = String(target || "");
+    if (text.indexOf("brand:") === 0) return text.slice(6);
+    if (text.indexOf("query:") === 0) return t("kpi.target_query", { name: text.slice(6) });
+    return text;
+  }
+
   function loadRoe() {
     var box = panels[5];
     T.api("GET", T.data.endpoints.roe + query())
@@ -199,15 +207,17 @@
           [t("kpi.target")], [t("kpi.dates")], [t("kpi.earned"), "num"], [t("kpi.per_post"), "num"],
           [t("kpi.per_hour"), "num"], [t("kpi.per_spend"), "num"], [t("kpi.trend"), "num"]
         ], payload.items.map(function (r) {
-          var trend = (r.trend || {}).per_post;
+          var trend = ["per_post", "per_hour", "per_spend"].filter(function (unit) {
+            return typeof (r.trend || {})[unit] === "number";
+          }).map(function (unit) { return C.signedPercent(r.trend[unit]) + " " + t("kpi.trend." + unit); });
           return T.el("tr", {}, [
-            T.el("th", { scope: "row", text: r.target }),
+            T.el("th", { scope: "row", text: effortName(r.target) }),
             T.el("td", { text: C.fmtDay(r.start + "T00:00:00Z") + " – " + C.fmtDay(r.end + "T00:00:00Z") }),
             T.el("td", { class: "num", text: T.fmtNumber(r.earned.total, 0) }),
             T.el("td", { class: "num", text: T.fmtNumber(r.roe.per_post, 1) }),
             T.el("td", { class: "num", text: T.fmtNumber(r.roe.per_hour, 1) }),
             T.el("td", { class: "num", text: T.fmtNumber(r.roe.per_spend, 2) }),
-            T.el("td", { class: "num", text: C.signedPercent(trend) })
+            T.el("td", { class: "num", text: trend.length ? trend.join(" · ") : "–" })
           ]);
         })));
       })
@@ -234,11 +244,11 @@
           var advocate = r.score >= board.advocate_min_ror;
           return T.el("tr", { "data-author-id": r.author_id }, [
             T.el("td", { class: "num", text: T.fmtNumber(r.rank) }),
-            T.el("th", { scope: "row", class: "person" }, [
+            T.el("th", { scope: "row" }, [T.el("span", { class: "person" }, [
               r.display_name ? T.el("span", { class: "name", text: r.display_name }) : null,
               authorLink(r.author_id, r.handle),
               T.el("span", { class: "platform", text: C.platformName(r.platform) })
-            ]),
+            ])]),
             T.el("td", { class: "num" }, [
               T.el("strong", { text: T.fmtNumber(r.score, 1) }),
               advocate ? T.el("span", { class: "badge advocate", title: t("ror.advocate_help", { min: T.fmtNumber(board.advocate_min_ror) }), text: t("ror.advocate") }) : null
