@@ -19,7 +19,7 @@
   var PARTS = ["events", "loyalty", "advocacy", "sentiment_trend"];
 
   /* Posts per month, the months named as the reader names them ("nov 2026"). */
-  C.bars(document.getElementById("activity-chart"), (author.activity || []).slice(-12).map(function (m) {
+  C.columns(document.getElementById("activity-chart"), (author.activity || []).slice(-12).map(function (m) {
     return { label: C.fmtBucket(m.month + "-01T00:00:00Z", "month"), value: m.posts };
   }), { label: t("author.activity") });
 

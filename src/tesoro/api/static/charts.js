@@ -259,8 +259,45 @@
     });
   }
 
+  /* --- columns: counts over a few periods (posts per month) --------------------------------------- */
+
+  /* rows: [{label, value}] in time order, drawn as vertical bars over a round y axis; options: height,
+     label (for screen readers), digits. */
+  function columns(container, rows, options) {
+    forget(container);
+    var opts = options || {};
+    if (!rows.length) { T.noData(container); return; }
+    responsive(container, function (width) {
+      var height = opts.height || 200;
+      var root = frame(container, width, height, opts.label);
+      var scale = ticks(0, Math.max.apply(null, rows.map(function (r) { return r.value; }).concat([1])), 4);
+      var hi = scale.values[scale.values.length - 1];
+      var labels = scale.values.map(function (v) { return T.fmtNumber(v, scale.digits); });
+      var left = 12 + Math.max.apply(null, labels.map(function (l) { return l.length; })) * 7;
+      var pad = { top: 10, right: 8, bottom: 26, left: left };
+      var iw = width - pad.left - pad.right, ih = height - pad.top - pad.bottom;
+      function py(v) { return pad.top + ih - (v / hi) * ih; }
+      scale.values.forEach(function (v, n) {
+        root.appendChild(svg("line", { x1: pad.left, x2: width - pad.right, y1: py(v), y2: py(v), class: "grid" }));
+        root.appendChild(svg("text", { x: pad.left - 6, y: py(v) + 4, "text-anchor": "end", class: "axis tick-y" }, labels[n]));
+      });
+      var slot = iw / rows.length;
+      var barW = Math.min(56, slot * 0.7);
+      var every = Math.max(1, Math.ceil(rows.length / Math.max(1, Math.floor(iw / 70))));
+      rows.forEach(function (r, i) {
+        var x = pad.left + i * slot + (slot - barW) / 2;
+        var bar = svg("rect", { x: x, y: py(r.value), width: barW, height: Math.max(0, py(0) - py(r.value)), rx: 2, class: "bar s0" });
+        bar.appendChild(svg("title", {}, r.label + ": " + T.fmtNumber(r.value, opts.digits || 0)));
+        root.appendChild(bar);
+        if (i % every === 0) {
+          root.appendChild(svg("text", { x: x + barW / 2, y: height - 8, "text-anchor": "middle", class: "axis tick-x" }, r.label));
+        }
+      });
+    });
+  }
+
   window.TesoroCharts = {
-    line: line, bars: bars, forget: forget, ticks: ticks, percent: percent, signedPercent: signedPercent,
+    line: line, bars: bars, columns: columns, forget: forget, ticks: ticks, percent: percent, signedPercent: signedPercent,
     fmtBucket: fmtBucket, fmtDay: fmtDay, platformName: platformName
   };
 })();
