@@ -264,7 +264,7 @@ class NotePublic(Schema):
 
     text: str = Field(description="raw: escape it before showing it")
     actor: str = Field(description="who wrote it")
-    decided_at: Timestamp | None
+    decided_at: Timestamp | None = Field(description="when")
 
 
 # A consent link inside a request's text (`tesoro.curator.rights_requests.consent_link`).
@@ -297,7 +297,7 @@ class RightsRequestBrief(Schema):
     channel: str = Field(description="reply (posted through the API) or manual (the coordinator pastes it)")
     text: str | None = Field(description="the text to paste (manual channel only), raw")
     consent_link: str | None = Field(description="the consent link inside that text (manual channel only)")
-    asked_at: Timestamp
+    asked_at: Timestamp = Field(description="when it was asked")
 
     @classmethod
     def from_ref(cls, ref: RequestRef) -> RightsRequestBrief:
