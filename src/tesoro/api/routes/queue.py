@@ -230,13 +230,20 @@ def filtered(
     media: MediaDep,
     brand: Id | None = None,
     platform: PlatformName | None = None,
+    after: int | None = Query(None, ge=0, description=_AFTER_DOC),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:
     _, products = catalog(engine)
     with session_scope(engine) as session:
         page = list_queue(
-            session, filtered=True, brand_id=brand, platform=platform, limit=limit, offset=offset
+            session,
+            filtered=True,
+            brand_id=brand,
+            platform=platform,
+            after_id=after,
+            limit=limit,
+            offset=offset,
         )
     return QueuePage(
         total=page.total,

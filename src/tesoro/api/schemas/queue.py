@@ -285,6 +285,7 @@ class RightsRequestBrief(Schema):
                     "Terms: https://tesoro.example/rights/consent/12.1767225600.abc.sig",
                     "consent_link": "https://tesoro.example/rights/consent/12.1767225600.abc.sig",
                     "asked_at": "2026-12-01T10:00:00+00:00",
+                    "reason": None,
                 }
             ]
         }
@@ -298,6 +299,7 @@ class RightsRequestBrief(Schema):
     text: str | None = Field(description="the text to paste (manual channel only), raw")
     consent_link: str | None = Field(description="the consent link inside that text (manual channel only)")
     asked_at: Timestamp = Field(description="when it was asked")
+    reason: str | None = Field(description="why it has its status (a reply to review, an error), raw")
 
     @classmethod
     def from_ref(cls, ref: RequestRef) -> RightsRequestBrief:
@@ -310,6 +312,7 @@ class RightsRequestBrief(Schema):
             text=ref.text if manual else None,
             consent_link=safe_link(link.group(0)) if link else None,
             asked_at=iso(ref.asked_at) or "",
+            reason=ref.reason,
         )
 
 

@@ -283,6 +283,7 @@ class RequestRef:
     channel: str
     text: str
     asked_at: datetime
+    reason: str | None = None
 
 
 # The decisions whose note is the coordinator's own words: an undo's note and the rights workflow's
@@ -467,13 +468,19 @@ def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, R
                 col(RightsRequest.channel),
                 col(RightsRequest.text),
                 col(RightsRequest.asked_at),
+                col(RightsRequest.reason),
             )
             .where(any_of(session, col(RightsRequest.post_id), chunk, element=Integer()))
             .order_by(col(RightsRequest.id))
         )
         for r in session.execute(stmt):
             out[int(r.post_id)] = RequestRef(
-                id=int(r.id), status=r.status, channel=r.channel, text=r.text, asked_at=r.asked_at
+                id=int(r.id),
+                status=r.status,
+                channel=r.channel,
+                text=r.text,
+                asked_at=r.asked_at,
+                reason=r.reason,
             )
     return out
 
