@@ -606,8 +606,11 @@
       .then(function (result) {
         var skipped = result.skipped || [];
         return refresh((result.applied || []).map(function (o) { return o.post_id; })).then(function () {
+          var moved = MOVES.indexOf(action) >= 0 && (result.applied || []).length;
+          // A decision moves on, as its key does; a note or tags stay on the card.
+          if (moved && !hasPicks()) select(indexOf(ids[0]) + 1);
+          else select(index);
           if (MOVES.indexOf(action) >= 0) clearPicks();
-          select(index);
           if ((result.applied || []).length) T.toast(t(done), "ok");
           if (skipped.length) T.toast(T.tn("queue.bulk_skipped", skipped.length, { reason: skipped[0].reason }), "warn");
         });
