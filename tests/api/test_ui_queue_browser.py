@@ -18,6 +18,7 @@ from tesoro.curator.relevance_model import is_off_topic
 from tesoro.models import Platform
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role
+from tesoro.store.rankers import relevance_examples
 from tesoro.store.tables import CurationDecision, Post, PostTag, RightsReceipt, RightsReply, RightsRequest
 from worlds.api import HOSTILE_IMG
 from worlds.arrivals import arrive
@@ -162,7 +163,11 @@ def test_a_note_and_tags_from_the_keyboard_and_an_off_topic_rejection(page: Any,
     assert first.locator(".note .note-text").inner_text() == "off-topic"
     _wait(lambda: queue_states(site, ["q-high"])["q-high"][0] == "rejected")
     last = _decisions(site, "q-high")[-1]
-    assert (last.action, last.note) == ("reject", "off-topic") and is_off_topic([last.note or ""])
+    assert (last.action, last.note) == ("reject", "off-topic")
+    with session_scope(site.engine) as session:  # what the relevance learner will read of it
+        examples = relevance_examples(session, brand_id=site.seeded.brands["Andes Outdoor"])
+    learned = next(e for e in examples if e.post.post_id == site.seeded.posts["q-high"])
+    assert learned.label == 0 and is_off_topic(learned.notes, learned.tags)
     # The cursor moved on after the decision, as with r.
     assert "Middle of the queue" in _cursor(page).inner_text()
     assert page.dialogs == [] and page.csp_errors == []
