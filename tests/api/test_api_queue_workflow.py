@@ -1,10 +1,12 @@
 """The queue page's API: archived and rejected views, arrivals since a page, notes and rights on the card,
-bulk products. Through the real app, with a coordinator's key."""
+bulk products. Through the real app, with a coordinator's key, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
@@ -12,8 +14,18 @@ from tesoro.api.app import create_app
 from tesoro.models import Platform
 from tesoro.settings import Settings
 from tesoro.store.keys import Role
-from worlds.api import Seeded, rank
+from worlds.api import Seeded, make_settings, rank, seed
 from worlds.arrivals import arrive
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def seeded(engine: Engine, api_settings: Settings) -> Seeded:
+    return seed(engine, api_settings)
 
 
 def _client(engine: Engine, settings: Settings, seeded: Seeded) -> TestClient:
@@ -28,10 +40,8 @@ def _queue(client: TestClient, headers: dict[str, str], **params: Any) -> dict[s
     return body
 
 
-def test_archive_and_reopen_through_the_views(
-    sqlite_engine: Engine, api_settings: Settings, seeded: Seeded
-) -> None:
-    client = _client(sqlite_engine, api_settings, seeded)
+def test_archive_and_reopen_through_the_views(engine: Engine, api_settings: Settings, seeded: Seeded) -> None:
+    client = _client(engine, api_settings, seeded)
     coordinator = seeded.headers(Role.COORDINATOR)
     mid = seeded.posts["q-mid"]
     assert _queue(client, coordinator, state="archived")["items"] == []
@@ -61,9 +71,9 @@ def test_archive_and_reopen_through_the_views(
 
 
 def test_arrivals_count_posts_that_entered_the_view_after_a_page(
-    sqlite_engine: Engine, api_settings: Settings, seeded: Seeded
+    engine: Engine, api_settings: Settings, seeded: Seeded
 ) -> None:
-    client = _client(sqlite_engine, api_settings, seeded)
+    client = _client(engine, api_settings, seeded)
     headers = seeded.headers(Role.VIEWER)
     page = _queue(client, headers, limit=1)
     latest = page["latest_id"]
@@ -73,9 +83,9 @@ def test_arrivals_count_posts_that_entered_the_view_after_a_page(
     assert none == {"count": 0, "latest_id": None}
 
     andes = seeded.brands["Andes Outdoor"]
-    low = arrive(sqlite_engine, andes, "late-low", "A late Cumbre post", relevance=0.4)
-    high = arrive(sqlite_engine, andes, "late-high", "A late and great Cumbre post", relevance=1.0)
-    arrive(sqlite_engine, seeded.brands["Other Brand"], "late-other", "Other Thing post", relevance=0.9)
+    low = arrive(engine, andes, "late-low", "A late Cumbre post", relevance=0.4)
+    high = arrive(engine, andes, "late-high", "A late and great Cumbre post", relevance=1.0)
+    arrive(engine, seeded.brands["Other Brand"], "late-other", "Other Thing post", relevance=0.9)
     found = client.get(
         "/api/curator/queue/arrivals", params={"after": latest, "brand": andes}, headers=headers
     ).json()
@@ -108,9 +118,9 @@ def test_arrivals_count_posts_that_entered_the_view_after_a_page(
 
 
 def test_the_latest_note_is_on_the_card_and_leaves_with_its_undo(
-    sqlite_engine: Engine, api_settings: Settings, seeded: Seeded
+    engine: Engine, api_settings: Settings, seeded: Seeded
 ) -> None:
-    client = _client(sqlite_engine, api_settings, seeded)
+    client = _client(engine, api_settings, seeded)
     coordinator = seeded.headers(Role.COORDINATOR)
     high, mid = seeded.posts["q-high"], seeded.posts["q-mid"]
 
@@ -153,11 +163,11 @@ def test_the_latest_note_is_on_the_card_and_leaves_with_its_undo(
 
 
 def test_bulk_product_skips_another_brands_post_and_undoes_in_one_step(
-    sqlite_engine: Engine, api_settings: Settings, seeded: Seeded
+    engine: Engine, api_settings: Settings, seeded: Seeded
 ) -> None:
-    client = _client(sqlite_engine, api_settings, seeded)
+    client = _client(engine, api_settings, seeded)
     coordinator = seeded.headers(Role.COORDINATOR)
-    other = arrive(sqlite_engine, seeded.brands["Other Brand"], "other-new", "Other Thing post")
+    other = arrive(engine, seeded.brands["Other Brand"], "other-new", "Other Thing post")
     high, mid = seeded.posts["q-high"], seeded.posts["q-mid"]
     cumbre = seeded.products["Cumbre Trail Runner"]
     r = client.post(
@@ -180,12 +190,12 @@ def test_bulk_product_skips_another_brands_post_and_undoes_in_one_step(
 
 
 def test_the_card_carries_its_latest_rights_request(
-    sqlite_engine: Engine, api_settings: Settings, seeded: Seeded
+    engine: Engine, api_settings: Settings, seeded: Seeded
 ) -> None:
-    client = _client(sqlite_engine, api_settings, seeded)
+    client = _client(engine, api_settings, seeded)
     coordinator = seeded.headers(Role.COORDINATOR)
     andes = seeded.brands["Andes Outdoor"]
-    insta = arrive(sqlite_engine, andes, "ig-1", "Cumbre on Instagram", platform=Platform.INSTAGRAM)
+    insta = arrive(engine, andes, "ig-1", "Cumbre on Instagram", platform=Platform.INSTAGRAM)
     high = seeded.posts["q-high"]
     r = client.post("/api/rights/requests", json={"post_ids": [insta, high]}, headers=coordinator)
     assert r.status_code == 200, r.text
