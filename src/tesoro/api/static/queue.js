@@ -69,7 +69,9 @@
     if (!post.note || !post.note.text) return null;
     return el("p", { class: "note" }, [
       el("strong", { text: t("queue.note") + ": " }), el("span", { class: "note-text", text: post.note.text }),
-      el("span", { class: "by", text: t("queue.note_by", { actor: who(post.note.actor), date: T.fmtDate(post.note.decided_at) }) })
+      el("span", { class: "by", text: post.note.decided_at
+        ? t("queue.note_by", { actor: who(post.note.actor), date: T.fmtDate(post.note.decided_at) })
+        : who(post.note.actor) })
     ]);
   }
 
