@@ -106,6 +106,24 @@ def test_arrivals_count_posts_that_entered_the_view_after_a_page(
         "count": 1,
         "latest_id": low,
     }
+    # A spam arrival waits in the filtered view: counted there, not in the queue.
+    filtered_page = client.get("/api/curator/queue/filtered", headers=headers).json()
+    spam = arrive(engine, andes, "late-spam", "Free crypto giveaway click here for Cumbre", spam=0.99)
+    params = {"after": filtered_page["latest_id"] or 0, "filtered": "true"}
+    assert client.get("/api/curator/queue/arrivals", params=params, headers=headers).json() == {
+        "count": 1,
+        "latest_id": spam,
+    }
+    assert (
+        client.get(
+            "/api/curator/queue/arrivals", params={"after": high, "brand": andes}, headers=headers
+        ).json()["count"]
+        == 0
+    )
+    later = client.get(
+        "/api/curator/queue/filtered", params={"after": params["after"]}, headers=headers
+    ).json()
+    assert [i["id"] for i in later["items"]] == [spam]
     # Bad input is refused with the reason.
     for bad in ({}, {"after": -1}, {"after": "x"}, {"after": 1, "state": "gone"}):
         r = client.get("/api/curator/queue/arrivals", params=bad, headers=headers)

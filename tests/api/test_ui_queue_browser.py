@@ -145,6 +145,15 @@ def test_a_note_and_tags_from_the_keyboard_and_an_off_topic_rejection(page: Any,
     expect(first.locator(".tags li")).to_have_text(["summer trail", "trail"])
     _wait(lambda: _tags(site, "q-high") == ["summer trail", "trail"])
 
+    # A tag the workflow refuses is said with the reason; the card keeps its tags.
+    page.keyboard.press("t")
+    page.locator("#note-dialog[open]").wait_for()
+    page.keyboard.type("x" * 70)
+    page.keyboard.press("Enter")
+    page.locator("#toast", has_text="longer than 64 characters").wait_for()
+    expect(first.locator(".tags li")).to_have_text(["summer trail", "trail"])
+    assert _tags(site, "q-high") == ["summer trail", "trail"]
+
     # Saving nothing says so and changes nothing.
     page.keyboard.press("n")
     page.locator("#note-dialog[open]").wait_for()

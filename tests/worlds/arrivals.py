@@ -26,6 +26,7 @@ def arrive(
     platform: Platform = Platform.X,
     author: str = "newcomer",
     minutes: int = 0,
+    spam: float = 0.0,
 ) -> int:
     """Store one post of the brand as a collector would, give it a score set and rank it; its id."""
     post = NormalizedPost(
@@ -52,7 +53,7 @@ def arrive(
                     "content_types": [],
                     "language": "en",
                     "safety": {"profanity": 0.0, "offensive": 0.0, "hate": 0.0, "adult": 0.0},
-                    "spam": 0.0,
+                    "spam": spam,
                     "engagement_vs_median": 1.0,
                     "scored_at": BASE_TIME,
                 }
