@@ -21,7 +21,7 @@ from tesoro.store.keys import Role
 from tesoro.store.rankers import relevance_examples
 from tesoro.store.tables import CurationDecision, Post, PostTag, RightsReceipt, RightsReply, RightsRequest
 from worlds.api import HOSTILE_IMG
-from worlds.arrivals import arrive
+from worlds.arrivals import arrive, arrive_many
 from worlds.browser import Site, axe, login, queue_states
 
 pytestmark = pytest.mark.browser
@@ -478,6 +478,19 @@ def test_new_arrivals_are_announced_and_merged_without_moving_the_cursor(page: A
     assert bar.inner_text() == "1 new post: show it"
     bar.click()
     _card(page, "One more Cumbre post").wait_for()
+    shown = cards.count()
+    # A wave bigger than one page of the API comes in whole (different words: no duplicate group).
+    words = ["grip", "mud", "rain", "summit", "laces", "heel", "river", "snow", "sand", "road", "rocks"]
+    wave = [
+        (f"wave-{n}", f"Cumbre wave {n}: {words[n % 11]} {words[n // 11]} day number {n}", 0.3 + n / 1000)
+        for n in range(120)
+    ]
+    arrive_many(site.engine, andes, wave, author="wave", minutes=9)
+    page.clock.run_for(16_000)
+    bar.wait_for()
+    assert bar.inner_text() == "120 new posts: show them"
+    page.keyboard.press("l")
+    expect(cards).to_have_count(shown + 120)
     assert page.dialogs == [] and page.csp_errors == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -29,18 +30,44 @@ def arrive(
     spam: float = 0.0,
 ) -> int:
     """Store one post of the brand as a collector would, give it a score set and rank it; its id."""
-    post = NormalizedPost(
+    return arrive_many(
+        engine,
+        brand_id,
+        [(name, text, relevance)],
         platform=platform,
-        external_id=name,
-        text=text,
-        created_at=BASE_TIME + timedelta(minutes=minutes),
-        author=NormalizedAuthor(platform=platform, external_id=f"{platform.value}-{author}", handle=author),
-        url=f"https://example.com/{platform.value}/{name}",
-    )
+        author=author,
+        minutes=minutes,
+        spam=spam,
+    )[0]
+
+
+def arrive_many(
+    engine: Engine,
+    brand_id: int,
+    posts: Sequence[tuple[str, str, float]],
+    *,
+    platform: Platform = Platform.X,
+    author: str = "newcomer",
+    minutes: int = 0,
+    spam: float = 0.0,
+) -> list[int]:
+    """Store (name, text, relevance) posts in one batch, score and rank them once; their ids in order."""
+    normalized = [
+        NormalizedPost(
+            platform=platform,
+            external_id=name,
+            text=text,
+            created_at=BASE_TIME + timedelta(minutes=minutes),
+            author=NormalizedAuthor(
+                platform=platform, external_id=f"{platform.value}-{author}", handle=author
+            ),
+            url=f"https://example.com/{platform.value}/{name}",
+        )
+        for name, text, _ in posts
+    ]
     with session_scope(engine) as session:
-        upsert_posts(session, [post], brand_id=brand_id)
-        pid = post_id(session, platform=platform.value, external_id=name)
-        assert pid is not None
+        upsert_posts(session, normalized, brand_id=brand_id)
+        ids = [post_id(session, platform=platform.value, external_id=name) for name, _, _ in posts]
         save_scores(
             session,
             [
@@ -57,7 +84,8 @@ def arrive(
                     "engagement_vs_median": 1.0,
                     "scored_at": BASE_TIME,
                 }
+                for pid, (_, _, relevance) in zip(ids, posts, strict=True)
             ],
         )
     rank_posts(engine, CuratorSettings(), now=BASE_TIME)
-    return pid
+    return ids

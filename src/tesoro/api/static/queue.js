@@ -368,10 +368,27 @@
 
   /* The arrivals, merged in at their rank; the card under the cursor keeps its place on the screen
      (the page scrolls by what was added above it) and keeps the focus and the cursor. */
+  var ARRIVAL_PAGES = 5;  // at most 500 arrivals merged at once; a bigger wave is better read by reloading
+
+  function fetchArrivals(after) {
+    var got = [];
+    var top = after;
+    function more(offset) {
+      var url = viewUrl().replace("limit=100", "limit=100&offset=" + offset) + "&after=" + after;
+      return T.api("GET", url).then(function (page) {
+        got = got.concat(page.items);
+        top = Math.max(top, page.latest_id || 0);
+        if (page.items.length && got.length < page.total && offset / 100 + 1 < ARRIVAL_PAGES) return more(offset + 100);
+        return { items: got, latest_id: top };
+      });
+    }
+    return more(0);
+  }
+
   function showArrivals() {
     if (!pending || latestId === null) return;
     var mine = latest;
-    T.api("GET", viewUrl() + "&after=" + latestId)
+    fetchArrivals(latestId)
       .then(function (page) {
         if (mine !== latest) return;
         var known = {};
