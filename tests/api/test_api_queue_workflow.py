@@ -3,6 +3,7 @@ bulk products. Through the real app, with a coordinator's key, on SQLite and Pos
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tesoro.api.app import create_app
+from tesoro.api.i18n import MESSAGES
 from tesoro.models import Platform
 from tesoro.settings import Settings
 from tesoro.store.keys import Role
@@ -227,3 +229,21 @@ def test_the_card_carries_its_latest_rights_request(
     assert reply["channel"] == "reply" and reply["status"] == "queued"
     assert reply["text"] is None and reply["consent_link"] is None  # Tesoro posts it: nothing to paste
     assert items[seeded.posts["q-mid"]]["rights_request"] is None
+
+
+def test_every_word_the_queue_script_says_is_in_both_languages() -> None:
+    script = (Path(__file__).resolve().parents[2] / "src/tesoro/api/static/queue.js").read_text("utf-8")
+    plain = set(re.findall(r"""\bt\("([a-z_.]+)"[,)]""", script))
+    counted = set(re.findall(r"""\btn\("([a-z_.]+)",""", script))
+    # Keys the script builds: a decision's toast, a request state's words, a queue or rights state.
+    plain |= {f"queue.done.{a}" for a in ("approve", "reject", "feature", "archive", "reopen", "note", "tag")}
+    plain |= {f"queue.rights_{s}" for s in ("needs_review", "no_response", "failed")}
+    plain |= {f"rights.{s}" for s in ("none", "requested", "granted", "declined", "expired", "revoked")}
+    plain |= {f"state.{s}" for s in ("new", "approved", "rejected", "featured", "archived")}
+    assert len(plain) > 40 and len(counted) > 6
+    for lang in ("en", "es"):
+        missing = sorted(k for k in plain if k not in MESSAGES[lang])
+        missing += sorted(
+            k for k in counted if f"{k}.one" not in MESSAGES[lang] or f"{k}.other" not in MESSAGES[lang]
+        )
+        assert missing == [], (lang, missing)
