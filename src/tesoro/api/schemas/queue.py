@@ -542,7 +542,8 @@ class QueuePage(Schema):
 
     total: int = Field(description="posts that match, over all pages")
     latest_id: int | None = Field(
-        None, description="the largest post id in the view, over all pages: ask for arrivals after it"
+        None,
+        description="the largest ranked post id when the page was read (any view): ask for arrivals after it",
     )
     items: list[QueueItem]
 

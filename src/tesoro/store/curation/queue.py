@@ -7,9 +7,11 @@ rejected views the same in their state. Reads return frozen records assembled in
 fixed number of queries per page (posts, authors, media, tags, copies, the latest
 note and rights request), never one query per post.
 
-New arrivals are told apart by post id: ids only grow, so "posts in the queue with
-an id above the largest one the coordinator saw" (`queue_arrivals`) is one indexed
-count, cheap enough to poll.
+New arrivals are told apart by post id: ids only grow and posts are ranked in id
+order, so "posts of the view with an id above the largest ranked one when the page
+was read" (`QueuePage.latest_id`, `queue_arrivals`) are the ones that came since;
+reading that largest id is one lookup of the primary key, and the count one indexed
+range, cheap enough to poll.
 """
 
 from __future__ import annotations
@@ -321,7 +323,7 @@ class QueueEntry:
 class QueuePage:
     total: int
     items: list[QueueEntry] = field(default_factory=list)
-    # The largest post id in the view (over all pages): where "new since" starts counting.
+    # The largest ranked post id when the page was read (any view): where "new since" starts counting.
     latest_id: int | None = None
 
 
@@ -607,12 +609,13 @@ def list_queue(
     if after_id is not None:
         where.append(col(Post.id) > after_id)
     base = select(col(Post.id)).join(CurationItem, col(CurationItem.post_id) == col(Post.id)).where(*where)
-    found = base.subquery()
-    total, latest = session.execute(select(func.count(), func.max(found.c.id)).select_from(found)).one()
+    total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+    # Read before the page: a post ranked meanwhile is above it, so the next arrivals count it.
+    latest = session.execute(select(func.max(col(CurationItem.post_id)))).scalar()
     stmt = base.order_by(col(Post.treasure_score).desc(), col(Post.id).desc()).limit(limit).offset(offset)
     ids = [int(pid) for pid in session.execute(stmt).scalars()]
     return QueuePage(
-        total=int(total),
+        total=total,
         items=queue_entries(session, post_ids=ids),
         latest_id=None if latest is None else int(latest),
     )
