@@ -238,6 +238,10 @@ def test_select_a_range_and_act_on_it_in_one_undo_step(page: Any, fresh: Site) -
     cards.nth(1).locator(".tags li", has_text="summer").wait_for()
     expect(cards.nth(0).locator(".tags li")).to_have_text(["summer"])
     assert page.locator("#bulk-count").inner_text() == "2 posts selected"  # tags keep the selection
+    # What it did is said above the floating bar, not under it.
+    page.locator("#toast.show", has_text="Tags saved").wait_for()
+    toast, dock = page.locator("#toast").bounding_box(), bar.bounding_box()
+    assert toast["y"] + toast["height"] <= dock["y"]
     page.keyboard.press("p")
     page.locator("#product-dialog[open]").wait_for()
     page.locator("#product-select").select_option(label="Cumbre Trail Runner")
