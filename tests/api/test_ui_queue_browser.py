@@ -592,3 +592,33 @@ def test_errors_are_said_and_a_failed_poll_tries_again(page: Any, fresh: Site) -
     page.locator("#arrivals", has_text="1 new post").wait_for()
     assert cards.nth(0).bounding_box()["y"] == top  # the announcement moved nothing
     assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_a_viewer_reads_notes_tags_and_rights_but_changes_nothing(page: Any, fresh: Site) -> None:
+    site = fresh
+    high = site.seeded.posts["q-high"]
+    made = page.request.post(
+        f"{site.tesoro.url}/api/curator/posts/{high}/decision",
+        data={"action": "note", "note": "ask Ana for the raw photo", "add_tags": ["hero"]},
+        headers=site.seeded.headers(Role.COORDINATOR),
+    )
+    assert made.ok, made.text()
+    login(page, site, Role.VIEWER)
+    card = _card(page, "Best treasure in the queue")
+    card.wait_for()
+    assert card.locator(".note .note-text").inner_text() == "ask Ana for the raw photo"
+    assert card.locator(".tags li").all_inner_texts() == ["hero"]
+    assert card.locator("header .badge.rights").inner_text() == "No rights"
+    assert page.locator("input.pick-box").count() == 0 and page.locator("#bulk-bar").count() == 0
+    assert card.locator("button", has_text="Approve").count() == 0
+    card.click(position={"x": 5, "y": 30})
+    page.keyboard.press("x")
+    page.keyboard.press("e")
+    page.locator("#toast", has_text="Read-only").wait_for()
+    assert queue_states(site, ["q-high"])["q-high"][0] == "new"
+    # The duplicate group is there to read.
+    _card(page, "TWO platforms").locator("button.group-open").click()
+    page.locator("#group-dialog[open] #group-list li").first.wait_for()
+    assert page.locator("#group-reject").count() == 0
+    page.keyboard.press("Escape")
+    assert page.dialogs == [] and page.csp_errors == []
