@@ -225,7 +225,7 @@ def test_hostile_author_page(page: Any, site: Site) -> None:
     page.get_by_role("heading", name=HOSTILE_IMG).wait_for()
     page.locator("#activity-chart svg").wait_for()
     page.locator("#ror-chart > *").first.wait_for()  # the ROR history
-    page.locator("#ror-history img.insight-chart").wait_for()
+    page.locator("#ror-summary .ror-part").first.wait_for()  # the ROR and its parts
     assert page.get_by_text(HOSTILE_SCRIPT, exact=False).first.is_visible()
     assert page.dialogs == [] and page.csp_errors == []
 
