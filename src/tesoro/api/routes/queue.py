@@ -36,7 +36,7 @@ from sqlmodel import Session
 
 from tesoro.api.deps import Changed, CuratorActor, EngineDep, MediaDep
 from tesoro.api.problems import Problem
-from tesoro.api.schemas.common import MAX_OFFSET, Id
+from tesoro.api.schemas.common import MAX_ID, MAX_OFFSET, Id
 from tesoro.api.schemas.corrections import CorrectionPublic
 from tesoro.api.schemas.decisions import (
     BatchPublic,
@@ -164,7 +164,7 @@ def queue(
         list[ContentTypeName] | None, Query(description="photo, video, review...")
     ] = None,
     state: View = Query("new", description=_VIEW_DOC),
-    after: int | None = Query(None, ge=0, description=_AFTER_DOC),
+    after: int | None = Query(None, ge=0, le=MAX_ID, description=_AFTER_DOC),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:
@@ -195,7 +195,7 @@ def queue(
 )
 def arrivals(
     engine: EngineDep,
-    after: int = Query(ge=0, description="the `latest_id` of the page the coordinator has"),
+    after: int = Query(ge=0, le=MAX_ID, description="the `latest_id` of the page the coordinator has"),
     brand: Id | None = None,
     product: Id | None = None,
     platform: PlatformName | None = None,
@@ -230,7 +230,7 @@ def filtered(
     media: MediaDep,
     brand: Id | None = None,
     platform: PlatformName | None = None,
-    after: int | None = Query(None, ge=0, description=_AFTER_DOC),
+    after: int | None = Query(None, ge=0, le=MAX_ID, description=_AFTER_DOC),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:
