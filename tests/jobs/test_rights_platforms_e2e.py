@@ -228,3 +228,59 @@ def test_a_failing_comment_fails_one_request_and_the_others_go_out(
     with session_scope(engine) as session:
         (failed,) = store.list_requests(session, statuses=("failed",))
         assert failed.reason
+
+
+def test_youtube_without_the_channel_token_fails_each_request_with_what_to_set(
+    sim: SimulatorServer, engine: Engine, tmp_path: Path
+) -> None:
+    settings, environ, asked = _setup(sim, engine, tmp_path, "youtube")
+    source = settings.source("demo-youtube")
+    without = {k: v for k, v in source.credentials.items() if k != "oauth_token_env"}
+    settings = settings.model_copy(
+        update={
+            "sources": [
+                s.model_copy(update={"credentials": without}) if s.name == source.name else s
+                for s in settings.sources
+            ]
+        }
+    )
+    report = run_rights(settings, engine, environ)
+    assert report["sent"] == 0 and report["failed"] == len(asked)
+    with session_scope(engine) as session:
+        reasons = {r.reason for r in store.list_requests(session, statuses=("failed",))}
+    assert reasons == {"posting on YouTube needs the channel's OAuth token: set credentials oauth_token_env"}
+    assert sim.state.world.behaviours == {}  # nothing reached YouTube
+
+
+def test_a_mention_first_found_by_hashtag_has_no_known_owner_and_is_asked_by_hand(
+    sim: SimulatorServer, engine: Engine, tmp_path: Path
+) -> None:
+    world = sim.state.world
+    world.generator = mention_brand(generate_post)
+    world.grow(40, platforms=("instagram",))
+    settings = demo_settings(tmp_path, sim.base_url)
+    environ = demo_environment({}, sim.state.credentials, sim.base_url)
+    with session_scope(engine) as session:
+        sync_catalog(session, settings)
+    # The hashtag search stores the media first, without their owner; the webhook's later read of
+    # a mention does not change whose post it is.
+    assert collect_source(engine, settings, "demo-instagram", environ).status == "ok"
+    with session_scope(engine) as session:
+        # Hashtag media come without their owner (tagged media name it).
+        by_hashtag = {
+            p.id
+            for p in session.exec(select(Post).where(col(Post.platform) == "instagram"))
+            if p.id is not None
+            and "andesoutdoor" in p.mentions
+            and (store.author_external_id(session, author_id=p.author_id) or "").startswith("media:")
+        }
+    assert by_hashtag
+    _collect_mentions(sim, engine, settings, environ)
+    with session_scope(engine) as session:
+        batch = create_requests(
+            session, post_ids=sorted(by_hashtag), actor="maria", settings=settings.rights, secret=SECRET
+        )
+        assert len(batch.created) == len(by_hashtag)
+        assert {r.channel for r, _ in batch.created} == {"manual"}
+    assert run_rights(settings, engine, environ)["sent"] == 0
+    assert world.behaviours == {}
