@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from tesoro.collector.base import AuthFailed, CollectorError
 from tesoro.collector.instagram import InstagramCollector
+from tesoro.collector.reddit import RedditCollector
 from tesoro.collector.registry import build_collector
 from tesoro.collector.runner import store_page
 from tesoro.curator.rights_requests import create_requests
@@ -284,3 +286,50 @@ def test_a_mention_first_found_by_hashtag_has_no_known_owner_and_is_asked_by_han
         assert {r.channel for r, _ in batch.created} == {"manual"}
     assert run_rights(settings, engine, environ)["sent"] == 0
     assert world.behaviours == {}
+
+
+def test_a_request_under_a_reddit_comment_is_read_from_its_submissions_forest(sim: SimulatorServer) -> None:
+    world = sim.state.world
+    world.grow(40, platforms=("reddit",))
+    world.late_after = timedelta(hours=5)
+    creds = sim.state.credentials
+    reddit = RedditCollector(
+        query="andes",
+        client_id=creds.reddit_client_id,
+        client_secret=creds.reddit_client_secret,
+        username=creds.reddit_username,
+        password=creds.reddit_password,
+        base_url=sim.base_url,
+        subreddits=world.spec.subreddits,
+    )
+    comments = [p for p in world.posts("reddit") if p.reply_to is not None]
+    answered = 0
+    for comment in comments[:12]:
+        target = f"t1_{_base36(comment.id)}"
+        reply_id, url = reddit.post_reply(post_external_id=target, text="May we share this? Reply #YesAndes")
+        assert (
+            reply_id.startswith("t1_")
+            and "@t3_" in reply_id
+            and url
+            and url.startswith("https://www.reddit.com/r/")
+        )
+        replies = reddit.fetch_replies(post_external_id=target, reply_id=reply_id)
+        behaviour = world.behaviours[comment.id]
+        from_author = [r for r in replies if r.author_external_id == f"t2_{_base36(comment.author.id)}"]
+        if behaviour in ("hashtag", "words", "no", "question", "condition"):
+            assert len(from_author) == 1 and from_author[0].created_at is not None, behaviour
+            answered += 1
+        else:
+            assert from_author == [], behaviour
+    assert answered
+    # Without the brand's account, posting is refused before any call; reading needs none.
+    reader = RedditCollector(
+        query="andes",
+        client_id=creds.reddit_client_id,
+        client_secret=creds.reddit_client_secret,
+        base_url=sim.base_url,
+    )
+    with pytest.raises(AuthFailed, match="username_env and password_env"):
+        reader.post_reply(post_external_id=f"t3_{_base36(comments[0].reply_to or 0)}", text="hi")
+    with pytest.raises(CollectorError, match="not a Reddit submission or comment"):
+        reddit.post_reply(post_external_id="42", text="hi")
