@@ -21,6 +21,7 @@ from tesoro.collector.instagram import InstagramCollector
 from tesoro.collector.reddit import RedditCollector
 from tesoro.collector.registry import build_collector
 from tesoro.collector.runner import store_page
+from tesoro.collector.youtube import YouTubeCollector
 from tesoro.curator.rights_requests import create_requests
 from tesoro.jobs.tasks import collect_source, run_rights
 from tesoro.settings import Settings
@@ -333,3 +334,50 @@ def test_a_request_under_a_reddit_comment_is_read_from_its_submissions_forest(si
         reader.post_reply(post_external_id=f"t3_{_base36(comments[0].reply_to or 0)}", text="hi")
     with pytest.raises(CollectorError, match="not a Reddit submission or comment"):
         reddit.post_reply(post_external_id="42", text="hi")
+
+
+def test_a_thread_whose_post_was_deleted_reads_as_no_replies_on_each_platform(sim: SimulatorServer) -> None:
+    world = sim.state.world
+    world.generator = mention_brand(generate_post)
+    world.grow(20, platforms=("reddit", "youtube", "instagram"))
+    creds = sim.state.credentials
+    reddit = RedditCollector(
+        query="andes",
+        client_id=creds.reddit_client_id,
+        client_secret=creds.reddit_client_secret,
+        username=creds.reddit_username,
+        password=creds.reddit_password,
+        base_url=sim.base_url,
+    )
+    youtube = YouTubeCollector(
+        query="andes",
+        api_key=creds.youtube_api_key,
+        oauth_token=creds.youtube_oauth_token,
+        base_url=sim.base_url,
+    )
+    instagram = InstagramCollector(
+        access_token=creds.instagram_token,
+        account_id=creds.instagram_user_id,
+        base_url=f"{sim.base_url}/instagram/v21.0",
+    )
+    submission = next(p for p in world.posts("reddit") if p.reply_to is None)
+    video = next(p for p in world.posts("youtube") if p.reply_to is None and not p.author.is_bot)
+    media = next(p for p in world.posts("instagram") if sim_ig.mentions(p, world.spec.handle))
+    cases = [
+        (youtube, video.id, sim_yt.video_id(video)),
+        (instagram, media.id, sim_ig.media_id(media)),
+    ]
+    # YouTube and Instagram delete the comments with their video or media.
+    for channel, sim_id, external_id in cases:
+        reply_id, _ = channel.post_reply(post_external_id=external_id, text="May we share this? #YesAndes")
+        if world.find(sim_id) is not None:
+            world.delete(sim_id)
+        assert channel.fetch_replies(post_external_id=external_id, reply_id=reply_id) == [], external_id
+    # Reddit keeps a deleted submission's comments (its own text emptied): the answers stay readable.
+    target = f"t3_{_base36(submission.id)}"
+    reply_id, _ = reddit.post_reply(post_external_id=target, text="May we share this? #YesAndes")
+    before = reddit.fetch_replies(post_external_id=target, reply_id=reply_id)
+    world.delete(submission.id)
+    assert reddit.fetch_replies(post_external_id=target, reply_id=reply_id) == before
+    # A submission Reddit does not have at all (404) has no replies.
+    assert reddit.fetch_replies(post_external_id="t3_zzzzzz", reply_id="t1_zzzzzz") == []

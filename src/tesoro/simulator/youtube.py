@@ -390,9 +390,9 @@ def routes(state: SimState) -> list[BaseRoute]:
 
     def top_level(cid: str) -> tuple[SimPost, str] | None:
         """The top-level comment `cid` and its video id: the brand's, or one of the world's."""
-        if cid in threads:
+        if cid in threads:  # the brand's comment goes with its video
             post, video = threads[cid]
-            return (post, video) if state.world.find(post.id) is not None else None
+            return (post, video) if state.world.find(post.reply_to or 0) is not None else None
         posts = state.world.posts("youtube")
         videos = {p.id: p for p in posts if p.reply_to is None}
         for post in posts:
