@@ -381,3 +381,25 @@ def test_a_thread_whose_post_was_deleted_reads_as_no_replies_on_each_platform(si
     assert reddit.fetch_replies(post_external_id=target, reply_id=reply_id) == before
     # A submission Reddit does not have at all (404) has no replies.
     assert reddit.fetch_replies(post_external_id="t3_zzzzzz", reply_id="t1_zzzzzz") == []
+
+
+def test_past_the_youtube_budget_left_requests_wait_in_the_queue_instead_of_failing(
+    sim: SimulatorServer, engine: Engine, tmp_path: Path
+) -> None:
+    settings, environ, asked = _setup(sim, engine, tmp_path, "youtube")
+    with session_scope(engine) as session:
+        row = get_source(session, "demo-youtube")
+        assert row is not None and row.id is not None
+        used = sum(r.units for r in recent_spend(session, source_id=row.id, runs=50))
+    # Room for one comment (50 units) and a few reads, not two comments.
+    source = settings.source("demo-youtube")
+    tight = source.model_copy(update={"quota": source.quota.model_copy(update={"limit": used + 60})})
+    settings = settings.model_copy(
+        update={"sources": [tight if s.name == source.name else s for s in settings.sources]}
+    )
+    report = run_rights(settings, engine, environ)
+    assert report["sent"] + report["failed"] == 1 and report["waiting"] == len(asked) - 1, report
+    with session_scope(engine) as session:
+        assert len(store.list_requests(session, statuses=("queued",))) == len(asked) - 1
+        spent = sum(r.units for r in recent_spend(session, source_id=row.id, runs=50))
+    assert used + 50 <= spent <= used + 60

@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tesoro.collector.base import RightsChannel, ThreadReply
+from tesoro.collector.base import QuotaExhausted, RightsChannel, ThreadReply
 from tesoro.collector.instagram import UNKNOWN_OWNER
 from tesoro.curator.queue import NotFound, QueueError
 from tesoro.curator.rights import set_rights
@@ -393,19 +393,22 @@ def send_queued(
 ) -> dict[str, int]:
     """Post queued requests through their platform, within each platform's daily cap; counts by outcome.
 
-    A platform without a channel keeps its requests queued; a failing post marks that request
-    "failed" (with the error) and the others still go out.
+    A platform without a channel keeps its requests queued, and so does one whose budget for the
+    pass is spent (`QuotaExhausted`); a failing post marks that request "failed" (with the error)
+    and the others still go out.
     """
     now = now or datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     counts = {"sent": 0, "failed": 0, "waiting": 0}
     budget = settings.batch_size
+    exhausted: set[str] = set()
     queued = sorted(store.list_requests(session, statuses=("queued",), limit=1000), key=lambda r: r.id or 0)
     for request in queued:
         channel = channels.get(request.platform)
         cap = settings.daily_caps.get(request.platform, 0)
         if (
             channel is None
+            or request.platform in exhausted
             or budget <= 0
             or store.sent_since(session, platform=request.platform, since=day) >= cap
         ):
@@ -417,6 +420,10 @@ def send_queued(
             continue
         try:
             reply_id, url = channel.post_reply(post_external_id=view.external_id, text=request.text)
+        except QuotaExhausted:  # the platform budget left is spent: the rest of it waits for the next pass
+            counts["waiting"] += 1
+            exhausted.add(request.platform)
+            continue
         except Exception as exc:  # one failing post never stops the others
             store.update_request(
                 session,

@@ -383,6 +383,13 @@ def run_rights(
             source_of[source.platform] = source.name
     report: dict[str, int] = {}
     with session_scope(engine) as session:
+        # A metered platform's pass may spend only what its source's budget has left (the collection
+        # runs' own allowance); past it, requests wait and reading stops until the next pass.
+        for platform, channel in channels.items():
+            spent = getattr(channel, "spend", None)
+            status = _quota(session, source_name=source_of[platform], settings=settings, now=at)
+            if isinstance(spent, Spend) and status is not None:
+                spent.allowance = spent.units + max(0, status.left)
         report.update(send_queued(session, settings=settings.rights, channels=channels, now=at))
     read = 0
     with session_scope(engine) as session:
