@@ -431,9 +431,11 @@ def run_rights(
         report["future_posts"] = len(grant_future_posts(session, now=at))
         # What posting and reading cost of a metered platform's budget (a YouTube comment: 50 units)
         # counts against the source whose credentials did it, as its collection runs do.
+        # Only a metered budget's units are kept (a row a pass), so unmetered platforms add no rows.
         for platform, channel in channels.items():
             spent, row = getattr(channel, "spend", None), get_source(session, source_of[platform])
-            if isinstance(spent, Spend) and (spent.units or spent.calls) and row is not None and row.id:
+            metered = settings.source(source_of[platform]).budget.metered
+            if isinstance(spent, Spend) and spent.units and metered and row is not None and row.id:
                 spend_id = open_spend(session, source_id=row.id, at=at)
                 add_spend(session, spend_id=spend_id, units=spent.units, calls=spent.calls, at=at)
     return report
