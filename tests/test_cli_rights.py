@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from tesoro.api.security import load_session_secret
 from tesoro.cli.main import app
-from tesoro.curator.rights_requests import verify_document
+from tesoro.curator.rights_requests import (
+    consent_answer,
+    create_requests,
+    grant_future_posts,
+    verify_document,
+)
 from tesoro.settings import load_settings
+from tesoro.store.db import open_store
+from tesoro.store.engine import session_scope
 
 runner = CliRunner()
 
@@ -84,3 +92,39 @@ def test_terms_show_and_new_version(tmp_path: Path) -> None:
     assert saved.exit_code == 0 and "version 2" in saved.output
     unknown = runner.invoke(app, ["rights", "terms", "Nobody", *c])
     assert unknown.exit_code == 2 and "no brand named" in unknown.output
+
+
+def test_a_later_post_under_a_consent_for_future_posts_lists_the_receipt_it_rests_on(tmp_path: Path) -> None:
+    config = _store(tmp_path)
+    later = tmp_path / "later.jsonl"
+    row = {"id": "9", "text": "otra vez", "created_at": "2026-11-10T00:00:00Z", "author_handle": "ana"}
+    later.write_text(json.dumps(row) + "\n")
+    assert runner.invoke(app, ["import", str(later), "-c", str(config)]).exit_code == 0
+    settings = load_settings(config)
+    engine = open_store(settings)
+    consented = datetime(2026, 11, 5, tzinfo=UTC)
+    with session_scope(engine) as session:
+        batch = create_requests(
+            session,
+            post_ids=[1],
+            actor="maria",
+            settings=settings.rights,
+            secret=load_session_secret(settings),
+            now=consented,
+        )
+        token = batch.created[0][1].rsplit("/", 1)[1]
+        consent_answer(
+            session,
+            secret=load_session_secret(settings),
+            token=token,
+            approve=True,
+            future_posts=True,
+            now=consented,
+        )
+        assert len(grant_future_posts(session, now=consented)) == 1
+    engine.dispose()
+    c = ["-c", str(config)]
+    receipts = runner.invoke(app, ["rights", "receipts", "--post", "3", *c])
+    assert receipts.exit_code == 0 and "future_posts (receipt 1)" in receipts.output, receipts.output
+    revoked = runner.invoke(app, ["rights", "revoke", "1", "--reason", "asked by e-mail", *c])
+    assert revoked.exit_code == 0 and "2 receipt" in revoked.output, revoked.output

@@ -218,7 +218,7 @@ def receipts(
                 str(r.id),
                 str(r.post_id),
                 escape(r.author_handle or r.author_external_id),
-                r.source,
+                f"{r.source} (receipt {r.parent_receipt_id})" if r.parent_receipt_id else r.source,
                 ", ".join(r.scope),
                 f"{r.granted_at:%Y-%m-%d}",
                 f"{r.ends_at:%Y-%m-%d}" if r.ends_at else "-",

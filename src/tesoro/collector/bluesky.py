@@ -361,6 +361,7 @@ class BlueskyCollector:
                     author_handle=as_str(author.get("handle")),
                     text=as_str(as_dict(view.get("record")).get("text")) or "",
                     url=_web_url(uri),
+                    created_at=as_utc_datetime(as_dict(view.get("record")).get("createdAt")),
                 )
             )
         return out

@@ -37,9 +37,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from tesoro.collector.base import CollectorError, Spend
+from tesoro.collector.base import CollectorError, Spend, ThreadReply
 from tesoro.collector.boundary import normalize_guarded
-from tesoro.collector.instagram_client import GraphClient
+from tesoro.collector.instagram_client import GraphClient, GraphError
 from tesoro.models import (
     Cursor,
     MediaType,
@@ -56,6 +56,7 @@ from tesoro.text.query.nodes import Hashtag, Node
 
 __all__ = [
     "GRAPH_API",
+    "UNKNOWN_OWNER",
     "Fetch",
     "HashtagClaim",
     "HashtagLedger",
@@ -89,6 +90,10 @@ RENEW = (
 )
 _TAG = re.compile(r"(?<![\w/#])#(\w+)", re.UNICODE)
 _MENTION = re.compile(r"(?<![\w/@])@([A-Za-z0-9_.]+)")
+_MEDIA_ID = re.compile(r"\d{1,40}")
+# The external id of a hashtag media's author starts so: the API does not name the owner, so nobody's
+# answer can be told to be the owner's.
+UNKNOWN_OWNER = "media:"
 
 
 class HashtagLimitReached(CollectorError):
@@ -344,6 +349,59 @@ class InstagramCollector:
 
         return fetch
 
+    # ----------------------------------------------------------------------- rights requests
+
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
+        """The request as the brand's comment on a media whose caption @mentions it
+        (`POST /{ig-user-id}/mentions` with `media_id` and `message`).
+
+        Meta allows a comment only there: on hashtag media (and media the brand is only tagged in)
+        the API refuses, and the request is the coordinator's to paste (Tesoro asks through the API
+        only for media that mention the brand). The comment's id is the reply's; Meta gives no link.
+        """
+        if not _MEDIA_ID.fullmatch(post_external_id):
+            raise CollectorError(f"{post_external_id!r} is not an Instagram media id")
+        answer = self.client.post(
+            f"{self.account_id}/mentions", {"media_id": post_external_id, "message": text}
+        )
+        comment_id = _id(answer.get("id"))
+        if comment_id is None:
+            raise CollectorError("Instagram answered the comment without its id")
+        return comment_id, None
+
+    def fetch_replies(self, *, post_external_id: str, reply_id: str) -> list[ThreadReply]:
+        """The replies under Tesoro's comment (`GET /{ig-comment-id}/replies`, every page); a comment
+        Meta no longer has (the media deleted) has none."""
+        out: list[ThreadReply] = []
+        after: str | None = None
+        for _ in range(20):  # at most 1,000 replies: a request's thread is a handful
+            params: dict[str, str | int] = {"fields": "id,text,username,timestamp", "limit": 50}
+            if after is not None:
+                params["after"] = after
+            try:
+                answer = self.client.get(f"{reply_id}/replies", params)
+            except GraphError as exc:
+                if exc.code == 100:  # "does not exist": the comment went with its media
+                    return out
+                raise
+            for item in graph_items(answer):
+                comment_id, username = _id(item.get("id")), _str(item.get("username"))
+                if comment_id is None or username is None:
+                    continue
+                out.append(
+                    ThreadReply(
+                        external_id=comment_id,
+                        author_external_id=username,
+                        author_handle=username,
+                        text=_str(item.get("text")) or "",
+                        created_at=parse_graph_time(item.get("timestamp")),
+                    )
+                )
+            after = next_after(answer)
+            if after is None:
+                break
+        return out
+
     # ----------------------------------------------------------------------- mentions
 
     def mentioned_media(self, media_id: str) -> Page:
@@ -438,7 +496,9 @@ def normalize_media(item: Mapping[str, Any]) -> NormalizedPost | None:
         )
     else:  # hashtag media: Meta does not say whose it is
         author = NormalizedAuthor(
-            platform=Platform.INSTAGRAM, external_id=f"media:{media_id}", handle=f"ig-media-{media_id}"
+            platform=Platform.INSTAGRAM,
+            external_id=f"{UNKNOWN_OWNER}{media_id}",
+            handle=f"ig-media-{media_id}",
         )
     return NormalizedPost(
         platform=Platform.INSTAGRAM,

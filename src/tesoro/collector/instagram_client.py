@@ -50,7 +50,7 @@ class GraphError(CollectorError):
 
 
 class GraphClient:
-    """GETs on one Graph API host (`https://graph.facebook.com/v21.0`, `https://graph.threads.net/v1.0`)."""
+    """GETs (and the few POSTs Tesoro makes) on one Graph API host (`https://graph.facebook.com/v21.0`, `https://graph.threads.net/v1.0`)."""
 
     def __init__(
         self,
@@ -87,6 +87,17 @@ class GraphClient:
         self.spend.charge(units)
         try:
             response = self._http.get(path.lstrip("/"), params=dict(params or {}))
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"{self.name} did not answer in time: {type(exc).__name__}") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"{self.name} could not be reached: {type(exc).__name__}: {exc}") from exc
+        return self._answer(response)
+
+    def post(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """POST `params` as Meta's form fields to `path`: one call, never retried (it creates something)."""
+        self.spend.charge(0)
+        try:
+            response = self._http.post(path.lstrip("/"), data=dict(params))
         except httpx.TimeoutException as exc:
             raise TransientError(f"{self.name} did not answer in time: {type(exc).__name__}") from exc
         except httpx.TransportError as exc:

@@ -454,7 +454,7 @@ class MastodonCollector:
                     author_handle=_str(account.get("acct")),
                     text=html_to_text(str(status.get("content") or "")),
                     url=_str(status.get("url")),
-                    created_at=created if isinstance(created, datetime) else None,
+                    created_at=as_utc_datetime(created),
                 )
             )
         return out

@@ -42,8 +42,20 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Credentials a platform may have besides: what posting a rights request needs (the brand's own
+# account), where the listening credentials cannot post.
+OPTIONAL_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "reddit": ("username", "password"),
+    "youtube": ("oauth_token",),
+}
+
+
 def _secrets(source: SourceSettings, settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
+    for name in OPTIONAL_CREDENTIALS.get(source.platform, ()):
+        env_name = source.credentials.get(f"{name}_env")
+        if env_name is not None:
+            values[name] = settings.secret(env_name, environ)
     for name in REQUIRED_CREDENTIALS[source.platform]:
         env_name = source.credentials.get(f"{name}_env")
         if env_name is None:
@@ -89,6 +101,8 @@ def build_collector(
             page_size=source.page_size,
             max_pages=source.max_pages,
             timeout_s=source.timeout_s,
+            username=secrets.get("username"),
+            password=secrets.get("password"),
         )
     if source.platform == "bluesky":
         # deferred: atproto, Bluesky's client library, takes about a second to import (its generated
@@ -151,6 +165,7 @@ def build_collector(
             max_pages=source.max_pages,
             timeout_s=source.timeout_s,
             include_comments=source.include_comments,
+            oauth_token=secrets.get("oauth_token"),
         )
     if source.platform == "tiktok":
         return TikTokCollector(

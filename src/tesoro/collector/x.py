@@ -297,6 +297,7 @@ class XCollector:
                     author_handle=handle,
                     text=html.unescape(as_str(tweet.get("text")) or ""),
                     url=f"https://x.com/{handle or 'i/web'}/status/{tweet_id}",
+                    created_at=as_utc_datetime(tweet.get("created_at")),
                 )
             )
         return out

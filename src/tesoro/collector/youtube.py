@@ -41,7 +41,14 @@ import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, Spend, TransientError
+from tesoro.collector.base import (
+    AuthFailed,
+    CollectorError,
+    RateLimited,
+    Spend,
+    ThreadReply,
+    TransientError,
+)
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 from tesoro.models import (
@@ -68,7 +75,15 @@ log = logging.getLogger(__name__)
 
 YOUTUBE_API = "https://youtube.googleapis.com/"
 # Quota units per call, as YouTube's quota table sets them, and the default daily allowance.
-COSTS = {"search": 100, "videos": 1, "channels": 1, "commentThreads": 1}
+COSTS = {
+    "search": 100,
+    "videos": 1,
+    "channels": 1,
+    "commentThreads": 1,
+    "comments": 1,
+    "commentThreads.insert": 50,
+    "comments.insert": 50,
+}
 DAILY_QUOTA = 10_000
 # search.list and videos.list take at most 50 a page / 50 ids a call.
 MAX_PAGE = 50
@@ -213,6 +228,7 @@ class YouTubeCollector:
         include_comments: bool = False,
         comments_per_video: int = 20,
         lookback: timedelta = timedelta(days=7),
+        oauth_token: str | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE} for YouTube, got {page_size}")
@@ -245,6 +261,22 @@ class YouTubeCollector:
         self._videos: Any = self._service.videos()
         self._channels: Any = self._service.channels()
         self._threads: Any = self._service.commentThreads()
+        self._replies: Any = self._service.comments()
+        # Posting a comment needs the channel's OAuth 2.0 token (an API key only reads): the same
+        # client, with the token on every request.
+        self._writer: Any = (
+            build(
+                "youtube",
+                "v3",
+                developerKey=api_key,
+                static_discovery=True,
+                cache_discovery=False,
+                http=_BearerHttp(oauth_token, timeout=timeout_s),
+                client_options={"api_endpoint": endpoint},
+            )
+            if oauth_token
+            else None
+        )
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
         position = _Position.from_cursor(cursor)
@@ -285,6 +317,81 @@ class YouTubeCollector:
             served = {as_str(v.get("id")) for v in as_dicts(body.get("items"))}
             gone.update(i for i in batch if i not in served)
         return frozenset(gone)
+
+    # -- rights requests --------------------------------------------------------------------------
+
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
+        """The request as the brand channel's comment: a new top-level comment on a video
+        (`commentThreads.insert`), or a reply under a top-level comment (`comments.insert`); 50 units.
+
+        The reply's id is the comment's; under a comment it is `<thread id>.<own>`, YouTube's form.
+        """
+        if self._writer is None:
+            raise AuthFailed(
+                "posting on YouTube needs the channel's OAuth token: set credentials oauth_token_env"
+            )
+        if _VIDEO_ID.fullmatch(post_external_id):
+            body = {
+                "snippet": {
+                    "videoId": post_external_id,
+                    "topLevelComment": {"snippet": {"textOriginal": text}},
+                }
+            }
+            made = self._call(
+                "commentThreads.insert", self._writer.commentThreads().insert(part="snippet", body=body)
+            )
+            video = post_external_id
+        else:
+            body = {"snippet": {"parentId": post_external_id, "textOriginal": text}}
+            made = self._call("comments.insert", self._writer.comments().insert(part="snippet", body=body))
+            video = as_str(as_dict(made.get("snippet")).get("videoId")) or ""
+        reply_id = as_str(made.get("id"))
+        if not reply_id:
+            raise TransientError("YouTube answered the comment without its id")
+        return reply_id, f"https://www.youtube.com/watch?v={video}&lc={reply_id}" if video else None
+
+    def fetch_replies(self, *, post_external_id: str, reply_id: str) -> list[ThreadReply]:
+        """The replies under Tesoro's comment (`comments.list` with `parentId`, 1 unit).
+
+        YouTube threads are one level deep: under a video, the replies to Tesoro's top-level comment;
+        under a comment, the replies to that comment written after Tesoro's. A thread YouTube no longer
+        has (the video deleted) has none.
+        """
+        under_video = _VIDEO_ID.fullmatch(post_external_id) is not None
+        parent = reply_id if under_video else post_external_id
+        request = self._replies.list(part="snippet", parentId=parent, maxResults=100, textFormat="plainText")
+        try:
+            body = self._call("comments", request)
+        except _Refused as exc:
+            if exc.reason in ("commentNotFound", "parentCommentNotFound", "videoNotFound", "forbidden"):
+                return []
+            raise
+        items = as_dicts(body.get("items"))
+        ours = next((i for i in items if as_str(i.get("id")) == reply_id), None)
+        since = as_utc_datetime(as_dict(ours.get("snippet")).get("publishedAt")) if ours else None
+        video = post_external_id if under_video else None
+        out: list[ThreadReply] = []
+        for item in items:
+            comment_id, snippet = as_str(item.get("id")), as_dict(item.get("snippet"))
+            channel = as_str(as_dict(snippet.get("authorChannelId")).get("value"))
+            created = as_utc_datetime(snippet.get("publishedAt"))
+            if not comment_id or comment_id == reply_id or not channel:
+                continue
+            if not under_video and (since is None or created is None or created < since):
+                continue  # the conversation under the comment before Tesoro asked
+            name = as_str(snippet.get("authorDisplayName")) or channel
+            on = video or as_str(snippet.get("videoId"))
+            out.append(
+                ThreadReply(
+                    external_id=comment_id,
+                    author_external_id=channel,
+                    author_handle=name.lstrip("@"),
+                    text=as_str(snippet.get("textOriginal")) or as_str(snippet.get("textDisplay")) or "",
+                    url=f"https://www.youtube.com/watch?v={on}&lc={comment_id}" if on else None,
+                    created_at=created,
+                )
+            )
+        return out
 
     # -- the calls ------------------------------------------------------------------------------
 
@@ -384,6 +491,21 @@ class YouTubeCollector:
         if not isinstance(body, dict):
             raise TransientError(f"YouTube answered {method} with a {type(body).__name__}, not a JSON object")
         return body
+
+
+class _BearerHttp(httplib2.Http):  # type: ignore[misc]  # httplib2 ships no type hints
+    """An `httplib2.Http` that sends the OAuth 2.0 access token with every request."""
+
+    def __init__(self, token: str, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._authorization = f"Bearer {token}"
+
+    def request(
+        self, uri: str, method: str = "GET", body: Any = None, headers: Any = None, **kwargs: Any
+    ) -> Any:
+        sent = dict(headers or {})
+        sent["authorization"] = self._authorization
+        return super().request(uri, method, body=body, headers=sent, **kwargs)
 
 
 class _Refused(CollectorError):

@@ -3,9 +3,11 @@
 1. **Request** (`create_requests`): one post or a batch from the queue. Each request records the
    exact text (a template variant in the post's language, English or Spanish, with the brand's
    approval hashtag and a consent link), the brand's terms version and hash, the scope and the
-   duration asked, who asked and when. On X, Reddit, Bluesky and Mastodon the text is posted as a
-   reply by `send_queued`, paced by per-platform daily caps and a batch size; on other platforms
-   (imports) the coordinator gets the text to paste and the link ("manual" channel).
+   duration asked, who asked and when. On X, Reddit, Bluesky, Mastodon and YouTube, and on
+   Instagram media whose caption @mentions the brand, the text is posted as a reply by
+   `send_queued`, paced by per-platform daily caps and a batch size; elsewhere (hashtag-found
+   Instagram media, TikTok, Threads, imports) the coordinator gets the text to paste and the link
+   ("manual" channel).
 2. **Consent page** (`consent_answer`): the link is signed, carries a one-time nonce (stored
    hashed) and expires; the first answer uses it up (a replay is refused).
 3. **Answers** (`record_replies`): every reply under the request's thread is classified
@@ -14,7 +16,10 @@
    `mark_no_response` ends requests unanswered after `no_response_days`; `reask` asks once more.
 4. **Receipts** (`receipt_document`, `sign_document`, `receipt_html`): a grant's proof, exported
    as signed JSON or a standalone HTML page.
-5. **End** (`expire_rights`, `revoke`): rights with an end date expire; a revocation marks the
+5. **Future posts** (`grant_future_posts`): an author who approved "for my future posts as well"
+   has their later posts for the brand granted under that consent, each with a receipt of its
+   own that names the consent's receipt; revoking the consent revokes them too.
+6. **End** (`expire_rights`, `revoke`): rights with an end date expire; a revocation marks the
    receipts revoked. Every change of a post's rights status goes through
    `tesoro.curator.rights.set_rights`, so its hook runs each time.
 """
@@ -35,7 +40,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tesoro.collector.base import RightsChannel, ThreadReply
+from tesoro.collector.base import QuotaExhausted, RightsChannel, ThreadReply
+from tesoro.collector.instagram import UNKNOWN_OWNER
 from tesoro.curator.queue import NotFound, QueueError
 from tesoro.curator.rights import set_rights
 from tesoro.curator.rights_replies import ReplyVerdict, classify_reply
@@ -62,6 +68,7 @@ __all__ = [
     "decide_request",
     "default_terms",
     "expire_rights",
+    "grant_future_posts",
     "mark_no_response",
     "read_consent_token",
     "reask",
@@ -77,7 +84,10 @@ __all__ = [
 
 SYSTEM_ACTOR = "tesoro:rights"
 # Platforms whose API lets Tesoro post the request as a reply under the author's post.
-API_PLATFORMS = frozenset({"x", "reddit", "bluesky", "mastodon"})
+API_PLATFORMS = frozenset({"x", "reddit", "bluesky", "mastodon", "youtube"})
+# Platforms whose API lets Tesoro comment only where the post @mentions the brand's account there
+# (Instagram: the mentions edge; the Graph API forbids commenting on hashtag-found media).
+MENTION_PLATFORMS = frozenset({"instagram"})
 # A request still waiting for the author (at most one per post at a time).
 OPEN_STATUSES = ("queued", "sent", "needs_review")
 
@@ -108,7 +118,14 @@ SHORT_TEMPLATES = {
     "es": "@{handle} ¿Podemos compartir esto en {brand}? Responde {hashtag} si aceptas. Términos: {link}",
 }
 # The longest request each platform takes, counting a link as its shortened length.
-TEXT_LIMITS = {"x": (280, 23), "mastodon": (500, 23), "bluesky": (300, None)}
+TEXT_LIMITS = {
+    "x": (280, 23),
+    "mastodon": (500, 23),
+    "bluesky": (300, None),
+    "instagram": (2200, None),
+    "youtube": (10_000, None),
+    "reddit": (10_000, None),
+}
 _LINK = re.compile(r"https?://\S+")
 SCOPE_WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -266,7 +283,9 @@ def create_requests(
     days = settings.duration_days if duration_days is None else duration_days
     if days < 0 or days > 3650:
         raise QueueError("duration_days must be between 0 (no end date) and 3650")
-    brands = {b.id: b.name for b in list_brands(session)}
+    catalog = list_brands(session)
+    brands = {b.id: b.name for b in catalog}
+    handles = {b.id: b.handles for b in catalog}
     batch = RequestBatch()
     for post_id in dict.fromkeys(post_ids):
         view = get_post_view(session, post_id=post_id)
@@ -289,7 +308,7 @@ def create_requests(
         assert terms.id is not None
         nonce = secrets.token_urlsafe(18)
         hashtag = settings.hashtag_for(brand)
-        channel = "reply" if view.platform in API_PLATFORMS else "manual"
+        channel = _channel(session, view, handles.get(view.brand_id) or {})
         request = store.add_request(
             session,
             post_id=post_id,
@@ -338,6 +357,20 @@ def create_requests(
     return batch
 
 
+def _channel(session: Session, view: PostView, handles: Mapping[str, str]) -> str:
+    """ "reply" where the platform's API lets Tesoro ask under the post, else "manual"."""
+    if view.platform in API_PLATFORMS:
+        return "reply"
+    if view.platform in MENTION_PLATFORMS:
+        own = (handles.get(view.platform) or "").lstrip("@").casefold()
+        mentioned = {m.lstrip("@").casefold() for m in store.post_mentions(session, post_id=view.id)}
+        # Media first found by hashtag carry no owner: no answer could be told to be the author's.
+        owner = _author_external_id(session, view)
+        if own and own in mentioned and owner and not owner.startswith(UNKNOWN_OWNER):
+            return "reply"
+    return "manual"
+
+
 def _set_status(
     session: Session, post_ids: list[int], status: RightsState, actor: str, note: str, now: datetime
 ) -> None:
@@ -360,19 +393,22 @@ def send_queued(
 ) -> dict[str, int]:
     """Post queued requests through their platform, within each platform's daily cap; counts by outcome.
 
-    A platform without a channel keeps its requests queued; a failing post marks that request
-    "failed" (with the error) and the others still go out.
+    A platform without a channel keeps its requests queued, and so does one whose budget for the
+    pass is spent (`QuotaExhausted`); a failing post marks that request "failed" (with the error)
+    and the others still go out.
     """
     now = now or datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     counts = {"sent": 0, "failed": 0, "waiting": 0}
     budget = settings.batch_size
+    exhausted: set[str] = set()
     queued = sorted(store.list_requests(session, statuses=("queued",), limit=1000), key=lambda r: r.id or 0)
     for request in queued:
         channel = channels.get(request.platform)
         cap = settings.daily_caps.get(request.platform, 0)
         if (
             channel is None
+            or request.platform in exhausted
             or budget <= 0
             or store.sent_since(session, platform=request.platform, since=day) >= cap
         ):
@@ -384,6 +420,10 @@ def send_queued(
             continue
         try:
             reply_id, url = channel.post_reply(post_external_id=view.external_id, text=request.text)
+        except QuotaExhausted:  # the platform budget left is spent: the rest of it waits for the next pass
+            counts["waiting"] += 1
+            exhausted.add(request.platform)
+            continue
         except Exception as exc:  # one failing post never stops the others
             store.update_request(
                 session,
@@ -712,6 +752,11 @@ def revoke(session: Session, *, post_id: int, actor: str, reason: str, now: date
     now = now or datetime.now(UTC)
     if get_post_view(session, post_id=post_id) is None:
         raise NotFound(f"no post {post_id}")
+    consents = [
+        r.id
+        for r in store.list_receipts(session, post_id=post_id, limit=1000)
+        if r.revoked_at is None and r.id
+    ]
     count = store.revoke_receipts(session, post_id=post_id, reason=reason, now=now)
     for request in store.list_requests(session, statuses=("granted",), post_id=post_id, limit=100):
         assert request.id is not None
@@ -719,7 +764,76 @@ def revoke(session: Session, *, post_id: int, actor: str, reason: str, now: date
             session, request_id=request.id, expected_status="granted", status="revoked", reason=reason
         )
     _set_status(session, [post_id], RightsState.REVOKED, actor, reason, now)
+    # The later posts granted under this post's consent for future posts go with it.
+    for derived in store.derived_receipts(session, parent_ids=consents):
+        count += revoke(
+            session,
+            post_id=derived.post_id,
+            actor=actor,
+            reason=f"{reason} (the consent of receipt {derived.parent_receipt_id} was withdrawn)",
+            now=now,
+        )
     return count
+
+
+def grant_future_posts(session: Session, *, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Grant the later posts of authors who approved "for my future posts as well"; their receipts' ids.
+
+    A post qualifies when it is the same account's (the author of the consented post, so the same
+    platform), for the same brand, made after the consent and before its end, and nobody has decided
+    about it yet (rights "none", no open request, not deleted). It gets a receipt of its own with the
+    consent's request text, terms, scope and end, `source` "future_posts" and `parent_receipt_id`
+    naming the consent's receipt; its rights history says why. At most `limit` posts a call.
+    """
+    now = now or datetime.now(UTC)
+    made: list[int] = []
+    for consent in store.standing_consents(session, now=now):
+        assert consent.id is not None and consent.author_id is not None
+        later = store.later_posts(
+            session,
+            author_id=consent.author_id,
+            brand_id=consent.brand_id,
+            after=consent.granted_at,
+            until=consent.ends_at,
+            open_statuses=OPEN_STATUSES,
+            limit=max(limit - len(made), 0),
+        )
+        for post_id in later:
+            view = get_post_view(session, post_id=post_id)
+            if view is None:
+                continue
+            receipt = store.add_receipt(
+                session,
+                request_id=consent.request_id,
+                post_id=post_id,
+                author_id=consent.author_id,
+                brand_id=consent.brand_id,
+                platform=view.platform,
+                post_url=view.url,
+                author_external_id=consent.author_external_id,
+                author_handle=view.author.handle,
+                request_text=consent.request_text,
+                terms_version=consent.terms_version,
+                terms_sha256=consent.terms_sha256,
+                scope=list(consent.scope),
+                duration_days=consent.duration_days,
+                source="future_posts",
+                future_posts=False,
+                asked_by=consent.asked_by,
+                asked_at=consent.asked_at,
+                granted_at=now,
+                ends_at=consent.ends_at,
+                parent_receipt_id=consent.id,
+            )
+            note = (
+                f"rights receipt {receipt.id}: the author approved their future posts too "
+                f"(receipt {consent.id}, post {consent.post_id})"
+            )
+            _set_status(session, [post_id], RightsState.GRANTED, SYSTEM_ACTOR, note, now)
+            store.set_rights_until(session, post_id=post_id, until=consent.ends_at)
+            assert receipt.id is not None
+            made.append(receipt.id)
+    return made
 
 
 def expire_rights(session: Session, *, now: datetime | None = None) -> list[int]:
@@ -758,6 +872,8 @@ def receipt_document(receipt: RightsReceipt) -> dict[str, Any]:
             "reply_text": receipt.reply_text,
             "future_posts": receipt.future_posts,
             "granted_at": _iso(receipt.granted_at),
+            # A later post granted under an earlier consent for future posts: that consent's receipt.
+            "under_receipt_id": receipt.parent_receipt_id,
         },
         "asked_by": receipt.asked_by,
         "asked_at": _iso(receipt.asked_at),
@@ -808,6 +924,10 @@ def receipt_html(signed: Mapping[str, Any]) -> str:
         row("Reply / Respuesta", doc["consent"]["reply_text"]),
         row("Reply link / Enlace", doc["consent"]["reply_url"]),
         row("Future posts / Publicaciones futuras", "yes / sí" if doc["consent"]["future_posts"] else "no"),
+        row(
+            "Under the consent of receipt / Bajo el consentimiento del recibo",
+            doc["consent"].get("under_receipt_id"),
+        ),
         row("Granted at / Concedido", doc["consent"]["granted_at"]),
         row("Asked by / Pedido por", f"{doc['asked_by']} ({doc['asked_at']})"),
         row("Ends / Termina", doc["ends_at"]),

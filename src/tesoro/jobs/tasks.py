@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tesoro.collector.base import CollectorError, PostLookup, RightsChannel
+from tesoro.collector.base import CollectorError, PostLookup, RightsChannel, Spend
 from tesoro.collector.quota import ROLLING_SPANS, QuotaStatus, source_quota
 from tesoro.collector.registry import build_collector, build_filter
 from tesoro.collector.runner import Allowance, RetryPolicy, RunResult, run_source
@@ -22,7 +22,13 @@ from tesoro.curator.corrections import train_corrections
 from tesoro.curator.feedback import train_rankers
 from tesoro.curator.ranking import rank_posts
 from tesoro.curator.relevance_model import train_relevance
-from tesoro.curator.rights_requests import expire_rights, mark_no_response, record_replies, send_queued
+from tesoro.curator.rights_requests import (
+    expire_rights,
+    grant_future_posts,
+    mark_no_response,
+    record_replies,
+    send_queued,
+)
 from tesoro.insights.service import refresh_ror
 from tesoro.media.copies import CopyReport, open_media_store, sync_copies
 from tesoro.media.pipeline import MediaReport, process_media
@@ -35,7 +41,7 @@ from tesoro.store.keys import purge_sessions
 from tesoro.store.posts import get_post_view
 from tesoro.store.recheck import mark_gone, posts_to_recheck, record_checked
 from tesoro.store.sources import get_source, record_failure, save_plan
-from tesoro.store.spend import prune_spend
+from tesoro.store.spend import add_spend, open_spend, prune_spend
 
 __all__ = [
     "collect_once",
@@ -357,11 +363,13 @@ def run_rights(
     Sends queued requests through each platform that can post (the first enabled source of the
     platform gives the client and its credentials), reads the replies under every open or granted
     request (a late "please remove" revokes), marks requests unanswered for `no_response_days`,
-    and expires rights whose end date passed. A platform that fails (a rate limit, an outage)
+    expires rights whose end date passed, and grants the later posts of authors who approved
+    their future posts too. A platform that fails (a rate limit, an outage)
     keeps its requests for the next pass; the other platforms go on.
     """
     at = now or datetime.now(UTC)
     channels: dict[str, RightsChannel] = {}
+    source_of: dict[str, str] = {}
     for source in settings.sources:
         if not source.enabled or source.platform in channels or source.platform == "file":
             continue
@@ -372,8 +380,16 @@ def run_rights(
             continue
         if isinstance(built, RightsChannel):
             channels[source.platform] = built
+            source_of[source.platform] = source.name
     report: dict[str, int] = {}
     with session_scope(engine) as session:
+        # A metered platform's pass may spend only what its source's budget has left (the collection
+        # runs' own allowance); past it, requests wait and reading stops until the next pass.
+        for platform, channel in channels.items():
+            spent = getattr(channel, "spend", None)
+            status = _quota(session, source_name=source_of[platform], settings=settings, now=at)
+            if isinstance(spent, Spend) and status is not None:
+                spent.allowance = spent.units + max(0, status.left)
         report.update(send_queued(session, settings=settings.rights, channels=channels, now=at))
     read = 0
     with session_scope(engine) as session:
@@ -412,4 +428,14 @@ def run_rights(
     with session_scope(engine) as session:
         report["no_response"] = mark_no_response(session, settings=settings.rights, now=at)
         report["expired"] = len(expire_rights(session, now=at))
+        report["future_posts"] = len(grant_future_posts(session, now=at))
+        # What posting and reading cost of a metered platform's budget (a YouTube comment: 50 units)
+        # counts against the source whose credentials did it, as its collection runs do.
+        # Only a metered budget's units are kept (a row a pass), so unmetered platforms add no rows.
+        for platform, channel in channels.items():
+            spent, row = getattr(channel, "spend", None), get_source(session, source_of[platform])
+            metered = settings.source(source_of[platform]).budget.metered
+            if isinstance(spent, Spend) and spent.units and metered and row is not None and row.id:
+                spend_id = open_spend(session, source_id=row.id, at=at)
+                add_spend(session, spend_id=spend_id, units=spent.units, calls=spent.calls, at=at)
     return report

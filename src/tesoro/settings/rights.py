@@ -14,7 +14,8 @@ RightsScope = Literal["organic_social", "website_gallery", "paid_ads", "product_
 RIGHTS_SCOPES: tuple[str, ...] = ("organic_social", "website_gallery", "paid_ads", "product_pages")
 
 _DEFAULT_SCOPE: tuple[RightsScope, ...] = ("organic_social", "website_gallery")
-_DEFAULT_CAPS = {"x": 50, "reddit": 20, "bluesky": 50, "mastodon": 30}
+# A YouTube comment costs 50 of the day's 10,000 quota units: 20 of them are a tenth.
+_DEFAULT_CAPS = {"x": 50, "reddit": 20, "bluesky": 50, "mastodon": 30, "youtube": 20, "instagram": 20}
 
 
 class RightsSettings(Section):

@@ -10,6 +10,8 @@ Mounted under `/instagram/v21.0`, so a client's base URL is `{sim.base_url}/inst
 | `GET /{hashtag-id}/top_media?user_id=&fields=` | `instagram.top_media` |
 | `GET /{ig-user-id}/tags?fields=` | `instagram.tags` |
 | `GET /{ig-user-id}?fields=mentioned_media.media_id(<id>){...}` | `instagram.mentioned_media` |
+| `POST /{ig-user-id}/mentions` (`media_id`, `message`) | `instagram.comment` |
+| `GET /{ig-comment-id}/replies?fields=` | `instagram.replies` |
 
 How the world is rendered (errors, usage, tokens, fields and paging: `instagram_graph`):
 
@@ -26,6 +28,11 @@ How the world is rendered (errors, usage, tokens, fields and paging: `instagram_
   `mention_webhook` builds the signed `mentions` webhook call Meta would post for it, and
   `notify_mentions` posts it to `MetaState.webhook_url` (the demo's server grows the world and
   notifies as it goes).
+- Rights requests: `POST /{ig-user-id}/mentions` comments on a media whose caption @mentions the
+  account (any other media is refused with code 100, as Meta refuses comments on hashtag media);
+  the comment's id is `COMMENT_BASE + SimPost.id`, and the asked author answers under it
+  (`tesoro.simulator.rights`); `GET /{ig-comment-id}/replies` reads the answers (`id`, `text`,
+  `username`, `timestamp`), oldest first; a comment whose media was deleted is code 100.
 - `ig_hashtag_search` counts unique hashtags per account over a rolling 7 days and refuses a
   31st with a Graph error (code 24: Meta documents the limit, not the code it answers with, so
   Tesoro never relies on the code).
@@ -42,6 +49,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 from starlette.requests import Request
@@ -60,6 +68,7 @@ from tesoro.simulator.model import SimPost
 from tesoro.simulator.state import SimState
 
 __all__ = [
+    "COMMENT_BASE",
     "MEDIA_BASE",
     "PREFIX",
     "ROUTES",
@@ -76,6 +85,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/instagram/v21.0"
 ROUTES: tuple[str, ...] = (
+    "instagram.comment",
+    "instagram.replies",
     "instagram.hashtag_search",
     "instagram.recent_media",
     "instagram.top_media",
@@ -83,6 +94,7 @@ ROUTES: tuple[str, ...] = (
     "instagram.mentioned_media",
 )
 MEDIA_BASE = 17_840_000_000_000_000
+COMMENT_BASE = 17_850_000_000_000_000
 _HASHTAG_BASE = 17_843_000_000_000_000
 _MEDIA_FIELDS = ("id",)
 _TAG = re.compile(r"(?<![\w/#])#(\w+)", re.UNICODE)
@@ -297,16 +309,93 @@ class _Instagram:
         found = _MENTIONED.search(raw)
         if found is None:
             return JSONResponse({"id": self.account})
-        nested = raw[found.end() :]
-        inner = nested[1 : nested.index("}")] if nested.startswith("{") and "}" in nested else "id"
+        inner = _braced(raw[found.end() :]) or "id"
         wanted = int(found.group(1)) - MEDIA_BASE
         post = next((p for p in self._posts() if p.id == wanted), None)
         if post is None or not mentions(post, self.state.world.spec.handle):
             return graph_error(
                 400, 100, f"(#100) Media {found.group(1)} does not mention this account or does not exist"
             )
-        fields = [f.strip() for f in inner.split(",") if f.strip()]
+        fields = _top_level(inner)
         return JSONResponse({"mentioned_media": render(post, fields, owner=True), "id": self.account})
+
+    async def mention_comment(self, request: Request) -> Response:
+        """`POST /{ig-user-id}/mentions`: the brand comments on a media that @mentions it (rights request)."""
+        refused = await self._guard(request, "instagram.comment")
+        if refused is not None:
+            return refused
+        if (bad := self._user_ok(request.path_params["user_id"])) is not None:
+            return bad
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        message = form.get("message") or request.query_params.get("message") or ""
+        raw = form.get("media_id") or request.query_params.get("media_id") or ""
+        if not message.strip() or len(message) > 2200:
+            return graph_error(
+                400, 100, "(#100) The parameter message is required (at most 2,200 characters)"
+            )
+        wanted = int(raw) - MEDIA_BASE if raw.isdigit() else -1
+        post = next((p for p in self._posts() if p.id == wanted), None)
+        if post is None or not mentions(post, self.state.world.spec.handle):
+            return graph_error(
+                400,
+                100,
+                f"(#100) Media {raw!r} does not exist or does not @mention this account in its caption",
+            )
+        try:
+            mine = self.state.world.reply(post.id, message)
+        except KeyError:
+            return graph_error(400, 100, f"(#100) Media {raw!r} does not exist")
+        return JSONResponse({"id": str(COMMENT_BASE + mine.id)})
+
+    async def replies(self, request: Request) -> Response:
+        """`GET /{ig-comment-id}/replies`: the replies under one of the brand's comments, oldest first."""
+        refused = await self._guard(request, "instagram.replies")
+        if refused is not None:
+            return refused
+        raw = request.path_params["comment_id"]
+        world = self.state.world
+        mine = world.find(int(raw) - COMMENT_BASE) if raw.isdigit() else None
+        if mine is None or mine.reply_to is None or world.find(mine.reply_to) is None:
+            return graph_error(
+                400, 100, f"(#100) Unsupported get request. Object with ID {raw!r} does not exist"
+            )
+        fields = requested_fields(request, ("id", "text", "timestamp"))
+        items = []
+        for reply in world.thread(mine.id):
+            full = {
+                "id": str(COMMENT_BASE + reply.id),
+                "text": reply.text,
+                "username": reply.author.handle,
+                "timestamp": graph_time(reply.created_at),
+            }
+            items.append((reply.id, {k: full[k] for k in fields if k in full}))
+        return JSONResponse(page_after(request, items, default=25, most=50))
+
+
+def _braced(text: str) -> str | None:
+    """What the `{...}` at the start of `text` holds (nested braces kept), or None."""
+    if not text.startswith("{"):
+        return None
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            return text[1:i]
+    return None
+
+
+def _top_level(fields: str) -> list[str]:
+    """The top-level names of a Graph `fields` list (`a,b{c,d},e` -> a, b, e)."""
+    names, depth, current = [], 0, ""
+    for char in fields + ",":
+        if char == "," and depth == 0:
+            if current.strip():
+                names.append(current.strip().split("{", 1)[0].split(".", 1)[0])
+            current = ""
+            continue
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        current += char
+    return names
 
 
 def _recent(posts: list[SimPost]) -> list[SimPost]:
@@ -333,5 +422,7 @@ def routes(state: SimState) -> list[BaseRoute]:
             methods=["GET"],
         ),
         Route(f"{PREFIX}/{{user_id}}/tags", api.tags, methods=["GET"]),
+        Route(f"{PREFIX}/{{user_id}}/mentions", api.mention_comment, methods=["POST"]),
+        Route(f"{PREFIX}/{{comment_id}}/replies", api.replies, methods=["GET"]),
         Route(f"{PREFIX}/{{user_id}}", api.user, methods=["GET"]),
     ]

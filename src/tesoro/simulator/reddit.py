@@ -9,6 +9,8 @@ redirect):
 | `GET /r/{sub}/search/` | `reddit.search` |
 | `GET /r/{sub}/new` | `reddit.new` |
 | `GET /r/{sub}/comments/` | `reddit.comments` |
+| `POST /api/comment/` | `reddit.comment` |
+| `GET /comments/{id}/` | `reddit.thread` |
 
 How the world is rendered:
 
@@ -31,6 +33,12 @@ How the world is rendered:
   `[deleted]` with no `author_fullname`.
 - Listings are newest first, paged with `after`/`before` fullnames; `limit` is clamped to
   1..100 (25 by default).
+
+Rights requests: `POST /api/comment/` (`thing_id`, `text`) posts the brand's comment under a
+submission or a comment, with a token of the password grant only (an app-only token gets
+`USER_REQUIRED`, as on Reddit); the asked author then answers (`tesoro.simulator.rights`).
+`GET /comments/{id}/` is the submission and its comment forest, the rights conversation included
+(each comment's `replies` a nested Listing).
 
 Every API answer carries `x-ratelimit-remaining`, `-used` and `-reset` together (prawcore
 reads all three once it sees the first). The budget is deliberately generous: prawcore
@@ -62,7 +70,14 @@ from tesoro.simulator.state import SimState
 
 __all__ = ["INJECTED_RESET_S", "RATE_LIMIT_BUDGET", "RATE_LIMIT_WINDOW_S", "ROUTES", "base36", "routes"]
 
-ROUTES: tuple[str, ...] = ("reddit.token", "reddit.search", "reddit.new", "reddit.comments")
+ROUTES: tuple[str, ...] = (
+    "reddit.token",
+    "reddit.search",
+    "reddit.new",
+    "reddit.comments",
+    "reddit.comment",
+    "reddit.thread",
+)
 
 # Reddit allows ~1000 requests per 10-minute window; the simulator reports far more
 # so that prawcore's pacing (it sleeps when the budget runs thin) never slows a test.
@@ -137,13 +152,22 @@ class _TokenBook:
     """The bearer tokens this simulator has issued (and so accepts)."""
 
     _tokens: set[str] = field(default_factory=set)
+    # Tokens issued for an account (the password grant): only these may post a comment.
+    _users: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def issue(self) -> str:
+    def issue(self, *, user: bool = False) -> str:
         token = "sim-reddit-" + secrets.token_urlsafe(12)
         with self._lock:
             self._tokens.add(token)
+            if user:
+                self._users.add(token)
         return token
+
+    def of_user(self, authorization: str | None) -> bool:
+        _, _, token = (authorization or "").partition(" ")
+        with self._lock:
+            return token.strip() in self._users
 
     def valid(self, authorization: str | None) -> bool:
         if not authorization:
@@ -591,9 +615,14 @@ class _Reddit:
             return JSONResponse({"error": "invalid_grant"})
         if grant not in _GRANTS:
             return JSONResponse({"error": "unsupported_grant_type"})
+        if grant == "password" and (form["username"][0], form["password"][0]) != (
+            creds.reddit_username,
+            creds.reddit_password,
+        ):
+            return JSONResponse({"error": "invalid_grant"})
         return JSONResponse(
             {
-                "access_token": self.tokens.issue(),
+                "access_token": self.tokens.issue(user=grant == "password"),
                 "token_type": "bearer",
                 "expires_in": TOKEN_TTL_S,
                 "scope": "*",
@@ -664,6 +693,109 @@ class _Reddit:
         ]
         return JSONResponse(_listing(found, None, None), headers=self.window.count())
 
+    async def comment(self, request: Request) -> Response:
+        """`POST /api/comment/`: the brand comments under a submission or a comment (a rights request)."""
+        fault = await self.injected("reddit.comment", {})
+        if fault is not None:
+            return fault
+        authorization = request.headers.get("authorization")
+        if not self.tokens.valid(authorization):
+            return _error(401, "Unauthorized", {"www-authenticate": _WWW_AUTHENTICATE})
+        if not self.tokens.of_user(authorization):
+            return JSONResponse(
+                {"json": {"errors": [["USER_REQUIRED", "Please log in to do that.", None]]}},
+                headers=self.window.count(),
+            )
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        text = form.get("text", [""])[0].strip()
+        parent = _fullname_id(form.get("thing_id", [""])[0])
+        if not text or len(text) > 10_000:
+            return JSONResponse(
+                {"json": {"errors": [["NO_TEXT", "we need something here", "text"]]}},
+                headers=self.window.count(),
+            )
+        world = self.state.world
+        try:
+            mine = world.reply(parent or 0, text)
+        except KeyError:
+            return JSONResponse(
+                {"json": {"errors": [["DELETED_COMMENT", "that comment has been deleted", "parent"]]}},
+                headers=self.window.count(),
+            )
+        forest = self.forest(mine)
+        thing = next(t for t in forest.values() if t.post_id == mine.id)
+        return JSONResponse(
+            {"json": {"errors": [], "data": {"things": [thing.child()]}}}, headers=self.window.count()
+        )
+
+    def forest(self, anchor: SimPost) -> dict[int, _Thing]:
+        """Every comment of `anchor`'s submission (the world's and the rights conversation's), by id.
+
+        A deleted submission or comment is still listed, emptied (`[deleted]`), as Reddit does."""
+        world = self.state.world
+        gone = {p.id for p in world.deleted("reddit")}
+        posts = {p.id: p for p in (*world.posts("reddit"), *world.deleted("reddit"))}
+        root = anchor
+        while root.reply_to is not None:
+            up = posts.get(root.reply_to) or world.find(root.reply_to)
+            if up is None:
+                break
+            root = up
+        everything = dict(posts)
+        for post in list(posts.values()):
+            everything.update((p.id, p) for p in world.thread(post.id))
+        everything[anchor.id] = anchor
+        members: set[int] = {root.id}
+        for post in sorted(everything.values(), key=lambda p: p.id):
+            if post.reply_to in members:
+                members.add(post.id)
+        chosen = sorted((everything[i] for i in members), key=lambda p: p.id)
+        things = _render(chosen, world.spec.subreddits[0])
+        return {t.post_id: _emptied(t) if t.post_id in gone else t for t in things}
+
+    async def thread(self, request: Request) -> Response:
+        """`GET /comments/{id}/`: the submission and its comment forest (nested `replies` Listings)."""
+        fault = await self.injected("reddit.thread", {})
+        if fault is not None:
+            return fault
+        if not self.tokens.valid(request.headers.get("authorization")):
+            return _error(401, "Unauthorized", {"www-authenticate": _WWW_AUTHENTICATE})
+        wanted = _fullname_id("t3_" + request.path_params["id"])
+        world = self.state.world
+        every = (*world.posts("reddit"), *world.deleted("reddit"))
+        submission = next((p for p in every if p.id == wanted and p.reply_to is None), None)
+        if submission is None:
+            return _error(404, "Not Found", self.window.count())
+        things = self.forest(submission)
+        children: dict[str, list[_Thing]] = {}
+        for thing in things.values():
+            if thing.kind == "t1":
+                children.setdefault(str(thing.data["parent_id"]), []).append(thing)
+
+        def nested(thing: _Thing) -> dict[str, Any]:
+            below = sorted(children.get(thing.fullname, []), key=lambda t: t.post_id)
+            data = dict(thing.data)
+            data["replies"] = (
+                {
+                    "kind": "Listing",
+                    "data": {"after": None, "before": None, "children": [nested(t) for t in below]},
+                }
+                if below
+                else ""
+            )
+            return {"kind": thing.kind, "data": data}
+
+        top = things[submission.id]
+        first = sorted(children.get(top.fullname, []), key=lambda t: t.post_id)
+        body = [
+            _listing([top], None, None),
+            {
+                "kind": "Listing",
+                "data": {"after": None, "before": None, "children": [nested(t) for t in first]},
+            },
+        ]
+        return JSONResponse(body, headers=self.window.count())
+
 
 def _emptied(thing: _Thing) -> _Thing:
     """A deleted submission or comment as Reddit still serves it."""
@@ -686,4 +818,8 @@ def routes(state: SimState) -> list[BaseRoute]:
         Route("/r/{sub}/comments/", api.listing("reddit.comments", "t1", search=False), methods=["GET"]),
         Route("/api/info", api.info, methods=["GET"]),
         Route("/api/info/", api.info, methods=["GET"]),
+        Route("/api/comment/", api.comment, methods=["POST"]),
+        Route("/api/comment", api.comment, methods=["POST"]),
+        Route("/comments/{id}/", api.thread, methods=["GET"]),
+        Route("/comments/{id}", api.thread, methods=["GET"]),
     ]

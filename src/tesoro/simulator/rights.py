@@ -10,20 +10,29 @@ does, as real authors do:
 - another account answering with the hashtag while the author stays silent;
 - the post deleted before anyone answers.
 
+How soon: by default (tests) at once, and a late answer after `late_after`; a world with
+`realistic_delays` (the benchmark's) has each author take their own time (`answer_delay`): most
+answer within hours, some the next days, a late one after one to nine days.
+
+`mention_brand` wraps a world's generator so that some Instagram captions @mention the brand, the
+only Instagram media the Graph API lets a brand comment on.
+
 The conversation lives beside the public posts (`World.thread`): the collectors' searches never
 see it, the platforms' reply endpoints (a status's context, a thread, a conversation) do.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from tesoro.simulator.model import SimAuthor, SimPost
+from tesoro.simulator.model import SimAuthor, SimPost, WorldSpec
 
-__all__ = ["BEHAVIOURS", "Behaviour", "answer", "behaviour_of"]
+__all__ = ["BEHAVIOURS", "Behaviour", "answer", "answer_delay", "behaviour_of", "mention_brand"]
 
 Behaviour = str
 # (behaviour, weight): the share of posts whose author acts so.
@@ -72,6 +81,29 @@ def behaviour_of(post_id: int, seed: int) -> Behaviour:
     return rng.choices(names, weights=[w for _, w in BEHAVIOURS])[0]
 
 
+def answer_delay(post_id: int, seed: int, behaviour: Behaviour) -> timedelta:
+    """How long this post's author takes to answer (the same every run): a log-normal spread with a
+    median of three hours, capped at four days; a late author one to nine days."""
+    rng = random.Random(seed * 104_729 + post_id)
+    if behaviour == "late":
+        return timedelta(hours=rng.uniform(24, 24 * 9))
+    return timedelta(hours=min(rng.lognormvariate(math.log(3), 1.3), 96))
+
+
+def mention_brand(
+    generator: Callable[[random.Random, WorldSpec, str, int, datetime], SimPost], every: int = 2
+) -> Callable[[random.Random, WorldSpec, str, int, datetime], SimPost]:
+    """`generator`, with every `every`-th Instagram post's caption ending in an @mention of the brand."""
+
+    def generate(rng: random.Random, spec: WorldSpec, platform: str, post_id: int, now: datetime) -> SimPost:
+        post = generator(rng, spec, platform, post_id, now)
+        if platform != "instagram" or post_id % every or f"@{spec.handle}" in post.text.casefold():
+            return post
+        return replace(post, text=f"{post.text} @{spec.handle}")
+
+    return generate
+
+
 def answer(
     *,
     post: SimPost,
@@ -80,9 +112,16 @@ def answer(
     next_id: int,
     now: datetime,
     late_after: timedelta,
+    realistic: bool = False,
 ) -> tuple[Behaviour, list[tuple[SimPost, datetime]]]:
-    """The behaviour, and the replies to add under `request` with the moment each becomes visible."""
+    """The behaviour, and the replies to add under `request` with the moment each becomes visible.
+
+    `realistic`: each author answers after their own `answer_delay`, instead of at once (a late
+    one after `late_after`)."""
     behaviour = behaviour_of(post.id, seed)
+    if realistic:
+        now = now + answer_delay(post.id, seed, behaviour)
+        late_after = timedelta(0)
     rng = random.Random(seed * 7_919 + post.id)
     lang = "es" if post.lang == "es" else "en"
     found = _HASHTAG.search(request.text)

@@ -20,6 +20,9 @@ class Credentials:
     x_bearer: str = "sim-x-bearer"
     reddit_client_id: str = "sim-reddit-id"
     reddit_client_secret: str = "sim-reddit-secret"
+    # The brand's Reddit account (a script app's password grant): only it may post a comment.
+    reddit_username: str = "andesoutdoor"
+    reddit_password: str = "sim-reddit-password"
     bluesky_handle: str = "tesoro.bsky.social"
     bluesky_password: str = "sim-bsky-password"
     mastodon_token: str = "sim-mastodon-token"
@@ -32,6 +35,8 @@ class Credentials:
     threads_user_id: str = "27841400000000001"
     meta_app_secret: str = "sim-meta-app-secret"
     youtube_api_key: str = "sim-youtube-key"
+    # An OAuth 2.0 access token of the brand's channel (scope youtube.force-ssl): inserting comments needs it.
+    youtube_oauth_token: str = "sim-youtube-oauth"
     tiktok_client_key: str = "sim-tiktok-key"
     tiktok_client_secret: str = "sim-tiktok-secret"
 

@@ -42,6 +42,9 @@ class World:
     behaviours: dict[int, str] = field(default_factory=dict, init=False)
     # How long a "late" author waits before answering, and how far `skip` moved the thread clock.
     late_after: timedelta = timedelta(seconds=3)
+    # Authors take their own time to answer (`tesoro.simulator.rights.answer_delay`), as real ones do;
+    # off by default, so a test sees most answers at once.
+    realistic_delays: bool = False
     _skipped: timedelta = field(default=timedelta(0), init=False)
 
     def __post_init__(self) -> None:
@@ -133,7 +136,7 @@ class World:
             root = parent if parent.kind != "rights_request" else self._find(parent.reply_to or 0) or parent
             behaviour, replies = answer(
                 post=root, request=mine, seed=self.spec.seed, next_id=self._next_id + 1, now=stamp,
-                late_after=self.late_after,
+                late_after=self.late_after, realistic=self.realistic_delays,
             )  # fmt: skip
             self.behaviours.setdefault(root.id, behaviour)
             self._next_id += len(replies)

@@ -6,7 +6,15 @@ statistics as strings, contentDetails with an ISO 8601 duration; up to 50 ids), 
 (the authors: `@handle`, subscribers, avatar) and `/youtube/v3/commentThreads` (top-level comments of a
 video; a reply post of the world is a comment on its video).
 
-Every call needs the API key (`key=`) and costs quota units as on YouTube: search 100, the others 1,
+Rights requests: `POST /youtube/v3/commentThreads` (a top-level comment on a video) and `POST
+/youtube/v3/comments` (a reply to a top-level comment, `snippet.parentId`) post the brand's request;
+both need the channel's OAuth token (`Authorization: Bearer`, 401 `authError` otherwise, as an API
+key alone gets on YouTube) and cost 50 units. `GET /youtube/v3/comments?parentId=` lists the replies
+under a top-level comment, oldest first (1 unit), where the asked author answers
+(`tesoro.simulator.rights`); a thread whose video was deleted is 404 `commentNotFound`. Faults:
+`youtube.insert`, `youtube.comments`.
+
+Every read needs the API key (`key=`) and costs quota units as on YouTube: search 100, the others 1,
 against `SimState.daily_limits["youtube"]` (10,000 by default). Errors have Google's JSON shape: 400
 `keyInvalid` or `invalidPageToken`, 403 `quotaExceeded` (domain `youtube.quota`), 403
 `rateLimitExceeded` (the RATE_LIMIT fault), 403 `commentsDisabled`, 404 `videoNotFound`. Faults are
@@ -18,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -38,6 +47,7 @@ __all__ = [
     "PREFIX",
     "ROUTES",
     "channel_id",
+    "comment_id",
     "iso_duration",
     "routes",
     "video_id",
@@ -45,7 +55,7 @@ __all__ = [
 
 PREFIX = "/youtube/v3"
 # Quota units per call (YouTube's own table: search.list 100, the list methods used here 1).
-COSTS = {"search": 100, "videos": 1, "channels": 1, "commentThreads": 1}
+COSTS = {"search": 100, "videos": 1, "channels": 1, "commentThreads": 1, "comments": 1, "insert": 50}
 ROUTES = {name: f"youtube.{name}" for name in COSTS}
 _TOKEN_PREFIX = "CAoQ"
 _QUOTA_MESSAGE = (
@@ -299,7 +309,7 @@ def _channel(author: SimAuthor, parts: frozenset[str]) -> dict[str, Any]:
 
 
 def _comment(reply: SimPost, parent: SimPost, plain: bool) -> dict[str, Any]:
-    cid = "Ug" + youtube_video_id(reply.id) + "4AaABAg"
+    cid = comment_id(reply.id)
     text = reply.text if plain else html.escape(reply.text).replace("\n", "<br>")
     return {
         "kind": "youtube#commentThread",
@@ -335,6 +345,36 @@ def _comment(reply: SimPost, parent: SimPost, plain: bool) -> dict[str, Any]:
     }
 
 
+def comment_id(post_id: int) -> str:
+    """A top-level comment's (and its thread's) id in YouTube's shape."""
+    return "Ug" + youtube_video_id(post_id) + "4AaABAg"
+
+
+def _reply(reply: SimPost, parent_cid: str, video: str) -> dict[str, Any]:
+    """A reply under a top-level comment (`comments.list` / `comments.insert`): id `<parent>.<own>`."""
+    return {
+        "kind": "youtube#comment",
+        "etag": f"sim-r-{reply.id}",
+        "id": f"{parent_cid}.{youtube_video_id(reply.id)}",
+        "snippet": {
+            "channelId": channel_id(reply.author.id),
+            "videoId": video,
+            "textDisplay": html.escape(reply.text),
+            "textOriginal": reply.text,
+            "parentId": parent_cid,
+            "authorDisplayName": f"@{reply.author.handle}",
+            "authorProfileImageUrl": f"https://yt3.ggpht.com/sim-{reply.author.id}=s48",
+            "authorChannelUrl": f"http://www.youtube.com/@{reply.author.handle}",
+            "authorChannelId": {"value": channel_id(reply.author.id)},
+            "canRate": True,
+            "viewerRating": "none",
+            "likeCount": 0,
+            "publishedAt": _time(reply.created_at),
+            "updatedAt": _time(reply.created_at),
+        },
+    }
+
+
 def _parts(params: Any) -> frozenset[str]:
     parts = frozenset(p for p in params.get("part", "").split(",") if p)
     if not parts:
@@ -345,9 +385,29 @@ def _parts(params: Any) -> frozenset[str]:
 def routes(state: SimState) -> list[BaseRoute]:
     """The YouTube routes, bound to `state`."""
 
+    # Top-level comments by id (the world's and the brand's), with the video each is on.
+    threads: dict[str, tuple[SimPost, str]] = {}
+
+    def top_level(cid: str) -> tuple[SimPost, str] | None:
+        """The top-level comment `cid` and its video id: the brand's, or one of the world's."""
+        if cid in threads:  # the brand's comment goes with its video
+            post, video = threads[cid]
+            return (post, video) if state.world.find(post.reply_to or 0) is not None else None
+        posts = state.world.posts("youtube")
+        videos = {p.id: p for p in posts if p.reply_to is None}
+        for post in posts:
+            if post.reply_to in videos and comment_id(post.id) == cid:
+                return post, video_id(videos[post.reply_to])
+        return None
+
     async def guarded(request: Request, name: str) -> Response | None:
         """The answer that stops this call before any work (key, fault, quota), or None."""
-        if request.query_params.get("key") != state.credentials.youtube_api_key:
+        if name == "insert":
+            if request.headers.get("authorization") != f"Bearer {state.credentials.youtube_oauth_token}":
+                return _error_response(
+                    _ApiError(401, "authError", "Request had invalid authentication credentials.", "global")
+                )
+        elif request.query_params.get("key") != state.credentials.youtube_api_key:
             return _error_response(
                 _ApiError(400, "keyInvalid", "API key not valid. Please pass a valid API key.", "global")
             )
@@ -435,12 +495,115 @@ def routes(state: SimState) -> list[BaseRoute]:
         except _ApiError as error:
             return _error_response(error)
 
+    async def insert_thread(request: Request) -> Response:
+        """`commentThreads.insert`: the brand's top-level comment on a video (a rights request)."""
+        stop = await guarded(request, "insert")
+        if stop is not None:
+            return stop
+        try:
+            snippet = _dict(_json_object(await request.body()).get("snippet"))
+        except _ApiError as error:
+            return _error_response(error)
+        text = str(_dict(_dict(snippet.get("topLevelComment")).get("snippet")).get("textOriginal") or "")
+        wanted = str(snippet.get("videoId") or "")
+        if not text.strip() or len(text) > 10_000:
+            return _error_response(_ApiError(400, "commentTextRequired", "The comment needs text."))
+        video = next(
+            (p for p in state.world.posts("youtube") if p.reply_to is None and video_id(p) == wanted), None
+        )
+        if video is None:
+            return _error_response(
+                _ApiError(404, "videoNotFound", "The video could not be found.", "youtube.commentThread")
+            )
+        if _comments_disabled(video):
+            return _error_response(
+                _ApiError(
+                    403, "commentsDisabled", "The video has disabled comments.", "youtube.commentThread"
+                )
+            )
+        try:
+            mine = state.world.reply(video.id, text)
+        except KeyError:
+            return _error_response(_ApiError(404, "videoNotFound", "The video could not be found."))
+        threads[comment_id(mine.id)] = (mine, wanted)
+        return JSONResponse(_comment(mine, video, True))
+
+    async def insert_reply(request: Request) -> Response:
+        """`comments.insert`: the brand's reply under a top-level comment (a rights request)."""
+        stop = await guarded(request, "insert")
+        if stop is not None:
+            return stop
+        try:
+            snippet = _dict(_json_object(await request.body()).get("snippet"))
+        except _ApiError as error:
+            return _error_response(error)
+        text = str(snippet.get("textOriginal") or "")
+        parent = str(snippet.get("parentId") or "")
+        if not text.strip() or len(text) > 10_000:
+            return _error_response(_ApiError(400, "commentTextRequired", "The comment needs text."))
+        found = top_level(parent)
+        if found is None:
+            return _error_response(
+                _ApiError(
+                    404, "parentCommentNotFound", "The parent comment could not be found.", "youtube.comment"
+                )
+            )
+        top, video = found
+        try:
+            mine = state.world.reply(top.id, text)
+        except KeyError:
+            return _error_response(_ApiError(404, "parentCommentNotFound", "The parent comment is gone."))
+        return JSONResponse(_reply(mine, parent, video))
+
+    async def comments(request: Request) -> Response:
+        """`comments.list` with `parentId`: the replies under a top-level comment, oldest first."""
+        stop = await guarded(request, "comments")
+        if stop is not None:
+            return stop
+        params = request.query_params
+        try:
+            _parts(params)
+        except _ApiError as error:
+            return _error_response(error)
+        parent = params.get("parentId", "")
+        found = top_level(parent)
+        if found is None:
+            return _error_response(
+                _ApiError(404, "commentNotFound", "The comment could not be found.", "youtube.comment")
+            )
+        top, video = found
+        size = _max_results(params, 20, 100)
+        replies = state.world.thread(top.id)[:size]
+        return JSONResponse(
+            {
+                "kind": "youtube#commentListResponse",
+                "etag": "sim",
+                "pageInfo": {"totalResults": len(replies), "resultsPerPage": size},
+                "items": [_reply(r, parent, video) for r in replies],
+            }
+        )
+
     return [
         Route(f"{PREFIX}/search", search, methods=["GET"]),
         Route(f"{PREFIX}/videos", videos, methods=["GET"]),
         Route(f"{PREFIX}/channels", channels, methods=["GET"]),
         Route(f"{PREFIX}/commentThreads", comment_threads, methods=["GET"]),
+        Route(f"{PREFIX}/commentThreads", insert_thread, methods=["POST"]),
+        Route(f"{PREFIX}/comments", comments, methods=["GET"]),
+        Route(f"{PREFIX}/comments", insert_reply, methods=["POST"]),
     ]
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise _ApiError(400, "parseError", "This API does not support parsing form-encoded input.") from exc
+    return value if isinstance(value, dict) else {}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _threads(posts: Sequence[SimPost], params: Any, size: int, below: int | None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from tesoro.store.sql import table_of
@@ -24,20 +24,24 @@ __all__ = [
     "add_reply",
     "add_request",
     "author_external_id",
+    "derived_receipts",
     "expired_grants",
     "expiring_receipts",
     "get_receipt",
     "get_request",
+    "later_posts",
     "latest_terms",
     "list_receipts",
     "list_requests",
     "open_receipt",
+    "post_mentions",
     "replies_of",
     "request_by_nonce",
     "revoke_receipts",
     "save_terms",
     "sent_since",
     "set_rights_until",
+    "standing_consents",
     "terms_by_id",
     "update_request",
 ]
@@ -215,6 +219,61 @@ def open_receipt(session: Session, *, post_id: int) -> RightsReceipt | None:
     return session.exec(stmt).first()
 
 
+def standing_consents(session: Session, *, now: datetime) -> list[RightsReceipt]:
+    """Receipts of a consent "for my future posts as well" still in force (not revoked, not ended)."""
+    stmt = (
+        select(RightsReceipt)
+        .where(
+            col(RightsReceipt.future_posts).is_(True),
+            col(RightsReceipt.parent_receipt_id).is_(None),
+            col(RightsReceipt.revoked_at).is_(None),
+            col(RightsReceipt.author_id).is_not(None),
+            or_(col(RightsReceipt.ends_at).is_(None), col(RightsReceipt.ends_at) > now),
+        )
+        .order_by(col(RightsReceipt.id))
+    )
+    return list(session.exec(stmt))
+
+
+def later_posts(
+    session: Session,
+    *,
+    author_id: int,
+    brand_id: int,
+    after: datetime,
+    until: datetime | None,
+    open_statuses: Sequence[str],
+    limit: int,
+) -> list[int]:
+    """Ids of an author's posts for a brand made after `after` (and before `until`), oldest first,
+    that nobody has decided about: rights status "none", not deleted, no request in `open_statuses`."""
+    asked = select(RightsRequest.id).where(
+        col(RightsRequest.post_id) == col(Post.id), col(RightsRequest.status).in_(list(open_statuses))
+    )
+    stmt = select(Post.id).where(
+        col(Post.author_id) == author_id,
+        col(Post.brand_id) == brand_id,
+        col(Post.created_at) > after,
+        col(Post.rights_status) == "none",
+        col(Post.deleted_at).is_(None),
+        ~asked.exists(),
+    )
+    if until is not None:
+        stmt = stmt.where(col(Post.created_at) < until)
+    stmt = stmt.order_by(col(Post.created_at), col(Post.id)).limit(limit)
+    return [int(i) for i in session.exec(stmt) if i is not None]
+
+
+def derived_receipts(session: Session, *, parent_ids: Sequence[int]) -> list[RightsReceipt]:
+    """Open receipts granted under these receipts' consent for future posts."""
+    if not parent_ids:
+        return []
+    stmt = select(RightsReceipt).where(
+        col(RightsReceipt.parent_receipt_id).in_(list(parent_ids)), col(RightsReceipt.revoked_at).is_(None)
+    )
+    return list(session.exec(stmt.order_by(col(RightsReceipt.id))))
+
+
 def revoke_receipts(session: Session, *, post_id: int, reason: str, now: datetime) -> int:
     """Mark the post's open receipts revoked (they are kept: the grant happened); how many."""
     table = table_of(RightsReceipt)
@@ -260,6 +319,13 @@ def expired_grants(session: Session, *, now: datetime) -> list[int]:
         .order_by(col(Post.rights_until))
     )
     return [int(i) for i in session.exec(stmt) if i is not None]
+
+
+def post_mentions(session: Session, *, post_id: int) -> list[str]:
+    """The accounts a post @mentions, as collected (an Instagram caption's mentions decide whether
+    the brand may comment there)."""
+    post = session.get(Post, post_id)
+    return list(post.mentions) if post is not None else []
 
 
 def author_external_id(session: Session, *, author_id: int) -> str | None:

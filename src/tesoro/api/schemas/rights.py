@@ -79,6 +79,7 @@ _RECEIPT_EXAMPLE: dict[str, Any] = {
     "ends_at": "2027-12-02T09:00:00+00:00",
     "revoked_at": None,
     "revoke_reason": None,
+    "parent_receipt_id": None,
 }
 _CREATED_EXAMPLE: dict[str, Any] = {
     "request": _REQUEST_EXAMPLE,
@@ -301,7 +302,10 @@ class ReceiptPublic(Schema):
     terms_sha256: str = Field(description="the SHA-256 of that version's text")
     scope: list[str] = Field(description="the uses granted")
     duration_days: int | None = Field(description="how long; null: no end date")
-    source: str = Field(description="reply, consent_page or coordinator")
+    source: str = Field(
+        description="reply, consent_page, coordinator, or future_posts (granted under an earlier consent "
+        "for the author's future posts: parent_receipt_id)"
+    )
     reply_url: str | None = Field(description="the author's reply link")
     reply_text: str | None = Field(description="the author's reply as written")
     future_posts: bool = Field(description="also for the author's future posts")
@@ -311,6 +315,10 @@ class ReceiptPublic(Schema):
     ends_at: Timestamp | None = Field(description="when the rights end")
     revoked_at: Timestamp | None = Field(description="when they were revoked")
     revoke_reason: str | None = Field(description="why they were revoked")
+    parent_receipt_id: int | None = Field(
+        description="for a later post granted under the author's consent for future posts: that consent's "
+        "receipt (revoking it revokes this one)"
+    )
 
     @classmethod
     def from_row(cls, row: RightsReceipt) -> ReceiptPublic:

@@ -20,10 +20,18 @@ from functools import partial
 from typing import Any
 
 import praw
+import praw.exceptions
 import prawcore
 import requests
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, Spend, TransientError
+from tesoro.collector.base import (
+    AuthFailed,
+    CollectorError,
+    RateLimited,
+    Spend,
+    ThreadReply,
+    TransientError,
+)
 from tesoro.collector.reddit.cursor import Stream, decode, encode, first_marker, fresh_children
 from tesoro.collector.reddit.normalize import REDDIT_WEB, is_gone, normalize_page
 from tesoro.models import Cursor, NormalizedPost, Page, Platform, RejectedItem
@@ -94,6 +102,8 @@ class RedditCollector:
         backfill: timedelta | None = timedelta(days=7),
         timeout_s: float = 20.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         if not 1 <= page_size <= _MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {_MAX_PAGE_SIZE} for Reddit, got {page_size}")
@@ -113,6 +123,10 @@ class RedditCollector:
         self.backfill = backfill
         self._client_id = client_id
         self._client_secret = client_secret
+        # The brand's account (a script app's password grant): posting a comment needs a user; reading
+        # does not.
+        self._username = username
+        self._password = password
         self._user_agent = user_agent
         self._base_url = base_url.rstrip("/") if base_url else None
         self._timeout_s = timeout_s
@@ -164,12 +178,96 @@ class RedditCollector:
             session.close()
         return frozenset(gone)
 
+    # ----------------------------------------------------------------------- rights requests
+
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
+        """Comment under a submission or a comment as the brand's account (`POST /api/comment/`).
+
+        The reply's id is its fullname, with `@` and its submission's fullname when the post is a
+        comment (the conversation is read from that submission's comment forest).
+        """
+        if not (self._username and self._password):
+            raise AuthFailed(
+                "posting on Reddit needs the brand account: set credentials username_env and password_env"
+            )
+        if not _FULLNAME.fullmatch(post_external_id):
+            raise CollectorError(f"{post_external_id!r} is not a Reddit submission or comment")
+        kind, _, rid = post_external_id.partition("_")
+        session = _TimeoutSession(self._timeout_s)
+        reddit = self._reddit(session, user=True)
+        try:
+            target = reddit.submission(id=rid) if kind == "t3" else reddit.comment(id=rid)
+            self.spend.charge(1)
+            made = _call_reddit(lambda: _api_errors(lambda: target.reply(body=text)))
+        finally:
+            session.close()
+        data = vars(made) if made is not None else {}
+        name, link = _str(data.get("name")), _str(data.get("link_id"))
+        if name is None or link is None:
+            raise TransientError("Reddit answered the comment without its id")
+        permalink = _str(data.get("permalink"))
+        reply_id = name if kind == "t3" else f"{name}@{link}"
+        return reply_id, f"{REDDIT_WEB}{permalink}" if permalink else None
+
+    def fetch_replies(self, *, post_external_id: str, reply_id: str) -> list[ThreadReply]:
+        """Every comment under Tesoro's comment, at any depth, from the submission's comment forest
+        (`GET /comments/{id}/`, "more comments" expanded); a submission Reddit no longer has: none."""
+        ours, _, link = reply_id.partition("@")
+        submission_id = (link or post_external_id).removeprefix("t3_")
+        session = _TimeoutSession(self._timeout_s)
+        reddit = self._reddit(session)
+
+        def forest() -> list[Any]:
+            submission = reddit.submission(id=submission_id)
+            submission.comment_sort = "old"
+            submission.comments.replace_more(limit=0)
+            return list(submission.comments.list())
+
+        try:
+            self.spend.charge(1)
+            comments = _call_reddit(forest)
+        except CollectorError as exc:
+            if isinstance(exc.__cause__, prawcore.NotFound):
+                return []  # the submission is gone (Reddit lists deleted ones, emptied; this one not at all)
+            raise
+        finally:
+            session.close()
+        members = {ours}
+        out: list[ThreadReply] = []
+        for comment in comments:  # breadth first: a parent comes before its replies
+            data = vars(comment)
+            name, parent = _str(data.get("name")), _str(data.get("parent_id"))
+            if name is None or parent not in members:
+                continue
+            members.add(name)
+            author = data.get("author")
+            handle = str(author) if author is not None else "[deleted]"
+            created = data.get("created_utc")
+            permalink = _str(data.get("permalink"))
+            out.append(
+                ThreadReply(
+                    external_id=name,
+                    author_external_id=_str(data.get("author_fullname")) or f"name:{handle}",
+                    author_handle=handle,
+                    text=str(data.get("body") or ""),
+                    url=f"{REDDIT_WEB}{permalink}" if permalink else None,
+                    created_at=datetime.fromtimestamp(float(created), UTC)
+                    if isinstance(created, int | float)
+                    else None,
+                )
+            )
+        return out
+
     def _stream_names(self) -> tuple[str, ...]:
         return ("submissions", "comments") if self.include_comments else ("submissions",)
 
-    def _reddit(self, session: requests.Session) -> praw.Reddit:
-        """A fresh client per run: its token and rate-limit pacing belong to this run only."""
+    def _reddit(self, session: requests.Session, *, user: bool = False) -> praw.Reddit:
+        """A fresh client per run: its token and rate-limit pacing belong to this run only.
+
+        `user`: as the brand's account (the password grant), which posting needs."""
+        account: dict[str, Any] = {"username": self._username, "password": self._password} if user else {}
         return praw.Reddit(
+            **account,
             client_id=self._client_id,
             client_secret=self._client_secret,
             user_agent=self._user_agent,
@@ -269,6 +367,25 @@ def _call_reddit(call: Callable[[], Any]) -> Any:
         raise _by_status(exc) from exc
     except ValueError as exc:  # a body requests could not decode
         raise TransientError(f"Reddit sent an unreadable body: {exc}") from exc
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _api_errors(call: Callable[[], Any]) -> Any:
+    """Reddit's errors inside a 200 answer (`json.errors`), in the runner's vocabulary."""
+    try:
+        return call()
+    except praw.exceptions.RedditAPIException as exc:
+        codes = {item.error_type for item in exc.items}
+        if codes & {"USER_REQUIRED", "INVALID_USER"}:
+            raise AuthFailed(f"Reddit refused to comment as the brand's account: {exc}") from exc
+        if codes & {"RATELIMIT"}:
+            raise RateLimited(
+                f"Reddit rate limit: {exc}", retry_at=datetime.now(UTC) + timedelta(minutes=10)
+            ) from exc
+        raise CollectorError(f"Reddit refused the comment: {exc}") from exc
 
 
 def _by_status(exc: prawcore.ResponseException) -> CollectorError:

@@ -105,8 +105,9 @@ class RightsReceipt(SQLModel, table=True):
     terms_sha256: str = Field(max_length=64)
     scope: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     duration_days: int | None = None
-    # "reply" (the author's reply: its link and text), "consent_page" (the page's record) or
-    # "coordinator" (granted by hand on a request without a reply from the author).
+    # "reply" (the author's reply: its link and text), "consent_page" (the page's record),
+    # "coordinator" (granted by hand on a request without a reply from the author) or "future_posts"
+    # (a later post of an author who approved "for my future posts as well": `parent_receipt_id`).
     source: str = Field(max_length=16)
     reply_url: str | None = None
     reply_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -117,3 +118,6 @@ class RightsReceipt(SQLModel, table=True):
     ends_at: datetime | None = timestamp(index=True)
     revoked_at: datetime | None = timestamp()
     revoke_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A grant under an author's consent for future posts: the receipt of that consent (revoking it
+    # revokes this one too).
+    parent_receipt_id: int | None = Field(default=None, foreign_key="rights_receipt.id", index=True)
