@@ -309,6 +309,8 @@ class Library:
             key[selected] = index.text_relevance(matches, selected)
         elif sort == "date":
             key = "created"
+        elif sort == "engagement":
+            key = "engagement"
         else:
             key = "score"
         total, ids, values = index.page(selected, key=key, limit=want, offset=0)

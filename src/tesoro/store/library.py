@@ -36,6 +36,7 @@ from tesoro.text.search import SearchQuery
 __all__ = [
     "FACETS",
     "LIBRARY_STATES",
+    "NO_ENGAGEMENT",
     "IndexRow",
     "LibraryFilters",
     "PostChange",
@@ -63,7 +64,9 @@ FACETS: tuple[str, ...] = (
     "sentiment",
     "rights",
 )
-Sort = Literal["relevance", "treasure", "date"]
+Sort = Literal["relevance", "treasure", "date", "engagement"]
+# A post without an engagement figure (no platform benchmark yet) sorts after every post with one.
+NO_ENGAGEMENT = -1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +179,13 @@ def text_matches(
     return [(int(pid), float(rel or 0.0)) for pid, rel in session.execute(stmt)]
 
 
-def _base(filters: LibraryFilters, matches: Subquery | None) -> Any:
+_ENGAGEMENT = func.coalesce(col(Score.engagement_vs_median), NO_ENGAGEMENT)
+
+
+def _base(filters: LibraryFilters, matches: Subquery | None, *, with_score: bool = False) -> Any:
     stmt = select(col(CurationItem.post_id)).join(Post, col(Post.id) == col(CurationItem.post_id))
+    if with_score:
+        stmt = stmt.outerjoin(Score, col(Score.id) == col(CurationItem.score_id))
     if filters.product_lines:
         stmt = stmt.outerjoin(Product, col(Product.id) == _EFFECTIVE_PRODUCT)
     if matches is not None:
@@ -196,7 +204,7 @@ def search_sql(
 ) -> tuple[int, list[tuple[int, float | None]]]:
     """(total, [(post_id, relevance)]) of one page; relevance is None without a text query."""
     matches = _matches(session, query) if query is not None else None
-    base = _base(filters, matches)
+    base = _base(filters, matches, with_score=sort == "engagement")
     total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
     relevance = matches.c.relevance if matches is not None else literal_column("NULL")
     stmt = base.add_columns(relevance.label("relevance"))
@@ -204,6 +212,8 @@ def search_sql(
         stmt = stmt.order_by(matches.c.relevance.desc(), col(CurationItem.post_id).desc())
     elif sort == "date":
         stmt = stmt.order_by(col(CurationItem.created_at).desc(), col(CurationItem.post_id).desc())
+    elif sort == "engagement":
+        stmt = stmt.order_by(_ENGAGEMENT.desc(), col(CurationItem.post_id).desc())
     else:
         stmt = stmt.order_by(col(CurationItem.score).desc(), col(CurationItem.post_id).desc())
     rows = session.execute(stmt.limit(limit).offset(offset)).all()
@@ -278,6 +288,7 @@ class IndexRow:
     post_updated_at: datetime | None
     embedding: bytes | None
     doc: str = ""  # the search document (`curator.text.search_document`)
+    engagement: float | None = None  # the score set's engagement against the platform median
 
 
 # Labelled where the item and the post share a column name, so `_index_row` reads by name.
@@ -300,6 +311,7 @@ _INDEX_COLUMNS: tuple[Any, ...] = (
     col(Post.updated_at).label("post_updated_at"),
     col(Score.embedding),
     col(CurationItem.doc),
+    col(Score.engagement_vs_median),
 )
 
 
@@ -323,6 +335,7 @@ def _index_row(r: Any) -> IndexRow:
         post_updated_at=r.post_updated_at,
         embedding=r.embedding,
         doc=r.doc or "",
+        engagement=r.engagement_vs_median,
     )
 
 

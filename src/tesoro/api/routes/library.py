@@ -41,7 +41,8 @@ _LABELLED = ("brand", "product")
 def _day_start(value: str, *, end: bool, name: str) -> datetime:
     """'2026-11-01' (a whole day, UTC) or a full ISO timestamp; a day's end is the next day's start.
 
-    A time outside the API's bounds (`schemas.common.TIME_BOUNDS`) is a 422 naming the field `name`.
+    Not a date, or a time outside the API's bounds (`schemas.common.TIME_BOUNDS`): a 422 naming the
+    field `name`.
     """
     try:
         if len(value) == 10:
@@ -50,7 +51,7 @@ def _day_start(value: str, *, end: bool, name: str) -> datetime:
         else:
             stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise Problem("bad_request", f"not a date: {value!r} (use 2026-11-01 or an ISO timestamp)") from exc
+        raise field_error("query", name, "not a date (use 2026-11-01 or an ISO timestamp)", value) from exc
     if not in_bounds(stamp):
         raise field_error("query", name, f"must be {TIME_BOUNDS}", value)
     stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
@@ -72,6 +73,10 @@ def _filters(
     if unknown_states or unknown_rights:
         raise Problem("bad_request", f"unknown values: {', '.join(unknown_states + unknown_rights)}")
     content_mask_of(content_type)  # refuses unknown content types
+    start = _day_start(date_from, end=False, name="date_from") if date_from else None
+    end = _day_start(date_to, end=True, name="date_to") if date_to else None
+    if start is not None and end is not None and end <= start:
+        raise field_error("query", "date_to", "must not be before date_from", date_to)
     return LibraryFilters(
         states=states,
         brand_ids=tuple(values["brand"] or ()),
@@ -82,8 +87,8 @@ def _filters(
         languages=tuple(values["language"] or ()),
         sentiments=tuple(values["sentiment"] or ()),
         rights=tuple(rights or ()),
-        date_from=_day_start(date_from, end=False, name="date_from") if date_from else None,
-        date_to=_day_start(date_to, end=True, name="date_to") if date_to else None,
+        date_from=start,
+        date_to=end,
     )
 
 
@@ -111,7 +116,11 @@ def search_library(
     state: Annotated[list[QueueStateName] | None, Query(description="default: approved and featured")] = None,
     date_from: str | None = Query(None, description="a day (2026-11-01) or an ISO timestamp"),
     date_to: str | None = Query(None, description="a day (included) or an ISO timestamp"),
-    sort: Literal["relevance", "treasure", "date"] | None = None,
+    sort: Literal["relevance", "treasure", "date", "engagement"] | None = Query(
+        None,
+        description="default: relevance with words or a meaning, else treasure; engagement: against the "
+        "platform median, highest first",
+    ),
     limit: int = Query(24, ge=1, le=100),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     facets: bool = True,
