@@ -67,3 +67,21 @@ def test_a_bad_sort_or_date_is_a_422_naming_the_field(
     assert response.status_code == 422, response.text
     error = response.json()["detail"][0]
     assert error["loc"] == ["query", field] and words in error["msg"]
+
+
+def test_the_tag_filter(client: TestClient, ranked: Seeded) -> None:
+    headers = ranked.headers(Role.COORDINATOR)
+    photo, video = ranked.posts["gal-photo"], ranked.posts["gal-video"]
+    for post, tag in ((photo, "Trail  Hero"), (video, "rain")):
+        response = client.post(f"/api/curator/posts/{post}/tags", json={"add": [tag]}, headers=headers)
+        assert response.status_code == 200, response.text
+    hero = client.get("/api/curator/library", params={"tag": "trail hero"}, headers=headers).json()
+    assert _ids(hero) == [photo] and hero["items"][0]["tags"] == ["trail hero"]
+    both = client.get("/api/curator/library", params={"tag": ["TRAIL HERO", "rain"]}, headers=headers).json()
+    assert set(_ids(both)) == {photo, video}
+    none = client.get("/api/curator/library", params={"tag": "unused"}, headers=headers).json()
+    assert none["total"] == 0
+    for bad in ("   ", "x" * 65):
+        response = client.get("/api/curator/library", params={"tag": bad}, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["query", "tag"]

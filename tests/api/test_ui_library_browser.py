@@ -377,14 +377,14 @@ def test_the_page_is_axe_clean_and_fits_desktop_and_phone(
         # Every control is reachable by the keyboard, in order: the mode, the box, the options.
         tab.locator("input[name=mode][value=words]").focus()
         reached = []
-        for _ in range(8):
+        for _ in range(10):
             tab.keyboard.press("Tab")
             reached.append(
                 tab.evaluate("() => document.activeElement.id || document.activeElement.className")
             )
         # A date input's day, month and year are stops of their own: one entry per control.
         order = [r for i, r in enumerate(reached) if i == 0 or r != reached[i - 1]]
-        assert order[:5] == ["search-q", "search-submit", "sort", "date-from", "date-to"]
+        assert order[:6] == ["search-q", "search-submit", "sort", "tag", "date-from", "date-to"]
     finally:
         context.close()
 
@@ -406,3 +406,27 @@ def test_a_new_search_sorts_by_best_match_unless_a_sort_was_chosen(page: Any, sh
     page.keyboard.press("Enter")
     page.wait_for_function("() => new URLSearchParams(location.search).get('q') === 'nube'")
     assert _query(page) == {"q": ["nube"], "sort": ["date"]}
+
+
+def test_pick_a_tag(page: Any, shelf: Site) -> None:
+    headers = shelf.seeded.headers(Role.COORDINATOR)
+    for name in ("shelf-3", "shelf-4"):
+        with session_scope(shelf.engine) as session:
+            pid = post_id(session, platform="mastodon", external_id=name)
+        response = page.request.post(
+            f"{shelf.tesoro.url}/api/curator/posts/{pid}/tags", data={"add": ["Rain Test"]}, headers=headers
+        )
+        assert response.ok, response.text()
+    login(page, shelf)
+    page.goto(f"{shelf.tesoro.url}/ui/library")
+    _count(page, "32 posts")
+    page.locator("#tag option[value='rain test']").wait_for(state="attached")
+    page.locator("#tag").focus()
+    page.locator("#tag").select_option("rain test")
+    page.wait_for_url("**tag=rain+test**")
+    _count(page, "2 posts")
+    cards = page.locator("#results article.card")
+    assert {cards.nth(i).locator(".tags").inner_text() for i in range(2)} == {"Tags: rain test"}
+    page.get_by_role("button", name="Remove filter: Tag: rain test").click()
+    _count(page, "32 posts")
+    assert page.locator("#tag").input_value() == ""

@@ -274,3 +274,29 @@ def test_sorting_by_engagement_puts_posts_without_a_figure_last(engine: Engine) 
     # Sorted by meaning's neighbours, engagement still decides the order.
     meant = library.search(LibraryQuery(meaning="shoes", sort="engagement", min_similarity=-1.0))
     assert keys(data, meant) == ["viral", "typical", "quiet", "unknown"]
+
+
+def test_a_tag_filter_keeps_the_tagged_posts_and_follows_new_tags(engine: Engine) -> None:
+    data, library = build(engine)
+    with session_scope(engine) as session:
+        decide(
+            session,
+            post_ids=[data.ids["trail-video"], data.ids["surf"]],
+            action="tag",
+            actor="lucia",
+            add=["hero"],
+        )
+    library.invalidate()
+    hero = LibraryFilters(tags=("hero",))
+    assert set(keys(data, both(library, LibraryQuery(filters=hero)))) == {"trail-video", "surf"}
+    page = both(library, LibraryQuery(text="trail", filters=hero))
+    assert keys(data, page) == ["trail-video"]
+    assert dict(page.facets["platform"]) == {"x": 1}  # facets count the tagged posts only
+    either = LibraryFilters(tags=("hero", "nobody-uses-this"))
+    assert both(library, LibraryQuery(filters=either)).total == 2
+    assert both(library, LibraryQuery(filters=LibraryFilters(tags=("nobody-uses-this",)))).total == 0
+    # A new tag shows once the index sees its post touched: the kept answer is not reused.
+    with session_scope(engine) as session:
+        decide(session, post_ids=[data.ids["unboxing"]], action="tag", actor="lucia", add=["hero"])
+    library.invalidate()
+    assert set(keys(data, both(library, LibraryQuery(filters=hero)))) == {"trail-video", "surf", "unboxing"}

@@ -30,7 +30,7 @@ from sqlmodel import Session, SQLModel, col
 
 from tesoro.models import CONTENT_TYPES, content_mask
 from tesoro.store.fulltext import fts5_match, tsquery_text
-from tesoro.store.tables import CurationItem, Post, Product, Score
+from tesoro.store.tables import CurationItem, Post, PostTag, Product, Score
 from tesoro.text.search import SearchQuery
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "item_count",
     "product_lines",
     "search_sql",
+    "tagged_posts",
     "text_matches",
 ]
 
@@ -87,6 +88,8 @@ class LibraryFilters:
     rights: tuple[str, ...] = ()
     date_from: datetime | None = None
     date_to: datetime | None = None
+    # Posts with any of these tags (normalized as `curator.queue.normalize_tag` does). Not a facet.
+    tags: tuple[str, ...] = ()
 
     def without(self, facet: str) -> LibraryFilters:
         """The same filters minus one facet's own (for that facet's counts: multi-select faceting)."""
@@ -131,7 +134,16 @@ def _where(filters: LibraryFilters) -> list[Any]:
         where.append(col(CurationItem.created_at) >= filters.date_from)
     if filters.date_to is not None:
         where.append(col(CurationItem.created_at) < filters.date_to)
+    if filters.tags:
+        tagged = select(col(PostTag.post_id)).where(col(PostTag.tag).in_(filters.tags))
+        where.append(col(CurationItem.post_id).in_(tagged))
     return where
+
+
+def tagged_posts(session: Session, *, tags: Sequence[str]) -> list[int]:
+    """Ids of the posts with any of the tags (the in-memory index keeps no tags: it asks at query time)."""
+    stmt = select(col(PostTag.post_id)).where(col(PostTag.tag).in_(list(tags))).distinct()
+    return [int(pid) for pid in session.execute(stmt).scalars()]
 
 
 _fts = table("curation_fts", column("rowid"), column("doc"))

@@ -26,6 +26,7 @@ from tesoro.api.schemas.query import (
     SentimentLabel,
 )
 from tesoro.api.schemas.queue import LibraryItem
+from tesoro.curator.queue import QueueError, normalize_tag
 from tesoro.search.library import LibraryError, LibraryFilters, LibraryQuery, MeaningUnavailable
 from tesoro.store.library import LIBRARY_STATES
 from tesoro.store.tables import QueueState, RightsState
@@ -66,6 +67,7 @@ def _filters(
     values: dict[str, list[Any] | None],
     date_from: str | None,
     date_to: str | None,
+    tags: Sequence[str] | None = None,
 ) -> LibraryFilters:
     states = tuple(state or LIBRARY_STATES)
     unknown_states = sorted(set(states) - {s.value for s in QueueState})
@@ -77,6 +79,12 @@ def _filters(
     end = _day_start(date_to, end=True, name="date_to") if date_to else None
     if start is not None and end is not None and end <= start:
         raise field_error("query", "date_to", "must not be before date_from", date_to)
+    normalized: list[str] = []
+    for tag in tags or ():
+        try:
+            normalized.append(normalize_tag(tag))
+        except QueueError as exc:
+            raise field_error("query", "tag", str(exc), tag) from exc
     return LibraryFilters(
         states=states,
         brand_ids=tuple(values["brand"] or ()),
@@ -89,6 +97,7 @@ def _filters(
         rights=tuple(rights or ()),
         date_from=start,
         date_to=end,
+        tags=tuple(normalized),
     )
 
 
@@ -113,6 +122,10 @@ def search_library(
     language: Annotated[list[str] | None, Query()] = None,
     sentiment: Annotated[list[SentimentLabel] | None, Query()] = None,
     rights: Annotated[list[RightsStateName] | None, Query()] = None,
+    tag: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="posts with any of these tags (case and spaces ignored)"),
+    ] = None,
     state: Annotated[list[QueueStateName] | None, Query(description="default: approved and featured")] = None,
     date_from: str | None = Query(None, description="a day (2026-11-01) or an ISO timestamp"),
     date_to: str | None = Query(None, description="a day (included) or an ISO timestamp"),
@@ -140,6 +153,7 @@ def search_library(
         },
         date_from=date_from,
         date_to=date_to,
+        tags=tag,
     )
     query = LibraryQuery(
         text=q,

@@ -1,6 +1,7 @@
 /* The library: the coordinator's search over approved and featured posts, by words or by meaning,
-   with facets, a sort, a date range and pages. The URL holds the whole search (q or meaning, sort,
-   date_from, date_to, the facets, offset), so back/forward and a shared link show the same page. */
+   with facets, a tag, a sort, a date range and pages. The URL holds the whole search (q or meaning,
+   sort, tag, date_from, date_to, the facets, offset), so back/forward and a shared link show the
+   same page. */
 (function () {
   "use strict";
   var T = window.Tesoro;
@@ -20,6 +21,7 @@
   var hint = document.getElementById("search-hint");
   var modes = form.querySelectorAll('input[name="mode"]');
   var sortSelect = document.getElementById("sort");
+  var tagSelect = document.getElementById("tag");
   var dateFrom = document.getElementById("date-from");
   var dateTo = document.getElementById("date-to");
   var formError = document.getElementById("form-error");
@@ -133,6 +135,7 @@
     var entries = [];
     if (p.get("q")) entries.push({ param: "q", text: t("library.chip.q", { value: p.get("q") }) });
     if (p.get("meaning")) entries.push({ param: "meaning", text: t("library.chip.meaning", { value: p.get("meaning") }) });
+    if (p.get("tag")) entries.push({ param: "tag", text: t("library.chip.tag", { value: p.get("tag") }) });
     ["date_from", "date_to"].forEach(function (name) {
       var day = p.get(name);
       if (day && validDay(day)) entries.push({ param: name, text: t("library.chip." + name, { value: fmtDay(day) }) });
@@ -231,6 +234,26 @@
     warming.hidden = true;
   }
 
+  /* The tags in use, as options; one from the URL that is not among them is kept as an option too. */
+  function addTag(tag) {
+    for (var i = 0; i < tagSelect.options.length; i++) if (tagSelect.options[i].value === tag) return;
+    tagSelect.appendChild(el("option", { value: tag, text: tag }));
+  }
+
+  function showTag(tag) {
+    if (tag) addTag(tag);
+    tagSelect.value = tag;
+  }
+
+  function loadTags() {
+    T.api("GET", "/api/curator/tags")
+      .then(function (data) {
+        (data.items || []).forEach(function (item) { addTag(item.tag); });
+        showTag(params().get("tag") || "");
+      })
+      .catch(function () { /* the filter still works for a tag in the URL; the list stays short */ });
+  }
+
   /* The form shows what the URL says. */
   function fill(p) {
     var meaning = p.get("meaning");
@@ -240,6 +263,7 @@
     sortSelect.options[0].disabled = !hasQuery;
     var sort = p.get("sort");
     sortSelect.value = SORTS.indexOf(sort) >= 0 && (sort !== "relevance" || hasQuery) ? sort : (hasQuery ? "relevance" : "treasure");
+    showTag(p.get("tag") || "");
     dateFrom.value = validDay(p.get("date_from") || "") ? p.get("date_from") : "";
     dateTo.value = validDay(p.get("date_to") || "") ? p.get("date_to") : "";
   }
@@ -268,6 +292,7 @@
       var value = p.get(FILTERS[facet]);
       if (value) query.set(FILTERS[facet], value);
     });
+    if (p.get("tag")) query.set("tag", p.get("tag"));
     var offset = Math.max(0, Math.floor(Number(p.get("offset") || 0)) || 0);
     if (offset) query.set("offset", String(offset));
     query.set("limit", String(PAGE));
@@ -332,6 +357,7 @@
     // match for words or a meaning, else treasure), and a chosen sort stays through new searches.
     if (sortChosen) p.set("sort", sortSelect.value);
     if (p.get("sort") === "relevance" && !text) p.delete("sort");
+    if (tagSelect.value) p.set("tag", tagSelect.value); else p.delete("tag");
     [["date_from", dateFrom], ["date_to", dateTo]].forEach(function (pair) {
       if (pair[1].value) p.set(pair[0], pair[1].value); else p.delete(pair[0]);
     });
@@ -359,6 +385,7 @@
     });
   }
   sortSelect.addEventListener("change", function () { submit(true); });
+  tagSelect.addEventListener("change", function () { submit(false); });
   dateFrom.addEventListener("change", function () { submit(false); });
   dateTo.addEventListener("change", function () { submit(false); });
   prev.addEventListener("click", function () {
@@ -377,5 +404,6 @@
   /* On a phone the filters start folded, so the results come first. */
   if (window.matchMedia && window.matchMedia("(max-width: 800px)").matches) facetsBox.open = false;
   window.addEventListener("popstate", load);
+  loadTags();
   load();
 })();
