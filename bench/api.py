@@ -441,6 +441,49 @@ def _python_load(
     )
 
 
+def _service_times(
+    folder: Path, targets: list[tuple[str, str, dict[str, str], int]], requests: int
+) -> list[Result]:
+    """Each API target's latency one request at a time, through the app in this process (no HTTP server)."""
+    from fastapi.testclient import TestClient
+
+    from tesoro.api.app import create_app
+
+    os.environ.setdefault("TESORO_API__SESSION_SECRET", "bench-only-secret-" + "x" * 32)
+    settings = load_settings(folder / "tesoro.toml", environ={})
+    engine = open_store(settings)
+    out: list[Result] = []
+    with TestClient(create_app(settings, engine), base_url="http://127.0.0.1") as client:
+        for name, path, headers, _ in targets:
+            if not path.startswith("/api/"):
+                continue
+            samples: list[float] = []
+            errors = 0
+            for n in range(requests + 1):
+                started = time.perf_counter()
+                response = client.get(path.replace("{n}", f"s{n}"), headers=headers)
+                if n:  # the first builds the index or loads the encoder
+                    samples.append((time.perf_counter() - started) * 1000)
+                    errors += response.status_code >= 400
+            samples.sort()
+            p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+            seconds = sum(samples) / 1000
+            out.append(
+                Result(
+                    name,
+                    "in-process",
+                    len(samples),
+                    seconds,
+                    statistics.median(samples),
+                    p95,
+                    samples[-1],
+                    errors,
+                )
+            )
+    engine.dispose()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per endpoint")
@@ -466,6 +509,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--queue-posts", type=int, default=5000, help="ranked new posts in the review queue")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
+    parser.add_argument(
+        "--service-requests",
+        type=int,
+        default=100,
+        help="then time this many requests per API endpoint one at a time in this process (0: skip)",
+    )
     parser.add_argument(
         "--only",
         choices=("gallery", "copies", "queue", "library"),
@@ -546,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         targets = [t for t in targets if t[0].split()[0] in args.only]
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     results: list[Result] = []
+    service: list[Result] = []
     try:
         for name, path, headers, connections in targets:
             _prime(port, path, headers, args.workers)
@@ -560,13 +610,16 @@ def main(argv: list[str] | None = None) -> int:
                 if args.warmup:
                     _python_load(name, port, path, headers, args.warmup, procs)
                 results.append(_python_load(name, port, path, headers, args.duration, procs))
-    finally:
         server.terminate()
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:  # a worker still loading the encoder may not stop in time
             server.kill()
             server.wait(timeout=10)
+        service = _service_times(folder, targets, args.service_requests) if args.service_requests else []
+    finally:
+        if server.poll() is None:
+            server.kill()
         shutil.rmtree(folder, ignore_errors=True)
 
     print(
@@ -583,7 +636,16 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r.name} | {r.tool} | {target[3]} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
             f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} |"
         )
-    return 1 if any(r.errors for r in results) else 0
+    if service:
+        print(
+            f"\nOne request at a time in this process, {args.service_requests} per endpoint after one "
+            "unmeasured (the time a request takes without waiting for others: steadier on a shared machine)\n"
+        )
+        print("| endpoint | requests | p50 ms | p95 ms | errors |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for r in service:
+            print(f"| {r.name} | {r.requests:,} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.errors} |")
+    return 1 if any(r.errors for r in results + service) else 0
 
 
 if __name__ == "__main__":
