@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import make_url
 from typer.testing import CliRunner, Result
 
-from tesoro.cli.kit import configure_logging
+from tesoro.cli.kit import CHATTY_LOGGERS, configure_logging
 from tesoro.cli.main import app
 from tesoro.store.engine import make_engine, session_scope
 from tesoro.store.keys import create_key
@@ -416,10 +416,13 @@ def test_debug_shows_the_traceback_and_the_default_is_one_line(tmp_path: Path, c
 def test_the_console_log_leaves_out_scheduler_chatter_unless_debugging() -> None:
     """Every job start and end is an APScheduler INFO line: the demo's console would be mostly those."""
     scheduler_log = logging.getLogger("apscheduler")
-    before = scheduler_log.level
+    before = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
     try:
         configure_logging("INFO")
         assert not scheduler_log.isEnabledFor(logging.INFO)
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)  # a line per HTTP request
+        assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
         assert logging.getLogger("tesoro").level == logging.NOTSET  # Tesoro's own lines follow the root
     finally:
-        scheduler_log.setLevel(before)
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)

@@ -35,7 +35,7 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     login(page, site)
     cards = page.locator("#queue-list article.card")
     cards.first.wait_for()
-    assert cards.nth(0).get_attribute("aria-selected") == "true"
+    assert cards.nth(0).get_attribute("aria-current") == "true"
     assert "Best treasure in the queue" in cards.nth(0).inner_text()
     assert page.locator("#undo-hint kbd", has_text="u").is_visible()
     first = cards.nth(0)
@@ -49,12 +49,12 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     assert (page.locator("link[rel=icon]").get_attribute("href") or "").startswith("/favicon.svg?v=")
     first.click(position={"x": 5, "y": 5})  # back to the list, the first card selected
     page.keyboard.press("j")
-    assert cards.nth(1).get_attribute("aria-selected") == "true"
+    assert cards.nth(1).get_attribute("aria-current") == "true"
     page.keyboard.press("k")
-    assert cards.nth(0).get_attribute("aria-selected") == "true"
+    assert cards.nth(0).get_attribute("aria-current") == "true"
     page.keyboard.press("a")  # approve the first; the selection moves on
     page.locator("#queue-list article.card").nth(0).locator(".state-approved").wait_for()
-    page.locator("#queue-list article.card").nth(1).and_(page.locator("[aria-selected=true]")).wait_for()
+    page.locator("#queue-list article.card").nth(1).and_(page.locator("[aria-current=true]")).wait_for()
     page.keyboard.press("r")  # reject the second
     page.locator("#queue-list article.card").nth(1).locator(".state-rejected").wait_for()
     page.keyboard.press("f")  # feature the third (the hostile one)
@@ -62,7 +62,7 @@ def test_review_the_queue_with_the_keyboard(page: Any, site: Site) -> None:
     page.keyboard.press("u")  # undo it: back to new, and selected again
     page.locator("#queue-list article.card").nth(2).locator(".state-new").wait_for()
     assert queue_states(site, ["q-hostile"]) == {"q-hostile": ("new", None)}
-    page.locator("#queue-list article.card").nth(2).and_(page.locator("[aria-selected=true]")).wait_for()
+    page.locator("#queue-list article.card").nth(2).and_(page.locator("[aria-current=true]")).wait_for()
     page.keyboard.press("f")  # and feature it again
     page.locator("#queue-list article.card").nth(2).locator(".state-featured").wait_for()
     page.keyboard.press("k")
@@ -225,7 +225,7 @@ def test_hostile_author_page(page: Any, site: Site) -> None:
     page.get_by_role("heading", name=HOSTILE_IMG).wait_for()
     page.locator("#activity-chart svg").wait_for()
     page.locator("#ror-chart > *").first.wait_for()  # the ROR history
-    page.locator("#ror-history img.insight-chart").wait_for()
+    page.locator("#ror-summary .ror-part").first.wait_for()  # the ROR and its parts
     assert page.get_by_text(HOSTILE_SCRIPT, exact=False).first.is_visible()
     assert page.dialogs == [] and page.csp_errors == []
 
@@ -285,10 +285,10 @@ def test_a_deep_link_opens_its_post_in_the_queue_after_login(page: Any, site: Si
     page.click("button[type=submit]")
     page.wait_for_url(f"{site.tesoro.url}/ui/queue?post={approved}")
     cards = page.locator("#queue-list article.card")
-    selected = page.locator("#queue-list article.card[aria-selected=true]")
+    selected = page.locator("#queue-list article.card[aria-current=true]")
     # Not in the list: fetched, shown first and selected.
     page.wait_for_function(
-        "() => (document.querySelector('#queue-list article.card[aria-selected=true] p.text') || {})"
+        "() => (document.querySelector('#queue-list article.card[aria-current=true] p.text') || {})"
         ".textContent === 'Approved but no rights'"
     )
     assert cards.nth(0).get_attribute("data-id") == str(approved)
@@ -304,11 +304,11 @@ def test_a_deep_link_opens_its_post_in_the_queue_after_login(page: Any, site: Si
         assert len(ids) >= 3, ids
         page.goto(f"{site.tesoro.url}/ui/queue?post={ids[-1]}")
         page.wait_for_function(
-            f"() => (document.querySelector('#queue-list article.card[aria-selected=true]') || {{}})"
+            f"() => (document.querySelector('#queue-list article.card[aria-current=true]') || {{}})"
             f".dataset?.id === '{ids[-1]}'"
         )
         assert cards.count() == len(ids) and selected.count() == 1
-        assert cards.nth(0).get_attribute("aria-selected") == "false"
+        assert cards.nth(0).get_attribute("aria-current") is None
     finally:
         _set_states(site, {name: state for name, (state, _product) in before.items()})
     assert page.dialogs == [] and page.csp_errors == []

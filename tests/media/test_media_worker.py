@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from rq import SimpleWorker
-from rq.job import Job
 from sqlalchemy import select
 
 from tesoro.jobs.tasks import collect_source
-from tesoro.jobs.worker import enqueue_media, job_id, make_queue
+from tesoro.jobs.worker import enqueue_job, make_queue
 from tesoro.settings import load_settings
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
@@ -22,6 +20,7 @@ from tesoro.store.catalog import sync_catalog
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import MediaImage
+from worlds.queue import work
 
 pytestmark = pytest.mark.redis
 
@@ -86,14 +85,13 @@ credentials = {{ access_token_env = "SCALED_MASTODON_TOKEN" }}
         assert collect_source(engine, settings, f"{name}-mastodon", environ).status == "ok"
         queue = make_queue(settings, redis)
         try:
-            assert enqueue_media(queue, settings) is not None
-            assert enqueue_media(queue, settings) is None, "one media pass queued, not two"
-            SimpleWorker([queue], connection=redis, name=f"{name}-worker").work(
-                burst=True, with_scheduler=False
-            )
-            job = Job.fetch(job_id(queue.name, "media"), connection=redis)
+            job = enqueue_job(queue, settings, "media")
+            assert job is not None
+            assert enqueue_job(queue, settings, "media") is None, "one media pass queued, not two"
+            work(settings, redis)
+            job.refresh()
             assert job.is_finished, job.latest_result()
-            result = job.return_value()
+            result = job.return_value()["result"]
             assert result["tried"] > 0 and result["processed"] > 0
             with session_scope(engine) as session:
                 rows = list(session.execute(select(MediaImage)).scalars())

@@ -123,34 +123,30 @@ def _library(engine: Engine, vector_scan: str) -> Library:
     return library
 
 
+MEANING_QUERIES = [
+    LibraryQuery(meaning="trail shoes on the ridge", min_similarity=0.3),
+    LibraryQuery(meaning="trail", min_similarity=0.25, limit=10, offset=10),
+    LibraryQuery(meaning="rain jacket storm", min_similarity=0.1, sort="treasure"),
+    LibraryQuery(meaning="sendero zapatillas", min_similarity=0.2, filters=LibraryFilters(languages=("es",))),
+    LibraryQuery(meaning="ridge summit creek forest", min_similarity=0.0, sort="date", limit=50),
+]
+
+
 @pytest.mark.parametrize("vector_scan", ["int8", "int8-exact"])
-@pytest.mark.parametrize(
-    "query",
-    [
-        LibraryQuery(meaning="trail shoes on the ridge", min_similarity=0.3),
-        LibraryQuery(meaning="trail", min_similarity=0.25, limit=10, offset=10),
-        LibraryQuery(meaning="rain jacket storm", min_similarity=0.1, sort="treasure"),
-        LibraryQuery(
-            meaning="sendero zapatillas", min_similarity=0.2, filters=LibraryFilters(languages=("es",))
-        ),
-        LibraryQuery(meaning="ridge summit creek forest", min_similarity=0.0, sort="date", limit=50),
-    ],
-)
-def test_library_meaning_search_is_the_same_with_int8(
-    sqlite_engine: Engine, vector_scan: str, query: LibraryQuery
-) -> None:
+def test_library_meaning_search_is_the_same_with_int8(sqlite_engine: Engine, vector_scan: str) -> None:
     """No post of this library sits within the int8 bound of these thresholds: the same answers."""
-    build_library(sqlite_engine)
-    int8, float32 = _library(sqlite_engine, vector_scan), _library(sqlite_engine, "float32")
-    got, expected = int8.search(query), float32.search(query)
-    assert int8.index.quantized and not float32.index.quantized
-    assert got.total == expected.total > 0
-    assert [hit.entry.card.id for hit in got.items] == [hit.entry.card.id for hit in expected.items]
-    # The same float32 dot products, up to the last bit (numpy's summation order follows memory alignment).
-    assert [hit.relevance for hit in got.items] == pytest.approx(
-        [hit.relevance for hit in expected.items], abs=1e-6
-    )
-    assert got.facets == expected.facets
+    build_library(sqlite_engine)  # once: searches do not change the store; each query gets new libraries
+    for query in MEANING_QUERIES:
+        int8, float32 = _library(sqlite_engine, vector_scan), _library(sqlite_engine, "float32")
+        got, expected = int8.search(query), float32.search(query)
+        assert int8.index.quantized and not float32.index.quantized
+        assert got.total == expected.total > 0, query
+        assert [h.entry.card.id for h in got.items] == [h.entry.card.id for h in expected.items], query
+        # The same float32 dot products, up to the last bit (numpy's summation follows memory alignment).
+        assert [hit.relevance for hit in got.items] == pytest.approx(
+            [hit.relevance for hit in expected.items], abs=1e-6
+        ), query
+        assert got.facets == expected.facets, query
 
 
 def test_int8_cutoff_counts_a_post_at_the_threshold_like_float32_only_when_exact(

@@ -8,6 +8,7 @@ delivery.py  deliver_pending: the outbox (digests, retries, delivery log)
 slack.py     Slack channels through slack_sdk (webhook, bot token)
 webhook.py   the generic JSON webhook channel
 blocks.py    Block Kit rendering with escaping of untrusted text
+readable.py  a delivery's message built again and put in plain words (the alerts page)
 channels.py  which channels a rule uses, from settings and the environment
 jobs.py      alert_jobs: what the scheduler runs
 models.py    the alert and message types channels send

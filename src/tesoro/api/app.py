@@ -53,6 +53,7 @@ from tesoro.api.routes import (
     insights,
     keys,
     library,
+    listening,
     meta_webhook,
     posts,
     quarantine,
@@ -60,6 +61,7 @@ from tesoro.api.routes import (
     ranker,
     rights,
     ui,
+    ui_admin,
 )
 from tesoro.api.routes import media as media_routes
 from tesoro.api.security import (
@@ -92,6 +94,8 @@ OWN_GUARDS: tuple[APIRouter, ...] = (
     quarantine.router,
     gallery.widget_router,
     ui.router,
+    ui_admin.router,
+    listening.router,
     rights.consent_router,
 )
 # Routers of an area: every route gets the area's policy (reads / writes) where it is included.

@@ -96,13 +96,18 @@ def load_or_exit(config: Path | None) -> Settings:
 LOG_JSON = {"forced": False}
 
 
+# Libraries whose INFO lines are routine traffic: shown only at DEBUG.
+CHATTY_LOGGERS = ("alembic", "apscheduler", "httpx", "httpcore")
+
+
 def configure_logging(level: str, *, json_lines: bool = False) -> None:
-    """Tesoro's own lines at `level`; Alembic's and APScheduler's chatter (every migration step, every
-    job start and end: three lines per collection) only at DEBUG, so the console reads as a log.
+    """Tesoro's own lines at `level`; Alembic's, APScheduler's and httpx's chatter (every migration
+    step, every job start and end, one line per HTTP request a collector or the media fetcher makes)
+    only at DEBUG, so the console reads as a log.
     `json_lines` (or `--log-json`): one JSON object per line (`tesoro.ops.logs`)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if json_lines or LOG_JSON["forced"]:
         configure_json_logging(level)
     if level != "DEBUG":
-        for name in ("alembic", "apscheduler"):
+        for name in CHATTY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)

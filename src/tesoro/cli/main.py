@@ -408,7 +408,7 @@ def scheduler(
         typer.Option(help="Serve this process's Prometheus metrics on this port (127.0.0.1)."),
     ] = None,
 ) -> None:
-    """Run only the scheduler: collection, scoring, ranking, alerts (the scaled-out mode).
+    """Run only the scheduler (the scaled-out mode): with the RQ backend it enqueues every job for workers.
 
     On PostgreSQL several may run: one holds the lease and schedules, the others stand by and take
     over within [ops] scheduler_lease_s when it dies (docs/operations.md).
@@ -434,7 +434,7 @@ def worker(
     config: ConfigOption = None,
     burst: Annotated[bool, typer.Option("--burst", help="Exit when the queue is empty.")] = False,
 ) -> None:
-    """Run an RQ worker (the scaled-out mode): the collections and scoring the scheduler enqueues on Redis."""
+    """Run an RQ worker (the scaled-out mode): every job the scheduler enqueues on Redis, one at a time."""
 
     settings = _settings(config)
     if settings.queue.backend != "rq":

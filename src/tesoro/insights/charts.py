@@ -26,6 +26,7 @@ __all__ = [
     "LinePoint",
     "bar_chart",
     "line_chart",
+    "nice_ticks",
     "share_of_voice_chart",
     "svg_text",
     "volume_chart",
@@ -142,16 +143,47 @@ def _empty(svg: _Svg, message: str = "No data for this window") -> str:
 
 def _bucket_label(start: datetime, bucket: Bucket) -> str:
     if bucket == "month":
-        return start.strftime("%Y-%m")
+        return start.strftime("%b %Y")
     return start.strftime("%b %d")
 
 
-def _y_axis(svg: _Svg, *, left: float, right: float, top: float, bottom: float, lo: float, hi: float) -> None:
-    for i in range(5):
-        value = lo + (hi - lo) * i / 4
-        y = bottom - (bottom - top) * i / 4
+def nice_ticks(lo: float, hi: float, count: int = 5) -> tuple[list[float], int]:
+    """Round ticks covering [lo, hi] (1, 2, 2.5 or 5 times a power of ten apart) and the decimals that
+    write each one differently: 55 to 57 is "55, 55.5, 56, 56.5, 57", never "57, 57, 56, 56, 55"."""
+    if not hi > lo:
+        pad = 1.0 if lo == 0 else abs(lo) * 0.1
+        lo, hi = lo - pad, hi + pad
+    rough = (hi - lo) / max(count - 1, 1)
+    magnitude = 10.0 ** math.floor(math.log10(rough))
+    step = next((m * magnitude for m in (1.0, 2.0, 2.5, 5.0) if m * magnitude >= rough), 10 * magnitude)
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    ticks = [0.0 if abs(n * step) < step / 1e6 else n * step for n in range(first, last + 1)]
+    decimals = next((d for d in range(8) if abs(step * 10**d - round(step * 10**d)) < 1e-6), 8)
+    return ticks, decimals
+
+
+def _tick(value: float, decimals: int) -> str:
+    """A tick label: thousands as k and millions as M (12k, 1.5M), else the value with `decimals`."""
+    magnitude = abs(value)
+    if magnitude >= 1_000_000 and value % 100_000 == 0:
+        return f"{value / 1_000_000:g}M"
+    if magnitude >= 10_000 and value % 1_000 == 0:
+        return f"{value / 1_000:g}k"
+    return f"{value:.{decimals}f}"
+
+
+def _y_axis(
+    svg: _Svg, *, left: float, right: float, top: float, bottom: float, lo: float, hi: float
+) -> tuple[float, float]:
+    """Grid lines and labels at round values from `lo` to `hi`; returns the axis' ends (rounded out)."""
+    ticks, decimals = nice_ticks(lo, hi)
+    lo, hi = ticks[0], ticks[-1]
+    for value in ticks:
+        y = bottom - (bottom - top) * (value - lo) / (hi - lo)
         svg.line(left, y, right, y, _COLORS["grid"])
-        svg.text(left - 6, y + 4, _fmt(value), size=10, anchor="end", color=_COLORS["axis"])
+        svg.text(left - 6, y + 4, _tick(value, decimals), size=10, anchor="end", color=_COLORS["axis"])
+    return lo, hi
 
 
 def volume_chart(points: Sequence[SeriesPoint], *, bucket: Bucket, title: str) -> str:
@@ -162,8 +194,7 @@ def volume_chart(points: Sequence[SeriesPoint], *, bucket: Bucket, title: str) -
         return _empty(svg)
     left, right, top, bottom = 56.0, 744.0, 40.0, 250.0
     peak = max(p.posts for p in points)
-    hi = float(max(4, math.ceil(peak / 4) * 4))
-    _y_axis(svg, left=left, right=right, top=top, bottom=bottom, lo=0.0, hi=hi)
+    _, hi = _y_axis(svg, left=left, right=right, top=top, bottom=bottom, lo=0.0, hi=float(max(peak, 4)))
     slot = (right - left) / len(points)
     width = max(slot * 0.8, 1.0)
     every = max(1, math.ceil(len(points) / 12))
@@ -204,15 +235,29 @@ def line_chart(
     """One series over time; a None value leaves a gap. `lo`/`hi` fix the axis (net sentiment: -1..1)."""
     svg = _Svg(760, 280, title)
     svg.text(16, 22, title, size=14, bold=True, limit=80)
-    values = [p.value for p in points if p.value is not None and math.isfinite(p.value)]
+    finite = [p for p in points if p.value is not None and math.isfinite(p.value)]
+    values = [p.value for p in finite if p.value is not None]
     if not values:
         return _empty(svg)
+    if len(finite) == 1:
+        # One point is a value, not a lone dot on an axis of its own: the number, large, and its label.
+        only = finite[0]
+        assert only.value is not None
+        svg.text(svg.width / 2, svg.height / 2, _fmt(only.value), size=40, anchor="middle", bold=True)
+        svg.text(
+            svg.width / 2,
+            svg.height / 2 + 28,
+            f"{only.label} (one point so far)",
+            anchor="middle",
+            color=_COLORS["axis"],
+        )
+        return svg.render()
     bottom_value = min(values) if lo is None else lo
     top_value = max(values) if hi is None else hi
-    if top_value - bottom_value < 1e-9:
-        bottom_value, top_value = bottom_value - 1, top_value + 1
     left, right, top, bottom = 56.0, 744.0, 40.0, 240.0
-    _y_axis(svg, left=left, right=right, top=top, bottom=bottom, lo=bottom_value, hi=top_value)
+    bottom_value, top_value = _y_axis(
+        svg, left=left, right=right, top=top, bottom=bottom, lo=bottom_value, hi=top_value
+    )
     if bottom_value < 0 < top_value:
         zero = bottom - (bottom - top) * (0 - bottom_value) / (top_value - bottom_value)
         svg.line(left, zero, right, zero, _COLORS["axis"])

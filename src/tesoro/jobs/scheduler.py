@@ -2,10 +2,11 @@
 
 Embedded mode: a `BackgroundScheduler` inside `tesoro serve`. Scaled-out mode: a
 single `tesoro scheduler` process with a `BlockingScheduler`. Either way there is
-one job per enabled source at its interval, coalesced (missed runs collapse into
-one), never two at once for the same source, with jitter so sources spread out.
-With `queue.backend = "rq"` the collection, scoring and media jobs only enqueue work for
-the RQ workers (`tesoro.jobs.worker`).
+one job per enabled source at its interval and one per other duty (scoring, media, rights,
+alerts, ROR, training, re-ranking, the gallery's re-check and copies, the session purge), each
+coalesced (missed runs collapse into one), never two at once, with jitter so they spread out.
+With `queue.backend = "rq"` every job only enqueues its run for the RQ workers
+(`tesoro.jobs.worker`), which keep "never two at once" across machines with a hold per job.
 
 A metered source keeps inside its platform budget (`collector.quota`): `collect_source` skips a run
 its quota plan holds back, so a job still wakes at the configured interval but runs at the
@@ -41,7 +42,7 @@ from tesoro.jobs.tasks import (
     run_rights,
     score_job,
 )
-from tesoro.jobs.worker import enqueue_collect, enqueue_media, enqueue_score, make_queue
+from tesoro.jobs.worker import enqueue_job, make_queue
 from tesoro.ops.lease import SchedulerLease
 from tesoro.ops.metrics import SCHEDULER_LEADER, JobWatch
 from tesoro.settings import Settings
@@ -65,161 +66,106 @@ def collect_on_plan(
     return result
 
 
-def _add_alert_jobs(
-    scheduler: BaseScheduler, engine: Engine, settings: Settings, environ: Mapping[str, str]
-) -> None:
-    """Alert evaluation and delivery are light; they run in the scheduler's process in both modes."""
-    for job in alert_jobs(engine, settings, environ):
-        scheduler.add_job(
-            job.func,
-            IntervalTrigger(seconds=job.interval_s, jitter=3),
-            id=job.id,
-            name=job.name,
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),
-            misfire_grace_time=job.interval_s,
-            replace_existing=True,
-        )
-
-
 def build_scheduler(
     engine: Engine, settings: Settings, environ: Mapping[str, str], *, blocking: bool = False
 ) -> BaseScheduler:
-    """A scheduler with one collection job per enabled source; the caller starts it.
+    """A scheduler with every job the settings call for; the caller starts it.
 
-    With `queue.backend = "rq"` each job only enqueues the collection on Redis and
-    RQ workers (`tesoro worker`) do the work; otherwise the job collects in-process.
+    With `queue.backend = "rq"` each job only enqueues its run on Redis (`jobs.worker.enqueue_job`)
+    and RQ workers (`tesoro worker`) do the work; otherwise the job runs in-process. Either way the
+    jobs, their ids and their intervals are the same.
     """
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
     )
-    if settings.queue.backend == "rq":
-        queue = make_queue(settings)
-        func: Callable[..., object] = enqueue_collect
-        args_for: Callable[[str], tuple[object, ...]] = lambda name: (queue, settings, name)  # noqa: E731
-    else:
-        func = collect_on_plan
-        args_for = lambda name: (scheduler, engine, settings, name, environ)  # noqa: E731
+    queue = make_queue(settings) if settings.queue.backend == "rq" else None
+    if queue is not None and settings.source_file is None:
+        raise ValueError(
+            "the scaled-out mode needs a settings file (-c or TESORO_CONFIG) that workers can read"
+        )
+
+    def add(
+        job_id: str,
+        name: str,
+        trigger: IntervalTrigger,
+        inline: Callable[..., object],
+        args: tuple[object, ...],
+        *,
+        source: str | None = None,
+        grace: int | None = None,
+        now: bool = False,
+    ) -> None:
+        if queue is not None:
+            kind = "collect" if source is not None else job_id
+            inline, args = enqueue_job, (queue, settings, kind, source)
+        scheduler.add_job(
+            inline,
+            trigger,
+            args=args,
+            id=job_id,
+            name=name,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+            **({"next_run_time": datetime.now(UTC)} if now else {}),  # first run at once
+            **({"misfire_grace_time": grace} if grace is not None else {}),
+        )
+
     for source in settings.sources:
         if not source.enabled:
             continue
-        scheduler.add_job(
-            func,
+        add(
+            f"collect:{source.name}",
+            f"collect {source.name}",
             IntervalTrigger(seconds=source.interval, jitter=max(1, min(60, source.interval // 10))),
-            args=args_for(source.name),
-            id=f"collect:{source.name}",
-            name=f"collect {source.name}",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),  # first run straight away, then every interval
-            misfire_grace_time=source.interval,
-            replace_existing=True,
+            collect_on_plan,
+            (scheduler, engine, settings, source.name, environ),
+            source=source.name,
+            grace=source.interval,
+            now=True,
         )
-    _add_alert_jobs(scheduler, engine, settings, environ)
-    for job_id, func, trigger in (
-        ("curator:train", curator_train_job, IntervalTrigger(minutes=15, jitter=30)),
-        ("curator:rerank", curator_rerank_job, IntervalTrigger(days=1, jitter=600)),
-        ("sessions:purge", purge_sessions_job, IntervalTrigger(hours=6, jitter=300)),
-    ):
-        scheduler.add_job(
-            func,
-            trigger,
-            args=(engine, settings),
-            id=job_id,
-            name=job_id.replace(":", " "),
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
+    # Alert evaluation and delivery (registered even without rules: rules can be added over HTTP).
+    for job in alert_jobs(engine, settings, environ):
+        add(
+            job.id,
+            job.name,
+            IntervalTrigger(seconds=job.interval_s, jitter=3),
+            job.func,
+            (),
+            grace=job.interval_s,
+            now=True,
         )
+    args = (engine, settings)
+    add("curator:train", "curator train", IntervalTrigger(minutes=15, jitter=30), curator_train_job, args)
+    add("curator:rerank", "curator rerank", IntervalTrigger(days=1, jitter=600), curator_rerank_job, args)
+    add("sessions:purge", "sessions purge", IntervalTrigger(hours=6, jitter=300), purge_sessions_job, args)
     if settings.brands:
         # The ROR leaderboard is stored and reading it never computes it: refresh it at start, then
-        # hourly (the treasure score's relationship part reads it too).
-        scheduler.add_job(
-            refresh_relationships,
-            IntervalTrigger(hours=1, jitter=60),
-            args=(engine, settings),
-            id="ror-refresh",
-            name="refresh Return on Relationship",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),
-            replace_existing=True,
-        )
+        # hourly (the treasure score's relationship part reads it too). KPIs are read live.
+        trigger = IntervalTrigger(hours=1, jitter=60)
+        add("ror-refresh", "refresh Return on Relationship", trigger, refresh_relationships, args, now=True)
     if settings.gallery.recheck_interval:
         # Platforms other than Reddit never say during search that a post is gone: ask them.
         interval = settings.gallery.recheck_interval
-        scheduler.add_job(
-            recheck_gallery_job,
-            IntervalTrigger(seconds=interval, jitter=max(1, min(600, interval // 10))),
-            args=(engine, settings, environ),
-            id="gallery:recheck",
-            name="gallery recheck",
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
-        )
+        trigger = IntervalTrigger(seconds=interval, jitter=max(1, min(600, interval // 10)))
+        add("gallery:recheck", "gallery recheck", trigger, recheck_gallery_job, (*args, environ))
     if settings.gallery.copies and settings.gallery.copies_interval:
         # Kept copies of rights-cleared media; copies of revoked or expired rights are deleted.
-        scheduler.add_job(
-            copies_job,
-            IntervalTrigger(
-                seconds=settings.gallery.copies_interval,
-                jitter=max(1, settings.gallery.copies_interval // 10),
-            ),
-            args=(engine, settings),
-            id="gallery:copies",
-            name="gallery kept copies",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),
-            replace_existing=True,
-        )
+        interval = settings.gallery.copies_interval
+        trigger = IntervalTrigger(seconds=interval, jitter=max(1, interval // 10))
+        add("gallery:copies", "gallery kept copies", trigger, copies_job, args, now=True)
     if settings.media.interval:
         # Post media previews: fetched, checked and measured apart from scoring (docs/media.md).
-        if settings.queue.backend == "rq":
-            media_func: Callable[..., object] = enqueue_media
-            media_args: tuple[object, ...] = (queue, settings)
-        else:
-            media_func, media_args = media_job, (engine, settings)
-        scheduler.add_job(
-            media_func,
-            IntervalTrigger(seconds=settings.media.interval, jitter=max(1, settings.media.interval // 10)),
-            args=media_args,
-            id="media",
-            name="fetch and process media",
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
-        )
+        interval = settings.media.interval
+        trigger = IntervalTrigger(seconds=interval, jitter=max(1, interval // 10))
+        add("media", "fetch and process media", trigger, media_job, args)
     if settings.rights.interval_s:
         # Rights: send paced requests, read the authors' answers, expire ended rights.
-        scheduler.add_job(
-            run_rights,
-            IntervalTrigger(seconds=settings.rights.interval_s, jitter=3),
-            args=(settings, engine, environ),
-            id="rights",
-            name="usage rights",
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
-        )
+        trigger = IntervalTrigger(seconds=settings.rights.interval_s, jitter=3)
+        add("rights", "usage rights", trigger, run_rights, (settings, engine, environ))
     if settings.models.score_interval:
-        if settings.queue.backend == "rq":
-            score_func: Callable[..., object] = enqueue_score
-            score_args: tuple[object, ...] = (queue, settings)
-        else:
-            score_func, score_args = score_job, (engine, settings)
-        scheduler.add_job(
-            score_func,
-            IntervalTrigger(seconds=settings.models.score_interval),
-            args=score_args,
-            id="score",
-            name="score new posts",
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
-        )
+        trigger = IntervalTrigger(seconds=settings.models.score_interval)
+        add("score", "score new posts", trigger, score_job, args)
     return scheduler
 
 

@@ -1,4 +1,4 @@
-"""The scaled-out mode: the scheduler enqueues collection jobs on Redis, RQ workers run them.
+"""The scaled-out mode: the scheduler enqueues every scheduled job on Redis, RQ workers run them.
 
 Why RQ: Tesoro's jobs are plain Python functions that already carry their own
 retry, cursor and health bookkeeping in the store, so the queue only has to hand
@@ -6,16 +6,27 @@ a function call to a free worker. RQ does exactly that on the Redis the
 deployment already runs, with no broker of its own to operate (Celery) and no
 extra middleware layer (Dramatiq); its jobs are inspectable with `rq info`.
 
-A job carries only the settings file's path and the source's name: every worker
-loads the same settings file and secrets from its own environment, so nothing
-secret ever sits in Redis.
+A job carries only the settings file's path, the job's kind and, for a collection, the source's
+name: every worker loads the same settings file and secrets from its own environment, so nothing
+secret ever sits in Redis, and nothing of a job's progress either: a run (first, retried, or the
+next one after a worker died) starts from what the store says (cursors, the outbox, due media).
+
+Never twice at once: a run takes its job's hold (`tesoro.ops.joblock`) before it starts and skips,
+counted, when another run holds it; queueing a job that runs or already waits is skipped and
+counted too, so a slow job never piles copies of itself up in the queue. Each kind has its own
+timeout (`[queue.timeouts]`), and a failed or timed-out run is retried `queue.retries` times,
+`queue.retry_after_s` apart (RQ's scheduler, which the workers run, puts the retries back).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,34 +34,124 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, Retry, SimpleWorker, Worker, get_current_job
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 from sqlalchemy.engine import Engine
 
-from tesoro.jobs.tasks import collect_source, media_job, score_job
+from tesoro.alerts.jobs import alert_jobs
+from tesoro.collector.runner import RunResult
+from tesoro.jobs.tasks import (
+    collect_source,
+    copies_job,
+    curator_rerank_job,
+    curator_train_job,
+    media_job,
+    purge_sessions_job,
+    recheck_gallery_job,
+    refresh_relationships,
+    run_rights,
+    score_job,
+)
+from tesoro.ops.joblock import JobLedger
 from tesoro.settings import Settings, load_settings
 from tesoro.store.db import open_store
 from tesoro.text.redact import mask_url
 
 __all__ = [
+    "KINDS",
+    "JobTimedOut",
+    "JobWorker",
     "QueueUnavailable",
+    "SimpleJobWorker",
     "check_redis",
-    "collect_task",
-    "enqueue_collect",
-    "enqueue_media",
-    "enqueue_score",
+    "enqueue_job",
     "job_id",
+    "job_name",
     "make_queue",
     "masked_url",
-    "media_task",
+    "run_job",
     "run_worker",
-    "score_task",
 ]
 
 log = logging.getLogger(__name__)
 
 # One engine per database URL per worker process: opening a pool per job would be wasteful.
 _ENGINES: dict[str, Engine] = {}
+
+# How long the note "this job waits in the queue" lasts at most: a job queued longer than a day
+# (every worker down) may be queued once more.
+_WAITING_TTL_S = 86400
+
+Run = Callable[[Engine, Settings, Mapping[str, str], "str | None"], object]
+
+
+def _collect(engine: Engine, settings: Settings, environ: Mapping[str, str], source: str | None) -> object:
+    if source is None:
+        raise ValueError("a collection needs the source's name")
+    if not any(s.name == source and s.enabled for s in settings.sources):
+        # Queued before the settings changed: nothing to do, and nothing a retry could fix.
+        why = "not an enabled source in the settings (removed or disabled since it was queued)"
+        log.warning("%s: %s; nothing collected", source, why)
+        return RunResult(source, "skipped", error=why)
+    return collect_source(engine, settings, source, environ)
+
+
+def _alerts(job: str) -> Run:
+    def run(engine: Engine, settings: Settings, environ: Mapping[str, str], source: str | None) -> object:
+        return next(j for j in alert_jobs(engine, settings, environ) if j.id == job).func()
+
+    return run
+
+
+# What a worker runs, by kind: the scheduler's job id (a collection's is `collect:<source>`).
+KINDS: dict[str, Run] = {
+    "collect": _collect,
+    "score": lambda engine, settings, environ, source: score_job(engine, settings),
+    "media": lambda engine, settings, environ, source: media_job(engine, settings),
+    "rights": lambda engine, settings, environ, source: run_rights(settings, engine, environ),
+    "alerts:evaluate": _alerts("alerts:evaluate"),
+    "alerts:deliver": _alerts("alerts:deliver"),
+    "ror-refresh": lambda engine, settings, environ, source: refresh_relationships(engine, settings),
+    "curator:train": lambda engine, settings, environ, source: curator_train_job(engine, settings),
+    "curator:rerank": lambda engine, settings, environ, source: curator_rerank_job(engine, settings),
+    "sessions:purge": lambda engine, settings, environ, source: purge_sessions_job(engine, settings),
+    "gallery:recheck": lambda engine, settings, environ, source: recheck_gallery_job(
+        engine, settings, environ
+    ),
+    "gallery:copies": lambda engine, settings, environ, source: copies_job(engine, settings),
+}
+
+
+class JobTimedOut(BaseException):
+    """A job ran past its `[queue.timeouts]` limit.
+
+    A BaseException, as RQ's own `JobTimeoutException` is not: the stages catch `Exception` where one
+    bad item must not stop the others (a page, a media item, a channel), and would otherwise swallow
+    the timeout and carry on. RQ catches everything a job raises, so the run is failed and retried.
+    """
+
+
+class _DeathPenalty(UnixSignalDeathPenalty):
+    """RQ's SIGALRM timeout, raising `JobTimedOut` for a job (the worker's own waits keep theirs)."""
+
+    def handle_death_penalty(self, signum: int, frame: object) -> None:
+        if isinstance(self._exception, type) and issubclass(self._exception, JobTimeoutException):
+            raise JobTimedOut(f"the job ran past its timeout of {self._timeout} s")
+        super().handle_death_penalty(signum, frame)  # type: ignore[no-untyped-call]
+
+
+class JobWorker(Worker):
+    """RQ's forking worker (each job in a work horse), with `JobTimedOut` for timeouts."""
+
+    death_penalty_class = _DeathPenalty
+
+
+class SimpleJobWorker(SimpleWorker):
+    """RQ's worker that runs each job in its own process (no fork), with `JobTimedOut` for timeouts."""
+
+    death_penalty_class = _DeathPenalty
 
 
 class QueueUnavailable(Exception):
@@ -85,110 +186,64 @@ def job_id(queue_name: str, task: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"{queue_name}-{task}")
 
 
+def job_name(kind: str, source: str | None = None) -> str:
+    """The scheduler's id of a job: the kind, or `collect:<source>` for a collection."""
+    return f"{kind}:{source}" if source is not None else kind
+
+
 def make_queue(settings: Settings, connection: Redis | None = None) -> Queue:
     redis = connection or Redis.from_url(settings.queue.redis_url)
-    return Queue(settings.queue.name, connection=redis, default_timeout=settings.queue.job_timeout_s)
+    return Queue(settings.queue.name, connection=redis)
 
 
-def enqueue_collect(queue: Queue, settings: Settings, source_name: str) -> Job | None:
-    """Queue one collection of `source_name`, unless one is already waiting or running.
+def _still_waiting(queue: Queue, rq_id: str) -> bool:
+    try:
+        status = Job.fetch(rq_id, connection=queue.connection).get_status()
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
-    This is the scaled-out twin of APScheduler's `max_instances=1`: a slow source
-    never piles up copies of itself in the queue.
+
+def enqueue_job(queue: Queue, settings: Settings, kind: str, source: str | None = None) -> Job | None:
+    """Queue one run of a scheduled job for the workers, unless one runs or already waits (None).
+
+    This is the scaled-out twin of APScheduler's `max_instances=1`: a skipped run is counted in the
+    ledger (`skipped_running`, `skipped_queued`) and the job's next schedule tries again.
     """
+    if kind not in KINDS:
+        raise ValueError(f"no scheduled job is called {kind!r}")
+    if (kind == "collect") != (source is not None):
+        raise ValueError("a collection, and only a collection, names its source")
     if settings.source_file is None:
         raise ValueError(
             "the scaled-out mode needs a settings file (-c or TESORO_CONFIG) that workers can read"
         )
-    existing = (
-        Job.fetch(job_id(queue.name, f"collect-{source_name}"), connection=queue.connection)
-        if _exists(queue, source_name)
-        else None
-    )
-    if existing is not None and existing.get_status() in (
-        JobStatus.QUEUED,
-        JobStatus.STARTED,
-        JobStatus.DEFERRED,
-    ):
-        log.info("%s: a collection is already queued or running; not queueing another", source_name)
+    name = job_name(kind, source)
+    ledger = JobLedger(queue.connection, queue.name)
+    if ledger.running(name):
+        ledger.count(name, "skipped_running")
+        log.info("%s: a run is in progress on a worker; not queueing another", name)
         return None
-    if existing is not None:
-        existing.delete()
+    waiting = ledger.waiting(name)
+    if waiting is not None and _still_waiting(queue, waiting):
+        ledger.count(name, "skipped_queued")
+        log.info("%s: a run already waits in the queue; not queueing another", name)
+        return None
+    rq_id = f"{job_id(queue.name, name)}-{uuid.uuid4().hex[:12]}"
+    ledger.set_waiting(name, rq_id, ttl_s=_WAITING_TTL_S)
+    retries = settings.queue.retries
     return queue.enqueue(
-        collect_task,
+        run_job,
         str(settings.source_file),
-        source_name,
-        job_id=job_id(queue.name, f"collect-{source_name}"),
+        kind,
+        source,
+        job_id=rq_id,
+        job_timeout=settings.queue.timeouts.of(name),
+        retry=Retry(max=retries, interval=settings.queue.retry_after_s) if retries else None,
         result_ttl=3600,
         failure_ttl=86400,
-        description=f"collect {source_name}",
+        description=name,
     )
-
-
-def _exists(queue: Queue, source_name: str) -> bool:
-    return bool(Job.exists(job_id(queue.name, f"collect-{source_name}"), connection=queue.connection))
-
-
-def enqueue_score(queue: Queue, settings: Settings) -> Job | None:
-    """Queue a scoring pass unless one is already waiting or running."""
-    if settings.source_file is None:
-        raise ValueError(
-            "the scaled-out mode needs a settings file (-c or TESORO_CONFIG) that workers can read"
-        )
-    score_id = job_id(queue.name, "score")
-    if Job.exists(score_id, connection=queue.connection):
-        existing = Job.fetch(score_id, connection=queue.connection)
-        if existing.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED):
-            return None
-        existing.delete()
-    return queue.enqueue(
-        score_task,
-        str(settings.source_file),
-        job_id=score_id,
-        result_ttl=3600,
-        failure_ttl=86400,
-        description="score new posts",
-    )
-
-
-def enqueue_media(queue: Queue, settings: Settings) -> Job | None:
-    """Queue a media pass (fetch and process due previews) unless one is already waiting or running."""
-    if settings.source_file is None:
-        raise ValueError(
-            "the scaled-out mode needs a settings file (-c or TESORO_CONFIG) that workers can read"
-        )
-    media_id = job_id(queue.name, "media")
-    if Job.exists(media_id, connection=queue.connection):
-        existing = Job.fetch(media_id, connection=queue.connection)
-        if existing.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED):
-            return None
-        existing.delete()
-    return queue.enqueue(
-        media_task,
-        str(settings.source_file),
-        job_id=media_id,
-        result_ttl=3600,
-        failure_ttl=86400,
-        description="fetch and process media",
-    )
-
-
-def media_task(config_path: str) -> dict[str, Any]:
-    """What a worker runs for media: the same stage as the embedded mode."""
-    settings = load_settings(Path(config_path))
-    report = media_job(_engine(settings), settings)
-    return {
-        "tried": report.tried,
-        "processed": report.processed,
-        "retrying": report.retrying,
-        "failed": report.failed,
-    }
-
-
-def score_task(config_path: str) -> int:
-    """What a worker runs to score: the same pipeline as the embedded mode."""
-    settings = load_settings(Path(config_path))
-    return score_job(_engine(settings), settings)
 
 
 def _engine(settings: Settings) -> Engine:
@@ -198,22 +253,62 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
-def collect_task(config_path: str, source_name: str) -> dict[str, Any]:
-    """What a worker runs: one pass over one source, with this worker's settings and secrets."""
+def _plain(value: object) -> object:
+    """A job's report as plain data for the job's result in Redis."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def run_job(config_path: str, kind: str, source: str | None = None) -> dict[str, Any]:
+    """What a worker runs: one scheduled job, with this worker's settings and secrets, under its hold.
+
+    Returns `{"job", "outcome", "result"}`; a run whose job is already running elsewhere does
+    nothing and returns the outcome `skipped_running`. A failure or a timeout raises (RQ records it,
+    then retries); either way the hold is released and the run counted in the ledger.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"no scheduled job is called {kind!r}")
     settings = load_settings(Path(config_path))
-    result = collect_source(_engine(settings), settings, source_name, dict(os.environ))
-    return {
-        "source": result.source,
-        "status": result.status,
-        "inserted": result.inserted,
-        "updated": result.updated,
-        "error": result.error,
-    }
+    name = job_name(kind, source)
+    current = get_current_job()
+    redis = current.connection if current is not None else Redis.from_url(settings.queue.redis_url)
+    ledger = JobLedger(redis, settings.queue.name)
+    hold = ledger.hold(name, settings.queue.lock_ttl_s)
+    taken = hold.acquire()
+    if current is not None:
+        ledger.taken(name, current.id)
+    if not taken:
+        ledger.count(name, "skipped_running")
+        log.info("%s: already running (held by %s); this run is skipped", name, ledger.holder(name))
+        return {"job": name, "outcome": "skipped_running", "result": None}
+    started = time.monotonic()
+    outcome = "failed"
+    try:
+        value = KINDS[kind](_engine(settings), settings, dict(os.environ), source)
+        outcome = "finished"
+        return {"job": name, "outcome": outcome, "result": _plain(value)}
+    except (JobTimedOut, JobTimeoutException):
+        outcome = "timed_out"
+        log.error("%s: stopped after its timeout of %d s", name, settings.queue.timeouts.of(name))
+        raise
+    finally:
+        hold.release()
+        try:
+            if hold.lost.is_set():
+                ledger.count(name, "lock_lost")
+            ledger.count(name, outcome, seconds=time.monotonic() - started)
+        except RedisError as exc:  # the run's own ending (a result, a timeout) matters more than its count
+            log.warning("%s: cannot count the run's outcome (%s): %s", name, outcome, exc)
 
 
 def run_worker(settings: Settings, *, burst: bool = False, forking: bool = True) -> None:
-    """Process queued jobs until stopped (or, with `burst`, until the queue is empty)."""
+    """Process queued jobs until stopped (or, with `burst`, until the queue is empty).
+
+    Every worker offers to run RQ's scheduler (one of them does, under RQ's own lock): it puts the
+    retries of failed jobs back on the queue when their `queue.retry_after_s` has passed.
+    """
     queue = make_queue(settings)
     check_redis(settings, queue.connection)
-    worker_class = Worker if forking else SimpleWorker
-    worker_class([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
+    worker_class = JobWorker if forking else SimpleJobWorker
+    worker_class([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)

@@ -27,6 +27,7 @@ from rq import Queue
 from sqlalchemy.engine import Engine
 
 from tesoro.collector.quota import quota_statuses
+from tesoro.ops.joblock import JobLedger
 from tesoro.settings import Settings
 from tesoro.store.alerts.outbox import alert_status_counts
 from tesoro.store.engine import session_scope
@@ -213,6 +214,21 @@ class StoreCollector(Collector):
         age.add_metric([queue.name], oldest)
         failed.add_metric([queue.name], queue.failed_job_registry.count)
         yield from (depth, age, failed)
+        ledger = JobLedger(redis, self.settings.queue.name)
+        runs = CounterMetricFamily(
+            "tesoro_worker_jobs",
+            "Runs of each scheduled job on the RQ workers by outcome (finished, failed, timed_out, "
+            "skipped_running, skipped_queued, lock_lost)",
+            labels=["job", "outcome"],
+        )
+        for (job, outcome), count in sorted(ledger.counts().items()):
+            runs.add_metric([job, outcome], count)
+        seconds = CounterMetricFamily(
+            "tesoro_worker_job_seconds", "Seconds each scheduled job ran on the RQ workers", labels=["job"]
+        )
+        for job, total in sorted(ledger.seconds().items()):
+            seconds.add_metric([job], total)
+        yield from (runs, seconds)
 
 
 def render(engine: Engine, settings: Settings, *, redis: Redis | None = None) -> bytes:

@@ -36,6 +36,7 @@ from tesoro.settings.secrets import DEFAULT_ALERT_ENV_ALLOW, SecretsSettings
 from tesoro.settings.service import (
     ApiSettings,
     DatabaseSettings,
+    JobTimeouts,
     ModelSettings,
     QueueSettings,
     ServerSettings,
@@ -57,6 +58,7 @@ __all__ = [
     "CuratorSettings",
     "DatabaseSettings",
     "GallerySettings",
+    "JobTimeouts",
     "MediaSettings",
     "MetaWebhookSettings",
     "ModelSettings",

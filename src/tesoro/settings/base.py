@@ -29,8 +29,8 @@ class ConfigError(Exception):
         super().__init__("invalid configuration\n  " + "\n  ".join(lines))
 
 
-def parse_interval(value: str | int | float) -> int:
-    """'90s', '5m', '2h', '1d' or a number of seconds -> seconds."""
+def parse_interval(value: str | int | float, *, minimum: int = 10) -> int:
+    """'90s', '5m', '2h', '1d' or a number of seconds -> seconds (at least `minimum`)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration like '5m', got a boolean")
     if isinstance(value, int | float):
@@ -46,8 +46,10 @@ def parse_interval(value: str | int | float) -> int:
                 f"{value!r} is not a duration: use a number of seconds or '30s', '5m', '2h', '1d'"
             )
         seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2) or "s"]
-    if seconds < 10:
-        raise ValueError("must be at least 10 seconds, or the platforms will rate-limit every run")
+    if seconds < minimum:
+        if minimum == 10:
+            raise ValueError("must be at least 10 seconds, or the platforms will rate-limit every run")
+        raise ValueError(f"must be at least {minimum} second{'' if minimum == 1 else 's'}")
     if seconds > _MAX_INTERVAL_S:
         raise ValueError(f"must be at most {_MAX_INTERVAL_S} seconds (10 years)")
     return seconds

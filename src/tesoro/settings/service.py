@@ -10,7 +10,14 @@ from pydantic import Field, SecretStr, field_validator
 
 from tesoro.settings.base import Section, parse_interval
 
-__all__ = ["ApiSettings", "DatabaseSettings", "ModelSettings", "QueueSettings", "ServerSettings"]
+__all__ = [
+    "ApiSettings",
+    "DatabaseSettings",
+    "JobTimeouts",
+    "ModelSettings",
+    "QueueSettings",
+    "ServerSettings",
+]
 
 
 class DatabaseSettings(Section):
@@ -60,13 +67,63 @@ class ServerSettings(Section):
         return [item.strip() for item in value]
 
 
+def _seconds(value: Any) -> Any:
+    """A job's limit: a number of seconds or '30s', '15m', '2h' (at least one second)."""
+    return parse_interval(value, minimum=1) if isinstance(value, str | int | float) else value
+
+
+Seconds = Annotated[int, Field(ge=1, le=86400)]
+
+
+class JobTimeouts(Section):
+    """Seconds each kind of job may run on an RQ worker before it is stopped and marked failed
+    ('15m' style strings accepted). The key is the scheduler's job id with `_` for `:` and `-`."""
+
+    collect: Seconds = Field(900, description="one collection of one source (`collect:<source>`)")
+    score: Seconds = Field(1800, description="scoring and ranking of new posts (`score`)")
+    media: Seconds = Field(900, description="fetching and processing due media previews (`media`)")
+    rights: Seconds = Field(600, description="one pass of the usage-rights workflow (`rights`)")
+    alerts_evaluate: Seconds = Field(300, description="evaluating the alert rules (`alerts:evaluate`)")
+    alerts_deliver: Seconds = Field(300, description="delivering the alert outbox (`alerts:deliver`)")
+    ror_refresh: Seconds = Field(1800, description="every brand's ROR leaderboard (`ror-refresh`)")
+    curator_train: Seconds = Field(3600, description="relevance, calibrations and rankers (`curator:train`)")
+    curator_rerank: Seconds = Field(3600, description="every treasure score again (`curator:rerank`)")
+    sessions_purge: Seconds = Field(300, description="deleting dead web sessions (`sessions:purge`)")
+    gallery_recheck: Seconds = Field(
+        1800, description="asking platforms about gallery posts (`gallery:recheck`)"
+    )
+    gallery_copies: Seconds = Field(1800, description="the gallery's kept copies (`gallery:copies`)")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return _seconds(value)
+
+    def of(self, job: str) -> int:
+        """The limit for a scheduler job id (`collect:<source>` counts as `collect`)."""
+        key = "collect" if job.startswith("collect:") else job.replace(":", "_").replace("-", "_")
+        seconds: int = getattr(self, key)
+        return seconds
+
+
 class QueueSettings(Section):
     """Where scheduled work runs: in the scheduler's process, or on RQ workers through Redis."""
 
     backend: Literal["inline", "rq"] = "inline"
     redis_url: str = "redis://127.0.0.1:6379/0"
     name: str = Field("tesoro", min_length=1)
-    job_timeout_s: Annotated[int, Field(ge=10)] = 900
+    lock_ttl_s: Annotated[int, Field(ge=2, le=3600)] = Field(
+        30,
+        description="seconds a worker's hold on a running job lasts without its heartbeat: a worker "
+        "that dies mid-job frees the job for the next run within this",
+    )
+    retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        2, description="times a failed or timed-out job is run again before it waits for its next schedule"
+    )
+    retry_after_s: Annotated[int, Field(ge=0, le=86400)] = Field(
+        60, description="seconds before a failed job is run again (keep it above lock_ttl_s)"
+    )
+    timeouts: JobTimeouts = Field(default_factory=JobTimeouts)
 
     @field_validator("redis_url")
     @classmethod

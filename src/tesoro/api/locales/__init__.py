@@ -11,7 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType
 
-from tesoro.api.locales import author, common, consent, dashboard, gallery, library, queue, rights, sources
+from tesoro.api.locales import (
+    alerts,
+    author,
+    common,
+    consent,
+    dashboard,
+    gallery,
+    insights,
+    library,
+    queue,
+    rights,
+    settings,
+    sources,
+)
 
 MODULES: tuple[ModuleType, ...] = (
     common,
@@ -19,10 +32,13 @@ MODULES: tuple[ModuleType, ...] = (
     library,
     author,
     dashboard,
+    insights,
     sources,
     gallery,
     consent,
     rights,
+    alerts,
+    settings,
 )
 
 

@@ -8,9 +8,9 @@ EN: dict[str, str] = {
     "author.first_seen": "First seen",
     "author.linked": "Same person on",
     "author.activity": "Posts per month",
-    "author.ror": "Return on Relationship",
+    "author.all_advocates": "All advocates",
     "author.recent": "Recent posts",
-    "author.profile": "Profile",
+    "author.profile": "Their profile on the platform",
     "author.logged": "Logged by hand",
     "author.logged_help": (
         "What Tesoro cannot see (a purchase, a meet-up, a gift) counts in the ROR with its weight."
@@ -34,9 +34,9 @@ ES: dict[str, str] = {
     "author.first_seen": "Visto por primera vez",
     "author.linked": "La misma persona en",
     "author.activity": "Publicaciones por mes",
-    "author.ror": "Retorno de la relación (ROR)",
+    "author.all_advocates": "Todos los embajadores",
     "author.recent": "Publicaciones recientes",
-    "author.profile": "Perfil",
+    "author.profile": "Su perfil en la plataforma",
     "author.logged": "Registrado a mano",
     "author.logged_help": (
         "Lo que Tesoro no ve (una compra, un encuentro, un regalo) suma al ROR con su peso."

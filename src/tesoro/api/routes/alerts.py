@@ -12,7 +12,8 @@ come back at the next start. Rules created here can be deleted.
 | PATCH | /api/alerts/rules/{name} | change some keys (`{"cooldown": "2h", "enabled": false}`) |
 | DELETE | /api/alerts/rules/{name} | delete a rule made through the API |
 | GET | /api/alerts | alerts, newest first, with counts per status (`?status=pending&rule=...`) |
-| GET | /api/alerts/deliveries | the delivery log, newest first (`?rule=...&status=failed`) |
+| GET | /api/alerts/deliveries | the delivery log, newest first (`?rule=...&status=failed&since=...`) |
+| GET | /api/alerts/deliveries/{id}/message | the message one delivery sent, as readable parts and as blocks |
 """
 
 from __future__ import annotations
@@ -24,23 +25,29 @@ from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from tesoro.alerts.channels import links_for
+from tesoro.alerts.models import OutgoingAlert
+from tesoro.alerts.readable import plain, readable, rebuild
 from tesoro.api.deps import EngineDep, SettingsDep
 from tesoro.api.problems import Problem
 from tesoro.api.schemas.alerts import (
     AlertPage,
     AlertPublic,
+    DeliveryMessage,
     DeliveryPublic,
+    MessagePartPublic,
     RuleCreate,
     RulePublic,
     RuleUpdate,
 )
-from tesoro.api.schemas.common import MAX_OFFSET
+from tesoro.api.schemas.common import MAX_OFFSET, Id
 from tesoro.settings import AlertRuleSettings, Settings
 from tesoro.store.alerts import (
     alert_status_counts,
     create_rule,
     delete_rule,
     deliveries_for_alerts,
+    delivery_alerts,
     get_rule,
     list_alerts,
     list_deliveries,
@@ -169,11 +176,50 @@ def deliveries(
     engine: EngineDep,
     rule: str | None = None,
     status_: Literal["delivered", "uncertain", "failed", "rate_limited"] | None = Query(None, alias="status"),
+    since: datetime | None = Query(None, description="attempts at or after this time (ISO 8601)"),
+    until: datetime | None = Query(None, description="attempts before this time (ISO 8601)"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[DeliveryPublic]:
+    since, until = _aware(since), _aware(until)
+    if since is not None and until is not None and until <= since:
+        raise Problem("bad_request", [{"loc": ["query", "until"], "msg": "until must be later than since"}])
     with session_scope(engine) as session:
-        return [
-            DeliveryPublic.from_row(d)
-            for d in list_deliveries(session, rule=rule, status=status_, limit=limit, offset=offset)
+        rows = list_deliveries(
+            session, rule=rule, status=status_, since=since, until=until, limit=limit, offset=offset
+        )
+        return [DeliveryPublic.from_row(d) for d in rows]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without a zone is taken as UTC (the store's times are UTC)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+@router.get(
+    "/deliveries/{delivery_id}/message",
+    response_model=DeliveryMessage,
+    summary="The message one delivery sent, as readable parts and as Block Kit",
+)
+def delivery_message(engine: EngineDep, settings: SettingsDep, delivery_id: Id) -> DeliveryMessage:
+    with session_scope(engine) as session:
+        found = delivery_alerts(session, delivery_id=delivery_id)
+        if found is None:
+            raise Problem("not_found", f"no delivery {delivery_id}")
+        row, carried = found
+        delivery = DeliveryPublic.from_row(row)
+        alerts = [
+            OutgoingAlert(a.id, a.rule, a.subject, dict(a.payload), a.created_at or row.attempt_at)
+            for a in carried
+            if a.id is not None
         ]
+    message = rebuild(row.rule, row.kind, alerts, links_for(settings))
+    if message is None:
+        return DeliveryMessage(delivery=delivery, available=False, fallback="", parts=[], blocks=[])
+    return DeliveryMessage(
+        delivery=delivery,
+        available=True,
+        fallback=plain(message.text)[0],
+        parts=[MessagePartPublic.from_part(p) for p in readable(message)],
+        blocks=message.blocks,
+    )

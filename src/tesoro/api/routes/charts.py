@@ -6,6 +6,7 @@ it run or load nothing; names and labels in it are escaped by `tesoro.insights.c
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -98,7 +99,7 @@ def sentiment_svg(
         )
     )
     line = [
-        LinePoint(p.start.strftime("%Y-%m" if chosen == "month" else "%b %d"), p.sentiment.net)
+        LinePoint(p.start.strftime("%b %Y" if chosen == "month" else "%b %d"), p.sentiment.net)
         for p in points
     ]
     title = f"Net sentiment per {chosen} (-1 to 1) — {_label(brand, platform)}"
@@ -159,8 +160,12 @@ def history_svg(
             engine, settings, author_id=author_id, brand_name=brand, every=every, max_events=0
         )
     )
+    # "Nov 2026" for a month's end, "Nov 30" for a week's: never an ISO timestamp on the axis.
     points = [
-        LinePoint(p["at"][:7] if every == "month" else p["at"][:10], float(p["score"]))
+        LinePoint(
+            datetime.fromisoformat(p["at"]).strftime("%b %Y" if every == "month" else "%b %d"),
+            float(p["score"]),
+        )
         for p in page["history"]["points"]
     ]
     account = page["accounts"][0] if page["accounts"] else {"handle": str(author_id)}

@@ -9,6 +9,8 @@ A skipped post is answered with its problem's status (`tesoro.api.problems.STATU
 | method | path | what |
 | --- | --- | --- |
 | GET | /api/curator/queue | new posts, best treasure first, one per duplicate group, with copies |
+| GET | /api/curator/queue?state=archived | the posts set aside (archived, or rejected), to reopen |
+| GET | /api/curator/queue/arrivals | how many posts entered the view after a post id (cheap, to poll) |
 | GET | /api/curator/queue/filtered | unsafe, spammy or off-topic posts, with the reason |
 | GET | /api/curator/posts/{id} | one post: treasure explanation, duplicates, tags, history |
 | POST | /api/curator/posts/{id}/decision | approve, reject, feature, archive, reopen (+product, tags, note) |
@@ -25,7 +27,7 @@ A skipped post is answered with its problem's status (`tesoro.api.problems.STATU
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy.engine import Engine
@@ -49,6 +51,7 @@ from tesoro.api.schemas.decisions import (
 )
 from tesoro.api.schemas.query import ContentTypeName, PlatformName
 from tesoro.api.schemas.queue import (
+    Arrivals,
     CatalogProduct,
     PostDetail,
     ProductList,
@@ -62,7 +65,7 @@ from tesoro.curator.queue import Action, BatchResult, QueueError, decide, undo_l
 from tesoro.models import CONTENT_TYPES, content_mask
 from tesoro.store.catalog import list_brands, list_products
 from tesoro.store.corrections import list_corrections
-from tesoro.store.curation import list_queue, queue_entries
+from tesoro.store.curation import list_queue, queue_arrivals, queue_entries
 from tesoro.store.decisions import decision_history, tag_counts
 from tesoro.store.engine import is_transient, run_transaction, session_scope
 
@@ -141,6 +144,11 @@ def _decide(
     )
 
 
+View = Literal["new", "archived", "rejected"]
+_VIEW_DOC = "new: the review queue; archived or rejected: the posts set aside, to reopen"
+_AFTER_DOC = "only posts with a larger id: the arrivals since a page's `latest_id`"
+
+
 @router.get(
     "/queue",
     response_model=QueuePage,
@@ -155,6 +163,8 @@ def queue(
     content_type: Annotated[
         list[ContentTypeName] | None, Query(description="photo, video, review...")
     ] = None,
+    state: View = Query("new", description=_VIEW_DOC),
+    after: int | None = Query(None, ge=0, description=_AFTER_DOC),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:
@@ -162,14 +172,52 @@ def queue(
     with session_scope(engine) as session:
         page = list_queue(
             session,
+            state=state,
             brand_id=brand,
             product_id=product,
             platform=platform,
             content_mask=content_mask_of(content_type),
+            after_id=after,
             limit=limit,
             offset=offset,
         )
-    return QueuePage(total=page.total, items=[QueueItem.from_entry(e, products, media) for e in page.items])
+    return QueuePage(
+        total=page.total,
+        latest_id=page.latest_id,
+        items=[QueueItem.from_entry(e, products, media) for e in page.items],
+    )
+
+
+@router.get(
+    "/queue/arrivals",
+    response_model=Arrivals,
+    summary="How many posts entered the queue (or a view of it) after a post id: cheap enough to poll",
+)
+def arrivals(
+    engine: EngineDep,
+    after: int = Query(ge=0, description="the `latest_id` of the page the coordinator has"),
+    brand: Id | None = None,
+    product: Id | None = None,
+    platform: PlatformName | None = None,
+    content_type: Annotated[
+        list[ContentTypeName] | None, Query(description="photo, video, review...")
+    ] = None,
+    state: View = Query("new", description=_VIEW_DOC),
+    filtered: bool = Query(False, description="count the filtered view's arrivals instead"),
+) -> Arrivals:
+    mask = content_mask_of(content_type)
+    with session_scope(engine) as session:
+        found = queue_arrivals(
+            session,
+            after_id=after,
+            filtered=filtered,
+            state=state,
+            brand_id=brand,
+            product_id=product,
+            platform=platform,
+            content_mask=mask,
+        )
+    return Arrivals(count=found.count, latest_id=found.latest_id)
 
 
 @router.get(
@@ -182,15 +230,26 @@ def filtered(
     media: MediaDep,
     brand: Id | None = None,
     platform: PlatformName | None = None,
+    after: int | None = Query(None, ge=0, description=_AFTER_DOC),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> QueuePage:
     _, products = catalog(engine)
     with session_scope(engine) as session:
         page = list_queue(
-            session, filtered=True, brand_id=brand, platform=platform, limit=limit, offset=offset
+            session,
+            filtered=True,
+            brand_id=brand,
+            platform=platform,
+            after_id=after,
+            limit=limit,
+            offset=offset,
         )
-    return QueuePage(total=page.total, items=[QueueItem.from_entry(e, products, media) for e in page.items])
+    return QueuePage(
+        total=page.total,
+        latest_id=page.latest_id,
+        items=[QueueItem.from_entry(e, products, media) for e in page.items],
+    )
 
 
 @router.get(

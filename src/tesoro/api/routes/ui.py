@@ -22,9 +22,20 @@ from tesoro.api.auth import ROLE_MATRIX, SESSION_COOKIE, Access, Authenticator, 
 from tesoro.api.deps import Anyone, EngineDep, MediaDep, PagesDep, Reader, SettingsDep
 from tesoro.api.gallery import performance_report
 from tesoro.api.i18n import Translator
-from tesoro.api.pages import Pages
+from tesoro.api.pages import ENDPOINTS, Pages
 from tesoro.api.problems import Problem
-from tesoro.api.schemas import alerts, decisions, gallery, insights, keys, library, posts, queue, ranker
+from tesoro.api.schemas import (
+    alerts,
+    decisions,
+    gallery,
+    insights,
+    keys,
+    library,
+    listening,
+    posts,
+    queue,
+    ranker,
+)
 from tesoro.api.schemas.common import Id, iso
 from tesoro.api.schemas.posts import AuthorDetailPublic
 from tesoro.api.security import CSRF_FORM_FIELD, check_csrf, form_fields, safe_next
@@ -68,7 +79,7 @@ def _model_examples() -> dict[str, Any]:
     and an example that leaves out its null fields shows a client the wrong shape.
     """
     found: dict[str, Any] = {}
-    for module in (alerts, decisions, gallery, insights, keys, library, posts, queue, ranker):
+    for module in (alerts, decisions, gallery, insights, keys, library, listening, posts, queue, ranker):
         for name in module.__all__:
             model = getattr(module, name)
             if isinstance(model, type) and issubclass(model, BaseModel):
@@ -261,6 +272,15 @@ def author_page(
     )
 
 
+# The KPI section's periods: the `since` the dashboard asks /api/kpis for, and the words for it.
+DASHBOARD_PERIODS = (
+    ("7d", "dashboard.period.7d"),
+    ("30d", "dashboard.period.30d"),
+    ("90d", "dashboard.period.90d"),
+    ("1y", "dashboard.period.1y"),
+)
+
+
 @router.get("/ui/dashboard", response_class=HTMLResponse)
 def dashboard_page(caller: Reader, request: Request, pages: PagesDep, engine: EngineDep) -> HTMLResponse:
     with session_scope(engine) as session:
@@ -274,8 +294,19 @@ def dashboard_page(caller: Reader, request: Request, pages: PagesDep, engine: En
             "since": iso(o.since),
         },
         "brands": brands,
+        # The dashboard also reads the ROE of the declared efforts.
+        "endpoints": {**ENDPOINTS, "roe": "/api/roe"},
     }
-    return pages.render(request, "dashboard.html", principal=caller, page="dashboard", data=data, o=o)
+    return pages.render(
+        request,
+        "dashboard.html",
+        principal=caller,
+        page="dashboard",
+        data=data,
+        o=o,
+        brands=brands,
+        periods=DASHBOARD_PERIODS,
+    )
 
 
 @router.get("/ui/sources", response_class=HTMLResponse)

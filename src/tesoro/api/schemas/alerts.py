@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, GetJsonSchemaHandler, RootModel, field_v
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from tesoro.alerts.readable import MessagePart
 from tesoro.api.schemas.common import Schema, Timestamp, check_storable, describe, iso
 from tesoro.settings import AlertRuleSettings
 from tesoro.store.tables import Alert, AlertDelivery, AlertRule
@@ -23,7 +24,10 @@ from tesoro.text.redact import mask_urls
 __all__ = [
     "AlertPage",
     "AlertPublic",
+    "DeliveryMessage",
     "DeliveryPublic",
+    "MessageLinkPublic",
+    "MessagePartPublic",
     "RuleCreate",
     "RulePublic",
     "RuleUpdate",
@@ -232,29 +236,26 @@ class AlertPage(Schema):
     items: list[AlertPublic]
 
 
+_DELIVERY_EXAMPLE: dict[str, Any] = {
+    "id": 3,
+    "rule": "vip",
+    "channel": "slack:#social",
+    "kind": "alert",
+    "status": "delivered",
+    "alert_count": 1,
+    "http_status": 200,
+    "error": None,
+    "response": "ok",
+    "retries": 0,
+    "duration_ms": 42,
+    "attempt_at": "2026-11-01T12:00:00+00:00",
+}
+
+
 class DeliveryPublic(Schema):
     """One attempt to deliver alerts to a channel."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 3,
-                    "rule": "vip",
-                    "channel": "slack:#social",
-                    "kind": "alert",
-                    "status": "delivered",
-                    "alert_count": 1,
-                    "http_status": 200,
-                    "error": None,
-                    "response": "ok",
-                    "retries": 0,
-                    "duration_ms": 42,
-                    "attempt_at": "2026-11-01T12:00:00+00:00",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_DELIVERY_EXAMPLE]})
 
     id: int
     rule: str
@@ -288,3 +289,79 @@ class DeliveryPublic(Schema):
             duration_ms=row.duration_ms,
             attempt_at=iso(row.attempt_at),
         )
+
+
+class MessageLinkPublic(Schema):
+    """A link or button of a message: its words and where it goes (http(s) only)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"label": "Open post", "url": "https://x.com/ana/status/1"}]}
+    )
+
+    label: str = Field(description="the link's words, or the button's label")
+    url: str
+
+
+class MessagePartPublic(Schema):
+    """One block of a message as plain text (untrusted: escape it wherever it is shown)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "text",
+                    "text": "Ana @ana · 12.3k followers · x",
+                    "links": [{"label": "@ana", "url": "https://x.com/ana"}],
+                }
+            ]
+        }
+    )
+
+    kind: str = Field(
+        description="header, text, quote (the post's own words), context (small print) or actions"
+    )
+    text: str
+    links: list[MessageLinkPublic] = Field(description="the links and buttons of this block")
+
+    @classmethod
+    def from_part(cls, part: MessagePart) -> MessagePartPublic:
+        return cls(
+            kind=part.kind,
+            text=part.text,
+            links=[MessageLinkPublic(label=link.label, url=link.url) for link in part.links],
+        )
+
+
+class DeliveryMessage(Schema):
+    """The message one delivery sent, built again from the alerts it carried, as readable parts.
+
+    `available` is false when the alerts it carried are gone (then `parts` is empty).
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "delivery": _DELIVERY_EXAMPLE,
+                    "available": True,
+                    "fallback": "Negative post by an influencer: @ana (12.3k followers)",
+                    "parts": [
+                        {"kind": "header", "text": "Negative post by an influencer", "links": []},
+                        {"kind": "quote", "text": "The sole came off after a week", "links": []},
+                        {
+                            "kind": "actions",
+                            "text": "",
+                            "links": [{"label": "Open post", "url": "https://x.com/ana/status/1"}],
+                        },
+                    ],
+                    "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "Negative post"}}],
+                }
+            ]
+        }
+    )
+
+    delivery: DeliveryPublic = Field(description="the delivery-log line")
+    available: bool = Field(description="false: the alerts it carried are no longer stored")
+    fallback: str = Field(description="the notification line Slack shows, as plain text")
+    parts: list[MessagePartPublic] = Field(description="the blocks in order, as plain text")
+    blocks: list[dict[str, Any]] = Field(description="the Block Kit blocks as Slack received them")

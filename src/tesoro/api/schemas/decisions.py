@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _DECISION_ACTIONS = Literal["approve", "reject", "feature", "archive", "reopen", "note"]
+_BULK_ACTIONS = Literal["approve", "reject", "feature", "archive", "reopen", "note", "tag", "assign_product"]
 
 
 # --- what a coordinator sends ------------------------------------------------------------------------
@@ -58,10 +59,17 @@ class BulkDecisionCreate(DecisionCreate):
     """One action on many posts: one batch, undone in one step."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"action": "reject", "post_ids": [41, 42, 43], "note": "spam wave"}]}
+        json_schema_extra={
+            "examples": [
+                {"action": "reject", "post_ids": [41, 42, 43], "note": "spam wave"},
+                {"action": "assign_product", "post_ids": [41, 42], "product_id": 1},
+            ]
+        }
     )
 
-    action: Literal["approve", "reject", "feature", "archive", "reopen", "note", "tag"]  # type: ignore[assignment]
+    action: _BULK_ACTIONS = Field(  # type: ignore[assignment]
+        description="a decision, only a note, tags (add_tags, remove_tags), or a product (product_id)"
+    )
     post_ids: list[Id] = Field(min_length=1, max_length=1000)
 
 

@@ -8,6 +8,7 @@ URLs only when they point at an allowed media host (`[gallery] media_hosts`);
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -18,14 +19,16 @@ from tesoro.api.schemas.decisions import DecisionPublic
 from tesoro.api.schemas.posts import UI_URL_DOC, post_ui_url
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.curator.changes import word_diff
-from tesoro.store.curation import QueueEntry
+from tesoro.store.curation import QueueEntry, RequestRef
 
 __all__ = [
+    "Arrivals",
     "AssignedProduct",
     "CatalogProduct",
     "ContentChangePublic",
     "CopyPublic",
     "LibraryItem",
+    "NotePublic",
     "PostDetail",
     "ProductList",
     "ProductPublic",
@@ -34,6 +37,7 @@ __all__ = [
     "QueueMedia",
     "QueueMetrics",
     "QueuePage",
+    "RightsRequestBrief",
     "TagCount",
     "TagList",
     "TextPart",
@@ -243,6 +247,75 @@ class ContentChangePublic(Schema):
     media_removed: list[str | None] = Field(description="media URLs (null where the host is not allowed)")
 
 
+class NotePublic(Schema):
+    """The latest note a coordinator kept with a decision on the post (raw: escape it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "off-topic: a mountain, not our shoe",
+                    "actor": "key:415472f2f1fa (Ana)",
+                    "decided_at": "2026-11-01T12:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    text: str = Field(description="raw: escape it before showing it")
+    actor: str = Field(description="who wrote it")
+    decided_at: Timestamp | None = Field(description="when")
+
+
+# A consent link inside a request's text (`tesoro.curator.rights_requests.consent_link`).
+_CONSENT_LINK = re.compile(r"https?://\S+/rights/consent/[A-Za-z0-9._~%-]+")
+
+
+class RightsRequestBrief(Schema):
+    """The post's latest rights request as its card shows it (in full: /api/rights/requests/{id})."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "status": "sent",
+                    "channel": "manual",
+                    "text": "@ana May Andes Outdoor share this? Reply #YesAndes to agree. "
+                    "Terms: https://tesoro.example/rights/consent/12.1767225600.abc.sig",
+                    "consent_link": "https://tesoro.example/rights/consent/12.1767225600.abc.sig",
+                    "asked_at": "2026-12-01T10:00:00+00:00",
+                    "reason": None,
+                }
+            ]
+        }
+    )
+
+    id: int
+    status: str = Field(
+        description="queued, sent, needs_review, granted, declined, revoked, no_response, failed or expired"
+    )
+    channel: str = Field(description="reply (posted through the API) or manual (the coordinator pastes it)")
+    text: str | None = Field(description="the text to paste (manual channel only), raw")
+    consent_link: str | None = Field(description="the consent link inside that text (manual channel only)")
+    asked_at: Timestamp = Field(description="when it was asked")
+    reason: str | None = Field(description="why it has its status (a reply to review, an error), raw")
+
+    @classmethod
+    def from_ref(cls, ref: RequestRef) -> RightsRequestBrief:
+        manual = ref.channel == "manual"
+        link = _CONSENT_LINK.search(ref.text) if manual else None
+        return cls(
+            id=ref.id,
+            status=ref.status,
+            channel=ref.channel,
+            text=ref.text if manual else None,
+            consent_link=safe_link(link.group(0)) if link else None,
+            asked_at=iso(ref.asked_at) or "",
+            reason=ref.reason,
+        )
+
+
 _QUEUE_ITEM_EXAMPLE: dict[str, Any] = {
     "id": 42,
     "platform": "x",
@@ -285,6 +358,8 @@ _QUEUE_ITEM_EXAMPLE: dict[str, Any] = {
     "copy_count": 0,
     "copies": [],
     "change": None,
+    "note": None,
+    "rights_request": None,
 }
 
 
@@ -321,6 +396,8 @@ class QueueItem(Schema):
     change: ContentChangePublic | None = Field(
         None, description="set when the content changed after approval: what changed, for review"
     )
+    note: NotePublic | None = Field(None, description="the latest note a coordinator kept on it")
+    rights_request: RightsRequestBrief | None = Field(None, description="its latest rights request")
 
     @classmethod
     def from_entry(
@@ -404,6 +481,12 @@ def _entry_fields(
             for c in entry.copies
         ],
         change=None if entry.change is None else _change(entry, media),
+        note=None
+        if entry.note is None
+        else NotePublic(text=entry.note.text, actor=entry.note.actor, decided_at=iso(entry.note.decided_at)),
+        rights_request=None
+        if entry.rights_request is None
+        else RightsRequestBrief.from_ref(entry.rights_request),
     )
 
 
@@ -453,10 +536,25 @@ class LibraryItem(QueueItem):
 class QueuePage(Schema):
     """A page of the queue (or of the filtered posts), best first."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"total": 6, "items": [_QUEUE_ITEM_EXAMPLE]}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"total": 6, "latest_id": 42, "items": [_QUEUE_ITEM_EXAMPLE]}]}
+    )
 
     total: int = Field(description="posts that match, over all pages")
+    latest_id: int | None = Field(
+        None,
+        description="the largest ranked post id when the page was read (any view): ask for arrivals after it",
+    )
     items: list[QueueItem]
+
+
+class Arrivals(Schema):
+    """Posts that entered the view since the page was loaded: poll it, then load them with `after`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 12, "latest_id": 811}]})
+
+    count: int = Field(description="posts of the view with an id above `after`")
+    latest_id: int | None = Field(description="the largest of their ids (null when there are none)")
 
 
 class PostDetail(QueueItem):

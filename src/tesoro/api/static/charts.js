@@ -1,9 +1,12 @@
 /* Small SVG charts drawn in the browser (no chart library, no CDN): lines over time and bars.
-   Labels are set with textContent; numbers follow the page's locale through Intl. */
+   Every chart is drawn at its container's width (so its 12 px text stays 12 px) and drawn again when
+   that width changes. Labels are set with textContent; numbers and dates follow the page's locale
+   through Intl; y-axis ticks are round numbers with as many decimals as tell them apart. */
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
-  var W = 640, H = 240, PAD = { top: 12, right: 12, bottom: 28, left: 48 };
+  var T = window.Tesoro;
+  var MIN_WIDTH = 240;
 
   function svg(tag, attrs, text) {
     var node = document.createElementNS(NS, tag);
@@ -12,160 +15,289 @@
     return node;
   }
 
-  function frame(container, height) {
-    window.Tesoro.clear(container);
-    var root = svg("svg", { viewBox: "0 0 " + W + " " + (height || H), class: "chart-svg", role: "img" });
+  /* --- drawing at the container's width, again on resize ------------------------------------------ */
+
+  var drawn = new Map();  /* container -> {draw, width} */
+  var observer = typeof ResizeObserver === "function" ? new ResizeObserver(function (entries) {
+    entries.forEach(function (entry) {
+      var state = drawn.get(entry.target);
+      if (!state) return;
+      var width = widthOf(entry.target);
+      if (Math.abs(width - state.width) >= 2) {
+        state.width = width;
+        state.draw(width);
+      }
+    });
+  }) : null;
+
+  function widthOf(container) {
+    return Math.max(MIN_WIDTH, Math.floor(container.clientWidth || (container.getBoundingClientRect().width) || 640));
+  }
+
+  /* Draw `draw(width)` into `container` now and whenever its width changes. */
+  function responsive(container, draw) {
+    var width = widthOf(container);
+    drawn.set(container, { draw: draw, width: width });
+    draw(width);
+    if (observer) observer.observe(container);
+    else window.addEventListener("resize", function () { draw(widthOf(container)); });
+  }
+
+  /* What the box shows now is not a chart (no data, a failed load): a resize must not bring one back. */
+  function forget(container) {
+    drawn.delete(container);
+    if (observer) observer.unobserve(container);
+  }
+
+  function frame(container, width, height, label) {
+    T.clear(container);
+    var root = svg("svg", {
+      width: width, height: height, viewBox: "0 0 " + width + " " + height,
+      class: "chart-svg", role: "img", "aria-label": label || ""
+    });
     container.appendChild(root);
     return root;
   }
 
-  function niceMax(value) {
-    if (value <= 0) return 1;
-    var magnitude = Math.pow(10, Math.floor(Math.log10(value)));
-    var steps = [1, 2, 5, 10];
-    for (var i = 0; i < steps.length; i++) if (steps[i] * magnitude >= value) return steps[i] * magnitude;
-    return 10 * magnitude;
-  }
+  /* --- numbers and dates ----------------------------------------------------------------------- */
 
-  /* series: [{name, points: [{x: "2026-11-01", y: 3}, ...]}]; x values are category labels in order. */
-  function line(container, series, options) {
-    var opts = options || {};
-    var fmt = window.Tesoro.fmtNumber;
-    var xs = [];
-    series.forEach(function (s) { s.points.forEach(function (p) { if (xs.indexOf(p.x) < 0) xs.push(p.x); }); });
-    xs.sort();
-    if (!xs.length) { window.Tesoro.noData(container); return; }
-    var maxY = niceMax(Math.max.apply(null, series.map(function (s) {
-      return Math.max.apply(null, s.points.map(function (p) { return p.y; }).concat([0]));
-    })));
-    var root = frame(container);
-    var iw = W - PAD.left - PAD.right, ih = H - PAD.top - PAD.bottom;
-    function px(i) { return PAD.left + (xs.length === 1 ? iw / 2 : (i * iw) / (xs.length - 1)); }
-    function py(v) { return PAD.top + ih - (v / maxY) * ih; }
-    for (var g = 0; g <= 4; g++) {
-      var v = (maxY * g) / 4;
-      root.appendChild(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: py(v), y2: py(v), class: "grid" }));
-      root.appendChild(svg("text", { x: PAD.left - 6, y: py(v) + 4, "text-anchor": "end", class: "axis" }, fmt(v, opts.digits || 0)));
+  /* How many decimals `step` needs to be written exactly (0.25 -> 2, 5 -> 0). */
+  function decimals(step) {
+    for (var d = 0; d < 8; d++) {
+      var scaled = step * Math.pow(10, d);
+      if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * Math.max(1, scaled)) return d;
     }
-    var every = Math.max(1, Math.ceil(xs.length / 6));
-    xs.forEach(function (x, i) {
-      if (i % every !== 0 && i !== xs.length - 1) return;
-      var label = opts.formatX ? opts.formatX(x) : x;
-      root.appendChild(svg("text", { x: px(i), y: H - 8, "text-anchor": "middle", class: "axis" }, label));
-    });
-    series.forEach(function (s, n) {
-      var byX = {};
-      s.points.forEach(function (p) { byX[p.x] = p.y; });
-      var pts = xs.map(function (x, i) { return px(i) + "," + py(byX[x] || 0); }).join(" ");
-      var poly = svg("polyline", { points: pts, class: "series s" + (n % 6) });
-      poly.appendChild(svg("title", {}, s.name));
-      root.appendChild(poly);
-      if (xs.length <= 31) {
-        xs.forEach(function (x, i) {
-          if (!(x in byX)) return;
-          var dot = svg("circle", { cx: px(i), cy: py(byX[x]), r: 3, class: "dot s" + (n % 6) });
-          dot.appendChild(svg("title", {}, s.name + " · " + x + ": " + fmt(byX[x], opts.digits || 0)));
-          root.appendChild(dot);
-        });
-      }
-    });
-    if (series.length > 1) legend(container, series.map(function (s) { return s.name; }));
+    return 8;
   }
 
-  function legend(container, names) {
-    var box = document.createElement("ul");
-    box.className = "legend";
-    names.forEach(function (name, n) {
-      var item = document.createElement("li");
-      item.className = "s" + (n % 6);
-      item.textContent = name;
-      box.appendChild(item);
+  /* Round ticks covering [lo, hi], about `count` of them: 1, 2, 2.5 or 5 times a power of ten apart.
+     Returns {values, step, digits}; digits is what tells every tick label apart. */
+  function ticks(lo, hi, count) {
+    var n = Math.max(2, count || 5);
+    if (!(hi > lo)) {
+      var pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+      lo -= pad;
+      hi += pad;
+    }
+    var rough = (hi - lo) / (n - 1);
+    var magnitude = Math.pow(10, Math.floor(Math.log10(rough)));
+    var step = magnitude * 10;
+    [1, 2, 2.5, 5, 10].some(function (m) {
+      if (m * magnitude >= rough) { step = m * magnitude; return true; }
+      return false;
+    });
+    var first = Math.floor(lo / step + 1e-9) * step;
+    var last = Math.ceil(hi / step - 1e-9) * step;
+    var values = [];
+    for (var v = first; v <= last + step / 2; v += step) values.push(Math.abs(v) < step / 1e6 ? 0 : v);
+    return { values: values, step: step, digits: decimals(step) };
+  }
+
+  function percent(value, digits) {
+    if (value === null || value === undefined || Number.isNaN(Number(value))) return "–";
+    return new Intl.NumberFormat(T.lang, {
+      style: "percent", minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0
+    }).format(value);
+  }
+
+  /* A signed change: "+12 %" or "−3 %"; null (nothing to compare with) as an en dash. */
+  function signedPercent(value, digits) {
+    if (value === null || value === undefined || Number.isNaN(Number(value))) return "–";
+    return new Intl.NumberFormat(T.lang, {
+      style: "percent", signDisplay: "exceptZero", minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0
+    }).format(value);
+  }
+
+  /* A bucket's start (ISO, UTC midnight) as the reader says it: "7 nov" / "Nov 7", "nov 2026". */
+  function fmtBucket(iso, bucket) {
+    var date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return String(iso);
+    var options = bucket === "month" ? { month: "short", year: "numeric", timeZone: "UTC" }
+      : { day: "numeric", month: "short", timeZone: "UTC" };
+    return new Intl.DateTimeFormat(T.lang, options).format(date);
+  }
+
+  /* A full date for a tooltip or a single value: "7 nov 2026" / "Nov 7, 2026". */
+  function fmtDay(iso) {
+    var date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return String(iso);
+    return new Intl.DateTimeFormat(T.lang, { dateStyle: "medium", timeZone: "UTC" }).format(date);
+  }
+
+  var PLATFORMS = {
+    x: "X", reddit: "Reddit", bluesky: "Bluesky", mastodon: "Mastodon", instagram: "Instagram",
+    threads: "Threads", youtube: "YouTube", tiktok: "TikTok", facebook: "Facebook"
+  };
+  function platformName(platform) {
+    if (platform === "files") return T.t("platform.files");
+    return PLATFORMS[platform] || String(platform || "");
+  }
+
+  /* --- a line chart over time ---------------------------------------------------------------- */
+
+  /* series: [{name, points: [{x: ISO time, y: number or null}]}], every series over the same x values
+     in time order. options: height, bucket ("day", "week", "month"), label (what a screen reader
+     hears), format (a value as text, for ticks: format(value, digits)), lo / hi (a fixed axis, as net
+     sentiment's -1..1), legend (true: name each series under the chart).
+     One x value only is no line: it is written as the value and its date. */
+  function line(container, series, options) {
+    forget(container);
+    var opts = options || {};
+    var format = opts.format || function (value, digits) { return T.fmtNumber(value, digits); };
+    var xs = [];
+    series.forEach(function (s) {
+      s.points.forEach(function (p) { if (xs.indexOf(p.x) < 0) xs.push(p.x); });
+    });
+    xs.sort(function (a, b) { return new Date(a) - new Date(b); });
+    var values = [];
+    series.forEach(function (s) {
+      s.points.forEach(function (p) { if (typeof p.y === "number" && Number.isFinite(p.y)) values.push(p.y); });
+    });
+    if (!xs.length || !values.length) { T.noData(container); return; }
+    if (xs.length === 1) { single(container, series, xs[0], opts, format); return; }
+    responsive(container, function (width) {
+      var height = opts.height || 220;
+      var root = frame(container, width, height, opts.label);
+      var lo = typeof opts.lo === "number" ? opts.lo : Math.min.apply(null, values.concat(opts.zero === false ? [] : [0]));
+      var hi = typeof opts.hi === "number" ? opts.hi : Math.max.apply(null, values);
+      var scale = ticks(lo, hi, height < 200 ? 4 : 5);
+      lo = scale.values[0];
+      hi = scale.values[scale.values.length - 1];
+      var labels = scale.values.map(function (v) { return format(v, scale.digits); });
+      var left = 12 + Math.max.apply(null, labels.map(function (l) { return l.length; })) * 7;
+      var pad = { top: 10, right: 16, bottom: 26, left: left };
+      var iw = width - pad.left - pad.right, ih = height - pad.top - pad.bottom;
+      function px(i) { return pad.left + (i * iw) / (xs.length - 1); }
+      function py(v) { return pad.top + ih - ((v - lo) / (hi - lo)) * ih; }
+      scale.values.forEach(function (v, n) {
+        root.appendChild(svg("line", { x1: pad.left, x2: width - pad.right, y1: py(v), y2: py(v), class: v === 0 && lo < 0 ? "zero" : "grid" }));
+        root.appendChild(svg("text", { x: pad.left - 6, y: py(v) + 4, "text-anchor": "end", class: "axis tick-y" }, labels[n]));
+      });
+      var fitting = Math.max(2, Math.floor(iw / (opts.bucket === "month" ? 84 : 64)));
+      var every = Math.max(1, Math.ceil(xs.length / fitting));
+      xs.forEach(function (x, i) {
+        if (i % every !== 0) return;
+        var anchor = i === 0 ? "start" : (i === xs.length - 1 ? "end" : "middle");
+        root.appendChild(svg("text", { x: px(i), y: height - 8, "text-anchor": anchor, class: "axis tick-x" }, fmtBucket(x, opts.bucket)));
+      });
+      series.forEach(function (s, n) {
+        var byX = {};
+        s.points.forEach(function (p) { byX[p.x] = p.y; });
+        var run = [];
+        function flush() {
+          if (run.length > 1) root.appendChild(svg("polyline", { points: run.join(" "), class: "series s" + (s.color === undefined ? n % 6 : s.color) }));
+          run = [];
+        }
+        xs.forEach(function (x, i) {
+          var y = byX[x];
+          if (typeof y !== "number" || !Number.isFinite(y)) { flush(); return; }
+          run.push(px(i).toFixed(1) + "," + py(y).toFixed(1));
+          if (xs.length <= 62) {
+            var dot = svg("circle", { cx: px(i), cy: py(y), r: 3, class: "dot s" + (s.color === undefined ? n % 6 : s.color) });
+            dot.appendChild(svg("title", {}, T.t("chart.values", { name: s.name, value: format(y, opts.digits || 0), date: fmtBucket(x, opts.bucket) })));
+            root.appendChild(dot);
+          }
+        });
+        flush();
+      });
+      if (opts.legend && series.length > 1) legend(container, series);
+    });
+  }
+
+  /* One point in time: the value itself (large) and its date, not a lone dot on an empty axis. */
+  function single(container, series, x, opts, format) {
+    T.clear(container);
+    var box = T.el("div", { class: "single-value" });
+    series.forEach(function (s) {
+      var point = s.points.filter(function (p) { return p.x === x; })[0];
+      if (!point || typeof point.y !== "number") return;
+      box.appendChild(T.el("p", { class: "single" }, [
+        series.length > 1 ? T.el("span", { class: "name", text: s.name + " " }) : null,
+        T.el("strong", { class: "value", text: format(point.y, opts.digits || 0) })
+      ]));
+    });
+    box.appendChild(T.el("p", { class: "muted", text: T.t("chart.one_point", { date: fmtDay(x) }) }));
+    container.appendChild(box);
+  }
+
+  function legend(container, series) {
+    var box = T.el("ul", { class: "legend" });
+    series.forEach(function (s, n) {
+      box.appendChild(T.el("li", { class: "s" + (s.color === undefined ? n % 6 : s.color), text: s.name }));
     });
     container.appendChild(box);
   }
 
-  /* rows: [{label, value}] as horizontal bars. */
+  /* --- horizontal bars --------------------------------------------------------------------------- */
+
+  /* rows: [{label, value, highlight}]; options: format (value -> text), label (for screen readers). */
   function bars(container, rows, options) {
+    forget(container);
     var opts = options || {};
-    var fmt = window.Tesoro.fmtNumber;
-    if (!rows.length) { window.Tesoro.noData(container); return; }
-    var rowH = 26, height = rows.length * rowH + 8;
-    var root = frame(container, height);
-    var max = Math.max.apply(null, rows.map(function (r) { return r.value; }).concat([0])) || 1;
-    var labelW = 150, iw = W - labelW - 70;
-    rows.forEach(function (r, i) {
-      var y = 4 + i * rowH;
-      root.appendChild(svg("text", { x: labelW - 8, y: y + 17, "text-anchor": "end", class: "label" }, r.label));
-      root.appendChild(svg("rect", { x: labelW, y: y + 4, height: rowH - 8, width: Math.max(1, (r.value / max) * iw), class: "bar s" + (i % 6) }));
-      root.appendChild(svg("text", { x: labelW + (r.value / max) * iw + 6, y: y + 17, class: "value" }, fmt(r.value, opts.digits || 0)));
+    var format = opts.format || function (value) { return T.fmtNumber(value, opts.digits || 0); };
+    if (!rows.length) { T.noData(container); return; }
+    responsive(container, function (width) {
+      var rowH = 28, height = rows.length * rowH + 6;
+      var root = frame(container, width, height, opts.label);
+      var longest = Math.max.apply(null, rows.map(function (r) { return String(r.label).length; }));
+      var labelW = Math.min(Math.round(width * 0.4), 12 + longest * 7);
+      var valueW = 12 + Math.max.apply(null, rows.map(function (r) { return format(r.value).length; })) * 7;
+      var iw = Math.max(20, width - labelW - valueW - 8);
+      var max = Math.max.apply(null, rows.map(function (r) { return r.value; }).concat([0])) || 1;
+      var fits = Math.max(4, Math.floor((labelW - 10) / 6.5));
+      rows.forEach(function (r, i) {
+        var y = 3 + i * rowH;
+        var text = String(r.label);
+        var shown = text.length > fits ? text.slice(0, fits - 1) + "…" : text;
+        var label = svg("text", { x: labelW - 8, y: y + 18, "text-anchor": "end", class: "label" }, shown);
+        if (shown !== text) label.appendChild(svg("title", {}, text));
+        root.appendChild(label);
+        var w = Math.max(1, (Math.max(0, r.value) / max) * iw);
+        root.appendChild(svg("rect", { x: labelW, y: y + 5, height: rowH - 10, width: w, rx: 2, class: "bar " + (r.highlight ? "s2" : "s0") }));
+        root.appendChild(svg("text", { x: labelW + w + 6, y: y + 18, class: "value" }, format(r.value)));
+      });
     });
   }
 
-  var DATE_KEYS = ["date", "day", "month", "week", "period", "t", "time", "at"];
-  var VALUE_KEYS = ["value", "count", "score", "ror", "volume", "posts", "n", "total"];
-  var LABEL_KEYS = ["label", "name", "handle", "display_name", "platform", "brand", "key"];
+  /* --- columns: counts over a few periods (posts per month) --------------------------------------- */
 
-  function pick(obj, keys, type) {
-    for (var i = 0; i < keys.length; i++) if (typeof obj[keys[i]] === type) return keys[i];
-    return null;
-  }
-
-  /* Render whatever numbers and series a JSON object holds, for endpoints whose exact shape may change:
-     numbers become tiles, [{date, value}] lines, [{label, value}] and {name: number} bars. */
-  function auto(container, payload, options) {
-    var tilesOnly = !!(options && options.tilesOnly);
-    var T = window.Tesoro;
-    T.clear(container);
-    var drew = false;
-    var tiles = document.createElement("dl");
-    tiles.className = "tiles";
-    function walk(obj, prefix) {
-      Object.keys(obj || {}).forEach(function (key) {
-        var value = obj[key];
-        var name = prefix ? prefix + " · " + key : key;
-        if (typeof value === "number") {
-          var box = document.createElement("div");
-          box.appendChild(Object.assign(document.createElement("dt"), { textContent: name }));
-          box.appendChild(Object.assign(document.createElement("dd"), { textContent: T.fmtNumber(value, Number.isInteger(value) ? 0 : 2) }));
-          tiles.appendChild(box);
-          drew = true;
-        } else if (tilesOnly) {
-          if (value && typeof value === "object" && !Array.isArray(value) && !prefix) walk(value, key);
-        } else if (Array.isArray(value) && value.length && typeof value[0] === "object" && value[0] !== null) {
-          var dateKey = pick(value[0], DATE_KEYS, "string");
-          var valueKey = pick(value[0], VALUE_KEYS, "number");
-          var labelKey = pick(value[0], LABEL_KEYS, "string");
-          if (!valueKey) return;
-          var fig = document.createElement("figure");
-          fig.appendChild(Object.assign(document.createElement("figcaption"), { textContent: name }));
-          var box2 = document.createElement("div");
-          box2.className = "chart";
-          fig.appendChild(box2);
-          container.appendChild(fig);
-          if (dateKey) line(box2, [{ name: name, points: value.map(function (p) { return { x: p[dateKey], y: p[valueKey] }; }) }], { digits: 1 });
-          else bars(box2, value.slice(0, 20).map(function (r) { return { label: labelKey ? r[labelKey] : "", value: r[valueKey] }; }), { digits: 1 });
-          drew = true;
-        } else if (value && typeof value === "object" && !Array.isArray(value)) {
-          var nums = Object.keys(value).filter(function (k) { return typeof value[k] === "number"; });
-          if (nums.length && nums.length === Object.keys(value).length && nums.length > 1) {
-            var fig2 = document.createElement("figure");
-            fig2.appendChild(Object.assign(document.createElement("figcaption"), { textContent: name }));
-            var box3 = document.createElement("div");
-            box3.className = "chart";
-            fig2.appendChild(box3);
-            container.appendChild(fig2);
-            bars(box3, nums.map(function (k) { return { label: k, value: value[k] }; }), { digits: 1 });
-            drew = true;
-          } else if (!prefix) {
-            walk(value, key);
-          }
+  /* rows: [{label, value}] in time order, drawn as vertical bars over a round y axis; options: height,
+     label (for screen readers), digits. */
+  function columns(container, rows, options) {
+    forget(container);
+    var opts = options || {};
+    if (!rows.length) { T.noData(container); return; }
+    responsive(container, function (width) {
+      var height = opts.height || 200;
+      var root = frame(container, width, height, opts.label);
+      var scale = ticks(0, Math.max.apply(null, rows.map(function (r) { return r.value; }).concat([1])), 4);
+      var hi = scale.values[scale.values.length - 1];
+      var labels = scale.values.map(function (v) { return T.fmtNumber(v, scale.digits); });
+      var left = 12 + Math.max.apply(null, labels.map(function (l) { return l.length; })) * 7;
+      var pad = { top: 10, right: 8, bottom: 26, left: left };
+      var iw = width - pad.left - pad.right, ih = height - pad.top - pad.bottom;
+      function py(v) { return pad.top + ih - (v / hi) * ih; }
+      scale.values.forEach(function (v, n) {
+        root.appendChild(svg("line", { x1: pad.left, x2: width - pad.right, y1: py(v), y2: py(v), class: "grid" }));
+        root.appendChild(svg("text", { x: pad.left - 6, y: py(v) + 4, "text-anchor": "end", class: "axis tick-y" }, labels[n]));
+      });
+      var slot = iw / rows.length;
+      var barW = Math.min(56, slot * 0.7);
+      var every = Math.max(1, Math.ceil(rows.length / Math.max(1, Math.floor(iw / 70))));
+      rows.forEach(function (r, i) {
+        var x = pad.left + i * slot + (slot - barW) / 2;
+        var bar = svg("rect", { x: x, y: py(r.value), width: barW, height: Math.max(0, py(0) - py(r.value)), rx: 2, class: "bar s0" });
+        bar.appendChild(svg("title", {}, r.label + ": " + T.fmtNumber(r.value, opts.digits || 0)));
+        root.appendChild(bar);
+        if (i % every === 0) {
+          root.appendChild(svg("text", { x: x + barW / 2, y: height - 8, "text-anchor": "middle", class: "axis tick-x" }, r.label));
         }
       });
-    }
-    walk(Array.isArray(payload) ? { items: payload } : payload, "");
-    if (tiles.childNodes.length) container.insertBefore(tiles, container.firstChild);
-    if (!drew) T.noData(container);
+    });
   }
 
-  window.TesoroCharts = { line: line, bars: bars, auto: auto };
+  window.TesoroCharts = {
+    line: line, bars: bars, columns: columns, forget: forget, ticks: ticks, percent: percent, signedPercent: signedPercent,
+    fmtBucket: fmtBucket, fmtDay: fmtDay, platformName: platformName
+  };
 })();

@@ -29,6 +29,8 @@ __all__ = [
     "claim_due_alerts",
     "delivered_channels",
     "deliveries_for_alerts",
+    "delivery_alerts",
+    "delivery_rules",
     "delivery_window",
     "finish_alerts",
     "list_alerts",
@@ -232,16 +234,42 @@ def list_deliveries(
     *,
     rule: str | None = None,
     status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[AlertDelivery]:
-    """The delivery log, newest first."""
+    """The delivery log, newest first; `since` (included) and `until` (excluded) bound the attempt time."""
     stmt = select(AlertDelivery).order_by(col(AlertDelivery.id).desc()).limit(limit).offset(offset)
     if rule is not None:
         stmt = stmt.where(col(AlertDelivery.rule) == rule)
     if status is not None:
         stmt = stmt.where(col(AlertDelivery.status) == status)
+    if since is not None:
+        stmt = stmt.where(col(AlertDelivery.attempt_at) >= since)
+    if until is not None:
+        stmt = stmt.where(col(AlertDelivery.attempt_at) < until)
     return list(session.execute(stmt).scalars())
+
+
+def delivery_rules(session: Session) -> list[str]:
+    """Every rule name the delivery log holds (rules since deleted and "test" included), sorted."""
+    stmt = select(col(AlertDelivery.rule)).distinct().order_by(col(AlertDelivery.rule))
+    return [str(name) for name in session.execute(stmt).scalars()]
+
+
+def delivery_alerts(session: Session, *, delivery_id: int) -> tuple[AlertDelivery, list[Alert]] | None:
+    """One line of the delivery log and the alerts its message carried (oldest first), or None."""
+    row = session.get(AlertDelivery, delivery_id)
+    if row is None:
+        return None
+    stmt = (
+        select(Alert)
+        .join(AlertDeliveryItem, col(AlertDeliveryItem.alert_id) == col(Alert.id))
+        .where(col(AlertDeliveryItem.delivery_id) == delivery_id)
+        .order_by(col(Alert.id))
+    )
+    return row, list(session.execute(stmt).scalars())
 
 
 def deliveries_for_alerts(session: Session, *, alert_ids: Sequence[int]) -> dict[int, list[int]]:

@@ -2,9 +2,16 @@
 
 The review queue is `post.queue_state = 'new'` ordered by `post.treasure_score`,
 restricted to clean originals (`curation_item.filtered IS NULL AND duplicate_of IS
-NULL`); the filtered view is the same with a filter reason. Reads return frozen
-records assembled in a fixed number of queries per page (posts, authors, media,
-tags, copies), never one query per post.
+NULL`); the filtered view is the same with a filter reason, and the archived and
+rejected views the same in their state. Reads return frozen records assembled in a
+fixed number of queries per page (posts, authors, media, tags, copies, the latest
+note and rights request), never one query per post.
+
+New arrivals are told apart by post id: ids only grow and posts are ranked in id
+order, so "posts of the view with an id above the largest ranked one when the page
+was read" (`QueuePage.latest_id`, `queue_arrivals`) are the ones that came since;
+reading that largest id is one lookup of the primary key, and the count one indexed
+range, cheap enough to poll.
 """
 
 from __future__ import annotations
@@ -36,20 +43,28 @@ from tesoro.store.tables import (
     Post,
     PostTag,
     Product,
+    RightsRequest,
 )
 from tesoro.store.versions import ContentChange, content_changes
 
 __all__ = [
+    "NOTE_ACTIONS",
+    "Arrivals",
     "CopyRef",
     "MediaRef",
+    "NoteRef",
     "PostCard",
     "QueueEntry",
     "QueuePage",
+    "RequestRef",
     "copies_of",
     "copy_counts",
+    "latest_notes",
+    "latest_requests",
     "list_queue",
     "post_cards",
     "products_by_id",
+    "queue_arrivals",
     "queue_entries",
 ]
 
@@ -253,6 +268,32 @@ class CopyRef:
 
 
 @dataclass(frozen=True, slots=True)
+class NoteRef:
+    """The latest note a coordinator kept on a post's decisions (not undone)."""
+
+    text: str
+    actor: str
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRef:
+    """The post's latest rights request, as its card shows it."""
+
+    id: int
+    status: str
+    channel: str
+    text: str
+    asked_at: datetime
+    reason: str | None = None
+
+
+# The decisions whose note is the coordinator's own words: an undo's note and the rights workflow's
+# ("rights request 12") are the system's.
+NOTE_ACTIONS = ("approve", "reject", "feature", "archive", "reopen", "note", "tag", "assign_product")
+
+
+@dataclass(frozen=True, slots=True)
 class QueueEntry:
     card: PostCard
     score: float
@@ -269,6 +310,8 @@ class QueueEntry:
     copy_count: int = 0
     # Set when the post's content changed after it was approved: what changed since (`store.versions`).
     change: ContentChange | None = None
+    note: NoteRef | None = None
+    rights_request: RequestRef | None = None
 
     @property
     def product_id(self) -> int | None:
@@ -280,6 +323,16 @@ class QueueEntry:
 class QueuePage:
     total: int
     items: list[QueueEntry] = field(default_factory=list)
+    # The largest ranked post id when the page was read (any view): where "new since" starts counting.
+    latest_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Arrivals:
+    """Posts that entered a view after a given post id: how many, and the largest id among them."""
+
+    count: int
+    latest_id: int | None
 
 
 def _copies(
@@ -380,6 +433,60 @@ _ITEM_COLUMNS: tuple[Any, ...] = (
 )
 
 
+def latest_notes(session: Session, *, post_ids: Sequence[int]) -> dict[int, NoteRef]:
+    """Each post's latest coordinator note (of `NOTE_ACTIONS`, not undone), by post id."""
+    out: dict[int, NoteRef] = {}
+    for chunk in chunks(list(post_ids), _CHUNK):
+        stmt = (
+            select(
+                col(CurationDecision.post_id),
+                col(CurationDecision.note),
+                col(CurationDecision.actor),
+                col(CurationDecision.decided_at),
+            )
+            .where(
+                any_of(session, col(CurationDecision.post_id), chunk, element=Integer()),
+                col(CurationDecision.note).is_not(None),
+                col(CurationDecision.note) != "",
+                col(CurationDecision.undone).is_(False),
+                col(CurationDecision.action).in_(NOTE_ACTIONS),
+            )
+            .order_by(col(CurationDecision.id))
+        )
+        for r in session.execute(stmt):
+            out[int(r.post_id)] = NoteRef(text=r.note, actor=r.actor, decided_at=r.decided_at)
+    return out
+
+
+def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, RequestRef]:
+    """Each post's latest rights request, by post id."""
+    out: dict[int, RequestRef] = {}
+    for chunk in chunks(list(post_ids), _CHUNK):
+        stmt = (
+            select(
+                col(RightsRequest.id),
+                col(RightsRequest.post_id),
+                col(RightsRequest.status),
+                col(RightsRequest.channel),
+                col(RightsRequest.text),
+                col(RightsRequest.asked_at),
+                col(RightsRequest.reason),
+            )
+            .where(any_of(session, col(RightsRequest.post_id), chunk, element=Integer()))
+            .order_by(col(RightsRequest.id))
+        )
+        for r in session.execute(stmt):
+            out[int(r.post_id)] = RequestRef(
+                id=int(r.id),
+                status=r.status,
+                channel=r.channel,
+                text=r.text,
+                asked_at=r.asked_at,
+                reason=r.reason,
+            )
+    return out
+
+
 def queue_entries(
     session: Session, *, post_ids: Sequence[int], with_copies: bool = True, copies_limit: int = 20
 ) -> list[QueueEntry]:
@@ -416,6 +523,8 @@ def queue_entries(
     changes = content_changes(
         session, post_ids=[pid for pid, r in rows.items() if r.held_version is not None]
     )
+    notes = latest_notes(session, post_ids=list(rows))
+    requests = latest_requests(session, post_ids=list(rows))
     out: list[QueueEntry] = []
     for pid in post_ids:
         r = rows.get(pid)
@@ -437,27 +546,22 @@ def queue_entries(
                 copies=tuple(copies.get(pid, ())),
                 copy_count=counts.get(pid, 0),
                 change=changes.get(pid),
+                note=notes.get(pid),
+                rights_request=requests.get(pid),
             )
         )
     return out
 
 
-def list_queue(
-    session: Session,
+def _view_filters(
     *,
-    filtered: bool = False,
-    state: str = "new",
-    brand_id: int | None = None,
-    product_id: int | None = None,
-    platform: str | None = None,
-    content_mask: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> QueuePage:
-    """The review queue (clean originals, best first) or, with `filtered`, the filtered view.
-
-    `content_mask` keeps posts having any of the mask's content types.
-    """
+    filtered: bool,
+    state: str,
+    brand_id: int | None,
+    product_id: int | None,
+    platform: str | None,
+    content_mask: int | None,
+) -> list[Any]:
     where: list[Any] = [
         col(Post.queue_state) == state,
         col(CurationItem.duplicate_of).is_(None),
@@ -472,11 +576,79 @@ def list_queue(
         where.append(col(Post.platform) == platform)
     if content_mask:
         where.append(col(CurationItem.content_mask).op("&")(content_mask) != 0)
+    return where
+
+
+def list_queue(
+    session: Session,
+    *,
+    filtered: bool = False,
+    state: str = "new",
+    brand_id: int | None = None,
+    product_id: int | None = None,
+    platform: str | None = None,
+    content_mask: int | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> QueuePage:
+    """The review queue (clean originals, best first) or, with `filtered`, the filtered view.
+
+    `state` picks the view (new: the queue; archived, rejected: the posts set aside).
+    `content_mask` keeps posts having any of the mask's content types; `after_id` keeps
+    only posts with a larger id (the arrivals since a page was loaded).
+    """
+    where = _view_filters(
+        filtered=filtered,
+        state=state,
+        brand_id=brand_id,
+        product_id=product_id,
+        platform=platform,
+        content_mask=content_mask,
+    )
+    if after_id is not None:
+        where.append(col(Post.id) > after_id)
     base = select(col(Post.id)).join(CurationItem, col(CurationItem.post_id) == col(Post.id)).where(*where)
     total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+    # Read before the page: a post ranked meanwhile is above it, so the next arrivals count it.
+    latest = session.execute(select(func.max(col(CurationItem.post_id)))).scalar()
     stmt = base.order_by(col(Post.treasure_score).desc(), col(Post.id).desc()).limit(limit).offset(offset)
     ids = [int(pid) for pid in session.execute(stmt).scalars()]
-    return QueuePage(total=total, items=queue_entries(session, post_ids=ids))
+    return QueuePage(
+        total=total,
+        items=queue_entries(session, post_ids=ids),
+        latest_id=None if latest is None else int(latest),
+    )
+
+
+def queue_arrivals(
+    session: Session,
+    *,
+    after_id: int,
+    filtered: bool = False,
+    state: str = "new",
+    brand_id: int | None = None,
+    product_id: int | None = None,
+    platform: str | None = None,
+    content_mask: int | None = None,
+) -> Arrivals:
+    """How many posts of the view have an id above `after_id`, and the largest: one count to poll."""
+    where = _view_filters(
+        filtered=filtered,
+        state=state,
+        brand_id=brand_id,
+        product_id=product_id,
+        platform=platform,
+        content_mask=content_mask,
+    )
+    stmt = (
+        select(func.count(), func.max(col(Post.id)))
+        .select_from(Post)
+        .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
+        .where(*where, col(Post.id) > after_id)
+    )
+    count, latest = session.execute(stmt).one()
+    return Arrivals(count=int(count), latest_id=None if latest is None else int(latest))
 
 
 def products_by_id(session: Session) -> dict[int, Product]:
