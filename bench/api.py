@@ -19,7 +19,7 @@ copy in the local media store, and the copies row asks for 24 of them in turn (a
 page's images), each a 1,024 x 683 JPEG, from the store and each worker's copy cache.
 The coordinator's pages are measured through the API calls they make, with a
 coordinator key: the review queue (`--queue-posts` new posts, the first 100 as the
-queue page asks for them) and the library page's searches (the first load with its
+queue page asks for them, `limit=100&state=new`) and the library page's searches (the first load with its
 facets, words, words in a new question, a sort by engagement within a month, the
 second page, and a search by meaning), over `--library-posts` ranked, approved and
 featured simulator posts with score sets and embeddings, loaded in bulk
@@ -417,9 +417,10 @@ def _prime(port: int, path: str, headers: dict[str, str], workers: int) -> None:
     def one(_: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=180)
         with contextlib.suppress(OSError, http.client.HTTPException):
-            conn.request(
-                "GET", path.replace("{n}", "prime").replace("/{copies}", COPY_PATHS[0]), headers=headers
-            )
+            target = path.replace("{n}", "prime")
+            if "{copies}" in target:
+                target = target.replace("/{copies}", COPY_PATHS[0])
+            conn.request("GET", target, headers=headers)
             conn.getresponse().read()
         conn.close()
 
@@ -548,8 +549,8 @@ def main(argv: list[str] | None = None) -> int:
             args.connections,
         ),
         (
-            "queue    GET /api/curator/queue?limit=100 (the queue page)",
-            "/api/curator/queue?limit=100",
+            "queue    GET /api/curator/queue?limit=100&state=new (the queue page)",
+            "/api/curator/queue?limit=100&state=new",
             coordinator,
             args.search_connections,
         ),
@@ -605,7 +606,8 @@ def main(argv: list[str] | None = None) -> int:
                     _wrk(name, url, headers, args.warmup, connections, args.threads)
                 results.append(_wrk(name, url, headers, args.duration, connections, args.threads))
             else:
-                path = path.replace("/{copies}", COPY_PATHS[0])  # the Python load asks for one copy
+                if "{copies}" in path:
+                    path = path.replace("/{copies}", COPY_PATHS[0])  # the Python load asks for one copy
                 procs = max(2, connections // 16)
                 if args.warmup:
                     _python_load(name, port, path, headers, args.warmup, procs)
