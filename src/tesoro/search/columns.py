@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.search.kernels import BoolArray, IntArray, one_of, quantize
-from tesoro.store.library import IndexRow, PostChange
+from tesoro.store.library import NO_ENGAGEMENT, IndexRow, PostChange
 
 __all__ = ["CATEGORIES", "IndexColumns"]
 
@@ -44,6 +44,7 @@ _SPEC: tuple[tuple[str, Any, Any], ...] = (
     ("cmask", np.int64, 0),
     ("created", np.float64, 0.0),
     ("score", np.float32, 0.0),
+    ("engagement", np.float64, NO_ENGAGEMENT),
     ("filtered", np.bool_, False),
     ("duplicate", np.bool_, False),
     ("item_seen", np.float64, 0.0),
@@ -138,6 +139,7 @@ class IndexColumns:
         a["cmask"][at] = [r.content_mask for r in rows]
         a["created"][at] = [r.created_at.timestamp() for r in rows]
         a["score"][at] = [r.score for r in rows]
+        a["engagement"][at] = [NO_ENGAGEMENT if r.engagement is None else r.engagement for r in rows]
         a["filtered"][at] = [r.filtered for r in rows]
         a["duplicate"][at] = [r.duplicate for r in rows]
         a["item_seen"][at] = [_stamp(r.item_updated_at) for r in rows]

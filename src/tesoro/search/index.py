@@ -301,7 +301,7 @@ class LibraryIndex:
     ) -> tuple[int, list[int], list[float]]:
         """(total, post ids, key values) of one page of the selected rows, best first.
 
-        `selected` is a row mask or row positions (each once). `key` is 'score',
+        `selected` is a row mask or row positions (each once). `key` is 'score', 'engagement',
         'created' or an array of per-row values (relevance, similarity). Ties go to
         the higher post id, so paging is stable.
         """

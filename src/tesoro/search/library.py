@@ -41,7 +41,7 @@ from tesoro.search.postings import TextMatches
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import QueueEntry, queue_entries
 from tesoro.store.engine import session_scope
-from tesoro.store.library import LIBRARY_STATES, LibraryFilters, Sort, facets_sql, search_sql
+from tesoro.store.library import LIBRARY_STATES, LibraryFilters, Sort, facets_sql, search_sql, tagged_posts
 from tesoro.text.search import SearchQuery, SearchQueryError, parse_search_query
 
 __all__ = [
@@ -112,6 +112,7 @@ def _filters_key(filters: LibraryFilters) -> LibraryFilters:
         languages=tuple(sorted(set(filters.languages))),
         sentiments=tuple(sorted(set(filters.sentiments))),
         rights=tuple(sorted(set(filters.rights))),
+        tags=tuple(sorted(set(filters.tags))),
     )
 
 
@@ -248,6 +249,11 @@ class Library:
                 if order is None or (query.with_facets and kept is None):
                     matches = index.text_match(parsed) if parsed is not None else None
                     extra = matches.mask if matches is not None else None
+                    if query.filters.tags:
+                        # Tags are not in the index: the store names the tagged posts. A tag's change
+                        # touches its post, so the generation (and the kept answers) follow it.
+                        tagged = index.mask_of(tagged_posts(session, tags=query.filters.tags))
+                        extra = tagged if extra is None else (extra & tagged)
                     similarity: SimilarityScan | None = None
                     if vector is not None:
                         # Facets count values outside the current filters too, so they need every similarity.
@@ -309,6 +315,8 @@ class Library:
             key[selected] = index.text_relevance(matches, selected)
         elif sort == "date":
             key = "created"
+        elif sort == "engagement":
+            key = "engagement"
         else:
             key = "score"
         total, ids, values = index.page(selected, key=key, limit=want, offset=0)

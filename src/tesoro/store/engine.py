@@ -18,12 +18,20 @@ __all__ = ["is_transient", "make_engine", "run_transaction", "session_scope"]
 
 T = TypeVar("T")
 
+# How much of a SQLite file reads may map into memory (address space, not memory: the pages are the
+# operating system's cache, shared by every connection).
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+
 
 def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 5000) -> Engine:
     """Create the engine for `url`; for SQLite, make the folder and set the pragmas we rely on.
 
     WAL lets the API read while the collector writes; the busy timeout turns a
-    momentary write lock into a short wait instead of an error.
+    momentary write lock into a short wait instead of an error. Reads go through a
+    memory map of up to `SQLITE_MMAP_BYTES` of the file (the operating system's page
+    cache, shared by every connection and process) instead of a read call per page:
+    the review queue's count over its new posts, which looks up one wide ranked
+    item per post, took half the time with it at 100,000 posts (`bench/api.py`).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -40,6 +48,7 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 5000) ->
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cursor.close()
 
         return engine

@@ -30,12 +30,13 @@ from sqlmodel import Session, SQLModel, col
 
 from tesoro.models import CONTENT_TYPES, content_mask
 from tesoro.store.fulltext import fts5_match, tsquery_text
-from tesoro.store.tables import CurationItem, Post, Product, Score
+from tesoro.store.tables import CurationItem, Post, PostTag, Product, Score
 from tesoro.text.search import SearchQuery
 
 __all__ = [
     "FACETS",
     "LIBRARY_STATES",
+    "NO_ENGAGEMENT",
     "IndexRow",
     "LibraryFilters",
     "PostChange",
@@ -48,6 +49,7 @@ __all__ = [
     "item_count",
     "product_lines",
     "search_sql",
+    "tagged_posts",
     "text_matches",
 ]
 
@@ -63,7 +65,9 @@ FACETS: tuple[str, ...] = (
     "sentiment",
     "rights",
 )
-Sort = Literal["relevance", "treasure", "date"]
+Sort = Literal["relevance", "treasure", "date", "engagement"]
+# A post without an engagement figure (no platform benchmark yet) sorts after every post with one.
+NO_ENGAGEMENT = -1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,8 @@ class LibraryFilters:
     rights: tuple[str, ...] = ()
     date_from: datetime | None = None
     date_to: datetime | None = None
+    # Posts with any of these tags (normalized as `curator.queue.normalize_tag` does). Not a facet.
+    tags: tuple[str, ...] = ()
 
     def without(self, facet: str) -> LibraryFilters:
         """The same filters minus one facet's own (for that facet's counts: multi-select faceting)."""
@@ -128,7 +134,16 @@ def _where(filters: LibraryFilters) -> list[Any]:
         where.append(col(CurationItem.created_at) >= filters.date_from)
     if filters.date_to is not None:
         where.append(col(CurationItem.created_at) < filters.date_to)
+    if filters.tags:
+        tagged = select(col(PostTag.post_id)).where(col(PostTag.tag).in_(filters.tags))
+        where.append(col(CurationItem.post_id).in_(tagged))
     return where
+
+
+def tagged_posts(session: Session, *, tags: Sequence[str]) -> list[int]:
+    """Ids of the posts with any of the tags (the in-memory index keeps no tags: it asks at query time)."""
+    stmt = select(col(PostTag.post_id)).where(col(PostTag.tag).in_(list(tags))).distinct()
+    return [int(pid) for pid in session.execute(stmt).scalars()]
 
 
 _fts = table("curation_fts", column("rowid"), column("doc"))
@@ -176,8 +191,13 @@ def text_matches(
     return [(int(pid), float(rel or 0.0)) for pid, rel in session.execute(stmt)]
 
 
-def _base(filters: LibraryFilters, matches: Subquery | None) -> Any:
+_ENGAGEMENT = func.coalesce(col(Score.engagement_vs_median), NO_ENGAGEMENT)
+
+
+def _base(filters: LibraryFilters, matches: Subquery | None, *, with_score: bool = False) -> Any:
     stmt = select(col(CurationItem.post_id)).join(Post, col(Post.id) == col(CurationItem.post_id))
+    if with_score:
+        stmt = stmt.outerjoin(Score, col(Score.id) == col(CurationItem.score_id))
     if filters.product_lines:
         stmt = stmt.outerjoin(Product, col(Product.id) == _EFFECTIVE_PRODUCT)
     if matches is not None:
@@ -196,7 +216,7 @@ def search_sql(
 ) -> tuple[int, list[tuple[int, float | None]]]:
     """(total, [(post_id, relevance)]) of one page; relevance is None without a text query."""
     matches = _matches(session, query) if query is not None else None
-    base = _base(filters, matches)
+    base = _base(filters, matches, with_score=sort == "engagement")
     total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
     relevance = matches.c.relevance if matches is not None else literal_column("NULL")
     stmt = base.add_columns(relevance.label("relevance"))
@@ -204,6 +224,8 @@ def search_sql(
         stmt = stmt.order_by(matches.c.relevance.desc(), col(CurationItem.post_id).desc())
     elif sort == "date":
         stmt = stmt.order_by(col(CurationItem.created_at).desc(), col(CurationItem.post_id).desc())
+    elif sort == "engagement":
+        stmt = stmt.order_by(_ENGAGEMENT.desc(), col(CurationItem.post_id).desc())
     else:
         stmt = stmt.order_by(col(CurationItem.score).desc(), col(CurationItem.post_id).desc())
     rows = session.execute(stmt.limit(limit).offset(offset)).all()
@@ -278,6 +300,7 @@ class IndexRow:
     post_updated_at: datetime | None
     embedding: bytes | None
     doc: str = ""  # the search document (`curator.text.search_document`)
+    engagement: float | None = None  # the score set's engagement against the platform median
 
 
 # Labelled where the item and the post share a column name, so `_index_row` reads by name.
@@ -300,6 +323,7 @@ _INDEX_COLUMNS: tuple[Any, ...] = (
     col(Post.updated_at).label("post_updated_at"),
     col(Score.embedding),
     col(CurationItem.doc),
+    col(Score.engagement_vs_median),
 )
 
 
@@ -323,6 +347,7 @@ def _index_row(r: Any) -> IndexRow:
         post_updated_at=r.post_updated_at,
         embedding=r.embedding,
         doc=r.doc or "",
+        engagement=r.engagement_vs_median,
     )
 
 

@@ -26,6 +26,7 @@ from tesoro.api.schemas.query import (
     SentimentLabel,
 )
 from tesoro.api.schemas.queue import LibraryItem
+from tesoro.curator.queue import QueueError, normalize_tag
 from tesoro.search.library import LibraryError, LibraryFilters, LibraryQuery, MeaningUnavailable
 from tesoro.store.library import LIBRARY_STATES
 from tesoro.store.tables import QueueState, RightsState
@@ -41,7 +42,8 @@ _LABELLED = ("brand", "product")
 def _day_start(value: str, *, end: bool, name: str) -> datetime:
     """'2026-11-01' (a whole day, UTC) or a full ISO timestamp; a day's end is the next day's start.
 
-    A time outside the API's bounds (`schemas.common.TIME_BOUNDS`) is a 422 naming the field `name`.
+    Not a date, or a time outside the API's bounds (`schemas.common.TIME_BOUNDS`): a 422 naming the
+    field `name`.
     """
     try:
         if len(value) == 10:
@@ -50,7 +52,7 @@ def _day_start(value: str, *, end: bool, name: str) -> datetime:
         else:
             stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise Problem("bad_request", f"not a date: {value!r} (use 2026-11-01 or an ISO timestamp)") from exc
+        raise field_error("query", name, "not a date (use 2026-11-01 or an ISO timestamp)", value) from exc
     if not in_bounds(stamp):
         raise field_error("query", name, f"must be {TIME_BOUNDS}", value)
     stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
@@ -65,6 +67,7 @@ def _filters(
     values: dict[str, list[Any] | None],
     date_from: str | None,
     date_to: str | None,
+    tags: Sequence[str] | None = None,
 ) -> LibraryFilters:
     states = tuple(state or LIBRARY_STATES)
     unknown_states = sorted(set(states) - {s.value for s in QueueState})
@@ -72,6 +75,16 @@ def _filters(
     if unknown_states or unknown_rights:
         raise Problem("bad_request", f"unknown values: {', '.join(unknown_states + unknown_rights)}")
     content_mask_of(content_type)  # refuses unknown content types
+    start = _day_start(date_from, end=False, name="date_from") if date_from else None
+    end = _day_start(date_to, end=True, name="date_to") if date_to else None
+    if start is not None and end is not None and end <= start:
+        raise field_error("query", "date_to", "must not be before date_from", date_to)
+    normalized: list[str] = []
+    for tag in tags or ():
+        try:
+            normalized.append(normalize_tag(tag))
+        except QueueError as exc:
+            raise field_error("query", "tag", str(exc), tag) from exc
     return LibraryFilters(
         states=states,
         brand_ids=tuple(values["brand"] or ()),
@@ -82,8 +95,9 @@ def _filters(
         languages=tuple(values["language"] or ()),
         sentiments=tuple(values["sentiment"] or ()),
         rights=tuple(rights or ()),
-        date_from=_day_start(date_from, end=False, name="date_from") if date_from else None,
-        date_to=_day_start(date_to, end=True, name="date_to") if date_to else None,
+        date_from=start,
+        date_to=end,
+        tags=tuple(normalized),
     )
 
 
@@ -108,10 +122,18 @@ def search_library(
     language: Annotated[list[str] | None, Query()] = None,
     sentiment: Annotated[list[SentimentLabel] | None, Query()] = None,
     rights: Annotated[list[RightsStateName] | None, Query()] = None,
+    tag: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="posts with any of these tags (case and spaces ignored)"),
+    ] = None,
     state: Annotated[list[QueueStateName] | None, Query(description="default: approved and featured")] = None,
     date_from: str | None = Query(None, description="a day (2026-11-01) or an ISO timestamp"),
     date_to: str | None = Query(None, description="a day (included) or an ISO timestamp"),
-    sort: Literal["relevance", "treasure", "date"] | None = None,
+    sort: Literal["relevance", "treasure", "date", "engagement"] | None = Query(
+        None,
+        description="default: relevance with words or a meaning, else treasure; engagement: against the "
+        "platform median, highest first",
+    ),
     limit: int = Query(24, ge=1, le=100),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     facets: bool = True,
@@ -131,6 +153,7 @@ def search_library(
         },
         date_from=date_from,
         date_to=date_to,
+        tags=tag,
     )
     query = LibraryQuery(
         text=q,

@@ -46,7 +46,7 @@ class LibraryPage(Schema):
     )
 
     total: int = Field(description="posts that match, over all pages")
-    sort: Literal["relevance", "treasure", "date"]
+    sort: Literal["relevance", "treasure", "date", "engagement"]
     limit: int
     offset: int
     items: list[LibraryItem]
