@@ -164,6 +164,46 @@ def test_sending_is_capped_per_platform_and_one_failure_does_not_stop_the_rest(e
     assert counts["sent"] == 1
 
 
+class Killed(BaseException):
+    """The process dying mid-pass (kill -9, out of memory, a job timeout): nothing catches it."""
+
+
+class DiesOnSecond(Recording):
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
+        if len(self.posted) == 1:
+            raise Killed
+        return super().post_reply(post_external_id=post_external_id, text=text)
+
+
+@pytest.mark.parametrize("committed", [True, False])
+def test_a_pass_killed_half_way_never_asks_the_same_author_twice(engine: Engine, committed: bool) -> None:
+    """With the job's checkpoint (its session's commit) each posted request stays posted through a
+    crash; without it the whole pass rolls back and the next pass asks p1's author a second time."""
+    ids = _world(engine)
+    with session_scope(engine) as session:
+        create_requests(session, post_ids=[ids["p1"], ids["p3"]], actor="c", settings=SETTINGS, secret=SECRET)
+    dying = DiesOnSecond()
+    with pytest.raises(Killed), session_scope(engine) as session:
+        send_queued(
+            session,
+            settings=SETTINGS,
+            channels={"x": dying},
+            now=NOW,
+            checkpoint=session.commit if committed else None,
+        )
+    assert [p for p, _ in dying.posted] == ["p1"]
+    again = Recording()
+    with session_scope(engine) as session:
+        counts = send_queued(session, settings=SETTINGS, channels={"x": again}, now=NOW)
+    if committed:
+        assert [p for p, _ in again.posted] == ["p3"] and counts["sent"] == 1
+        with session_scope(engine) as session:
+            sent = store.list_requests(session, statuses=("sent",))
+            assert sorted(r.reply_external_id or "" for r in sent) == ["r-p1", "r-p3"]
+    else:  # the defect the checkpoint removes, shown so this test can fail
+        assert [p for p, _ in again.posted] == ["p1", "p3"]
+
+
 def test_a_hashtag_reply_from_the_author_grants_with_a_receipt(engine: Engine) -> None:
     ids = _world(engine)
     request_id = _one(engine, ids, "p1", duration_days=30)

@@ -33,7 +33,7 @@ import html
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -390,12 +390,15 @@ def send_queued(
     settings: RightsSettings,
     channels: Mapping[str, RightsChannel],
     now: datetime | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Post queued requests through their platform, within each platform's daily cap; counts by outcome.
 
     A platform without a channel keeps its requests queued, and so does one whose budget for the
     pass is spent (`QuotaExhausted`); a failing post marks that request "failed" (with the error)
-    and the others still go out.
+    and the others still go out. `checkpoint` (the job passes its session's commit) runs after each
+    request's outcome is recorded: a pass killed half-way keeps what it posted, so the next pass
+    never asks those authors again (at most the one request in flight at the kill is posted twice).
     """
     now = now or datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -433,6 +436,8 @@ def send_queued(
                 reason=str(exc)[:500],
             )
             counts["failed"] += 1
+            if checkpoint is not None:
+                checkpoint()
             continue
         store.update_request(
             session,
@@ -445,6 +450,8 @@ def send_queued(
         )
         counts["sent"] += 1
         budget -= 1
+        if checkpoint is not None:
+            checkpoint()
     return counts
 
 

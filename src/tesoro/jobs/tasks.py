@@ -390,7 +390,12 @@ def run_rights(
             status = _quota(session, source_name=source_of[platform], settings=settings, now=at)
             if isinstance(spent, Spend) and status is not None:
                 spent.allowance = spent.units + max(0, status.left)
-        report.update(send_queued(session, settings=settings.rights, channels=channels, now=at))
+        # Each request's outcome is committed as it is known: a pass killed half-way never asks again.
+        report.update(
+            send_queued(
+                session, settings=settings.rights, channels=channels, now=at, checkpoint=session.commit
+            )
+        )
     read = 0
     with session_scope(engine) as session:
         watched = rights_store.list_requests(
