@@ -181,11 +181,7 @@ def queue(
             limit=limit,
             offset=offset,
         )
-    return QueuePage(
-        total=page.total,
-        latest_id=page.latest_id,
-        items=[QueueItem.from_entry(e, products, media) for e in page.items],
-    )
+    return QueuePage.from_page(page, products, media)
 
 
 @router.get(
@@ -245,11 +241,7 @@ def filtered(
             limit=limit,
             offset=offset,
         )
-    return QueuePage(
-        total=page.total,
-        latest_id=page.latest_id,
-        items=[QueueItem.from_entry(e, products, media) for e in page.items],
-    )
+    return QueuePage.from_page(page, products, media)
 
 
 @router.get(

@@ -20,6 +20,7 @@ from tesoro.api.schemas.posts import UI_URL_DOC, post_ui_url
 from tesoro.api.security import MediaFilter, safe_link
 from tesoro.curator.changes import word_diff
 from tesoro.store.curation import QueueEntry, RequestRef
+from tesoro.store.curation.queue import QueuePage as StoredQueuePage
 
 __all__ = [
     "Arrivals",
@@ -546,6 +547,17 @@ class QueuePage(Schema):
         description="the largest ranked post id when the page was read (any view): ask for arrivals after it",
     )
     items: list[QueueItem]
+
+    @classmethod
+    def from_page(
+        cls, page: StoredQueuePage, products: dict[int, CatalogProduct], media: MediaFilter
+    ) -> QueuePage:
+        """The API's page of a page the store listed (the queue, a view of it, or the filtered posts)."""
+        return cls(
+            total=page.total,
+            latest_id=page.latest_id,
+            items=[QueueItem.from_entry(e, products, media) for e in page.items],
+        )
 
 
 class Arrivals(Schema):
