@@ -89,7 +89,7 @@ def test_a_clean_run_pages_through_hashtag_and_tagged_media_then_collects_only_n
     assert len(got) == len(set(got))  # each media once per run, though found by several streams
     assert set(got) == expected(sim)
     assert collector.spend.units == 1  # one hashtag search; the edges cost no hashtag slot
-    assert collector.spend.calls == len(pages) + 1  # every page, and the search
+    assert collector.spend.calls == len(pages) + 2  # every page, the search and the token's expiry
     cursor = pages[-1].cursor
     assert set(cursor["streams"]) == {"recent:andesoutdoor", "tags"}
     assert all("pass" not in s for s in cursor["streams"].values())
@@ -370,6 +370,40 @@ def test_an_expired_token_marks_the_source_with_the_renewal_steps(
         assert row is not None and "access token expired" in (row.last_error or "")
         assert "docs/instagram.md" in (row.last_error or "")
         assert session.exec(select(func.count()).select_from(QuarantineItem)).one() == 0
+
+
+def test_the_tokens_expiry_is_read_each_run_and_kept_on_the_source(
+    engine: Engine, sim: SimulatorServer, tmp_path: Path
+) -> None:
+    """Meta's debug_token says when the token expires; the source keeps it, for `tesoro sources` and the
+    coverage alert. A token that never expires (0) or a failed question leaves the run collecting."""
+    from tesoro.collector.registry import build_collector
+
+    sim.state.world.grow(40, platforms=("instagram",))
+    settings = _settings(tmp_path, sim)
+    with session_scope(engine) as session:
+        sync_catalog(session, settings)
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    sim.state.meta.token_expires[TOKEN] = soon.timestamp()
+    collector = build_collector(settings, settings.sources[0], {"IG_TOKEN": TOKEN})
+    assert run_source(engine, source_name="ig", collector=collector).status == "ok"
+    with session_scope(engine) as session:
+        row = get_source(session, "ig")
+        assert row is not None and row.token_expires_at == soon
+    sim.state.meta.token_expires[TOKEN] = 0  # a system user's token: it never expires
+    never = make(sim)
+    assert ids(list(never.pages(None))) and never.token_expires_at is None
+    sim.state.faults.inject("instagram.debug_token", Fault.SERVER_ERROR)
+    asked = make(sim)
+    assert ids(list(asked.pages(None))) and asked.token_expires_at is None  # collected all the same
+
+
+def test_a_long_lived_token_reports_about_sixty_days(sim: SimulatorServer) -> None:
+    collector = make(sim)
+    list(collector.pages(None))
+    assert collector.token_expires_at is not None
+    left = collector.token_expires_at - datetime.now(UTC)
+    assert timedelta(days=59) < left <= timedelta(days=60)
 
 
 def test_query_hashtags_and_settings() -> None:

@@ -21,6 +21,7 @@ Every call first charges `spend` (the collector contract's budget counter).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = ["GraphClient", "GraphError", "TokenExpired"]
 USER_AGENT = "tesoro/0.1 (social listening)"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 _DEFAULT_WAIT = timedelta(hours=1)
+log = logging.getLogger(__name__)
 
 
 class TokenExpired(AuthFailed):
@@ -68,6 +70,7 @@ class GraphClient:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
         self.name = name
         self.renew = renew
+        self._token = access_token
         self.spend = spend if spend is not None else Spend()
         self._clock = clock
         self._http = httpx.Client(
@@ -103,6 +106,26 @@ class GraphClient:
         except httpx.TransportError as exc:
             raise TransientError(f"{self.name} could not be reached: {type(exc).__name__}: {exc}") from exc
         return self._answer(response)
+
+    def token_expiry(self) -> datetime | None:
+        """When the token expires, as Meta's `debug_token` says (a token may inspect itself); None for a
+        token that never expires (`expires_at` 0, a system user's) or when Meta did not say.
+
+        A refused token raises `TokenExpired` like any call; any other failure returns None, so a
+        collection never stops over the question (the source's health shows the next call's error).
+        """
+        try:
+            answer = self.get("debug_token", {"input_token": self._token})
+        except TokenExpired:
+            raise
+        except CollectorError as exc:
+            log.info("%s: the token's expiry could not be read: %s", self.name, exc)
+            return None
+        data = answer.get("data")
+        expires = _int(data.get("expires_at")) if isinstance(data, dict) else None
+        if not expires:
+            return None
+        return datetime.fromtimestamp(expires, UTC)
 
     def _answer(self, response: httpx.Response) -> dict[str, Any]:
         try:

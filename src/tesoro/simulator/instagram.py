@@ -63,6 +63,7 @@ from tesoro.simulator.instagram_graph import (
     graph_time,
     page_after,
     requested_fields,
+    token_of,
 )
 from tesoro.simulator.model import SimPost
 from tesoro.simulator.state import SimState
@@ -299,6 +300,27 @@ class _Instagram:
         items = [(p.id, render(p, fields, owner=True)) for p in posts]
         return JSONResponse(page_after(request, items, default=25, most=50))
 
+    async def debug_token(self, request: Request) -> Response:
+        """Meta's token inspection, the token asking about itself: when it expires, what it may do."""
+        refused = await self._guard(request, "instagram.debug_token")
+        if refused is not None:
+            return refused
+        token = request.query_params.get("input_token") or ""
+        if token != token_of(request):
+            return graph_error(400, 100, "(#100) input_token: only the caller's own token is inspected here")
+        expires = self.state.meta.expires_at(token)
+        data = {
+            "app_id": "sim-app",
+            "type": "USER",
+            "application": "Tesoro (simulator)",
+            "expires_at": expires,
+            "data_access_expires_at": expires,
+            "is_valid": True,
+            "scopes": ["instagram_basic", "instagram_manage_comments", "pages_show_list"],
+            "user_id": self.account,
+        }
+        return JSONResponse({"data": data})
+
     async def user(self, request: Request) -> Response:
         refused = await self._guard(request, "instagram.mentioned_media")
         if refused is not None:
@@ -424,5 +446,6 @@ def routes(state: SimState) -> list[BaseRoute]:
         Route(f"{PREFIX}/{{user_id}}/tags", api.tags, methods=["GET"]),
         Route(f"{PREFIX}/{{user_id}}/mentions", api.mention_comment, methods=["POST"]),
         Route(f"{PREFIX}/{{comment_id}}/replies", api.replies, methods=["GET"]),
+        Route(f"{PREFIX}/debug_token", api.debug_token, methods=["GET"]),
         Route(f"{PREFIX}/{{user_id}}", api.user, methods=["GET"]),
     ]

@@ -56,6 +56,10 @@ RATE_LIMIT_MESSAGES = {
 REGAIN_MINUTES = 1
 
 
+# A long-lived user token lasts about 60 days (Meta's access-token documentation).
+LONG_LIVED_TOKEN_S = 60 * 24 * 3600
+
+
 @dataclass
 class MetaState:
     """Meta's per-token bookkeeping in the simulator; thread-safe."""
@@ -65,12 +69,21 @@ class MetaState:
     keyword_queries_per_day: int = 2_200
     rate_limit_code: int = 4
     expired: set[str] = field(default_factory=set)
+    # When each token expires (unix seconds; 0: never), as debug_token reports it; a token not named
+    # here is a long-lived one, 60 days from the moment it is asked about.
+    token_expires: dict[str, float] = field(default_factory=dict)
     # Where Meta posts webhook calls (Tesoro's /api/webhooks/meta); None: nowhere.
     webhook_url: str | None = None
     # Instagram: per account, hashtag (folded) -> when it was first searched in its 7-day window.
     hashtag_searches: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     _calls: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def expires_at(self, token: str, now: float | None = None) -> int:
+        """Meta's `expires_at` for `token`: unix seconds, 0 for a token that never expires."""
+        now = time.time() if now is None else now
+        with self._lock:
+            return int(self.token_expires.get(token, now + LONG_LIVED_TOKEN_S))
 
     def spend(self, token: str, now: float | None = None) -> bool:
         """Count a call by `token`; False when its hour's calls are spent (the call is refused)."""
