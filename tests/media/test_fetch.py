@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
-from tesoro.media.fetch import FetchError, FetchPolicy, SafeFetcher, sniff_image
+from tesoro.media.fetch import DNS_FAILURE_S, FetchError, FetchPolicy, SafeFetcher, sniff_image
 
 
 def _png() -> bytes:
@@ -140,6 +141,30 @@ def test_a_host_off_the_allow_list_is_refused_before_any_lookup(server: Threadin
     # the default port only: the same host on another port is another host
     assert _code(fetcher, "https://cdn.example:8443/a.png").code == "host_not_allowed"
     assert looked_up == []
+
+
+def test_a_host_that_did_not_resolve_fails_at_once_for_a_while_then_is_asked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without internet each lookup of a CDN name waits out the resolver: one fetcher asks once a minute."""
+    looked_up: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        raise socket.gaierror(-3, "Temporary failure in name resolution")
+
+    policy = FetchPolicy(allowed_hosts=frozenset({"cdn.example", "img.example"}))
+    fetcher = SafeFetcher(policy, resolver=resolver)
+    first = _code(fetcher, "https://cdn.example/a.jpg")
+    again = _code(fetcher, "https://cdn.example/b.jpg")
+    assert first.code == again.code == "dns" and first.retry and again.retry
+    assert "a moment ago" in again.detail and "Temporary failure" in again.detail
+    assert _code(fetcher, "https://img.example/c.jpg").code == "dns"  # another host is asked
+    assert looked_up == ["cdn.example", "img.example"]
+    later = time.monotonic() + DNS_FAILURE_S + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert _code(fetcher, "https://cdn.example/d.jpg").code == "dns"
+    assert looked_up == ["cdn.example", "img.example", "cdn.example"]  # asked again after the pause
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,10 @@ def sniff_image(head: bytes) -> str | None:
     if len(head) >= 12 and head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         return "webp"
     return None
+
+
+# How long a host whose lookup failed is not asked about again by one fetcher.
+DNS_FAILURE_S = 60.0
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -163,13 +168,19 @@ def _public(address: str) -> bool:
 
 @dataclass
 class SafeFetcher:
-    """Fetches one image at a time under a `FetchPolicy` (thread-safe: one client, no shared state)."""
+    """Fetches one image at a time under a `FetchPolicy` (thread-safe: one client; the failed lookups
+    below are the only shared state, behind a lock)."""
 
     policy: FetchPolicy
     resolver: Resolver = system_resolver
     # The transport httpx uses; tests may pass one, production leaves the default.
     transport: httpx.BaseTransport | None = None
     _client: httpx.Client = field(init=False, repr=False)
+    # Hosts whose lookup failed a moment ago (host -> until when, why): their next fetches fail at once
+    # for DNS_FAILURE_S instead of each waiting out the system resolver, which has no timeout of its own
+    # (a media run with a thousand previews on an unreachable CDN would take hours).
+    _dns_failures: dict[str, tuple[float, str]] = field(init=False, default_factory=dict, repr=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         timeout = httpx.Timeout(
@@ -206,10 +217,7 @@ class SafeFetcher:
         try:
             addresses: Iterable[str] = [str(ipaddress.ip_address(target.host.strip("[]")))]
         except ValueError:
-            try:
-                addresses = self.resolver(target.host, target.port)
-            except (OSError, UnicodeError) as exc:
-                raise FetchError("dns", f"{target.host} does not resolve: {exc}", retry=True) from None
+            addresses = self._resolve(target.host, target.port)
         found = list(addresses)
         if not found:
             raise FetchError("dns", f"{target.host} resolves to no address", retry=True)
@@ -224,6 +232,18 @@ class SafeFetcher:
                         "private_address", f"{target.host} resolves to {address}, which is not public"
                     )
         return found[0]
+
+    def _resolve(self, host: str, port: int) -> Iterable[str]:
+        with self._lock:
+            failed = self._dns_failures.get(host)
+        if failed is not None and time.monotonic() < failed[0]:
+            raise FetchError("dns", f"{host} did not resolve a moment ago: {failed[1]}", retry=True)
+        try:
+            return self.resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            with self._lock:
+                self._dns_failures[host] = (time.monotonic() + DNS_FAILURE_S, str(exc))
+            raise FetchError("dns", f"{host} does not resolve: {exc}", retry=True) from None
 
     def fetch(self, url: str) -> Fetched:
         """The image at `url`, or a FetchError saying why not."""
