@@ -308,6 +308,25 @@ def test_meaning_unavailable_is_a_clear_message(page: Any, shelf: Site) -> None:
     assert page.locator("input[name=mode][value=meaning]").is_checked()
 
 
+def test_an_empty_library_says_why_and_where_to_go(page: Any, shelf: Site) -> None:
+    """A brand that approved nothing yet: the page says the library is empty (not that nothing matches)
+    and links the queue; a search that finds nothing still says that nothing matches."""
+    empty = {"total": 0, "items": [], "facets": {}, "sort": "treasure", "offset": 0, "limit": 24}
+    page.route(
+        lambda url: "/api/curator/library" in url,
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(empty)),
+    )
+    login(page, shelf)
+    page.goto(f"{shelf.tesoro.url}/ui/library?lang=es")
+    note = page.locator("#library-empty")
+    note.wait_for()
+    assert note.inner_text().startswith("La biblioteca guarda las publicaciones aprobadas o destacadas")
+    assert (note.locator("a").get_attribute("href") or "").endswith("/ui/queue")
+    page.goto(f"{shelf.tesoro.url}/ui/library?lang=es&q=nada")
+    page.wait_for_function("() => document.querySelector('#library-empty')?.textContent.includes('coincide')")
+    assert page.locator("#library-empty a").count() == 0
+
+
 def test_each_result_links_its_queue_post_author_and_duplicate_group(page: Any, shelf: Site) -> None:
     login(page, shelf)
     page.goto(f"{shelf.tesoro.url}/ui/library?q=platforms")

@@ -7,6 +7,10 @@ EN: dict[str, str] = {
     "library.results.one": "{count} post",
     "library.results.other": "{count} posts",
     "library.no_results": "No posts match.",
+    "library.empty": (
+        "The library holds the posts a coordinator approved or featured, and there are none yet."
+    ),
+    "library.empty_link": "Review the queue",
     "library.clear": "Clear filters",
     "library.mode": "Search by",
     "library.mode.words": "Words",
@@ -65,6 +69,10 @@ ES: dict[str, str] = {
     "library.results.many": "{count} de publicaciones",
     "library.results.other": "{count} publicaciones",
     "library.no_results": "Ninguna publicación coincide.",
+    "library.empty": (
+        "La biblioteca guarda las publicaciones aprobadas o destacadas, y todavía no hay ninguna."
+    ),
+    "library.empty_link": "Revisar la cola",
     "library.clear": "Quitar filtros",
     "library.mode": "Buscar por",
     "library.mode.words": "Palabras",

@@ -321,7 +321,16 @@
         renderFacets(data);
         renderChips(p);
         T.clear(results);
-        if (!data.items.length) results.appendChild(el("p", { class: "muted", text: t("library.no_results") }));
+        if (!data.items.length) {
+          // Nothing asked for and nothing found: the library is empty, not the search (a new brand, the demo).
+          var bare = Array.from(query.keys()).every(function (k) { return k === "limit" || k === "offset" || k === "sort"; });
+          var note = el("p", { class: "muted", id: "library-empty", text: t(bare ? "library.empty" : "library.no_results") });
+          if (bare) {
+            note.appendChild(document.createTextNode(" "));
+            note.appendChild(el("a", { href: "/ui/queue", text: t("library.empty_link") }));
+          }
+          results.appendChild(note);
+        }
         data.items.forEach(function (post) { results.appendChild(T.postCard(post, { footer: links(post) })); });
         var pages = Math.max(1, Math.ceil(data.total / PAGE));
         var page = Math.min(pages, Math.floor(offset / PAGE) + 1);
