@@ -25,6 +25,7 @@ from tesoro.ops.lease import LEASE_KEY
 from tesoro.ops.metrics import PROCESS as REGISTRY_READ
 from tesoro.settings import Settings
 from tesoro.store.ops import advisory_lock_holder
+from worlds.common import eventually
 
 LEASE_S = 3
 SRC = Path(__file__).parents[2] / "src"
@@ -43,13 +44,24 @@ def _holder(engine: Engine) -> int | None:
 
 
 def _wait_for(engine: Engine, want: object, timeout: float, *, other_than: int | None = None) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def holder() -> int | None:
         pid = _holder(engine)
-        if pid is not None and pid != other_than:
-            return pid
-        time.sleep(0.1)
-    raise AssertionError(f"no scheduler took the lease within {timeout}s ({want})")
+        return pid if pid is not None and pid != other_than else None
+
+    said = f"no scheduler took the lease within {timeout}s ({want})"
+    found = eventually(holder, timeout=timeout, message=said)
+    assert isinstance(found, int)
+    return found
+
+
+def _sessions(engine: Engine, pid: int) -> int:
+    """How many database sessions the scheduler process `pid` has open (its lease connection)."""
+    with engine.connect() as connection:
+        count = connection.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE :name"),
+            {"name": f"%:{pid}"},
+        ).scalar_one()
+    return int(count)
 
 
 def _events(log: Path) -> list[tuple[float, str]]:
@@ -129,7 +141,15 @@ def test_standby_takes_over_after_kill_9(
     engine, procs, logs = schedulers
     leader = _wait_for(engine, "first", 60)
     assert leader in {p.pid for p in procs}
-    time.sleep(LEASE_S)  # both running: one leads, one waits
+    # Both running: the leader has started scheduling (after its grace period) and the standby is
+    # connected and asking for the lock each period; the lease stays with the leader.
+    leader_log = logs[[p.pid for p in procs].index(leader)]
+    other = next(p.pid for p in procs if p.pid != leader)
+    eventually(
+        lambda: any(what == "lead" for _, what in _events(leader_log)) and _sessions(engine, other) > 0,
+        timeout=30,
+        message="the leader never scheduled, or the standby never connected",
+    )
     assert _holder(engine) == leader
     killed = time.monotonic()
     killed_wall = time.time()
@@ -139,10 +159,12 @@ def test_standby_takes_over_after_kill_9(
     assert standby in {p.pid for p in procs} and standby != leader
     # The lock is taken within a poll period; scheduling starts one grace period later.
     assert took <= LEASE_S, f"the standby took the lease after {took:.1f}s"
-    deadline = time.monotonic() + 2 * LEASE_S
     survivor = logs[[p.pid for p in procs].index(standby)]
-    while not any(what == "lead" for _, what in _events(survivor)) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    eventually(
+        lambda: any(what == "lead" for _, what in _events(survivor)),
+        timeout=2 * LEASE_S,
+        message="the standby never scheduled",
+    )
     lead_at = next(stamp for stamp, what in _events(survivor) if what == "lead")
     assert lead_at - killed_wall <= LEASE_S, (
         f"the standby scheduled {lead_at - killed_wall:.1f}s after the kill"
@@ -158,7 +180,12 @@ def test_a_database_hiccup_fails_safe(
     """The leader's session is cut: it stops scheduling, and one scheduler (never two) leads after."""
     engine, procs, logs = schedulers
     leader = _wait_for(engine, "first", 60)
-    time.sleep(LEASE_S)
+    leader_log = logs[[p.pid for p in procs].index(leader)]
+    eventually(
+        lambda: any(what == "lead" for _, what in _events(leader_log)),
+        timeout=30,
+        message="the leader never scheduled",
+    )
     with engine.connect() as connection:
         connection.execute(
             text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE :name"),
@@ -166,10 +193,18 @@ def test_a_database_hiccup_fails_safe(
         )
         connection.commit()
     _wait_for(engine, "after the hiccup", 30)
-    time.sleep(2 * LEASE_S)
+
+    def events() -> list[str]:
+        return [what for log in logs for _, what in _events(log)]
+
+    # The cut leader stands by and one scheduler leads again (the same one or the other).
+    eventually(
+        lambda: events().count("lead") >= 2 and events().count("stop") >= 1,
+        timeout=4 * LEASE_S,
+        message=f"no clean hand-over after the hiccup: {events()}",
+    )
     assert all(p.poll() is None for p in procs)  # nobody crashed
-    events = [what for log in logs for _, what in _events(log)]
-    assert events.count("lead") == 2 and events.count("stop") == 1
+    assert events().count("lead") == 2 and events().count("stop") == 1
     _no_overlap(logs)
 
 
@@ -183,10 +218,7 @@ def test_sqlite_runs_one_scheduler_without_a_lease(engine: Engine, tmp_path: Pat
     thread = threading.Thread(target=run_scheduler, args=(engine, settings, {}), kwargs={"stop": stop})
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while _leader() != 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _leader() == 1
+        eventually(lambda: _leader() == 1, timeout=10, message="the embedded scheduler never led")
     finally:
         stop.set()
         thread.join(timeout=10)

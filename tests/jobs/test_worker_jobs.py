@@ -30,6 +30,7 @@ from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
 from tesoro.store.sources import get_source
+from worlds.common import eventually
 from worlds.queue import clean, queue_name, redis_client, work, write_settings
 
 pytestmark = pytest.mark.redis
@@ -275,11 +276,11 @@ def _kill_9(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _until(what: Callable[[], bool], timeout: float, message: str, *, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not what():
-        if time.monotonic() > deadline:
-            raise AssertionError(message + (f"; the worker's log:\n{log.read_text()}" if log else ""))
-        time.sleep(0.1)
+    """`eventually`, with the worker's log in the failure when there is one."""
+    try:
+        eventually(what, timeout=timeout, message=message)
+    except AssertionError:
+        raise AssertionError(message + (f"; the worker's log:\n{log.read_text()}" if log else "")) from None
 
 
 def test_a_worker_killed_mid_job_leaves_it_to_another_worker(

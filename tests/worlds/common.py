@@ -6,6 +6,9 @@ maps names to ids once, the same way, instead of four hand-written lookups.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from sqlmodel import Session, col, select
 
 from tesoro.store.tables import Brand, Post, Product
@@ -37,3 +40,19 @@ def post_id(session: Session, *, platform: str, external_id: str) -> int:
     ).one()
     assert found is not None
     return int(found)
+
+
+def eventually(check: Callable[[], object], *, timeout: float, message: str, poll: float = 0.05) -> object:
+    """Ask `check` until it gives a true value (returned), for at most `timeout` seconds.
+
+    For what another process or thread does in its own time (a subprocess, a worker, a server);
+    `message` is the failure's text, or a callable giving it (a log to show, read at that moment).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(poll)
