@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from tesoro.collector.base import CollectorError, Spend, ThreadReply
+from tesoro.collector.base import CollectorError, Spend, ThreadReply, TokenExpiry
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.instagram_client import GraphClient, GraphError
 from tesoro.models import (
@@ -269,7 +269,7 @@ class InstagramCollector:
         self._clock = clock
         # Units: hashtag searches that took a new slot (Meta's 30 a week); calls: every request.
         self.spend = Spend()
-        self.token_expires_at: datetime | None = None
+        self.token_expiry: TokenExpiry | None = None
         self.client = GraphClient(
             base_url=base_url,
             access_token=access_token,
@@ -285,7 +285,7 @@ class InstagramCollector:
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
         # When the token expires (Meta's debug_token, one call a run): the runner keeps it on the source,
         # `tesoro sources` shows it and the coverage_lost alert warns `token_warning` ahead.
-        self.token_expires_at = self.client.token_expiry()
+        self.token_expiry = self.client.token_expiry()
         saved = (cursor or {}).get("streams")
         saved = saved if isinstance(saved, Mapping) else {}
         streams = {key: Stream.from_json(value) for key, value in saved.items() if isinstance(key, str)}
