@@ -41,6 +41,7 @@ from tesoro.collector.base import CollectorError, Spend, ThreadReply, TokenExpir
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.instagram_client import GraphClient, GraphError
 from tesoro.models import (
+    UNNAMED_AUTHOR_PREFIX,
     Cursor,
     MediaType,
     NormalizedAuthor,
@@ -92,8 +93,8 @@ _TAG = re.compile(r"(?<![\w/#])#(\w+)", re.UNICODE)
 _MENTION = re.compile(r"(?<![\w/@])@([A-Za-z0-9_.]+)")
 _MEDIA_ID = re.compile(r"\d{1,40}")
 # The external id of a hashtag media's author starts so: the API does not name the owner, so nobody's
-# answer can be told to be the owner's.
-UNKNOWN_OWNER = "media:"
+# answer can be told to be the owner's (until the tags or mentions edge names it: `store.posts`).
+UNKNOWN_OWNER = UNNAMED_AUTHOR_PREFIX
 
 
 class HashtagLimitReached(CollectorError):
