@@ -22,6 +22,7 @@ import numpy.typing as npt
 __all__ = [
     "CONTENT_FLAGS",
     "CONTENT_TYPES",
+    "UNNAMED_AUTHOR_PREFIX",
     "CreatedKey",
     "Cursor",
     "Fingerprint",
@@ -64,6 +65,11 @@ class MediaType(StrEnum):
 # A source's position in a platform's stream. Opaque to the store (saved as JSON);
 # each adapter decides what it holds (since_id, an in-progress next_token, ...).
 Cursor = dict[str, Any]
+
+
+# An author's external id starts so when the platform did not say whose post it is (Instagram's hashtag
+# media): a stand-in, one per post, that the post's named owner replaces once another answer names it.
+UNNAMED_AUTHOR_PREFIX = "media:"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from tesoro.collector.base import AuthFailed, RateLimited, TransientError
+from tesoro.collector.base import AuthFailed, RateLimited, TokenExpiry, TransientError
 from tesoro.collector.instagram import (
     HashtagLimitReached,
     InstagramCollector,
@@ -392,17 +392,17 @@ def test_the_tokens_expiry_is_read_each_run_and_kept_on_the_source(
         assert row is not None and row.token_expires_at == soon
     sim.state.meta.token_expires[TOKEN] = 0  # a system user's token: it never expires
     never = make(sim)
-    assert ids(list(never.pages(None))) and never.token_expires_at is None
+    assert ids(list(never.pages(None))) and never.token_expiry == TokenExpiry(None)
     sim.state.faults.inject("instagram.debug_token", Fault.SERVER_ERROR)
     asked = make(sim)
-    assert ids(list(asked.pages(None))) and asked.token_expires_at is None  # collected all the same
+    assert ids(list(asked.pages(None))) and asked.token_expiry is None  # collected all the same
 
 
 def test_a_long_lived_token_reports_about_sixty_days(sim: SimulatorServer) -> None:
     collector = make(sim)
     list(collector.pages(None))
-    assert collector.token_expires_at is not None
-    left = collector.token_expires_at - datetime.now(UTC)
+    assert collector.token_expiry is not None and collector.token_expiry.at is not None
+    left = collector.token_expiry.at - datetime.now(UTC)
     assert timedelta(days=59) < left <= timedelta(days=60)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tesoro.collector.base import AuthFailed, RateLimited, TransientError
+from tesoro.collector.base import AuthFailed, RateLimited, TokenExpiry, TransientError
 from tesoro.collector.instagram_client import TokenExpired
 from tesoro.collector.threads import ThreadsCollector, keywords_of_query, normalize_thread
 from tesoro.models import MediaType, Page, Platform
@@ -140,3 +140,35 @@ def test_a_query_without_a_positive_term_is_refused() -> None:
     with pytest.raises(QueryCompileError):
         keywords_of_query("-cumbre")
     assert keywords_of_query('"andes outdoor" OR @andesoutdoor') == ("andes outdoor", "andesoutdoor")
+
+
+def test_each_run_asks_the_threads_host_when_its_token_expires(sim: SimulatorServer) -> None:
+    """Threads' own debug_token: a 60-day token reports its expiry; one that never expires says so; a failed
+    question leaves the run collecting; an expired token stops the run with the renewal steps."""
+    sim.state.world.grow(40, platforms=("threads",))
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)
+    sim.state.meta.token_expires[TOKEN] = soon.timestamp()
+    collector = make(sim)
+    assert ids(list(collector.pages(None)))
+    assert collector.token_expiry == TokenExpiry(soon)
+    assert sim.state.faults.calls["threads.debug_token"] == 1  # one question a run, not one a page
+    sim.state.meta.token_expires[TOKEN] = 0
+    never = make(sim)
+    assert ids(list(never.pages(None))) and never.token_expiry == TokenExpiry(None)
+    sim.state.faults.inject("threads.debug_token", Fault.SERVER_ERROR)
+    asked = make(sim)
+    assert ids(list(asked.pages(None))) and asked.token_expiry is None
+    sim.state.meta.expired.add(TOKEN)
+    with pytest.raises(TokenExpired):
+        list(make(sim).pages(None))
+
+
+def test_the_simulator_inspects_only_the_callers_own_token(sim: SimulatorServer) -> None:
+    import httpx
+
+    base = f"{sim.base_url}/threads/v1.0/debug_token"
+    own = httpx.get(base, params={"input_token": TOKEN, "access_token": TOKEN}, timeout=5)
+    other = httpx.get(base, params={"input_token": "someone-else", "access_token": TOKEN}, timeout=5)
+    assert own.status_code == 200 and own.json()["data"]["is_valid"] is True
+    assert "threads_basic" in own.json()["data"]["scopes"]
+    assert other.status_code == 400 and other.json()["error"]["code"] == 100

@@ -5,12 +5,20 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from tesoro.curator.feedback import fit_logistic, load_ranker_models, train_rankers
+from tesoro.curator.feedback import (
+    _projection,
+    feature_names,
+    featurize,
+    fit_logistic,
+    load_ranker_models,
+    train_rankers,
+)
 from tesoro.curator.queue import decide, undo_last
 from tesoro.curator.ranking import rank_posts
 from tesoro.settings import CuratorSettings
 from tesoro.store.curation import list_queue
 from tesoro.store.engine import session_scope
+from tesoro.store.rankers import ItemFeatures
 from worlds.curator import NOW, Spec, seed
 
 PLACES = [
@@ -91,3 +99,19 @@ def test_decisions_teach_the_brand_ranker(sqlite_engine: Engine) -> None:
     assert andes not in load_ranker_models(sqlite_engine)
     with session_scope(sqlite_engine) as session:
         assert all(e.learned is None for e in list_queue(session, limit=50).items)
+
+
+def test_every_collected_platform_has_its_own_feature() -> None:
+    """A coordinator who loves Instagram reels and passes on TikTok must be learnable: each platform Tesoro
+    collects from is its own column, and only file imports (and unknown names) share "other"."""
+    names = feature_names(0)
+    for platform in ("x", "reddit", "bluesky", "mastodon", "instagram", "tiktok", "youtube", "threads"):
+        assert f"platform:{platform}" in names
+
+    def item(platform: str) -> ItemFeatures:
+        return ItemFeatures(1, 1, 0.5, {}, 0, platform, "es", None, None)
+
+    x = featurize([item("instagram"), item("tiktok"), item("file"), item("myspace")], _projection(0))
+    other = names.index("platform:other")
+    assert x[0, names.index("platform:instagram")] == 1 and x[1, names.index("platform:tiktok")] == 1
+    assert x[0, other] == 0 and x[1, other] == 0 and x[2, other] == 1 and x[3, other] == 1

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from tesoro.collector.base import RateLimited
 from tesoro.curator.queue import QueueError, decide
 from tesoro.curator.rights import set_rights
 from tesoro.curator.rights_requests import (
@@ -162,6 +163,36 @@ def test_sending_is_capped_per_platform_and_one_failure_does_not_stop_the_rest(e
         assert len(failed) == 1 and "429" in (failed[0].reason or "")
         counts = send_queued(session, settings=SETTINGS, channels={"x": channel}, now=NOW + timedelta(days=1))
     assert counts["sent"] == 1
+
+
+class Throttled(Recording):
+    """A platform that answers 429 to the first post of the pass (tweepy's TooManyRequests -> RateLimited)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
+        if self.refused == 0:
+            self.refused += 1
+            raise RateLimited("X: 429 Too Many Requests", retry_at=NOW + timedelta(minutes=15))
+        return super().post_reply(post_external_id=post_external_id, text=text)
+
+
+def test_a_rate_limited_post_stays_queued_and_the_platform_waits_for_the_next_pass(engine: Engine) -> None:
+    """A 429 means the platform refused the post: the request is not failed (the coordinator need not ask
+    again), nothing more goes to that platform this pass, and the next pass posts it."""
+    ids = _world(engine)
+    with session_scope(engine) as session:
+        create_requests(session, post_ids=[ids["p1"], ids["p3"]], actor="c", settings=SETTINGS, secret=SECRET)
+    channel = Throttled()
+    with session_scope(engine) as session:
+        counts = send_queued(session, settings=SETTINGS, channels={"x": channel}, now=NOW)
+    assert counts == {"sent": 0, "failed": 0, "waiting": 2} and channel.posted == []
+    with session_scope(engine) as session:
+        assert len(store.list_requests(session, statuses=("queued",))) == 2
+        counts = send_queued(session, settings=SETTINGS, channels={"x": channel}, now=NOW)
+    assert counts["sent"] == 2 and [p for p, _ in channel.posted] == ["p1", "p3"]
 
 
 class Killed(BaseException):

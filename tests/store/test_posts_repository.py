@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from tesoro.models import (
+    UNNAMED_AUTHOR_PREFIX,
     MediaType,
     NormalizedAuthor,
     NormalizedMedia,
@@ -162,3 +163,36 @@ def test_platform_safety_flags_are_stored_and_refreshed(engine: Engine) -> None:
     with session_scope(engine) as session:
         plain = get_post(session, platform="x", external_id="f2")
         assert plain is not None and plain.content_flags == ["nsfw"]
+
+
+def test_a_stand_in_author_gives_way_to_the_owner_a_later_answer_names(engine: Engine) -> None:
+    """Instagram's hashtag search does not say whose a post is: it is stored under a stand-in author. When
+    the tags or mentions edge later returns the same media with its username, the post takes that owner;
+    a named owner is never replaced, by another name or by a stand-in."""
+    stand_in = NormalizedAuthor(
+        Platform.INSTAGRAM, external_id=f"{UNNAMED_AUTHOR_PREFIX}17900", handle="ig-media-17900"
+    )
+    maya = NormalizedAuthor(Platform.INSTAGRAM, external_id="maya.trails", handle="maya.trails")
+    ig = Platform.INSTAGRAM
+    with session_scope(engine) as session:
+        upsert_posts(
+            session, [post("17900", platform=ig, who=stand_in), post("17901", platform=ig, who=maya)]
+        )
+    with session_scope(engine) as session:
+        upsert_posts(session, [post("17900", platform=ig, who=maya, likes=9)])
+    with session_scope(engine) as session:
+        first = get_post(session, platform="instagram", external_id="17900")
+        second = get_post(session, platform="instagram", external_id="17901")
+        assert first is not None and second is not None
+        assert first.author_id == second.author_id and first.likes == 9
+    other = NormalizedAuthor(Platform.INSTAGRAM, external_id="someone.else", handle="someone.else")
+    again = NormalizedAuthor(
+        Platform.INSTAGRAM, external_id=f"{UNNAMED_AUTHOR_PREFIX}17901", handle="ig-media-17901"
+    )
+    with session_scope(engine) as session:
+        upsert_posts(session, [post("17900", platform=ig, who=other), post("17901", platform=ig, who=again)])
+    with session_scope(engine) as session:
+        first = get_post(session, platform="instagram", external_id="17900")
+        second = get_post(session, platform="instagram", external_id="17901")
+        assert first is not None and second is not None
+        assert first.author_id == second.author_id  # both still Maya's

@@ -24,6 +24,7 @@ __all__ = [
     "RightsChannel",
     "Spend",
     "ThreadReply",
+    "TokenExpiry",
     "TransientError",
 ]
 
@@ -39,14 +40,22 @@ class Collector(Protocol):
     whole run are raised as the `CollectorError` subclasses below.
 
     Optional attributes the runner reads: `spend: Spend` (a metered platform's budget, below) and
-    `token_expires_at: datetime | None` (when the token it runs with expires, where the platform
-    says: the `coverage_lost` alert warns before it does). `QuotaExhausted`, raised by
+    `token_expiry: TokenExpiry | None` (what the platform said of the token the run used: when it
+    expires, or that it never does; None when it was not asked or did not say: the `coverage_lost`
+    alert warns before the token expires). `QuotaExhausted`, raised by
     `Spend.charge`, must reach the runner: never catch it inside the adapter.
     """
 
     platform: Platform
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenExpiry:
+    """What a platform said of a token: when it expires (`at`), or `at=None` for one that never does."""
+
+    at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

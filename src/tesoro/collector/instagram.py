@@ -37,10 +37,11 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from tesoro.collector.base import CollectorError, Spend, ThreadReply
+from tesoro.collector.base import CollectorError, Spend, ThreadReply, TokenExpiry
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.instagram_client import GraphClient, GraphError
 from tesoro.models import (
+    UNNAMED_AUTHOR_PREFIX,
     Cursor,
     MediaType,
     NormalizedAuthor,
@@ -92,8 +93,8 @@ _TAG = re.compile(r"(?<![\w/#])#(\w+)", re.UNICODE)
 _MENTION = re.compile(r"(?<![\w/@])@([A-Za-z0-9_.]+)")
 _MEDIA_ID = re.compile(r"\d{1,40}")
 # The external id of a hashtag media's author starts so: the API does not name the owner, so nobody's
-# answer can be told to be the owner's.
-UNKNOWN_OWNER = "media:"
+# answer can be told to be the owner's (until the tags or mentions edge names it: `store.posts`).
+UNKNOWN_OWNER = UNNAMED_AUTHOR_PREFIX
 
 
 class HashtagLimitReached(CollectorError):
@@ -269,7 +270,7 @@ class InstagramCollector:
         self._clock = clock
         # Units: hashtag searches that took a new slot (Meta's 30 a week); calls: every request.
         self.spend = Spend()
-        self.token_expires_at: datetime | None = None
+        self.token_expiry: TokenExpiry | None = None
         self.client = GraphClient(
             base_url=base_url,
             access_token=access_token,
@@ -285,7 +286,7 @@ class InstagramCollector:
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
         # When the token expires (Meta's debug_token, one call a run): the runner keeps it on the source,
         # `tesoro sources` shows it and the coverage_lost alert warns `token_warning` ahead.
-        self.token_expires_at = self.client.token_expiry()
+        self.token_expiry = self.client.token_expiry()
         saved = (cursor or {}).get("streams")
         saved = saved if isinstance(saved, Mapping) else {}
         streams = {key: Stream.from_json(value) for key, value in saved.items() if isinstance(key, str)}

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, Spend, TransientError
+from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, Spend, TokenExpiry, TransientError
 
 __all__ = ["GraphClient", "GraphError", "TokenExpired"]
 
@@ -107,9 +107,10 @@ class GraphClient:
             raise TransientError(f"{self.name} could not be reached: {type(exc).__name__}: {exc}") from exc
         return self._answer(response)
 
-    def token_expiry(self) -> datetime | None:
-        """When the token expires, as Meta's `debug_token` says (a token may inspect itself); None for a
-        token that never expires (`expires_at` 0, a system user's) or when Meta did not say.
+    def token_expiry(self) -> TokenExpiry | None:
+        """When the token expires, as Meta's `debug_token` says (a token may inspect itself, on Instagram's
+        host and on Threads'): `TokenExpiry(None)` for a token that never expires (`expires_at` 0, a
+        system user's); None when Meta did not say.
 
         A refused token raises `TokenExpired` like any call; any other failure returns None, so a
         collection never stops over the question (the source's health shows the next call's error).
@@ -122,10 +123,12 @@ class GraphClient:
             log.info("%s: the token's expiry could not be read: %s", self.name, exc)
             return None
         data = answer.get("data")
-        expires = _int(data.get("expires_at")) if isinstance(data, dict) else None
-        if not expires:
+        if not isinstance(data, dict) or "expires_at" not in data:
             return None
-        return datetime.fromtimestamp(expires, UTC)
+        expires = _int(data.get("expires_at"))
+        if expires is None:
+            return None
+        return TokenExpiry(datetime.fromtimestamp(expires, UTC) if expires > 0 else None)
 
     def _answer(self, response: httpx.Response) -> dict[str, Any]:
         try:

@@ -12,7 +12,8 @@ a `source_spend` row for the run and adds what each page cost in that page's tra
 killed run has recorded what its saved pages spent. Given an `Allowance` (what is left of the
 budget), the run stops cleanly before the call that would overspend (`QuotaExhausted`): its pages
 are kept and the source waits until `resume_at`. A collector may also say when its token expires
-(`token_expires_at`); the runner keeps that on the source for the coverage alert.
+(`token_expiry`); the runner keeps that on the source for the coverage alert, and clears it when the
+platform says the token no longer expires.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session
 
-from tesoro.collector.base import AuthFailed, Collector, QuotaExhausted, RateLimited, Spend, TransientError
+from tesoro.collector.base import (
+    AuthFailed,
+    Collector,
+    QuotaExhausted,
+    RateLimited,
+    Spend,
+    TokenExpiry,
+    TransientError,
+)
 from tesoro.collector.boundary import rejected_post, screen
 from tesoro.models import Cursor, NormalizedPost, Page, RejectedItem
 from tesoro.store.engine import session_scope
@@ -241,9 +250,9 @@ def _end_run(
         delta = meter.pending()
         add_spend(session, spend_id=meter.spend_id, units=delta[0], calls=delta[1], at=now)
         meter.recorded(delta)
-    expires = getattr(collector, "token_expires_at", None)
-    if isinstance(expires, datetime):
-        record_token_expiry(session, source_id=source_id, expires_at=expires)
+    expiry = getattr(collector, "token_expiry", None)
+    if isinstance(expiry, TokenExpiry):  # None: not asked, or the platform did not say; keep what was known
+        record_token_expiry(session, source_id=source_id, expires_at=expiry.at)
 
 
 def _store_pages(

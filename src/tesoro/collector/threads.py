@@ -8,6 +8,8 @@ Through the Threads API (`graph.threads.net/v1.0`) with `instagram_client.GraphC
   local re-check removes the extras. Each query that finds something costs one of the user's
   2,200 a rolling 24 hours (`spend.units`).
 - **mentions**: `GET /{threads-user-id}/mentions` (needs `threads_manage_mentions`).
+- **token**: each run asks `GET /debug_token` when the token expires (`token_expiry`), so the
+  source's health and the `coverage_lost` alert warn before a 60-day token lapses.
 
 Both page newest first by Meta's cursors; the cursor of each stream is the one
 `collector.instagram` keeps (`{"mark": T}` between runs, `{"mark", "pass": {"newest", "after"}}`
@@ -26,7 +28,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from tesoro.collector.base import Spend
+from tesoro.collector.base import Spend, TokenExpiry
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.instagram import (
     Fetch,
@@ -122,6 +124,7 @@ class ThreadsCollector:
         self.max_pages = max_pages
         # Units: keyword queries (Meta's 2,200 a rolling day); calls: every request.
         self.spend = Spend()
+        self.token_expiry: TokenExpiry | None = None
         self.client = GraphClient(
             base_url=base_url,
             access_token=access_token,
@@ -133,6 +136,9 @@ class ThreadsCollector:
         )
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
+        # When the token expires (the Threads host's own debug_token, one call a run), for the source's
+        # health and the coverage alert: a long-lived Threads token lasts 60 days unless refreshed.
+        self.token_expiry = self.client.token_expiry()
         saved = (cursor or {}).get("streams")
         saved = saved if isinstance(saved, Mapping) else {}
         streams = {k: Stream.from_json(v) for k, v in saved.items() if isinstance(k, str)}

@@ -36,7 +36,7 @@ import numpy.typing as npt
 from sqlalchemy.engine import Engine
 
 from tesoro.curator.treasure import COMPONENTS
-from tesoro.models import CONTENT_TYPES
+from tesoro.models import CONTENT_TYPES, Platform
 from tesoro.settings import CuratorSettings
 from tesoro.store.catalog import list_brands
 from tesoro.store.curation import set_item_scores
@@ -63,7 +63,9 @@ __all__ = [
 ]
 
 EMBEDDING_DIM = 384
-_PLATFORMS = ("x", "reddit", "bluesky", "mastodon")
+# Every platform a post can come from has its own column (file imports fall under "other"); a ranker
+# saved with another list is incompatible and is retrained from the decisions on the next pass.
+_PLATFORMS = tuple(p.value for p in Platform if p is not Platform.FILE)
 _LANGUAGES = ("en", "es")
 _PROJECTION_SEED = 5
 FloatArray = npt.NDArray[np.float64]

@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tesoro.collector.base import QuotaExhausted, RightsChannel, ThreadReply
+from tesoro.collector.base import QuotaExhausted, RateLimited, RightsChannel, ThreadReply
 from tesoro.collector.instagram import UNKNOWN_OWNER
 from tesoro.curator.queue import NotFound, QueueError
 from tesoro.curator.rights import set_rights
@@ -395,10 +395,12 @@ def send_queued(
     """Post queued requests through their platform, within each platform's daily cap; counts by outcome.
 
     A platform without a channel keeps its requests queued, and so does one whose budget for the
-    pass is spent (`QuotaExhausted`); a failing post marks that request "failed" (with the error)
-    and the others still go out. `checkpoint` (the job passes its session's commit) runs after each
-    request's outcome is recorded: a pass killed half-way keeps what it posted, so the next pass
-    never asks those authors again (at most the one request in flight at the kill is posted twice).
+    pass is spent (`QuotaExhausted`) or that said to wait (`RateLimited`: the post was refused, not
+    made, so it is safe to try again next pass); any other failing post marks that request "failed"
+    (with the error) and the others still go out. `checkpoint` (the job passes its session's commit)
+    runs after each request's outcome is recorded: a pass killed half-way keeps what it posted, so the
+    next pass never asks those authors again (at most the one request in flight at the kill is posted
+    twice).
     """
     now = now or datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -423,7 +425,7 @@ def send_queued(
             continue
         try:
             reply_id, url = channel.post_reply(post_external_id=view.external_id, text=request.text)
-        except QuotaExhausted:  # the platform budget left is spent: the rest of it waits for the next pass
+        except (QuotaExhausted, RateLimited):  # spent, or told to wait: the platform's rest waits a pass
             counts["waiting"] += 1
             exhausted.add(request.platform)
             continue

@@ -63,7 +63,7 @@ from tesoro.simulator.instagram_graph import (
     graph_time,
     page_after,
     requested_fields,
-    token_of,
+    token_inspection,
 )
 from tesoro.simulator.model import SimPost
 from tesoro.simulator.state import SimState
@@ -305,21 +305,8 @@ class _Instagram:
         refused = await self._guard(request, "instagram.debug_token")
         if refused is not None:
             return refused
-        token = request.query_params.get("input_token") or ""
-        if token != token_of(request):
-            return graph_error(400, 100, "(#100) input_token: only the caller's own token is inspected here")
-        expires = self.state.meta.expires_at(token)
-        data = {
-            "app_id": "sim-app",
-            "type": "USER",
-            "application": "Tesoro (simulator)",
-            "expires_at": expires,
-            "data_access_expires_at": expires,
-            "is_valid": True,
-            "scopes": ["instagram_basic", "instagram_manage_comments", "pages_show_list"],
-            "user_id": self.account,
-        }
-        return JSONResponse({"data": data})
+        scopes = ("instagram_basic", "instagram_manage_comments", "pages_show_list")
+        return token_inspection(self.state, request, self.account, scopes)
 
     async def user(self, request: Request) -> Response:
         refused = await self._guard(request, "instagram.mentioned_media")

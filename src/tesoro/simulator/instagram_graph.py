@@ -225,6 +225,27 @@ def check_token(state: Any, request: Request, expected: str, account: str) -> Re
     return None
 
 
+def token_inspection(state: Any, request: Request, account: str, scopes: Sequence[str]) -> Response:
+    """Meta's `debug_token` answer when a token asks about itself (Instagram and Threads alike): when it
+    expires (0: never), whether it is valid and what it may do. Another token is refused, as Meta refuses
+    one of another app."""
+    token = request.query_params.get("input_token") or ""
+    if token != token_of(request):
+        return graph_error(400, 100, "(#100) input_token: only the caller's own token is inspected here")
+    expires = state.meta.expires_at(token)
+    data = {
+        "app_id": "sim-app",
+        "type": "USER",
+        "application": "Tesoro (simulator)",
+        "expires_at": expires,
+        "data_access_expires_at": expires,
+        "is_valid": True,
+        "scopes": list(scopes),
+        "user_id": account,
+    }
+    return JSONResponse({"data": data})
+
+
 def graph_time(moment: datetime) -> str:
     """Meta's timestamp format: `2026-12-07T12:00:00+0000`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")

@@ -6,6 +6,7 @@ Mounted under `/threads/v1.0`:
 | --- | --- |
 | `GET /keyword_search?q=&search_type=RECENT\\|TOP&fields=` | `threads.keyword_search` |
 | `GET /{threads-user-id}/mentions?fields=` | `threads.mentions` |
+| `GET /debug_token?input_token=` (the caller's own token) | `threads.debug_token` |
 
 Errors, usage, tokens, fields and paging are Meta's (`instagram_graph`). Every Threads `SimPost`
 is a Threads media object, id `MEDIA_BASE + SimPost.id`: `TEXT_POST` without media, else
@@ -35,6 +36,7 @@ from tesoro.simulator.instagram_graph import (
     page_after,
     rate_limited,
     requested_fields,
+    token_inspection,
     token_of,
 )
 from tesoro.simulator.model import SimPost
@@ -149,10 +151,19 @@ class _Threads:
         items = [(p.id, render(p, fields)) for p in posts]
         return JSONResponse(page_after(request, items, default=25, most=100))
 
+    async def debug_token(self, request: Request) -> Response:
+        """The Threads host's own `debug_token`: the brand's token asking when it expires."""
+        refused = await self._guard(request, "threads.debug_token")
+        if refused is not None:
+            return refused
+        scopes = ("threads_basic", "threads_keyword_search")
+        return token_inspection(self.state, request, self.account, scopes)
+
 
 def routes(state: SimState) -> list[BaseRoute]:
     api = _Threads(state)
     return [
+        Route(f"{PREFIX}/debug_token", api.debug_token, methods=["GET"]),
         Route(f"{PREFIX}/keyword_search", api.keyword_search, methods=["GET"]),
         Route(f"{PREFIX}/{{user_id}}/mentions", api.mentions, methods=["GET"]),
     ]

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, case, exists, func, or_
+from sqlalchemy import Table, bindparam, case, exists, func, or_
 from sqlmodel import Session, col, select
 
-from tesoro.models import NormalizedAuthor, NormalizedPost, content_flags
+from tesoro.models import UNNAMED_AUTHOR_PREFIX, NormalizedAuthor, NormalizedPost, content_flags
 from tesoro.store.media import media_facts
 from tesoro.store.sql import chunks, dialect_insert, json_has, table_of
 from tesoro.store.tables import Author, Media, MediaStatus, Post, Product, QueueState, RightsState, Source
 from tesoro.store.versions import (
+    StoredContent,
     apply_changes,
     canonical_links,
     canonical_posts,
@@ -248,11 +249,39 @@ def upsert_posts(
         # A post stored without a brand gets the one it is saved with now; a set brand never moves.
         stmt = _upsert_statement(session, table_of(Post), _METRIC_COLUMNS, fill=("brand_id",))
         post_ids = {(r.platform, r.external_id): r.id for r in session.connection().execute(stmt, rows)}
+        incoming = {key: row["author_id"] for (key, _), row in zip(chunk, rows, strict=True)}
+        _name_owners(session, stored, incoming)
         _insert_media(session, [(post_ids[key], post) for key, post in chunk])
         save_aliases(session, dict(chunk), post_ids)
         # A decided post whose content changed keeps its approved version and goes back to review.
         apply_changes(session, stored, dict(chunk), now=now)
     return result
+
+
+def _name_owners(
+    session: Session, stored: Mapping[tuple[str, str], StoredContent], authors: Mapping[tuple[str, str], int]
+) -> None:
+    """A stored post whose author was a stand-in (`UNNAMED_AUTHOR_PREFIX`: Instagram hashtag media) takes
+    the named author a later answer gives it, so its ROR, author page and rights channel find the owner.
+
+    Only posts whose incoming author differs from the stored one are looked at (none on most runs); a
+    named author is never replaced (a deleted account's stand-in, say)."""
+    moved = [
+        {"moved_post": stored[key].id, "named_author": author_id}
+        for key, author_id in authors.items()
+        if key in stored and stored[key].author_id != author_id
+    ]
+    if not moved:
+        return
+    post, author = table_of(Post), table_of(Author)
+    stand_in = author.c.external_id.startswith(UNNAMED_AUTHOR_PREFIX, autoescape=True)
+    unnamed = select(author.c.id).where(stand_in)
+    stmt = (
+        post.update()
+        .where(post.c.id == bindparam("moved_post"), post.c.author_id.in_(unnamed.scalar_subquery()))
+        .values(author_id=bindparam("named_author"))
+    )
+    session.connection().execute(stmt, moved)
 
 
 def _insert_media(session: Session, items: Sequence[tuple[int, NormalizedPost]]) -> None:

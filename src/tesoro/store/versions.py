@@ -177,6 +177,7 @@ class StoredContent:
     """What the store holds of a post that re-collection may change."""
 
     id: int
+    author_id: int
     text: str
     title: str | None
     queue_state: str
@@ -197,6 +198,7 @@ def read_stored(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple
     rows = session.execute(
         select(
             col(Post.id),
+            col(Post.author_id),
             col(Post.platform),
             col(Post.external_id),
             col(Post.text),
@@ -218,6 +220,7 @@ def read_stored(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple
     return {
         (r.platform, r.external_id): StoredContent(
             id=int(r.id),
+            author_id=int(r.author_id),
             text=r.text,
             title=r.title,
             queue_state=r.queue_state,
