@@ -44,6 +44,7 @@ from tesoro.models import MediaType, NormalizedAuthor, NormalizedMedia, Normaliz
 from tesoro.settings import RoeEffort, Settings
 from tesoro.settings.loader import load_settings
 from tesoro.simulator.demo import demo_settings, start_simulator
+from tesoro.simulator.mediahost import local_media_url
 from tesoro.simulator.model import SimPost
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
@@ -91,7 +92,8 @@ _MEDIA_TYPES = {"photo": MediaType.PHOTO, "video": MediaType.VIDEO, "gif": Media
 # --- a demo-like world ------------------------------------------------------------------------------
 
 
-def _normalized(post: SimPost) -> NormalizedPost:
+def _normalized(post: SimPost, media_base: str) -> NormalizedPost:
+    """A world post as a collector would store it, its media on the simulator's own media host."""
     platform = Platform(post.platform)
     author = NormalizedAuthor(
         platform=platform,
@@ -106,8 +108,8 @@ def _normalized(post: SimPost) -> NormalizedPost:
     media = tuple(
         NormalizedMedia(
             _MEDIA_TYPES.get(m.type, MediaType.PHOTO),
-            m.url,
-            preview_url=m.preview_url,
+            local_media_url(media_base, m.url),
+            preview_url=local_media_url(media_base, m.preview_url) if m.preview_url else None,
             width=m.width,
             height=m.height,
             alt_text=m.alt_text,
@@ -160,7 +162,8 @@ def build_world(data_dir: Path, rng: random.Random) -> tuple[Settings, Engine, A
         brand = int(session.exec(select(Brand.id).where(Brand.name == BRAND)).one() or 0)
         products = {p.name: p.id for p in session.exec(select(Product))}
     with session_scope(engine) as session:
-        upsert_posts(session, [_normalized(p) for p in posts if p.kind != "spam"], brand_id=brand)
+        stored = [_normalized(p, simulator.base_url) for p in posts if p.kind != "spam"]
+        upsert_posts(session, stored, brand_id=brand)
     rows: list[dict[str, Any]] = []
     with session_scope(engine) as session:
         ids = {(p.platform, p.external_id): p.id for p in session.exec(select(Post))}

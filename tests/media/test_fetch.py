@@ -167,6 +167,26 @@ def test_a_host_that_did_not_resolve_fails_at_once_for_a_while_then_is_asked_aga
     assert looked_up == ["cdn.example", "img.example", "cdn.example"]  # asked again after the pause
 
 
+def test_a_lookup_that_hangs_is_given_up_after_the_connect_timeout() -> None:
+    """Without internet the system resolver may wait 20 s or more per CDN name: the fetch stops waiting."""
+    released = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        released.wait(10)
+        return ["93.184.216.34"]
+
+    policy = FetchPolicy(allowed_hosts=frozenset({"cdn.example"}), connect_timeout_s=0.2)
+    fetcher = SafeFetcher(policy, resolver=hanging)
+    try:
+        started = time.monotonic()
+        error = _code(fetcher, "https://cdn.example/a.jpg")
+        assert error.code == "dns" and error.retry and "no answer within 0.2 s" in error.detail
+        assert time.monotonic() - started < 3
+        assert "a moment ago" in _code(fetcher, "https://cdn.example/b.jpg").detail  # not asked again
+    finally:
+        released.set()
+
+
 @pytest.mark.parametrize(
     "addresses",
     [

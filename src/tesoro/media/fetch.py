@@ -5,7 +5,8 @@ is a server-side request forgery attempt until shown otherwise. `SafeFetcher.fet
 
 - accepts only http(s) URLs on a host of the allow-list (`host`, or `host:port` for a
   non-default port), with no user name or password in them;
-- resolves the host itself and refuses the fetch when *any* address it resolves to is
+- resolves the host itself, waiting at most `connect_timeout_s` for the answer (the system
+  resolver has no timeout of its own), and refuses the fetch when *any* address it resolves to is
   private, loopback, link-local, multicast, reserved or otherwise not globally routable
   (IPv4-mapped IPv6 included), unless `host:port` is one of the `private_hosts` (the
   local simulator); it then connects to the address it checked, with the host name in
@@ -33,6 +34,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as LookupTimedOut
 from dataclasses import dataclass, field
 
 import httpx
@@ -72,6 +75,9 @@ def sniff_image(head: bytes) -> str | None:
 
 # How long a host whose lookup failed is not asked about again by one fetcher.
 DNS_FAILURE_S = 60.0
+# Lookups run here so that a fetch can stop waiting for one (`getaddrinfo` cannot be interrupted: a
+# lookup that hangs keeps its thread until the system resolver gives up, and at most this many hang).
+_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tesoro-dns")
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -238,12 +244,16 @@ class SafeFetcher:
             failed = self._dns_failures.get(host)
         if failed is not None and time.monotonic() < failed[0]:
             raise FetchError("dns", f"{host} did not resolve a moment ago: {failed[1]}", retry=True)
+        wait = self.policy.connect_timeout_s
         try:
-            return self.resolver(host, port)
+            return _LOOKUPS.submit(self.resolver, host, port).result(timeout=wait)
+        except LookupTimedOut:
+            why = f"no answer within {wait:g} s"
         except (OSError, UnicodeError) as exc:
-            with self._lock:
-                self._dns_failures[host] = (time.monotonic() + DNS_FAILURE_S, str(exc))
-            raise FetchError("dns", f"{host} does not resolve: {exc}", retry=True) from None
+            why = str(exc)
+        with self._lock:
+            self._dns_failures[host] = (time.monotonic() + DNS_FAILURE_S, why)
+        raise FetchError("dns", f"{host} does not resolve: {why}", retry=True)
 
     def fetch(self, url: str) -> Fetched:
         """The image at `url`, or a FetchError saying why not."""
