@@ -4,7 +4,8 @@
 
 For each platform, one `run_source` from an empty cursor does what a scheduled run does: the
 platform's real client (tweepy, praw, atproto, Mastodon.py, google-api-python-client, Tesoro's
-TikTok client on httpx; the file reader for `file`) pages through the simulator's answers, the
+TikTok client on httpx, the Graph client on httpx for Instagram and Threads; the file reader for
+`file`) pages through the simulator's answers, the
 adapter normalises them, the boundary checks each post, the listening query is re-checked
 locally, and the runner stores each page with its cursor in one transaction.
 
@@ -62,6 +63,18 @@ PLATFORMS: dict[str, Case] = {
     ),
     "bluesky": Case("bluesky", "/bsky", {"handle": "bluesky_handle", "password": "bluesky_password"}),
     "mastodon": Case("mastodon", "/mastodon", {"access_token": "mastodon_token"}, {"page_size": 40}),
+    "instagram": Case(
+        "instagram",
+        "/instagram/v21.0",
+        {"access_token": "instagram_token"},
+        {"account_id": "17841400000000001", "page_size": 50},
+    ),
+    "threads": Case(
+        "threads",
+        "/threads/v1.0",
+        {"access_token": "threads_token"},
+        {"account_id": "27841400000000001", "quota": {"limit": 1_000_000}},
+    ),
     "youtube": Case("youtube", "", {"api_key": "youtube_api_key"}, {"page_size": 50}),
     "tiktok": Case(
         "tiktok", "", {"client_key": "tiktok_client_key", "client_secret": "tiktok_client_secret"}
@@ -84,6 +97,7 @@ def serve(posts: int, worlds: list[str]) -> None:
     # The bench measures throughput, not budgets: every backend's run reads the whole world, which
     # would spend YouTube's 10,000 daily units halfway through the second one.
     state.daily_limits.clear()
+    state.meta.keyword_queries_per_day = 10**9  # Threads' 2,200 a day, likewise
     state.world.grow(posts, platforms=tuple(worlds))
     with SimulatorServer(state) as sim:
         print(json.dumps({"url": sim.base_url}), flush=True)

@@ -23,7 +23,7 @@ def test_the_collection_bench_prints_a_row_per_platform_with_posts_stored() -> N
             "--backend",
             "sqlite",
             "--platforms",
-            "youtube,tiktok,file",
+            "youtube,tiktok,instagram,threads,file",
         ],
         env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"},
         capture_output=True,
@@ -34,6 +34,6 @@ def test_the_collection_bench_prints_a_row_per_platform_with_posts_stored() -> N
     rows = [
         line.split("|") for line in done.stdout.splitlines() if line.startswith("| ") and "sqlite" in line
     ]
-    assert [r[1].strip() for r in rows] == ["youtube", "tiktok", "file"], done.stdout
+    assert [r[1].strip() for r in rows] == ["youtube", "tiktok", "instagram", "threads", "file"], done.stdout
     for row in rows:
         assert int(row[3].replace(",", "")) > 0, row  # posts stored, and no error beside the platform
