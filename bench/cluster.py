@@ -543,6 +543,9 @@ digest_after = 100
 """
         path = self.work / "tesoro.toml"
         path.write_text(config, encoding="utf-8")
+        from tesoro.settings import load_settings
+
+        load_settings(path)  # a bad option fails here, once, rather than in seven processes
         return path
 
     def start_processes(self, config: Path, env: dict[str, str]) -> None:
@@ -1004,7 +1007,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--phase-s", type=float, default=None, help="seconds per phase (default: duration split)")
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"in order, comma-separated: {','.join(FAULTS)}")
     parser.add_argument("--collect-interval", type=int, default=10, help="seconds between collections per source")
-    parser.add_argument("--score-interval", type=int, default=5, help="seconds between scoring runs")
+    parser.add_argument("--score-interval", type=int, default=10, help="seconds between scoring runs")
     parser.add_argument("--no-score", action="store_true", help="no scoring job (measures only the store)")
     parser.add_argument("--drain-s", type=float, default=300, help="how long to wait for the cluster to catch up")
     parser.add_argument("--keep", action="store_true", help="leave the database for inspection")
