@@ -55,7 +55,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,7 +157,8 @@ class Proc:
     def start(self) -> None:
         self.starts += 1
         with self.log.open("ab") as out:
-            out.write(f"--- start {self.starts} at {datetime.now(UTC).isoformat()}: {shlex.join(self.argv)}\n".encode())
+            stamp = datetime.now(UTC).isoformat()
+            out.write(f"--- start {self.starts} at {stamp}: {shlex.join(self.argv)}\n".encode())
             out.flush()
             self.popen = subprocess.Popen(
                 self.argv,
@@ -369,7 +370,12 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines = [
+        f"**{title}**",
+        "",
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+    ]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -436,7 +442,17 @@ class Cluster:
             raise SystemExit("error: redis-server is not installed; the bench runs a Redis of its own")
         log = (self.logs / "redis.log").open("wb")
         proc = subprocess.Popen(
-            [server, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                server,
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -557,7 +573,9 @@ digest_after = 100
         for kind, count in LAYOUT.items():
             names = [n for n in entries if re.fullmatch(rf"{kind}\d+", n)]
             if len(names) < count:
-                raise SystemExit(f"error: {PROCFILE} has {len(names)} {kind} processes; the bench runs {count}")
+                raise SystemExit(
+                    f"error: {PROCFILE} has {len(names)} {kind} processes; the bench runs {count}"
+                )
             for name in names[:count]:
                 argv = procfile_command(entries[name], tesoro=tesoro, env=env)
                 port = None
@@ -626,14 +644,44 @@ digest_after = 100
         victim = busy or workers[0]
         report = FaultReport("SIGKILL a worker", time.time())
         report.detail["process"] = victim.name
-        report.detail["was running a job"] = "yes" if busy else "no (none was)"
+        held = self.held_by(victim.children()) if busy else None
+        report.detail["running"] = held or ("a job" if busy else "nothing")
         victim.kill_group(signal.SIGKILL)
         self.restart_later(victim)
+        if held is not None:
+            start = time.monotonic()
+            try:  # its hold expires (lock_ttl_s) and the job's next run takes it on another worker
+                self.wait_for(
+                    f"another run of {held}", lambda: self.holder_of(held) not in (None, "killed"), 120
+                )
+                report.detail["run again after (s)"] = round(time.monotonic() - start, 1)
+            except TimeoutError as exc:
+                report.detail["error"] = str(exc)
+                self.failed = True
         return report
+
+    def held_by(self, pids: list[int]) -> str | None:
+        """The job whose hold one of `pids` (a worker's work horse) has: the hold's token names its pid."""
+        ledger = JobLedger(self.redis, self.queue_name)
+        for key in self.redis.scan_iter(ledger.hold_key("*")):
+            token = (self.redis.get(key) or b"").decode()
+            if any(f":{pid}:" in token for pid in pids):
+                self._killed_token = token
+                return str(key.decode()).removeprefix(ledger.hold_key(""))
+        return None
+
+    _killed_token = ""
+
+    def holder_of(self, job: str) -> str | None:
+        """The token holding `job` now ("killed": still the killed horse's, None: nobody's)."""
+        token = JobLedger(self.redis, self.queue_name).holder(job)
+        return "killed" if token == self._killed_token else token
 
     def fault_scheduler(self) -> FaultReport:
         holder = self.lease_holder()
-        leader = next((p for n, p in self.procs.items() if n.startswith("scheduler") and p.pid == holder), None)
+        leader = next(
+            (p for n, p in self.procs.items() if n.startswith("scheduler") and p.pid == holder), None
+        )
         if leader is None:
             raise RuntimeError(f"no bench scheduler holds the lease (holder pid {holder})")
         standby = next(p for n, p in self.procs.items() if n.startswith("scheduler") and p is not leader)
@@ -646,7 +694,9 @@ digest_after = 100
         try:
             self.wait_for("the standby's lease", lambda: self.lease_holder() == standby.pid, 60, every=0.1)
             report.detail["lease taken after (s)"] = round(time.monotonic() - start, 1)
-            self.wait_for("the standby's first queued job", lambda: self.enqueued_since(killed) > 0, 60, every=0.2)
+            self.wait_for(
+                "the standby's first queued job", lambda: self.enqueued_since(killed) > 0, 60, every=0.2
+            )
             report.detail["first job queued after (s)"] = round(time.monotonic() - start, 1)
             report.detail["takeover_s"] = report.detail["first job queued after (s)"]
         except TimeoutError as exc:
@@ -659,7 +709,9 @@ digest_after = 100
         killed = self.redis.client_kill_filter(_type="normal", skipme=True)
         report.detail["connections dropped"] = killed
         time.sleep(3)
-        report.detail["processes exited"] = ", ".join(p.name for p in self.procs.values() if not p.alive()) or "none"
+        report.detail["processes exited"] = (
+            ", ".join(p.name for p in self.procs.values() if not p.alive()) or "none"
+        )
         return report
 
     def fault_api(self) -> FaultReport:
@@ -709,7 +761,9 @@ digest_after = 100
             started = time.monotonic()
             self.start_processes(config, env)
             apis = [p for n, p in self.procs.items() if n.startswith("api")]
-            self.wait_for("the API processes' /readyz", lambda: all(self.ready(p) for p in apis), 240, every=1)
+            self.wait_for(
+                "the API processes' /readyz", lambda: all(self.ready(p) for p in apis), 240, every=1
+            )
             self.wait_for("a scheduler's lease", lambda: self.lease_holder() is not None, 120)
             print(f"cluster up in {time.monotonic() - started:.0f} s", flush=True)
             assert self.engine is not None
@@ -732,7 +786,10 @@ digest_after = 100
                     time.sleep(rest)
             grower.stop()
             produced_s = time.time() - t0
-            print(f"posts made: {len(grower.appeared)} in {produced_s:.0f} s; collecting a reference", flush=True)
+            print(
+                f"posts made: {len(grower.appeared)} in {produced_s:.0f} s; collecting a reference",
+                flush=True,
+            )
             reference = self.reference(config, env)
             print(f"reference: {len(reference)} posts; draining", flush=True)
             drain_start = time.time()
@@ -740,7 +797,9 @@ digest_after = 100
             watcher.stop()
             with contextlib.suppress(Exception):
                 watcher.poll()
-            results = self.measure(watcher, grower, reference, phases, produced_s, drained, time.time() - drain_start)
+            results = self.measure(
+                watcher, grower, reference, phases, produced_s, drained, time.time() - drain_start
+            )
             results["slack_messages"] = len(state.slack_messages)
             alerts = self.alerts(state.slack_messages)
             results["alerts"] = alerts
@@ -871,6 +930,7 @@ digest_after = 100
             "duplicated": int(duplicated),
             "double_scored": int(double_scored),
             "queued": sum(1 for k in reference if k in seen.queued),
+            "offered_per_s": len(reference) / produced_s,
             "stored_per_s": len(reference & stored) / max(1e-9, last_stored - first),
             "queued_per_s": sum(1 for k in reference if k in seen.queued) / max(1e-9, last_queued - first),
             "drained": drained,
@@ -905,19 +965,30 @@ digest_after = 100
             "duplicated_in_slack": sum(n - 1 for n in named.values() if n > 1),
         }
 
-    def ledger(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
+    def ledger(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
         with contextlib.suppress(Exception):
-            for (job, outcome), n in JobLedger(self.redis, self.queue_name).counts().items():
+            ledger = JobLedger(self.redis, self.queue_name)
+            for (job, outcome), n in ledger.counts().items():
                 out.setdefault(job, {})[outcome] = n
+            for job, seconds in ledger.seconds().items():
+                out.setdefault(job, {})["seconds"] = seconds
         return out
 
     def report(self, r: dict[str, Any], phase_s: float) -> None:
         load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"] * 3
-        cpu = next(
-            (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-            platform.processor(),
-        ) if Path("/proc/cpuinfo").exists() else platform.processor()
+        cpu = (
+            next(
+                (
+                    line.split(":", 1)[1].strip()
+                    for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")
+                ),
+                platform.processor(),
+            )
+            if Path("/proc/cpuinfo").exists()
+            else platform.processor()
+        )
         print()
         print(
             f"machine: {cpu}, {os.cpu_count()} cores; load average at the end {' '.join(load)}; "
@@ -963,26 +1034,44 @@ digest_after = 100
                     ["posts duplicated (rows sharing platform and external id)", r["duplicated"]],
                     ["posts scored twice for one model version", r["double_scored"]],
                     ["posts in the review queue", r["queued"]],
+                    [
+                        "posts/s offered (reference posts over the production time)",
+                        f"{r['offered_per_s']:.2f}",
+                    ],
                     ["posts/s sustained into the store", f"{r['stored_per_s']:.2f}"],
                     ["posts/s sustained into the queue", f"{r['queued_per_s']:.2f}"],
                     ["alerts raised / delivered", f"{a['raised']} / {a['delivered']}"],
                     ["alerts lost (delivered, yet in no Slack message)", a["lost"]],
                     ["alerts never delivered (left in the outbox)", a["undelivered"]],
-                    ["Slack messages received / deliveries logged", f"{a['slack_messages']} / {a['deliveries_logged']}"],
+                    [
+                        "Slack messages received / deliveries logged",
+                        f"{a['slack_messages']} / {a['deliveries_logged']}",
+                    ],
                     ["alerts sent to Slack more than once", a["duplicated_in_slack"]],
                     ["caught up after the run", f"{'yes' if r['drained'] else 'NO'} ({r['drain_s']:.0f} s)"],
                     ["processes not running at the end", ", ".join(r["exited"]) or "none"],
                 ],
             )
         )
-        job_rows = [
-            [job, *(counts.get(o, 0) for o in ("finished", "failed", "timed_out", "skipped_running", "skipped_queued", "lock_lost"))]
-            for job, counts in sorted(r["jobs"].items())
-        ]
+        outcomes = ("finished", "failed", "timed_out", "skipped_running", "skipped_queued", "lock_lost")
+        job_rows = []
+        for job, counts in sorted(r["jobs"].items()):
+            ran = sum(counts.get(o, 0) for o in ("finished", "failed", "timed_out"))
+            mean = counts.get("seconds", 0) / ran if ran else None
+            job_rows.append([job, *(int(counts.get(o, 0)) for o in outcomes), fmt(mean)])
         print(
             table(
                 "Job runs on the workers (the ledger in Redis)",
-                ["job", "finished", "failed", "timed out", "skipped (running)", "skipped (queued)", "lock lost"],
+                [
+                    "job",
+                    "finished",
+                    "failed",
+                    "timed out",
+                    "skipped (running)",
+                    "skipped (queued)",
+                    "lock lost",
+                    "mean run (s)",
+                ],
                 job_rows,
             )
         )
@@ -1004,12 +1093,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=300, help="seconds the simulator makes posts")
     parser.add_argument("--rate", type=float, default=5.0, help="posts a second, over the four platforms")
-    parser.add_argument("--phase-s", type=float, default=None, help="seconds per phase (default: duration split)")
-    parser.add_argument("--faults", default=",".join(FAULTS), help=f"in order, comma-separated: {','.join(FAULTS)}")
-    parser.add_argument("--collect-interval", type=int, default=10, help="seconds between collections per source")
+    parser.add_argument(
+        "--phase-s", type=float, default=None, help="seconds per phase (default: duration split)"
+    )
+    parser.add_argument(
+        "--faults", default=",".join(FAULTS), help=f"in order, comma-separated: {','.join(FAULTS)}"
+    )
+    parser.add_argument(
+        "--collect-interval", type=int, default=10, help="seconds between collections per source"
+    )
     parser.add_argument("--score-interval", type=int, default=10, help="seconds between scoring runs")
     parser.add_argument("--no-score", action="store_true", help="no scoring job (measures only the store)")
-    parser.add_argument("--drain-s", type=float, default=300, help="how long to wait for the cluster to catch up")
+    parser.add_argument(
+        "--drain-s", type=float, default=300, help="how long to wait for the cluster to catch up"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the database for inspection")
     parser.add_argument("--keep-logs", action="store_true", help="leave the work folder and its logs")
     parser.add_argument("--json", help="also write the results to this file")
