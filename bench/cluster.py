@@ -64,6 +64,7 @@ from typing import Any
 import httpx
 import psycopg
 from redis import Redis
+from rq import Worker
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
@@ -640,7 +641,11 @@ digest_after = 100
     # faults
     def fault_worker(self) -> FaultReport:
         workers = [p for n, p in self.procs.items() if n.startswith("worker")]
-        busy = next((p for p in workers if p.children()), None)
+        busy = None
+        deadline = time.monotonic() + 20
+        while busy is None and time.monotonic() < deadline:  # a worker in the middle of a job, if one comes
+            busy = next((p for p in workers if p.children()), None)
+            time.sleep(0.1)
         victim = busy or workers[0]
         report = FaultReport("SIGKILL a worker", time.time())
         report.detail["process"] = victim.name
@@ -765,6 +770,13 @@ digest_after = 100
                 "the API processes' /readyz", lambda: all(self.ready(p) for p in apis), 240, every=1
             )
             self.wait_for("a scheduler's lease", lambda: self.lease_holder() is not None, 120)
+            workers = sum(1 for n in self.procs if n.startswith("worker"))
+            self.wait_for(
+                "the workers (registered with RQ)",
+                lambda: len(Worker.all(connection=self.redis)) >= workers,
+                240,
+                every=1,
+            )
             print(f"cluster up in {time.monotonic() - started:.0f} s", flush=True)
             assert self.engine is not None
             watcher = Watcher(self.engine)
