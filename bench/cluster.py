@@ -1095,6 +1095,8 @@ digest_after = 100
             print(f"\n--- {proc.name} ({proc.log}) ---\n{proc.tail()}", file=sys.stderr)
 
     def close(self) -> None:
+        if self.children._closed:  # at exit, after the run's own close
+            return
         self.children.close()
         self.drop_database()
         if not self.args.keep_logs and not self.failed:
