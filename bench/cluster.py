@@ -1,6 +1,6 @@
 """The cluster benchmark (issue 23, item 4): a scaled-out Tesoro on this machine, and its parts killed.
 
-    .venv/bin/python bench/cluster.py [--duration 300] [--rate 5] [--phase-s S] [--keep]
+    .venv/bin/python bench/cluster.py [--duration 315] [--rate 2.5] [--phase-s S] [--keep]
                                        [--faults worker,scheduler,redis,api] [--no-score] [--json FILE]
 
 What it starts, every Tesoro process from the command lines of `deploy/Procfile` (the file is
@@ -301,7 +301,6 @@ class Grower:
 class Seen:
     stored: dict[tuple[str, int], float] = field(default_factory=dict)
     queued: dict[tuple[str, int], float] = field(default_factory=dict)
-    rows: int = 0
 
 
 class Watcher:
@@ -805,7 +804,7 @@ digest_after = 100
             reference = self.reference(config, env)
             print(f"reference: {len(reference)} posts; draining", flush=True)
             drain_start = time.time()
-            drained = self.drain(watcher, reference, grower, args.drain_s)
+            drained = self.drain(watcher, reference, args.drain_s)
             watcher.stop()
             with contextlib.suppress(Exception):
                 watcher.poll()
@@ -855,7 +854,7 @@ digest_after = 100
             engine.dispose()
         return {(name, key) for name, ext in rows if (key := sim_id(name, ext)) is not None}
 
-    def drain(self, watcher: Watcher, reference: set[tuple[str, int]], grower: Grower, limit: float) -> bool:
+    def drain(self, watcher: Watcher, reference: set[tuple[str, int]], limit: float) -> bool:
         """Wait until the cluster stored and queued every reference post, and the alerts are out."""
         assert self.engine is not None
         deadline = time.monotonic() + limit
@@ -1105,8 +1104,8 @@ digest_after = 100
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=300, help="seconds the simulator makes posts")
-    parser.add_argument("--rate", type=float, default=5.0, help="posts a second, over the four platforms")
+    parser.add_argument("--duration", type=float, default=315, help="seconds the simulator makes posts")
+    parser.add_argument("--rate", type=float, default=2.5, help="posts a second, over the four platforms")
     parser.add_argument(
         "--phase-s", type=float, default=None, help="seconds per phase (default: duration split)"
     )
