@@ -253,6 +253,10 @@ def test_a_job_past_its_timeout_is_stopped_and_retried_from_the_store(
     assert job.retries_left == 0, "the one retry was used"
 
 
+# No scoring job: a forking worker would first import the model libraries for it (20-40 s here).
+_NO_SCORING = '[models]\nscore_interval = "0"\n'
+
+
 def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     """`tesoro worker` in a process of its own (forking: each job in a work horse)."""
     assert settings.source_file is not None
@@ -296,6 +300,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_worker(
         queue="lock_ttl_s = 2\nretries = 0",
         source="page_size = 10\ntimeout_s = 60",
         database=engine.url.render_as_string(hide_password=False),
+        extra=_NO_SCORING,
     )
     source = settings.sources[0].name
     name = f"collect:{source}"
@@ -350,7 +355,7 @@ def test_two_workers_never_run_one_job_at_once(
     make: Make, sim: SimulatorServer, redis: Redis, tmp_path: Path
 ) -> None:
     """A collection runs on a worker process while a second worker takes a second run of it."""
-    settings = make(queue="retries = 0", source="page_size = 10\ntimeout_s = 60")
+    settings = make(queue="retries = 0", source="page_size = 10\ntimeout_s = 60", extra=_NO_SCORING)
     source = settings.sources[0].name
     name = f"collect:{source}"
     sim.state.timeout_hold_s = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from tesoro.settings import Settings
 from tesoro.store.catalog import sync_catalog
@@ -82,6 +82,15 @@ def open_store(settings: Settings, *, migrate: bool = True) -> Engine:
     )
     if migrate:
         upgrade(engine)
-    with session_scope(engine) as session:
-        sync_catalog(session, settings)
+    # Processes started together (a cluster's API processes, schedulers and workers on a fresh database,
+    # or after a brand was added to the file) may insert the same brand, product, query or source at
+    # once; the loser of that race reads the winner's rows and updates them instead of failing.
+    for attempt in range(3):
+        try:
+            with session_scope(engine) as session:
+                sync_catalog(session, settings)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
     return engine
