@@ -324,3 +324,49 @@ def test_concurrent_searches_while_snapshots_swap(sqlite_engine: Engine, tmp_pat
             t.join(timeout=30)
     assert not failures, failures[0]
     assert library.index.snapshot is not None and library.index.snapshot.version == 4
+
+
+def test_the_snapshot_job_writes_skips_and_prunes_and_api_processes_follow(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    from tesoro.api.app import init_state
+    from tesoro.jobs.scheduler import build_scheduler
+    from tesoro.jobs.tasks import index_snapshot_job
+    from tesoro.settings import Settings
+
+    def settings(**search: Any) -> Settings:
+        return Settings.model_validate({"data_dir": "data", "base_dir": tmp_path, "search": search})
+
+    off, on = settings(), settings(snapshot_interval_s=60, snapshot_keep_s=0)
+    assert index_snapshot_job(sqlite_engine, off) is None and off.index_snapshots() is None
+    jobs = {job.id: job for job in build_scheduler(sqlite_engine, on, {}).get_jobs()}
+    assert jobs["index:snapshot"].func is index_snapshot_job
+    assert "index:snapshot" not in {job.id for job in build_scheduler(sqlite_engine, off, {}).get_jobs()}
+    with pytest.raises(ValueError):
+        settings(snapshot_interval_s=5)
+
+    data, _ = build_library(sqlite_engine)
+    root = tmp_path / "data" / "index"
+    assert on.index_snapshots() == root
+    first = index_snapshot_job(sqlite_engine, on)
+    assert first is not None and first["version"] == 1 and first["rows"] == len(data.ids)
+    assert index_snapshot_job(sqlite_engine, on) == {
+        "skipped": "nothing changed since snapshot 1",
+        "rows": len(data.ids),
+    }
+    with session_scope(sqlite_engine) as session:
+        decide(session, post_ids=[max(data.ids.values())], action="reject", actor="lucia")
+    assert (index_snapshot_job(sqlite_engine, on) or {}).get("version") == 2
+    with session_scope(sqlite_engine) as session:
+        decide(session, post_ids=[min(data.ids.values())], action="reject", actor="lucia")
+    assert (index_snapshot_job(sqlite_engine, on) or {}).get("version") == 3
+    assert sorted(p.name[:7] for p in root.glob("v*")) == ["v000002", "v000003"]  # the newest two
+
+    # An API process of that configuration maps the newest snapshot, with the same answers.
+    app = type("App", (), {"state": type("State", (), {})()})()
+    init_state(app, on, sqlite_engine, encode=tiny_encode)  # type: ignore[arg-type]
+    library: Library = app.state.library  # type: ignore[attr-defined]
+    library.cache = False
+    assert library.index.snapshots == root
+    assert answers(library) == answers(fresh(sqlite_engine))
+    assert library.index.snapshot is not None and library.index.snapshot.version == 3

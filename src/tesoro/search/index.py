@@ -141,6 +141,8 @@ class LibraryIndex:
         self._snapshot_checked = float("-inf")
         self._refused: set[Path] = set()
         self._adopting = threading.Lock()
+        # Rows changed by refreshes since the snapshot in use was opened.
+        self.changed_since_snapshot = 0
 
     # ------------------------------------------------------------------ writing rows
 
@@ -197,6 +199,7 @@ class LibraryIndex:
         self._item_mark = self._post_mark = started
         self._stale = False
         self._last_refresh = time.monotonic()
+        self.changed_since_snapshot += changed
         return changed
 
     def _build(self, session: Session) -> int:
@@ -300,6 +303,7 @@ class LibraryIndex:
                 self.columns.generation = generation
                 self._item_mark, self._post_mark = fresh._item_mark, fresh._post_mark
                 self.snapshot = fresh.snapshot
+                self.changed_since_snapshot = fresh.changed_since_snapshot
                 self._built = True
                 self._catch_up(session)  # what changed while it caught up
             log.info("library index: now on snapshot %s (%d rows)", loaded[0].path.name, self.columns.n)
@@ -370,6 +374,7 @@ class LibraryIndex:
         self.facet_counter = FacetCounter(columns)
         self._item_mark = self._post_mark = info.watermark
         self.snapshot = info
+        self.changed_since_snapshot = 0
 
     # ------------------------------------------------------------------ rows and filters
 
