@@ -144,12 +144,18 @@ def reader(db: str, root: str | None, synthetic: int, queries: int) -> None:
         texts = TEXT_QUERIES
     lookup = {f"q{i}": v for i, v in enumerate(vectors)}
     library = Library(
-        engine, CuratorSettings(), encode=lambda t: np.stack([lookup[x] for x in t]), index=index
+        engine,
+        CuratorSettings(),
+        encode=lambda t: np.stack([lookup[x] for x in t]),
+        index=index,
     )
     library.cache = False
     library.warm()
     load_s = time.perf_counter() - started
-    print(json.dumps({"load_s": load_s, "snapshot": index.snapshot is not None, **_memory()}), flush=True)
+    print(
+        json.dumps({"load_s": load_s, "snapshot": index.snapshot is not None, **_memory()}),
+        flush=True,
+    )
     facet_filters = LibraryFilters(
         brand_ids=(1,) if synthetic else (),
         platforms=("x", "bluesky"),
@@ -161,23 +167,25 @@ def reader(db: str, root: str | None, synthetic: int, queries: int) -> None:
         "meaning": lambda i: LibraryQuery(meaning=f"q{i % len(vectors)}"),
         "facets": lambda i: LibraryQuery(filters=facet_filters),
     }
+    counter = [0]
     for line in sys.stdin:
         command = line.split()
         if not command:
             continue
-        if command[0] == "bench":
+        if command[0] == "bench":  # bench N: N timed runs of each kind, the samples in ms
+            runs = int(command[1]) if len(command) > 1 else queries
             out: dict[str, Any] = {}
             for name, make in kinds.items():
-                for i in range(3):
-                    library.search(make(i))
                 samples = []
-                for i in range(queries):
+                for _ in range(runs):
                     t0 = time.perf_counter()
-                    library.search(make(i))
+                    library.search(make(counter[0]))
                     samples.append((time.perf_counter() - t0) * 1000)
-                samples.sort()
-                out[name] = (statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * queries))])
-            print(json.dumps({**out, **_memory()}), flush=True)
+                    counter[0] += 1
+                out[name] = samples
+            print(json.dumps(out), flush=True)
+        elif command[0] == "mem":
+            print(json.dumps(_memory()), flush=True)
         elif command[0] == "watch":
             post_id, deadline = int(command[1]), time.time() + 120
             approved = LibraryFilters(states=("approved",))
@@ -213,7 +221,12 @@ def writer(db: str, root: str, synthetic: int) -> None:
     info = index.write_snapshot(Path(root))
     print(
         json.dumps(
-            {"build_s": built, "write_s": time.perf_counter() - started, "mb": info.bytes / 1e6, **_memory()}
+            {
+                "build_s": built,
+                "write_s": time.perf_counter() - started,
+                "mb": info.bytes / 1e6,
+                **_memory(),
+            }
         ),
         flush=True,
     )
@@ -224,7 +237,10 @@ def writer(db: str, root: str, synthetic: int) -> None:
 
 class Child:
     def __init__(self, args: list[str]) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE)])}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE)]),
+        }
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), *args],
             stdin=subprocess.PIPE,
@@ -261,7 +277,8 @@ def _library(posts: int, keep: Path | None) -> str:
         have = stored_posts(engine)
         if have == 0:
             print(
-                f"generating a library of {posts:,} posts in {path} (bench/search.py's generator)", flush=True
+                f"generating a library of {posts:,} posts in {path} (bench/search.py's generator)",
+                flush=True,
             )
             fill(engine, posts)
         elif have != posts:
@@ -299,71 +316,112 @@ def _approve(db: str, post_id: int) -> float:
     return at
 
 
-def run_mode(
-    name: str, db: str, root: str | None, synthetic: int, readers: int, queries: int, post_id: int | None
+def run(
+    db: str,
+    root: str,
+    synthetic: int,
+    readers: dict[str, int],
+    queries: int,
+    post_id: int | None,
 ) -> list[dict[str, Any]]:
-    print(f"{name}: starting {readers} API processes one after the other", flush=True)
-    children: list[Child] = []
-    rows: list[dict[str, Any]] = []
+    """Start the API processes of each mode, then time queries in turns (so both modes share the
+    machine's load alike), then check how soon each sees an approval."""
+    procs: list[tuple[dict[str, Any], Child]] = []
     try:
-        for i in range(readers):
-            args = ["--child", "reader", "--db", db, "--queries", str(queries), "--synthetic", str(synthetic)]
-            child = Child(args + (["--root", root] if root else []))
-            children.append(child)
-            loaded = child.ask()
-            timed = child.ask("bench")
-            rows.append({"mode": name, "process": i + 1, "loaded": loaded, "timed": timed})
-            print(f"  process {i + 1}: {json.dumps(rows[-1])}", flush=True)
-        # PSS after every process has loaded and searched (shared pages divide among them).
-        for child, row in zip(children, rows, strict=True):
-            row["final"] = child.ask("bench")
+        for mode, count in readers.items():
+            print(
+                f"{mode}: starting {count} API processes one after the other",
+                flush=True,
+            )
+            for i in range(count):
+                args = [
+                    "--child",
+                    "reader",
+                    "--db",
+                    db,
+                    "--queries",
+                    str(queries),
+                    "--synthetic",
+                    str(synthetic),
+                ]
+                child = Child(args + (["--root", root] if mode == "snapshots" else []))
+                row: dict[str, Any] = {
+                    "mode": mode,
+                    "process": i + 1,
+                    "loaded": child.ask(),
+                }
+                child.ask("bench 3")  # the pages a search touches, before the memory is read
+                row["warm"] = child.ask("mem")
+                procs.append((row, child))
+                print(f"  process {i + 1}: {json.dumps(row)}", flush=True)
+        samples: dict[tuple[str, str], list[float]] = {}
+        turns = 10
+        for _ in range(turns):
+            for row, child in procs:
+                for kind, values in child.ask(f"bench {max(1, queries // turns)}").items():
+                    samples.setdefault((row["mode"], kind), []).extend(values)
+        for row, child in procs:
+            row["final"] = child.ask("mem")
         if post_id is not None:
             approved_at = _approve(db, post_id)
-            for child in children:
+            for _row, child in procs:
                 child.proc.stdin.write(f"watch {post_id}\n")  # type: ignore[union-attr]
                 child.proc.stdin.flush()  # type: ignore[union-attr]
-            for child, row in zip(children, rows, strict=True):
+            for row, child in procs:
                 found = child.ask()["found_at"]
                 row["fresh_s"] = None if found is None else found - approved_at
-            _requeue(db, post_id)
     finally:
-        for child in children:
+        for _row, child in procs:
             child.close()
+    rows = [row for row, _child in procs]
+    for row in rows:
+        row["latency"] = {
+            kind: _percentiles(values) for (mode, kind), values in samples.items() if mode == row["mode"]
+        }
     return rows
 
 
-def _requeue(db: str, post_id: int) -> None:
-    from tesoro.store.decisions import set_state
-    from tesoro.store.engine import make_engine, session_scope
-
-    engine = make_engine(db)
-    with session_scope(engine) as session:
-        set_state(session, post_id=post_id, expected="approved", to="new")
-    engine.dispose()
+def _percentiles(values: list[float]) -> tuple[float, float, int]:
+    ordered = sorted(values)
+    return (
+        statistics.median(ordered),
+        ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        len(ordered),
+    )
 
 
 def table(rows: list[dict[str, Any]]) -> None:
     print()
     print(
-        "| mode | API process | load (s) | RSS / PSS / USS after load (MB) | RSS / PSS / USS after queries, "
-        "all running (MB) | text p50 / p95 (ms) | meaning p50 / p95 | facets p50 / p95 | approved post "
-        "searchable after (s) |"
+        "| mode | API process | load (s) | RSS / PSS / USS after loading (MB) | RSS / PSS / USS with every "
+        "process loaded and searched (MB) | approved post searchable after (s) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|")
     for r in rows:
         loaded, final = r["loaded"], r["final"]
         fresh = r.get("fresh_s")
         which = "first" if r["process"] == 1 else "extra #" + str(r["process"] - 1)
         print(
-            f"| {r['mode']} | {which} "
-            f"| {loaded['load_s']:.1f} "
+            f"| {r['mode']} | {which} | {loaded['load_s']:.1f} "
             f"| {loaded['rss']:,.0f} / {loaded['pss']:,.0f} / {loaded['uss']:,.0f} "
             f"| {final['rss']:,.0f} / {final['pss']:,.0f} / {final['uss']:,.0f} "
-            f"| {final['text'][0]:.1f} / {final['text'][1]:.1f} "
-            f"| {final['meaning'][0]:.1f} / {final['meaning'][1]:.1f} "
-            f"| {final['facets'][0]:.1f} / {final['facets'][1]:.1f} "
             f"| {'n/a' if fresh is None else f'{fresh:.1f}'} |"
         )
+    print()
+    print(
+        "| search, all API processes in turns (p50 / p95 ms, runs) | "
+        + " | ".join(dict.fromkeys(r["mode"] for r in rows))
+        + " |"
+    )
+    modes = list(dict.fromkeys(r["mode"] for r in rows))
+    print("|---|" + "---:|" * len(modes))
+    first = {r["mode"]: r for r in rows if r["process"] == 1}
+    for kind in ("text", "meaning", "facets"):
+        cells = []
+        for mode in modes:
+            p50, p95, n = first[mode]["latency"][kind]
+            cells.append(f"{p50:.1f} / {p95:.1f} ({n})")
+        print(f"| {kind} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -375,7 +433,12 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="folder of the kept generated library")
     parser.add_argument("--extra", type=int, default=2, help="API processes beyond the first")
     parser.add_argument("--queries", type=int, default=100, help="timed runs per query kind")
-    parser.add_argument("--modes", default="snapshots,own", help="snapshots, own, or both (comma-separated)")
+    parser.add_argument(
+        "--modes",
+        default="snapshots,own",
+        help="snapshots, own, or both (comma-separated)",
+    )
+    parser.add_argument("--own-extra", type=int, default=None, help="extra processes without snapshots")
     parser.add_argument("--child", choices=("reader", "writer"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
@@ -401,22 +464,29 @@ def main() -> None:
         post_id, original = _pick_post(db)
     load = os.getloadavg()
     print(
-        f"load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {os.cpu_count()} CPUs", flush=True
+        f"load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {os.cpu_count()} CPUs",
+        flush=True,
     )
     root = work / "index"
     writer_child = Child(
-        ["--child", "writer", "--db", db, "--root", str(root), "--synthetic", str(args.synthetic)]
+        [
+            "--child",
+            "writer",
+            "--db",
+            db,
+            "--root",
+            str(root),
+            "--synthetic",
+            str(args.synthetic),
+        ]
     )
     wrote = writer_child.ask()
     writer_child.close()
     print(f"writer: {json.dumps(wrote)}", flush=True)
-    rows: list[dict[str, Any]] = []
-    modes = args.modes.split(",")
-    readers = 1 + args.extra
-    if "snapshots" in modes:
-        rows += run_mode("snapshots", db, str(root), args.synthetic, readers, args.queries, post_id)
-    if "own" in modes:
-        rows += run_mode("own index", db, None, args.synthetic, readers, args.queries, post_id)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    own_extra = args.extra if args.own_extra is None else args.own_extra
+    readers = {m: 1 + (own_extra if m == "own" else args.extra) for m in modes}
+    rows = run(db, str(root), args.synthetic, readers, args.queries, post_id)
     if post_id is not None:
         from tesoro.store.decisions import set_state
         from tesoro.store.engine import make_engine, session_scope
