@@ -106,14 +106,16 @@ def test_a_snapshot_answers_like_the_index_built_from_the_store(
 def test_the_store_s_changes_after_the_snapshot_are_applied_on_top(engine: Engine, tmp_path: Path) -> None:
     data, _ = build_library(engine)
     written(engine, tmp_path)
-    early = reader(engine, tmp_path)
+    # No look-back: the decisions below must come from reading the store since the snapshot's
+    # watermark, not from a look-back window that happens to cover them.
+    early = reader(engine, tmp_path, lookback_s=0.0)
     early.search(LibraryQuery())  # opened before the decisions
     queued = sorted(pid for pid in data.ids.values() if pid % 7 == 0)
     approved = sorted(pid for pid in data.ids.values() if pid % 7 != 0)
     with session_scope(engine) as session:
         decide(session, post_ids=queued[:3], action="approve", actor="lucia")
         decide(session, post_ids=approved[:2], action="reject", actor="lucia")
-    late = reader(engine, tmp_path)  # opened after them: its delta holds them
+    late = reader(engine, tmp_path, lookback_s=0.0)  # opened after them: its delta holds them
     expected = answers(fresh(engine))
     assert answers(early) == expected
     assert answers(late) == expected
