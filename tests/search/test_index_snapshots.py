@@ -372,3 +372,23 @@ def test_the_snapshot_job_writes_skips_and_prunes_and_api_processes_follow(
     assert library.index.snapshots == root
     assert answers(library) == answers(fresh(sqlite_engine))
     assert library.index.snapshot is not None and library.index.snapshot.version == 3
+
+
+def test_a_process_that_built_from_the_store_moves_to_the_first_snapshot(
+    sqlite_engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    build_library(sqlite_engine)
+    caplog.set_level(logging.WARNING, logger="tesoro.search.index")
+    library = reader(sqlite_engine, tmp_path / "index", snapshot_check_s=0.0)
+    expected = answers(fresh(sqlite_engine))
+    assert answers(library) == expected  # no snapshot yet: built from the store, with a warning
+    assert library.index.snapshot is None and "building from the store" in caplog.text
+    written(sqlite_engine, tmp_path / "index")
+    library.search(LibraryQuery())  # the next search notices the snapshot; a thread adopts it
+    eventually(
+        lambda: library.index.snapshot is not None,
+        timeout=10,
+        message="the first snapshot was not adopted",
+    )
+    assert isinstance(library.index.columns.arrays["embedding"], np.memmap)
+    assert answers(library) == expected
