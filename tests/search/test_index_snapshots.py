@@ -129,7 +129,7 @@ def test_the_store_s_changes_after_the_snapshot_are_applied_on_top(engine: Engin
     assert answers(reader(engine, tmp_path)) == expected
 
 
-def test_new_rows_fill_the_spare_rows_then_grow(tmp_path: Path) -> None:
+def test_new_rows_fill_the_spare_rows_then_grow(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     index = LibraryIndex(dim=8, quantized=False)
     vec = np.ones(8, dtype=np.float32).tobytes()
     index.add_rows([index_row(i, embedding=vec, score=float(i)) for i in range(1, 101)])
@@ -140,8 +140,11 @@ def test_new_rows_fill_the_spare_rows_then_grow(tmp_path: Path) -> None:
     assert mapped.columns.capacity == 110
     mapped.add_rows([index_row(i, embedding=vec, score=float(i)) for i in range(101, 111)])
     assert isinstance(mapped.columns.arrays["embedding"], np.memmap)  # in the spare rows, no copy
-    mapped.add_rows([index_row(i, embedding=vec, score=float(i)) for i in range(111, 131)])
+    with caplog.at_level(logging.WARNING, logger="tesoro.search.columns"):
+        mapped.add_rows([index_row(i, embedding=vec, score=float(i)) for i in range(111, 131)])
     assert not isinstance(mapped.columns.arrays["embedding"], np.memmap)  # past them: copied, grown
+    assert "spare rows are used up" in caplog.text
+    assert mapped.columns.capacity == 130 + 4096  # by a step, not doubled
     assert len(mapped) == 130
     total, ids, _ = mapped.page(np.ones(130, dtype=np.bool_), key="score", limit=3, offset=0)
     assert (total, ids) == (130, [130, 129, 128])

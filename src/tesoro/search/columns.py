@@ -13,6 +13,7 @@ every read and write.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,8 @@ from tesoro.search.kernels import BoolArray, IntArray, one_of, quantize
 from tesoro.store.library import NO_ENGAGEMENT, IndexRow, PostChange
 
 __all__ = ["CATEGORIES", "IndexColumns", "column_fill"]
+
+log = logging.getLogger(__name__)
 
 # Columns holding codes into a value list (see `IndexColumns.code`).
 CATEGORIES = ("platform", "language", "sentiment", "state", "rights", "line")
@@ -130,7 +133,17 @@ class IndexColumns:
         if len(missing):
             needed = self.n + len(missing)
             if needed > self.capacity:
-                self.grow(max(needed, 2 * self.capacity))
+                if isinstance(self.arrays["post_id"], np.memmap):
+                    # Out of the snapshot's spare rows: from here on the rows are this process's own
+                    # (as without snapshots) until the next snapshot; grow by a twentieth, not double.
+                    log.warning(
+                        "library index: the snapshot's %d spare rows are used up; copying the index into "
+                        "this process until a newer snapshot comes (is the index:snapshot job running?)",
+                        self.capacity - self.n,
+                    )
+                    self.grow(needed + max(4096, self.capacity // 20))
+                else:
+                    self.grow(max(needed, 2 * self.capacity))
             fresh = np.arange(self.n, needed, dtype=np.int64)
             rows[missing] = fresh
             self.row_of[ids[missing]] = fresh
