@@ -78,6 +78,7 @@ from tesoro.api.security import (
 )
 from tesoro.api.warmup import Warmup
 from tesoro.media.copies import open_media_store
+from tesoro.search.index import LibraryIndex
 from tesoro.search.library import Encode, Library, MeaningUnavailable
 from tesoro.settings import Settings
 
@@ -210,7 +211,14 @@ def init_state(app: FastAPI, settings: Settings, engine: Engine, *, encode: Enco
     """
     media = MediaFilter(settings.gallery.media_hosts)
     cache = GalleryCache(settings.gallery.cache_ttl_s)
-    library = Library(engine, settings.curator, encode=encode or _lazy_encoder(settings))
+    index = LibraryIndex(
+        quantized=settings.curator.vector_scan != "float32",
+        # With `[search] snapshot_interval_s`, the index maps the snapshots the worker writes.
+        snapshots=settings.index_snapshots(),
+        snapshot_check_s=settings.search.snapshot_check_s,
+        verify_snapshots=settings.search.snapshot_verify,
+    )
+    library = Library(engine, settings.curator, encode=encode or _lazy_encoder(settings), index=index)
     app.state.settings = settings
     app.state.engine = engine
     app.state.media = media

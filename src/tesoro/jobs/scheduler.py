@@ -3,8 +3,9 @@
 Embedded mode: a `BackgroundScheduler` inside `tesoro serve`. Scaled-out mode: a
 single `tesoro scheduler` process with a `BlockingScheduler`. Either way there is
 one job per enabled source at its interval and one per other duty (scoring, media, rights,
-alerts, ROR, training, re-ranking, the gallery's re-check and copies, the session purge), each
-coalesced (missed runs collapse into one), never two at once, with jitter so they spread out.
+alerts, ROR, training, re-ranking, the gallery's re-check and copies, the session purge, the
+library index's snapshots), each coalesced (missed runs collapse into one), never two at once,
+with jitter so they spread out.
 With `queue.backend = "rq"` every job only enqueues its run for the RQ workers
 (`tesoro.jobs.worker`), which keep "never two at once" across machines with a hold per job.
 
@@ -34,6 +35,7 @@ from tesoro.jobs.tasks import (
     copies_job,
     curator_rerank_job,
     curator_train_job,
+    index_snapshot_job,
     media_job,
     planned_run,
     purge_sessions_job,
@@ -166,6 +168,11 @@ def build_scheduler(
     if settings.models.score_interval:
         trigger = IntervalTrigger(seconds=settings.models.score_interval)
         add("score", "score new posts", trigger, score_job, args)
+    if settings.search.snapshot_interval_s:
+        # The library index in files that every API process of the machine maps (docs/operations.md).
+        interval = settings.search.snapshot_interval_s
+        trigger = IntervalTrigger(seconds=interval, jitter=max(1, min(60, interval // 10)))
+        add("index:snapshot", "library index snapshot", trigger, index_snapshot_job, args, now=True)
     return scheduler
 
 

@@ -7,6 +7,7 @@ the RQ worker (`tesoro.jobs.worker`) runs the same functions.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ from tesoro.insights.service import refresh_ror
 from tesoro.media.copies import CopyReport, open_media_store, sync_copies
 from tesoro.media.pipeline import MediaReport, process_media
 from tesoro.scoring.pipeline import score_pending
+from tesoro.search.index import LibraryIndex
+from tesoro.search.snapshot import prune_snapshots
 from tesoro.settings import ConfigError, Settings
 from tesoro.store import rights as rights_store
 from tesoro.store.catalog import brand_by_name
@@ -48,6 +51,7 @@ __all__ = [
     "collect_source",
     "curator_rerank_job",
     "curator_train_job",
+    "index_snapshot_job",
     "media_job",
     "planned_run",
     "purge_sessions_job",
@@ -266,6 +270,43 @@ def curator_rerank_job(engine: Engine, settings: Settings) -> None:
     """Recompute every treasure score: recency decays and edited texts change."""
 
     rank_posts(engine, settings.curator, everything=True, advocate_ror=settings.relationship.advocate_min_ror)
+
+
+def index_snapshot_job(engine: Engine, settings: Settings) -> dict[str, object] | None:
+    """Write the next snapshot of the library index for the API processes (`[search]`).
+
+    Starts from the newest snapshot plus what changed in the store since (from the store alone
+    when there is none), skips writing when nothing changed, then deletes the snapshots past
+    their grace period.
+    """
+    root = settings.index_snapshots()
+    if root is None:
+        return None
+    started = time.perf_counter()
+    index = LibraryIndex(
+        quantized=settings.curator.vector_scan != "float32",
+        snapshots=root,
+        verify_snapshots=settings.search.snapshot_verify,
+    )
+    with session_scope(engine) as session:
+        index.refresh(session, force=True)
+    base = index.snapshot
+    if base is not None and not index.changed_since_snapshot:
+        prune_snapshots(root, grace_s=settings.search.snapshot_keep_s)
+        return {"skipped": f"nothing changed since snapshot {base.version}", "rows": len(index)}
+    info = index.write_snapshot(root)
+    seconds = time.perf_counter() - started
+    del index  # unmap the previous snapshot before pruning it
+    prune_snapshots(root, grace_s=settings.search.snapshot_keep_s)
+    log.info(
+        "library index snapshot %d: %d rows, %.0f MB in %.1f s (%s)",
+        info.version,
+        info.rows,
+        info.bytes / 1e6,
+        seconds,
+        f"from snapshot {base.version} and the store's changes" if base else "built from the store",
+    )
+    return {"version": info.version, "rows": info.rows, "bytes": info.bytes, "seconds": round(seconds, 1)}
 
 
 def refresh_relationships(engine: Engine, settings: Settings) -> None:

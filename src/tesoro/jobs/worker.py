@@ -48,6 +48,7 @@ from tesoro.jobs.tasks import (
     copies_job,
     curator_rerank_job,
     curator_train_job,
+    index_snapshot_job,
     media_job,
     purge_sessions_job,
     recheck_gallery_job,
@@ -123,6 +124,7 @@ KINDS: dict[str, Run] = {
         engine, settings, environ
     ),
     "gallery:copies": lambda engine, settings, environ, source: copies_job(engine, settings),
+    "index:snapshot": lambda engine, settings, environ, source: index_snapshot_job(engine, settings),
 }
 
 

@@ -13,6 +13,7 @@ every read and write.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,9 @@ import numpy.typing as npt
 from tesoro.search.kernels import BoolArray, IntArray, one_of, quantize
 from tesoro.store.library import NO_ENGAGEMENT, IndexRow, PostChange
 
-__all__ = ["CATEGORIES", "IndexColumns"]
+__all__ = ["CATEGORIES", "IndexColumns", "column_fill"]
+
+log = logging.getLogger(__name__)
 
 # Columns holding codes into a value list (see `IndexColumns.code`).
 CATEGORIES = ("platform", "language", "sentiment", "state", "rights", "line")
@@ -53,8 +56,22 @@ _SPEC: tuple[tuple[str, Any, Any], ...] = (
 )
 
 
+def column_fill(name: str) -> Any:
+    """What an empty row holds in the named array (rows past the live ones keep it)."""
+    for spec_name, _dtype, fill in _SPEC:
+        if spec_name == name:
+            return fill
+    return -1 if name == "row_of" else 0
+
+
 class IndexColumns:
-    """Growable column arrays with a row per post, plus the embeddings (and their int8 codes)."""
+    """Growable column arrays with a row per post, plus the embeddings (and their int8 codes).
+
+    The arrays may be views of a snapshot's files (`search.snapshot`), mapped copy-on-write:
+    reading them shares the page cache with every process mapping the same files, and a
+    row written here (a decision, a new post in the spare rows past `n`) becomes a page of
+    this process only. Past `capacity` the arrays are copied into this process (`grow`).
+    """
 
     def __init__(self, *, dim: int, quantized: bool) -> None:
         self.dim = dim
@@ -116,7 +133,17 @@ class IndexColumns:
         if len(missing):
             needed = self.n + len(missing)
             if needed > self.capacity:
-                self.grow(max(needed, 2 * self.capacity))
+                if isinstance(self.arrays["post_id"], np.memmap):
+                    # Out of the snapshot's spare rows: from here on the rows are this process's own
+                    # (as without snapshots) until the next snapshot; grow by a twentieth, not double.
+                    log.warning(
+                        "library index: the snapshot's %d spare rows are used up; copying the index into "
+                        "this process until a newer snapshot comes (is the index:snapshot job running?)",
+                        self.capacity - self.n,
+                    )
+                    self.grow(needed + max(4096, self.capacity // 20))
+                else:
+                    self.grow(max(needed, 2 * self.capacity))
             fresh = np.arange(self.n, needed, dtype=np.int64)
             rows[missing] = fresh
             self.row_of[ids[missing]] = fresh
@@ -218,6 +245,42 @@ class IndexColumns:
             self.update_products(np.asarray(touched, dtype=np.int64))
             self.generation += 1
         return len(touched)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot_arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """Every array a snapshot keeps, at its live rows (the post-id map whole)."""
+        out = {name: arr[: self.n] for name, arr in self.arrays.items()}
+        out["row_of"] = self.row_of
+        return out
+
+    def snapshot_meta(self) -> dict[str, Any]:
+        """What a snapshot keeps besides the arrays: the category values and the product lines."""
+        return {
+            "n": self.n,
+            "dim": self.dim,
+            "quantized": self.quantized,
+            "values": {name: list(values) for name, values in self.values.items()},
+            "line_of_product": sorted(self.line_of_product.items()),
+        }
+
+    @classmethod
+    def from_snapshot(
+        cls, meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]], *, generation: int
+    ) -> IndexColumns:
+        """Columns over a snapshot's arrays (not copied; every array is `capacity` rows long)."""
+        columns = cls.__new__(cls)
+        columns.dim = int(meta["dim"])
+        columns.quantized = bool(meta["quantized"])
+        columns.n = int(meta["n"])
+        columns.row_of = arrays["row_of"]
+        columns.arrays = {name: arr for name, arr in arrays.items() if name != "row_of"}
+        columns.capacity = min(len(arr) for arr in columns.arrays.values())
+        columns.values = {name: list(meta["values"][name]) for name in CATEGORIES}
+        columns.codes = {name: {v: i for i, v in enumerate(vals)} for name, vals in columns.values.items()}
+        columns.line_of_product = {int(pid): line for pid, line in meta["line_of_product"]}
+        columns.generation = generation
+        return columns
 
     # ------------------------------------------------------------------ lookups
 

@@ -27,10 +27,21 @@ write transaction may take, plus clock skew between hosts); rows already applied
 with the same stamp are skipped, so the look-back costs an id query, not a reload,
 and only for `lookback_s` after a burst of writes. A process refreshes at most
 every `min_refresh_s` seconds, and at once after its own writes (`invalidate`).
+
+Snapshots (`search.snapshot`): with `snapshots` set to a folder, the index starts from the
+newest snapshot there instead of building from the store: its arrays are mapped, shared with
+every other process on the machine, and the ordinary refresh then reads what changed since the
+snapshot's watermark. Every `snapshot_check_s` a refresh also looks for a newer snapshot; a
+background thread opens it, brings it up to date the same way and swaps it in under the lock,
+so a search in flight finishes on the rows it started with (the old arrays stay mapped until
+nothing refers to them). A snapshot that is missing, half-written, corrupt or of another
+format is refused with a warning, and the index builds from the store as before.
+`write_snapshot` writes one (the `index:snapshot` job does, see `tesoro.jobs.tasks`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -38,6 +49,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,11 +57,20 @@ import numpy.typing as npt
 from sqlmodel import Session
 
 from tesoro.search import meaning
-from tesoro.search.columns import IndexColumns
+from tesoro.search.columns import IndexColumns, column_fill
 from tesoro.search.facets import FacetCounter, FacetCounts, all_of, filter_masks
 from tesoro.search.kernels import BoolArray, FloatArray, IntArray, int8_available, kth_largest
 from tesoro.search.meaning import SimilarityScan
 from tesoro.search.postings import TextIndex, TextMatches
+from tesoro.search.snapshot import (
+    SnapshotError,
+    SnapshotInfo,
+    SnapshotPart,
+    newest_snapshots,
+    open_snapshot,
+    write_snapshot,
+)
+from tesoro.store.engine import session_scope
 from tesoro.store.library import (
     IndexRow,
     LibraryFilters,
@@ -62,6 +83,8 @@ from tesoro.store.library import (
 from tesoro.text.search import SearchQuery
 
 __all__ = ["IndexStats", "LibraryIndex", "SimilarityScan", "int8_available"]
+
+log = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Rows read from the store per query while building, and post ids per query while refreshing.
@@ -88,6 +111,9 @@ class LibraryIndex:
         min_refresh_s: float = 1.0,
         scan_threads: int | None = None,
         quantized: bool = True,
+        snapshots: Path | None = None,
+        snapshot_check_s: float = 5.0,
+        verify_snapshots: bool = True,
     ) -> None:
         self.dim = dim
         # Keep an int8 copy of the embeddings for meaning search (exact results, see `search.meaning`).
@@ -107,6 +133,16 @@ class LibraryIndex:
         self._stale = True
         self._last_refresh = float("-inf")
         self.build_seconds = 0.0
+        # Snapshots: the folder to start from and follow (None: build from the store), the one in use.
+        self.snapshots = snapshots
+        self.snapshot_check_s = snapshot_check_s
+        self.verify_snapshots = verify_snapshots
+        self.snapshot: SnapshotInfo | None = None
+        self._snapshot_checked = float("-inf")
+        self._refused: set[Path] = set()
+        self._adopting = threading.Lock()
+        # Rows changed by refreshes since the snapshot in use was opened.
+        self.changed_since_snapshot = 0
 
     # ------------------------------------------------------------------ writing rows
 
@@ -146,23 +182,37 @@ class LibraryIndex:
         with self._lock:
             if not self._built:
                 return self._build(session)
+            self._look_for_snapshot(session)
             if not (force or self._stale or time.monotonic() - self._last_refresh >= self.min_refresh_s):
                 return 0
-            started = datetime.now(UTC)
-            changed = self.columns.set_product_lines(product_lines(session))
-            changed += self._refresh_items(session)
-            changed += self.columns.apply_post_changes(
-                changed_posts(session, since=self._post_mark - self.lookback)
-            )
-            # Everything stamped before (this refresh - lookback) is now visible and applied.
-            self._item_mark = self._post_mark = started
-            self._stale = False
-            self._last_refresh = time.monotonic()
-            return changed
+            return self._catch_up(session)
+
+    def _catch_up(self, session: Session) -> int:
+        """Apply what changed in the store since the marks (the lock is held)."""
+        started = datetime.now(UTC)
+        changed = self.columns.set_product_lines(product_lines(session))
+        changed += self._refresh_items(session)
+        changed += self.columns.apply_post_changes(
+            changed_posts(session, since=self._post_mark - self.lookback)
+        )
+        # Everything stamped before (this refresh - lookback) is now visible and applied.
+        self._item_mark = self._post_mark = started
+        self._stale = False
+        self._last_refresh = time.monotonic()
+        self.changed_since_snapshot += changed
+        return changed
 
     def _build(self, session: Session) -> int:
-        started_wall = datetime.now(UTC)
         started = time.perf_counter()
+        if self.snapshots is not None:
+            loaded = self._load_newest(newer_than=0)
+            if loaded is not None:
+                self._install(loaded)
+                self._built = True
+                self._catch_up(session)
+                self.build_seconds = time.perf_counter() - started
+                return self.columns.n
+        started_wall = datetime.now(UTC)
         self.columns.line_of_product = product_lines(session)
         expected = item_count(session)
         if expected > self.columns.capacity:  # one allocation instead of a doubling per page
@@ -188,6 +238,143 @@ class LibraryIndex:
         for start in range(0, len(wanted), _REFRESH_PAGE):
             self._apply_rows(index_rows(session, post_ids=wanted[start : start + _REFRESH_PAGE]))
         return len(wanted)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def write_snapshot(self, root: Path, *, spare_rows: int | None = None) -> SnapshotInfo:
+        """Write the index as the next snapshot under `root` (refresh it first); returns what was written.
+
+        Each file keeps `spare_rows` empty rows (default: a twentieth of the rows, at least 4,096)
+        for the posts ranked after it, so a process mapping it takes them in without a copy.
+        """
+        with self._lock:
+            columns, text = self.columns, self._text
+            n = columns.n
+            spare = max(4096, n // 20) if spare_rows is None else spare_rows
+            parts: dict[str, SnapshotPart] = {}
+            for name, arr in columns.snapshot_arrays().items():
+                if name == "row_of":
+                    top = int(columns.column("post_id").max()) + 1 if n else 0
+                    parts["columns.row_of"] = SnapshotPart(arr[:top], top + 2 * spare, -1)
+                else:
+                    parts[f"columns.{name}"] = SnapshotPart(arr, n + spare, column_fill(name))
+            per_row = ("start", "length", "hash", "dirty")
+            for name, arr in text.snapshot_arrays().items():
+                rows = len(arr)
+                if name in per_row:
+                    rows = n + spare
+                elif name == "tokens":
+                    rows = len(arr) + spare * max(1, len(arr) // max(1, n))
+                parts[f"text.{name}"] = SnapshotPart(arr, rows, 0)
+            meta = {
+                "dim": self.dim,
+                "quantized": self.quantized,
+                "columns": columns.snapshot_meta(),
+                "text": text.snapshot_meta(),
+            }
+            watermark = min(self._item_mark, self._post_mark)
+            return write_snapshot(root, parts, meta, watermark=watermark, rows=n)
+
+    def adopt_newest(self, session: Session) -> bool:
+        """Switch to the newest usable snapshot newer than the one in use, brought up to date; False if none.
+
+        The snapshot is opened and caught up with the store without the lock (searches go on
+        over the current rows), then swapped in under it.
+        """
+        if self.snapshots is None:
+            return False
+        with self._adopting:
+            current = self.snapshot.version if self.snapshot is not None else 0
+            loaded = self._load_newest(newer_than=current)
+            if loaded is None:
+                return False
+            fresh = LibraryIndex(
+                dim=self.dim,
+                lookback_s=self.lookback.total_seconds(),
+                scan_threads=self.scan_threads,
+                quantized=self.quantized,
+            )
+            fresh._install(loaded)
+            fresh._built = True
+            fresh._catch_up(session)
+            with self._lock:
+                generation = self.columns.generation + 1
+                self.columns, self.facet_counter, self._text = fresh.columns, fresh.facet_counter, fresh._text
+                self.columns.generation = generation
+                self._item_mark, self._post_mark = fresh._item_mark, fresh._post_mark
+                self.snapshot = fresh.snapshot
+                self.changed_since_snapshot = fresh.changed_since_snapshot
+                self._built = True
+                self._catch_up(session)  # what changed while it caught up
+            log.info("library index: now on snapshot %s (%d rows)", loaded[0].path.name, self.columns.n)
+            return True
+
+    def _look_for_snapshot(self, session: Session) -> None:
+        """Every `snapshot_check_s`: if a newer snapshot is there, adopt it in the background."""
+        if self.snapshots is None or time.monotonic() - self._snapshot_checked < self.snapshot_check_s:
+            return
+        self._snapshot_checked = time.monotonic()
+        current = self.snapshot.version if self.snapshot is not None else 0
+        newest = next((p for p in newest_snapshots(self.snapshots) if p not in self._refused), None)
+        if newest is None or _version_of(newest) <= current or self._adopting.locked():
+            return
+        engine = session.get_bind()
+
+        def adopt() -> None:
+            try:
+                with session_scope(engine) as own:  # type: ignore[arg-type]
+                    self.adopt_newest(own)
+            except Exception:  # the current rows stay in use; the next check tries again
+                log.exception("library index: could not switch to the snapshot %s", newest)
+
+        threading.Thread(target=adopt, name="tesoro-index-snapshot", daemon=True).start()
+
+    def _load_newest(self, *, newer_than: int) -> tuple[SnapshotInfo, IndexColumns, TextIndex] | None:
+        """Open the newest usable snapshot newer than version `newer_than`; refused ones are logged."""
+        assert self.snapshots is not None
+        for path in newest_snapshots(self.snapshots):
+            if _version_of(path) <= newer_than:
+                break
+            if path in self._refused:
+                continue
+            try:
+                return self._open(path)
+            except SnapshotError as exc:
+                self._refused.add(path)
+                log.warning("library index: refusing the snapshot %s: %s", path.name, exc)
+        if not self._built:
+            log.warning(
+                "library index: no usable snapshot in %s; building from the store instead", self.snapshots
+            )
+        return None
+
+    def _open(self, path: Path) -> tuple[SnapshotInfo, IndexColumns, TextIndex]:
+        snapshot = open_snapshot(path, verify=self.verify_snapshots)
+        meta = snapshot.meta
+        try:
+            if int(meta["dim"]) != self.dim or bool(meta["quantized"]) != self.quantized:
+                raise SnapshotError(
+                    f"made for {meta['dim']}-d embeddings{' with' if meta['quantized'] else ' without'} "
+                    f"int8 codes; this index wants {self.dim}-d{' with' if self.quantized else ' without'}"
+                )
+            columns = IndexColumns.from_snapshot(meta["columns"], snapshot.part("columns"), generation=0)
+            text = TextIndex.from_snapshot(meta["text"], snapshot.part("text"))
+        except SnapshotError:
+            raise
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise SnapshotError(f"{path}: {type(exc).__name__}: {exc}") from exc
+        if len(text) != columns.n:
+            raise SnapshotError(f"{path}: {len(text)} documents for {columns.n} rows")
+        return snapshot.info, columns, text
+
+    def _install(self, loaded: tuple[SnapshotInfo, IndexColumns, TextIndex]) -> None:
+        info, columns, text = loaded
+        columns.generation = self.columns.generation + 1
+        self.columns, self._text = columns, text
+        self.facet_counter = FacetCounter(columns)
+        self._item_mark = self._post_mark = info.watermark
+        self.snapshot = info
+        self.changed_since_snapshot = 0
 
     # ------------------------------------------------------------------ rows and filters
 
@@ -321,3 +508,7 @@ class LibraryIndex:
             ids = self.columns.arrays["post_id"][rows]
             order = np.lexsort((-ids, -values))[offset:want]
             return total, [int(i) for i in ids[order]], [float(v) for v in values[order]]
+
+
+def _version_of(path: Path) -> int:
+    return int(path.name[1:].split("-", 1)[0])

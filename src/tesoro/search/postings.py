@@ -34,6 +34,7 @@ can order ties of meaning differently.
 from __future__ import annotations
 
 import math
+import zlib
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,6 +90,12 @@ def _spans(starts: IntArray, lengths: npt.NDArray[Any]) -> tuple[IntArray, IntAr
         np.cumsum(lengths[:-1], out=first[1:])
     positions = np.arange(total, dtype=np.int64) + (starts - first)[label]
     return positions, label
+
+
+def doc_hash(doc: str) -> int:
+    """A document's fingerprint, the same in every process (snapshots keep it; `hash` is salted)."""
+    data = doc.encode()
+    return (len(data) << 32) | zlib.crc32(data)
 
 
 def _one_of(values: npt.NDArray[Any], ids: IntArray) -> BoolArray:
@@ -172,7 +179,7 @@ class TextIndex:
             at, docs = at[pick], [docs[i] for i in pick]
         top = int(at.max()) + 1
         self._reserve_rows(top)
-        hashes = np.fromiter((hash(d) for d in docs), dtype=np.int64, count=len(docs))
+        hashes = np.fromiter(map(doc_hash, docs), dtype=np.int64, count=len(docs))
         fresh = at >= self._n
         changed = np.flatnonzero(fresh | (self._hash[at] != hashes))
         self._n = max(self._n, top)
@@ -240,6 +247,55 @@ class TextIndex:
         self._sorted_words = [self._words[i] for i in order]
         self._sorted_ids = np.asarray(order, dtype=np.int64)
         self._sorted_upto = vocabulary
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot_arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """The arrays a snapshot keeps (rebuild first: a snapshot holds no changed rows)."""
+        if self._dirty_rows:
+            self.rebuild()
+        n = self._n
+        words = "\n".join(self._words).encode()  # a word never holds white space
+        return {
+            "tokens": self._tokens[: self._used],
+            "start": self._start[:n],
+            "length": self._length[:n],
+            "hash": self._hash[:n],
+            "dirty": self._dirty[:n],
+            "post_rows": self._post_rows,
+            "post_tf": self._post_tf,
+            "term_start": self._term_start,
+            "words": np.frombuffer(words, dtype=np.uint8),
+            "sorted_ids": self._sorted_ids,
+        }
+
+    def snapshot_meta(self) -> dict[str, Any]:
+        return {"n": self._n, "used": self._used, "total_words": self._total_words, "words": len(self._words)}
+
+    @classmethod
+    def from_snapshot(
+        cls, meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]], *, rebuild_rows: int = _REBUILD_ROWS
+    ) -> TextIndex:
+        """A text index over a snapshot's arrays (not copied); the vocabulary is read into this process."""
+        text = cls(rebuild_rows=rebuild_rows)
+        count = int(meta["words"])
+        words = arrays["words"].tobytes().decode().split("\n") if count else []
+        if len(words) != count:
+            raise ValueError(f"the snapshot's vocabulary holds {len(words)} words, its manifest says {count}")
+        text._words = words
+        text._vocab = {word: i for i, word in enumerate(words)}
+        text._sorted_ids = np.asarray(arrays["sorted_ids"], dtype=np.int64)
+        text._sorted_words = [words[i] for i in text._sorted_ids.tolist()]
+        text._sorted_upto = count
+        text._tokens = arrays["tokens"]
+        text._used = int(meta["used"])
+        text._n = int(meta["n"])
+        text._start, text._length = arrays["start"], arrays["length"]
+        text._hash, text._dirty = arrays["hash"], arrays["dirty"]
+        text._total_words = int(meta["total_words"])
+        text._post_rows, text._post_tf = arrays["post_rows"], arrays["post_tf"]
+        text._term_start = arrays["term_start"]
+        return text
 
     # ------------------------------------------------------------------ reading
 

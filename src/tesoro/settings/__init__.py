@@ -32,6 +32,7 @@ from tesoro.settings.ops import OpsSettings
 from tesoro.settings.quota import PLATFORM_BUDGETS, Budget, QuotaSettings, QuotaWindow
 from tesoro.settings.rights import RIGHTS_SCOPES, RightsScope, RightsSettings
 from tesoro.settings.root import Settings
+from tesoro.settings.search import SearchSettings
 from tesoro.settings.secrets import DEFAULT_ALERT_ENV_ALLOW, SecretsSettings
 from tesoro.settings.service import (
     ApiSettings,
@@ -75,6 +76,7 @@ __all__ = [
     "RoeEffort",
     "RoeSettings",
     "RorEventValues",
+    "SearchSettings",
     "SecretsSettings",
     "ServerSettings",
     "Settings",

@@ -17,6 +17,7 @@ from tesoro.settings.insights import RelationshipSettings, RoeSettings
 from tesoro.settings.media import MediaSettings
 from tesoro.settings.ops import OpsSettings
 from tesoro.settings.rights import RightsSettings
+from tesoro.settings.search import SearchSettings
 from tesoro.settings.secrets import SecretsSettings
 from tesoro.settings.service import (
     ApiSettings,
@@ -53,6 +54,7 @@ class Settings(Section):
     relationship: RelationshipSettings = Field(default_factory=RelationshipSettings)
     roe: RoeSettings = Field(default_factory=RoeSettings)
     curator: CuratorSettings = Field(default_factory=CuratorSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
     rights: RightsSettings = Field(default_factory=RightsSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     meta_webhook: MetaWebhookSettings = Field(default_factory=MetaWebhookSettings)
@@ -162,6 +164,12 @@ class Settings(Section):
     def resolved(self, path: Path) -> Path:
         """A path from the file, made absolute against the file's own folder."""
         return path if path.is_absolute() else self.base_dir / path
+
+    def index_snapshots(self) -> Path | None:
+        """The folder of the library index's snapshots, or None when they are off."""
+        if not self.search.snapshot_interval_s:
+            return None
+        return self.resolved(self.search.snapshot_dir or self.resolved(self.data_dir) / "index")
 
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:

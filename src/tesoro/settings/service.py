@@ -93,6 +93,7 @@ class JobTimeouts(Section):
         1800, description="asking platforms about gallery posts (`gallery:recheck`)"
     )
     gallery_copies: Seconds = Field(1800, description="the gallery's kept copies (`gallery:copies`)")
+    index_snapshot: Seconds = Field(1800, description="a snapshot of the library index (`index:snapshot`)")
 
     @field_validator("*", mode="before")
     @classmethod
