@@ -328,8 +328,11 @@ class RelevanceScorer:
             ):
                 mention = 1.0
                 break
-        similarity = float((self._profiles[brand_id] @ embedding).max())
-        sim_scaled = min(max((similarity - _SIM_CENTRE) / _SIM_SCALE, -2.0), 2.0)
+        if embedding.size == 0 or self._profiles[brand_id].shape[-1] == 0:
+            sim_scaled = 0.0  # no embeddings (the fast profile): the similarity term says nothing
+        else:
+            similarity = float((self._profiles[brand_id] @ embedding).max())
+            sim_scaled = min(max((similarity - _SIM_CENTRE) / _SIM_SCALE, -2.0), 2.0)
         job = 1.0 if _JOB_AD.search(text) else 0.0
         return (query, mention, sim_scaled, product_confidence, job, spam)
 
