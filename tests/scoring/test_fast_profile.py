@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,7 +41,8 @@ from tesoro.store.scores import count_unscored, scores_for
 from tesoro.store.tables import Product
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+# The labelled data beside the checkout (../shared/data), or where TESORO_DATA_DIR says (a worktree).
+DATA = Path(os.environ.get("TESORO_DATA_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data")
 
 
 def _settings(profile: str = "fast") -> Settings:
