@@ -27,14 +27,22 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from tesoro.curator.treasure import TreasureInputs, score_treasure
 from tesoro.scoring.encoders import DEFAULT_ENCODER, Encoder, load_encoder
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, load_head
 from tesoro.scoring.metrics import evaluate
-from tesoro.scoring.pipeline import head_proba
+from tesoro.scoring.pipeline import FAST_OFFENSIVE_HEAD, FAST_SENTIMENT_HEAD, head_proba
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.safety import spam_score, text_safety
-from tesoro.scoring.sentiment import SENTIMENT_LABELS, SentimentModel, load_sentiment, sentiment_proba
+from tesoro.scoring.sentiment import (
+    SENTIMENT_LABELS,
+    HeadSentiment,
+    SentimentModel,
+    load_sentiment,
+    sentiment_proba,
+)
 from tesoro.scoring.shared import FloatArray
 from tesoro.scoring.training import embed_cached, read_jsonl
 from tesoro.settings import CuratorSettings
@@ -184,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="sentiment backend: bundled head (default), a head or branch .npz, or a transformers model",
     )
+    parser.add_argument(
+        "--profile",
+        choices=("default", "fast"),
+        default="default",
+        help="fast: the fast profile's text-only n-gram heads and alias-only product matching",
+    )
     all_tasks = sorted({task for _, task, _, _ in ROWS} | {"safety"})
     parser.add_argument(
         "--tasks",
@@ -208,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
         else None
     )
     matcher = ProductMatcher(SXSW_PRODUCTS, encoder)
+    fast = args.profile == "fast"
+    if fast:  # no encoder input anywhere: the heads read the text, the matcher aliases alone
+        sentiment = HeadSentiment(load_head(FAST_SENTIMENT_HEAD), name="fast")
+        offensive = load_head(FAST_OFFENSIVE_HEAD)
+        matcher = ProductMatcher(
+            SXSW_PRODUCTS, profile_embeddings=np.zeros((len(SXSW_PRODUCTS), 0), np.float32)
+        )
     names = {p.id: p.name for p in SXSW_PRODUCTS}
 
     lines = [
@@ -223,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         if task == "product":
             records = [r for r in records if r.get("target")]
         texts = [r["text"] for r in records]
-        emb = embed_cached(encoder, texts, args.cache_dir)
+        emb = np.zeros((len(texts), 0), np.float32) if fast else embed_cached(encoder, texts, args.cache_dir)
         if task == "sentiment":
             assert sentiment is not None
             gold = [r["label"] for r in records]
@@ -278,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + safety_table(records, predicted))
     print(
         f"\nencoder {encoder.name} ({encoder.backend} backend), "
-        f"sentiment {sentiment.name if sentiment is not None else '(not run)'}; "
+        f"sentiment {sentiment.name if sentiment is not None else '(not run)'}, profile {args.profile}; "
         f"{time.perf_counter() - started:.0f} s",
         file=sys.stderr,
     )

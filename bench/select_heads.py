@@ -318,10 +318,47 @@ def seeds(task: str, name: str | None, args: argparse.Namespace) -> None:
     print("| " + " | ".join(_mean_sd(results[d]) for d in validation) + " |", flush=True)
 
 
+def fast(task: str, args: argparse.Namespace) -> None:
+    """The fast profile n-gram head: its L2 penalty and bucket count by k-fold CV on the training split."""
+    from tesoro.scoring.training.lexical import LexicalConfig
+    from tesoro.scoring.training.lexical import cross_validate as lexical_cv
+
+    data = _training(task, args.data_dir, None)  # all 47k SemEval tweets, as `tesoro train` uses
+    configs = [LexicalConfig(buckets=b, l2=l2) for b in args.fast_buckets for l2 in args.fast_l2]
+    started = time.perf_counter()
+    results = lexical_cv(
+        data.texts,
+        data.ys,
+        data.labels,
+        balanced_weights(data.groups, data.shares),
+        [dataset for dataset, _ in data.groups],
+        configs,
+        folds=args.folds,
+        seed=args.fold_seed,
+        metrics=METRIC,
+        on_progress=lambda msg: print(msg, flush=True),
+    )
+    print(
+        f"\n{task} fast n-gram head, {args.folds}-fold CV on train ({time.perf_counter() - started:.0f} s), "
+    )
+    print("criterion: mean over data sets of each one's official metric\n")
+    print("| buckets | l2 | mean | per fold |")
+    print("|---:|---:|---:|---|")
+    for r in results:
+        folds = ", ".join(f"{100 * v:.1f}" for v in r["folds"])
+        print(f"| {r['config']['buckets']} | {r['config']['l2']:g} | {100 * r['mean']:.1f} | {folds} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=("sentiment", "offensive"), required=True)
-    parser.add_argument("--stage", choices=("probe", "cv", "seeds"), default="probe")
+    parser.add_argument("--stage", choices=("probe", "cv", "seeds", "fast"), default="probe")
+    parser.add_argument(
+        "--fast-l2", type=lambda v: [float(k) for k in v.split(",")], default=[3e-5, 1e-4, 3e-4, 1e-3]
+    )
+    parser.add_argument(
+        "--fast-buckets", type=lambda v: [int(k) for k in v.split(",")], default=[2**16, 2**18]
+    )
     parser.add_argument("--candidates", default="", help="comma-separated names of CANDIDATES")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--fold-seed", type=int, default=101)
@@ -346,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:
         parser.error(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)}")
-    if args.stage == "probe":
+    if args.stage == "fast":
+        fast(args.task, args)
+    elif args.stage == "probe":
         probe(args.task, args)
     elif args.stage == "cv":
         cross_validate(args.task, names or [n for n in CANDIDATES if n.startswith("lin-")], args)

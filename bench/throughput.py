@@ -46,9 +46,16 @@ PIPELINES = {
     "tesoro-onnx": "Tesoro score_pending, ONNX Runtime fp32 encoder (same models and code otherwise)",
     "tesoro-torch": "Tesoro score_pending, torch fp32 encoder (same models and code otherwise)",
     "tesoro-int8": "Tesoro score_pending, ONNX Runtime int8 encoder (opt-in: `onnx-int8`)",
+    "tesoro-fast": "Tesoro score_pending, `fast` profile (no encoder: n-gram heads, alias matching)",
     "baseline": "baseline: ST encode fp32 + transformers sentiment pipeline",
 }
-BACKEND_OF = {"tesoro": "auto", "tesoro-onnx": "onnx", "tesoro-torch": "torch", "tesoro-int8": "onnx-int8"}
+BACKEND_OF = {
+    "tesoro": "auto",
+    "tesoro-onnx": "onnx",
+    "tesoro-torch": "torch",
+    "tesoro-int8": "onnx-int8",
+    "tesoro-fast": "auto",
+}
 
 
 def _peak_mib() -> float:
@@ -77,7 +84,7 @@ def _texts(data_dir: Path, n: int) -> list[str]:
     return random.Random(7).sample(pool, min(n, len(pool)))
 
 
-def _tesoro(texts: list[str], backend: str, tmp: Path) -> Callable[[int], int]:
+def _tesoro(texts: list[str], backend: str, tmp: Path, profile: str = "default") -> Callable[[int], int]:
     """Load the models and store once; the returned function scores every post under a fresh version."""
     from tesoro.models import NormalizedAuthor, NormalizedPost, Platform, PostMetrics
     from tesoro.scoring.pipeline import load_models, score_pending
@@ -92,19 +99,20 @@ def _tesoro(texts: list[str], backend: str, tmp: Path) -> Callable[[int], int]:
     previous = os.environ.get("TESORO_ENCODER_BACKEND")
     os.environ["TESORO_ENCODER_BACKEND"] = backend  # load_models picks the encoder backend from it
     try:
-        models = load_models(settings)
+        models = load_models(settings, profile=profile)
     finally:
         if previous is None:
             del os.environ["TESORO_ENCODER_BACKEND"]
         else:
             os.environ["TESORO_ENCODER_BACKEND"] = previous
-    assert backend == "auto" or models.encoder.backend == backend
-    if backend == "auto":
-        print(f"default encoder backend here: {models.encoder.backend}", file=sys.stderr)
-    models.encoder.encode(["warm up"])
-    if models.sentiment.branch is not None:  # builds the branch's ONNX graph before the clock starts
-        models.encoder.encode_with_branch(["warm up"], models.sentiment.branch)
-    engine = make_engine(f"sqlite:///{tmp / f'bench-{backend}.db'}")
+    if models.encoder is not None:
+        assert backend == "auto" or models.encoder.backend == backend
+        if backend == "auto":
+            print(f"default encoder backend here: {models.encoder.backend}", file=sys.stderr)
+        models.encoder.encode(["warm up"])
+        if models.sentiment.branch is not None:  # builds the branch's ONNX graph before the clock starts
+            models.encoder.encode_with_branch(["warm up"], models.sentiment.branch)
+    engine = make_engine(f"sqlite:///{tmp / f'bench-{backend}-{profile}.db'}")
     upgrade(engine)
     with session_scope(engine) as session:
         sync_catalog(session, settings)
@@ -124,7 +132,7 @@ def _tesoro(texts: list[str], backend: str, tmp: Path) -> Callable[[int], int]:
         upsert_posts(session, posts)
 
     def run(round_: int) -> int:
-        version = dataclasses.replace(models, version=f"bench-{backend}-{round_}")
+        version = dataclasses.replace(models, version=f"bench-{backend}-{profile}-{round_}")
         return score_pending(engine, settings, models=version, batch_size=256)
 
     return run
@@ -158,7 +166,7 @@ def _baseline(texts: list[str]) -> Callable[[int], int]:
 def _build(name: str, texts: list[str], tmp: Path) -> Callable[[int], int]:
     if name == "baseline":
         return _baseline(texts)
-    return _tesoro(texts, BACKEND_OF[name], tmp)
+    return _tesoro(texts, BACKEND_OF[name], tmp, "fast" if name == "tesoro-fast" else "default")
 
 
 def _child(name: str, data_dir: Path, n: int, threads: int) -> int:

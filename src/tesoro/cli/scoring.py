@@ -23,7 +23,13 @@ from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
 from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder
 from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
 from tesoro.scoring.metrics import evaluate
-from tesoro.scoring.pipeline import head_proba, load_models, score_pending
+from tesoro.scoring.pipeline import (
+    FAST_OFFENSIVE_HEAD,
+    FAST_SENTIMENT_HEAD,
+    head_proba,
+    load_models,
+    score_pending,
+)
 from tesoro.scoring.pipeline import rescore as rescore_all
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, load_sentiment, sentiment_proba
@@ -37,6 +43,7 @@ from tesoro.scoring.training import (
     train_sentiment,
     train_sentiment_branch,
 )
+from tesoro.scoring.training.lexical import train_fast_offensive, train_fast_sentiment
 from tesoro.settings import Settings
 from tesoro.store.db import open_store
 
@@ -236,6 +243,13 @@ def train(
             "(comma-separated; '' for the embedding alone)."
         ),
     ] = ",".join(map(str, SENTIMENT_POOLED_LAYERS)),
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="'fast': the fast profile's text-only n-gram head (no encoder; seconds to a minute) "
+            "instead of the default profile's head."
+        ),
+    ] = "default",
 ) -> None:
     """Reproduce the bundled weights from the labelled data (uses a GPU when settings say `device = "cuda"`).
 
@@ -246,6 +260,24 @@ def train(
 
     settings = _settings(config)
     conf = settings.models
+    if profile not in ("default", "fast"):
+        raise _fail(ValueError(f"--profile {profile!r}: expected 'default' or 'fast'"))
+    if profile == "fast":
+        started = time.perf_counter()
+        fast_target = out_path or (
+            FAST_SENTIMENT_HEAD if task is TrainTask.sentiment else FAST_OFFENSIVE_HEAD
+        )
+        trainer = train_fast_sentiment if task is TrainTask.sentiment else train_fast_offensive
+        try:
+            meta = trainer(data_dir, fast_target, on_progress=console.print)
+        except (FileNotFoundError, ValueError) as exc:
+            raise _fail(exc) from exc
+        out.print(json.dumps(meta["validation"], indent=2))
+        out.print(
+            f"wrote {fast_target} ({fast_target.stat().st_size / 1024:.0f} KiB) "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
+        return
     try:
         chosen_layers = tuple(int(k) for k in pooled_layers.replace(" ", "").split(",") if k)
     except ValueError:

@@ -39,9 +39,11 @@ __all__ = [
     "WEIGHTS_DIR",
     "Head",
     "TrainConfig",
+    "hashed_ngram_batch",
     "hashed_ngrams",
     "head_arrays",
     "join_inputs",
+    "lexical_logits",
     "load_head",
     "save_head",
     "train_head",
@@ -62,19 +64,64 @@ _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
 def hashed_ngrams(text: str, buckets: int) -> npt.NDArray[np.int64]:
     """Bucket ids of the text's word 1-2-grams and character 3-4-grams (crc32: stable across processes).
 
-    Links and @handles are replaced by placeholders so that they do not become features.
+    Links and @handles are replaced by placeholders so that they do not become features. The ids
+    come in a fixed order (every word, then every word pair, then each word's character n-grams), so
+    that summing their weights gives the same float result in every process.
     """
+    codes = _ngram_codes(text)
+    if not codes:
+        return np.zeros(0, dtype=np.int64)
+    return np.array(codes, dtype=np.int64) % buckets
+
+
+def hashed_ngram_batch(
+    texts: Sequence[str], buckets: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """`hashed_ngrams` of every text, concatenated, and each text's count of ids (one numpy pass)."""
+    codes: list[int] = []
+    counts = np.zeros(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        one = _ngram_codes(text)
+        counts[i] = len(one)
+        codes.extend(one)
+    return np.array(codes, dtype=np.int64) % buckets, counts
+
+
+# Per word: the crc32 codes of its unigram and its character 3- and 4-grams, its UTF-8 bytes and the
+# running crc32 of "b:<word> " (a word pair's code continues it with the second word's bytes). Tweets
+# share most of their words, so most texts are hashed from this cache. Bounded: cleared when full (a
+# miss only costs the crc32 calls).
+_WORD_CODES: dict[str, tuple[int, tuple[int, ...], bytes, int]] = {}
+_CACHE_LIMIT = 200_000
+
+
+def _word_codes(word: str) -> tuple[int, tuple[int, ...], bytes, int]:
+    padded = f"<{word}>"
+    grams = tuple(
+        zlib.crc32(f"c:{padded[i : i + n]}".encode())
+        for n in (3, 4)
+        for i in range(max(len(padded) - n + 1, 0))
+    )
+    raw = word.encode()
+    found = (zlib.crc32(b"w:" + raw), grams, raw, zlib.crc32(b"b:" + raw + b" "))
+    if len(_WORD_CODES) >= _CACHE_LIMIT:
+        _WORD_CODES.clear()
+    _WORD_CODES[word] = found
+    return found
+
+
+def _ngram_codes(text: str) -> list[int]:
+    """The crc32 code of each feature of `text`, in `hashed_ngrams` order."""
     cleaned = _MENTION.sub(" @user ", _URL.sub(" http ", text.casefold()))
     words = _TOKEN.findall(cleaned)
-    feats = [f"w:{w}" for w in words]
-    feats += [f"b:{a} {b}" for a, b in pairwise(words)]
-    for word in words:
-        padded = f"<{word}>"
-        for n in (3, 4):
-            feats += [f"c:{padded[i : i + n]}" for i in range(max(len(padded) - n + 1, 0))]
-    if not feats:
-        return np.zeros(0, dtype=np.int64)
-    return np.array([zlib.crc32(f.encode("utf-8")) % buckets for f in feats], dtype=np.int64)
+    cache = _WORD_CODES
+    per_word = [cache.get(w) or _word_codes(w) for w in words]
+    codes = [entry[0] for entry in per_word]
+    crc32 = zlib.crc32
+    codes += [crc32(second[2], first[3]) for first, second in pairwise(per_word)]
+    for entry in per_word:
+        codes += entry[1]
+    return codes
 
 
 @dataclass(frozen=True)
@@ -137,15 +184,24 @@ class Head:
 
     def _lexical_logits(self, texts: Sequence[str]) -> FloatArray:
         assert self.lexical is not None
-        out = np.zeros((len(texts), self.lexical.shape[1]), dtype=np.float32)
-        for i, text in enumerate(texts):
-            ids = hashed_ngrams(text, self.lexical.shape[0])
-            if len(ids):
-                out[i] = self.lexical[ids].sum(axis=0) / np.sqrt(len(ids))
-        return out
+        return lexical_logits(self.lexical, texts)
 
     def predict(self, x: FloatArray, texts: Sequence[str] | None = None) -> list[str]:
         return [self.labels[i] for i in self.predict_proba(x, texts).argmax(axis=1)]
+
+
+def lexical_logits(lexical: FloatArray, texts: Sequence[str]) -> FloatArray:
+    """Per text, the sum of its n-grams' rows of `lexical` scaled by 1/sqrt(their count); zeros if none."""
+    ids, counts = hashed_ngram_batch(texts, lexical.shape[0])
+    out = np.zeros((len(texts), lexical.shape[1]), dtype=np.float32)
+    rows = lexical[ids]
+    end = 0
+    for i, n in enumerate(counts.tolist()):
+        if n:
+            start, end = end, end + n
+            # Per text, the same reduction as over its own gathered rows: the same float32 sums.
+            out[i] = rows[start:end].sum(axis=0) / np.sqrt(n)
+    return out
 
 
 def head_arrays(head: Head) -> dict[str, Any]:
@@ -162,7 +218,7 @@ def head_arrays(head: Head) -> dict[str, Any]:
     if head.pooled_layers:
         arrays["pooled_layers"] = np.asarray(head.pooled_layers, dtype=np.int64)
     if head.inputs != ("minilm",):
-        arrays["inputs"] = np.array(head.inputs)
+        arrays["inputs"] = np.array(head.inputs, dtype=np.str_)
     return arrays
 
 
@@ -219,7 +275,12 @@ def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
     w1, b1, w2, b2 = (arrays[key].astype(np.float32) for key in ("w1", "b1", "w2", "b2"))
     labels = tuple(str(label) for label in arrays["labels"].tolist())
     linear = w2.size == 0
-    if linear and (w1.ndim != 2 or w1.shape[1] != len(labels) or b1.shape != (len(labels),)):
+    if linear and (
+        w1.ndim != 2
+        or w1.shape[1] != len(labels)
+        or b1.shape != (len(labels),)
+        or (lexical is not None and (lexical.ndim != 2 or lexical.shape[1] != len(labels)))
+    ):
         raise ModelLoadError(f"head weights {path} have inconsistent shapes")
     if not linear and (
         w1.ndim != 2
@@ -236,14 +297,20 @@ def load_head(path: Path, *, expected_dim: int | None = None) -> Head:
     if layers.ndim != 1 or not np.issubdtype(layers.dtype, np.integer) or (layers < 1).any():
         raise ModelLoadError(f"head weights {path} name invalid encoder layers: {layers.tolist()}")
     pooled_layers = tuple(int(k) for k in layers.tolist())
-    if not inputs or set(inputs) - set(HEAD_INPUTS) or len(set(inputs)) != len(inputs):
+    if set(inputs) - set(HEAD_INPUTS) or len(set(inputs)) != len(inputs):
         raise ModelLoadError(f"head weights {path} name unknown encoder inputs {list(inputs)}")
     inputs = tuple(name for name in HEAD_INPUTS if name in inputs)
     if "minilm" not in inputs and pooled_layers:
         raise ModelLoadError(f"head weights {path} pool MiniLM layers but do not read MiniLM")
     use_width = USE_DIM if "use" in inputs else 0
     width = 1 + len(pooled_layers)
-    if "minilm" not in inputs:
+    if not inputs:
+        # A text-only head (the `fast` profile's): the n-gram weights and a bias, no encoder input.
+        if lexical is None or w1.shape[0] != 0 or not linear:
+            raise ModelLoadError(
+                f"head weights {path} read no encoder, so need n-gram weights and no w1 rows"
+            )
+    elif "minilm" not in inputs:
         if w1.shape[0] != USE_DIM:
             raise ModelLoadError(
                 f"head {path} reads the USE ({USE_DIM} columns) but has {w1.shape[0]} inputs"

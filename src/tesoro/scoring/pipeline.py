@@ -12,12 +12,20 @@ it stopped.
 digest of the encoder name, the sentiment model's name and this module's
 revision (bumped when a bundled head changes), so changing any of them makes
 every post "unscored" for the new version while old rows stay for comparison.
+
+The `fast` profile (`[models] profile = "fast"`, or `TESORO_SCORING_PROFILE=fast`) runs no
+encoder at all: sentiment and offensiveness come from text-only heads over hashed word and
+character n-grams (`training.lexical`), products from the alias matcher alone, relevance from
+the query, mentions and the learned weights with the similarity term neutral. Its score sets
+carry no embedding (meaning search and near-duplicate grouping skip those posts) and have their
+own model version (`fast.<digest>`), so switching profiles scores every post again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,12 +40,19 @@ from tesoro.scoring.content_type import classify_content
 from tesoro.scoring.corrections import BrandCalibration, apply_overrides, calibrate_rows, load_calibrations
 from tesoro.scoring.encoders import Encoder, UseEncoder, load_encoder, load_use
 from tesoro.scoring.engagement import derive_median, engagement_rate, vs_median
-from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, Head, join_inputs, load_head
+from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, WEIGHTS_DIR, Head, join_inputs, load_head
 from tesoro.scoring.language import detect_language
 from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.relevance import BrandProfile, RelevanceScorer, with_learned_weights
 from tesoro.scoring.safety import spam_score, text_safety, with_flags
-from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, SentimentModel, load_sentiment
+from tesoro.scoring.sentiment import (
+    DEFAULT_SENTIMENT_HEAD,
+    SENTIMENT_LABELS,
+    HeadSentiment,
+    SentimentModel,
+    load_sentiment,
+)
+from tesoro.scoring.shared import ModelLoadError
 from tesoro.settings import Settings
 from tesoro.store.catalog import list_brands, list_products
 from tesoro.store.corrections import corrections_for
@@ -57,15 +72,20 @@ from tesoro.store.scores import (
 
 __all__ = [
     "DEFAULT_OFFENSIVE_HEAD",
+    "FAST_OFFENSIVE_HEAD",
+    "FAST_SENTIMENT_HEAD",
     "PIPELINE_REVISION",
+    "PROFILES",
     "Scorer",
     "ScoringModels",
     "catalog_profiles",
     "default_model_version",
+    "fast_model_version",
     "head_proba",
     "load_models",
     "rescore",
     "score_pending",
+    "scoring_profile",
 ]
 
 # Bump when the rule-based scorers or the bundled heads change in a way that should trigger
@@ -73,6 +93,10 @@ __all__ = [
 # aimed at people from strong words about a product, and scores threats).
 PIPELINE_REVISION = "3"
 _DERIVED_PLATFORMS = ("reddit", "bluesky", "mastodon", "threads", "youtube")
+# "default": MiniLM feeds every head and matcher; "fast": no encoder, text-only n-gram heads.
+PROFILES = ("default", "fast")
+FAST_SENTIMENT_HEAD = WEIGHTS_DIR / "sentiment_fast.npz"
+FAST_OFFENSIVE_HEAD = WEIGHTS_DIR / "offensive_fast.npz"
 
 FloatArray = npt.NDArray[np.float32]
 ProgressCallback = Callable[[int, int], None]  # (scored so far, total to score)
@@ -82,12 +106,34 @@ ProgressCallback = Callable[[int, int], None]  # (scored so far, total to score)
 class ScoringModels:
     """The loaded models a run uses; cheap to pass around, expensive to build (load once)."""
 
-    encoder: Encoder
+    encoder: Encoder | None  # None: the `fast` profile, no embeddings at all
     sentiment: SentimentModel
     offensive: Head | None
     version: str
     # The multilingual USE, loaded when a head reads it (None: no head does, and it never runs).
     use: UseEncoder | None = None
+    profile: str = "default"
+
+
+def scoring_profile(settings: Settings) -> str:
+    """The scoring profile: `TESORO_SCORING_PROFILE` when set, else `[models] profile` ("default")."""
+    wanted = (
+        (os.environ.get("TESORO_SCORING_PROFILE") or getattr(settings.models, "profile", None) or "default")
+        .strip()
+        .casefold()
+    )
+    if wanted not in PROFILES:
+        raise ModelLoadError(f"scoring profile {wanted!r}: expected one of {', '.join(PROFILES)}")
+    return wanted
+
+
+def fast_model_version() -> str:
+    """The `fast` profile's model version: its two heads' bytes and the pipeline revision."""
+    digest = hashlib.sha1(f"fast\0{PIPELINE_REVISION}".encode())
+    for path in (FAST_SENTIMENT_HEAD, FAST_OFFENSIVE_HEAD):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return f"fast.{digest.hexdigest()[:10]}"
 
 
 def default_model_version(encoder_name: str, sentiment_name: str | None) -> str:
@@ -101,13 +147,20 @@ def default_model_version(encoder_name: str, sentiment_name: str | None) -> str:
 
 
 def load_models(
-    settings: Settings, *, sentiment: str | None = None, model_version: str | None = None
+    settings: Settings,
+    *,
+    sentiment: str | None = None,
+    model_version: str | None = None,
+    profile: str | None = None,
 ) -> ScoringModels:
     """Load the encoder, sentiment backend and offensive head named by settings (once per process).
 
     `sentiment` overrides `settings.models.sentiment` when that key exists: the bundled head,
-    a `.npz` head file, or a transformers text-classification model.
+    a `.npz` head file, or a transformers text-classification model. `profile` overrides
+    `scoring_profile(settings)`; "fast" loads the two n-gram heads and no encoder.
     """
+    if (profile or scoring_profile(settings)) == "fast":
+        return load_fast_models(model_version)
     conf = settings.models
     sentiment_name = sentiment or getattr(conf, "sentiment", None)
     encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
@@ -124,6 +177,25 @@ def load_models(
     return ScoringModels(encoder, sentiment_model, offensive, version, load_use() if reads_use else None)
 
 
+def load_fast_models(model_version: str | None = None) -> ScoringModels:
+    """The `fast` profile: the shipped text-only sentiment and offensive heads, no encoder."""
+    for path in (FAST_SENTIMENT_HEAD, FAST_OFFENSIVE_HEAD):
+        if not path.is_file():
+            raise ModelLoadError(f"{path} not found: train it with `tesoro train <task> --profile fast`")
+    sentiment = load_head(FAST_SENTIMENT_HEAD)
+    offensive = load_head(FAST_OFFENSIVE_HEAD)
+    if sentiment.inputs or offensive.inputs:
+        raise ModelLoadError("the fast profile's heads must read no encoder (retrain with --profile fast)")
+    return ScoringModels(
+        None,
+        HeadSentiment(sentiment, name="fast"),
+        offensive,
+        model_version or fast_model_version(),
+        None,
+        "fast",
+    )
+
+
 class Scorer:
     """Scores batches of posts against the brands and products in the store."""
 
@@ -138,8 +210,16 @@ class Scorer:
         self.models = models
         # Per brand, what its coordinator's corrections taught the heads (`scoring.corrections`).
         self.calibrations = dict(calibrations or {})
-        self.products = ProductMatcher(products, models.encoder)
-        self.relevance = RelevanceScorer(brands, models.encoder)
+        if models.encoder is None:  # the fast profile: no embeddings, so empty profile vectors
+            self.products = ProductMatcher(
+                products, profile_embeddings=np.zeros((len(products), 0), np.float32)
+            )
+            self.relevance = RelevanceScorer(
+                brands, profile_embeddings={b.id: np.zeros((1, 0), np.float32) for b in brands}
+            )
+        else:
+            self.products = ProductMatcher(products, models.encoder)
+            self.relevance = RelevanceScorer(brands, models.encoder)
         self.derived_medians = dict(derived_medians or {})
 
     @classmethod
@@ -160,6 +240,9 @@ class Scorer:
         the offensive head read of MiniLM, and the USE embeddings (None when no head reads them).
         """
         models = self.models
+        if models.encoder is None:
+            empty = np.zeros((len(texts), 0), np.float32)
+            return empty, empty, empty, None
         branch = models.sentiment.branch
         sentiment_layers = models.sentiment.pooled_layers
         offensive = models.offensive
@@ -206,12 +289,16 @@ class Scorer:
         offensive_head = self.models.offensive
         offensive = (
             offensive_head.predict_proba(
-                join_inputs(offensive_head.inputs, offensive_x, unique_use), unique_texts
+                join_inputs(offensive_head.inputs, offensive_x, unique_use)
+                if offensive_head.inputs
+                else np.zeros((len(unique_texts), 0), np.float32),
+                unique_texts,
             )[:, -1]
             if offensive_head is not None
             else np.zeros(len(unique_texts), dtype=np.float32)
         )
         emb = unique_emb[index]
+        has_embedding = emb.shape[1] > 0
         matches = self.products.match(texts, emb, brand_ids=[p.brand_id for p in posts])
         dups = dup_accounts or {}
         rows: list[dict[str, Any]] = []
@@ -260,7 +347,7 @@ class Scorer:
                     "spam": spam.score,
                     "engagement_rate": rate,
                     "engagement_vs_median": vs_median(rate, post.platform, self.derived_medians),
-                    "embedding": emb[i].astype(np.float32).tobytes(),
+                    "embedding": emb[i].astype(np.float32).tobytes() if has_embedding else None,
                     "embedding_use": None
                     if unique_use is None
                     else unique_use[index[i]].astype(np.float32).tobytes(),
@@ -275,6 +362,8 @@ def head_proba(
     head: Head, encoder: Encoder, texts: Sequence[str], use: UseEncoder | None = None
 ) -> FloatArray:
     """`head`'s class probabilities for `texts`, feeding it what it reads (MiniLM with its layers, USE)."""
+    if not head.inputs:  # a text-only head (the fast profile's)
+        return head.predict_proba(np.zeros((len(texts), 0), np.float32), texts)
     minilm: FloatArray | None = None
     if head.reads_minilm:
         minilm = (

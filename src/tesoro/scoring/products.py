@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tesoro.scoring.encoders import Encoder
-from tesoro.text.fold import hashtag_words, split_tokens, word_tokens
+from tesoro.text.fold import fold, hashtag_words, split_tokens, word_tokens
 
 __all__ = ["ProductMatch", "ProductMatcher", "ProductRef"]
 
@@ -109,6 +109,14 @@ class _Alias:
     def size(self) -> int:
         """How specific the alias is: its number of words."""
         return len(self.words)
+
+    def could_occur_in(self, folded: str) -> bool:
+        """Whether the folded text holds every stem of one of the alias's forms: a mention needs that.
+
+        Every token of a text is its folded word (or a part of it), a substring of the folded text,
+        and a stem is a prefix of its token; so an alias failing this has no mention of any kind.
+        """
+        return any(all(stem in folded for stem in stems) for stems in self.form_stems)
 
     @property
     def spread(self) -> bool:
@@ -269,13 +277,16 @@ class ProductMatcher:
         ]
         if not allowed:
             return NO_MATCH
-        view = _View(text)
+        # Only aliases whose stems all occur in the text can be mentioned: most posts name none, and
+        # then the text is never cut into tokens (the answer is the same, see `_Alias.could_occur_in`).
+        folded = fold(text)
+        possible = [(i, a) for i in allowed for a in self._aliases[i] if a.could_occur_in(folded)]
+        view = _View(text) if possible else None
         # Loose mentions (inflected, or words apart) count only with the embedding's support.
         mentions = [
             m
-            for i in allowed
-            for alias in self._aliases[i]
-            for m in view.mentions(alias, self.near_gap)
+            for i, alias in possible
+            for m in view.mentions(alias, self.near_gap)  # type: ignore[union-attr]
             if m.kind == EXACT or float(sims[i]) >= self._loose_floor(m)
         ]
         # A mention covered by a more specific mention of another product is the less specific
@@ -286,6 +297,7 @@ class ProductMatcher:
             if not any(o.product != m.product and o.size > m.size and m.words <= o.words for o in mentions)
         ]
         if kept:
+            assert view is not None
             return self._choose(kept, sims, view)
         ranked = sorted(allowed, key=lambda i: -float(sims[i]))
         top = float(sims[ranked[0]])

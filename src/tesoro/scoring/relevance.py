@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tesoro.text.fold import contains_phrase, fold, padded_words
+from tesoro.text.fold import fold, padded_words
 from tesoro.text.query import Matcher, compile_matcher, parse
 
 __all__ = [
@@ -262,6 +262,12 @@ class RelevanceScorer:
             ]
             for b in brands
         }
+        # Each needle as features() compares it: folded (a #hashtag or @handle against the text's folded
+        # tags) or as padded words (`contains_phrase`'s needle), computed once rather than per post.
+        self._needles: dict[int, list[tuple[bool, str]]] = {
+            b: [(True, fold(n)) if n.startswith(("#", "@")) else (False, padded_words(n)) for n in needles]
+            for b, needles in self._mentions.items()
+        }
         self._profiles: dict[int, FloatArray] = {}
         for b in brands:
             if profile_embeddings is not None and b.id in profile_embeddings:
@@ -322,14 +328,18 @@ class RelevanceScorer:
         padded = padded_words(text)
         folded_tags = set(re.findall(r"[#@][\w.]+", fold(text)))
         mention = 0.0
-        for needle in self._mentions[brand_id]:
-            if (needle.startswith(("#", "@")) and fold(needle) in folded_tags) or (
-                not needle.startswith(("#", "@")) and contains_phrase(padded, needle)
+        for is_tag, needle in self._needles[brand_id]:
+            # The same tests as `fold(needle) in folded_tags` and `contains_phrase(padded, needle)`.
+            if (is_tag and needle in folded_tags) or (
+                not is_tag and needle.strip() != "" and needle in padded
             ):
                 mention = 1.0
                 break
-        similarity = float((self._profiles[brand_id] @ embedding).max())
-        sim_scaled = min(max((similarity - _SIM_CENTRE) / _SIM_SCALE, -2.0), 2.0)
+        if embedding.size == 0 or self._profiles[brand_id].shape[-1] == 0:
+            sim_scaled = 0.0  # no embeddings (the fast profile): the similarity term says nothing
+        else:
+            similarity = float((self._profiles[brand_id] @ embedding).max())
+            sim_scaled = min(max((similarity - _SIM_CENTRE) / _SIM_SCALE, -2.0), 2.0)
         job = 1.0 if _JOB_AD.search(text) else 0.0
         return (query, mention, sim_scaled, product_confidence, job, spam)
 

