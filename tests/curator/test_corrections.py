@@ -23,7 +23,7 @@ from tesoro.curator.corrections import (
 )
 from tesoro.curator.ranking import rank_posts
 from tesoro.scoring.corrections import load_calibrations
-from tesoro.scoring.pipeline import Scorer, ScoringModels, load_models, score_pending
+from tesoro.scoring.pipeline import Scorer, ScoringModels, active_model_version, load_models, score_pending
 from tesoro.settings import Settings
 from tesoro.store.audit import audit_entries
 from tesoro.store.corrections import corrections_for, list_corrections, load_correction_models
@@ -333,3 +333,33 @@ def test_the_train_job_learns_from_corrections_and_survives_a_failure(
     reports = train_corrections(sqlite_engine, settings)
     assert {r.brand_id: r.reason for r in reports}[andes] == "no new corrections"
     assert trained == [1, 1]
+
+
+def test_the_fast_profile_learns_from_corrections_under_its_own_version(sqlite_engine: Engine) -> None:
+    """Corrections calibrate whichever heads score the posts: under the `fast` profile (no encoder) they
+    are learned for its text-only heads and fingerprinted with its version, so switching profiles
+    relearns them instead of reusing calibrations made for other heads."""
+    settings = catalog_settings()
+    fast = load_models(settings, profile="fast")
+    specs = [Spec(f"j{i}", t) for i, t in enumerate(JACKET)]
+    seeded = seed(sqlite_engine, specs)
+    rank_posts(sqlite_engine, settings.curator)
+    with session_scope(sqlite_engine) as session:
+        for spec in specs:
+            correct(
+                session, post_id=seeded.ids[spec.key], field_name="sentiment", value="negative", actor="ana"
+            )
+    reports = {r.brand_id: r for r in train_corrections(sqlite_engine, settings, models=fast)}
+    andes = seeded.brands["Andes Outdoor"]
+    assert reports[andes].heads["sentiment"]["labels"] == len(specs)
+    with session_scope(sqlite_engine) as session:
+        stored = load_correction_models(session)
+    assert stored and all(row.fingerprint for row in stored.values())
+    again = {r.brand_id: r for r in train_corrections(sqlite_engine, settings, models=fast, refresh=False)}
+    assert again[andes].reason == "no new corrections"
+    # The job passes no models: the version comes from the profile, so the default's differs and relearns.
+    assert active_model_version(settings) != fast.version
+    fast_settings = settings.model_copy(
+        update={"models": settings.models.model_copy(update={"profile": "fast"})}
+    )
+    assert active_model_version(fast_settings) == fast.version

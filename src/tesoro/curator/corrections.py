@@ -51,8 +51,8 @@ from tesoro.scoring.corrections import (
 from tesoro.scoring.pipeline import (
     Scorer,
     ScoringModels,
+    active_model_version,
     catalog_profiles,
-    default_model_version,
     load_models,
 )
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
@@ -326,11 +326,8 @@ def train_corrections(
         stored = load_correction_models(session)
         labels = {b.id or 0: _labels(session, b.id or 0) for b in brands}
     reports: dict[int, CorrectionReport] = {b.id or 0: CorrectionReport(b.id or 0) for b in brands}
-    version = (
-        models.version
-        if models is not None
-        else default_model_version(settings.models.encoder, getattr(settings.models, "sentiment", None))
-    )
+    # The profile's own version: calibrations learned for other heads are relearned after a switch.
+    version = models.version if models is not None else active_model_version(settings)
     with session_scope(engine) as session:
         products, _ = catalog_profiles(session)
     changed: list[int] = []

@@ -78,6 +78,7 @@ __all__ = [
     "PROFILES",
     "Scorer",
     "ScoringModels",
+    "active_model_version",
     "catalog_profiles",
     "default_model_version",
     "fast_model_version",
@@ -144,6 +145,13 @@ def default_model_version(encoder_name: str, sentiment_name: str | None) -> str:
             digest.update(path.read_bytes())
     short = re.sub(r"[^a-z0-9]+", "-", encoder_name.casefold().rsplit("/", 1)[-1]).strip("-")[:24]
     return f"{short}.{digest.hexdigest()[:10]}"
+
+
+def active_model_version(settings: Settings) -> str:
+    """The model version the settings' scoring profile writes, without loading any model."""
+    if scoring_profile(settings) == "fast":
+        return fast_model_version()
+    return default_model_version(settings.models.encoder, getattr(settings.models, "sentiment", None))
 
 
 def load_models(
