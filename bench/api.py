@@ -152,6 +152,7 @@ class Result:
     p95_ms: float
     p99_ms: float
     errors: int
+    bytes: int = 0  # the median response body (in-process rows only)
 
     @property
     def rps(self) -> float:
@@ -326,6 +327,56 @@ def _start_server(folder: Path, port: int, workers: int) -> subprocess.Popen[byt
     raise RuntimeError("the API server did not start")
 
 
+def _cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children (Linux /proc)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree = {root}
+    grown = True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grown = bool(more)
+        tree |= more
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+def _settle(process: subprocess.Popen[bytes], *, quiet_s: float = 0.1, limit_s: float = 300) -> float:
+    """Wait until the server's workers finish their warm-up (the library index and the encoder, in a
+    background thread of each worker: minutes of CPU at 100,000 posts on a loaded machine) and sit
+    idle, so that it is not measured as load: less than `quiet_s` CPU seconds in two seconds running.
+    Returns the seconds waited."""
+    began = time.monotonic()
+    if not Path("/proc/self/stat").exists():
+        time.sleep(30)
+        return time.monotonic() - began
+    quiet = 0
+    before = _cpu_seconds(process.pid)
+    while quiet < 2 and time.monotonic() - began < limit_s:
+        time.sleep(1.0)
+        now = _cpu_seconds(process.pid)
+        quiet = quiet + 1 if now - before < quiet_s else 0
+        before = now
+    return time.monotonic() - began
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
 # wrk's Lua hook for a path with "{n}": a new number in it for every request.
 WRK_ROTATE = """
 counter = 0
@@ -459,12 +510,14 @@ def _service_times(
             if not path.startswith("/api/"):
                 continue
             samples: list[float] = []
+            sizes: list[int] = []
             errors = 0
             for n in range(requests + 1):
                 started = time.perf_counter()
                 response = client.get(path.replace("{n}", f"s{n}"), headers=headers)
                 if n:  # the first builds the index or loads the encoder
                     samples.append((time.perf_counter() - started) * 1000)
+                    sizes.append(len(response.content))
                     errors += response.status_code >= 400
             samples.sort()
             p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
@@ -479,6 +532,7 @@ def _service_times(
                     p95,
                     samples[-1],
                     errors,
+                    int(statistics.median(sizes)),
                 )
             )
     engine.dispose()
@@ -511,6 +565,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-posts", type=int, default=5000, help="ranked new posts in the review queue")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     parser.add_argument(
+        "--store",
+        type=Path,
+        help="keep the seeded store in this folder and reuse it when it is there (seeding 100,000 posts "
+        "takes minutes); by default a temporary folder, removed at the end",
+    )
+    parser.add_argument(
         "--service-requests",
         type=int,
         default=100,
@@ -526,15 +586,30 @@ def main(argv: list[str] | None = None) -> int:
 
     # The machine is shared: say how busy it was, so a slow run can be told from a slow server.
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    folder = Path(tempfile.mkdtemp(prefix="tesoro-bench-api-"))
+    folder = args.store or Path(tempfile.mkdtemp(prefix="tesoro-bench-api-"))
     started = time.perf_counter()
-    _write_config(folder)
-    _seed_library(folder, args.library_posts, args.queue_posts)
-    coordinator = {"Authorization": f"Bearer {_seed(folder, args.posts)}"}
-    COPY_PATHS[:] = _seed_copies(folder)
-    print(f"seeded {args.posts:,} posts in {time.perf_counter() - started:.1f} s ({folder})", file=sys.stderr)
+    seeded = folder / "seeded.json"  # written last: a folder without it is seeded again from scratch
+    if args.store and seeded.exists():
+        kept = json.loads(seeded.read_text(encoding="utf-8"))
+        token, COPY_PATHS[:] = kept["token"], kept["copies"]
+        print(f"reusing the store in {folder} (seeded with {kept['args']})", file=sys.stderr)
+    else:
+        if args.store:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+        _write_config(folder)
+        _seed_library(folder, args.library_posts, args.queue_posts)
+        token = _seed(folder, args.posts)
+        COPY_PATHS[:] = _seed_copies(folder)
+        shape = f"--posts {args.posts} --library-posts {args.library_posts} --queue-posts {args.queue_posts}"
+        seeded.write_text(json.dumps({"token": token, "copies": COPY_PATHS, "args": shape}), encoding="utf-8")
+        seconds = time.perf_counter() - started
+        print(f"seeded {args.posts:,} posts in {seconds:.1f} s ({folder})", file=sys.stderr)
+    coordinator = {"Authorization": f"Bearer {token}"}
     port = _free_port()
     server = _start_server(folder, port, args.workers)
+    waited = _settle(server)
+    print(f"the workers finished warming up and were idle after {waited:.0f} s", file=sys.stderr)
     targets = [
         (
             "gallery  GET /gallery/andes-outdoor.json?limit=24",
@@ -622,14 +697,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server.poll() is None:
             server.kill()
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.store:
+            shutil.rmtree(folder, ignore_errors=True)
 
     print(
         f"\nuvicorn --workers {args.workers}, "
         f"{args.duration} s per endpoint after {args.warmup} s of warm-up, {args.posts:,} gallery posts, "
         f"{args.library_posts:,} library posts, {args.queue_posts:,} queue posts, "
-        f"{os.cpu_count()} CPUs, "
-        f"load average before: {load_before}\n"
+        f"{os.cpu_count()} CPUs ({_cpu_model()}), "
+        f"load average before: {load_before}, after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
     )
     print("| endpoint | load | connections | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -643,10 +720,13 @@ def main(argv: list[str] | None = None) -> int:
             f"\nOne request at a time in this process, {args.service_requests} per endpoint after one "
             "unmeasured (the time a request takes without waiting for others: steadier on a shared machine)\n"
         )
-        print("| endpoint | requests | p50 ms | p95 ms | errors |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        print("| endpoint | requests | p50 ms | p95 ms | response KB | errors |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for r in service:
-            print(f"| {r.name} | {r.requests:,} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.errors} |")
+            print(
+                f"| {r.name} | {r.requests:,} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.bytes / 1024:.1f} | "
+                f"{r.errors} |"
+            )
     return 1 if any(r.errors for r in results + service) else 0
 
 

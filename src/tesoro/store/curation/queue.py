@@ -66,6 +66,7 @@ __all__ = [
     "products_by_id",
     "queue_arrivals",
     "queue_entries",
+    "queue_stamp",
 ]
 
 # Posts per query when reading cards (the ids travel as one array parameter on PostgreSQL).
@@ -589,14 +590,19 @@ def list_queue(
     platform: str | None = None,
     content_mask: int | None = None,
     after_id: int | None = None,
+    until_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
+    total: int | None = None,
 ) -> QueuePage:
     """The review queue (clean originals, best first) or, with `filtered`, the filtered view.
 
     `state` picks the view (new: the queue; archived, rejected: the posts set aside).
     `content_mask` keeps posts having any of the mask's content types; `after_id` keeps
-    only posts with a larger id (the arrivals since a page was loaded).
+    only posts with a larger id (the arrivals since a page was loaded), `until_id` only posts
+    up to that id (the next pages of a view loaded at that `latest_id`, without what arrived since).
+    `total`, when the caller knows it (a count it kept, see `queue_stamp`), saves the count: at
+    thousands of new posts it is most of the page's database time (it looks up each post's item).
     """
     where = _view_filters(
         filtered=filtered,
@@ -608,8 +614,11 @@ def list_queue(
     )
     if after_id is not None:
         where.append(col(Post.id) > after_id)
+    if until_id is not None:
+        where.append(col(Post.id) <= until_id)
     base = select(col(Post.id)).join(CurationItem, col(CurationItem.post_id) == col(Post.id)).where(*where)
-    total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+    if total is None:
+        total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
     # Read before the page: a post ranked meanwhile is above it, so the next arrivals count it.
     latest = session.execute(select(func.max(col(CurationItem.post_id)))).scalar()
     stmt = base.order_by(col(Post.treasure_score).desc(), col(Post.id).desc()).limit(limit).offset(offset)
@@ -619,6 +628,20 @@ def list_queue(
         items=queue_entries(session, post_ids=ids),
         latest_id=None if latest is None else int(latest),
     )
+
+
+def queue_stamp(session: Session) -> tuple[Any, ...]:
+    """What moves whenever a view's count may change: the latest write to a post (a decision, a
+    rights change, collection) and to a ranked item (ranking, filtering, grouping duplicates), and
+    the largest ranked post id. Three lookups at the end of an index: a kept count is valid while
+    the stamp is the same (writers stamp with the wall clock, so a transaction that commits after a
+    later-stamped one can leave the stamp unmoved: keep counts only for a few seconds too)."""
+    stmt = select(
+        select(func.max(col(Post.updated_at))).scalar_subquery(),
+        select(func.max(col(CurationItem.updated_at))).scalar_subquery(),
+        select(func.max(col(CurationItem.post_id))).scalar_subquery(),
+    )
+    return tuple(session.execute(stmt).one())
 
 
 def queue_arrivals(
