@@ -18,8 +18,9 @@ as in production, with kept copies on (`gallery.copies`): every gallery photo ha
 copy in the local media store, and the copies row asks for 24 of them in turn (a
 page's images), each a 1,024 x 683 JPEG, from the store and each worker's copy cache.
 The coordinator's pages are measured through the API calls they make, with a
-coordinator key: the review queue (`--queue-posts` new posts, the first 100 as the
-queue page asks for them, `limit=100&state=new`) and the library page's searches (the first load with its
+coordinator key: the review queue (`--queue-posts` new posts, the first 50 as the
+queue page asks for them, `limit=50&state=new`; the page fetches the next 50 as the coordinator
+moves down) and the library page's searches (the first load with its
 facets, words, words in a new question, a sort by engagement within a month, the
 second page, and a search by meaning), over `--library-posts` ranked, approved and
 featured simulator posts with score sets and embeddings, loaded in bulk
@@ -37,6 +38,12 @@ The library keeps the answer to an identical question until the library changes
 search with an exclusion of a word no post has, numbered per request
 (`q=cumbre -nocache17`): the same posts, but a question the server has not seen,
 so nothing comes from what it kept. `--only queue --only library` runs just the coordinator's rows.
+
+Each worker loads the library index and the sentence encoder in a background thread when it
+starts; the bench waits until the workers have been idle for two seconds before the first row, so
+that warm-up is not measured as load. `--store DIR` keeps the seeded store there and reuses it on
+the next run (seeding 100,000 posts takes minutes); the header line says the CPU, the load average
+before and after, and when it ran.
 """
 
 from __future__ import annotations
@@ -563,6 +570,12 @@ def main(argv: list[str] | None = None) -> int:
         "--library-posts", type=int, default=100_000, help="ranked, approved or featured posts in the library"
     )
     parser.add_argument("--queue-posts", type=int, default=5000, help="ranked new posts in the review queue")
+    parser.add_argument(
+        "--queue-limit",
+        type=int,
+        default=50,
+        help="cards the queue row asks for: 50, as the queue page asks first (100 before it paged)",
+    )
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     parser.add_argument(
         "--store",
@@ -624,8 +637,8 @@ def main(argv: list[str] | None = None) -> int:
             args.connections,
         ),
         (
-            "queue    GET /api/curator/queue?limit=100&state=new (the queue page)",
-            "/api/curator/queue?limit=100&state=new",
+            f"queue    GET /api/curator/queue?limit={args.queue_limit}&state=new (the queue page)",
+            f"/api/curator/queue?limit={args.queue_limit}&state=new",
             coordinator,
             args.search_connections,
         ),
