@@ -22,8 +22,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     Integer,
+    any_,
+    bindparam,
     case,
     func,
     select,
@@ -71,6 +74,27 @@ __all__ = [
 
 # Posts per query when reading cards (the ids travel as one array parameter on PostgreSQL).
 _CHUNK = 2000
+
+
+def _ids_in(session: Session, column: Any) -> Any:
+    """`column` among the statement's `ids` parameter: `any_of` with the ids bound at execution, so
+    that a statement built once serves every page (building and compiling one again for each page
+    cost more than running it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(Integer())))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+# The statements of a page of cards, built once per dialect and kept (they hold no values).
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str, build: Any) -> Any:
+    key = (name, session.get_bind().dialect.name)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build(session)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,15 +268,18 @@ def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCa
     """
     if not post_ids:
         return {}
+    stmt = _statement(
+        session,
+        "cards",
+        lambda s: (
+            select(*_CARD_COLUMNS, _tags_column().label("tags"), _media_column(s).label("media"))
+            .join(Author, col(Author.id) == col(Post.author_id))
+            .where(_ids_in(s, col(Post.id)))
+        ),
+    )
     rows: list[Any] = []
     for chunk in chunks(list(post_ids), _CHUNK):
-        rows.extend(
-            session.execute(
-                select(*_CARD_COLUMNS, _tags_column().label("tags"), _media_column(session).label("media"))
-                .join(Author, col(Author.id) == col(Post.author_id))
-                .where(any_of(session, col(Post.id), chunk, element=Integer()))
-            ).all()
-        )
+        rows.extend(session.execute(stmt, {"ids": list(chunk)}).all())
     return {int(r.id): _card(r) for r in rows}
 
 
@@ -437,8 +464,10 @@ _ITEM_COLUMNS: tuple[Any, ...] = (
 def latest_notes(session: Session, *, post_ids: Sequence[int]) -> dict[int, NoteRef]:
     """Each post's latest coordinator note (of `NOTE_ACTIONS`, not undone), by post id."""
     out: dict[int, NoteRef] = {}
-    for chunk in chunks(list(post_ids), _CHUNK):
-        stmt = (
+    stmt = _statement(
+        session,
+        "notes",
+        lambda s: (
             select(
                 col(CurationDecision.post_id),
                 col(CurationDecision.note),
@@ -446,15 +475,17 @@ def latest_notes(session: Session, *, post_ids: Sequence[int]) -> dict[int, Note
                 col(CurationDecision.decided_at),
             )
             .where(
-                any_of(session, col(CurationDecision.post_id), chunk, element=Integer()),
+                _ids_in(s, col(CurationDecision.post_id)),
                 col(CurationDecision.note).is_not(None),
                 col(CurationDecision.note) != "",
                 col(CurationDecision.undone).is_(False),
                 col(CurationDecision.action).in_(NOTE_ACTIONS),
             )
             .order_by(col(CurationDecision.id))
-        )
-        for r in session.execute(stmt):
+        ),
+    )
+    for chunk in chunks(list(post_ids), _CHUNK):
+        for r in session.execute(stmt, {"ids": list(chunk)}):
             out[int(r.post_id)] = NoteRef(text=r.note, actor=r.actor, decided_at=r.decided_at)
     return out
 
@@ -462,8 +493,10 @@ def latest_notes(session: Session, *, post_ids: Sequence[int]) -> dict[int, Note
 def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, RequestRef]:
     """Each post's latest rights request, by post id."""
     out: dict[int, RequestRef] = {}
-    for chunk in chunks(list(post_ids), _CHUNK):
-        stmt = (
+    stmt = _statement(
+        session,
+        "requests",
+        lambda s: (
             select(
                 col(RightsRequest.id),
                 col(RightsRequest.post_id),
@@ -473,10 +506,12 @@ def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, R
                 col(RightsRequest.asked_at),
                 col(RightsRequest.reason),
             )
-            .where(any_of(session, col(RightsRequest.post_id), chunk, element=Integer()))
+            .where(_ids_in(s, col(RightsRequest.post_id)))
             .order_by(col(RightsRequest.id))
-        )
-        for r in session.execute(stmt):
+        ),
+    )
+    for chunk in chunks(list(post_ids), _CHUNK):
+        for r in session.execute(stmt, {"ids": list(chunk)}):
             out[int(r.post_id)] = RequestRef(
                 id=int(r.id),
                 status=r.status,
@@ -488,6 +523,28 @@ def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, R
     return out
 
 
+def _entries_statement(session: Session) -> Any:
+    copy_count = (
+        select(func.count())
+        .select_from(_copy_item)
+        .where(col(_copy_item.duplicate_of) == col(CurationItem.post_id))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *_CARD_COLUMNS,
+            _tags_column().label("tags"),
+            _media_column(session).label("media"),
+            *_ITEM_COLUMNS,
+            copy_count.label("copy_count"),
+            col(Post.held_version),
+        )
+        .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
+        .join(Author, col(Author.id) == col(Post.author_id))
+        .where(_ids_in(session, col(Post.id)))
+    )
+
+
 def queue_entries(
     session: Session, *, post_ids: Sequence[int], with_copies: bool = True, copies_limit: int = 20
 ) -> list[QueueEntry]:
@@ -495,28 +552,10 @@ def queue_entries(
 
     Each original lists its first `copies_limit` copies; `copy_count` has them all.
     """
-    copy_count = (
-        select(func.count())
-        .select_from(_copy_item)
-        .where(col(_copy_item.duplicate_of) == col(CurationItem.post_id))
-        .scalar_subquery()
-    )
+    stmt = _statement(session, "entries", _entries_statement)
     rows: dict[int, Any] = {}
     for chunk in chunks(list(post_ids), _CHUNK):
-        stmt = (
-            select(
-                *_CARD_COLUMNS,
-                _tags_column().label("tags"),
-                _media_column(session).label("media"),
-                *_ITEM_COLUMNS,
-                copy_count.label("copy_count"),
-                col(Post.held_version),
-            )
-            .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
-            .join(Author, col(Author.id) == col(Post.author_id))
-            .where(any_of(session, col(Post.id), chunk, element=Integer()))
-        )
-        rows.update((int(r.id), r) for r in session.execute(stmt))
+        rows.update((int(r.id), r) for r in session.execute(stmt, {"ids": list(chunk)}))
     # Copies are looked up only for the originals that have some (most posts have none).
     counts = {pid: int(r.copy_count or 0) for pid, r in rows.items()}
     originals = [pid for pid, r in rows.items() if r.duplicate_of is None and counts[pid]]
