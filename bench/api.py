@@ -160,6 +160,7 @@ class Result:
     p99_ms: float
     errors: int
     bytes: int = 0  # the median response body (in-process rows only)
+    cpu_ms: float = 0.0  # the median CPU time of a request, every thread of the process (in-process rows)
 
     @property
     def rps(self) -> float:
@@ -518,12 +519,14 @@ def _service_times(
                 continue
             samples: list[float] = []
             sizes: list[int] = []
+            cpu: list[float] = []
             errors = 0
             for n in range(requests + 1):
-                started = time.perf_counter()
+                started, used = time.perf_counter(), time.process_time()
                 response = client.get(path.replace("{n}", f"s{n}"), headers=headers)
                 if n:  # the first builds the index or loads the encoder
                     samples.append((time.perf_counter() - started) * 1000)
+                    cpu.append((time.process_time() - used) * 1000)
                     sizes.append(len(response.content))
                     errors += response.status_code >= 400
             samples.sort()
@@ -540,6 +543,7 @@ def _service_times(
                     samples[-1],
                     errors,
                     int(statistics.median(sizes)),
+                    statistics.median(cpu),
                 )
             )
     engine.dispose()
@@ -605,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.store and seeded.exists():
         kept = json.loads(seeded.read_text(encoding="utf-8"))
         token, COPY_PATHS[:] = kept["token"], kept["copies"]
+        shape = kept["args"]
         print(f"reusing the store in {folder} (seeded with {kept['args']})", file=sys.stderr)
     else:
         if args.store:
@@ -614,7 +619,8 @@ def main(argv: list[str] | None = None) -> int:
         _seed_library(folder, args.library_posts, args.queue_posts)
         token = _seed(folder, args.posts)
         COPY_PATHS[:] = _seed_copies(folder)
-        shape = f"--posts {args.posts} --library-posts {args.library_posts} --queue-posts {args.queue_posts}"
+        shape = f"{args.posts:,} gallery posts, {args.library_posts:,} library posts, "
+        shape += f"{args.queue_posts:,} queue posts"
         seeded.write_text(json.dumps({"token": token, "copies": COPY_PATHS, "args": shape}), encoding="utf-8")
         seconds = time.perf_counter() - started
         print(f"seeded {args.posts:,} posts in {seconds:.1f} s ({folder})", file=sys.stderr)
@@ -715,8 +721,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"\nuvicorn --workers {args.workers}, "
-        f"{args.duration} s per endpoint after {args.warmup} s of warm-up, {args.posts:,} gallery posts, "
-        f"{args.library_posts:,} library posts, {args.queue_posts:,} queue posts, "
+        f"{args.duration} s per endpoint after {args.warmup} s of warm-up, the store: {shape}, "
         f"{os.cpu_count()} CPUs ({_cpu_model()}), "
         f"load average before: {load_before}, after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}, "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
@@ -731,14 +736,15 @@ def main(argv: list[str] | None = None) -> int:
     if service:
         print(
             f"\nOne request at a time in this process, {args.service_requests} per endpoint after one "
-            "unmeasured (the time a request takes without waiting for others: steadier on a shared machine)\n"
+            "unmeasured (the time a request takes without waiting for others; its CPU time, every thread "
+            "of the process, is the steadiest figure on a shared machine)\n"
         )
-        print("| endpoint | requests | p50 ms | p95 ms | response KB | errors |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        print("| endpoint | requests | p50 ms | p95 ms | CPU p50 ms | response KB | errors |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for r in service:
             print(
-                f"| {r.name} | {r.requests:,} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.bytes / 1024:.1f} | "
-                f"{r.errors} |"
+                f"| {r.name} | {r.requests:,} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.cpu_ms:.1f} | "
+                f"{r.bytes / 1024:.1f} | {r.errors} |"
             )
     return 1 if any(r.errors for r in results + service) else 0
 
