@@ -18,8 +18,9 @@ as in production, with kept copies on (`gallery.copies`): every gallery photo ha
 copy in the local media store, and the copies row asks for 24 of them in turn (a
 page's images), each a 1,024 x 683 JPEG, from the store and each worker's copy cache.
 The coordinator's pages are measured through the API calls they make, with a
-coordinator key: the review queue (`--queue-posts` new posts, the first 100 as the
-queue page asks for them, `limit=100&state=new`) and the library page's searches (the first load with its
+coordinator key: the review queue (`--queue-posts` new posts, the first 50 as the
+queue page asks for them, `limit=50&state=new`; the page fetches the next 50 as the coordinator
+moves down) and the library page's searches (the first load with its
 facets, words, words in a new question, a sort by engagement within a month, the
 second page, and a search by meaning), over `--library-posts` ranked, approved and
 featured simulator posts with score sets and embeddings, loaded in bulk
@@ -37,6 +38,12 @@ The library keeps the answer to an identical question until the library changes
 search with an exclusion of a word no post has, numbered per request
 (`q=cumbre -nocache17`): the same posts, but a question the server has not seen,
 so nothing comes from what it kept. `--only queue --only library` runs just the coordinator's rows.
+
+Each worker loads the library index and the sentence encoder in a background thread when it
+starts; the bench waits until the workers have been idle for two seconds before the first row, so
+that warm-up is not measured as load. `--store DIR` keeps the seeded store there and reuses it on
+the next run (seeding 100,000 posts takes minutes); the header line says the CPU, the load average
+before and after, and when it ran.
 """
 
 from __future__ import annotations
@@ -152,6 +159,8 @@ class Result:
     p95_ms: float
     p99_ms: float
     errors: int
+    bytes: int = 0  # the median response body (in-process rows only)
+    cpu_ms: float = 0.0  # the median CPU time of a request, every thread of the process (in-process rows)
 
     @property
     def rps(self) -> float:
@@ -326,6 +335,56 @@ def _start_server(folder: Path, port: int, workers: int) -> subprocess.Popen[byt
     raise RuntimeError("the API server did not start")
 
 
+def _cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children (Linux /proc)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree = {root}
+    grown = True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grown = bool(more)
+        tree |= more
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+def _settle(process: subprocess.Popen[bytes], *, quiet_s: float = 0.1, limit_s: float = 300) -> float:
+    """Wait until the server's workers finish their warm-up (the library index and the encoder, in a
+    background thread of each worker: minutes of CPU at 100,000 posts on a loaded machine) and sit
+    idle, so that it is not measured as load: less than `quiet_s` CPU seconds in two seconds running.
+    Returns the seconds waited."""
+    began = time.monotonic()
+    if not Path("/proc/self/stat").exists():
+        time.sleep(30)
+        return time.monotonic() - began
+    quiet = 0
+    before = _cpu_seconds(process.pid)
+    while quiet < 2 and time.monotonic() - began < limit_s:
+        time.sleep(1.0)
+        now = _cpu_seconds(process.pid)
+        quiet = quiet + 1 if now - before < quiet_s else 0
+        before = now
+    return time.monotonic() - began
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
 # wrk's Lua hook for a path with "{n}": a new number in it for every request.
 WRK_ROTATE = """
 counter = 0
@@ -459,12 +518,16 @@ def _service_times(
             if not path.startswith("/api/"):
                 continue
             samples: list[float] = []
+            sizes: list[int] = []
+            cpu: list[float] = []
             errors = 0
             for n in range(requests + 1):
-                started = time.perf_counter()
+                started, used = time.perf_counter(), time.process_time()
                 response = client.get(path.replace("{n}", f"s{n}"), headers=headers)
                 if n:  # the first builds the index or loads the encoder
                     samples.append((time.perf_counter() - started) * 1000)
+                    cpu.append((time.process_time() - used) * 1000)
+                    sizes.append(len(response.content))
                     errors += response.status_code >= 400
             samples.sort()
             p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
@@ -479,6 +542,8 @@ def _service_times(
                     p95,
                     samples[-1],
                     errors,
+                    int(statistics.median(sizes)),
+                    statistics.median(cpu),
                 )
             )
     engine.dispose()
@@ -509,7 +574,19 @@ def main(argv: list[str] | None = None) -> int:
         "--library-posts", type=int, default=100_000, help="ranked, approved or featured posts in the library"
     )
     parser.add_argument("--queue-posts", type=int, default=5000, help="ranked new posts in the review queue")
+    parser.add_argument(
+        "--queue-limit",
+        type=int,
+        default=50,
+        help="cards the queue row asks for: 50, as the queue page asks first (100 before it paged)",
+    )
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="keep the seeded store in this folder and reuse it when it is there (seeding 100,000 posts "
+        "takes minutes); by default a temporary folder, removed at the end",
+    )
     parser.add_argument(
         "--service-requests",
         type=int,
@@ -526,15 +603,32 @@ def main(argv: list[str] | None = None) -> int:
 
     # The machine is shared: say how busy it was, so a slow run can be told from a slow server.
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    folder = Path(tempfile.mkdtemp(prefix="tesoro-bench-api-"))
+    folder = args.store or Path(tempfile.mkdtemp(prefix="tesoro-bench-api-"))
     started = time.perf_counter()
-    _write_config(folder)
-    _seed_library(folder, args.library_posts, args.queue_posts)
-    coordinator = {"Authorization": f"Bearer {_seed(folder, args.posts)}"}
-    COPY_PATHS[:] = _seed_copies(folder)
-    print(f"seeded {args.posts:,} posts in {time.perf_counter() - started:.1f} s ({folder})", file=sys.stderr)
+    seeded = folder / "seeded.json"  # written last: a folder without it is seeded again from scratch
+    if args.store and seeded.exists():
+        kept = json.loads(seeded.read_text(encoding="utf-8"))
+        token, COPY_PATHS[:] = kept["token"], kept["copies"]
+        shape = kept["args"]
+        print(f"reusing the store in {folder} (seeded with {kept['args']})", file=sys.stderr)
+    else:
+        if args.store:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+        _write_config(folder)
+        _seed_library(folder, args.library_posts, args.queue_posts)
+        token = _seed(folder, args.posts)
+        COPY_PATHS[:] = _seed_copies(folder)
+        shape = f"{args.posts:,} gallery posts, {args.library_posts:,} library posts, "
+        shape += f"{args.queue_posts:,} queue posts"
+        seeded.write_text(json.dumps({"token": token, "copies": COPY_PATHS, "args": shape}), encoding="utf-8")
+        seconds = time.perf_counter() - started
+        print(f"seeded {args.posts:,} posts in {seconds:.1f} s ({folder})", file=sys.stderr)
+    coordinator = {"Authorization": f"Bearer {token}"}
     port = _free_port()
     server = _start_server(folder, port, args.workers)
+    waited = _settle(server)
+    print(f"the workers finished warming up and were idle after {waited:.0f} s", file=sys.stderr)
     targets = [
         (
             "gallery  GET /gallery/andes-outdoor.json?limit=24",
@@ -549,8 +643,8 @@ def main(argv: list[str] | None = None) -> int:
             args.connections,
         ),
         (
-            "queue    GET /api/curator/queue?limit=100&state=new (the queue page)",
-            "/api/curator/queue?limit=100&state=new",
+            f"queue    GET /api/curator/queue?limit={args.queue_limit}&state=new (the queue page)",
+            f"/api/curator/queue?limit={args.queue_limit}&state=new",
             coordinator,
             args.search_connections,
         ),
@@ -622,14 +716,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server.poll() is None:
             server.kill()
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.store:
+            shutil.rmtree(folder, ignore_errors=True)
 
     print(
         f"\nuvicorn --workers {args.workers}, "
-        f"{args.duration} s per endpoint after {args.warmup} s of warm-up, {args.posts:,} gallery posts, "
-        f"{args.library_posts:,} library posts, {args.queue_posts:,} queue posts, "
-        f"{os.cpu_count()} CPUs, "
-        f"load average before: {load_before}\n"
+        f"{args.duration} s per endpoint after {args.warmup} s of warm-up, the store: {shape}, "
+        f"{os.cpu_count()} CPUs ({_cpu_model()}), "
+        f"load average before: {load_before}, after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
     )
     print("| endpoint | load | connections | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -641,12 +736,16 @@ def main(argv: list[str] | None = None) -> int:
     if service:
         print(
             f"\nOne request at a time in this process, {args.service_requests} per endpoint after one "
-            "unmeasured (the time a request takes without waiting for others: steadier on a shared machine)\n"
+            "unmeasured (the time a request takes without waiting for others; its CPU time, every thread "
+            "of the process, is the steadiest figure on a shared machine)\n"
         )
-        print("| endpoint | requests | p50 ms | p95 ms | errors |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        print("| endpoint | requests | p50 ms | p95 ms | CPU p50 ms | response KB | errors |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for r in service:
-            print(f"| {r.name} | {r.requests:,} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.errors} |")
+            print(
+                f"| {r.name} | {r.requests:,} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.cpu_ms:.1f} | "
+                f"{r.bytes / 1024:.1f} | {r.errors} |"
+            )
     return 1 if any(r.errors for r in results + service) else 0
 
 

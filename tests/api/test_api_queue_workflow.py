@@ -9,13 +9,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from tesoro.api.app import create_app
 from tesoro.api.i18n import MESSAGES
+from tesoro.curator.queue import decide
 from tesoro.models import Platform
 from tesoro.settings import Settings
+from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role
+from tesoro.store.tables import Post
 from worlds.api import Seeded, make_settings, rank, seed
 from worlds.arrivals import arrive
 
@@ -137,6 +142,64 @@ def test_arrivals_count_posts_that_entered_the_view_after_a_page(
     )
     assert r.status_code == 422 and "nope" in r.text
     assert client.get("/api/curator/queue/arrivals", params={"after": 1}).status_code == 401
+
+
+def test_pages_of_a_view_read_at_one_latest_id_leave_later_arrivals_out(
+    engine: Engine, api_settings: Settings, seeded: Seeded
+) -> None:
+    client = _client(engine, api_settings, seeded)
+    headers = seeded.headers(Role.VIEWER)
+    whole = _queue(client, headers, limit=200)
+    ids = [i["id"] for i in whole["items"]]
+    assert whole["total"] == len(ids) >= 3
+    first = _queue(client, headers, limit=2)
+    assert [i["id"] for i in first["items"]] == ids[:2] and first["total"] == len(ids)
+    # A post that ranks first arrives while the coordinator reads the first page: the next page, read
+    # up to the first page's latest id, goes on where the first stopped and counts what it counted.
+    late = arrive(
+        engine, seeded.brands["Andes Outdoor"], "late-best", "A late and great Cumbre post", relevance=1.0
+    )
+    rest = _queue(client, headers, limit=50, offset=2, until=first["latest_id"])
+    assert [i["id"] for i in rest["items"]] == ids[2:] and rest["total"] == len(ids)
+    now = _queue(client, headers, limit=200)
+    assert now["items"][0]["id"] == late and now["total"] == len(ids) + 1
+    for bad in ({"until": -1}, {"until": "x"}):
+        assert client.get("/api/curator/queue", params=bad, headers=headers).status_code == 422
+
+
+def test_the_kept_count_follows_decisions_here_and_in_other_processes(
+    engine: Engine, api_settings: Settings, seeded: Seeded
+) -> None:
+    client = _client(engine, api_settings, seeded)
+    coordinator = seeded.headers(Role.COORDINATOR)
+    page = _queue(client, coordinator, limit=1)
+    total, first = page["total"], page["items"][0]["id"]
+    assert total >= 3
+    # A decision through the API: the next request counts without it (this process forgot its counts).
+    r = client.post(f"/api/curator/posts/{first}/decision", json={"action": "approve"}, headers=coordinator)
+    assert r.status_code == 200
+    page = _queue(client, coordinator, limit=1)
+    assert page["total"] == total - 1 and page["items"][0]["id"] != first
+    # A decision by another process (the store written directly): its stamp moves, the count follows.
+    second = page["items"][0]["id"]
+    with session_scope(engine) as session:
+        decide(session, post_ids=[second], action="reject", actor="another process")
+    page = _queue(client, coordinator, limit=1)
+    assert page["total"] == total - 2 and page["items"][0]["id"] != second
+    # The count is kept: a change that moves no stamp (not one Tesoro makes) is not seen while it is
+    # kept, then is once it expires. The cards are read afresh every time.
+    third = page["items"][0]["id"]
+    with session_scope(engine) as session:
+        session.execute(update(Post).where(col(Post.id) == third).values(queue_state="archived"))
+    page = _queue(client, coordinator, limit=1)
+    assert page["total"] == total - 2 and page["items"][0]["id"] != third
+    client.app.state.queue_counts.ttl_s = 0.0
+    assert _queue(client, coordinator, limit=1)["total"] == total - 3
+    # Undo through the API brings the approved post back, counted at once.
+    client.app.state.queue_counts.ttl_s = 60.0
+    _queue(client, coordinator, limit=1)
+    assert client.post("/api/curator/decisions/undo", headers=coordinator).status_code == 200
+    assert _queue(client, coordinator, limit=1)["total"] == total - 2
 
 
 def test_the_latest_note_is_on_the_card_and_leaves_with_its_undo(

@@ -69,6 +69,10 @@ def _wait(check: Any, timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
+def _ids(page: Any, selector: str) -> list[int]:
+    return [int(n) for n in page.eval_on_selector_all(selector, "nodes => nodes.map(n => n.dataset.id)")]
+
+
 def _decisions(site: Site, name: str) -> list[CurationDecision]:
     with session_scope(site.engine) as session:
         rows = session.exec(
@@ -621,4 +625,64 @@ def test_a_viewer_reads_notes_tags_and_rights_but_changes_nothing(page: Any, fre
     page.locator("#group-dialog[open] #group-list li").first.wait_for()
     assert page.locator("#group-reject").count() == 0
     page.keyboard.press("Escape")
+    assert page.dialogs == [] and page.csp_errors == []
+
+
+def test_the_queue_loads_a_page_and_fetches_the_next_as_the_cursor_or_the_scroll_comes_near(
+    page: Any, fresh: Site
+) -> None:
+    site = fresh
+    andes = site.seeded.brands["Andes Outdoor"]
+    words = ["grip", "mud", "rain", "summit", "laces", "heel", "river", "snow", "sand", "road", "rocks"]
+    long = [
+        (
+            f"long-{n}",
+            f"Cumbre long queue {n}: {words[n % 11]} {words[n // 11]} trail day {n}",
+            0.99 - n / 200,
+        )
+        for n in range(60)
+    ]
+    arrive_many(site.engine, andes, long, author="long", minutes=11)
+    login(page, site)
+    cards = page.locator(CARDS)
+    cards.first.wait_for()
+    expect(cards).to_have_count(50)  # the first page only
+    total = int(page.locator("#queue-count").inner_text().split()[0])
+    assert total > 50
+    ids = _ids(page, CARDS)
+    # j down the cards: nearing the last one fetches the next page, and j goes on past the boundary.
+    cards.first.click(position={"x": 5, "y": 30})
+    for _ in range(49):
+        page.keyboard.press("j")
+    expect(cards).to_have_count(total)
+    page.keyboard.press("j")
+    cursor = _cursor(page)
+    assert int(cursor.get_attribute("data-id")) not in ids  # the 51st card, from the second page
+    every = _ids(page, CARDS)
+    assert every[:50] == ids and len(set(every)) == total  # appended in order, none twice
+    # A range selected across the boundary, acted on in one step and undone in one.
+    page.keyboard.press("k")
+    page.keyboard.press("k")
+    page.keyboard.press("x")
+    for _ in range(4):
+        page.keyboard.press("j")
+    page.keyboard.press("X")
+    assert page.locator("#bulk-count").inner_text() == "5 posts selected"
+    assert _ids(page, f"{CARDS}.picked") == every[48:53]  # the 49th to the 53rd
+    page.keyboard.press("r")
+    expect(page.locator(f"{CARDS} .state-rejected")).to_have_count(5)
+    page.keyboard.press("u")
+    expect(page.locator(f"{CARDS} .state-rejected")).to_have_count(0)
+    # Scrolling with the mouse fetches the next page too; a decision on the first page meanwhile
+    # (the server's pages shift by one) neither hides a post nor shows one twice.
+    page.reload()
+    cards.first.wait_for()
+    expect(cards).to_have_count(50)
+    cards.first.click(position={"x": 5, "y": 30})
+    page.keyboard.press("a")
+    expect(page.locator(f"{CARDS} .state-approved")).to_have_count(1)
+    page.mouse.wheel(0, 200_000)
+    expect(cards).to_have_count(total)
+    again = _ids(page, CARDS)
+    assert sorted(again) == sorted(every)
     assert page.dialogs == [] and page.csp_errors == []

@@ -229,8 +229,11 @@ def init_state(app: FastAPI, settings: Settings, engine: Engine, *, encode: Enco
     app.state.media_store = open_media_store(settings) if settings.gallery.copies else None
     app.state.library = library
     app.state.pages = Pages(settings, media)
-    # What a review write makes stale: the library's index, the rendered gallery feeds, the copies served.
-    app.state.on_review_change = [library.invalidate, cache.clear, copies.clear]
+    counts = queue.QueueCounts()
+    app.state.queue_counts = counts
+    # What a review write makes stale: the library's index, the rendered gallery feeds, the copies
+    # served, the queue's kept counts.
+    app.state.on_review_change = [library.invalidate, cache.clear, copies.clear, counts.clear]
 
 
 def create_app(

@@ -26,10 +26,12 @@ A skipped post is answered with its problem's status (`tesoro.api.problems.STATU
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Annotated, Literal
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -65,13 +67,68 @@ from tesoro.curator.queue import Action, BatchResult, QueueError, decide, undo_l
 from tesoro.models import CONTENT_TYPES, content_mask
 from tesoro.store.catalog import list_brands, list_products
 from tesoro.store.corrections import list_corrections
-from tesoro.store.curation import list_queue, queue_arrivals, queue_entries
+from tesoro.store.curation import list_queue, queue_arrivals, queue_entries, queue_stamp
 from tesoro.store.decisions import decision_history, tag_counts
 from tesoro.store.engine import is_transient, run_transaction, session_scope
 
-__all__ = ["catalog", "content_mask_of", "router"]
+__all__ = ["QueueCounts", "catalog", "content_mask_of", "router"]
 
 router = APIRouter(prefix="/api/curator", tags=["curator"])
+
+
+class QueueCounts:
+    """The count of each view of the queue, kept while the store's `queue_stamp` stays the same.
+
+    Counting a view looks up the ranked item of every post in it (thousands in a busy queue); the
+    stamp is three index lookups. A review write in this process clears the counts at once (it is
+    one of `app.state.on_review_change`); a write by another process moves the stamp. Writers stamp
+    with the wall clock, so a transaction that commits after a later-stamped one may leave the stamp
+    where it was: a count is never kept longer than `ttl_s` either.
+    """
+
+    def __init__(self, ttl_s: float = 5.0, entries: int = 256) -> None:
+        self.ttl_s = ttl_s
+        self.entries = entries
+        self._kept: dict[Hashable, tuple[tuple[Any, ...], float, int]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, stamp: tuple[Any, ...]) -> int | None:
+        with self._lock:
+            found = self._kept.get(key)
+        if found is None or found[0] != stamp or time.monotonic() - found[1] > self.ttl_s:
+            return None
+        return found[2]
+
+    def put(self, key: Hashable, stamp: tuple[Any, ...], count: int) -> None:
+        with self._lock:
+            if len(self._kept) >= self.entries:
+                self._kept.clear()
+            self._kept[key] = (stamp, time.monotonic(), count)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+def _counts(request: Request) -> QueueCounts | None:
+    counts: QueueCounts | None = getattr(request.app.state, "queue_counts", None)
+    return counts
+
+
+def _page(
+    engine: Engine, counts: QueueCounts | None, *, filtered: bool = False, **view: Any
+) -> tuple[Any, dict[int, CatalogProduct]]:
+    """A page of a view, its count kept in `counts` (see `QueueCounts`)."""
+    _, products = catalog(engine)
+    paging = {name: view.pop(name) for name in ("limit", "offset")}
+    key = (filtered, tuple(sorted(view.items())))
+    with session_scope(engine) as session:
+        stamp = queue_stamp(session) if counts is not None else ()
+        known = counts.get(key, stamp) if counts is not None else None
+        page = list_queue(session, filtered=filtered, total=known, **view, **paging)
+    if counts is not None and known is None:
+        counts.put(key, stamp, page.total)
+    return page, products
 
 
 def catalog(engine: Engine) -> tuple[dict[int, str], dict[int, CatalogProduct]]:
@@ -147,6 +204,7 @@ def _decide(
 View = Literal["new", "archived", "rejected"]
 _VIEW_DOC = "new: the review queue; archived or rejected: the posts set aside, to reopen"
 _AFTER_DOC = "only posts with a larger id: the arrivals since a page's `latest_id`"
+_UNTIL_DOC = "only posts up to this id: the next pages of a view read at `latest_id`, without what came since"
 
 
 @router.get(
@@ -165,22 +223,24 @@ def queue(
     ] = None,
     state: View = Query("new", description=_VIEW_DOC),
     after: int | None = Query(None, ge=0, le=MAX_ID, description=_AFTER_DOC),
+    until: int | None = Query(None, ge=0, le=MAX_ID, description=_UNTIL_DOC),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    counts: QueueCounts | None = Depends(_counts),
 ) -> QueuePage:
-    _, products = catalog(engine)
-    with session_scope(engine) as session:
-        page = list_queue(
-            session,
-            state=state,
-            brand_id=brand,
-            product_id=product,
-            platform=platform,
-            content_mask=content_mask_of(content_type),
-            after_id=after,
-            limit=limit,
-            offset=offset,
-        )
+    page, products = _page(
+        engine,
+        counts,
+        state=state,
+        brand_id=brand,
+        product_id=product,
+        platform=platform,
+        content_mask=content_mask_of(content_type),
+        after_id=after,
+        until_id=until,
+        limit=limit,
+        offset=offset,
+    )
     return QueuePage.from_page(page, products, media)
 
 
@@ -227,20 +287,22 @@ def filtered(
     brand: Id | None = None,
     platform: PlatformName | None = None,
     after: int | None = Query(None, ge=0, le=MAX_ID, description=_AFTER_DOC),
+    until: int | None = Query(None, ge=0, le=MAX_ID, description=_UNTIL_DOC),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    counts: QueueCounts | None = Depends(_counts),
 ) -> QueuePage:
-    _, products = catalog(engine)
-    with session_scope(engine) as session:
-        page = list_queue(
-            session,
-            filtered=True,
-            brand_id=brand,
-            platform=platform,
-            after_id=after,
-            limit=limit,
-            offset=offset,
-        )
+    page, products = _page(
+        engine,
+        counts,
+        filtered=True,
+        brand_id=brand,
+        platform=platform,
+        after_id=after,
+        until_id=until,
+        limit=limit,
+        offset=offset,
+    )
     return QueuePage.from_page(page, products, media)
 
 

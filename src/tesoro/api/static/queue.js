@@ -1,7 +1,8 @@
 /* The curator's review queue. Keys: j/k move; x selects (shift+x or shift-click: a range), Esc clears;
    a approve, r reject, f feature, e archive, o reopen, n note, t tags, p product, q ask for rights act on
    the selection when there is one, else on the card under the cursor; g the duplicate group, c correct,
-   u undo, l shows the posts that arrived meanwhile (merged in without moving the card under the cursor). */
+   u undo, l shows the posts that arrived meanwhile (merged in without moving the card under the cursor).
+   The view loads a page of cards and fetches the next as the cursor or the scroll nears the last one. */
 (function () {
   "use strict";
   var T = window.Tesoro;
@@ -38,6 +39,12 @@
   var latestId = null;  // the largest post id of the view when it was loaded: arrivals count from it
   var pending = 0;      // posts that arrived since, announced in the bar
   var POLL_MS = 15000;
+  var PAGE = 50;        // cards per request: the first page, then one more as the coordinator nears the end
+  var AHEAD = 10;       // fetch the next page when the cursor comes this close to the last card
+  var OVERLAP = 10;     // ask from a little before the computed offset (posts decided meanwhile shift it)
+  var moreDone = true;  // the server has nothing after the cards loaded
+  var fetching = null;  // the next page's request while one is out
+  var stepAfter = false;  // j was pressed on the last card while the next page was coming: move on arrival
   var OPEN_REQUESTS = ["queued", "sent", "needs_review"];
   var REQUEST_STATES = ["needs_review", "no_response", "failed"];
   var dialogs = [dialog, correctDialog, noteDialog, groupDialog];
@@ -214,6 +221,7 @@
 
   function select(i) {
     if (!items.length || i < 0) return;
+    if (i >= items.length && !moreDone) stepAfter = true;
     index = Math.max(0, Math.min(i, items.length - 1));
     paint();
     var node = cards()[index];
@@ -221,6 +229,7 @@
       node.focus({ preventScroll: true });
       node.scrollIntoView({ block: "nearest" });
     }
+    if (index >= items.length - AHEAD) more();
   }
 
   function replaceCard(i) {
@@ -310,23 +319,76 @@
       });
   }
 
-  function viewUrl() {
-    if (filter.value === "filtered") return "/api/curator/queue/filtered?limit=100";
-    return "/api/curator/queue?limit=100&state=" + encodeURIComponent(filter.value);
+  function viewUrl(limit, offset) {
+    var paging = "limit=" + limit + (offset ? "&offset=" + offset : "");
+    if (filter.value === "filtered") return "/api/curator/queue/filtered?" + paging;
+    return "/api/curator/queue?" + paging + "&state=" + encodeURIComponent(filter.value);
   }
+
+  /* Whether a loaded card still counts in the view on the server (a decision moves it out). */
+  function inView(post) {
+    if (filter.value === "filtered") return post.queue_state === "new" && !!(post.treasure && post.treasure.filtered);
+    return post.queue_state === filter.value;
+  }
+
+  /* The next page of the view, appended below the last card. Its offset is how many loaded cards the
+     server still counts in the view, less an overlap: posts decided meanwhile (here or by another
+     coordinator) shift the server's pages, and a card already here is never shown twice. */
+  function more() {
+    if (moreDone || fetching || latestId === null) return fetching;
+    var mine = latest;
+    var offset = Math.max(0, items.filter(inView).length - OVERLAP);
+    list.setAttribute("aria-busy", "true");
+    fetching = T.api("GET", viewUrl(PAGE, offset) + "&until=" + latestId)
+      .then(function (page) {
+        if (mine !== latest) return;
+        var known = {};
+        items.forEach(function (p) { known[p.id] = true; });
+        var fresh = page.items.filter(function (p) { return !known[p.id]; });
+        moreDone = offset + page.items.length >= page.total || !page.items.length;
+        fresh.forEach(function (post) {
+          items.push(post);
+          list.appendChild(cardFor(post));
+        });
+        paintPicks();
+        paint();
+        if (stepAfter) { stepAfter = false; select(index + 1); }
+      })
+      .catch(function (err) { if (mine === latest) failed(err); })
+      .then(function () {
+        if (mine !== latest) return;
+        fetching = null;
+        stepAfter = false;
+        list.removeAttribute("aria-busy");
+        if (!moreDone && nearEnd()) more();
+      });
+    return fetching;
+  }
+
+  /* Scrolling down the cards with the mouse or the touchpad fetches the next page too. */
+  function nearEnd() {
+    var last = cards()[Math.max(0, items.length - AHEAD)];
+    return !!last && last.getBoundingClientRect().top < window.innerHeight;
+  }
+  window.addEventListener("scroll", function () { if (!moreDone && !fetching && nearEnd()) more(); }, { passive: true });
 
   function showCount() { count.textContent = T.tn("queue.count", total); }
 
   function load() {
     var mine = ++latest;
     pending = 0;
+    fetching = null;
+    stepAfter = false;
+    moreDone = true;
+    list.removeAttribute("aria-busy");
     showArrivalsBar();
-    T.api("GET", viewUrl())
+    T.api("GET", viewUrl(PAGE, 0))
       .then(function (page) {
         if (mine !== latest) return;
         items = page.items;
         index = 0;
         total = page.total;
+        moreDone = items.length >= total;
         latestId = page.latest_id || 0;
         picked = {};
         anchor = null;
@@ -374,7 +436,7 @@
     var got = [];
     var top = after;
     function more(offset) {
-      var url = viewUrl().replace("limit=100", "limit=100&offset=" + offset) + "&after=" + after;
+      var url = viewUrl(100, offset) + "&after=" + after;
       return T.api("GET", url).then(function (page) {
         got = got.concat(page.items);
         top = Math.max(top, page.latest_id || 0);
@@ -401,6 +463,8 @@
         fresh.forEach(function (post) {
           var at = 0;
           while (at < items.length && score(items[at]) >= score(post)) at++;
+          // Below the last card while more pages remain: it comes with the page it ranks in.
+          if (at === items.length && !moreDone) return;
           var before = cards()[at] || null;
           items.splice(at, 0, post);
           list.insertBefore(cardFor(post), before);

@@ -44,6 +44,7 @@ from tesoro.store.curation.queue import (
     products_by_id,
     queue_arrivals,
     queue_entries,
+    queue_stamp,
 )
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "products_by_id",
     "queue_arrivals",
     "queue_entries",
+    "queue_stamp",
     "rankable_ids",
     "replace_bands",
     "save_items",

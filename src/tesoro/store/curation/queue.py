@@ -22,8 +22,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     Integer,
+    any_,
+    bindparam,
     case,
     func,
     select,
@@ -66,10 +69,32 @@ __all__ = [
     "products_by_id",
     "queue_arrivals",
     "queue_entries",
+    "queue_stamp",
 ]
 
 # Posts per query when reading cards (the ids travel as one array parameter on PostgreSQL).
 _CHUNK = 2000
+
+
+def _ids_in(session: Session, column: Any) -> Any:
+    """`column` among the statement's `ids` parameter: `any_of` with the ids bound at execution, so
+    that a statement built once serves every page (building and compiling one again for each page
+    cost more than running it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(Integer())))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+# The statements of a page of cards, built once per dialect and kept (they hold no values).
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str, build: Any) -> Any:
+    key = (name, session.get_bind().dialect.name)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build(session)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,15 +268,18 @@ def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCa
     """
     if not post_ids:
         return {}
+    stmt = _statement(
+        session,
+        "cards",
+        lambda s: (
+            select(*_CARD_COLUMNS, _tags_column().label("tags"), _media_column(s).label("media"))
+            .join(Author, col(Author.id) == col(Post.author_id))
+            .where(_ids_in(s, col(Post.id)))
+        ),
+    )
     rows: list[Any] = []
     for chunk in chunks(list(post_ids), _CHUNK):
-        rows.extend(
-            session.execute(
-                select(*_CARD_COLUMNS, _tags_column().label("tags"), _media_column(session).label("media"))
-                .join(Author, col(Author.id) == col(Post.author_id))
-                .where(any_of(session, col(Post.id), chunk, element=Integer()))
-            ).all()
-        )
+        rows.extend(session.execute(stmt, {"ids": list(chunk)}).all())
     return {int(r.id): _card(r) for r in rows}
 
 
@@ -436,8 +464,10 @@ _ITEM_COLUMNS: tuple[Any, ...] = (
 def latest_notes(session: Session, *, post_ids: Sequence[int]) -> dict[int, NoteRef]:
     """Each post's latest coordinator note (of `NOTE_ACTIONS`, not undone), by post id."""
     out: dict[int, NoteRef] = {}
-    for chunk in chunks(list(post_ids), _CHUNK):
-        stmt = (
+    stmt = _statement(
+        session,
+        "notes",
+        lambda s: (
             select(
                 col(CurationDecision.post_id),
                 col(CurationDecision.note),
@@ -445,15 +475,17 @@ def latest_notes(session: Session, *, post_ids: Sequence[int]) -> dict[int, Note
                 col(CurationDecision.decided_at),
             )
             .where(
-                any_of(session, col(CurationDecision.post_id), chunk, element=Integer()),
+                _ids_in(s, col(CurationDecision.post_id)),
                 col(CurationDecision.note).is_not(None),
                 col(CurationDecision.note) != "",
                 col(CurationDecision.undone).is_(False),
                 col(CurationDecision.action).in_(NOTE_ACTIONS),
             )
             .order_by(col(CurationDecision.id))
-        )
-        for r in session.execute(stmt):
+        ),
+    )
+    for chunk in chunks(list(post_ids), _CHUNK):
+        for r in session.execute(stmt, {"ids": list(chunk)}):
             out[int(r.post_id)] = NoteRef(text=r.note, actor=r.actor, decided_at=r.decided_at)
     return out
 
@@ -461,8 +493,10 @@ def latest_notes(session: Session, *, post_ids: Sequence[int]) -> dict[int, Note
 def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, RequestRef]:
     """Each post's latest rights request, by post id."""
     out: dict[int, RequestRef] = {}
-    for chunk in chunks(list(post_ids), _CHUNK):
-        stmt = (
+    stmt = _statement(
+        session,
+        "requests",
+        lambda s: (
             select(
                 col(RightsRequest.id),
                 col(RightsRequest.post_id),
@@ -472,10 +506,12 @@ def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, R
                 col(RightsRequest.asked_at),
                 col(RightsRequest.reason),
             )
-            .where(any_of(session, col(RightsRequest.post_id), chunk, element=Integer()))
+            .where(_ids_in(s, col(RightsRequest.post_id)))
             .order_by(col(RightsRequest.id))
-        )
-        for r in session.execute(stmt):
+        ),
+    )
+    for chunk in chunks(list(post_ids), _CHUNK):
+        for r in session.execute(stmt, {"ids": list(chunk)}):
             out[int(r.post_id)] = RequestRef(
                 id=int(r.id),
                 status=r.status,
@@ -487,6 +523,28 @@ def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, R
     return out
 
 
+def _entries_statement(session: Session) -> Any:
+    copy_count = (
+        select(func.count())
+        .select_from(_copy_item)
+        .where(col(_copy_item.duplicate_of) == col(CurationItem.post_id))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *_CARD_COLUMNS,
+            _tags_column().label("tags"),
+            _media_column(session).label("media"),
+            *_ITEM_COLUMNS,
+            copy_count.label("copy_count"),
+            col(Post.held_version),
+        )
+        .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
+        .join(Author, col(Author.id) == col(Post.author_id))
+        .where(_ids_in(session, col(Post.id)))
+    )
+
+
 def queue_entries(
     session: Session, *, post_ids: Sequence[int], with_copies: bool = True, copies_limit: int = 20
 ) -> list[QueueEntry]:
@@ -494,28 +552,10 @@ def queue_entries(
 
     Each original lists its first `copies_limit` copies; `copy_count` has them all.
     """
-    copy_count = (
-        select(func.count())
-        .select_from(_copy_item)
-        .where(col(_copy_item.duplicate_of) == col(CurationItem.post_id))
-        .scalar_subquery()
-    )
+    stmt = _statement(session, "entries", _entries_statement)
     rows: dict[int, Any] = {}
     for chunk in chunks(list(post_ids), _CHUNK):
-        stmt = (
-            select(
-                *_CARD_COLUMNS,
-                _tags_column().label("tags"),
-                _media_column(session).label("media"),
-                *_ITEM_COLUMNS,
-                copy_count.label("copy_count"),
-                col(Post.held_version),
-            )
-            .join(CurationItem, col(CurationItem.post_id) == col(Post.id))
-            .join(Author, col(Author.id) == col(Post.author_id))
-            .where(any_of(session, col(Post.id), chunk, element=Integer()))
-        )
-        rows.update((int(r.id), r) for r in session.execute(stmt))
+        rows.update((int(r.id), r) for r in session.execute(stmt, {"ids": list(chunk)}))
     # Copies are looked up only for the originals that have some (most posts have none).
     counts = {pid: int(r.copy_count or 0) for pid, r in rows.items()}
     originals = [pid for pid, r in rows.items() if r.duplicate_of is None and counts[pid]]
@@ -589,14 +629,19 @@ def list_queue(
     platform: str | None = None,
     content_mask: int | None = None,
     after_id: int | None = None,
+    until_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
+    total: int | None = None,
 ) -> QueuePage:
     """The review queue (clean originals, best first) or, with `filtered`, the filtered view.
 
     `state` picks the view (new: the queue; archived, rejected: the posts set aside).
     `content_mask` keeps posts having any of the mask's content types; `after_id` keeps
-    only posts with a larger id (the arrivals since a page was loaded).
+    only posts with a larger id (the arrivals since a page was loaded), `until_id` only posts
+    up to that id (the next pages of a view loaded at that `latest_id`, without what arrived since).
+    `total`, when the caller knows it (a count it kept, see `queue_stamp`), saves the count: at
+    thousands of new posts it is most of the page's database time (it looks up each post's item).
     """
     where = _view_filters(
         filtered=filtered,
@@ -608,8 +653,11 @@ def list_queue(
     )
     if after_id is not None:
         where.append(col(Post.id) > after_id)
+    if until_id is not None:
+        where.append(col(Post.id) <= until_id)
     base = select(col(Post.id)).join(CurationItem, col(CurationItem.post_id) == col(Post.id)).where(*where)
-    total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+    if total is None:
+        total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
     # Read before the page: a post ranked meanwhile is above it, so the next arrivals count it.
     latest = session.execute(select(func.max(col(CurationItem.post_id)))).scalar()
     stmt = base.order_by(col(Post.treasure_score).desc(), col(Post.id).desc()).limit(limit).offset(offset)
@@ -619,6 +667,20 @@ def list_queue(
         items=queue_entries(session, post_ids=ids),
         latest_id=None if latest is None else int(latest),
     )
+
+
+def queue_stamp(session: Session) -> tuple[Any, ...]:
+    """What moves whenever a view's count may change: the latest write to a post (a decision, a
+    rights change, collection) and to a ranked item (ranking, filtering, grouping duplicates), and
+    the largest ranked post id. Three lookups at the end of an index: a kept count is valid while
+    the stamp is the same (writers stamp with the wall clock, so a transaction that commits after a
+    later-stamped one can leave the stamp unmoved: keep counts only for a few seconds too)."""
+    stmt = select(
+        select(func.max(col(Post.updated_at))).scalar_subquery(),
+        select(func.max(col(CurationItem.updated_at))).scalar_subquery(),
+        select(func.max(col(CurationItem.post_id))).scalar_subquery(),
+    )
+    return tuple(session.execute(stmt).one())
 
 
 def queue_arrivals(
