@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from tesoro.api.app import create_app
 from tesoro.store.keys import Role
 from worlds.api import Seeded, make_settings, seed
+from worlds.common import eventually
 from worlds.curator import tiny_encode
 
 EXAMPLES = int(os.environ.get("TESORO_SCHEMATHESIS_EXAMPLES", "4"))
@@ -61,10 +62,12 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     # /readyz answers 503 by design until the library index has loaded (its first call starts the
     # load): wait for ready, so a 5xx from here on is a fault (its 503s are tested in test_api_ops).
     with TestClient(app) as client:
-        deadline = time.monotonic() + 30
-        while client.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, client.get("/readyz").json()
-            time.sleep(0.1)
+        eventually(
+            lambda: client.get("/readyz").status_code == 200,
+            timeout=30,
+            message=lambda: str(client.get("/readyz").json()),
+            poll=0.1,
+        )
     operations = _operations(app, headers)
     assert len(operations) >= 45
     started = time.monotonic()
