@@ -25,7 +25,7 @@ from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import CurationItem, GalleryStat, Media, MediaImage, MediaStatus, Post
 from worlds.api import BASE_TIME, HOSTILE_IMG, HOSTILE_SCRIPT, PLAN
-from worlds.browser import DESKTOP, Site, axe, login, queue_states
+from worlds.browser import DESKTOP, GALLERY_CACHE_TTL_S, Site, axe, login, queue_states
 from worlds.common import eventually, post_id
 
 pytestmark = pytest.mark.browser
@@ -620,7 +620,7 @@ def test_widget_draws_the_blurhash_under_the_image(page: Any, site: Site) -> Non
                     blurhash="L#G@C-|wsUJ,oLo1fQa|fQfQfQfQ",
                 )
             )
-    time.sleep(5.5)  # the feed is cached for [gallery] cache_ttl_s
+    time.sleep(GALLERY_CACHE_TTL_S + 0.5)  # the feed is cached for [gallery] cache_ttl_s
     page.goto(f"{site.shop.url}/")
     page.locator(".tesoro-gallery[data-count]").wait_for(state="attached")
     canvas = page.locator(".tesoro-gallery li.card", has_text="Great grip").locator("button.media canvas")
