@@ -9,7 +9,10 @@ TORCH_VERSION ?= 2.13.0
 # worksteal hands each worker a contiguous half of the suite (module fixtures load once per worker)
 # and lets an idle worker take tests from a busy one at the end.
 WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
+# Bytecode is written even where the environment says PYTHONDONTWRITEBYTECODE: without it every xdist
+# worker recompiles the package and pytest re-rewrites the asserts of every test module and plugin
+# (hypothesis, schemathesis) on each run, and each CLI subprocess a test starts compiles what it imports.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
 
 .PHONY: install demo test test-all lint typecheck imports check bench-api clean
 

@@ -15,7 +15,7 @@ from tesoro.api.app import create_app
 from tesoro.settings import Settings
 from tesoro.store.engine import make_engine
 from worlds.api import Seeded, make_settings, rank, seed
-from worlds.browser import CHROMIUM_FLAGS, Server, Site, free_port, shop_app
+from worlds.browser import CHROMIUM_FLAGS, GALLERY_CACHE_TTL_S, Server, Site, free_port, shop_app
 
 
 @pytest.fixture
@@ -59,7 +59,11 @@ def site(browser: Any, tmp_path_factory: pytest.TempPathFactory, sqlite_template
     tmp = tmp_path_factory.mktemp("browser")
     engine = make_engine(f"sqlite:///{shutil.copyfile(sqlite_template, tmp / 'tesoro.db')}")
     shop_port = free_port()
-    settings = make_settings(tmp, allowed_origins=[f"http://127.0.0.1:{shop_port}"])
+    # The gallery feed's cache lives a second here (5 s by default): a test that changes what the widget
+    # shows waits that long for it.
+    settings = make_settings(
+        tmp, allowed_origins=[f"http://127.0.0.1:{shop_port}"], cache_ttl_s=GALLERY_CACHE_TTL_S
+    )
     seeded = seed(engine, settings)
     rank(engine, settings, seeded)  # the curator's queue and library list ranked posts only
     app = create_app(settings, engine)

@@ -25,8 +25,8 @@ from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
 from tesoro.store.tables import CurationItem, GalleryStat, Media, MediaImage, MediaStatus, Post
 from worlds.api import BASE_TIME, HOSTILE_IMG, HOSTILE_SCRIPT, PLAN
-from worlds.browser import DESKTOP, Site, axe, login, queue_states
-from worlds.common import post_id
+from worlds.browser import DESKTOP, GALLERY_CACHE_TTL_S, Site, axe, login, queue_states
+from worlds.common import eventually, post_id
 
 pytestmark = pytest.mark.browser
 
@@ -101,9 +101,11 @@ def test_the_product_dialog_preselects_the_suggested_product(page: Any, site: Si
     page.keyboard.press("Enter")  # saving as offered confirms the suggestion
     card.locator(".badge.product").wait_for()
     page.wait_for_function("() => !document.querySelector('#product-dialog').open", timeout=5000)
-    deadline = time.monotonic() + 5
-    while queue_states(site, ["dup-bsky"])["dup-bsky"][1] != nube and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(
+        lambda: queue_states(site, ["dup-bsky"])["dup-bsky"][1] == nube,
+        timeout=5,
+        message=lambda: f"the product was not saved: {queue_states(site, ['dup-bsky'])}",
+    )
     assert queue_states(site, ["dup-bsky"]) == {"dup-bsky": ("new", nube)}
     assert page.dialogs == [] and page.csp_errors == []
 
@@ -401,14 +403,12 @@ def test_correct_a_post_with_the_keyboard(page: Any, site: Site) -> None:
     page.keyboard.press("Enter")
     card.locator(".badge.sentiment-negative .corrected").wait_for()
     card.locator(".badge.ctype", has_text="Complaint").wait_for()
-    deadline = time.monotonic() + 5
-    found: dict[int, dict[str, Any]] = {}
-    while time.monotonic() < deadline:
+
+    def stored() -> dict[int, dict[str, Any]]:
         with session_scope(site.engine) as session:
-            found = corrections_for(session, post_ids=[post])
-        if found:
-            break
-        time.sleep(0.05)
+            return corrections_for(session, post_ids=[post])
+
+    found = eventually(stored, timeout=5, message="no correction was stored")
     assert found == {post: {"sentiment": "negative", "content_type": ["complaint"]}}
     assert page.dialogs == [] and page.csp_errors == []
 
@@ -502,12 +502,15 @@ def _gallery_counts(site: Site) -> dict[str, tuple[int, int, int]]:
 
 
 def _wait_for_counts(site: Site, check: Any) -> dict[str, tuple[int, int, int]]:
-    deadline = time.monotonic() + 10
-    while True:
-        counts = _gallery_counts(site)
-        if check(counts) or time.monotonic() > deadline:
-            return counts
-        time.sleep(0.1)
+    """The gallery's counts once `check` accepts them (the beacons arrive after the page has drawn)."""
+    seen: list[dict[str, tuple[int, int, int]]] = []
+
+    def counted() -> bool:
+        seen.append(_gallery_counts(site))
+        return bool(check(seen[-1]))
+
+    eventually(counted, timeout=10, message=lambda: f"the gallery's counts stayed at {seen[-1]}")
+    return seen[-1]
 
 
 def test_widget_counts_impressions_and_clicks_without_cookies(browser: Any, site: Site) -> None:
@@ -617,7 +620,7 @@ def test_widget_draws_the_blurhash_under_the_image(page: Any, site: Site) -> Non
                     blurhash="L#G@C-|wsUJ,oLo1fQa|fQfQfQfQ",
                 )
             )
-    time.sleep(5.5)  # the feed is cached for [gallery] cache_ttl_s
+    time.sleep(GALLERY_CACHE_TTL_S + 0.5)  # the feed is cached for [gallery] cache_ttl_s
     page.goto(f"{site.shop.url}/")
     page.locator(".tesoro-gallery[data-count]").wait_for(state="attached")
     canvas = page.locator(".tesoro-gallery li.card", has_text="Great grip").locator("button.media canvas")

@@ -7,12 +7,15 @@ document that body; the models behind them carry at least one example.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from tesoro.api.app import create_app
 from tesoro.api.schemas import (
     alerts,
     corrections,
@@ -29,17 +32,25 @@ from tesoro.api.schemas import (
     rights,
     webhooks,
 )
+from tesoro.store.engine import make_engine
 from tesoro.store.keys import Role
-from worlds.api import Seeded
+from worlds.api import Seeded, make_settings, seed
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # FastAPI's own models for its 422 answers.
 FASTAPI_OWN = {"HTTPValidationError", "ValidationError"}
 
 
-@pytest.fixture
-def spec(client: TestClient, seeded: Seeded) -> dict[str, Any]:
-    response = client.get("/openapi.json", headers=seeded.headers(Role.VIEWER))
+@pytest.fixture(scope="module")
+def spec(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The OpenAPI document, read once for the module (its tests only read it)."""
+    tmp = tmp_path_factory.mktemp("openapi")
+    engine = make_engine(f"sqlite:///{shutil.copyfile(sqlite_template, tmp / 'tesoro.db')}")
+    settings = make_settings(tmp)
+    seeded = seed(engine, settings)
+    with TestClient(create_app(settings, engine), base_url="http://testserver") as client:
+        response = client.get("/openapi.json", headers=seeded.headers(Role.VIEWER))
+    engine.dispose()
     assert response.status_code == 200
     document: dict[str, Any] = response.json()
     return document

@@ -7,7 +7,6 @@ Each test starts from the seeded queue (`_reset`): the module's tests share one 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from tesoro.store.tables import CurationDecision, Post, PostTag, RightsReceipt, 
 from worlds.api import HOSTILE_IMG
 from worlds.arrivals import arrive, arrive_many
 from worlds.browser import Site, axe, login, queue_states
+from worlds.common import eventually
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
@@ -63,10 +63,7 @@ def _cursor(page: Any) -> Any:
 
 
 def _wait(check: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the store did not change in time"
-        time.sleep(0.05)
+    eventually(check, timeout=timeout, message="the store did not change in time")
 
 
 def _ids(page: Any, selector: str) -> list[int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -13,6 +12,7 @@ from tesoro.simulator.model import PLATFORMS, WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
 from tesoro.simulator.world import World
+from worlds.common import eventually
 
 
 @pytest.fixture
@@ -21,15 +21,14 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def wait_until(condition: Callable[[], bool], *, timeout_s: float = 5.0) -> bool:
-    """Poll `condition` until it holds or the deadline passes; True if it held."""
-    deadline = time.monotonic() + timeout_s
-    pause = threading.Event()
-    while not condition():
-        if time.monotonic() > deadline:
+def stays(condition: Callable[[], bool], *, for_s: float) -> bool:
+    """True if `condition` holds all through the next `for_s` seconds (what must not happen stays away)."""
+    deadline = time.monotonic() + for_s
+    while time.monotonic() < deadline:
+        if not condition():
             return False
-        pause.wait(0.05)
-    return True
+        time.sleep(0.05)
+    return condition()
 
 
 def test_control_routes_grow_inject_and_report(sim: SimulatorServer, http: httpx.Client) -> None:
@@ -52,7 +51,11 @@ def test_live_growth_adds_posts_until_stopped() -> None:
     state = SimState(world=World(spec=WorldSpec(seed=3)))
     server = SimulatorServer(state, grow_every_s=0.05, grow_n=1).start()
     try:
-        assert wait_until(lambda: len(state.world) >= 3 * len(PLATFORMS))
+        eventually(
+            lambda: len(state.world) >= 3 * len(PLATFORMS),
+            timeout=5,
+            message=lambda: f"the world grew to {len(state.world)} posts only",
+        )
     finally:
         started = time.monotonic()
         server.stop()
@@ -60,7 +63,7 @@ def test_live_growth_adds_posts_until_stopped() -> None:
     assert stopped_in < 5
     size = len(state.world)
     assert size % len(PLATFORMS) == 0  # whole rounds: grow(1) adds one post per platform
-    assert not wait_until(lambda: len(state.world) > size, timeout_s=0.3)
+    assert stays(lambda: len(state.world) == size, for_s=0.3)
     ids = [p.id for p in state.world.posts("x")]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
@@ -74,7 +77,7 @@ def test_stop_does_not_wait_out_a_long_interval() -> None:
 
 
 def test_without_growth_the_world_stays_as_it_is(sim: SimulatorServer) -> None:
-    assert not wait_until(lambda: len(sim.state.world) > 0, timeout_s=0.2)
+    assert stays(lambda: len(sim.state.world) == 0, for_s=0.2)
 
 
 @pytest.mark.parametrize(("every", "n"), [(0.0, 3), (-1.0, 3), (1.0, 0)])

@@ -25,6 +25,9 @@ from tesoro.store.keys import Role
 from tesoro.store.tables import Post
 from worlds.api import Seeded
 
+# [gallery] cache_ttl_s of the browser tests' site (`site` in tests/api/conftest.py).
+GALLERY_CACHE_TTL_S = 1.0
+
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -42,11 +42,14 @@ def post_id(session: Session, *, platform: str, external_id: str) -> int:
     return int(found)
 
 
-def eventually(check: Callable[[], object], *, timeout: float, message: str, poll: float = 0.05) -> object:
+def eventually(
+    check: Callable[[], object], *, timeout: float, message: str | Callable[[], str], poll: float = 0.05
+) -> object:
     """Ask `check` until it gives a true value (returned), for at most `timeout` seconds.
 
-    For what another process or thread does in its own time (a subprocess, a worker, a server);
-    `message` is the failure's text, or a callable giving it (a log to show, read at that moment).
+    For what another process or thread does in its own time (a subprocess, a worker, a server, a
+    browser); `message` is the failure's text, or a callable giving it (a log to show, or the last
+    value seen, read at that moment).
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -54,5 +57,5 @@ def eventually(check: Callable[[], object], *, timeout: float, message: str, pol
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(message)
+            raise AssertionError(message() if callable(message) else message)
         time.sleep(poll)

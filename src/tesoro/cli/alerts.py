@@ -20,11 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tesoro.alerts.delivery import deliver_pending, send_test
-from tesoro.alerts.rules import evaluate_rules
 from tesoro.cli.kit import ConfigOption, load_or_exit
-from tesoro.store.alerts import alert_status_counts, list_alerts, list_deliveries, list_rules, sync_rules
-from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.text.redact import mask_urls
 
@@ -51,6 +47,8 @@ def test(
     message: Annotated[str | None, typer.Option("--message", "-m", help="Text of the test message.")] = None,
 ) -> None:
     """Send a test message on a rule's channels (or the shared [slack] set-up) and say how it went."""
+    from tesoro.alerts.delivery import send_test
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     conf = None
@@ -78,6 +76,8 @@ def test(
 @alerts_app.command("evaluate")
 def evaluate(config: ConfigOption = None, rule: RuleOption = None) -> None:
     """Run the alert rules once; new alerts are stored as pending for `tesoro alerts deliver`."""
+    from tesoro.alerts.rules import evaluate_rules
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     report = evaluate_rules(open_store(settings), settings, only=rule)
@@ -92,6 +92,8 @@ def evaluate(config: ConfigOption = None, rule: RuleOption = None) -> None:
 @alerts_app.command("deliver")
 def deliver(config: ConfigOption = None) -> None:
     """Deliver the pending alerts that are due, once (the scheduler does this every 30 seconds)."""
+    from tesoro.alerts.delivery import deliver_pending
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     report = deliver_pending(open_store(settings), settings, environ=dict(os.environ))
@@ -110,6 +112,8 @@ def deliver(config: ConfigOption = None) -> None:
 @alerts_app.command("rules")
 def rules(config: ConfigOption = None) -> None:
     """Every alert rule: kind, where it comes from, and its last evaluation."""
+    from tesoro.store.alerts import list_rules, sync_rules
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -140,6 +144,8 @@ def log(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many lines.", min=1)] = 20,
 ) -> None:
     """The delivery log (newest first) and how many alerts are pending or delivered."""
+    from tesoro.store.alerts import alert_status_counts, list_alerts, list_deliveries
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)

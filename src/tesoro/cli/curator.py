@@ -15,29 +15,22 @@ only load settings, open the store and call the functions that do the work.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from tesoro.api.i18n import counted
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
-from tesoro.curator.corrections import CorrectionError, correction_status, train_corrections
-from tesoro.curator.corrections import correct as correct_post
-from tesoro.curator.feedback import train_rankers
-from tesoro.curator.ranking import rank_posts
-from tesoro.curator.relevance_model import train_relevance
-from tesoro.scoring.encoders import load_encoder
-from tesoro.search.library import Library, LibraryError, LibraryQuery
 from tesoro.settings import Settings
-from tesoro.store.catalog import brand_by_name, list_brands, list_products
-from tesoro.store.curation import QueueEntry, count_items, list_queue
-from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
-from tesoro.store.library import LibraryFilters, search_sql
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from tesoro.store.curation import QueueEntry
 
 __all__ = ["curate_app"]
 
@@ -51,6 +44,7 @@ BrandOption = Annotated[
 
 
 def _open(config: Path | None) -> tuple[Settings, Engine]:
+    from tesoro.store.db import open_store
 
     settings = load_or_exit(config)
     return settings, open_store(settings)
@@ -59,6 +53,7 @@ def _open(config: Path | None) -> tuple[Settings, Engine]:
 def _brand_id(engine: Engine, name: str | None) -> int | None:
     if name is None:
         return None
+    from tesoro.store.catalog import brand_by_name
 
     with session_scope(engine) as session:
         brand = brand_by_name(session, name)
@@ -78,6 +73,7 @@ def rank(
     batch_size: Annotated[int, typer.Option(min=1, max=20000)] = 1000,
 ) -> None:
     """Compute treasure scores, filter reasons and duplicate groups for newly scored posts."""
+    from tesoro.curator.ranking import rank_posts
 
     settings, engine = _open(config)
     brand_id = _brand_id(engine, brand)
@@ -101,6 +97,8 @@ def rank(
 @curate_app.command()
 def train(config: ConfigOption = None, brand: BrandOption = None) -> None:
     """Relearn relevance and retrain the ranker from the decisions, then re-rank the brand's posts."""
+    from tesoro.curator.feedback import train_rankers
+    from tesoro.curator.relevance_model import train_relevance
 
     settings, engine = _open(config)
     brand_id = _brand_id(engine, brand)
@@ -131,6 +129,7 @@ def train(config: ConfigOption = None, brand: BrandOption = None) -> None:
 
 
 def _brand_names(engine: Engine) -> dict[int, str]:
+    from tesoro.store.catalog import list_brands
 
     with session_scope(engine) as session:
         return {b.id: b.name for b in list_brands(session) if b.id is not None}
@@ -157,6 +156,7 @@ def queue(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """The top of the review queue, with each post's score and copies (or the filtered view with reasons)."""
+    from tesoro.store.curation import list_queue
 
     _, engine = _open(config)
     brand_id = _brand_id(engine, brand)
@@ -186,6 +186,8 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
 ) -> None:
     """Search the library (approved and featured posts)."""
+    from tesoro.scoring.encoders import load_encoder
+    from tesoro.search.library import Library, LibraryError, LibraryQuery
 
     settings, engine = _open(config)
     encode = None
@@ -220,6 +222,8 @@ def search(
 @curate_app.command()
 def stats(config: ConfigOption = None) -> None:
     """How many posts are ranked, waiting, filtered, grouped as copies and in the library."""
+    from tesoro.store.curation import count_items, list_queue
+    from tesoro.store.library import LibraryFilters, search_sql
 
     _, engine = _open(config)
     with session_scope(engine) as session:
@@ -238,6 +242,8 @@ def _product_value(engine: Engine, text: str) -> int | None:
         return None
     if text.strip().isdigit():
         return int(text)
+    from tesoro.store.catalog import list_products
+
     with session_scope(engine) as session:
         found = [p.id for p in list_products(session) if p.name.casefold() == text.strip().casefold()]
     if not found or found[0] is None:
@@ -264,6 +270,8 @@ def correct(
     actor: Annotated[str, typer.Option("--actor", help="Who corrects it, for the audit log.")] = "cli",
 ) -> None:
     """Correct a post's sentiment, product or content types: the label wins at once and teaches the brand."""
+    from tesoro.curator.corrections import CorrectionError
+    from tesoro.curator.corrections import correct as correct_post
 
     _, engine = _open(config)
     changes: dict[str, object] = {}
@@ -304,6 +312,7 @@ def corrections(
     ] = False,
 ) -> None:
     """The corrections per brand and field, and each head's calibration with its accuracy before and after."""
+    from tesoro.curator.corrections import correction_status, train_corrections
 
     settings, engine = _open(config)
     brand_id = _brand_id(engine, brand)

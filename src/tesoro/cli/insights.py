@@ -24,10 +24,7 @@ from rich.text import Text
 
 from tesoro.api.i18n import counted
 from tesoro.cli.kit import ConfigOption, load_or_exit
-from tesoro.insights import service
-from tesoro.insights.orders import import_orders
 from tesoro.settings import Settings
-from tesoro.store.db import open_store
 
 __all__ = ["insights_app", "orders_app"]
 
@@ -49,6 +46,7 @@ _settings = load_or_exit
 
 
 def _open(config: Path | None) -> tuple[Settings, Any]:
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     return settings, open_store(settings)
@@ -95,6 +93,7 @@ def kpis(
     as_json: JsonOption = False,
 ) -> None:
     """KPIs of a window: volume, reach, sentiment, share of voice, engagement vs medians, advocates, UGC."""
+    from tesoro.insights import service
 
     settings, engine = _open(config)
     try:
@@ -206,6 +205,7 @@ def ror(
     as_json: JsonOption = False,
 ) -> None:
     """The ROR leaderboard (computed and stored when there is none yet, or with --refresh)."""
+    from tesoro.insights import service
 
     settings, engine = _open(config)
     try:
@@ -231,6 +231,7 @@ def author(
     as_json: JsonOption = False,
 ) -> None:
     """One person's ROR: the four terms, the events that built it, and its history."""
+    from tesoro.insights import service
 
     if every not in ("month", "week"):
         raise _fail(ValueError("--every must be month or week"))
@@ -287,6 +288,7 @@ def author(
 @insights_app.command()
 def roe(config: ConfigOption = None, brand: BrandOption = None, as_json: JsonOption = False) -> None:
     """Return on Engagement of every effort declared in [[roe.effort]], with the trend per target."""
+    from tesoro.insights import service
 
     settings, engine = _open(config)
     try:
@@ -342,6 +344,7 @@ def purchases(
     as_json: JsonOption = False,
 ) -> None:
     """Purchase frequency, average order value and repeat rate: advocates against everyone else."""
+    from tesoro.insights import service
 
     settings, engine = _open(config)
     try:
@@ -382,6 +385,7 @@ def link(
     name: Annotated[str | None, typer.Option(help="The person's display name.")] = None,
 ) -> None:
     """Link accounts as one person (their ROR is then computed together). Audited."""
+    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -405,6 +409,7 @@ def log_event(
     actor: ActorOption = "cli",
 ) -> None:
     """Log a relationship event Tesoro cannot see (a purchase, a meet-up, a gift). Audited."""
+    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -434,6 +439,7 @@ def unlog_event(
     actor: ActorOption = "cli",
 ) -> None:
     """Remove an event logged by mistake. Audited."""
+    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -450,6 +456,7 @@ def unlink(
     actor: ActorOption = "cli",
 ) -> None:
     """Detach an account from its person; it will not be suggested with them again. Audited."""
+    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -469,6 +476,7 @@ def suggest(
     as_json: JsonOption = False,
 ) -> None:
     """Accounts that are probably the same person (one's bio names the other's handle)."""
+    from tesoro.insights import service
 
     _, engine = _open(config)
     items = service.suggestions(engine, author_id=author_id, limit=limit)
@@ -496,6 +504,7 @@ def dismiss(
     actor: ActorOption = "cli",
 ) -> None:
     """Record that two accounts are different people, so they are not suggested again. Audited."""
+    from tesoro.insights import service
 
     _, engine = _open(config)
     try:
@@ -524,6 +533,7 @@ def import_(
     show_bad: Annotated[int, typer.Option(help="How many bad rows to list (all are counted).")] = 20,
 ) -> None:
     """Import orders; customers are linked to authors by handle, or by an e-mail in their bio."""
+    from tesoro.insights.orders import import_orders
 
     _, engine = _open(config)
     try:

@@ -1,10 +1,16 @@
 """What every command module shares: the `--config` option, settings loading that exits cleanly,
 and the command group that turns a start-up failure into one line (the traceback only with `--debug`).
+
+The command modules import only what building the command tree needs (typer, Rich, the settings and
+the enums their options name) at the top; each command imports the modules that do its work when it
+runs. So `tesoro --help` and `tesoro db upgrade` start without the workers, every collector, the web
+stack and scipy (seconds of CPU on a small machine).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,10 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from tesoro.jobs.worker import QueueUnavailable
 from tesoro.ops.logs import configure_json_logging
 from tesoro.settings import ConfigError, Settings, load_settings
-from tesoro.store.db import DatabaseUnavailable
 
 __all__ = [
     "LOG_JSON",
@@ -48,9 +52,23 @@ def _problems(exc: ConfigError) -> str:
     return "; ".join(f"{key}: {reason}" if key else reason for key, reason in exc.problems)
 
 
+# Failures whose own text already says what failed and what to do: (module, class). Looked up among the
+# modules already imported, never imported here: a command that did not load the store or the queue
+# cannot have raised their errors, and importing `tesoro.jobs.worker` would load the whole worker stack.
+PLAIN_FAILURES = (("tesoro.store.db", "DatabaseUnavailable"), ("tesoro.jobs.worker", "QueueUnavailable"))
+
+
+def _plain_failure(exc: Exception) -> bool:
+    for module_name, class_name in PLAIN_FAILURES:
+        found = getattr(sys.modules.get(module_name), class_name, None)
+        if isinstance(found, type) and isinstance(exc, found):
+            return True
+    return False
+
+
 def describe_failure(exc: Exception) -> str:
     """What failed and what to do, on one line, for an error that stopped a command."""
-    if isinstance(exc, DatabaseUnavailable | QueueUnavailable):
+    if _plain_failure(exc):
         return str(exc)
     if isinstance(exc, ConfigError):
         if exc.source == "environment":

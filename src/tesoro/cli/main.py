@@ -15,12 +15,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from prometheus_client import start_http_server
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tesoro.api.i18n import counted
@@ -40,19 +37,14 @@ from tesoro.cli.quarantine import quarantine_app
 from tesoro.cli.rights import rights_app
 from tesoro.cli.scoring import scoring_app
 from tesoro.cli.serve import demo_key, keys_app
-from tesoro.collector.importer import brand_rules, import_file
-from tesoro.collector.quota import QuotaStatus, quota_statuses
-from tesoro.collector.registry import REQUIRED_CREDENTIALS
-from tesoro.jobs.scheduler import build_scheduler, run_scheduler
-from tesoro.jobs.tasks import collect_once
-from tesoro.jobs.worker import check_redis, masked_url, run_worker
-from tesoro.ops.metrics import PROCESS, SCHEDULER_LEADER, JobWatch
 from tesoro.settings import ConfigError, Settings
-from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
-from tesoro.store.db import connect_or_raise, open_store
 from tesoro.store.engine import session_scope
-from tesoro.store.migrate import current_revision, head_revision, upgrade
-from tesoro.store.sources import list_sources
+
+if TYPE_CHECKING:
+    from tesoro.collector.quota import QuotaStatus
+
+# Each command imports the modules that do its work when it runs (see `tesoro.cli.kit`): the
+# collectors, the scheduler, the workers and the web stack are not loaded to print `--help`.
 
 __all__ = ["app"]
 
@@ -122,6 +114,8 @@ def init(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the database schema to the latest version."""
+    from tesoro.store.db import connect_or_raise
+    from tesoro.store.migrate import current_revision, head_revision, upgrade
 
     settings = _settings(config)
     engine = connect_or_raise(settings.database_url, busy_timeout_ms=settings.database.busy_timeout_ms)
@@ -153,6 +147,10 @@ def import_(
     listening queries it matches), and the brand's listening queries are applied as a file
     source applies them: rows that match none are listed, and kept out with `--strict`.
     """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from tesoro.collector.importer import brand_rules, import_file
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -222,6 +220,9 @@ def import_(
 def sources(config: ConfigOption = None) -> None:
     """Show every source with its health, its platform budget (used / left / resets at / forecast) and
     when the scheduler runs it next, and why."""
+    from tesoro.collector.quota import quota_statuses
+    from tesoro.store.db import open_store
+    from tesoro.store.sources import list_sources
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -277,6 +278,8 @@ def _check_secrets(settings: Settings, environ: Mapping[str, str], only: str | N
 
     Without this the service starts and every run of that source fails in the log.
     """
+    from tesoro.collector.registry import REQUIRED_CREDENTIALS
+
     missing: list[tuple[str, str]] = []
     for source in settings.sources:
         if not source.enabled or (only is not None and source.name != only):
@@ -309,6 +312,11 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def _serve(settings: Settings, engine: object, host: str, port: int, environ: dict[str, str]) -> None:
+    import uvicorn
+
+    from tesoro.jobs.scheduler import build_scheduler
+    from tesoro.jobs.worker import check_redis
+    from tesoro.ops.metrics import SCHEDULER_LEADER, JobWatch
 
     _check_port_free(host, port)
     if settings.server.run_scheduler:
@@ -347,6 +355,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
 ) -> None:
     """Run the API and web UI (and, in the embedded mode, the collection scheduler)."""
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -366,6 +375,10 @@ def collect(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
 ) -> None:
     """Collect new posts from the configured sources (`--once` for a single pass)."""
+    from tesoro.jobs.scheduler import build_scheduler
+    from tesoro.jobs.tasks import collect_once
+    from tesoro.jobs.worker import check_redis
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -413,6 +426,12 @@ def scheduler(
     On PostgreSQL several may run: one holds the lease and schedules, the others stand by and take
     over within [ops] scheduler_lease_s when it dies (docs/operations.md).
     """
+    from prometheus_client import start_http_server
+
+    from tesoro.jobs.scheduler import run_scheduler
+    from tesoro.jobs.worker import check_redis
+    from tesoro.ops.metrics import PROCESS
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -435,6 +454,7 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Exit when the queue is empty.")] = False,
 ) -> None:
     """Run an RQ worker (the scaled-out mode): every job the scheduler enqueues on Redis, one at a time."""
+    from tesoro.jobs.worker import check_redis, masked_url, run_worker
 
     settings = _settings(config)
     if settings.queue.backend != "rq":
@@ -453,6 +473,8 @@ def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
 ) -> None:
     """Run Tesoro against the local platform simulator: watch posts arrive live."""
+    from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
+    from tesoro.store.db import open_store
 
     data_dir.mkdir(parents=True, exist_ok=True)
     simulator = start_simulator(data_dir)

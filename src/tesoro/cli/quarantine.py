@@ -14,10 +14,7 @@ import typer
 from rich.text import Text
 
 from tesoro.cli.kit import ConfigOption, load_or_exit, out
-from tesoro.collector.quarantine import retry_quarantined
-from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
-from tesoro.store.quarantine import count_quarantined, list_quarantined
 
 __all__ = ["quarantine_app"]
 
@@ -46,6 +43,8 @@ def list_(
     ] = False,
 ) -> None:
     """List quarantined items, latest first: id, source, line, platform, external id, when, reason."""
+    from tesoro.store.db import open_store
+    from tesoro.store.quarantine import count_quarantined, list_quarantined
 
     engine = open_store(_settings(config))
     with session_scope(engine) as session:
@@ -75,6 +74,8 @@ def retry(
     source: Annotated[str | None, typer.Option(help="Only this source's items.")] = None,
 ) -> None:
     """Run the collector boundary again on quarantined items; those that pass are stored and released."""
+    from tesoro.collector.quarantine import retry_quarantined
+    from tesoro.store.db import open_store
 
     engine = open_store(_settings(config))
     report = retry_quarantined(engine, ids=ids or None, source=source)

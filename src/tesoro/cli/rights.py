@@ -16,34 +16,21 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from tesoro.api.security import load_session_secret
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
-from tesoro.curator.queue import QueueError
-from tesoro.curator.rights_requests import (
-    RequestBatch,
-    create_requests,
-    decide_request,
-    default_terms,
-    reask,
-    receipt_document,
-    receipt_html,
-    revoke,
-    sign_document,
-)
-from tesoro.jobs.tasks import run_rights
 from tesoro.settings import RIGHTS_SCOPES, Settings
-from tesoro.store import rights as store
-from tesoro.store.catalog import brand_by_name
-from tesoro.store.db import open_store
 from tesoro.store.engine import run_transaction, session_scope
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from tesoro.curator.rights_requests import RequestBatch
 
 __all__ = ["rights_app"]
 
@@ -56,11 +43,15 @@ T = TypeVar("T")
 
 
 def _open(config: Path | None) -> tuple[Settings, Engine]:
+    from tesoro.store.db import open_store
+
     settings = load_or_exit(config)
     return settings, open_store(settings)
 
 
 def _write(engine: Engine, apply: Callable[[Session], T]) -> T:
+    from tesoro.curator.queue import QueueError
+
     try:
         return run_transaction(engine, apply)
     except QueueError as exc:
@@ -94,6 +85,9 @@ def request(
     actor: ActorOption = "cli",
 ) -> None:
     """Ask the authors of posts for usage rights: one recorded request per post."""
+    from tesoro.api.security import load_session_secret
+    from tesoro.curator.rights_requests import create_requests
+
     settings, engine = _open(config)
     secret = load_session_secret(settings)
     batch = _write(
@@ -119,6 +113,8 @@ def list_requests(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """The rights requests, newest first."""
+    from tesoro.store import rights as store
+
     _, engine = _open(config)
     table = Table("request", "post", "platform", "status", "attempt", "asked", "reason")
     with session_scope(engine) as session:
@@ -146,6 +142,8 @@ def decide(
     actor: ActorOption = "cli",
 ) -> None:
     """Grant or decline a request waiting for review (a condition, a question)."""
+    from tesoro.curator.rights_requests import decide_request
+
     _, engine = _open(config)
     row = _write(
         engine,
@@ -161,6 +159,9 @@ def reask_command(
     actor: ActorOption = "cli",
 ) -> None:
     """Ask once more after no response (the second request is the last)."""
+    from tesoro.api.security import load_session_secret
+    from tesoro.curator.rights_requests import reask
+
     settings, engine = _open(config)
     secret = load_session_secret(settings)
     batch = _write(
@@ -180,6 +181,8 @@ def revoke_command(
     actor: ActorOption = "cli",
 ) -> None:
     """Revoke a post's usage rights: it leaves the gallery; its receipts are marked revoked."""
+    from tesoro.curator.rights_requests import revoke
+
     _, engine = _open(config)
     count = _write(engine, lambda session: revoke(session, post_id=post_id, actor=actor, reason=reason))
     out.print(f"post {post_id}: rights revoked ({count} receipt(s) marked)", highlight=False)
@@ -197,6 +200,10 @@ def receipts(
     ] = None,
 ) -> None:
     """List receipts per post or author, or export one as signed JSON or HTML."""
+    from tesoro.api.security import load_session_secret
+    from tesoro.curator.rights_requests import receipt_document, receipt_html, sign_document
+    from tesoro.store import rights as store
+
     settings, engine = _open(config)
     with session_scope(engine) as session:
         if export is not None:
@@ -236,6 +243,11 @@ def terms(
     ] = None,
 ) -> None:
     """Show a brand's current usage terms, or save a new version from a file."""
+    from tesoro.curator.queue import QueueError
+    from tesoro.curator.rights_requests import default_terms
+    from tesoro.store import rights as store
+    from tesoro.store.catalog import brand_by_name
+
     _, engine = _open(config)
     body = file.read_text(encoding="utf-8") if file is not None else None
 
@@ -260,6 +272,8 @@ def terms(
 @rights_app.command()
 def run(config: ConfigOption = None) -> None:
     """One pass of the rights job: send queued requests, read replies, mark no response, expire rights."""
+    from tesoro.jobs.tasks import run_rights
+
     settings, engine = _open(config)
     report = run_rights(settings, engine, os.environ)
     out.print(" ".join(f"{key}={value}" for key, value in report.items()), highlight=False)

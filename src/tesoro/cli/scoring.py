@@ -11,7 +11,7 @@ import json
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -20,32 +20,11 @@ from rich.table import Table
 
 from tesoro.api.i18n import counted
 from tesoro.cli.kit import ConfigOption, console, load_or_exit, out
-from tesoro.scoring.encoders import Encoder, ModelLoadError, load_encoder
-from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
-from tesoro.scoring.metrics import evaluate
-from tesoro.scoring.pipeline import (
-    FAST_OFFENSIVE_HEAD,
-    FAST_SENTIMENT_HEAD,
-    head_proba,
-    load_models,
-    score_pending,
-)
-from tesoro.scoring.pipeline import rescore as rescore_all
-from tesoro.scoring.products import ProductMatcher, ProductRef
-from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD, SENTIMENT_LABELS, load_sentiment, sentiment_proba
-from tesoro.scoring.training import (
-    OFFENSIVE_LABELS,
-    SEMEVAL_LIMIT,
-    SENTIMENT_POOLED_LAYERS,
-    BranchConfig,
-    read_jsonl,
-    train_offensive,
-    train_sentiment,
-    train_sentiment_branch,
-)
-from tesoro.scoring.training.lexical import train_fast_offensive, train_fast_sentiment
+from tesoro.scoring.training import SEMEVAL_LIMIT, SENTIMENT_POOLED_LAYERS, BranchConfig
 from tesoro.settings import Settings
-from tesoro.store.db import open_store
+
+if TYPE_CHECKING:
+    from tesoro.scoring.encoders import Encoder
 
 __all__ = ["scoring_app"]
 
@@ -81,6 +60,9 @@ def score(
     limit: Annotated[int | None, typer.Option(min=1, help="Score at most this many posts.")] = None,
 ) -> None:
     """Score every post that has no score set for the current model version."""
+    from tesoro.scoring.encoders import ModelLoadError
+    from tesoro.scoring.pipeline import load_models, score_pending
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -113,6 +95,10 @@ def rescore(
     batch_size: Annotated[int | None, typer.Option(min=1)] = None,
 ) -> None:
     """Score every post again under --model-version (that version's rows are replaced, others kept)."""
+    from tesoro.scoring.encoders import ModelLoadError
+    from tesoro.scoring.pipeline import load_models
+    from tesoro.scoring.pipeline import rescore as rescore_all
+    from tesoro.store.db import open_store
 
     settings = _settings(config)
     engine = open_store(settings)
@@ -148,6 +134,9 @@ def eval_(
     offensive: labels offensive/not-offensive, macro-F1. product: labels are configured
     product names (or "none"), accuracy.
     """
+    from tesoro.scoring.encoders import ModelLoadError
+    from tesoro.scoring.metrics import evaluate
+    from tesoro.scoring.training import read_jsonl
 
     settings = _settings(config)
     records = read_jsonl(data)
@@ -170,6 +159,12 @@ def eval_(
 
 
 def _predict(task: Task, texts: list[str], settings: Settings, model: str | None) -> list[str]:
+    from tesoro.scoring.encoders import ModelLoadError, load_encoder
+    from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD, load_head
+    from tesoro.scoring.pipeline import head_proba
+    from tesoro.scoring.products import ProductMatcher, ProductRef
+    from tesoro.scoring.sentiment import SENTIMENT_LABELS, load_sentiment, sentiment_proba
+    from tesoro.scoring.training import OFFENSIVE_LABELS
 
     conf = settings.models
     encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
@@ -257,12 +252,16 @@ def train(
     top layers (about 9 minutes for 3 layers, 2 epochs over the 59k texts on a 2-core CPU with AMX; a few
     times longer in float32 on other CPUs; minutes on a GPU).
     """
+    from tesoro.scoring.encoders import ModelLoadError, load_encoder
 
     settings = _settings(config)
     conf = settings.models
     if profile not in ("default", "fast"):
         raise _fail(ValueError(f"--profile {profile!r}: expected 'default' or 'fast'"))
     if profile == "fast":
+        from tesoro.scoring.pipeline import FAST_OFFENSIVE_HEAD, FAST_SENTIMENT_HEAD
+        from tesoro.scoring.training.lexical import train_fast_offensive, train_fast_sentiment
+
         started = time.perf_counter()
         fast_target = out_path or (
             FAST_SENTIMENT_HEAD if task is TrainTask.sentiment else FAST_OFFENSIVE_HEAD
@@ -324,6 +323,10 @@ def _train_weights(
     pooled_layers: tuple[int, ...],
 ) -> tuple[Path, dict[str, Any]]:
     """Train the chosen weights and write them (by default over the bundled file); (path, metadata)."""
+    from tesoro.scoring.heads import DEFAULT_OFFENSIVE_HEAD
+    from tesoro.scoring.sentiment import DEFAULT_SENTIMENT_HEAD
+    from tesoro.scoring.training import train_offensive, train_sentiment, train_sentiment_branch
+
     if task is not TrainTask.sentiment:
         target = out_path or DEFAULT_OFFENSIVE_HEAD
         meta = train_offensive(

@@ -8,17 +8,18 @@ and never again: only its hash is stored.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from tesoro.cli.kit import ConfigOption, load_or_exit
-from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role, create_key, list_keys, revoke_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["DEMO_CREATOR", "demo_key", "keys_app"]
 
@@ -60,6 +61,8 @@ def create(
 ) -> None:
     """Create a key and print its token once; store it now, it cannot be shown again."""
 
+    from tesoro.store.db import open_store
+
     engine = open_store(_settings(config))
     try:
         with session_scope(engine) as session:
@@ -78,6 +81,8 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
 ) -> None:
     """List keys: id, name, role, created, last used, revoked (never their secrets)."""
+
+    from tesoro.store.db import open_store
 
     engine = open_store(_settings(config))
     table = Table("key id", "name", "role", "created", "last used", "revoked")
@@ -102,6 +107,8 @@ def revoke(
     config: ConfigOption = None,
 ) -> None:
     """Revoke a key at once; its web sessions end too."""
+
+    from tesoro.store.db import open_store
 
     engine = open_store(_settings(config))
     with session_scope(engine) as session:
