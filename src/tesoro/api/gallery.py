@@ -16,6 +16,7 @@ import hashlib
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -149,12 +150,18 @@ class GalleryCache:
 
     A review decision in this process clears it at once; other processes see the
     change within `ttl_s`, which is why the TTL is a few seconds, not minutes.
+
+    `get_or_render` renders a body once per key however many requests miss together: when an entry
+    expires under load (a marketing site's page views), one request renders it again while the others
+    are answered with the expired body (for the length of one render); with nothing to fall back on
+    (a cleared cache, a first request) they wait for that one render instead of each starting its own.
     """
 
     def __init__(self, ttl_s: float, max_entries: int = 512) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._items: dict[tuple[str, ...], Rendered] = {}
+        self._renders: dict[tuple[str, ...], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, ...]) -> Rendered | None:
@@ -162,6 +169,26 @@ class GalleryCache:
         if item is None or item.expires < time.monotonic():
             return None
         return item
+
+    def get_or_render(self, key: tuple[str, ...], render: Callable[[], bytes]) -> Rendered:
+        """The kept body of `key`, or one render of it shared by every request asking meanwhile."""
+        if self.ttl_s <= 0:
+            return self.put(key, render())
+        item = self.get(key)
+        if item is not None:
+            return item
+        with self._lock:
+            rendering = self._renders.setdefault(key, threading.Lock())
+            stale = self._items.get(key)
+        if stale is not None and not rendering.acquire(blocking=False):
+            return stale  # another request is rendering it: the expired body for that long
+        if stale is None:
+            rendering.acquire()
+        try:
+            item = self.get(key)  # rendered by the request this one waited for
+            return item if item is not None else self.put(key, render())
+        finally:
+            rendering.release()
 
     def put(self, key: tuple[str, ...], body: bytes) -> Rendered:
         item = Rendered(
@@ -171,6 +198,7 @@ class GalleryCache:
             with self._lock:
                 if len(self._items) >= self.max_entries:
                     self._items.clear()
+                    self._renders.clear()
                 self._items[key] = item
         return item
 

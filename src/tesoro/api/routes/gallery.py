@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -247,9 +248,10 @@ async def feed(
     count = limit or gs.default_limit
     key = (brand.lower(), (product or "").lower(), type or "", str(count))
     item = cache.get(key)
-    if item is None:
-        body = await run_in_threadpool(_render, engine, media, gs, brand, product or None, type, count)
-        item = cache.put(key, body)
+    if item is None:  # one render per key and process, however many requests miss at once
+        item = await run_in_threadpool(
+            cache.get_or_render, key, partial(_render, engine, media, gs, brand, product or None, type, count)
+        )
     headers = {
         "ETag": item.etag,
         "Cache-Control": f"public, max-age={gs.max_age}, stale-while-revalidate={gs.max_age * 5}",
