@@ -235,6 +235,17 @@ def test_bad_dates_are_said_plainly_and_never_sent(page: Any, shelf: Site) -> No
     assert response.status == 422 and response.json()["detail"][0]["loc"] == ["query", "date_to"]
 
 
+def test_a_date_the_server_refuses_is_said_as_a_sentence_not_json(page: Any, shelf: Site) -> None:
+    # A real day the page lets through, outside what the server accepts: its 422 names the field.
+    login(page, shelf)
+    page.goto(f"{shelf.tesoro.url}/ui/library?date_from=1850-01-01")
+    alert = page.locator("#results p.error[role=alert]")
+    alert.wait_for()
+    said = alert.inner_text()
+    assert "date_from: must be between 1970-01-01 and 2099-12-31" in said, said
+    assert "{" not in said and "[" not in said and "loc" not in said, said
+
+
 def test_a_query_the_server_cannot_read_shows_its_reason(page: Any, shelf: Site) -> None:
     login(page, shelf)
     page.goto(f"{shelf.tesoro.url}/ui/library?q=%22unbalanced")
