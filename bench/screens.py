@@ -259,6 +259,10 @@ def _settle(page: Any) -> None:
         ".some(p => p.textContent.endsWith('…'))",
         timeout=15_000,
     )
+    # Lazy pictures below the fold load only when scrolled to: load them all, and wait until each
+    # has loaded or failed (a failed one shows its placeholder), so the whole-page capture is whole.
+    page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => (i.loading = 'eager'))")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=30_000)
     page.wait_for_timeout(300)
 
 
