@@ -211,6 +211,9 @@ def test_a_shared_link_opens_the_same_search(page: Any, shelf: Site) -> None:
     assert page.locator("#sort").input_value() == "date"
     assert page.locator("#facets button[aria-pressed=true]").inner_text().startswith("Spanish")
     assert "Shelf post 1:" in page.locator("#results article.card").first.inner_text()
+    # Platforms are named as their owners write them, not by the API's lower-case code.
+    platforms = page.locator("#facets fieldset.facet", has_text="Platform").locator("button")
+    assert platforms.first.inner_text().startswith("Mastodon")
 
 
 def test_bad_dates_are_said_plainly_and_never_sent(page: Any, shelf: Site) -> None:

@@ -155,8 +155,19 @@
     return img;
   }
 
+  /* A platform as its owner writes it: "YouTube", "TikTok", "X" (files are the importer's). */
+  var PLATFORMS = {
+    x: "X", reddit: "Reddit", bluesky: "Bluesky", mastodon: "Mastodon", instagram: "Instagram",
+    threads: "Threads", youtube: "YouTube", tiktok: "TikTok", facebook: "Facebook"
+  };
+  function platformName(platform) {
+    if (platform === "files") return t("platform.files");
+    return PLATFORMS[platform] || String(platform || "");
+  }
+
   window.Tesoro = {
     data: data, lang: lang, t: t, tn: tn, fmtNumber: fmtNumber, fmtDate: fmtDate, safeUrl: safeUrl,
-    el: el, clear: clear, api: api, toast: toast, loadFailed: loadFailed, noData: noData, chartImage: chartImage
+    el: el, clear: clear, api: api, toast: toast, loadFailed: loadFailed, noData: noData, chartImage: chartImage,
+    platformName: platformName
   };
 })();

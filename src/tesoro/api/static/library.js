@@ -91,6 +91,7 @@
     if (facet === "rights") return t("rights." + value);
     if (facet === "content_type") return t("ctype." + value);
     if (facet === "sentiment") return t("sentiment." + value);
+    if (facet === "platform") return T.platformName(value);
     if (facet === "language" && languageNames) {
       try { return languageNames.of(value) || value; } catch (e) { return value; }
     }
