@@ -411,9 +411,7 @@ def collect(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
 ) -> None:
     """Collect new posts from the configured sources (`--once` for a single pass)."""
-    from tesoro.jobs.scheduler import build_scheduler
     from tesoro.jobs.tasks import collect_once
-    from tesoro.jobs.worker import check_redis
     from tesoro.store.db import open_store
 
     settings = _settings(config)
@@ -424,8 +422,12 @@ def collect(
     if once or settings.queue.backend == "inline":
         _check_secrets(settings, os.environ, only=source)
     else:
+        from tesoro.jobs.worker import check_redis  # deferred: the RQ stack, which --once never needs
+
         check_redis(settings)
     if not once:
+        from tesoro.jobs.scheduler import build_scheduler  # deferred: APScheduler and every job
+
         out.print("collecting on a schedule; Ctrl-C to stop")
         build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
         return
