@@ -97,7 +97,9 @@ def test_workers_share_the_port_and_a_killed_one_comes_back(tmp_path: Path) -> N
         eventually(spread, timeout=90, poll=1.0, message="connections did not reach both processes")
 
         os.kill(child, signal.SIGKILL)
-        assert _answers(port), "the first process keeps serving while the other is down"
+        # The port keeps answering while the other is down (a connection that was waiting in the killed
+        # process's own queue is reset, as with any listener that dies: the next one reaches a live one).
+        eventually(lambda: _answers(port), timeout=15, message="the first process stopped serving too")
         eventually(
             lambda: [p for p in _children(server.pid) if p != child] != [],
             timeout=30,
