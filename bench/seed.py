@@ -3,9 +3,10 @@
 Shared by the benchmarks that need millions of stored posts without running the collectors, the
 simulator or the models (`bench/growth.py`). Everything is drawn with numpy, chunk by chunk, and
 written through `store.library.append_rows` (PostgreSQL `COPY ... FROM STDIN`, SQLite
-`executemany`): 3,000,000 posts in 29 minutes on a loaded 2-core machine, where
-the simulator and the curator's functions (`curator_sim.load_library`) take about 7 minutes per
-1,000,000 at load about 1.
+`executemany`). 50,000 posts took 8.3 and 13.3 s on PostgreSQL, against 13.8 and 21.0 s for
+`curator_sim.load_library` (simulator posts through the curator's functions), in turns on the 2-core
+machine at load 2 to 4; 3,000,000 posts took 29 minutes at load 5 to 14 (PostgreSQL keeping every
+index of the tables is most of it).
 
 The shape follows `bench/relationships.py`'s collection (the ROR and KPI work depends on it): a
 long tail of authors (a few post a lot), four platforms, two years of posts whose ids grow with
