@@ -12,7 +12,9 @@ each in its own process so that its memory is its own:
   the `index:snapshot` job does: the build time and its peak RSS are also what an API process
   without snapshots pays); one API process maps the snapshot (`bench/index_share.py`'s reader: load
   time, RSS / USS after loading and after searching) and times the text, meaning and filtered-facet
-  queries of `bench/search.py` (caches off, `--queries` runs each);
+  queries of `bench/search.py` (caches off, `--queries` runs each). With one process mapping the
+  snapshot, every snapshot page it has read counts in its USS; a second API process would share them
+  (`bench/index_share.py` measures several side by side);
 - insights: the ROR refresh (the `ror-refresh` job) and the KPI report over 30 and 365 days (what
   the API computes when read), with the process's peak RSS;
 - scoring: `--batch` new posts are added to the store (as a collection run would) and scored with
