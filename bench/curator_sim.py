@@ -416,6 +416,7 @@ def load_library(
                         "followers": a.followers,
                         "following": a.following,
                         "verified": a.verified,
+                        "gone": False,
                         "bio": a.bio,
                         "first_seen_at": NOW,
                         "updated_at": NOW,
@@ -448,6 +449,7 @@ def load_library(
                     "rights_status": rights,
                     # The queue key `save_items` mirrors on the post: filtered posts sort below the rest.
                     "treasure_score": item["score"] - 1.0 if item["filtered"] else item["score"],
+                    "version": 1,
                 }
             )
             media_rows.extend(
