@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from tesoro.models import UNNAMED_AUTHOR_PREFIX, NormalizedAuthor, NormalizedPost, content_flags
 from tesoro.store.media import media_facts
-from tesoro.store.sql import chunks, dialect_insert, json_has, table_of
+from tesoro.store.sql import chunks, dialect_insert, json_has, pg_upsert_returning, table_of
 from tesoro.store.tables import Author, Media, MediaStatus, Post, Product, QueueState, RightsState, Source
 from tesoro.store.versions import (
     StoredContent,
@@ -120,6 +120,30 @@ def _upsert_statement(
     )
 
 
+def _upsert_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    update: tuple[str, ...],
+    fill: tuple[str, ...] = (),
+) -> Iterable[Any]:
+    """`rows` upserted on (platform, external_id); the `(id, platform, external_id)` of each.
+
+    PostgreSQL takes them as arrays (`pg_upsert_returning`: one placeholder per column, not per
+    value); SQLite as SQLAlchemy's batched multi-row statement, which its driver binds in C."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_upsert_returning(
+            session,
+            table,
+            rows,
+            conflict=("platform", "external_id"),
+            update=update,
+            fill=fill,
+            returning=("id", "platform", "external_id"),
+        )
+    return session.connection().execute(_upsert_statement(session, table, update, fill), list(rows))
+
+
 def _author_row(author: NormalizedAuthor, now: datetime) -> dict[str, Any]:
     return {
         "platform": author.platform.value,
@@ -144,8 +168,7 @@ def _upsert_authors(
     unique = {(a.platform.value, a.external_id): a for a in authors}
     ids: dict[tuple[str, str], int] = {}
     rows = [_author_row(a, now) for a in unique.values()]
-    stmt = _upsert_statement(session, table_of(Author), _AUTHOR_UPDATE)
-    for row in session.connection().execute(stmt, rows):
+    for row in _upsert_rows(session, table_of(Author), rows, _AUTHOR_UPDATE):
         ids[(row.platform, row.external_id)] = row.id
     return ids
 
@@ -247,8 +270,8 @@ def upsert_posts(
             for key, post in chunk
         ]
         # A post stored without a brand gets the one it is saved with now; a set brand never moves.
-        stmt = _upsert_statement(session, table_of(Post), _METRIC_COLUMNS, fill=("brand_id",))
-        post_ids = {(r.platform, r.external_id): r.id for r in session.connection().execute(stmt, rows)}
+        stored_rows = _upsert_rows(session, table_of(Post), rows, _METRIC_COLUMNS, fill=("brand_id",))
+        post_ids = {(r.platform, r.external_id): r.id for r in stored_rows}
         incoming = {key: row["author_id"] for (key, _), row in zip(chunk, rows, strict=True)}
         _name_owners(session, stored, incoming)
         _insert_media(session, [(post_ids[key], post) for key, post in chunk])
