@@ -15,14 +15,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, case, exists, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from tesoro.models import UNNAMED_AUTHOR_PREFIX, NormalizedAuthor, NormalizedPost, content_flags
 from tesoro.store.media import media_facts
-from tesoro.store.sql import chunks, dialect_insert, json_has, pg_upsert_returning, table_of
+from tesoro.store.sql import chunks, json_has, pg_upsert_returning, table_of
 from tesoro.store.tables import Author, Media, MediaStatus, Post, Product, QueueState, RightsState, Source
 from tesoro.store.versions import (
     StoredContent,
@@ -109,9 +111,18 @@ def _upsert_statement(
 
     Executed with a list of parameter sets, SQLAlchemy batches it into multi-row
     statements itself ("insertmanyvalues") and compiles it once, which is far
-    cheaper than building a literal multi-row VALUES clause per chunk.
+    cheaper than building a literal multi-row VALUES clause per chunk. The statement is
+    built once per backend and table (statements are immutable): building it was a visible
+    part of each collected page's CPU (`bench/collect.py`).
     """
-    stmt = dialect_insert(session, table)
+    return _built_upsert(session.get_bind().dialect.name, table, update, fill)
+
+
+@lru_cache(maxsize=32)
+def _built_upsert(dialect: str, table: Table, update: tuple[str, ...], fill: tuple[str, ...]) -> Any:
+    if dialect not in ("postgresql", "sqlite"):
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     set_: dict[str, Any] = {name: getattr(stmt.excluded, name) for name in update}
     # `fill` columns take the new value only where the stored one is empty.
     set_.update({name: func.coalesce(table.c[name], getattr(stmt.excluded, name)) for name in fill})
@@ -324,8 +335,18 @@ def _insert_media(session: Session, items: Sequence[tuple[int, NormalizedPost]])
         for m in post.media
     ]
     if rows:
-        stmt = dialect_insert(session, table_of(Media)).on_conflict_do_nothing()
+        stmt = _media_insert(session.get_bind().dialect.name)
         session.connection().execute(stmt, rows)
+
+
+@lru_cache(maxsize=4)
+def _media_insert(dialect: str) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING` into media, built once per backend (see `_upsert_statement`)."""
+    if dialect not in ("postgresql", "sqlite"):
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+        table_of(Media)
+    ).on_conflict_do_nothing()
 
 
 def get_post(session: Session, *, platform: str, external_id: str) -> Post | None:
