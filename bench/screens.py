@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,7 @@ from tesoro.store.gallery import record_events, tile_key
 from tesoro.store.keys import Role, create_key, revoke_key
 from tesoro.store.posts import upsert_posts
 from tesoro.store.scores import save_scores
+from tesoro.store.sources import list_sources, record_success, save_cursor
 from tesoro.store.tables import Brand, Post, Product
 
 if TYPE_CHECKING:
@@ -164,6 +166,16 @@ def build_world(data_dir: Path, rng: random.Random) -> tuple[Settings, Engine, A
     with session_scope(engine) as session:
         stored = [_normalized(p, simulator.base_url) for p in posts if p.kind != "spam"]
         upsert_posts(session, stored, brand_id=brand)
+    # Each demo source ran a few minutes ago and collected its platform's posts (the sources page and
+    # the dashboard would otherwise say "not run yet" beside six weeks of posts).
+    per_platform = Counter(str(p.platform) for p in stored)
+    with session_scope(engine) as session:
+        for source in list_sources(session):
+            assert source.id is not None
+            save_cursor(
+                session, source_id=source.id, cursor=source.cursor, collected=per_platform[source.platform]
+            )
+            record_success(session, source_id=source.id, at=now - timedelta(minutes=rng.randrange(2, 15)))
     rows: list[dict[str, Any]] = []
     with session_scope(engine) as session:
         ids = {(p.platform, p.external_id): p.id for p in session.exec(select(Post))}
@@ -259,6 +271,10 @@ def _settle(page: Any) -> None:
         ".some(p => p.textContent.endsWith('…'))",
         timeout=15_000,
     )
+    # Lazy pictures below the fold load only when scrolled to: load them all, and wait until each
+    # has loaded or failed (a failed one shows its placeholder), so the whole-page capture is whole.
+    page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => (i.loading = 'eager'))")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=30_000)
     page.wait_for_timeout(300)
 
 

@@ -293,6 +293,25 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield from _postgres_copy(request.getfixturevalue("pg_template"))
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def module_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """Like `engine`, but one store per test module and backend: for modules whose tests only read
+    or are refused (a 422), so that they can share one seeded store and one app."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-store") / STORE_FILE
+        yield from _sqlite_copy(request.getfixturevalue("sqlite_template"), path)
+    else:
+        yield from _postgres_copy(request.getfixturevalue("pg_template"))
+
+
+@pytest.fixture(scope="module")
+def module_sqlite_engine(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Like `sqlite_engine`, but one store per test module (see `module_engine`)."""
+    yield from _sqlite_copy(sqlite_template, tmp_path_factory.mktemp("module-store") / STORE_FILE)
+
+
 @pytest.fixture
 def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     """A migrated, empty SQLite store at `tmp_path / "tesoro.db"`."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,17 @@ def _loc(response: Any) -> list[list[Any]]:
     """The `loc` of each error in a 422 (FastAPI's shape)."""
     assert response.status_code == 422, response.text
     return [error["loc"] for error in response.json()["detail"]]
+
+
+@pytest.fixture
+def client(shared_api: tuple[TestClient, Seeded]) -> TestClient:
+    """One app for the module: its tests read, or send what is refused."""
+    return shared_api[0]
+
+
+@pytest.fixture
+def seeded(shared_api: tuple[TestClient, Seeded]) -> Seeded:
+    return shared_api[1]
 
 
 # --- item 5: bounded work per request ---------------------------------------------------------------
@@ -111,12 +121,12 @@ def test_pages_and_offsets_are_bounded(client: TestClient, seeded: Seeded) -> No
 
 
 @pytest.fixture
-def any_client(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Seeded]]:
-    """The API over SQLite and over PostgreSQL (whose `integer` ids and text refuse what SQLite takes)."""
-    settings = make_settings(tmp_path)
-    seeded = seed(engine, settings)
-    with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
-        yield client, seeded
+def any_client(shared_api_any: tuple[TestClient, Seeded]) -> tuple[TestClient, Seeded]:
+    """The API over SQLite and over PostgreSQL (whose `integer` ids and text refuse what SQLite takes).
+
+    One app and store per backend for the module: every request here is refused, so nothing changes.
+    """
+    return shared_api_any
 
 
 @pytest.mark.parametrize("number", [MAX_ID + 1, 2**63, 10**30, -(2**63) - 1, 0])

@@ -167,6 +167,19 @@ def test_an_older_library_answer_never_replaces_a_newer_one(page: Any, site: Sit
     assert page.dialogs == [] and page.csp_errors == []
 
 
+def test_a_picture_that_cannot_load_says_so_instead_of_a_broken_image(page: Any, site: Site) -> None:
+    # The platform's copy is gone (expired, deleted, corrupt): its request fails.
+    page.route("https://pbs.twimg.com/**", lambda route: route.abort())
+    login(page, site, Role.VIEWER)
+    page.goto(f"{site.tesoro.url}/ui/library?q=grip")
+    card = page.locator("#results article.card", has_text="Great grip on the Cumbre")
+    failed = card.locator(".thumb.failed .media-failed")
+    failed.first.wait_for()
+    assert failed.first.inner_text() == "Picture not available"
+    assert card.locator(".thumb img").count() == 0, "no broken image is left on the card"
+    assert card.locator(".thumb.failed").first.get_attribute("href", timeout=1000).startswith("https://")
+
+
 def test_spanish_ui_formats_numbers_for_the_locale(browser: Any, site: Site) -> None:
     context = browser.new_context(locale="es-ES", extra_http_headers={"Accept-Language": "es-ES,es;q=0.9"})
     tab = context.new_page()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from babel.dates import format_date
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -262,6 +264,7 @@ def test_performance_per_post_and_product_in_the_api_and_the_ui(client: TestClie
     assert posts[PHOTO]["ctr"] == 0.2 and posts[PHOTO]["shop_ctr"] == 0.1
     assert posts[PHOTO]["product"] == "Cumbre Trail Runner" and posts[PHOTO]["author"] == "ana"
     assert posts[HOSTILE]["ctr"] == 0.0
+    assert posts[PHOTO]["excerpt"] == "Great grip on the Cumbre"  # what the post says, not only its id
     products = {p["product"]: p for p in body["products"]}
     assert products["Cumbre Trail Runner"]["shop_clicks"] == 1
     assert products["Cumbre Trail Runner"]["shop_url"].startswith(SHOP_ORIGIN)
@@ -274,6 +277,9 @@ def test_performance_per_post_and_product_in_the_api_and_the_ui(client: TestClie
     assert page.status_code == 200
     assert "Rendimiento de la galería" in page.text and "Cumbre Trail Runner" in page.text
     assert "20,0%" in page.text  # the photo's CTR, in Spanish
+    assert ">Great grip on the Cumbre</a>" in page.text  # the row names the post by its words
+    since = format_date(date.fromisoformat(body["since"]), format="medium", locale="es")
+    assert f"Del {since} al " in page.text and body["since"] not in page.text  # days as Spanish writes them
     english = client.get(
         "/ui/gallery?brand=andes-outdoor&days=7&lang=en", headers=seeded.headers(Role.VIEWER)
     )

@@ -20,6 +20,17 @@ from tesoro.store.tables import QueueState, RightsState
 from worlds.api import Seeded
 
 
+@pytest.fixture
+def client(shared_api: tuple[TestClient, Seeded]) -> TestClient:
+    """One app for the module: its tests only read."""
+    return shared_api[0]
+
+
+@pytest.fixture
+def seeded(shared_api: tuple[TestClient, Seeded]) -> Seeded:
+    return shared_api[1]
+
+
 def test_each_literal_holds_exactly_its_enums_values() -> None:
     assert set(get_args(PlatformName)) == {p.value for p in Platform}
     assert set(get_args(QueueStateName)) == {s.value for s in QueueState}

@@ -118,6 +118,8 @@ def test_the_source_health_page_shows_the_same_in_both_languages(
     assert stretched in html
     assert messages["sources.token_expires"].split("{")[0] in html
     assert "400 / 600" in html
+    # The budget's unit in the page's language (the API keeps the platform's English term).
+    assert f'400 / 600 <span class="muted">{messages["sources.unit.posts_read"]}</span>' in html
 
 
 def test_tesoro_sources_prints_the_budget_and_the_forecast(tmp_path: Path) -> None:

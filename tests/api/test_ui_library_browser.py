@@ -211,6 +211,9 @@ def test_a_shared_link_opens_the_same_search(page: Any, shelf: Site) -> None:
     assert page.locator("#sort").input_value() == "date"
     assert page.locator("#facets button[aria-pressed=true]").inner_text().startswith("Spanish")
     assert "Shelf post 1:" in page.locator("#results article.card").first.inner_text()
+    # Platforms are named as their owners write them, not by the API's lower-case code.
+    platforms = page.locator("#facets fieldset.facet", has_text="Platform").locator("button")
+    assert platforms.first.inner_text().startswith("Mastodon")
 
 
 def test_bad_dates_are_said_plainly_and_never_sent(page: Any, shelf: Site) -> None:
@@ -233,6 +236,17 @@ def test_bad_dates_are_said_plainly_and_never_sent(page: Any, shelf: Site) -> No
         headers=shelf.seeded.headers(Role.COORDINATOR),
     )
     assert response.status == 422 and response.json()["detail"][0]["loc"] == ["query", "date_to"]
+
+
+def test_a_date_the_server_refuses_is_said_as_a_sentence_not_json(page: Any, shelf: Site) -> None:
+    # A real day the page lets through, outside what the server accepts: its 422 names the field.
+    login(page, shelf)
+    page.goto(f"{shelf.tesoro.url}/ui/library?date_from=1850-01-01")
+    alert = page.locator("#results p.error[role=alert]")
+    alert.wait_for()
+    said = alert.inner_text()
+    assert "date_from: must be between 1970-01-01 and 2099-12-31" in said, said
+    assert "{" not in said and "[" not in said and "loc" not in said, said
 
 
 def test_a_query_the_server_cannot_read_shows_its_reason(page: Any, shelf: Site) -> None:

@@ -11,6 +11,7 @@ from tesoro.collector.base import RateLimited
 from tesoro.curator.queue import QueueError, decide
 from tesoro.curator.rights import set_rights
 from tesoro.curator.rights_requests import (
+    INTERRUPTED_REASON,
     ConsentError,
     ThreadReply,
     consent_answer,
@@ -156,7 +157,7 @@ def test_sending_is_capped_per_platform_and_one_failure_does_not_stop_the_rest(e
     with session_scope(engine) as session:
         counts = send_queued(session, settings=SETTINGS, channels={"x": channel}, now=NOW)
     # p2 fails (kept with its error), p1 and p3 go out, p4 waits: X's cap here is 2 a day.
-    assert counts == {"sent": 2, "failed": 1, "waiting": 1}
+    assert counts == {"sent": 2, "failed": 1, "waiting": 1, "interrupted": 0}
     assert [p for p, _ in channel.posted] == ["p1", "p3"]
     with session_scope(engine) as session:
         failed = store.list_requests(session, statuses=("failed",))
@@ -188,7 +189,7 @@ def test_a_rate_limited_post_stays_queued_and_the_platform_waits_for_the_next_pa
     channel = Throttled()
     with session_scope(engine) as session:
         counts = send_queued(session, settings=SETTINGS, channels={"x": channel}, now=NOW)
-    assert counts == {"sent": 0, "failed": 0, "waiting": 2} and channel.posted == []
+    assert counts == {"sent": 0, "failed": 0, "waiting": 2, "interrupted": 0} and channel.posted == []
     with session_scope(engine) as session:
         assert len(store.list_requests(session, statuses=("queued",))) == 2
         counts = send_queued(session, settings=SETTINGS, channels={"x": channel}, now=NOW)
@@ -200,20 +201,33 @@ class Killed(BaseException):
 
 
 class DiesOnSecond(Recording):
+    """Killed on the second post, before or after the platform took it (`after`)."""
+
+    def __init__(self, *, after: bool = False) -> None:
+        super().__init__()
+        self.after = after
+
     def post_reply(self, *, post_external_id: str, text: str) -> tuple[str, str | None]:
         if len(self.posted) == 1:
+            if self.after:
+                super().post_reply(post_external_id=post_external_id, text=text)
             raise Killed
         return super().post_reply(post_external_id=post_external_id, text=text)
 
 
+@pytest.mark.parametrize("after", [False, True], ids=["before-the-post", "after-the-post"])
 @pytest.mark.parametrize("committed", [True, False])
-def test_a_pass_killed_half_way_never_asks_the_same_author_twice(engine: Engine, committed: bool) -> None:
+def test_a_pass_killed_half_way_never_asks_the_same_author_twice(
+    engine: Engine, committed: bool, after: bool
+) -> None:
     """With the job's checkpoint (its session's commit) each posted request stays posted through a
-    crash; without it the whole pass rolls back and the next pass asks p1's author a second time."""
+    crash, and the request in flight (marked "sending" before its post) is never posted again: whether
+    the platform took it is unknown, so it fails with the reason for the coordinator. Without the
+    checkpoint the whole pass rolls back and the next pass asks p1's author a second time."""
     ids = _world(engine)
     with session_scope(engine) as session:
         create_requests(session, post_ids=[ids["p1"], ids["p3"]], actor="c", settings=SETTINGS, secret=SECRET)
-    dying = DiesOnSecond()
+    dying = DiesOnSecond(after=after)
     with pytest.raises(Killed), session_scope(engine) as session:
         send_queued(
             session,
@@ -222,15 +236,22 @@ def test_a_pass_killed_half_way_never_asks_the_same_author_twice(engine: Engine,
             now=NOW,
             checkpoint=session.commit if committed else None,
         )
-    assert [p for p, _ in dying.posted] == ["p1"]
+    assert [p for p, _ in dying.posted] == (["p1", "p3"] if after else ["p1"])
     again = Recording()
     with session_scope(engine) as session:
         counts = send_queued(session, settings=SETTINGS, channels={"x": again}, now=NOW)
     if committed:
-        assert [p for p, _ in again.posted] == ["p3"] and counts["sent"] == 1
+        assert again.posted == [] and counts["sent"] == 0 and counts["interrupted"] == 1
         with session_scope(engine) as session:
-            sent = store.list_requests(session, statuses=("sent",))
-            assert sorted(r.reply_external_id or "" for r in sent) == ["r-p1", "r-p3"]
+            [sent] = store.list_requests(session, statuses=("sent",))
+            assert sent.reply_external_id == "r-p1"
+            [stopped] = store.list_requests(session, statuses=("failed",))
+            assert stopped.post_id == ids["p3"] and stopped.reason == INTERRUPTED_REASON
+            # The coordinator can ask again: the failed request no longer blocks a new one.
+            batch = create_requests(
+                session, post_ids=[ids["p3"]], actor="c", settings=SETTINGS, secret=SECRET
+            )
+            assert batch.skipped == []
     else:  # the defect the checkpoint removes, shown so this test can fail
         assert [p for p, _ in again.posted] == ["p1", "p3"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,23 +12,13 @@ from tesoro.simulator.model import PLATFORMS, WorldSpec
 from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import SimState
 from tesoro.simulator.world import World
-from worlds.common import eventually
+from worlds.common import eventually, stays
 
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(trust_env=False, timeout=5) as client:
         yield client
-
-
-def stays(condition: Callable[[], bool], *, for_s: float) -> bool:
-    """True if `condition` holds all through the next `for_s` seconds (what must not happen stays away)."""
-    deadline = time.monotonic() + for_s
-    while time.monotonic() < deadline:
-        if not condition():
-            return False
-        time.sleep(0.05)
-    return condition()
 
 
 def test_control_routes_grow_inject_and_report(sim: SimulatorServer, http: httpx.Client) -> None:

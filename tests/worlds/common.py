@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from tesoro.store.tables import Brand, Post, Product
 
-__all__ = ["SENTIMENT_PROBS", "brand_ids", "post_id", "product_ids"]
+__all__ = ["SENTIMENT_PROBS", "brand_ids", "eventually", "post_id", "product_ids", "stays"]
 
 # Probabilities a sentiment head could give a post of each label (the label clearly on top).
 SENTIMENT_PROBS: dict[str, dict[str, float]] = {
@@ -59,3 +59,17 @@ def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(message() if callable(message) else message)
         time.sleep(poll)
+
+
+def stays(condition: Callable[[], object], *, for_s: float, poll: float = 0.05) -> bool:
+    """True if `condition` holds all through the next `for_s` seconds, asked every `poll` seconds.
+
+    The other side of `eventually`: for what another thread or process must not do (grow, write,
+    send) once it was told to stop. False as soon as the condition fails once.
+    """
+    deadline = time.monotonic() + for_s
+    while time.monotonic() < deadline:
+        if not condition():
+            return False
+        time.sleep(poll)
+    return bool(condition())

@@ -33,6 +33,7 @@ from tesoro.api.schemas.gallery import (
 from tesoro.store.catalog import brand_by_slug
 from tesoro.store.engine import session_scope
 from tesoro.store.gallery import GalleryCounts, post_performance, product_performance
+from tesoro.text.excerpt import excerpt
 
 __all__ = [
     "BeaconLimiter",
@@ -235,6 +236,7 @@ def performance_report(engine: Engine, brand: str, days: int, limit: int) -> Gal
             PostPerformanceOut(
                 post_id=p.post_id,
                 key=f"{p.platform}:{p.external_id}",
+                excerpt=excerpt(p.text),
                 author=p.author_handle,
                 product=p.product_name,
                 **GalleryCountsOut.counts(p.counts),

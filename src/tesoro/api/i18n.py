@@ -104,7 +104,10 @@ class Translator:
             return MISSING
         return format_datetime(value, format="medium", tzinfo=UTC, locale=self.lang) + " UTC"
 
-    def date(self, value: dt.datetime | None) -> str:
-        if value is None:
+    def date(self, value: dt.datetime | dt.date | str | None) -> str:
+        """A day as the language writes it ("8 nov 2026", "Nov 8, 2026"); an ISO string is read first."""
+        if value is None or value == "":
             return MISSING
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value[:10])
         return format_date(value, format="medium", locale=self.lang)

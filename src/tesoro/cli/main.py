@@ -311,14 +311,29 @@ def _check_port_free(host: str, port: int) -> None:
             raise typer.Exit(1) from exc
 
 
-def _serve(settings: Settings, engine: object, host: str, port: int, environ: dict[str, str]) -> None:
+def _serve(
+    settings: Settings,
+    engine: object,
+    host: str,
+    port: int,
+    environ: dict[str, str],
+    *,
+    workers: int = 1,
+    config: Path | None = None,
+) -> None:
     import uvicorn
 
+    from tesoro.cli.processes import ApiProcesses, reuseport_listener, supports_reuseport
     from tesoro.jobs.scheduler import build_scheduler
     from tesoro.jobs.worker import check_redis
     from tesoro.ops.metrics import SCHEDULER_LEADER, JobWatch
 
     _check_port_free(host, port)
+    if workers > 1 and not supports_reuseport():
+        console.print(
+            "[red]error:[/red] --workers above 1 needs Linux (SO_REUSEPORT); run one process per port"
+        )
+        raise typer.Exit(2)
     if settings.server.run_scheduler:
         # Inline, this process collects and needs the secrets; with RQ the workers do, and Redis must answer.
         if settings.queue.backend == "rq":
@@ -340,10 +355,21 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
     from tesoro.api.app import create_app
     from tesoro.api.asgi import uvicorn_options
 
+    others = ApiProcesses(workers - 1, config=config, host=host, port=port) if workers > 1 else None
     try:
         options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
-        uvicorn.run(create_app(settings, engine, environ=environ, warm_up=True), **options)  # type: ignore[arg-type]
+        application = create_app(settings, engine, environ=environ, warm_up=True)  # type: ignore[arg-type]
+        if others is None:
+            uvicorn.run(application, **options)
+        else:
+            listener = reuseport_listener(host, port)
+            others.start()
+            out.print(f"{workers} API processes share the port (SO_REUSEPORT)")
+            del options["host"], options["port"]
+            uvicorn.Server(uvicorn.Config(application, **options)).run(sockets=[listener])
     finally:
+        if others is not None:
+            others.stop()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
 
@@ -353,6 +379,14 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes on the port, each with its own listener (default: [server] workers).",
+        ),
+    ] = None,
 ) -> None:
     """Run the API and web UI (and, in the embedded mode, the collection scheduler)."""
     from tesoro.store.db import open_store
@@ -365,6 +399,8 @@ def serve(
         host or settings.server.host,
         settings.server.port if port is None else port,
         dict(os.environ),
+        workers=settings.server.workers if workers is None else workers,
+        config=config,
     )
 
 
@@ -375,9 +411,7 @@ def collect(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
 ) -> None:
     """Collect new posts from the configured sources (`--once` for a single pass)."""
-    from tesoro.jobs.scheduler import build_scheduler
     from tesoro.jobs.tasks import collect_once
-    from tesoro.jobs.worker import check_redis
     from tesoro.store.db import open_store
 
     settings = _settings(config)
@@ -388,8 +422,12 @@ def collect(
     if once or settings.queue.backend == "inline":
         _check_secrets(settings, os.environ, only=source)
     else:
+        from tesoro.jobs.worker import check_redis  # deferred: the RQ stack, which --once never needs
+
         check_redis(settings)
     if not once:
+        from tesoro.jobs.scheduler import build_scheduler  # deferred: APScheduler and every job
+
         out.print("collecting on a schedule; Ctrl-C to stop")
         build_scheduler(engine, settings, dict(os.environ), blocking=True).start()
         return

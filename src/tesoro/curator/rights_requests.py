@@ -54,6 +54,7 @@ from tesoro.text.lang import primary_language
 
 __all__ = [
     "API_PLATFORMS",
+    "INTERRUPTED_REASON",
     "OPEN_STATUSES",
     "SYSTEM_ACTOR",
     "ConsentError",
@@ -89,7 +90,13 @@ API_PLATFORMS = frozenset({"x", "reddit", "bluesky", "mastodon", "youtube"})
 # (Instagram: the mentions edge; the Graph API forbids commenting on hashtag-found media).
 MENTION_PLATFORMS = frozenset({"instagram"})
 # A request still waiting for the author (at most one per post at a time).
-OPEN_STATUSES = ("queued", "sent", "needs_review")
+OPEN_STATUSES = ("queued", "sending", "sent", "needs_review")
+# Why a request left in "sending" by a pass that stopped (killed, crashed) is marked failed instead of
+# posted again: whether its comment reached the platform is not known, and asking twice is worse.
+INTERRUPTED_REASON = (
+    "the pass that was posting this request stopped before saving the outcome: look for the brand's "
+    "comment under the post before asking again"
+)
 
 # Template variants per language, so a batch does not repeat one sentence. Placeholders:
 # {handle} {brand} {hashtag} {link} {scope} {duration}. Kept short: X allows 280 characters.
@@ -398,15 +405,28 @@ def send_queued(
     pass is spent (`QuotaExhausted`) or that said to wait (`RateLimited`: the post was refused, not
     made, so it is safe to try again next pass); any other failing post marks that request "failed"
     (with the error) and the others still go out. `checkpoint` (the job passes its session's commit)
-    runs after each request's outcome is recorded: a pass killed half-way keeps what it posted, so the
-    next pass never asks those authors again (at most the one request in flight at the kill is posted
-    twice).
+    runs before each post (the request marked "sending") and after its outcome is recorded: a pass
+    killed half-way keeps what it posted, so the next pass never asks those authors again, and the one
+    request in flight at the kill is not posted again either: the next pass marks it failed with
+    `INTERRUPTED_REASON`, for the coordinator to check the post and ask again.
     """
     now = now or datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = {"sent": 0, "failed": 0, "waiting": 0}
+    counts = {"sent": 0, "failed": 0, "waiting": 0, "interrupted": 0}
     budget = settings.batch_size
     exhausted: set[str] = set()
+    for stuck in store.list_requests(session, statuses=("sending",), limit=1000):
+        assert stuck.id is not None
+        store.update_request(
+            session,
+            request_id=stuck.id,
+            expected_status="sending",
+            status="failed",
+            reason=INTERRUPTED_REASON,
+        )
+        counts["interrupted"] += 1
+    if counts["interrupted"] and checkpoint is not None:
+        checkpoint()
     queued = sorted(store.list_requests(session, statuses=("queued",), limit=1000), key=lambda r: r.id or 0)
     for request in queued:
         channel = channels.get(request.platform)
@@ -423,17 +443,24 @@ def send_queued(
         view = get_post_view(session, post_id=request.post_id)
         if view is None:
             continue
+        # Saved before the post: a pass that dies after posting leaves "sending", never "queued".
+        store.update_request(session, request_id=request.id, expected_status="queued", status="sending")
+        if checkpoint is not None:
+            checkpoint()
         try:
             reply_id, url = channel.post_reply(post_external_id=view.external_id, text=request.text)
         except (QuotaExhausted, RateLimited):  # spent, or told to wait: the platform's rest waits a pass
+            store.update_request(session, request_id=request.id, expected_status="sending", status="queued")
             counts["waiting"] += 1
             exhausted.add(request.platform)
+            if checkpoint is not None:
+                checkpoint()
             continue
         except Exception as exc:  # one failing post never stops the others
             store.update_request(
                 session,
                 request_id=request.id,
-                expected_status="queued",
+                expected_status="sending",
                 status="failed",
                 reason=str(exc)[:500],
             )
@@ -444,7 +471,7 @@ def send_queued(
         store.update_request(
             session,
             request_id=request.id,
-            expected_status="queued",
+            expected_status="sending",
             status="sent",
             sent_at=now,
             reply_external_id=reply_id,

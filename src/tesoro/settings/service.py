@@ -49,6 +49,10 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     run_scheduler: bool = True
+    # API processes `tesoro serve` runs on its port, each with its own SO_REUSEPORT listener (Linux);
+    # only the first runs the embedded scheduler. Each builds its own library index unless
+    # [search] snapshot_interval_s shares one (docs/operations.md).
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
     forwarded_allow_ips: list[str] = Field(
         default_factory=list,
         description="addresses (or networks) of the reverse proxies whose X-Forwarded-For and "

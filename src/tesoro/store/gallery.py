@@ -87,6 +87,7 @@ class PostPerformance:
     product_id: int | None
     product_name: str | None
     counts: GalleryCounts
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +248,7 @@ def post_performance(
             col(Author.handle),
             col(Post.product_id),
             col(Product.name),
+            col(Post.text),
             impressions,
             clicks,
             shop,
@@ -263,6 +265,7 @@ def post_performance(
             col(Author.handle),
             col(Post.product_id),
             col(Product.name),
+            col(Post.text),
         )
         .order_by(engaged.desc(), impressions.desc(), col(Post.id))
         .limit(limit)
@@ -276,8 +279,11 @@ def post_performance(
             product_id=product_id,
             product_name=product_name,
             counts=GalleryCounts(int(i), int(c), int(s)),
+            text=text or "",
         )
-        for pid, platform, external_id, handle, product_id, product_name, i, c, s in session.execute(stmt)
+        for pid, platform, external_id, handle, product_id, product_name, text, i, c, s in session.execute(
+            stmt
+        )
     ]
 
 

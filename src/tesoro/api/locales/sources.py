@@ -1,6 +1,12 @@
 """Sources: health and quota."""
 
 EN: dict[str, str] = {
+    "sources.unit.posts_read": "posts read",
+    "sources.unit.quota_units": "quota units",
+    "sources.unit.requests": "requests",
+    "sources.unit.queries": "queries",
+    "sources.unit.hashtags": "hashtags",
+    "sources.unit.rows": "rows",
     "sources.title": "Source health",
     "sources.name": "Source",
     "sources.platform": "Platform",
@@ -31,6 +37,12 @@ EN: dict[str, str] = {
 }
 
 ES: dict[str, str] = {
+    "sources.unit.posts_read": "publicaciones leídas",
+    "sources.unit.quota_units": "unidades de cuota",
+    "sources.unit.requests": "solicitudes",
+    "sources.unit.queries": "consultas",
+    "sources.unit.hashtags": "hashtags",
+    "sources.unit.rows": "filas",
     "sources.title": "Estado de las fuentes",
     "sources.name": "Fuente",
     "sources.platform": "Plataforma",

@@ -146,7 +146,16 @@ def post_requests(
 
 
 Status = Literal[
-    "queued", "sent", "needs_review", "granted", "declined", "revoked", "no_response", "failed", "expired"
+    "queued",
+    "sending",
+    "sent",
+    "needs_review",
+    "granted",
+    "declined",
+    "revoked",
+    "no_response",
+    "failed",
+    "expired",
 ]
 
 

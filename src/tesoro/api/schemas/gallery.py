@@ -261,13 +261,21 @@ class PostPerformanceOut(GalleryCountsOut):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"post_id": 42, "key": "x:1790000000000000000", "author": "ana", "product": None, **_COUNTS}
+                {
+                    "post_id": 42,
+                    "key": "x:1790000000000000000",
+                    "excerpt": "First hike in the Cumbre and my feet are still dry",
+                    "author": "ana",
+                    "product": None,
+                    **_COUNTS,
+                }
             ]
         }
     )
 
     post_id: int
     key: str = Field(description="the tile's key (platform:id)")
+    excerpt: str = Field(description="the post's first words, up to 100 characters (… when cut)")
     author: str = Field(description="the author's handle")
     product: str | None = Field(description="the product the tiles carried")
 
@@ -314,6 +322,7 @@ class GalleryPerformance(Schema):
                         {
                             "post_id": 42,
                             "key": "x:1790000000000000000",
+                            "excerpt": "First hike in the Cumbre and my feet are still dry",
                             "author": "ana",
                             "product": "Cumbre Trail Runner",
                             "impressions": 300,

@@ -81,6 +81,25 @@
     while (node.firstChild) node.removeChild(node.firstChild);
   }
 
+  /* An error answer's detail as a sentence: a validation error (422) lists each field and what is
+     wrong with it ("end: must be after start"), never the raw JSON. */
+  function problemText(detail) {
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail
+        .map(function (item) {
+          if (!item || typeof item !== "object") return String(item);
+          var loc = Array.isArray(item.loc) ? item.loc.filter(function (part) {
+            return part !== "body" && part !== "query" && part !== "path";
+          }) : [];
+          var message = String(item.msg || "").replace(/^(Value|Assertion) error, /, "");
+          return loc.length ? loc.join(".") + ": " + message : message;
+        })
+        .join("; ");
+    }
+    return JSON.stringify(detail);
+  }
+
   /* JSON calls with the session cookie; writes carry the CSRF token the page was rendered with. */
   function api(method, url, body) {
     var options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
@@ -96,7 +115,7 @@
         .catch(function () { return {}; })
         .then(function (payload) {
           var detail = payload && payload.detail ? payload.detail : response.statusText;
-          var error = new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+          var error = new Error(problemText(detail));
           error.status = response.status;
           throw error;
         });
@@ -136,8 +155,19 @@
     return img;
   }
 
+  /* A platform as its owner writes it: "YouTube", "TikTok", "X" (files are the importer's). */
+  var PLATFORMS = {
+    x: "X", reddit: "Reddit", bluesky: "Bluesky", mastodon: "Mastodon", instagram: "Instagram",
+    threads: "Threads", youtube: "YouTube", tiktok: "TikTok", facebook: "Facebook"
+  };
+  function platformName(platform) {
+    if (platform === "files") return t("platform.files");
+    return PLATFORMS[platform] || String(platform || "");
+  }
+
   window.Tesoro = {
     data: data, lang: lang, t: t, tn: tn, fmtNumber: fmtNumber, fmtDate: fmtDate, safeUrl: safeUrl,
-    el: el, clear: clear, api: api, toast: toast, loadFailed: loadFailed, noData: noData, chartImage: chartImage
+    el: el, clear: clear, api: api, toast: toast, loadFailed: loadFailed, noData: noData, chartImage: chartImage,
+    platformName: platformName
   };
 })();

@@ -124,14 +124,7 @@
     return new Intl.DateTimeFormat(T.lang, { dateStyle: "medium", timeZone: "UTC" }).format(date);
   }
 
-  var PLATFORMS = {
-    x: "X", reddit: "Reddit", bluesky: "Bluesky", mastodon: "Mastodon", instagram: "Instagram",
-    threads: "Threads", youtube: "YouTube", tiktok: "TikTok", facebook: "Facebook"
-  };
-  function platformName(platform) {
-    if (platform === "files") return T.t("platform.files");
-    return PLATFORMS[platform] || String(platform || "");
-  }
+  var platformName = T.platformName;
 
   /* --- a line chart over time ---------------------------------------------------------------- */
 

@@ -91,6 +91,7 @@
     if (facet === "rights") return t("rights." + value);
     if (facet === "content_type") return t("ctype." + value);
     if (facet === "sentiment") return t("sentiment." + value);
+    if (facet === "platform") return T.platformName(value);
     if (facet === "language" && languageNames) {
       try { return languageNames.of(value) || value; } catch (e) { return value; }
     }
@@ -211,17 +212,8 @@
   /* A failed search, said plainly: a query it could not read names the field, search by meaning
      says it is unavailable, anything else says what the server said. */
   function failure(err) {
-    var detail = err.message;
+    var detail = err.message;  // T.api already made a 422's field list a sentence
     if (err.status === 422) {
-      try {
-        var errors = JSON.parse(err.message);
-        if (Array.isArray(errors)) {
-          detail = errors.map(function (e) {
-            var where = e.loc && e.loc.length ? e.loc[e.loc.length - 1] + ": " : "";
-            return where + e.msg;
-          }).join("; ");
-        }
-      } catch (e) { detail = err.message; }
       return t("library.bad_query", { error: detail });
     }
     if (err.status === 503 && params().get("meaning")) return t("library.meaning_unavailable", { error: detail });

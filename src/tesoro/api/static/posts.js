@@ -19,6 +19,12 @@
       var img = el("img", { src: src, alt: m.alt_text || "", loading: "lazy", referrerpolicy: "no-referrer" });
       var wrap = el("a", { href: m.url || original || src, target: "_blank", rel: "noopener noreferrer nofollow ugc",
         class: m.type === "photo" ? "thumb" : "thumb play" }, [img]);
+      // A picture that cannot be loaded (expired on the platform, corrupt) says so in its own words
+      // instead of the browser's broken-image icon; the link to the original stays.
+      img.addEventListener("error", function () {
+        wrap.classList.add("failed");
+        wrap.replaceChild(el("span", { class: "media-failed", text: t("queue.media_failed") }), img);
+      });
       box.appendChild(wrap);
     });
     return box;

@@ -45,7 +45,7 @@
   var moreDone = true;  // the server has nothing after the cards loaded
   var fetching = null;  // the next page's request while one is out
   var stepAfter = false;  // j was pressed on the last card while the next page was coming: move on arrival
-  var OPEN_REQUESTS = ["queued", "sent", "needs_review"];
+  var OPEN_REQUESTS = ["queued", "sending", "sent", "needs_review"];
   var REQUEST_STATES = ["needs_review", "no_response", "failed"];
   var dialogs = [dialog, correctDialog, noteDialog, groupDialog];
 
