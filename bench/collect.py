@@ -51,6 +51,7 @@ class Case:
     mount: str = ""
     secrets: dict[str, str] = field(default_factory=dict)  # secret name -> simulator Credentials field
     source: dict[str, Any] = field(default_factory=dict)  # extra [[sources]] keys
+    platform: str | None = None  # the source's platform, where the row's name is not one
 
 
 PLATFORMS: dict[str, Case] = {
@@ -79,6 +80,15 @@ PLATFORMS: dict[str, Case] = {
     "tiktok": Case(
         "tiktok", "", {"client_key": "tiktok_client_key", "client_secret": "tiktok_client_secret"}
     ),
+    # TikTok API for Business brand mentions: the videos of the tiktok world that @mention the brand
+    # (the world is grown with as many of those as --posts; TikTok lists at most the top 1,000).
+    "tiktok-mentions": Case(
+        "tiktok-mentions",
+        "",
+        {"access_token": "tiktok_business_token"},
+        {"account_id": "-000Sim4ndesOutd00rBusiness"},
+        platform="tiktok",
+    ),
     "file": Case("x"),  # the X world's posts written to a JSONL file, read by the file source
 }
 
@@ -98,7 +108,9 @@ def serve(posts: int, worlds: list[str]) -> None:
     # would spend YouTube's 10,000 daily units halfway through the second one.
     state.daily_limits.clear()
     state.meta.keyword_queries_per_day = 10**9  # Threads' 2,200 a day, likewise
-    state.world.grow(posts, platforms=tuple(worlds))
+    state.world.grow(posts, platforms=tuple(w for w in worlds if w != "tiktok-mentions"))
+    if "tiktok-mentions" in worlds:
+        _grow_mentions(state, posts)
     with SimulatorServer(state) as sim:
         print(json.dumps({"url": sim.base_url}), flush=True)
         for post in state.world.posts("x"):
@@ -116,6 +128,21 @@ def serve(posts: int, worlds: list[str]) -> None:
             print(json.dumps(row), flush=False)
         print(json.dumps({"end": True}), flush=True)
         sys.stdin.read()
+
+
+def _grow_mentions(state: Any, posts: int) -> None:
+    """`posts` TikTok videos of the last days that @mention the brand, made by a world of their own and
+    added to the simulator's (its own tiktok videos mention the brand only now and then)."""
+    from dataclasses import replace as copy_with
+    from datetime import timedelta
+
+    from tesoro.simulator.world import World
+
+    handle = state.world.spec.handle
+    for i, post in enumerate(World(spec=state.world.spec).grow(posts, platforms=("tiktok",))):
+        text = post.text if f"@{handle}" in post.text else f"{post.text} @{handle}"
+        created = post.created_at - timedelta(minutes=3 * i)  # spread over the last days, newest first
+        state.world.add(copy_with(post, id=state.world.next_id(), text=text, created_at=created))
 
 
 @contextlib.contextmanager
@@ -218,18 +245,19 @@ def settings_for(platforms: list[str], url: str, export: Path) -> tuple[Any, dic
     environ = {"NO_PROXY": "127.0.0.1,localhost"}
     for name in platforms:
         case = PLATFORMS[name]
+        platform = case.platform or name
         if name == "file":
             sources.append({"name": "bench-file", "platform": "file", "path": str(export)})
             continue
         credentials = {}
         for secret, attribute in case.secrets.items():
-            env = f"BENCH_{name.upper()}_{secret.upper()}"
+            env = f"BENCH_{name.upper().replace('-', '_')}_{secret.upper()}"
             credentials[f"{secret}_env"] = env
             environ[env] = getattr(creds, attribute)
         sources.append(
             {
                 "name": f"bench-{name}",
-                "platform": name,
+                "platform": platform,
                 "query": "andes",
                 "base_url": url + case.mount,
                 "page_size": 100,
@@ -261,7 +289,7 @@ def measure(
 
     with session_scope(engine) as session:
         sync_catalog(session, settings)
-    source = next(s for s in settings.sources if s.platform == name)
+    source = next(s for s in settings.sources if s.name == f"bench-{name}")
     collector = build_collector(settings, source, environ)  # client set-up (imports, login) not timed
     keep = build_filter(settings, source)
     wall, cpu, sim = time.perf_counter(), time.process_time(), child_cpu_s(sim_pid)
@@ -280,7 +308,9 @@ def main() -> None:
     )
     parser.add_argument("--posts", type=int, default=3000, help="posts per platform in the simulator's world")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--platforms", default=",".join(PLATFORMS))
+    # tiktok-mentions adds its own videos to the tiktok world, which the Research API rows would
+    # read as well: it is measured on its own (`--platforms tiktok-mentions`).
+    parser.add_argument("--platforms", default=",".join(p for p in PLATFORMS if p != "tiktok-mentions"))
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worlds", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -369,6 +369,23 @@ def test_a_missing_secret_names_the_variable_before_anything_starts(
     assert "source 'x-mentions' needs TESORO_TEST_UNSET_BEARER, which is not set; export it" in line
 
 
+def test_a_tiktok_mentions_source_needs_the_business_token_not_research_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TESORO_TEST_UNSET_TT_TOKEN", raising=False)
+    config = tmp_path / "t.toml"
+    config.write_text(
+        _X_SOURCE.replace('platform = "x"', 'platform = "tiktok"\naccount_id = "-000biz"')
+        .replace("bearer_token_env", "access_token_env")
+        .replace("TESORO_TEST_UNSET_BEARER", "TESORO_TEST_UNSET_TT_TOKEN")
+    )
+    result = runner.invoke(app, ["collect", "--once", "-c", str(config)])
+    assert result.exit_code == 1, result.output
+    line = _one_error_line(result)
+    assert "source 'x-mentions' needs TESORO_TEST_UNSET_TT_TOKEN, which is not set" in line
+    assert "client_key" not in line
+
+
 def test_a_settings_file_that_is_not_toml_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "t.toml"
     config.write_text("[server\nport = 1\n")

@@ -278,13 +278,13 @@ def _check_secrets(settings: Settings, environ: Mapping[str, str], only: str | N
 
     Without this the service starts and every run of that source fails in the log.
     """
-    from tesoro.collector.registry import REQUIRED_CREDENTIALS
+    from tesoro.collector.registry import credential_names
 
     missing: list[tuple[str, str]] = []
     for source in settings.sources:
         if not source.enabled or (only is not None and source.name != only):
             continue
-        for name in REQUIRED_CREDENTIALS[source.platform]:
+        for name in credential_names(source)[0]:
             env_name = source.credentials.get(f"{name}_env")
             if env_name is None:
                 missing.append((f"source {source.name!r}", f"needs credentials.{name}_env in the settings"))

@@ -20,13 +20,15 @@ from tesoro.collector.runner import PostFilter
 from tesoro.collector.threads import THREADS_API, ThreadsCollector
 from tesoro.collector.tiktok import TikTokCollector
 from tesoro.collector.tiktok_api import TIKTOK_API
+from tesoro.collector.tiktok_business_api import BUSINESS_API
+from tesoro.collector.tiktok_mentions import TikTokMentionsCollector
 from tesoro.collector.x import X_API, XCollector
 from tesoro.collector.youtube import YOUTUBE_API, YouTubeCollector
 from tesoro.models import NormalizedPost
 from tesoro.settings import ConfigError, Settings, SourceSettings
 from tesoro.text.query import compile_matcher, parse
 
-__all__ = ["build_collector", "build_filter"]
+__all__ = ["build_collector", "build_filter", "credential_names"]
 
 # Credentials each platform needs: the key under [sources.credentials] (without `_env`).
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
@@ -49,14 +51,27 @@ OPTIONAL_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "youtube": ("oauth_token",),
 }
 
+# A TikTok source with `account_id` (the brand's business_id) reads the account's brand mentions from
+# TikTok API for Business instead of the Research API: the account's access token, and what renews it.
+TIKTOK_MENTIONS_CREDENTIALS: tuple[str, ...] = ("access_token",)
+TIKTOK_MENTIONS_OPTIONAL: tuple[str, ...] = ("app_id", "app_secret", "refresh_token")
+
+
+def credential_names(source: SourceSettings) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The required and the optional credentials of `source` (the secret names, without `_env`)."""
+    if source.platform == "tiktok" and source.account_id:
+        return TIKTOK_MENTIONS_CREDENTIALS, TIKTOK_MENTIONS_OPTIONAL
+    return REQUIRED_CREDENTIALS[source.platform], OPTIONAL_CREDENTIALS.get(source.platform, ())
+
 
 def _secrets(source: SourceSettings, settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
-    for name in OPTIONAL_CREDENTIALS.get(source.platform, ()):
+    required, optional = credential_names(source)
+    for name in optional:
         env_name = source.credentials.get(f"{name}_env")
         if env_name is not None:
             values[name] = settings.secret(env_name, environ)
-    for name in REQUIRED_CREDENTIALS[source.platform]:
+    for name in required:
         env_name = source.credentials.get(f"{name}_env")
         if env_name is None:
             raise ConfigError(
@@ -166,6 +181,18 @@ def build_collector(
             timeout_s=source.timeout_s,
             include_comments=source.include_comments,
             oauth_token=secrets.get("oauth_token"),
+        )
+    if source.platform == "tiktok" and source.account_id:
+        return TikTokMentionsCollector(
+            access_token=secrets["access_token"],
+            business_id=source.account_id,
+            app_id=secrets.get("app_id"),
+            app_secret=secrets.get("app_secret"),
+            refresh_token=secrets.get("refresh_token"),
+            base_url=source.base_url or BUSINESS_API,
+            page_size=source.page_size,
+            max_pages=source.max_pages,
+            timeout_s=source.timeout_s,
         )
     if source.platform == "tiktok":
         return TikTokCollector(

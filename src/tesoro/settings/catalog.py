@@ -90,7 +90,9 @@ class SourceSettings(Section):
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
     account_id: str | None = Field(
         None,
-        description="instagram/threads: the brand's Instagram professional account id or Threads user id",
+        description="instagram/threads: the brand's Instagram professional account id or Threads user id; "
+        "tiktok: the brand's business_id, to collect its brand mentions (TikTok API for Business) "
+        "instead of searching the Research API",
     )
     hashtags: list[str] = Field(
         default_factory=list,
@@ -135,4 +137,7 @@ class SourceSettings(Section):
     @property
     def budget(self) -> Budget:
         """The platform budget this source plans its runs within (its plan, with its overrides)."""
-        return resolve_budget(self.platform, self.quota)
+        quota = self.quota
+        if self.platform == "tiktok" and self.account_id and quota.plan is None:
+            quota = quota.model_copy(update={"plan": "mentions"})
+        return resolve_budget(self.platform, quota)

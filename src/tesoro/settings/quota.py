@@ -3,10 +3,11 @@
 Every platform meters its API differently: X bills posts read per calendar month (the amount depends
 on the plan bought), Instagram allows 30 unique hashtags per account in a rolling 7 days, YouTube
 gives 10,000 quota units a day (reset at midnight Pacific time), TikTok's Research API 1,000
-requests a day (reset at midnight UTC), Threads 2,200 keyword-search queries in a rolling 24 hours,
-Reddit 100 requests a minute per OAuth client. `PLATFORM_BUDGETS` holds those defaults per platform
-and plan; a source's `[sources.quota]` table picks a plan and may override any part of it (a smaller
-share of an account two sources use, an enterprise limit, a billing day other than the 1st).
+requests a day (reset at midnight UTC; its brand mentions, plan `mentions`, are unmetered), Threads
+2,200 keyword-search queries in a rolling 24 hours, Reddit 100 requests a minute per OAuth client.
+`PLATFORM_BUDGETS` holds those defaults per platform and plan; a source's `[sources.quota]` table picks
+a plan and may override any part of it (a smaller share of an account two sources use, an enterprise
+limit, a billing day other than the 1st).
 
 Platforms that only answer with a 429 (Bluesky, Mastodon) and file imports have no budget
 (`window = "none"`): the runner's rate-limit handling is all they need.
@@ -77,7 +78,12 @@ PLATFORM_BUDGETS: dict[str, dict[str, Budget]] = {
         )
     },
     # TikTok Research API: 1,000 requests a day, reset at 12 AM UTC.
-    "tiktok": {"default": Budget("tiktok", "default", "requests", 1_000, "day")},
+    # TikTok API for Business brand mentions (a source with `account_id`): no request budget TikTok
+    # documents publicly; it answers code 40100 when the app calls too often.
+    "tiktok": {
+        "default": Budget("tiktok", "default", "requests", 1_000, "day"),
+        "mentions": Budget("tiktok", "mentions", "requests", 0, "none"),
+    },
     # Threads keyword search: 2,200 queries per user in a rolling 24 hours.
     "threads": {"default": Budget("threads", "default", "queries", 2_200, "rolling_24h")},
     # Rate-limited by 429 only (the runner parks the source until the reset the platform names).

@@ -1,8 +1,8 @@
 """The simulator's ASGI app: every platform's routes on one Starlette application.
 
-Routes do not collide (see PLATFORM_APIS.md), so one server on one port serves
-X, Reddit, Bluesky, Mastodon, YouTube, TikTok and Slack. `/_sim/*` are control routes for the
-demo and for tests run in another process.
+Routes do not collide (see PLATFORM_APIS.md), so one server on one port serves X, Reddit, Bluesky,
+Mastodon, YouTube, TikTok (Research API and API for Business) and Slack. `/_sim/*` are control routes
+for the demo and for tests run in another process.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tesoro.simulator import (
     slack,
     threads,
     tiktok,
+    tiktok_business,
     x,
     youtube,
 )
@@ -41,6 +42,7 @@ PLATFORM_ROUTES: tuple[Callable[[SimState], list[BaseRoute]], ...] = (
     threads.routes,
     youtube.routes,
     tiktok.routes,
+    tiktok_business.routes,
     slack.routes,
     mediahost.routes,
 )

@@ -39,6 +39,12 @@ class Credentials:
     youtube_oauth_token: str = "sim-youtube-oauth"
     tiktok_client_key: str = "sim-tiktok-key"
     tiktok_client_secret: str = "sim-tiktok-secret"
+    # TikTok API for Business: the brand's business account, its app and the account's tokens.
+    tiktok_business_id: str = "-000Sim4ndesOutd00rBusiness"
+    tiktok_business_token: str = "act.sim-tiktok-business-token"
+    tiktok_business_refresh_token: str = "rft.sim-tiktok-business-refresh"
+    tiktok_app_id: str = "7100000000000000001"
+    tiktok_app_secret: str = "sim-tiktok-app-secret"
 
 
 @dataclass
@@ -58,6 +64,10 @@ class SimState:
     spent: dict[str, int] = field(default_factory=dict)
     # How long a TikTok client access token lives (seconds; TikTok's are 7,200).
     tiktok_token_ttl_s: float = 7200.0
+    # TikTok API for Business: each valid access token and when it expires (time.time()); the
+    # brand's own token is added when the routes are built, living `tiktok_business_token_ttl_s`.
+    tiktok_business_tokens: dict[str, float] = field(default_factory=dict)
+    tiktok_business_token_ttl_s: float = 86_400.0
     # Where the simulator serves its own pictures ("http://127.0.0.1:PORT"): media URLs in the
     # answers point there (`tesoro.simulator.mediahost`). None keeps the platforms' real hosts.
     media_base: str | None = None

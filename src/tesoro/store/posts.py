@@ -15,14 +15,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, case, exists, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from tesoro.models import UNNAMED_AUTHOR_PREFIX, NormalizedAuthor, NormalizedPost, content_flags
 from tesoro.store.media import media_facts
-from tesoro.store.sql import chunks, dialect_insert, json_has, table_of
+from tesoro.store.sql import chunks, json_has, pg_upsert_returning, table_of
 from tesoro.store.tables import Author, Media, MediaStatus, Post, Product, QueueState, RightsState, Source
 from tesoro.store.versions import (
     StoredContent,
@@ -109,15 +111,48 @@ def _upsert_statement(
 
     Executed with a list of parameter sets, SQLAlchemy batches it into multi-row
     statements itself ("insertmanyvalues") and compiles it once, which is far
-    cheaper than building a literal multi-row VALUES clause per chunk.
+    cheaper than building a literal multi-row VALUES clause per chunk. The statement is
+    built once per backend and table (statements are immutable): building it was a visible
+    part of each collected page's CPU (`bench/collect.py`).
     """
-    stmt = dialect_insert(session, table)
+    return _built_upsert(session.get_bind().dialect.name, table, update, fill)
+
+
+@lru_cache(maxsize=32)
+def _built_upsert(dialect: str, table: Table, update: tuple[str, ...], fill: tuple[str, ...]) -> Any:
+    if dialect not in ("postgresql", "sqlite"):
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     set_: dict[str, Any] = {name: getattr(stmt.excluded, name) for name in update}
     # `fill` columns take the new value only where the stored one is empty.
     set_.update({name: func.coalesce(table.c[name], getattr(stmt.excluded, name)) for name in fill})
     return stmt.on_conflict_do_update(index_elements=["platform", "external_id"], set_=set_).returning(
         table.c.id, table.c.platform, table.c.external_id
     )
+
+
+def _upsert_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    update: tuple[str, ...],
+    fill: tuple[str, ...] = (),
+) -> Iterable[Any]:
+    """`rows` upserted on (platform, external_id); the `(id, platform, external_id)` of each.
+
+    PostgreSQL takes them as arrays (`pg_upsert_returning`: one placeholder per column, not per
+    value); SQLite as SQLAlchemy's batched multi-row statement, which its driver binds in C."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_upsert_returning(
+            session,
+            table,
+            rows,
+            conflict=("platform", "external_id"),
+            update=update,
+            fill=fill,
+            returning=("id", "platform", "external_id"),
+        )
+    return session.connection().execute(_upsert_statement(session, table, update, fill), list(rows))
 
 
 def _author_row(author: NormalizedAuthor, now: datetime) -> dict[str, Any]:
@@ -144,8 +179,7 @@ def _upsert_authors(
     unique = {(a.platform.value, a.external_id): a for a in authors}
     ids: dict[tuple[str, str], int] = {}
     rows = [_author_row(a, now) for a in unique.values()]
-    stmt = _upsert_statement(session, table_of(Author), _AUTHOR_UPDATE)
-    for row in session.connection().execute(stmt, rows):
+    for row in _upsert_rows(session, table_of(Author), rows, _AUTHOR_UPDATE):
         ids[(row.platform, row.external_id)] = row.id
     return ids
 
@@ -247,8 +281,8 @@ def upsert_posts(
             for key, post in chunk
         ]
         # A post stored without a brand gets the one it is saved with now; a set brand never moves.
-        stmt = _upsert_statement(session, table_of(Post), _METRIC_COLUMNS, fill=("brand_id",))
-        post_ids = {(r.platform, r.external_id): r.id for r in session.connection().execute(stmt, rows)}
+        stored_rows = _upsert_rows(session, table_of(Post), rows, _METRIC_COLUMNS, fill=("brand_id",))
+        post_ids = {(r.platform, r.external_id): r.id for r in stored_rows}
         incoming = {key: row["author_id"] for (key, _), row in zip(chunk, rows, strict=True)}
         _name_owners(session, stored, incoming)
         _insert_media(session, [(post_ids[key], post) for key, post in chunk])
@@ -301,8 +335,18 @@ def _insert_media(session: Session, items: Sequence[tuple[int, NormalizedPost]])
         for m in post.media
     ]
     if rows:
-        stmt = dialect_insert(session, table_of(Media)).on_conflict_do_nothing()
+        stmt = _media_insert(session.get_bind().dialect.name)
         session.connection().execute(stmt, rows)
+
+
+@lru_cache(maxsize=4)
+def _media_insert(dialect: str) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING` into media, built once per backend (see `_upsert_statement`)."""
+    if dialect not in ("postgresql", "sqlite"):
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+        table_of(Media)
+    ).on_conflict_do_nothing()
 
 
 def get_post(session: Session, *, platform: str, external_id: str) -> Post | None:

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import (
     ARRAY,
+    JSON,
     BigInteger,
     ColumnElement,
     Table,
@@ -41,6 +42,7 @@ __all__ = [
     "json_has",
     "like_escape",
     "numeric_matrix",
+    "pg_upsert_returning",
     "table_of",
 ]
 
@@ -125,6 +127,64 @@ def bulk_update(
         params: dict[str, Any] = {"_key": [r[key] for r in chunk]}
         params.update({n: [r[n] for r in chunk] for n in names})
         session.execute(sql, params)
+
+
+def pg_upsert_returning(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str],
+    fill: Sequence[str] = (),
+    returning: Sequence[str],
+) -> list[Any]:
+    """PostgreSQL: `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (conflict) DO UPDATE ... RETURNING`.
+
+    The rows travel as one array per column, so the statement has one placeholder per column however
+    many rows it carries: psycopg parses every statement's placeholders in Python, and for a
+    multi-row `VALUES` of a collected page (a placeholder per value) that parsing was the largest
+    part of the store's CPU in `bench/collect.py`. `update` columns take the incoming value on a
+    conflict, `fill` columns only where the stored one is NULL. Every row has the same keys; a key
+    must not repeat within `rows` (ON CONFLICT cannot touch a row twice). Returns the `returning`
+    rows, in no particular order. Table and column names come from the repositories, never input.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    given = list(rows[0])
+    # The columns' Python-side scalar defaults, which SQLAlchemy's own INSERT would have filled in.
+    defaults: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in given or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            raise ValueError(f"{table.name}.{column.name}: only scalar defaults can be filled in here")
+        defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
+    names = given + list(defaults)
+    arrays, params = [], {}
+    for i, name in enumerate(names):
+        column = table.c[name]
+        values = [defaults[name]] * len(rows) if name in defaults else [row[name] for row in rows]
+        if isinstance(column.type, JSON):  # JSON travels as its text: psycopg has no list-of-JSON dumper
+            values = [None if v is None else json.dumps(v) for v in values]
+        else:
+            process = column.type.bind_processor(dialect)
+            if process is not None:
+                values = [process(v) for v in values]
+        arrays.append(f"CAST(:c{i} AS {column.type.compile(dialect=dialect)}[])")
+        params[f"c{i}"] = values
+    columns = ", ".join(quote(n) for n in names)
+    target = quote(table.name)
+    sets = [f"{quote(n)} = EXCLUDED.{quote(n)}" for n in update]
+    sets += [f"{quote(n)} = coalesce({target}.{quote(n)}, EXCLUDED.{quote(n)})" for n in fill]
+    sql = (
+        f"INSERT INTO {target} ({columns}) SELECT {columns} FROM unnest({', '.join(arrays)}) AS v({columns}) "
+        f"ON CONFLICT ({', '.join(quote(n) for n in conflict)}) DO UPDATE SET {', '.join(sets)} "
+        f"RETURNING {', '.join(quote(n) for n in returning)}"
+    )
+    return list(session.connection().execute(text(sql), params))
 
 
 def epoch_seconds(column: Any) -> ColumnElement[int]:

@@ -46,6 +46,7 @@ _TWO_LETTER = {
 # Codes that say there is no single language: undetermined, none, several, not encoded.
 _NO_LANGUAGE = frozenset({"und", "zxx", "mul", "mis"})
 _PRIMARY = re.compile(r"[a-z]{2,3}|[a-z]{5,8}")
+_SUBTAG = re.compile(r"[-_]")
 # ISO 639-2 reserves qaa..qtz for local use; X's pseudo-codes (qme, qst, qht, qam, qct) live there.
 _LOCAL_USE = re.compile(r"q[a-t][a-z]")
 
@@ -58,7 +59,9 @@ def primary_language(code: object) -> str | None:
     """
     if not isinstance(code, str):
         return None
-    primary = re.split(r"[-_]", code.strip(), maxsplit=1)[0].lower()
+    # Compiled once: `re.split` with a pattern string looks it up in `re`'s cache on every call, and
+    # that cache misses under load from other patterns (a profile of a Bluesky run, `bench/collect.py`).
+    primary = _SUBTAG.split(code.strip(), maxsplit=1)[0].lower()
     if not _PRIMARY.fullmatch(primary) or primary in _NO_LANGUAGE or _LOCAL_USE.fullmatch(primary):
         return None
     return _RETIRED.get(primary) or _TWO_LETTER.get(primary, primary)
