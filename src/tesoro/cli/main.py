@@ -339,10 +339,13 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
     # only serve and demo need it; `tesoro --help` and the other commands start without it.
     from tesoro.api.app import create_app
     from tesoro.api.asgi import uvicorn_options
+    from tesoro.api.warmup import settle_gc
 
     try:
         options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
-        uvicorn.run(create_app(settings, engine, environ=environ, warm_up=True), **options)  # type: ignore[arg-type]
+        app = create_app(settings, engine, environ=environ, warm_up=True)
+        app.state.warmup.after = settle_gc  # a server process: its collector settles after the warm-up
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
