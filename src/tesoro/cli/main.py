@@ -343,9 +343,9 @@ def _serve(settings: Settings, engine: object, host: str, port: int, environ: di
 
     try:
         options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
-        app = create_app(settings, engine, environ=environ, warm_up=True)
+        app = create_app(settings, engine, environ=environ, warm_up=True)  # type: ignore[arg-type]
         app.state.warmup.after = settle_gc  # a server process: its collector settles after the warm-up
-        uvicorn.run(app, **options)  # type: ignore[arg-type]
+        uvicorn.run(app, **options)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
