@@ -44,6 +44,7 @@ from tesoro.models import MediaType, NormalizedAuthor, NormalizedMedia, Normaliz
 from tesoro.settings import RoeEffort, Settings
 from tesoro.settings.loader import load_settings
 from tesoro.simulator.demo import demo_settings, start_simulator
+from tesoro.simulator.images import image_spec
 from tesoro.simulator.mediahost import local_media_url
 from tesoro.simulator.model import SimPost
 from tesoro.store.db import open_store
@@ -115,6 +116,9 @@ def _normalized(post: SimPost, media_base: str) -> NormalizedPost:
             alt_text=m.alt_text,
         )
         for m in post.media
+        # The simulator draws a few pictures broken on purpose (tiny, cut short, not an image) for the
+        # media pipeline's tests; the screenshots show what a coordinator sees of working media.
+        if image_spec(m.url).fault is None
     )
     return NormalizedPost(
         platform=platform,
@@ -252,13 +256,18 @@ class _Server:
 
 
 def _settle(page: Any) -> None:
-    """Wait until the page's scripts have drawn: no request in flight, nothing still loading."""
+    """Wait until the page's scripts have drawn: no request in flight, nothing still loading, every
+    picture loaded."""
     page.wait_for_load_state("networkidle")
     page.wait_for_function(
         "() => !document.querySelector('main p.muted') || ![...document.querySelectorAll('main p.muted')]"
         ".some(p => p.textContent.endsWith('…'))",
         timeout=15_000,
     )
+    # A whole-page screenshot takes what is below the window too, where lazy images have not been asked
+    # for yet: ask for them all and wait until each has loaded (or failed).
+    page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => (i.loading = 'eager'))")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=30_000)
     page.wait_for_timeout(300)
 
 
