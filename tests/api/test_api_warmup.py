@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tesoro.api.app import create_app
-from tesoro.api.warmup import WARM_TEXT, Warmup
+from tesoro.api.warmup import GC_YOUNG_THRESHOLD, WARM_TEXT, Warmup, settle_gc
 from tesoro.settings import Settings
 from tesoro.store.keys import Role
 from worlds.api import Seeded
@@ -95,3 +97,13 @@ def test_a_failing_encoder_is_reported_and_the_index_still_warms(
         assert warmup.errors == ["encoder: model files missing"]  # the index step before it succeeded
         listing = client.get("/api/curator/library", headers=seeded.headers(Role.ADMIN))
         assert listing.status_code == 200
+
+
+def test_a_server_settles_its_collector_after_the_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "get_threshold", lambda: (700, 10, 10))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: calls.append(f"threshold {t}"))
+    settle_gc()
+    assert calls == ["collect", "freeze", f"threshold {(GC_YOUNG_THRESHOLD, 10, 10)}"]

@@ -39,7 +39,7 @@ from tesoro.api.auth import (
     Principal,
     iter_routes,
 )
-from tesoro.api.gallery import BeaconLimiter, CopyCache, GalleryCache
+from tesoro.api.gallery import BeaconLimiter, CopyCache, FeedFastPath, GalleryCache
 from tesoro.api.i18n import Translator
 from tesoro.api.pages import Pages, login_redirect, wants_html
 from tesoro.api.request_id import RequestIdMiddleware
@@ -354,6 +354,9 @@ def create_app(
     app.add_middleware(GalleryCorsMiddleware, origins=settings.gallery.allowed_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if not settings.gallery.require_key:
+        # Outermost of the app's own: a kept feed body is answered before the stack above runs.
+        app.add_middleware(FeedFastPath, state=app.state, gallery=settings.gallery)
     _check_guards(app)
     _document_422(app)
     return app

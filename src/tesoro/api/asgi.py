@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from tesoro.api.app import create_app
+from tesoro.api.warmup import settle_gc
 from tesoro.settings import Settings, load_settings
 from tesoro.store.db import open_store
 
@@ -28,7 +29,9 @@ __all__ = ["create_app_from_env", "uvicorn_options"]
 
 def create_app_from_env() -> FastAPI:
     settings = load_settings()
-    return create_app(settings, open_store(settings, migrate=False), warm_up=True)
+    app = create_app(settings, open_store(settings, migrate=False), warm_up=True)
+    app.state.warmup.after = settle_gc  # a server process: its collector settles after the warm-up
+    return app
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

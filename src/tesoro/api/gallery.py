@@ -2,7 +2,9 @@
 
 The feed is what the marketing site hits on every page view, so each API process
 keeps a rendered body and its ETag for `cache_ttl_s`; browsers and CDNs keep it for
-`max_age` and revalidate with the ETag (304 without a body).
+`max_age` and revalidate with the ETag (304 without a body). `FeedFastPath` answers a
+plain GET of a feed whose body is kept, before the app's middleware and routing, with the
+same status, headers and body the route would send; every other request goes to the app.
 
 The beacon is anonymous and public, so it is guarded here: `BeaconLimiter` caps
 beacons per client address and minute (the address lives in memory for that
@@ -19,27 +21,37 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tesoro.api.problems import Problem
+from tesoro.api.request_id import request_id_for
 from tesoro.api.schemas.gallery import (
     GalleryCountsOut,
     GalleryPerformance,
     PostPerformanceOut,
     ProductPerformanceOut,
 )
+from tesoro.api.security import DEFAULT_SECURITY_HEADERS, CorsPolicy
+from tesoro.settings import GallerySettings
 from tesoro.store.catalog import brand_by_slug
 from tesoro.store.engine import session_scope
 from tesoro.store.gallery import GalleryCounts, post_performance, product_performance
 from tesoro.text.excerpt import excerpt
 
 __all__ = [
+    "FEED_MEDIA_TYPES",
     "BeaconLimiter",
     "CopyCache",
+    "FeedFastPath",
     "GalleryCache",
     "Rendered",
+    "etag_matches",
+    "feed_cache_control",
+    "feed_key",
     "is_bot",
     "performance_report",
     "with_utm",
@@ -206,6 +218,129 @@ class GalleryCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+# The feed's `type` filter (the route's `MediaType`).
+FEED_MEDIA_TYPES = ("photo", "video", "gif", "text")
+# The feed's `product` filter is at most this long, its `limit` within 1 to `FEED_MAX_LIMIT`.
+FEED_MAX_PRODUCT = 200
+FEED_MAX_LIMIT = 100
+
+
+def feed_key(brand: str, product: str | None, media_type: str | None, count: int) -> tuple[str, ...]:
+    """The `GalleryCache` key of a feed: what a request asked for, with the limit it got."""
+    return (brand.lower(), (product or "").lower(), media_type or "", str(count))
+
+
+def feed_cache_control(gallery: GallerySettings) -> str:
+    return f"public, max-age={gallery.max_age}, stale-while-revalidate={gallery.max_age * 5}"
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (or is "*"); weak tags compare as strong."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+_FEED_PATH = re.compile(r"/gallery/([^/]+)\.json")
+_FEED_LIMIT = re.compile(r"[1-9][0-9]{0,2}")
+# Headers that send a request to the app: credentials to check (a bad key is a 401 even on a public
+# route; a session cookie may be renewed or dropped) and a body to bound.
+_TO_THE_APP = frozenset({b"authorization", b"x-api-key", b"cookie", b"content-length", b"transfer-encoding"})
+_READ = frozenset({b"origin", b"if-none-match", b"x-request-id"})
+
+
+class FeedFastPath:
+    """Answers `GET /gallery/{brand}.json` from the kept body, before the app's middleware and routing.
+
+    The feed is the brand site's hot path: a kept body costs microseconds to send, while the
+    middleware stack, the routing and the route's dependencies around it cost most of a
+    request. This pure ASGI middleware (the outermost of the app's own) answers only what it
+    can answer exactly as the route and the middlewares would: a GET of a feed on a public
+    gallery whose body `GalleryCache` holds and has not expired, without credentials or a body,
+    with filters the route accepts as they are. The answer is the route's (200 with the body,
+    or 304 when If-None-Match names its ETag, with ETag and Cache-Control) with the headers the
+    middlewares add (`Vary: Origin` and CORS for the allowed origins, the security headers, an
+    X-Request-ID). Everything else goes to the app: a first or expired feed (the route renders
+    it and keeps it), an invalid filter (its 422), credentials (checked), OPTIONS and HEAD.
+    A review write clears the cache in this process, so a hidden post leaves the feed at once
+    here and within `cache_ttl_s` in the other processes, as before.
+    """
+
+    def __init__(self, app: ASGIApp, *, state: Any, gallery: GallerySettings) -> None:
+        self.app = app
+        self.state = state  # the app's state: its `gallery_cache` is read per request
+        self.default_limit = gallery.default_limit
+        self.cache_control = feed_cache_control(gallery).encode("latin-1")
+        self.cors = CorsPolicy(gallery.allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            found = self._kept(scope)
+            if found is not None:
+                await self._answer(send, *found)
+                return
+        await self.app(scope, receive, send)
+
+    def _kept(self, scope: Scope) -> tuple[Rendered, dict[bytes, str]] | None:
+        """The kept body this request asks for and the request headers the answer needs, or None."""
+        path: str = scope["path"]
+        if not path.startswith("/gallery/") or scope.get("root_path") or "\x00" in path:
+            return None
+        match = _FEED_PATH.fullmatch(path)
+        if match is None:
+            return None
+        asked: dict[bytes, str] = {}
+        for name, value in scope["headers"]:
+            if name in _TO_THE_APP:
+                return None
+            if name in _READ and name not in asked:
+                asked[name] = bytes(value).decode("latin-1")
+        params: dict[str, str] = {}
+        query = bytes(scope.get("query_string", b""))
+        if query:
+            if b"%00" in query or b"\x00" in query:
+                return None
+            # As Starlette reads a query string.
+            for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                if name in ("product", "type", "limit"):
+                    if name in params:
+                        return None
+                    params[name] = value
+        product = params.get("product", "")
+        media_type = params.get("type")
+        limit = params.get("limit")
+        if len(product) > FEED_MAX_PRODUCT or (media_type is not None and media_type not in FEED_MEDIA_TYPES):
+            return None
+        if limit is not None and (_FEED_LIMIT.fullmatch(limit) is None or int(limit) > FEED_MAX_LIMIT):
+            return None
+        count = int(limit) if limit is not None else self.default_limit
+        cache: GalleryCache = self.state.gallery_cache
+        item = cache.get(feed_key(match.group(1), product, media_type, count))
+        return None if item is None else (item, asked)
+
+    async def _answer(self, send: Send, item: Rendered, asked: dict[bytes, str]) -> None:
+        fresh = etag_matches(asked.get(b"if-none-match"), item.etag)
+        headers = [(b"etag", item.etag.encode("latin-1")), (b"cache-control", self.cache_control)]
+        if not fresh:
+            headers += [
+                (b"content-length", str(len(item.body)).encode("latin-1")),
+                (b"content-type", b"application/json"),
+            ]
+        headers.append((b"vary", b"Origin"))
+        allow = self.cors.allow_origin(asked.get(b"origin"))
+        if allow is not None:
+            headers += [
+                (b"access-control-allow-origin", allow.encode("latin-1")),
+                (b"access-control-expose-headers", b"ETag"),
+            ]
+        headers += DEFAULT_SECURITY_HEADERS
+        headers.append((b"x-request-id", request_id_for(asked.get(b"x-request-id", "")).encode("latin-1")))
+        await send({"type": "http.response.start", "status": 304 if fresh else 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if fresh else item.body})
 
 
 def _counts(c: GalleryCounts) -> dict[str, object]:

@@ -14,10 +14,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tesoro.ops.logs import REQUEST_ID
 
-__all__ = ["RequestIdMiddleware"]
+__all__ = ["RequestIdMiddleware", "request_id_for"]
 
 # A proxy's id is kept only if it could not smuggle anything into a log line or a header.
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_for(given: str) -> str:
+    """The id a request is answered with: `given` (its X-Request-ID) when sane, else a new one."""
+    return given if _SANE.fullmatch(given) else uuid.uuid4().hex
 
 
 class RequestIdMiddleware:
@@ -33,7 +38,7 @@ class RequestIdMiddleware:
             if name == b"x-request-id":
                 given = value.decode("latin-1")
                 break
-        request_id = given if _SANE.fullmatch(given) else uuid.uuid4().hex
+        request_id = request_id_for(given)
         token = REQUEST_ID.set(request_id)
 
         async def send_with_id(message: Message) -> None:

@@ -50,8 +50,10 @@ from tesoro.settings import Settings
 __all__ = [
     "CSRF_FORM_FIELD",
     "CSRF_HEADER",
+    "DEFAULT_SECURITY_HEADERS",
     "SAFE_METHODS",
     "BodyTooLarge",
+    "CorsPolicy",
     "GalleryCorsMiddleware",
     "LoginRateLimitMiddleware",
     "LoginRateLimiter",
@@ -74,6 +76,14 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FORM_FIELD = "csrf_token"
 # What every response gets unless a route set its own policy: nothing may load, nothing may frame it.
 _DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# The headers `security_headers` gives a response that set none of them, as raw ASGI headers (the
+# gallery feed's fast path, `tesoro.api.gallery.FeedFastPath`, answers with them).
+DEFAULT_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy", _DEFAULT_CSP.encode("latin-1")),
+    (b"x-frame-options", b"DENY"),
+)
 
 
 # --- session cookies --------------------------------------------------------------------------------
@@ -612,6 +622,23 @@ def _validation_error(where: str, name: str) -> JSONResponse:
     return JSONResponse({"detail": [error]}, status_code=422)
 
 
+class CorsPolicy:
+    """Which origins may read the gallery (`[gallery] allowed_origins`; "*" for any)."""
+
+    def __init__(self, origins: Iterable[str]) -> None:
+        self.origins = frozenset(origins)
+        self.any_origin = "*" in self.origins
+
+    def allowed(self, origin: str | None) -> bool:
+        return origin is not None and (self.any_origin or origin.lower() in self.origins)
+
+    def allow_origin(self, origin: str | None) -> str | None:
+        """The Access-Control-Allow-Origin value for a request from `origin`, None when it may not read."""
+        if origin is None or not self.allowed(origin):
+            return None
+        return "*" if self.any_origin else origin
+
+
 class GalleryCorsMiddleware:
     """CORS for the gallery only: the brand's configured site origins may read it, nobody else.
 
@@ -622,29 +649,29 @@ class GalleryCorsMiddleware:
 
     def __init__(self, app: ASGIApp, *, origins: Iterable[str], prefix: str = "/gallery/") -> None:
         self.app = app
-        self.origins = frozenset(origins)
-        self.any_origin = "*" in self.origins
+        self.policy = CorsPolicy(origins)
+        self.any_origin = self.policy.any_origin
         self.prefix = prefix
 
     def _allowed(self, origin: str | None) -> bool:
-        return origin is not None and (self.any_origin or origin.lower() in self.origins)
+        return self.policy.allowed(origin)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         origin = _header(scope, b"origin")
-        allowed = self._allowed(origin)
         if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method") is not None:
-            await self._preflight(send, origin if allowed else None)
+            await self._preflight(send, origin if self._allowed(origin) else None)
             return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.add_vary_header("Origin")
-                if allowed and origin is not None:
-                    headers["access-control-allow-origin"] = "*" if self.any_origin else origin
+                allow = self.policy.allow_origin(origin)
+                if allow is not None:
+                    headers["access-control-allow-origin"] = allow
                     headers["access-control-expose-headers"] = "ETag"
             await send(message)
 

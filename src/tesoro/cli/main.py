@@ -354,11 +354,15 @@ def _serve(
     # only serve and demo need it; `tesoro --help` and the other commands start without it.
     from tesoro.api.app import create_app
     from tesoro.api.asgi import uvicorn_options
+    from tesoro.api.warmup import settle_gc
 
     others = ApiProcesses(workers - 1, config=config, host=host, port=port) if workers > 1 else None
     try:
         options = {**uvicorn_options(settings), "host": host, "port": port, "log_level": "warning"}
         application = create_app(settings, engine, environ=environ, warm_up=True)  # type: ignore[arg-type]
+        application.state.warmup.after = (
+            settle_gc  # a server process: its collector settles after the warm-up
+        )
         if others is None:
             uvicorn.run(application, **options)
         else:

@@ -68,12 +68,14 @@ def _serve_child(config: str | None, host: str, port: int, parent: int) -> None:
 
     from tesoro.api.app import create_app
     from tesoro.api.asgi import uvicorn_options
+    from tesoro.api.warmup import settle_gc
     from tesoro.cli.kit import load_or_exit
     from tesoro.store.db import open_store
 
     settings = load_or_exit(Path(config) if config else None)  # the parent read the same file
     engine = open_store(settings, migrate=False)  # the parent migrated before starting children
     app = create_app(settings, engine, environ=dict(os.environ), warm_up=True)
+    app.state.warmup.after = settle_gc  # a server process: its collector settles after the warm-up
     options = {**uvicorn_options(settings), "log_level": "warning"}
     options.pop("host"), options.pop("port")
     uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[reuseport_listener(host, port)])

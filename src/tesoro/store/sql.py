@@ -72,6 +72,18 @@ def dialect_insert(session: Session, table: Table) -> Any:
     raise RuntimeError(f"unsupported database dialect {dialect!r}")
 
 
+def read(session: Session, stmt: Any, params: Mapping[str, Any] | None = None) -> Any:
+    """Run a select of plain columns on the session's connection (Core), past the ORM's execution.
+
+    The ORM's `session.execute` sets up an ORM context for every statement, which costs more than
+    the statement itself for the few-row reads of a page of cards. Pending ORM changes are flushed
+    first, as the ORM would (autoflush), so a read in the same transaction sees them.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(stmt, params)
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     """`items` in slices of at most `size` (parameter lists stay under the backends' limits)."""
     for start in range(0, len(items), size):

@@ -28,7 +28,19 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from tesoro.api.deps import Anyone, EngineDep, MediaDep, PagesDep, SettingsDep
-from tesoro.api.gallery import BeaconLimiter, CopyCache, GalleryCache, is_bot, performance_report, with_utm
+from tesoro.api.gallery import (
+    FEED_MAX_LIMIT,
+    FEED_MAX_PRODUCT,
+    BeaconLimiter,
+    CopyCache,
+    GalleryCache,
+    etag_matches,
+    feed_cache_control,
+    feed_key,
+    is_bot,
+    performance_report,
+    with_utm,
+)
 from tesoro.api.i18n import Translator, negotiate
 from tesoro.api.problems import Problem
 from tesoro.api.schemas.gallery import (
@@ -55,7 +67,7 @@ from tesoro.store.posts import MediaView, PostView, gallery_posts
 
 __all__ = ["router", "stats_router", "widget_router"]
 
-MediaType = Literal["photo", "video", "gif", "text"]
+MediaType = Literal["photo", "video", "gif", "text"]  # = FEED_MEDIA_TYPES (the fast path's)
 
 router = APIRouter(tags=["gallery"])
 widget_router = APIRouter(tags=["gallery"])
@@ -204,14 +216,6 @@ def _render(
     return feed.model_dump_json().encode("utf-8")
 
 
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
-
-
 class JavaScriptResponse(Response):
     media_type = "text/javascript; charset=utf-8"
 
@@ -240,13 +244,13 @@ async def feed(
     media: MediaDep,
     cache: CacheDep,
     brand: str,
-    product: str | None = Query(None, max_length=200),
+    product: str | None = Query(None, max_length=FEED_MAX_PRODUCT),
     type: MediaType | None = None,
-    limit: int | None = Query(None, ge=1, le=100),
+    limit: int | None = Query(None, ge=1, le=FEED_MAX_LIMIT),
 ) -> Response:
     gs = settings.gallery
     count = limit or gs.default_limit
-    key = (brand.lower(), (product or "").lower(), type or "", str(count))
+    key = feed_key(brand, product, type, count)
     item = cache.get(key)
     if item is None:  # one render per key and process, however many requests miss at once
         item = await run_in_threadpool(
@@ -254,9 +258,10 @@ async def feed(
         )
     headers = {
         "ETag": item.etag,
-        "Cache-Control": f"public, max-age={gs.max_age}, stale-while-revalidate={gs.max_age * 5}",
+        "Cache-Control": feed_cache_control(gs),
     }
-    if _etag_matches(request.headers.get("if-none-match"), item.etag):
+    # `tesoro.api.gallery.FeedFastPath` answers a kept body before the app; keep the two alike.
+    if etag_matches(request.headers.get("if-none-match"), item.etag):
         return Response(status_code=304, headers=headers)
     return Response(item.body, media_type="application/json", headers=headers)
 
@@ -310,7 +315,7 @@ async def kept_media(
         "Cache-Control": _IMMUTABLE,
         "Cross-Origin-Resource-Policy": "cross-origin",
     }
-    if _etag_matches(request.headers.get("if-none-match"), f'"{etag}"'):
+    if etag_matches(request.headers.get("if-none-match"), f'"{etag}"'):
         return Response(status_code=304, headers=headers)
     return Response(found[2], media_type=found[1], headers=headers)
 

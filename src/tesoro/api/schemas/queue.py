@@ -410,6 +410,8 @@ class QueueItem(Schema):
 def _entry_fields(
     entry: QueueEntry, products: dict[int, CatalogProduct], media: MediaFilter
 ) -> dict[str, Any]:
+    # Nested models as plain dicts: the item validates them in one call, which costs a third of
+    # building each nested model on its own (a page of cards builds hundreds).
     card = entry.card
     product = products.get(entry.product_id) if entry.product_id is not None else None
     return dict(
@@ -424,7 +426,7 @@ def _entry_fields(
         language=entry.language,
         created_at=iso(card.created_at) or "",
         brand_id=card.brand_id,
-        author=QueueAuthor(
+        author=dict(
             id=card.author_id,
             handle=card.author_handle,
             name=card.author_name,
@@ -432,7 +434,7 @@ def _entry_fields(
             verified=card.author_verified,
             url=safe_link(card.author_url),
         ),
-        metrics=QueueMetrics(
+        metrics=dict(
             likes=card.likes,
             reposts=card.reposts,
             replies=card.replies,
@@ -440,7 +442,7 @@ def _entry_fields(
             views=card.views,
         ),
         media=[
-            QueueMedia(
+            dict(
                 type=m.type,
                 url=m.url if media.allowed(m.url) else None,
                 preview_url=m.preview_url if media.allowed(m.preview_url) else None,
@@ -457,11 +459,11 @@ def _entry_fields(
         rights_status=card.rights_status,
         product=None
         if product is None
-        else AssignedProduct(**product.model_dump(), assigned=card.product_id is not None),
+        else {**product.model_dump(), "assigned": card.product_id is not None},
         tags=list(card.tags),
         content_types=list(entry.content_types),
         sentiment=entry.sentiment,
-        treasure=Treasure(
+        treasure=dict(
             score=round(entry.score, 4),
             base_score=round(entry.base_score, 4),
             learned=None if entry.learned is None else round(entry.learned, 4),
@@ -471,7 +473,7 @@ def _entry_fields(
         duplicate_of=entry.duplicate_of,
         copy_count=entry.copy_count,
         copies=[
-            CopyPublic(
+            dict(
                 id=c.id,
                 platform=c.platform,
                 author_handle=c.author_handle,
@@ -484,7 +486,7 @@ def _entry_fields(
         change=None if entry.change is None else _change(entry, media),
         note=None
         if entry.note is None
-        else NotePublic(text=entry.note.text, actor=entry.note.actor, decided_at=iso(entry.note.decided_at)),
+        else dict(text=entry.note.text, actor=entry.note.actor, decided_at=iso(entry.note.decided_at)),
         rights_request=None
         if entry.rights_request is None
         else RightsRequestBrief.from_ref(entry.rights_request),
@@ -553,11 +555,8 @@ class QueuePage(Schema):
         cls, page: StoredQueuePage, products: dict[int, CatalogProduct], media: MediaFilter
     ) -> QueuePage:
         """The API's page of a page the store listed (the queue, a view of it, or the filtered posts)."""
-        return cls(
-            total=page.total,
-            latest_id=page.latest_id,
-            items=[QueueItem.from_entry(e, products, media) for e in page.items],
-        )
+        items = [_entry_fields(e, products, media) for e in page.items]
+        return cls.model_validate({"total": page.total, "latest_id": page.latest_id, "items": items})
 
 
 class Arrivals(Schema):

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from tesoro.store.sql import any_of, chunks, table_of
+from tesoro.store.sql import any_of, chunks, read, table_of
 from tesoro.store.tables import (
     Author,
     CurationDecision,
@@ -279,7 +279,7 @@ def post_cards(session: Session, *, post_ids: Sequence[int]) -> dict[int, PostCa
     )
     rows: list[Any] = []
     for chunk in chunks(list(post_ids), _CHUNK):
-        rows.extend(session.execute(stmt, {"ids": list(chunk)}).all())
+        rows.extend(read(session, stmt, {"ids": list(chunk)}).all())
     return {int(r.id): _card(r) for r in rows}
 
 
@@ -485,7 +485,7 @@ def latest_notes(session: Session, *, post_ids: Sequence[int]) -> dict[int, Note
         ),
     )
     for chunk in chunks(list(post_ids), _CHUNK):
-        for r in session.execute(stmt, {"ids": list(chunk)}):
+        for r in read(session, stmt, {"ids": list(chunk)}):
             out[int(r.post_id)] = NoteRef(text=r.note, actor=r.actor, decided_at=r.decided_at)
     return out
 
@@ -511,7 +511,7 @@ def latest_requests(session: Session, *, post_ids: Sequence[int]) -> dict[int, R
         ),
     )
     for chunk in chunks(list(post_ids), _CHUNK):
-        for r in session.execute(stmt, {"ids": list(chunk)}):
+        for r in read(session, stmt, {"ids": list(chunk)}):
             out[int(r.post_id)] = RequestRef(
                 id=int(r.id),
                 status=r.status,
@@ -555,7 +555,7 @@ def queue_entries(
     stmt = _statement(session, "entries", _entries_statement)
     rows: dict[int, Any] = {}
     for chunk in chunks(list(post_ids), _CHUNK):
-        rows.update((int(r.id), r) for r in session.execute(stmt, {"ids": list(chunk)}))
+        rows.update((int(r.id), r) for r in read(session, stmt, {"ids": list(chunk)}))
     # Copies are looked up only for the originals that have some (most posts have none).
     counts = {pid: int(r.copy_count or 0) for pid, r in rows.items()}
     originals = [pid for pid, r in rows.items() if r.duplicate_of is None and counts[pid]]
@@ -659,9 +659,9 @@ def list_queue(
     if total is None:
         total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar_one())
     # Read before the page: a post ranked meanwhile is above it, so the next arrivals count it.
-    latest = session.execute(select(func.max(col(CurationItem.post_id)))).scalar()
+    latest = read(session, select(func.max(col(CurationItem.post_id)))).scalar()
     stmt = base.order_by(col(Post.treasure_score).desc(), col(Post.id).desc()).limit(limit).offset(offset)
-    ids = [int(pid) for pid in session.execute(stmt).scalars()]
+    ids = [int(pid) for pid in read(session, stmt).scalars()]
     return QueuePage(
         total=total,
         items=queue_entries(session, post_ids=ids),
@@ -680,7 +680,7 @@ def queue_stamp(session: Session) -> tuple[Any, ...]:
         select(func.max(col(CurationItem.updated_at))).scalar_subquery(),
         select(func.max(col(CurationItem.post_id))).scalar_subquery(),
     )
-    return tuple(session.execute(stmt).one())
+    return tuple(read(session, stmt).one())
 
 
 def queue_arrivals(
