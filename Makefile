@@ -14,7 +14,7 @@ WORKERS ?= auto
 # (hypothesis, schemathesis) on each run, and each CLI subprocess a test starts compiles what it imports.
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
 
-.PHONY: install demo test test-all lint typecheck imports check bench-api clean
+.PHONY: install demo test test-all test-slow lint typecheck imports check bench-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PYTEST) $(PYTEST_ARGS)
+
+# The slow tests alone (cluster, kill -9 and training reproductions): CI runs them after `check`.
+test-slow: $(STAMP)
+	$(PYTEST) -m slow $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -254,5 +254,11 @@ def test_training_reproduces_the_shipped_offensive_fast_head(tmp_path: Path) -> 
     assert meta["validation"] == shipped["validation"]
     retrained, original = load_head(tmp_path / "offensive_fast.npz"), load_head(FAST_OFFENSIVE_HEAD)
     assert original.lexical is not None and retrained.lexical is not None
-    assert np.allclose(retrained.lexical, original.lexical, atol=2e-3)
-    assert np.allclose(retrained.b1, original.b1, atol=2e-3)
+    # L-BFGS stops at its tolerance, and another CPU's vector units round its sums in another order:
+    # the weights agree to a fraction of a percent (measured 0.24 % on an AVX-512 CPU for a head
+    # trained on an AVX2 one, largest difference 0.004), while another setting or data moves them by
+    # tens of percent. The validation figures above are equal to the last digit.
+    change = np.linalg.norm(retrained.lexical - original.lexical) / np.linalg.norm(original.lexical)
+    assert change < 0.01, change
+    assert np.abs(retrained.lexical - original.lexical).max() < 0.02
+    assert np.allclose(retrained.b1, original.b1, atol=5e-3)
