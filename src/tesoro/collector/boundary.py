@@ -24,8 +24,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from tesoro.models import (
@@ -51,6 +52,7 @@ __all__ = [
     "clean_text",
     "is_finite_number",
     "normalize_guarded",
+    "normalize_items",
     "post_from_json",
     "post_to_json",
     "rejected_payload",
@@ -402,6 +404,31 @@ def normalize_guarded(
         )
         return rejected_payload(platform, item, external_id, reason)
     return post if post is not None else rejected_payload(platform, item, external_id, malformed)
+
+
+def normalize_items(
+    platform: Platform,
+    items: Iterable[Any],
+    *,
+    id_key: str,
+    normalize: Callable[[Mapping[str, Any]], NormalizedPost | None],
+    malformed: str,
+    not_an_object: str,
+) -> tuple[tuple[NormalizedPost, ...], tuple[RejectedItem, ...]]:
+    """A page of JSON objects as posts and rejected items: each through `normalize_guarded`, anything
+    that is not an object refused with `not_an_object`, so one bad item never costs its page."""
+    posts: list[NormalizedPost] = []
+    rejected: list[RejectedItem] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            rejected.append(rejected_payload(platform, item, None, not_an_object))
+            continue
+        got = normalize_guarded(platform, item, item.get(id_key), partial(normalize, item), malformed)
+        if isinstance(got, NormalizedPost):
+            posts.append(got)
+        else:
+            rejected.append(got)
+    return tuple(posts), tuple(rejected)
 
 
 def screen(

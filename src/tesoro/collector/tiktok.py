@@ -26,11 +26,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from tesoro.collector.base import CollectorError, Spend
-from tesoro.collector.boundary import normalize_guarded, rejected_payload
+from tesoro.collector.boundary import normalize_items
 from tesoro.collector.payload import as_int, as_list, as_str
 from tesoro.collector.tiktok_api import TIKTOK_API, InvalidParams, ResearchClient
 from tesoro.models import (
@@ -216,20 +215,14 @@ class TikTokCollector:
 
 
 def _normalize_page(videos: list[Any]) -> tuple[tuple[NormalizedPost, ...], tuple[RejectedItem, ...]]:
-    posts: list[NormalizedPost] = []
-    rejected: list[RejectedItem] = []
-    for video in videos:
-        if not isinstance(video, Mapping):
-            rejected.append(rejected_payload(Platform.TIKTOK, video, None, "not a video object"))
-            continue
-        got = normalize_guarded(
-            Platform.TIKTOK, video, video.get("id"), partial(normalize_video, video), _MALFORMED
-        )
-        if isinstance(got, NormalizedPost):
-            posts.append(got)
-        else:
-            rejected.append(got)
-    return tuple(posts), tuple(rejected)
+    return normalize_items(
+        Platform.TIKTOK,
+        videos,
+        id_key="id",
+        normalize=normalize_video,
+        malformed=_MALFORMED,
+        not_an_object="not a video object",
+    )
 
 
 def _video_id(value: Any) -> str | None:

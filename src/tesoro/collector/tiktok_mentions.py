@@ -22,11 +22,10 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from tesoro.collector.base import Spend, TokenExpiry
-from tesoro.collector.boundary import normalize_guarded, rejected_payload
+from tesoro.collector.boundary import normalize_items
 from tesoro.collector.payload import as_int, as_str
 from tesoro.collector.tiktok_business_api import BUSINESS_API, BusinessClient
 from tesoro.models import (
@@ -167,20 +166,14 @@ class TikTokMentionsCollector:
 
 
 def _normalize_page(videos: list[Any]) -> tuple[tuple[NormalizedPost, ...], tuple[RejectedItem, ...]]:
-    posts: list[NormalizedPost] = []
-    rejected: list[RejectedItem] = []
-    for video in videos:
-        if not isinstance(video, Mapping):
-            rejected.append(rejected_payload(Platform.TIKTOK, video, None, "not a mention object"))
-            continue
-        got = normalize_guarded(
-            Platform.TIKTOK, video, video.get("item_id"), partial(normalize_mention, video), _MALFORMED
-        )
-        if isinstance(got, NormalizedPost):
-            posts.append(got)
-        else:
-            rejected.append(got)
-    return tuple(posts), tuple(rejected)
+    return normalize_items(
+        Platform.TIKTOK,
+        videos,
+        id_key="item_id",
+        normalize=normalize_mention,
+        malformed=_MALFORMED,
+        not_an_object="not a mention object",
+    )
 
 
 def _digits(value: Any, *, longest: int) -> int | None:
