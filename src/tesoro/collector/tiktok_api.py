@@ -20,7 +20,15 @@ import httpx
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TransientError
 from tesoro.collector.payload import as_dict, as_int, as_str
 
-__all__ = ["TIKTOK_API", "InvalidParams", "ResearchClient", "VideoPage", "next_daily_reset"]
+__all__ = [
+    "TIKTOK_API",
+    "InvalidParams",
+    "ResearchClient",
+    "VideoPage",
+    "next_daily_reset",
+    "read_json",
+    "send",
+]
 
 TIKTOK_API = "https://open.tiktokapis.com"
 # Fetch a new token this long before the current one expires, so no call carries an expiring one.
@@ -108,7 +116,7 @@ class ResearchClient:
                 "grant_type": "client_credentials",
             },
         )
-        answer = _json(response)
+        answer = read_json(response)
         token = as_str(answer.get("access_token"))
         if response.status_code == 429:
             raise RateLimited(
@@ -133,7 +141,7 @@ class ResearchClient:
             response = self._send(
                 "POST", path, params=params, json=body, headers={"Authorization": f"Bearer {token}"}
             )
-            answer = _json(response)
+            answer = read_json(response)
             error = as_dict(answer.get("error"))
             code = as_str(error.get("code")) or ""
             message = as_str(error.get("message")) or ""
@@ -158,13 +166,19 @@ class ResearchClient:
             return answer
 
     def _send(self, method: str, path: str, **options: Any) -> httpx.Response:
-        try:
-            return self._http.request(method, path, **options)
-        except httpx.HTTPError as exc:  # timeouts, refused or dropped connections
-            raise TransientError(f"TikTok request failed: {type(exc).__name__}: {exc}") from exc
+        return send(self._http, method, path, **options)
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def send(http: httpx.Client, method: str, path: str, **options: Any) -> httpx.Response:
+    """One request to a TikTok API; a failed connection (timeout, refused, dropped) is transient."""
+    try:
+        return http.request(method, path, **options)
+    except httpx.HTTPError as exc:  # timeouts, refused or dropped connections
+        raise TransientError(f"TikTok request failed: {type(exc).__name__}: {exc}") from exc
+
+
+def read_json(response: httpx.Response) -> dict[str, Any]:
+    """A TikTok answer's JSON object: {} for a server error's body that is not JSON, else transient."""
     try:
         value = response.json()
     except ValueError as exc:

@@ -31,6 +31,7 @@ import httpx
 
 from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, TokenExpiry, TransientError
 from tesoro.collector.payload import as_dict, as_int, as_str
+from tesoro.collector.tiktok_api import read_json, send
 
 __all__ = [
     "BUSINESS_API",
@@ -130,7 +131,7 @@ class BusinessClient:
         renewed = False
         while True:
             response = self._send("GET", path, params=params, headers={"Access-Token": self._token})
-            answer = _json(response)
+            answer = read_json(response)
             code = as_int(answer.get("code"))
             message = as_str(answer.get("message")) or ""
             if response.status_code == 429 or code == _RATE_LIMITED:
@@ -173,7 +174,7 @@ class BusinessClient:
                 "refresh_token": self.refresh_token,
             },
         )
-        answer = _json(response)
+        answer = read_json(response)
         code = as_int(answer.get("code"))
         if response.status_code == 429 or code == _RATE_LIMITED:
             raise RateLimited(
@@ -194,17 +195,4 @@ class BusinessClient:
             self.token_expiry = TokenExpiry(at=datetime.now(UTC) + timedelta(seconds=expires_in))
 
     def _send(self, method: str, path: str, **options: Any) -> httpx.Response:
-        try:
-            return self._http.request(method, path, **options)
-        except httpx.HTTPError as exc:  # timeouts, refused or dropped connections
-            raise TransientError(f"TikTok request failed: {type(exc).__name__}: {exc}") from exc
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        value = response.json()
-    except ValueError as exc:
-        if response.status_code >= 500:
-            return {}
-        raise TransientError(f"TikTok sent an unreadable body ({response.status_code}): {exc}") from exc
-    return value if isinstance(value, dict) else {}
+        return send(self._http, method, path, **options)
