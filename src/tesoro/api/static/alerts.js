@@ -66,12 +66,8 @@
     details.addEventListener("toggle", function () { if (details.open) load(details); });
   });
 
-  /* An API refusal in words: a problem's list of {loc, msg} becomes its messages, not JSON. */
+  /* An API refusal in words (T.api already made a 422's field list a sentence). */
   function reason(failure) {
-    try {
-      var detail = JSON.parse(failure.message);
-      if (Array.isArray(detail)) return detail.map(function (d) { return d && d.msg ? d.msg : String(d); }).join("; ");
-    } catch (e) { /* a plain message */ }
     return failure.message;
   }
 

@@ -93,7 +93,10 @@
             return part !== "body" && part !== "query" && part !== "path";
           }) : [];
           var message = String(item.msg || "").replace(/^(Value|Assertion) error, /, "");
-          return loc.length ? loc.join(".") + ": " + message : message;
+          // The field is named unless the message names it already ("unknown brand 'X'" for brand).
+          var field = loc.length ? String(loc[loc.length - 1]) : "";
+          var named = field && message.toLowerCase().indexOf(field.toLowerCase().replace(/_/g, " ")) >= 0;
+          return loc.length && !named ? loc.join(".") + ": " + message : message;
         })
         .join("; ");
     }
