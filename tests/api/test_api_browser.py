@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -633,7 +632,16 @@ def test_widget_draws_the_blurhash_under_the_image(page: Any, site: Site) -> Non
                     blurhash="L#G@C-|wsUJ,oLo1fQa|fQfQfQfQ",
                 )
             )
-    time.sleep(GALLERY_CACHE_TTL_S + 0.5)  # the feed is cached for [gallery] cache_ttl_s
+    # The feed is cached for [gallery] cache_ttl_s: wait until it carries the new placeholder.
+    eventually(
+        lambda: (
+            "L#G@C-|wsUJ,oLo1fQa|fQfQfQfQ"
+            in page.request.get(f"{site.tesoro.url}/gallery/andes-outdoor.json").text()
+        ),
+        timeout=GALLERY_CACHE_TTL_S + 10,
+        poll=0.25,
+        message="the feed never carried the blurhash",
+    )
     page.goto(f"{site.shop.url}/")
     page.locator(".tesoro-gallery[data-count]").wait_for(state="attached")
     canvas = page.locator(".tesoro-gallery li.card", has_text="Great grip").locator("button.media canvas")

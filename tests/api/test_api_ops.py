@@ -16,6 +16,7 @@ from tesoro.store.engine import session_scope
 from tesoro.store.keys import Role
 from tesoro.store.tables.catalog import Source
 from worlds.api import Seeded, make_settings, seed
+from worlds.common import eventually
 
 
 def _settings(tmp_path: Path, **sections: dict[str, object]) -> Settings:
@@ -33,14 +34,13 @@ def _add_sources(engine: Engine, **collected: int) -> None:
 
 def _ready(client: TestClient) -> dict[str, object]:
     """/readyz until the index has loaded (the first probe starts the load)."""
-    deadline = time.monotonic() + 20
-    while True:
-        answer = client.get("/readyz")
-        if answer.status_code == 200 or time.monotonic() > deadline:
-            assert answer.status_code == 200, answer.text
-            body: dict[str, object] = answer.json()
-            return body
-        time.sleep(0.05)
+    answer = eventually(
+        lambda: (r := client.get("/readyz")).status_code == 200 and r,
+        timeout=20,
+        message=lambda: client.get("/readyz").text,
+    )
+    body: dict[str, object] = answer.json()  # type: ignore[attr-defined]
+    return body
 
 
 def test_healthz_answers_without_the_database(tmp_path: Path, api_settings: Settings) -> None:

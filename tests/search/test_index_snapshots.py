@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from tesoro.search.library import Library, LibraryFilters, LibraryPage, LibraryQ
 from tesoro.search.snapshot import SnapshotError, open_snapshot, prune_snapshots
 from tesoro.settings import CuratorSettings
 from tesoro.store.engine import session_scope
-from worlds.common import eventually
+from worlds.common import eventually, stays
 from worlds.curator import index_row, tiny_encode
 
 QUERIES = [
@@ -166,8 +165,7 @@ def test_a_newer_snapshot_is_picked_up_and_a_search_in_flight_keeps_its_rows(
     old_columns = index.columns
     with index.hold():  # a search in flight: the swap waits for it
         library.search(LibraryQuery())  # sees version 2 and starts opening it in the background
-        time.sleep(0.5)
-        assert index.columns is old_columns
+        assert stays(lambda: index.columns is old_columns, for_s=0.5), "swapped under a search in flight"
     eventually(
         lambda: index.snapshot is not None and index.snapshot.version == 2,
         timeout=10,

@@ -66,11 +66,6 @@
     details.addEventListener("toggle", function () { if (details.open) load(details); });
   });
 
-  /* An API refusal in words (T.api already made a 422's field list a sentence). */
-  function reason(failure) {
-    return failure.message;
-  }
-
   function setRuleState(item, button, enabled) {
     var name = item.getAttribute("data-rule");
     var badge = item.querySelector("[data-role=state]");
@@ -95,7 +90,7 @@
           T.toast(T.t(rule.enabled ? "alerts.rule.now_enabled" : "alerts.rule.now_disabled", { name: name }), "ok");
         })
         .catch(function (failure) {
-          if (error) error.textContent = T.t("alerts.rule.failed", { name: name, error: reason(failure) });
+          if (error) error.textContent = T.t("alerts.rule.failed", { name: name, error: failure.message });  // T.api says a 422 in words
         })
         .then(function () { button.removeAttribute("aria-busy"); });
     });
