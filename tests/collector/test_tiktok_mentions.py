@@ -11,13 +11,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from tesoro.collector.base import AuthFailed, Collector, RateLimited, TransientError
 from tesoro.collector.registry import build_collector, credential_names
 from tesoro.collector.runner import run_source
 from tesoro.collector.tiktok import TikTokCollector
-from tesoro.collector.tiktok_business_api import InvalidParams, TokenExpired
+from tesoro.collector.tiktok_business_api import InvalidParams, KeptToken, TokenExpired
 from tesoro.collector.tiktok_mentions import TikTokMentionsCollector, normalize_mention
+from tesoro.collector.tokens import StoreTokens
 from tesoro.models import Cursor, MediaType, NormalizedPost, Page, Platform
 from tesoro.settings import Settings
 from tesoro.simulator import tiktok_business as sim_tb
@@ -29,6 +31,7 @@ from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
 from tesoro.store.sources import get_source
+from tesoro.store.tables import PlatformToken
 
 ALICE = SimAuthor(42, "alice_trails", "Alice Trails", followers=12_500, following=310)
 BOB = SimAuthor(43, "bob.cumbres", "Bob", followers=800, following=90)
@@ -222,6 +225,97 @@ def test_an_expired_token_is_renewed_once_with_the_refresh_token(world: Simulato
     expiry = collector.token_expiry
     assert expiry is not None and expiry.at is not None
     assert timedelta(hours=23) < expiry.at - datetime.now(UTC) <= timedelta(hours=24)
+
+
+def renewing_source(sim: SimulatorServer, engine: Engine) -> tuple[Settings, dict[str, str]]:
+    creds = sim.state.credentials
+    settings = settings_for(
+        {
+            "account_id": creds.tiktok_business_id,
+            "base_url": sim.base_url,
+            "page_size": 10,
+            "credentials": {
+                "access_token_env": "TT_TOKEN",
+                "app_id_env": "TT_APP",
+                "app_secret_env": "TT_SECRET",
+                "refresh_token_env": "TT_REFRESH",
+            },
+        }
+    )
+    with session_scope(engine) as session:
+        sync_catalog(session, settings)
+    environ = {
+        "TT_TOKEN": creds.tiktok_business_token,
+        "TT_APP": creds.tiktok_app_id,
+        "TT_SECRET": creds.tiktok_app_secret,
+        "TT_REFRESH": creds.tiktok_business_refresh_token,
+    }
+    return settings, environ
+
+
+def expire_every_token(state: SimState) -> None:
+    for token in state.tiktok_business_tokens:
+        state.tiktok_business_tokens[token] = time.time() - 1
+
+
+def test_a_renewed_refresh_token_outlives_the_process(world: SimulatorServer, engine: Engine) -> None:
+    """TikTok may retire a refresh token when it renews: the next process starts from the kept one."""
+    world.state.tiktok_business_rotate_refresh = True
+    expire_every_token(world.state)
+    settings, environ = renewing_source(world, engine)
+    source = settings.sources[0]
+    first = build_collector(settings, source, environ, engine=engine)
+    assert isinstance(first, TikTokMentionsCollector)
+    assert sorted(ids(drain(first, None))) == sorted(mentioned(world.state))
+    assert first.client.renewals == 1
+    with session_scope(engine) as session:
+        kept = session.exec(select(PlatformToken)).one()
+    assert kept.platform == "tiktok" and kept.account_id == source.account_id
+    assert kept.refresh_token == first.client.refresh_token != environ["TT_REFRESH"]
+    assert kept.expires_at is not None and kept.expires_at > datetime.now(UTC) + timedelta(hours=23)
+
+    # a new process, the configured refresh token retired: the kept access token still works ...
+    second = build_collector(settings, source, environ, engine=engine)
+    assert isinstance(second, TikTokMentionsCollector)
+    assert len(drain(second, None)) > 0 and second.client.renewals == 0
+    assert second.token_expiry is not None and second.token_expiry.at == kept.expires_at
+    # ... and once it expires, the kept refresh token renews it (the configured one would be refused)
+    expire_every_token(world.state)
+    third = build_collector(settings, source, environ, engine=engine)
+    assert isinstance(third, TikTokMentionsCollector)
+    assert len(drain(third, None)) > 0 and third.client.renewals == 1
+    without_store = build_collector(settings, source, environ)
+    with pytest.raises(TokenExpired, match="refresh token"):
+        drain(without_store, None)  # type: ignore[arg-type]
+
+
+def test_newly_configured_secrets_win_over_a_kept_token(world: SimulatorServer, engine: Engine) -> None:
+    settings, environ = renewing_source(world, engine)
+    source = settings.sources[0]
+    assert source.account_id is not None
+    StoreTokens(
+        engine, platform="tiktok", account_id=source.account_id, configured=("act.old", "rft.old")
+    ).keep(KeptToken("act.kept-for-old-secrets", "rft.kept-for-old-secrets", None))
+    collector = build_collector(settings, source, environ, engine=engine)
+    assert isinstance(collector, TikTokMentionsCollector)
+    assert len(drain(collector, None)) > 0 and collector.client.renewals == 0
+    assert collector.client.refresh_token == environ["TT_REFRESH"]
+
+
+def test_a_renewal_the_store_cannot_keep_still_serves_the_run(
+    world: SimulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        def load(self) -> KeptToken | None:
+            return None
+
+        def keep(self, token: KeptToken) -> None:
+            raise OSError("disk full")
+
+    expire_every_token(world.state)
+    collector = renewing(world, keeper=Broken())
+    assert sorted(ids(drain(collector, None))) == sorted(mentioned(world.state))
+    assert "could not be kept" in caplog.text
 
 
 def test_an_expired_token_without_a_refresh_token_fails_auth_naming_the_renewal(

@@ -22,6 +22,7 @@ from tesoro.collector.tiktok import TikTokCollector
 from tesoro.collector.tiktok_api import TIKTOK_API
 from tesoro.collector.tiktok_business_api import BUSINESS_API
 from tesoro.collector.tiktok_mentions import TikTokMentionsCollector
+from tesoro.collector.tokens import StoreTokens
 from tesoro.collector.x import X_API, XCollector
 from tesoro.collector.youtube import YOUTUBE_API, YouTubeCollector
 from tesoro.models import NormalizedPost
@@ -93,7 +94,8 @@ def build_collector(
     """The adapter for `source`; raises `ConfigError` naming the env var when a secret is missing.
 
     `engine` gives Instagram sources the store's hashtag ledger (shared by every process of the
-    account); without it they keep a ledger of their own process only."""
+    account) and TikTok mentions sources the store's renewed tokens; without it they keep a ledger,
+    and their renewed tokens, in their own process only."""
     secrets = _secrets(source, settings, environ)
     query = settings.query(source.query).query if source.query else ""
     if source.platform == "x":
@@ -183,6 +185,16 @@ def build_collector(
             oauth_token=secrets.get("oauth_token"),
         )
     if source.platform == "tiktok" and source.account_id:
+        keeper = (
+            StoreTokens(
+                engine,
+                platform="tiktok",
+                account_id=source.account_id,
+                configured=(secrets["access_token"], secrets.get("refresh_token")),
+            )
+            if engine is not None
+            else None
+        )
         return TikTokMentionsCollector(
             access_token=secrets["access_token"],
             business_id=source.account_id,
@@ -193,6 +205,7 @@ def build_collector(
             page_size=source.page_size,
             max_pages=source.max_pages,
             timeout_s=source.timeout_s,
+            keeper=keeper,
         )
     if source.platform == "tiktok":
         return TikTokCollector(

@@ -8,7 +8,9 @@ API. It does three things:
   the brand's TikTok business account (`business_id`), newest first when asked to sort by
   `CREATE_TIME` `DESC`, paged by `cursor` and `has_more`;
 - renews the access token when TikTok says it expired and the source has the app's id and secret
-  and a refresh token (`POST /open_api/v1.3/tt_user/oauth2/refresh_token/`), once per refusal;
+  and a refresh token (`POST /open_api/v1.3/tt_user/oauth2/refresh_token/`), once per refusal, and
+  hands what the renewal gave to a `TokenKeeper` before using it (the store keeps it, so a restarted
+  process starts from the newest pair, not from the configured refresh token a renewal may have spent);
 - turns TikTok's envelope (`{"code", "message", "request_id", "data"}`, `code` 0 on success) into
   the collector's errors.
 
@@ -23,9 +25,10 @@ access or the token the scope) is `AuthFailed`; 40002 (a parameter TikTok refuse
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -39,9 +42,13 @@ __all__ = [
     "REFRESH_PATH",
     "BusinessClient",
     "InvalidParams",
+    "KeptToken",
     "MentionPage",
     "TokenExpired",
+    "TokenKeeper",
 ]
+
+log = logging.getLogger(__name__)
 
 BUSINESS_API = "https://business-api.tiktok.com"
 MENTION_VIDEOS_PATH = "/open_api/v1.3/business/mention/video/list/"
@@ -67,6 +74,23 @@ class TokenExpired(AuthFailed):
 
 
 @dataclass(frozen=True, slots=True)
+class KeptToken:
+    """An access token (and the refresh token that renews it) a renewal gave; `expires_at` when said."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime | None
+
+
+class TokenKeeper(Protocol):
+    """Where an account's renewed tokens outlive the process (`collector.tokens.StoreTokens`)."""
+
+    def load(self) -> KeptToken | None: ...
+
+    def keep(self, token: KeptToken) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class MentionPage:
     videos: list[dict[str, Any]]
     cursor: int
@@ -86,14 +110,17 @@ class BusinessClient:
         refresh_token: str | None = None,
         base_url: str = BUSINESS_API,
         timeout_s: float = 15.0,
+        keeper: TokenKeeper | None = None,
     ) -> None:
         self.business_id = business_id
         self._token = access_token
         self._app_id = app_id
         self._app_secret = app_secret
-        # TikTok may hand out a new refresh token with each renewal; the newest is kept here (the
-        # environment still holds the first one, which a restarted process starts from).
+        # TikTok may hand out a new refresh token with each renewal, and the environment still holds
+        # the first one: the newest is used here and handed to `keeper`, which a new process reads first.
         self.refresh_token = refresh_token
+        self._keeper = keeper
+        self._kept_read = keeper is None
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
         self.renewals = 0
         self.token_expiry: TokenExpiry | None = None
@@ -127,7 +154,21 @@ class BusinessClient:
 
     # -- calls and tokens ----------------------------------------------------------------------
 
+    def _read_kept(self) -> None:
+        """Start from the newest token an earlier process kept, when there is one."""
+        self._kept_read = True
+        assert self._keeper is not None
+        kept = self._keeper.load()
+        if kept is None:
+            return
+        self._token = kept.access_token
+        self.refresh_token = kept.refresh_token or self.refresh_token
+        if kept.expires_at is not None:
+            self.token_expiry = TokenExpiry(at=kept.expires_at)
+
     def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        if not self._kept_read:
+            self._read_kept()
         renewed = False
         while True:
             response = self._send("GET", path, params=params, headers={"Access-Token": self._token})
@@ -193,6 +234,16 @@ class BusinessClient:
         expires_in = as_int(data.get("expires_in"))
         if expires_in is not None and expires_in > 0:
             self.token_expiry = TokenExpiry(at=datetime.now(UTC) + timedelta(seconds=expires_in))
+        if self._keeper is not None:
+            kept = KeptToken(token, self.refresh_token, self.token_expiry.at if self.token_expiry else None)
+            try:
+                self._keeper.keep(kept)
+            except Exception:  # this run still has the pair in memory; the next one may have to re-authorise
+                log.exception(
+                    "TikTok business %s: the renewed token could not be kept; a restarted process will "
+                    "start from the configured refresh token, which TikTok may have retired",
+                    self.business_id,
+                )
 
     def _send(self, method: str, path: str, **options: Any) -> httpx.Response:
         return send(self._http, method, path, **options)

@@ -27,7 +27,7 @@ from typing import Any
 from tesoro.collector.base import Spend, TokenExpiry
 from tesoro.collector.boundary import normalize_items
 from tesoro.collector.payload import as_int, as_str
-from tesoro.collector.tiktok_business_api import BUSINESS_API, BusinessClient
+from tesoro.collector.tiktok_business_api import BUSINESS_API, BusinessClient, TokenKeeper
 from tesoro.models import (
     Cursor,
     MediaType,
@@ -107,6 +107,7 @@ class TikTokMentionsCollector:
         max_pages: int | None = None,
         timeout_s: float = 15.0,
         lookback_days: int = 7,
+        keeper: TokenKeeper | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_COUNT:
             raise ValueError(
@@ -130,11 +131,12 @@ class TikTokMentionsCollector:
             refresh_token=refresh_token,
             base_url=base_url,
             timeout_s=timeout_s,
+            keeper=keeper,
         )
 
     @property
     def token_expiry(self) -> TokenExpiry | None:
-        """When the token this run used expires: known only after Tesoro renewed it (TikTok said then)."""
+        """When the token this run used expires: known once Tesoro renewed it (TikTok said then)."""
         return self.client.token_expiry
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:

@@ -68,6 +68,8 @@ class SimState:
     # brand's own token is added when the routes are built, living `tiktok_business_token_ttl_s`.
     tiktok_business_tokens: dict[str, float] = field(default_factory=dict)
     tiktok_business_token_ttl_s: float = 86_400.0
+    # True: a refresh token works once (its renewal retires it), as an OAuth server that rotates them does
+    tiktok_business_rotate_refresh: bool = False
     # Where the simulator serves its own pictures ("http://127.0.0.1:PORT"): media URLs in the
     # answers point there (`tesoro.simulator.mediahost`). None keeps the platforms' real hosts.
     media_base: str | None = None

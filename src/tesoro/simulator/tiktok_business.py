@@ -12,7 +12,8 @@ could not be read (the error codes, the limits of `max_count` and the refresh an
   1,000. The list is live: a video posted between two pages shifts the offsets, as it would on TikTok.
 - `POST /open_api/v1.3/tt_user/oauth2/refresh_token/` (JSON `client_id`, `client_secret`,
   `grant_type=refresh_token`, `refresh_token`) gives a new access token (`act.…`) that lives
-  `SimState.tiktok_business_token_ttl_s`, and a new refresh token (the old one stays valid).
+  `SimState.tiktok_business_token_ttl_s`, and a new refresh token (the old one stays valid unless
+  `SimState.tiktok_business_rotate_refresh`, which retires it).
 - Errors are envelope codes with HTTP 200: 40105 (a wrong, expired or revoked token), 40001 (another
   business_id than the token's), 40002 (a parameter refused), 40100 (too many requests: the requests of
   `SimState.daily_limits["tiktok_business"]`, unset by default, are spent). Faults under
@@ -209,6 +210,8 @@ def routes(state: SimState) -> list[BaseRoute]:
             token, renewed = "act." + secrets.token_urlsafe(32), "rft." + secrets.token_urlsafe(32)
             state.tiktok_business_tokens[token] = time.time() + state.tiktok_business_token_ttl_s
             refresh_tokens.add(renewed)
+            if state.tiktok_business_rotate_refresh:
+                refresh_tokens.discard(body["refresh_token"])
         data = {
             "access_token": token,
             "expires_in": int(state.tiktok_business_token_ttl_s),

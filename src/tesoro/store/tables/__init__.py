@@ -5,7 +5,8 @@ curation (decisions, tags, ranked items, duplicate bands, undo records, learned
 rankers), corrections (coordinator labels and the calibrations they teach), gallery (per-day
 tile counts), copies (kept copies of rights-cleared media), access (API keys, sessions, audit log),
 alerts (outbox, rules, marks, deliveries), relationships (people, logged events, orders, ROR,
-identities), instagram (the hashtag ledger), rights (terms, requests, replies, receipts).
+identities), instagram (the hashtag ledger), rights (terms, requests, replies, receipts), tokens
+(access tokens a platform renewed).
 
 Alembic owns the schema (`tesoro db upgrade`); these classes are what the migrations
 are checked against (`tests/store/test_migrations.py`), not a `create_all` at start-up.
@@ -50,6 +51,7 @@ from tesoro.store.tables.relationships import (
     RorScore,
 )
 from tesoro.store.tables.rights import RightsReceipt, RightsReply, RightsRequest, RightsTerms
+from tesoro.store.tables.tokens import PlatformToken
 from tesoro.store.tables.types import UtcDateTime, as_utc, utcnow
 
 __all__ = [
@@ -80,6 +82,7 @@ __all__ = [
     "MediaImage",
     "MediaStatus",
     "Person",
+    "PlatformToken",
     "Post",
     "PostAlias",
     "PostCorrection",
