@@ -25,7 +25,11 @@ MAYA = SimAuthor(
 )
 
 
-def make(sim: SimulatorServer, query: str = TAG_QUERY, **overrides: Any) -> MastodonCollector:
+def make(
+    sim: SimulatorServer, query: str = TAG_QUERY, *, batched: bool = False, **overrides: Any
+) -> MastodonCollector:
+    """A collector against the simulator; unless `batched`, each fetch is a page of its own, so the
+    tests below see the paging of Mastodon's API itself."""
     settings: dict[str, Any] = {
         "query": query,
         "access_token": "sim-mastodon-token",
@@ -33,7 +37,10 @@ def make(sim: SimulatorServer, query: str = TAG_QUERY, **overrides: Any) -> Mast
         "page_size": 5,
         "timeout_s": 5.0,
     } | overrides
-    return MastodonCollector(**settings)
+    collector = MastodonCollector(**settings)
+    if not batched:
+        collector.store_batch = collector.store_fetches = 1
+    return collector
 
 
 def run(collector: MastodonCollector, cursor: Cursor | None = None) -> list[Page]:
@@ -98,6 +105,32 @@ def test_tag_timeline_pages_then_collects_only_new_statuses(sim: SimulatorServer
     assert ids(second) == tagged(later)
     assert stream(second[-1]) == {"newest": tagged(later)[0]}
     assert ids(run(collector, second[-1].cursor)) == []
+
+
+def test_fetches_are_stored_in_batches_whose_cursor_resumes_after_them(sim: SimulatorServer) -> None:
+    """Several fetches' new posts are one page (one transaction); its cursor is the last fetch's."""
+    world = sim.state.world
+    expected = tagged(world.grow(40, platforms=["mastodon"]))
+    assert len(expected) > 12
+    now = datetime.now(UTC)
+    one_by_one = run(make(sim, clock=lambda: now))
+    collector = make(sim, batched=True, clock=lambda: now)
+    collector.store_batch, collector.store_fetches = 12, 100
+    pages = run(collector)
+    assert ids(pages) == ids(one_by_one) == expected
+    # 5 statuses per fetch: a page is handed over once it holds at least 12, the rest at the end
+    assert [len(p.posts) for p in pages] == [15] * (len(expected) // 15) + (
+        [len(expected) % 15] if len(expected) % 15 else []
+    )
+    # each page's cursor is where the one-by-one run stood after the same statuses
+    fetch_cursors = {len(ids(one_by_one[: i + 1])): p.cursor for i, p in enumerate(one_by_one)}
+    for i in range(len(pages) - 1):
+        assert pages[i].cursor == fetch_cursors[len(ids(pages[: i + 1]))]
+        assert ids(run(make(sim), pages[i].cursor)) == expected[len(ids(pages[: i + 1])) :]
+    assert pages[-1].cursor == one_by_one[-1].cursor
+    # a stream with nothing new still saves its cursor every `store_fetches` fetches
+    collector.store_batch, collector.store_fetches = 1_000, 2
+    assert [len(p.posts) for p in run(collector, pages[-1].cursor)] == [0]
 
 
 def test_resuming_a_mid_run_cursor_yields_exactly_the_rest(sim: SimulatorServer) -> None:
@@ -328,3 +361,22 @@ def test_hostile_markup_arrives_escaped_and_leaves_as_literal_text(sim: Simulato
 )
 def test_html_to_text(fragment: str, text: str) -> None:
     assert html_to_text(fragment) == text
+
+
+def test_the_session_takes_proxy_and_ca_settings_from_the_environment_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tesoro.collector.mastodon import _session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/brand-ca.pem")
+    session = _session("https://mastodon.example")
+    assert session.proxies.get("https") == "http://proxy.example:3128"
+    assert session.verify == "/etc/ssl/brand-ca.pem" and not session.trust_env
+    monkeypatch.setenv("NO_PROXY", "mastodon.example")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    bypassed = _session("https://mastodon.example")
+    assert "https" not in bypassed.proxies and bypassed.verify is True
