@@ -140,7 +140,7 @@ def _upsert_rows(
 ) -> Iterable[Any]:
     """`rows` upserted on (platform, external_id); the `(id, platform, external_id)` of each.
 
-    PostgreSQL takes them as arrays (`pg_upsert_returning`: one placeholder per column, not per
+    PostgreSQL takes them as one JSON record set (`pg_upsert_returning`: one placeholder, not one per
     value); SQLite as SQLAlchemy's batched multi-row statement, which its driver binds in C."""
     if session.get_bind().dialect.name == "postgresql":
         return pg_upsert_returning(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -141,6 +142,15 @@ def bulk_update(
         session.execute(sql, params)
 
 
+def _record_value(value: Any) -> Any:
+    """A value JSON cannot carry as it is, written as PostgreSQL's input syntax for its type."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot travel in a JSON record")
+
+
 def pg_upsert_returning(
     session: Session,
     table: Table,
@@ -151,15 +161,17 @@ def pg_upsert_returning(
     fill: Sequence[str] = (),
     returning: Sequence[str],
 ) -> list[Any]:
-    """PostgreSQL: `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (conflict) DO UPDATE ... RETURNING`.
+    """PostgreSQL: `INSERT ... SELECT FROM json_to_recordset(rows) ON CONFLICT DO UPDATE ... RETURNING`.
 
-    The rows travel as one array per column, so the statement has one placeholder per column however
-    many rows it carries: psycopg parses every statement's placeholders in Python, and for a
-    multi-row `VALUES` of a collected page (a placeholder per value) that parsing was the largest
-    part of the store's CPU in `bench/collect.py`. `update` columns take the incoming value on a
-    conflict, `fill` columns only where the stored one is NULL. Every row has the same keys; a key
-    must not repeat within `rows` (ON CONFLICT cannot touch a row twice). Returns the `returning`
-    rows, in no particular order. Table and column names come from the repositories, never input.
+    The rows travel as one JSON text, so the statement has one placeholder however many rows and
+    columns it carries. psycopg parses every statement's placeholders in Python, and for a multi-row
+    `VALUES` of a collected page (a placeholder per value) that parsing was the largest part of the
+    store's CPU in `bench/collect.py`; arrays (one placeholder per column) were next, psycopg dumping
+    each element of each array in Python. One `json.dumps` runs in C; the server reads the record
+    with each column's own type. `update` columns take the incoming value on a conflict, `fill`
+    columns only where the stored one is NULL. Every row has the same keys; a key must not repeat
+    within `rows` (ON CONFLICT cannot touch a row twice). Returns the `returning` rows, in no
+    particular order. Table and column names come from the repositories, never input.
     """
     if not rows:
         return []
@@ -175,28 +187,35 @@ def pg_upsert_returning(
             raise ValueError(f"{table.name}.{column.name}: only scalar defaults can be filled in here")
         defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
     names = given + list(defaults)
-    arrays, params = [], {}
-    for i, name in enumerate(names):
+    processors = {}
+    for name in given:
         column = table.c[name]
-        values = [defaults[name]] * len(rows) if name in defaults else [row[name] for row in rows]
-        if isinstance(column.type, JSON):  # JSON travels as its text: psycopg has no list-of-JSON dumper
-            values = [None if v is None else json.dumps(v) for v in values]
-        else:
-            process = column.type.bind_processor(dialect)
-            if process is not None:
-                values = [process(v) for v in values]
-        arrays.append(f"CAST(:c{i} AS {column.type.compile(dialect=dialect)}[])")
-        params[f"c{i}"] = values
+        if isinstance(column.type, JSON):
+            continue  # a JSON column's value is nested in the record as it is
+        process = column.type.bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    if processors:
+        records: Sequence[Mapping[str, Any]] = [
+            {**row, **{n: p(row[n]) for n, p in processors.items()}} for row in rows
+        ]
+    else:
+        records = rows
+    if defaults:
+        records = [{**row, **defaults} for row in records]
+    payload = json.dumps(records, default=_record_value, separators=(",", ":"), ensure_ascii=False)
     columns = ", ".join(quote(n) for n in names)
+    shapes = ", ".join(f"{quote(n)} {table.c[n].type.compile(dialect=dialect)}" for n in names)
     target = quote(table.name)
     sets = [f"{quote(n)} = EXCLUDED.{quote(n)}" for n in update]
     sets += [f"{quote(n)} = coalesce({target}.{quote(n)}, EXCLUDED.{quote(n)})" for n in fill]
     sql = (
-        f"INSERT INTO {target} ({columns}) SELECT {columns} FROM unnest({', '.join(arrays)}) AS v({columns}) "
+        f"INSERT INTO {target} ({columns}) SELECT {columns} "
+        f"FROM json_to_recordset(CAST(:rows AS json)) AS v({shapes}) "
         f"ON CONFLICT ({', '.join(quote(n) for n in conflict)}) DO UPDATE SET {', '.join(sets)} "
         f"RETURNING {', '.join(quote(n) for n in returning)}"
     )
-    return list(session.connection().execute(text(sql), params))
+    return list(session.connection().execute(text(sql), {"rows": payload}))
 
 
 def epoch_seconds(column: Any) -> ColumnElement[int]:
