@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from functools import lru_cache
 
 from starlette.responses import JSONResponse, Response
 
@@ -47,14 +48,21 @@ async def fault_response(
 _WORD = re.compile(r"[\w#@']+", re.UNICODE)
 
 
+@lru_cache(maxsize=256)
+def _loose_words(query: str) -> frozenset[str]:
+    """The words `loose_match` looks for (a search pages through the world once per request, so the
+    query is read once, not once per post)."""
+    kept = " ".join(t for t in query.split() if not t.startswith("-") and ":" not in t)
+    return frozenset({w.casefold().lstrip("#@") for w in _WORD.findall(kept)} - {"and", "or", "not", ""})
+
+
 def loose_match(query: str, text: str) -> bool:
     """A deliberately broad search like a platform's own: any query word in the text.
 
     Operators, quotes and negations are ignored on purpose; Tesoro re-checks every
     match locally, and the simulator should exercise that re-check.
     """
-    kept = " ".join(t for t in query.split() if not t.startswith("-") and ":" not in t)
-    words = {w.casefold().lstrip("#@") for w in _WORD.findall(kept)} - {"and", "or", "not", ""}
+    words = _loose_words(query)
     if not words:
         return True
     haystack = text.casefold()

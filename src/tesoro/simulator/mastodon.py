@@ -42,6 +42,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -138,8 +139,11 @@ def _linkify(line: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=16_384)
 def status_html(text: str) -> str:
-    """Render plain text the way Mastodon's formatter does: <p> per paragraph, <br /> per line."""
+    """Render plain text the way Mastodon's formatter does: <p> per paragraph, <br /> per line.
+
+    Cached: a status is rendered again for every page and search that returns it."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
     return "".join(
         "<p>" + "<br />".join(_linkify(line) for line in p.split("\n")) + "</p>" for p in paragraphs
@@ -459,6 +463,10 @@ class _Mastodon:
     def __init__(self, state: SimState) -> None:
         self.state = state
         self.window = _RateWindow()
+        # Search matches per query while the world is unchanged: a client pages through the same
+        # query many times, and matching every status each time made the simulator the bottleneck
+        # of bench/collect.py (13 ms per search in a world of 2,000 statuses).
+        self._matches: dict[str, tuple[tuple[int, int], list[SimPost]]] = {}
 
     async def injected(self, route: str, empty: object) -> Response | None:
         return await fault_response(
@@ -520,9 +528,16 @@ class _Mastodon:
         if params.get("type") not in {None, "statuses"}:
             return JSONResponse(empty, headers=self.window.count())
         query = params.get("q", "")
+        stamp = self.state.world.stamp()
         posts, by_id = self.statuses()
+        cached = self._matches.get(query)
+        if cached is None or cached[0] != stamp:
+            if len(self._matches) > 256:
+                self._matches.clear()
+            cached = (stamp, [p for p in posts if loose_match(query, p.text)])
+            self._matches[query] = cached
         offset = _int_param(params, "offset") or 0
-        matched = _id_window([p for p in posts if loose_match(query, p.text)], params, limit=None)
+        matched = _id_window(cached[1], params, limit=None)
         page = matched[offset : offset + _limit(params)]
         return JSONResponse(
             {**empty, "statuses": [_status(p, by_id) for p in page]}, headers=self.window.count()

@@ -193,3 +193,9 @@ class World:
     def __len__(self) -> int:
         with self._lock:
             return len(self._posts)
+
+    def stamp(self) -> tuple[int, int]:
+        """Changes whenever what `posts` returns may have: posts are only appended (an edit is a new
+        post) or deleted, and never change in place (they are frozen)."""
+        with self._lock:
+            return len(self._posts), len(self._deleted)
