@@ -14,7 +14,9 @@ not read.
 
 `--stage seeds` (the report, once per decision): the chosen candidate (the recipe's defaults, or
 `--candidates`) is trained on all the training data with 5 seeds and scored on the validation
-splits; the table gives mean ± standard deviation across seeds.
+splits; the table gives mean ± standard deviation across seeds. A sentiment head is also scored on
+the brand-sentiment set (bench/data/brand_sentiment.jsonl, never trained on): all of it and per
+language, macro-F1.
 
 Embeddings come from the on-disk cache that `bench/embed_datasets.py` fills (~/.cache/tesoro/embeddings).
 Training runs on one torch thread: on a CPU shared with others that is faster than two.
@@ -37,7 +39,7 @@ from tesoro.scoring.heads import TrainConfig, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
 from tesoro.scoring.training import read_jsonl
-from tesoro.scoring.training.features import DEFAULT_CACHE, split_features
+from tesoro.scoring.training.features import DEFAULT_CACHE, split_features, text_features
 from tesoro.scoring.training.recipes import (
     OFFENSIVE_CONFIG,
     OFFENSIVE_INPUTS,
@@ -76,6 +78,7 @@ METRIC = {
     "tweeteval_offensive": "macro_f1",
 }
 SEEDS = (13, 14, 15, 16, 17)
+BRAND_SET = Path(__file__).resolve().parent / "data" / "brand_sentiment.jsonl"
 
 
 @dataclasses.dataclass
@@ -297,6 +300,15 @@ def seeds(task: str, name: str | None, args: argparse.Namespace) -> None:
             [r["label"] for r in records],
         )
     results: dict[str, list[float]] = {d: [] for d in validation}
+    brand: dict[str, list[float]] = {}
+    if task == "sentiment":
+        records = read_jsonl(BRAND_SET)
+        brand_texts = [r["text"] for r in records]
+        brand_x = text_features(brand_texts, inputs, layers, args.cache_dir, "brand_sentiment")
+        brand_parts = {"all": list(range(len(records)))}
+        for lang in sorted({r["lang"] for r in records}):
+            brand_parts[lang] = [i for i, r in enumerate(records) if r["lang"] == lang]
+        brand = {f"brand {part}": [] for part in brand_parts}
     for seed in args.seeds or SEEDS:
         head = train_head(
             x,
@@ -308,14 +320,23 @@ def seeds(task: str, name: str | None, args: argparse.Namespace) -> None:
         )
         for d, (xv, texts, gold) in sets.items():
             results[d].append(evaluate(gold, head.predict(xv, texts), data.labels)[METRIC[d]])
-        print(f"seed {seed}: " + ", ".join(f"{d} {100 * v[-1]:.1f}" for d, v in results.items()), flush=True)
+        if brand:
+            predicted = head.predict(brand_x, brand_texts)
+            for part, rows in brand_parts.items():
+                gold_part = [records[i]["label"] for i in rows]
+                report = evaluate(gold_part, [predicted[i] for i in rows], data.labels)
+                brand[f"brand {part}"].append(report["macro_f1"])
+        shown = {**results, **brand}
+        print(f"seed {seed}: " + ", ".join(f"{d} {100 * v[-1]:.1f}" for d, v in shown.items()), flush=True)
     print(
         f"\n{task}, {name} ({'+'.join(inputs)}, layers {list(layers)}, hidden {config.hidden}), "
         f"validation splits, mean ± sd over seeds {list(SEEDS)}:\n"
     )
-    print("| " + " | ".join(f"{d} {METRIC[d]}" for d in validation) + " |")
-    print("|" + "---|" * len(validation))
-    print("| " + " | ".join(_mean_sd(results[d]) for d in validation) + " |", flush=True)
+    columns = [f"{d} {METRIC[d]}" for d in validation] + [f"{b} macro_f1" for b in brand]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    cells = [_mean_sd(results[d]) for d in validation] + [_mean_sd(v) for v in brand.values()]
+    print("| " + " | ".join(cells) + " |", flush=True)
 
 
 def fast(task: str, args: argparse.Namespace) -> None:

@@ -86,7 +86,7 @@ def test_scheduler_in_rq_mode_enqueues(settings: Settings, redis: Redis) -> None
         "media",
         "rights",
     }
-    assert all(job.func is enqueue_job for job in jobs.values()), "every job runs on the workers"
+    assert all(job.func.__wrapped__ is enqueue_job for job in jobs.values()), "every job runs on the workers"
     for job in jobs.values():
         assert job.args[2] in KINDS, f"{job.id}: no worker knows how to run it"
         assert settings.queue.timeouts.of(job.id) > 0

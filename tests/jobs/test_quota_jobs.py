@@ -149,7 +149,7 @@ def test_the_embedded_scheduler_moves_a_stretched_source_to_its_planned_run(
     environ = setup(sim, sqlite_engine, settings)
     scheduler = build_scheduler(sqlite_engine, settings, environ)
     job = scheduler.get_job("collect:demo-x")
-    assert job is not None and job.func is collect_on_plan
+    assert job is not None and job.func.__wrapped__ is collect_on_plan
     before = job.next_run_time
     result = job.func(*job.args)
     assert result.status == "ok" and result.units > 0

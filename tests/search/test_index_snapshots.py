@@ -343,7 +343,7 @@ def test_the_snapshot_job_writes_skips_and_prunes_and_api_processes_follow(
     off, on = settings(), settings(snapshot_interval_s=60, snapshot_keep_s=0)
     assert index_snapshot_job(sqlite_engine, off) is None and off.index_snapshots() is None
     jobs = {job.id: job for job in build_scheduler(sqlite_engine, on, {}).get_jobs()}
-    assert jobs["index:snapshot"].func is index_snapshot_job
+    assert jobs["index:snapshot"].func.__wrapped__ is index_snapshot_job
     assert "index:snapshot" not in {job.id for job in build_scheduler(sqlite_engine, off, {}).get_jobs()}
     with pytest.raises(ValueError):
         settings(snapshot_interval_s=5)

@@ -46,7 +46,7 @@ from tesoro.jobs.tasks import (
 )
 from tesoro.jobs.worker import enqueue_job, make_queue
 from tesoro.ops.lease import SchedulerLease
-from tesoro.ops.metrics import SCHEDULER_LEADER, JobWatch
+from tesoro.ops.metrics import SCHEDULER_LEADER, JobWatch, timed_job
 from tesoro.settings import Settings
 
 __all__ = ["build_scheduler", "collect_on_plan", "run_scheduler"]
@@ -101,7 +101,7 @@ def build_scheduler(
             kind = "collect" if source is not None else job_id
             inline, args = enqueue_job, (queue, settings, kind, source)
         scheduler.add_job(
-            inline,
+            timed_job(job_id, inline),
             trigger,
             args=args,
             id=job_id,

@@ -12,12 +12,12 @@ by nothing more: each scheduler exposes its own (`tesoro scheduler --metrics-por
 
 from __future__ import annotations
 
+import functools
 import logging
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -34,7 +34,9 @@ from tesoro.store.engine import session_scope
 from tesoro.store.ops import posts_collected_by_source
 from tesoro.store.sources import list_sources
 
-__all__ = ["PROCESS", "JobWatch", "StoreCollector", "render"]
+__all__ = ["PROCESS", "JobWatch", "StoreCollector", "render", "timed_job"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -63,54 +65,45 @@ SCHEDULER_LEADER = Gauge(
 )
 
 
-class JobWatch:
-    """An APScheduler listener: each job's duration and failures into `PROCESS`.
+def timed_job(job_id: str, run: Callable[..., T]) -> Callable[..., T]:
+    """`run` timed from the inside into `PROCESS`: its duration, a failure, posts scored (job "score").
 
-    The start is the moment the job is handed to the executor (`EVENT_JOB_SUBMITTED`), the end its
-    `EVENT_JOB_EXECUTED` or `EVENT_JOB_ERROR`.
+    The timing starts and ends in the pool thread that runs the job, so it covers exactly the job's
+    work (APScheduler's "submitted" event, the old start, could arrive after the thread had begun).
     """
 
-    def __init__(self) -> None:
-        self._started: dict[tuple[str, Any], float] = {}
-        self._lock = threading.Lock()
+    @functools.wraps(run)
+    def timed(*args: Any, **kwargs: Any) -> T:
+        started = time.monotonic()
+        try:
+            result = run(*args, **kwargs)
+        except BaseException:
+            JOB_FAILURES.labels(job_id).inc()
+            raise
+        finally:
+            JOB_SECONDS.labels(job_id).observe(time.monotonic() - started)
+        if job_id == "score" and isinstance(result, int) and not isinstance(result, bool):
+            POSTS_SCORED.inc(result)
+        return result
+
+    return timed
+
+
+class JobWatch:
+    """An APScheduler listener: runs the scheduler skipped (`EVENT_JOB_MISSED`) into `PROCESS`.
+
+    Durations and failures are counted by `timed_job`, inside each job.
+    """
 
     def __call__(self, event: Any) -> None:
-        # Deferred: only the processes that schedule load APScheduler's events.
-        from apscheduler.events import (
-            EVENT_JOB_ERROR,
-            EVENT_JOB_EXECUTED,
-            EVENT_JOB_MISSED,
-            EVENT_JOB_SUBMITTED,
-        )
-
-        job = str(event.job_id)
-        if event.code == EVENT_JOB_SUBMITTED:
-            with self._lock:
-                for run_time in event.scheduled_run_times:
-                    self._started[(job, run_time)] = time.monotonic()
-            return
-        if event.code == EVENT_JOB_MISSED:
-            JOB_MISSED.labels(job).inc()
-            return
-        with self._lock:
-            started = self._started.pop((job, event.scheduled_run_time), None)
-        if started is not None:
-            JOB_SECONDS.labels(job).observe(time.monotonic() - started)
-        if event.code == EVENT_JOB_ERROR:
-            JOB_FAILURES.labels(job).inc()
-        elif event.code == EVENT_JOB_EXECUTED and job == "score" and isinstance(event.retval, int):
-            POSTS_SCORED.inc(event.retval)
+        JOB_MISSED.labels(str(event.job_id)).inc()
 
     @staticmethod
     def mask() -> int:
-        from apscheduler.events import (
-            EVENT_JOB_ERROR,
-            EVENT_JOB_EXECUTED,
-            EVENT_JOB_MISSED,
-            EVENT_JOB_SUBMITTED,
-        )
+        # Deferred: only the processes that schedule load APScheduler's events.
+        from apscheduler.events import EVENT_JOB_MISSED
 
-        mask: int = EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+        mask: int = EVENT_JOB_MISSED
         return mask
 
 
