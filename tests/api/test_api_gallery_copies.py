@@ -121,6 +121,8 @@ def test_granted_media_are_kept_and_served_without_metadata(
         etag = served.headers["etag"]
         assert etag.strip('"') in url
         assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+        head = client.head(url)
+        assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etag
         picture = Image.open(io.BytesIO(served.content))
         assert picture.size == (1024, 683)
         assert len(picture.getexif()) == 0 and b"SpyCam" not in served.content  # no EXIF, no GPS

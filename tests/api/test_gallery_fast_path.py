@@ -184,9 +184,12 @@ def test_what_the_fast_path_leaves_to_the_app(
 def test_other_methods_and_credentials_go_to_the_app(
     client: TestClient, seeded: Seeded, answered: Answered
 ) -> None:
-    client.get(FEED)
+    got = client.get(FEED)
     before = answered.count
-    assert client.head(FEED).status_code == 405  # the app's answer: the route is GET only
+    head = client.head(FEED)  # the app's answer: the route's headers, no body
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["cache-control"] == got.headers["cache-control"]
     preflight = client.options(FEED, headers={"Origin": SHOP_ORIGIN, "Access-Control-Request-Method": "GET"})
     assert preflight.status_code == 204
     keyed = client.get(FEED, headers={"X-API-Key": seeded.tokens[Role.GALLERY]})

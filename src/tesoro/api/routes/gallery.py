@@ -230,8 +230,9 @@ async def widget_js(caller: Anyone) -> JavaScriptResponse:
     )
 
 
-@router.get(
+@router.api_route(
     "/gallery/{brand}.json",
+    methods=["GET", "HEAD"],  # HEAD: CDNs and uptime checks ask it; the server sends no body
     response_class=Response,
     # The body is rendered once and cached as bytes: documented here, not validated per request.
     responses={200: {"model": GalleryFeed, "description": "Approved, rights-cleared posts"}},
@@ -283,8 +284,9 @@ def _load_copy(engine: Engine, store: MediaObjects, copy_id: int) -> tuple[str, 
 
 # Public even when the feed needs a key: an <img> cannot send one, and the name (id and a 128-bit
 # content hash) is only known from the feed.
-@widget_router.get(
+@widget_router.api_route(
     "/gallery/media/{name}",
+    methods=["GET", "HEAD"],
     response_class=Response,
     responses={
         200: {
