@@ -432,18 +432,19 @@ def _run(
     engine: Engine,
     models: ScoringModels,
     fetch: Callable[[Session, int, int], list[PostToScore]],
-    total: int,
+    total: int | None,
     batch_size: int,
     on_progress: ProgressCallback | None,
 ) -> int:
-    """Score batches until `fetch` returns nothing or `total` posts are done; one transaction per batch."""
+    """Score batches until `fetch` returns nothing or `total` posts are done (None: no bound); one
+    transaction per batch."""
     with session_scope(engine) as session:
         scorer = Scorer.from_store(session, models)
     done = 0
     after_id = 0
-    while done < total:
+    while total is None or done < total:
         with session_scope(engine) as session:
-            batch = fetch(session, after_id, min(batch_size, total - done))
+            batch = fetch(session, after_id, batch_size if total is None else min(batch_size, total - done))
             if not batch:
                 break
             dups = duplicate_accounts(
@@ -456,7 +457,7 @@ def _run(
         after_id = batch[-1].id
         done += len(batch)
         if on_progress is not None:
-            on_progress(done, max(total, done))
+            on_progress(done, max(total or 0, done))
     return done
 
 
@@ -470,12 +471,18 @@ def score_pending(
     models: ScoringModels | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> int:
-    """Score every post (at most `limit`) that has no score set for the model version; returns how many."""
+    """Score every post (at most `limit`) that has no score set for the model version; returns how many.
+
+    Counting the posts to score reads every stored post, so it is done only when someone watches the
+    progress (`on_progress`); the scheduled job just scores until none is left.
+    """
     loaded = models or load_models(settings, model_version=model_version)
-    with session_scope(engine) as session:
-        total = count_unscored(session, model_version=loaded.version)
-    if limit is not None:
-        total = min(total, limit)
+    total: int | None = limit
+    if on_progress is not None:
+        with session_scope(engine) as session:
+            total = count_unscored(session, model_version=loaded.version)
+        if limit is not None:
+            total = min(total, limit)
     return _run(
         engine,
         loaded,
