@@ -8,11 +8,8 @@ uninterrupted run over the same world).
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +29,7 @@ from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
 from tesoro.store.sources import list_sources
 from tesoro.store.tables import Post
+from worlds.collect import collect_process, stored_posts
 
 
 def test_collect_once_from_every_platform_then_only_new_posts(sim: SimulatorServer, tmp_path: Path) -> None:
@@ -165,28 +163,10 @@ credentials = {{ access_token_env = "CRASH_MASTODON_TOKEN" }}
 
 
 def _collect_process(config: Path, sim: SimulatorServer) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CRASH_X_TOKEN": sim.state.credentials.x_bearer,
-        "CRASH_MASTODON_TOKEN": sim.state.credentials.mastodon_token,
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tesoro", "collect", "--once", "-c", str(config)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    creds = sim.state.credentials
+    return collect_process(
+        config, {"CRASH_X_TOKEN": creds.x_bearer, "CRASH_MASTODON_TOKEN": creds.mastodon_token}
     )
-
-
-def _stored(db: Path) -> list[tuple[str, str]]:
-    if not db.exists():
-        return []
-    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-        try:
-            return list(conn.execute("SELECT platform, external_id FROM post"))
-        except sqlite3.OperationalError:  # schema not created yet
-            return []
 
 
 @pytest.mark.timeout(180)
@@ -210,24 +190,24 @@ def test_kill_9_mid_collection_then_restart_loses_and_duplicates_nothing(
     reference = collect_once(clean_engine, clean, environ)
     clean_engine.dispose()
     assert [r.status for r in reference] == ["ok", "ok"], [r.error for r in reference]
-    expected = _stored(clean_db)
+    expected = stored_posts(clean_db)
     assert len(expected) > 200
 
     child = _collect_process(crashed_cfg, sim)
     deadline = time.monotonic() + 120
-    while len(_stored(crashed_db)) < len(expected) // 4:
+    while len(stored_posts(crashed_db)) < len(expected) // 4:
         assert child.poll() is None, "the child finished before it could be killed: make the world bigger"
         assert time.monotonic() < deadline
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=0.02)
     child.send_signal(signal.SIGKILL)
     assert child.wait(timeout=10) == -signal.SIGKILL
-    partial = _stored(crashed_db)
+    partial = stored_posts(crashed_db)
     assert 0 < len(partial) < len(expected), "killed in the middle"
 
     restarted = _collect_process(crashed_cfg, sim)
     assert restarted.wait(timeout=150) == 0, restarted.stderr.read() if restarted.stderr else ""
-    final = _stored(crashed_db)
+    final = stored_posts(crashed_db)
     assert len(final) == len(set(final)), "no duplicates"
     assert sorted(final) == sorted(expected), "nothing lost: same posts as the uninterrupted run"
 

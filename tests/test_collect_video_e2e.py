@@ -4,17 +4,15 @@ SIGKILL in the middle, then restarted, stores every video exactly once (compared
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tesoro.simulator.server import SimulatorServer
+from worlds.collect import collect_process, stored_posts
 
 CONFIG = """
 [database]
@@ -49,29 +47,12 @@ credentials = {{ client_key_env = "CRASH_TT_KEY", client_secret_env = "CRASH_TT_
 
 def _collect(config: Path, sim: SimulatorServer) -> subprocess.Popen[bytes]:
     creds = sim.state.credentials
-    env = {
-        **os.environ,
+    secrets = {
         "CRASH_YT_KEY": creds.youtube_api_key,
         "CRASH_TT_KEY": creds.tiktok_client_key,
         "CRASH_TT_SECRET": creds.tiktok_client_secret,
-        "NO_PROXY": "127.0.0.1,localhost",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tesoro", "collect", "--once", "-c", str(config)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _stored(db: Path) -> list[tuple[str, str]]:
-    if not db.exists():
-        return []
-    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-        try:
-            return list(conn.execute("SELECT platform, external_id FROM post"))
-        except sqlite3.OperationalError:  # schema not created yet
-            return []
+    return collect_process(config, secrets)
 
 
 # 13 s of CPU: `make test-all` runs it; the default suite keeps the runner's kill -9 test
@@ -89,24 +70,24 @@ def test_kill_9_mid_collection_then_restart_loses_and_duplicates_nothing(
 
     reference = _collect(clean_cfg, sim)
     assert reference.wait(timeout=200) == 0, reference.stderr.read() if reference.stderr else ""
-    expected = _stored(clean_db)
+    expected = stored_posts(clean_db)
     assert {platform for platform, _ in expected} == {"youtube", "tiktok"}
     assert len(expected) > 200
 
     child = _collect(crashed_cfg, sim)
     deadline = time.monotonic() + 150
-    while len(_stored(crashed_db)) < len(expected) // 4:
+    while len(stored_posts(crashed_db)) < len(expected) // 4:
         assert child.poll() is None, "the child finished before it could be killed: make the world bigger"
         assert time.monotonic() < deadline
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=0.02)
     child.send_signal(signal.SIGKILL)
     assert child.wait(timeout=10) == -signal.SIGKILL
-    partial = _stored(crashed_db)
+    partial = stored_posts(crashed_db)
     assert 0 < len(partial) < len(expected), "killed in the middle"
 
     restarted = _collect(crashed_cfg, sim)
     assert restarted.wait(timeout=200) == 0, restarted.stderr.read() if restarted.stderr else ""
-    final = _stored(crashed_db)
+    final = stored_posts(crashed_db)
     assert len(final) == len(set(final)), "no duplicates"
     assert sorted(final) == sorted(expected), "nothing lost: same videos and comments as the clean run"

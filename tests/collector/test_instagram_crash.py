@@ -4,17 +4,15 @@ stores every post exactly once (compared with an uninterrupted run over the same
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tesoro.simulator.server import SimulatorServer
+from worlds.collect import collect_process, stored_posts
 
 CONFIG = """
 [database]
@@ -62,28 +60,10 @@ def _config(path: Path, db: Path, sim: SimulatorServer) -> Path:
 
 
 def _collect(config: Path, sim: SimulatorServer) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CRASH_IG_TOKEN": sim.state.credentials.instagram_token,
-        "CRASH_THREADS_TOKEN": sim.state.credentials.threads_token,
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tesoro", "collect", "--once", "-c", str(config)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    creds = sim.state.credentials
+    return collect_process(
+        config, {"CRASH_IG_TOKEN": creds.instagram_token, "CRASH_THREADS_TOKEN": creds.threads_token}
     )
-
-
-def _stored(db: Path) -> list[tuple[str, str]]:
-    if not db.exists():
-        return []
-    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-        try:
-            return list(conn.execute("SELECT platform, external_id FROM post"))
-        except sqlite3.OperationalError:  # schema not created yet
-            return []
 
 
 # 14 s of CPU: `make test-all` runs it; the default suite keeps the runner's kill -9 test
@@ -100,23 +80,23 @@ def test_kill_9_mid_collection_then_restart_loses_and_duplicates_nothing(
 
     reference = _collect(clean, sim)
     assert reference.wait(timeout=200) == 0, reference.stderr.read() if reference.stderr else ""
-    expected = _stored(clean_db)
+    expected = stored_posts(clean_db)
     assert len(expected) > 300 and {p for p, _ in expected} == {"instagram", "threads"}
 
     child = _collect(crashed, sim)
     deadline = time.monotonic() + 150
-    while len(_stored(crashed_db)) < len(expected) // 4:
+    while len(stored_posts(crashed_db)) < len(expected) // 4:
         assert child.poll() is None, "the child finished before it could be killed: make the world bigger"
         assert time.monotonic() < deadline
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=0.02)
     child.send_signal(signal.SIGKILL)
     assert child.wait(timeout=10) == -signal.SIGKILL
-    partial = _stored(crashed_db)
+    partial = stored_posts(crashed_db)
     assert 0 < len(partial) < len(expected), "killed in the middle"
 
     restarted = _collect(crashed, sim)
     assert restarted.wait(timeout=200) == 0, restarted.stderr.read() if restarted.stderr else ""
-    final = _stored(crashed_db)
+    final = stored_posts(crashed_db)
     assert len(final) == len(set(final)), "no duplicates"
     assert sorted(final) == sorted(expected), "nothing lost: the same posts as the uninterrupted run"

@@ -5,11 +5,9 @@ the token the store kept, and stores every mention exactly once."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +18,7 @@ from tests.collector.test_tiktok_mentions import add_video, expire_every_token, 
 from tesoro.simulator import tiktok_business as sim_tb
 from tesoro.simulator.faults import Fault
 from tesoro.simulator.server import SimulatorServer
+from worlds.collect import collect_process
 
 CONFIG = """
 [database]
@@ -52,20 +51,13 @@ refresh_token_env = "CRASH_TT_REFRESH"
 
 def _collect(config: Path, sim: SimulatorServer) -> subprocess.Popen[bytes]:
     creds = sim.state.credentials
-    env = {
-        **os.environ,
+    secrets = {
         "CRASH_TT_TOKEN": creds.tiktok_business_token,
         "CRASH_TT_APP": creds.tiktok_app_id,
         "CRASH_TT_SECRET": creds.tiktok_app_secret,
         "CRASH_TT_REFRESH": creds.tiktok_business_refresh_token,
-        "NO_PROXY": "127.0.0.1,localhost",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tesoro", "collect", "--once", "-c", str(config)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return collect_process(config, secrets)
 
 
 def _query(db: Path, sql: str) -> list[tuple[str, ...]]:
