@@ -525,7 +525,7 @@ def demo(
         configure_logging(settings.log_level, json_lines=settings.ops.log_json)
         out.print(
             f"platform simulator on {simulator.base_url} "
-            "(X, Reddit, Bluesky, Mastodon, Instagram, Threads, Slack)"
+            "(X, Reddit, Bluesky, Mastodon, Instagram, Threads, YouTube, TikTok, Slack)"
         )
         # Meta's `mentions` webhook calls for new Instagram mentions go to the demo's own endpoint.
         webhook_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
