@@ -22,7 +22,8 @@ WHEN = datetime(2025, 5, 1, 12, 30, 15, 123000, tzinfo=UTC)
 ALICE = SimAuthor(42, "Alice_Trails", "Alice Trails", followers=12_500, following=310, bio="Runs.")
 
 
-def make_collector(sim: SimulatorServer, **overrides: object) -> BlueskyCollector:
+def make_collector(sim: SimulatorServer, *, batched: bool = False, **overrides: object) -> BlueskyCollector:
+    """Unless `batched`, each merge round is a page of its own, so the tests see the merge itself."""
     options: dict[str, object] = {
         "query": "andes",
         "handle": sim.state.credentials.bluesky_handle,
@@ -33,7 +34,10 @@ def make_collector(sim: SimulatorServer, **overrides: object) -> BlueskyCollecto
         "fetch_profiles": False,  # one getProfiles call per 25 authors: only where followers are checked
     }
     options.update(overrides)
-    return BlueskyCollector(**options)  # type: ignore[arg-type]
+    collector = BlueskyCollector(**options)  # type: ignore[arg-type]
+    if not batched:
+        collector.store_batch = 1
+    return collector
 
 
 def drain(collector: BlueskyCollector, cursor: Cursor | None) -> list[Page]:
@@ -341,3 +345,21 @@ def test_malformed_post_views_are_skipped_and_logged(caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.WARNING, logger="tesoro.collector.bluesky"):
         assert [normalize_post_view(view) for view in broken] == [None, None, None]
     assert len(caplog.records) == 3
+
+
+def test_merge_rounds_are_stored_in_batches_whose_cursor_resumes_after_them(sim: SimulatorServer) -> None:
+    for i in range(12):
+        add_post(sim.state, ["Cumbre day", "Nube day", "Cumbre and Nube day"][i % 3])
+    rounds = drain(make_collector(sim, query="cumbre OR nube", page_size=3), None)
+    batched = make_collector(sim, batched=True, query="cumbre OR nube", page_size=3)
+    batched.store_batch = 5
+    pages = drain(batched, None)
+    assert uris(pages) == uris(rounds) and len(pages) < len(rounds)
+    assert all(len(p.posts) >= 5 for p in pages[:-1])
+    assert pages[-1].cursor == rounds[-1].cursor
+    for k, page in enumerate(pages[:-1]):
+        resumed = drain(make_collector(sim, query="cumbre OR nube", page_size=3), page.cursor)
+        assert uris(resumed) == uris(pages[k + 1 :])
+    # rounds that bring nothing new still save their cursor every `store_rounds` rounds
+    batched.store_batch, batched.store_rounds = 1_000, 2
+    assert len(drain(batched, None)) == -(-len(rounds) // 2)

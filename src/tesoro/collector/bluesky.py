@@ -165,6 +165,12 @@ class BlueskyCollector:
 
     platform: Platform = Platform.BLUESKY
     lookup_batch: int = 100
+    # The posts of several merge rounds are stored as one page (one transaction, the cursor after the
+    # last round): at least this many. A round emits at most a page of each search, often fewer.
+    store_batch: int = 100
+    store_rounds: int = (
+        8  # ... or after this many rounds, so a run of rounds with nothing new saves its cursor
+    )
 
     def __init__(
         self,
@@ -198,12 +204,15 @@ class BlueskyCollector:
         self._profiles: dict[str, dict[str, Any]] = {}
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
-        """One `Page` per merge round, until every search reached the previous run's newest post."""
+        """Merge rounds until every search reached the previous run's newest post; a `Page` per
+        `store_batch` posts or more, and one at the end."""
         position = _Position.from_cursor(cursor, plan=self._plan, n_streams=len(self.searches))
         if position.streams is None:
             position = replace(position, streams=(_Stream(),) * len(self.searches), plan=self._plan)
         cache: dict[tuple[int, str | None], _Fetched] = {}
-        rounds = 0
+        rounds = held = 0
+        posts: list[NormalizedPost] = []
+        rejected: list[RejectedItem] = []
         while True:
             fetched = {
                 i: self._fetch(i, s.cursor, position, cache)
@@ -213,10 +222,13 @@ class BlueskyCollector:
             merged = _merge(position, fetched)
             position = merged.position
             rounds += 1
-            rejected: list[RejectedItem] = []
-            posts = self._normalize(merged.emitted, rejected)
-            yield Page(posts, position.to_cursor(), rejected=tuple(rejected))
-            if position.streams is None or (self.max_pages is not None and rounds >= self.max_pages):
+            held += 1
+            posts.extend(self._normalize(merged.emitted, rejected))
+            last = position.streams is None or (self.max_pages is not None and rounds >= self.max_pages)
+            if last or len(posts) + len(rejected) >= self.store_batch or held >= self.store_rounds:
+                yield Page(tuple(posts), position.to_cursor(), rejected=tuple(rejected))
+                posts, rejected, held = [], [], 0
+            if last:
                 return
 
     def _fetch(
