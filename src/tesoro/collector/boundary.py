@@ -86,6 +86,8 @@ def clean_text(value: str) -> str:
     """`value` without NUL characters and with every lone surrogate replaced by U+FFFD."""
     if "\x00" in value:
         value = value.replace("\x00", "")
+    if value.isascii():  # most ids, URLs and handles: no surrogate can be in it
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -233,6 +235,10 @@ _CHECKED = {
 }
 
 
+# The fields added to NormalizedPost after the rules above were written, cleaned by `_other`.
+_UNCHECKED = tuple(f.name for f in dataclasses.fields(NormalizedPost) if f.name not in _CHECKED)
+
+
 def _other(value: Any) -> Any:
     """A field the boundary has no rule for: its text is cleaned and capped, anything else kept."""
     if isinstance(value, str):
@@ -273,9 +279,8 @@ def check_post(post: NormalizedPost, *, now: datetime | None = None) -> Normaliz
         "hashtags": _tags(post.hashtags),
         "mentions": _tags(post.mentions),
     }
-    for f in dataclasses.fields(post):
-        if f.name not in _CHECKED:
-            changes[f.name] = _other(getattr(post, f.name))
+    for name in _UNCHECKED:
+        changes[name] = _other(getattr(post, name))
     return dataclasses.replace(post, **changes)
 
 
