@@ -166,11 +166,10 @@ class BlueskyCollector:
     platform: Platform = Platform.BLUESKY
     lookup_batch: int = 100
     # The posts of several merge rounds are stored as one page (one transaction, the cursor after the
-    # last round): at least this many. A round emits at most a page of each search, often fewer.
+    # last round): at least `store_batch` posts, or after `store_rounds` rounds (rounds with nothing new
+    # still save their cursor). A round emits at most a page of each search, often fewer.
     store_batch: int = 100
-    store_rounds: int = (
-        8  # ... or after this many rounds, so a run of rounds with nothing new saves its cursor
-    )
+    store_rounds: int = 8
 
     def __init__(
         self,
