@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -78,12 +78,13 @@ def test_readyz_names_redis_when_the_queue_is_rq_and_redis_is_down(
     settings = _settings(tmp_path, queue={"backend": "rq", "redis_url": "redis://127.0.0.1:1/0"})
     seed(sqlite_engine, settings)
     with TestClient(create_app(settings, sqlite_engine)) as client:
-        for _ in range(200):
-            answer = client.get("/readyz")
-            checks = {c["name"]: c for c in answer.json()["checks"]}
-            if checks["index"]["ok"]:
-                break
-            time.sleep(0.05)
+
+        def index_ready() -> Any:
+            got = client.get("/readyz")
+            return got if {c["name"]: c for c in got.json()["checks"]}["index"]["ok"] else None
+
+        answer = eventually(index_ready, timeout=10, message="the library index never became ready")
+    checks = {c["name"]: c for c in answer.json()["checks"]}
     assert answer.status_code == 503
     assert checks["database"]["ok"] and checks["index"]["ok"]
     assert checks["redis"]["ok"] is False and "Connection" in checks["redis"]["detail"]

@@ -36,7 +36,7 @@ def make_collector(sim: SimulatorServer, *, batched: bool = False, **overrides: 
     options.update(overrides)
     collector = BlueskyCollector(**options)  # type: ignore[arg-type]
     if not batched:
-        collector.store_batch = 1
+        collector.store_batch = collector.store_rounds = 1
     return collector
 
 

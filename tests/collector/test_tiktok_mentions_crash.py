@@ -86,10 +86,10 @@ def test_kill_9_after_a_renewal_then_restart_keeps_the_token_and_every_mention(
 
     child = _collect(config, sim)
     deadline = time.monotonic() + 60
-    while sim.state.faults.calls[sim_tb.MENTIONS_ROUTE] < 4:
+    # the 4th call is the held one: wait for it, checking now and then that the child still runs
+    while not sim.state.faults.wait_for_calls(sim_tb.MENTIONS_ROUTE, 4, timeout=0.5):
         assert child.poll() is None, child.stderr.read() if child.stderr else ""
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+        assert time.monotonic() < deadline, "the child never made its 4th call"
     child.send_signal(signal.SIGKILL)
     assert child.wait(timeout=10) == -signal.SIGKILL
     partial = _query(db, "SELECT external_id FROM post WHERE platform = 'tiktok'")

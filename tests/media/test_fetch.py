@@ -66,17 +66,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(503, b"busy")
         elif path == "/gone":
             self._send(404, b"gone")
-        elif path == "/slow":
-            time.sleep(1.5)
-            self._send(200, PNG)
+        elif path == "/slow":  # holds the answer past any client timeout, until the tests are done
+            if not self.server.release.wait(30):  # type: ignore[attr-defined]
+                self._send(200, PNG)
         elif path == "/drip":
             self.send_response(200)
             self.end_headers()
             self.wfile.write(PNG[:20])
-            for _ in range(30):
+            for _ in range(30):  # a byte every 0.1 s (the pace is what is tested), until released
                 self.wfile.write(b"\0")
                 self.wfile.flush()
-                time.sleep(0.1)
+                if self.server.release.wait(0.1):  # type: ignore[attr-defined]
+                    break
         else:
             self._send(404)
 
@@ -85,9 +86,11 @@ class _Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[ThreadingHTTPServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.seen_hosts = []  # type: ignore[attr-defined]
+    httpd.release = threading.Event()  # type: ignore[attr-defined]  # ends the held answers
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
+    httpd.release.set()  # type: ignore[attr-defined]
     httpd.shutdown()
     httpd.server_close()
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from tesoro.models import Cursor, Page, Platform
+from tesoro.models import Cursor, NormalizedPost, Page, Platform, RejectedItem
 
 __all__ = [
     "AuthFailed",
@@ -26,6 +26,7 @@ __all__ = [
     "ThreadReply",
     "TokenExpiry",
     "TransientError",
+    "coalesce_pages",
 ]
 
 
@@ -158,3 +159,27 @@ class TransientError(CollectorError):
 
 class AuthFailed(CollectorError):
     """Credentials were refused: retrying will not help until someone fixes them."""
+
+
+def coalesce_pages(pages: Iterator[Page], *, at_least: int, at_most_pages: int) -> Iterator[Page]:
+    """`pages` joined into larger ones: each holds at least `at_least` posts and refused items, or
+    `at_most_pages` pages, with the cursor of the last page it took (which covers all of them); what is
+    left at the end is one more page.
+
+    For collectors whose fetches bring few new posts each (overlapping searches): one transaction per
+    joined page instead of per fetch, and a crash repeats at most the fetches of one joined page.
+    Only for unmetered platforms: the runner records a page's spend with that page.
+    """
+    posts: list[NormalizedPost] = []
+    rejected: list[RejectedItem] = []
+    held: Page | None = None
+    count = 0
+    for page in pages:
+        posts.extend(page.posts)
+        rejected.extend(page.rejected)
+        held, count = page, count + 1
+        if len(posts) + len(rejected) >= at_least or count >= at_most_pages:
+            yield Page(tuple(posts), page.cursor, rejected=tuple(rejected))
+            posts, rejected, held, count = [], [], None, 0
+    if held is not None:
+        yield Page(tuple(posts), held.cursor, rejected=tuple(rejected))

@@ -39,7 +39,14 @@ import httpx
 from atproto import Client, Request, models
 from atproto import exceptions as at_exc
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, ThreadReply, TransientError
+from tesoro.collector.base import (
+    AuthFailed,
+    CollectorError,
+    RateLimited,
+    ThreadReply,
+    TransientError,
+    coalesce_pages,
+)
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_dict, as_dicts, as_int, as_list, as_str, as_utc_datetime
 from tesoro.models import (
@@ -203,15 +210,19 @@ class BlueskyCollector:
         self._profiles: dict[str, dict[str, Any]] = {}
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
-        """Merge rounds until every search reached the previous run's newest post; a `Page` per
-        `store_batch` posts or more, and one at the end."""
+        """Merge rounds until every search reached the previous run's newest post, joined into pages of
+        at least `store_batch` posts (`collector.base.coalesce_pages`)."""
+        return coalesce_pages(
+            self._rounds(cursor), at_least=self.store_batch, at_most_pages=self.store_rounds
+        )
+
+    def _rounds(self, cursor: Cursor | None) -> Iterator[Page]:
+        """A page per merge round."""
         position = _Position.from_cursor(cursor, plan=self._plan, n_streams=len(self.searches))
         if position.streams is None:
             position = replace(position, streams=(_Stream(),) * len(self.searches), plan=self._plan)
         cache: dict[tuple[int, str | None], _Fetched] = {}
-        rounds = held = 0
-        posts: list[NormalizedPost] = []
-        rejected: list[RejectedItem] = []
+        rounds = 0
         while True:
             fetched = {
                 i: self._fetch(i, s.cursor, position, cache)
@@ -221,13 +232,10 @@ class BlueskyCollector:
             merged = _merge(position, fetched)
             position = merged.position
             rounds += 1
-            held += 1
-            posts.extend(self._normalize(merged.emitted, rejected))
-            last = position.streams is None or (self.max_pages is not None and rounds >= self.max_pages)
-            if last or len(posts) + len(rejected) >= self.store_batch or held >= self.store_rounds:
-                yield Page(tuple(posts), position.to_cursor(), rejected=tuple(rejected))
-                posts, rejected, held = [], [], 0
-            if last:
+            rejected: list[RejectedItem] = []
+            posts = self._normalize(merged.emitted, rejected)
+            yield Page(posts, position.to_cursor(), rejected=tuple(rejected))
+            if position.streams is None or (self.max_pages is not None and rounds >= self.max_pages):
                 return
 
     def _fetch(

@@ -27,10 +27,9 @@ finishes that pass first.
 
 Streams overlap (a status with the hashtag and two search words comes back three
 times), so a fetch of 40 statuses often brings only a handful of new ones. The
-new posts of several fetches are handed to the runner as one page (at least
-`store_batch` posts, or after `store_fetches` fetches) with the cursor after the
-last of them: one transaction per batch instead of per fetch, and a crash
-repeats at most those fetches.
+new posts of several fetches are handed to the runner as one page
+(`collector.base.coalesce_pages`: at least `store_batch` posts, or after
+`store_fetches` fetches) with the cursor after the last of them.
 
 The whole cursor is `{"v": 1, "streams": {"tag:<name>" | "search:<q>": stream}}`.
 Status ids are compared as (length, string), which orders Mastodon's numeric
@@ -64,7 +63,14 @@ from mastodon.errors import (
     MastodonVersionError,
 )
 
-from tesoro.collector.base import AuthFailed, CollectorError, RateLimited, ThreadReply, TransientError
+from tesoro.collector.base import (
+    AuthFailed,
+    CollectorError,
+    RateLimited,
+    ThreadReply,
+    TransientError,
+    coalesce_pages,
+)
 from tesoro.collector.boundary import normalize_guarded
 from tesoro.collector.payload import as_utc_datetime
 from tesoro.models import (
@@ -355,28 +361,24 @@ class MastodonCollector:
         )
 
     def pages(self, cursor: Cursor | None) -> Iterator[Page]:
-        """Each stream in turn, newest first from where its cursor stands; fetches batched (see above)."""
+        """Each stream in turn, newest first from where its cursor stands; fetches joined (see above)."""
+        return coalesce_pages(
+            self._fetched_pages(cursor), at_least=self.store_batch, at_most_pages=self.store_fetches
+        )
+
+    def _fetched_pages(self, cursor: Cursor | None) -> Iterator[Page]:
+        """A page per fetch, with the cursor of every stream after it."""
         streams = self._decode(cursor)
         self._learn_version()
         seen: set[str] = set()
-        posts: list[NormalizedPost] = []
-        rejected: list[RejectedItem] = []
-        fetches = 0
         for key, fetch in self._fetchers().items():
-            for new, refused, state in self._walk(fetch, streams[key], seen):
+            for posts, rejected, state in self._walk(fetch, streams[key], seen):
                 streams[key] = state
-                posts.extend(new)
-                rejected.extend(refused)
-                fetches += 1
-                if len(posts) + len(rejected) >= self.store_batch or fetches >= self.store_fetches:
-                    yield Page(tuple(posts), self._cursor(streams), rejected=tuple(rejected))
-                    posts, rejected, fetches = [], [], 0
-        if fetches:
-            yield Page(tuple(posts), self._cursor(streams), rejected=tuple(rejected))
-
-    @staticmethod
-    def _cursor(streams: Mapping[str, _Stream]) -> Cursor:
-        return {"v": CURSOR_VERSION, "streams": {k: s.to_json() for k, s in streams.items()}}
+                yield Page(
+                    posts,
+                    {"v": CURSOR_VERSION, "streams": {k: s.to_json() for k, s in streams.items()}},
+                    rejected=rejected,
+                )
 
     def _learn_version(self) -> None:
         """Ask the server's version up front (Mastodon.py caches it).

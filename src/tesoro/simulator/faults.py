@@ -32,6 +32,7 @@ class FaultInjector:
     def __init__(self) -> None:
         self._pending: dict[str, deque[Fault | None]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._counted = threading.Condition(self._lock)  # notified whenever a call is counted
         self.calls: dict[str, int] = defaultdict(int)
 
     def inject(self, route: str, fault: Fault, *, times: int = 1, after: int = 0) -> None:
@@ -43,8 +44,14 @@ class FaultInjector:
         """Count a call to `route` and return the fault it must answer with, if any."""
         with self._lock:
             self.calls[route] += 1
+            self._counted.notify_all()
             queue = self._pending.get(route)
             return queue.popleft() if queue else None
+
+    def wait_for_calls(self, route: str, n: int, *, timeout: float) -> bool:
+        """Block until `route` has had `n` calls (True), or `timeout` seconds pass (False)."""
+        with self._counted:
+            return self._counted.wait_for(lambda: self.calls[route] >= n, timeout=timeout)
 
     def take_if(self, route: str, fault: Fault) -> bool:
         """When `fault` is next for `route`, count the call and take it (True); otherwise change nothing.
@@ -56,6 +63,7 @@ class FaultInjector:
             if not queue or queue[0] is not fault:
                 return False
             self.calls[route] += 1
+            self._counted.notify_all()
             queue.popleft()
             return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -144,9 +144,7 @@ def bulk_update(
 
 def _record_value(value: Any) -> Any:
     """A value JSON cannot carry as it is, written as PostgreSQL's input syntax for its type."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} cannot travel in a JSON record")
 
