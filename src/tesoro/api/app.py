@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -60,6 +61,7 @@ from tesoro.api.routes import (
     queue,
     ranker,
     rights,
+    tiktok_webhook,
     ui,
     ui_admin,
 )
@@ -76,6 +78,7 @@ from tesoro.api.security import (
     load_session_secret,
     security_headers,
 )
+from tesoro.api.source_runs import SourceRuns
 from tesoro.api.warmup import Warmup
 from tesoro.media.copies import open_media_store
 from tesoro.search.index import LibraryIndex
@@ -84,11 +87,15 @@ from tesoro.settings import Settings
 
 __all__ = ["create_app", "init_state"]
 
+# Seconds a shutting-down app waits for the collections webhooks started.
+_RUNS_GRACE_S = 10.0
+
 # Routers whose routes carry their own guard (`caller: Reader`, `caller: Admin`...).
 OWN_GUARDS: tuple[APIRouter, ...] = (
     health.router,
     favicon.router,
     meta_webhook.router,
+    tiktok_webhook.router,
     posts.router,
     media_routes.router,
     keys.router,
@@ -234,6 +241,8 @@ def init_state(app: FastAPI, settings: Settings, engine: Engine, *, encode: Enco
     # What a review write makes stale: the library's index, the rendered gallery feeds, the copies
     # served, the queue's kept counts.
     app.state.on_review_change = [library.invalidate, cache.clear, copies.clear, counts.clear]
+    # Collections a webhook started (`/api/webhooks/tiktok`), coalesced per source.
+    app.state.source_runs = SourceRuns()
 
 
 def create_app(
@@ -253,6 +262,8 @@ def create_app(
         if warm_up:
             app.state.warmup.start()
         yield
+        # A webhook-started collection gets a moment to finish; one cut short resumes from its cursor.
+        await run_in_threadpool(app.state.source_runs.close, _RUNS_GRACE_S)
 
     app = FastAPI(
         lifespan=lifespan,

@@ -515,7 +515,7 @@ def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
 ) -> None:
     """Run Tesoro against the local platform simulator: watch posts arrive live."""
-    from tesoro.simulator.demo import demo_environment, demo_settings, start_simulator
+    from tesoro.simulator.demo import demo_environment, demo_settings, point_webhooks, start_simulator
     from tesoro.store.db import open_store
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -527,9 +527,10 @@ def demo(
             f"platform simulator on {simulator.base_url} "
             "(X, Reddit, Bluesky, Mastodon, Instagram, Threads, YouTube, TikTok, Slack)"
         )
-        # Meta's `mentions` webhook calls for new Instagram mentions go to the demo's own endpoint.
+        # The simulator's webhook calls (Meta's Instagram mentions; TikTok's, with a TikTok mentions
+        # source) go to the demo's own endpoints.
         webhook_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        simulator.state.meta.webhook_url = f"http://{webhook_host}:{port}/api/webhooks/meta"
+        point_webhooks(simulator.state, settings, f"http://{webhook_host}:{port}")
         engine = open_store(settings)
 
         out.print(f"web UI: http://{host}:{port}/login  (demo key: {demo_key(engine)})", soft_wrap=True)

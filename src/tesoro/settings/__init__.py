@@ -42,7 +42,7 @@ from tesoro.settings.service import (
     QueueSettings,
     ServerSettings,
 )
-from tesoro.settings.webhooks import MetaWebhookSettings
+from tesoro.settings.webhooks import MetaWebhookSettings, TikTokWebhookSettings
 
 __all__ = [
     "DEFAULT_ALERT_ENV_ALLOW",
@@ -82,6 +82,7 @@ __all__ = [
     "Settings",
     "SlackSettings",
     "SourceSettings",
+    "TikTokWebhookSettings",
     "TreasureWeights",
     "load_settings",
     "parse_interval",

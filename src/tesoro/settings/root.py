@@ -26,7 +26,7 @@ from tesoro.settings.service import (
     QueueSettings,
     ServerSettings,
 )
-from tesoro.settings.webhooks import MetaWebhookSettings
+from tesoro.settings.webhooks import MetaWebhookSettings, TikTokWebhookSettings
 from tesoro.text.slug import slugify
 
 __all__ = ["Settings"]
@@ -58,6 +58,7 @@ class Settings(Section):
     rights: RightsSettings = Field(default_factory=RightsSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     meta_webhook: MetaWebhookSettings = Field(default_factory=MetaWebhookSettings)
+    tiktok_webhook: TikTokWebhookSettings = Field(default_factory=TikTokWebhookSettings)
     # Where relative paths are resolved from: the config file's folder (set by load_settings).
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     # The file these settings were read from (workers of the scaled-out mode load the same file).
@@ -117,6 +118,20 @@ class Settings(Section):
                 problems.append(f"roe.effort[{i}].query: {effort.query!r} is not a query of {effort.brand!r}")
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _tiktok_webhook_source(self) -> Settings:
+        """`[tiktok_webhook] source` must name a TikTok mentions source (platform tiktok, an account_id)."""
+        wanted = self.tiktok_webhook.source
+        if wanted is None:
+            return self
+        mentions = [s.name for s in self.sources if s.platform == "tiktok" and s.account_id]
+        if wanted not in mentions:
+            raise ValueError(
+                f"tiktok_webhook.source: {wanted!r} is not a TikTok mentions source "
+                f"(a tiktok source with account_id; configured: {mentions})"
+            )
         return self
 
     @model_validator(mode="after")

@@ -24,7 +24,14 @@ from tesoro.simulator.server import SimulatorServer
 from tesoro.simulator.state import Credentials, SimState
 from tesoro.simulator.world import World
 
-__all__ = ["WORLD_FILE", "ResumedWorld", "demo_environment", "demo_settings", "start_simulator"]
+__all__ = [
+    "WORLD_FILE",
+    "ResumedWorld",
+    "demo_environment",
+    "demo_settings",
+    "point_webhooks",
+    "start_simulator",
+]
 
 # Kept next to the demo's database: how far the simulator's post ids may have gone, and how many
 # times the demo started. A new simulator continues above those ids, so the cursors the demo store
@@ -131,9 +138,20 @@ def demo_environment(base: Mapping[str, str], credentials: Credentials, simulato
         "TESORO_DEMO_YOUTUBE_OAUTH": credentials.youtube_oauth_token,
         "TESORO_DEMO_TIKTOK_KEY": credentials.tiktok_client_key,
         "TESORO_DEMO_TIKTOK_SECRET": credentials.tiktok_client_secret,
+        "TESORO_DEMO_TIKTOK_BIZ_TOKEN": credentials.tiktok_business_token,
+        "DEMO_TIKTOK_APP_SECRET": credentials.tiktok_app_secret,
         "DEMO_SLACK_WEBHOOK_URL": f"{simulator_url}/slack/hooks/{credentials.slack_webhook_path}",
         "NO_PROXY": "127.0.0.1,localhost",
     }
+
+
+def point_webhooks(state: SimState, settings: Settings, api_url: str) -> None:
+    """Have the simulator post its webhook calls to the demo's own endpoints under `api_url`: Meta's
+    `mentions` always, TikTok's mention events when the settings have an enabled TikTok mentions
+    source (a tiktok source with an account_id) for them to start."""
+    state.meta.webhook_url = f"{api_url}/api/webhooks/meta"
+    if any(s.platform == "tiktok" and s.account_id and s.enabled for s in settings.sources):
+        state.tiktok_business_webhook_url = f"{api_url}/api/webhooks/tiktok"
 
 
 def start_simulator(

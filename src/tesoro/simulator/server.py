@@ -10,6 +10,7 @@ from types import TracebackType
 
 import uvicorn
 
+from tesoro.simulator import tiktok_business
 from tesoro.simulator.app import create_app
 from tesoro.simulator.instagram import notify_mentions
 from tesoro.simulator.model import PLATFORMS
@@ -88,6 +89,7 @@ class SimulatorServer:
         while not self._stop_growing.wait(self.grow_every_s):
             added = self.state.world.grow(self.grow_n, platforms=self.platforms)
             notify_mentions(self.state, added)  # Meta's `mentions` webhook for new Instagram mentions
+            tiktok_business.notify_mentions(self.state, added)  # TikTok's, for new TikTok mentions
 
     def stop(self) -> None:
         self._stop_growing.set()

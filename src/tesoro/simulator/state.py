@@ -70,6 +70,8 @@ class SimState:
     tiktok_business_token_ttl_s: float = 86_400.0
     # True: a refresh token works once (its renewal retires it), as an OAuth server that rotates them does
     tiktok_business_rotate_refresh: bool = False
+    # Where TikTok posts its signed mention webhook calls (Tesoro's /api/webhooks/tiktok); None: nowhere.
+    tiktok_business_webhook_url: str | None = None
     # Where the simulator serves its own pictures ("http://127.0.0.1:PORT"): media URLs in the
     # answers point there (`tesoro.simulator.mediahost`). None keeps the platforms' real hosts.
     media_base: str | None = None

@@ -19,19 +19,31 @@ could not be read (the error codes, the limits of `max_count` and the refresh an
   `SimState.daily_limits["tiktok_business"]`, unset by default, are spent). Faults under
   `tiktok_business.mentions` and `tiktok_business.refresh` answer with HTTP status codes instead.
 
+- Webhooks: `mention_webhook` builds the call TikTok would post when a video @mentions the brand, and
+  `notify_mentions` posts it to `SimState.tiktok_business_webhook_url` (the demo's server grows the
+  world and notifies as it goes). The envelope is TikTok's (`client_key`, `event`, `create_time`,
+  `user_openid`, `content` as a JSON string), signed `TikTok-Signature: t=<unix s>,s=<hex HMAC-SHA256
+  of "<t>.<body>" keyed by the app secret>`; the event name `mention.video` and the content
+  `{"item_id", "create_time"}` are assumptions (docs/tiktok.md), since TikTok's are not public.
+
 `SimState.tiktok_business_tokens` maps each valid access token to when it expires (`time.time()`):
 tests expire or revoke the brand's token there.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import logging
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -40,13 +52,28 @@ from tesoro.simulator.common import fault_response
 from tesoro.simulator.model import SimPost
 from tesoro.simulator.state import SimState
 
-__all__ = ["FIELDS", "MENTIONS_PATH", "MENTIONS_ROUTE", "REFRESH_PATH", "REFRESH_ROUTE", "mentions", "routes"]
+__all__ = [
+    "FIELDS",
+    "MENTIONS_PATH",
+    "MENTIONS_ROUTE",
+    "MENTION_EVENT",
+    "REFRESH_PATH",
+    "REFRESH_ROUTE",
+    "mention_webhook",
+    "mentions",
+    "notify_mentions",
+    "routes",
+]
+
+log = logging.getLogger(__name__)
 
 MENTIONS_PATH = "/open_api/v1.3/business/mention/video/list/"
 REFRESH_PATH = "/open_api/v1.3/tt_user/oauth2/refresh_token/"
 MENTIONS_ROUTE = "tiktok_business.mentions"
 REFRESH_ROUTE = "tiktok_business.refresh"
 TOP = 1_000
+# The webhook event the simulator sends for a new mention (assumed: TikTok's names are not public).
+MENTION_EVENT = "mention.video"
 MAX_COUNT = 100
 FIELDS = frozenset(
     {
@@ -88,6 +115,56 @@ def mentions(post: SimPost, handle: str) -> bool:
         and post.reply_to is None
         and f"@{handle}".casefold() in post.text.casefold()
     )
+
+
+def mention_webhook(
+    state: SimState, post: SimPost, *, at: datetime | None = None, event: str = MENTION_EVENT
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of the webhook call TikTok posts when a video @mentions the brand's account."""
+    moment = int((at or datetime.now(UTC)).timestamp())
+    content = {"item_id": str(post.id), "create_time": int(post.created_at.timestamp())}
+    payload = {
+        "client_key": state.credentials.tiktok_app_id,
+        "event": event,
+        "create_time": moment,
+        "user_openid": state.credentials.tiktok_business_id,
+        "content": json.dumps(content),
+    }
+    body = json.dumps(payload).encode()
+    secret = state.credentials.tiktok_app_secret.encode()
+    digest = hmac.new(secret, f"{moment}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "TikTok-Signature": f"t={moment},s={digest}",
+        "Webhook-Schema-Version": "1.0",
+        "X-Tt-Logid": secrets.token_hex(16),
+    }
+    return body, headers
+
+
+def notify_mentions(state: SimState, posts: Sequence[SimPost]) -> int:
+    """Post TikTok's signed mention webhook call to `state.tiktok_business_webhook_url` for each new
+    TikTok video that @mentions the brand; returns the calls answered 2xx. A receiver that fails or is
+    down is logged and skipped (TikTok would retry for 72 hours; the source's interval catches up)."""
+    url = state.tiktok_business_webhook_url
+    if url is None:
+        return 0
+    delivered = 0
+    handle = state.world.spec.handle
+    for post in posts:
+        if not mentions(post, handle):
+            continue
+        body, headers = mention_webhook(state, post)
+        try:
+            answer = httpx.post(url, content=body, headers=headers, timeout=10.0)
+        except httpx.HTTPError as exc:
+            log.warning("simulator: the TikTok mention webhook to %s failed: %s", url, exc)
+            continue
+        if answer.status_code == 200:
+            delivered += 1
+        else:
+            log.warning("simulator: the TikTok mention webhook to %s answered %s", url, answer.status_code)
+    return delivered
 
 
 def _video(post: SimPost, fields: frozenset[str]) -> dict[str, Any]:
