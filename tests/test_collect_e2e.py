@@ -39,7 +39,7 @@ def test_collect_once_from_every_platform_then_only_new_posts(sim: SimulatorServ
     engine = open_store(settings)
 
     first = collect_once(engine, settings, environ)
-    assert [r.status for r in first] == ["ok"] * 8, [r.error for r in first]
+    assert [r.status for r in first] == ["ok"] * 9, [r.error for r in first]
     platforms = ("x", "reddit", "bluesky", "mastodon", "instagram", "threads", "youtube", "tiktok")
     with session_scope(engine) as session:
         per_platform = {p: count_posts(session, platform=p) for p in platforms}
@@ -96,6 +96,7 @@ def test_scheduler_has_one_coalesced_job_per_enabled_source(sim: SimulatorServer
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
         "collect:demo-x",
+        "collect:demo-tiktok-mentions",
         "collect:demo-reddit",
         "collect:demo-bluesky",
         "collect:demo-mastodon",

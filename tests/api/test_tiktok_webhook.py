@@ -359,18 +359,17 @@ def test_the_simulator_posts_the_mention_webhook_as_tiktok_would(
 
 def test_the_demo_points_the_simulator_at_its_endpoint_only_with_a_mentions_source(tmp_path: Path) -> None:
     state = SimState()
-    point_webhooks(state, demo_settings(tmp_path, "http://127.0.0.1:40123"), "http://127.0.0.1:8000")
-    assert state.meta.webhook_url == "http://127.0.0.1:8000/api/webhooks/meta"
-    assert state.tiktok_business_webhook_url is None
-    # The demo file's commented TikTok mentions block, switched on, loads and is wired.
-    text = resources.files("tesoro").joinpath("data/demo.toml").read_text(encoding="utf-8")
-    start = text.index('# [[sources]]\n# name = "demo-tiktok-mentions"')
-    end = text.index('# app_secret_env = "DEMO_TIKTOK_APP_SECRET"\n')
-    end = text.index("\n", end) + 1
-    block = "".join(line.removeprefix("#").removeprefix(" ") for line in text[start:end].splitlines(True))
-    path = tmp_path / "demo.toml"
-    path.write_text(text[:start] + block + text[end:], encoding="utf-8")
-    settings = load_settings(path, environ={})
+    settings = demo_settings(tmp_path, "http://127.0.0.1:40123")
     assert settings.tiktok_webhook.app_secret_env == "DEMO_TIKTOK_APP_SECRET"
     point_webhooks(state, settings, "http://127.0.0.1:8000")
+    assert state.meta.webhook_url == "http://127.0.0.1:8000/api/webhooks/meta"
     assert state.tiktok_business_webhook_url == "http://127.0.0.1:8000/api/webhooks/tiktok"
+    # Without a TikTok mentions source the simulator is not pointed at the endpoint.
+    text = resources.files("tesoro").joinpath("data/demo.toml").read_text(encoding="utf-8")
+    start = text.index('[[sources]]\nname = "demo-tiktok-mentions"')
+    end = text.index("\n\n", start) + 2
+    path = tmp_path / "demo.toml"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    quiet = SimState()
+    point_webhooks(quiet, load_settings(path, environ={}), "http://127.0.0.1:8000")
+    assert quiet.meta.webhook_url is not None and quiet.tiktok_business_webhook_url is None

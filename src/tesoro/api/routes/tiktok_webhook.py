@@ -29,7 +29,6 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
@@ -38,12 +37,8 @@ from sqlalchemy.engine import Engine
 from tesoro.api.deps import Anyone, EngineDep, SettingsDep
 from tesoro.api.schemas.webhooks import TikTokNotification, TikTokWebhookResult
 from tesoro.api.source_runs import SourceRuns
-from tesoro.collector.registry import build_collector, build_filter
-from tesoro.collector.runner import run_source
+from tesoro.collector.service import collect_source
 from tesoro.settings import ConfigError, Settings, SourceSettings
-from tesoro.store.catalog import brand_by_name
-from tesoro.store.engine import session_scope
-from tesoro.store.sources import get_source, record_failure
 
 __all__ = ["router"]
 
@@ -155,25 +150,9 @@ def _source_for(settings: Settings, account_id: str) -> SourceSettings | None:
 
 
 def _collect(engine: Engine, settings: Settings, source: SourceSettings, environ: Mapping[str, str]) -> None:
-    """One run of `source`, as the scheduler's: the collector runner (`collector.runner.run_source`)
-    stores the pages with their cursor and records the outcome in the source's health; a source that
-    cannot be built (a secret unset) is marked failing with the reason."""
-    try:
-        collector = build_collector(settings, source, environ, engine=engine)
-        keep = build_filter(settings, source)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
-        with session_scope(engine) as session:
-            row = get_source(session, source.name)
-            if row is not None and row.id is not None:
-                record_failure(session, source_id=row.id, at=datetime.now(UTC), error=str(exc))
-        log.error("%s: %s", source.name, exc)
-        return
-    brand_id = None
-    if source.query is not None:
-        with session_scope(engine) as session:
-            brand = brand_by_name(session, settings.query(source.query).brand)
-            brand_id = brand.id if brand else None
-    result = run_source(engine, source_name=source.name, collector=collector, keep=keep, brand_id=brand_id)
+    """One run of `source`, exactly as the scheduler's (`collector.service.collect_source`): held back or
+    paced by its quota plan, pages stored with their cursor, the outcome in the source's health."""
+    result = collect_source(engine, settings, source.name, environ)
     log.info(
         "%s (webhook): %s, %d new, %d updated%s",
         source.name,
