@@ -289,6 +289,31 @@ def test_a_renewed_refresh_token_outlives_the_process(world: SimulatorServer, en
         drain(without_store, None)  # type: ignore[arg-type]
 
 
+def test_two_processes_keeping_an_accounts_first_token_at_once_both_succeed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both find no row and insert one: the loser's unique-key error is retried as an update."""
+    from tesoro.collector import tokens as tokens_module
+
+    ours = StoreTokens(engine, platform="tiktok", account_id="biz-1", configured=("act", "rft"))
+    theirs = StoreTokens(engine, platform="tiktok", account_id="biz-1", configured=("act", "rft"))
+    real = tokens_module.keep_renewed_token
+    raced: list[bool] = []
+
+    def racing(session: Any, **fields: Any) -> None:
+        real(session, **fields)  # our row is added to the session, not yet flushed
+        if not raced:  # the other process commits its first row in between, once
+            raced.append(True)
+            theirs.keep(KeptToken("act.theirs", "rft.theirs", None))
+
+    monkeypatch.setattr(tokens_module, "keep_renewed_token", racing)
+    ours.keep(KeptToken("act.ours", "rft.ours", None))
+    with session_scope(engine) as session:
+        kept = session.exec(select(PlatformToken)).one()
+    assert (kept.access_token, kept.refresh_token) == ("act.ours", "rft.ours")  # the later write wins
+    assert ours.load() == KeptToken("act.ours", "rft.ours", None)
+
+
 def test_newly_configured_secrets_win_over_a_kept_token(world: SimulatorServer, engine: Engine) -> None:
     settings, environ = renewing_source(world, engine)
     source = settings.sources[0]

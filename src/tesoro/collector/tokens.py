@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from tesoro.collector.tiktok_business_api import KeptToken
 from tesoro.store.engine import session_scope
@@ -56,14 +57,21 @@ class StoreTokens:
         return KeptToken(kept.access_token, kept.refresh_token, kept.expires_at)
 
     def keep(self, token: KeptToken) -> None:
-        with session_scope(self.engine) as session:
-            keep_renewed_token(
-                session,
-                platform=self.platform,
-                account_id=self.account_id,
-                origin=self.origin,
-                access_token=token.access_token,
-                refresh_token=token.refresh_token,
-                expires_at=token.expires_at,
-                now=self._clock(),
-            )
+        """Write the pair; if another process inserted the account's first row meanwhile, replace it."""
+        for attempt in range(2):
+            try:
+                with session_scope(self.engine) as session:
+                    keep_renewed_token(
+                        session,
+                        platform=self.platform,
+                        account_id=self.account_id,
+                        origin=self.origin,
+                        access_token=token.access_token,
+                        refresh_token=token.refresh_token,
+                        expires_at=token.expires_at,
+                        now=self._clock(),
+                    )
+                return
+            except IntegrityError:  # both found no row and inserted: the second attempt finds it, updates it
+                if attempt:
+                    raise
