@@ -37,6 +37,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     # Meta's webhook: public, proven by its verify token and each call's signature.
     ("GET", "/api/webhooks/meta"): "public",
     ("POST", "/api/webhooks/meta"): "public",
+    ("POST", "/api/webhooks/tiktok"): "public",
     ("GET", "/rights/consent/{token}"): "public",
     ("POST", "/rights/consent/{token}"): "public",
     ("POST", "/gallery/beacon"): "public",
