@@ -134,10 +134,9 @@ def _collect_in_a_demo_start(data_dir: Path) -> dict[str, int]:
 def test_a_restarted_demo_collects_new_posts_from_every_source_at_once(tmp_path: Path) -> None:
     first = _collect_in_a_demo_start(tmp_path)
     # X, Reddit, Bluesky, Mastodon, Instagram, Threads, YouTube and TikTok (a search and the brand's
-    # mentions). The mentioned videos match the search too, and the search runs first: the mentions
-    # source finds them stored and updates them (one post per video), so it inserts none of its own.
+    # mentions). Few videos @mention the brand's account, and they match the search too, which runs
+    # first: the mentions source updates what the search stored and may insert nothing of its own.
     assert len(first) == 9, first
-    assert first["demo-tiktok-mentions"] == 0
     first.pop("demo-tiktok-mentions")
     assert all(n > 0 for n in first.values()), first
     # The saved cursors are at the first world's newest posts; the second world's posts lie beyond them:
