@@ -12,6 +12,11 @@ and label, with the recipe's own sample weights; the table gives the mean and st
 the folds of each data set's official metric and of their mean (the criterion). Validation splits are
 not read.
 
+`--task product --stage cv` (which encoder the product matcher's embedding parts read): for each
+embedding choice (`PRODUCT_CHOICES`: MiniLM, the USE, or both) the matcher's embedding thresholds are
+picked from a grid on k-1 folds of the brands_sxsw training rows that name a target (bench/quality.py's
+catalog) and scored on the fold left out, stratified by target; accuracy, mean ± sd over the folds.
+
 `--stage seeds` (the report, once per decision): the chosen candidate (the recipe's defaults, or
 `--candidates`) is trained on all the training data with 5 seeds and scored on the validation
 splits; the table gives mean ± standard deviation across seeds. A sentiment head is also scored on
@@ -29,6 +34,7 @@ import dataclasses
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +43,7 @@ import numpy as np
 
 from tesoro.scoring.heads import TrainConfig, train_head
 from tesoro.scoring.metrics import evaluate
+from tesoro.scoring.products import ProductMatcher, ProductRef
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
 from tesoro.scoring.training import read_jsonl
 from tesoro.scoring.training.features import DEFAULT_CACHE, split_features, text_features
@@ -370,9 +377,194 @@ def fast(task: str, args: argparse.Namespace) -> None:
         print(f"| {r['config']['buckets']} | {r['config']['l2']:g} | {100 * r['mean']:.1f} | {folds} |")
 
 
+# Product matching: what the matcher's embeddings are. "both" joins the two normalised embeddings,
+# each divided by sqrt(2), so a dot product is the mean of the two cosines.
+PRODUCT_CHOICES = ("minilm", "use", "both")
+# The grid, in MiniLM's cosines, around the shipped values (0.45, 0.05, 0.1, 0.3). For another
+# choice each similarity is moved to the same quantile of that choice's (text, product) cosines on the
+# training texts, and the margin is scaled by the ratio of their standard deviations.
+PRODUCT_MIN_SIMILARITY = (0.35, 0.4, 0.45, 0.5, 0.55)
+PRODUCT_MIN_MARGIN = (0.03, 0.05, 0.08)
+PRODUCT_LOOSE = (0.0, 0.05, 0.1, 0.15, 0.2)
+PRODUCT_SINGLE_LOOSE = (0.2, 0.25, 0.3, 0.35, 0.4)
+# The weights that rank several named products against their similarities, as shipped.
+PRODUCT_WEIGHTS = {
+    "position_weight": 0.5,
+    "specialisation_bonus": 0.3,
+    "hashtag_penalty": 0.2,
+    "repeat_bonus": 0.1,
+}
+
+
+def _product_embeddings(
+    texts: Sequence[str], profiles: Sequence[str], cache: Path
+) -> dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """(text embeddings, profile embeddings) per choice; the texts' from the on-disk cache."""
+    from tesoro.scoring.encoders import load_encoder, load_use
+    from tesoro.scoring.training import embed_cached
+
+    minilm, use = load_encoder(), load_use()
+    print(f"encoders: {minilm.name} ({minilm.backend} backend), {use.name}", flush=True)
+    m = (embed_cached(minilm, texts, cache), minilm.encode(profiles))
+    u = (embed_cached(use, texts, cache), use.encode(profiles))
+    half = np.float32(np.sqrt(0.5))
+    both = (np.hstack([m[0], u[0]]) * half, np.hstack([m[1], u[1]]) * half)
+    return {"minilm": m, "use": u, "both": both}
+
+
+@dataclasses.dataclass
+class _ProductChoice:
+    """One embedding choice: its cosines, the grid moved onto them, and the matcher for a setting."""
+
+    x: np.ndarray[Any, Any]  # the texts' embeddings
+    profiles: np.ndarray[Any, Any]
+    base: np.ndarray[Any, Any]  # MiniLM's (text, product) cosines, the scale the grid is written in
+    same: bool  # MiniLM itself: the grid as written
+
+    def __post_init__(self) -> None:
+        sims = self.x @ self.profiles.T
+        self.sims = sims
+        self.ratio = 1.0 if self.same else float(sims.std() / self.base.std())
+
+    def moved(self, v: float) -> float:
+        """A MiniLM cosine, moved to the same quantile of this choice's cosines."""
+        return v if self.same else round(float(np.quantile(self.sims, float((self.base <= v).mean()))), 3)
+
+    def margin(self, v: float) -> float:
+        return round(v * self.ratio, 3)
+
+    def matcher(
+        self, products: Sequence[ProductRef], lo: float, si: float, sc: float, ms: float, mg: float
+    ) -> ProductMatcher:
+        return ProductMatcher(
+            products,
+            profile_embeddings=self.profiles,
+            min_similarity=self.moved(ms),
+            min_margin=self.margin(mg),
+            loose_min_similarity=self.moved(lo),
+            single_loose_min_similarity=self.moved(si),
+            **{k: v * sc for k, v in PRODUCT_WEIGHTS.items()},
+        )
+
+
+def product_cv(names: Sequence[str], args: argparse.Namespace) -> None:
+    """Which embeddings the product matcher reads, by k-fold CV of its thresholds on the training split.
+
+    A matcher's answer for a post comes from its mentions when a mention is kept (which depends on the
+    loose floors and the ranking weights only), else from the embedding fallback (min similarity and
+    margin only). So each post's answer is computed once per alias setting and once per fallback
+    setting, and every combination is read off those: the whole grid costs a few dozen matcher passes.
+    Each fold picks the combination with the most correct answers on the other folds (ties: the one
+    nearest the shipped values) and is scored on its own rows.
+    """
+    from quality import SXSW_PRODUCTS  # bench/quality.py: the catalog the product figure uses
+
+    records = [r for r in read_jsonl(args.data_dir / "brands_sxsw" / "train.jsonl") if r.get("target")]
+    texts = [r["text"] for r in records]
+    gold = np.array([r["target"] for r in records])
+    fold = _folds([("brands_sxsw", r["target"]) for r in records], args.folds, args.fold_seed)
+    names_by_id = {p.id: p.name for p in SXSW_PRODUCTS}
+    embeddings = _product_embeddings(texts, [p.profile for p in SXSW_PRODUCTS], args.cache_dir)
+    base = embeddings["minilm"][0] @ embeddings["minilm"][1].T
+    fallback_grid = [(ms, mg) for ms in PRODUCT_MIN_SIMILARITY for mg in PRODUCT_MIN_MARGIN]
+
+    def answers(
+        matcher: ProductMatcher, batch: Sequence[str], x: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        return np.array([names_by_id.get(m.product_id, "none") for m in matcher.match(batch, x)])
+
+    print(
+        f"\nproduct: {args.folds}-fold cross-validation on brands_sxsw train ({len(texts)} rows naming a "
+        "target), accuracy, mean ± sd over the folds\n",
+        flush=True,
+    )
+    results: dict[str, list[float]] = {}
+    rows = []
+    for name in names:
+        choice = _ProductChoice(*embeddings[name], base=base, same=name == "minilm")
+        scales = (1.0,) if name == "minilm" else (1.0, round(choice.ratio, 3))
+        alias_grid = [(lo, si, sc) for lo in PRODUCT_LOOSE for si in PRODUCT_SINGLE_LOOSE for sc in scales]
+        started = time.perf_counter()
+        # mentions only (a similarity above 1 is never reached, so no embedding fallback) ...
+        by_alias = [
+            answers(choice.matcher(SXSW_PRODUCTS, lo, si, sc, 2.0, 0.05), texts, choice.x)
+            for lo, si, sc in alias_grid
+        ]
+        # ... and the fallback only (an empty text names nothing)
+        by_fallback = [
+            answers(choice.matcher(SXSW_PRODUCTS, 0.1, 0.3, 1.0, ms, mg), [""] * len(texts), choice.x)
+            for ms, mg in fallback_grid
+        ]
+        # correct[alias setting, fallback setting, row]
+        correct = np.array([[np.where(a == "none", f, a) == gold for f in by_fallback] for a in by_alias])
+        centre = np.array(
+            [
+                [
+                    abs(PRODUCT_LOOSE.index(lo) - 2)
+                    + abs(PRODUCT_SINGLE_LOOSE.index(si) - 2)
+                    + (sc != 1.0)
+                    + abs(PRODUCT_MIN_SIMILARITY.index(ms) - 2)
+                    + abs(PRODUCT_MIN_MARGIN.index(mg) - 1)
+                    for ms, mg in fallback_grid
+                ]
+                for lo, si, sc in alias_grid
+            ]
+        )
+        chosen = []
+        for k in [*range(args.folds), -1]:  # -1: all of train
+            train = fold != k
+            hits = correct[:, :, train].sum(axis=2)
+            best = np.flatnonzero((hits == hits.max()).ravel())
+            a, f = divmod(int(best[np.argmin(centre.ravel()[best])]), len(fallback_grid))
+            chosen.append((a, f))
+        scores = [float(correct[a, f, fold == k].mean()) for k, (a, f) in enumerate(chosen[:-1])]
+        results[name] = scores
+        a, f = chosen[-1]
+        lo, si, sc, ms, mg = alias_grid[a] + fallback_grid[f]
+        # The decomposition must agree with the matcher itself on the whole split.
+        whole = answers(choice.matcher(SXSW_PRODUCTS, lo, si, sc, ms, mg), texts, choice.x)
+        assert (np.where(by_alias[a] == "none", by_fallback[f], by_alias[a]) == whole).all(), name
+        on_all = (
+            f"{choice.moved(ms)} / {choice.margin(mg)} / {choice.moved(lo)} / {choice.moved(si)} / x{sc:g} "
+            f"(grid {ms} / {mg} / {lo} / {si}): {100 * correct[a, f].mean():.1f} on all of train"
+        )
+        per_fold = ", ".join(
+            "/".join(f"{v:g}" for v in alias_grid[a] + fallback_grid[f]) for a, f in chosen[:-1]
+        )
+        rows.append((name, scores, on_all, per_fold, time.perf_counter() - started))
+
+    shipped = ProductMatcher(SXSW_PRODUCTS, profile_embeddings=embeddings["minilm"][1])
+    fixed = answers(shipped, texts, embeddings["minilm"][0]) == gold
+    via = Counter(m.via for m in shipped.match(texts, embeddings["minilm"][0]))
+    print(
+        "the shipped matcher on these rows answers by "
+        + ", ".join(f"{v} {via[v]}" for v in ("alias", "embedding", "none"))
+        + " (the embedding decides the fallback, loose mentions and the ranking of several named)\n"
+    )
+    fixed_folds = _mean_sd([float(fixed[fold == k].mean()) for k in range(args.folds)])
+    print("| embeddings | accuracy | minus minilm, per fold | thresholds chosen on all of train | s |")
+    print("|---|---:|---:|---|---:|")
+    print(
+        f"| minilm, shipped thresholds (no tuning) | {fixed_folds} | — | 0.45 / 0.05 / 0.1 / 0.3 / x1: "
+        f"{100 * fixed.mean():.1f} on all of train | — |"
+    )
+    for name, scores, on_all, _, spent in rows:
+        diff = "—"
+        if "minilm" in results and name != "minilm":
+            diff = _mean_sd([s - b for s, b in zip(scores, results["minilm"], strict=True)])
+        print(f"| {name} | {_mean_sd(scores)} | {diff} | {on_all} | {spent:.0f} |")
+    print(
+        "\nthresholds: min similarity / min margin / loose floor (several words) / loose floor (one word) / "
+        "ranking weights' scale.\nChosen per fold, in grid values (loose / one word / scale / min similarity"
+        " / margin), moved per choice as above:"
+    )
+    for name, _, _, per_fold, _ in rows:
+        print(f"- {name}: {per_fold}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=("sentiment", "offensive"), required=True)
+    parser.add_argument("--task", choices=("sentiment", "offensive", "product"), required=True)
     parser.add_argument("--stage", choices=("probe", "cv", "seeds", "fast"), default="probe")
     parser.add_argument(
         "--fast-l2", type=lambda v: [float(k) for k in v.split(",")], default=[3e-5, 1e-4, 3e-4, 1e-3]
@@ -397,10 +589,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.semeval_limit = args.semeval_limit or None
+    names = [n for n in args.candidates.split(",") if n]
+    if args.task == "product":  # no head is trained: no torch
+        if args.stage != "cv" or not set(names) <= set(PRODUCT_CHOICES):
+            parser.error(f"--task product: only --stage cv, --candidates among {', '.join(PRODUCT_CHOICES)}")
+        product_cv(names or PRODUCT_CHOICES, args)
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
-    names = [n for n in args.candidates.split(",") if n]
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:
         parser.error(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)}")
