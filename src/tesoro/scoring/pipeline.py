@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -60,13 +61,16 @@ from tesoro.store.engine import session_scope
 from tesoro.store.posts import count_posts
 from tesoro.store.rankers import load_relevance_models
 from tesoro.store.scores import (
+    SCORE_MARK_LAG,
     PostToScore,
+    advance_score_mark,
     count_unscored,
     duplicate_accounts,
     engagement_samples,
     listening_queries_by_brand,
     posts_after,
     save_scores,
+    score_mark,
     unscored_posts,
 )
 
@@ -435,17 +439,21 @@ def _run(
     total: int | None,
     batch_size: int,
     on_progress: ProgressCallback | None,
+    *,
+    after_id: int = 0,
+    on_exhausted: Callable[[Session], None] | None = None,
 ) -> int:
-    """Score batches until `fetch` returns nothing or `total` posts are done (None: no bound); one
-    transaction per batch."""
+    """Score batches after post id `after_id` until `fetch` returns nothing or `total` posts are done
+    (None: no bound); one transaction per batch. `on_exhausted` runs when `fetch` found nothing left."""
     with session_scope(engine) as session:
         scorer = Scorer.from_store(session, models)
     done = 0
-    after_id = 0
     while total is None or done < total:
         with session_scope(engine) as session:
             batch = fetch(session, after_id, batch_size if total is None else min(batch_size, total - done))
             if not batch:
+                if on_exhausted is not None:
+                    on_exhausted(session)
                 break
             dups = duplicate_accounts(
                 session, content_hashes=[p.content_hash for p in batch if p.content_hash]
@@ -470,19 +478,29 @@ def score_pending(
     limit: int | None = None,
     models: ScoringModels | None = None,
     on_progress: ProgressCallback | None = None,
+    mark_lag: timedelta = SCORE_MARK_LAG,
 ) -> int:
     """Score every post (at most `limit`) that has no score set for the model version; returns how many.
 
-    Counting the posts to score reads every stored post, so it is done only when someone watches the
-    progress (`on_progress`); the scheduled job just scores until none is left.
+    The search starts at the version's score mark (`store.scores`: every post below it is scored), so
+    its cost follows the posts collected since, not the whole history; a run that finds nothing left
+    moves the mark on (after `mark_lag`, see `advance_score_mark`). Counting the posts to score is done
+    only when someone watches the progress (`on_progress`); the scheduled job just scores until none
+    is left.
     """
     loaded = models or load_models(settings, model_version=model_version)
+    with session_scope(engine) as session:
+        start = score_mark(session, model_version=loaded.version)
     total: int | None = limit
     if on_progress is not None:
         with session_scope(engine) as session:
-            total = count_unscored(session, model_version=loaded.version)
+            total = count_unscored(session, model_version=loaded.version, from_id=start)
         if limit is not None:
             total = min(total, limit)
+
+    def exhausted(session: Session) -> None:
+        advance_score_mark(session, model_version=loaded.version, now=datetime.now(UTC), lag=mark_lag)
+
     return _run(
         engine,
         loaded,
@@ -492,6 +510,8 @@ def score_pending(
         total,
         batch_size or max(settings.models.batch_size, 256),
         on_progress,
+        after_id=start - 1,
+        on_exhausted=exhausted,
     )
 
 

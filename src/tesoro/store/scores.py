@@ -3,6 +3,8 @@
 A post can carry several score sets, one per `model_version`; "unscored" always
 means "no row for this version", so changing the model makes every post pending
 again without deleting the old scores (the curator can compare versions).
+Each version keeps a mark (`score_mark`): every post below it is scored, so the search for what is
+left starts there and its cost follows the new posts, not the whole history.
 Reads return plain frozen records with exactly what scoring needs (post, author
 counts, media types) in two queries per batch, never one query per post.
 """
@@ -11,25 +13,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select, update
 from sqlmodel import Session, SQLModel, col
 
 from tesoro.store.sql import dialect_insert, table_of
-from tesoro.store.tables import Author, ListeningQuery, Media, Post, Score
+from tesoro.store.tables import Author, ListeningQuery, Media, Post, Score, ScoreMark
 
 __all__ = [
+    "SCORE_MARK_LAG",
     "PostToScore",
+    "advance_score_mark",
     "count_unscored",
     "duplicate_accounts",
     "engagement_samples",
     "join_latest_score",
     "listening_queries_by_brand",
+    "lower_score_marks",
     "posts_after",
     "posts_by_id",
     "save_scores",
+    "score_mark",
     "scores_for",
     "unscored_posts",
 ]
@@ -147,9 +153,60 @@ def posts_after(session: Session, *, after_id: int, limit: int) -> list[PostToSc
     return _records(session, stmt)
 
 
-def count_unscored(session: Session, *, model_version: str) -> int:
-    stmt = select(func.count()).select_from(Post).where(_unscored_filter(model_version))
+def count_unscored(session: Session, *, model_version: str, from_id: int = 0) -> int:
+    """Posts with no score set for `model_version`, counted from post id `from_id` (its mark)."""
+    stmt = (
+        select(func.count()).select_from(Post).where(col(Post.id) >= from_id, _unscored_filter(model_version))
+    )
     return int(session.execute(stmt).scalar_one())
+
+
+# How long a candidate mark waits before it becomes the mark. A collection stores a page in one short
+# transaction; one that took a post id before the candidate was set, and commits later, commits well
+# inside this, and the scans from the old mark meanwhile find its posts.
+SCORE_MARK_LAG = timedelta(minutes=10)
+
+
+def score_mark(session: Session, *, model_version: str) -> int:
+    """The first post id that may lack a score set for `model_version` (0: none is known scored)."""
+    row = session.get(ScoreMark, model_version)
+    return int(row.below_id) if row is not None else 0
+
+
+def advance_score_mark(
+    session: Session, *, model_version: str, now: datetime, lag: timedelta = SCORE_MARK_LAG
+) -> int:
+    """Call when a search from the mark found no post left to score; returns the mark now.
+
+    Then every post visible now is scored, so one past the newest post is a candidate mark. A candidate
+    becomes the mark only when `lag` old: a post whose id was taken before the candidate was set but
+    that committed after it is found by the scans from the old mark until then.
+    """
+    row = session.get(ScoreMark, model_version)
+    if row is None:
+        row = ScoreMark(model_version=model_version, below_id=0)
+    if row.candidate_at is not None and row.candidate_id is not None:
+        if row.candidate_at > now - lag:
+            return int(row.below_id)  # not old enough yet: keep waiting
+        row.below_id = max(int(row.below_id), int(row.candidate_id))
+    newest = session.execute(select(func.max(col(Post.id)))).scalar_one()
+    row.candidate_id = int(newest or 0) + 1
+    row.candidate_at = now
+    session.add(row)
+    return int(row.below_id)
+
+
+def lower_score_marks(session: Session, *, post_id: int) -> None:
+    """A post's score sets were dropped: every version's mark (and candidate) moves down to it."""
+    below, candidate = col(ScoreMark.below_id), col(ScoreMark.candidate_id)
+    session.execute(
+        update(ScoreMark)
+        .where((below > post_id) | (candidate > post_id))
+        .values(
+            below_id=case((below > post_id, post_id), else_=below),
+            candidate_id=case((candidate > post_id, post_id), else_=candidate),
+        )
+    )
 
 
 def duplicate_accounts(session: Session, *, content_hashes: Iterable[str]) -> dict[str, int]:

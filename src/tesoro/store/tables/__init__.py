@@ -41,6 +41,7 @@ from tesoro.store.tables.posts import (
     QueueState,
     RightsState,
     Score,
+    ScoreMark,
 )
 from tesoro.store.tables.quarantine import QuarantineItem
 from tesoro.store.tables.relationships import (
@@ -99,6 +100,7 @@ __all__ = [
     "RightsTerms",
     "RorScore",
     "Score",
+    "ScoreMark",
     "Source",
     "SourceHealth",
     "SourceSpend",

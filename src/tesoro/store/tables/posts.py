@@ -18,7 +18,17 @@ from sqlmodel import Field, SQLModel
 
 from tesoro.store.tables.types import timestamp
 
-__all__ = ["Author", "Media", "Post", "PostAlias", "PostVersion", "QueueState", "RightsState", "Score"]
+__all__ = [
+    "Author",
+    "Media",
+    "Post",
+    "PostAlias",
+    "PostVersion",
+    "QueueState",
+    "RightsState",
+    "Score",
+    "ScoreMark",
+]
 
 
 class QueueState(StrEnum):
@@ -178,3 +188,20 @@ class Score(SQLModel, table=True):
     # The multilingual USE embedding (512 float32), kept when a head read it; None otherwise.
     embedding_use: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     scored_at: datetime | None = timestamp()
+
+
+class ScoreMark(SQLModel, table=True):
+    """How far the posts are known to be scored for one model version (`store.scores`).
+
+    Every post whose id is below `below_id` has a score set for `model_version`, so the search for
+    unscored posts starts there instead of at the first post. `candidate_id` (one past the newest post
+    when every post was scored, at `candidate_at`) becomes the mark once it is old enough that a
+    collection which took an id below it before then has committed. Dropping a post's score (an edit)
+    moves both down to that post.
+    """
+
+    __tablename__ = "score_mark"
+    model_version: str = Field(primary_key=True)
+    below_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    candidate_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    candidate_at: datetime | None = timestamp(nullable=True)
