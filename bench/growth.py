@@ -38,6 +38,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ def child_scoring(db: str, data_dir: str, first_id: int, batch: int, profile: st
     from tesoro.scoring import pipeline
     from tesoro.scoring.pipeline import load_models, score_pending
     from tesoro.store.engine import make_engine, session_scope
-    from tesoro.store.scores import count_unscored
+    from tesoro.store.scores import advance_score_mark, count_unscored, score_mark, unscored_posts
 
     # The store's share of the scoring time: the pipeline's store calls, timed where it calls them.
     store_s = [0.0]
@@ -141,6 +142,19 @@ def child_scoring(db: str, data_dir: str, first_id: int, batch: int, profile: st
     out["posts_per_s"] = done / out["score_s"]
     out["scoring_peak_mb"] = _peak_mb()
     out["version"] = models.version
+    # The next search for new posts once the score mark has settled (two runs that found nothing left,
+    # the candidate's wait skipped), against the search from the first post that came before the mark.
+    with session_scope(engine) as session:
+        for _ in range(2):
+            advance_score_mark(session, model_version=models.version, now=datetime.now(UTC), lag=timedelta(0))
+        mark = score_mark(session, model_version=models.version)
+    for key, after in (("search_from_mark_s", mark - 1), ("search_from_start_s", 0)):
+        started = time.perf_counter()
+        with session_scope(engine) as session:
+            left = unscored_posts(session, model_version=models.version, limit=256, after_id=after)
+        out[key] = time.perf_counter() - started
+        if left:
+            raise SystemExit(f"{len(left)} posts left unscored after scoring")
     return out
 
 
@@ -311,6 +325,11 @@ def _mb(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _mark_searches(r: dict[str, Any]) -> str:
+    nan = float("nan")
+    return f"{r.get('search_from_mark_s', nan):.3f} / {r.get('search_from_start_s', nan):.3f}"
+
+
 ROWS: list[tuple[str, Any]] = [
     ("seeding (bench/seed.py, not Tesoro's work), s", lambda r: f"{r['seed_s']:,.0f}"),
     ("library: index build from the store (one process), s", lambda r: f"{r['build_s']:,.1f}"),
@@ -334,6 +353,10 @@ ROWS: list[tuple[str, Any]] = [
     ("KPI report 30 d / 365 d, s", lambda r: f"{r['kpi30_s']:.1f} / {r['kpi365_s']:.1f}"),
     ("insights process peak RSS (ROR + KPIs), MB", lambda r: _mb(r["insights_peak_mb"])),
     ("scoring: pending count (anti-join), s", lambda r: f"{r['pending_count_s']:.2f}"),
+    (
+        "scoring: next search for new posts, from the score mark / from the first post, s",
+        _mark_searches,
+    ),
     (
         "scoring: batch scored, s (of which the store's reads and writes)",
         lambda r: f"{r['score_s']:.1f} ({r['score_store_s']:.1f})",

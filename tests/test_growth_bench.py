@@ -47,6 +47,7 @@ def test_a_tiny_growth_run_prints_every_measure_for_each_size_and_keeps_them(tmp
         "ROR refresh (job), s",
         "KPI report 30 d / 365 d, s",
         "scoring: posts/s",
+        "scoring: next search for new posts, from the score mark / from the first post, s",
         "size: post (with indexes), MB",
         "size: database (with indexes), MB",
         "load average before / after",
@@ -57,6 +58,7 @@ def test_a_tiny_growth_run_prints_every_measure_for_each_size_and_keeps_them(tmp
     assert [r["posts"] for r in kept] == [1500]
     row = kept[0]
     assert row["scored"] == 100 and row["posts_per_s"] > 0
+    assert row["search_from_mark_s"] >= 0 and row["search_from_start_s"] >= 0
     assert row["ror_events"] > 0 and row["kpi365_mentions"] > 0
     assert row["api_loaded"]["uss"] > 0 and row["build_rss_mb"] > 0
     assert row["sizes"]["post"] > 0 and row["sizes"]["score"] > row["sizes"]["media"]
