@@ -17,6 +17,12 @@ embedding choice (`PRODUCT_CHOICES`: MiniLM, the USE, or both) the matcher's emb
 picked from a grid on k-1 folds of the brands_sxsw training rows that name a target (bench/quality.py's
 catalog) and scored on the fold left out, stratified by target; accuracy, mean ± sd over the folds.
 
+`--task relevance --stage cv` (which encoder relevance's similarity term reads): for each choice
+(`RELEVANCE_CHOICES`: MiniLM, the USE, both, or none as in the fast profile) the blend's weights are
+learned on k-1 folds of the train part of bench/data/brand_relevance.jsonl as from a brand's decisions
+and scored on the fold left out (ROC-AUC, F1 at the curator's min_relevance), next to the default
+weights. `--stage test` reads the held-out part, once, for the choice kept (`--candidates`).
+
 `--stage seeds` (the report, once per decision): the chosen candidate (the recipe's defaults, or
 `--candidates`) is trained on all the training data with 5 seeds and scored on the validation
 splits; the table gives mean ± standard deviation across seeds. A sentiment head is also scored on
