@@ -17,6 +17,12 @@ embedding choice (`PRODUCT_CHOICES`: MiniLM, the USE, or both) the matcher's emb
 picked from a grid on k-1 folds of the brands_sxsw training rows that name a target (bench/quality.py's
 catalog) and scored on the fold left out, stratified by target; accuracy, mean ± sd over the folds.
 
+`--task relevance --stage cv` (which encoder relevance's similarity term reads): for each choice
+(`RELEVANCE_CHOICES`: MiniLM, the USE, both, or none as in the fast profile) the blend's weights are
+learned on k-1 folds of the train part of bench/data/brand_relevance.jsonl as from a brand's decisions
+and scored on the fold left out (ROC-AUC, F1 at the curator's min_relevance), next to the default
+weights. `--stage test` reads the held-out part, once, for the choice kept (`--candidates`).
+
 `--stage seeds` (the report, once per decision): the chosen candidate (the recipe's defaults, or
 `--candidates`) is trained on all the training data with 5 seeds and scored on the validation
 splits; the table gives mean ± standard deviation across seeds. A sentiment head is also scored on
@@ -44,6 +50,7 @@ import numpy as np
 from tesoro.scoring.heads import TrainConfig, train_head
 from tesoro.scoring.metrics import evaluate
 from tesoro.scoring.products import ProductMatcher, ProductRef
+from tesoro.scoring.relevance import BrandProfile
 from tesoro.scoring.sentiment import SENTIMENT_LABELS
 from tesoro.scoring.training import read_jsonl
 from tesoro.scoring.training.features import DEFAULT_CACHE, split_features, text_features
@@ -562,10 +569,287 @@ def product_cv(names: Sequence[str], args: argparse.Namespace) -> None:
         print(f"- {name}: {per_fold}")
 
 
+# Relevance: what the similarity term reads. "both" joins the two normalised embeddings, each divided
+# by sqrt(2), so a dot product is the mean of the two cosines; "none" is the fast profile (no term).
+RELEVANCE_CHOICES = ("minilm", "use", "both", "none")
+RELEVANCE_SET = Path(__file__).resolve().parent / "data" / "brand_relevance.jsonl"
+# The term's centre and scale as shipped, in MiniLM's cosines (scoring/relevance.py).
+RELEVANCE_CENTRE = 0.35
+RELEVANCE_SCALE = 0.1
+
+
+def _demo_catalog() -> tuple[list[ProductRef], BrandProfile]:
+    """The demo's brand, products and query (src/tesoro/data/demo.toml), as the pipeline builds them."""
+    import tomllib
+    from importlib import resources
+
+    raw = tomllib.loads(resources.files("tesoro").joinpath("data/demo.toml").read_text(encoding="utf-8"))
+    brand = raw["brands"][0]
+    products = [
+        ProductRef(
+            id=k + 1,
+            name=p["name"],
+            aliases=tuple(p.get("aliases", ())),
+            description=p.get("description", ""),
+            brand_id=1,
+        )
+        for k, p in enumerate(raw["products"])
+        if p["brand"] == brand["name"]
+    ]
+    profile = BrandProfile(
+        id=1,
+        name=brand["name"],
+        description=brand.get("description", ""),
+        handles=tuple(brand.get("handles", {}).values()),
+        hashtags=tuple(brand.get("hashtags", ())),
+        product_texts=tuple(p.profile for p in products),
+        product_aliases=tuple(a for p in products for a in (p.name, *p.aliases)),
+        queries=tuple(q["query"] for q in raw["queries"] if q["brand"] == brand["name"]),
+    )
+    return products, profile
+
+
+def _relevance_embeddings(
+    texts: Sequence[str], profiles: Sequence[str]
+) -> dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """(post embeddings, profile embeddings) per choice but "none"."""
+    from tesoro.scoring.encoders import load_encoder, load_use
+
+    minilm, use = load_encoder(), load_use()
+    print(f"encoders: {minilm.name} ({minilm.backend} backend), {use.name}", flush=True)
+    m = (minilm.encode(list(texts)), minilm.encode(list(profiles)))
+    u = (use.encode(list(texts)), use.encode(list(profiles)))
+    half = np.float32(np.sqrt(0.5))
+    both = (np.hstack([m[0], u[0]]) * half, np.hstack([m[1], u[1]]) * half)
+    return {"minilm": m, "use": u, "both": both}
+
+
+def _auc(scores: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> float:
+    """ROC-AUC (the Mann-Whitney statistic; ties count one half)."""
+    pos, neg = scores[y == 1], scores[y == 0]
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
+
+
+def _f1(scores: np.ndarray[Any, Any], y: np.ndarray[Any, Any], threshold: float) -> float:
+    """F1 of "relevant" where relevant means not filtered as off-topic (relevance >= threshold)."""
+    predicted = scores >= threshold
+    tp = float((predicted & (y == 1)).sum())
+    return 0.0 if tp == 0 else 2 * tp / (predicted.sum() + (y == 1).sum())
+
+
+@dataclasses.dataclass
+class RelevanceData:
+    """The labelled set's features per similarity choice, as the pipeline would compute them."""
+
+    records: list[dict[str, str]]
+    y: np.ndarray[Any, Any]
+    features: dict[str, np.ndarray[Any, Any]]  # choice -> (posts, FEATURES)
+    centres: dict[str, tuple[float, float]]  # choice -> (centre, scale) of the similarity term
+
+
+def relevance_data(records: list[dict[str, str]], choices: Sequence[str]) -> RelevanceData:
+    """Each post's relevance features against the demo brand, for each similarity choice.
+
+    Query, mention, job and spam come from the scorer itself and the product confidence from the
+    shipped (MiniLM) product matcher, the language hint is the record's own (as a platform's). Only the
+    similarity differs between choices: the best cosine between the post and the brand's and products'
+    descriptions, centred and scaled as shipped for MiniLM; for another encoder the centre is moved to
+    the same quantile of its cosines on the training posts and the scale multiplied by the ratio of
+    their spreads, so that the default weights read every choice alike.
+    """
+    from tesoro.scoring.relevance import RelevanceScorer
+    from tesoro.scoring.safety import spam_score
+
+    products, brand = _demo_catalog()
+    texts = [r["text"] for r in records]
+    y = np.array([1 if r["label"] == "relevant" else 0 for r in records])
+    profiles = [f"{brand.name}. {brand.description}".strip(), *brand.product_texts]
+    embeddings = _relevance_embeddings(texts, profiles)
+    minilm_x, minilm_profiles = embeddings["minilm"]
+    matcher = ProductMatcher(products, profile_embeddings=minilm_profiles[1:])
+    matches = matcher.match(texts, minilm_x, brand_ids=[brand.id] * len(texts))
+    scorer = RelevanceScorer([brand], profile_embeddings={brand.id: minilm_profiles})
+    base = np.array(
+        [
+            scorer.features(
+                text,
+                minilm_x[i],
+                brand_id=brand.id,
+                lang=records[i]["lang"],
+                spam=spam_score(text).score,
+                product_confidence=matches[i].confidence,
+            )
+            for i, text in enumerate(texts)
+        ],
+        dtype=np.float64,
+    )
+    train = np.array([r.get("split", "train") == "train" for r in records])
+    cosines = {name: (x @ p.T).max(axis=1).astype(np.float64) for name, (x, p) in embeddings.items()}
+    reference = cosines["minilm"][train]
+    quantile = float((reference <= RELEVANCE_CENTRE).mean())
+    features: dict[str, np.ndarray[Any, Any]] = {}
+    centres: dict[str, tuple[float, float]] = {}
+    for name in choices:
+        f = base.copy()
+        if name == "none":
+            f[:, 2] = 0.0
+            centres[name] = (0.0, 0.0)
+        else:
+            cos = cosines[name]
+            if name == "minilm":
+                centre, scale = RELEVANCE_CENTRE, RELEVANCE_SCALE
+            else:
+                centre = float(np.quantile(cos[train], quantile))
+                scale = RELEVANCE_SCALE * float(cos[train].std() / reference.std())
+            f[:, 2] = np.clip((cos - centre) / scale, -2.0, 2.0)
+            centres[name] = (centre, scale)
+        features[name] = f
+    # The MiniLM column is the scorer's own.
+    if "minilm" in features:
+        assert np.allclose(features["minilm"][:, 2], base[:, 2], atol=1e-5)
+    return RelevanceData(records, y, features, centres)
+
+
+def _relevance_fit(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> Any:
+    """A brand's weights learned from these labels as from its coordinator's decisions.
+
+    Relevant posts are approvals, the others rejections marked off-topic (the label says so: full
+    weight), fitted by `curator.relevance_model.learn_weights` with its prior and minimum.
+    """
+    from tesoro.curator.relevance_model import learn_weights
+
+    weights, _, _ = learn_weights(
+        [(tuple(row), int(label), not label) for row, label in zip(x, y, strict=True)]
+    )
+    return weights
+
+
+def _relevance_scores(x: np.ndarray[Any, Any], weights: Any) -> np.ndarray[Any, Any]:
+    from tesoro.scoring.relevance import relevance_from_features
+
+    return np.array([relevance_from_features(tuple(row), weights) for row in x])
+
+
+def relevance_cv(names: Sequence[str], args: argparse.Namespace) -> None:
+    """Which encoder relevance's similarity term reads, by k-fold CV on the labelled set's train part.
+
+    For each choice, each fold's weights are learned from the other folds' labels (as a brand's from
+    its decisions) and scored on its own rows: ROC-AUC, and F1 of "relevant" at the curator's
+    `min_relevance` (below it a post is filtered as off-topic). The default (unlearned) weights are
+    scored on the same folds.
+    """
+    from tesoro.scoring.relevance import DEFAULT_WEIGHTS
+    from tesoro.settings import CuratorSettings
+
+    threshold = CuratorSettings().min_relevance
+    records = [r for r in read_jsonl(args.relevance_data) if r.get("split", "train") == "train"]
+    data = relevance_data(records, names)
+    fold = _folds([(r["lang"], r["kind"]) for r in records], args.folds, args.fold_seed)
+    langs = np.array([r["lang"] for r in records])
+    print(
+        f"\nrelevance: {args.folds}-fold cross-validation on the train part of {args.relevance_data.name} "
+        f"({len(records)} posts: {int(data.y.sum())} relevant; folds stratified by language and kind), "
+        f"F1 of relevant at min_relevance {threshold:g}, mean ± sd over the folds\n",
+        flush=True,
+    )
+    header = [
+        "similarity",
+        "weights",
+        "ROC-AUC",
+        "F1",
+        "F1 en",
+        "F1 es",
+        "minus minilm's, per fold: AUC",
+        "F1",
+    ]
+    print("| " + " | ".join(header) + " |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    seen: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for name in names:
+        x = data.features[name]
+        for how in ("default", "learned"):
+            aucs, f1s, f1_lang = [], [], {"en": [], "es": []}
+            for k in range(args.folds):
+                test = fold == k
+                weights = DEFAULT_WEIGHTS if how == "default" else _relevance_fit(x[~test], data.y[~test])
+                scores = _relevance_scores(x[test], weights)
+                aucs.append(_auc(scores, data.y[test]))
+                f1s.append(_f1(scores, data.y[test], threshold))
+                for lang in f1_lang:
+                    part = langs[test] == lang
+                    f1_lang[lang].append(_f1(scores[part], data.y[test][part], threshold))
+            seen[(name, how)] = (aucs, f1s)
+            diffs = ["—", "—"]
+            if name != "minilm" and ("minilm", how) in seen:
+                diffs = [
+                    _mean_sd([a - b for a, b in zip(ours, base, strict=True)])
+                    for ours, base in zip((aucs, f1s), seen[("minilm", how)], strict=True)
+                ]
+            cells = [_mean_sd(aucs), _mean_sd(f1s), _mean_sd(f1_lang["en"]), _mean_sd(f1_lang["es"]), *diffs]
+            print(f"| {name} | {how} | " + " | ".join(cells) + " |", flush=True)
+    print("\nsimilarity term per choice: clip((cosine - centre) / scale, -2, 2):")
+    for name, (centre, scale) in data.centres.items():
+        if name != "none":
+            print(f"- {name}: centre {centre:.3f}, scale {scale:.3f}")
+    for name in names:
+        weights = _relevance_fit(data.features[name], data.y)
+        print(
+            f"- {name}, learned on all of train: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in weights.to_json().items())
+        )
+
+
+def relevance_test(names: Sequence[str], args: argparse.Namespace) -> None:
+    """The held-out part, once: the default weights, and each choice learned on all of the train part."""
+    from tesoro.scoring.relevance import DEFAULT_WEIGHTS
+    from tesoro.settings import CuratorSettings
+
+    threshold = CuratorSettings().min_relevance
+    records = read_jsonl(args.relevance_data)
+    data = relevance_data(records, names)
+    train = np.array([r.get("split", "train") == "train" for r in records])
+    test = ~train
+    langs = np.array([r["lang"] for r in records])
+    kinds = np.array([r["kind"] for r in records])
+    print(
+        f"\nrelevance: held-out part of {args.relevance_data.name} ({int(test.sum())} posts, "
+        f"{int(data.y[test].sum())} relevant), weights learned on the train part ({int(train.sum())})\n"
+    )
+    print("| similarity | weights | ROC-AUC | F1 | F1 en | F1 es | recall | precision |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    misses: dict[str, list[str]] = {}
+    for name in names:
+        x = data.features[name]
+        for how in ("default", "learned"):
+            weights = DEFAULT_WEIGHTS if how == "default" else _relevance_fit(x[train], data.y[train])
+            scores = _relevance_scores(x[test], weights)
+            y = data.y[test]
+            predicted = scores >= threshold
+            recall = float((predicted & (y == 1)).sum() / max((y == 1).sum(), 1))
+            precision = float((predicted & (y == 1)).sum() / max(predicted.sum(), 1))
+            cells = [
+                f"{100 * _auc(scores, y):.1f}",
+                f"{100 * _f1(scores, y, threshold):.1f}",
+                *(
+                    f"{100 * _f1(scores[langs[test] == lang], y[langs[test] == lang], threshold):.1f}"
+                    for lang in ("en", "es")
+                ),
+                f"{100 * recall:.1f}",
+                f"{100 * precision:.1f}",
+            ]
+            print(f"| {name} | {how} | " + " | ".join(cells) + " |", flush=True)
+            wrong = Counter(kinds[test][predicted != (y == 1)])
+            misses[f"{name}, {how}"] = [f"{k} {n}" for k, n in sorted(wrong.items())]
+    print("\nwrong at min_relevance, by kind:")
+    for key, wrong in misses.items():
+        print(f"- {key}: " + (", ".join(wrong) or "none"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=("sentiment", "offensive", "product"), required=True)
-    parser.add_argument("--stage", choices=("probe", "cv", "seeds", "fast"), default="probe")
+    parser.add_argument("--task", choices=("sentiment", "offensive", "product", "relevance"), required=True)
+    parser.add_argument("--stage", choices=("probe", "cv", "seeds", "fast", "test"), default="probe")
     parser.add_argument(
         "--fast-l2", type=lambda v: [float(k) for k in v.split(",")], default=[3e-5, 1e-4, 3e-4, 1e-3]
     )
@@ -580,6 +864,9 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
     )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument(
+        "--relevance-data", type=Path, default=RELEVANCE_SET, help="--task relevance: the set"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads while training")
     parser.add_argument(
         "--seeds",
@@ -595,6 +882,19 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--task product: only --stage cv, --candidates among {', '.join(PRODUCT_CHOICES)}")
         product_cv(names or PRODUCT_CHOICES, args)
         return 0
+    if args.task == "relevance":  # no head is trained: no torch
+        if args.stage not in ("cv", "test") or not set(names) <= set(RELEVANCE_CHOICES):
+            parser.error(
+                "--task relevance: only --stage cv or test, --candidates among "
+                + ", ".join(RELEVANCE_CHOICES)
+            )
+        if args.stage == "cv":
+            relevance_cv(names or RELEVANCE_CHOICES, args)
+        else:
+            relevance_test(names or ("minilm",), args)
+        return 0
+    if args.stage == "test":
+        parser.error("--stage test: only with --task relevance")
     import torch
 
     torch.set_num_threads(args.threads)
