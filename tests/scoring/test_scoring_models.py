@@ -196,3 +196,27 @@ def test_relevance_separates_brand_from_homonym(encoder: Encoder) -> None:
     assert pie < 0.5 and job < 0.5
     assert scorer.score(texts[0], emb[0], brand_id=1, spam=1.0) or about > 0
     assert RelevanceScorer([], encoder).score("x", emb[0], brand_id=None) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Andes Outdoor está contratando vendedores para su tienda de Bariloche",
+        "Andes esta contratando, mandá tu CV",
+        "Contratamos guías de montaña para la temporada en Andes",
+        "Únete a nuestro equipo en Andes Outdoor",
+        "We're hiring at Andes Outdoor, apply now",
+    ],
+)
+def test_job_ads_in_spanish_and_english_are_recognised(text: str) -> None:
+    from tesoro.scoring.relevance import _JOB_AD
+
+    assert _JOB_AD.search(text)
+
+
+def test_a_brand_post_is_not_taken_for_a_job_ad() -> None:
+    from tesoro.scoring.relevance import _JOB_AD
+
+    assert not _JOB_AD.search("Mis Cumbre de Andes aguantaron toda la temporada en la Patagonia")
+    assert not _JOB_AD.search("Contrataron a mi hermano? no, compré unas Cumbre")
+

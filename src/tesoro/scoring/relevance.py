@@ -53,7 +53,8 @@ FEATURES = ("query", "mention", "similarity", "product", "job", "spam")
 _JOB_AD = re.compile(
     r"\bwe'?re hiring\b|\bnow hiring\b|\bjob (?:opening|offer|alert)\b|\bapply (?:now|today|here)\b|"
     r"\bjoin our team\b|\bcareers?\b|\bvacancy\b|\b#hiring\b|\bhiring\b|"
-    r"\bestamos contratando\b|\bvacante\b|\boferta de (?:empleo|trabajo)\b|\bempleo\b|\bpostula(?:te)?\b",
+    r"\bestamos contratando\b|\best[aá] contratando\b|\bcontratamos\b|\b[uú]nete a nuestro equipo\b|"
+    r"\bvacante\b|\boferta de (?:empleo|trabajo)\b|\bempleo\b|\bpostula(?:te)?\b",
     re.IGNORECASE,
 )
 
