@@ -219,4 +219,3 @@ def test_a_brand_post_is_not_taken_for_a_job_ad() -> None:
 
     assert not _JOB_AD.search("Mis Cumbre de Andes aguantaron toda la temporada en la Patagonia")
     assert not _JOB_AD.search("Contrataron a mi hermano? no, compré unas Cumbre")
-
