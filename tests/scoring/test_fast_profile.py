@@ -173,6 +173,14 @@ def test_shipped_fast_heads_read_no_encoder() -> None:
         assert meta["profile"] == "fast" and meta["validation"]
 
 
+def test_the_fast_profile_refuses_a_sentiment_override_instead_of_ignoring_it() -> None:
+    settings = Settings(models=ModelSettings(profile="fast"))
+    with pytest.raises(ModelLoadError, match="default scoring profile"):
+        load_models(settings, sentiment="/models/my-head.npz")
+    assert load_models(settings, sentiment="bundled").version == fast_model_version()  # the default name
+    assert load_models(settings).encoder is None
+
+
 def _reference_lexical(lexical: np.ndarray, texts: list[str]) -> np.ndarray:
     """The per-text formula the cached, batched implementation must reproduce bit for bit."""
     out = np.zeros((len(texts), lexical.shape[1]), dtype=np.float32)

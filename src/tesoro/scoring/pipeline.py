@@ -169,9 +169,16 @@ def load_models(
 
     `sentiment` overrides `settings.models.sentiment` when that key exists: the bundled head,
     a `.npz` head file, or a transformers text-classification model. `profile` overrides
-    `scoring_profile(settings)`; "fast" loads the two n-gram heads and no encoder.
+    `scoring_profile(settings)`; "fast" loads the two n-gram heads and no encoder, and refuses a
+    `sentiment` override (it would be silently ignored otherwise).
     """
     if (profile or scoring_profile(settings)) == "fast":
+        if sentiment is not None and sentiment != "bundled":
+            raise ModelLoadError(
+                f"sentiment model {sentiment!r} needs the default scoring profile: the fast profile scores "
+                "sentiment with its own text-only head (profile = \"default\" in [models], or unset "
+                "TESORO_SCORING_PROFILE)"
+            )
         return load_fast_models(model_version)
     conf = settings.models
     sentiment_name = sentiment or getattr(conf, "sentiment", None)
