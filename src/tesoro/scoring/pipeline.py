@@ -176,7 +176,7 @@ def load_models(
         if sentiment is not None and sentiment != "bundled":
             raise ModelLoadError(
                 f"sentiment model {sentiment!r} needs the default scoring profile: the fast profile scores "
-                "sentiment with its own text-only head (profile = \"default\" in [models], or unset "
+                'sentiment with its own text-only head (profile = "default" in [models], or unset '
                 "TESORO_SCORING_PROFILE)"
             )
         return load_fast_models(model_version)
