@@ -102,6 +102,33 @@ def test_a_clean_run_pages_through_hashtag_and_tagged_media_then_collects_only_n
     assert len(ids(later)) < len(got) // 2  # only what is at or above the mark
 
 
+def test_top_media_are_read_again_only_after_top_every(sim: SimulatorServer) -> None:
+    sim.state.world.grow(40, platforms=("instagram",))
+    now = [datetime(2026, 12, 8, 9, 0, tzinfo=UTC)]
+    ledger = MemoryLedger()
+
+    def run(cursor: dict[str, Any] | None) -> dict[str, Any]:
+        pages = list(make(sim, ledger=ledger, include_tags=False, clock=lambda: now[0]).pages(cursor))
+        return dict(pages[-1].cursor)
+
+    def top() -> int:
+        return sim.state.faults.calls["instagram.top_media"]
+
+    cursor = run(None)
+    assert top() == 1 and cursor["top"] == {"andesoutdoor": int(now[0].timestamp())}
+    now[0] += timedelta(hours=5, minutes=59)
+    cursor = run(cursor)
+    assert top() == 1  # read lately: not again
+    assert cursor["top"] == {"andesoutdoor": int((now[0] - timedelta(hours=5, minutes=59)).timestamp())}
+    now[0] += timedelta(minutes=1)
+    cursor = run(cursor)
+    assert top() == 2 and cursor["top"] == {"andesoutdoor": int(now[0].timestamp())}
+    # A cursor from before this (no "top") reads them at once.
+    cursor.pop("top")
+    run(cursor)
+    assert top() == 3
+
+
 def test_a_run_cut_by_max_pages_resumes_with_exactly_the_rest(sim: SimulatorServer) -> None:
     sim.state.world.grow(80, platforms=("instagram",))
     full = ids(list(make(sim, top_pages=0, include_tags=False).pages(None)))

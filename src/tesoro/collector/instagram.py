@@ -6,7 +6,8 @@ Instagram professional account (`account_id`), with `instagram_client.GraphClien
 - **hashtags**: each hashtag the source names (or, without a list, the `#hashtags` of its query)
   is turned into its id with `ig_hashtag_search`, then read through `/{hashtag-id}/recent_media`
   (the last 24 hours, newest first, every page until the previous run's mark) and the first
-  `top_pages` pages of `/{hashtag-id}/top_media` (the most popular). An account may query 30
+  `top_pages` pages of `/{hashtag-id}/top_media` (the most popular; it changes slowly, so it is
+  read at most once every `top_every`, 6 hours by default, not on every run). An account may query 30
   unique hashtags in a rolling 7 days: the `HashtagLedger` (the store's, see
   `instagram_ledger`) grants a slot before each search, reuses a hashtag's id inside its window,
   and refuses a 31st. A refused hashtag is skipped, the other streams are collected, and the run
@@ -21,7 +22,8 @@ Incremental and crash-safe: a stream's cursor is `{"mark": T}` between runs (T, 
 the newest `timestamp` stored) and `{"mark": T, "pass": {"newest": N, "after": C}}` mid-pass (C:
 Meta's `paging.cursors.after` for the next page). A page and its cursor are stored together, so
 a run killed at any point resumes at the page after the last one stored. The whole cursor is
-`{"v": 1, "streams": {"recent:<tag>" | "tags": stream}}`.
+`{"v": 1, "streams": {"recent:<tag>" | "tags": stream}, "top": {"<tag>": T}}` (T: when that
+hashtag's top media were last read, epoch seconds).
 
 Hashtag media carry no owner (the API does not give it); such a post's author is a placeholder
 of its own (`ig-media-<id>`) rather than one shared "unknown" person.
@@ -249,6 +251,7 @@ class InstagramCollector:
         page_size: int = 25,
         max_pages: int | None = None,
         top_pages: int = 1,
+        top_every: timedelta = timedelta(hours=6),
         timeout_s: float = 20.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -267,6 +270,7 @@ class InstagramCollector:
         self.page_size = min(page_size, MAX_PAGE_SIZE)
         self.max_pages = max_pages
         self.top_pages = top_pages
+        self.top_every = top_every
         self._clock = clock
         # Units: hashtag searches that took a new slot (Meta's 30 a week); calls: every request.
         self.spend = Spend()
@@ -290,6 +294,13 @@ class InstagramCollector:
         saved = (cursor or {}).get("streams")
         saved = saved if isinstance(saved, Mapping) else {}
         streams = {key: Stream.from_json(value) for key, value in saved.items() if isinstance(key, str)}
+        kept_top = (cursor or {}).get("top")
+        # When each hashtag's top media were last read (epoch seconds): they are read again after `top_every`.
+        top_read: dict[str, int] = {
+            tag: int(at)
+            for tag, at in (kept_top.items() if isinstance(kept_top, Mapping) else ())
+            if isinstance(tag, str) and isinstance(at, int | float)
+        }
         seen: set[str] = set()
         refused: list[str] = []
 
@@ -298,27 +309,38 @@ class InstagramCollector:
             if hashtag_id is None:
                 continue
             key = f"recent:{tag}"
-            yield from self._follow(key, self._edge(f"{hashtag_id}/recent_media", True), streams, seen)
+            yield from self._follow(
+                key, self._edge(f"{hashtag_id}/recent_media", True), streams, seen, top_read
+            )
+            now = self._clock()
+            if tag in top_read and now.timestamp() - top_read[tag] < self.top_every.total_seconds():
+                continue  # read lately: the most popular media of a hashtag change slowly
             after: str | None = None
-            for _ in range(self.top_pages):
+            for page in range(self.top_pages):
                 answer = self._edge(f"{hashtag_id}/top_media", True)(after)
                 posts, rejected = normalize_page(graph_items(answer), seen)
-                yield Page(posts, _snapshot(streams), rejected=rejected)
                 after = next_after(answer)
+                if page == self.top_pages - 1 or after is None:
+                    top_read[tag] = int(now.timestamp())  # stored with the last page read
+                yield Page(posts, _snapshot(streams, top_read), rejected=rejected)
                 if after is None:
                     break
         if self.include_tags:
             key = "tags"
-            yield from self._follow(key, self._edge(f"{self.account_id}/tags", False), streams, seen)
+            yield from self._follow(
+                key, self._edge(f"{self.account_id}/tags", False), streams, seen, top_read
+            )
         if refused:
             raise HashtagLimitReached("; ".join(refused))
 
-    def _follow(self, key: str, fetch: Fetch, streams: dict[str, Stream], seen: set[str]) -> Iterator[Page]:
+    def _follow(
+        self, key: str, fetch: Fetch, streams: dict[str, Stream], seen: set[str], top_read: Mapping[str, int]
+    ) -> Iterator[Page]:
         """One newest-first stream's pages, each with the whole cursor after it."""
         walk = walk_newest_first(fetch, streams.get(key, Stream()), seen, normalize_page, self.max_pages)
         for posts, rejected, after in walk:
             streams[key] = after
-            yield Page(posts, _snapshot(streams), rejected=rejected)
+            yield Page(posts, _snapshot(streams, top_read), rejected=rejected)
 
     def _hashtag_id(self, tag: str, refused: list[str]) -> str | None:
         now = self._clock()
@@ -424,8 +446,12 @@ class InstagramCollector:
         return Page(posts, {}, rejected=rejected)
 
 
-def _snapshot(streams: Mapping[str, Stream]) -> Cursor:
-    return {"v": CURSOR_VERSION, "streams": {k: s.to_json() for k, s in streams.items()}}
+def _snapshot(streams: Mapping[str, Stream], top_read: Mapping[str, int]) -> Cursor:
+    return {
+        "v": CURSOR_VERSION,
+        "streams": {k: s.to_json() for k, s in streams.items()},
+        "top": dict(top_read),
+    }
 
 
 def graph_items(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
