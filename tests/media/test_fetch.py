@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import trustme
 from PIL import Image
 
 from tesoro.media.fetch import DNS_FAILURE_S, FetchError, FetchPolicy, SafeFetcher, sniff_image
@@ -284,3 +286,72 @@ def test_sniffing_knows_the_four_formats() -> None:
     assert sniff_image(b"GIF89a....") == "gif"
     assert sniff_image(b"RIFF\0\0\0\0WEBPVP8 ") == "webp"
     assert sniff_image(b"<svg xmlns=...") is None
+
+
+# --------------------------------------------------------------------------- HTTPS to the checked address
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that refuses the certificate ends the handshake: expected here, not news
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[tuple[ThreadingHTTPServer, trustme.CA]]:
+    """The same handler behind TLS, with a certificate for media.test from a test authority."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("media.test").configure_cert(context)
+    httpd = _QuietServer(("127.0.0.1", 0), _Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.seen_hosts = []  # type: ignore[attr-defined]
+    httpd.release = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd, authority
+    httpd.release.set()  # type: ignore[attr-defined]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _tls_fetcher(port: int, name: str, verify: ssl.SSLContext | bool) -> SafeFetcher:
+    host = f"{name}:{port}"
+    policy = FetchPolicy(
+        allowed_hosts=frozenset({host}),
+        private_hosts=frozenset({host}),
+        connect_timeout_s=5.0,
+        read_timeout_s=5.0,
+        total_timeout_s=10.0,
+    )
+    return SafeFetcher(policy, resolver=lambda host, port: ["127.0.0.1"], verify=verify)
+
+
+def _trusting(authority: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    return context
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_urls_name(
+    tls_server: tuple[ThreadingHTTPServer, trustme.CA],
+) -> None:
+    """The connection goes to the resolved address, yet TLS checks the certificate against the URL's host
+    (sent as SNI), as a browser would: the pinning costs no certificate check."""
+    server, authority = tls_server
+    port = server.server_address[1]
+    got = _tls_fetcher(port, "media.test", _trusting(authority)).fetch(f"https://media.test:{port}/ok.png")
+    assert got.body == PNG and got.format == "png"
+    assert server.seen_hosts[-1] == f"media.test:{port}"  # type: ignore[attr-defined]
+
+
+def test_https_refuses_a_certificate_for_another_name_or_from_an_unknown_authority(
+    tls_server: tuple[ThreadingHTTPServer, trustme.CA],
+) -> None:
+    server, authority = tls_server
+    port = server.server_address[1]
+    # The same address under another name: the certificate (for media.test) does not match.
+    wrong_name = _tls_fetcher(port, "cdn.test", _trusting(authority))
+    assert _code(wrong_name, f"https://cdn.test:{port}/ok.png").code == "connection"
+    # The right name, but the system's trust store does not know the test authority.
+    untrusted = _tls_fetcher(port, "media.test", True)
+    assert _code(untrusted, f"https://media.test:{port}/ok.png").code == "connection"

@@ -30,6 +30,7 @@ This module is the one other features reuse (the gallery's kept copies): build a
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import socket
 import threading
 import time
@@ -181,6 +182,9 @@ class SafeFetcher:
     resolver: Resolver = system_resolver
     # The transport httpx uses; tests may pass one, production leaves the default.
     transport: httpx.BaseTransport | None = None
+    # How HTTPS certificates are verified: the system's trust store by default; tests pass a context
+    # trusting their own authority. The name checked is the URL's host (sent as SNI), never the address.
+    verify: ssl.SSLContext | bool = True
     _client: httpx.Client = field(init=False, repr=False)
     # Hosts whose lookup failed a moment ago (host -> until when, why): their next fetches fail at once
     # for DNS_FAILURE_S instead of each waiting out the system resolver, which has no timeout of its own
@@ -200,6 +204,7 @@ class SafeFetcher:
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: we connect to the address we checked
             transport=self.transport,
+            verify=self.verify,
             headers={
                 "User-Agent": self.policy.user_agent,
                 "Accept": "image/*",
