@@ -30,8 +30,8 @@ This module is the one other features reuse (the gallery's kept copies): build a
 from __future__ import annotations
 
 import ipaddress
-import ssl
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
