@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,6 +22,7 @@ from tesoro.simulator.server import SimulatorServer
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
 from tesoro.store.tables import Post
+from worlds.receiver import webhook_receiver
 
 URL = "/api/webhooks/meta"
 VERIFY = "a-verify-token"
@@ -188,34 +186,15 @@ def test_without_its_secrets_the_endpoint_is_not_there(
         assert client.post(URL, content=b"{}").status_code == 404
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    calls: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.calls.append((body, dict(self.headers.items())))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
 def test_the_simulator_posts_the_mentions_webhook_as_meta_would(
     hook: TestClient, sim: SimulatorServer, engine: Engine
 ) -> None:
-    _Receiver.calls.clear()
-    receiver = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    try:
-        sim.state.meta.webhook_url = f"http://127.0.0.1:{receiver.server_port}/api/webhooks/meta"
+    with webhook_receiver() as receiver:
+        sim.state.meta.webhook_url = f"{receiver.base_url}/api/webhooks/meta"
         quiet = mention(sim, "no mention here")
         loud = mention(sim)
         assert notify_mentions(sim.state, [quiet, loud]) == 1
-    finally:
-        receiver.shutdown()
-    [(body, headers)] = _Receiver.calls
+    [(body, headers)] = receiver.calls
     assert json.loads(body)["entry"][0]["changes"] == [
         {"field": "mentions", "value": {"media_id": media_id(loud)}}
     ]

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.server
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,6 +31,7 @@ from tesoro.store.catalog import sync_catalog
 from tesoro.store.engine import session_scope
 from tesoro.store.sources import get_source
 from tesoro.store.tables import Post
+from worlds.receiver import webhook_receiver
 
 URL = "/api/webhooks/tiktok"
 SOURCE = "tt-mentions"
@@ -318,34 +317,15 @@ def test_a_configured_source_runs_whatever_the_account(
         settle(client)
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    calls: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.calls.append((body, dict(self.headers.items())))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
 def test_the_simulator_posts_the_mention_webhook_as_tiktok_would(
     hook: TestClient, sim: SimulatorServer, sqlite_engine: Engine
 ) -> None:
-    _Receiver.calls.clear()
-    receiver = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    try:
-        sim.state.tiktok_business_webhook_url = f"http://127.0.0.1:{receiver.server_port}{URL}"
+    with webhook_receiver() as receiver:
+        sim.state.tiktok_business_webhook_url = f"{receiver.base_url}{URL}"
         quiet = video(sim, "una Cumbre sin nombrar a nadie")
         loud = video(sim)
         assert notify_mentions(sim.state, [quiet, loud]) == 1
-    finally:
-        receiver.shutdown()
-    [(body, headers)] = _Receiver.calls
+    [(body, headers)] = receiver.calls
     sent = json.loads(body)
     assert sent["user_openid"] == sim.state.credentials.tiktok_business_id
     assert json.loads(sent["content"])["item_id"] == str(loud.id)

@@ -8,10 +8,8 @@ itself, and the stage end to end on a small split with hand-made embeddings (no 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import inspect
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -21,23 +19,13 @@ import numpy as np
 import pytest
 
 from tesoro.scoring.products import ProductMatcher
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from worlds.benches import bench_module
 
 
 @pytest.fixture(scope="module")
 def select_heads() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(BENCH))  # the stage imports the catalog from bench/quality.py
-    try:
-        spec = importlib.util.spec_from_file_location("select_heads_bench", BENCH / "select_heads.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up there
-        spec.loader.exec_module(module)
+    with bench_module("select_heads.py", "select_heads_bench") as module:
         yield module
-    finally:
-        sys.modules.pop("select_heads_bench", None)
-        sys.path.remove(str(BENCH))
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ small sample with hand-made embeddings (no encoder).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 import pytest
 
 from tesoro.scoring.relevance import DEFAULT_WEIGHTS
+from worlds.benches import bench_module
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 DATA = BENCH / "data" / "brand_relevance.jsonl"
@@ -43,17 +42,8 @@ def records() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def select_heads() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec = importlib.util.spec_from_file_location("select_heads_relevance", BENCH / "select_heads.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up there
-        spec.loader.exec_module(module)
+    with bench_module("select_heads.py", "select_heads_relevance") as module:
         yield module
-    finally:
-        sys.modules.pop("select_heads_relevance", None)
-        sys.path.remove(str(BENCH))
 
 
 def test_set_fields_labels_and_languages(records: list[dict[str, str]]) -> None:

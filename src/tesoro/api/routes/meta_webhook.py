@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 from collections.abc import Mapping
 
@@ -31,6 +30,7 @@ from sqlalchemy.engine import Engine
 
 from tesoro.api.deps import Anyone, EngineDep, SettingsDep
 from tesoro.api.schemas.webhooks import MetaNotification, MetaWebhookResult
+from tesoro.api.webhooks import bounded_body, environ_of
 from tesoro.collector.base import CollectorError
 from tesoro.collector.instagram import InstagramCollector
 from tesoro.collector.registry import build_collector
@@ -52,15 +52,10 @@ def _secret(request: Request, settings: Settings, env_name: str | None) -> str:
     if env_name is None:
         raise HTTPException(status_code=404, detail="the Meta webhook is not configured")
     try:
-        return settings.secret(env_name, _environ(request))
+        return settings.secret(env_name, environ_of(request))
     except ConfigError:
         log.error("meta webhook: %s is not set", env_name)
         raise HTTPException(status_code=404, detail="the Meta webhook is not configured") from None
-
-
-def _environ(request: Request) -> Mapping[str, str]:
-    environ: Mapping[str, str] = getattr(request.app.state, "environ", os.environ)
-    return environ
 
 
 @router.get("/api/webhooks/meta", response_class=PlainTextResponse, summary="Meta's webhook verification")
@@ -80,24 +75,12 @@ def verify(
     return PlainTextResponse(challenge)
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise HTTPException(status_code=413, detail=f"the body is over {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise HTTPException(status_code=413, detail=f"the body is over {limit} bytes")
-    return bytes(body)
-
-
 @router.post("/api/webhooks/meta", response_model=MetaWebhookResult, summary="Meta's webhook notifications")
 async def notify(
     request: Request, caller: Anyone, settings: SettingsDep, engine: EngineDep
 ) -> MetaWebhookResult:
     secret = _secret(request, settings, settings.meta_webhook.app_secret_env)
-    body = await _bounded_body(request, settings.meta_webhook.max_body_bytes)
+    body = await bounded_body(request, settings.meta_webhook.max_body_bytes)
     signed = _SIGNATURE.fullmatch(request.headers.get("x-hub-signature-256", "").strip())
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if signed is None or not hmac.compare_digest(signed.group(1).lower(), digest):
@@ -106,7 +89,7 @@ async def notify(
         notification = MetaNotification.model_validate(json.loads(body))
     except (ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
         raise HTTPException(status_code=400, detail=f"not a Meta notification: {str(exc)[:200]}") from None
-    return await run_in_threadpool(_collect, notification, settings, engine, _environ(request))
+    return await run_in_threadpool(_collect, notification, settings, engine, environ_of(request))
 
 
 def _source_for(settings: Settings, account_id: str) -> SourceSettings | None:

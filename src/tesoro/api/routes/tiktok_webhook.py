@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -37,6 +36,7 @@ from sqlalchemy.engine import Engine
 from tesoro.api.deps import Anyone, EngineDep, SettingsDep
 from tesoro.api.schemas.webhooks import TikTokNotification, TikTokWebhookResult
 from tesoro.api.source_runs import SourceRuns
+from tesoro.api.webhooks import bounded_body, environ_of
 from tesoro.collector.service import collect_source
 from tesoro.settings import ConfigError, Settings, SourceSettings
 
@@ -54,11 +54,6 @@ def _digest(secret: str, body: bytes, at: int) -> str:
     return hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def _environ(request: Request) -> Mapping[str, str]:
-    environ: Mapping[str, str] = getattr(request.app.state, "environ", os.environ)
-    return environ
-
-
 def _secret(settings: Settings, environ: Mapping[str, str]) -> str:
     env_name = settings.tiktok_webhook.app_secret_env
     if env_name is None:
@@ -68,18 +63,6 @@ def _secret(settings: Settings, environ: Mapping[str, str]) -> str:
     except ConfigError:
         log.error("tiktok webhook: %s is not set", env_name)
         raise HTTPException(status_code=404, detail=_NOT_CONFIGURED) from None
-
-
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise HTTPException(status_code=413, detail=f"the body is over {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise HTTPException(status_code=413, detail=f"the body is over {limit} bytes")
-    return bytes(body)
 
 
 def _check_signature(header: str, body: bytes, secret: str, tolerance_s: int) -> None:
@@ -110,9 +93,9 @@ def _notification(body: bytes) -> TikTokNotification:
 async def notify(
     request: Request, caller: Anyone, settings: SettingsDep, engine: EngineDep
 ) -> TikTokWebhookResult:
-    environ = _environ(request)
+    environ = environ_of(request)
     secret = _secret(settings, environ)
-    body = await _bounded_body(request, settings.tiktok_webhook.max_body_bytes)
+    body = await bounded_body(request, settings.tiktok_webhook.max_body_bytes)
     tolerance = settings.tiktok_webhook.signature_tolerance_s
     _check_signature(request.headers.get("tiktok-signature", ""), body, secret, tolerance)
     notification = _notification(body)
