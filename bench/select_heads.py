@@ -410,7 +410,7 @@ def _product_embeddings(
     from tesoro.scoring.encoders import load_encoder, load_use
     from tesoro.scoring.training import embed_cached
 
-    minilm, use = load_encoder(), load_use()
+    minilm, use = load_encoder(full_precision=True), load_use()
     print(f"encoders: {minilm.name} ({minilm.backend} backend), {use.name}", flush=True)
     m = (embed_cached(minilm, texts, cache), minilm.encode(profiles))
     u = (embed_cached(use, texts, cache), use.encode(profiles))
@@ -615,7 +615,7 @@ def _relevance_embeddings(
     """(post embeddings, profile embeddings) per choice but "none"."""
     from tesoro.scoring.encoders import load_encoder, load_use
 
-    minilm, use = load_encoder(), load_use()
+    minilm, use = load_encoder(full_precision=True), load_use()
     print(f"encoders: {minilm.name} ({minilm.backend} backend), {use.name}", flush=True)
     m = (minilm.encode(list(texts)), minilm.encode(list(profiles)))
     u = (use.encode(list(texts)), use.encode(list(profiles)))

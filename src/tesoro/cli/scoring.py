@@ -284,7 +284,8 @@ def train(
             ValueError(f"--pooled-layers {pooled_layers!r}: expected layer numbers such as 4,5")
         ) from None
     try:
-        encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size)
+        # Heads are trained on full-precision embeddings, never on the int8 graph's.
+        encoder = load_encoder(conf.encoder, conf.device, batch_size=conf.batch_size, full_precision=True)
         if chosen_layers:
             encoder.encode_with_layers(["check"], chosen_layers)
     except ModelLoadError as exc:

@@ -74,7 +74,13 @@ class Encoder:
     """
 
     def __init__(
-        self, name: str, device: str = "cpu", *, batch_size: int = 64, backend: str | None = None
+        self,
+        name: str,
+        device: str = "cpu",
+        *,
+        batch_size: int = 64,
+        backend: str | None = None,
+        full_precision: bool = False,
     ) -> None:
         self.name = name
         self.device = device
@@ -90,7 +96,7 @@ class Encoder:
         model = load_sentence_transformer(name, self.path, device)
         required = wanted != "auto"
         if wanted == "auto" and device == "cpu":
-            wanted = auto_backend()
+            wanted = auto_backend(int8=not full_precision)
         self.backend = "torch"
         self._onnx: OnnxSentenceModel | None = None
         self._torch: TorchBackend | None = None
@@ -183,7 +189,7 @@ class Encoder:
         )
 
 
-_CACHE: dict[tuple[str, ...], Encoder] = {}
+_CACHE: dict[tuple[str, str, str, bool], Encoder] = {}
 _USE: dict[int, UseEncoder] = {}
 _LOCK = threading.Lock()
 
@@ -212,26 +218,39 @@ def in_chunks(
     return out
 
 
-def auto_backend() -> str:
-    """What `auto` runs on this CPU: bf16 torch with AMX, mixed int8 ONNX with VNNI, else fp32 ONNX."""
+def auto_backend(*, int8: bool = True) -> str:
+    """What `auto` runs on this CPU: bf16 torch with AMX, mixed int8 ONNX with VNNI, else fp32 ONNX.
+
+    `int8=False` (training, and the embeddings heads are trained on) never picks the int8 graph: a head
+    is fitted to the encoder's own numbers, so that every backend it is later scored with stays close.
+    """
     if cpu_has_bf16_matrix_units():
         return "torch-bf16"
-    return "onnx-mixed" if cpu_has_int8_dot_product() else "onnx"
+    return "onnx-mixed" if int8 and cpu_has_int8_dot_product() else "onnx"
 
 
 def load_encoder(
-    name: str = DEFAULT_ENCODER, device: str = "cpu", *, batch_size: int = 64, backend: str | None = None
+    name: str = DEFAULT_ENCODER,
+    device: str = "cpu",
+    *,
+    batch_size: int = 64,
+    backend: str | None = None,
+    full_precision: bool = False,
 ) -> Encoder:
     """The process-wide encoder for (name, device): loading MiniLM costs ~1 s and ~100 MB, so do it once.
 
-    The lock makes concurrent first calls from worker threads load a single copy.
+    `full_precision` (training) keeps `auto` off the int8 graph (`auto_backend(int8=False)`); a backend
+    named explicitly is honoured as it is. The lock makes concurrent first calls from worker threads
+    load a single copy.
     """
     wanted = (backend or os.environ.get("TESORO_ENCODER_BACKEND") or "auto").strip().casefold()
-    key = (name, device, wanted)
+    key = (name, device, wanted, full_precision and wanted == "auto")
     with _LOCK:
         encoder = _CACHE.get(key)
         if encoder is None:
-            encoder = Encoder(name, device, batch_size=batch_size, backend=wanted)
+            encoder = Encoder(
+                name, device, batch_size=batch_size, backend=wanted, full_precision=full_precision
+            )
             _CACHE[key] = encoder
         return encoder
 

@@ -71,7 +71,7 @@ def _encode(encoder: str, texts: Sequence[str], minilm: Encoder | None) -> Float
     if encoder == "use":
         return load_use().encode(texts)
     if encoder == "minilm":
-        model = minilm or load_encoder(DEFAULT_ENCODER)
+        model = minilm or load_encoder(DEFAULT_ENCODER, full_precision=True)
         # in chunks: the layer outputs of a whole 47k-text split at once would not fit a small machine
         blocks = [
             model.encode_with_layers(texts[i : i + PROGRESS_CHUNK], CACHED_LAYERS)[1]
@@ -142,7 +142,7 @@ def text_features(
     """A head's input for `texts` (each encoder's rows cached under `tag`)."""
     if "minilm" in inputs and any(k not in CACHED_LAYERS for k in pooled_layers):
         # Layers the cache does not hold: one uncached MiniLM pass that gives exactly those.
-        model = minilm or load_encoder(DEFAULT_ENCODER)
+        model = minilm or load_encoder(DEFAULT_ENCODER, full_precision=True)
         blocks = [model.encode_with_layers(texts, pooled_layers)[1]]
         if "use" in inputs:
             blocks.append(cached_rows("use", texts, cache_dir, tag))

@@ -230,7 +230,7 @@ def train_sentiment(
     metadata file next to the weights. Returns that metadata.
     """
     say = on_progress or (lambda _msg: None)
-    enc = encoder or load_encoder(DEFAULT_ENCODER)
+    enc = encoder or load_encoder(DEFAULT_ENCODER, full_precision=True)
     layers = tuple(int(k) for k in pooled_layers) if "minilm" in inputs else ()
     names = tuple(name for name in HEAD_INPUTS if name in inputs)
     texts, ys, groups, sizes = sentiment_training_data(data_dir, semeval_limit, SEMEVAL_SAMPLE_SEED)
@@ -287,7 +287,7 @@ def train_sentiment_branch(
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Fine-tune the sentiment branch (the default model) on the same data as the frozen head."""
-    enc = encoder or load_encoder(DEFAULT_ENCODER)
+    enc = encoder or load_encoder(DEFAULT_ENCODER, full_precision=True)
     texts, ys, groups, sizes = sentiment_training_data(data_dir, semeval_limit, config.seed)
     branch, meta = train_branch(
         enc,
@@ -319,7 +319,7 @@ def train_offensive(
 ) -> dict[str, Any]:
     """Train the offensive-language head on TweetEval offensive (OffensEval 2019) train, class-balanced."""
     say = on_progress or (lambda _msg: None)
-    enc = encoder or load_encoder(DEFAULT_ENCODER)
+    enc = encoder or load_encoder(DEFAULT_ENCODER, full_precision=True)
     names = tuple(name for name in HEAD_INPUTS if name in inputs)
     layers = tuple(int(k) for k in pooled_layers) if "minilm" in names else ()
     records = read_jsonl(data_dir / "tweeteval_offensive" / "train.jsonl")
