@@ -35,7 +35,7 @@ def test_rows_are_cached_and_a_changed_text_list_is_encoded_again(tmp_path: Path
 def test_minilm_rows_hold_the_embedding_and_the_cached_layers(tmp_path: Path) -> None:
     rows = cached_rows("minilm", TEXTS, tmp_path, "demo")
     assert rows.shape == (len(TEXTS), MINILM_DIM * (1 + len(CACHED_LAYERS)))
-    assert np.allclose(rows[:, :MINILM_DIM], load_encoder().encode(TEXTS), atol=1e-5)
+    assert np.allclose(rows[:, :MINILM_DIM], load_encoder(full_precision=True).encode(TEXTS), atol=1e-5)
 
 
 def test_a_head_input_is_minilm_then_its_layers_then_use(tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_a_head_input_is_minilm_then_its_layers_then_use(tmp_path: Path) -> None
 
 def test_layers_outside_the_cache_are_computed_directly(tmp_path: Path) -> None:
     x = text_features(TEXTS, ("minilm",), (2,), tmp_path, "demo")
-    expected = load_encoder().encode_with_layers(TEXTS, (2,))[1]
+    expected = load_encoder(full_precision=True).encode_with_layers(TEXTS, (2,))[1]
     assert np.allclose(x, expected, atol=1e-5)
 
 
