@@ -5,7 +5,6 @@ a unique violation on the brand's name)."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from tesoro.settings import Settings
 from tesoro.store.catalog import sync_catalog
 from tesoro.store.db import open_store
 from tesoro.store.engine import session_scope
+from worlds.common import eventually
 
 
 def _settings(engine: Engine, tmp_path: Path) -> Settings:
@@ -59,17 +59,18 @@ def test_a_process_whose_catalog_insert_lost_the_race_starts_anyway(engine: Engi
     with session_scope(engine) as first:  # the first process's start-up, inserted but not yet committed
         sync_catalog(first, settings)
         thread.start()
-        # The second start's insert of the same brand waits on the unique index for the first's commit.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        # The second start's insert of the same brand waits on the unique index for the first's commit:
+        # PostgreSQL shows that wait in pg_stat_activity, the only place another session's wait can be seen.
+        def lock_waits() -> int:
             with engine.connect() as connection:
-                waiting = connection.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-                ).scalar_one()
-            if waiting:
-                break
-            time.sleep(0.05)
-        assert waiting, "the second start never waited for the first's rows"
+                return int(
+                    connection.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    ).scalar_one()
+                )
+
+        eventually(lock_waits, timeout=20, message="the second start never waited for the first's rows")
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert failures == []

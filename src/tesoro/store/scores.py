@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import and_, case, delete, exists, func, select, update
 from sqlmodel import Session, SQLModel, col
 
 from tesoro.store.sql import dialect_insert, table_of
@@ -27,6 +27,7 @@ __all__ = [
     "PostToScore",
     "advance_score_mark",
     "count_unscored",
+    "drop_scores",
     "duplicate_accounts",
     "engagement_samples",
     "join_latest_score",
@@ -194,6 +195,16 @@ def advance_score_mark(
     row.candidate_at = now
     session.add(row)
     return int(row.below_id)
+
+
+def drop_scores(session: Session, *, post_id: int) -> None:
+    """Drop every score set of a post (its words changed), so the scoring job judges it afresh.
+
+    The one way to delete score rows: the marks move down to the post in the same transaction, or the
+    search that starts at them would never find it again.
+    """
+    session.execute(delete(Score).where(col(Score.post_id) == post_id))
+    lower_score_marks(session, post_id=post_id)
 
 
 def lower_score_marks(session: Session, *, post_id: int) -> None:

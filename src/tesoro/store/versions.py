@@ -31,9 +31,9 @@ from sqlmodel import Session, col
 
 from tesoro.models import NormalizedPost
 from tesoro.store.decisions import record_decision, reviewables
-from tesoro.store.scores import lower_score_marks
+from tesoro.store.scores import drop_scores
 from tesoro.store.sql import any_of, chunks, dialect_insert, table_of
-from tesoro.store.tables import Media, Post, PostAlias, PostVersion, QueueState, Score
+from tesoro.store.tables import Media, Post, PostAlias, PostVersion, QueueState
 
 __all__ = [
     "COLLECTOR_ACTOR",
@@ -296,8 +296,7 @@ def apply_changes(
         )
         urls = [m.url for m in post.media]
         # The scores judged the approved words: the scoring pipeline scores the new version afresh.
-        session.execute(delete(Score).where(col(Score.post_id) == s.id))
-        lower_score_marks(session, post_id=s.id)  # so the scoring job's search finds it again
+        drop_scores(session, post_id=s.id)
         drop = delete(Media).where(col(Media.post_id) == s.id)
         if urls:
             drop = drop.where(col(Media.url).not_in(urls))
